@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Dependency direction (one way only):
+//   CLZ4 (system liblz4) → StrataCodecs (unsafe codec loops, checksums)
+//   → Strata (log, segments, catalog, tiers, queries, public API)
+//   → strata (CLI) / strata-bench (benchmark)
+let package = Package(
+    name: "Strata",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "strata", targets: ["strata"]),
+        .executable(name: "strata-bench", targets: ["strata-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .target(
+            name: "StrataCodecs",
+            dependencies: ["CLZ4"]
+        ),
+        .target(
+            name: "Strata",
+            dependencies: ["StrataCodecs"]
+        ),
+        .executableTarget(
+            name: "strata",
+            dependencies: [
+                "Strata",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "strata-bench",
+            dependencies: ["Strata", "StrataCodecs"],
+            path: "Benchmarks/strata-bench"
+        ),
+        .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// The system liblz4 (Debian: liblz4-dev). Only StrataCodecs imports this module.
+#include <lz4.h>

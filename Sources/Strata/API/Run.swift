@@ -1,0 +1,143 @@
+/// A run this process logs to. Get one from `Store.createRun` or `Store.resumeRun`.
+///
+/// Once a `log` or `append` call returns, its points survive `kill -9` of the process; call
+/// `Store.flush()` to make them survive power loss.
+///
+/// ```swift
+/// try run.log(["train/loss": 0.42, "lr": 3e-4], step: 100)
+/// let hot = try run.metrics(["train/loss", "train/grad_norm"])   // resolve names once
+/// try run.log(hot, step: 101, values: [0.41, 1.7])
+/// ```
+public final class Run: @unchecked Sendable {
+    // @unchecked Sendable: the name cache is guarded by `cacheLock`; all store state by the store's lock.
+    public let id: RunID
+    public let name: String
+    let store: Store
+    private let cacheLock = Lock()
+    private var cache: [String: Int32] = [:]
+
+    init(store: Store, id: RunID, name: String) {
+        self.store = store
+        self.id = id
+        self.name = name
+    }
+
+    /// Metric names resolved once, for the fastest per-step logging.
+    public struct MetricGroup: Sendable {
+        let run: RunID
+        let ids: [Int32]
+        /// The metric names, in the order `log(_:step:values:)` expects values.
+        public let names: [String]
+    }
+
+    private func seriesId(_ metric: String, labels: [String: String] = [:]) throws(StrataError) -> Int32 {
+        if labels.isEmpty, let id = cacheLock.withLock({ cache[metric] }) { return id }
+        let key = try SeriesKey(run: id, metric: metric, labels: labels)
+        let sid = try store.withWriter { w throws(StrataError) in Int32(try w.seriesId(key)) }
+        if labels.isEmpty { cacheLock.withLock { cache[metric] = sid } }
+        return sid
+    }
+
+    /// Resolves metric names (and optional context labels shared by all of them) once.
+    public func metrics(_ names: [String], labels: [String: String] = [:]) throws(StrataError) -> MetricGroup {
+        if names.count > Limits.maxMetricsPerLog { throw .invalid("\(names.count) metrics in one group; the limit is \(Limits.maxMetricsPerLog)") }
+        var ids: [Int32] = []
+        for n in names { ids.append(try seriesId(n, labels: labels)) }
+        return MetricGroup(run: id, ids: ids, names: names)
+    }
+
+    /// Logs one value per metric of `group` at `step`. `time` is milliseconds since 1970 (now when nil).
+    public func log(_ group: MetricGroup, step: Int64, values: [Double], time: Int64? = nil) throws(StrataError) {
+        guard group.run == id else { throw .invalid("metric group of run \(group.run) used with run \(id)") }
+        guard values.count == group.ids.count else {
+            throw .invalid("\(values.count) values for a group of \(group.ids.count) metrics (\(group.names.joined(separator: ", ")))")
+        }
+        let t = time ?? Clock.milliseconds()
+        try store.withWriter { w throws(StrataError) in
+            try group.ids.withUnsafeBufferPointer { (ids) throws(StrataError) in
+                try values.withUnsafeBufferPointer { (vs) throws(StrataError) in
+                    try w.logRow(step: step, time: t, ids: ids, values: vs)
+                }
+            }
+        }
+    }
+
+    /// Logs several metrics at one step (the call a training loop makes once per step).
+    public func log(_ metrics: [String: Double], step: Int64, time: Int64? = nil) throws(StrataError) {
+        if metrics.isEmpty { return }
+        if metrics.count > Limits.maxMetricsPerLog { throw .invalid("\(metrics.count) metrics in one log call; the limit is \(Limits.maxMetricsPerLog)") }
+        var ids: [Int32] = []
+        var vs: [Double] = []
+        ids.reserveCapacity(metrics.count); vs.reserveCapacity(metrics.count)
+        for (name, v) in metrics {
+            ids.append(try seriesId(name))
+            vs.append(v)
+        }
+        let t = time ?? Clock.milliseconds()
+        try store.withWriter { w throws(StrataError) in
+            try ids.withUnsafeBufferPointer { (ip) throws(StrataError) in
+                try vs.withUnsafeBufferPointer { (vp) throws(StrataError) in try w.logRow(step: step, time: t, ids: ip, values: vp) }
+            }
+        }
+    }
+
+    /// Logs one metric at one step, with optional context labels (e.g. `["rank": "3"]`).
+    public func log(_ metric: String, _ value: Double, step: Int64, time: Int64? = nil, labels: [String: String] = [:]) throws(StrataError) {
+        let ids = [try seriesId(metric, labels: labels)]
+        let vs = [value]
+        let t = time ?? Clock.milliseconds()
+        try store.withWriter { w throws(StrataError) in
+            try ids.withUnsafeBufferPointer { (ip) throws(StrataError) in
+                try vs.withUnsafeBufferPointer { (vp) throws(StrataError) in try w.logRow(step: step, time: t, ids: ip, values: vp) }
+            }
+        }
+    }
+
+    /// Appends whole arrays of one series (an importer's path). `times` defaults to now for every point.
+    /// Points may be in any step order; reads order them by step, stable by arrival.
+    public func append(_ metric: String, labels: [String: String] = [:], steps: [Int64], values: [Double], times: [Int64]? = nil) throws(StrataError) {
+        guard steps.count == values.count else { throw .invalid("append \(metric): \(steps.count) steps but \(values.count) values") }
+        if let times, times.count != steps.count { throw .invalid("append \(metric): \(steps.count) steps but \(times.count) times") }
+        if steps.isEmpty { return }
+        let sid = try seriesId(metric, labels: labels)
+        var s = steps, v = values
+        var t = times ?? [Int64](repeating: Clock.milliseconds(), count: steps.count)
+        StableSort.sort(steps: &s, values: &v, times: &t)
+        try store.withWriter { w throws(StrataError) in
+            try s.withUnsafeBufferPointer { (sp) throws(StrataError) in
+                try v.withUnsafeBufferPointer { (vp) throws(StrataError) in
+                    try t.withUnsafeBufferPointer { (tp) throws(StrataError) in try w.append(id: Int(sid), steps: sp, values: vp, times: tp) }
+                }
+            }
+        }
+    }
+
+    /// Sets or replaces params (typed; merged into the existing ones).
+    public func setParams(_ params: [String: ParamValue]) throws(StrataError) {
+        try ParamCoding.validate(params, what: "param")
+        try store.appendCatalog([Catalog.paramsRecord(id, params)])
+    }
+
+    /// Sets or replaces metadata entries (e.g. `git.commit`, `purpose`, `dataset.train`).
+    public func setMetadata(_ metadata: [String: ParamValue]) throws(StrataError) {
+        try ParamCoding.validate(metadata, what: "metadata")
+        try store.appendCatalog([Catalog.paramsRecord(id, metadata, metadata: true)])
+    }
+
+    /// Adds and removes tags.
+    public func tag(add: [String] = [], remove: [String] = []) throws(StrataError) {
+        for t in add where t.isEmpty || t.utf8.count > Limits.maxRunNameBytes {
+            throw .invalid("tag \"\(t.prefix(40))\" must be 1 to \(Limits.maxRunNameBytes) bytes")
+        }
+        try store.appendCatalog([Catalog.tagsRecord(id, add: add, remove: remove)])
+    }
+
+    /// Marks the run finished (or failed) and makes its points durable.
+    public func finish(_ status: RunStatus = .finished) throws(StrataError) {
+        try store.flush()
+        try store.appendCatalog([Catalog.statusRecord(id, status, at: Clock.milliseconds())], sync: true)
+    }
+
+    /// The run's current record.
+    public var info: RunInfo? { store.runInfo(id) }
+}

@@ -1,0 +1,332 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Strata store: one directory holding runs, their params and their metric points.
+///
+/// Open it, create or resume runs, log points, query. Several processes may open the same store
+/// at once; each writes its own log and segments. Every method is thread-safe.
+///
+/// ```swift
+/// let store = try Store.open()                       // ./.strata or $STRATA_STORE
+/// let run = try store.createRun(name: "baseline", params: ["lr": 3e-4, "model": "base"])
+/// for step in 0..<1000 {
+///     try run.log(["train/loss": loss(step), "lr": lr(step)], step: Int64(step))
+/// }
+/// try run.finish()
+/// let curve = try store.points(run.id, "train/loss")
+/// try store.close()
+/// ```
+public final class Store: @unchecked Sendable {
+    // @unchecked Sendable: every piece of mutable state is touched only under `lock`.
+
+    /// The store directory.
+    public let path: String
+    let paths: StorePaths
+    let lock = Lock()
+    let catalog: Catalog
+    let reader: StoreReader
+    private var writer: LogWriter?
+    private var closed = false
+    /// This process's writer identity (log and segment names).
+    let writerId: String
+    let options: Options
+    /// Logs of dead writers recovered when the store was opened.
+    public private(set) var recoveredLogs: [String] = []
+
+    /// Tuning knobs. The defaults suit training loops and importers.
+    public struct Options: Sendable {
+        /// Size of one write-ahead log file; a full log is cut into a segment.
+        public var logCapacity: Int = 64 << 20
+        /// Create the store when the directory does not exist.
+        public var create: Bool = true
+        public init(logCapacity: Int = 64 << 20, create: Bool = true) {
+            self.logCapacity = logCapacity
+            self.create = create
+        }
+    }
+
+    /// The store path used when none is given: `$STRATA_STORE`, else `./.strata`.
+    public static var defaultPath: String {
+        if let env = getenv("STRATA_STORE"), let s = String(validatingCString: env), !s.isEmpty { return s }
+        return ".strata"
+    }
+
+    /// Opens (and, unless `options.create` is false, creates) the store at `path`.
+    ///
+    /// Recovers the logs of writers that died, marking their running runs `crashed`.
+    /// - Throws: `StrataError` with code `.notAStore` when the path is a file or a foreign
+    ///   directory, `.unsupportedVersion` for a store written by a newer Strata, `.notFound`
+    ///   when it does not exist and `create` is false.
+    public static func open(at path: String? = nil, options: Options = Options()) throws(StrataError) -> Store {
+        try Store(path: path ?? defaultPath, options: options)
+    }
+
+    private init(path: String, options: Options) throws(StrataError) {
+        self.path = path
+        self.options = options
+        paths = StorePaths(root: path)
+        try StoreLayout.prepare(paths, create: options.create)
+        catalog = Catalog(path: paths.catalog)
+        reader = StoreReader(paths: paths)
+        writerId = RunID.generate().text
+        try catalog.refresh()
+        try recoverDeadWriters()
+        try reader.refresh()
+    }
+
+    private func recoverDeadWriters() throws(StrataError) {
+        let names = (try? Sys.list(paths.logs)) ?? []
+        for name in names where name.hasSuffix(".wal") {
+            guard let outcome = try Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths) else { continue }
+            recoveredLogs.append(name)
+            let now = Clock.milliseconds()
+            var records: [CatalogRecord] = []
+            for run in outcome.runs {
+                if let info = catalog.runs[run], info.status == .running, info.owner == outcome.writer {
+                    records.append(Catalog.statusRecord(run, .crashed, at: now))
+                }
+            }
+            if !records.isEmpty { try catalog.append(records, sync: true) }
+        }
+    }
+
+    deinit {
+        if !closed { try? close() }
+    }
+
+    // MARK: runs
+
+    /// Creates a run and makes this process its writer.
+    ///
+    /// - Parameters:
+    ///   - name: A display name (1–200 bytes, no control characters); need not be unique.
+    ///   - project: Groups runs; "default" unless given.
+    ///   - params: Typed hyperparameters (nested keys flattened with dots by `ParamTree`).
+    ///   - tags: Labels such as "baseline".
+    ///   - metadata: Reproduction facts; `host`, `pid` and `command` are filled in automatically.
+    ///   - parent: The run this one resumes or forks.
+    public func createRun(name: String, project: String = "default", params: [String: ParamValue] = [:],
+                          tags: Set<String> = [], metadata: [String: ParamValue] = [:], parent: RunID? = nil) throws(StrataError) -> Run {
+        try Names.validateRunName(name)
+        try Names.validateRunName(project, what: "project name")
+        try ParamCoding.validate(params, what: "param")
+        try ParamCoding.validate(metadata, what: "metadata")
+        for t in tags where t.isEmpty || t.utf8.count > Limits.maxRunNameBytes {
+            throw .invalid("tag \"\(t.prefix(40))\" must be 1 to \(Limits.maxRunNameBytes) bytes")
+        }
+        var meta = Environment.capture()
+        meta.merge(metadata) { _, given in given }
+        var info = RunInfo(id: RunID.generate(), name: name, project: project, status: .running,
+                           createdMs: Clock.milliseconds(), endedMs: nil, params: params, tags: tags,
+                           metadata: meta, parent: parent, rewinds: [])
+        info.owner = writerId
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
+            try catalog.append([Catalog.createRecord(info)], sync: false)
+        }
+        return Run(store: self, id: info.id, name: name)
+    }
+
+    /// Reopens an existing run for logging (status back to running).
+    public func resumeRun(_ idOrName: String) throws(StrataError) -> Run {
+        let info = try run(idOrName)
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            try catalog.append([Catalog.statusRecord(info.id, .running, at: Clock.milliseconds())], sync: false)
+        }
+        return Run(store: self, id: info.id, name: info.name)
+    }
+
+    /// Every run, oldest first.
+    public func runs() throws(StrataError) -> [RunInfo] {
+        try lock.withLock { () throws(StrataError) in
+            try catalog.refresh()
+            return catalog.runs.values.sorted { $0.id < $1.id }
+        }
+    }
+
+    /// A run by id, or by name (the most recently created run of that name).
+    public func run(_ idOrName: String) throws(StrataError) -> RunInfo {
+        try lock.withLock { () throws(StrataError) in
+            try catalog.refresh()
+            if let id = RunID(idOrName), let info = catalog.runs[id] { return info }
+            if let ids = catalog.byName[idOrName], let id = ids.max(), let info = catalog.runs[id] { return info }
+            throw StrataError(.notFound, "no run with id or name \"\(idOrName)\" in store \(path)")
+        }
+    }
+
+    // MARK: reading
+
+    /// Everything a series is, without its points.
+    public struct SeriesInfo: Sendable, Hashable {
+        public var key: SeriesKey
+        public var count: Int
+        public var nanCount: Int
+        public var firstStep: Int64
+        public var lastStep: Int64
+        /// The value at the largest step (last arrival among equal steps).
+        public var lastValue: Double
+        public var min: Double
+        public var max: Double
+        public var minTime: Int64
+        public var maxTime: Int64
+    }
+
+    /// The series of a run with their summaries (read from segment directories, not chunks).
+    public func series(of run: RunID) throws(StrataError) -> [SeriesInfo] {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            try reader.refresh()
+            return reader.seriesKeys(of: run).compactMap { key in
+                guard let (a, minT, maxT) = reader.summary(key) else { return nil }
+                return SeriesInfo(key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
+                                  lastValue: a.lastValue, min: a.min, max: a.max, minTime: minT, maxTime: maxT)
+            }
+        }
+    }
+
+    /// Raw points of a series with steps in `steps` (all when nil), ordered by step, stable by arrival.
+    /// Includes points still only in live writers' logs.
+    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil) throws(StrataError) -> [Point] {
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        return try withChunks(key) { q throws(StrataError) in try q.points(.init(steps)) }
+    }
+
+    func withChunks<T>(_ key: SeriesKey, _ body: (SeriesQuery) throws(StrataError) -> T) throws(StrataError) -> T {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            try reader.refresh()
+            return try body(SeriesQuery(chunks: reader.chunks(key)))
+        }
+    }
+
+    /// Picks up segments and log records written by other processes since the last read.
+    public func refresh() throws(StrataError) {
+        try lock.withLock { () throws(StrataError) in
+            try catalog.refresh()
+            try reader.refresh()
+        }
+    }
+
+    // MARK: writing
+
+    func withWriter<T>(_ body: (LogWriter) throws(StrataError) -> T) throws(StrataError) -> T {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            if writer == nil { writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity) }
+            return try body(writer!)
+        }
+    }
+
+    func appendCatalog(_ records: [CatalogRecord], sync: Bool = false) throws(StrataError) {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            try catalog.append(records, sync: sync)
+        }
+    }
+
+    func runInfo(_ id: RunID) -> RunInfo? { lock.withLock { catalog.runs[id] } }
+
+    /// Makes everything logged so far survive power loss (msync + fsync of this process's log).
+    public func flush() throws(StrataError) {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            try writer?.sync()
+        }
+    }
+
+    /// Cuts this process's buffered points into a segment now (they are durable already; this
+    /// makes them visible as a segment and frees the log).
+    public func checkpoint() throws(StrataError) {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            try writer?.cut()
+        }
+    }
+
+    /// Writes everything into a segment, fsyncs it and deletes this process's log.
+    /// The store cannot be used afterwards.
+    public func close() throws(StrataError) {
+        try lock.withLock { () throws(StrataError) in
+            if closed { return }
+            closed = true
+            try writer?.close()
+            writer = nil
+        }
+    }
+
+    private func checkOpen() throws(StrataError) {
+        if closed { throw StrataError(.closed, "the store at \(path) is closed") }
+    }
+}
+
+/// Creates or checks the store directory and its version file.
+enum StoreLayout {
+    static let magic: [UInt8] = Array("STRATA\u{0}\u{0}".utf8)
+    static let version: UInt32 = 1
+
+    static func prepare(_ paths: StorePaths, create: Bool) throws(StrataError) {
+        switch Sys.kind(paths.root) {
+        case .file, .other:
+            throw StrataError(.notAStore, "store path is not a directory", path: paths.root)
+        case nil:
+            guard create else { throw StrataError(.notFound, "no store at this path (it is created on first write)", path: paths.root) }
+            try Sys.mkdirs(paths.root)
+            try initialize(paths)
+        case .directory:
+            if Sys.kind(paths.versionFile) == .file {
+                try check(paths)
+            } else {
+                let entries = try Sys.list(paths.root)
+                guard entries.isEmpty else {
+                    throw StrataError(.notAStore, "directory is not a Strata store (no STRATA file) and is not empty", path: paths.root)
+                }
+                guard create else { throw StrataError(.notFound, "empty directory is not a store yet", path: paths.root) }
+                try initialize(paths)
+            }
+        }
+        for dir in [paths.logs, paths.segments, paths.tmp] where Sys.kind(dir) != .directory {
+            try Sys.mkdir(dir)
+        }
+    }
+
+    private static func initialize(_ paths: StorePaths) throws(StrataError) {
+        for dir in [paths.logs, paths.segments, paths.tmp] { try Sys.mkdir(dir) }
+        var w = ByteWriter()
+        w.raw(magic)
+        w.u32(version)
+        w.u32(0)
+        if Sys.kind(paths.versionFile) == nil {
+            try Sys.writeAtomically(w.bytes, to: paths.versionFile, tmpDir: paths.tmp)
+        }
+    }
+
+    private static func check(_ paths: StorePaths) throws(StrataError) {
+        let bytes = try Sys.readFile(paths.versionFile)
+        guard bytes.count >= 12, Array(bytes[0..<8]) == magic else {
+            throw StrataError(.notAStore, "STRATA file is damaged or foreign (bad magic number)", path: paths.versionFile, offset: 0)
+        }
+        let v = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+        if v > version {
+            throw StrataError(.unsupportedVersion, "store format version \(v) is newer than this Strata (supports up to \(version)); upgrade Strata", path: paths.versionFile, offset: 8)
+        }
+    }
+}
+
+/// Facts about the process recorded with every new run.
+enum Environment {
+    static func capture() -> [String: ParamValue] {
+        var m: [String: ParamValue] = [:]
+        var host = [CChar](repeating: 0, count: 256)
+        if gethostname(&host, 255) == 0 {
+            let bytes = host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            m["host"] = .string(String(decoding: bytes, as: UTF8.self))
+        }
+        m["pid"] = .int(Int64(getpid()))
+        let args = CommandLine.arguments
+        if !args.isEmpty { m["command"] = .string(args.joined(separator: " ")) }
+        return m
+    }
+}

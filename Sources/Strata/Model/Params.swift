@@ -1,0 +1,119 @@
+/// A typed parameter, tag-free metadata value or param of a run.
+///
+/// Params keep their type: `params.lr < 1e-3` compares numbers, not strings.
+/// Nested dictionaries are flattened with dots: `["optim": ["lr": 0.1]]` becomes `optim.lr`.
+///
+/// ```swift
+/// let params: [String: ParamValue] = ["lr": 3e-4, "layers": 12, "model": "base", "amp": true]
+/// ```
+public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+
+    /// The value as a number, for comparisons (`int` and `double`; `bool` is not a number).
+    public var number: Double? {
+        switch self {
+        case .int(let v): return Double(v)
+        case .double(let v): return v
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .string(let s): return s
+        case .int(let v): return String(v)
+        case .double(let v): return formatDouble(v)
+        case .bool(let b): return b ? "true" : "false"
+        }
+    }
+
+    var typeName: String {
+        switch self {
+        case .string: return "string"
+        case .int: return "int"
+        case .double: return "double"
+        case .bool: return "bool"
+        }
+    }
+}
+
+extension ParamValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+/// Shortest text that reads back as the same double (Swift's description does this).
+func formatDouble(_ v: Double) -> String {
+    if v.isNaN { return "NaN" }
+    if v == .infinity { return "Infinity" }
+    if v == -.infinity { return "-Infinity" }
+    return "\(v)"
+}
+
+/// Flattens nested parameter dictionaries into dotted keys.
+public enum ParamTree: Sendable {
+    case value(ParamValue)
+    case nested([String: ParamTree])
+
+    /// Flattens into `prefix.key` entries.
+    public static func flatten(_ tree: [String: ParamTree], prefix: String = "") -> [String: ParamValue] {
+        var out: [String: ParamValue] = [:]
+        for (k, v) in tree {
+            let key = prefix.isEmpty ? k : prefix + "." + k
+            switch v {
+            case .value(let p): out[key] = p
+            case .nested(let sub): out.merge(flatten(sub, prefix: key)) { _, new in new }
+            }
+        }
+        return out
+    }
+}
+
+enum ParamCoding {
+    static func write(_ params: [String: ParamValue], into w: inout ByteWriter) {
+        w.varint(UInt64(params.count))
+        for key in params.keys.sorted() {
+            w.string(key)
+            switch params[key]! {
+            case .string(let s): w.u8(1); w.string(s)
+            case .int(let v): w.u8(2); w.i64(v)
+            case .double(let v): w.u8(3); w.f64(v)
+            case .bool(let b): w.u8(4); w.u8(b ? 1 : 0)
+            }
+        }
+    }
+
+    static func read(_ r: inout ByteReader) throws(StrataError) -> [String: ParamValue] {
+        let n = try r.length("param count", max: 1 << 20)
+        var out: [String: ParamValue] = [:]
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            let key = try r.string("param key")
+            let tag = try r.u8("param type")
+            switch tag {
+            case 1: out[key] = .string(try r.string("param value"))
+            case 2: out[key] = .int(try r.i64())
+            case 3: out[key] = .double(try r.f64())
+            case 4: out[key] = .bool(try r.u8() != 0)
+            default: throw StrataError.corrupt("unknown param type \(tag) for \(key)", path: r.path, offset: r.offset)
+            }
+        }
+        return out
+    }
+
+    static func validate(_ params: [String: ParamValue], what: String) throws(StrataError) {
+        for (k, v) in params {
+            if k.isEmpty || k.utf8.count > Limits.maxParamKeyBytes {
+                throw .invalid("\(what) key \"\(k.prefix(40))\" must be 1 to \(Limits.maxParamKeyBytes) bytes")
+            }
+            if case .string(let s) = v, s.utf8.count > Limits.maxStringValueBytes {
+                throw .invalid("\(what) \(k) is \(s.utf8.count) bytes; the limit is \(Limits.maxStringValueBytes)")
+            }
+        }
+    }
+}

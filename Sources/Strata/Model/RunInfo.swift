@@ -1,0 +1,81 @@
+/// A run's identifier: sortable by creation time and unique without coordination
+/// (a ULID: 48 bits of milliseconds and 80 random bits, 26 Crockford base-32 characters).
+public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    /// The 26-character text form.
+    public let text: String
+
+    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    /// A new identifier for a run created now.
+    public static func generate(milliseconds: Int64? = nil) -> RunID {
+        let milliseconds = milliseconds ?? Clock.milliseconds()
+        var rng = SystemRandomNumberGenerator()
+        let hi = UInt64(truncatingIfNeeded: milliseconds) << 16 | UInt64(rng.next() as UInt16)
+        let lo = rng.next() as UInt64
+        // 128 bits -> 26 characters of 5 bits (the first holds 3 bits).
+        var chars = [UInt8](repeating: 0, count: 26)
+        var h = hi, l = lo
+        for i in stride(from: 25, through: 0, by: -1) {
+            chars[i] = alphabet[Int(l & 31)]
+            l = (l >> 5) | ((h & 31) << 59)
+            h >>= 5
+        }
+        return RunID(validated: String(decoding: chars, as: UTF8.self))
+    }
+
+    init(validated text: String) { self.text = text }
+
+    /// Parses the text form; nil when it is not 26 Crockford base-32 characters.
+    public init?(_ text: String) {
+        let upper = text.uppercased()
+        guard upper.utf8.count == 26, upper.utf8.allSatisfy({ RunID.alphabet.contains($0) }) else { return nil }
+        self.text = upper
+    }
+
+    public var description: String { text }
+    public static func < (a: RunID, b: RunID) -> Bool { a.text < b.text }
+}
+
+/// Where a run is in its life.
+public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    case running, finished, failed, crashed
+
+    var code: UInt8 {
+        switch self { case .running: 0; case .finished: 1; case .failed: 2; case .crashed: 3 }
+    }
+    init?(code: UInt8) {
+        switch code { case 0: self = .running; case 1: self = .finished; case 2: self = .failed; case 3: self = .crashed; default: return nil }
+    }
+}
+
+/// Everything Strata knows about a run except its points.
+///
+/// Metadata keys by convention (filled where known): `git.commit`, `git.dirty`, `host`,
+/// `command`, `pid`, `env.fingerprint`, `seed.<name>`, `dataset.<name>`, `purpose`.
+public struct RunInfo: Sendable, Hashable {
+    public var id: RunID
+    public var name: String
+    public var project: String
+    public var status: RunStatus
+    /// Creation time, milliseconds since 1970.
+    public var createdMs: Int64
+    /// When the run finished, failed or was found crashed.
+    public var endedMs: Int64?
+    public var params: [String: ParamValue]
+    public var tags: Set<String>
+    public var metadata: [String: ParamValue]
+    /// The run this one was resumed or forked from.
+    public var parent: RunID?
+    /// `rewind(to:)` calls, oldest first: points logged before each rewind at a later step are hidden.
+    public var rewinds: [Rewind]
+
+    /// A rewind: points with a step greater than `step` logged before `sequence` are hidden.
+    public struct Rewind: Sendable, Hashable {
+        public var step: Int64
+        /// Nanoseconds since 1970 when the rewind was made.
+        public var sequence: Int64
+    }
+
+    /// The writer that created the run (internal: used to mark crashed runs).
+    var owner: String = ""
+}

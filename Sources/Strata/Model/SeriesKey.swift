@@ -1,0 +1,61 @@
+/// Identifies a series: a run, a metric name and optional context labels.
+///
+/// Its canonical text is `metric` or `metric{key=value,key=value}` with keys sorted.
+public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let run: RunID
+    public let metric: String
+    /// Context labels such as `rank=3`, sorted by key.
+    public let labels: [(key: String, value: String)]
+    /// `metric{k=v,...}`: what is stored on disk next to the run id.
+    public let canonical: String
+
+    /// Validates the metric name and labels.
+    public init(run: RunID, metric: String, labels: [String: String] = [:]) throws(StrataError) {
+        try Names.validateMetric(metric)
+        if labels.count > Limits.maxLabels { throw .invalid("series \(metric) has \(labels.count) labels; the limit is \(Limits.maxLabels)") }
+        for (k, v) in labels { try Names.validateLabel(key: k, value: v) }
+        self.run = run
+        self.metric = metric
+        let sorted = labels.sorted { $0.key < $1.key }
+        self.labels = sorted.map { (key: $0.key, value: $0.value) }
+        self.canonical = sorted.isEmpty ? metric : metric + "{" + sorted.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
+    }
+
+    /// Parses a stored canonical text (trusted: written by `init`).
+    init(run: RunID, canonical: String) {
+        self.run = run
+        self.canonical = canonical
+        if let brace = canonical.firstIndex(of: "{"), canonical.hasSuffix("}") {
+            metric = String(canonical[..<brace])
+            let inner = canonical[canonical.index(after: brace)..<canonical.index(before: canonical.endIndex)]
+            labels = inner.split(separator: ",").map { part in
+                let kv = part.split(separator: "=", maxSplits: 1)
+                return (key: String(kv.first ?? ""), value: kv.count > 1 ? String(kv[1]) : "")
+            }
+        } else {
+            metric = canonical
+            labels = []
+        }
+    }
+
+    public var description: String { "\(run)/\(canonical)" }
+
+    public static func == (a: SeriesKey, b: SeriesKey) -> Bool { a.run == b.run && a.canonical == b.canonical }
+    public func hash(into h: inout Hasher) { h.combine(run); h.combine(canonical) }
+    public static func < (a: SeriesKey, b: SeriesKey) -> Bool { (a.run, a.canonical) < (b.run, b.canonical) }
+}
+
+/// One measurement: a step, a value and a wall-clock time in milliseconds since 1970.
+/// NaN (any payload), ±Inf, -0.0 and subnormal values are legal and kept bit-exactly.
+public struct Point: Sendable, Hashable {
+    public var step: Int64
+    public var value: Double
+    public var time: Int64
+    public init(step: Int64, value: Double, time: Int64) {
+        self.step = step; self.value = value; self.time = time
+    }
+    public static func == (a: Point, b: Point) -> Bool {
+        a.step == b.step && a.value.bitPattern == b.value.bitPattern && a.time == b.time
+    }
+    public func hash(into h: inout Hasher) { h.combine(step); h.combine(value.bitPattern); h.combine(time) }
+}

@@ -1,0 +1,129 @@
+import StrataCodecs
+
+/// One chunk of a series as the query engine sees it, from a segment or from a log tail.
+struct ChunkHandle {
+    enum Source {
+        case segment(Segment, ChunkEntry)
+        case memory(MemoryChunk)
+    }
+    let source: Source
+    /// Statistics of the whole chunk, with arrival ranks.
+    let stats: Aggregate
+    let minTime: Int64
+    let maxTime: Int64
+    /// Rank of point i is `rankBase + i` (orders equal steps across chunks by arrival).
+    let rankBase: UInt64
+    let linearSteps: Bool
+    let hasTier: Bool
+
+    init(segment: Segment, entry: ChunkEntry, rankBase: UInt64) {
+        source = .segment(segment, entry)
+        var s = entry.stats
+        s.firstRank = rankBase
+        s.lastRank = rankBase + UInt64(entry.count - 1)
+        stats = s
+        minTime = entry.minTime
+        maxTime = entry.maxTime
+        self.rankBase = rankBase
+        linearSteps = entry.linearSteps
+        hasTier = entry.tier.length > 0
+    }
+
+    init(memory: MemoryChunk, rankBase: UInt64) {
+        source = .memory(memory)
+        var s = memory.stats
+        s.firstRank = rankBase
+        s.lastRank = rankBase + UInt64(memory.stats.count - 1)
+        stats = s
+        minTime = memory.minTime
+        maxTime = memory.maxTime
+        self.rankBase = rankBase
+        linearSteps = false
+        hasTier = false
+    }
+
+    var count: Int { stats.count }
+
+    private func fail(_ segment: Segment, _ ref: BlobRef, _ e: CodecError) -> StrataError {
+        StrataError.corrupt("cannot decode column: \(e.message)", path: segment.path, offset: ref.offset)
+    }
+
+    func decodeSteps(_ range: Range<Int>, into dst: UnsafeMutablePointer<Int64>) throws(StrataError) {
+        switch source {
+        case .memory(let m):
+            m.steps.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + range.lowerBound, count: range.count) }
+        case .segment(let seg, let e):
+            if linearSteps {
+                let stride = e.count > 1 ? (e.stats.lastStep &- e.stats.firstStep) / Int64(e.count - 1) : 0
+                var v = e.stats.firstStep &+ stride &* Int64(range.lowerBound)
+                for j in 0..<range.count { dst[j] = v; v = v &+ stride }
+                return
+            }
+            let bytes = try seg.blob(e.steps)
+            do { try Int64Column.decode(bytes, count: e.count, range: range, into: dst) } catch { throw fail(seg, e.steps, error) }
+        }
+    }
+
+    func decodeValues(_ range: Range<Int>, into dst: UnsafeMutablePointer<Double>) throws(StrataError) {
+        switch source {
+        case .memory(let m):
+            m.values.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + range.lowerBound, count: range.count) }
+        case .segment(let seg, let e):
+            let bytes = try seg.blob(e.values)
+            do { try DoubleColumn.decode(bytes, count: e.count, range: range, into: dst) } catch { throw fail(seg, e.values, error) }
+        }
+    }
+
+    func decodeTimes(_ range: Range<Int>, into dst: UnsafeMutablePointer<Int64>) throws(StrataError) {
+        switch source {
+        case .memory(let m):
+            m.times.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + range.lowerBound, count: range.count) }
+        case .segment(let seg, let e):
+            let bytes = try seg.blob(e.times)
+            do { try Int64Column.decode(bytes, count: e.count, range: range, into: dst) } catch { throw fail(seg, e.times, error) }
+        }
+    }
+
+    /// Value statistics of tier block `b` (count, NaN count, sum, m2, min, max; no first/last).
+    func tierBlock(_ b: Int) throws(StrataError) -> Aggregate {
+        guard case .segment(let seg, let e) = source else { preconditionFailure("memory chunks have no tier") }
+        let bytes = try seg.blob(e.tier)
+        let at = b * ChunkLayout.tierEntrySize
+        var a = Aggregate()
+        let lo = b * ChunkLayout.blockSize
+        a.count = min(ChunkLayout.blockSize, e.count - lo)
+        a.sum = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+        a.m2 = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
+        a.min = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
+        a.max = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
+        a.nanCount = min(a.count, Int(bytes[at + 32]))
+        return a
+    }
+
+    /// Index of the first point with step >= `step` (count when none).
+    func lowerBound(_ step: Int64, steps cache: inout [Int64]?) throws(StrataError) -> Int {
+        if step <= stats.firstStep { return 0 }
+        if step > stats.lastStep { return count }
+        if linearSteps {
+            let stride = (stats.lastStep &- stats.firstStep) / Int64(count - 1)
+            if stride == 0 { return 0 }
+            // ceil((step - first) / stride), without overflow: step is inside [first, last].
+            let off = UInt64(bitPattern: step &- stats.firstStep)
+            let s = UInt64(stride)
+            return Int(off / s + (off % s == 0 ? 0 : 1))
+        }
+        if cache == nil {
+            var all = [Int64](repeating: 0, count: count)
+            try all.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try decodeSteps(0..<count, into: p.baseAddress!) }
+            cache = all
+        }
+        var lo = 0, hi = count
+        cache!.withUnsafeBufferPointer { s in
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if s[mid] < step { lo = mid + 1 } else { hi = mid }
+            }
+        }
+        return lo
+    }
+}

@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataCodecs
+
+/// The run catalog: an append-only file of run records (`catalog.log`) shared by every process.
+///
+/// Each record is written with one `write` on an `O_APPEND` descriptor, so records of concurrent
+/// writers never interleave; a torn record at the end (a writer killed mid-write) fails its
+/// checksum and is ignored. Readers replay the file and keep the latest state of each run.
+/// Byte layout: `docs/FORMAT.md`, "Catalog".
+struct CatalogRecord {
+    enum Kind: UInt8 {
+        case create = 1, params = 2, tags = 3, metadata = 4, status = 5, rewind = 6
+    }
+    var kind: Kind
+    var run: RunID
+    var body: [UInt8]
+}
+
+final class Catalog {
+    static let magic: UInt32 = 0x5254_5343  // "CSTR" little-endian
+    static let headerSize = 16
+
+    let path: String
+    private(set) var runs: [RunID: RunInfo] = [:]
+    private(set) var byName: [String: [RunID]] = [:]
+    /// Byte ranges that failed their checksum in the middle of the file (not a torn tail).
+    private(set) var damaged: [(offset: Int, reason: String)] = []
+    private var readOffset = 0
+
+    init(path: String) { self.path = path }
+
+    /// Reads records appended since the last call.
+    func refresh() throws(StrataError) {
+        guard Sys.kind(path) == .file else { return }
+        let fd = try Sys.open(path, O_RDONLY)
+        defer { Sys.close(fd) }
+        let size = try Sys.fileSize(fd, path)
+        guard size > readOffset else { return }
+        var buf = [UInt8](repeating: 0, count: size - readOffset)
+        let start = readOffset
+        let n = try typed { try buf.withUnsafeMutableBytes { b in try Sys.pread(fd, b, at: start, path) } }
+        let consumed = try typed { try buf.withUnsafeBytes { b in
+            try scan(UnsafeRawBufferPointer(rebasing: b[0..<n]), base: start)
+        } }
+        readOffset += consumed
+    }
+
+    /// Parses whole records; returns how many bytes were consumed (a torn tail is left for later).
+    private func scan(_ b: UnsafeRawBufferPointer, base: Int) throws(StrataError) -> Int {
+        var pos = 0
+        while b.count - pos >= Catalog.headerSize {
+            var r = ByteReader(b, from: pos, path: path)
+            let magic = try r.u32()
+            let len = Int(try r.u32())
+            let sum = try r.u64()
+            if magic != Catalog.magic {
+                // Resynchronise on the next magic: a damaged record in the middle.
+                let start = pos
+                pos += 1
+                while b.count - pos >= 4 && b.loadUnaligned(fromByteOffset: pos, as: UInt32.self) != Catalog.magic { pos += 1 }
+                damaged.append((base + start, "catalog record without its magic number"))
+                continue
+            }
+            if len > b.count - pos - Catalog.headerSize { break }  // not fully written yet (or torn tail)
+            let body = UnsafeRawBufferPointer(rebasing: b[(pos + Catalog.headerSize)..<(pos + Catalog.headerSize + len)])
+            if Checksum.xxh64(body) != sum {
+                let isTail = pos + Catalog.headerSize + len == b.count
+                if isTail { break }
+                damaged.append((base + pos, "catalog record checksum mismatch"))
+                pos += Catalog.headerSize + len
+                continue
+            }
+            do {
+                try apply(body, offset: base + pos + Catalog.headerSize)
+            } catch {
+                damaged.append((base + pos, error.message))
+            }
+            pos += Catalog.headerSize + len
+        }
+        return pos
+    }
+
+    private func apply(_ body: UnsafeRawBufferPointer, offset: Int) throws(StrataError) {
+        var r = ByteReader(body, path: path)
+        guard let kind = CatalogRecord.Kind(rawValue: try r.u8("record kind")) else {
+            throw StrataError.corrupt("unknown catalog record kind", path: path, offset: offset)
+        }
+        let idText = try r.string("run id", max: 64)
+        guard let id = RunID(idText) else { throw StrataError.corrupt("bad run id \(idText)", path: path, offset: offset) }
+        if kind == .create {
+            let name = try r.string("run name")
+            let project = try r.string("project")
+            let created = try r.i64()
+            let parentText = try r.string("parent", max: 64)
+            let owner = try r.string("owner", max: 256)
+            let params = try ParamCoding.read(&r)
+            let tagCount = try r.length("tag count", max: 1 << 16)
+            var tags = Set<String>()
+            for _ in 0..<tagCount { tags.insert(try r.string("tag")) }
+            let meta = try ParamCoding.read(&r)
+            var info = RunInfo(id: id, name: name, project: project, status: .running, createdMs: created, endedMs: nil,
+                               params: params, tags: tags, metadata: meta, parent: RunID(parentText), rewinds: [])
+            info.owner = owner
+            if runs[id] == nil { byName[name, default: []].append(id) }
+            runs[id] = info
+            return
+        }
+        guard var info = runs[id] else { return }  // record for a run whose creation was lost: ignore
+        switch kind {
+        case .create: break
+        case .params:
+            info.params.merge(try ParamCoding.read(&r)) { _, new in new }
+        case .metadata:
+            info.metadata.merge(try ParamCoding.read(&r)) { _, new in new }
+        case .tags:
+            let add = try r.length("tag count", max: 1 << 16)
+            for _ in 0..<add { info.tags.insert(try r.string("tag")) }
+            let remove = try r.length("tag count", max: 1 << 16)
+            for _ in 0..<remove { info.tags.remove(try r.string("tag")) }
+        case .status:
+            let code = try r.u8()
+            guard let status = RunStatus(code: code) else { throw StrataError.corrupt("unknown run status \(code)", path: path, offset: offset) }
+            let ended = try r.i64()
+            info.status = status
+            info.endedMs = status == .running ? nil : ended
+        case .rewind:
+            let step = try r.i64()
+            let seq = try r.i64()
+            info.rewinds.append(.init(step: step, sequence: seq))
+        }
+        runs[id] = info
+    }
+
+    /// Appends records durably enough for `kill -9` (the write returns after the kernel has them);
+    /// `sync` adds an fsync for power loss.
+    func append(_ records: [CatalogRecord], sync: Bool) throws(StrataError) {
+        var w = ByteWriter()
+        for rec in records {
+            var body = ByteWriter()
+            body.u8(rec.kind.rawValue)
+            body.string(rec.run.text)
+            body.raw(rec.body)
+            w.u32(Catalog.magic)
+            w.u32(UInt32(body.count))
+            w.u64(Hash.of(body.bytes))
+            w.raw(body.bytes)
+        }
+        let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT)
+        defer { Sys.close(fd) }
+        try typed { try w.bytes.withUnsafeBytes { b in try Sys.writeAll(fd, b, path) } }
+        if sync { try Sys.fsync(fd, path) }
+        try refresh()
+    }
+
+    // MARK: record bodies
+
+    static func createRecord(_ info: RunInfo) -> CatalogRecord {
+        var w = ByteWriter()
+        w.string(info.name)
+        w.string(info.project)
+        w.i64(info.createdMs)
+        w.string(info.parent?.text ?? "")
+        w.string(info.owner)
+        ParamCoding.write(info.params, into: &w)
+        w.varint(UInt64(info.tags.count))
+        for t in info.tags.sorted() { w.string(t) }
+        ParamCoding.write(info.metadata, into: &w)
+        return CatalogRecord(kind: .create, run: info.id, body: w.bytes)
+    }
+
+    static func paramsRecord(_ run: RunID, _ params: [String: ParamValue], metadata: Bool = false) -> CatalogRecord {
+        var w = ByteWriter()
+        ParamCoding.write(params, into: &w)
+        return CatalogRecord(kind: metadata ? .metadata : .params, run: run, body: w.bytes)
+    }
+
+    static func tagsRecord(_ run: RunID, add: [String], remove: [String]) -> CatalogRecord {
+        var w = ByteWriter()
+        w.varint(UInt64(add.count)); for t in add { w.string(t) }
+        w.varint(UInt64(remove.count)); for t in remove { w.string(t) }
+        return CatalogRecord(kind: .tags, run: run, body: w.bytes)
+    }
+
+    static func statusRecord(_ run: RunID, _ status: RunStatus, at ms: Int64) -> CatalogRecord {
+        var w = ByteWriter()
+        w.u8(status.code)
+        w.i64(ms)
+        return CatalogRecord(kind: .status, run: run, body: w.bytes)
+    }
+
+    static func rewindRecord(_ run: RunID, step: Int64, sequence: Int64) -> CatalogRecord {
+        var w = ByteWriter()
+        w.i64(step)
+        w.i64(sequence)
+        return CatalogRecord(kind: .rewind, run: run, body: w.bytes)
+    }
+}

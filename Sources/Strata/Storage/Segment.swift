@@ -1,0 +1,356 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataCodecs
+
+/// Immutable segment files: encoded column chunks of many series, their level-1 tier blocks,
+/// per-series chunk tables and a directory, closed by a fixed trailer.
+/// Byte layout: `docs/FORMAT.md`, "Segment files".
+enum SegmentFormat {
+    static let magic: [UInt8] = Array("STRATSEG".utf8)
+    static let endMagic: [UInt8] = Array("STRATEND".utf8)
+    static let version: UInt32 = 1
+    static let headerSize = 16
+    static let trailerSize = 40
+    static let chunkEntrySize = 176
+    /// Most series in one segment, most chunks of one series in one segment.
+    static let maxSeries = 1 << 22
+    static let maxChunks = 1 << 24
+}
+
+/// Descriptive fields of a segment.
+struct SegmentMeta {
+    /// The writer process that produced it ("" for compaction output).
+    var writer: String
+    /// The writer's log generation it was cut from (0 for compaction output).
+    var generation: UInt64
+    /// Arrival window of its points: nanoseconds since 1970.
+    var firstSequence: Int64
+    var lastSequence: Int64
+    /// File names of the segments this one replaces (compaction).
+    var replaces: [String]
+}
+
+/// Writes one segment file: temporary name, fsync, rename. A segment is whole or absent.
+struct SegmentWriter {
+    let finalPath: String
+    let tmpPath: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private var offset = 0
+    private var blobIndex: [UInt64: [(offset: Int, length: Int, bytes: [UInt8])]] = [:]
+    private var directory = ByteWriter()
+    private var seriesCount = 0
+    private var tables: [[UInt8]] = []
+    /// Bytes written per column kind, for stats.
+    private(set) var dedupedBytes = 0
+
+    init(path: String, tmpDir: String) throws(StrataError) {
+        finalPath = path
+        tmpPath = tmpDir + "/" + Sys.uniqueName(suffix: ".seg.tmp")
+        fd = try Sys.open(tmpPath, O_WRONLY | O_CREAT | O_EXCL)
+        buffer.reserveCapacity(1 << 20)
+        var h = ByteWriter()
+        h.raw(SegmentFormat.magic); h.u32(SegmentFormat.version); h.u32(0)
+        try emit(h.bytes)
+    }
+
+    private mutating func emit(_ bytes: [UInt8]) throws(StrataError) {
+        buffer.append(contentsOf: bytes)
+        offset += bytes.count
+        if buffer.count >= 1 << 20 { try drain() }
+    }
+
+    private mutating func drain() throws(StrataError) {
+        if buffer.isEmpty { return }
+        let path = tmpPath, fd = fd
+        try typed { try buffer.withUnsafeBytes { b in try Sys.writeAll(fd, b, path) } }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes a blob once: identical bytes already written are referenced again.
+    private mutating func blob(_ bytes: [UInt8]) throws(StrataError) -> (offset: Int, length: Int, sum: UInt64) {
+        let sum = Hash.of(bytes)
+        if let candidates = blobIndex[sum] {
+            for c in candidates where c.bytes == bytes {
+                dedupedBytes += bytes.count
+                return (c.offset, c.length, sum)
+            }
+        }
+        let at = offset
+        try emit(bytes)
+        blobIndex[sum, default: []].append((at, bytes.count, bytes))
+        return (at, bytes.count, sum)
+    }
+
+    /// Adds one series with its chunks (in arrival order).
+    mutating func add(series key: SeriesKey, chunks: [EncodedChunk]) throws(StrataError) {
+        precondition(!chunks.isEmpty)
+        var table = ByteWriter(capacity: chunks.count * SegmentFormat.chunkEntrySize)
+        var summary = Aggregate()
+        var minT = Int64.max, maxT = Int64.min
+        var rank: UInt64 = 0
+        for c in chunks {
+            let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
+            SegmentFormat.writeEntry(&table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
+                                     steps: s, values: v, times: t, tier: tr)
+            var st = c.stats
+            st.firstRank = rank; st.lastRank = rank + UInt64(c.stats.count - 1)
+            rank += UInt64(c.stats.count)
+            summary.merge(st)
+            minT = min(minT, c.minTime); maxT = max(maxT, c.maxTime)
+        }
+        let tableAt = offset
+        try emit(table.bytes)
+        directory.string(key.run.text)
+        directory.string(key.canonical)
+        directory.varint(UInt64(chunks.count))
+        directory.u64(UInt64(tableAt))
+        directory.u64(Hash.of(table.bytes))
+        SegmentFormat.writeStats(&directory, summary, minTime: minT, maxTime: maxT)
+        seriesCount += 1
+    }
+
+    /// Writes directory and trailer, fsyncs and renames into place.
+    mutating func finish(meta: SegmentMeta) throws(StrataError) {
+        var d = ByteWriter()
+        d.varint(UInt64(seriesCount))
+        d.raw(directory.bytes)
+        d.string(meta.writer)
+        d.u64(meta.generation)
+        d.i64(meta.firstSequence)
+        d.i64(meta.lastSequence)
+        d.varint(UInt64(meta.replaces.count))
+        for r in meta.replaces { d.string(r) }
+        let dirAt = offset
+        try emit(d.bytes)
+        var t = ByteWriter()
+        t.u64(UInt64(dirAt)); t.u64(UInt64(d.count)); t.u64(Hash.of(d.bytes))
+        t.u32(SegmentFormat.version); t.u32(0)
+        t.raw(SegmentFormat.endMagic)
+        try emit(t.bytes)
+        try drain()
+        try Sys.fsync(fd, tmpPath)
+        Sys.close(fd)
+        fd = -1
+        try Sys.rename(tmpPath, finalPath)
+        try Sys.fsyncDirectory(Sys.parent(of: finalPath))
+    }
+
+    /// Removes the temporary file after a failure.
+    mutating func abandon() {
+        if fd >= 0 { Sys.close(fd); fd = -1 }
+        try? Sys.unlink(tmpPath)
+    }
+}
+
+extension SegmentFormat {
+    static func writeStats(_ w: inout ByteWriter, _ a: Aggregate, minTime: Int64, maxTime: Int64) {
+        w.u32(UInt32(a.count)); w.u32(UInt32(a.nanCount))
+        w.i64(a.firstStep); w.i64(a.lastStep); w.i64(minTime); w.i64(maxTime)
+        w.f64(a.min); w.f64(a.max); w.f64(a.sum); w.f64(a.m2); w.f64(a.firstValue); w.f64(a.lastValue)
+    }
+
+    static func readStats(_ r: inout ByteReader) throws(StrataError) -> (Aggregate, minTime: Int64, maxTime: Int64) {
+        var a = Aggregate()
+        a.count = Int(try r.u32()); a.nanCount = Int(try r.u32())
+        a.firstStep = try r.i64(); a.lastStep = try r.i64()
+        let minT = try r.i64(), maxT = try r.i64()
+        a.min = try r.f64(); a.max = try r.f64(); a.sum = try r.f64(); a.m2 = try r.f64()
+        a.firstValue = try r.f64(); a.lastValue = try r.f64()
+        if a.nanCount > a.count { throw StrataError.corrupt("NaN count \(a.nanCount) exceeds count \(a.count)", path: r.path, offset: r.offset) }
+        return (a, minT, maxT)
+    }
+
+    /// Chunk flag: steps are `firstStep + i * stride` (stride from first and last step).
+    static let flagLinearSteps: UInt32 = 1
+
+    static func writeEntry(_ w: inout ByteWriter, stats: Aggregate, minTime: Int64, maxTime: Int64, flags: UInt32,
+                           steps: (offset: Int, length: Int, sum: UInt64), values: (offset: Int, length: Int, sum: UInt64),
+                           times: (offset: Int, length: Int, sum: UInt64), tier: (offset: Int, length: Int, sum: UInt64)) {
+        writeStats(&w, stats, minTime: minTime, maxTime: maxTime)
+        w.u32(flags); w.u32(0)
+        for b in [steps, values, times, tier] { w.u64(UInt64(b.offset)); w.u32(UInt32(b.length)) }
+        for b in [steps, values, times, tier] { w.u64(b.sum) }
+    }
+}
+
+/// Where a column of a chunk lives in its segment file.
+struct BlobRef: Sendable {
+    var offset: Int
+    var length: Int
+    var checksum: UInt64
+}
+
+/// One chunk's header, parsed from its segment's chunk table.
+struct ChunkEntry: Sendable {
+    var stats: Aggregate
+    var minTime: Int64
+    var maxTime: Int64
+    /// Steps are an arithmetic progression: a step's index is found by arithmetic.
+    var linearSteps: Bool
+    var steps: BlobRef
+    var values: BlobRef
+    var times: BlobRef
+    var tier: BlobRef
+    var count: Int { stats.count }
+}
+
+/// A series' place in one segment.
+final class SegmentSeries {
+    let key: SeriesKey
+    let chunkCount: Int
+    let tableOffset: Int
+    let tableChecksum: UInt64
+    let summary: Aggregate
+    let minTime: Int64
+    let maxTime: Int64
+    unowned let segment: Segment
+    /// Parsed on first use.
+    private var entries: [ChunkEntry]?
+
+    init(key: SeriesKey, chunkCount: Int, tableOffset: Int, tableChecksum: UInt64, summary: Aggregate,
+         minTime: Int64, maxTime: Int64, segment: Segment) {
+        self.key = key; self.chunkCount = chunkCount; self.tableOffset = tableOffset
+        self.tableChecksum = tableChecksum; self.summary = summary
+        self.minTime = minTime; self.maxTime = maxTime; self.segment = segment
+    }
+
+    /// The chunk headers, checked against the table checksum and the file bounds.
+    func chunks() throws(StrataError) -> [ChunkEntry] {
+        if let entries { return entries }
+        let parsed = try segment.parseTable(self)
+        entries = parsed
+        return parsed
+    }
+}
+
+/// A segment file opened for reading: mapped, trailer and directory parsed, data untouched.
+final class Segment {
+    let name: String
+    let file: MappedFile
+    private(set) var meta = SegmentMeta(writer: "", generation: 0, firstSequence: 0, lastSequence: 0, replaces: [])
+    private(set) var series: [SegmentSeries] = []
+    /// Order among segments for "stable by arrival" (assigned by the store snapshot).
+    var arrivalOrder = 0
+    private var verifiedBlobs = Set<Int>()
+
+    var path: String { file.path }
+
+    init(path: String, name: String) throws(StrataError) {
+        self.name = name
+        file = try MappedFile(path: path)
+        try parse()
+    }
+
+    private func parse() throws(StrataError) {
+        let b = file.bytes
+        let path = file.path
+        guard b.count >= SegmentFormat.headerSize + SegmentFormat.trailerSize else {
+            throw StrataError.corrupt("segment is truncated: \(b.count) bytes", path: path)
+        }
+        guard memcmpEqual(UnsafeRawBufferPointer(rebasing: b[0..<8]), SegmentFormat.magic.withUnsafeBytes { $0 }) else {
+            throw StrataError(.notAStore, "not a Strata segment (bad magic number)", path: path, offset: 0)
+        }
+        var h = ByteReader(b, from: 8, path: path)
+        let version = try h.u32()
+        if version > SegmentFormat.version {
+            throw StrataError(.unsupportedVersion, "segment format version \(version) is newer than this Strata (reads up to \(SegmentFormat.version)); upgrade Strata", path: path, offset: 8)
+        }
+        var t = ByteReader(b, from: b.count - SegmentFormat.trailerSize, path: path)
+        let dirAt = Int(clamping: try t.u64()), dirLen = Int(clamping: try t.u64()), dirSum = try t.u64()
+        _ = try t.u32(); _ = try t.u32()
+        let end = try t.bytes(8, "end magic")
+        guard memcmpEqual(end, SegmentFormat.endMagic.withUnsafeBytes { $0 }) else {
+            throw StrataError.corrupt("segment trailer is damaged or the file is truncated (no end magic)", path: path, offset: b.count - 8)
+        }
+        let limit = b.count - SegmentFormat.trailerSize
+        guard dirAt >= SegmentFormat.headerSize, dirLen >= 0, dirAt <= limit, dirLen <= limit - dirAt else {
+            throw StrataError.corrupt("segment directory location \(dirAt)+\(dirLen) is outside the file", path: path, offset: b.count - SegmentFormat.trailerSize)
+        }
+        let dir = UnsafeRawBufferPointer(rebasing: b[dirAt..<(dirAt + dirLen)])
+        guard Checksum.xxh64(dir) == dirSum else {
+            throw StrataError.corrupt("segment directory checksum mismatch", path: path, offset: dirAt)
+        }
+        var r = ByteReader(b, from: dirAt, to: dirAt + dirLen, path: path)
+        let n = try r.length("series count", max: SegmentFormat.maxSeries)
+        series.reserveCapacity(n)
+        for _ in 0..<n {
+            let runText = try r.string("run id", max: 64)
+            guard let run = RunID(runText) else { throw StrataError.corrupt("bad run id \"\(runText)\"", path: path, offset: r.offset) }
+            let canonical = try r.string("series name", max: 4096)
+            let chunks = try r.length("chunk count", max: SegmentFormat.maxChunks)
+            let tableAt = Int(clamping: try r.u64())
+            let tableSum = try r.u64()
+            let (summary, minT, maxT) = try SegmentFormat.readStats(&r)
+            guard chunks > 0, tableAt >= SegmentFormat.headerSize,
+                  tableAt <= dirAt, chunks <= (dirAt - tableAt) / SegmentFormat.chunkEntrySize else {
+                throw StrataError.corrupt("chunk table of \(canonical) is outside the file", path: path, offset: r.offset)
+            }
+            series.append(SegmentSeries(key: SeriesKey(run: run, canonical: canonical), chunkCount: chunks, tableOffset: tableAt,
+                                        tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT, segment: self))
+        }
+        let writer = try r.string("writer", max: 256)
+        let gen = try r.u64()
+        let first = try r.i64(), last = try r.i64()
+        let nr = try r.length("replaced count", max: 1 << 20)
+        var replaces: [String] = []
+        for _ in 0..<nr { replaces.append(try r.string("replaced segment", max: 512)) }
+        meta = SegmentMeta(writer: writer, generation: gen, firstSequence: first, lastSequence: last, replaces: replaces)
+    }
+
+    func parseTable(_ s: SegmentSeries) throws(StrataError) -> [ChunkEntry] {
+        let b = file.bytes
+        let len = s.chunkCount * SegmentFormat.chunkEntrySize
+        let table = UnsafeRawBufferPointer(rebasing: b[s.tableOffset..<(s.tableOffset + len)])
+        guard Checksum.xxh64(table) == s.tableChecksum else {
+            throw StrataError.corrupt("chunk table checksum mismatch for series \(s.key.canonical)", path: path, offset: s.tableOffset)
+        }
+        var r = ByteReader(b, from: s.tableOffset, to: s.tableOffset + len, path: path)
+        var out: [ChunkEntry] = []
+        out.reserveCapacity(s.chunkCount)
+        let dataEnd = b.count - SegmentFormat.trailerSize
+        for _ in 0..<s.chunkCount {
+            let (stats, minT, maxT) = try SegmentFormat.readStats(&r)
+            let flags = try r.u32()
+            _ = try r.u32()
+            var refs: [BlobRef] = []
+            for _ in 0..<4 {
+                let off = Int(clamping: try r.u64()), len = Int(try r.u32())
+                guard off >= SegmentFormat.headerSize, off <= dataEnd, len <= dataEnd - off else {
+                    throw StrataError.corrupt("column location \(off)+\(len) is outside the file", path: path, offset: r.offset)
+                }
+                refs.append(BlobRef(offset: off, length: len, checksum: 0))
+            }
+            for i in 0..<4 { refs[i].checksum = try r.u64() }
+            guard stats.count > 0, stats.count <= ChunkLayout.chunkCapacity else {
+                throw StrataError.corrupt("chunk point count \(stats.count) is outside 1...\(ChunkLayout.chunkCapacity)", path: path, offset: r.offset)
+            }
+            let blocks = (stats.count + ChunkLayout.blockSize - 1) / ChunkLayout.blockSize
+            guard refs[3].length == 0 || refs[3].length == blocks * ChunkLayout.tierEntrySize else {
+                throw StrataError.corrupt("tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
+            }
+            var linear = flags & SegmentFormat.flagLinearSteps != 0
+            if linear && stats.count > 1 {
+                // Never trust the flag blindly: the stride must divide the span exactly.
+                let span = stats.lastStep.subtractingReportingOverflow(stats.firstStep)
+                linear = !span.overflow && span.partialValue >= 0 && span.partialValue % Int64(stats.count - 1) == 0
+            }
+            out.append(ChunkEntry(stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear,
+                                  steps: refs[0], values: refs[1], times: refs[2], tier: refs[3]))
+        }
+        return out
+    }
+
+    /// The bytes of a blob, checksum-verified on first use.
+    func blob(_ ref: BlobRef) throws(StrataError) -> UnsafeRawBufferPointer {
+        let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[ref.offset..<(ref.offset + ref.length)])
+        if !verifiedBlobs.contains(ref.offset) {
+            guard Checksum.xxh64(bytes) == ref.checksum else {
+                throw StrataError.corrupt("column checksum mismatch", path: path, offset: ref.offset)
+            }
+            verifiedBlobs.insert(ref.offset)
+        }
+        return bytes
+    }
+}

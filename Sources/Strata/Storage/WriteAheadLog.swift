@@ -1,0 +1,215 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataCodecs
+
+/// Record kinds of the write-ahead log. Byte layout: `docs/FORMAT.md`, "Write-ahead log".
+enum LogRecordKind: UInt8 {
+    /// Binds a log-local series number to a run and series name.
+    case series = 1
+    /// One step of several series: step, time, then (series, value) pairs.
+    case row = 2
+    /// An encoded chunk of one series (bulk append).
+    case chunk = 3
+}
+
+enum LogFormat {
+    static let magic: [UInt8] = Array("STRATWAL".utf8)
+    static let version: UInt32 = 1
+    static let headerSize = 64
+    static let recordHeaderSize = 16
+    /// Default size of one log file; a full log is cut into a segment and a new log begins.
+    static let defaultCapacity = 64 << 20
+    static let maxWriterIdBytes = 40
+}
+
+/// The write-ahead log of one writer process: a preallocated, memory-mapped file that records are
+/// appended to. Held under an exclusive `flock` for the writer's life, so other processes can tell
+/// a live writer's log (locked) from a dead writer's (unlocked, to recover).
+final class WriteAheadLog {
+    let path: String
+    let generation: UInt64
+    let writerId: String
+    let createdNs: Int64
+    private let map: LogMapping
+    private(set) var end: Int
+    private var syncedUpTo: Int
+
+    var capacity: Int { map.capacity }
+
+    /// Creates and locks a new log: built under a temporary name, locked, then renamed into place,
+    /// so no other process can see it unlocked.
+    init(directory: String, tmpDir: String, writerId: String, generation: UInt64, capacity: Int) throws(StrataError) {
+        let name = WriteAheadLog.fileName(writer: writerId, generation: generation)
+        path = directory + "/" + name
+        let tmp = tmpDir + "/" + Sys.uniqueName(suffix: ".wal.tmp")
+        let fd = try Sys.open(tmp, O_RDWR | O_CREAT | O_EXCL)
+        do throws(StrataError) {
+            guard try Sys.tryLockExclusive(fd, tmp) else { throw StrataError(.io, "could not lock a new log", path: tmp) }
+            try Sys.ftruncate(fd, capacity, tmp)
+            map = try LogMapping(path: path, fd: fd, capacity: capacity)
+        } catch {
+            Sys.close(fd)
+            try? Sys.unlink(tmp)
+            throw error
+        }
+        self.generation = generation
+        self.writerId = writerId
+        self.createdNs = Clock.nanoseconds()
+        var h = ByteWriter()
+        h.raw(LogFormat.magic)
+        h.u32(LogFormat.version)
+        h.u32(UInt32(LogFormat.headerSize))
+        h.u64(generation)
+        h.i64(createdNs)
+        h.string(writerId)
+        while h.count < LogFormat.headerSize { h.u8(0) }
+        end = LogFormat.headerSize
+        syncedUpTo = 0
+        let m = map
+        h.bytes.withUnsafeBytes { m.base.copyMemory(from: $0.baseAddress!, byteCount: LogFormat.headerSize) }
+        try m.sync(0..<LogFormat.headerSize)
+        try Sys.rename(tmp, path)
+        try Sys.fsyncDirectory(directory)
+    }
+
+    static func fileName(writer: String, generation: UInt64) -> String {
+        "\(writer)-\(String(generation, radix: 10)).wal"
+    }
+
+    var remaining: Int { map.capacity - end }
+
+    /// Space a record with `payload` bytes takes (header and padding to 8 bytes).
+    @inline(__always)
+    static func recordSize(payload: Int) -> Int { (LogFormat.recordHeaderSize + payload + 7) & ~7 }
+
+    /// Appends one record whose payload is produced by `fill` straight into the mapping.
+    /// The caller checked `recordSize(payload:) <= remaining`.
+    @inline(__always)
+    func append(kind: LogRecordKind, payload: Int, _ fill: (UnsafeMutableRawPointer) -> Void) {
+        let at = map.base + end
+        let body = at + LogFormat.recordHeaderSize
+        fill(body)
+        let sum = Checksum.xxh64(UnsafeRawBufferPointer(start: body, count: payload), seed: UInt64(payload) << 8 | UInt64(kind.rawValue))
+        at.storeBytes(of: sum.littleEndian, toByteOffset: 8, as: UInt64.self)
+        // Length and kind go last, in one aligned 8-byte store: a reader (or recovery after kill -9)
+        // sees either a zero word (the end) or a complete record.
+        at.storeBytes(of: (UInt64(kind.rawValue) << 32 | UInt64(payload)).littleEndian, toByteOffset: 0, as: UInt64.self)
+        end += WriteAheadLog.recordSize(payload: payload)
+    }
+
+    func append(kind: LogRecordKind, bytes: [UInt8]) {
+        append(kind: kind, payload: bytes.count) { dst in
+            bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
+    }
+
+    /// msync + fsync of what was appended since the last sync: survives power loss.
+    func sync() throws(StrataError) {
+        if end > syncedUpTo {
+            try map.sync(syncedUpTo..<end)
+            syncedUpTo = end
+        }
+    }
+
+    /// Releases the lock and deletes the file (after its contents are in a durable segment).
+    func remove() throws(StrataError) {
+        try Sys.unlink(path)
+        Sys.unlock(map.fd)
+        Sys.close(map.fd)
+    }
+
+    /// Closes without deleting (the log will be recovered by the next process).
+    func abandon() {
+        Sys.unlock(map.fd)
+        Sys.close(map.fd)
+    }
+}
+
+/// Reads the records of a log file (a live writer's, a dead writer's or a damaged one).
+struct LogScanner {
+    struct Header {
+        var generation: UInt64
+        var createdNs: Int64
+        var writerId: String
+    }
+
+    enum Record {
+        case series(id: UInt32, key: SeriesKey)
+        case row(step: Int64, time: Int64, pairs: UnsafeRawBufferPointer)
+        case chunk(id: UInt32, count: Int, steps: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, times: UnsafeRawBufferPointer)
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    let path: String
+    private(set) var offset: Int
+    private(set) var header: Header
+
+    init(bytes: UnsafeRawBufferPointer, path: String) throws(StrataError) {
+        self.bytes = bytes
+        self.path = path
+        guard bytes.count >= LogFormat.headerSize else { throw StrataError.corrupt("log is truncated: \(bytes.count) bytes", path: path) }
+        guard memcmpEqual(UnsafeRawBufferPointer(rebasing: bytes[0..<8]), LogFormat.magic.withUnsafeBytes { $0 }) else {
+            throw StrataError.corrupt("not a Strata log (bad magic number)", path: path, offset: 0)
+        }
+        var r = ByteReader(bytes, from: 8, to: LogFormat.headerSize, path: path)
+        let version = try r.u32()
+        if version > LogFormat.version {
+            throw StrataError(.unsupportedVersion, "log format version \(version) is newer than this Strata (reads up to \(LogFormat.version)); upgrade Strata", path: path, offset: 8)
+        }
+        _ = try r.u32()
+        let gen = try r.u64()
+        let created = try r.i64()
+        let writer = try r.string("writer id", max: LogFormat.maxWriterIdBytes)
+        header = Header(generation: gen, createdNs: created, writerId: writer)
+        offset = LogFormat.headerSize
+    }
+
+    /// Why scanning stopped, when it stopped before a clean end (zero length word).
+    private(set) var stopReason: String?
+
+    /// The next complete, checksum-valid record, or nil at the end of what is written.
+    mutating func next() throws(StrataError) -> Record? {
+        while true {
+            guard bytes.count - offset >= LogFormat.recordHeaderSize else { return nil }
+            let len = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            let kindWord = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+            let sum = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+            if len == 0 && kindWord == 0 { return nil }
+            let size = WriteAheadLog.recordSize(payload: len)
+            guard len <= bytes.count - offset - LogFormat.recordHeaderSize else {
+                stopReason = "record length \(len) runs past the end of the log"
+                return nil
+            }
+            let body = UnsafeRawBufferPointer(rebasing: bytes[(offset + LogFormat.recordHeaderSize)..<(offset + LogFormat.recordHeaderSize + len)])
+            guard kindWord <= 255, Checksum.xxh64(body, seed: UInt64(len) << 8 | UInt64(kindWord)) == sum else {
+                stopReason = "record checksum mismatch (a write cut short by a crash, or damage)"
+                return nil
+            }
+            let at = offset
+            offset += size
+            guard let kind = LogRecordKind(rawValue: UInt8(kindWord)) else { continue }  // unknown kind from a newer minor format: skip
+            var r = ByteReader(body, path: path)
+            switch kind {
+            case .series:
+                let id = try r.u32()
+                let runText = try r.string("run id", max: 64)
+                let canonical = try r.string("series name", max: 4096)
+                guard let run = RunID(runText) else { throw StrataError.corrupt("bad run id in log", path: path, offset: at) }
+                return .series(id: id, key: SeriesKey(run: run, canonical: canonical))
+            case .row:
+                let step = try r.i64(), time = try r.i64()
+                let n = Int(try r.u32())
+                let pairs = try r.bytes(n * 12, "row values")
+                return .row(step: step, time: time, pairs: pairs)
+            case .chunk:
+                let id = try r.u32()
+                let count = Int(try r.u32())
+                let sl = Int(try r.u32()), vl = Int(try r.u32()), tl = Int(try r.u32())
+                guard count > 0, count <= ChunkLayout.chunkCapacity else { throw StrataError.corrupt("chunk record with \(count) points", path: path, offset: at) }
+                let s = try r.bytes(sl, "chunk steps"), v = try r.bytes(vl, "chunk values"), t = try r.bytes(tl, "chunk times")
+                return .chunk(id: id, count: count, steps: s, values: v, times: t)
+            }
+        }
+    }
+}

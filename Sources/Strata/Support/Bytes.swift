@@ -1,0 +1,134 @@
+import StrataCodecs
+
+/// Appends little-endian fields to a growing byte array (metadata, indexes, log records).
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    var count: Int { bytes.count }
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    mutating func f64(_ v: Double) { u64(v.bitPattern) }
+    /// Unsigned LEB128.
+    mutating func varint(_ v: UInt64) {
+        var v = v
+        while v >= 0x80 { bytes.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+        bytes.append(UInt8(v))
+    }
+    /// A string as varint byte length then UTF-8 bytes.
+    mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { buf in
+            varint(UInt64(buf.count))
+            bytes.append(contentsOf: buf)
+        }
+    }
+    mutating func raw(_ other: [UInt8]) { bytes.append(contentsOf: other) }
+    mutating func raw(_ other: UnsafeRawBufferPointer) { bytes.append(contentsOf: other) }
+
+    /// Overwrites 4 bytes at `offset` (for lengths known only after the body is written).
+    mutating func patchU32(_ v: UInt32, at offset: Int) {
+        withUnsafeBytes(of: v.littleEndian) { src in
+            for i in 0..<4 { bytes[offset + i] = src[i] }
+        }
+    }
+    mutating func patchU64(_ v: UInt64, at offset: Int) {
+        withUnsafeBytes(of: v.littleEndian) { src in
+            for i in 0..<8 { bytes[offset + i] = src[i] }
+        }
+    }
+}
+
+/// Reads little-endian fields from bytes that may be damaged: every read is bounds-checked and
+/// a short or impossible field throws `StrataError.corrupt` naming the file and offset.
+struct ByteReader {
+    let base: UnsafeRawBufferPointer
+    var offset: Int
+    let end: Int
+    /// For error messages.
+    let path: String
+
+    init(_ base: UnsafeRawBufferPointer, from: Int = 0, to: Int? = nil, path: String) {
+        self.base = base
+        self.offset = from
+        self.end = min(to ?? base.count, base.count)
+        self.path = path
+    }
+
+    var remaining: Int { end - offset }
+    var isAtEnd: Bool { offset >= end }
+
+    private func need(_ n: Int, _ what: String) throws(StrataError) {
+        if n < 0 || n > end - offset {
+            throw StrataError.corrupt("truncated \(what): need \(n) bytes, \(max(0, end - offset)) left", path: path, offset: offset)
+        }
+    }
+
+    mutating func u8(_ what: String = "field") throws(StrataError) -> UInt8 {
+        try need(1, what)
+        defer { offset += 1 }
+        return base[offset]
+    }
+    mutating func u16(_ what: String = "field") throws(StrataError) -> UInt16 {
+        try need(2, what)
+        defer { offset += 2 }
+        return UInt16(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+    mutating func u32(_ what: String = "field") throws(StrataError) -> UInt32 {
+        try need(4, what)
+        defer { offset += 4 }
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+    mutating func u64(_ what: String = "field") throws(StrataError) -> UInt64 {
+        try need(8, what)
+        defer { offset += 8 }
+        return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+    mutating func i64(_ what: String = "field") throws(StrataError) -> Int64 { Int64(bitPattern: try u64(what)) }
+    mutating func f64(_ what: String = "field") throws(StrataError) -> Double { Double(bitPattern: try u64(what)) }
+
+    mutating func varint(_ what: String = "varint") throws(StrataError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try u8(what)
+            if shift == 63 && b > 1 { throw StrataError.corrupt("\(what) overflows 64 bits", path: path, offset: offset) }
+            result |= UInt64(b & 0x7f) << shift
+            if b & 0x80 == 0 { return result }
+            shift += 7
+            if shift > 63 { throw StrataError.corrupt("\(what) overflows 64 bits", path: path, offset: offset) }
+        }
+    }
+    /// A length that must fit in what is left (guards allocations driven by damaged bytes).
+    mutating func length(_ what: String, max limit: Int) throws(StrataError) -> Int {
+        let v = try varint(what)
+        guard v <= UInt64(limit) else {
+            throw StrataError.corrupt("\(what) \(v) exceeds the limit \(limit)", path: path, offset: offset)
+        }
+        return Int(v)
+    }
+    mutating func string(_ what: String = "string", max limit: Int = 1 << 20) throws(StrataError) -> String {
+        let n = try length("\(what) length", max: limit)
+        try need(n, what)
+        defer { offset += n }
+        let slice = UnsafeRawBufferPointer(rebasing: base[offset..<offset + n])
+        return String(decoding: slice, as: UTF8.self)
+    }
+    mutating func bytes(_ n: Int, _ what: String) throws(StrataError) -> UnsafeRawBufferPointer {
+        try need(n, what)
+        defer { offset += n }
+        return UnsafeRawBufferPointer(rebasing: base[offset..<offset + n])
+    }
+}
+
+enum Hash {
+    static func of(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { Checksum.xxh64($0) }
+    }
+    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 { Checksum.xxh64(bytes) }
+}

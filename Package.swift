@@ -42,7 +42,12 @@ let package = Package(
             dependencies: ["Strata", "StrataCodecs"],
             path: "Benchmarks/strata-bench"
         ),
+        .executableTarget(
+            name: "strata-test-writer",
+            dependencies: ["Strata"],
+            path: "Tests/Helpers/TestWriter"
+        ),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer"]),
     ]
 )

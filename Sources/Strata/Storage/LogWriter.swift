@@ -20,7 +20,7 @@ final class LogWriter {
     init(paths: StorePaths, writerId: String, capacity: Int = LogFormat.defaultCapacity) throws(StrataError) {
         self.paths = paths
         self.writerId = writerId
-        self.capacity = max(capacity, 1 << 16)
+        self.capacity = max(capacity, LogFormat.minimumCapacity)
         wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: 1, capacity: self.capacity)
     }
 

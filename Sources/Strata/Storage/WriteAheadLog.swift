@@ -20,6 +20,8 @@ enum LogFormat {
     static let recordHeaderSize = 16
     /// Default size of one log file; a full log is cut into a segment and a new log begins.
     static let defaultCapacity = 64 << 20
+    /// Smallest log accepted: room for the largest chunk record (a chunk of raw 64-bit columns).
+    static let minimumCapacity = 256 << 10
     static let maxWriterIdBytes = 40
 }
 

@@ -1,0 +1,69 @@
+/// Statistics of a set of points.
+///
+/// `count` counts every point; NaN values are counted in `nanCount` and left out of
+/// `min`, `max`, `sum`, `mean` and `std` (population). ±Inf take part with IEEE rules
+/// (a mean with +Inf is +Inf; a std with ±Inf is NaN). `first` and `last` are the values at the
+/// smallest and largest step (first and last arrival among equal steps), NaN or not.
+public struct Stats: Sendable, Hashable {
+    public var count: Int
+    public var nanCount: Int
+    public var min: Double
+    public var max: Double
+    public var sum: Double
+    public var mean: Double
+    public var std: Double
+    public var first: Double
+    public var last: Double
+    public var firstStep: Int64
+    public var lastStep: Int64
+
+    init(_ a: Aggregate) {
+        count = a.count
+        nanCount = a.nanCount
+        let numeric = a.numericCount > 0
+        min = numeric ? a.min : .nan
+        max = numeric ? a.max : .nan
+        sum = a.sum
+        mean = a.mean
+        std = a.std
+        first = a.firstValue
+        last = a.lastValue
+        firstStep = a.firstStep
+        lastStep = a.lastStep
+    }
+
+    public static func == (x: Stats, y: Stats) -> Bool {
+        x.count == y.count && x.nanCount == y.nanCount && x.min.bitPattern == y.min.bitPattern && x.max.bitPattern == y.max.bitPattern
+            && x.sum.bitPattern == y.sum.bitPattern && x.first.bitPattern == y.first.bitPattern && x.last.bitPattern == y.last.bitPattern
+            && x.firstStep == y.firstStep && x.lastStep == y.lastStep
+    }
+    public func hash(into h: inout Hasher) { h.combine(count); h.combine(firstStep); h.combine(lastStep) }
+}
+
+/// One non-empty bucket of a curve.
+public struct CurveBucket: Sendable, Hashable {
+    /// Bucket number in 0..<buckets.
+    public var bucket: Int
+    public var stats: Stats
+}
+
+extension Store {
+    /// Statistics of a series over a step range (everything when nil); nil when no point is in it.
+    /// Exact: answered from chunk statistics and tier blocks, decoding only partial blocks.
+    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil) throws(StrataError) -> Stats? {
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        let a = try withChunks(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
+        return a.isEmpty ? nil : Stats(a)
+    }
+
+    /// A curve of `buckets` equal step-width buckets over `steps`: per non-empty bucket, the exact
+    /// statistics of its points. The bucket of a point is `floor((step - lo) * buckets / (hi - lo))`,
+    /// computed exactly. Cost grows with `buckets`, not with the number of points.
+    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
+        guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
+        guard !steps.isEmpty else { return [] }
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        let rows = try withChunks(key) { q throws(StrataError) in try q.curve(lo: steps.lowerBound, hi: steps.upperBound, buckets: buckets) }
+        return rows.map { CurveBucket(bucket: $0.bucket, stats: Stats($0.stats)) }
+    }
+}

@@ -1,0 +1,94 @@
+import StrataCodecs
+
+/// What `Store.verify()` found.
+public struct VerifyReport: Sendable {
+    /// One damaged thing: the file, and what is wrong with it.
+    public struct Problem: Sendable, Hashable, CustomStringConvertible {
+        public var path: String
+        public var message: String
+        public var description: String { "\(path): \(message)" }
+    }
+    public var segments = 0
+    public var chunks = 0
+    public var points = 0
+    public var logs = 0
+    public var problems: [Problem] = []
+    /// True when nothing is damaged.
+    public var isHealthy: Bool { problems.isEmpty }
+}
+
+extension Store {
+    /// Reads every segment, chunk, log and catalog record, checks every checksum and decodes every
+    /// column. Damaged files are listed; nothing is changed or deleted.
+    public func verify() throws(StrataError) -> VerifyReport {
+        try lock.withLock { () throws(StrataError) in
+            var report = VerifyReport()
+            try catalog.refresh()
+            for d in catalog.damaged {
+                report.problems.append(.init(path: paths.catalog, message: "byte \(d.offset): \(d.reason)"))
+            }
+            for name in ((try? Sys.list(paths.segments)) ?? []).sorted() where name.hasSuffix(".seg") {
+                let path = paths.segment(name)
+                do throws(StrataError) {
+                    let seg = try Segment(path: path, name: name)
+                    report.segments += 1
+                    for s in seg.series {
+                        do throws(StrataError) {
+                            let entries = try s.chunks()
+                            for (i, e) in entries.enumerated() {
+                                report.chunks += 1
+                                do throws(StrataError) {
+                                    try Store.verifyChunk(ChunkHandle(segment: seg, entry: e, rankBase: 0), e)
+                                    report.points += e.count
+                                } catch {
+                                    report.problems.append(.init(path: path, message: "series \(s.key.canonical) of run \(s.key.run), chunk \(i): \(error.message)"))
+                                }
+                            }
+                        } catch {
+                            report.problems.append(.init(path: path, message: "series \(s.key.canonical) of run \(s.key.run): \(error.message)"))
+                        }
+                    }
+                } catch {
+                    report.problems.append(.init(path: path, message: error.message))
+                }
+            }
+            for name in ((try? Sys.list(paths.logs)) ?? []).sorted() where name.hasSuffix(".wal") {
+                let path = paths.logs + "/" + name
+                report.logs += 1
+                do throws(StrataError) {
+                    let tail = try LogTail(path: path, name: name)
+                    tail.refresh()
+                    if let d = tail.damage { report.problems.append(.init(path: path, message: d)) }
+                } catch {
+                    report.problems.append(.init(path: path, message: error.message))
+                }
+            }
+            for name in ((try? Sys.list(paths.damaged)) ?? []).sorted() {
+                report.problems.append(.init(path: paths.damaged + "/" + name, message: "set aside as damaged during recovery"))
+            }
+            return report
+        }
+    }
+
+    static func verifyChunk(_ c: ChunkHandle, _ e: ChunkEntry) throws(StrataError) {
+        let n = e.count
+        var s = [Int64](repeating: 0, count: n), v = [Double](repeating: 0, count: n), t = [Int64](repeating: 0, count: n)
+        if case .segment(let seg, _) = c.source {
+            _ = try seg.blob(e.steps); _ = try seg.blob(e.values); _ = try seg.blob(e.times); _ = try seg.blob(e.tier)
+        }
+        try s.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeSteps(0..<n, into: p.baseAddress!) }
+        try v.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeValues(0..<n, into: p.baseAddress!) }
+        try t.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeTimes(0..<n, into: p.baseAddress!) }
+        for i in 1..<max(1, n) where s[i] < s[i - 1] {
+            throw StrataError(.corrupt, "steps out of order at point \(i)")
+        }
+        let a = s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in
+            Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: 0..<n, baseRank: 0)
+        } }
+        guard a.count == e.stats.count, a.nanCount == e.stats.nanCount, a.firstStep == e.stats.firstStep, a.lastStep == e.stats.lastStep,
+              a.min.bitPattern == e.stats.min.bitPattern || (a.min == e.stats.min),
+              a.max.bitPattern == e.stats.max.bitPattern || (a.max == e.stats.max) else {
+            throw StrataError(.corrupt, "chunk statistics do not match its points")
+        }
+    }
+}

@@ -1,0 +1,57 @@
+// A child process for the crash and concurrency tests: logs a run and acknowledges each step on
+// stdout once `log` has returned (so the parent knows which points must survive a SIGKILL).
+//
+//   strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk]
+//
+// Values are a function of (prefix, step) so the parent can check them: value(step) = step * 0.5 + k
+// where k is the metric index.
+import Strata
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func emit(_ fd: Int32, _ text: String) {
+    var t = text + "\n"
+    t.withUTF8 { b in _ = write(fd, b.baseAddress, b.count) }
+}
+
+let args = CommandLine.arguments
+guard args.count >= 5, let steps = Int64(args[4]) else {
+    emit(2, "usage: strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk]")
+    exit(2)
+}
+let storePath = args[1], runName = args[2], prefix = args[3]
+let resume = args.contains("--resume"), ack = args.contains("--ack"), bulk = args.contains("--bulk")
+var capacity = 64 << 20
+if let i = args.firstIndex(of: "--capacity"), i + 1 < args.count, let c = Int(args[i + 1]) { capacity = c }
+
+do {
+    let store = try Store.open(at: storePath, options: .init(logCapacity: capacity))
+    let run = resume ? try store.resumeRun(runName) : try store.createRun(name: runName, params: ["prefix": .string(prefix)])
+    let names = [prefix + "a", prefix + "b", prefix + "c"]
+    if bulk {
+        var step: Int64 = 0
+        while step < steps {
+            let n = min(Int64(1000), steps - step)
+            let s = Array(step..<(step + n))
+            for (k, name) in names.enumerated() {
+                try run.append(name, steps: s, values: s.map { Double($0) * 0.5 + Double(k) }, times: s.map { 1_700_000_000_000 + $0 })
+            }
+            step += n
+            if ack { emit(1, "ack \(step - 1)") }
+        }
+    } else {
+        let group = try run.metrics(names)
+        for step in 0..<steps {
+            try run.log(group, step: step, values: [Double(step) * 0.5, Double(step) * 0.5 + 1, Double(step) * 0.5 + 2],
+                        time: 1_700_000_000_000 + step)
+            if ack { emit(1, "ack \(step)") }
+        }
+    }
+    try run.finish()
+    try store.close()
+    emit(1, "done")
+} catch {
+    emit(2, "strata-test-writer: \(error)")
+    exit(1)
+}

@@ -75,20 +75,24 @@ public final class Store: @unchecked Sendable {
         try reader.refresh()
     }
 
+    /// Recovers the logs of dead writers, then marks `crashed` every running run whose writer
+    /// no longer holds a log (a writer creates its log before it creates or resumes a run).
     private func recoverDeadWriters() throws(StrataError) {
         let names = (try? Sys.list(paths.logs)) ?? []
         for name in names where name.hasSuffix(".wal") {
-            guard let outcome = try Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths) else { continue }
+            guard try Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths) != nil else { continue }
             recoveredLogs.append(name)
-            let now = Clock.milliseconds()
-            var records: [CatalogRecord] = []
-            for run in outcome.runs {
-                if let info = catalog.runs[run], info.status == .running, info.owner == outcome.writer {
-                    records.append(Catalog.statusRecord(run, .crashed, at: now))
-                }
-            }
-            if !records.isEmpty { try catalog.append(records, sync: true) }
         }
+        let live = Set(((try? Sys.list(paths.logs)) ?? []).compactMap { name -> String? in
+            guard name.hasSuffix(".wal"), let dash = name.lastIndex(of: "-") else { return nil }
+            return String(name[..<dash])
+        })
+        let now = Clock.milliseconds()
+        var records: [CatalogRecord] = []
+        for info in catalog.runs.values where info.status == .running && !live.contains(info.owner) {
+            records.append(Catalog.statusRecord(info.id, .crashed, at: now))
+        }
+        if !records.isEmpty { try catalog.append(records, sync: true) }
     }
 
     deinit {
@@ -124,6 +128,7 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
+            try ensureWriter()
             try catalog.append([Catalog.createRecord(info)], sync: false)
         }
         return Run(store: self, id: info.id, name: name)
@@ -134,7 +139,8 @@ public final class Store: @unchecked Sendable {
         let info = try run(idOrName)
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
-            try catalog.append([Catalog.statusRecord(info.id, .running, at: Clock.milliseconds())], sync: false)
+            try ensureWriter()
+            try catalog.append([Catalog.statusRecord(info.id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
         }
         return Run(store: self, id: info.id, name: info.name)
     }
@@ -215,9 +221,14 @@ public final class Store: @unchecked Sendable {
     func withWriter<T>(_ body: (LogWriter) throws(StrataError) -> T) throws(StrataError) -> T {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
-            if writer == nil { writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity) }
+            try ensureWriter()
             return try body(writer!)
         }
+    }
+
+    /// Creates this process's log (under the lock) before it owns any run.
+    private func ensureWriter() throws(StrataError) {
+        if writer == nil { writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity) }
     }
 
     func appendCatalog(_ records: [CatalogRecord], sync: Bool = false) throws(StrataError) {
@@ -252,8 +263,14 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             if closed { return }
             closed = true
-            try writer?.close()
+            guard let w = writer else { return }
+            try w.close()
             writer = nil
+            // Runs this process still had open end as finished: the writer closed cleanly.
+            try catalog.refresh()
+            let now = Clock.milliseconds()
+            let open = catalog.runs.values.filter { $0.status == .running && $0.owner == writerId }
+            if !open.isEmpty { try catalog.append(open.map { Catalog.statusRecord($0.id, .finished, at: now) }, sync: true) }
         }
     }
 

@@ -125,6 +125,7 @@ final class Catalog {
             let ended = try r.i64()
             info.status = status
             info.endedMs = status == .running ? nil : ended
+            if !r.isAtEnd { info.owner = try r.string("owner", max: 256) }
         case .rewind:
             let step = try r.i64()
             let seq = try r.i64()
@@ -183,10 +184,12 @@ final class Catalog {
         return CatalogRecord(kind: .tags, run: run, body: w.bytes)
     }
 
-    static func statusRecord(_ run: RunID, _ status: RunStatus, at ms: Int64) -> CatalogRecord {
+    /// `owner`: the writer that resumes the run (status running).
+    static func statusRecord(_ run: RunID, _ status: RunStatus, at ms: Int64, owner: String? = nil) -> CatalogRecord {
         var w = ByteWriter()
         w.u8(status.code)
         w.i64(ms)
+        if let owner { w.string(owner) }
         return CatalogRecord(kind: .status, run: run, body: w.bytes)
     }
 

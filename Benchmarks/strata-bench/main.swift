@@ -1,0 +1,150 @@
+// strata-bench: the standard benchmark of shared/bench/QUERIES.md.
+//
+//   swift run -c release strata-bench --long DIR --sweep DIR --out results.json [--answers answers.json] [--repeat N]
+//   swift run -c release strata-bench --dataset DIR --out results.json [--repeat N]
+//
+// Each ingest runs in a fresh child process (this executable with --child) so its peak memory is
+// its own; figures are medians over --repeat runs (default 3).
+import Foundation
+import Strata
+
+func arg(_ name: String) -> String? {
+    let a = CommandLine.arguments
+    guard let i = a.firstIndex(of: name), i + 1 < a.count else { return nil }
+    return a[i + 1]
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+}
+
+func selfPath() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
+/// Runs `strata-bench --child MODE DIR STORE` and returns its JSON line.
+func child(_ mode: String, _ dir: String, _ store: String) throws -> [String: Double] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: selfPath())
+    p.arguments = ["--child", mode, dir, store]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0, let obj = try JSONSerialization.jsonObject(with: data) as? [String: Double] else {
+        throw BenchError("child \(mode) failed: \(String(decoding: data, as: UTF8.self))")
+    }
+    return obj
+}
+
+func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--child" {
+    let mode = CommandLine.arguments[2], dir = CommandLine.arguments[3], store = CommandLine.arguments[4]
+    do {
+        let w = try Workload(dir)
+        let seconds: Double
+        switch mode {
+        case "stream": seconds = try Ingest.stream(w, store: store, dictionary: false)
+        case "dict": seconds = try Ingest.stream(w, store: store, dictionary: true)
+        case "bulk": seconds = try Ingest.bulk(w, store: store)
+        default: throw BenchError("unknown child mode \(mode)")
+        }
+        print("{\"seconds\": \(seconds), \"points\": \(w.points), \"peak_rss\": \(peakRSSBytes())}")
+        exit(0)
+    } catch {
+        log("strata-bench: \(error)")
+        exit(1)
+    }
+}
+
+let repeats = Int(arg("--repeat") ?? "3") ?? 3
+guard let out = arg("--out") else {
+    log("usage: strata-bench --long DIR --sweep DIR --out results.json [--answers answers.json] [--repeat N]\n       strata-bench --dataset DIR --out results.json")
+    exit(2)
+}
+let scratch = arg("--scratch") ?? NSTemporaryDirectory() + "strata-bench-\(getpid())"
+try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+var results: [String: Any] = [:]
+
+/// Ingests `dir` `repeats` times with `mode`; keeps the last store at `keep`.
+func ingest(_ mode: String, _ dir: String, keep: String) throws -> (pps: Double, bpp: Double, rss: Double, store: String) {
+    var rates: [Double] = [], sizes: [Double] = [], rss: [Double] = []
+    for i in 0..<repeats {
+        let store = scratch + "/\(mode)-\(i)"
+        try? FileManager.default.removeItem(atPath: store)
+        let r = try child(mode, dir, store)
+        let points = r["points"]!
+        rates.append(points / r["seconds"]!)
+        sizes.append(Double(directoryBytes(store)) / points)
+        rss.append(r["peak_rss"]! / 1_048_576)
+        log(String(format: "  %@ run %d: %.2f M points/s, %.3f bytes/point, peak RSS %.0f MiB", mode, i, rates.last! / 1e6, sizes.last!, rss.last!))
+        if i < repeats - 1 { try? FileManager.default.removeItem(atPath: store) } else {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.moveItem(atPath: store, toPath: keep)
+        }
+    }
+    return (median(rates), median(sizes), rss.max() ?? 0, keep)
+}
+
+func codecBreakdown(_ store: String, points: Int) throws -> [[String: Any]] {
+    let s = try Store.open(at: store, options: .init(create: false))
+    defer { try? s.close() }
+    let st = try s.storageStats()
+    log("  codec breakdown (bytes per point of the whole store's points):")
+    var rows: [[String: Any]] = []
+    for c in st.codecs {
+        let bpp = Double(c.bytes) / Double(points)
+        log(String(format: "    %-7@ %-14@ %10d values %12d bytes  %.3f B/pt (%.2f B/value)", c.column, c.codec, c.values, c.bytes, bpp, Double(c.bytes) / Double(max(1, c.values))))
+        rows.append(["column": c.column, "codec": c.codec, "values": c.values, "bytes": c.bytes])
+    }
+    log(String(format: "    tier    %d bytes  %.3f B/pt;  files %d bytes; shared columns %d bytes", st.tierBytes, Double(st.tierBytes) / Double(points), st.fileBytes, st.sharedColumnBytes))
+    return rows
+}
+
+do {
+    if let long = arg("--long"), let sweep = arg("--sweep") {
+        let wl = try Workload(long), ws = try Workload(sweep)
+        log("I1 stream (long, metric groups):")
+        let i1 = try ingest("stream", long, keep: scratch + "/long")
+        results["I1_points_per_s"] = i1.pps
+        results["bytes_per_point_long"] = i1.bpp
+        results["I1_peak_rss_mib"] = i1.rss
+        results["codecs_long"] = try codecBreakdown(i1.store, points: wl.points)
+        log("I1 stream (long, dictionary log call):")
+        let i1d = try ingest("dict", long, keep: scratch + "/long-dict")
+        results["I1_dict_points_per_s"] = i1d.pps
+        try? FileManager.default.removeItem(atPath: i1d.store)
+        log("I2 bulk (sweep):")
+        let i2 = try ingest("bulk", sweep, keep: scratch + "/sweep")
+        results["I2_points_per_s"] = i2.pps
+        results["bytes_per_point_sweep"] = i2.bpp
+        results["I2_peak_rss_mib"] = i2.rss
+        results["codecs_sweep"] = try codecBreakdown(i2.store, points: ws.points)
+        if let answersPath = arg("--answers") {
+            let (answers, timings) = try Queries.run(long: i1.store, sweep: i2.store, repeats: max(5, repeats))
+            let data = try JSONSerialization.data(withJSONObject: answers, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: answersPath))
+            for (k, v) in timings { results[k] = v }
+        }
+    } else if let dataset = arg("--dataset") {
+        let w = try Workload(dataset)
+        let r = try ingest("bulk", dataset, keep: scratch + "/dataset")
+        results["points_per_s"] = r.pps
+        results["bytes_per_point"] = r.bpp
+        results["peak_rss_mib"] = r.rss
+        results["codecs"] = try codecBreakdown(r.store, points: w.points)
+    } else {
+        log("strata-bench: give --long and --sweep, or --dataset")
+        exit(2)
+    }
+    results["repeats"] = repeats
+    let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+    try data.write(to: URL(fileURLWithPath: out))
+    log("wrote \(out)")
+} catch {
+    log("strata-bench: \(error)")
+    exit(1)
+}

@@ -1,0 +1,90 @@
+import StrataCodecs
+
+/// Where the bytes of a store go: per column and per codec. `strata stats` prints it.
+public struct StorageStats: Sendable {
+    /// Bytes and values taken by one codec in one kind of column.
+    public struct CodecBytes: Sendable, Hashable {
+        /// "steps", "values" or "times".
+        public var column: String
+        public var codec: String
+        public var values: Int
+        public var bytes: Int
+    }
+    public var runs = 0
+    public var series = 0
+    public var segments = 0
+    public var chunks = 0
+    public var points = 0
+    /// Sum of every file's size in the store directory.
+    public var fileBytes = 0
+    /// Bytes of column data stored once but referenced by several chunks (shared steps and times).
+    public var sharedColumnBytes = 0
+    /// Level-1 tier bytes.
+    public var tierBytes = 0
+    public var codecs: [CodecBytes] = []
+}
+
+extension Store {
+    /// Counts runs, series, points and bytes, and attributes column bytes to codecs.
+    /// Reads every chunk header and column header (not the whole data).
+    public func storageStats() throws(StrataError) -> StorageStats {
+        try lock.withLock { () throws(StrataError) in
+            try catalog.refresh()
+            try reader.refresh()
+            var st = StorageStats()
+            st.runs = catalog.runs.count
+            var keys = Set<SeriesKey>()
+            var usage: [String: StorageStats.CodecBytes] = [:]
+            for seg in reader.liveSegments {
+                st.segments += 1
+                var seen = Set<Int>()
+                for s in seg.series {
+                    keys.insert(s.key)
+                    for e in try s.chunks() {
+                        st.chunks += 1
+                        st.points += e.count
+                        st.tierBytes += e.tier.length
+                        for (column, ref, isDouble) in [("steps", e.steps, false), ("values", e.values, true), ("times", e.times, false)] {
+                            if !seen.insert(ref.offset).inserted { st.sharedColumnBytes += ref.length; continue }
+                            let bytes = try seg.blob(ref)
+                            let parts: [CodecUsage]
+                            do {
+                                parts = isDouble ? try DoubleColumn.describe(bytes, count: e.count) : try Int64Column.describe(bytes, count: e.count)
+                            } catch {
+                                throw StrataError.corrupt("column: \(error)", path: seg.path, offset: ref.offset)
+                            }
+                            for p in parts {
+                                let k = column + "/" + p.codec
+                                var u = usage[k] ?? .init(column: column, codec: p.codec, values: 0, bytes: 0)
+                                u.values += p.values
+                                u.bytes += p.bytes
+                                usage[k] = u
+                            }
+                        }
+                    }
+                }
+            }
+            st.series = keys.count
+            st.codecs = usage.values.sorted { ($0.column, -$0.bytes) < ($1.column, -$1.bytes) }
+            st.fileBytes = Store.directorySize(path)
+            return st
+        }
+    }
+
+    static func directorySize(_ path: String) -> Int {
+        var total = 0
+        for name in (try? Sys.list(path)) ?? [] {
+            let p = path + "/" + name
+            switch Sys.kind(p) {
+            case .file:
+                if let fd = try? Sys.open(p, 0) {
+                    total += (try? Sys.fileSize(fd, p)) ?? 0
+                    Sys.close(fd)
+                }
+            case .directory: total += directorySize(p)
+            default: break
+            }
+        }
+        return total
+    }
+}

@@ -16,8 +16,13 @@ public struct Stats: Sendable, Hashable {
     public var last: Double
     public var firstStep: Int64
     public var lastStep: Int64
+    /// Smallest step where `min` / `max` is reached (nil when every value is NaN or unknown).
+    public var minStep: Int64?
+    public var maxStep: Int64?
 
     init(_ a: Aggregate) {
+        minStep = a.numericCount > 0 && a.minStep != .max ? a.minStep : nil
+        maxStep = a.numericCount > 0 && a.maxStep != .max ? a.maxStep : nil
         count = a.count
         nanCount = a.nanCount
         let numeric = a.numericCount > 0

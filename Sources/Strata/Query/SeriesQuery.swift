@@ -172,6 +172,9 @@ struct SeriesQuery {
         a.lastStep = try stepAt(c, r.upperBound - 1, &stepCache)
         a.firstRank = c.rankBase + UInt64(r.lowerBound)
         a.lastRank = c.rankBase + UInt64(r.upperBound - 1)
+        // Where the min/max is reached is not tracked below chunk level.
+        a.minStep = .max
+        a.maxStep = .max
         return a
     }
 }

@@ -27,6 +27,9 @@ struct Aggregate: Sendable, Equatable {
     var max: Double = -.infinity
     var sum: Double = 0
     var m2: Double = 0
+    /// Steps where the min and max were first reached (smallest step; earliest arrival on ties).
+    var minStep: Int64 = .max
+    var maxStep: Int64 = .max
     var firstStep: Int64 = .max
     var firstValue: Double = .nan
     var lastStep: Int64 = .min
@@ -54,8 +57,8 @@ struct Aggregate: Sendable, Equatable {
                 m2 = m2 + o.m2 + delta * delta * na * nb / (na + nb)
                 sum += o.sum
             }
-            if o.min < min { min = o.min }
-            if o.max > max { max = o.max }
+            if o.min < min || (o.min == min && o.minStep < minStep) { min = o.min; minStep = o.minStep }
+            if o.max > max || (o.max == max && o.maxStep < maxStep) { max = o.max; maxStep = o.maxStep }
         }
         count += o.count
         nanCount += o.nanCount
@@ -74,14 +77,16 @@ struct Aggregate: Sendable, Equatable {
         if range.isEmpty { return a }
         var n = 0, nan = 0
         var sum = 0.0, lo = Double.infinity, hi = -Double.infinity
+        var loAt = -1, hiAt = -1
         for i in range {
             let v = values[i]
             if v.isNaN { nan += 1; continue }
             n += 1
             sum += v
-            if v < lo { lo = v }
-            if v > hi { hi = v }
+            if v < lo || loAt < 0 { lo = v; loAt = i }
+            if v > hi || hiAt < 0 { hi = v; hiAt = i }
         }
+        if let steps, n > 0 { a.minStep = steps[loAt]; a.maxStep = steps[hiAt] }
         var m2 = 0.0
         if n > 0 {
             let mean = sum / Double(n)

@@ -12,7 +12,7 @@ enum SegmentFormat {
     static let version: UInt32 = 1
     static let headerSize = 16
     static let trailerSize = 40
-    static let chunkEntrySize = 176
+    static let chunkEntrySize = 192
     /// Most series in one segment, most chunks of one series in one segment.
     static let maxSeries = 1 << 22
     static let maxChunks = 1 << 24
@@ -149,6 +149,7 @@ extension SegmentFormat {
         w.u32(UInt32(a.count)); w.u32(UInt32(a.nanCount))
         w.i64(a.firstStep); w.i64(a.lastStep); w.i64(minTime); w.i64(maxTime)
         w.f64(a.min); w.f64(a.max); w.f64(a.sum); w.f64(a.m2); w.f64(a.firstValue); w.f64(a.lastValue)
+        w.i64(a.minStep); w.i64(a.maxStep)
     }
 
     static func readStats(_ r: inout ByteReader) throws(StrataError) -> (Aggregate, minTime: Int64, maxTime: Int64) {
@@ -158,6 +159,7 @@ extension SegmentFormat {
         let minT = try r.i64(), maxT = try r.i64()
         a.min = try r.f64(); a.max = try r.f64(); a.sum = try r.f64(); a.m2 = try r.f64()
         a.firstValue = try r.f64(); a.lastValue = try r.f64()
+        a.minStep = try r.i64(); a.maxStep = try r.i64()
         if a.nanCount > a.count { throw StrataError.corrupt("NaN count \(a.nanCount) exceeds count \(a.count)", path: r.path, offset: r.offset) }
         return (a, minT, maxT)
     }

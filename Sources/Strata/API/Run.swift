@@ -138,6 +138,16 @@ public final class Run: @unchecked Sendable {
         try store.appendCatalog([Catalog.statusRecord(id, status, at: Clock.milliseconds())], sync: true)
     }
 
+    /// Resumes from a checkpoint: hides every point logged so far at a step greater than `step`.
+    /// Points logged after this call are visible whatever their step. Compaction drops the hidden
+    /// points for good.
+    public func rewind(to step: Int64) throws(StrataError) {
+        try store.checkpoint()
+        // The rewind's time must be later than every segment this process wrote.
+        try store.appendCatalog([Catalog.rewindRecord(id, step: step, sequence: Clock.nanoseconds())], sync: true)
+        try store.checkpoint()
+    }
+
     /// The run's current record.
     public var info: RunInfo? { store.runInfo(id) }
 }

@@ -45,6 +45,16 @@ public struct Stats: Sendable, Hashable {
     public func hash(into h: inout Hasher) { h.combine(count); h.combine(firstStep); h.combine(lastStep) }
 }
 
+/// The points of a series as columns (struct of arrays), ordered by step, stable by arrival.
+public struct SeriesData: Sendable {
+    public var steps: [Int64] = []
+    public var values: [Double] = []
+    /// Empty when the read was made with `times: false`.
+    public var times: [Int64] = []
+    public var count: Int { steps.count }
+    public init() {}
+}
+
 /// One non-empty bucket of a curve.
 public struct CurveBucket: Sendable, Hashable {
     /// Bucket number in 0..<buckets.
@@ -59,6 +69,13 @@ extension Store {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let a = try withChunks(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
         return a.isEmpty ? nil : Stats(a)
+    }
+
+    /// The points of a series with steps in `steps` (all when nil) as columns: the fast path for
+    /// scans and exports. `times: false` skips decoding wall times.
+    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, times: Bool = true) throws(StrataError) -> SeriesData {
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }
 
     /// A curve of `buckets` equal step-width buckets over `steps`: per non-empty bucket, the exact

@@ -67,8 +67,10 @@ public final class Store: @unchecked Sendable {
         self.options = options
         paths = StorePaths(root: path)
         try StoreLayout.prepare(paths, create: options.create)
-        catalog = Catalog(path: paths.catalog)
+        let catalog = Catalog(path: paths.catalog)
+        self.catalog = catalog
         reader = StoreReader(paths: paths)
+        reader.rewinds = { catalog.runs[$0]?.rewinds ?? [] }
         writerId = RunID.generate().text
         try catalog.refresh()
         try recoverDeadWriters()
@@ -277,6 +279,9 @@ public final class Store: @unchecked Sendable {
     private func checkOpen() throws(StrataError) {
         if closed { throw StrataError(.closed, "the store at \(path) is closed") }
     }
+
+    /// `checkOpen` for extensions in other files (call under the lock).
+    func checkOpenLocked() throws(StrataError) { try checkOpen() }
 }
 
 /// Creates or checks the store directory and its version file.
@@ -345,5 +350,37 @@ enum Environment {
         let args = CommandLine.arguments
         if !args.isEmpty { m["command"] = .string(args.joined(separator: " ")) }
         return m
+    }
+}
+
+/// What `Store.compact()` did.
+public struct CompactionReport: Sendable {
+    /// Segments merged (0 when there was nothing to do or another compactor was running).
+    public var inputSegments: Int
+    /// The new segment's file name.
+    public var outputSegment: String?
+    public var points: Int
+    /// Replaced segments deleted (those older than the grace period).
+    public var deletedSegments: Int
+    /// True when another process was compacting and this call did nothing.
+    public var busy: Bool
+}
+
+extension Store {
+    /// Merges every segment of the store into one: points in step order, rewinds applied, full
+    /// chunks and tiers rebuilt. Safe while writers and readers run and against a crash at any
+    /// moment. Replaced segments are deleted once older than `graceSeconds` (readers listing the
+    /// directory at that moment must still find them); a later `compact()` deletes the rest.
+    public func compact(graceSeconds: Double = 30) throws(StrataError) -> CompactionReport {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try catalog.refresh()
+            let latest = catalog.runs.values.flatMap(\.rewinds).map(\.sequence).max() ?? 0
+            guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest) else {
+                return CompactionReport(inputSegments: 0, outputSegment: nil, points: 0, deletedSegments: 0, busy: true)
+            }
+            return CompactionReport(inputSegments: o.inputSegments, outputSegment: o.outputSegment, points: o.points,
+                                    deletedSegments: o.deletedSegments, busy: false)
+        }
     }
 }

@@ -30,6 +30,13 @@ enum Sys {
         return Int(st.st_size)
     }
 
+    /// Modification time in nanoseconds since 1970.
+    static func modificationNs(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+    }
+
     /// Kind of the thing at `path`: nil when absent.
     enum Kind { case file, directory, other }
     static func kind(_ path: String) -> Kind? {

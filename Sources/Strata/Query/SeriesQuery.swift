@@ -19,39 +19,63 @@ struct SeriesQuery {
 
     /// Every point with a step in `interval`, ordered by step, stable by arrival.
     func points(_ interval: StepInterval) throws(StrataError) -> [Point] {
-        if interval.isEmpty { return [] }
-        var parts: [(firstStep: Int64, firstRank: UInt64, lastStep: Int64, points: [Point])] = []
-        var stepCache: [Int64]? = nil
+        let d = try read(interval, times: true)
+        var out = [Point]()
+        out.reserveCapacity(d.count)
+        for i in 0..<d.count { out.append(Point(step: d.steps[i], value: d.values[i], time: d.times[i])) }
+        return out
+    }
+
+    /// Columns of every point with a step in `interval`, ordered by step, stable by arrival.
+    /// Chunks that do not overlap are decoded straight into place; overlapping ones are merged.
+    func read(_ interval: StepInterval, times wantTimes: Bool) throws(StrataError) -> SeriesData {
+        if interval.isEmpty { return SeriesData() }
+        struct Part { var chunk: ChunkHandle; var range: Range<Int>; var firstStep: Int64; var lastStep: Int64; var rank: UInt64 }
+        var parts: [Part] = []
+        var total = 0
         for c in chunks where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
-            stepCache = nil
-            let i0 = try c.lowerBound(interval.lo, steps: &stepCache)
-            let i1 = interval.hi == .max ? c.count : try c.lowerBound(interval.hi + 1, steps: &stepCache)
+            var stepCache: [Int64]? = nil
+            let whole = c.stats.firstStep >= interval.lo && c.stats.lastStep <= interval.hi
+            let i0 = whole ? 0 : try c.lowerBound(interval.lo, steps: &stepCache)
+            let i1 = whole || interval.hi == .max ? c.count : try c.lowerBound(interval.hi + 1, steps: &stepCache)
             if i1 <= i0 { continue }
-            let n = i1 - i0
-            var s = [Int64](repeating: 0, count: n), v = [Double](repeating: 0, count: n), t = [Int64](repeating: 0, count: n)
-            try s.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeSteps(i0..<i1, into: p.baseAddress!) }
-            try v.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeValues(i0..<i1, into: p.baseAddress!) }
-            try t.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeTimes(i0..<i1, into: p.baseAddress!) }
-            var pts = [Point]()
-            pts.reserveCapacity(n)
-            for j in 0..<n { pts.append(Point(step: s[j], value: v[j], time: t[j])) }
-            parts.append((s[0], c.rankBase + UInt64(i0), s[n - 1], pts))
+            parts.append(Part(chunk: c, range: i0..<i1, firstStep: Swift.max(interval.lo, c.stats.firstStep),
+                              lastStep: Swift.min(interval.hi, c.stats.lastStep), rank: c.rankBase + UInt64(i0)))
+            total += i1 - i0
         }
-        parts.sort { ($0.firstStep, $0.firstRank) < ($1.firstStep, $1.firstRank) }
-        // Parts that do not overlap are already in order; overlapping parts need a stable merge.
-        var overlapping = false
-        for i in 1..<max(1, parts.count) where parts[i].firstStep < parts[i - 1].lastStep
-            || (parts[i].firstStep == parts[i - 1].lastStep && parts[i].firstRank < parts[i - 1].firstRank) {
-            overlapping = true
+        parts.sort { ($0.firstStep, $0.rank) < ($1.firstStep, $1.rank) }
+        var disjoint = true
+        for i in 1..<Swift.max(1, parts.count) where parts[i].firstStep < parts[i - 1].lastStep
+            || (parts[i].firstStep == parts[i - 1].lastStep && parts[i].rank < parts[i - 1].rank) {
+            disjoint = false
             break
         }
-        if !overlapping { return parts.flatMap { $0.points } }
-        var keyed: [(Int64, UInt64, Point)] = []
+        var d = SeriesData()
+        d.steps = [Int64](repeating: 0, count: total)
+        d.values = [Double](repeating: 0, count: total)
+        if wantTimes { d.times = [Int64](repeating: 0, count: total) }
+        var at = 0
+        var ranks: [UInt64] = disjoint ? [] : [UInt64](repeating: 0, count: total)
         for p in parts {
-            for (j, pt) in p.points.enumerated() { keyed.append((pt.step, p.firstRank + UInt64(j), pt)) }
+            let n = p.range.count
+            try typed {
+                try d.steps.withUnsafeMutableBufferPointer { try p.chunk.decodeSteps(p.range, into: $0.baseAddress! + at) }
+                try d.values.withUnsafeMutableBufferPointer { try p.chunk.decodeValues(p.range, into: $0.baseAddress! + at) }
+                if wantTimes { try d.times.withUnsafeMutableBufferPointer { try p.chunk.decodeTimes(p.range, into: $0.baseAddress! + at) } }
+            }
+            if !disjoint { for j in 0..<n { ranks[at + j] = p.rank + UInt64(j) } }
+            at += n
         }
-        keyed.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-        return keyed.map { $0.2 }
+        if !disjoint {
+            var order = Array(0..<total)
+            let st = d.steps
+            order.sort { (st[$0], ranks[$0]) < (st[$1], ranks[$1]) }
+            d.steps = order.map { st[$0] }
+            let va = d.values
+            d.values = order.map { va[$0] }
+            if wantTimes { let ti = d.times; d.times = order.map { ti[$0] } }
+        }
+        return d
     }
 
     /// Statistics of the points in `interval`.

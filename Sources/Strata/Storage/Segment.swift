@@ -29,6 +29,8 @@ struct SegmentMeta {
     var lastSequence: Int64
     /// File names of the segments this one replaces (compaction).
     var replaces: [String]
+    /// Rewinds made at or before this time (ns) are already applied to the points (compaction).
+    var rewindEpoch: Int64 = 0
 }
 
 /// Writes one segment file: temporary name, fsync, rename. A segment is whole or absent.
@@ -80,36 +82,64 @@ struct SegmentWriter {
         let at = offset
         try emit(bytes)
         blobIndex[sum, default: []].append((at, bytes.count, bytes))
+        blobBytes += bytes.count
         return (at, bytes.count, sum)
     }
+
+    /// The series being written by `beginSeries`/`addChunk`/`endSeries`.
+    private var current: (key: SeriesKey, table: ByteWriter, summary: Aggregate, minT: Int64, maxT: Int64, rank: UInt64, chunks: Int)?
 
     /// Adds one series with its chunks (in arrival order).
     mutating func add(series key: SeriesKey, chunks: [EncodedChunk]) throws(StrataError) {
         precondition(!chunks.isEmpty)
-        var table = ByteWriter(capacity: chunks.count * SegmentFormat.chunkEntrySize)
-        var summary = Aggregate()
-        var minT = Int64.max, maxT = Int64.min
-        var rank: UInt64 = 0
-        for c in chunks {
-            let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
-            SegmentFormat.writeEntry(&table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
-                                     steps: s, values: v, times: t, tier: tr)
-            var st = c.stats
-            st.firstRank = rank; st.lastRank = rank + UInt64(c.stats.count - 1)
-            rank += UInt64(c.stats.count)
-            summary.merge(st)
-            minT = min(minT, c.minTime); maxT = max(maxT, c.maxTime)
-        }
+        beginSeries(key)
+        for c in chunks { try addChunk(c) }
+        try endSeries()
+    }
+
+    /// Starts a series whose chunks follow one by one (compaction streams them).
+    mutating func beginSeries(_ key: SeriesKey) {
+        precondition(current == nil)
+        // Shared columns are found within a run: forget other runs' blobs to bound memory.
+        if let last = lastRun, last != key.run || blobBytes > 64 << 20 { blobIndex.removeAll(); blobBytes = 0 }
+        lastRun = key.run
+        current = (key, ByteWriter(), Aggregate(), .max, .min, 0, 0)
+    }
+
+    private var lastRun: RunID?
+    private var blobBytes = 0
+
+    mutating func addChunk(_ c: EncodedChunk) throws(StrataError) {
+        guard var cur = current else { preconditionFailure("addChunk outside a series") }
+        let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
+        SegmentFormat.writeEntry(&cur.table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
+                                 steps: s, values: v, times: t, tier: tr)
+        var st = c.stats
+        st.firstRank = cur.rank; st.lastRank = cur.rank + UInt64(c.stats.count - 1)
+        cur.rank += UInt64(c.stats.count)
+        cur.summary.merge(st)
+        cur.minT = min(cur.minT, c.minTime); cur.maxT = max(cur.maxT, c.maxTime)
+        cur.chunks += 1
+        current = cur
+    }
+
+    /// Writes the series' chunk table and directory entry; a series without chunks is dropped.
+    mutating func endSeries() throws(StrataError) {
+        guard let cur = current else { preconditionFailure("endSeries outside a series") }
+        current = nil
+        if cur.chunks == 0 { return }
         let tableAt = offset
-        try emit(table.bytes)
-        directory.string(key.run.text)
-        directory.string(key.canonical)
-        directory.varint(UInt64(chunks.count))
+        try emit(cur.table.bytes)
+        directory.string(cur.key.run.text)
+        directory.string(cur.key.canonical)
+        directory.varint(UInt64(cur.chunks))
         directory.u64(UInt64(tableAt))
-        directory.u64(Hash.of(table.bytes))
-        SegmentFormat.writeStats(&directory, summary, minTime: minT, maxTime: maxT)
+        directory.u64(Hash.of(cur.table.bytes))
+        SegmentFormat.writeStats(&directory, cur.summary, minTime: cur.minT, maxTime: cur.maxT)
         seriesCount += 1
     }
+
+    var isEmpty: Bool { seriesCount == 0 }
 
     /// Writes directory and trailer, fsyncs and renames into place.
     mutating func finish(meta: SegmentMeta) throws(StrataError) {
@@ -122,6 +152,7 @@ struct SegmentWriter {
         d.i64(meta.lastSequence)
         d.varint(UInt64(meta.replaces.count))
         for r in meta.replaces { d.string(r) }
+        d.i64(meta.rewindEpoch)
         let dirAt = offset
         try emit(d.bytes)
         var t = ByteWriter()
@@ -236,12 +267,15 @@ final class Segment {
     /// Order among segments for "stable by arrival" (assigned by the store snapshot).
     var arrivalOrder = 0
     private var verifiedBlobs = Set<Int>()
+    /// When the file was written (its modification time), nanoseconds since 1970.
+    private(set) var createdNs: Int64 = 0
 
     var path: String { file.path }
 
     init(path: String, name: String) throws(StrataError) {
         self.name = name
         file = try MappedFile(path: path)
+        createdNs = Sys.modificationNs(path) ?? Clock.nanoseconds()
         try parse()
     }
 
@@ -298,7 +332,8 @@ final class Segment {
         let nr = try r.length("replaced count", max: 1 << 20)
         var replaces: [String] = []
         for _ in 0..<nr { replaces.append(try r.string("replaced segment", max: 512)) }
-        meta = SegmentMeta(writer: writer, generation: gen, firstSequence: first, lastSequence: last, replaces: replaces)
+        let epoch = try r.i64()
+        meta = SegmentMeta(writer: writer, generation: gen, firstSequence: first, lastSequence: last, replaces: replaces, rewindEpoch: epoch)
     }
 
     func parseTable(_ s: SegmentSeries) throws(StrataError) -> [ChunkEntry] {

@@ -16,7 +16,43 @@ final class StoreReader {
     private var runsIndex: [RunID: Set<SeriesKey>] = [:]
     private var ordered: [Segment] = []
 
+    /// The rewinds of a run (from the catalog).
+    var rewinds: (RunID) -> [RunInfo.Rewind] = { _ in [] }
+
     init(paths: StorePaths) { self.paths = paths }
+
+    /// Largest visible step of a part that began arriving at `first` (rewinds already applied up
+    /// to `epoch`): a rewind made after the part began hides the part's points above its step.
+    /// A part that straddles a rewind is treated as written before it.
+    static func visibleLimit(_ rewinds: [RunInfo.Rewind], first: Int64, epoch: Int64) -> Int64 {
+        var limit = Int64.max
+        for r in rewinds where r.sequence > first && r.sequence > epoch { limit = min(limit, r.step) }
+        return limit
+    }
+
+    /// Drops or trims the chunks of a part above `limit`.
+    private func limited(_ handles: [ChunkHandle], _ limit: Int64) throws(StrataError) -> [ChunkHandle] {
+        if limit == .max { return handles }
+        var out: [ChunkHandle] = []
+        for c in handles {
+            if c.stats.firstStep > limit { continue }
+            if c.stats.lastStep <= limit { out.append(c); continue }
+            var cache: [Int64]? = nil
+            let n = try c.lowerBound(limit + 1, steps: &cache)
+            var s = [Int64](repeating: 0, count: n), v = [Double](repeating: 0, count: n), t = [Int64](repeating: 0, count: n)
+            try typed {
+                try s.withUnsafeMutableBufferPointer { try c.decodeSteps(0..<n, into: $0.baseAddress!) }
+                try v.withUnsafeMutableBufferPointer { try c.decodeValues(0..<n, into: $0.baseAddress!) }
+                try t.withUnsafeMutableBufferPointer { try c.decodeTimes(0..<n, into: $0.baseAddress!) }
+            }
+            let stats = s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in
+                Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: 0..<n, baseRank: 0)
+            } }
+            let m = MemoryChunk(steps: s, values: v, times: t, stats: stats, minTime: t.min()!, maxTime: t.max()!)
+            out.append(ChunkHandle(memory: m, rankBase: c.rankBase))
+        }
+        return out
+    }
 
     func refresh() throws(StrataError) {
         var changed = false
@@ -33,6 +69,14 @@ final class StoreReader {
             }
         }
         let segNames = (try? Sys.list(paths.segments)) ?? []
+        // Forget (unmap) segments deleted after compaction replaced them.
+        let present = Set(segNames)
+        var replacedBy = Set<String>()
+        for s in segments.values where present.contains(s.name) { replacedBy.formUnion(s.meta.replaces) }
+        for name in segments.keys where !present.contains(name) && replacedBy.contains(name) {
+            segments[name] = nil
+            changed = true
+        }
         for name in segNames where name.hasSuffix(".seg") && segments[name] == nil {
             let path = paths.segment(name)
             if damaged[path] != nil { continue }
@@ -75,6 +119,8 @@ final class StoreReader {
     }
 
     var liveSegments: [Segment] { ordered }
+    /// Every mapped segment, replaced ones included.
+    var allSegments: [Segment] { Array(segments.values) }
 
     /// Every series of a run, from segments and log tails.
     func seriesKeys(of run: RunID) -> [SeriesKey] {
@@ -93,22 +139,27 @@ final class StoreReader {
     func segmentSeries(_ key: SeriesKey) -> [SegmentSeries] { index[key] ?? [] }
 
     /// Every chunk of a series with its arrival rank base. Throws when a needed table is damaged.
-    func chunks(_ key: SeriesKey) throws(StrataError) -> [ChunkHandle] {
+    func chunks(_ key: SeriesKey, includeTails: Bool = true) throws(StrataError) -> [ChunkHandle] {
         var out: [ChunkHandle] = []
         var order: UInt64 = 0
+        let rw = rewinds(key.run)
         for part in index[key] ?? [] {
             let entries = try part.chunks()
+            var handles: [ChunkHandle] = []
             for (i, e) in entries.enumerated() {
-                out.append(ChunkHandle(segment: part.segment, entry: e, rankBase: order << 36 | UInt64(i) << 12))
+                handles.append(ChunkHandle(segment: part.segment, entry: e, rankBase: order << 36 | UInt64(i) << 12))
             }
+            out += try limited(handles, StoreReader.visibleLimit(rw, first: part.segment.meta.firstSequence, epoch: part.segment.meta.rewindEpoch))
             order += 1
         }
         let sortedTails = tails.values.sorted { ($0.header.createdNs, $0.name) < ($1.header.createdNs, $1.name) }
-        for t in sortedTails {
+        for t in sortedTails where includeTails {
             guard let s = t.series[key] else { continue }
+            var handles: [ChunkHandle] = []
             for (i, c) in MemoryChunk.build(s).enumerated() {
-                out.append(ChunkHandle(memory: c, rankBase: order << 36 | UInt64(i) << 12))
+                handles.append(ChunkHandle(memory: c, rankBase: order << 36 | UInt64(i) << 12))
             }
+            out += try limited(handles, StoreReader.visibleLimit(rw, first: t.header.createdNs, epoch: 0))
             order += 1
         }
         return out
@@ -116,6 +167,15 @@ final class StoreReader {
 
     /// Summary of a series from segment directories and tails, without reading chunk data.
     func summary(_ key: SeriesKey) -> (Aggregate, minTime: Int64, maxTime: Int64)? {
+        let rw = rewinds(key.run)
+        if !rw.isEmpty {
+            // Rewound runs: summarise what is visible, chunk by chunk.
+            guard let chunks = try? self.chunks(key), !chunks.isEmpty else { return nil }
+            var a = Aggregate()
+            var minT = Int64.max, maxT = Int64.min
+            for c in chunks { a.merge(c.stats); minT = min(minT, c.minTime); maxT = max(maxT, c.maxTime) }
+            return (a, minT, maxT)
+        }
         var a = Aggregate()
         var minT = Int64.max, maxT = Int64.min
         var order: UInt64 = 0

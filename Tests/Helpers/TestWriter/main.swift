@@ -16,11 +16,25 @@ func emit(_ fd: Int32, _ text: String) {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 5, let steps = Int64(args[4]) else {
+guard args.count >= 5, let steps = Int64(args[4]) ?? (args[4] == "compact" ? 0 : nil) else {
     emit(2, "usage: strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk]")
     exit(2)
 }
 let storePath = args[1], runName = args[2], prefix = args[3]
+if args[4] == "compact" {
+    // strata-test-writer STORE - - compact: compacts once (grace 0) and reports.
+    do {
+        let store = try Store.open(at: storePath)
+        let r = try store.compact(graceSeconds: 0)
+        emit(1, "compacted \(r.inputSegments) \(r.points)")
+        try store.close()
+        emit(1, "done")
+        exit(0)
+    } catch {
+        emit(2, "strata-test-writer: \(error)")
+        exit(1)
+    }
+}
 let resume = args.contains("--resume"), ack = args.contains("--ack"), bulk = args.contains("--bulk")
 var capacity = 64 << 20
 if let i = args.firstIndex(of: "--capacity"), i + 1 < args.count, let c = Int(args[i + 1]) { capacity = c }

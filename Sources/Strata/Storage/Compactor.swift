@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Merges the segments of a store into one, series by series, in step order (stable by arrival),
+/// applying rewinds, re-chunking into full chunks and rebuilding tier blocks.
+///
+/// Safe at any moment: the output is written under a temporary name and renamed; it names the
+/// segments it replaces, so a reader that sees both ignores the replaced ones, and a crash before
+/// they are deleted leaves a store that reads every point once. Replaced segments are deleted
+/// only after `grace` seconds so a concurrent directory listing never misses both a replaced
+/// segment and its replacement. Only one compactor runs at a time (`compaction.lock`).
+/// Memory: one decoded chunk per overlapping input chunk plus one output chunk.
+enum Compactor {
+    struct Outcome: Sendable {
+        public var inputSegments = 0
+        public var outputSegment: String?
+        public var points = 0
+        public var deletedSegments = 0
+    }
+
+    static func run(paths: StorePaths, reader: StoreReader, grace: Double, latestRewind: Int64) throws(StrataError) -> Outcome? {
+        let lockFd = try Sys.open(paths.compactionLock, O_RDWR | O_CREAT)
+        defer { Sys.close(lockFd) }
+        guard try Sys.tryLockExclusive(lockFd, paths.compactionLock) else { return nil }
+        defer { Sys.unlock(lockFd) }
+        try reader.refresh()
+        var outcome = Outcome()
+        outcome.deletedSegments = try deleteReplaced(paths: paths, reader: reader, grace: grace)
+        let inputs = reader.liveSegments
+        let needsRewind = inputs.contains { $0.meta.rewindEpoch < latestRewind && $0.meta.firstSequence < latestRewind }
+        guard inputs.count > 1 || (needsRewind && !inputs.isEmpty) else { return outcome }
+        outcome.inputSegments = inputs.count
+        let name = "c\(Clock.nanoseconds())-\(getpid()).seg"
+        var writer = try SegmentWriter(path: paths.segment(name), tmpDir: paths.tmp)
+        do throws(StrataError) {
+            var keys = Set<SeriesKey>()
+            for seg in inputs { for s in seg.series { keys.insert(s.key) } }
+            for key in keys.sorted() {
+                let chunks = try reader.chunks(key, includeTails: false)
+                writer.beginSeries(key)
+                outcome.points += try merge(chunks, into: &writer)
+                try writer.endSeries()
+            }
+            let meta = SegmentMeta(writer: "", generation: 0,
+                                   firstSequence: inputs.map(\.meta.firstSequence).min() ?? Clock.nanoseconds(),
+                                   lastSequence: inputs.map(\.meta.lastSequence).max() ?? Clock.nanoseconds(),
+                                   replaces: inputs.map(\.name), rewindEpoch: max(latestRewind, inputs.map(\.meta.rewindEpoch).max() ?? 0))
+            try writer.finish(meta: meta)
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        outcome.outputSegment = name
+        try reader.refresh()
+        if grace <= 0 { outcome.deletedSegments += try deleteReplaced(paths: paths, reader: reader, grace: 0) }
+        return outcome
+    }
+
+    /// k-way merge of sorted chunks by (step, arrival), re-chunked into full chunks.
+    private static func merge(_ chunks: [ChunkHandle], into writer: inout SegmentWriter) throws(StrataError) -> Int {
+        let order = chunks.sorted { ($0.stats.firstStep, $0.rankBase) < ($1.stats.firstStep, $1.rankBase) }
+        struct Cursor { var steps: [Int64]; var values: [Double]; var times: [Int64]; var rank: UInt64; var i: Int }
+        var active: [Cursor] = []
+        var next = 0
+        let reuse = ColumnReuse()
+        var os: [Int64] = [], ov: [Double] = [], ot: [Int64] = []
+        os.reserveCapacity(ChunkLayout.chunkCapacity); ov.reserveCapacity(ChunkLayout.chunkCapacity); ot.reserveCapacity(ChunkLayout.chunkCapacity)
+        var total = 0
+        func flush(_ w: inout SegmentWriter) throws(StrataError) {
+            if os.isEmpty { return }
+            let c = os.withUnsafeBufferPointer { sp in ov.withUnsafeBufferPointer { vp in ot.withUnsafeBufferPointer { tp in
+                ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: reuse)
+            } } }
+            try w.addChunk(c)
+            total += os.count
+            os.removeAll(keepingCapacity: true); ov.removeAll(keepingCapacity: true); ot.removeAll(keepingCapacity: true)
+        }
+        while true {
+            // Open every chunk that starts at or before the smallest step among active cursors.
+            let frontier = active.map { $0.steps[$0.i] }.min() ?? Int64.max
+            while next < order.count && (active.isEmpty || order[next].stats.firstStep <= frontier) {
+                let c = order[next]
+                var s = [Int64](repeating: 0, count: c.count), v = [Double](repeating: 0, count: c.count), t = [Int64](repeating: 0, count: c.count)
+                try typed {
+                    try s.withUnsafeMutableBufferPointer { try c.decodeSteps(0..<c.count, into: $0.baseAddress!) }
+                    try v.withUnsafeMutableBufferPointer { try c.decodeValues(0..<c.count, into: $0.baseAddress!) }
+                    try t.withUnsafeMutableBufferPointer { try c.decodeTimes(0..<c.count, into: $0.baseAddress!) }
+                }
+                active.append(Cursor(steps: s, values: v, times: t, rank: c.rankBase, i: 0))
+                next += 1
+            }
+            if active.isEmpty { break }
+            if active.count == 1 && (next == order.count || order[next].stats.firstStep > active[0].steps.last!) {
+                // Fast path: one chunk alone over its whole remaining range.
+                let c = active[0]
+                for j in c.i..<c.steps.count {
+                    os.append(c.steps[j]); ov.append(c.values[j]); ot.append(c.times[j])
+                    if os.count == ChunkLayout.chunkCapacity { try flush(&writer) }
+                }
+                active.removeAll()
+                continue
+            }
+            // Pick the smallest (step, rank).
+            var best = 0
+            for k in 1..<active.count {
+                let a = active[k], b = active[best]
+                if (a.steps[a.i], a.rank &+ UInt64(a.i)) < (b.steps[b.i], b.rank &+ UInt64(b.i)) { best = k }
+            }
+            let c = active[best]
+            os.append(c.steps[c.i]); ov.append(c.values[c.i]); ot.append(c.times[c.i])
+            if os.count == ChunkLayout.chunkCapacity { try flush(&writer) }
+            active[best].i += 1
+            if active[best].i == active[best].steps.count { active.remove(at: best) }
+        }
+        try flush(&writer)
+        return total
+    }
+
+    /// Deletes segments replaced by a present segment older than `grace` seconds.
+    static func deleteReplaced(paths: StorePaths, reader: StoreReader, grace: Double) throws(StrataError) -> Int {
+        let now = Clock.nanoseconds()
+        var deleted = 0
+        for seg in reader.allSegments where !seg.meta.replaces.isEmpty {
+            guard Double(now - seg.createdNs) / 1e9 >= grace else { continue }
+            for old in seg.meta.replaces where Sys.kind(paths.segment(old)) == .file {
+                try Sys.unlink(paths.segment(old))
+                deleted += 1
+            }
+        }
+        return deleted
+    }
+}

@@ -1,0 +1,168 @@
+/// Which statistic of a metric ranks runs.
+public enum RankStatistic: String, Sendable, CaseIterable {
+    case min, max, last, first, mean, count
+
+    /// Ascending for everything but `max` and `count` (lower loss first, higher score first).
+    public var defaultAscending: Bool { self != .max && self != .count }
+}
+
+/// A run with the value that ranked it.
+public struct RankedRun: Sendable {
+    public var run: RunInfo
+    public var value: Double
+    /// Where `min`/`max` was first reached, or the last/first step for `last`/`first`.
+    public var step: Int64?
+}
+
+/// One row of a band: the points of a group of runs in one step bucket.
+public struct BandRow: Sendable, Hashable {
+    /// The grouping param's value as text ("(none)" when a run lacks the param).
+    public var group: String
+    /// floor(step / bucketWidth).
+    public var bucket: Int64
+    public var count: Int
+    public var nanCount: Int
+    public var mean: Double
+    /// Population standard deviation.
+    public var std: Double
+    public var min: Double
+    public var max: Double
+}
+
+/// A run with the summary of each of its metrics (series without context labels).
+public struct RunSummary: Sendable {
+    public var run: RunInfo
+    public var metrics: [String: Stats]
+}
+
+extension Store {
+    /// Runs matching `filter` (all when nil), oldest first. Metric conditions are answered from
+    /// series summaries, without reading chunks.
+    public func runs(where filter: Filter?) throws(StrataError) -> [RunInfo] {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try catalog.refresh()
+            try reader.refresh()
+            return matching(filter)
+        }
+    }
+
+    /// Must be called under the lock.
+    func matching(_ filter: Filter?) -> [RunInfo] {
+        let all = catalog.runs.values.sorted { $0.id < $1.id }
+        guard let filter else { return all }
+        return all.filter { run in filter.matches(FilterContext(run: run, metric: { self.summaryLocked(run.id, $0) })) }
+    }
+
+    /// Summary statistics of one series (no labels), under the lock.
+    func summaryLocked(_ run: RunID, _ metric: String) -> Stats? {
+        guard let (a, _, _) = reader.summary(SeriesKey(run: run, canonical: metric)) else { return nil }
+        return Stats(a)
+    }
+
+    /// The best `limit` runs by a statistic of `metric`, among runs matching `filter`.
+    /// Ties are broken by run name, then id; runs without the metric are left out, NaN values sort last.
+    ///
+    /// ```swift
+    /// let best = try store.rank("val/loss", by: .min, where: try Filter("params.lr < 1e-3"), limit: 10)
+    /// ```
+    public func rank(_ metric: String, by statistic: RankStatistic, ascending: Bool? = nil, where filter: Filter? = nil, limit: Int = 10) throws(StrataError) -> [RankedRun] {
+        try Names.validateMetric(metric)
+        guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
+        let asc = ascending ?? statistic.defaultAscending
+        return try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try catalog.refresh()
+            try reader.refresh()
+            var rows: [RankedRun] = []
+            for run in matching(filter) {
+                guard let s = summaryLocked(run.id, metric) else { continue }
+                let (v, step): (Double, Int64?) = switch statistic {
+                case .min: (s.min, s.minStep)
+                case .max: (s.max, s.maxStep)
+                case .last: (s.last, s.lastStep)
+                case .first: (s.first, s.firstStep)
+                case .mean: (s.mean, nil)
+                case .count: (Double(s.count), nil)
+                }
+                rows.append(RankedRun(run: run, value: v, step: step))
+            }
+            rows.sort { a, b in
+                if a.value.isNaN != b.value.isNaN { return !a.value.isNaN }
+                if a.value != b.value && !a.value.isNaN { return asc ? a.value < b.value : a.value > b.value }
+                return (a.run.name, a.run.id) < (b.run.name, b.run.id)
+            }
+            return Array(rows.prefix(limit))
+        }
+    }
+
+    /// Mean and spread over groups of runs: runs matching `filter` are grouped by the value of
+    /// param `groupBy`; the points of `metric` are bucketed by `floor(step / bucketWidth)`; each
+    /// (group, bucket) row holds count, mean, population std, min and max over all its points.
+    /// Rows are ordered by group, then bucket.
+    public func band(_ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil) throws(StrataError) -> [BandRow] {
+        try Names.validateMetric(metric)
+        guard bucketWidth > 0 else { throw .invalid("bucket width must be positive, got \(bucketWidth)") }
+        return try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try catalog.refresh()
+            try reader.refresh()
+            var groups: [String: [Int64: Aggregate]] = [:]
+            for run in matching(filter) {
+                let g = run.params[param]?.description ?? "(none)"
+                let key = SeriesKey(run: run.id, canonical: metric)
+                let d = try SeriesQuery(chunks: reader.chunks(key)).read(.all, times: false)
+                if d.count == 0 { continue }
+                var acc = groups[g] ?? [:]
+                d.steps.withUnsafeBufferPointer { sp in
+                    d.values.withUnsafeBufferPointer { vp in
+                        var i = 0
+                        let n = sp.count
+                        while i < n {
+                            let b = floorDiv(sp[i], bucketWidth)
+                            // Steps are sorted: the bucket's points are contiguous.
+                            let end = b >= Int64.max / bucketWidth ? Int64.max : (b + 1) * bucketWidth
+                            var j = i + 1
+                            while j < n && sp[j] < end { j += 1 }
+                            acc[b, default: Aggregate()].mergeValues(Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: i..<j, baseRank: 0))
+                            i = j
+                        }
+                    }
+                }
+                groups[g] = acc
+            }
+            var rows: [BandRow] = []
+            for g in groups.keys.sorted() {
+                for (b, a) in groups[g]!.sorted(by: { $0.key < $1.key }) {
+                    let numeric = a.numericCount > 0
+                    rows.append(BandRow(group: g, bucket: b, count: a.count, nanCount: a.nanCount, mean: a.mean, std: a.std,
+                                        min: numeric ? a.min : .nan, max: numeric ? a.max : .nan))
+                }
+            }
+            return rows
+        }
+    }
+
+    /// Every metric of every run matching `filter`: count, min, max, last value and more, from
+    /// series summaries (no chunk is read). Runs oldest first.
+    public func summary(where filter: Filter? = nil) throws(StrataError) -> [RunSummary] {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try catalog.refresh()
+            try reader.refresh()
+            return matching(filter).map { run in
+                var m: [String: Stats] = [:]
+                for key in reader.seriesKeys(of: run.id) where key.labels.isEmpty {
+                    if let (a, _, _) = reader.summary(key) { m[key.metric] = Stats(a) }
+                }
+                return RunSummary(run: run, metrics: m)
+            }
+        }
+    }
+}
+
+@inline(__always)
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}

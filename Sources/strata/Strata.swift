@@ -1,11 +1,78 @@
 import ArgumentParser
 import Strata
 
-/// The `strata` command line. Subcommands are added as the CLI grows.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `strata` command line.
+///
+/// Exit codes: 0 ok, 1 error (one line on stderr), 2 usage.
 @main
 struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
-        abstract: "A metric store for machine-learning experiment tracking."
+        abstract: "A metric store for machine-learning experiment tracking.",
+        discussion: "Store: --store PATH, else $STRATA_STORE, else ./.strata. Docs: docs/CLI.md.",
+        subcommands: [Demo.self, Ingest.self, Log.self, Runs.self, Show.self, Curve.self, Compare.self, Plot.self,
+                      Export.self, Import.self, Stats.self, Verify.self, Compact.self, Rewind.self]
     )
+
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        let args = hoistGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot(args)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            let msg = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            warn("strata: \(msg) (see `strata help`)")
+            Glibc.exit(2)
+        }
+        do {
+            var c = command
+            try c.run()
+            Glibc.exit(0)
+        } catch let e as CLIError {
+            warn("strata: \(e.message)")
+            Glibc.exit(e.exitCode)
+        } catch let e as StrataError {
+            warn("strata: \(e.description)")
+            Glibc.exit(1)
+        } catch let e as ExitCode {
+            Glibc.exit(e.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { Glibc.exit(0) }
+            warn("strata: \(message(for: error))")
+            Glibc.exit(code == .validationFailure ? 2 : 1)
+        }
+    }
+
+    /// `strata --store P cmd ...` → `strata cmd ... --store P` (options live on subcommands).
+    static func hoistGlobalOptions(_ args: [String]) -> [String] {
+        var a = args
+        var moved: [String] = []
+        while let first = a.first {
+            if first == "--store", a.count >= 2 { moved += [a[0], a[1]]; a.removeFirst(2) }
+            else if first.hasPrefix("--store=") { moved.append(first); a.removeFirst() }
+            else { break }
+        }
+        if moved.isEmpty { return args }
+        // Insert after the subcommand words (1 or 2 of them), before `--` if any.
+        var insertAt = 0
+        if let f = a.first, !f.hasPrefix("-") {
+            insertAt = 1
+            if f == "import", a.count > 1, !a[1].hasPrefix("-") { insertAt = 2 }
+        }
+        a.insert(contentsOf: moved, at: insertAt)
+        return a
+    }
 }

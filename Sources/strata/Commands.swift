@@ -1,0 +1,433 @@
+import ArgumentParser
+import Strata
+
+/// `metric` or `metric{k=v,k=v}` → name and labels.
+func parseSeriesSpec(_ spec: String) -> (String, [String: String]) {
+    guard let brace = spec.firstIndex(of: "{"), spec.hasSuffix("}") else { return (spec, [:]) }
+    var labels: [String: String] = [:]
+    for part in spec[spec.index(after: brace)..<spec.index(before: spec.endIndex)].split(separator: ",") {
+        let kv = part.split(separator: "=", maxSplits: 1)
+        labels[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+    }
+    return (String(spec[..<brace]), labels)
+}
+
+func lookupRun(_ store: Store, _ name: String) throws -> RunInfo {
+    if name.isEmpty { throw CLIError("run name is empty") }
+    let result = Result { () throws(StrataError) in try store.run(name) }
+    switch result {
+    case .success(let info): return info
+    case .failure(let e) where e.code == .notFound:
+        throw CLIError("no run named \(jsonString(name)) in store \(store.path) (see `strata runs`)")
+    case .failure(let e): throw e
+    }
+}
+
+func seriesInfo(_ store: Store, _ run: RunInfo, _ spec: String) throws -> Store.SeriesInfo {
+    let (metric, labels) = parseSeriesSpec(spec)
+    let key = try SeriesKey(run: run.id, metric: metric, labels: labels)
+    guard let s = try store.series(of: run.id).first(where: { $0.key == key }) else {
+        let have = try store.series(of: run.id).map(\.key.canonical).sorted().prefix(8).joined(separator: ", ")
+        throw CLIError("run \(jsonString(run.name)) has no metric \(jsonString(spec)) (it has: \(have.isEmpty ? "no metrics" : have))")
+    }
+    return s
+}
+
+// MARK: log
+
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Log one step of metrics from a shell script.",
+        discussion: "Example: strata log baseline --step 100 train/loss=0.42 lr=3e-4")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: ArgumentHelp("Run name or id.", valueName: "run")) var runName: String
+    @Option(help: "Step (an integer).") var step: Int64
+    @Argument(help: "metric=value pairs (NaN, Infinity, -Infinity allowed).") var values: [String] = []
+    @Option(help: "Wall time in milliseconds since 1970 (default: now).") var time: Int64?
+    @Option(name: .customLong("label"), help: "Context label key=value (repeatable).") var labels: [String] = []
+    @Flag(help: "Create the run when no run has this name.") var create = false
+
+    func run() throws {
+        if runName.isEmpty { throw CLIError("run name is empty", exitCode: 2) }
+        if values.isEmpty { throw CLIError("nothing to log: give metric=value pairs, e.g. `strata log \(runName) --step \(step) loss=0.5`", exitCode: 2) }
+        var metrics: [String: Double] = [:]
+        for pair in values {
+            guard let eq = pair.firstIndex(of: "=") else { throw CLIError("\(jsonString(pair)) is not metric=value", exitCode: 2) }
+            let name = String(pair[..<eq]), text = String(pair[pair.index(after: eq)...])
+            guard let v = parseNumberText(text) else { throw CLIError("\(jsonString(name)): \(jsonString(text)) is not a number", exitCode: 2) }
+            metrics[name] = v
+        }
+        var labelMap: [String: String] = [:]
+        for l in labels {
+            let kv = l.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { throw CLIError("--label \(jsonString(l)) is not key=value", exitCode: 2) }
+            labelMap[String(kv[0])] = String(kv[1])
+        }
+        let store = create ? try global.openForWriting() : try global.openForReading()
+        defer { try? store.close() }
+        let handle: Run
+        if let info = try? store.run(runName), info.name == runName || info.id.text == runName.uppercased() {
+            handle = try store.resumeRun(info.id.text)
+        } else if create {
+            handle = try store.createRun(name: runName)
+        } else {
+            throw CLIError("no run named \(jsonString(runName)) in store \(store.path) (add --create to create it)")
+        }
+        if labelMap.isEmpty {
+            try handle.log(metrics, step: step, time: time)
+        } else {
+            for k in metrics.keys { _ = try SeriesKey(run: handle.id, metric: k, labels: labelMap) }
+            let t = time ?? nowMs()
+            for (k, v) in metrics { try handle.log(k, v, step: step, time: t, labels: labelMap) }
+        }
+        try store.close()
+    }
+}
+
+// MARK: runs
+
+struct Runs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List runs with params and metric summaries.",
+        discussion: """
+        Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent,
+        params.KEY, meta.KEY, and METRIC.AGG with AGG one of last, min, max, count, first_step, last_step
+        (e.g. train/loss.min). --where: params.lr < 1e-3 and status = finished and tags ~ baseline.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("where"), help: "Filter expression.") var filter: String?
+    @Option(help: "Sort key (prefix - for descending).") var sort: String?
+    @Option(help: "At most N runs.") var limit: Int?
+    @Option(help: "Comma-separated column keys.") var columns: String?
+    @Flag(help: "JSON output (one array; NaN and Infinity as bare tokens).") var json = false
+
+    func run() throws {
+        let store = try global.openForReading()
+        defer { try? store.close() }
+        var rows = try Lib.runs(store, where: filter)
+        if let sort {
+            let desc = sort.hasPrefix("-")
+            let key = desc ? String(sort.dropFirst()) : sort
+            let keyed = rows.map { ($0, $0.value(key)) }
+            rows = keyed.sorted { a, b in
+                guard let x = a.1 else { return false }
+                guard let y = b.1 else { return true }
+                if let nx = x.number, let ny = y.number {
+                    if nx.isNaN { return false }
+                    if ny.isNaN { return true }
+                    return desc ? nx > ny : nx < ny
+                }
+                return desc ? x.display > y.display : x.display < y.display
+            }.map(\.0)
+        }
+        if let limit { rows = Array(rows.prefix(max(0, limit))) }
+        let out = Output()
+        if json {
+            out.line("[")
+            for (i, r) in rows.enumerated() { out.line("  " + runJSON(r) + (i + 1 < rows.count ? "," : "")) }
+            out.line("]")
+            return
+        }
+        let keys: [String]
+        if let columns {
+            keys = columns.split(separator: ",").map { $0.trimmingCharactersSpaces() }
+        } else {
+            var paramKeys: [String] = []
+            for r in rows { for k in r.info.params.keys.sorted() where !paramKeys.contains(k) { paramKeys.append(k) } }
+            var metricKeys: [String] = []
+            for r in rows.prefix(200) { for s in r.series where !metricKeys.contains(s.key.canonical) { metricKeys.append(s.key.canonical) } }
+            keys = ["name", "id", "status", "created"] + paramKeys.prefix(6).map { "params." + $0 }
+                + metricKeys.sorted().prefix(4).map { $0 + ".last" }
+        }
+        if rows.isEmpty { warn("no runs" + (filter != nil ? " match --where" : "") + " in store \(store.path)"); return }
+        let header = keys.map { k -> String in
+            if k.hasPrefix("params.") { return String(k.dropFirst(7)) }
+            if k.hasPrefix("meta.") { return String(k.dropFirst(5)) }
+            return k
+        }
+        let table = rows.map { r in keys.map { k in
+            if k == "id" { return String(r.info.id.text.suffix(10)) }
+            return r.value(k)?.display ?? "-"
+        } }
+        for l in renderTable(header: header, rows: table) { out.line(l) }
+    }
+}
+
+func runJSON(_ r: RunRow) -> String {
+    let i = r.info
+    var s = "{\"id\": \(jsonString(i.id.text)), \"name\": \(jsonString(i.name)), \"project\": \(jsonString(i.project)), "
+    s += "\"status\": \(jsonString(i.status.rawValue)), \"created_ms\": \(i.createdMs), \"ended_ms\": \(i.endedMs.map { String($0) } ?? "null"), "
+    s += "\"parent\": \(i.parent.map { jsonString($0.text) } ?? "null"), "
+    s += "\"params\": \(jsonObject(i.params)), \"tags\": [\(i.tags.sorted().map(jsonString).joined(separator: ", "))], "
+    s += "\"meta\": \(jsonObject(i.metadata)), \"metrics\": {"
+    s += r.series.map { x in
+        "\(jsonString(x.key.canonical)): {\"count\": \(x.count), \"first_step\": \(x.firstStep), \"last_step\": \(x.lastStep), \"last\": \(fmt(x.lastValue)), \"min\": \(fmt(x.min)), \"max\": \(fmt(x.max)), \"nan_count\": \(x.nanCount)}"
+    }.joined(separator: ", ")
+    return s + "}}"
+}
+
+// MARK: show
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Everything about one run: params, tags, metadata, status, lineage, series, reproduction recipe.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: ArgumentHelp("Run name or id.", valueName: "run")) var runName: String
+    @Flag(help: "JSON output.") var json = false
+
+    func run() throws {
+        let store = try global.openForReading()
+        defer { try? store.close() }
+        let info = try lookupRun(store, runName)
+        let row = RunRow(info: info, store: store)
+        let out = Output()
+        if json { out.line(runJSON(row)); return }
+        out.line("run       \(info.name)")
+        out.line("id        \(info.id.text)")
+        out.line("project   \(info.project)")
+        var st = "status    \(info.status.rawValue)   created \(formatTime(info.createdMs))"
+        if let e = info.endedMs { st += "   ended \(formatTime(e)) (\(durationText(e - info.createdMs)))" }
+        out.line(st)
+        if let p = info.parent {
+            let pname = (try? store.run(p.text)).map { " (\($0.name))" } ?? ""
+            out.line("parent    \(p.text)\(pname)")
+        }
+        let children = (try? store.runs().filter { $0.parent == info.id }) ?? []
+        if !children.isEmpty { out.line("children  " + children.map { "\($0.id.text) (\($0.name))" }.joined(separator: ", ")) }
+        for r in info.rewinds { out.line("rewound   to step \(r.step)") }
+        out.line("tags      \(info.tags.isEmpty ? "-" : info.tags.sorted().joined(separator: ", "))")
+        func section(_ title: String, _ kv: [String: ParamValue]) {
+            out.line(title + (kv.isEmpty ? "  -" : ""))
+            let w = min(40, kv.keys.map(\.count).max() ?? 0)
+            for k in kv.keys.sorted() { out.line("  " + pad(k, w) + "  " + kv[k]!.description) }
+        }
+        section("params", info.params)
+        section("metadata", info.metadata)
+        let series = row.series
+        out.line("series" + (series.isEmpty ? "  -" : ""))
+        if !series.isEmpty {
+            let rows = series.map { s in
+                [s.key.canonical, String(s.count), "\(s.firstStep)..\(s.lastStep)", short(s.lastValue), short(s.min), short(s.max),
+                 s.nanCount > 0 ? String(s.nanCount) : ""]
+            }
+            for l in renderTable(header: ["metric", "count", "steps", "last", "min", "max", "NaN"], rows: rows, maxWidth: 60) { out.line("  " + l) }
+        }
+        out.line("reproduce")
+        let m = info.metadata
+        if let c = m["git.commit"] {
+            var line = "  git checkout \(c)"
+            if case .bool(true)? = m["git.dirty"] { line += "   # the working tree had uncommitted changes" }
+            out.line(line)
+        } else { out.line("  (no git commit recorded: set meta git.commit)") }
+        if let cmd = m["command"] { out.line("  \(cmd)") }
+        if let e = m["env.fingerprint"] { out.line("  environment: \(e)") }
+        let seeds = m.keys.filter { $0.hasPrefix("seed") }.sorted()
+        if !seeds.isEmpty { out.line("  seeds: " + seeds.map { "\($0)=\(m[$0]!)" }.joined(separator: " ")) }
+        let data = m.keys.filter { $0.hasPrefix("dataset.") }.sorted()
+        if !data.isEmpty { out.line("  datasets: " + data.map { "\($0.dropFirst(8))=\(m[$0]!)" }.joined(separator: " ")) }
+        if let h = m["host"] { out.line("  host: \(h)") }
+        if let p = m["purpose"] { out.line("  purpose: \(p)") }
+    }
+}
+
+func durationText(_ ms: Int64) -> String {
+    let s = ms / 1000
+    if s < 60 { return "\(s)s" }
+    if s < 3600 { return "\(s / 60)m\(s % 60)s" }
+    return "\(s / 3600)h\((s % 3600) / 60)m"
+}
+
+// MARK: export
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Every point at full resolution, ordered by run, metric and step (JSON lines or CSV).",
+        discussion: "JSONL lines read back with `strata ingest`; CSV (run,metric,step,value,time) with `strata ingest --format csv`.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("run"), help: "Only this run (name or id; repeatable).") var runNames: [String] = []
+    @Option(help: "Only this metric (repeatable).") var metric: [String] = []
+    @Option(help: "jsonl or csv.") var format: Ingest.InputFormat = .jsonl
+
+    func run() throws {
+        let store = try global.openForReading()
+        defer { try? store.close() }
+        let runs = try runNames.isEmpty ? store.runs() : runNames.map { try lookupRun(store, $0) }
+        let wanted = Set(metric)
+        let out = Output()
+        if format == .csv { out.line("run,metric,step,value,time,labels") }
+        for info in runs {
+            let series = try store.series(of: info.id).filter { wanted.isEmpty || wanted.contains($0.key.metric) || wanted.contains($0.key.canonical) }
+                .sorted { $0.key.canonical < $1.key.canonical }
+            let runText = jsonString(info.name), idText = jsonString(info.id.text)
+            for s in series {
+                let labels = Dictionary(uniqueKeysWithValues: s.key.labels.map { ($0.key, $0.value) })
+                let points = try store.points(info.id, s.key.metric, labels: labels)
+                switch format {
+                case .jsonl:
+                    let head = "{\"run\": \(runText), \"metric\": \(jsonString(s.key.metric)), \"step\": "
+                    let tail = (labels.isEmpty ? "" : ", \"labels\": {" + s.key.labels.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}")
+                        + ", \"run_id\": \(idText)}"
+                    for p in points {
+                        out.write(head); out.write(String(p.step)); out.write(", \"value\": "); out.write(fmt(p.value))
+                        out.write(", \"time\": "); out.write(String(p.time)); out.line(tail)
+                    }
+                case .csv:
+                    let head = csvField(info.name) + "," + csvField(s.key.metric) + ","
+                    let tail = "," + csvField(s.key.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
+                    for p in points {
+                        out.write(head); out.write(String(p.step)); out.byte(44); out.write(fmt(p.value)); out.byte(44)
+                        out.write(String(p.time)); out.line(tail)
+                    }
+                }
+            }
+        }
+        out.flush()
+    }
+}
+
+func csvField(_ s: String) -> String {
+    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+    return s
+}
+
+extension String {
+    func replacingOccurrences(of a: String, with b: String) -> String {
+        split(separator: Character(a), omittingEmptySubsequences: false).joined(separator: b)
+    }
+}
+
+// MARK: stats, verify, compact, rewind
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Runs, series, points and bytes on disk.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let store = try global.openForReading()
+        defer { try? store.close() }
+        let runs = try store.runs()
+        var series = 0, points = 0, nans = 0
+        var byStatus: [String: Int] = [:]
+        for r in runs {
+            byStatus[r.status.rawValue, default: 0] += 1
+            let s = try store.series(of: r.id)
+            series += s.count
+            for x in s { points += x.count; nans += x.nanCount }
+        }
+        let d = Lib.diskUsage(store.path)
+        let total = d.segmentBytes + d.logBytes + d.other
+        let out = Output()
+        out.line("store       \(store.path)")
+        out.line("runs        \(withCommas(runs.count))" + (byStatus.isEmpty ? "" : "  (" + byStatus.keys.sorted().map { "\(byStatus[$0]!) \($0)" }.joined(separator: ", ") + ")"))
+        out.line("series      \(withCommas(series))")
+        out.line("points      \(withCommas(points))" + (nans > 0 ? "  (\(withCommas(nans)) NaN)" : ""))
+        out.line("segments    \(d.segments) files, \(humanBytes(d.segmentBytes))")
+        out.line("logs        \(d.logs) files, \(humanBytes(d.logBytes)) (preallocated write-ahead logs of live or unrecovered writers)")
+        out.line("catalog     \(humanBytes(d.other))")
+        out.line("total       \(humanBytes(total))")
+        if points > 0 {
+            let bpp = cformat("%.2f", Double(d.segmentBytes) / Double(points))
+            out.line("bytes/point \(bpp) in segments (step, value and time columns, headers and tiers included)")
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check every checksum and decode every column; exit 1 when anything is damaged.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let store = try global.openForReading()
+        defer { try? store.close() }
+        let r = try store.verify()
+        let out = Output()
+        for p in r.problems { out.line("damaged: \(p)") }
+        out.line("verified \(r.segments) segments, \(withCommas(r.chunks)) chunks, \(withCommas(r.points)) points, \(r.logs) logs: "
+                 + (r.isHealthy ? "OK" : "\(r.problems.count) problems"))
+        out.flush()
+        if !r.isHealthy { throw CLIError("store \(store.path) has \(r.problems.count) damaged items (listed above)") }
+    }
+}
+
+struct Compact: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Merge small segments and build coarse tiers.")
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+        let store = try global.openForWriting()
+        defer { try? store.close() }
+        print(try Lib.compact(store))
+    }
+}
+
+struct Rewind: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Hide a run's points after STEP (resuming from a checkpoint).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: ArgumentHelp("Run name or id.", valueName: "run")) var runName: String
+    @Option(help: "Last step to keep.") var to: Int64
+    func run() throws {
+        let store = try global.openForReading()
+        defer { try? store.close() }
+        try Lib.rewind(store, run: try lookupRun(store, runName), to: to)
+        print("rewound \(runName) to step \(to)")
+    }
+}
+
+// MARK: curve
+
+struct Curve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A curve of N buckets over a step range: per bucket count, min, mean, max, last (exact).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: ArgumentHelp("Run name or id.", valueName: "run")) var runName: String
+    @Argument(help: "Metric (metric or metric{key=value}).") var metric: String
+    @Option(help: "First step (inclusive; default the first step).") var from: Int64?
+    @Option(help: "Last step (exclusive; default after the last step).") var to: Int64?
+    @Option(help: "Number of buckets.") var buckets: Int = 20
+    @Flag(help: "JSON lines output, one bucket a line.") var json = false
+
+    func run() throws {
+        let store = try global.openForReading()
+        defer { try? store.close() }
+        let info = try lookupRun(store, runName)
+        let s = try seriesInfo(store, info, metric)
+        let lo = from ?? s.firstStep
+        let hi = to ?? (s.lastStep == Int64.max ? Int64.max : s.lastStep + 1)
+        guard lo < hi else { throw CLIError("empty step range: --from \(lo) must be below --to \(hi)", exitCode: 2) }
+        let (m, labels) = parseSeriesSpec(metric)
+        let rows = try store.curve(info.id, m, labels: labels, steps: lo..<hi, buckets: buckets)
+        let out = Output()
+        let bucketStart = { (b: Int) -> Int64 in Curve.bucketStart(b, lo: lo, hi: hi, buckets: buckets) }
+        if json {
+            for r in rows {
+                let st = r.stats
+                var l = "{\"bucket\": \(r.bucket), \"from\": \(bucketStart(r.bucket)), \"to\": \(bucketStart(r.bucket + 1)), "
+                l += "\"count\": \(st.count), \"nan_count\": \(st.nanCount), \"min\": \(fmt(st.min)), \"max\": \(fmt(st.max)), "
+                l += "\"mean\": \(fmt(st.mean)), \"first\": \(fmt(st.first)), \"last\": \(fmt(st.last)), "
+                l += "\"first_step\": \(st.firstStep), \"last_step\": \(st.lastStep)}"
+                out.line(l)
+            }
+            return
+        }
+        let table = rows.map { (r: CurveBucket) -> [String] in
+            let st = r.stats
+            return ["\(st.firstStep)..\(st.lastStep)", String(st.count), short(st.min), short(st.mean), short(st.max), short(st.last)]
+        }
+        out.line("\(info.name) \(metric), steps \(lo)..<\(hi) in \(buckets) buckets")
+        for l in renderTable(header: ["steps", "count", "min", "mean", "max", "last"], rows: table) { out.line(l) }
+    }
+
+    /// Smallest step of bucket b: lo + ceil(b * (hi - lo) / buckets).
+    static func bucketStart(_ b: Int, lo: Int64, hi: Int64, buckets: Int) -> Int64 {
+        let w = UInt64(bitPattern: hi &- lo)
+        let num = UInt64(b).multipliedFullWidth(by: w)
+        let (q, r) = UInt64(buckets).dividingFullWidth(num)
+        return lo &+ Int64(bitPattern: q &+ (r > 0 ? 1 : 0))
+    }
+}

@@ -1,0 +1,281 @@
+import ArgumentParser
+import Strata
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An error the CLI reports as one line on stderr with exit code 1 (or `exitCode`).
+struct CLIError: Error, CustomStringConvertible {
+    var message: String
+    var exitCode: Int32 = 1
+    init(_ message: String, exitCode: Int32 = 1) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+    var description: String { message }
+}
+
+/// Options every command accepts.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Store directory (default: $STRATA_STORE, else ./.strata).", valueName: "path"))
+    var store: String?
+
+    var storePath: String { store ?? Store.defaultPath }
+
+    /// Opens the store for writing (created when missing).
+    func openForWriting() throws -> Store {
+        do { return try Store.open(at: storePath) } catch { throw storeError(error) }
+    }
+
+    /// Opens an existing store for reading.
+    func openForReading() throws -> Store {
+        do {
+            return try Store.open(at: storePath, options: .init(create: false))
+        } catch let e where e.code == .notFound {
+            throw CLIError("no store at \(storePath) (a store is created by the first write, e.g. `strata ingest` or `strata demo`; choose another with --store or STRATA_STORE)")
+        } catch { throw storeError(error) }
+    }
+
+    private func storeError(_ e: StrataError) -> CLIError {
+        CLIError("cannot open store \(storePath): \(e.description)")
+    }
+}
+
+// MARK: output
+
+/// Buffered writer to a file descriptor (stdout by default), for large outputs.
+final class Output {
+    private var buffer: [UInt8] = []
+    let fd: Int32
+    init(fd: Int32 = 1) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 16)
+    }
+    deinit { flush() }
+
+    @inline(__always) func write(_ s: String) {
+        var s = s
+        s.withUTF8 { buffer.append(contentsOf: $0) }
+        if buffer.count >= 1 << 16 { flush() }
+    }
+    @inline(__always) func byte(_ b: UInt8) { buffer.append(b) }
+    func line(_ s: String = "") { write(s); buffer.append(10); if buffer.count >= 1 << 16 { flush() } }
+
+    func flush() {
+        var off = 0
+        while off < buffer.count {
+            let n = buffer.withUnsafeBytes { p in Glibc.write(fd, p.baseAddress! + off, p.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { exit(0) }   // reader went away (e.g. `| head`): stop quietly
+                return
+            }
+            off += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// One line on stderr.
+func warn(_ s: String) {
+    var text = s + "\n"
+    text.withUTF8 { p in
+        var off = 0
+        while off < p.count {
+            let n = Glibc.write(2, p.baseAddress! + off, p.count - off)
+            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+            off += n
+        }
+    }
+}
+
+/// printf-style formatting without Foundation.
+func cformat(_ format: String, _ args: CVarArg...) -> String {
+    withVaList(args) { va in
+        var buf = [CChar](repeating: 0, count: 512)
+        let n = buf.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress!, 512, format, va) }
+        return String(decoding: buf.prefix(max(0, min(Int(n), 511))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+
+/// True when coloured output is wanted on stdout.
+var useColor: Bool {
+    if getenv("NO_COLOR") != nil { return false }
+    if let t = getenv("TERM"), String(cString: t) == "dumb" { return false }
+    return isTerminal(1)
+}
+
+func terminalWidth() -> Int {
+    var ws = winsize()
+    if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 20 { return Int(ws.ws_col) }
+    if let c = getenv("COLUMNS"), let n = Int(String(cString: c)), n > 20 { return n }
+    return 80
+}
+
+func nowMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+func monotonicMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+// MARK: formatting
+
+/// Shortest text that reads back as the same double; non-finite values as JSON-ish bare tokens.
+func fmt(_ v: Double) -> String {
+    if v.isNaN { return "NaN" }
+    if v == .infinity { return "Infinity" }
+    if v == -.infinity { return "-Infinity" }
+    return "\(v)"
+}
+
+/// A compact human form of a double for tables (up to 6 significant digits).
+func short(_ v: Double) -> String {
+    if v.isNaN { return "NaN" }
+    if v.isInfinite { return v > 0 ? "Inf" : "-Inf" }
+    if v == v.rounded(), abs(v) < 1e12 { return String(Int64(v)) }
+    let a = abs(v)
+    if a >= 1e-4 && a < 1e6 {
+        var s = cformat("%.6g", v)
+        if s.contains("e") { return s }
+        if s.contains(".") { while s.hasSuffix("0") { s.removeLast() }; if s.hasSuffix(".") { s.removeLast() } }
+        return s
+    }
+    return cformat("%.4g", v)
+}
+
+func formatTime(_ ms: Int64) -> String {
+    var t = time_t(ms / 1000)
+    var tmv = tm()
+    gmtime_r(&t, &tmv)
+    return cformat("%04d-%02d-%02d %02d:%02d:%02dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
+                  Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
+}
+
+func withCommas(_ n: Int) -> String {
+    let s = String(n.magnitude)
+    var out = ""
+    for (i, c) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return n < 0 ? "-" + out : out
+}
+
+func humanBytes(_ n: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n), u = 0
+    while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+    return u == 0 ? "\(n) B" : cformat("%.1f ", v) + units[u]
+}
+
+/// JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 || u.value == 0x7f { out += cformat("\\u%04x", Int32(u.value)) } else { out.unicodeScalars.append(u) }
+        }
+    }
+    return out + "\""
+}
+
+func jsonParam(_ p: ParamValue) -> String {
+    switch p {
+    case .string(let s): return jsonString(s)
+    case .int(let v): return String(v)
+    case .double(let v):
+        // keep the double type on the way back in: 3.0 prints "3.0"
+        return fmt(v)
+    case .bool(let b): return b ? "true" : "false"
+    }
+}
+
+func jsonObject(_ params: [String: ParamValue]) -> String {
+    "{" + params.keys.sorted().map { jsonString($0) + ": " + jsonParam(params[$0]!) }.joined(separator: ", ") + "}"
+}
+
+/// Pads or cuts a cell to `width` display columns (counting characters).
+func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
+    let n = s.count
+    if n > width { return String(s.prefix(max(1, width - 1))) + "…" }
+    let fill = String(repeating: " ", count: width - n)
+    return right ? fill + s : s + fill
+}
+
+/// Renders rows as an aligned table; numeric-looking cells are right-aligned.
+func renderTable(header: [String], rows: [[String]], maxWidth: Int = 48) -> [String] {
+    var widths = header.map { min(maxWidth, $0.count) }
+    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = min(maxWidth, max(widths[i], c.count)) } }
+    func isNum(_ s: String) -> Bool { !s.isEmpty && (Double(s) != nil || s == "NaN" || s == "Inf" || s == "-Inf" || s.hasPrefix("+") || s.hasSuffix("%")) }
+    var out: [String] = []
+    out.append(header.enumerated().map { pad($1, widths[$0]) }.joined(separator: "  ").trimmingTrailing())
+    for r in rows {
+        out.append(r.enumerated().map { pad($1, widths[$0], right: isNum($1)) }.joined(separator: "  ").trimmingTrailing())
+    }
+    return out
+}
+
+extension String {
+    func trimmingTrailing() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}
+
+/// Parses `key=value` into a typed param (int, double, bool, else string).
+func inferParam(_ text: String) -> ParamValue {
+    if let i = Int64(text) { return .int(i) }
+    if text == "true" || text == "True" { return .bool(true) }
+    if text == "false" || text == "False" { return .bool(false) }
+    if let d = parseNumberText(text), text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" || $0.isLetter }) { return .double(d) }
+    return .string(text)
+}
+
+/// A number as text: decimal, exponent, or nan/inf/infinity spellings (any case, with sign).
+func parseNumberText<S: StringProtocol>(_ s: S) -> Double? {
+    let t = s.trimmingCharactersSpaces()
+    if t.isEmpty { return nil }
+    switch t.lowercased() {
+    case "nan", "+nan", "-nan": return .nan
+    case "inf", "+inf", "infinity", "+infinity": return .infinity
+    case "-inf", "-infinity": return -.infinity
+    default: break
+    }
+    guard let f = t.utf8.first, f == UInt8(ascii: "-") || f == UInt8(ascii: "+") || f == UInt8(ascii: ".") || (f >= 48 && f <= 57) else { return nil }
+    // Reject hex floats and other forms Swift accepts but data formats do not.
+    for b in t.utf8 where !((b >= 48 && b <= 57) || b == 43 || b == 45 || b == 46 || b == 101 || b == 69) { return nil }
+    return Double(t)
+}
+
+extension StringProtocol {
+    func trimmingCharactersSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// Parses `--from/--to` style step bounds.
+func parseInt64(_ s: String, what: String) throws -> Int64 {
+    guard let v = Int64(s) else { throw CLIError("\(what) must be an integer, got \"\(s)\"", exitCode: 2) }
+    return v
+}

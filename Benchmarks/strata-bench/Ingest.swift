@@ -92,7 +92,15 @@ func directoryBytes(_ path: String) -> Int {
     return total
 }
 
+/// Peak resident memory of this process (VmHWM from /proc/self/status; ru_maxrss can carry a
+/// parent's peak across fork and exec).
 func peakRSSBytes() -> Int {
+    if let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kb * 1024
+        }
+    }
     var u = rusage()
     getrusage(RUSAGE_SELF.rawValue, &u)
     return u.ru_maxrss * 1024

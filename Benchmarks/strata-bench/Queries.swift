@@ -1,9 +1,145 @@
 import Foundation
 import Strata
 
-/// Q1–Q7 of QUERIES.md (filled in with the query engine).
+/// Q1–Q7 of QUERIES.md: answers in reference.py's shapes, warm timings (same process, median)
+/// and cold timings (a fresh process that opens the store and answers one query).
 enum Queries {
+    static let names = ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7"]
+    static let keys = ["Q1": "Q1_history", "Q2": "Q2_window", "Q3": "Q3_curve", "Q4": "Q4_zoom", "Q5": "Q5_best", "Q6": "Q6_band", "Q7": "Q7_last"]
+
+    struct Stores {
+        let long: Store
+        let sweep: Store
+        let longRun: RunID
+    }
+
+    static func open(long: String, sweep: String) throws -> Stores {
+        let l = try Store.open(at: long, options: .init(create: false))
+        let s = try Store.open(at: sweep, options: .init(create: false))
+        return Stores(long: l, sweep: s, longRun: try l.run("run-0000").id)
+    }
+
+    static func curveJSON(_ rows: [CurveBucket]) -> [[String: Any]] {
+        rows.map { ["bucket": $0.bucket, "count": $0.stats.count, "min": $0.stats.min, "max": $0.stats.max,
+                    "mean": $0.stats.mean, "first": $0.stats.first, "last": $0.stats.last] }
+    }
+
+    /// Answers one query (the JSON value and the number of points it decoded, for Q1's rate).
+    static func answer(_ q: String, _ s: Stores) throws -> Any {
+        switch q {
+        case "Q1":
+            let d = try s.long.read(s.longRun, "train/loss", times: false)
+            var sum = 0.0
+            for v in d.values { sum += v }
+            return ["count": d.count, "sum": sum, "first_step": d.steps.first ?? 0, "last_step": d.steps.last ?? 0] as [String: Any]
+        case "Q2":
+            let d = try s.long.read(s.longRun, "train/loss", steps: 1_000_000..<1_010_000, times: false)
+            return ["count": d.count, "sum": d.values.reduce(0, +)] as [String: Any]
+        case "Q3":
+            return curveJSON(try s.long.curve(s.longRun, "train/loss", steps: 0..<2_000_000, buckets: 1000))
+        case "Q4":
+            return curveJSON(try s.long.curve(s.longRun, "train/loss", steps: 500_000..<600_000, buckets: 1000))
+        case "Q5":
+            let f = try Filter("params.lr < 1e-3 and params.dropout >= 0.1")
+            return try s.sweep.rank("val/loss", by: .min, where: f, limit: 10).map {
+                ["run": $0.run.name, "min": $0.value, "step": $0.step ?? 0] as [String: Any]
+            }
+        case "Q6":
+            var out: [String: [[String: Any]]] = [:]
+            for r in try s.sweep.band("train/loss", groupBy: "model", bucketWidth: 100) {
+                out[r.group, default: []].append(["bucket": r.bucket, "count": r.count, "mean": r.mean, "std": r.std, "min": r.min, "max": r.max])
+            }
+            return out
+        case "Q7":
+            var out: [String: [String: Double]] = [:]
+            for r in try s.sweep.summary() {
+                out[r.run.name] = r.metrics.mapValues(\.last)
+            }
+            return out
+        default:
+            throw BenchError("unknown query \(q)")
+        }
+    }
+
     static func run(long: String, sweep: String, repeats: Int) throws -> ([String: Any], [String: Double]) {
-        ([:], [:])
+        var answers: [String: Any] = [:]
+        var timings: [String: Double] = [:]
+        let stores = try open(long: long, sweep: sweep)
+        for q in names {
+            answers[keys[q]!] = try answer(q, stores)  // warm-up and the answer
+            var ms: [Double] = []
+            for _ in 0..<max(5, repeats) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try answer(q, stores)
+                ms.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            timings["\(q)_warm_ms"] = median(ms)
+            var cold: [Double] = [], inside: [Double] = [], rss: [Double] = []
+            for _ in 0..<max(3, repeats) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let r = try coldChild(q, long: long, sweep: sweep)
+                cold.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                inside.append(r["ms"]!)
+                rss.append(r["peak_rss"]! / 1_048_576)
+            }
+            timings["\(q)_cold_ms"] = median(inside)
+            timings["\(q)_cold_process_ms"] = median(cold)
+            timings["\(q)_cold_peak_rss_mib"] = rss.max() ?? 0
+            log(String(format: "  %@ warm %.3f ms, cold %.2f ms (open+query inside the process; %.1f ms with process start), peak RSS %.1f MiB",
+                       q, timings["\(q)_warm_ms"]!, timings["\(q)_cold_ms"]!, timings["\(q)_cold_process_ms"]!, timings["\(q)_cold_peak_rss_mib"]!))
+        }
+        timings["Q1_points_per_s"] = 2_000_000 / (timings["Q1_warm_ms"]! / 1000)
+        try scaling(long: long, timings: &timings)
+        return (answers, timings)
+    }
+
+    static func coldChild(_ q: String, long: String, sweep: String) throws -> [String: Double] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: selfPath())
+        p.arguments = ["--cold", q, long, sweep]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let obj = try JSONSerialization.jsonObject(with: data) as? [String: Double] else {
+            throw BenchError("cold \(q) failed: \(String(decoding: data, as: UTF8.self))")
+        }
+        return obj
+    }
+
+    /// In the child: open both stores and answer one query, timing both.
+    static func cold(_ q: String, long: String, sweep: String) throws {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let s = try open(long: long, sweep: sweep)
+        _ = try answer(q, s)
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        print("{\"ms\": \(ms), \"peak_rss\": \(peakRSSBytes())}")
+    }
+
+    /// Cost grows with the bucket count, not run length: a 1000-bucket curve over whole runs of
+    /// `long` at other scales, when `$STRATA_BENCH_SCALES` names workload dirs (comma-separated).
+    static func scaling(long: String, timings: inout [String: Double]) throws {
+        guard let env = ProcessInfo.processInfo.environment["STRATA_BENCH_SCALES"] else { return }
+        for dir in env.split(separator: ",").map(String.init) {
+            let w = try Workload(dir)
+            let store = NSTemporaryDirectory() + "strata-scale-\(getpid())"
+            try? FileManager.default.removeItem(atPath: store)
+            _ = try child("stream", dir, store)
+            let s = try Store.open(at: store, options: .init(create: false))
+            let id = try s.run("run-0000").id
+            let n = Int64(w.runs[0].series[0].count)
+            _ = try s.curve(id, "train/loss", steps: 0..<n, buckets: 1000)
+            var ms: [Double] = []
+            for _ in 0..<9 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try s.curve(id, "train/loss", steps: 0..<n, buckets: 1000)
+                ms.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            timings["curve1000_ms_\(n)_steps"] = median(ms)
+            log(String(format: "  curve of 1000 buckets over %lld steps: %.3f ms", n, median(ms)))
+            try s.close()
+            try? FileManager.default.removeItem(atPath: store)
+        }
     }
 }

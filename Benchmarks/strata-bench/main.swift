@@ -41,6 +41,16 @@ func child(_ mode: String, _ dir: String, _ store: String) throws -> [String: Do
 
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
+if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--cold" {
+    do {
+        try Queries.cold(CommandLine.arguments[2], long: CommandLine.arguments[3], sweep: CommandLine.arguments[4])
+        exit(0)
+    } catch {
+        log("strata-bench: \(error)")
+        exit(1)
+    }
+}
+
 if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--child" {
     let mode = CommandLine.arguments[2], dir = CommandLine.arguments[3], store = CommandLine.arguments[4]
     do {

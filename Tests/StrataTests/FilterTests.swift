@@ -213,6 +213,7 @@ struct FilterTests {
             ("(params.a == 1 or params.b = 2) and not (params.c != 'x' and params.d in (1, 2.5, true))",
              "(params.a == 1 or params.b == 2) and not (params.c != \"x\" and params.d in (1, 2.5, true))"),
             ("((params.x > 1) or (params.y > 2)) or params.z > 3", "params.x > 1 or params.y > 2 or params.z > 3"),
+            ("((params.x > 1) OR (params.y > 2)) or params[\"z\"] = 'a'", "params.x > 1 or params.y > 2 or params.z == \"a\""),
             ("params[\"warm up\"] ~ 'a\"b' or params[\"simple\"] not in (\"q\")",
              "params[\"warm up\"] ~ \"a\\\"b\" or params.simple not in (\"q\")"),
             ("metric('val/loss').min_step >= 10 and id = '01hzzzzzzzzzzzzzzzzzzzzzzz'",
@@ -303,7 +304,7 @@ struct FilterTests {
         #expect(nots?.message.contains("nested more than 64 levels") == true)
 
         // Long and/or chains are not nesting.
-        let chain = (0..<200).map { "params.p\($0) == \($0)" }.joined(separator: " or ")
+        let chain = (0..<150).map { "params.p\($0) == \($0)" }.joined(separator: " or ")
         #expect(parseError(chain) == nil)
     }
 

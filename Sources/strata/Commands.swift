@@ -304,36 +304,36 @@ extension String {
 
 // MARK: stats, verify, compact, rewind
 
-struct Stats: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Runs, series, points and bytes on disk.")
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Runs, series, points, bytes on disk and bytes per point per codec.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
+        let st = try store.storageStats()
         let runs = try store.runs()
-        var series = 0, points = 0, nans = 0
         var byStatus: [String: Int] = [:]
-        for r in runs {
-            byStatus[r.status.rawValue, default: 0] += 1
-            let s = try store.series(of: r.id)
-            series += s.count
-            for x in s { points += x.count; nans += x.nanCount }
-        }
-        let d = Lib.diskUsage(store.path)
-        let total = d.segmentBytes + d.logBytes + d.other
+        for r in runs { byStatus[r.status.rawValue, default: 0] += 1 }
         let out = Output()
-        out.line("store       \(store.path)")
-        out.line("runs        \(withCommas(runs.count))" + (byStatus.isEmpty ? "" : "  (" + byStatus.keys.sorted().map { "\(byStatus[$0]!) \($0)" }.joined(separator: ", ") + ")"))
-        out.line("series      \(withCommas(series))")
-        out.line("points      \(withCommas(points))" + (nans > 0 ? "  (\(withCommas(nans)) NaN)" : ""))
-        out.line("segments    \(d.segments) files, \(humanBytes(d.segmentBytes))")
-        out.line("logs        \(d.logs) files, \(humanBytes(d.logBytes)) (preallocated write-ahead logs of live or unrecovered writers)")
-        out.line("catalog     \(humanBytes(d.other))")
-        out.line("total       \(humanBytes(total))")
-        if points > 0 {
-            let bpp = cformat("%.2f", Double(d.segmentBytes) / Double(points))
-            out.line("bytes/point \(bpp) in segments (step, value and time columns, headers and tiers included)")
+        out.line("store        \(store.path)")
+        out.line("runs         \(withCommas(st.runs))" + (byStatus.isEmpty ? "" : "  (" + byStatus.keys.sorted().map { "\(byStatus[$0]!) \($0)" }.joined(separator: ", ") + ")"))
+        out.line("series       \(withCommas(st.series))")
+        out.line("points       \(withCommas(st.points))")
+        out.line("segments     \(withCommas(st.segments)) (\(withCommas(st.chunks)) chunks)")
+        out.line("bytes        \(humanBytes(st.fileBytes)) on disk (write-ahead logs of live writers included)")
+        if st.points > 0 {
+            let bpp = cformat("%.2f", Double(st.fileBytes) / Double(st.points))
+            out.line("bytes/point  \(bpp) overall")
+        }
+        if st.tierBytes > 0 { out.line("tiers        \(humanBytes(st.tierBytes))") }
+        if st.sharedColumnBytes > 0 { out.line("shared       \(humanBytes(st.sharedColumnBytes)) of step/time columns shared by metrics logged together") }
+        if !st.codecs.isEmpty {
+            out.line("")
+            let rows = st.codecs.sorted { ($0.column, -$0.bytes) < ($1.column, -$1.bytes) }.map { c -> [String] in
+                [c.column, c.codec, withCommas(c.values), withCommas(c.bytes), c.values > 0 ? cformat("%.3f", Double(c.bytes) / Double(c.values)) : "-"]
+            }
+            for l in renderTable(header: ["column", "codec", "values", "bytes", "bytes/value"], rows: rows) { out.line(l) }
         }
     }
 }

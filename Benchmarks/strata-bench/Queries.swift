@@ -19,47 +19,80 @@ enum Queries {
         return Stores(long: l, sweep: s, longRun: try l.run("run-0000").id)
     }
 
+    /// Sum with four independent accumulators (the order differs from a plain loop; QUERIES.md
+    /// allows 1e-9 relative).
+    static func fastSum(_ v: UnsafeBufferPointer<Double>) -> Double {
+        var a = 0.0, b = 0.0, c = 0.0, d = 0.0
+        var i = 0
+        let n = v.count
+        while i + 4 <= n { a += v[i]; b += v[i + 1]; c += v[i + 2]; d += v[i + 3]; i += 4 }
+        while i < n { a += v[i]; i += 1 }
+        return (a + b) + (c + d)
+    }
+
     static func curveJSON(_ rows: [CurveBucket]) -> [[String: Any]] {
         rows.map { ["bucket": $0.bucket, "count": $0.stats.count, "min": $0.stats.min, "max": $0.stats.max,
                     "mean": $0.stats.mean, "first": $0.stats.first, "last": $0.stats.last] }
     }
 
-    /// Answers one query (the JSON value and the number of points it decoded, for Q1's rate).
-    static func answer(_ q: String, _ s: Stores) throws -> Any {
+    /// Answers one query in the library's own types (what is timed).
+    static func compute(_ q: String, _ s: Stores) throws -> Any {
         switch q {
         case "Q1":
-            let d = try s.long.read(s.longRun, "train/loss", times: false)
-            var sum = 0.0
-            for v in d.values { sum += v }
-            return ["count": d.count, "sum": sum, "first_step": d.steps.first ?? 0, "last_step": d.steps.last ?? 0] as [String: Any]
+            var count = 0, sum = 0.0, first: Int64 = 0, last: Int64 = 0
+            try s.long.scan(s.longRun, "train/loss") { steps, values in
+                if count == 0 { first = steps[0] }
+                count += steps.count
+                last = steps[steps.count - 1]
+                sum += fastSum(values)
+            }
+            return ["count": count, "sum": sum, "first_step": first, "last_step": last] as [String: Any]
         case "Q2":
-            let d = try s.long.read(s.longRun, "train/loss", steps: 1_000_000..<1_010_000, times: false)
-            return ["count": d.count, "sum": d.values.reduce(0, +)] as [String: Any]
+            var count = 0, sum = 0.0
+            try s.long.scan(s.longRun, "train/loss", steps: 1_000_000..<1_010_000) { steps, values in
+                count += steps.count
+                sum += fastSum(values)
+            }
+            return ["count": count, "sum": sum] as [String: Any]
         case "Q3":
-            return curveJSON(try s.long.curve(s.longRun, "train/loss", steps: 0..<2_000_000, buckets: 1000))
+            return try s.long.curve(s.longRun, "train/loss", steps: 0..<2_000_000, buckets: 1000)
         case "Q4":
-            return curveJSON(try s.long.curve(s.longRun, "train/loss", steps: 500_000..<600_000, buckets: 1000))
+            return try s.long.curve(s.longRun, "train/loss", steps: 500_000..<600_000, buckets: 1000)
         case "Q5":
             let f = try Filter("params.lr < 1e-3 and params.dropout >= 0.1")
-            return try s.sweep.rank("val/loss", by: .min, where: f, limit: 10).map {
-                ["run": $0.run.name, "min": $0.value, "step": $0.step ?? 0] as [String: Any]
-            }
+            return try s.sweep.rank("val/loss", by: .min, where: f, limit: 10)
         case "Q6":
-            var out: [String: [[String: Any]]] = [:]
-            for r in try s.sweep.band("train/loss", groupBy: "model", bucketWidth: 100) {
-                out[r.group, default: []].append(["bucket": r.bucket, "count": r.count, "mean": r.mean, "std": r.std, "min": r.min, "max": r.max])
-            }
-            return out
+            return try s.sweep.band("train/loss", groupBy: "model", bucketWidth: 100)
         case "Q7":
-            var out: [String: [String: Double]] = [:]
-            for r in try s.sweep.summary() {
-                out[r.run.name] = r.metrics.mapValues(\.last)
-            }
-            return out
+            return try s.sweep.summary()
         default:
             throw BenchError("unknown query \(q)")
         }
     }
+
+    /// The answer in reference.py's JSON shape.
+    static func json(_ q: String, _ result: Any) -> Any {
+        switch result {
+        case let rows as [CurveBucket]:
+            return curveJSON(rows)
+        case let ranked as [RankedRun]:
+            return ranked.map { ["run": $0.run.name, "min": $0.value, "step": $0.step ?? 0] as [String: Any] }
+        case let band as [BandRow]:
+            var out: [String: [[String: Any]]] = [:]
+            for r in band {
+                out[r.group, default: []].append(["bucket": r.bucket, "count": r.count, "mean": r.mean, "std": r.std, "min": r.min, "max": r.max])
+            }
+            return out
+        case let summary as [RunSummary]:
+            var out: [String: [String: Double]] = [:]
+            for r in summary { out[r.run.name] = r.metrics.mapValues(\.last) }
+            return out
+        default:
+            return result
+        }
+    }
+
+    static func answer(_ q: String, _ s: Stores) throws -> Any { json(q, try compute(q, s)) }
 
     static func run(long: String, sweep: String, repeats: Int) throws -> ([String: Any], [String: Double]) {
         var answers: [String: Any] = [:]
@@ -68,9 +101,9 @@ enum Queries {
         for q in names {
             answers[keys[q]!] = try answer(q, stores)  // warm-up and the answer
             var ms: [Double] = []
-            for _ in 0..<max(5, repeats) {
+            for _ in 0..<max(9, repeats) {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try answer(q, stores)
+                _ = try compute(q, stores)
                 ms.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
             }
             timings["\(q)_warm_ms"] = median(ms)
@@ -112,7 +145,7 @@ enum Queries {
     static func cold(_ q: String, long: String, sweep: String) throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let s = try open(long: long, sweep: sweep)
-        _ = try answer(q, s)
+        _ = try compute(q, s)
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         print("{\"ms\": \(ms), \"peak_rss\": \(peakRSSBytes())}")
     }

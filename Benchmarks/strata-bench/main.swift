@@ -41,6 +41,18 @@ func child(_ mode: String, _ dir: String, _ store: String) throws -> [String: Do
 
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
+if CommandLine.arguments.count >= 6 && CommandLine.arguments[1] == "--profile" {
+    // strata-bench --profile Qn LONG SWEEP N: answers Qn N times in one process (for perf).
+    do {
+        let s = try Queries.open(long: CommandLine.arguments[3], sweep: CommandLine.arguments[4])
+        for _ in 0..<(Int(CommandLine.arguments[5]) ?? 100) { _ = try Queries.compute(CommandLine.arguments[2], s) }
+        exit(0)
+    } catch {
+        log("strata-bench: \(error)")
+        exit(1)
+    }
+}
+
 if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--cold" {
     do {
         try Queries.cold(CommandLine.arguments[2], long: CommandLine.arguments[3], sweep: CommandLine.arguments[4])

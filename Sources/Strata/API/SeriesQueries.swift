@@ -78,6 +78,23 @@ extension Store {
         return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }
 
+    /// Visits the points of a series with steps in `steps` (all when nil) in step order, stable by
+    /// arrival, a block at a time (up to 4,096 points), without materialising the series: the
+    /// fastest way to reduce a long history.
+    ///
+    /// The buffers passed to `body` are valid only during that call: do not let them escape, and
+    /// do not call back into the store from `body` (the store is locked while it runs).
+    ///
+    /// ```swift
+    /// var sum = 0.0
+    /// try store.scan(run.id, "train/loss") { steps, values in for v in values { sum += v } }
+    /// ```
+    public func scan(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
+                     _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws -> Void) throws(StrataError) {
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), body) }
+    }
+
     /// A curve of `buckets` equal step-width buckets over `steps`: per non-empty bucket, the exact
     /// statistics of its points. The bucket of a point is `floor((step - lo) * buckets / (hi - lo))`,
     /// computed exactly. Cost grows with `buckets`, not with the number of points.

@@ -26,6 +26,39 @@ struct SeriesQuery {
         return out
     }
 
+    /// Calls `body` with consecutive blocks of the points in `interval`, in step order (stable by
+    /// arrival), decoded into two reused buffers: nothing proportional to the series is allocated
+    /// when chunks do not overlap (the usual case); overlapping chunks are merged first.
+    func scan(_ interval: StepInterval, _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>) throws -> Void) throws(StrataError) {
+        if interval.isEmpty { return }
+        var parts: [(chunk: ChunkHandle, range: Range<Int>, first: Int64, last: Int64, rank: UInt64)] = []
+        for c in chunks where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
+            var stepCache: [Int64]? = nil
+            let whole = c.stats.firstStep >= interval.lo && c.stats.lastStep <= interval.hi
+            let i0 = whole ? 0 : try c.lowerBound(interval.lo, steps: &stepCache)
+            let i1 = whole || interval.hi == .max ? c.count : try c.lowerBound(interval.hi + 1, steps: &stepCache)
+            if i1 > i0 {
+                parts.append((c, i0..<i1, Swift.max(interval.lo, c.stats.firstStep), Swift.min(interval.hi, c.stats.lastStep), c.rankBase + UInt64(i0)))
+            }
+        }
+        parts.sort { ($0.first, $0.rank) < ($1.first, $1.rank) }
+        for i in 1..<Swift.max(1, parts.count) where parts[i].first < parts[i - 1].last
+            || (parts[i].first == parts[i - 1].last && parts[i].rank < parts[i - 1].rank) {
+            let d = try read(interval, times: false)
+            try typed { try d.steps.withUnsafeBufferPointer { s in try d.values.withUnsafeBufferPointer { v in try body(s, v) } } }
+            return
+        }
+        let cap = ChunkLayout.chunkCapacity
+        let steps = UnsafeMutablePointer<Int64>.allocate(capacity: cap)
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: cap)
+        defer { steps.deallocate(); values.deallocate() }
+        for p in parts {
+            try p.chunk.decodeSteps(p.range, into: steps)
+            try p.chunk.decodeValues(p.range, into: values)
+            try typed { try body(UnsafeBufferPointer(start: steps, count: p.range.count), UnsafeBufferPointer(start: values, count: p.range.count)) }
+        }
+    }
+
     /// Columns of every point with a step in `interval`, ordered by step, stable by arrival.
     /// Chunks that do not overlap are decoded straight into place; overlapping ones are merged.
     func read(_ interval: StepInterval, times wantTimes: Bool) throws(StrataError) -> SeriesData {
@@ -82,17 +115,17 @@ struct SeriesQuery {
     func aggregate(_ interval: StepInterval) throws(StrataError) -> Aggregate {
         var acc = Aggregate()
         if interval.isEmpty { return acc }
-        var stepCache: [Int64]? = nil
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: ChunkLayout.chunkCapacity)
+        defer { scratch.deallocate() }
         for c in chunks where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
             if c.stats.firstStep >= interval.lo && c.stats.lastStep <= interval.hi {
                 acc.merge(c.stats)
                 continue
             }
-            stepCache = nil
-            let i0 = try c.lowerBound(interval.lo, steps: &stepCache)
-            let i1 = interval.hi == .max ? c.count : try c.lowerBound(interval.hi + 1, steps: &stepCache)
-            var valueCache: [Double]? = nil
-            if i1 > i0 { acc.merge(try rangeAggregate(c, i0..<i1, stepCache: &stepCache, valueCache: &valueCache)) }
+            var cur = try ChunkCursor(c, scratch: scratch)
+            let i0 = try cur.lowerBound(interval.lo)
+            let i1 = interval.hi == .max ? c.count : try cur.lowerBound(interval.hi + 1)
+            if i1 > i0 { acc.merge(try cur.aggregate(i0..<i1)) }
         }
         return acc
     }
@@ -116,6 +149,8 @@ struct SeriesQuery {
         }
         var acc = [Aggregate](repeating: Aggregate(), count: buckets)
         let last = hi - 1
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: ChunkLayout.chunkCapacity)
+        defer { scratch.deallocate() }
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
             let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
             let bFirst = bucket(fs), bLast = bucket(ls)
@@ -123,22 +158,20 @@ struct SeriesQuery {
                 acc[bFirst].merge(c.stats)
                 continue
             }
-            var stepCache: [Int64]? = nil
-            var valueCache: [Double]? = nil
-            var i = try c.lowerBound(fs, steps: &stepCache)
-            let iEnd = c.stats.lastStep <= last ? c.count : try c.lowerBound(hi, steps: &stepCache)
+            var cur = try ChunkCursor(c, scratch: scratch)
+            var i = try cur.lowerBound(fs)
+            let iEnd = c.stats.lastStep <= last ? c.count : try cur.lowerBound(hi)
             var b = bFirst
             while b <= bLast && i < iEnd {
-                let j = b == bLast ? iEnd : Swift.min(iEnd, try c.lowerBound(start(b + 1), steps: &stepCache))
+                let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(start(b + 1)))
                 if j > i {
-                    acc[b].merge(try rangeAggregate(c, i..<j, stepCache: &stepCache, valueCache: &valueCache))
+                    acc[b].merge(try cur.aggregate(i..<j))
                     i = j
                 }
                 b += 1
                 // Skip empty buckets quickly when the next point lies several buckets ahead.
                 if i < iEnd && b <= bLast {
-                    let nextStep = try stepAt(c, i, &stepCache)
-                    b = Swift.max(b, bucket(nextStep))
+                    b = Swift.max(b, bucket(try cur.step(i)))
                 }
             }
         }
@@ -147,60 +180,6 @@ struct SeriesQuery {
         return out
     }
 
-    private func stepAt(_ c: ChunkHandle, _ i: Int, _ cache: inout [Int64]?) throws(StrataError) -> Int64 {
-        if let cache { return cache[i] }
-        var s: Int64 = 0
-        try c.decodeSteps(i..<(i + 1), into: &s)
-        return s
-    }
-
-    /// Statistics of points [i, j) of one chunk: whole tier blocks from the tier, the rest decoded.
-    private func rangeAggregate(_ c: ChunkHandle, _ r: Range<Int>, stepCache: inout [Int64]?, valueCache: inout [Double]?) throws(StrataError) -> Aggregate {
-        var a = Aggregate()
-        if c.hasTier {
-            let bs = ChunkLayout.blockSize
-            var i = r.lowerBound
-            var scratch = [Double](repeating: 0, count: bs)
-            while i < r.upperBound {
-                let blockEnd = Swift.min(c.count, (i / bs + 1) * bs)
-                let end = Swift.min(blockEnd, r.upperBound)
-                if i % bs == 0 && end == blockEnd {
-                    a.mergeValues(try c.tierBlock(i / bs))
-                } else {
-                    let n = end - i
-                    try scratch.withUnsafeMutableBufferPointer { (p) throws(StrataError) in
-                        try c.decodeValues(i..<end, into: p.baseAddress!)
-                        a.mergeValues(Aggregate.of(steps: nil, values: p.baseAddress!, range: 0..<n, baseRank: 0))
-                    }
-                }
-                i = end
-            }
-            var edge: Double = 0
-            try c.decodeValues(r.lowerBound..<(r.lowerBound + 1), into: &edge)
-            a.firstValue = edge
-            try c.decodeValues((r.upperBound - 1)..<r.upperBound, into: &edge)
-            a.lastValue = edge
-        } else {
-            if valueCache == nil {
-                var all = [Double](repeating: 0, count: c.count)
-                try all.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeValues(0..<c.count, into: p.baseAddress!) }
-                valueCache = all
-            }
-            valueCache!.withUnsafeBufferPointer { v in
-                a.mergeValues(Aggregate.of(steps: nil, values: v.baseAddress!, range: r, baseRank: 0))
-            }
-            a.firstValue = valueCache![r.lowerBound]
-            a.lastValue = valueCache![r.upperBound - 1]
-        }
-        a.firstStep = try stepAt(c, r.lowerBound, &stepCache)
-        a.lastStep = try stepAt(c, r.upperBound - 1, &stepCache)
-        a.firstRank = c.rankBase + UInt64(r.lowerBound)
-        a.lastRank = c.rankBase + UInt64(r.upperBound - 1)
-        // Where the min/max is reached is not tracked below chunk level.
-        a.minStep = .max
-        a.maxStep = .max
-        return a
-    }
 }
 
 extension Aggregate {

@@ -151,11 +151,7 @@ extension Store {
             try catalog.refresh()
             try reader.refresh()
             return matching(filter).map { run in
-                var m: [String: Stats] = [:]
-                for key in reader.seriesKeys(of: run.id) where key.labels.isEmpty {
-                    if let (a, _, _) = reader.summary(key) { m[key.metric] = Stats(a) }
-                }
-                return RunSummary(run: run, metrics: m)
+                RunSummary(run: run, metrics: reader.metricSummaries(of: run.id).mapValues(Stats.init))
             }
         }
     }

@@ -13,7 +13,8 @@ final class StoreReader {
     /// Files that could not be read, with the reason: reported by `verify`, skipped by queries.
     private(set) var damaged: [String: String] = [:]
     private var index: [SeriesKey: [SegmentSeries]] = [:]
-    private var runsIndex: [RunID: Set<SeriesKey>] = [:]
+    /// Per run, its series (sorted) with their segment parts in arrival order.
+    private var runsIndex: [RunID: [(key: SeriesKey, parts: [SegmentSeries])]] = [:]
     private var ordered: [Segment] = []
 
     /// The rewinds of a run (from the catalog).
@@ -108,14 +109,14 @@ final class StoreReader {
             ($0.meta.firstSequence, $0.name) < ($1.meta.firstSequence, $1.name)
         }
         index = [:]
-        runsIndex = [:]
         for (i, seg) in ordered.enumerated() {
             seg.arrivalOrder = i
-            for s in seg.series {
-                index[s.key, default: []].append(s)
-                runsIndex[s.key.run, default: []].insert(s.key)
-            }
+            for s in seg.series { index[s.key, default: []].append(s) }
         }
+        var byRun: [RunID: [(key: SeriesKey, parts: [SegmentSeries])]] = [:]
+        for (key, parts) in index { byRun[key.run, default: []].append((key, parts)) }
+        for k in byRun.keys { byRun[k]!.sort { $0.key.canonical < $1.key.canonical } }
+        runsIndex = byRun
     }
 
     var liveSegments: [Segment] { ordered }
@@ -124,9 +125,34 @@ final class StoreReader {
 
     /// Every series of a run, from segments and log tails.
     func seriesKeys(of run: RunID) -> [SeriesKey] {
-        var keys = runsIndex[run] ?? []
+        let fromSegments = (runsIndex[run] ?? []).map(\.key)
+        if tails.isEmpty { return fromSegments }
+        var keys = Set(fromSegments)
         for t in tails.values { for k in t.series.keys where k.run == run { keys.insert(k) } }
         return keys.sorted()
+    }
+
+    /// Summaries of every series of a run without context labels, keyed by metric name.
+    /// Fast path (no rewinds, no live tails): merges segment directory summaries directly.
+    func metricSummaries(of run: RunID) -> [String: Aggregate] {
+        var out: [String: Aggregate] = [:]
+        if tails.isEmpty && rewinds(run).isEmpty {
+            for (key, parts) in runsIndex[run] ?? [] where key.labels.isEmpty {
+                var a = Aggregate()
+                for (order, part) in parts.enumerated() {
+                    var s = part.summary
+                    s.firstRank = UInt64(order) << 36 | s.firstRank
+                    s.lastRank = UInt64(order) << 36 | s.lastRank
+                    a.merge(s)
+                }
+                out[key.metric] = a
+            }
+            return out
+        }
+        for key in seriesKeys(of: run) where key.labels.isEmpty {
+            if let (a, _, _) = summary(key) { out[key.metric] = a }
+        }
+        return out
     }
 
     func allSeriesKeys() -> [SeriesKey] {

@@ -1,0 +1,147 @@
+// What the Int64 and Double columns share: the column header, block geometry, the LZ4 wrapping of a
+// whole column, and argument validation. The byte format is specified in docs/FORMAT-codecs.md.
+
+enum ColumnFormat {
+    /// Byte 0 of an Int64 column ('I').
+    static let int64Kind: UInt8 = 0x49
+    /// Byte 0 of a Double column ('D').
+    static let doubleKind: UInt8 = 0x44
+
+    /// Byte 1, low 7 bits: how the values are laid out.
+    static let layoutBlocks: UInt8 = 0
+    static let layoutLinear: UInt8 = 1
+    /// Byte 1, bit 7: the block region is LZ4-compressed.
+    static let lz4Flag: UInt8 = 0x80
+
+    /// Values per block (the last block of a column holds the remainder).
+    static let blockSize = 128
+    static let blockShift = 7
+
+    /// LZ4 is kept only if the compressed column is at most this fraction (in 1/1024) of the plain one.
+    static let lz4KeepPer1024 = 921  // ≤ 90 %
+    /// Columns whose block region is smaller than this are not worth trying LZ4 on.
+    static let lz4MinBytes = 256
+
+    /// Upper bound a decoder accepts for the decompressed block region of an LZ4 column of `count` values.
+    /// Every well-formed block fits (the largest possible block is < 20 bytes a value + 64 bytes).
+    static func lz4MaxRawSize(count: Int) -> Int { 20 &* count &+ 64 &* ((count &+ 127) >> 7) &+ 64 }
+
+    static func blockCount(_ count: Int) -> Int { (count &+ blockSize &- 1) >> blockShift }
+}
+
+/// Checks `count` and `range` before anything is read. `what` names the column kind.
+@inline(__always)
+func validateArguments(_ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>?, what: StaticString) throws(CodecError) {
+    guard count >= 0, count <= ColumnLimits.maxValues else {
+        throw CodecError("\(what) column: count \(count) outside 0...\(ColumnLimits.maxValues)")
+    }
+    if let range {
+        guard range.lowerBound >= 0, range.upperBound <= count else {
+            throw CodecError("\(what) column: range \(range) outside 0..<\(count)")
+        }
+    }
+}
+
+/// Reads the column header (kind byte, layout byte, value count), checking the kind and that the
+/// stored count equals `count`. Returns the layout byte.
+@inline(__always)
+func readColumnHeader(_ r: inout ByteReader, kind: UInt8, count: Int) throws(CodecError) -> UInt8 {
+    let k = try r.byte(-1, "column kind")
+    guard k == kind else {
+        throw r.error(-1, "kind byte 0x\(String(k, radix: 16)) is not 0x\(String(kind, radix: 16)) (wrong column type or not a column)")
+    }
+    let layout = try r.byte(-1, "column layout")
+    let stored = try r.varint(-1, "value count")
+    guard stored == UInt64(count) else {
+        throw r.error(-1, "holds \(stored) values, caller expects \(count)")
+    }
+    return layout
+}
+
+/// Appends the column header.
+@inline(__always)
+func appendColumnHeader(kind: UInt8, layout: UInt8, count: Int, to out: inout [UInt8]) {
+    out.append(kind)
+    out.append(layout)
+    appendVarint(UInt64(count), to: &out)
+}
+
+/// Given the bytes after the column header of an LZ4 column, decompresses the block region and calls
+/// `body` with it.
+func withDecompressedBlocks<R>(
+    _ r: inout ByteReader, count: Int,
+    _ body: (UnsafeRawBufferPointer) throws(CodecError) -> R
+) throws(CodecError) -> R {
+    let rawSize64 = try r.varint(-1, "lz4 raw size")
+    let limit = ColumnFormat.lz4MaxRawSize(count: count)
+    guard rawSize64 <= UInt64(limit) else {
+        throw r.error(-1, "lz4 raw size \(rawSize64) exceeds the limit \(limit) for \(count) values")
+    }
+    let rawSize = Int(rawSize64)
+    let src = UnsafeRawBufferPointer(start: r.base + r.pos, count: r.remaining)
+    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: max(rawSize, 1), alignment: 16)
+    defer { buf.deallocate() }
+    let dst = UnsafeMutableRawBufferPointer(rebasing: buf[0..<rawSize])
+    do {
+        try LZ4Codec.decompress(src, into: dst)
+    } catch {
+        throw r.error(-1, error.message)
+    }
+    return try body(UnsafeRawBufferPointer(dst))
+}
+
+/// A growable scratch buffer for encoding a column before it is appended to the caller's array.
+struct EncodeBuffer: ~Copyable {
+    let raw: UnsafeMutableRawPointer
+    let capacity: Int
+    init(capacity: Int) {
+        self.capacity = capacity
+        self.raw = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 16), alignment: 16)
+    }
+    deinit { raw.deallocate() }
+}
+
+/// Appends the column header and the block region `blocks[0..<len]` to `out`, LZ4-compressing the
+/// block region if that saves at least ~10 %.
+func emitBlockColumn(kind: UInt8, count: Int, blocks: UnsafeRawPointer, len: Int, into out: inout [UInt8]) {
+    let headerSize = 2 + varintSize(UInt64(count))
+    if len >= ColumnFormat.lz4MinBytes {
+        let start = out.count
+        appendColumnHeader(kind: kind, layout: ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag, count: count, to: &out)
+        appendVarint(UInt64(len), to: &out)
+        LZ4Codec.compress(UnsafeRawBufferPointer(start: blocks, count: len), into: &out)
+        let lz4Total = out.count - start
+        if lz4Total * 1024 <= (len + headerSize) * ColumnFormat.lz4KeepPer1024 {
+            return
+        }
+        out.removeSubrange(start...)
+    }
+    appendColumnHeader(kind: kind, layout: ColumnFormat.layoutBlocks, count: count, to: &out)
+    out.append(contentsOf: UnsafeRawBufferPointer(start: blocks, count: len))
+}
+
+/// Accumulates `CodecUsage` entries in order of first appearance.
+struct UsageTable {
+    var entries: [CodecUsage] = []
+    mutating func add(_ codec: String, values: Int, bytes: Int) {
+        if let i = entries.firstIndex(where: { $0.codec == codec }) {
+            entries[i].values += values
+            entries[i].bytes += bytes
+        } else {
+            entries.append(CodecUsage(codec: codec, values: values, bytes: bytes))
+        }
+    }
+
+    /// For an LZ4 column: renames every entry to "lz4+<codec>" and scales its bytes so the entries add up
+    /// to `total` (each entry's share is proportional to its uncompressed size).
+    mutating func scaleForLZ4(total: Int) {
+        let plain = entries.reduce(0) { $0 + $1.bytes }
+        var given = 0
+        for i in entries.indices {
+            let share = i == entries.count - 1 ? total - given : (plain == 0 ? 0 : entries[i].bytes * total / plain)
+            given += share
+            entries[i].bytes = share
+            entries[i].codec = "lz4+" + entries[i].codec
+        }
+    }
+}

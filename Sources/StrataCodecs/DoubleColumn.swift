@@ -1,0 +1,562 @@
+// Double columns: blocks of 128 values, each with the smallest codec that is bit-exact for it:
+//   int-for       integer-valued doubles (−0.0 excluded), frame-of-reference bit-packed
+//   decimal       value == Double(n) / 10^e, ALP-style ("ALP: Adaptive Lossless floating-Point
+//                 Compression", Afroozeh, Kuffo, Boncz, SIGMOD 2023), n FOR bit-packed
+//   float32-for   value == Double(Float(value)), order-preserving UInt32 of the float, FOR bit-packed
+//   float64-dod   order-preserving UInt64 of the bits, delta-of-delta, FOR bit-packed
+//   float64-delta order-preserving UInt64 of the bits, delta, FOR bit-packed
+//   raw64         the bit patterns
+// The three FOR codecs may carry "patched exceptions": values stored raw, by index, that either
+// do not fit the codec (NaN in decimal data) or would widen the frame (a rare spike).
+// Format: docs/FORMAT-codecs.md.
+
+package enum DoubleColumn {
+    static let codecRaw: UInt8 = 1
+    static let codecInt: UInt8 = 2
+    static let codecDecimal: UInt8 = 3
+    static let codecFloat32: UInt8 = 4
+    static let codecDelta: UInt8 = 5
+    static let codecDoD: UInt8 = 6
+    /// Bit 7 of the codec byte: the block ends with an exception list.
+    static let exceptionFlag: UInt8 = 0x80
+    /// Decimal exponents a decoder accepts (10^e is exact as a Double up to e = 22).
+    static let maxDecimalExponent = 18
+    /// Exponents the encoder tries.
+    static let encoderMaxExponent = 10
+    /// At most this many exceptions per block (encoder policy; the format allows up to the block size).
+    static let maxExceptions = 32
+
+    static func name(_ codec: UInt8) -> String {
+        switch codec {
+        case codecRaw: return "raw64"
+        case codecInt: return "int-for"
+        case codecDecimal: return "decimal"
+        case codecFloat32: return "float32-for"
+        case codecDelta: return "float64-delta"
+        case codecDoD: return "float64-dod"
+        default: return "unknown"
+        }
+    }
+
+    // MARK: Value mappings (shared by encoder and decoder)
+
+    static let signBit: UInt64 = 1 << 63
+
+    /// Order-preserving map of a Double's bit pattern to UInt64 (negative values flipped, positive
+    /// values with the sign bit set).
+    @inline(__always) static func map64(_ b: UInt64) -> UInt64 {
+        b ^ (UInt64(bitPattern: Int64(bitPattern: b) >> 63) | signBit)
+    }
+    @inline(__always) static func unmap64(_ m: UInt64) -> UInt64 {
+        m ^ (UInt64(bitPattern: Int64(bitPattern: ~m) >> 63) | signBit)
+    }
+    @inline(__always) static func map32(_ b: UInt32) -> UInt32 {
+        b ^ (UInt32(bitPattern: Int32(bitPattern: b) >> 31) | 0x8000_0000)
+    }
+    @inline(__always) static func unmap32(_ m: UInt32) -> UInt32 {
+        m ^ (UInt32(bitPattern: Int32(bitPattern: ~m) >> 31) | 0x8000_0000)
+    }
+
+    static let pow10: [Double] = [
+        1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    ]
+
+    // MARK: Encoding
+
+    /// Appends a self-describing encoding of `values` (count ≤ ColumnLimits.maxValues) to `out`.
+    package static func encode(_ values: UnsafeBufferPointer<Double>, into out: inout [UInt8]) {
+        let count = values.count
+        precondition(count <= ColumnLimits.maxValues, "DoubleColumn.encode: \(count) values > \(ColumnLimits.maxValues)")
+        guard count > 0, let v = values.baseAddress else {
+            appendColumnHeader(kind: ColumnFormat.doubleKind, layout: ColumnFormat.layoutBlocks, count: 0, to: &out)
+            return
+        }
+        let blocks = ColumnFormat.blockCount(count)
+        // Every chosen block is at most a raw64 block: 1 + 8 bytes a value.
+        let buffer = EncodeBuffer(capacity: blocks + count * 8 + 16)
+        let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: ColumnFormat.blockSize)
+        defer { scratch.deallocate() }
+        let bits = UnsafeRawPointer(v).assumingMemoryBound(to: UInt64.self)
+        var w = ByteWriter(base: buffer.raw, pos: 0)
+        var start = 0
+        while start < count {
+            let n = min(ColumnFormat.blockSize, count - start)
+            encodeBlock(bits + start, n, &w, scratch)
+            start += n
+        }
+        emitBlockColumn(kind: ColumnFormat.doubleKind, count: count, blocks: buffer.raw, len: w.pos, into: &out)
+    }
+
+    /// The frame chosen by `planFOR`: values in lo...hi are packed as (u − lo) in `width` bits, the
+    /// rest (and those the mapping rejects) become exceptions.
+    struct FORPlan {
+        var size: Int = .max
+        var lo: UInt64 = 0
+        var hi: UInt64 = 0
+        var width: Int = 0
+    }
+
+    /// Evaluates a FOR codec whose mapping is `map` (nil = the value does not fit the codec). Tracks the
+    /// three smallest and largest mapped values to consider dropping up to two outliers at each end
+    /// as exceptions. `header` is the codec's header size before the base (codec, width, exponent bytes).
+    @inline(__always)
+    static func planFOR(
+        _ b: UnsafePointer<UInt64>, _ n: Int, header: Int, baseSize: (UInt64) -> Int,
+        _ map: (UInt64) -> UInt64?
+    ) -> FORPlan {
+        var fails = 0
+        var l0 = UInt64.max, l1 = UInt64.max, l2 = UInt64.max
+        var h0: UInt64 = 0, h1: UInt64 = 0, h2: UInt64 = 0
+        var ok = 0
+        for i in 0..<n {
+            guard let u = map(b[i]) else {
+                fails &+= 1
+                if fails > maxExceptions { return FORPlan() }
+                continue
+            }
+            ok &+= 1
+            if u <= l2 {
+                if u <= l0 { l2 = l1; l1 = l0; l0 = u } else if u <= l1 { l2 = l1; l1 = u } else { l2 = u }
+            }
+            if u >= h2 {
+                if u >= h0 { h2 = h1; h1 = h0; h0 = u } else if u >= h1 { h2 = h1; h1 = u } else { h2 = u }
+            }
+        }
+        var plan = FORPlan()
+        if ok == 0 { return plan }
+        let lows = (l0, l1, l2), highs = (h0, h1, h2)
+        // Dropping outliers is considered only when enough values remain to make it meaningful.
+        let maxDrop = ok >= 8 ? 2 : 0
+        for i in 0...maxDrop {
+            let lo = i == 0 ? lows.0 : (i == 1 ? lows.1 : lows.2)
+            for j in 0...(maxDrop - i) {
+                let hi = j == 0 ? highs.0 : (j == 1 ? highs.1 : highs.2)
+                if hi < lo { continue }
+                let exc = fails + i + j
+                if exc > maxExceptions { continue }
+                let width = bitWidth(hi &- lo)
+                let size = header + baseSize(lo) + packedSize(n, width) + (exc > 0 ? 1 + 9 * exc : 0)
+                if size < plan.size { plan = FORPlan(size: size, lo: lo, hi: hi, width: width) }
+            }
+        }
+        return plan
+    }
+
+    @inline(__always) static func intMap(_ b: UInt64) -> UInt64? {
+        let x = Double(bitPattern: b)
+        guard x >= -9_223_372_036_854_775_808.0, x < 9_223_372_036_854_775_808.0 else { return nil }
+        let i = Int64(x)
+        guard Double(i).bitPattern == b else { return nil }
+        return UInt64(bitPattern: i) ^ signBit
+    }
+
+    @inline(__always) static func decimalMap(_ b: UInt64, _ p: Double) -> UInt64? {
+        let x = Double(bitPattern: b)
+        let scaled = x * p
+        // Keep n well inside the exactly representable integers (and reject NaN / ±Inf).
+        guard scaled.magnitude < 2.0e15 else { return nil }
+        // Round to nearest with the 1.5·2^52 trick (no libm call; exact for |scaled| < 2^51).
+        let i = Int64((scaled + 6_755_399_441_055_744.0) - 6_755_399_441_055_744.0)
+        guard (Double(i) / p).bitPattern == b else { return nil }
+        return UInt64(bitPattern: i) ^ signBit
+    }
+
+    @inline(__always) static func float32Map(_ b: UInt64) -> UInt64? {
+        let x = Double(bitPattern: b)
+        let f = Float(x)
+        // NaN is excluded: Float↔Double NaN conversions are not specified bit-exactly by IEEE 754.
+        guard Double(f).bitPattern == b, !x.isNaN else { return nil }
+        return UInt64(map32(f.bitPattern))
+    }
+
+    /// The smallest exponent e in 1...encoderMaxExponent for which `x` is Double(n) / 10^e, if any.
+    @inline(__always) static func decimalExponent(_ b: UInt64) -> Int? {
+        for e in 1...encoderMaxExponent where decimalMap(b, pow10[e]) != nil { return e }
+        return nil
+    }
+
+    static func encodeBlock(_ b: UnsafePointer<UInt64>, _ n: Int, _ w: inout ByteWriter, _ scratch: UnsafeMutablePointer<UInt64>) {
+        var bestSize = 1 + 8 * n
+        var best = codecRaw
+        var bestPlan = FORPlan()
+        var bestExp = 0
+
+        // 1. Integer-valued.
+        let zzSize: (UInt64) -> Int = { lo in varintSize(zigzag(Int64(bitPattern: lo ^ signBit))) }
+        let pi = planFOR(b, n, header: 2, baseSize: zzSize, intMap)
+        if pi.size < bestSize { bestSize = pi.size; best = codecInt; bestPlan = pi }
+
+        // 2. Decimal: the exponent is the largest of the smallest exponents of a few sample values.
+        if best != codecInt || pi.width > 0 {
+            var e = 0
+            var sampled = 0
+            var i = 0
+            while i < n && sampled < 4 {
+                if let s = decimalExponent(b[i]) { e = max(e, s); sampled += 1 }
+                i += (i < 2 ? 1 : max(1, n / 4))  // values 0, 1, 2, then spread over the block
+            }
+            if e > 0 {
+                let p = pow10[e]
+                let pd = planFOR(b, n, header: 3, baseSize: zzSize) { decimalMap($0, p) }
+                if pd.size < bestSize { bestSize = pd.size; best = codecDecimal; bestPlan = pd; bestExp = e }
+            }
+        }
+
+        // 3. Float32-origin.
+        if best == codecRaw || bestPlan.width > 8 {
+            let pf = planFOR(b, n, header: 2, baseSize: { _ in 4 }, float32Map)
+            if pf.size < bestSize { bestSize = pf.size; best = codecFloat32; bestPlan = pf }
+        }
+
+        // 4. Smooth float64: delta and delta-of-delta of the order-preserving map.
+        var deltaWidth = 0, dodWidth = 0
+        var minDelta: Int64 = 0, firstDelta: Int64 = 0, minDoD: Int64 = 0
+        if n >= 2 && (best == codecRaw || bestPlan.width > 12) {
+            var minD = Int64.max, maxD = Int64.min
+            var minDD = Int64.max, maxDD = Int64.min
+            var prev = map64(b[0])
+            let d0 = Int64(bitPattern: map64(b[1]) &- prev)
+            var prevD = d0
+            for i in 1..<n {
+                let m = map64(b[i])
+                let d = Int64(bitPattern: m &- prev)
+                minD = min(minD, d); maxD = max(maxD, d)
+                let dd = d &- prevD
+                minDD = min(minDD, dd); maxDD = max(maxDD, dd)
+                prevD = d
+                prev = m
+            }
+            // The first dd (i == 1) is d0 - d0 = 0 and is not stored; it only widens the range if
+            // 0 lies outside the others' range, which costs at most a bit.
+            deltaWidth = bitWidth(UInt64(bitPattern: maxD &- minD))
+            minDelta = minD
+            let deltaSize = 2 + 8 + varintSize(zigzag(minD)) + packedSize(n - 1, deltaWidth)
+            if deltaSize < bestSize { bestSize = deltaSize; best = codecDelta }
+            if n >= 3 {
+                dodWidth = bitWidth(UInt64(bitPattern: maxDD &- minDD))
+                firstDelta = d0
+                minDoD = minDD
+                let dodSize = 2 + 8 + varintSize(zigzag(d0)) + varintSize(zigzag(minDD)) + packedSize(n - 2, dodWidth)
+                if dodSize < bestSize { bestSize = dodSize; best = codecDoD }
+            }
+        }
+
+        switch best {
+        case codecInt:
+            writeFOR(b, n, &w, scratch, codec: codecInt, plan: bestPlan, exponentByte: nil, base: .zigzag, intMap)
+        case codecDecimal:
+            let p = pow10[bestExp]
+            writeFOR(b, n, &w, scratch, codec: codecDecimal, plan: bestPlan, exponentByte: UInt8(bestExp), base: .zigzag) {
+                decimalMap($0, p)
+            }
+        case codecFloat32:
+            writeFOR(b, n, &w, scratch, codec: codecFloat32, plan: bestPlan, exponentByte: nil, base: .fixed32, float32Map)
+        case codecDelta:
+            w.byte(codecDelta)
+            w.byte(UInt8(deltaWidth))
+            w.u64(b[0])
+            w.varint(zigzag(minDelta))
+            w.pack(n - 1, width: deltaWidth) { i in
+                UInt64(bitPattern: Int64(bitPattern: map64(b[i + 1]) &- map64(b[i])) &- minDelta)
+            }
+        case codecDoD:
+            w.byte(codecDoD)
+            w.byte(UInt8(dodWidth))
+            w.u64(b[0])
+            w.varint(zigzag(firstDelta))
+            w.varint(zigzag(minDoD))
+            // Packed value j (0 ≤ j < n−2) is dd(j+2) − minDoD, dd(i) = d(i) − d(i−1), d(i) = m(i) − m(i−1).
+            w.pack(n - 2, width: dodWidth) { j in
+                let m0 = map64(b[j]), m1 = map64(b[j + 1]), m2 = map64(b[j + 2])
+                let dd = Int64(bitPattern: (m2 &- m1) &- (m1 &- m0))
+                return UInt64(bitPattern: dd &- minDoD)
+            }
+        default:
+            w.byte(codecRaw)
+            for i in 0..<n { w.u64(b[i]) }
+        }
+    }
+
+    enum BaseEncoding { case zigzag, fixed32 }
+
+    @inline(__always)
+    static func writeFOR(
+        _ b: UnsafePointer<UInt64>, _ n: Int, _ w: inout ByteWriter, _ scratch: UnsafeMutablePointer<UInt64>,
+        codec: UInt8, plan: FORPlan, exponentByte: UInt8?, base: BaseEncoding, _ map: (UInt64) -> UInt64?
+    ) {
+        // scratch[i] = packed value; exception indices collected in a fixed array on the stack.
+        var excCount = 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ColumnFormat.blockSize) { exc in
+            for i in 0..<n {
+                if let u = map(b[i]), u >= plan.lo, u <= plan.hi {
+                    scratch[i] = u &- plan.lo
+                } else {
+                    scratch[i] = 0
+                    exc[excCount] = UInt8(i)
+                    excCount &+= 1
+                }
+            }
+            w.byte(excCount > 0 ? codec | exceptionFlag : codec)
+            w.byte(UInt8(plan.width))
+            if let e = exponentByte { w.byte(e) }
+            switch base {
+            case .zigzag: w.varint(zigzag(Int64(bitPattern: plan.lo ^ signBit)))
+            case .fixed32:
+                let lo = UInt32(truncatingIfNeeded: plan.lo)
+                w.base.storeBytes(of: lo.littleEndian, toByteOffset: w.pos, as: UInt32.self)
+                w.pos &+= 4
+            }
+            w.pack(n, width: plan.width) { scratch[$0] }
+            if excCount > 0 {
+                w.byte(UInt8(excCount))
+                for k in 0..<excCount { w.byte(exc[k]) }
+                for k in 0..<excCount { w.u64(b[Int(exc[k])]) }
+            }
+        }
+    }
+
+    // MARK: Decoding
+
+    /// A parsed block header. `packed` and `exceptions` are offsets in the reader's buffer.
+    struct Block {
+        var codec: UInt8 = 0
+        var width: Int = 0
+        var exponent: Int = 0
+        var base: UInt64 = 0        // FOR: minimum (int/decimal as Int64 bits, float32 as mapped UInt32)
+        var first: UInt64 = 0       // delta codecs: bit pattern of value 0
+        var firstDelta: Int64 = 0   // dod
+        var minDelta: Int64 = 0     // delta: min delta; dod: min delta-of-delta
+        var packed: Int = 0
+        var exceptionCount: Int = 0
+        var exceptions: Int = 0     // offset of the index list; the values follow it
+    }
+
+    /// Parses the header of block `k` holding `n` values and skips the rest of the block.
+    @inline(__always)
+    static func readBlock(_ r: inout ByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block {
+        var blk = Block()
+        let tag = try r.byte(k, "codec")
+        let codec = tag & ~exceptionFlag
+        blk.codec = codec
+        if codec == codecRaw {
+            guard tag & exceptionFlag == 0 else { throw r.error(k, "raw64 block with an exception list") }
+            blk.packed = try r.take(8 * n, k, "raw values")
+            blk.width = 64
+            return blk
+        }
+        guard codec >= codecInt && codec <= codecDoD else {
+            throw r.error(k, "unknown double codec \(codec) at byte \(r.pos - 1)")
+        }
+        let width = Int(try r.byte(k, "bit width"))
+        guard width <= 64 else { throw r.error(k, "bit width \(width) > 64") }
+        blk.width = width
+        switch codec {
+        case codecInt:
+            blk.base = UInt64(bitPattern: unzigzag(try r.varint(k, "minimum")))
+            blk.packed = try r.take(packedSize(n, width), k, "packed values")
+        case codecDecimal:
+            let e = Int(try r.byte(k, "decimal exponent"))
+            guard e >= 1 && e <= maxDecimalExponent else {
+                throw r.error(k, "decimal exponent \(e) outside 1...\(maxDecimalExponent)")
+            }
+            blk.exponent = e
+            blk.base = UInt64(bitPattern: unzigzag(try r.varint(k, "minimum")))
+            blk.packed = try r.take(packedSize(n, width), k, "packed values")
+        case codecFloat32:
+            guard width <= 32 else { throw r.error(k, "float32-for bit width \(width) > 32") }
+            let at = try r.take(4, k, "float32 minimum")
+            blk.base = UInt64(UInt32(littleEndian: r.base.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            blk.packed = try r.take(packedSize(n, width), k, "packed values")
+        case codecDelta:
+            guard tag & exceptionFlag == 0 else { throw r.error(k, "float64-delta block with an exception list") }
+            blk.first = try r.u64(k, "first value")
+            blk.minDelta = unzigzag(try r.varint(k, "minimum delta"))
+            blk.packed = try r.take(packedSize(max(n - 1, 0), width), k, "packed deltas")
+        default:  // codecDoD
+            guard tag & exceptionFlag == 0 else { throw r.error(k, "float64-dod block with an exception list") }
+            blk.first = try r.u64(k, "first value")
+            blk.firstDelta = unzigzag(try r.varint(k, "first delta"))
+            blk.minDelta = unzigzag(try r.varint(k, "minimum delta-of-delta"))
+            blk.packed = try r.take(packedSize(max(n - 2, 0), width), k, "packed delta-of-deltas")
+        }
+        if tag & exceptionFlag != 0 {
+            let c = Int(try r.byte(k, "exception count"))
+            guard c >= 1 && c <= n else { throw r.error(k, "exception count \(c) outside 1...\(n)") }
+            blk.exceptionCount = c
+            blk.exceptions = try r.take(9 * c, k, "exceptions")
+            var prev = -1
+            for j in 0..<c {
+                let idx = Int(r.base.load(fromByteOffset: blk.exceptions + j, as: UInt8.self))
+                guard idx > prev, idx < n else {
+                    throw r.error(k, "exception index \(idx) out of order or ≥ \(n)")
+                }
+                prev = idx
+            }
+        }
+        return blk
+    }
+
+    /// Decodes the values with indices in `range` (a sub-range of 0..<count) into dst[0..<range.count].
+    /// Cost is O(range.count + blocks), or O(count) for an LZ4-compressed column.
+    package static func decode(
+        _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Double>
+    ) throws(CodecError) {
+        try validateArguments(bytes, count: count, range: range, what: "double")
+        var r = ByteReader(bytes, what: "double")
+        let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
+        let out = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: UInt64.self)
+        switch layout {
+        case ColumnFormat.layoutBlocks:
+            try decodeBlocks(&r, count: count, range: range, out)
+        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
+            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
+                var inner = ByteReader(raw, what: "double lz4")
+                try decodeBlocks(&inner, count: count, range: range, out)
+            }
+        default:
+            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+        }
+    }
+
+    static func decodeBlocks(
+        _ r: inout ByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<UInt64>
+    ) throws(CodecError) {
+        let blocks = ColumnFormat.blockCount(count)
+        for k in 0..<blocks {
+            let blockStart = k << ColumnFormat.blockShift
+            if blockStart >= range.upperBound && !range.isEmpty { return }
+            let n = min(ColumnFormat.blockSize, count - blockStart)
+            let b = try readBlock(&r, k, n)
+            let lo = max(range.lowerBound, blockStart) - blockStart
+            let hi = min(range.upperBound, blockStart + n) - blockStart
+            if lo >= hi { continue }
+            decodeBlock(r.base, r.end, b, lo, hi, dst + (blockStart + lo - range.lowerBound))
+        }
+        if r.remaining != 0 {
+            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
+        }
+    }
+
+    /// Decodes values lo..<hi of a parsed (and so bounds-checked) block into out[0..<hi-lo].
+    @inline(__always)
+    static func decodeBlock(_ base: UnsafeRawPointer, _ end: Int, _ b: Block, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<UInt64>) {
+        let p = base + b.packed
+        let avail = end - b.packed
+        let n = hi - lo
+        switch b.codec {
+        case codecRaw:
+            for i in 0..<n {
+                out[i] = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: (lo + i) * 8, as: UInt64.self))
+            }
+        case codecInt:
+            let m = Int64(bitPattern: b.base)
+            unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
+                out[i &- lo] = Double(m &+ Int64(bitPattern: u)).bitPattern
+            }
+        case codecDecimal:
+            let m = Int64(bitPattern: b.base)
+            let p10 = pow10[b.exponent]
+            unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
+                out[i &- lo] = (Double(m &+ Int64(bitPattern: u)) / p10).bitPattern
+            }
+        case codecFloat32:
+            let m = UInt32(truncatingIfNeeded: b.base)
+            unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
+                let f = Float(bitPattern: unmap32(m &+ UInt32(truncatingIfNeeded: u)))
+                out[i &- lo] = Double(f).bitPattern
+            }
+        case codecDelta:
+            // m(i) = m(0) + Σ_{j<i} (minDelta + packed[j])
+            var x = map64(b.first)
+            let md = UInt64(bitPattern: b.minDelta)
+            if lo == 0 { out[0] = b.first }
+            let skip = max(lo - 1, 0)
+            if skip > 0 {
+                unpack(p, avail: avail, width: b.width, first: 0, n: skip) { _, u in x = x &+ (md &+ u) }
+            }
+            if hi - 1 > skip {
+                let o = out + (skip + 1 - lo)
+                unpack(p, avail: avail, width: b.width, first: skip, n: hi - 1 - skip) { i, u in
+                    x = x &+ (md &+ u)
+                    o[i &- skip] = unmap64(x)
+                }
+            }
+        case codecDoD:
+            // m(1) = m(0) + d1; d(i) = d(i−1) + minDoD + packed[i−2]; m(i) = m(i−1) + d(i)
+            var x = map64(b.first)
+            var d = UInt64(bitPattern: b.firstDelta)
+            let md = UInt64(bitPattern: b.minDelta)
+            if lo == 0 { out[0] = b.first }
+            if hi > 1 {
+                x = x &+ d
+                if lo <= 1 { out[1 - lo] = unmap64(x) }
+            }
+            let skip = max(lo - 2, 0)  // dd values consumed without writing
+            if skip > 0 {
+                unpack(p, avail: avail, width: b.width, first: 0, n: skip) { _, u in
+                    d = d &+ (md &+ u)
+                    x = x &+ d
+                }
+            }
+            if hi - 2 > skip {
+                let o = out + (skip + 2 - lo)
+                unpack(p, avail: avail, width: b.width, first: skip, n: hi - 2 - skip) { i, u in
+                    d = d &+ (md &+ u)
+                    x = x &+ d
+                    o[i &- skip] = unmap64(x)
+                }
+            }
+        default:
+            break  // unreachable: readBlock rejects other codecs
+        }
+        if b.exceptionCount > 0 {
+            let idx = base + b.exceptions
+            let vals = idx + b.exceptionCount
+            for j in 0..<b.exceptionCount {
+                let i = Int(idx.load(fromByteOffset: j, as: UInt8.self))
+                if i >= lo && i < hi {
+                    out[i - lo] = UInt64(littleEndian: vals.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self))
+                }
+            }
+        }
+    }
+
+    /// Per-codec byte accounting of an encoded column. The entries' bytes add up to `bytes.count`
+    /// (the column header is counted in the first entry).
+    package static func describe(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [CodecUsage] {
+        try validateArguments(bytes, count: count, range: nil, what: "double")
+        var r = ByteReader(bytes, what: "double")
+        let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
+        let headerEnd = r.pos
+        var table = UsageTable()
+        switch layout {
+        case ColumnFormat.layoutBlocks:
+            try describeBlocks(&r, count: count, &table)
+            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
+            table.entries[0].bytes += headerEnd
+        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
+            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
+                var inner = ByteReader(raw, what: "double lz4")
+                try describeBlocks(&inner, count: count, &table)
+            }
+            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
+            table.scaleForLZ4(total: bytes.count)
+        default:
+            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+        }
+        return table.entries
+    }
+
+    static func describeBlocks(_ r: inout ByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
+        let blocks = ColumnFormat.blockCount(count)
+        for k in 0..<blocks {
+            let n = min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift))
+            let start = r.pos
+            let b = try readBlock(&r, k, n)
+            table.add(name(b.codec), values: n, bytes: r.pos - start)
+        }
+        if r.remaining != 0 {
+            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
+        }
+    }
+}

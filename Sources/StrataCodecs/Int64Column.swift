@@ -1,0 +1,240 @@
+// Int64 columns (steps, wall-clock milliseconds): a whole-column "linear" layout when
+// values[i] == a &+ i &* d for every i, otherwise blocks of 128 values, each delta-FOR or FOR
+// bit-packed. Format: docs/FORMAT-codecs.md.
+
+package enum Int64Column {
+    static let codecDeltaFOR: UInt8 = 1
+    static let codecFOR: UInt8 = 2
+
+    // MARK: Encoding
+
+    /// Appends a self-describing encoding of `values` (count ≤ ColumnLimits.maxValues) to `out`.
+    package static func encode(_ values: UnsafeBufferPointer<Int64>, into out: inout [UInt8]) {
+        let count = values.count
+        precondition(count <= ColumnLimits.maxValues, "Int64Column.encode: \(count) values > \(ColumnLimits.maxValues)")
+        guard count > 0, let v = values.baseAddress else {
+            appendColumnHeader(kind: ColumnFormat.int64Kind, layout: ColumnFormat.layoutBlocks, count: 0, to: &out)
+            return
+        }
+        // Linear: values[i] == a &+ i &* d for all i (wrapping, so never traps; verified exactly).
+        let a = v[0]
+        let d = count > 1 ? v[1] &- v[0] : 0
+        var linear = true
+        var expect = a
+        for i in 0..<count {
+            if v[i] != expect { linear = false; break }
+            expect = expect &+ d
+        }
+        if linear {
+            appendColumnHeader(kind: ColumnFormat.int64Kind, layout: ColumnFormat.layoutLinear, count: count, to: &out)
+            appendVarint(zigzag(a), to: &out)
+            appendVarint(zigzag(d), to: &out)
+            return
+        }
+        let blocks = ColumnFormat.blockCount(count)
+        // Worst block: 2 header bytes + two 10-byte varints + 8 bytes a value.
+        let buffer = EncodeBuffer(capacity: blocks * 22 + count * 8 + 16)
+        var w = ByteWriter(base: buffer.raw, pos: 0)
+        var start = 0
+        while start < count {
+            let n = min(ColumnFormat.blockSize, count - start)
+            encodeBlock(v + start, n, &w)
+            start += n
+        }
+        emitBlockColumn(kind: ColumnFormat.int64Kind, count: count, blocks: buffer.raw, len: w.pos, into: &out)
+    }
+
+    @inline(__always)
+    static func encodeBlock(_ v: UnsafePointer<Int64>, _ n: Int, _ w: inout ByteWriter) {
+        var minV = v[0], maxV = v[0]
+        var minD = Int64.max, maxD = Int64.min
+        var prev = v[0]
+        for i in 1..<max(n, 1) {
+            let x = v[i]
+            minV = min(minV, x)
+            maxV = max(maxV, x)
+            let dd = x &- prev
+            minD = min(minD, dd)
+            maxD = max(maxD, dd)
+            prev = x
+        }
+        if n == 1 { minD = 0; maxD = 0 }
+        let widthFOR = bitWidth(UInt64(bitPattern: maxV &- minV))
+        let widthDelta = bitWidth(UInt64(bitPattern: maxD &- minD))
+        let sizeFOR = varintSize(zigzag(minV)) + packedSize(n, widthFOR)
+        let sizeDelta = varintSize(zigzag(v[0])) + varintSize(zigzag(minD)) + packedSize(n - 1, widthDelta)
+        if sizeDelta <= sizeFOR {
+            w.byte(codecDeltaFOR)
+            w.byte(UInt8(widthDelta))
+            w.varint(zigzag(v[0]))
+            w.varint(zigzag(minD))
+            w.pack(n - 1, width: widthDelta) { i in UInt64(bitPattern: (v[i + 1] &- v[i]) &- minD) }
+        } else {
+            w.byte(codecFOR)
+            w.byte(UInt8(widthFOR))
+            w.varint(zigzag(minV))
+            w.pack(n, width: widthFOR) { i in UInt64(bitPattern: v[i] &- minV) }
+        }
+    }
+
+    // MARK: Decoding
+
+    /// A parsed block header; `packed` is the offset of the packed data in the reader's buffer.
+    struct Block {
+        var codec: UInt8
+        var width: Int
+        var base: Int64      // delta-FOR: first value; FOR: minimum
+        var minDelta: Int64  // delta-FOR only
+        var packed: Int
+    }
+
+    /// Parses the header of block `k` holding `n` values and skips its packed data.
+    @inline(__always)
+    static func readBlock(_ r: inout ByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block {
+        let codec = try r.byte(k, "codec")
+        let width = Int(try r.byte(k, "bit width"))
+        guard width <= 64 else { throw r.error(k, "bit width \(width) > 64") }
+        switch codec {
+        case codecDeltaFOR:
+            let first = unzigzag(try r.varint(k, "first value"))
+            let minDelta = unzigzag(try r.varint(k, "minimum delta"))
+            let at = try r.take(packedSize(n - 1, width), k, "packed deltas")
+            return Block(codec: codec, width: width, base: first, minDelta: minDelta, packed: at)
+        case codecFOR:
+            let minimum = unzigzag(try r.varint(k, "minimum"))
+            let at = try r.take(packedSize(n, width), k, "packed values")
+            return Block(codec: codec, width: width, base: minimum, minDelta: 0, packed: at)
+        default:
+            throw r.error(k, "unknown int64 codec \(codec) at byte \(r.pos - 2)")
+        }
+    }
+
+    /// Decodes the values with indices in `range` (a sub-range of 0..<count) into dst[0..<range.count].
+    /// Cost is O(range.count + blocks), or O(count) for an LZ4-compressed column.
+    package static func decode(
+        _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Int64>
+    ) throws(CodecError) {
+        try validateArguments(bytes, count: count, range: range, what: "int64")
+        var r = ByteReader(bytes, what: "int64")
+        let layout = try readColumnHeader(&r, kind: ColumnFormat.int64Kind, count: count)
+        switch layout {
+        case ColumnFormat.layoutLinear:
+            let a = unzigzag(try r.varint(-1, "linear start"))
+            let d = unzigzag(try r.varint(-1, "linear step"))
+            guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
+            var x = a &+ Int64(range.lowerBound) &* d
+            for j in 0..<range.count {
+                dst[j] = x
+                x = x &+ d
+            }
+        case ColumnFormat.layoutBlocks:
+            try decodeBlocks(&r, count: count, range: range, dst)
+        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
+            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
+                var inner = ByteReader(raw, what: "int64 lz4")
+                try decodeBlocks(&inner, count: count, range: range, dst)
+            }
+        default:
+            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+        }
+    }
+
+    static func decodeBlocks(
+        _ r: inout ByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<Int64>
+    ) throws(CodecError) {
+        let blocks = ColumnFormat.blockCount(count)
+        for k in 0..<blocks {
+            let blockStart = k << ColumnFormat.blockShift
+            if blockStart >= range.upperBound && !range.isEmpty { return }
+            let n = min(ColumnFormat.blockSize, count - blockStart)
+            let b = try readBlock(&r, k, n)
+            let lo = max(range.lowerBound, blockStart) - blockStart
+            let hi = min(range.upperBound, blockStart + n) - blockStart
+            if lo >= hi { continue }
+            let out = dst + (blockStart + lo - range.lowerBound)
+            let p = r.base + b.packed
+            let avail = r.end - b.packed
+            if b.codec == codecFOR {
+                let base = b.base
+                unpack(p, avail: avail, width: b.width, first: lo, n: hi - lo) { i, u in
+                    out[i &- lo] = base &+ Int64(bitPattern: u)
+                }
+            } else {
+                // delta-FOR: value i = first + Σ_{j<i} (minDelta + packed[j]); packed[j] is delta j+1.
+                var x = b.base
+                let md = b.minDelta
+                if lo == 0 { out[0] = x }
+                let skip = max(lo - 1, 0)  // deltas summed without writing
+                if skip > 0 {
+                    unpack(p, avail: avail, width: b.width, first: 0, n: skip) { _, u in
+                        x = x &+ (md &+ Int64(bitPattern: u))
+                    }
+                }
+                let from = skip, to = hi - 1  // deltas from..<to give values from+1 ... hi-1
+                if to > from {
+                    let o = out + (from + 1 - lo)
+                    unpack(p, avail: avail, width: b.width, first: from, n: to - from) { i, u in
+                        x = x &+ (md &+ Int64(bitPattern: u))
+                        o[i &- from] = x
+                    }
+                }
+            }
+        }
+        if r.remaining != 0 {
+            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
+        }
+    }
+
+    /// Per-codec byte accounting of an encoded column. The entries' bytes add up to `bytes.count`
+    /// (the column header is counted in the first entry).
+    package static func describe(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [CodecUsage] {
+        try validateArguments(bytes, count: count, range: nil, what: "int64")
+        var r = ByteReader(bytes, what: "int64")
+        let layout = try readColumnHeader(&r, kind: ColumnFormat.int64Kind, count: count)
+        let headerEnd = r.pos
+        var table = UsageTable()
+        switch layout {
+        case ColumnFormat.layoutLinear:
+            _ = try r.varint(-1, "linear start")
+            _ = try r.varint(-1, "linear step")
+            guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
+            table.add("linear", values: count, bytes: bytes.count)
+        case ColumnFormat.layoutBlocks:
+            try describeBlocks(&r, count: count, &table)
+            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
+            table.entries[0].bytes += headerEnd
+        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
+            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
+                var inner = ByteReader(raw, what: "int64 lz4")
+                try describeBlocks(&inner, count: count, &table)
+            }
+            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
+            table.scaleForLZ4(total: bytes.count)
+        default:
+            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+        }
+        return table.entries
+    }
+
+    static func describeBlocks(_ r: inout ByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
+        let blocks = ColumnFormat.blockCount(count)
+        for k in 0..<blocks {
+            let n = min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift))
+            let start = r.pos
+            let b = try readBlock(&r, k, n)
+            table.add(b.codec == codecFOR ? "for" : "delta-for", values: n, bytes: r.pos - start)
+        }
+        if r.remaining != 0 {
+            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
+        }
+    }
+}
+
+@inline(__always) func appendVarint(_ v: UInt64, to out: inout [UInt8]) {
+    var x = v
+    while x >= 0x80 {
+        out.append(UInt8(truncatingIfNeeded: x) | 0x80)
+        x >>= 7
+    }
+    out.append(UInt8(truncatingIfNeeded: x))
+}

@@ -94,6 +94,8 @@ package enum DoubleColumn {
         var lo: UInt64 = 0
         var hi: UInt64 = 0
         var width: Int = 0
+        /// Values the mapping rejected (they become exceptions).
+        var fails: Int = 0
     }
 
     /// Evaluates a FOR codec whose mapping is `map` (nil = the value does not fit the codec). Tracks the
@@ -115,11 +117,13 @@ package enum DoubleColumn {
                 continue
             }
             ok &+= 1
-            if u <= l2 {
-                if u <= l0 { l2 = l1; l1 = l0; l0 = u } else if u <= l1 { l2 = l1; l1 = u } else { l2 = u }
+            // Strict comparisons keep repeated values cheap; the first three values always enter
+            // (the sentinels could equal a value).
+            if u < l2 || ok <= 3 {
+                if u < l0 || ok == 1 { l2 = l1; l1 = l0; l0 = u } else if u < l1 || ok == 2 { l2 = l1; l1 = u } else { l2 = u }
             }
-            if u >= h2 {
-                if u >= h0 { h2 = h1; h1 = h0; h0 = u } else if u >= h1 { h2 = h1; h1 = u } else { h2 = u }
+            if u > h2 || ok <= 3 {
+                if u > h0 || ok == 1 { h2 = h1; h1 = h0; h0 = u } else if u > h1 || ok == 2 { h2 = h1; h1 = u } else { h2 = u }
             }
         }
         var plan = FORPlan()
@@ -136,7 +140,7 @@ package enum DoubleColumn {
                 if exc > maxExceptions { continue }
                 let width = bitWidth(hi &- lo)
                 let size = header + baseSize(lo) + packedSize(n, width) + (exc > 0 ? 1 + 9 * exc : 0)
-                if size < plan.size { plan = FORPlan(size: size, lo: lo, hi: hi, width: width) }
+                if size < plan.size { plan = FORPlan(size: size, lo: lo, hi: hi, width: width, fails: fails) }
             }
         }
         return plan
@@ -187,7 +191,8 @@ package enum DoubleColumn {
         if pi.size < bestSize { bestSize = pi.size; best = codecInt; bestPlan = pi }
 
         // 2. Decimal: the exponent is the largest of the smallest exponents of a few sample values.
-        if best != codecInt || pi.width > 0 {
+        // Not tried when every value is an integer (decimal would only scale them by 10^e).
+        if best != codecInt || pi.fails > 0 {
             var e = 0
             var sampled = 0
             var i = 0

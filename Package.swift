@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -30,10 +31,18 @@ let package = Package(
             name: "Strata",
             dependencies: ["StrataCodecs"]
         ),
+        .target(
+            name: "StrataServer",
+            dependencies: [
+                "Strata",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "strata",
             dependencies: [
                 "Strata",
+                "StrataServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,5 +58,13 @@ let package = Package(
         ),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["strata"]),
+        .testTarget(
+            name: "StrataServerTests",
+            dependencies: [
+                "StrataServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

@@ -113,13 +113,13 @@ struct StoreTests {
 
     @Test func storePathProblemsAreNamed() throws {
         let dir = TempDir()
-        FileManager.default.createFile(atPath: dir.sub("file"), contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: dir.sub("file"), contents: Data("x".utf8))
         let e1 = #expect(throws: StrataError.self) { try Store.open(at: dir.sub("file")) }
         #expect(e1?.code == .notAStore)
         #expect(e1?.description.contains(dir.sub("file")) == true)
 
         try FileManager.default.createDirectory(atPath: dir.sub("foreign"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir.sub("foreign/notes.txt"), contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.sub("foreign/notes.txt"), contents: Data())
         #expect((#expect(throws: StrataError.self) { try Store.open(at: dir.sub("foreign")) })?.code == .notAStore)
 
         let e3 = #expect(throws: StrataError.self) { try Store.open(at: dir.sub("missing"), options: .init(create: false)) }

@@ -132,7 +132,24 @@ enum ChunkEncoder {
                        reuse: ColumnReuse? = nil) -> EncodedChunk {
         let n = steps.count
         precondition(n > 0 && n <= ChunkLayout.chunkCapacity && values.count == n && times.count == n)
-        let stats = Aggregate.of(steps: steps.baseAddress!, values: values.baseAddress!, range: 0..<n, baseRank: 0)
+        // Full chunks: block statistics make the tier, and merged they make the chunk's (one pass).
+        var stats: Aggregate
+        var tier: [UInt8] = []
+        if n == ChunkLayout.chunkCapacity {
+            stats = Aggregate()
+            var w = ByteWriter(capacity: ChunkLayout.blocksPerChunk * ChunkLayout.tierEntrySize)
+            var lo = 0
+            while lo < n {
+                let hi = Swift.min(n, lo + ChunkLayout.blockSize)
+                let a = Aggregate.of(steps: steps.baseAddress!, values: values.baseAddress!, range: lo..<hi, baseRank: 0)
+                w.f64(a.sum); w.f64(a.m2); w.f64(a.min); w.f64(a.max); w.u8(UInt8(a.nanCount))
+                stats.merge(a)
+                lo = hi
+            }
+            tier = w.bytes
+        } else {
+            stats = Aggregate.of(steps: steps.baseAddress!, values: values.baseAddress!, range: 0..<n, baseRank: 0)
+        }
         var minT = Int64.max, maxT = Int64.min
         for t in times { if t < minT { minT = t }; if t > maxT { maxT = t } }
         var linear = true
@@ -152,21 +169,9 @@ enum ChunkEncoder {
         v.reserveCapacity(n * 3)
         DoubleColumn.encode(values, into: &v)
         return EncodedChunk(stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: s, values: v, times: t,
-                            tier: n == ChunkLayout.chunkCapacity ? tierEntries(values: values) : [])
+                            tier: tier)
     }
 
-    static func tierEntries(values: UnsafeBufferPointer<Double>) -> [UInt8] {
-        let n = values.count
-        let blocks = (n + ChunkLayout.blockSize - 1) / ChunkLayout.blockSize
-        var w = ByteWriter(capacity: blocks * ChunkLayout.tierEntrySize)
-        let p = values.baseAddress!
-        for b in 0..<blocks {
-            let lo = b * ChunkLayout.blockSize, hi = Swift.min(n, lo + ChunkLayout.blockSize)
-            let a = Aggregate.of(steps: nil, values: p, range: lo..<hi, baseRank: 0)
-            w.f64(a.sum); w.f64(a.m2); w.f64(a.min); w.f64(a.max); w.u8(UInt8(a.nanCount))
-        }
-        return w.bytes
-    }
 }
 
 /// Remembers the last encoded steps and times columns of one run so that the metrics logged

@@ -11,7 +11,7 @@ final class LogWriter {
     let writerId: String
     let capacity: Int
     private(set) var wal: WriteAheadLog
-    private(set) var buffers = SeriesBuffers()
+    let buffers = SeriesBuffers()
     private var ids: [SeriesKey: Int] = [:]
     /// Reusable row scratch (series ids) for `log` calls.
     private var pairScratch: [(UInt32, Double)] = []
@@ -56,6 +56,7 @@ final class LogWriter {
         let n = ids.count
         let payload = 20 + 12 * n
         if WriteAheadLog.recordSize(payload: payload) > wal.remaining { try ensureSpace(payload) }
+        let wal = self.wal
         wal.append(kind: .row, payload: payload) { p in
             p.storeBytes(of: step.littleEndian, toByteOffset: 0, as: Int64.self)
             p.storeBytes(of: time.littleEndian, toByteOffset: 8, as: Int64.self)
@@ -67,9 +68,7 @@ final class LogWriter {
                 o += 12
             }
         }
-        for i in 0..<n {
-            buffers.append(Int(ids[i]), step: step, value: values[i], time: time)
-        }
+        buffers.appendRow(step: step, time: time, ids: ids, values: values)
     }
 
     /// Appends whole arrays of one series (an importer's path): encoded in chunks, each chunk

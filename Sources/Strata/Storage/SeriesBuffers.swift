@@ -81,6 +81,9 @@ final class SeriesBuffer {
 /// encoded chunks. Used by the live writer and by recovery of a dead writer's log.
 final class SeriesBuffers {
     private(set) var series: [SeriesBuffer] = []
+    /// Unretained references to `series` (which keeps them alive) for the per-point hot path,
+    /// so appending a point does no reference counting.
+    private var refs: [Unmanaged<SeriesBuffer>] = []
     private var reuseByRun: [RunID: ColumnReuse] = [:]
     private(set) var pendingBytes = 0
     private(set) var bufferedPoints = 0
@@ -92,17 +95,43 @@ final class SeriesBuffers {
     /// Registers a series; returns its local number.
     func add(_ key: SeriesKey) -> Int {
         let reuse = reuseByRun[key.run] ?? { let r = ColumnReuse(); reuseByRun[key.run] = r; return r }()
-        series.append(SeriesBuffer(key: key, reuse: reuse))
+        let s = SeriesBuffer(key: key, reuse: reuse)
+        series.append(s)
+        refs.append(Unmanaged.passUnretained(s))
         return series.count - 1
     }
 
     @inline(__always)
     func append(_ id: Int, step: Int64, value: Double, time: Int64) {
-        let s = series[id]
         bufferedPoints += 1
-        if s.append(step: step, value: value, time: time) {
+        let full = refs[id]._withUnsafeGuaranteedRef { $0.append(step: step, value: value, time: time) }
+        if full {
+            let s = series[id]
             bufferedPoints -= s.count
             pendingBytes += s.seal()
+        }
+        if bufferedPoints >= SeriesBuffers.maxBufferedPoints { sealAll() }
+    }
+
+    /// Appends one step of several series (the `log` hot path: no reference counting per point).
+    @inline(__always)
+    func appendRow(step: Int64, time: Int64, ids: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) {
+        var sealed = false
+        refs.withUnsafeBufferPointer { r in
+            for i in 0..<ids.count {
+                let full = r[Int(ids[i])]._withUnsafeGuaranteedRef { $0.append(step: step, value: values[i], time: time) }
+                if full { sealed = true }
+            }
+        }
+        bufferedPoints += ids.count
+        if sealed {
+            for i in 0..<ids.count {
+                let s = series[Int(ids[i])]
+                if s.count == ChunkLayout.chunkCapacity {
+                    bufferedPoints -= s.count
+                    pendingBytes += s.seal()
+                }
+            }
         }
         if bufferedPoints >= SeriesBuffers.maxBufferedPoints { sealAll() }
     }

@@ -76,7 +76,7 @@ final class LogWriter {
     func append(id: Int, steps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, times: UnsafeBufferPointer<Int64>) throws(StrataError) {
         let n = steps.count
         if n == 0 { return }
-        let reuse = buffers.series[id].reuse
+        let reuse = buffers.reuseForCaller(id)
         var from = 0
         while from < n {
             let to = min(n, from + ChunkLayout.chunkCapacity)

@@ -67,7 +67,7 @@ enum Recovery {
                     guard let s = local[id] else { throw StrataError.corrupt("chunk names undefined series \(id)", path: logPath) }
                     try decodeChunk(count: count, steps: steps, values: values, times: times, into: &scratch, &vs, &ts, path: logPath)
                     let chunk = scratch.withUnsafeBufferPointer { sp in vs.withUnsafeBufferPointer { vp in ts.withUnsafeBufferPointer { tp in
-                        ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: buffers.series[s].reuse)
+                        ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: buffers.reuseForCaller(s))
                     } } }
                     buffers.append(s, chunk: chunk)
                     outcome.recoveredPoints += count

@@ -1,10 +1,14 @@
+import Dispatch
 import StrataCodecs
 
 /// Raw points of one series waiting to fill a chunk. Grows on demand up to a chunk.
 ///
-/// Unsafe memory: three manually allocated arrays of `capacity` elements, freed in deinit;
-/// `count <= capacity` always holds and is checked before each write.
-final class SeriesBuffer {
+/// Unsafe memory: three manually allocated arrays of `capacity` elements, freed in deinit or
+/// handed over whole to a `RawChunk`; `count <= capacity` always holds and is checked before each
+/// write.
+final class SeriesBuffer: @unchecked Sendable {
+    // @unchecked Sendable: the raw arrays are touched only by the writer's thread; `pending` only
+    // under the owning `SeriesBuffers.lock`; `reuse` only on the encoder queue or after draining it.
     let key: SeriesKey
     let reuse: ColumnReuse
     private(set) var steps: UnsafeMutablePointer<Int64>
@@ -52,45 +56,76 @@ final class SeriesBuffer {
         capacity = n
     }
 
-    /// Encodes the buffered points (sorted stably by step) into a pending chunk.
-    /// Returns the encoded size.
-    @discardableResult
-    func seal() -> Int {
-        guard count > 0 else { return 0 }
-        let chunk: EncodedChunk
-        if StableSort.isSorted(UnsafeBufferPointer(start: steps, count: count)) {
-            chunk = ChunkEncoder.encode(steps: UnsafeBufferPointer(start: steps, count: count),
-                                        values: UnsafeBufferPointer(start: values, count: count),
-                                        times: UnsafeBufferPointer(start: times, count: count), reuse: reuse)
-        } else {
-            var s = Array(UnsafeBufferPointer(start: steps, count: count))
-            var v = Array(UnsafeBufferPointer(start: values, count: count))
-            var t = Array(UnsafeBufferPointer(start: times, count: count))
-            StableSort.sort(steps: &s, values: &v, times: &t)
-            chunk = s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in t.withUnsafeBufferPointer { tp in
-                ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: reuse)
-            } } }
-        }
-        pending.append(chunk)
+    /// Hands the buffered points over (the buffer starts again empty, same capacity).
+    func take() -> RawChunk? {
+        guard count > 0 else { return nil }
+        let raw = RawChunk(steps: steps, values: values, times: times, count: count)
+        steps = .allocate(capacity: capacity)
+        values = .allocate(capacity: capacity)
+        times = .allocate(capacity: capacity)
         count = 0
-        return chunk.encodedBytes
+        return raw
+    }
+}
+
+/// Points handed from a series buffer to the encoder. Owns its three arrays (freed by `encode`).
+struct RawChunk: @unchecked Sendable {
+    // @unchecked Sendable: ownership moves to the encoder queue with the value; nobody else
+    // keeps the pointers.
+    let steps: UnsafeMutablePointer<Int64>
+    let values: UnsafeMutablePointer<Double>
+    let times: UnsafeMutablePointer<Int64>
+    let count: Int
+
+    /// Encodes (sorted stably by step) and frees the arrays.
+    func encode(reuse: ColumnReuse) -> EncodedChunk {
+        defer { steps.deallocate(); values.deallocate(); times.deallocate() }
+        if StableSort.isSorted(UnsafeBufferPointer(start: steps, count: count)) {
+            return ChunkEncoder.encode(steps: UnsafeBufferPointer(start: steps, count: count),
+                                       values: UnsafeBufferPointer(start: values, count: count),
+                                       times: UnsafeBufferPointer(start: times, count: count), reuse: reuse)
+        }
+        var s = Array(UnsafeBufferPointer(start: steps, count: count))
+        var v = Array(UnsafeBufferPointer(start: values, count: count))
+        var t = Array(UnsafeBufferPointer(start: times, count: count))
+        StableSort.sort(steps: &s, values: &v, times: &t)
+        return s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in t.withUnsafeBufferPointer { tp in
+            ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: reuse)
+        } } }
     }
 }
 
 /// The points a writer holds in memory between log and segment: per-series raw buffers and
 /// encoded chunks. Used by the live writer and by recovery of a dead writer's log.
-final class SeriesBuffers {
+///
+/// Full buffers are encoded on a background queue (the training loop's thread only appends),
+/// in submission order, with at most `maxInFlight` chunks queued. Anything that reads `pending`
+/// or uses a `ColumnReuse` on the caller's thread drains the queue first.
+final class SeriesBuffers: @unchecked Sendable {
+    // @unchecked Sendable: `pending` arrays and `pendingBytes` are guarded by `lock`; the rest is
+    // used by the writer's thread only.
     private(set) var series: [SeriesBuffer] = []
     /// Unretained references to `series` (which keeps them alive) for the per-point hot path,
     /// so appending a point does no reference counting.
     private var refs: [Unmanaged<SeriesBuffer>] = []
     private var reuseByRun: [RunID: ColumnReuse] = [:]
-    private(set) var pendingBytes = 0
+    private let lock = Lock()
+    private var _pendingBytes = 0
     private(set) var bufferedPoints = 0
+    private let encoder = DispatchQueue(label: "strata.encoder")
+    private let inFlight = DispatchSemaphore(value: SeriesBuffers.maxInFlight)
+    private var queued = 0
     /// When this many raw points are buffered across series, every buffer is sealed early.
     static let maxBufferedPoints = 2_000_000
+    /// Most full chunks waiting for the encoder (bounds memory when logging outruns encoding).
+    static let maxInFlight = 64
 
-    var isEmpty: Bool { series.allSatisfy { $0.count == 0 && $0.pending.isEmpty } }
+    var pendingBytes: Int { lock.withLock { _pendingBytes } }
+
+    var isEmpty: Bool {
+        drain()
+        return lock.withLock { series.allSatisfy { $0.count == 0 && $0.pending.isEmpty } }
+    }
 
     /// Registers a series; returns its local number.
     func add(_ key: SeriesKey) -> Int {
@@ -101,15 +136,36 @@ final class SeriesBuffers {
         return series.count - 1
     }
 
+    /// Waits until every queued chunk is encoded.
+    func drain() {
+        if queued > 0 {
+            encoder.sync {}
+            queued = 0
+        }
+    }
+
+    /// Queues the series' buffered points for encoding.
+    private func seal(_ s: SeriesBuffer) {
+        guard let raw = s.take() else { return }
+        bufferedPoints -= raw.count
+        inFlight.wait()
+        queued += 1
+        let lock = self.lock, done = inFlight
+        encoder.async { [s] in
+            let chunk = raw.encode(reuse: s.reuse)
+            lock.withLock {
+                s.pending.append(chunk)
+                self._pendingBytes += chunk.encodedBytes
+            }
+            done.signal()
+        }
+    }
+
     @inline(__always)
     func append(_ id: Int, step: Int64, value: Double, time: Int64) {
         bufferedPoints += 1
         let full = refs[id]._withUnsafeGuaranteedRef { $0.append(step: step, value: value, time: time) }
-        if full {
-            let s = series[id]
-            bufferedPoints -= s.count
-            pendingBytes += s.seal()
-        }
+        if full { seal(series[id]) }
         if bufferedPoints >= SeriesBuffers.maxBufferedPoints { sealAll() }
     }
 
@@ -127,33 +183,37 @@ final class SeriesBuffers {
         if sealed {
             for i in 0..<ids.count {
                 let s = series[Int(ids[i])]
-                if s.count == ChunkLayout.chunkCapacity {
-                    bufferedPoints -= s.count
-                    pendingBytes += s.seal()
-                }
+                if s.count == ChunkLayout.chunkCapacity { seal(s) }
             }
         }
         if bufferedPoints >= SeriesBuffers.maxBufferedPoints { sealAll() }
     }
 
+    /// The series' column reuse, for encoding on the caller's thread (drains the queue first).
+    func reuseForCaller(_ id: Int) -> ColumnReuse {
+        drain()
+        return series[id].reuse
+    }
+
     /// Adds an already encoded chunk after whatever the series has buffered.
     func append(_ id: Int, chunk: EncodedChunk) {
         let s = series[id]
-        if s.count > 0 { bufferedPoints -= s.count; pendingBytes += s.seal() }
-        s.pending.append(chunk)
-        pendingBytes += chunk.encodedBytes
+        if s.count > 0 { seal(s) }
+        drain()
+        lock.withLock {
+            s.pending.append(chunk)
+            _pendingBytes += chunk.encodedBytes
+        }
     }
 
     func sealAll() {
-        for s in series where s.count > 0 {
-            bufferedPoints -= s.count
-            pendingBytes += s.seal()
-        }
+        for s in series where s.count > 0 { seal(s) }
     }
 
     /// Writes everything held into one segment file and forgets it. No file when nothing is held.
     func writeSegment(path: String, tmpDir: String, meta: SegmentMeta) throws(StrataError) {
         sealAll()
+        drain()
         let withData = series.filter { !$0.pending.isEmpty }.sorted { $0.key < $1.key }
         guard !withData.isEmpty else { return }
         var writer = try SegmentWriter(path: path, tmpDir: tmpDir)
@@ -164,7 +224,9 @@ final class SeriesBuffers {
             writer.abandon()
             throw error
         }
-        for s in withData { s.pending.removeAll() }
-        pendingBytes = 0
+        lock.withLock {
+            for s in withData { s.pending.removeAll() }
+            _pendingBytes = 0
+        }
     }
 }

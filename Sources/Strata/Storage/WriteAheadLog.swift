@@ -49,6 +49,8 @@ final class WriteAheadLog {
         do throws(StrataError) {
             guard try Sys.tryLockExclusive(fd, tmp) else { throw StrataError(.io, "could not lock a new log", path: tmp) }
             try Sys.ftruncate(fd, capacity, tmp)
+            // Reserve the blocks now: first writes through the mapping then need no allocation.
+            _ = posix_fallocate(fd, 0, off_t(capacity))
             map = try LogMapping(path: path, fd: fd, capacity: capacity)
         } catch {
             Sys.close(fd)

@@ -132,3 +132,41 @@ struct QueryExactnessTests {
         }
     }
 }
+
+@Suite("Curves over wall time")
+struct TimeCurveTests {
+    @Test(arguments: [11 as UInt64, 12])
+    func timeAndRelativeCurvesMatchBruteForce(seed: UInt64) throws {
+        var rng = SeededRandom(seed: seed)
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        let run = try store.createRun(name: "t")
+        var raw: [QueryExactnessTests.Raw] = []
+        var times: [Int64] = []
+        var t: Int64 = 1_700_000_000_000
+        for i in 0..<30_000 {
+            t += Int64.random(in: 0...400, using: &rng)
+            let jitter = Int64.random(in: 0..<100, using: &rng) < 3 ? -Int64.random(in: 0...5_000, using: &rng) : 0  // clock steps back
+            let v = Int.random(in: 0..<500, using: &rng) == 0 ? Double.nan : Double.random(in: 0...10, using: &rng)
+            raw.append(.init(step: Int64(i), value: v, arrival: i))
+            times.append(t + jitter)
+        }
+        try run.append("m", steps: raw.map(\.step), values: raw.map(\.value), times: times)
+        try store.close()
+        let again = try Store.open(at: dir.sub("s"))
+        let id = try again.run("t").id
+        let t0 = times.min()!, t1 = times.max()!
+        for (x, lo, hi, buckets) in [(Store.XAxis.time, t0, t1 + 1, 500), (.time, t0 + 1_000_000, t0 + 2_000_000, 77), (.relative, 0, t1 - t0 + 1, 100)] {
+            let off: Int64 = x == .relative ? -t0 : 0
+            let curve = try again.curve(id, "m", x: x, range: lo..<hi, buckets: buckets)
+            var groups: [Int: [QueryExactnessTests.Raw]] = [:]
+            for (p, tm) in zip(raw, times) where tm + off >= lo && tm + off < hi {
+                groups[Int((tm + off - lo) * Int64(buckets) / (hi - lo)), default: []].append(p)
+            }
+            #expect(curve.map(\.bucket) == groups.keys.sorted(), "seed \(seed) \(x)")
+            for c in curve {
+                QueryExactnessTests.check(c.stats, QueryExactnessTests.bruteStats(groups[c.bucket]!)!, "seed \(seed) \(x) bucket \(c.bucket)")
+            }
+        }
+    }
+}

@@ -95,6 +95,31 @@ extension Store {
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), body) }
     }
 
+    /// The x-axis of a curve.
+    public enum XAxis: String, Sendable, CaseIterable {
+        /// Training steps.
+        case step
+        /// Wall-clock milliseconds since 1970.
+        case time
+        /// Milliseconds since the series' first point.
+        case relative
+    }
+
+    /// A curve with any x-axis: `range` is in steps, in wall-clock ms, or in ms since the series'
+    /// first point. Step curves cost O(buckets); time curves merge whole chunks whose time span
+    /// falls in one bucket and decode the others point by point (O(points) at fine resolution).
+    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
+        if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets) }
+        guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
+        guard !range.isEmpty else { return [] }
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        let rows = try withChunks(key) { q throws(StrataError) in
+            let start = q.chunks.map(\.minTime).min() ?? 0
+            return try q.timeCurve(lo: range.lowerBound, hi: range.upperBound, buckets: buckets, offset: x == .relative ? -start : 0)
+        }
+        return rows.map { CurveBucket(bucket: $0.bucket, stats: Stats($0.stats)) }
+    }
+
     /// A curve of `buckets` equal step-width buckets over `steps`: per non-empty bucket, the exact
     /// statistics of its points. The bucket of a point is `floor((step - lo) * buckets / (hi - lo))`,
     /// computed exactly. Cost grows with `buckets`, not with the number of points.

@@ -182,6 +182,67 @@ struct SeriesQuery {
 
 }
 
+extension SeriesQuery {
+    /// Per-bucket statistics with wall time on the x-axis: bucket of a point =
+    /// floor((time + offset - lo) * buckets / (hi - lo)). Whole chunks whose time span falls in
+    /// one bucket are merged from their statistics; other chunks are decoded point by point.
+    /// First/last within a bucket are by step (then arrival), as everywhere.
+    func timeCurve(lo: Int64, hi: Int64, buckets: Int, offset: Int64) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
+        precondition(buckets > 0 && hi > lo)
+        let width = UInt64(bitPattern: hi &- lo)
+        let b64 = UInt64(buckets)
+        @inline(__always) func bucket(_ t: Int64) -> Int {
+            let off = UInt64(bitPattern: t &- lo)
+            let p = off.multipliedFullWidth(by: b64)
+            return Int(width.dividingFullWidth((high: p.high, low: p.low)).quotient)
+        }
+        var acc = [Aggregate](repeating: Aggregate(), count: buckets)
+        let last = hi - 1
+        for c in chunks {
+            let t0 = c.minTime &+ offset, t1 = c.maxTime &+ offset
+            if t1 < lo || t0 > last { continue }
+            if t0 >= lo && t1 <= last && bucket(t0) == bucket(t1) {
+                acc[bucket(t0)].merge(c.stats)
+                continue
+            }
+            let n = c.count
+            var s = [Int64](repeating: 0, count: n), v = [Double](repeating: 0, count: n), t = [Int64](repeating: 0, count: n)
+            try typed {
+                try s.withUnsafeMutableBufferPointer { try c.decodeSteps(0..<n, into: $0.baseAddress!) }
+                try v.withUnsafeMutableBufferPointer { try c.decodeValues(0..<n, into: $0.baseAddress!) }
+                try t.withUnsafeMutableBufferPointer { try c.decodeTimes(0..<n, into: $0.baseAddress!) }
+            }
+            for i in 0..<n {
+                let x = t[i] &+ offset
+                if x < lo || x > last { continue }
+                acc[bucket(x)].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
+            }
+        }
+        var out: [(Int, Aggregate)] = []
+        for (b, a) in acc.enumerated() where !a.isEmpty { out.append((b, a)) }
+        return out
+    }
+}
+
+extension Aggregate {
+    /// Adds one point (Welford's update of the sum of squared deviations).
+    mutating func add(step: Int64, value v: Double, rank: UInt64) {
+        count += 1
+        if v.isNaN {
+            nanCount += 1
+        } else {
+            let n = Double(numericCount)
+            let oldMean = n > 1 ? sum / (n - 1) : v
+            sum += v
+            m2 += (v - oldMean) * (v - sum / n)
+            if v < min || (v == min && step < minStep) || numericCount == 1 { min = v; minStep = step }
+            if v > max || (v == max && step < maxStep) || numericCount == 1 { max = v; maxStep = step }
+        }
+        if step < firstStep || (step == firstStep && rank < firstRank) { firstStep = step; firstValue = v; firstRank = rank }
+        if step > lastStep || (step == lastStep && rank > lastRank) { lastStep = step; lastValue = v; lastRank = rank }
+    }
+}
+
 extension Aggregate {
     /// Merges only the value statistics (count, NaN count, sum, m2, min, max).
     mutating func mergeValues(_ o: Aggregate) {

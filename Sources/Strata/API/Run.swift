@@ -132,20 +132,18 @@ public final class Run: @unchecked Sendable {
         try store.appendCatalog([Catalog.tagsRecord(id, add: add, remove: remove)])
     }
 
-    /// Marks the run finished (or failed) and makes its points durable.
-    public func finish(_ status: RunStatus = .finished) throws(StrataError) {
+    /// Marks the run finished (or failed) and makes its points durable. `endedMs`: when it ended
+    /// (now when nil; importers pass the original time).
+    public func finish(_ status: RunStatus = .finished, endedMs: Int64? = nil) throws(StrataError) {
         try store.flush()
-        try store.appendCatalog([Catalog.statusRecord(id, status, at: Clock.milliseconds())], sync: true)
+        try store.appendCatalog([Catalog.statusRecord(id, status, at: endedMs ?? Clock.milliseconds())], sync: true)
     }
 
     /// Resumes from a checkpoint: hides every point logged so far at a step greater than `step`.
     /// Points logged after this call are visible whatever their step. Compaction drops the hidden
     /// points for good.
     public func rewind(to step: Int64) throws(StrataError) {
-        try store.checkpoint()
-        // The rewind's time must be later than every segment this process wrote.
-        try store.appendCatalog([Catalog.rewindRecord(id, step: step, sequence: Clock.nanoseconds())], sync: true)
-        try store.checkpoint()
+        try store.rewind(id, to: step)
     }
 
     /// The run's current record.

@@ -120,6 +120,19 @@ extension Store {
         return rows.map { CurveBucket(bucket: $0.bucket, stats: Stats($0.stats)) }
     }
 
+    /// `scan` with wall times: `body` gets steps, values and times (milliseconds) of each block.
+    /// The same rules apply: the buffers are valid only during the call; do not call the store.
+    public func scanPoints(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
+                           _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
+        try scanPoints(try SeriesKey(run: run, metric: metric, labels: labels), steps: steps, body)
+    }
+
+    /// `scanPoints` for a series key as returned by `series(of:)` (labels included).
+    public func scanPoints(_ key: SeriesKey, steps: Range<Int64>? = nil,
+                           _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
+        try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
+    }
+
     /// A curve of `buckets` equal step-width buckets over `steps`: per non-empty bucket, the exact
     /// statistics of its points. The bucket of a point is `floor((step - lo) * buckets / (hi - lo))`,
     /// computed exactly. Cost grows with `buckets`, not with the number of points.

@@ -112,8 +112,10 @@ public final class Store: @unchecked Sendable {
     ///   - tags: Labels such as "baseline".
     ///   - metadata: Reproduction facts; `host`, `pid` and `command` are filled in automatically.
     ///   - parent: The run this one resumes or forks.
+    ///   - createdMs: When the run began (now when nil; importers pass the original time).
     public func createRun(name: String, project: String = "default", params: [String: ParamValue] = [:],
-                          tags: Set<String> = [], metadata: [String: ParamValue] = [:], parent: RunID? = nil) throws(StrataError) -> Run {
+                          tags: Set<String> = [], metadata: [String: ParamValue] = [:], parent: RunID? = nil,
+                          createdMs: Int64? = nil) throws(StrataError) -> Run {
         try Names.validateRunName(name)
         try Names.validateRunName(project, what: "project name")
         try ParamCoding.validate(params, what: "param")
@@ -124,7 +126,7 @@ public final class Store: @unchecked Sendable {
         var meta = Environment.capture()
         meta.merge(metadata) { _, given in given }
         var info = RunInfo(id: RunID.generate(), name: name, project: project, status: .running,
-                           createdMs: Clock.milliseconds(), endedMs: nil, params: params, tags: tags,
+                           createdMs: createdMs ?? Clock.milliseconds(), endedMs: nil, params: params, tags: tags,
                            metadata: meta, parent: parent, rewinds: [])
         info.owner = writerId
         try lock.withLock { () throws(StrataError) in
@@ -163,6 +165,17 @@ public final class Store: @unchecked Sendable {
             if let ids = catalog.byName[idOrName], let id = ids.max(), let info = catalog.runs[id] { return info }
             throw StrataError(.notFound, "no run with id or name \"\(idOrName)\" in store \(path)")
         }
+    }
+
+    /// Hides every point of `run` logged so far at a step greater than `step` (resuming from a
+    /// checkpoint), without changing the run's status. See `Run.rewind(to:)`.
+    public func rewind(_ run: RunID, to step: Int64) throws(StrataError) {
+        guard runInfo(run) != nil else { throw StrataError(.notFound, "no run \(run) in store \(path)") }
+        try checkpoint()
+        // The rewind's time must be later than every segment this process wrote, and the log
+        // that follows must begin after it.
+        try appendCatalog([Catalog.rewindRecord(run, step: step, sequence: Clock.nanoseconds())], sync: true)
+        try checkpoint()
     }
 
     // MARK: reading

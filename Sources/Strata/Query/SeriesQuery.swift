@@ -30,6 +30,12 @@ struct SeriesQuery {
     /// arrival), decoded into two reused buffers: nothing proportional to the series is allocated
     /// when chunks do not overlap (the usual case); overlapping chunks are merged first.
     func scan(_ interval: StepInterval, _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>) throws -> Void) throws(StrataError) {
+        try scan(interval, times: false) { s, v, _ in try body(s, v) }
+    }
+
+    /// `scan` with wall times too (an empty buffer when `times` is false).
+    func scan(_ interval: StepInterval, times wantTimes: Bool,
+              _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
         if interval.isEmpty { return }
         var parts: [(chunk: ChunkHandle, range: Range<Int>, first: Int64, last: Int64, rank: UInt64)] = []
         for c in chunks where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
@@ -44,18 +50,22 @@ struct SeriesQuery {
         parts.sort { ($0.first, $0.rank) < ($1.first, $1.rank) }
         for i in 1..<Swift.max(1, parts.count) where parts[i].first < parts[i - 1].last
             || (parts[i].first == parts[i - 1].last && parts[i].rank < parts[i - 1].rank) {
-            let d = try read(interval, times: false)
-            try typed { try d.steps.withUnsafeBufferPointer { s in try d.values.withUnsafeBufferPointer { v in try body(s, v) } } }
+            let d = try read(interval, times: wantTimes)
+            try typed { try d.steps.withUnsafeBufferPointer { s in try d.values.withUnsafeBufferPointer { v in
+                try d.times.withUnsafeBufferPointer { t in try body(s, v, t) } } } }
             return
         }
         let cap = ChunkLayout.chunkCapacity
         let steps = UnsafeMutablePointer<Int64>.allocate(capacity: cap)
         let values = UnsafeMutablePointer<Double>.allocate(capacity: cap)
-        defer { steps.deallocate(); values.deallocate() }
+        let times = UnsafeMutablePointer<Int64>.allocate(capacity: cap)
+        defer { steps.deallocate(); values.deallocate(); times.deallocate() }
         for p in parts {
             try p.chunk.decodeSteps(p.range, into: steps)
             try p.chunk.decodeValues(p.range, into: values)
-            try typed { try body(UnsafeBufferPointer(start: steps, count: p.range.count), UnsafeBufferPointer(start: values, count: p.range.count)) }
+            if wantTimes { try p.chunk.decodeTimes(p.range, into: times) }
+            try typed { try body(UnsafeBufferPointer(start: steps, count: p.range.count), UnsafeBufferPointer(start: values, count: p.range.count),
+                                 UnsafeBufferPointer(start: times, count: wantTimes ? p.range.count : 0)) }
         }
     }
 

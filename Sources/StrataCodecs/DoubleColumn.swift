@@ -113,7 +113,8 @@ package enum DoubleColumn {
         for i in 0..<n {
             guard let u = map(b[i]) else {
                 fails &+= 1
-                if fails > maxExceptions { return FORPlan() }
+                // Give up at too many exceptions, or when the first 8 values all fail (wrong class).
+                if fails > maxExceptions || (fails == 8 && i == 7) { return FORPlan() }
                 continue
             }
             ok &+= 1
@@ -216,7 +217,7 @@ package enum DoubleColumn {
         // 4. Smooth float64: delta and delta-of-delta of the order-preserving map.
         var deltaWidth = 0, dodWidth = 0
         var minDelta: Int64 = 0, firstDelta: Int64 = 0, minDoD: Int64 = 0
-        if n >= 2 && (best == codecRaw || bestPlan.width > 12) {
+        if n >= 2 && (best == codecRaw || (bestPlan.width > 12 && smoothProbe(b, n) + 2 < bestPlan.width)) {
             var minD = Int64.max, maxD = Int64.min
             var minDD = Int64.max, maxDD = Int64.min
             var prev = map64(b[0])
@@ -280,6 +281,25 @@ package enum DoubleColumn {
             w.byte(codecRaw)
             for i in 0..<n { w.u64(b[i]) }
         }
+    }
+
+    /// Width of the delta-of-deltas of the first 16 values: a cheap test of whether a block that
+    /// already has a FOR candidate could be smooth enough for float64-dod to win.
+    @inline(__always) static func smoothProbe(_ b: UnsafePointer<UInt64>, _ n: Int) -> Int {
+        let m = min(n, 16)
+        if m < 3 { return 0 }
+        var minDD = Int64.max, maxDD = Int64.min
+        var prev = map64(b[1])
+        var prevD = Int64(bitPattern: prev &- map64(b[0]))
+        for i in 2..<m {
+            let x = map64(b[i])
+            let d = Int64(bitPattern: x &- prev)
+            let dd = d &- prevD
+            minDD = min(minDD, dd); maxDD = max(maxDD, dd)
+            prevD = d
+            prev = x
+        }
+        return bitWidth(UInt64(bitPattern: maxDD &- minDD))
     }
 
     enum BaseEncoding { case zigzag, fixed32 }

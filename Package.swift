@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["strata"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["strata"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [

@@ -1,0 +1,242 @@
+import ArgumentParser
+import Strata
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `strata import mlflow DIR`: runs of an MLflow file store (`mlruns/`).
+struct ImportMLflow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mlflow",
+        abstract: "Import runs from an MLflow file store (an mlruns directory): params, tags, metrics.",
+        discussion: """
+        DIR is an mlruns directory, one experiment directory in it, or one run directory. Project = experiment \
+        name. Params are typed (int, float, bool, else string); mlflow.* tags become metadata (git.commit, user, \
+        ...), other tags become Strata tags "key=value". Deleted runs are skipped.
+        """)
+
+    @OptionGroup var options: ImportOptions
+    @Argument(help: "An mlruns directory, an experiment directory or a run directory.") var dir: String
+    @Option(help: "Project of the imported runs (default: the experiment name).") var project: String?
+
+    func run() throws {
+        let runs = try MLflowImporter.findRuns(dir)
+        if runs.isEmpty { throw CLIError("no MLflow runs under \(dir) (expected mlruns/<experiment>/<run>/meta.yaml)") }
+        let session = try ImportSession(kind: "mlflow", options: options)
+        var failure: Error?
+        do {
+            try MLflowImporter(session: session, project: project).importRuns(runs)
+        } catch { failure = error }
+        try session.finish(failure: failure)
+    }
+}
+
+final class MLflowImporter {
+    struct Experiment {
+        var id: String
+        var name: String
+        var deleted: Bool
+    }
+    struct RunDir {
+        var dir: String
+        var experiment: Experiment
+        var meta: [String: String]
+        var runId: String { meta["run_id"] ?? baseName(dir) }
+    }
+
+    let session: ImportSession
+    let project: String?
+
+    init(session: ImportSession, project: String?) {
+        self.session = session
+        self.project = project
+    }
+
+    /// A flat YAML mapping (`key: value` lines, as MLflow writes meta.yaml). Nested values are ignored.
+    static func readYAML(_ path: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for raw in try readTextFile(path).split(separator: "\n", omittingEmptySubsequences: true) {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            guard let first = line.first, first != " ", first != "-", first != "#", let colon = line.firstIndex(of: ":") else { continue }
+            let key = String(line[..<colon])
+            var value = line[line.index(after: colon)...].trimmingCharactersSpaces()
+            if value.count >= 2, value.first == "'", value.last == "'" {
+                // YAML single quotes: '' is one quote
+                var unquoted = "", quote = false
+                for c in value.dropFirst().dropLast() {
+                    if c == "'" && quote { quote = false; continue }
+                    quote = c == "'"
+                    unquoted.append(c)
+                }
+                value = unquoted
+            } else if value.count >= 2, value.first == "\"", value.last == "\"" {
+                value = String(value.dropFirst().dropLast())
+            } else if value == "null" || value == "~" {
+                continue
+            }
+            out[key] = value
+        }
+        return out
+    }
+
+    static func experiment(_ dir: String) -> Experiment? {
+        let metaPath = joinPath(dir, "meta.yaml")
+        guard fileKind(metaPath) == .file, let m = try? readYAML(metaPath), m["run_id"] == nil, m["experiment_id"] != nil || m["name"] != nil else { return nil }
+        return Experiment(id: m["experiment_id"] ?? baseName(dir), name: m["name"] ?? baseName(dir), deleted: m["lifecycle_stage"] == "deleted")
+    }
+
+    static func runMeta(_ dir: String) -> [String: String]? {
+        let metaPath = joinPath(dir, "meta.yaml")
+        guard fileKind(metaPath) == .file, let m = try? readYAML(metaPath), m["run_id"] != nil || m["run_uuid"] != nil else { return nil }
+        var out = m
+        if out["run_id"] == nil { out["run_id"] = m["run_uuid"] }
+        return out
+    }
+
+    static func findRuns(_ root: String) throws -> [RunDir] {
+        guard fileKind(root) == .directory else { throw CLIError("no such directory: \(root)") }
+        func runs(of exp: Experiment, in dir: String) throws -> [RunDir] {
+            try listDirectory(dir).compactMap { n -> RunDir? in
+                let p = joinPath(dir, n)
+                guard fileKind(p) == .directory, let m = runMeta(p) else { return nil }
+                return RunDir(dir: p, experiment: exp, meta: m)
+            }
+        }
+        if let m = runMeta(root) {   // one run
+            let parent = realPath(root) + "/.."
+            let exp = experiment(parent) ?? Experiment(id: m["experiment_id"] ?? "0", name: "default", deleted: false)
+            return [RunDir(dir: root, experiment: exp, meta: m)]
+        }
+        if let exp = experiment(root) { return try runs(of: exp, in: root) }
+        var out: [RunDir] = []
+        for n in try listDirectory(root) where !n.hasPrefix(".") {   // .trash holds deleted experiments
+            let p = joinPath(root, n)
+            guard fileKind(p) == .directory, let exp = experiment(p) else { continue }
+            out += try runs(of: exp, in: p)
+        }
+        return out
+    }
+
+    /// Files under `dir`, as keys relative to it (MLflow keeps a key with slashes in nested directories).
+    static func keyedFiles(_ dir: String) throws -> [(key: String, path: String)] {
+        guard fileKind(dir) == .directory else { return [] }
+        var out: [(String, String)] = []
+        func walk(_ d: String, _ prefix: String, depth: Int) throws {
+            guard depth < 32 else { return }
+            for n in try listDirectory(d) {
+                let p = joinPath(d, n)
+                switch fileKind(p) {
+                case .file?: out.append((prefix + n, p))
+                case .directory?: try walk(p, prefix + n + "/", depth: depth + 1)
+                default: break
+                }
+            }
+        }
+        try walk(dir, "", depth: 0)
+        return out
+    }
+
+    func importRuns(_ all: [RunDir]) throws {
+        var runs: [RunDir] = []
+        for r in all {
+            if r.experiment.deleted || r.meta["lifecycle_stage"] == "deleted" { session.summary.skip("deleted runs") } else { runs.append(r) }
+        }
+        // Parents before children, so a child can point at its imported parent.
+        var tagsByRun: [String: [(key: String, path: String)]] = [:]
+        var parentOf: [String: String] = [:]
+        for r in runs {
+            let tags = try Self.keyedFiles(joinPath(r.dir, "tags"))
+            tagsByRun[r.runId] = tags
+            if let p = tags.first(where: { $0.key == "mlflow.parentRunId" }) {
+                parentOf[r.runId] = try readTextFile(p.path).trimmingCharactersSpaces()
+            }
+        }
+        var ordered: [RunDir] = []
+        var pending = runs
+        while !pending.isEmpty {
+            let ids = Set(pending.map(\.runId))
+            let (ready, rest) = (pending.filter { r in parentOf[r.runId].map { !ids.contains($0) || $0 == r.runId } ?? true },
+                                 pending.filter { r in parentOf[r.runId].map { ids.contains($0) && $0 != r.runId } ?? false })
+            if ready.isEmpty { ordered += rest; break }   // a cycle: keep the rest as they are
+            ordered += ready
+            pending = rest
+        }
+        for (i, r) in ordered.enumerated() {
+            session.progress.update("importing mlflow: run \(i + 1)/\(ordered.count) \(r.runId), \(withCommas(session.summary.points)) points", force: true)
+            try importRun(r, tags: tagsByRun[r.runId] ?? [], parent: parentOf[r.runId])
+        }
+    }
+
+    static let statusNames = ["1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5": "KILLED"]
+
+    func importRun(_ r: RunDir, tags: [(key: String, path: String)], parent: String?) throws {
+        let source = "mlflow:" + r.runId
+        if session.alreadyImported(source) { return }
+        var name = r.meta["run_name"].flatMap { $0.isEmpty ? nil : $0 } ?? r.runId
+        var metadata: [String: ParamValue] = [
+            "mlflow.run_id": .string(r.runId),
+            "mlflow.experiment_id": .string(r.experiment.id),
+            "mlflow.experiment": .string(r.experiment.name),
+        ]
+        var runTags: Set<String> = []
+        let statusText = r.meta["status"].map { Self.statusNames[$0] ?? $0 } ?? "FINISHED"
+        metadata["mlflow.status"] = .string(statusText)
+        if let s = r.meta["start_time"], let t = Int64(s) { metadata["mlflow.start_time"] = .int(t) }
+        if let s = r.meta["end_time"], let t = Int64(s) { metadata["mlflow.end_time"] = .int(t) }
+        if let u = r.meta["user_id"], !u.isEmpty, u != "unknown" { metadata["user"] = .string(u) }
+
+        for (key, path) in tags {
+            let value = try readTextFile(path)
+            switch key {
+            case "mlflow.runName": if !value.isEmpty { name = value }
+            case "mlflow.source.git.commit": metadata["git.commit"] = .string(value)
+            case "mlflow.source.git.branch": metadata["git.branch"] = .string(value)
+            case "mlflow.source.git.repoURL": metadata["git.repo"] = .string(value)
+            case "mlflow.user": metadata["user"] = .string(value)
+            case "mlflow.source.name": metadata["command"] = .string(value)
+            case "mlflow.note.content": metadata["purpose"] = .string(value)
+            case "mlflow.parentRunId": metadata["mlflow.parentRunId"] = .string(value)
+            default:
+                if key.hasPrefix("mlflow.") {
+                    metadata[key] = .string(value)
+                } else {
+                    let tag = value.isEmpty ? key : key + "=" + value
+                    if tag.utf8.count <= Limits.maxRunNameBytes { runTags.insert(tag) } else { metadata["tag." + key] = .string(value) }
+                }
+            }
+        }
+        var params: [String: ParamValue] = [:]
+        for (key, path) in try Self.keyedFiles(joinPath(r.dir, "params")) {
+            params[key] = inferParam(try readTextFile(path))
+        }
+
+        var run = ImportedRun(name: name, project: project ?? r.experiment.name, source: source)
+        run.params = params
+        run.metadata = metadata
+        run.tags = runTags
+        run.status = statusText == "FAILED" || statusText == "KILLED" ? .failed : .finished
+        if let parent, let id = session.importedSources["mlflow:" + parent] { run.parent = id }
+
+        for (key, path) in try Self.keyedFiles(joinPath(r.dir, "metrics")) {
+            let text = try readWholeFile(path)
+            var lineNo = 0
+            for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                lineNo += 1
+                let s = String(decoding: line, as: UTF8.self).trimmingCharactersSpaces()
+                if s.isEmpty { continue }
+                // "timestamp value step" (step missing in files of very old MLflow versions: 0)
+                let parts = s.split(separator: " ", omittingEmptySubsequences: true)
+                guard parts.count == 2 || parts.count == 3, let t = Int64(parts[0]), let v = parseNumberText(parts[1]),
+                      let step = parts.count == 3 ? Int64(parts[2]) : 0 else {
+                    try session.bad("bad lines", "\(path): line \(lineNo): expected \"timestamp value step\", got \(jsonString(String(s.prefix(80))))")
+                    continue
+                }
+                run.add(key, step: step, value: v, time: t)
+            }
+        }
+        try session.write(run)
+    }
+}

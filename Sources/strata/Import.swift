@@ -51,6 +51,9 @@ struct ImportedRun {
     var series: [String: SeriesBuffer] = [:]
     var status: RunStatus = .finished
     var parent: RunID?
+    /// When the source run began and ended (ms); default: its first and last point times.
+    var createdMs: Int64?
+    var endedMs: Int64?
 
     init(name: String, project: String, source: String) {
         self.name = name
@@ -165,15 +168,20 @@ final class ImportSession {
         }
         var meta = r.metadata
         meta["import.source"] = .string(r.source)
+        var first = Int64.max, last = Int64.min
+        for m in names { for t in r.series[m]!.times { first = min(first, t); last = max(last, t) } }
+        let created = r.createdMs ?? (first == .max ? nil : first)
+        var ended = r.endedMs ?? (last == .min ? nil : last)
+        if let c = created, let e = ended, e < c { ended = c }
         let run = try store.createRun(name: r.name, project: r.project, params: r.params, tags: r.tags,
-                                      metadata: meta, parent: r.parent)
+                                      metadata: meta, parent: r.parent, createdMs: created)
         for m in names {
             let s = r.series[m]!
             try run.append(m, steps: s.steps, values: s.values, times: s.times)
             summary.series += 1
             summary.points += s.count
         }
-        try run.finish(r.status)
+        try run.finish(r.status, endedMs: ended)
         summary.runs += 1
         importedSources[r.source] = run.id
         return run.id

@@ -219,6 +219,8 @@ final class MLflowImporter {
         run.tags = runTags
         run.status = statusText == "FAILED" || statusText == "KILLED" ? .failed : .finished
         if let parent, let id = session.importedSources["mlflow:" + parent] { run.parent = id }
+        if case .int(let t)? = metadata["mlflow.start_time"] { run.createdMs = t }
+        if case .int(let t)? = metadata["mlflow.end_time"] { run.endedMs = t }
 
         for (key, path) in try Self.keyedFiles(joinPath(r.dir, "metrics")) {
             let text = try readWholeFile(path)

@@ -131,7 +131,7 @@ final class TensorBoardImporter {
                 } catch let e as ProtoError {
                     try session.bad("damaged records", "\(path): byte \(record.lowerBound - 12): Event record does not parse (\(e.message))")
                 }
-                session.progress.update("importing tensorboard: file \(filesDone + 1)/\(totalFiles), \(withCommas(pointsRead)) points read, run \(run.name)")
+                session.progress.update("importing tensorboard: file \(filesDone + 1)/\(totalFiles) (\(run.name)), \(withCommas(pointsRead)) points read")
             }
         }
     }

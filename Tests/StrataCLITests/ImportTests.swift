@@ -244,6 +244,29 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
     }
 }
 
+extension ImportMLflowTests {
+    @Test func parentRunIdBecomesLineage() throws {
+        let s = Scratch()
+        let copy = s.file("mlruns")
+        try FileManager.default.copyItem(atPath: Fixture.dir + "/mlruns", toPath: copy)
+        let fm = FileManager.default
+        let exp = try fm.contentsOfDirectory(atPath: copy).first { $0 != "0" && !$0.hasPrefix(".") }!
+        let runs = try fm.contentsOfDirectory(atPath: copy + "/" + exp).filter { !$0.hasSuffix(".yaml") }
+        func isRun(_ id: String, _ name: String) throws -> Bool {
+            try String(contentsOfFile: copy + "/\(exp)/\(id)/meta.yaml", encoding: .utf8).contains("run_name: " + name)
+        }
+        let parent = try runs.first { try isRun($0, "mlflow-run-1") }!
+        let child = try runs.first { try isRun($0, "mlflow-run-2") }!
+        try parent.write(toFile: copy + "/\(exp)/\(child)/tags/mlflow.parentRunId", atomically: true, encoding: .utf8)
+        try "train.py".write(toFile: copy + "/\(exp)/\(child)/tags/mlflow.source.name", atomically: true, encoding: .utf8)
+        let r = try strata(["import", "mlflow", copy], store: s.store)
+        #expect(r.code == 0, "\(r.err)")
+        let show = try strata(["show", "mlflow-run-2"], store: s.store)
+        #expect(show.out.contains("parent") && show.out.contains("(mlflow-run-1)"), "\(show.out)")
+        #expect(show.out.contains("  train.py"), "\(show.out)")
+    }
+}
+
 @Suite struct ImportWandbTests {
     @Test(arguments: Fixture.roots)
     func jsonlHistory(root: String) throws {

@@ -264,23 +264,26 @@ struct Export: ParsableCommand {
                 .sorted { $0.key.canonical < $1.key.canonical }
             let runText = jsonString(info.name), idText = jsonString(info.id.text)
             for s in series {
-                let labels = Dictionary(uniqueKeysWithValues: s.key.labels.map { ($0.key, $0.value) })
-                let points = try store.points(info.id, s.key.metric, labels: labels)
+                // Streamed a block (≤ 4,096 points) at a time: memory does not grow with the series.
                 switch format {
                 case .jsonl:
                     let head = "{\"run\": \(runText), \"metric\": \(jsonString(s.key.metric)), \"step\": "
-                    let tail = (labels.isEmpty ? "" : ", \"labels\": {" + s.key.labels.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}")
+                    let tail = (s.key.labels.isEmpty ? "" : ", \"labels\": {" + s.key.labels.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}")
                         + ", \"run_id\": \(idText)}"
-                    for p in points {
-                        out.write(head); out.write(String(p.step)); out.write(", \"value\": "); out.write(fmt(p.value))
-                        out.write(", \"time\": "); out.write(String(p.time)); out.line(tail)
+                    try store.scanPoints(s.key) { steps, values, times in
+                        for i in 0..<steps.count {
+                            out.write(head); out.write(String(steps[i])); out.write(", \"value\": "); out.write(fmt(values[i]))
+                            out.write(", \"time\": "); out.write(String(times[i])); out.line(tail)
+                        }
                     }
                 case .csv:
                     let head = csvField(info.name) + "," + csvField(s.key.metric) + ","
                     let tail = "," + csvField(s.key.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
-                    for p in points {
-                        out.write(head); out.write(String(p.step)); out.byte(44); out.write(fmt(p.value)); out.byte(44)
-                        out.write(String(p.time)); out.line(tail)
+                    try store.scanPoints(s.key) { steps, values, times in
+                        for i in 0..<steps.count {
+                            out.write(head); out.write(String(steps[i])); out.byte(44); out.write(fmt(values[i])); out.byte(44)
+                            out.write(String(times[i])); out.line(tail)
+                        }
                     }
                 }
             }

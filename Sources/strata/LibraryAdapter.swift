@@ -1,8 +1,6 @@
 import Strata
 
-/// Library calls the CLI needs that `Sources/Strata/API` does not have yet.
-///
-/// Each function is the one place to swap in the library call when it lands (see the comments).
+/// Thin wrappers that turn library calls into CLI text and errors.
 enum Lib {
     /// Runs matching a filter expression (the library's language, docs/FILTERS.md), oldest first.
     static func runs(_ store: Store, where expression: String?) throws -> [RunRow] {
@@ -23,9 +21,9 @@ enum Lib {
             + (r.deletedSegments < r.inputSegments ? " (the rest are deleted by a later compact, after a grace period for readers)" : "")
     }
 
+    /// Rewinds without changing the run's status.
     static func rewind(_ store: Store, run: RunInfo, to step: Int64) throws {
-        let r = try store.resumeRun(run.id.text)
-        try r.rewind(to: step)
+        try store.rewind(run.id, to: step)
     }
 }
 

@@ -30,7 +30,7 @@ import Testing
         return out
     }
 
-    /// Decodes whole, a middle range and describes; returns whether everything threw.
+    /// Decodes whole, a middle range and a prefix, and describes: each either succeeds or throws CodecError.
     func attempt(_ bytes: [UInt8], isDouble: Bool, count: Int) {
         let ranges = [0..<count, (count / 3)..<(count / 2), 0..<min(count, 5)]
         for r in ranges {

@@ -421,6 +421,51 @@ package enum DoubleColumn {
         return blk
     }
 
+    /// Where each block begins in an uncompressed column (byte offsets into `bytes`), so that
+    /// repeated small decodes of one column skip the walk over earlier block headers; nil for an
+    /// LZ4-compressed column. Every block header is parsed (and so checked) once here.
+    package static func blockOffsets(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [Int32]? {
+        try validateArguments(bytes, count: count, range: nil, what: "double")
+        var r = ByteReader(bytes, what: "double")
+        let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
+        guard layout == ColumnFormat.layoutBlocks else { return nil }
+        let blocks = ColumnFormat.blockCount(count)
+        var out = [Int32]()
+        out.reserveCapacity(blocks)
+        for k in 0..<blocks {
+            out.append(Int32(r.pos))
+            _ = try readBlock(&r, k, min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift)))
+        }
+        return out
+    }
+
+    /// `decode` starting from block offsets found by `blockOffsets` for the same bytes and count.
+    /// Offsets from other bytes are caught by the block header checks, never trusted blindly.
+    package static func decode(
+        _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Double>, blockOffsets: [Int32]
+    ) throws(CodecError) {
+        try validateArguments(bytes, count: count, range: range, what: "double")
+        if range.isEmpty { return }
+        let blocks = ColumnFormat.blockCount(count)
+        guard blockOffsets.count == blocks else { throw CodecError("double column: \(blockOffsets.count) block offsets for \(blocks) blocks") }
+        let out = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: UInt64.self)
+        var r = ByteReader(bytes, what: "double")
+        let k0 = range.lowerBound >> ColumnFormat.blockShift
+        let start = Int(blockOffsets[k0])
+        guard start >= 0 && start < bytes.count else { throw CodecError("double column: block offset \(start) outside the column") }
+        r.pos = start
+        for k in k0..<blocks {
+            let blockStart = k << ColumnFormat.blockShift
+            if blockStart >= range.upperBound { return }
+            let n = min(ColumnFormat.blockSize, count - blockStart)
+            let b = try readBlock(&r, k, n)
+            let lo = max(range.lowerBound, blockStart) - blockStart
+            let hi = min(range.upperBound, blockStart + n) - blockStart
+            if lo >= hi { continue }
+            decodeBlock(r.base, r.end, b, lo, hi, out + (blockStart + lo - range.lowerBound))
+        }
+    }
+
     /// Decodes the values with indices in `range` (a sub-range of 0..<count) into dst[0..<range.count].
     /// Cost is O(range.count + blocks), or O(count) for an LZ4-compressed column.
     package static func decode(

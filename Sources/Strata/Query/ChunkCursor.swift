@@ -11,6 +11,9 @@ struct ChunkCursor {
     private var decoded: UInt64 = 0
     private let valueBytes: UnsafeRawBufferPointer?
     private let tierBytes: UnsafeRawBufferPointer?
+    /// Block offsets of the value column, found on the second decode (nil: not yet, or LZ4).
+    private var offsets: [Int32]?
+    private var decodes = 0
     private var stepCache: [Int64]?
 
     init(_ chunk: ChunkHandle, scratch: UnsafeMutablePointer<Double>) throws(StrataError) {
@@ -40,7 +43,13 @@ struct ChunkCursor {
             while e + 1 <= bEnd && decoded & (1 << UInt64(e + 1)) == 0 { e += 1 }
             let lo = b * bs, hi = Swift.min(chunk.count, (e + 1) * bs)
             do {
-                try DoubleColumn.decode(valueBytes!, count: chunk.count, range: lo..<hi, into: values + lo)
+                decodes += 1
+                if offsets == nil && decodes == 4 { offsets = try DoubleColumn.blockOffsets(valueBytes!, count: chunk.count) }
+                if let offsets {
+                    try DoubleColumn.decode(valueBytes!, count: chunk.count, range: lo..<hi, into: values + lo, blockOffsets: offsets)
+                } else {
+                    try DoubleColumn.decode(valueBytes!, count: chunk.count, range: lo..<hi, into: values + lo)
+                }
             } catch {
                 if case .segment(let seg, let entry) = chunk.source {
                     throw StrataError.corrupt("cannot decode values: \(error.message)", path: seg.path, offset: entry.values.offset)
@@ -77,21 +86,27 @@ struct ChunkCursor {
         var a = Aggregate()
         let bs = ChunkLayout.blockSize
         if let tier = tierBytes {
-            var i = r.lowerBound
-            while i < r.upperBound {
-                let blockEnd = Swift.min(chunk.count, (i / bs + 1) * bs)
-                let end = Swift.min(blockEnd, r.upperBound)
-                if i % bs == 0 && end == blockEnd {
-                    a.mergeValues(ChunkCursor.tierEntry(tier, block: i / bs, count: end - i))
-                } else {
-                    try ensure(i..<end)
-                    a.mergeValues(Aggregate.of(steps: nil, values: values, range: i..<end, baseRank: 0))
+            // Partial first block, whole blocks from the tier, partial last block.
+            let firstWhole = (r.lowerBound + bs - 1) / bs
+            let lastWhole = r.upperBound == chunk.count ? (chunk.count + bs - 1) / bs : r.upperBound / bs
+            if firstWhole >= lastWhole {
+                try ensure(r)
+                a.mergeValues(Aggregate.values(values, r))
+            } else {
+                if r.lowerBound < firstWhole * bs {
+                    try ensure(r.lowerBound..<(firstWhole * bs))
+                    a.mergeValues(Aggregate.values(values, r.lowerBound..<(firstWhole * bs)))
                 }
-                i = end
+                a.mergeValues(ChunkCursor.tierRun(tier, blocks: firstWhole..<lastWhole, chunkCount: chunk.count))
+                let tailStart = Swift.min(chunk.count, lastWhole * bs)
+                if tailStart < r.upperBound {
+                    try ensure(tailStart..<r.upperBound)
+                    a.mergeValues(Aggregate.values(values, tailStart..<r.upperBound))
+                }
             }
         } else {
             try ensure(r)
-            a.mergeValues(Aggregate.of(steps: nil, values: values, range: r, baseRank: 0))
+            a.mergeValues(Aggregate.values(values, r))
         }
         a.firstValue = try value(r.lowerBound)
         a.lastValue = try value(r.upperBound - 1)
@@ -103,6 +118,68 @@ struct ChunkCursor {
         a.minStep = .max
         a.maxStep = .max
         return a
+    }
+
+    /// Value statistics of consecutive whole tier blocks, in two passes over their entries (sums,
+    /// then the spread of block means around the overall mean): no division per block.
+    static func tierRun(_ bytes: UnsafeRawBufferPointer, blocks: Range<Int>, chunkCount: Int) -> Aggregate {
+        var a = Aggregate()
+        var sum = 0.0, m2 = 0.0, lo = Double.infinity, hi = -Double.infinity
+        var count = 0, nan = 0
+        let bs = ChunkLayout.blockSize
+        for b in blocks {
+            let at = b * ChunkLayout.tierEntrySize
+            let n = Swift.min(bs, chunkCount - b * bs)
+            sum += Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+            m2 += Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
+            let l = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
+            let h = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
+            lo = l < lo ? l : lo
+            hi = h > hi ? h : hi
+            count += n
+            nan += Swift.min(n, Int(bytes[at + 32]))
+        }
+        let numeric = count - nan
+        if numeric > 0 {
+            let mean = sum / Double(numeric)
+            for b in blocks {
+                let at = b * ChunkLayout.tierEntrySize
+                let n = Swift.min(bs, chunkCount - b * bs)
+                let nb = Double(n - Swift.min(n, Int(bytes[at + 32])))
+                if nb == 0 { continue }
+                let s = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+                let d = s * (nb == Double(bs) ? 1.0 / Double(bs) : 1.0 / nb) - mean
+                m2 += nb * d * d
+            }
+        }
+        a.count = count; a.nanCount = nan; a.sum = sum; a.m2 = m2; a.min = lo; a.max = hi
+        return a
+    }
+
+    /// Merges one tier entry's value statistics into `a` (Chan et al.'s update), in place.
+    @inline(__always)
+    static func mergeTier(_ a: inout Aggregate, _ bytes: UnsafeRawBufferPointer, block b: Int, count: Int) {
+        let at = b * ChunkLayout.tierEntrySize
+        let sum = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+        let m2 = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
+        let lo = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
+        let hi = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
+        let nan = Swift.min(count, Int(bytes[at + 32]))
+        let nb = Double(count - nan)
+        if nb > 0 {
+            let na = Double(a.numericCount)
+            if na == 0 {
+                a.sum = sum; a.m2 = m2
+            } else {
+                let delta = sum / nb - a.sum / na
+                a.m2 += m2 + delta * delta * na * nb / (na + nb)
+                a.sum += sum
+            }
+            if lo < a.min { a.min = lo }
+            if hi > a.max { a.max = hi }
+        }
+        a.count += count
+        a.nanCount += nan
     }
 
     @inline(__always)

@@ -44,6 +44,37 @@ struct Aggregate: Sendable, Equatable {
     /// Population standard deviation of the non-NaN values.
     var std: Double { numericCount > 0 ? (m2 / Double(numericCount)).squareRoot() : .nan }
 
+    /// Value statistics (count, NaN count, sum, m2, min, max) of `values[range]`, branch-light:
+    /// NaN is excluded by selects, not branches, so the loops vectorise.
+    static func values(_ values: UnsafePointer<Double>, _ range: Range<Int>) -> Aggregate {
+        var a = Aggregate()
+        if range.isEmpty { return a }
+        var sum = 0.0, lo = Double.infinity, hi = -Double.infinity
+        var nan = 0
+        for i in range {
+            let v = values[i]
+            let isNaN = v != v
+            nan &+= isNaN ? 1 : 0
+            sum += isNaN ? 0 : v
+            lo = v < lo ? v : lo      // NaN compares false: ignored
+            hi = v > hi ? v : hi
+        }
+        let n = range.count - nan
+        var m2 = 0.0
+        if n > 0 {
+            let mean = sum / Double(n)
+            for i in range {
+                let v = values[i]
+                let d = v != v ? 0 : v - mean
+                m2 += d * d
+            }
+        }
+        a.count = range.count
+        a.nanCount = nan
+        a.sum = sum; a.m2 = m2; a.min = lo; a.max = hi
+        return a
+    }
+
     /// Combines two disjoint sets of points (Chan et al.'s parallel variance update).
     mutating func merge(_ o: Aggregate) {
         if o.count == 0 { return }

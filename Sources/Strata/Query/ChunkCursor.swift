@@ -11,7 +11,7 @@ struct ChunkCursor {
     private var decoded: UInt64 = 0
     private let valueBytes: UnsafeRawBufferPointer?
     private let tierBytes: UnsafeRawBufferPointer?
-    /// Block offsets of the value column, found on the second decode (nil: not yet, or LZ4).
+    /// Block offsets of the value column, cached by the segment (nil for LZ4 columns).
     private var offsets: [Int32]?
     private var decodes = 0
     private var stepCache: [Int64]?
@@ -42,9 +42,11 @@ struct ChunkCursor {
             var e = b
             while e + 1 <= bEnd && decoded & (1 << UInt64(e + 1)) == 0 { e += 1 }
             let lo = b * bs, hi = Swift.min(chunk.count, (e + 1) * bs)
+            if decodes == 0, case .segment(let seg, let entry) = chunk.source {
+                offsets = try seg.blockOffsets(values: entry.values, count: chunk.count)
+            }
+            decodes += 1
             do {
-                decodes += 1
-                if offsets == nil && decodes == 4 { offsets = try DoubleColumn.blockOffsets(valueBytes!, count: chunk.count) }
                 if let offsets {
                     try DoubleColumn.decode(valueBytes!, count: chunk.count, range: lo..<hi, into: values + lo, blockOffsets: offsets)
                 } else {

@@ -379,6 +379,21 @@ final class Segment {
         return out
     }
 
+    /// Block offsets of value columns, found once per process (warm curves skip header walks).
+    private var valueBlockOffsets: [Int: [Int32]] = [:]
+
+    /// Where each block of a value column begins (nil for an LZ4-compressed column).
+    func blockOffsets(values ref: BlobRef, count: Int) throws(StrataError) -> [Int32]? {
+        if let cached = valueBlockOffsets[ref.offset] { return cached.isEmpty ? nil : cached }
+        let bytes = try blob(ref)
+        let offsets: [Int32]?
+        do { offsets = try DoubleColumn.blockOffsets(bytes, count: count) } catch {
+            throw StrataError.corrupt("cannot decode values: \(error.message)", path: path, offset: ref.offset)
+        }
+        valueBlockOffsets[ref.offset] = offsets ?? []
+        return offsets
+    }
+
     /// The bytes of a blob, checksum-verified on first use.
     func blob(_ ref: BlobRef) throws(StrataError) -> UnsafeRawBufferPointer {
         let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[ref.offset..<(ref.offset + ref.length)])

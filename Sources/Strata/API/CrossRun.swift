@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Which statistic of a metric ranks runs.
 public enum RankStatistic: String, Sendable, CaseIterable {
     case min, max, last, first, mean, count
@@ -107,29 +109,43 @@ extension Store {
             try checkOpenLocked()
             try catalog.refresh()
             try reader.refresh()
-            var groups: [String: [Int64: Aggregate]] = [:]
+            // Serial: find every run's chunks and verify the column checksums they will need, so
+            // that decoding below only reads shared state.
+            var work: [(group: String, chunks: [ChunkHandle])] = []
             for run in matching(filter) {
-                let g = run.params[param]?.description ?? "(none)"
-                let key = SeriesKey(run: run.id, canonical: metric)
-                let d = try SeriesQuery(chunks: reader.chunks(key)).read(.all, times: false)
-                if d.count == 0 { continue }
-                var acc = groups[g] ?? [:]
-                d.steps.withUnsafeBufferPointer { sp in
-                    d.values.withUnsafeBufferPointer { vp in
-                        var i = 0
-                        let n = sp.count
-                        while i < n {
-                            let b = floorDiv(sp[i], bucketWidth)
-                            // Steps are sorted: the bucket's points are contiguous.
-                            let end = b >= Int64.max / bucketWidth ? Int64.max : (b + 1) * bucketWidth
-                            var j = i + 1
-                            while j < n && sp[j] < end { j += 1 }
-                            acc[b, default: Aggregate()].mergeValues(Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: i..<j, baseRank: 0))
-                            i = j
-                        }
+                let chunks = try reader.chunks(SeriesKey(run: run.id, canonical: metric))
+                if chunks.isEmpty { continue }
+                for c in chunks { try c.verifyColumns() }
+                work.append((run.params[param]?.description ?? "(none)", chunks))
+            }
+            // Parallel: each worker folds a share of the runs into its own accumulators.
+            let workers = work.count >= 8 ? 2 : 1
+            let results = BandWorkers(count: workers)
+            let shared = UncheckedBox(work)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var groups: [String: [Int64: Aggregate]] = [:]
+                var failure: StrataError?
+                for (k, item) in shared.value.enumerated() where k % workers == w && failure == nil {
+                    do throws(StrataError) {
+                        let d = try SeriesQuery(chunks: item.chunks).read(.all, times: false)
+                        var acc = groups[item.group] ?? [:]
+                        Store.foldBand(d, width: bucketWidth, into: &acc)
+                        groups[item.group] = acc
+                    } catch {
+                        failure = error
                     }
                 }
-                groups[g] = acc
+                results.store(w, groups, failure)
+            }
+            var groups: [String: [Int64: Aggregate]] = [:]
+            for w in 0..<workers {
+                let (part, failure) = results.take(w)
+                if let failure { throw failure }
+                for (g, buckets) in part {
+                    var acc = groups[g] ?? [:]
+                    for (b, a) in buckets { acc[b, default: Aggregate()].mergeValues(a) }
+                    groups[g] = acc
+                }
             }
             var rows: [BandRow] = []
             for g in groups.keys.sorted() {
@@ -155,6 +171,46 @@ extension Store {
             }
         }
     }
+}
+
+extension Store {
+    /// Adds a run's points (sorted by step) to per-bucket accumulators.
+    static func foldBand(_ d: SeriesData, width: Int64, into acc: inout [Int64: Aggregate]) {
+        d.steps.withUnsafeBufferPointer { sp in
+            d.values.withUnsafeBufferPointer { vp in
+                var i = 0
+                let n = sp.count
+                while i < n {
+                    let b = floorDiv(sp[i], width)
+                    // Steps are sorted: the bucket's points are contiguous.
+                    let end = b >= Int64.max / width ? Int64.max : (b + 1) * width
+                    var j = i + 1
+                    while j < n && sp[j] < end { j += 1 }
+                    acc[b, default: Aggregate()].mergeValues(Aggregate.values(vp.baseAddress!, i..<j))
+                    i = j
+                }
+            }
+        }
+    }
+}
+
+/// Per-worker results of a parallel band, written once by each worker, read after all finished.
+final class BandWorkers: @unchecked Sendable {
+    // @unchecked Sendable: slot w is written only by worker w, and read only after
+    // `concurrentPerform` returned (which orders the writes before the reads); `lock` guards anyway.
+    private var slots: [([String: [Int64: Aggregate]], StrataError?)]
+    private let lock = Lock()
+    init(count: Int) { slots = Array(repeating: ([:], nil), count: count) }
+    func store(_ w: Int, _ groups: [String: [Int64: Aggregate]], _ failure: StrataError?) { lock.withLock { slots[w] = (groups, failure) } }
+    func take(_ w: Int) -> ([String: [Int64: Aggregate]], StrataError?) { lock.withLock { slots[w] } }
+}
+
+/// Hands read-only data to worker threads.
+struct UncheckedBox<T>: @unchecked Sendable {
+    // @unchecked Sendable: the value is only read while the workers run; the segments it points
+    // into were verified beforehand, so decoding mutates no shared state.
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 @inline(__always)

@@ -7,11 +7,22 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
     static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
     /// A new identifier for a run created now.
+    /// Ids made by this process within one millisecond increase (a monotonic ULID), so sorting
+    /// by id is creation order here; across processes, order within a millisecond is arbitrary.
     public static func generate(milliseconds: Int64? = nil) -> RunID {
         let milliseconds = milliseconds ?? Clock.milliseconds()
         var rng = SystemRandomNumberGenerator()
-        let hi = UInt64(truncatingIfNeeded: milliseconds) << 16 | UInt64(rng.next() as UInt16)
-        let lo = rng.next() as UInt64
+        var hi = UInt64(truncatingIfNeeded: milliseconds) << 16 | UInt64(rng.next() as UInt16)
+        var lo = rng.next() as UInt64
+        monotonic.withLock {
+            let last = lastGenerated
+            if last.hi >> 16 == hi >> 16 && (last.hi, last.lo) >= (hi, lo) {
+                // Same millisecond: one more than the previous id.
+                lo = last.lo &+ 1
+                hi = last.lo == .max ? last.hi &+ 1 : last.hi
+            }
+            lastGenerated = (hi, lo)
+        }
         // 128 bits -> 26 characters of 5 bits (the first holds 3 bits).
         var chars = [UInt8](repeating: 0, count: 26)
         var h = hi, l = lo
@@ -24,6 +35,9 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
     }
 
     init(validated text: String) { self.text = text }
+
+    private static let monotonic = Lock()
+    nonisolated(unsafe) private static var lastGenerated: (hi: UInt64, lo: UInt64) = (0, 0)  // guarded by `monotonic`
 
     /// Parses the text form; nil when it is not 26 Crockford base-32 characters.
     public init?(_ text: String) {

@@ -44,6 +44,14 @@ struct ChunkHandle {
 
     var count: Int { stats.count }
 
+    /// Verifies the checksums of the steps and values columns now (later decodes only read).
+    func verifyColumns() throws(StrataError) {
+        if case .segment(let seg, let e) = source {
+            _ = try seg.blob(e.steps)
+            _ = try seg.blob(e.values)
+        }
+    }
+
     private func fail(_ segment: Segment, _ ref: BlobRef, _ e: CodecError) -> StrataError {
         StrataError.corrupt("cannot decode column: \(e.message)", path: segment.path, offset: ref.offset)
     }

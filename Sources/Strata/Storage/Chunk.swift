@@ -49,25 +49,38 @@ struct Aggregate: Sendable, Equatable {
     static func values(_ values: UnsafePointer<Double>, _ range: Range<Int>) -> Aggregate {
         var a = Aggregate()
         if range.isEmpty { return a }
-        var sum = 0.0, lo = Double.infinity, hi = -Double.infinity
+        // Four independent accumulators: the additions do not wait on each other.
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var lo = Double.infinity, hi = -Double.infinity
         var nan = 0
-        for i in range {
-            let v = values[i]
+        var i = range.lowerBound
+        let end = range.upperBound
+        @inline(__always) func take(_ v: Double, _ s: inout Double) {
             let isNaN = v != v
             nan &+= isNaN ? 1 : 0
-            sum += isNaN ? 0 : v
+            s += isNaN ? 0 : v
             lo = v < lo ? v : lo      // NaN compares false: ignored
             hi = v > hi ? v : hi
         }
+        while i &+ 4 <= end {
+            take(values[i], &s0); take(values[i &+ 1], &s1); take(values[i &+ 2], &s2); take(values[i &+ 3], &s3)
+            i &+= 4
+        }
+        while i < end { take(values[i], &s0); i &+= 1 }
+        let sum = (s0 + s1) + (s2 + s3)
         let n = range.count - nan
         var m2 = 0.0
         if n > 0 {
             let mean = sum / Double(n)
-            for i in range {
-                let v = values[i]
-                let d = v != v ? 0 : v - mean
-                m2 += d * d
+            var m0 = 0.0, m1 = 0.0, m2b = 0.0, m3 = 0.0
+            @inline(__always) func dev(_ v: Double) -> Double { let d = v != v ? 0 : v - mean; return d * d }
+            i = range.lowerBound
+            while i &+ 4 <= end {
+                m0 += dev(values[i]); m1 += dev(values[i &+ 1]); m2b += dev(values[i &+ 2]); m3 += dev(values[i &+ 3])
+                i &+= 4
             }
+            while i < end { m0 += dev(values[i]); i &+= 1 }
+            m2 = (m0 + m1) + (m2b + m3)
         }
         a.count = range.count
         a.nanCount = nan

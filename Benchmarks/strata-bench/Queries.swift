@@ -7,17 +7,22 @@ enum Queries {
     static let names = ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7"]
     static let keys = ["Q1": "Q1_history", "Q2": "Q2_window", "Q3": "Q3_curve", "Q4": "Q4_zoom", "Q5": "Q5_best", "Q6": "Q6_band", "Q7": "Q7_last"]
 
+    /// The stores a query needs (a cold process opens only its own).
     struct Stores {
-        let long: Store
-        let sweep: Store
-        let longRun: RunID
+        let longStore: Store?
+        let sweepStore: Store?
+        let longRun: RunID?
+        var long: Store { longStore! }
+        var sweep: Store { sweepStore! }
     }
 
-    static func open(long: String, sweep: String) throws -> Stores {
-        let l = try Store.open(at: long, options: .init(create: false))
-        let s = try Store.open(at: sweep, options: .init(create: false))
-        return Stores(long: l, sweep: s, longRun: try l.run("run-0000").id)
+    static func open(long: String?, sweep: String?) throws -> Stores {
+        let l = try long.map { try Store.open(at: $0, options: .init(create: false)) }
+        let s = try sweep.map { try Store.open(at: $0, options: .init(create: false)) }
+        return Stores(longStore: l, sweepStore: s, longRun: try l?.run("run-0000").id)
     }
+
+    static func usesLong(_ q: String) -> Bool { ["Q1", "Q2", "Q3", "Q4"].contains(q) }
 
     /// Sum with four independent accumulators (the order differs from a plain loop; QUERIES.md
     /// allows 1e-9 relative).
@@ -40,7 +45,7 @@ enum Queries {
         switch q {
         case "Q1":
             var count = 0, sum = 0.0, first: Int64 = 0, last: Int64 = 0
-            try s.long.scan(s.longRun, "train/loss") { steps, values in
+            try s.long.scan(s.longRun!, "train/loss") { steps, values in
                 if count == 0 { first = steps[0] }
                 count += steps.count
                 last = steps[steps.count - 1]
@@ -49,15 +54,15 @@ enum Queries {
             return ["count": count, "sum": sum, "first_step": first, "last_step": last] as [String: Any]
         case "Q2":
             var count = 0, sum = 0.0
-            try s.long.scan(s.longRun, "train/loss", steps: 1_000_000..<1_010_000) { steps, values in
+            try s.long.scan(s.longRun!, "train/loss", steps: 1_000_000..<1_010_000) { steps, values in
                 count += steps.count
                 sum += fastSum(values)
             }
             return ["count": count, "sum": sum] as [String: Any]
         case "Q3":
-            return try s.long.curve(s.longRun, "train/loss", steps: 0..<2_000_000, buckets: 1000)
+            return try s.long.curve(s.longRun!, "train/loss", steps: 0..<2_000_000, buckets: 1000)
         case "Q4":
-            return try s.long.curve(s.longRun, "train/loss", steps: 500_000..<600_000, buckets: 1000)
+            return try s.long.curve(s.longRun!, "train/loss", steps: 500_000..<600_000, buckets: 1000)
         case "Q5":
             let f = try Filter("params.lr < 1e-3 and params.dropout >= 0.1")
             return try s.sweep.rank("val/loss", by: .min, where: f, limit: 10)
@@ -144,7 +149,7 @@ enum Queries {
     /// In the child: open both stores and answer one query, timing both.
     static func cold(_ q: String, long: String, sweep: String) throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let s = try open(long: long, sweep: sweep)
+        let s = try open(long: usesLong(q) ? long : nil, sweep: usesLong(q) ? nil : sweep)
         _ = try compute(q, s)
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         print("{\"ms\": \(ms), \"peak_rss\": \(peakRSSBytes())}")

@@ -41,10 +41,24 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
 
     /// Parses the text form; nil when it is not 26 Crockford base-32 characters.
     public init?(_ text: String) {
-        let upper = text.uppercased()
-        guard upper.utf8.count == 26, upper.utf8.allSatisfy({ RunID.alphabet.contains($0) }) else { return nil }
-        self.text = upper
+        var lower = false
+        var count = 0
+        for b in text.utf8 {
+            count += 1
+            if RunID.isDigit[Int(b)] { continue }
+            if RunID.isDigit[Int(b) & ~0x20], b >= 0x61 { lower = true; continue }  // a lowercase letter of the alphabet
+            return nil
+        }
+        guard count == 26 else { return nil }
+        self.text = lower ? text.uppercased() : text
     }
+
+    /// Bytes of the Crockford alphabet (upper case).
+    private static let isDigit: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for b in alphabet { t[Int(b)] = true }
+        return t
+    }()
 
     public var description: String { text }
     public static func < (a: RunID, b: RunID) -> Bool { a.text < b.text }

@@ -109,6 +109,7 @@ final class StoreReader {
             ($0.meta.firstSequence, $0.name) < ($1.meta.firstSequence, $1.name)
         }
         index = [:]
+        index.reserveCapacity(ordered.reduce(0) { $0 + $1.series.count })
         for (i, seg) in ordered.enumerated() {
             seg.arrivalOrder = i
             for s in seg.series { index[s.key, default: []].append(s) }

@@ -179,20 +179,32 @@ enum ChunkEncoder {
         // Full chunks: block statistics make the tier, and merged they make the chunk's (one pass).
         var stats: Aggregate
         var tier: [UInt8] = []
+        let vp = values.baseAddress!
         if n == ChunkLayout.chunkCapacity {
             stats = Aggregate()
             var w = ByteWriter(capacity: ChunkLayout.blocksPerChunk * ChunkLayout.tierEntrySize)
             var lo = 0
             while lo < n {
                 let hi = Swift.min(n, lo + ChunkLayout.blockSize)
-                let a = Aggregate.of(steps: steps.baseAddress!, values: values.baseAddress!, range: lo..<hi, baseRank: 0)
+                let a = Aggregate.values(vp, lo..<hi)
                 w.f64(a.sum); w.f64(a.m2); w.f64(a.min); w.f64(a.max); w.u8(UInt8(a.nanCount))
-                stats.merge(a)
+                stats.mergeValues(a)
                 lo = hi
             }
             tier = w.bytes
         } else {
-            stats = Aggregate.of(steps: steps.baseAddress!, values: values.baseAddress!, range: 0..<n, baseRank: 0)
+            stats = Aggregate.values(vp, 0..<n)
+        }
+        // Sorted steps: first/last are the ends; min/max steps are where the extremes first occur.
+        stats.firstStep = steps[0]; stats.firstValue = values[0]; stats.firstRank = 0
+        stats.lastStep = steps[n - 1]; stats.lastValue = values[n - 1]; stats.lastRank = UInt64(n - 1)
+        if stats.numericCount > 0 {
+            var i = 0
+            while !(vp[i] == stats.min) { i += 1 }
+            stats.minStep = steps[i]
+            i = 0
+            while !(vp[i] == stats.max) { i += 1 }
+            stats.maxStep = steps[i]
         }
         var minT = Int64.max, maxT = Int64.min
         for t in times { if t < minT { minT = t }; if t > maxT { maxT = t } }

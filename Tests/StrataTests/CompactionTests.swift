@@ -88,6 +88,40 @@ struct CompactionTests {
         #expect(try store.verify().isHealthy, "seed \(seed)")
     }
 
+    @Test func compactionWhileAnotherProcessWritesLosesNothing() throws {
+        let dir = TempDir()
+        let path = dir.sub("s")
+        let steps = 60_000
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: builtProduct("strata-test-writer"))
+        p.arguments = [path, "live", "m", "\(steps)", "--capacity", "\(1 << 18)"]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        var compactions = 0
+        while p.isRunning {
+            if let store = try? Store.open(at: path) {
+                if let r = try? store.compact(graceSeconds: 0), r.inputSegments > 0 { compactions += 1 }
+                // A reader during all this sees each visible step once.
+                if let run = try? store.run("live"), let d = try? store.read(run.id, "ma") {
+                    #expect(Set(d.steps).count == d.count, "a step seen twice while compacting")
+                }
+                try? store.close()
+            }
+            usleep(20_000)
+        }
+        #expect(p.terminationStatus == 0)
+        let store = try Store.open(at: path)
+        _ = try store.compact(graceSeconds: 0)
+        let id = try store.run("live").id
+        for (k, m) in ["ma", "mb", "mc"].enumerated() {
+            let d = try store.read(id, m)
+            #expect(d.steps == (0..<Int64(steps)).map { $0 })
+            #expect(d.values == (0..<steps).map { Double($0) * 0.5 + Double(k) })
+        }
+        #expect(compactions > 0)
+        #expect(try store.verify().isHealthy)
+    }
+
     @Test func rewindHidesLaterPointsAndCompactionDropsThem() throws {
         let dir = TempDir()
         let store = try Store.open(at: dir.sub("s"))

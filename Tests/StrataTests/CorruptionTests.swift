@@ -138,5 +138,12 @@ struct CorruptionTests {
         let report = try store.verify()
         #expect(report.problems.contains { $0.path == path && $0.message.contains("checksum") })
         #expect(try store.run("b").name == "b")
+        // Run "a" lost its catalog record, not its points: it is listed by id, flagged.
+        let orphans = try store.runs().filter { $0.metadata["catalog.missing"] == .bool(true) }
+        #expect(orphans.count == 1)
+        if let a = orphans.first {
+            #expect(try store.points(a.id, "x").count == 6_000)
+            #expect(try store.run(a.id.text).id == a.id)
+        }
     }
 }

@@ -32,7 +32,7 @@ extension Store {
             try catalog.refresh()
             try reader.refresh()
             var st = StorageStats()
-            st.runs = catalog.runs.count
+            st.runs = knownRunsLocked().count
             var keys = Set<SeriesKey>()
             var usage: [String: StorageStats.CodecBytes] = [:]
             for seg in reader.liveSegments {

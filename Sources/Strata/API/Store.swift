@@ -153,7 +153,8 @@ public final class Store: @unchecked Sendable {
     public func runs() throws(StrataError) -> [RunInfo] {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
-            return catalog.runs.values.sorted { $0.id < $1.id }
+            try reader.refresh()
+            return knownRunsLocked().values.sorted { $0.id < $1.id }
         }
     }
 
@@ -161,7 +162,11 @@ public final class Store: @unchecked Sendable {
     public func run(_ idOrName: String) throws(StrataError) -> RunInfo {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
-            if let id = RunID(idOrName), let info = catalog.runs[id] { return info }
+            if let id = RunID(idOrName) {
+                if let info = catalog.runs[id] { return info }
+                try reader.refresh()
+                if let info = knownRunsLocked()[id] { return info }
+            }
             if let ids = catalog.byName[idOrName], let id = ids.max(), let info = catalog.runs[id] { return info }
             throw StrataError(.notFound, "no run with id or name \"\(idOrName)\" in store \(path)")
         }
@@ -253,7 +258,18 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    func runInfo(_ id: RunID) -> RunInfo? { lock.withLock { catalog.runs[id] } }
+    func runInfo(_ id: RunID) -> RunInfo? { lock.withLock { knownRunsLocked()[id] } }
+
+    /// The catalog's runs, plus a stand-in for every run that has points but whose catalog
+    /// records are missing (a damaged catalog): its points stay reachable by id. Under the lock.
+    func knownRunsLocked() -> [RunID: RunInfo] {
+        var all = catalog.runs
+        for id in reader.allRunIDs() where all[id] == nil {
+            all[id] = RunInfo(id: id, name: id.text, project: "(unknown)", status: .crashed, createdMs: id.milliseconds,
+                              endedMs: nil, params: [:], tags: [], metadata: ["catalog.missing": .bool(true)], parent: nil, rewinds: [])
+        }
+        return all
+    }
 
     /// Makes everything logged so far survive power loss (msync + fsync of this process's log).
     public func flush() throws(StrataError) {

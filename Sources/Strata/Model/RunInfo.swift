@@ -61,6 +61,16 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
     }()
 
     public var description: String { text }
+
+    /// The creation time encoded in the id (milliseconds since 1970).
+    public var milliseconds: Int64 {
+        var v: Int64 = 0
+        for b in text.utf8.prefix(10) {
+            guard let d = RunID.alphabet.firstIndex(of: b) else { return 0 }
+            v = v << 5 | Int64(d)
+        }
+        return v
+    }
     public static func < (a: RunID, b: RunID) -> Bool { a.text < b.text }
 }
 

@@ -40,6 +40,8 @@ final class StoreReader {
             if c.stats.lastStep <= limit { out.append(c); continue }
             var cache: [Int64]? = nil
             let n = try c.lowerBound(limit + 1, steps: &cache)
+            // Damaged statistics can claim a first step the points do not have: nothing visible.
+            if n == 0 { continue }
             var s = [Int64](repeating: 0, count: n), v = [Double](repeating: 0, count: n), t = [Int64](repeating: 0, count: n)
             try typed {
                 try s.withUnsafeMutableBufferPointer { try c.decodeSteps(0..<n, into: $0.baseAddress!) }
@@ -154,6 +156,13 @@ final class StoreReader {
             if let (a, _, _) = summary(key) { out[key.metric] = a }
         }
         return out
+    }
+
+    /// Every run with points, from segments and log tails.
+    func allRunIDs() -> Set<RunID> {
+        var ids = Set(runsIndex.keys)
+        for t in tails.values { for k in t.series.keys { ids.insert(k.run) } }
+        return ids
     }
 
     func allSeriesKeys() -> [SeriesKey] {

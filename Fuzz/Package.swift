@@ -1,8 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// libFuzzer harness for the column decoders. Sources/CLZ4 and Sources/StrataCodecs are symlinks to
-// the main package's folders. See README.md.
+// libFuzzer harnesses for the column decoders (codec-fuzz) and the storage engine's on-disk readers
+// (store-fuzz). Sources/CLZ4, Sources/StrataCodecs and Sources/Strata are symlinks to the main
+// package's folders. See README.md.
 let package = Package(
     name: "StrataCodecsFuzz",
     targets: [
@@ -11,6 +12,13 @@ let package = Package(
         .executableTarget(name: "codec-fuzz", dependencies: ["StrataCodecs"], path: "Sources/codec-fuzz"),
         .executableTarget(
             name: "make-corpus", dependencies: ["StrataCodecs"], path: "Sources/make-corpus",
+            swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "Strata", dependencies: ["StrataCodecs"], path: "Sources/Strata"),
+        .executableTarget(
+            name: "store-fuzz", dependencies: ["Strata", "StrataCodecs"], path: "Sources/store-fuzz",
+            swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(
+            name: "make-store-corpus", dependencies: ["Strata"], path: "Sources/make-store-corpus",
             swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

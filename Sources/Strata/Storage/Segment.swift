@@ -331,7 +331,14 @@ final class Segment {
         let first = try r.i64(), last = try r.i64()
         let nr = try r.length("replaced count", max: 1 << 20)
         var replaces: [String] = []
-        for _ in 0..<nr { replaces.append(try r.string("replaced segment", max: 512)) }
+        for _ in 0..<nr {
+            let name = try r.string("replaced segment", max: 512)
+            // Compaction deletes the segments named here: a segment file name, never a path.
+            guard name.hasSuffix(".seg"), !name.contains("/") else {
+                throw StrataError.corrupt("replaced segment name \"\(name.prefix(64))\" is not a segment file name", path: path, offset: r.offset)
+            }
+            replaces.append(name)
+        }
         let epoch = try r.i64()
         meta = SegmentMeta(writer: writer, generation: gen, firstSequence: first, lastSequence: last, replaces: replaces, rewindEpoch: epoch)
     }
@@ -372,6 +379,9 @@ final class Segment {
                 // Never trust the flag blindly: the stride must divide the span exactly.
                 let span = stats.lastStep.subtractingReportingOverflow(stats.firstStep)
                 linear = !span.overflow && span.partialValue >= 0 && span.partialValue % Int64(stats.count - 1) == 0
+            } else if linear {
+                // One point: its first and last step are the same step (else stride = span / 0).
+                linear = stats.firstStep == stats.lastStep
             }
             out.append(ChunkEntry(stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear,
                                   steps: refs[0], values: refs[1], times: refs[2], tier: refs[3]))

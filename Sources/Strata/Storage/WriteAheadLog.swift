@@ -165,6 +165,9 @@ struct LogScanner {
         let gen = try r.u64()
         let created = try r.i64()
         let writer = try r.string("writer id", max: LogFormat.maxWriterIdBytes)
+        // It names the segment cut from this log (recovery writes segments/<writer>-<generation>.seg):
+        // a writer id (a ULID), never a path.
+        guard RunID(writer) != nil else { throw StrataError.corrupt("bad writer id in log header", path: path, offset: 32) }
         header = Header(generation: gen, createdNs: created, writerId: writer)
         offset = LogFormat.headerSize
     }

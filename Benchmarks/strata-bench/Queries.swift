@@ -132,21 +132,10 @@ enum Queries {
     }
 
     static func coldChild(_ q: String, long: String, sweep: String) throws -> [String: Double] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: selfPath())
-        p.arguments = ["--cold", q, long, sweep]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let obj = try JSONSerialization.jsonObject(with: data) as? [String: Double] else {
-            throw BenchError("cold \(q) failed: \(String(decoding: data, as: UTF8.self))")
-        }
-        return obj
+        try runSelf(["--cold", q, long, sweep])
     }
 
-    /// In the child: open both stores and answer one query, timing both.
+    /// In the child: open the store the query needs and answer it, timing both.
     static func cold(_ q: String, long: String, sweep: String) throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let s = try open(long: usesLong(q) ? long : nil, sweep: usesLong(q) ? nil : sweep)

@@ -23,20 +23,25 @@ func selfPath() -> String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }
 
-/// Runs `strata-bench --child MODE DIR STORE` and returns its JSON line.
-func child(_ mode: String, _ dir: String, _ store: String) throws -> [String: Double] {
+/// Runs this executable with `arguments` in a fresh process and returns the JSON object it prints.
+func runSelf(_ arguments: [String]) throws -> [String: Double] {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: selfPath())
-    p.arguments = ["--child", mode, dir, store]
+    p.arguments = arguments
     let out = Pipe()
     p.standardOutput = out
     try p.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     guard p.terminationStatus == 0, let obj = try JSONSerialization.jsonObject(with: data) as? [String: Double] else {
-        throw BenchError("child \(mode) failed: \(String(decoding: data, as: UTF8.self))")
+        throw BenchError("\(arguments.joined(separator: " ")) failed: \(String(decoding: data, as: UTF8.self))")
     }
     return obj
+}
+
+/// Runs `strata-bench --child MODE DIR STORE` (one ingest in its own process).
+func child(_ mode: String, _ dir: String, _ store: String) throws -> [String: Double] {
+    try runSelf(["--child", mode, dir, store])
 }
 
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

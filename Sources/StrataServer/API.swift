@@ -1,0 +1,430 @@
+import Hummingbird
+import Strata
+
+/// Query parameters with errors that name the parameter.
+struct Query {
+    let values: [String: String]
+
+    init(_ request: Request) {
+        var v: [String: String] = [:]
+        for (k, x) in request.uri.queryParameters { v[String(k)] = String(x) }
+        values = v
+    }
+
+    func string(_ k: String) -> String? {
+        guard let v = values[k], !v.isEmpty else { return nil }
+        return v
+    }
+
+    func require(_ k: String) throws(APIError) -> String {
+        guard let v = string(k) else { throw APIError.bad("query parameter \"\(k)\" is missing", field: k) }
+        return v
+    }
+
+    func int(_ k: String) throws(APIError) -> Int64? {
+        guard let v = string(k) else { return nil }
+        guard let i = Int64(v) else { throw APIError.bad("query parameter \"\(k)\" must be an integer, got \"\(v.prefix(40))\"", field: k) }
+        return i
+    }
+
+    func int(_ k: String, default d: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
+        guard let v = try int(k) else { return d }
+        guard range.contains(Int(v)) else { throw APIError.bad("query parameter \"\(k)\" must be \(range.lowerBound) to \(range.upperBound), got \(v)", field: k) }
+        return Int(v)
+    }
+
+    func bool(_ k: String) -> Bool {
+        guard let v = string(k) else { return false }
+        return v == "1" || v == "true" || v == "yes"
+    }
+
+    func filter() throws(APIError) -> Filter? {
+        guard let text = string("where") else { return nil }
+        do { return try Filter(text) } catch {
+            throw APIError.bad("where: \(error.description)", field: "where")
+        }
+    }
+
+    /// `labels=k=v,k=v` (context labels of a series).
+    func labels() throws(APIError) -> [String: String] {
+        guard let text = string("labels") else { return [:] }
+        var out: [String: String] = [:]
+        for part in text.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { throw APIError.bad("labels must be k=v,k=v, got \"\(text.prefix(60))\"", field: "labels") }
+            out[String(kv[0])] = String(kv[1])
+        }
+        return out
+    }
+}
+
+/// The handlers of the `/api` routes.
+final class API: Sendable {
+    let store: Store
+    let ingestor: Ingestor
+    let tokens: TokenCache
+    let maxBodyBytes: Int
+
+    init(store: Store, maxBodyBytes: Int) {
+        self.store = store
+        self.ingestor = Ingestor(store: store)
+        self.tokens = TokenCache(store: store.path)
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Turns thrown errors into JSON error responses.
+    func wrap(_ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch let e as APIError {
+            return errorResponse(e)
+        } catch let e as StrataError {
+            return errorResponse(apiError(e))
+        } catch {
+            if "\(type(of: error))".contains("TooManyBytes") {
+                return errorResponse(APIError(413, "request body is larger than the limit of \(maxBodyBytes) bytes"))
+            }
+            return errorResponse(APIError(500, "internal error: \(error)"))
+        }
+    }
+
+    // MARK: ingest
+
+    func ingest(_ request: Request, context: some RequestContext) async throws -> Response {
+        let q = Query(request)
+        if let len = request.headers[.contentLength].flatMap({ Int($0) }), len > maxBodyBytes {
+            throw APIError(413, "request body of \(len) bytes is larger than the limit of \(maxBodyBytes) bytes (send smaller batches)")
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            if "\(type(of: error))".contains("TooManyBytes") {
+                throw APIError(413, "request body is larger than the limit of \(maxBodyBytes) bytes (send smaller batches)")
+            }
+            throw error
+        }
+        let sync = q.bool("sync")
+        let ingestor = self.ingestor
+        let store = self.store
+        let result: [UInt8] = try await blocking {
+            let records = try body.withUnsafeReadableBytes { raw throws(APIError) -> [IngestRecord] in
+                try BatchDecoder.decode(raw.bindMemory(to: UInt8.self))
+            }
+            let outcome: Ingestor.Outcome
+            do { outcome = try ingestor.apply(records) } catch {
+                throw APIError(500, "store error while applying the batch (records before the failing one are kept): \(error)")
+            }
+            if sync { try store.flush() }
+            var o = JSONOut()
+            o.beginObject()
+            o.field("records", outcome.records)
+            o.field("points", outcome.points)
+            o.field("durable", sync ? "fsync" : "log")
+            o.key("runs")
+            o.beginArray()
+            for (run, created) in outcome.runs {
+                o.beginObject()
+                o.field("id", run.id.text)
+                o.field("name", run.name)
+                o.field("created", created)
+                o.endObject()
+            }
+            o.endArray()
+            o.endObject()
+            o.bytes.append(10)
+            return o.bytes
+        }
+        return jsonResponse(result)
+    }
+
+    // MARK: runs
+
+    func runs(_ request: Request) async throws -> Response {
+        let q = Query(request)
+        let filter = try q.filter()
+        let sort = try q.string("sort").map { s throws(APIError) in try SortKey(s) }
+        let limit = try q.int("limit", default: 1000, range: 1...1_000_000)
+        let store = self.store
+        let bytes: [UInt8] = try await blocking {
+            var rows = try store.summary(where: filter)
+            let total = rows.count
+            if let sort { rows = sort.sorted(rows) }
+            if rows.count > limit { rows.removeLast(rows.count - limit) }
+            var o = JSONOut(capacity: 256 * rows.count)
+            o.beginObject()
+            o.field("total", total)
+            o.field("count", rows.count)
+            o.key("runs")
+            o.beginArray()
+            for r in rows { o.runSummary(r) }
+            o.endArray()
+            o.endObject()
+            o.bytes.append(10)
+            return o.bytes
+        }
+        return jsonResponse(bytes)
+    }
+
+    func run(_ idOrName: String, series: Bool, onlySeries: Bool = false) async throws -> Response {
+        let store = self.store
+        let bytes: [UInt8] = try await blocking {
+            let info = try store.run(idOrName)
+            let list = try store.series(of: info.id)
+            var o = JSONOut()
+            o.beginObject()
+            if onlySeries { o.field("run", info.id.text) } else { o.runFields(info) }
+            o.key("series")
+            o.beginArray()
+            for s in list { o.seriesInfo(s) }
+            o.endArray()
+            o.endObject()
+            o.bytes.append(10)
+            return o.bytes
+        }
+        return jsonResponse(bytes)
+    }
+
+    func summary(_ request: Request) async throws -> Response {
+        let filter = try Query(request).filter()
+        let store = self.store
+        let bytes: [UInt8] = try await blocking {
+            let rows = try store.summary(where: filter)
+            var o = JSONOut(capacity: 256 * rows.count)
+            o.beginObject()
+            o.field("count", rows.count)
+            o.key("runs")
+            o.beginArray()
+            for r in rows { o.runSummary(r) }
+            o.endArray()
+            o.endObject()
+            o.bytes.append(10)
+            return o.bytes
+        }
+        return jsonResponse(bytes)
+    }
+
+    // MARK: cross-run
+
+    func rank(_ request: Request) async throws -> Response {
+        let q = Query(request)
+        let metric = try q.require("metric")
+        let byText = q.string("by") ?? "min"
+        guard let by = RankStatistic(rawValue: byText) else {
+            throw APIError.bad("by must be one of \(RankStatistic.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(byText.prefix(40))\"", field: "by")
+        }
+        var asc: Bool?
+        if let order = q.string("order") {
+            switch order {
+            case "asc": asc = true
+            case "desc": asc = false
+            default: throw APIError.bad("order must be asc or desc, got \"\(order.prefix(40))\"", field: "order")
+            }
+        }
+        let filter = try q.filter()
+        let limit = try q.int("limit", default: 10, range: 1...1_000_000)
+        let store = self.store
+        let ascending = asc
+        let bytes: [UInt8] = try await blocking {
+            let rows = try store.rank(metric, by: by, ascending: ascending, where: filter, limit: limit)
+            var o = JSONOut(capacity: 256 * rows.count)
+            o.beginObject()
+            o.field("metric", metric)
+            o.field("by", by.rawValue)
+            o.field("order", (ascending ?? by.defaultAscending) ? "asc" : "desc")
+            o.key("rows")
+            o.beginArray()
+            for (i, r) in rows.enumerated() {
+                o.beginObject()
+                o.field("rank", i + 1)
+                o.field("value", r.value)
+                o.field("step", r.step)
+                o.key("run")
+                o.beginObject()
+                o.runFields(r.run)
+                o.endObject()
+                o.endObject()
+            }
+            o.endArray()
+            o.endObject()
+            o.bytes.append(10)
+            return o.bytes
+        }
+        return jsonResponse(bytes)
+    }
+
+    func band(_ request: Request) async throws -> Response {
+        let q = Query(request)
+        let metric = try q.require("metric")
+        var group = try q.require("group")
+        if group.hasPrefix("params."), group.count > 7 { group = String(group.dropFirst(7)) }
+        let groupParam = group
+        let filter = try q.filter()
+        let givenWidth = try q.int("width")
+        if let w = givenWidth, w <= 0 { throw APIError.bad("width must be a positive integer, got \(w)", field: "width") }
+        let buckets = try q.int("buckets", default: 200, range: 1...100_000)
+        let store = self.store
+        let bytes: [UInt8] = try await blocking {
+            var width = givenWidth ?? 1
+            if givenWidth == nil {
+                // Automatic: about `buckets` buckets over the step span of the matching runs.
+                var lo = Int64.max, hi = Int64.min
+                for r in try store.summary(where: filter) {
+                    if let s = r.metrics[metric] { lo = min(lo, s.firstStep); hi = max(hi, s.lastStep) }
+                }
+                if lo <= hi {
+                    let span = hi.subtractingReportingOverflow(lo).partialValue
+                    width = max(1, span / Int64(buckets) + 1)
+                }
+            }
+            let rows = try store.band(metric, groupBy: groupParam, bucketWidth: width, where: filter)
+            var o = JSONOut(capacity: 128 * rows.count)
+            o.beginObject()
+            o.field("metric", metric)
+            o.field("group", groupParam)
+            o.field("width", width)
+            o.key("rows")
+            o.beginArray()
+            for r in rows {
+                o.beginObject()
+                o.field("group", r.group)
+                o.field("bucket", r.bucket)
+                o.field("step", r.bucket.multipliedReportingOverflow(by: width).partialValue)
+                o.field("count", r.count)
+                o.field("nan", r.nanCount)
+                o.field("mean", r.mean)
+                o.field("std", r.std)
+                o.field("min", r.min)
+                o.field("max", r.max)
+                o.endObject()
+            }
+            o.endArray()
+            o.endObject()
+            o.bytes.append(10)
+            return o.bytes
+        }
+        return jsonResponse(bytes)
+    }
+}
+
+/// A sort key of `GET /api/runs`: `name`, `id`, `created`, `ended`, `status`, `project`,
+/// `params.K`, `meta.K`, `METRIC.AGG` (AGG: last, first, min, max, mean, count, first_step,
+/// last_step); a leading `-` sorts descending. Missing values sort last either way.
+struct SortKey: Sendable {
+    enum Field: Sendable { case name, id, created, ended, status, project, param(String), meta(String), metric(String, String) }
+    let field: Field
+    let descending: Bool
+    static let aggregates: Set<String> = ["last", "first", "min", "max", "mean", "count", "first_step", "last_step", "std"]
+
+    init(_ text: String) throws(APIError) {
+        var t = Substring(text)
+        descending = t.hasPrefix("-")
+        if descending { t = t.dropFirst() }
+        switch t {
+        case "name": field = .name
+        case "id": field = .id
+        case "created": field = .created
+        case "ended": field = .ended
+        case "status": field = .status
+        case "project": field = .project
+        default:
+            if t.hasPrefix("params."), t.count > 7 { field = .param(String(t.dropFirst(7))); return }
+            if t.hasPrefix("meta."), t.count > 5 { field = .meta(String(t.dropFirst(5))); return }
+            if let dot = t.lastIndex(of: "."), SortKey.aggregates.contains(String(t[t.index(after: dot)...])), dot > t.startIndex {
+                field = .metric(String(t[..<dot]), String(t[t.index(after: dot)...]))
+                return
+            }
+            throw APIError.bad("sort must be name, id, created, ended, status, project, params.KEY, meta.KEY or METRIC.AGG (AGG: \(SortKey.aggregates.sorted().joined(separator: ", "))), got \"\(text.prefix(60))\"", field: "sort")
+        }
+    }
+
+    enum Value { case number(Double), text(String) }
+
+    func value(_ r: RunSummary) -> Value? {
+        switch field {
+        case .name: return .text(r.run.name)
+        case .id: return .text(r.run.id.text)
+        case .created: return .number(Double(r.run.createdMs))
+        case .ended: return r.run.endedMs.map { .number(Double($0)) }
+        case .status: return .text(r.run.status.rawValue)
+        case .project: return .text(r.run.project)
+        case .param(let k): return r.run.params[k].map(Self.param)
+        case .meta(let k): return r.run.metadata[k].map(Self.param)
+        case .metric(let m, let agg):
+            guard let s = r.metrics[m] else { return nil }
+            let v: Double
+            switch agg {
+            case "last": v = s.last
+            case "first": v = s.first
+            case "min": v = s.min
+            case "max": v = s.max
+            case "mean": v = s.mean
+            case "std": v = s.std
+            case "count": v = Double(s.count)
+            case "first_step": v = Double(s.firstStep)
+            default: v = Double(s.lastStep)
+            }
+            return v.isNaN ? nil : .number(v)
+        }
+    }
+
+    private static func param(_ p: ParamValue) -> Value {
+        if let n = p.number { return .number(n) }
+        return .text(p.description)
+    }
+
+    func sorted(_ rows: [RunSummary]) -> [RunSummary] {
+        let keyed = rows.map { (value($0), $0) }
+        let desc = descending
+        return keyed.enumerated().sorted { a, b in
+            switch (a.element.0, b.element.0) {
+            case (nil, nil): return a.offset < b.offset
+            case (nil, _): return false
+            case (_, nil): return true
+            case let (x?, y?):
+                let c: Int
+                switch (x, y) {
+                case let (.number(p), .number(q)): c = p < q ? -1 : (p > q ? 1 : 0)
+                case let (.text(p), .text(q)): c = p < q ? -1 : (p > q ? 1 : 0)
+                case (.number, .text): c = -1
+                case (.text, .number): c = 1
+                }
+                if c == 0 { return a.offset < b.offset }
+                return desc ? c > 0 : c < 0
+            }
+        }.map { $0.element.1 }
+    }
+}
+
+extension JSONOut {
+    mutating func runSummary(_ r: RunSummary) {
+        beginObject()
+        runFields(r.run)
+        key("metrics")
+        beginObject()
+        for m in r.metrics.keys.sorted() { key(m); stats(r.metrics[m]!) }
+        endObject()
+        endObject()
+    }
+
+    mutating func seriesInfo(_ s: Store.SeriesInfo) {
+        beginObject()
+        field("key", s.key.canonical)
+        field("metric", s.key.metric)
+        key("labels")
+        beginObject()
+        for l in s.key.labels { field(l.key, l.value) }
+        endObject()
+        field("count", s.count)
+        field("nan", s.nanCount)
+        field("first_step", s.firstStep)
+        field("last_step", s.lastStep)
+        field("last", s.lastValue)
+        field("min", s.min)
+        field("max", s.max)
+        field("min_time", s.minTime)
+        field("max_time", s.maxTime)
+        endObject()
+    }
+}

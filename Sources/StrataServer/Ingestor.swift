@@ -1,0 +1,111 @@
+import Foundation
+import Strata
+
+/// Applies validated ingest batches to the store, finding or creating the runs they name.
+///
+/// Run resolution follows `strata ingest`: a name already in the store resumes the newest run of
+/// that name, a new name creates a run; a `run_id` of the store is that run, an unknown `run_id`
+/// creates a run named `run` and maps the id to it for the life of the server process.
+final class Ingestor: @unchecked Sendable {
+    // @unchecked Sendable: `byName` and `byId` are touched only under `lock`.
+    let store: Store
+    private let lock = NSLock()
+    private var byName: [String: Run] = [:]
+    private var byId: [String: Run] = [:]
+
+    init(store: Store) { self.store = store }
+
+    struct Outcome {
+        var records = 0
+        var points = 0
+        /// Runs the batch touched, in first-touched order: (run, created by this batch).
+        var runs: [(Run, Bool)] = []
+    }
+
+    /// Finds or creates a run (serialised, so two batches naming a new run create it once).
+    private func resolve(name: String?, id: String?, project: String?) throws(StrataError) -> (Run, Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let id {
+            if let r = byId[id.uppercased()] ?? byId[id] { return (r, false) }
+            if RunID(id) != nil, let info = try? store.run(id), info.id.text == id.uppercased() {
+                let r = try store.resumeRun(info.id.text)
+                byId[info.id.text] = r
+                return (r, false)
+            }
+            let r = try store.createRun(name: name ?? id, project: project ?? "default")
+            byId[id] = r
+            byId[r.id.text] = r
+            return (r, true)
+        }
+        let name = name!
+        if let r = byName[name] { return (r, false) }
+        if let info = try? store.run(name), info.name == name {
+            let r = try store.resumeRun(info.id.text)
+            byName[name] = r
+            return (r, false)
+        }
+        let r = try store.createRun(name: name, project: project ?? "default")
+        byName[name] = r
+        return (r, true)
+    }
+
+    /// A finished run is resolved afresh next time (and so resumed).
+    private func forget(_ run: Run) {
+        lock.lock()
+        defer { lock.unlock() }
+        if byName[run.name] === run { byName[run.name] = nil }
+        for (k, v) in byId where v === run { byId[k] = nil }
+    }
+
+    /// Applies every record in order. Records were validated: only a store failure (disk full,
+    /// I/O error) can stop this midway, and then the records before it are kept.
+    func apply(_ records: [IngestRecord]) throws(StrataError) -> Outcome {
+        var out = Outcome()
+        var local: [String: Run] = [:]   // per batch: "n:name" / "i:id"
+        var groups: [ObjectIdentifier: (names: [String], group: Run.MetricGroup)] = [:]
+        for r in records {
+            let localKey = r.runId.map { "i:" + $0 } ?? "n:" + r.run!
+            let run: Run
+            if let cached = local[localKey] {
+                run = cached
+            } else {
+                let (found, created) = try resolve(name: r.run, id: r.runId, project: r.project)
+                run = found
+                local[localKey] = run
+                out.runs.append((run, created))
+            }
+            if !r.params.isEmpty { try run.setParams(r.params) }
+            if !r.meta.isEmpty { try run.setMetadata(r.meta) }
+            if !r.tags.isEmpty { try run.tag(add: r.tags) }
+            if let c = r.column {
+                try run.append(c.metric, labels: r.labels, steps: c.steps, values: c.values, times: c.times)
+            } else if !r.names.isEmpty {
+                let step = r.step!
+                if r.labels.isEmpty {
+                    // Resolve the metric names once per run while consecutive records repeat them.
+                    let oid = ObjectIdentifier(run)
+                    let group: Run.MetricGroup
+                    if let g = groups[oid], g.names == r.names {
+                        group = g.group
+                    } else {
+                        group = try run.metrics(r.names)
+                        groups[oid] = (r.names, group)
+                    }
+                    try run.log(group, step: step, values: r.values, time: r.time)
+                } else {
+                    let t = r.time ?? Int64(Date().timeIntervalSince1970 * 1000)
+                    for (m, v) in zip(r.names, r.values) { try run.log(m, v, step: step, time: t, labels: r.labels) }
+                }
+            }
+            out.points += r.pointCount
+            out.records += 1
+            if let st = r.status {
+                try run.finish(st)
+                forget(run)
+                local[localKey] = nil
+            }
+        }
+        return out
+    }
+}

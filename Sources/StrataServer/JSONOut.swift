@@ -1,0 +1,145 @@
+import Strata
+
+/// Builds JSON text into a byte buffer, without Foundation.
+///
+/// Non-finite doubles are written as the strings `"NaN"`, `"Infinity"` and `"-Infinity"` (strict
+/// JSON has no token for them); finite doubles in the shortest form that reads back bit-exactly.
+/// Commas are inserted automatically between members and elements.
+struct JSONOut {
+    var bytes: [UInt8] = []
+    /// One flag per open container: true once it has a member (a comma is due before the next).
+    private var needComma: [Bool] = []
+    /// True right after a key (the value follows without a comma).
+    private var afterKey = false
+
+    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    private mutating func separator() {
+        if afterKey { afterKey = false; return }
+        if let last = needComma.last {
+            if last { bytes.append(UInt8(ascii: ",")) }
+            needComma[needComma.count - 1] = true
+        }
+    }
+
+    mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needComma.append(false) }
+    mutating func endObject() { needComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
+    mutating func beginArray() { separator(); bytes.append(UInt8(ascii: "[")); needComma.append(false) }
+    mutating func endArray() { needComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
+
+    mutating func key(_ k: String) {
+        separator()
+        writeString(k)
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    mutating func string(_ s: String) { separator(); writeString(s) }
+    mutating func null() { separator(); bytes += Array("null".utf8) }
+    mutating func bool(_ b: Bool) { separator(); bytes += b ? Array("true".utf8) : Array("false".utf8) }
+    mutating func int(_ v: Int64) { separator(); appendInt(v) }
+    mutating func int(_ v: Int) { int(Int64(v)) }
+    mutating func double(_ v: Double) { separator(); appendDouble(v) }
+    /// Raw, already valid JSON text.
+    mutating func raw(_ s: String) { separator(); bytes += Array(s.utf8) }
+
+    mutating func field(_ k: String, _ v: String) { key(k); string(v) }
+    mutating func field(_ k: String, _ v: Int64) { key(k); int(v) }
+    mutating func field(_ k: String, _ v: Int) { key(k); int(v) }
+    mutating func field(_ k: String, _ v: Double) { key(k); double(v) }
+    mutating func field(_ k: String, _ v: Bool) { key(k); bool(v) }
+    mutating func field(_ k: String, _ v: Int64?) { key(k); if let v { int(v) } else { null() } }
+    mutating func field(_ k: String, _ v: String?) { key(k); if let v { string(v) } else { null() } }
+
+    mutating func appendInt(_ v: Int64) {
+        if v >= 0 && v < 10 { bytes.append(UInt8(48 + v)); return }
+        var s = String(v)
+        s.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func appendDouble(_ v: Double) {
+        if v.isNaN { bytes += Array("\"NaN\"".utf8); return }
+        if v.isInfinite { bytes += v > 0 ? Array("\"Infinity\"".utf8) : Array("\"-Infinity\"".utf8); return }
+        var s = v.description
+        s.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    private mutating func writeString(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): bytes += [92, 34]
+            case UInt8(ascii: "\\"): bytes += [92, 92]
+            case 0x0a: bytes += [92, UInt8(ascii: "n")]
+            case 0x0d: bytes += [92, UInt8(ascii: "r")]
+            case 0x09: bytes += [92, UInt8(ascii: "t")]
+            case 0..<0x20, 0x7f:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes += [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: bytes.append(b)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: library values
+
+    mutating func param(_ v: ParamValue) {
+        switch v {
+        case .string(let s): string(s)
+        case .int(let i): int(i)
+        case .bool(let b): bool(b)
+        case .double(let d):
+            separator()
+            // Keep the type visible: a double always has a '.' or an exponent.
+            if d.isFinite && d == d.rounded() && abs(d) < 1e16 {
+                var s = d.description
+                if !s.contains(".") && !s.contains("e") { s += ".0" }
+                bytes += Array(s.utf8)
+            } else {
+                appendDouble(d)
+            }
+        }
+    }
+
+    mutating func params(_ p: [String: ParamValue]) {
+        beginObject()
+        for k in p.keys.sorted() { key(k); param(p[k]!) }
+        endObject()
+    }
+
+    /// A run record (without metrics).
+    mutating func runFields(_ r: RunInfo) {
+        field("id", r.id.text)
+        field("name", r.name)
+        field("project", r.project)
+        field("status", r.status.rawValue)
+        field("created", r.createdMs)
+        field("ended", r.endedMs)
+        field("parent", r.parent?.text)
+        key("params"); params(r.params)
+        key("tags"); beginArray(); for t in r.tags.sorted() { string(t) }; endArray()
+        key("meta"); params(r.metadata)
+    }
+
+    mutating func stats(_ s: Stats) {
+        beginObject()
+        statsFields(s)
+        endObject()
+    }
+
+    mutating func statsFields(_ s: Stats) {
+        field("count", s.count)
+        field("nan", s.nanCount)
+        field("min", s.min)
+        field("max", s.max)
+        field("mean", s.mean)
+        field("std", s.std)
+        field("first", s.first)
+        field("last", s.last)
+        field("first_step", s.firstStep)
+        field("last_step", s.lastStep)
+        field("min_step", s.minStep)
+        field("max_step", s.maxStep)
+    }
+}

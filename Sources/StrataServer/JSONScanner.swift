@@ -1,0 +1,328 @@
+/// A JSON value for the less hot parts of a record (params, meta, labels, tags).
+enum JValue {
+    case null
+    case bool(Bool)
+    /// The double value, and the integer value when written as an integer that fits Int64.
+    case number(Double, Int64?)
+    case string(String)
+    case array([JValue])
+    case object([(String, JValue)])
+
+    /// Short description for error messages: `"abc"`, `12.5`, `an object`.
+    var shown: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let d, let i): return i.map { String($0) } ?? d.description
+        case .string(let s): return "\"" + (s.count > 40 ? String(s.prefix(40)) + "…" : s) + "\""
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+
+    /// Compact JSON text (arrays kept as params are stored as this text).
+    var text: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let d, let i): return i.map { String($0) } ?? (d.isNaN ? "NaN" : d.isInfinite ? (d > 0 ? "Infinity" : "-Infinity") : d.description)
+        case .string(let s):
+            var o = JSONOut()
+            o.string(s)
+            return String(decoding: o.bytes, as: UTF8.self)
+        case .array(let a): return "[" + a.map(\.text).joined(separator: ", ") + "]"
+        case .object(let kv): return "{" + kv.map { JValue.string($0.0).text + ": " + $0.1.text }.joined(separator: ", ") + "}"
+        }
+    }
+}
+
+/// A syntax error at a byte offset of the body.
+struct JSONSyntaxError: Error {
+    var message: String
+    var offset: Int
+}
+
+/// A cursor over JSON text: the pieces the batch decoder is built from.
+///
+/// Accepts, beyond strict JSON, the bare tokens `NaN`, `Infinity` and `-Infinity` as numbers
+/// (what Python's `json.dumps` writes).
+struct JSONScanner {
+    let p: UnsafeBufferPointer<UInt8>
+    var i = 0
+    static let maxDepth = 64
+
+    init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
+
+    var atEnd: Bool { i >= p.count }
+
+    func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: i) }
+
+    func describeHere() -> String {
+        if i >= p.count { return "end of input" }
+        let c = p[i]
+        if c >= 0x20 && c < 0x7f { return "'\(Character(Unicode.Scalar(c)))'" }
+        return "byte 0x\(String(c, radix: 16))"
+    }
+
+    @inline(__always) mutating func skipSpace() {
+        while i < p.count {
+            let c = p[i]
+            if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { i += 1 } else { break }
+        }
+    }
+
+    @inline(__always) var peek: UInt8? { i < p.count ? p[i] : nil }
+
+    mutating func expect(_ c: UInt8, _ what: String) throws(JSONSyntaxError) {
+        skipSpace()
+        guard i < p.count, p[i] == c else { throw fail("unexpected \(describeHere()), expected \(what)") }
+        i += 1
+    }
+
+    /// After a member or element: true for ',' (more follow), false for the closing bracket.
+    mutating func commaOr(_ close: UInt8) throws(JSONSyntaxError) -> Bool {
+        skipSpace()
+        guard i < p.count else { throw fail("unexpected end of input, expected ',' or '\(Character(Unicode.Scalar(close)))'") }
+        if p[i] == UInt8(ascii: ",") { i += 1; return true }
+        if p[i] == close { i += 1; return false }
+        throw fail("unexpected \(describeHere()), expected ',' or '\(Character(Unicode.Scalar(close)))'")
+    }
+
+    /// Opens an object; false when it is empty (already closed).
+    mutating func beginObject() throws(JSONSyntaxError) -> Bool {
+        try expect(UInt8(ascii: "{"), "'{'")
+        skipSpace()
+        if i < p.count, p[i] == UInt8(ascii: "}") { i += 1; return false }
+        return true
+    }
+
+    mutating func beginArray() throws(JSONSyntaxError) -> Bool {
+        try expect(UInt8(ascii: "["), "'['")
+        skipSpace()
+        if i < p.count, p[i] == UInt8(ascii: "]") { i += 1; return false }
+        return true
+    }
+
+    mutating func key() throws(JSONSyntaxError) -> String {
+        skipSpace()
+        guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("unexpected \(describeHere()), expected a key in double quotes") }
+        let k = try string()
+        try expect(UInt8(ascii: ":"), "':' after key \"\(k)\"")
+        skipSpace()
+        return k
+    }
+
+    // MARK: values
+
+    mutating func value(depth: Int = 0) throws(JSONSyntaxError) -> JValue {
+        skipSpace()
+        guard i < p.count else { throw fail("unexpected end of input, expected a value") }
+        switch p[i] {
+        case UInt8(ascii: "{"):
+            if depth >= Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
+            var out: [(String, JValue)] = []
+            if try beginObject() {
+                repeat {
+                    let k = try key()
+                    out.append((k, try value(depth: depth + 1)))
+                } while try commaOr(UInt8(ascii: "}"))
+            }
+            return .object(out)
+        case UInt8(ascii: "["):
+            if depth >= Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
+            var out: [JValue] = []
+            if try beginArray() {
+                repeat { out.append(try value(depth: depth + 1)) } while try commaOr(UInt8(ascii: "]"))
+            }
+            return .array(out)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default:
+            let (d, iv) = try number()
+            return .number(d, iv)
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
+        let n = word.utf8CodeUnitCount
+        let s = word.utf8Start
+        guard i + n <= p.count else { throw fail("unexpected \(describeHere()), expected a value") }
+        for k in 0..<n where p[i + k] != s[k] { throw fail("unexpected \(describeHere()), expected a value") }
+        i += n
+    }
+
+    /// True (and consumed) when the next token is `null`.
+    mutating func skipNull() -> Bool {
+        skipSpace()
+        if i + 4 <= p.count, p[i] == UInt8(ascii: "n"), p[i + 1] == UInt8(ascii: "u"), p[i + 2] == UInt8(ascii: "l"), p[i + 3] == UInt8(ascii: "l") {
+            i += 4
+            return true
+        }
+        return false
+    }
+
+    mutating func string() throws(JSONSyntaxError) -> String {
+        skipSpace()
+        guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("unexpected \(describeHere()), expected a string") }
+        i += 1
+        let start = i
+        while i < p.count {
+            let c = p[i]
+            if c == UInt8(ascii: "\"") {
+                let s = String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+                i += 1
+                return s
+            }
+            if c == UInt8(ascii: "\\") { break }
+            if c < 0x20 { throw fail("control character in a string (escape it)") }
+            i += 1
+        }
+        var bytes = Array(p[start..<i])
+        while i < p.count {
+            let c = p[i]
+            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: bytes, as: UTF8.self) }
+            if c < 0x20 { throw fail("control character in a string (escape it)") }
+            if c != UInt8(ascii: "\\") { bytes.append(c); i += 1; continue }
+            i += 1
+            guard i < p.count else { break }
+            let e = p[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""): bytes.append(0x22)
+            case UInt8(ascii: "\\"): bytes.append(0x5c)
+            case UInt8(ascii: "/"): bytes.append(0x2f)
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0c)
+            case UInt8(ascii: "n"): bytes.append(0x0a)
+            case UInt8(ascii: "r"): bytes.append(0x0d)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "u"):
+                var code = try hex4()
+                if code >= 0xD800 && code < 0xDC00 {
+                    if i + 1 < p.count, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") {
+                        i += 2
+                        let low = try hex4()
+                        guard low >= 0xDC00 && low < 0xE000 else { throw fail("invalid low surrogate in \\u escape") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    } else { code = 0xFFFD }
+                } else if code >= 0xDC00 && code < 0xE000 { code = 0xFFFD }
+                let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+                bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default:
+                i -= 1
+                throw fail("invalid escape \\\(describeHere()) in a string")
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
+        guard i + 4 <= p.count else { throw fail("incomplete \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = p[i]
+            let d: UInt32
+            switch c {
+            case 48...57: d = UInt32(c - 48)
+            case 97...102: d = UInt32(c - 87)
+            case 65...70: d = UInt32(c - 55)
+            default: throw fail("invalid hex digit in \\u escape")
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+
+    private static let pow10: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+
+    /// A number (or NaN / Infinity / -Infinity): its correctly rounded double, and its Int64 value
+    /// when written as an integer that fits.
+    @inline(__always)
+    mutating func number() throws(JSONSyntaxError) -> (Double, Int64?) {
+        skipSpace()
+        guard i < p.count else { throw fail("unexpected end of input, expected a value") }
+        let start = i
+        var negative = false
+        if p[i] == UInt8(ascii: "N") { try literal("NaN"); return (.nan, nil) }
+        if p[i] == UInt8(ascii: "I") { try literal("Infinity"); return (.infinity, nil) }
+        if p[i] == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+            if i < p.count, p[i] == UInt8(ascii: "I") { try literal("Infinity"); return (-.infinity, nil) }
+        }
+        guard i < p.count, p[i] >= 48, p[i] <= 57 else { throw fail("unexpected \(describeHere()), expected a value") }
+        if p[i] == 48, i + 1 < p.count, p[i + 1] >= 48, p[i + 1] <= 57 { throw fail("invalid number: leading zero") }
+        var mantissa: UInt64 = 0
+        var digits = 0           // significant digits accumulated in mantissa
+        var dropped = 0          // integer digits beyond 19 (scale up)
+        var exp10 = 0
+        var isInteger = true
+        while i < p.count, p[i] >= 48, p[i] <= 57 {
+            if digits < 19 {
+                mantissa = mantissa &* 10 &+ UInt64(p[i] - 48)
+                if mantissa != 0 { digits += 1 }
+            } else { dropped += 1 }
+            i += 1
+        }
+        if i < p.count, p[i] == UInt8(ascii: ".") {
+            isInteger = false
+            i += 1
+            guard i < p.count, p[i] >= 48, p[i] <= 57 else { throw fail("invalid number: expected a digit after '.'") }
+            while i < p.count, p[i] >= 48, p[i] <= 57 {
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(p[i] - 48)
+                    if mantissa != 0 { digits += 1 }
+                    exp10 -= 1
+                } else { dropped += 1 }
+                i += 1
+            }
+        }
+        if i < p.count, p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E") {
+            isInteger = false
+            i += 1
+            var eneg = false
+            if i < p.count, p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-") { eneg = p[i] == UInt8(ascii: "-"); i += 1 }
+            guard i < p.count, p[i] >= 48, p[i] <= 57 else { throw fail("invalid number: expected a digit in the exponent") }
+            var e = 0
+            while i < p.count, p[i] >= 48, p[i] <= 57 {
+                if e < 100_000 { e = e * 10 + Int(p[i] - 48) }
+                i += 1
+            }
+            exp10 += eneg ? -e : e
+        }
+        if i < p.count {
+            let c = p[i]
+            if !(c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0a || c == 0x2c || c == 0x7d || c == 0x5d) {
+                throw fail("invalid number: unexpected \(describeHere())")
+            }
+        }
+        if isInteger && dropped == 0 {
+            if negative {
+                if mantissa <= UInt64(Int64.max) + 1 {
+                    let iv = mantissa == UInt64(Int64.max) + 1 ? Int64.min : -Int64(mantissa)
+                    if mantissa <= 1 << 53 { return (mantissa == 0 ? -0.0 : -Double(mantissa), iv) }
+                    return (slowDouble(start), iv)
+                }
+            } else if mantissa <= UInt64(Int64.max) {
+                if mantissa <= 1 << 53 { return (Double(mantissa), Int64(mantissa)) }
+                return (slowDouble(start), Int64(mantissa))
+            }
+        }
+        // Clinger's fast path: exact when the mantissa and the power of ten are exact doubles.
+        if dropped == 0 && mantissa <= 1 << 53 && exp10 >= -22 && exp10 <= 22 {
+            var d = Double(mantissa)
+            d = exp10 < 0 ? d / Self.pow10[-exp10] : d * Self.pow10[exp10]
+            return (negative ? -d : d, nil)
+        }
+        return (slowDouble(start), nil)
+    }
+
+    private func slowDouble(_ start: Int) -> Double {
+        let s = String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+        return Double(s) ?? .nan
+    }
+}

@@ -1,0 +1,416 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Strata
+@testable import StrataServer
+import Testing
+
+@Suite struct SHA256Tests {
+    @Test func nistVectors() {
+        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu")
+            == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
+        // 55, 56 and 64 bytes: the padding edge cases.
+        #expect(SHA256.hex(String(repeating: "a", count: 55)) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
+        #expect(SHA256.hex(String(repeating: "a", count: 56)) == "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a")
+        #expect(SHA256.hex(String(repeating: "a", count: 64)) == "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
+        var s = SHA256()
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0..<1000 { s.update(chunk) }
+        let hex = s.finish().map { String(format: "%02x", $0) }.joined()
+        #expect(hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
+
+@Suite struct JSONScannerTests {
+    func number(_ s: String) throws -> (Double, Int64?) {
+        let bytes = Array(s.utf8)
+        return try bytes.withUnsafeBufferPointer { p in
+            var sc = JSONScanner(p)
+            return try sc.number()
+        }
+    }
+
+    @Test func numbersRoundTripBitExactly() throws {
+        for d in [0.009900990099009901, 0.0033333333333333335, 0.1, 0.2, 1.0 / 3, 2.5e-300, 1.7976931348623157e308, 5e-324, 123456.789, 0.6931471805599453, 1e22, 1e23, -0.0, 3.0e-5] {
+            let (v, _) = try number(d.description)
+            #expect(v.bitPattern == d.bitPattern, "\(d.description)")
+        }
+        #expect(try number("12").1 == 12)
+        #expect(try number("-9223372036854775808").1 == Int64.min)
+        #expect(try number("12.0").1 == nil)
+        #expect(try number("NaN").0.isNaN)
+        #expect(try number("-Infinity").0 == -.infinity)
+        #expect(try number("123456789012345678901234567890").0 == 1.2345678901234568e29)
+        #expect(try number("0.1234567890123456789012").0 == 0.12345678901234568)
+    }
+}
+
+@Suite struct RouterTests {
+    @Test func ingestThenQuery() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let body = sampleBatch(runs: ["a", "b", "c"], steps: 0..<1000)
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, body: buffer(body)) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                #expect(o["points"] as? Int == 6000)
+                #expect(o["records"] as? Int == 3003)
+                #expect(o["durable"] as? String == "fsync")
+            }
+            // NaN and Infinity travel in and come back as strings.
+            let special = #"[{"run": "a", "step": 1000, "time": 1760000100000, "metrics": {"train/loss": NaN, "acc": "Infinity"}}]"#
+            try await client.execute(uri: "/api/ingest", method: .post, body: buffer(special)) { r in #expect(r.status == .ok) }
+
+            // runs with filter and sort
+            try await client.execute(uri: "/api/runs?where=" + "params.lr < 0.005".addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "&sort=-name", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                let runs = o["runs"] as! [[String: Any]]
+                #expect(runs.map { $0["name"] as! String } == ["c", "a"])
+                let params = runs[0]["params"] as! [String: Any]
+                #expect(params["lr"] as? Double == 0.001)
+                let metrics = runs[1]["metrics"] as! [String: Any]
+                let loss = metrics["train/loss"] as! [String: Any]
+                #expect(loss["count"] as? Int == 1001)
+                #expect(loss["nan"] as? Int == 1)
+                #expect(loss["last"] as? String == "NaN")
+            }
+            try await client.execute(uri: "/api/runs?sort=train/loss.min&limit=1", method: .get) { r in
+                let o = try json(r.body)
+                #expect((o["runs"] as! [[String: Any]]).map { $0["name"] as! String } == ["a"])
+                #expect(o["total"] as? Int == 3)
+            }
+
+            // one run, its series
+            try await client.execute(uri: "/api/runs/b", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                #expect(o["name"] as? String == "b")
+                #expect((o["tags"] as? [String]) == ["sweep"])
+                let series = o["series"] as! [[String: Any]]
+                #expect(Set(series.map { $0["metric"] as! String }) == ["train/loss", "acc"])
+            }
+            try await client.execute(uri: "/api/runs/nope/series", method: .get) { r in
+                #expect(r.status == .notFound)
+                #expect(String(buffer: r.body).contains("nope"))
+            }
+
+            // step curve: the same numbers as the library's exact curve
+            let aID = try t.store.run("a").id
+            let lib = try t.store.curve(aID, "train/loss", steps: 0..<1000, buckets: 10)
+            try await client.execute(uri: "/api/curve?run=a&metric=train/loss&from=0&to=1000&buckets=10", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                let rows = o["rows"] as! [[String: Any]]
+                #expect(rows.count == 10)
+                for (row, b) in zip(rows, lib) {
+                    #expect(row["count"] as? Int == b.stats.count)
+                    #expect(row["min"] as? Double == b.stats.min)
+                    #expect(row["max"] as? Double == b.stats.max)
+                    #expect(row["first"] as? Double == b.stats.first)
+                    #expect(row["last"] as? Double == b.stats.last)
+                }
+            }
+            // time and relative curves: exact per bucket
+            try await client.execute(uri: "/api/curve?run=a&metric=train/loss&x=relative&from=0&to=100000&buckets=10", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                #expect(o["t0"] as? Int == 1_760_000_000_000)
+                let rows = o["rows"] as! [[String: Any]]
+                #expect(rows.count == 10)
+                // bucket 0 = relative ms [0, 10000) = steps 0..<100
+                #expect(rows[0]["count"] as? Int == 100)
+                #expect(rows[0]["first"] as? Double == 1.0)
+                #expect(rows[0]["max"] as? Double == 1.0)
+                #expect(rows[0]["min"] as? Double == 1.0 / 100)
+                #expect(rows[9]["last_step"] as? Int == 999)
+            }
+            try await client.execute(uri: "/api/curve?run=a&metric=train/loss&x=time&buckets=1", method: .get) { r in
+                let o = try json(r.body)
+                let rows = o["rows"] as! [[String: Any]]
+                #expect(rows[0]["count"] as? Int == 1001)
+                #expect(rows[0]["nan"] as? Int == 1)
+                #expect(rows[0]["last"] as? String == "NaN")
+            }
+
+            // raw points, streamed
+            try await client.execute(uri: "/api/points?run=a&metric=acc&from=998", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                let pts = o["points"] as! [[Any]]
+                #expect(pts.count == 3)
+                #expect(pts[0][0] as? Int == 998)
+                #expect(pts[2][1] as? String == "Infinity")
+                #expect(pts[2][2] as? Int == 1_760_000_100_000)
+            }
+
+            // rank, band, summary
+            try await client.execute(uri: "/api/rank?metric=train/loss&by=min&limit=2", method: .get) { r in
+                let o = try json(r.body)
+                let rows = o["rows"] as! [[String: Any]]
+                #expect(rows.map { ($0["run"] as! [String: Any])["name"] as! String } == ["a", "b"])
+                #expect(rows[0]["value"] as? Double == 1.0 / 1000)
+                #expect(rows[0]["step"] as? Int == 999)
+            }
+            try await client.execute(uri: "/api/band?metric=acc&group=params.lr&width=500", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                let rows = o["rows"] as! [[String: Any]]
+                // groups 0.001 (a, c) and 0.01 (b); buckets 0, 1 (and 2 for a's step 1000)
+                let g = Dictionary(grouping: rows, by: { $0["group"] as! String })
+                #expect(Set(g.keys) == ["0.001", "0.01"])
+                let b0 = g["0.01"]!.first { $0["bucket"] as? Int == 0 }!
+                #expect(b0["count"] as? Int == 500)
+                #expect(b0["min"] as? Double == 0)
+            }
+            try await client.execute(uri: "/api/band?metric=acc&group=params.lr", method: .get) { r in
+                let o = try json(r.body)
+                #expect((o["width"] as? Int ?? 0) >= 1)
+            }
+            try await client.execute(uri: "/api/summary?where=name%20%3D%3D%20%22b%22", method: .get) { r in
+                let o = try json(r.body)
+                let runs = o["runs"] as! [[String: Any]]
+                #expect(runs.count == 1)
+                #expect(((runs[0]["metrics"] as! [String: Any])["acc"] as! [String: Any])["count"] as? Int == 1000)
+            }
+            // the page
+            try await client.execute(uri: "/", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(String(buffer: r.body).contains("<html"))
+            }
+        }
+    }
+
+    @Test func columnarRecordsAndJSONArray() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let body = #"[{"run": "col", "params": {"model": {"depth": 12}}}, {"run": "col", "metric": "loss", "labels": {"rank": "3"}, "steps": [3, 1, 2], "values": [0.3, 0.1, "NaN"], "times": [30, 10, 20]}]"#
+            try await client.execute(uri: "/api/ingest", method: .post, body: buffer(body)) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                #expect(o["points"] as? Int == 3)
+            }
+            let id = try t.store.run("col").id
+            let pts = try t.store.points(id, "loss", labels: ["rank": "3"])
+            #expect(pts.map(\.step) == [1, 2, 3])
+            #expect(pts[1].value.isNaN)
+            #expect(try t.store.run("col").params["model.depth"] == .int(12))
+            try await client.execute(uri: "/api/curve?run=col&metric=loss&labels=rank=3&buckets=3", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                #expect((o["rows"] as! [Any]).count == 3)
+            }
+        }
+    }
+
+    @Test func badBatchIsRejectedWhole() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let cases: [(String, Int?, String?, String)] = [
+                (#"[{"run": "x", "step": 1, "metrics": {"l": 1}}, {"run": "x", "step": 2, "metrics": {"l": 2}}, {"run": "x", "step": "abc", "metrics": {"l": 3}}]"#, 2, "step", #""step" must be an integer, got "abc""#),
+                (#"{"run": "x", "step": 1, "metrics": {"l": 1}}"# + "\n" + #"{"run": "x", "step": 2, "metrics": {"loss": "high"}}"#, 1, "metrics.loss", #"metric "loss" must be a number, got "high""#),
+                (#"[{"run": "x", "step": 1, "metrix": {"l": 1}}]"#, 0, "metrix", #"unknown key "metrix""#),
+                (#"[{"run": "x", "step": 1, "metrics": {"l": 1}}, {"run": "x", "step": 2, "metrics": {"l": 1}"#, 1, nil, "malformed JSON"),
+                (#"[{"step": 1, "metrics": {"l": 1}}]"#, 0, "run", #""run" is missing"#),
+                (#"[{"run": "", "step": 1, "metrics": {"l": 1}}]"#, 0, "run", "run name is empty"),
+                (#"[{"run": "x", "metrics": {"l": 1}}]"#, 0, "step", #""step" is missing"#),
+                (#"[{"run": "x", "step": 1, "metrics": {"a{b": 1}}]"#, 0, "metrics.a{b", "forbidden"),
+                (#"[{"run": "x", "metric": "l", "steps": [1, 2], "values": [1]}]"#, 0, "values", #""values" has 1 entries but "steps" has 2"#),
+                (#"[{"run": "x", "status": "done"}]"#, 0, "status", #""status" must be "finished" or "failed""#),
+                (#"[{"run": "x", "step": 1, "labels": {"bad key": "v"}, "metrics": {"l": 1}}]"#, 0, "labels", "label key"),
+                (#"[1]"#, 0, nil, "expected a JSON object"),
+                ("", nil, nil, "body is empty"),
+            ]
+            for (body, index, field, message) in cases {
+                try await client.execute(uri: "/api/ingest", method: .post, body: buffer(body)) { r in
+                    #expect(r.status == .badRequest, "\(body)")
+                    let e = try json(r.body)["error"] as! [String: Any]
+                    #expect(e["index"] as? Int == index, "\(body)")
+                    #expect(e["field"] as? String == field, "\(body)")
+                    #expect((e["message"] as! String).contains(message), "\(e["message"]!) should contain \(message)")
+                }
+            }
+            // Nothing was stored by any of them.
+            #expect(try t.store.runs().isEmpty)
+        }
+    }
+
+    @Test func badQueriesName400Field() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/ingest", method: .post, body: buffer(sampleBatch(runs: ["a"], steps: 0..<10))) { r in #expect(r.status == .ok) }
+            let cases: [(String, Int, String?, String)] = [
+                ("/api/curve?run=a&metric=train/loss&buckets=abc", 400, "buckets", "must be an integer"),
+                ("/api/curve?run=a&metric=train/loss&buckets=0", 400, "buckets", "must be 1 to 100000"),
+                ("/api/curve?run=a", 400, "metric", "\"metric\" is missing"),
+                ("/api/curve?run=a&metric=train/loss&x=epoch", 400, "x", "x must be step, time or relative"),
+                ("/api/curve?run=a&metric=train/loss&from=5&to=5", 400, "to", "from (5) must be less than to (5)"),
+                ("/api/curve?run=a&metric=nope", 404, "metric", "has no series nope"),
+                ("/api/curve?run=zz&metric=acc", 404, nil, "no run with id or name \"zz\""),
+                ("/api/runs?where=params.lr%20%3C", 400, "where", "where:"),
+                ("/api/runs?sort=bogus", 400, "sort", "sort must be"),
+                ("/api/rank?metric=acc&by=median", 400, "by", "by must be one of"),
+                ("/api/band?metric=acc", 400, "group", "\"group\" is missing"),
+                ("/api/band?metric=acc&group=params.lr&width=-1", 400, "width", "width must be a positive integer"),
+                ("/api/points?run=a&metric=acc&labels=rank", 400, "labels", "labels must be k=v"),
+            ]
+            for (uri, status, field, message) in cases {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status.code == status, "\(uri): \(String(buffer: r.body))")
+                    let e = try json(r.body)["error"] as! [String: Any]
+                    #expect(e["field"] as? String == field, "\(uri)")
+                    #expect((e["message"] as! String).contains(message), "\(uri): \(e["message"]!)")
+                }
+            }
+        }
+    }
+
+    @Test func tokensAndLimits() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store, maxBodyBytes: 4096)
+        try await app.test(.router) { client in
+            // No tokens yet: open.
+            try await client.execute(uri: "/api/runs", method: .get) { r in #expect(r.status == .ok) }
+            let (write, _) = try Tokens.create(store: t.path, scope: .write, name: "ci")
+            let (read, _) = try Tokens.create(store: t.path, scope: .read, name: "viewer")
+            #expect(try Tokens.list(store: t.path).map(\.name) == ["ci", "viewer"])
+            #expect(!(try String(contentsOfFile: Tokens.path(store: t.path), encoding: .utf8)).contains(write))
+            try await Task.sleep(for: .milliseconds(300))   // the token file is re-checked every 250 ms
+            let batch = buffer(#"[{"run": "x", "step": 1, "metrics": {"l": 1}}]"#)
+            try await client.execute(uri: "/api/runs", method: .get) { r in
+                #expect(r.status == .unauthorized)
+                #expect(r.headers[.wwwAuthenticate] != nil)
+                let e = try json(r.body)["error"] as! [String: Any]
+                #expect(e["message"] as! String == "this store requires a token: send \"Authorization: Bearer TOKEN\" (create one with `strata token create --scope read`)")
+            }
+            try await client.execute(uri: "/api/runs", method: .get, headers: [.authorization: "Bearer strata_0000"]) { r in
+                #expect(r.status == .unauthorized)
+                #expect(String(buffer: r.body).contains("unknown or revoked token"))
+            }
+            try await client.execute(uri: "/api/runs", method: .get, headers: [.authorization: "Bearer " + read]) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + read], body: batch) { r in
+                #expect(r.status == .forbidden)
+                #expect(String(buffer: r.body).contains("token \\\"viewer\\\" has read scope; POST /api/ingest needs a write token"))
+            }
+            try await client.execute(uri: "/api/ingest", method: .post, body: batch) { r in #expect(r.status == .unauthorized) }
+            try await client.execute(uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + write], body: batch) { r in #expect(r.status == .ok) }
+            // The page and the health check need no token (they hold no data).
+            try await client.execute(uri: "/", method: .get) { r in #expect(r.status == .ok) }
+            // Too large: 413, nothing stored, earlier data intact.
+            let big = buffer("[" + Array(repeating: #"{"run": "y", "step": 1, "metrics": {"l": 1}}"#, count: 200).joined(separator: ",") + "]")
+            try await client.execute(uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + write], body: big) { r in
+                #expect(r.status == .contentTooLarge)
+                #expect(String(buffer: r.body).contains("larger than the limit of 4096 bytes"))
+            }
+            #expect(try t.store.runs().map(\.name) == ["x"])
+            #expect(try t.store.points(t.store.run("x").id, "l").count == 1)
+            // Revoking takes effect without a restart.
+            #expect(try Tokens.revoke(store: t.path, name: "viewer") == 1)
+            try await Task.sleep(for: .milliseconds(300))
+            try await client.execute(uri: "/api/runs", method: .get, headers: [.authorization: "Bearer " + read]) { r in #expect(r.status == .unauthorized) }
+        }
+    }
+}
+
+@Suite struct LiveTests {
+    /// 16 clients post batches while 4 others query curves, on a real socket: nothing lost, no error.
+    @Test func concurrentClients() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store, port: 0)
+        try await app.test(.live) { client in
+            let port = client.port!
+            let writers = 16, batches = 20, stepsPerBatch = 250
+            let failures = LockedList()
+            let stop = LockedFlag()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for w in 0..<writers {
+                    group.addTask {
+                        try await onThread {
+                            for b in 0..<batches {
+                                var lines: [String] = []
+                                for s in (b * stepsPerBatch)..<((b + 1) * stepsPerBatch) {
+                                    lines.append(#"{"run": "w\#(w)", "step": \#(s), "metrics": {"loss": \#(Double(s) * 0.5), "acc": \#(s)}}"#)
+                                }
+                                let r = try RawHTTP.request(port: port, method: "POST", path: "/api/ingest", body: Array(lines.joined(separator: "\n").utf8))
+                                if r.status != 200 { failures.add("ingest \(w)/\(b): \(r.status) \(r.text)") }
+                            }
+                        }
+                    }
+                }
+                for q in 0..<4 {
+                    group.addTask {
+                        try await onThread {
+                            var n = 0
+                            while !stop.value || n < 5 {
+                                let r = try RawHTTP.request(port: port, method: "GET", path: "/api/curve?run=w\(q)&metric=loss&buckets=100")
+                                // 404 until the first batch of that run lands.
+                                if r.status != 200 && r.status != 404 { failures.add("curve: \(r.status) \(r.text)") }
+                                n += 1
+                            }
+                        }
+                    }
+                }
+                // Writers finish first; then tell the readers to stop.
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .milliseconds(50))
+                        let runs = (try? t.store.runs()) ?? []
+                        var done = runs.count == writers
+                        if done {
+                            for r in runs where ((try? t.store.series(of: r.id)) ?? []).first(where: { $0.key.metric == "loss" })?.count != batches * stepsPerBatch {
+                                done = false
+                            }
+                        }
+                        if done { stop.set(); return }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(failures.items.isEmpty, "\(failures.items.prefix(5))")
+            for w in 0..<writers {
+                let id = try t.store.run("w\(w)").id
+                let pts = try t.store.points(id, "loss")
+                #expect(pts.count == batches * stepsPerBatch)
+                #expect(pts.map(\.step) == (0..<Int64(batches * stepsPerBatch)).map { $0 })
+            }
+            let r = try RawHTTP.request(port: port, method: "GET", path: "/api/points?run=w3&metric=acc")
+            #expect(r.status == 200)
+            #expect(r.headers["transfer-encoding"] == "chunked")
+            let pts = try r.json()["points"] as! [[Any]]
+            #expect(pts.count == batches * stepsPerBatch)
+        }
+    }
+}
+
+final class LockedList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+    var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
+
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    func set() { lock.lock(); flag = true; lock.unlock() }
+    var value: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+}
+
+/// Runs blocking work (socket clients) on its own thread: the cooperative pool has as many threads
+/// as cores, and blocking them would starve the server running in the same process.
+func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+    try await withCheckedThrowingContinuation { (k: CheckedContinuation<Void, Error>) in
+        let t = Thread {
+            do { try body(); k.resume() } catch { k.resume(throwing: error) }
+        }
+        t.start()
+    }
+}

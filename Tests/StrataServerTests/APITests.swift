@@ -414,3 +414,63 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
         t.start()
     }
 }
+
+/// The web page in a real browser: headless Chromium (Debian package `chromium`) loads the page from
+/// a live server holding real data, runs its scripts, and the DOM must show the runs table and a
+/// drawn chart. Skipped, with a message, when Chromium is not installed.
+@Suite struct BrowserTests {
+    static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: chromium != nil, "Chromium is not installed (apt-get install -y chromium); browser test skipped"))
+    func pageDrawsTableAndChart() async throws {
+        let t = try TempStore()
+        // Real data: 4 runs of a small sweep with a loss spike.
+        for (i, lr) in [0.001, 0.003, 0.01, 0.03].enumerated() {
+            let run = try t.store.createRun(name: "sweep-\(i)", params: ["lr": .double(lr), "seed": .int(Int64(i % 2))], tags: ["browser"])
+            for s in 0..<2000 {
+                let loss = 2.0 * exp(-Double(s) * lr * 0.5) + 0.1 + (s == 700 ? 3 : 0)
+                try run.log(["train/loss": loss, "acc": 1 - loss / 3], step: Int64(s), time: 1_760_000_000_000 + Int64(s) * 50)
+            }
+            try run.finish()
+        }
+        let app = StrataServer.buildApplication(store: t.store, port: 0)
+        try await app.test(.live) { client in
+            let port = client.port!
+            func dom(_ query: String) async throws -> String {
+                let out = LockedList()
+                try await onThread {
+                    let p = Process()
+                    p.executableURL = URL(fileURLWithPath: BrowserTests.chromium!)
+                    p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900", "--virtual-time-budget=10000",
+                                   "--user-data-dir=" + t.path + "-chromium", "--dump-dom", "http://127.0.0.1:\(port)/\(query)"]
+                    let pipe = Pipe()
+                    p.standardOutput = pipe
+                    p.standardError = FileHandle.nullDevice
+                    try p.run()
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    p.waitUntilExit()
+                    out.add(String(decoding: data, as: UTF8.self))
+                }
+                return out.items.joined()
+            }
+            defer { try? FileManager.default.removeItem(atPath: t.path + "-chromium") }
+            let page = try await dom("?runs=sweep-0,sweep-2&baseline=sweep-1&metric=train/loss")
+            #expect(page.components(separatedBy: "<tr class=\"run").count - 1 == 4, "runs table rows")
+            for i in 0..<4 { #expect(page.contains(">sweep-\(i)<")) }
+            #expect(page.contains("data-drawn=\"3\""), "three lines (two selected and the baseline) drawn")
+            #expect(page.contains("class=\"line baseline\""))
+            #expect(page.components(separatedBy: "class=\"envelope\"").count - 1 == 3)
+            let d = page.range(of: "data-buckets=\"")!
+            let buckets = Int(page[d.upperBound...].prefix { $0.isNumber })!
+            #expect(buckets > 300, "the chart plots at about screen resolution (\(buckets) buckets)")
+            // Band view grouped by a param, on a wall-time query too.
+            let band = try await dom("?view=band&group=seed&metric=acc")
+            #expect(band.contains("data-drawn=\"2\""), "two seed groups")
+            #expect(band.contains("class=\"std\""))
+            let rel = try await dom("?runs=sweep-3&x=relative")
+            #expect(rel.contains("data-drawn=\"1\""))
+            #expect(rel.contains("time since the run"))
+        }
+    }
+}

@@ -50,7 +50,12 @@ struct StrataCommand: ParsableCommand {
             Glibc.exit(e.rawValue)
         } catch {
             let code = exitCode(for: error)
-            if code == .success { Glibc.exit(0) }
+            if code == .success {
+                // A command group run without a subcommand asks for its help.
+                let text = fullMessage(for: error)
+                if !text.isEmpty { print(text) }
+                Glibc.exit(0)
+            }
             warn("strata: \(message(for: error))")
             Glibc.exit(code == .validationFailure ? 2 : 1)
         }

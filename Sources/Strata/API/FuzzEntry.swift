@@ -131,18 +131,29 @@ package enum _FuzzEntry {
         return base + "/strata-fuzz-\(getpid())"
     }()
 
+    /// Removes the scratch store when the process exits (a crashed fuzzer leaves it behind).
+    private static let removeAtExit: Void = { atexit { _FuzzEntry.empty(remove: true) } }()
+
     private static func prepare() -> StorePaths {
+        _ = removeAtExit
         let paths = StorePaths(root: root)
         for dir in [paths.root, paths.logs, paths.segments, paths.tmp] {
             try? Sys.mkdirs(dir)
         }
+        empty(remove: false)
+        return paths
+    }
+
+    private static func empty(remove: Bool) {
+        let paths = StorePaths(root: root)
         for dir in [paths.logs, paths.segments, paths.tmp, paths.damaged] {
             for name in (try? Sys.list(dir)) ?? [] { try? Sys.unlink(dir + "/" + name) }
+            if remove { rmdir(dir) }
         }
         for name in (try? Sys.list(paths.root)) ?? [] where Sys.kind(paths.root + "/" + name) == .file {
             try? Sys.unlink(paths.root + "/" + name)
         }
-        return paths
+        if remove { rmdir(paths.root) }
     }
 
     private static func write(_ bytes: [UInt8], to path: String) {

@@ -89,7 +89,7 @@ enum ParamCoding {
     }
 
     static func read(_ r: inout ByteReader) throws(StrataError) -> [String: ParamValue] {
-        let n = try r.length("param count", max: 1 << 20)
+        let n = try r.count("param count", max: 1 << 20)
         var out: [String: ParamValue] = [:]
         out.reserveCapacity(n)
         for _ in 0..<n {

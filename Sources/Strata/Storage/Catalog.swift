@@ -96,7 +96,7 @@ final class Catalog {
             let parentText = try r.string("parent", max: 64)
             let owner = try r.string("owner", max: 256)
             let params = try ParamCoding.read(&r)
-            let tagCount = try r.length("tag count", max: 1 << 16)
+            let tagCount = try r.count("tag count", max: 1 << 16)
             var tags = Set<String>()
             for _ in 0..<tagCount { tags.insert(try r.string("tag")) }
             let meta = try ParamCoding.read(&r)
@@ -115,9 +115,9 @@ final class Catalog {
         case .metadata:
             info.metadata.merge(try ParamCoding.read(&r)) { _, new in new }
         case .tags:
-            let add = try r.length("tag count", max: 1 << 16)
+            let add = try r.count("tag count", max: 1 << 16)
             for _ in 0..<add { info.tags.insert(try r.string("tag")) }
-            let remove = try r.length("tag count", max: 1 << 16)
+            let remove = try r.count("tag count", max: 1 << 16)
             for _ in 0..<remove { info.tags.remove(try r.string("tag")) }
         case .status:
             let code = try r.u8()

@@ -266,7 +266,9 @@ final class Segment {
     private(set) var series: [SegmentSeries] = []
     /// Order among segments for "stable by arrival" (assigned by the store snapshot).
     var arrivalOrder = 0
-    private var verifiedBlobs = Set<Int>()
+    /// Blobs whose checksum was verified, by (offset, length).
+    private var verifiedBlobs = Set<BlobKey>()
+    private struct BlobKey: Hashable { var offset: Int; var length: Int }
     /// When the file was written (its modification time), nanoseconds since 1970.
     private(set) var createdNs: Int64 = 0
 
@@ -309,7 +311,7 @@ final class Segment {
             throw StrataError.corrupt("segment directory checksum mismatch", path: path, offset: dirAt)
         }
         var r = ByteReader(b, from: dirAt, to: dirAt + dirLen, path: path)
-        let n = try r.length("series count", max: SegmentFormat.maxSeries)
+        let n = try r.count("series count", max: SegmentFormat.maxSeries)
         series.reserveCapacity(n)
         for _ in 0..<n {
             let runText = try r.string("run id", max: 64)
@@ -329,7 +331,7 @@ final class Segment {
         let writer = try r.string("writer", max: 256)
         let gen = try r.u64()
         let first = try r.i64(), last = try r.i64()
-        let nr = try r.length("replaced count", max: 1 << 20)
+        let nr = try r.count("replaced count", max: 1 << 20)
         var replaces: [String] = []
         for _ in 0..<nr {
             let name = try r.string("replaced segment", max: 512)
@@ -407,11 +409,12 @@ final class Segment {
     /// The bytes of a blob, checksum-verified on first use.
     func blob(_ ref: BlobRef) throws(StrataError) -> UnsafeRawBufferPointer {
         let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[ref.offset..<(ref.offset + ref.length)])
-        if !verifiedBlobs.contains(ref.offset) {
+        let key = BlobKey(offset: ref.offset, length: ref.length)
+        if !verifiedBlobs.contains(key) {
             guard Checksum.xxh64(bytes) == ref.checksum else {
                 throw StrataError.corrupt("column checksum mismatch", path: path, offset: ref.offset)
             }
-            verifiedBlobs.insert(ref.offset)
+            verifiedBlobs.insert(key)
         }
         return bytes
     }

@@ -104,13 +104,23 @@ struct ByteReader {
             if shift > 63 { throw StrataError.corrupt("\(what) overflows 64 bits", path: path, offset: offset) }
         }
     }
-    /// A length that must fit in what is left (guards allocations driven by damaged bytes).
+    /// A count or length read from disk, at most `limit`.
     mutating func length(_ what: String, max limit: Int) throws(StrataError) -> Int {
         let v = try varint(what)
         guard v <= UInt64(limit) else {
             throw StrataError.corrupt("\(what) \(v) exceeds the limit \(limit)", path: path, offset: offset)
         }
         return Int(v)
+    }
+
+    /// A count of elements that follow in these bytes (each takes at least one byte), so it must
+    /// fit in what is left as well as under `limit`: damaged bytes cannot drive a huge allocation.
+    mutating func count(_ what: String, max limit: Int) throws(StrataError) -> Int {
+        let v = try length(what, max: limit)
+        guard v <= max(0, remaining) else {
+            throw StrataError.corrupt("\(what) \(v) exceeds the \(remaining) bytes left", path: path, offset: offset)
+        }
+        return v
     }
     mutating func string(_ what: String = "string", max limit: Int = 1 << 20) throws(StrataError) -> String {
         let n = try length("\(what) length", max: limit)

@@ -108,7 +108,7 @@ final class API: Sendable {
         let sync = q.bool("sync")
         let ingestor = self.ingestor
         let store = self.store
-        let result: [UInt8] = try await blocking {
+        let result: [UInt8] = try await WorkerPool.ingest.run {
             let records = try body.withUnsafeReadableBytes { raw throws(APIError) -> [IngestRecord] in
                 try BatchDecoder.decode(raw.bindMemory(to: UInt8.self))
             }

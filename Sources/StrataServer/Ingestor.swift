@@ -13,6 +13,9 @@ final class Ingestor: @unchecked Sendable {
     private var byName: [String: Run] = [:]
     private var byId: [String: Run] = [:]
 
+    /// Points of a columnar record appended under one store lock acquisition.
+    static let appendSlice = 8192
+
     init(store: Store) { self.store = store }
 
     struct Outcome {
@@ -79,7 +82,19 @@ final class Ingestor: @unchecked Sendable {
             if !r.meta.isEmpty { try run.setMetadata(r.meta) }
             if !r.tags.isEmpty { try run.tag(add: r.tags) }
             if let c = r.column {
-                try run.append(c.metric, labels: r.labels, steps: c.steps, values: c.values, times: c.times)
+                // In slices: the store lock is taken per slice, so queries interleave with a big batch.
+                let n = c.steps.count
+                var lo = 0
+                repeat {
+                    let hi = min(n, lo + Ingestor.appendSlice)
+                    if lo == 0 && hi == n {
+                        try run.append(c.metric, labels: r.labels, steps: c.steps, values: c.values, times: c.times)
+                    } else {
+                        try run.append(c.metric, labels: r.labels, steps: Array(c.steps[lo..<hi]), values: Array(c.values[lo..<hi]),
+                                       times: c.times.map { Array($0[lo..<hi]) })
+                    }
+                    lo = hi
+                } while lo < n
             } else if !r.names.isEmpty {
                 let step = r.step!
                 if r.labels.isEmpty {

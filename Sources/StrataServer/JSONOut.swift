@@ -66,6 +66,16 @@ struct JSONOut {
 
     private mutating func writeString(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        var s = s
+        let plain = s.withUTF8 { p -> Bool in
+            for b in p where b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f { return false }
+            bytes.append(contentsOf: p)
+            return true
+        }
+        if plain {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): bytes += [92, 34]
@@ -139,7 +149,8 @@ struct JSONOut {
         field("last", s.last)
         field("first_step", s.firstStep)
         field("last_step", s.lastStep)
-        field("min_step", s.minStep)
-        field("max_step", s.maxStep)
+        // Where min and max are reached, when known (omitted otherwise).
+        if let m = s.minStep { field("min_step", m) }
+        if let m = s.maxStep { field("max_step", m) }
     }
 }

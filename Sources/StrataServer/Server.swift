@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import Hummingbird
 import Strata
 
@@ -45,14 +45,52 @@ public enum StrataServer {
     }
 }
 
-/// Runs blocking store calls off the cooperative thread pool (a long band query must not stall
-/// the threads that parse other requests).
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, Error>) in
-        DispatchQueue.global().async {
-            do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
+/// Threads of their own for blocking store calls, off the cooperative thread pool (which has one
+/// thread per core and must keep parsing requests). Queries and ingest have separate pools, so a
+/// burst of large batches (CPU-bound decoding) never queues a curve query behind it: the kernel
+/// time-slices the threads instead.
+final class WorkerPool: @unchecked Sendable {
+    // @unchecked Sendable: `jobs` is guarded by `cond`.
+    private let cond = NSCondition()
+    private var jobs: [() -> Void] = []
+
+    init(name: String, threads: Int) {
+        for i in 0..<threads {
+            let t = Thread { [unowned self] in self.work() }
+            t.name = "\(name)-\(i)"
+            t.start()
         }
     }
+
+    private func work() {
+        while true {
+            cond.lock()
+            while jobs.isEmpty { cond.wait() }
+            let job = jobs.removeFirst()
+            cond.unlock()
+            job()
+        }
+    }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, Error>) in
+            cond.lock()
+            jobs.append {
+                do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
+            }
+            cond.signal()
+            cond.unlock()
+        }
+    }
+
+    /// Shared by every application in the process (threads live as long as the process).
+    static let queries = WorkerPool(name: "strata-query", threads: 8)
+    static let ingest = WorkerPool(name: "strata-ingest", threads: 4)
+}
+
+/// Runs a blocking query on the query pool.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await WorkerPool.queries.run(body)
 }
 
 func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {

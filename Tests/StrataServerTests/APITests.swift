@@ -201,6 +201,15 @@ import Testing
             #expect(pts.map(\.step) == [1, 2, 3])
             #expect(pts[1].value.isNaN)
             #expect(try t.store.run("col").params["model.depth"] == .int(12))
+            // A record larger than one append slice (8,192 points) arrives whole and in order.
+            let n = 20_000
+            let stepText: String = (0..<n).map { String($0) }.joined(separator: ",")
+            let valueText: String = (0..<n).map { String(Double($0) * 0.5) }.joined(separator: ",")
+            let big = "{\"run\": \"col\", \"metric\": \"big\", \"steps\": [" + stepText + "], \"values\": [" + valueText + "]}"
+            try await client.execute(uri: "/api/ingest", method: .post, body: buffer(big)) { r in #expect(r.status == .ok) }
+            let bigPts = try t.store.read(id, "big")
+            #expect(bigPts.steps == (0..<Int64(n)).map { $0 })
+            #expect(bigPts.values.last == Double(n - 1) * 0.5)
             try await client.execute(uri: "/api/curve?run=col&metric=loss&labels=rank=3&buckets=3", method: .get) { r in
                 #expect(r.status == .ok)
                 let o = try json(r.body)

@@ -284,7 +284,7 @@ public final class Store: @unchecked Sendable {
     public func checkpoint() throws(StrataError) {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
-            try writer?.cut()
+            try writer?.cut(wait: true)
         }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import StrataCodecs
 
 /// The writing side of one process: its write-ahead log, its buffers and the segments it cuts.
@@ -11,11 +12,14 @@ final class LogWriter {
     let writerId: String
     let capacity: Int
     private(set) var wal: WriteAheadLog
-    let buffers = SeriesBuffers()
+    private(set) var buffers = SeriesBuffers()
+    /// The segment being written from the previous log, off the caller's thread.
+    private var pendingCut: DispatchGroup?
+    private let cutter = DispatchQueue(label: "strata.cutter")
+    private let cutFailure = FailureBox()
     private var ids: [SeriesKey: Int] = [:]
     /// Reusable row scratch (series ids) for `log` calls.
     private var pairScratch: [(UInt32, Double)] = []
-    private(set) var segmentsWritten = 0
 
     init(paths: StorePaths, writerId: String, capacity: Int = LogFormat.defaultCapacity) throws(StrataError) {
         self.paths = paths
@@ -106,26 +110,61 @@ final class LogWriter {
         buffers.append(id, chunk: chunk)
     }
 
-    /// Writes everything held into a segment, starts the next log and deletes the previous one.
-    func cut() throws(StrataError) {
+    /// Starts the next log and hands everything held to a background thread, which writes it
+    /// into a segment and then deletes the previous log (kept locked until then, so no other
+    /// process recovers it meanwhile; readers see its points through the log until the segment
+    /// appears). One cut runs at a time; `wait` returns only when this one is done.
+    func cut(wait: Bool = false) throws(StrataError) {
+        try finishCut()
         let old = wal
+        let oldBuffers = buffers
         let meta = SegmentMeta(writer: writerId, generation: old.generation, firstSequence: old.createdNs,
                                lastSequence: Clock.nanoseconds(), replaces: [])
-        let hadData = !buffers.isEmpty
-        try buffers.writeSegment(path: paths.segment(StorePaths.segmentName(writer: writerId, generation: old.generation)),
-                                 tmpDir: paths.tmp, meta: meta)
-        if hadData { segmentsWritten += 1 }
+        let segmentPath = paths.segment(StorePaths.segmentName(writer: writerId, generation: old.generation))
         wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: old.generation + 1, capacity: capacity)
-        try old.remove()
-        // The new log must define every series again before using it.
+        // The new buffers keep every series number; the new log defines every series again.
+        let fresh = SeriesBuffers()
+        for s in oldBuffers.series { _ = fresh.add(s.key) }
+        buffers = fresh
         for (key, id) in ids.sorted(by: { $0.value < $1.value }) { try writeDefinition(id: id, key: key) }
+        let group = DispatchGroup()
+        group.enter()
+        let job = UncheckedBox((oldBuffers, old, meta, segmentPath, paths.tmp))
+        let failure = cutFailure
+        cutter.async {
+            let (buffers, log, meta, path, tmp) = job.value
+            do throws(StrataError) {
+                try buffers.writeSegment(path: path, tmpDir: tmp, meta: meta)
+                try log.remove()
+            } catch {
+                // Leave the log for recovery by the next process that opens the store.
+                log.abandon()
+                failure.set(error)
+            }
+            group.leave()
+        }
+        pendingCut = group
+        if wait { try finishCut() }
+    }
+
+    /// Waits for the background cut, if any, and reports its failure.
+    func finishCut() throws(StrataError) {
+        if let g = pendingCut {
+            g.wait()
+            pendingCut = nil
+        }
+        if let e = cutFailure.take() { throw e }
     }
 
     /// Makes everything logged so far survive power loss.
-    func sync() throws(StrataError) { try wal.sync() }
+    func sync() throws(StrataError) {
+        try finishCut()
+        try wal.sync()
+    }
 
     /// Cuts the final segment and deletes the log.
     func close() throws(StrataError) {
+        try finishCut()
         let meta = SegmentMeta(writer: writerId, generation: wal.generation, firstSequence: wal.createdNs,
                                lastSequence: Clock.nanoseconds(), replaces: [])
         try buffers.writeSegment(path: paths.segment(StorePaths.segmentName(writer: writerId, generation: wal.generation)),
@@ -134,4 +173,13 @@ final class LogWriter {
     }
 
     var pendingBytes: Int { buffers.pendingBytes }
+}
+
+/// An error handed from a background job to the thread that waits for it.
+final class FailureBox: @unchecked Sendable {
+    // @unchecked Sendable: `error` is only touched under `lock`.
+    private let lock = Lock()
+    private var error: StrataError?
+    func set(_ e: StrataError) { lock.withLock { error = e } }
+    func take() -> StrataError? { lock.withLock { defer { error = nil }; return error } }
 }

@@ -330,7 +330,8 @@ enum StoreLayout {
             if Sys.kind(paths.versionFile) == .file {
                 try check(paths)
             } else {
-                let entries = try Sys.list(paths.root)
+                // Only our own folders: another process is creating the store right now.
+                let entries = Set(try Sys.list(paths.root)).subtracting(["wal", "segments", "tmp"])
                 guard entries.isEmpty else {
                     throw StrataError(.notAStore, "directory is not a Strata store (no STRATA file) and is not empty", path: paths.root)
                 }
@@ -343,8 +344,9 @@ enum StoreLayout {
         }
     }
 
+    /// Idempotent: several processes may create the same store at once.
     private static func initialize(_ paths: StorePaths) throws(StrataError) {
-        for dir in [paths.logs, paths.segments, paths.tmp] { try Sys.mkdir(dir) }
+        for dir in [paths.tmp, paths.logs, paths.segments] { try Sys.mkdir(dir) }
         var w = ByteWriter()
         w.raw(magic)
         w.u32(version)

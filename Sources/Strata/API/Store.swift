@@ -18,15 +18,21 @@ import Glibc
 /// try store.close()
 /// ```
 public final class Store: @unchecked Sendable {
-    // @unchecked Sendable: every piece of mutable state is touched only under `lock`.
+    // @unchecked Sendable: catalog and reader state is touched only under `lock`, the writer only
+    // under `writeLock`; `closed` is written under both.
 
     /// The store directory.
     public let path: String
     let paths: StorePaths
+    /// Guards the catalog and the reader (queries). Taken before `writeLock` when both are needed.
     let lock = Lock()
+    /// Guards this process's writer, so logging never waits for a query (and vice versa).
+    let writeLock = Lock()
     let catalog: Catalog
     let reader: StoreReader
+    /// Touched only under `writeLock`.
     private var writer: LogWriter?
+    /// Written under both locks (so either lock suffices to read it).
     private var closed = false
     /// This process's writer identity (log and segment names).
     let writerId: String
@@ -132,7 +138,7 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
-            try ensureWriter()
+            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
             try catalog.append([Catalog.createRecord(info)], sync: false)
         }
         return Run(store: self, id: info.id, name: name)
@@ -143,7 +149,7 @@ public final class Store: @unchecked Sendable {
         let info = try run(idOrName)
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
-            try ensureWriter()
+            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
             try catalog.append([Catalog.statusRecord(info.id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
         }
         return Run(store: self, id: info.id, name: info.name)
@@ -239,14 +245,14 @@ public final class Store: @unchecked Sendable {
     // MARK: writing
 
     func withWriter<T>(_ body: (LogWriter) throws(StrataError) -> T) throws(StrataError) -> T {
-        try lock.withLock { () throws(StrataError) in
+        try writeLock.withLock { () throws(StrataError) in
             try checkOpen()
             try ensureWriter()
             return try body(writer!)
         }
     }
 
-    /// Creates this process's log (under the lock) before it owns any run.
+    /// Creates this process's log (under `writeLock`) before it owns any run.
     private func ensureWriter() throws(StrataError) {
         if writer == nil { writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity) }
     }
@@ -273,7 +279,7 @@ public final class Store: @unchecked Sendable {
 
     /// Makes everything logged so far survive power loss (msync + fsync of this process's log).
     public func flush() throws(StrataError) {
-        try lock.withLock { () throws(StrataError) in
+        try writeLock.withLock { () throws(StrataError) in
             try checkOpen()
             try writer?.sync()
         }
@@ -282,7 +288,7 @@ public final class Store: @unchecked Sendable {
     /// Cuts this process's buffered points into a segment now (they are durable already; this
     /// makes them visible as a segment and frees the log).
     public func checkpoint() throws(StrataError) {
-        try lock.withLock { () throws(StrataError) in
+        try writeLock.withLock { () throws(StrataError) in
             try checkOpen()
             try writer?.cut(wait: true)
         }
@@ -293,10 +299,13 @@ public final class Store: @unchecked Sendable {
     public func close() throws(StrataError) {
         try lock.withLock { () throws(StrataError) in
             if closed { return }
-            closed = true
-            guard let w = writer else { return }
-            try w.close()
-            writer = nil
+            let w = try writeLock.withLock { () throws(StrataError) -> LogWriter? in
+                closed = true
+                defer { writer = nil }
+                try writer?.close()
+                return writer
+            }
+            guard w != nil else { return }
             // Runs this process still had open end as finished: the writer closed cleanly.
             try catalog.refresh()
             let now = Clock.milliseconds()

@@ -59,6 +59,11 @@ extension Store {
                     let tail = try LogTail(path: path, name: name)
                     tail.refresh()
                     if let d = tail.damage { report.problems.append(.init(path: path, message: d)) }
+                    for (key, series) in tail.series {
+                        do throws(StrataError) { _ = try MemoryChunk.build(series) } catch {
+                            report.problems.append(.init(path: path, message: "series \(key.canonical) of run \(key.run): \(error.message)"))
+                        }
+                    }
                 } catch {
                     report.problems.append(.init(path: path, message: error.message))
                 }

@@ -17,8 +17,13 @@ final class LogTail {
         var steps: [Int64] = []
         var values: [Double] = []
         var times: [Int64] = []
+        /// Encoded chunk records (bulk appends), decoded only when a query needs this series;
+        /// `at` is how many row points arrived before it (keeps arrival order).
+        var encoded: [(at: Int, count: Int, steps: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, times: UnsafeRawBufferPointer)] = []
         /// Bumped whenever points are added (invalidates the sorted view).
         var version = 0
+        /// Keeps the mapping that `encoded` points into alive.
+        var file: MappedFile?
         var cached: (version: Int, chunks: [MemoryChunk])?
     }
 
@@ -31,7 +36,6 @@ final class LogTail {
 
     /// Reads records appended since the last call.
     func refresh() {
-        var vs = [Int64](), vv = [Double](), vt = [Int64]()
         do {
             while let record = try scanner.next() {
                 switch record {
@@ -47,10 +51,11 @@ final class LogTail {
                         s.version += 1
                     }
                 case .chunk(let id, let count, let steps, let values, let times):
+                    // Kept encoded: decoded only if a query reads this series.
                     guard let key = local[id] else { continue }
-                    try Recovery.decodeChunk(count: count, steps: steps, values: values, times: times, into: &vs, &vv, &vt, path: path)
                     let s = tail(key)
-                    s.steps += vs; s.values += vv; s.times += vt
+                    s.encoded.append((s.steps.count, count, steps, values, times))
+                    s.file = file
                     s.version += 1
                 }
             }
@@ -77,9 +82,23 @@ struct MemoryChunk {
     var minTime: Int64
     var maxTime: Int64
 
-    static func build(_ s: LogTail.TailSeries) -> [MemoryChunk] {
+    static func build(_ s: LogTail.TailSeries) throws(StrataError) -> [MemoryChunk] {
         if let c = s.cached, c.version == s.version { return c.chunks }
-        var st = s.steps, va = s.values, ti = s.times
+        var st: [Int64] = [], va: [Double] = [], ti: [Int64] = []
+        if s.encoded.isEmpty {
+            st = s.steps; va = s.values; ti = s.times
+        } else {
+            // Rows and decoded chunk records, in arrival order.
+            var vs = [Int64](), vv = [Double](), vt = [Int64]()
+            var row = 0
+            for e in s.encoded {
+                st += s.steps[row..<e.at]; va += s.values[row..<e.at]; ti += s.times[row..<e.at]
+                row = e.at
+                try Recovery.decodeChunk(count: e.count, steps: e.steps, values: e.values, times: e.times, into: &vs, &vv, &vt, path: s.file?.path ?? "log")
+                st += vs; va += vv; ti += vt
+            }
+            st += s.steps[row...]; va += s.values[row...]; ti += s.times[row...]
+        }
         StableSort.sort(steps: &st, values: &va, times: &ti)
         var out: [MemoryChunk] = []
         var from = 0

@@ -192,7 +192,7 @@ final class StoreReader {
         for t in sortedTails where includeTails {
             guard let s = t.series[key] else { continue }
             var handles: [ChunkHandle] = []
-            for (i, c) in MemoryChunk.build(s).enumerated() {
+            for (i, c) in try MemoryChunk.build(s).enumerated() {
                 handles.append(ChunkHandle(memory: c, rankBase: order << 36 | UInt64(i) << 12))
             }
             out += try limited(handles, StoreReader.visibleLimit(rw, first: t.header.createdNs, epoch: 0))
@@ -225,7 +225,7 @@ final class StoreReader {
         }
         for t in tails.values.sorted(by: { ($0.header.createdNs, $0.name) < ($1.header.createdNs, $1.name) }) {
             guard let s = t.series[key] else { continue }
-            for (i, c) in MemoryChunk.build(s).enumerated() {
+            for (i, c) in ((try? MemoryChunk.build(s)) ?? []).enumerated() {
                 var st = c.stats
                 st.firstRank = order << 36 | UInt64(i) << 12 | st.firstRank
                 st.lastRank = order << 36 | UInt64(i) << 12 | st.lastRank

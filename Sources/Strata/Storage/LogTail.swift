@@ -8,6 +8,8 @@ final class LogTail {
     private let file: MappedFile
     private var scanner: LogScanner
     private var local: [UInt32: SeriesKey] = [:]
+    /// The same, resolved to the series' points (a per-point lookup by number, not by name).
+    private var byLocal: [UInt32: TailSeries] = [:]
     /// Points per series in arrival order.
     private(set) var series: [SeriesKey: TailSeries] = [:]
     var header: LogScanner.Header { scanner.header }
@@ -41,19 +43,18 @@ final class LogTail {
                 switch record {
                 case .series(let id, let key):
                     local[id] = key
+                    byLocal[id] = tail(key)
                 case .row(let step, let time, let pairs):
                     for i in 0..<(pairs.count / 12) {
                         let id = UInt32(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12, as: UInt32.self))
                         let bits = UInt64(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12 + 4, as: UInt64.self))
-                        guard let key = local[id] else { continue }
-                        let s = tail(key)
+                        guard let s = byLocal[id] else { continue }
                         s.steps.append(step); s.values.append(Double(bitPattern: bits)); s.times.append(time)
                         s.version += 1
                     }
                 case .chunk(let id, let count, let steps, let values, let times):
                     // Kept encoded: decoded only if a query reads this series.
-                    guard let key = local[id] else { continue }
-                    let s = tail(key)
+                    guard let s = byLocal[id] else { continue }
                     s.encoded.append((s.steps.count, count, steps, values, times))
                     s.file = file
                     s.version += 1

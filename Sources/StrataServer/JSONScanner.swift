@@ -1,3 +1,5 @@
+import Strata
+
 /// A JSON value for the less hot parts of a record (params, meta, labels, tags).
 enum JValue {
     case null
@@ -57,12 +59,7 @@ struct JSONScanner {
 
     func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: i) }
 
-    func describeHere() -> String {
-        if i >= p.count { return "end of input" }
-        let c = p[i]
-        if c >= 0x20 && c < 0x7f { return "'\(Character(Unicode.Scalar(c)))'" }
-        return "byte 0x\(String(c, radix: 16))"
-    }
+    func describeHere() -> String { JSONText.describe(p, at: i, end: "end of input") }
 
     @inline(__always) mutating func skipSpace() {
         while i < p.count {
@@ -167,73 +164,9 @@ struct JSONScanner {
         skipSpace()
         guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("unexpected \(describeHere()), expected a string") }
         i += 1
-        let start = i
-        while i < p.count {
-            let c = p[i]
-            if c == UInt8(ascii: "\"") {
-                let s = String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
-                i += 1
-                return s
-            }
-            if c == UInt8(ascii: "\\") { break }
-            if c < 0x20 { throw fail("control character in a string (escape it)") }
-            i += 1
+        do { return try JSONText.string(p, &i, end: "end of input") } catch {
+            throw JSONSyntaxError(message: error.message, offset: error.offset)
         }
-        var bytes = Array(p[start..<i])
-        while i < p.count {
-            let c = p[i]
-            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: bytes, as: UTF8.self) }
-            if c < 0x20 { throw fail("control character in a string (escape it)") }
-            if c != UInt8(ascii: "\\") { bytes.append(c); i += 1; continue }
-            i += 1
-            guard i < p.count else { break }
-            let e = p[i]
-            i += 1
-            switch e {
-            case UInt8(ascii: "\""): bytes.append(0x22)
-            case UInt8(ascii: "\\"): bytes.append(0x5c)
-            case UInt8(ascii: "/"): bytes.append(0x2f)
-            case UInt8(ascii: "b"): bytes.append(0x08)
-            case UInt8(ascii: "f"): bytes.append(0x0c)
-            case UInt8(ascii: "n"): bytes.append(0x0a)
-            case UInt8(ascii: "r"): bytes.append(0x0d)
-            case UInt8(ascii: "t"): bytes.append(0x09)
-            case UInt8(ascii: "u"):
-                var code = try hex4()
-                if code >= 0xD800 && code < 0xDC00 {
-                    if i + 1 < p.count, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") {
-                        i += 2
-                        let low = try hex4()
-                        guard low >= 0xDC00 && low < 0xE000 else { throw fail("invalid low surrogate in \\u escape") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    } else { code = 0xFFFD }
-                } else if code >= 0xDC00 && code < 0xE000 { code = 0xFFFD }
-                let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
-                bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
-            default:
-                i -= 1
-                throw fail("invalid escape \\\(describeHere()) in a string")
-            }
-        }
-        throw fail("unterminated string")
-    }
-
-    private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
-        guard i + 4 <= p.count else { throw fail("incomplete \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = p[i]
-            let d: UInt32
-            switch c {
-            case 48...57: d = UInt32(c - 48)
-            case 97...102: d = UInt32(c - 87)
-            case 65...70: d = UInt32(c - 55)
-            default: throw fail("invalid hex digit in \\u escape")
-            }
-            v = v << 4 | d
-            i += 1
-        }
-        return v
     }
 
     private static let pow10: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,

@@ -157,43 +157,4 @@ struct ChunkCursor {
         a.count = count; a.nanCount = nan; a.sum = sum; a.m2 = m2; a.min = lo; a.max = hi
         return a
     }
-
-    /// Merges one tier entry's value statistics into `a` (Chan et al.'s update), in place.
-    @inline(__always)
-    static func mergeTier(_ a: inout Aggregate, _ bytes: UnsafeRawBufferPointer, block b: Int, count: Int) {
-        let at = b * ChunkLayout.tierEntrySize
-        let sum = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
-        let m2 = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
-        let lo = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
-        let hi = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
-        let nan = Swift.min(count, Int(bytes[at + 32]))
-        let nb = Double(count - nan)
-        if nb > 0 {
-            let na = Double(a.numericCount)
-            if na == 0 {
-                a.sum = sum; a.m2 = m2
-            } else {
-                let delta = sum / nb - a.sum / na
-                a.m2 += m2 + delta * delta * na * nb / (na + nb)
-                a.sum += sum
-            }
-            if lo < a.min { a.min = lo }
-            if hi > a.max { a.max = hi }
-        }
-        a.count += count
-        a.nanCount += nan
-    }
-
-    @inline(__always)
-    static func tierEntry(_ bytes: UnsafeRawBufferPointer, block b: Int, count: Int) -> Aggregate {
-        let at = b * ChunkLayout.tierEntrySize
-        var a = Aggregate()
-        a.count = count
-        a.sum = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
-        a.m2 = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
-        a.min = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
-        a.max = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
-        a.nanCount = Swift.min(count, Int(bytes[at + 32]))
-        return a
-    }
 }

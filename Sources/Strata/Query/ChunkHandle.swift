@@ -14,7 +14,6 @@ struct ChunkHandle {
     /// Rank of point i is `rankBase + i` (orders equal steps across chunks by arrival).
     let rankBase: UInt64
     let linearSteps: Bool
-    let hasTier: Bool
 
     init(segment: Segment, entry: ChunkEntry, rankBase: UInt64) {
         source = .segment(segment, entry)
@@ -26,7 +25,6 @@ struct ChunkHandle {
         maxTime = entry.maxTime
         self.rankBase = rankBase
         linearSteps = entry.linearSteps
-        hasTier = entry.tier.length > 0
     }
 
     init(memory: MemoryChunk, rankBase: UInt64) {
@@ -39,7 +37,6 @@ struct ChunkHandle {
         maxTime = memory.maxTime
         self.rankBase = rankBase
         linearSteps = false
-        hasTier = false
     }
 
     var count: Int { stats.count }
@@ -90,22 +87,6 @@ struct ChunkHandle {
             let bytes = try seg.blob(e.times)
             do { try Int64Column.decode(bytes, count: e.count, range: range, into: dst) } catch { throw fail(seg, e.times, error) }
         }
-    }
-
-    /// Value statistics of tier block `b` (count, NaN count, sum, m2, min, max; no first/last).
-    func tierBlock(_ b: Int) throws(StrataError) -> Aggregate {
-        guard case .segment(let seg, let e) = source else { preconditionFailure("memory chunks have no tier") }
-        let bytes = try seg.blob(e.tier)
-        let at = b * ChunkLayout.tierEntrySize
-        var a = Aggregate()
-        let lo = b * ChunkLayout.blockSize
-        a.count = min(ChunkLayout.blockSize, e.count - lo)
-        a.sum = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
-        a.m2 = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
-        a.min = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
-        a.max = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
-        a.nanCount = min(a.count, Int(bytes[at + 32]))
-        return a
     }
 
     /// Index of the first point with step >= `step` (count when none).

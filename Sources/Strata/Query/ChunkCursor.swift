@@ -73,8 +73,7 @@ struct ChunkCursor {
 
     mutating func step(_ i: Int) throws(StrataError) -> Int64 {
         if chunk.linearSteps {
-            let stride = chunk.count > 1 ? (chunk.stats.lastStep &- chunk.stats.firstStep) / Int64(chunk.count - 1) : 0
-            return chunk.stats.firstStep &+ stride &* Int64(i)
+            return chunk.stats.firstStep &+ chunk.stride &* Int64(i)
         }
         if stepCache == nil { _ = try chunk.lowerBound(chunk.stats.lastStep, steps: &stepCache) }
         if let s = stepCache { return s[i] }

@@ -16,28 +16,29 @@ struct ChunkHandle {
     let linearSteps: Bool
 
     init(segment: Segment, entry: ChunkEntry, rankBase: UInt64) {
-        source = .segment(segment, entry)
-        var s = entry.stats
-        s.firstRank = rankBase
-        s.lastRank = rankBase + UInt64(entry.count - 1)
-        stats = s
-        minTime = entry.minTime
-        maxTime = entry.maxTime
-        self.rankBase = rankBase
-        linearSteps = entry.linearSteps
+        self.init(source: .segment(segment, entry), stats: entry.stats, minTime: entry.minTime, maxTime: entry.maxTime,
+                  rankBase: rankBase, linearSteps: entry.linearSteps)
     }
 
     init(memory: MemoryChunk, rankBase: UInt64) {
-        source = .memory(memory)
-        var s = memory.stats
-        s.firstRank = rankBase
-        s.lastRank = rankBase + UInt64(memory.stats.count - 1)
-        stats = s
-        minTime = memory.minTime
-        maxTime = memory.maxTime
-        self.rankBase = rankBase
-        linearSteps = false
+        self.init(source: .memory(memory), stats: memory.stats, minTime: memory.minTime, maxTime: memory.maxTime,
+                  rankBase: rankBase, linearSteps: false)
     }
+
+    private init(source: Source, stats: Aggregate, minTime: Int64, maxTime: Int64, rankBase: UInt64, linearSteps: Bool) {
+        self.source = source
+        var s = stats
+        s.firstRank = rankBase
+        s.lastRank = rankBase + UInt64(stats.count - 1)
+        self.stats = s
+        self.minTime = minTime
+        self.maxTime = maxTime
+        self.rankBase = rankBase
+        self.linearSteps = linearSteps
+    }
+
+    /// The step increment of a chunk with linear steps (0 for a one-point chunk).
+    var stride: Int64 { count > 1 ? (stats.lastStep &- stats.firstStep) / Int64(count - 1) : 0 }
 
     var count: Int { stats.count }
 
@@ -59,7 +60,6 @@ struct ChunkHandle {
             m.steps.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + range.lowerBound, count: range.count) }
         case .segment(let seg, let e):
             if linearSteps {
-                let stride = e.count > 1 ? (e.stats.lastStep &- e.stats.firstStep) / Int64(e.count - 1) : 0
                 var v = e.stats.firstStep &+ stride &* Int64(range.lowerBound)
                 for j in 0..<range.count { dst[j] = v; v = v &+ stride }
                 return
@@ -94,7 +94,6 @@ struct ChunkHandle {
         if step <= stats.firstStep { return 0 }
         if step > stats.lastStep { return count }
         if linearSteps {
-            let stride = (stats.lastStep &- stats.firstStep) / Int64(count - 1)
             if stride == 0 { return 0 }
             // ceil((step - first) / stride), without overflow: step is inside [first, last].
             let off = UInt64(bitPattern: step &- stats.firstStep)

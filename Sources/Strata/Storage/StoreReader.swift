@@ -141,14 +141,7 @@ final class StoreReader {
         var out: [String: Aggregate] = [:]
         if tails.isEmpty && rewinds(run).isEmpty {
             for (key, parts) in runsIndex[run] ?? [] where key.labels.isEmpty {
-                var a = Aggregate()
-                for (order, part) in parts.enumerated() {
-                    var s = part.summary
-                    s.firstRank = UInt64(order) << 36 | s.firstRank
-                    s.lastRank = UInt64(order) << 36 | s.lastRank
-                    a.merge(s)
-                }
-                out[key.metric] = a
+                out[key.metric] = StoreReader.merged(parts).0
             }
             return out
         }
@@ -188,8 +181,16 @@ final class StoreReader {
             out += try limited(handles, StoreReader.visibleLimit(rw, first: part.segment.meta.firstSequence, epoch: part.segment.meta.rewindEpoch))
             order += 1
         }
-        let sortedTails = tails.values.sorted { ($0.header.createdNs, $0.name) < ($1.header.createdNs, $1.name) }
-        for t in sortedTails where includeTails {
+        if includeTails { out += try tailChunks(key, firstOrder: order) }
+        return out
+    }
+
+    /// Chunks of a series still only in logs, ordered after the `firstOrder` segment parts.
+    private func tailChunks(_ key: SeriesKey, firstOrder: UInt64) throws(StrataError) -> [ChunkHandle] {
+        var out: [ChunkHandle] = []
+        var order = firstOrder
+        let rw = rewinds(key.run)
+        for t in tails.values.sorted(by: { ($0.header.createdNs, $0.name) < ($1.header.createdNs, $1.name) }) {
             guard let s = t.series[key] else { continue }
             var handles: [ChunkHandle] = []
             for (i, c) in try MemoryChunk.build(s).enumerated() {
@@ -201,39 +202,28 @@ final class StoreReader {
         return out
     }
 
-    /// Summary of a series from segment directories and tails, without reading chunk data.
-    func summary(_ key: SeriesKey) -> (Aggregate, minTime: Int64, maxTime: Int64)? {
-        let rw = rewinds(key.run)
-        if !rw.isEmpty {
-            // Rewound runs: summarise what is visible, chunk by chunk.
-            guard let chunks = try? self.chunks(key), !chunks.isEmpty else { return nil }
-            var a = Aggregate()
-            var minT = Int64.max, maxT = Int64.min
-            for c in chunks { a.merge(c.stats); minT = min(minT, c.minTime); maxT = max(maxT, c.maxTime) }
-            return (a, minT, maxT)
-        }
+    /// The directory summaries of a series' segment parts, merged in arrival order.
+    private static func merged(_ parts: [SegmentSeries]) -> (Aggregate, minTime: Int64, maxTime: Int64) {
         var a = Aggregate()
         var minT = Int64.max, maxT = Int64.min
-        var order: UInt64 = 0
-        for part in index[key] ?? [] {
+        for (order, part) in parts.enumerated() {
             var s = part.summary
-            s.firstRank = order << 36 | s.firstRank
-            s.lastRank = order << 36 | s.lastRank
+            s.firstRank = UInt64(order) << 36 | s.firstRank
+            s.lastRank = UInt64(order) << 36 | s.lastRank
             a.merge(s)
             minT = min(minT, part.minTime); maxT = max(maxT, part.maxTime)
-            order += 1
         }
-        for t in tails.values.sorted(by: { ($0.header.createdNs, $0.name) < ($1.header.createdNs, $1.name) }) {
-            guard let s = t.series[key] else { continue }
-            for (i, c) in ((try? MemoryChunk.build(s)) ?? []).enumerated() {
-                var st = c.stats
-                st.firstRank = order << 36 | UInt64(i) << 12 | st.firstRank
-                st.lastRank = order << 36 | UInt64(i) << 12 | st.lastRank
-                a.merge(st)
-                minT = min(minT, c.minTime); maxT = max(maxT, c.maxTime)
-            }
-            order += 1
-        }
+        return (a, minT, maxT)
+    }
+
+    /// Summary of a series from segment directories and tails, without reading chunk data.
+    func summary(_ key: SeriesKey) -> (Aggregate, minTime: Int64, maxTime: Int64)? {
+        // Rewound runs are summarised chunk by chunk (what is visible); others from directories.
+        let parts = index[key] ?? []
+        var (a, minT, maxT) = rewinds(key.run).isEmpty ? StoreReader.merged(parts) : (Aggregate(), Int64.max, Int64.min)
+        let chunks = rewinds(key.run).isEmpty ? ((try? tailChunks(key, firstOrder: UInt64(parts.count))) ?? [])
+                                             : ((try? self.chunks(key)) ?? [])
+        for c in chunks { a.merge(c.stats); minT = min(minT, c.minTime); maxT = max(maxT, c.maxTime) }
         return a.isEmpty ? nil : (a, minT, maxT)
     }
 }

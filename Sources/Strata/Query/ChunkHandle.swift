@@ -60,6 +60,7 @@ struct ChunkHandle {
             m.steps.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + range.lowerBound, count: range.count) }
         case .segment(let seg, let e):
             if linearSteps {
+                let stride = self.stride  // computed once, not per point
                 var v = e.stats.firstStep &+ stride &* Int64(range.lowerBound)
                 for j in 0..<range.count { dst[j] = v; v = v &+ stride }
                 return
@@ -94,6 +95,7 @@ struct ChunkHandle {
         if step <= stats.firstStep { return 0 }
         if step > stats.lastStep { return count }
         if linearSteps {
+            let stride = self.stride
             if stride == 0 { return 0 }
             // ceil((step - first) / stride), without overflow: step is inside [first, last].
             let off = UInt64(bitPattern: step &- stats.firstStep)

@@ -48,38 +48,61 @@ final class Catalog {
     }
 
     /// Parses whole records; returns how many bytes were consumed (a torn tail is left for later).
+    ///
+    /// The rule (docs/FORMAT.md, "Catalog"): a record is *accepted* only when its magic, its length
+    /// (at most `maxBodyLength`, inside the bytes read) and its checksum all agree, so a stored length
+    /// is used only after the checksum vouches for it and damage cannot steer the reader. Bytes at
+    /// `pos` that do not start an accepted record are damage when an accepted record starts somewhere
+    /// after them (skipped up to it and reported), and otherwise a write still in progress or cut
+    /// short: the scan stops there and the next refresh retries from the same offset.
     private func scan(_ b: UnsafeRawBufferPointer, base: Int) throws(StrataError) -> Int {
         var pos = 0
         while b.count - pos >= Catalog.headerSize {
-            var r = ByteReader(b, from: pos, path: path)
-            let magic = try r.u32()
-            let len = Int(try r.u32())
-            let sum = try r.u64()
-            if magic != Catalog.magic {
-                // Resynchronise on the next magic: a damaged record in the middle.
-                let start = pos
-                pos += 1
-                while b.count - pos >= 4 && b.loadUnaligned(fromByteOffset: pos, as: UInt32.self) != Catalog.magic { pos += 1 }
-                damaged.append((base + start, "catalog record without its magic number"))
-                continue
-            }
-            if len > b.count - pos - Catalog.headerSize { break }  // not fully written yet (or torn tail)
-            let body = UnsafeRawBufferPointer(rebasing: b[(pos + Catalog.headerSize)..<(pos + Catalog.headerSize + len)])
-            if Checksum.xxh64(body) != sum {
-                let isTail = pos + Catalog.headerSize + len == b.count
-                if isTail { break }
-                damaged.append((base + pos, "catalog record checksum mismatch"))
+            if let len = Catalog.acceptedLength(b, at: pos) {
+                let body = UnsafeRawBufferPointer(rebasing: b[(pos + Catalog.headerSize)..<(pos + Catalog.headerSize + len)])
+                do {
+                    try apply(body, offset: base + pos + Catalog.headerSize)
+                } catch {
+                    damaged.append((base + pos, error.message))
+                }
                 pos += Catalog.headerSize + len
                 continue
             }
-            do {
-                try apply(body, offset: base + pos + Catalog.headerSize)
-            } catch {
-                damaged.append((base + pos, error.message))
-            }
-            pos += Catalog.headerSize + len
+            guard let next = Catalog.nextAccepted(b, after: pos) else { break }  // torn or unfinished tail
+            let magicOK = b.loadUnaligned(fromByteOffset: pos, as: UInt32.self) == UInt32(littleEndian: Catalog.magic)
+            damaged.append((base + pos, magicOK
+                ? "catalog record checksum mismatch (\(next - pos) bytes skipped to the next valid record)"
+                : "catalog bytes without a record's magic number (\(next - pos) bytes skipped to the next valid record)"))
+            pos = next
         }
         return pos
+    }
+
+    /// Largest accepted record body. Appends of larger records are refused, and a stored length
+    /// above it is damage.
+    static let maxBodyLength = 16 << 20
+
+    /// The body length of the record starting at `pos` when it is accepted (magic, bounded length
+    /// inside `b`, checksum), else nil.
+    static func acceptedLength(_ b: UnsafeRawBufferPointer, at pos: Int) -> Int? {
+        guard b.count - pos >= headerSize,
+              UInt32(littleEndian: b.loadUnaligned(fromByteOffset: pos, as: UInt32.self)) == magic else { return nil }
+        let len = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: pos + 4, as: UInt32.self)))
+        guard len <= maxBodyLength, len <= b.count - pos - headerSize else { return nil }
+        let sum = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: pos + 8, as: UInt64.self))
+        let body = UnsafeRawBufferPointer(rebasing: b[(pos + headerSize)..<(pos + headerSize + len)])
+        return Checksum.xxh64(body) == sum ? len : nil
+    }
+
+    /// The first offset after `pos` where an accepted record starts, if any.
+    static func nextAccepted(_ b: UnsafeRawBufferPointer, after pos: Int) -> Int? {
+        var q = pos + 1
+        let wanted = UInt32(littleEndian: magic)
+        while b.count - q >= headerSize {
+            if b.loadUnaligned(fromByteOffset: q, as: UInt32.self) == wanted, acceptedLength(b, at: q) != nil { return q }
+            q += 1
+        }
+        return nil
     }
 
     private func apply(_ body: UnsafeRawBufferPointer, offset: Int) throws(StrataError) {
@@ -143,6 +166,9 @@ final class Catalog {
             body.u8(rec.kind.rawValue)
             body.string(rec.run.text)
             body.raw(rec.body)
+            guard body.count <= Catalog.maxBodyLength else {
+                throw StrataError(.limitExceeded, "catalog record for run \(rec.run.text) is \(body.count) bytes; the limit is \(Catalog.maxBodyLength) (fewer or smaller params, tags or metadata)")
+            }
             w.u32(Catalog.magic)
             w.u32(UInt32(body.count))
             w.u64(Hash.of(body.bytes))

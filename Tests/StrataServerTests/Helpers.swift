@@ -108,6 +108,11 @@ enum RawHTTP {
             if n == 0 { break }
             data.append(contentsOf: buf[0..<n])
         }
+        return try parse(data)
+    }
+
+    /// Parses one response (status line, headers, body; chunked bodies are decoded).
+    static func parse(_ data: [UInt8]) throws -> Reply {
         guard let split = find(data, [13, 10, 13, 10]) else { throw TestFailure("no header end in reply") }
         let headText = String(decoding: data[0..<split], as: UTF8.self)
         var lines = headText.components(separatedBy: "\r\n")

@@ -13,12 +13,12 @@ public enum AccessRule {
     ///
     /// - A store that has (or had) tokens is never served with `--no-auth`.
     /// - A store without tokens is served only on loopback addresses, unless `--no-auth`.
-    public static func refusal(policy: TokenPolicy, listen: ListenAddress, noAuth: Bool) -> String? {
+    public static func refusal(policy: TokenPolicy, listen: ListenAddress, noAuth: Bool, store: String = "STORE") -> String? {
         switch policy {
         case .required(let entries):
             if noAuth {
                 return entries.isEmpty
-                    ? "--no-auth: the store has had tokens (\(Tokens.markerPath(store: "STORE")) exists), so its API stays closed; create a token with `strata token create`"
+                    ? "--no-auth: the store has had tokens (\(Tokens.markerPath(store: store)) exists), so its API stays closed; create a token with `strata token create`"
                     : "--no-auth: the store has \(entries.count) token(s), so the API requires them"
             }
             return nil

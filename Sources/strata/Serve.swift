@@ -40,9 +40,9 @@ struct Serve: ParsableCommand {
             try? store.close()
             throw CLIError(error.message)
         }
-        if let refusal = AccessRule.refusal(policy: policy, listen: listen, noAuth: noAuth) {
+        if let refusal = AccessRule.refusal(policy: policy, listen: listen, noAuth: noAuth, store: store.path) {
             try? store.close()
-            throw CLIError(refusal.replacingOccurrences(of: "STORE", with: store.path), exitCode: 2)
+            throw CLIError(refusal, exitCode: 2)
         }
         let auth: String
         switch policy {

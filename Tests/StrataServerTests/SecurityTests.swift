@@ -285,6 +285,29 @@ extension LockedList {
                                         body: method == .post ? ByteBuffer(bytes: evilBatch) : ByteBuffer()) { Int($0.status.code) }
     }
 
+    /// Item 1 through the router: no path variant reaches a handler without the token check.
+    @Test func pathVariantsCannotSkipTheTokenCheck() async throws {
+        let t = try TempStore()
+        let (read, _) = try Tokens.create(store: t.path, scope: .read, name: "viewer")
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client async throws in
+            for token in [nil, read] {
+                for p in ["//api/ingest", "/api//ingest", "/api/ingest/", "/./api/ingest", "/%61pi/ingest", "/api%2Fingest"] {
+                    #expect(try await status(client, p, method: .post, token: token) == 400, "\(p)")
+                }
+                #expect(try await status(client, "/API/ingest", method: .post, token: token) == (token == nil ? 401 : 403))
+                #expect(try await status(client, "/api/ingest", method: .post, token: token) == (token == nil ? 401 : 403))
+                #expect(try await status(client, "/api/ingest", method: .put, token: token) == (token == nil ? 401 : 403))
+            }
+            for p in ["//api/runs", "/api//runs", "/api/runs/"] {
+                #expect(try await status(client, p) == 400, "\(p)")
+            }
+            #expect(try await status(client, "/api/runs") == 401)
+            #expect(try await status(client, "/api/runs", token: read) == 200)
+        }
+        #expect(try t.store.runs().isEmpty)
+    }
+
     /// Item 2: revoking the last token, or deleting the token file, locks the API instead of opening it.
     @Test func revokingTheLastTokenLocksTheAPI() async throws {
         let t = try TempStore()

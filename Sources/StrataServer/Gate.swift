@@ -9,21 +9,27 @@ import Glibc
 /// Who may reach the API when the store has no token (docs/SECURITY.md), decided once for both
 /// `strata serve` at start and the server at every request.
 public enum AccessRule {
+    /// True when a store that never had tokens may be served openly: on loopback addresses, or
+    /// to anyone with `--no-auth`.
+    public static func openAccessAllowed(listen: ListenAddress, noAuth: Bool) -> Bool {
+        listen.isLoopback || noAuth
+    }
+
     /// Why a server on `listen` may not serve a store with token rule `policy`, or nil when it may.
     ///
     /// - A store that has (or had) tokens is never served with `--no-auth`.
     /// - A store without tokens is served only on loopback addresses, unless `--no-auth`.
-    public static func refusal(policy: TokenPolicy, listen: ListenAddress, noAuth: Bool, store: String = "STORE") -> String? {
+    public static func refusal(policy: TokenPolicy, listen: ListenAddress, noAuth: Bool, store: String) -> String? {
         switch policy {
         case .required(let entries):
             if noAuth {
                 return entries.isEmpty
-                    ? "--no-auth: the store has had tokens (\(Tokens.markerPath(store: store)) exists), so its API stays closed; create a token with `strata token create`"
+                    ? "--no-auth: store \(store) has had tokens, so its API stays closed (locked until a token is created with `strata token create`; docs/SECURITY.md)"
                     : "--no-auth: the store has \(entries.count) token(s), so the API requires them"
             }
             return nil
         case .open:
-            if listen.isLoopback || noAuth { return nil }
+            if openAccessAllowed(listen: listen, noAuth: noAuth) { return nil }
             return "refusing to serve a store without tokens on \(listen.host) (\(listen.addresses.joined(separator: ", ")) is not loopback): create one with `strata token create --scope write`, or pass --no-auth to serve openly"
         }
     }
@@ -112,7 +118,7 @@ struct Gate: HTTPResponder {
         let entries: [TokenEntry]
         switch policy {
         case .open:
-            if site.listen.isLoopback || site.noAuth { return nil }
+            if AccessRule.openAccessAllowed(listen: site.listen, noAuth: site.noAuth) { return nil }
             return APIError(403, "the store has no tokens and this server listens on a non-loopback address (\(site.listen.addresses.joined(separator: ", "))): create a token with `strata token create`")
         case .required(let e):
             entries = e
@@ -233,68 +239,5 @@ struct Gate: HTTPResponder {
         var d: UInt8 = 0
         for i in 0..<x.count { d |= x[i] ^ y[i] }
         return d == 0
-    }
-}
-
-/// The address a server binds, resolved once (the loopback rule is judged on what is bound, not on
-/// the text of `--host`).
-public struct ListenAddress: Sendable, Equatable {
-    /// `--host` as given.
-    public let host: String
-    /// Every address `host` resolves to, numeric; the server binds the first.
-    public let addresses: [String]
-
-    /// True when every resolved address is loopback (127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104).
-    public var isLoopback: Bool { !addresses.isEmpty && addresses.allSatisfy(ListenAddress.isLoopbackLiteral) }
-
-    public init(host: String, addresses: [String]) {
-        self.host = host
-        self.addresses = addresses
-    }
-
-    /// Resolves `host` with `getaddrinfo` (names, `127.1`, `::ffff:127.0.0.1`, `0.0.0.0` all as the
-    /// system resolves them).
-    public static func resolve(_ host: String) throws(APIError) -> ListenAddress {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_family = AF_UNSPEC
-        var res: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, nil, &hints, &res)
-        guard rc == 0, let first = res else {
-            throw APIError(400, "cannot resolve --host \"\(host)\": \(String(cString: gai_strerror(rc)))")
-        }
-        defer { freeaddrinfo(first) }
-        var out: [String] = []
-        var p: UnsafeMutablePointer<addrinfo>? = first
-        while let a = p {
-            var buf = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(a.pointee.ai_addr, a.pointee.ai_addrlen, &buf, socklen_t(buf.count), nil, 0, NI_NUMERICHOST) == 0 {
-                let s = String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if !out.contains(s) { out.append(s) }
-            }
-            p = a.pointee.ai_next
-        }
-        if out.isEmpty { throw APIError(400, "--host \"\(host)\" resolves to no address") }
-        return ListenAddress(host: host, addresses: out)
-    }
-
-    /// `resolve`, or (when it fails) an unresolved address that counts as non-loopback.
-    static func resolveOrUnknown(_ host: String) -> ListenAddress {
-        (try? resolve(host)) ?? ListenAddress(host: host, addresses: [])
-    }
-
-    static func isIPLiteral(_ s: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
-        return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
-    }
-
-    static func isLoopbackLiteral(_ s: String) -> Bool {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, s, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, s, &v6) == 1 else { return false }
-        let b = withUnsafeBytes(of: v6) { Array($0) }
-        if b[0..<15].allSatisfy({ $0 == 0 }) && b[15] == 1 { return true }                     // ::1
-        return b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xff && b[11] == 0xff && b[12] == 127   // ::ffff:127/104
     }
 }

@@ -408,11 +408,11 @@ extension LockedList {
         }
         let lo = ListenAddress(host: "127.1", addresses: ["127.0.0.1"])
         let any = ListenAddress(host: "0.0.0.0", addresses: ["0.0.0.0"])
-        #expect(AccessRule.refusal(policy: .open, listen: lo, noAuth: false) == nil)
-        #expect(AccessRule.refusal(policy: .open, listen: any, noAuth: false) != nil)
-        #expect(AccessRule.refusal(policy: .open, listen: any, noAuth: true) == nil)
-        #expect(AccessRule.refusal(policy: .required([]), listen: lo, noAuth: true) != nil)
-        #expect(AccessRule.refusal(policy: .required([]), listen: any, noAuth: false) == nil)
+        #expect(AccessRule.refusal(policy: .open, listen: lo, noAuth: false, store: "s") == nil)
+        #expect(AccessRule.refusal(policy: .open, listen: any, noAuth: false, store: "s") != nil)
+        #expect(AccessRule.refusal(policy: .open, listen: any, noAuth: true, store: "s") == nil)
+        #expect(AccessRule.refusal(policy: .required([]), listen: lo, noAuth: true, store: "s") != nil)
+        #expect(AccessRule.refusal(policy: .required([]), listen: any, noAuth: false, store: "s") == nil)
     }
 
     /// Canonical paths (the router and the gate agree on every path that reaches a handler).

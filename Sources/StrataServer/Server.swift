@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Strata
 
 /// The HTTP server of `strata serve`: ingest and query API (docs/API.md) and the web page at `/`.
@@ -9,15 +10,25 @@ public enum StrataServer {
 
     /// Builds the application serving `store`: used by `strata serve` and by the tests.
     ///
+    /// Every request passes one gate before the router (canonical path, `Host`, `Origin`, tokens,
+    /// content type of writes: docs/SECURITY.md), and connections are bounded by `limits`.
+    ///
     /// - Parameters:
+    ///   - host: address to bind; resolved once, and the first address is bound. Whether the API may
+    ///     be open without tokens is judged on the resolved addresses.
     ///   - maxBodyBytes: request bodies over this size are refused with 413.
+    ///   - noAuth: serve a store without tokens to non-loopback clients (`--no-auth`).
+    ///   - allowedHosts: names accepted in the `Host` header besides `localhost`, IP literals and `host`.
     ///   - onStarted: called with the bound port once the server listens (useful with port 0).
     public static func buildApplication(store: Store, host: String = "127.0.0.1", port: Int = 7070,
                                         maxBodyBytes: Int = defaultMaxBodyBytes,
+                                        limits: ServerLimits = ServerLimits(),
+                                        noAuth: Bool = false, allowedHosts: [String] = [],
                                         onStarted: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
         let api = API(store: store, maxBodyBytes: maxBodyBytes)
+        let listen = ListenAddress.resolveOrUnknown(host)
+        let site = Gate.Site(listen: listen, port: port, noAuth: noAuth, allowedHosts: allowedHosts)
         let router = Router()
-        router.middlewares.add(AuthMiddleware(tokens: api.tokens))
         router.get("/health") { _, _ in "ok" }
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
@@ -36,11 +47,17 @@ public enum StrataServer {
         router.get("/api/rank") { request, _ in await api.wrap { try await api.rank(request) } }
         router.get("/api/band") { request, _ in await api.wrap { try await api.band(request) } }
         router.get("/api/summary") { request, _ in await api.wrap { try await api.summary(request) } }
+        let gate = Gate(next: router.buildResponder(), tokens: api.tokens, site: site)
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionGuard(limits: limits)],
+                                               idleTimeout: limits.idleTimeout)
         return Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "strata"),
+            responder: gate,
+            server: .http1(configuration: http1),
+            configuration: .init(address: .hostname(listen.addresses.first ?? host, port: port), serverName: "strata"),
             onServerRunning: { channel in
-                if let onStarted { await onStarted(channel.localAddress?.port ?? port) }
+                let bound = channel.localAddress?.port ?? port
+                site.setPort(bound)
+                if let onStarted { await onStarted(bound) }
             })
     }
 }

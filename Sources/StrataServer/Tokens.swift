@@ -21,6 +21,16 @@ public struct TokenEntry: Sendable, Hashable {
     public var name: String
 }
 
+/// What the token files of a store say about access to its API (the rule is in docs/SECURITY.md).
+public enum TokenPolicy: Sendable, Equatable {
+    /// The store never had a token (neither `tokens` nor `tokens.required` exists): the API is open,
+    /// to loopback clients only unless the server was started with `--no-auth`.
+    case open
+    /// The store has or once had tokens: every request except `GET /` and `GET /health` needs one
+    /// of these. An empty list (every token revoked, or `tokens` deleted) locks the API.
+    case required([TokenEntry])
+}
+
 /// API tokens of a store, kept hashed in `STORE/tokens` (format in docs/API.md):
 ///
 /// ```
@@ -29,20 +39,72 @@ public struct TokenEntry: Sendable, Hashable {
 /// ```
 ///
 /// A token is `strata_` followed by 40 hex digits (160 random bits); it is printed once by
-/// `strata token create` and cannot be recovered from the file.
+/// `strata token create` and cannot be recovered from the file. Names are unique.
+///
+/// The first `create` also writes `STORE/tokens.required`, a marker that the store has had tokens:
+/// while it (or `tokens`) exists the API stays closed, even with no token left. Both files must be
+/// regular files (never followed if they are symbolic links), and `create`/`revoke` serialise on an
+/// exclusive `flock` of the marker.
 public enum Tokens {
     static let header = "# strata tokens v1: scope<TAB>sha256-hex<TAB>created-ms<TAB>name\n"
+    static let markerText = "strata: this store has had API tokens, so its API requires one (docs/SECURITY.md).\n"
+        + "Deleting this file and `tokens` together reopens the API to loopback clients.\n"
 
     public static func path(store: String) -> String { store + "/tokens" }
+    /// The marker that the store has had tokens (`STORE/tokens.required`).
+    public static func markerPath(store: String) -> String { store + "/tokens.required" }
 
     /// Reads the token file; empty when there is none.
     public static func list(store: String) throws(APIError) -> [TokenEntry] {
-        let p = path(store: store)
-        guard FileManager.default.fileExists(atPath: p) else { return [] }
-        guard let data = FileManager.default.contents(atPath: p) else {
-            throw APIError(500, "cannot read the token file \(p)")
+        try readEntries(store: store) ?? []
+    }
+
+    /// The access rule the token files give: fails (500) when either file is unreadable, damaged or
+    /// not a regular file, so a broken file locks the API instead of opening it.
+    public static func policy(store: String) throws(APIError) -> TokenPolicy {
+        let marker = markerPath(store: store)
+        var st = stat()
+        let hasMarker: Bool
+        if lstat(marker, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                throw APIError(500, "\(marker) is not a regular file (a symbolic link?): the API stays locked until it is one")
+            }
+            hasMarker = true
+        } else if errno == ENOENT {
+            hasMarker = false
+        } else {
+            throw APIError(500, "cannot check \(marker): \(String(cString: strerror(errno)))")
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: p)
+        if let entries = try readEntries(store: store) { return .required(entries) }
+        return hasMarker ? .required([]) : .open
+    }
+
+    /// The entries of the token file, or nil when it does not exist.
+    static func readEntries(store: String) throws(APIError) -> [TokenEntry]? {
+        let p = path(store: store)
+        let fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            if errno == ELOOP { throw APIError(500, "token file \(p) is a symbolic link; it must be a regular file") }
+            throw APIError(500, "cannot read the token file \(p): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw APIError(500, "token file \(p) is not a regular file")
+        }
+        var data: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw APIError(500, "cannot read the token file \(p): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            data.append(contentsOf: buf[0..<n])
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw APIError(500, "token file \(p) is damaged (not UTF-8)")
+        }
+        return try parse(text, path: p)
     }
 
     static func parse(_ text: String, path: String) throws(APIError) -> [TokenEntry] {
@@ -50,7 +112,8 @@ public enum Tokens {
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let f = line.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
-            guard f.count == 4, let scope = TokenScope(rawValue: String(f[0])), f[1].count == 64, let created = Int64(f[2]) else {
+            guard f.count == 4, let scope = TokenScope(rawValue: String(f[0])), f[1].count == 64,
+                  f[1].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }), let created = Int64(f[2]) else {
                 throw APIError(500, "token file \(path) line \(n + 1) is damaged (expected scope, hash, created, name separated by tabs)")
             }
             out.append(TokenEntry(scope: scope, hash: String(f[1]), created: created, name: String(f[3])))
@@ -58,8 +121,8 @@ public enum Tokens {
         return out
     }
 
-    /// Creates a token and appends its hash to the token file (one `write` with `O_APPEND`, so two
-    /// concurrent creations never lose a line). Returns the token text: the only time it is shown.
+    /// Creates a token and appends its hash to the token file. Returns the token text: the only time
+    /// it is shown. Refuses a name already in use, and a token file or marker that is a symbolic link.
     public static func create(store: String, scope: TokenScope, name: String? = nil) throws(APIError) -> (token: String, entry: TokenEntry) {
         var rng = SystemRandomNumberGenerator()
         let hexDigits = Array("0123456789abcdef".utf8)
@@ -69,136 +132,166 @@ public enum Tokens {
             token += String(decoding: [hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]], as: UTF8.self)
         }
         let created = Int64(Date().timeIntervalSince1970 * 1000)
-        let label = name ?? "token-\(created)"
+        let hash = SHA256.hex(token)
+        let label = name ?? "token-\(hash.prefix(8))"
         if label.isEmpty || label.utf8.count > 200 || label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
             throw APIError(400, "token name must be 1 to 200 bytes without tabs, newlines or control characters", field: "name")
         }
-        let entry = TokenEntry(scope: scope, hash: SHA256.hex(token), created: created, name: label)
-        let p = path(store: store)
-        let fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        if fd < 0 { throw APIError(500, "cannot open \(p): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var st = stat()
-        var line = ""
-        if fstat(fd, &st) == 0 && st.st_size == 0 { line += header }
-        line += "\(scope.rawValue)\t\(entry.hash)\t\(created)\t\(label)\n"
-        let bytes = Array(line.utf8)
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n != bytes.count { throw APIError(500, "cannot write \(p): \(String(cString: strerror(errno)))") }
-        fsync(fd)
+        let entry = TokenEntry(scope: scope, hash: hash, created: created, name: label)
+        try withLock(store: store) { () throws(APIError) in
+            let existing = try readEntries(store: store) ?? []
+            if existing.contains(where: { $0.name == label }) {
+                throw APIError(409, "a token named \"\(label)\" already exists (names are unique: revoke it first, or choose another --name)", field: "name")
+            }
+            let p = path(store: store)
+            let fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0 {
+                if errno == ELOOP { throw APIError(500, "token file \(p) is a symbolic link; refusing to write through it") }
+                throw APIError(500, "cannot open \(p): \(String(cString: strerror(errno)))")
+            }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw APIError(500, "token file \(p) is not a regular file") }
+            var line = st.st_size == 0 ? header : ""
+            line += "\(scope.rawValue)\t\(entry.hash)\t\(created)\t\(label)\n"
+            try writeAll(fd, Array(line.utf8), path: p)
+            if fsync(fd) != 0 { throw APIError(500, "cannot sync \(p): \(String(cString: strerror(errno)))") }
+            syncDirectory(store)
+        }
         return (token, entry)
     }
 
-    /// Removes the tokens named `name` (or whose hash starts with `name`, at least 8 hex digits).
-    /// Returns how many were removed. The file is rewritten atomically (temporary file + rename).
-    public static func revoke(store: String, name: String) throws(APIError) -> Int {
-        let all = try list(store: store)
-        let keep = all.filter { !($0.name == name || (name.count >= 8 && $0.hash.hasPrefix(name.lowercased()))) }
-        let removed = all.count - keep.count
-        if removed == 0 { return 0 }
-        let p = path(store: store)
-        var text = header
-        for e in keep { text += "\(e.scope.rawValue)\t\(e.hash)\t\(e.created)\t\(e.name)\n" }
-        let tmp = p + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw APIError(500, "cannot write \(tmp)")
+    /// Revokes one token: the one named exactly `name`, else the one whose hash starts with `name`
+    /// (8+ hex digits). Refuses when no token or more than one matches. The file is rewritten
+    /// atomically (temporary file + rename); the API stays closed even when no token is left.
+    @discardableResult
+    public static func revoke(store: String, name: String) throws(APIError) -> TokenEntry {
+        try withLock(store: store) { () throws(APIError) -> TokenEntry in
+            let all = try readEntries(store: store) ?? []
+            var matches = all.indices.filter { all[$0].name == name }
+            if matches.count > 1 {
+                throw APIError(409, "\(matches.count) tokens are named \"\(name)\" (made before names were unique): revoke one by its hash prefix from `strata token list`")
+            }
+            if matches.isEmpty, name.count >= 8, name.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }) {
+                matches = all.indices.filter { all[$0].hash.hasPrefix(name.lowercased()) }
+                if matches.count > 1 { throw APIError(409, "hash prefix \(name) matches \(matches.count) tokens: give more digits") }
+            }
+            guard let i = matches.first else { throw APIError(404, "no token named \"\(name)\"") }
+            var text = header
+            for (j, e) in all.enumerated() where j != i { text += "\(e.scope.rawValue)\t\(e.hash)\t\(e.created)\t\(e.name)\n" }
+            let p = path(store: store)
+            let tmp = p + ".tmp-\(getpid())"
+            unlink(tmp)
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0 { throw APIError(500, "cannot create \(tmp): \(String(cString: strerror(errno)))") }
+            do throws(APIError) {
+                defer { close(fd) }
+                try writeAll(fd, Array(text.utf8), path: tmp)
+                if fsync(fd) != 0 { throw APIError(500, "cannot sync \(tmp): \(String(cString: strerror(errno)))") }
+            } catch {
+                unlink(tmp)
+                throw error
+            }
+            if rename(tmp, p) != 0 {
+                let e = String(cString: strerror(errno))
+                unlink(tmp)
+                throw APIError(500, "cannot replace \(p): \(e)")
+            }
+            syncDirectory(store)
+            return all[i]
         }
-        if rename(tmp, p) != 0 { throw APIError(500, "cannot replace \(p): \(String(cString: strerror(errno)))") }
-        return removed
+    }
+
+    /// Runs `body` holding an exclusive `flock` on the marker `STORE/tokens.required`, creating the
+    /// marker first if needed (so a store that gets a token is marked before the token exists).
+    static func withLock<T>(store: String, _ body: () throws(APIError) -> T) throws(APIError) -> T {
+        let m = markerPath(store: store)
+        let fd = open(m, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            if errno == ELOOP { throw APIError(500, "\(m) is a symbolic link; refusing to write through it") }
+            throw APIError(500, "cannot open \(m): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw APIError(500, "\(m) is not a regular file") }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw APIError(500, "cannot lock \(m): \(String(cString: strerror(errno)))") }
+        }
+        if st.st_size == 0 {
+            try writeAll(fd, Array(markerText.utf8), path: m)
+            if fsync(fd) != 0 { throw APIError(500, "cannot sync \(m): \(String(cString: strerror(errno)))") }
+            syncDirectory(store)
+        }
+        return try body()
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(APIError) {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw APIError(500, "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            off += n
+        }
+    }
+
+    private static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
     }
 }
 
-/// The server's view of the token file, re-read whenever the file changes (checked with `stat`
+/// The server's view of the token files, re-read whenever either changes (checked with `lstat`
 /// at most every 250 ms), so `strata token create` and `revoke` take effect without a restart.
 final class TokenCache: @unchecked Sendable {
     // @unchecked Sendable: all state is guarded by `lock`.
-    private let path: String
+    private let store: String
     private let lock = NSLock()
-    private var byHash: [String: TokenEntry] = [:]
-    private var signature: (Int, Int, Int) = (-1, -1, -1)
+    private var policy: TokenPolicy = .open
+    private var signature: [Int] = []
     private var checkedAt: UInt64 = 0
     private var loadError: APIError?
 
-    init(store: String) { path = Tokens.path(store: store) }
+    init(store: String) { self.store = store }
 
-    /// The tokens now in force (empty: the store has none and the API is open).
-    func current() throws(APIError) -> [String: TokenEntry] {
+    /// The access rule now in force; throws (the API fails closed) while a token file is damaged.
+    func current() throws(APIError) -> TokenPolicy {
         lock.lock()
         defer { lock.unlock() }
         let now = DispatchTime.now().uptimeNanoseconds
-        if checkedAt != 0 && now &- checkedAt < 250_000_000 {
-            if let loadError { throw loadError }
-            return byHash
-        }
-        checkedAt = now
-        var st = stat()
-        let sig: (Int, Int, Int)
-        if stat(path, &st) == 0 {
-            sig = (Int(st.st_size), Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec), Int(st.st_ino))
-        } else {
-            sig = (0, 0, 0)
-        }
-        if sig != signature {
-            signature = sig
-            do {
-                let store = String(path.dropLast("/tokens".count))
-                let entries = try Tokens.list(store: store)
-                byHash = Dictionary(entries.map { ($0.hash, $0) }, uniquingKeysWith: { a, _ in a })
-                loadError = nil
-            } catch {
-                // A damaged token file locks the API rather than opening it.
-                loadError = error
-                throw error
+        if checkedAt == 0 || now &- checkedAt >= 250_000_000 {
+            checkedAt = now
+            var sig: [Int] = []
+            for p in [Tokens.path(store: store), Tokens.markerPath(store: store)] {
+                var st = stat()
+                if lstat(p, &st) == 0 {
+                    sig += [Int(st.st_size), Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec), Int(st.st_ino), Int(st.st_mode)]
+                } else {
+                    sig += [-1, Int(errno)]
+                }
+            }
+            if sig != signature || loadError != nil {
+                signature = sig
+                do {
+                    policy = try Tokens.policy(store: store)
+                    loadError = nil
+                } catch {
+                    loadError = error
+                }
             }
         }
         if let loadError { throw loadError }
-        return byHash
+        return policy
     }
 
     /// Forces a re-read on the next request (tests).
     func invalidate() {
         lock.lock()
         checkedAt = 0
-        signature = (-1, -1, -1)
+        signature = []
         lock.unlock()
-    }
-}
-
-/// Checks `Authorization: Bearer TOKEN` on `/api/` requests when the store has tokens:
-/// 401 without a known token, 403 for a read token on a write.
-struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let tokens: TokenCache
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
-        let known: [String: TokenEntry]
-        do { known = try tokens.current() } catch { return errorResponse(error) }
-        if known.isEmpty { return try await next(request, context) }
-        guard let header = request.headers[.authorization] else {
-            return errorResponse(APIError(401, "this store requires a token: send \"Authorization: Bearer TOKEN\" (create one with `strata token create --scope read`)"))
-        }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            return errorResponse(APIError(401, "the Authorization header must be \"Bearer TOKEN\""))
-        }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        let hash = SHA256.hex(token)
-        var match: TokenEntry?
-        for (h, e) in known where constantTimeEqual(h, hash) { match = e }
-        guard let entry = match else { return errorResponse(APIError(401, "unknown or revoked token")) }
-        let isWrite = request.method != .get && request.method != .head
-        if isWrite && entry.scope != .write {
-            return errorResponse(APIError(403, "token \"\(entry.name)\" has read scope; \(request.method.rawValue) \(request.uri.path) needs a write token"))
-        }
-        return try await next(request, context)
-    }
-
-    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var d: UInt8 = 0
-        for i in 0..<x.count { d |= x[i] ^ y[i] }
-        return d == 0
     }
 }
 

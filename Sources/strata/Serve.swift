@@ -13,35 +13,47 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the store over HTTP: ingest and query API, and a web page of runs and charts.",
         discussion: """
-        Binds to 127.0.0.1:7070 unless told otherwise. When the store has tokens (`strata token create`),
-        every /api request needs "Authorization: Bearer TOKEN" and ingest needs a write token.
-        A store without tokens is served openly, on loopback only unless --no-auth is given.
-        API: docs/API.md. Stop with Ctrl-C (SIGINT) or SIGTERM.
+        Binds to 127.0.0.1:7070 unless told otherwise. When the store has or once had tokens
+        (`strata token create`), every /api request needs "Authorization: Bearer TOKEN" and ingest
+        needs a write token. A store that never had tokens is served openly, on loopback addresses
+        only unless --no-auth is given. Rules and limits: docs/SECURITY.md; API: docs/API.md.
+        Stop with Ctrl-C (SIGINT) or SIGTERM.
         """)
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Address to bind.") var host = "127.0.0.1"
-    @Option(help: "Port to bind (0: any free port, printed at start).") var port = 7070
+    @Option(help: "Address to bind (a name is resolved; the first address is bound).") var host = "127.0.0.1"
+    @Option(help: "Port to bind, 0 to 65535 (0: any free port, printed at start).") var port = 7070
     @Option(help: "Largest request body in bytes (larger ones get 413).") var maxBody = StrataServer.defaultMaxBodyBytes
-    @Flag(help: "Serve a store without tokens on a non-loopback address (anyone who can reach it can read and write).")
+    @Option(help: ArgumentHelp("A name clients use for this server in the Host header (repeatable; localhost, IP literals and --host are always accepted).", valueName: "name"))
+    var allowHost: [String] = []
+    @Flag(help: "Serve a store that never had tokens on a non-loopback address (anyone who can reach it can read and write).")
     var noAuth = false
 
     func run() throws {
-        let store = try global.openForWriting()
-        let tokens: [TokenEntry]
-        do { tokens = try Tokens.list(store: store.path) } catch { throw CLIError(error.message) }
-        let loopback = host == "127.0.0.1" || host == "localhost" || host == "::1"
-        if noAuth && !tokens.isEmpty {
-            throw CLIError("--no-auth: store \(store.path) has \(tokens.count) token(s), so the API requires them; revoke them with `strata token revoke NAME` to serve openly", exitCode: 2)
-        }
-        if tokens.isEmpty && !loopback && !noAuth {
-            throw CLIError("refusing to serve a store without tokens on \(host): create one with `strata token create --scope write`, or pass --no-auth to serve openly", exitCode: 2)
-        }
+        guard (0...65535).contains(port) else { throw CLIError("--port must be 0 to 65535, got \(port)", exitCode: 2) }
         if maxBody < 1024 { throw CLIError("--max-body must be at least 1024 bytes", exitCode: 2) }
-        let auth = tokens.isEmpty ? "open (no tokens in the store)" : "tokens required (\(tokens.count) in the store)"
+        let listen: ListenAddress
+        do { listen = try ListenAddress.resolve(host) } catch { throw CLIError(error.message, exitCode: 2) }
+        let store = try global.openForWriting()
+        let policy: TokenPolicy
+        do { policy = try Tokens.policy(store: store.path) } catch {
+            try? store.close()
+            throw CLIError(error.message)
+        }
+        if let refusal = AccessRule.refusal(policy: policy, listen: listen, noAuth: noAuth, store: store.path) {
+            try? store.close()
+            throw CLIError(refusal, exitCode: 2)
+        }
+        let auth: String
+        switch policy {
+        case .open: auth = noAuth ? "open to anyone (--no-auth)" : "open to loopback clients (the store has no tokens)"
+        case .required(let e): auth = e.isEmpty ? "locked (the store had tokens and has none left)" : "tokens required (\(e.count) in the store)"
+        }
         let storePath = store.path
-        let app = StrataServer.buildApplication(store: store, host: host, port: port, maxBodyBytes: maxBody) { bound in
-            warn("strata: serving \(storePath) on http://\(host):\(bound)/ — API \(auth)")
+        let shown = listen.addresses.first.map { $0.contains(":") ? "[\($0)]" : $0 } ?? host
+        let app = StrataServer.buildApplication(store: store, host: host, port: port, maxBodyBytes: maxBody,
+                                                noAuth: noAuth, allowedHosts: allowHost) { bound in
+            warn("strata: serving \(storePath) on http://\(shown):\(bound)/ — API \(auth)")
         }
         let done = DispatchSemaphore(value: 0)
         final class Box: @unchecked Sendable { var error: Error? }
@@ -89,23 +101,30 @@ struct Token: ParsableCommand {
             defer { try? store.close() }
             let all: [TokenEntry]
             do { all = try Tokens.list(store: store.path) } catch { throw CLIError(error.message) }
-            if all.isEmpty { print("no tokens (the API is open on loopback)"); return }
+            if all.isEmpty {
+                let locked: Bool
+                do { locked = try Tokens.policy(store: store.path) != .open } catch { throw CLIError(error.message) }
+                print(locked ? "no tokens (the store has had tokens, so its API is locked until one is created)"
+                             : "no tokens (the API is open to loopback clients)")
+                return
+            }
             for e in all { print("\(e.name)\t\(e.scope.rawValue)\t\(formatTime(e.created))\tsha256:\(e.hash.prefix(12))") }
         }
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke tokens by name (or by hash prefix of 8+ hex digits).")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke one token by its name (or by a hash prefix of 8+ hex digits).",
+            discussion: "The API stays closed when the last token is revoked (docs/SECURITY.md).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Token name or hash prefix.") var name: String
         func run() throws {
             let store = try global.openForReading()
             defer { try? store.close() }
             do {
-                let n = try Tokens.revoke(store: store.path, name: name)
-                if n == 0 { throw CLIError("no token named \"\(name)\"") }
-                print("revoked \(n) token(s)")
-            } catch let e as APIError { throw CLIError(e.message) }
+                let e = try Tokens.revoke(store: store.path, name: name)
+                print("revoked \(e.scope.rawValue) token \"\(e.name)\" (sha256:\(e.hash.prefix(12)))")
+            } catch { throw CLIError(error.message) }
         }
     }
 }

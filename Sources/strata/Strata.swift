@@ -71,11 +71,14 @@ struct StrataCommand: ParsableCommand {
             else { break }
         }
         if moved.isEmpty { return args }
-        // Insert after the subcommand words (1 or 2 of them), before `--` if any.
+        // Insert after the words naming the subcommand (as deep as the command tree goes), before
+        // its own options and arguments.
         var insertAt = 0
-        if let f = a.first, !f.hasPrefix("-") {
-            insertAt = 1
-            if f == "import", a.count > 1, !a[1].hasPrefix("-") { insertAt = 2 }
+        var command: ParsableCommand.Type = StrataCommand.self
+        while insertAt < a.count,
+              let sub = command.configuration.subcommands.first(where: { $0._commandName == a[insertAt] }) {
+            command = sub
+            insertAt += 1
         }
         a.insert(contentsOf: moved, at: insertAt)
         return a

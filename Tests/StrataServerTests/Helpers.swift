@@ -54,6 +54,9 @@ struct TestFailure: Error, CustomStringConvertible {
 
 func buffer(_ s: String) -> ByteBuffer { ByteBuffer(string: s) }
 
+/// Headers of a JSON write (the server refuses writes without a JSON content type).
+let jsonType: HTTPFields = [.contentType: "application/json"]
+
 /// JSON lines for `runs` runs × `steps` steps of `train/loss` and `acc`, with params lr and seed.
 func sampleBatch(runs: [String], steps: Range<Int>, t0: Int64 = 1_760_000_000_000) -> String {
     var lines: [String] = []
@@ -90,8 +93,11 @@ enum RawHTTP {
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else { throw TestFailure("connect to port \(port) failed: errno \(errno)") }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
-        for (k, v) in headers { head += "\(k): \(v)\r\n" }
+        var all = ["Host": "127.0.0.1:\(port)", "Connection": "close", "Content-Length": "\(body.count)"]
+        if method == "POST" { all["Content-Type"] = "application/x-ndjson" }
+        for (k, v) in headers { all[k] = v }
+        var head = "\(method) \(path) HTTP/1.1\r\n"
+        for (k, v) in all.sorted(by: { $0.key < $1.key }) { head += "\(k): \(v)\r\n" }
         head += "\r\n"
         try sendAll(fd, Array(head.utf8) + body)
         var data: [UInt8] = []
@@ -102,6 +108,11 @@ enum RawHTTP {
             if n == 0 { break }
             data.append(contentsOf: buf[0..<n])
         }
+        return try parse(data)
+    }
+
+    /// Parses one response (status line, headers, body; chunked bodies are decoded).
+    static func parse(_ data: [UInt8]) throws -> Reply {
         guard let split = find(data, [13, 10, 13, 10]) else { throw TestFailure("no header end in reply") }
         let headText = String(decoding: data[0..<split], as: UTF8.self)
         var lines = headText.components(separatedBy: "\r\n")

@@ -72,6 +72,8 @@ class Conn:
 
     def request(self, method, path, body=None, headers=None):
         h = dict(headers or {})
+        if body is not None:
+            h.setdefault("Content-Type", "application/x-ndjson")  # the server refuses writes without it
         for attempt in range(2):
             try:
                 self.c.request(method, path, body=body, headers=h)

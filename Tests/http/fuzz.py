@@ -18,7 +18,7 @@ It ends with one line of counts:
   http-fuzz: N requests tried, F check failures, X 5xx, C crashes (server died), H hangs (timeouts), L points lost
 and exits 1 when any of them is non-zero (or the store does not verify), 0 otherwise.
 
-Usage: fuzz.py [--examples N] [--seed S] [--modes open,tokens] [--timeout SECONDS] [--keep DIR]
+Usage: fuzz.py [--examples N] [--seed S] [--modes open,tokens] [--timeout SECONDS] [--keep DIR] [--json FILE]
 The binary is $STRATA_BIN, else REPO/.build/debug/strata. Run with the Python of the test venv
 (scripts/setup.sh); scripts/http-fuzz.sh does that.
 """
@@ -302,6 +302,7 @@ def main():
                     help="hard limit in seconds for schemathesis in each mode (default 150)")
     ap.add_argument("--request-timeout", type=float, default=10.0, help="seconds before a request counts as a hang")
     ap.add_argument("--keep", help="keep stores and reports in this directory")
+    ap.add_argument("--json", help="also write the counts of each mode to this file (JSON)")
     args = ap.parse_args()
 
     strata = binary()
@@ -332,6 +333,9 @@ def main():
         for e in r["errors"]:
             log("  error: " + e)
         bad = bad or bool(r["failures"] or r["5xx"] or r["crash"] or r["hangs"] or r["lost"] or r["extra"] or r["errors"])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"seed": args.seed, "examples": args.examples, "modes": results}, f, indent=1)
     tot = lambda k: sum(r[k] for r in results)
     log("http-fuzz: %d requests tried, %d check failures, %d 5xx, %d crashes (server died), %d hangs (timeouts), "
         "%d points lost, %d other errors -> %s" % (tot("requests"), tot("failures"), tot("5xx"), tot("crash"), tot("hangs"),

@@ -123,8 +123,13 @@ class Server:
         return self.proc.returncode
 
 
-def seed_batch():
-    """The runs the document's examples name (r1: train/loss, val/loss, lr, loss{rank=3}), and r2."""
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def seed_batch(extremes):
+    """The runs the document's examples name (r1: train/loss, val/loss, lr, loss{rank=3}), and r2.
+    With `extremes`, r1's train/loss also gets points at the ends of the Int64 range of steps and
+    times, so every query of the examples meets them."""
     recs = [{"run": "r1", "params": {"lr": 0.0003, "model": "base"}, "tags": ["baseline"], "meta": {"purpose": "fuzz"}},
             {"run": "r2", "params": {"lr": 0.001, "model": "base"}, "tags": ["sweep"]}]
     for run, k in (("r1", 1.0), ("r2", 1.5)):
@@ -134,6 +139,9 @@ def seed_batch():
         recs.append({"run": run, "metric": "val/loss", "steps": list(range(0, 200, 20)),
                      "values": [k / (s + 2) for s in range(0, 200, 20)]})
         recs.append({"run": run, "step": 10, "metrics": {"loss": 0.5, "nan": "NaN"}, "labels": {"rank": "3"}})
+    if extremes:
+        recs.append({"run": "r1", "metric": "train/loss", "steps": [INT64_MIN, -1, INT64_MAX, INT64_MAX],
+                     "values": [3.0, 2.0, 1.0, "NaN"], "times": [INT64_MIN, 0, INT64_MAX, INT64_MIN]})
     return json.dumps(recs).encode()
 
 
@@ -220,7 +228,7 @@ def run_mode(mode, args, strata, workdir):
     res = {"mode": mode, "requests": 0, "failures": 0, "unique": [], "5xx": 0, "crash": 0, "hangs": 0,
            "lost": 0, "extra": 0, "errors": [], "notes": []}
     try:
-        seeded = server.request("POST", "/api/ingest", token, seed_batch())["points"]
+        seeded = server.request("POST", "/api/ingest", token, seed_batch(args.extremes))["points"]
         cmd = [os.path.join(os.path.dirname(sys.executable), "st"), "run", spec_for(mode, workdir),
                "--url", server.url, "--checks", ",".join(CHECKS + (["ignored_auth"] if token else [])),
                "--max-examples", str(args.examples), "--seed", str(args.seed), "--workers", "1",
@@ -263,7 +271,10 @@ def run_mode(mode, args, strata, workdir):
 
         if not server.alive():
             res["crash"] = 1
-            res["notes"].append("the server died: " + server.log_tail(600))
+            time.sleep(1)  # the runtime's crash report comes first
+            tail = server.log_tail(200000)
+            fatal = [l for l in tail.splitlines() if "Fatal error" in l or "Program crashed" in l]
+            res["notes"].append("the server died: " + (" / ".join(fatal[:2]) if fatal else tail[-600:]))
         else:
             res["hangs"] += no_answer
             least, most = acknowledged_points(calls)
@@ -302,6 +313,8 @@ def main():
                     help="hard limit in seconds for schemathesis in each mode (default 150)")
     ap.add_argument("--request-timeout", type=float, default=10.0, help="seconds before a request counts as a hang")
     ap.add_argument("--keep", help="keep stores and reports in this directory")
+    ap.add_argument("--extremes", action="store_true", default=os.environ.get("STRATA_FUZZ_EXTREMES") == "1",
+                    help="seed r1's train/loss with steps and times at Int64.min and Int64.max ($STRATA_FUZZ_EXTREMES=1)")
     ap.add_argument("--json", help="also write the counts of each mode to this file (JSON)")
     args = ap.parse_args()
 

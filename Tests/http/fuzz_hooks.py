@@ -1,5 +1,7 @@
 """Schemathesis hooks of the HTTP fuzz pass (loaded through SCHEMATHESIS_HOOKS by fuzz.py).
 
+Sends `application/x-ndjson` bodies (POST /api/ingest) as JSON lines: one record a line.
+
 Logs every request schemathesis sends, as one JSON line in $STRATA_FUZZ_LOG: method, path,
 status (null when no answer came: a timeout or a dropped connection), and for an acknowledged
 POST /api/ingest its Idempotency-Key and `points`. The run report keeps only the last request of
@@ -43,3 +45,12 @@ def after_call(context, case, response):
 @schemathesis.hook
 def after_network_error(context, case, request):
     _write({"method": request.method, "path": urlsplit(request.url).path, "status": None})
+
+
+@schemathesis.serializer("application/x-ndjson")
+def json_lines(ctx, value):
+    """The records of a batch one a line; a value that is not a list (a body that breaks the
+    document on purpose) is sent as its JSON text."""
+    if isinstance(value, list):
+        return "".join(json.dumps(r) + "\n" for r in value).encode()
+    return json.dumps(value).encode()

@@ -23,4 +23,28 @@ import Testing
             #expect(try t.store.runs().isEmpty)
         }
     }
+
+    /// `sync=` took any value: an unknown one (`sync=ture`) silently meant "no fsync".
+    @Test func syncTakesOnlyYesOrNo() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let body = buffer(#"[{"run": "s", "step": 1, "metrics": {"l": 1}}]"#)
+            for bad in ["ture", "2", "Y"] {
+                try await client.execute(uri: "/api/ingest?sync=" + bad, method: .post, body: body) { r in
+                    #expect(r.status == .badRequest, "sync=\(bad)")
+                    let e = try #require(try json(r.body)["error"] as? [String: Any])
+                    #expect(e["field"] as? String == "sync")
+                }
+            }
+            #expect(try t.store.runs().isEmpty)
+            for (value, durable) in [("1", "fsync"), ("true", "fsync"), ("yes", "fsync"), ("0", "log"), ("false", "log"), ("no", "log"), ("", "log")] {
+                try await client.execute(uri: "/api/ingest?sync=" + value, method: .post, body: body) { r in
+                    #expect(r.status == .ok, "sync=\(value)")
+                    let o = try json(r.body)
+                    #expect(o["durable"] as? String == durable, "sync=\(value)")
+                }
+            }
+        }
+    }
 }

@@ -222,8 +222,6 @@ def run_mode(mode, args, strata, workdir):
         out = subprocess.run([strata, "token", "create", "--scope", "write", "--name", "fuzz", "--store", store],
                              capture_output=True, text=True, check=True)
         token = out.stdout.strip()
-        subprocess.run([strata, "token", "create", "--scope", "read", "--name", "fuzz-read", "--store", store],
-                       capture_output=True, check=True)
     server = Server(strata, store, os.path.join(workdir, "serve-%s.log" % mode))
     res = {"mode": mode, "requests": 0, "failures": 0, "unique": [], "5xx": 0, "crash": 0, "hangs": 0,
            "lost": 0, "extra": 0, "errors": [], "notes": []}
@@ -246,7 +244,8 @@ def run_mode(mode, args, strata, workdir):
                    PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
         with open(outpath, "w") as out:
             try:
-                st = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=args.timeout, env=env)
+                # In the report directory: schemathesis keeps a cache (.schemathesis/) in its working directory.
+                st = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=args.timeout, env=env, cwd=report)
                 st_rc = st.returncode
             except subprocess.TimeoutExpired:
                 st_rc = None
@@ -323,7 +322,7 @@ def main():
         validate_spec(yaml.safe_load(f))
     log("http-fuzz: docs/openapi.yaml is a valid OpenAPI document")
 
-    workdir = args.keep or tempfile.mkdtemp(prefix="strata-http-fuzz-")
+    workdir = os.path.abspath(args.keep) if args.keep else tempfile.mkdtemp(prefix="strata-http-fuzz-")
     if args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
         os.makedirs(workdir)

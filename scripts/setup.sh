@@ -2,7 +2,8 @@
 # Installs what building and testing Strata needs on a Debian machine. Safe to run again; does
 # nothing when everything is present.
 #   required: liblz4-dev and pkg-config (the LZ4 system library target)
-#   optional: chromium (the web page's browser test, skipped without it), python3-pytest fallback
+#   optional: chromium (the web page's browser test, skipped without it); the Python test
+#             environment of requirements-test.txt (client tests, HTTP fuzz pass)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
@@ -21,7 +22,28 @@ if ! command -v chromium >/dev/null 2>&1 && [ "${STRATA_SKIP_BROWSER:-0}" != "1"
     || echo "setup: chromium not installed; the browser test will be skipped" >&2
 fi
 
-if ! python3 -c "import pytest" >/dev/null 2>&1; then
-  echo "setup: installing pytest (optional, for the Python client tests)" >&2
-  python3 -m pip install -q pytest >/dev/null 2>&1 || echo "setup: pytest not installed; Python client tests skipped" >&2
+# The Python test environment (requirements-test.txt: pytest for the client tests, schemathesis and
+# openapi-spec-validator for the HTTP fuzz pass), in a virtual environment cached outside the
+# checkout and reused when present. When it cannot be made, say why; scripts/test.sh then skips
+# the suites that need it, saying so.
+source "$(dirname "$0")/python-env.sh"
+if ! strata_venv_ready; then
+  echo "setup: creating the Python test environment $STRATA_VENV" >&2
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+    echo "setup: installing python3-venv" >&2
+    (update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null) \
+      || echo "setup: python3-venv not installed" >&2
+  fi
+  rm -rf "$STRATA_VENV"
+  mkdir -p "$(dirname "$STRATA_VENV")"
+  log="$(mktemp)"
+  if python3 -m venv "$STRATA_VENV" >"$log" 2>&1 \
+     && "$STRATA_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$STRATA_REQUIREMENTS" >>"$log" 2>&1; then
+    touch "$STRATA_VENV/.strata-complete"
+  else
+    echo "setup: could not install requirements-test.txt; the Python client tests and the HTTP fuzz pass will be skipped:" >&2
+    tail -5 "$log" >&2
+    rm -rf "$STRATA_VENV"
+  fi
+  rm -f "$log"
 fi

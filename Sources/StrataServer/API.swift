@@ -33,9 +33,15 @@ struct Query {
         return Int(v)
     }
 
-    func bool(_ k: String) -> Bool {
+    /// `1`, `true`, `yes` or `0`, `false`, `no`; absent or empty is false. Anything else is refused
+    /// (a typo like `sync=ture` must not silently mean no).
+    func bool(_ k: String) throws(APIError) -> Bool {
         guard let v = string(k) else { return false }
-        return v == "1" || v == "true" || v == "yes"
+        switch v {
+        case "1", "true", "yes": return true
+        case "0", "false", "no": return false
+        default: throw APIError.bad("query parameter \"\(k)\" must be 1, true, yes, 0, false or no, got \"\(v.prefix(40))\"", field: k)
+        }
     }
 
     func filter() throws(APIError) -> Filter? {
@@ -105,7 +111,7 @@ final class API: Sendable {
             }
             throw error
         }
-        let sync = q.bool("sync")
+        let sync = try q.bool("sync")
         let ingestor = self.ingestor
         let store = self.store
         let result: [UInt8] = try await WorkerPool.ingest.run {

@@ -236,7 +236,7 @@ struct BatchDecoder {
         if let id = r.runId, id.isEmpty || id.utf8.count > Limits.maxRunNameBytes {
             throw bad(index, "run_id", "\"run_id\" must be 1 to \(Limits.maxRunNameBytes) bytes")
         }
-        if r.run == nil, let id = r.runId { try checkName(id, what: "run_id", index: index, field: "run_id") }
+        if let id = r.runId { try checkName(id, what: "run_id", index: index, field: "run_id") }
 
         // Which points.
         let columnar = steps != nil || colValues != nil || times != nil

@@ -225,6 +225,12 @@ extension SeriesQuery {
 extension Aggregate {
     /// Adds one point (Welford's update of the sum of squared deviations).
     mutating func add(step: Int64, value v: Double, rank: UInt64) {
+        // The first point sets first and last whatever its step and rank (a step of Int64.min
+        // with rank 0 equals the empty accumulator's sentinels and would otherwise be lost).
+        if count == 0 {
+            (firstStep, firstValue, firstRank) = (step, v, rank)
+            (lastStep, lastValue, lastRank) = (step, v, rank)
+        }
         count += 1
         if v.isNaN {
             nanCount += 1

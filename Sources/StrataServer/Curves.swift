@@ -130,7 +130,7 @@ extension API {
             guard count > 0, lo <= last else { return 1 }
             let span = UInt64(bitPattern: last &- lo)
             let w = Double(span) / Double(count) * 65536
-            return w >= Double(span) ? span : max(1, UInt64(w))
+            return max(1, w >= Double(span) ? span : UInt64(w))
         }()
         let body = ResponseBody { writer in
             var head = JSONOut()

@@ -61,13 +61,16 @@ let package = Package(
             dependencies: ["Strata"],
             path: "Tests/Helpers/TestWriter"
         ),
+        // Brute-force references shared by the test targets (extreme steps and times).
+        .target(name: "StrataTestExtremes", path: "Tests/Helpers/Extremes"),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["strata"], exclude: ["Fixtures"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer", "StrataTestExtremes"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestExtremes"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
                 "StrataServer",
+                "StrataTestExtremes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

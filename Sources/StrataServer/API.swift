@@ -27,6 +27,16 @@ struct Query {
         return i
     }
 
+    /// An exclusive upper bound `k` as the inclusive last value: an integer above Int64.min, or
+    /// 9223372036854775808 (so that a range can end at Int64.max).
+    func last(_ k: String) throws(APIError) -> Int64? {
+        guard let v = string(k) else { return nil }
+        guard let l = Buckets.lastValue(exclusiveEnd: v) else {
+            throw APIError.bad("query parameter \"\(k)\" must be an integer from -9223372036854775807 to 9223372036854775808, got \"\(v.prefix(40))\"", field: k)
+        }
+        return l
+    }
+
     func int(_ k: String, default d: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
         guard let v = try int(k) else { return d }
         guard range.contains(Int(v)) else { throw APIError.bad("query parameter \"\(k)\" must be \(range.lowerBound) to \(range.upperBound), got \(v)", field: k) }
@@ -280,8 +290,9 @@ final class API: Sendable {
                     if let s = r.metrics[metric] { lo = min(lo, s.firstStep); hi = max(hi, s.lastStep) }
                 }
                 if lo <= hi {
-                    let span = hi.subtractingReportingOverflow(lo).partialValue
-                    width = max(1, span / Int64(buckets) + 1)
+                    // span = hi - lo exactly (it may exceed Int64.max); width ≤ 2^64 / 1 is capped.
+                    let span = UInt64(bitPattern: hi &- lo)
+                    width = Int64(min(UInt64(Int64.max), span / UInt64(buckets) + 1))
                 }
             }
             let rows = try store.band(metric, groupBy: groupParam, bucketWidth: width, where: filter)
@@ -296,7 +307,7 @@ final class API: Sendable {
                 o.beginObject()
                 o.field("group", r.group)
                 o.field("bucket", r.bucket)
-                o.field("step", r.bucket.multipliedReportingOverflow(by: width).partialValue)
+                o.field("step", Store.bandStart(r.bucket, width: width))
                 o.field("count", r.count)
                 o.field("nan", r.nanCount)
                 o.field("mean", r.mean)

@@ -195,26 +195,21 @@ struct BatchDecoder {
                     guard case .object = v else { throw bad(index, k, "\"\(k)\" must be an object, got \(v.shown)") }
                     var out: [String: ParamValue] = [:]
                     flatten(v, prefix: "", into: &out)
+                    // The library's limits, checked here so that a batch is refused whole.
                     for (pk, pv) in out {
-                        if pk.isEmpty || pk.utf8.count > Limits.maxParamKeyBytes {
-                            throw bad(index, k, "\(field) key \"\(pk.prefix(40))\" must be 1 to \(Limits.maxParamKeyBytes) bytes")
-                        }
-                        if case .string(let str) = pv, str.utf8.count > Limits.maxStringValueBytes {
-                            throw bad(index, "\(k).\(pk)", "\(field) \(pk) is \(str.utf8.count) bytes; the limit is \(Limits.maxStringValueBytes)")
-                        }
+                        do { try Limits.check(key: pk, value: pv, what: field) } catch { throw bad(index, pk.isEmpty || pk.utf8.count > Limits.maxParamKeyBytes ? k : "\(k).\(pk)", error.message) }
                     }
                     if k == "params" { r.params.merge(out) { _, n in n } } else { r.meta.merge(out) { _, n in n } }
+                    do { try Limits.check(params: k == "params" ? r.params : r.meta, what: field) } catch { throw bad(index, k, error.message) }
                     isRunRecord = true
                 case "tags":
                     let v = try s.value()
                     guard case .array(let a) = v else { throw bad(index, "tags", "\"tags\" must be an array of strings, got \(v.shown)") }
                     for x in a {
                         guard case .string(let t) = x else { throw bad(index, "tags", "\"tags\" must be an array of strings, got \(x.shown) in it") }
-                        if t.isEmpty || t.utf8.count > Limits.maxRunNameBytes {
-                            throw bad(index, "tags", "tag \"\(t.prefix(40))\" must be 1 to \(Limits.maxRunNameBytes) bytes")
-                        }
                         r.tags.append(t)
                     }
+                    do { try Limits.check(tags: r.tags) } catch { throw bad(index, "tags", error.message) }
                     isRunRecord = true
                 case "status":
                     let v = try s.value()

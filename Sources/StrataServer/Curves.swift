@@ -11,57 +11,14 @@ enum CurveAxis: String, Sendable {
     case relative
 }
 
-/// Exact statistics of one time bucket, accumulated point by point in step order.
-struct TimeBucket {
-    var count = 0
-    var nan = 0
-    var min = Double.infinity
-    var max = -Double.infinity
-    var sum = 0.0
-    var sumSquares = 0.0
-    var first = 0.0
-    var last = 0.0
-    var firstStep: Int64 = 0
-    var lastStep: Int64 = 0
-
-    @inline(__always) mutating func add(step: Int64, value v: Double) {
-        if count == 0 { first = v; firstStep = step }
-        count += 1
-        last = v
-        lastStep = step
-        if v.isNaN { nan += 1; return }
-        if v < min { min = v }
-        if v > max { max = v }
-        sum += v
-        sumSquares += v * v
-    }
-
-    var numeric: Int { count - nan }
-    var mean: Double { numeric > 0 ? sum / Double(numeric) : .nan }
-    var std: Double {
-        guard numeric > 0 else { return .nan }
-        let m = mean
-        let variance = Swift.max(0, sumSquares / Double(numeric) - m * m)
-        return variance.squareRoot()
-    }
-}
-
-/// `floor((x - lo) * buckets / (hi - lo))` for lo <= x < hi, exactly (128-bit intermediate).
-@inline(__always)
-func bucketIndex(_ x: Int64, lo: Int64, hi: Int64, buckets: Int) -> Int {
-    let off = UInt64(bitPattern: x &- lo)
-    let span = UInt64(bitPattern: hi &- lo)
-    let (h, l) = off.multipliedFullWidth(by: UInt64(buckets))
-    return Int(span.dividingFullWidth((h, l)).quotient)
-}
-
 extension API {
     struct CurveRequest: Sendable {
         var run: String
         var metric: String
         var labels: [String: String]
         var from: Int64?
-        var to: Int64?
+        /// The last x of the range: `to - 1` (so `to=9223372036854775808` covers `Int64.max`).
+        var last: Int64?
         var buckets: Int
         var axis: CurveAxis
     }
@@ -73,10 +30,10 @@ extension API {
             throw APIError.bad("x must be step, time or relative, got \"\(axisText.prefix(40))\"", field: "x")
         }
         let c = CurveRequest(run: try q.require("run"), metric: try q.require("metric"), labels: try q.labels(),
-                             from: try q.int("from"), to: try q.int("to"),
+                             from: try q.int("from"), last: try q.last("to"),
                              buckets: try q.int("buckets", default: 500, range: 1...100_000), axis: axis)
-        if let f = c.from, let t = c.to, f >= t {
-            throw APIError.bad("from (\(f)) must be less than to (\(t)): the range is [from, to)", field: "to")
+        if let f = c.from, let l = c.last, f > l {
+            throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }
         let store = self.store
         let bytes: [UInt8] = try await blocking { try API.curveJSON(store, c) }
@@ -104,74 +61,41 @@ extension API {
         o.field("name", info.name)
         o.field("metric", c.metric)
         o.field("x", c.axis.rawValue)
+        // Default range: the whole series, Int64.max included; on the relative axis x = time - t0
+        // where that difference is an Int64 (docs/QUERIES.md).
+        let t0: Int64 = c.axis == .relative ? all.map(\.minTime).min() ?? s.minTime : 0
+        func rel(_ t: Int64) -> Int64 {
+            let (d, overflow) = t.subtractingReportingOverflow(t0)
+            return overflow ? .max : d
+        }
+        let lo: Int64, last: Int64
         switch c.axis {
-        case .step:
-            let lo = c.from ?? s.firstStep
-            let hi = c.to ?? (s.lastStep == .max ? .max : s.lastStep + 1)
-            o.field("from", lo)
-            o.field("to", hi)
-            o.field("buckets", c.buckets)
-            o.key("rows")
-            o.beginArray()
-            if lo < hi {
-                let rows = try store.curve(info.id, c.metric, labels: c.labels, steps: lo..<hi, buckets: c.buckets)
-                let width = (Double(hi) - Double(lo)) / Double(c.buckets)
-                for r in rows {
-                    o.beginObject()
-                    o.field("bucket", r.bucket)
-                    o.field("x0", Double(lo) + Double(r.bucket) * width)
-                    o.field("x1", Double(lo) + Double(r.bucket + 1) * width)
-                    o.statsFields(r.stats)
-                    o.endObject()
-                }
-            }
-            o.endArray()
-        case .time, .relative:
-            // Wall-time axes: O(points) — every point of the series is read and bucketed here.
-            let t0: Int64 = c.axis == .relative ? all.map(\.minTime).min() ?? s.minTime : 0
-            let lo = c.from ?? (s.minTime - t0)
-            let hi = c.to ?? (s.maxTime - t0 + 1)
-            o.field("from", lo)
-            o.field("to", hi)
-            o.field("buckets", c.buckets)
-            if c.axis == .relative { o.field("t0", t0) }
-            var buckets = [TimeBucket](repeating: TimeBucket(), count: c.buckets)
-            if lo < hi {
-                let d = try store.read(info.id, c.metric, labels: c.labels, steps: nil, times: true)
-                d.steps.withUnsafeBufferPointer { sp in
-                    d.values.withUnsafeBufferPointer { vp in
-                        d.times.withUnsafeBufferPointer { tp in
-                            for i in 0..<sp.count {
-                                let x = tp[i] &- t0
-                                if x < lo || x >= hi { continue }
-                                buckets[bucketIndex(x, lo: lo, hi: hi, buckets: c.buckets)].add(step: sp[i], value: vp[i])
-                            }
-                        }
-                    }
-                }
-            }
-            let width = (Double(hi) - Double(lo)) / Double(c.buckets)
-            o.key("rows")
-            o.beginArray()
-            for (b, t) in buckets.enumerated() where t.count > 0 {
+        case .step: (lo, last) = (c.from ?? s.firstStep, c.last ?? s.lastStep)
+        case .time: (lo, last) = (c.from ?? s.minTime, c.last ?? s.maxTime)
+        case .relative: (lo, last) = (c.from ?? rel(s.minTime), c.last ?? rel(s.maxTime))
+        }
+        o.field("from", lo)
+        o.key("to")
+        o.raw(Buckets.exclusiveText(last))
+        o.field("buckets", c.buckets)
+        if c.axis == .relative { o.field("t0", t0) }
+        o.key("rows")
+        o.beginArray()
+        if lo <= last {
+            let axis: Store.XAxis = switch c.axis { case .step: .step; case .time: .time; case .relative: .relative }
+            let rows = try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0)
+            // Bucket edges as numbers (doubles: exact below 2^53).
+            let width = (Double(last) - Double(lo) + 1) / Double(c.buckets)
+            for r in rows {
                 o.beginObject()
-                o.field("bucket", b)
-                o.field("x0", Double(lo) + Double(b) * width)
-                o.field("x1", Double(lo) + Double(b + 1) * width)
-                o.field("count", t.count)
-                o.field("nan", t.nan)
-                o.field("min", t.numeric > 0 ? t.min : .nan)
-                o.field("max", t.numeric > 0 ? t.max : .nan)
-                o.field("mean", t.mean)
-                o.field("std", t.std)
-                o.field("first", t.first)
-                o.field("last", t.last)
-                o.field("first_step", t.firstStep)
-                o.field("last_step", t.lastStep)
+                o.field("bucket", r.bucket)
+                o.field("x0", Double(lo) + Double(r.bucket) * width)
+                o.field("x1", Double(lo) + Double(r.bucket + 1) * width)
+                o.statsFields(r.stats)
                 o.endObject()
             }
-            o.endArray()
         }
+        o.endArray()
         o.endObject()
         o.bytes.append(10)
         return o.bytes
@@ -184,11 +108,13 @@ extension API {
         let runText = try q.require("run")
         let metric = try q.require("metric")
         let labels = try q.labels()
-        let from = try q.int("from"), to = try q.int("to")
-        if let f = from, let t = to, f >= t { throw APIError.bad("from (\(f)) must be less than to (\(t)): the range is [from, to)", field: "to") }
+        let from = try q.int("from"), toLast = try q.last("to")
+        if let f = from, let l = toLast, f > l {
+            throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
+        }
         let store = self.store
         // Resolve everything that can fail before the 200 status is sent.
-        let (runId, lo, hi, count): (RunID, Int64, Int64, Int) = try await blocking {
+        let (runId, lo, last, count): (RunID, Int64, Int64, Int) = try await blocking {
             let info = try store.run(runText)
             let key: SeriesKey
             do { key = try SeriesKey(run: info.id, metric: metric, labels: labels) } catch {
@@ -196,14 +122,15 @@ extension API {
             }
             let (s, _) = try API.seriesInfo(store, run: info.id, key: key)
             let lo = max(from ?? s.firstStep, s.firstStep)
-            let last = s.lastStep == .max ? Int64.max : s.lastStep + 1
-            let hi = min(to ?? last, last)
-            return (info.id, lo, hi, s.count)
+            let last = min(toLast ?? s.lastStep, s.lastStep)
+            return (info.id, lo, last, s.count)
         }
-        let window: Int64 = {
-            let span = Double(hi) - Double(lo)
-            guard count > 0, span > 0 else { return 1 }
-            return Int64(max(1, min(span, span * 65536 / Double(count))))
+        // Steps per window (about 64 Ki points each), in UInt64: a span may exceed Int64.max.
+        let window: UInt64 = {
+            guard count > 0, lo <= last else { return 1 }
+            let span = UInt64(bitPattern: last &- lo)
+            let w = Double(span) / Double(count) * 65536
+            return max(1, w >= Double(span) ? span : UInt64(w))
         }()
         let body = ResponseBody { writer in
             var head = JSONOut()
@@ -213,9 +140,11 @@ extension API {
             try await writer.write(ByteBuffer(bytes: head.bytes))
             var first = true
             var a = lo
-            while a < hi {
-                let b = a > hi &- window ? hi : a + window
-                let range = a..<b
+            var more = lo <= last
+            while more {
+                // The window [a, b] ends at `last` or after `window` steps, without overflow.
+                let b = UInt64(bitPattern: last &- a) < window ? last : a &+ Int64(bitPattern: window &- 1)
+                let range = a...b
                 let lead = !first
                 let chunk: [UInt8] = try await blocking {
                     let d = try store.read(runId, metric, labels: labels, steps: range, times: true)
@@ -236,7 +165,8 @@ extension API {
                     first = false
                     try await writer.write(ByteBuffer(bytes: chunk))
                 }
-                a = b
+                more = b < last
+                if more { a = b + 1 }
             }
             try await writer.write(ByteBuffer(string: "]}\n"))
             try await writer.finish(nil)

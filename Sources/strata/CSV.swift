@@ -39,11 +39,13 @@ enum TimeUnit { case auto, milliseconds, seconds }
 /// Converts a time cell: `auto` reads values of 1e11 and more as milliseconds, smaller ones as seconds.
 func timeMs(_ text: String, unit: TimeUnit) -> Int64? {
     guard let d = parseNumberText(text), d.isFinite else { return nil }
-    switch unit {
-    case .milliseconds: return Int64(d.rounded())
-    case .seconds: return Int64((d * 1000).rounded())
-    case .auto: return abs(d) >= 1e11 ? Int64(d.rounded()) : Int64((d * 1000).rounded())
+    let ms: Double = switch unit {
+    case .milliseconds: d.rounded()
+    case .seconds: (d * 1000).rounded()
+    case .auto: abs(d) >= 1e11 ? d.rounded() : (d * 1000).rounded()
     }
+    // Out of the Int64 range is not a time (converting it would trap).
+    return Int64(exactly: ms)
 }
 
 /// A step cell: an integer, or a number with an integral value (pandas writes `3.0`).

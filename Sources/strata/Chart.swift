@@ -5,7 +5,8 @@ import Strata
 struct ChartSeries {
     var label: String
     var lo: Int64
-    var hi: Int64
+    /// Last step of the range (inclusive, so Int64.max can be charted).
+    var last: Int64
     var buckets: Int
     var rows: [CurveBucket]
 }
@@ -15,16 +16,23 @@ func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, f
     var infos: [(RunInfo, Store.SeriesInfo)] = []
     for r in runs { infos.append((r, try seriesInfo(store, r, metric))) }
     let lo = from ?? infos.map(\.1.firstStep).min() ?? 0
-    let last = infos.map(\.1.lastStep).max() ?? 0
-    let hi = to ?? (last == Int64.max ? last : last + 1)
-    guard lo < hi else { throw CLIError("empty step range \(lo)..<\(hi)", exitCode: 2) }
+    guard let last = lastStep(to: to, default: infos.map(\.1.lastStep).max() ?? 0), lo <= last else {
+        throw CLIError("empty step range \(lo)..<\(to.map(String.init) ?? "end")", exitCode: 2)
+    }
     var names = Set<String>()
     var dup = Set<String>()
     for (r, _) in infos { if !names.insert(r.name).inserted { dup.insert(r.name) } }
     return try infos.map { r, _ in
-        ChartSeries(label: dup.contains(r.name) ? "\(r.name) (\(r.id.text.suffix(6)))" : r.name, lo: lo, hi: hi, buckets: buckets,
-                    rows: try store.curve(r.id, m, labels: labels, steps: lo..<hi, buckets: buckets))
+        ChartSeries(label: dup.contains(r.name) ? "\(r.name) (\(r.id.text.suffix(6)))" : r.name, lo: lo, last: last, buckets: buckets,
+                    rows: try store.curve(r.id, m, labels: labels, steps: lo...last, buckets: buckets))
     }
+}
+
+/// The last step of a range `[from, to)`: `to - 1`, or `fallback` without `--to`; nil when `to`
+/// is Int64.min (no step lies below it).
+func lastStep(to: Int64?, default fallback: Int64) -> Int64? {
+    guard let to else { return fallback }
+    return to > .min ? to - 1 : nil
 }
 
 /// A terminal line chart in Unicode braille (2×4 dots a cell), min/max envelope per column.
@@ -78,7 +86,7 @@ enum TerminalChart {
         }
         out.append(String(repeating: " ", count: labelW - 1) + "└" + String(repeating: "─", count: cols))
         if let s = series.first {
-            let left = String(s.lo), right = String(s.hi - 1)
+            let left = String(s.lo), right = String(s.last)
             out.append(String(repeating: " ", count: labelW) + left + String(repeating: " ", count: max(1, cols - left.count - right.count)) + right)
         }
         var legend = String(repeating: " ", count: labelW)
@@ -122,14 +130,17 @@ struct Compare: ParsableCommand {
 
 func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool, out: Output) throws {
     let (m, labels) = parseSeriesSpec(metric)
-    let range: Range<Int64>? = (from != nil || to != nil) ? (from ?? Int64.min)..<(to ?? Int64.max) : nil
+    // [from, to): without --to the range ends at Int64.max, included.
+    let last = lastStep(to: to, default: .max)
+    let range: ClosedRange<Int64>? = (from != nil || to != nil) ? (from ?? .min)...Swift.max(from ?? .min, last ?? .min) : nil
+    let empty = last == nil || (from ?? .min) > (last ?? .min)
     var table: [[String]] = []
     var base: Stats?
     // Params that differ between the runs are shown as columns.
     let keys = Set(runs.flatMap { $0.params.keys }).sorted().filter { k in Set(runs.map { $0.params[k]?.description ?? "-" }).count > 1 }
     for (i, r) in runs.enumerated() {
         _ = try seriesInfo(store, r, metric)
-        guard let st = try store.aggregate(r.id, m, labels: labels, steps: range) else {
+        guard !empty, let st = try (range.map { try store.aggregate(r.id, m, labels: labels, steps: $0) } ?? store.aggregate(r.id, m, labels: labels)) else {
             table.append([r.name] + keys.map { r.params[$0]?.description ?? "-" } + ["0", "-", "-", "-", "-", "-", ""]); continue
         }
         if i == 0 { base = st }
@@ -141,7 +152,7 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
         table.append([r.name] + keys.map { r.params[$0]?.description ?? "-" }
                      + [String(st.count), String(st.lastStep), short(st.last), short(st.min), short(st.max), short(st.mean), delta])
     }
-    out.line("\(metric)" + (range.map { " over steps \($0.lowerBound)..<\($0.upperBound)" } ?? ""))
+    out.line("\(metric)" + (range.map { " over steps \($0.lowerBound)..<\(empty ? String(to ?? 0) : Buckets.exclusiveText($0.upperBound))" } ?? ""))
     for l in renderTable(header: ["run"] + keys + ["points", "last step", "last", "min", "max", "mean", "last vs base"], rows: table) { out.line(l) }
     guard chart else { return }
     let width = max(20, min(160, terminalWidth() - 12))
@@ -207,7 +218,7 @@ enum SVGChart {
         if ymin == ymax { ymin -= 0.5; ymax += 0.5 }
         let pad = (ymax - ymin) * 0.04
         ymin -= pad; ymax += pad
-        let lo = Double(series.first?.lo ?? 0), hi = Double(series.first?.hi ?? 1)
+        let lo = Double(series.first?.lo ?? 0), hi = Double(series.first?.last ?? 0) + 1
         func X(_ step: Double) -> Double { left + (step - lo) / max(1, hi - lo) * pw }
         func Y(_ v: Double) -> Double { top + (ymax - v) / (ymax - ymin) * ph }
         func n(_ d: Double) -> String { cformat("%.1f", d) }

@@ -189,7 +189,7 @@ struct Show: ParsableCommand {
         out.line("id        \(info.id.text)")
         out.line("project   \(info.project)")
         var st = "status    \(info.status.rawValue)   created \(formatTime(info.createdMs))"
-        if let e = info.endedMs { st += "   ended \(formatTime(e)) (\(durationText(e - info.createdMs)))" }
+        if let e = info.endedMs { st += "   ended \(formatTime(e)) (\(durationText(from: info.createdMs, to: e)))" }
         out.line(st)
         if let p = info.parent {
             let pname = (try? store.run(p.text)).map { " (\($0.name))" } ?? ""
@@ -233,11 +233,16 @@ struct Show: ParsableCommand {
     }
 }
 
-func durationText(_ ms: Int64) -> String {
+/// The duration from `start` to `end` (ms) as text, exact for any two times (the difference may
+/// exceed Int64.max; an end before the start is shown with a minus sign).
+func durationText(from start: Int64, to end: Int64) -> String {
+    let negative = end < start
+    let ms = negative ? UInt64(bitPattern: start &- end) : UInt64(bitPattern: end &- start)
     let s = ms / 1000
-    if s < 60 { return "\(s)s" }
-    if s < 3600 { return "\(s / 60)m\(s % 60)s" }
-    return "\(s / 3600)h\((s % 3600) / 60)m"
+    let sign = negative ? "-" : ""
+    if s < 60 { return "\(sign)\(s)s" }
+    if s < 3600 { return "\(sign)\(s / 60)m\(s % 60)s" }
+    return "\(sign)\(s / 3600)h\((s % 3600) / 60)m"
 }
 
 // MARK: export
@@ -401,16 +406,20 @@ struct Curve: ParsableCommand {
         let info = try lookupRun(store, runName)
         let s = try seriesInfo(store, info, metric)
         let lo = from ?? s.firstStep
-        let hi = to ?? (s.lastStep == Int64.max ? Int64.max : s.lastStep + 1)
-        guard lo < hi else { throw CLIError("empty step range: --from \(lo) must be below --to \(hi)", exitCode: 2) }
+        // The range is [from, to); without --to it ends at the last step, Int64.max included.
+        let last = try to.map { t throws in
+            guard t > .min else { throw CLIError("empty step range: --to \(t) leaves no step", exitCode: 2) }
+            return t - 1
+        } ?? s.lastStep
+        guard lo <= last else { throw CLIError("empty step range: --from \(lo) must be below --to \(Buckets.exclusiveText(last))", exitCode: 2) }
         let (m, labels) = parseSeriesSpec(metric)
-        let rows = try store.curve(info.id, m, labels: labels, steps: lo..<hi, buckets: buckets)
+        let rows = try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets)
         let out = Output()
-        let bucketStart = { (b: Int) -> Int64 in Curve.bucketStart(b, lo: lo, hi: hi, buckets: buckets) }
+        let edges = Buckets(lo...last, count: buckets)
         if json {
             for r in rows {
                 let st = r.stats
-                var l = "{\"bucket\": \(r.bucket), \"from\": \(bucketStart(r.bucket)), \"to\": \(bucketStart(r.bucket + 1)), "
+                var l = "{\"bucket\": \(r.bucket), \"from\": \(edges.start(r.bucket)), \"to\": \(Buckets.exclusiveText(edges.end(r.bucket))), "
                 l += "\"count\": \(st.count), \"nan_count\": \(st.nanCount), \"min\": \(fmt(st.min)), \"max\": \(fmt(st.max)), "
                 l += "\"mean\": \(fmt(st.mean)), \"first\": \(fmt(st.first)), \"last\": \(fmt(st.last)), "
                 l += "\"first_step\": \(st.firstStep), \"last_step\": \(st.lastStep)}"
@@ -422,15 +431,7 @@ struct Curve: ParsableCommand {
             let st = r.stats
             return ["\(st.firstStep)..\(st.lastStep)", String(st.count), short(st.min), short(st.mean), short(st.max), short(st.last)]
         }
-        out.line("\(info.name) \(metric), steps \(lo)..<\(hi) in \(buckets) buckets")
+        out.line("\(info.name) \(metric), steps \(lo)..<\(Buckets.exclusiveText(last)) in \(buckets) buckets")
         for l in renderTable(header: ["steps", "count", "min", "mean", "max", "last"], rows: table) { out.line(l) }
-    }
-
-    /// Smallest step of bucket b: lo + ceil(b * (hi - lo) / buckets).
-    static func bucketStart(_ b: Int, lo: Int64, hi: Int64, buckets: Int) -> Int64 {
-        let w = UInt64(bitPattern: hi &- lo)
-        let num = UInt64(b).multipliedFullWidth(by: w)
-        let (q, r) = UInt64(buckets).dividingFullWidth(num)
-        return lo &+ Int64(bitPattern: q &+ (r > 0 ? 1 : 0))
     }
 }

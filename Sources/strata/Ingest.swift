@@ -236,6 +236,10 @@ final class JSONLineIngester {
             throw CLIError("nothing to do: a line needs \"metrics\" (with \"step\"), or \"metric\" and \"value\", or params/tags/meta/status")
         }
 
+        // The library's limits, checked before the run is resolved (which may create it).
+        try Limits.check(params: params, what: "param")
+        try Limits.check(params: meta, what: "metadata")
+        try Limits.check(tags: tags)
         let run = try book.run(name: name, id: id, project: project)
         if isRecord {
             if !params.isEmpty { try run.setParams(params) }

@@ -87,17 +87,20 @@ func parseValue(_ s: String) -> Double {
 }
 
 /// Parses `strata export` JSONL (a fixed key order) without a JSON library (which rejects NaN).
+/// The text of field `name` in one line of the CLI's JSON-lines output (string contents unquoted).
+func lineField(_ line: Substring, _ name: String) -> String {
+    let r = line.range(of: "\"\(name)\": ")!
+    var rest = line[r.upperBound...]
+    if rest.first == "\"" {
+        rest = rest.dropFirst()
+        return String(rest[..<rest.firstIndex(of: "\"")!])
+    }
+    return String(rest.prefix { $0 != "," && $0 != "}" })
+}
+
 func parseExport(_ text: String) -> [Exported] {
     text.split(separator: "\n").map { line in
-        func field(_ name: String) -> String {
-            let r = line.range(of: "\"\(name)\": ")!
-            var rest = line[r.upperBound...]
-            if rest.first == "\"" {
-                rest = rest.dropFirst()
-                return String(rest[..<rest.firstIndex(of: "\"")!])
-            }
-            return String(rest.prefix { $0 != "," && $0 != "}" })
-        }
+        func field(_ name: String) -> String { lineField(line, name) }
         return Exported(run: field("run"), metric: field("metric"), step: Int64(field("step"))!, bits: parseValue(field("value")).bitPattern, time: Int64(field("time"))!)
     }
 }

@@ -174,6 +174,14 @@ extension Store {
 }
 
 extension Store {
+    /// The first step of band bucket `bucket` of width `width`: `bucket · width`, or `Int64.min`
+    /// when that product is below `Int64.min` (the bucket's first existing step). Buckets come from
+    /// `floor(step / width)`, so the product is never above `Int64.max`.
+    public static func bandStart(_ bucket: Int64, width: Int64) -> Int64 {
+        let (p, overflow) = bucket.multipliedReportingOverflow(by: width)
+        return overflow ? (bucket < 0 ? .min : .max) : p
+    }
+
     /// Adds a run's points (sorted by step) to per-bucket accumulators.
     static func foldBand(_ d: SeriesData, width: Int64, into acc: inout [Int64: Aggregate]) {
         d.steps.withUnsafeBufferPointer { sp in

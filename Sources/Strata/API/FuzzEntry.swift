@@ -114,13 +114,13 @@ package enum _FuzzEntry {
         try? q.scan(.init(lo: lo, hi: mid)) { _, _ in }
         // Curves as `Store.curve` would be asked for them: any range, 1 to 1,000,000 buckets.
         // (Hostile statistics may claim first > last: only ranges a caller could ask for.)
-        if hi < .max && hi + 1 > lo { _ = try? q.curve(lo: lo, hi: hi + 1, buckets: 37) }
-        if mid > lo { _ = try? q.curve(lo: lo, hi: mid, buckets: 1000) }
-        _ = try? q.curve(lo: .min, hi: .max, buckets: 7)
-        _ = try? q.curve(lo: -1000, hi: 100_000, buckets: 64)
+        if hi >= lo { _ = try? q.curve(Buckets(lo...hi, count: 37)) }
+        if mid > lo { _ = try? q.curve(Buckets(lo...(mid - 1), count: 1000)) }
+        _ = try? q.curve(Buckets(.min ... .max, count: 7))
+        _ = try? q.curve(Buckets(-1000...99_999, count: 64))
         let tlo = q.chunks.map(\.minTime).min()!, thi = q.chunks.map(\.maxTime).max()!
-        if thi > tlo && thi < .max { _ = try? q.timeCurve(lo: tlo, hi: thi + 1, buckets: 13, offset: 0) }
-        _ = try? q.timeCurve(lo: 0, hi: 1 << 20, buckets: 16, offset: 0 &- tlo)
+        if thi >= tlo { _ = try? q.timeCurve(Buckets(tlo...thi, count: 13), origin: nil) }
+        _ = try? q.timeCurve(Buckets(0...(1 << 20) - 1, count: 16), origin: tlo)
     }
 
     // MARK: scratch store

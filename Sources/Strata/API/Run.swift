@@ -126,9 +126,7 @@ public final class Run: @unchecked Sendable {
 
     /// Adds and removes tags.
     public func tag(add: [String] = [], remove: [String] = []) throws(StrataError) {
-        for t in add where t.isEmpty || t.utf8.count > Limits.maxRunNameBytes {
-            throw .invalid("tag \"\(t.prefix(40))\" must be 1 to \(Limits.maxRunNameBytes) bytes")
-        }
+        try Limits.check(tags: add + remove)
         try store.appendCatalog([Catalog.tagsRecord(id, add: add, remove: remove)])
     }
 

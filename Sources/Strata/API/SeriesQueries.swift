@@ -105,17 +105,29 @@ extension Store {
         case relative
     }
 
-    /// A curve with any x-axis: `range` is in steps, in wall-clock ms, or in ms since the series'
-    /// first point. Step curves cost O(buckets); time curves merge whole chunks whose time span
-    /// falls in one bucket and decode the others point by point (O(points) at fine resolution).
+    /// A curve with any x-axis over `[range.lowerBound, range.upperBound)`: in steps, in wall-clock
+    /// ms, or in ms since the series' first point. See the closed-range overload (which can
+    /// include `Int64.max`).
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
-        if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets) }
         guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
         guard !range.isEmpty else { return [] }
+        return try curve(run, metric, labels: labels, x: x, range: range.lowerBound...(range.upperBound - 1), buckets: buckets)
+    }
+
+    /// A curve with any x-axis over the closed interval `range`: in steps, in wall-clock ms, or in
+    /// ms since `origin` for `.relative` (default: the series' first time). A point's relative x is
+    /// `time - origin`, computed exactly; a point whose difference is not an `Int64` (only when
+    /// times lie more than 2⁶³ ms apart) is outside every range. Step curves cost O(buckets);
+    /// time curves merge whole chunks whose time span falls in one bucket and decode the others
+    /// point by point (O(points) at fine resolution). Buckets: `Buckets(range, count: buckets)`.
+    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
+                      origin: Int64? = nil) throws(StrataError) -> [CurveBucket] {
+        if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets) }
+        guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let rows = try withChunks(key) { q throws(StrataError) in
-            let start = q.chunks.map(\.minTime).min() ?? 0
-            return try q.timeCurve(lo: range.lowerBound, hi: range.upperBound, buckets: buckets, offset: x == .relative ? -start : 0)
+            let start = origin ?? q.chunks.map(\.minTime).min() ?? 0
+            return try q.timeCurve(Buckets(range, count: buckets), origin: x == .relative ? start : nil)
         }
         return rows.map { CurveBucket(bucket: $0.bucket, stats: Stats($0.stats)) }
     }
@@ -133,14 +145,42 @@ extension Store {
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
     }
 
-    /// A curve of `buckets` equal step-width buckets over `steps`: per non-empty bucket, the exact
-    /// statistics of its points. The bucket of a point is `floor((step - lo) * buckets / (hi - lo))`,
-    /// computed exactly. Cost grows with `buckets`, not with the number of points.
+    /// A curve of `buckets` equal step-width buckets over `steps` (half-open; use the closed-range
+    /// overload to include `Int64.max`): per non-empty bucket, the exact statistics of its points.
+    /// The bucket of a point is `floor((step - lo) * buckets / (hi - lo))`, computed exactly.
+    /// Cost grows with `buckets`, not with the number of points.
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
         guard !steps.isEmpty else { return [] }
+        return try curve(run, metric, labels: labels, steps: steps.lowerBound...(steps.upperBound - 1), buckets: buckets)
+    }
+
+    /// A curve over the closed step interval `steps` (any `Int64` bounds, `Int64.max` included):
+    /// the bucket of a point is `floor((step - lo) * buckets / (last - lo + 1))`, computed exactly
+    /// with 128-bit intermediates (`Buckets`).
+    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
+        guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        let rows = try withChunks(key) { q throws(StrataError) in try q.curve(lo: steps.lowerBound, hi: steps.upperBound, buckets: buckets) }
+        let rows = try withChunks(key) { q throws(StrataError) in try q.curve(Buckets(steps, count: buckets)) }
         return rows.map { CurveBucket(bucket: $0.bucket, stats: Stats($0.stats)) }
+    }
+
+    /// Statistics of a series over a closed step interval; nil when no point is in it.
+    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>) throws(StrataError) -> Stats? {
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        let a = try withChunks(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
+        return a.isEmpty ? nil : Stats(a)
+    }
+
+    /// `read` over a closed step interval (so `Int64.max` can be included).
+    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, times: Bool = true) throws(StrataError) -> SeriesData {
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
+    }
+
+    /// `points` over a closed step interval (so `Int64.max` can be included).
+    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>) throws(StrataError) -> [Point] {
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        return try withChunks(key) { q throws(StrataError) in try q.points(.init(steps)) }
     }
 }

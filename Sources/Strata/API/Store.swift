@@ -126,9 +126,7 @@ public final class Store: @unchecked Sendable {
         try Names.validateRunName(project, what: "project name")
         try ParamCoding.validate(params, what: "param")
         try ParamCoding.validate(metadata, what: "metadata")
-        for t in tags where t.isEmpty || t.utf8.count > Limits.maxRunNameBytes {
-            throw .invalid("tag \"\(t.prefix(40))\" must be 1 to \(Limits.maxRunNameBytes) bytes")
-        }
+        try Limits.check(tags: tags)
         var meta = Environment.capture()
         meta.merge(metadata) { _, given in given }
         var info = RunInfo(id: RunID.generate(), name: name, project: project, status: .running,
@@ -388,7 +386,8 @@ enum Environment {
         }
         m["pid"] = .int(Int64(getpid()))
         let args = CommandLine.arguments
-        if !args.isEmpty { m["command"] = .string(args.joined(separator: " ")) }
+        // Capped like any metadata string value (a long command line must not make the run unreadable).
+        if !args.isEmpty { m["command"] = .string(Limits.truncated(args.joined(separator: " "), bytes: Limits.maxStringValueBytes)) }
         return m
     }
 }

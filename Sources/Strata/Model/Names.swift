@@ -17,6 +17,72 @@ public enum Limits {
     public static let maxStringValueBytes = 65_536
     /// Most metrics in one `log` call.
     public static let maxMetricsPerLog = 4_096
+    /// Most tags in one call (`createRun`, or the tags added plus removed by `Run.tag`); each tag
+    /// is 1–200 bytes without control characters.
+    public static let maxTagsPerCall = 10_000
+    /// Most params, or metadata entries, in one call (`createRun`, `setParams`, `setMetadata`).
+    public static let maxParamsPerCall = 100_000
+    /// Largest catalog record body in bytes: what one call writes (a run's creation with its
+    /// params, tags and metadata; one `setParams`, `setMetadata` or `tag` call).
+    public static let maxCatalogRecordBytes = 16 << 20
+
+    /// Checks one param or metadata entry (`what`: "param" or "metadata").
+    public static func check(key: String, value: ParamValue, what: String) throws(StrataError) {
+        if key.isEmpty || key.utf8.count > maxParamKeyBytes {
+            throw .invalid("\(what) key \"\(key.prefix(40))\" must be 1 to \(maxParamKeyBytes) bytes")
+        }
+        if case .string(let s) = value, s.utf8.count > maxStringValueBytes {
+            throw .invalid("\(what) \(key.prefix(40)) is \(s.utf8.count) bytes; the limit is \(maxStringValueBytes)")
+        }
+    }
+
+    /// Checks the params (or metadata) of one call: each entry, their number, and the size of the
+    /// catalog record they make (`what`: "param" or "metadata").
+    public static func check(params: [String: ParamValue], what: String) throws(StrataError) {
+        try check(paramCount: params.count, what: what)
+        for (k, v) in params { try check(key: k, value: v, what: what) }
+        var w = ByteWriter()
+        ParamCoding.write(params, into: &w)
+        // kind, run id (varint length + 26 characters), then the params.
+        let size = 1 + 1 + 26 + w.count
+        if size > maxCatalogRecordBytes {
+            throw .invalid("\(what) entries of one call take \(size) bytes; the limit of a run record is \(maxCatalogRecordBytes) bytes")
+        }
+    }
+
+    /// Checks the number of params or metadata entries given in one call.
+    public static func check(paramCount n: Int, what: String) throws(StrataError) {
+        if n > maxParamsPerCall { throw .invalid("\(n) \(what) entries in one call; the limit is \(maxParamsPerCall)") }
+    }
+
+    /// Checks one tag: 1–200 bytes, no control characters.
+    public static func check(tag t: String) throws(StrataError) {
+        if t.isEmpty || t.utf8.count > maxRunNameBytes {
+            throw .invalid("tag \"\(t.prefix(40))\" must be 1 to \(maxRunNameBytes) bytes")
+        }
+        if t.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw .invalid("tag \"\(t.prefix(40))\" has a control character")
+        }
+    }
+
+    /// `s` cut to at most `bytes` UTF-8 bytes, on a character boundary.
+    static func truncated(_ s: String, bytes: Int) -> String {
+        if s.utf8.count <= bytes { return s }
+        var out = ""
+        var n = 0
+        for c in s {
+            n += c.utf8.count
+            if n > bytes { break }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// Checks the tags of one call: each tag, and their number.
+    public static func check(tags: some Collection<String>) throws(StrataError) {
+        if tags.count > maxTagsPerCall { throw .invalid("\(tags.count) tags in one call; the limit is \(maxTagsPerCall)") }
+        for t in tags { try check(tag: t) }
+    }
 }
 
 enum Names {

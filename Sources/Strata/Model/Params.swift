@@ -107,13 +107,6 @@ enum ParamCoding {
     }
 
     static func validate(_ params: [String: ParamValue], what: String) throws(StrataError) {
-        for (k, v) in params {
-            if k.isEmpty || k.utf8.count > Limits.maxParamKeyBytes {
-                throw .invalid("\(what) key \"\(k.prefix(40))\" must be 1 to \(Limits.maxParamKeyBytes) bytes")
-            }
-            if case .string(let s) = v, s.utf8.count > Limits.maxStringValueBytes {
-                throw .invalid("\(what) \(k) is \(s.utf8.count) bytes; the limit is \(Limits.maxStringValueBytes)")
-            }
-        }
+        try Limits.check(params: params, what: what)
     }
 }

@@ -11,9 +11,12 @@ struct SeriesQuery {
         init(lo: Int64, hi: Int64) { self.lo = lo; self.hi = hi }
         init(_ r: Range<Int64>?) {
             guard let r else { self = .all; return }
+            // An empty range becomes [1, 0] (never [Int64.min, Int64.max] by wrapping).
+            if r.isEmpty { lo = 1; hi = 0; return }
             lo = r.lowerBound
-            hi = r.isEmpty ? r.lowerBound &- 1 : r.upperBound - 1
+            hi = r.upperBound - 1
         }
+        init(_ r: ClosedRange<Int64>) { lo = r.lowerBound; hi = r.upperBound }
         var isEmpty: Bool { hi < lo }
     }
 
@@ -140,40 +143,26 @@ struct SeriesQuery {
         return acc
     }
 
-    /// Per-bucket statistics over [lo, hi) in `buckets` equal step widths:
-    /// bucket of a step = floor((step - lo) * buckets / (hi - lo)), exactly.
-    func curve(lo: Int64, hi: Int64, buckets: Int) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
-        precondition(buckets > 0 && hi > lo)
-        let width = UInt64(bitPattern: hi &- lo)
-        let b64 = UInt64(buckets)
-        @inline(__always) func bucket(_ step: Int64) -> Int {
-            let off = UInt64(bitPattern: step &- lo)
-            let p = off.multipliedFullWidth(by: b64)
-            return Int(width.dividingFullWidth((high: p.high, low: p.low)).quotient)
-        }
-        /// First step of bucket b (b in 1...buckets): lo + ceil(b * width / buckets).
-        @inline(__always) func start(_ b: Int) -> Int64 {
-            let p = UInt64(b).multipliedFullWidth(by: width)
-            let (q, r) = b64.dividingFullWidth((high: p.high, low: p.low))
-            return lo &+ Int64(bitPattern: q &+ (r == 0 ? 0 : 1))
-        }
-        var acc = [Aggregate](repeating: Aggregate(), count: buckets)
-        let last = hi - 1
+    /// Per-bucket statistics over the closed step interval of `buckets` (see `Buckets.index`).
+    func curve(_ buckets: Buckets) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
+        let lo = buckets.lo, last = buckets.last
+        var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
         let scratch = UnsafeMutablePointer<Double>.allocate(capacity: ChunkLayout.chunkCapacity)
         defer { scratch.deallocate() }
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
             let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
-            let bFirst = bucket(fs), bLast = bucket(ls)
+            let bFirst = buckets.index(fs), bLast = buckets.index(ls)
             if bFirst == bLast && c.stats.firstStep >= lo && c.stats.lastStep <= last {
                 acc[bFirst].merge(c.stats)
                 continue
             }
             var cur = try ChunkCursor(c, scratch: scratch)
             var i = try cur.lowerBound(fs)
-            let iEnd = c.stats.lastStep <= last ? c.count : try cur.lowerBound(hi)
+            // last < c.stats.lastStep <= Int64.max here, so last + 1 cannot overflow.
+            let iEnd = c.stats.lastStep <= last ? c.count : try cur.lowerBound(last + 1)
             var b = bFirst
             while b <= bLast && i < iEnd {
-                let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(start(b + 1)))
+                let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(buckets.start(b + 1)))
                 if j > i {
                     acc[b].merge(try cur.aggregate(i..<j))
                     i = j
@@ -181,7 +170,8 @@ struct SeriesQuery {
                 b += 1
                 // Skip empty buckets quickly when the next point lies several buckets ahead.
                 if i < iEnd && b <= bLast {
-                    b = Swift.max(b, bucket(try cur.step(i)))
+                    let st = try cur.step(i)
+                    if buckets.contains(st) { b = Swift.max(b, buckets.index(st)) }
                 }
             }
         }
@@ -193,26 +183,25 @@ struct SeriesQuery {
 }
 
 extension SeriesQuery {
-    /// Per-bucket statistics with wall time on the x-axis: bucket of a point =
-    /// floor((time + offset - lo) * buckets / (hi - lo)). Whole chunks whose time span falls in
-    /// one bucket are merged from their statistics; other chunks are decoded point by point.
+    /// Per-bucket statistics with wall time on the x-axis. A point's x is its time, or, with an
+    /// `origin`, `time - origin` when that difference is an `Int64` (points whose difference is
+    /// not are outside every range). Whole chunks whose x span falls in one bucket are merged from
+    /// their statistics; other chunks are decoded point by point.
     /// First/last within a bucket are by step (then arrival), as everywhere.
-    func timeCurve(lo: Int64, hi: Int64, buckets: Int, offset: Int64) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
-        precondition(buckets > 0 && hi > lo)
-        let width = UInt64(bitPattern: hi &- lo)
-        let b64 = UInt64(buckets)
-        @inline(__always) func bucket(_ t: Int64) -> Int {
-            let off = UInt64(bitPattern: t &- lo)
-            let p = off.multipliedFullWidth(by: b64)
-            return Int(width.dividingFullWidth((high: p.high, low: p.low)).quotient)
+    func timeCurve(_ buckets: Buckets, origin: Int64?) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
+        @inline(__always) func x(_ t: Int64) -> Int64? {
+            guard let origin else { return t }
+            let (d, overflow) = t.subtractingReportingOverflow(origin)
+            return overflow ? nil : d
         }
-        var acc = [Aggregate](repeating: Aggregate(), count: buckets)
-        let last = hi - 1
+        var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
         for c in chunks {
-            let t0 = c.minTime &+ offset, t1 = c.maxTime &+ offset
-            if t1 < lo || t0 > last { continue }
-            if t0 >= lo && t1 <= last && bucket(t0) == bucket(t1) {
-                acc[bucket(t0)].merge(c.stats)
+            // x is increasing in t where defined, so the chunk's x span is [x(minTime), x(maxTime)].
+            let x0 = x(c.minTime), x1 = x(c.maxTime)
+            if let x0, x0 > buckets.last { continue }
+            if let x1, x1 < buckets.lo { continue }
+            if let x0, let x1, buckets.contains(x0), buckets.contains(x1), buckets.index(x0) == buckets.index(x1) {
+                acc[buckets.index(x0)].merge(c.stats)
                 continue
             }
             let n = c.count
@@ -223,9 +212,8 @@ extension SeriesQuery {
                 try t.withUnsafeMutableBufferPointer { try c.decodeTimes(0..<n, into: $0.baseAddress!) }
             }
             for i in 0..<n {
-                let x = t[i] &+ offset
-                if x < lo || x > last { continue }
-                acc[bucket(x)].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
+                guard let xi = x(t[i]), buckets.contains(xi) else { continue }
+                acc[buckets.index(xi)].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
             }
         }
         var out: [(Int, Aggregate)] = []
@@ -237,6 +225,12 @@ extension SeriesQuery {
 extension Aggregate {
     /// Adds one point (Welford's update of the sum of squared deviations).
     mutating func add(step: Int64, value v: Double, rank: UInt64) {
+        // The first point sets first and last whatever its step and rank (a step of Int64.min
+        // with rank 0 equals the empty accumulator's sentinels and would otherwise be lost).
+        if count == 0 {
+            (firstStep, firstValue, firstRank) = (step, v, rank)
+            (lastStep, lastValue, lastRank) = (step, v, rank)
+        }
         count += 1
         if v.isNaN {
             nanCount += 1

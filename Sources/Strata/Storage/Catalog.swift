@@ -162,6 +162,13 @@ final class Catalog {
     func append(_ records: [CatalogRecord], sync: Bool) throws(StrataError) {
         var w = ByteWriter()
         for rec in records {
+            // What a reader cannot take back is refused before anything is written.
+            let size = 1 + 1 + rec.run.text.utf8.count + rec.body.count
+            guard size <= Limits.maxCatalogRecordBytes else {
+                throw .invalid("run record of \(size) bytes (params, tags and metadata of one call); the limit is \(Limits.maxCatalogRecordBytes) bytes")
+            }
+        }
+        for rec in records {
             var body = ByteWriter()
             body.u8(rec.kind.rawValue)
             body.string(rec.run.text)

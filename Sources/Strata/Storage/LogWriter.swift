@@ -50,6 +50,10 @@ final class LogWriter {
         if WriteAheadLog.recordSize(payload: payload) > wal.remaining {
             try cut()
             if WriteAheadLog.recordSize(payload: payload) > wal.remaining {
+                if wal.capacity < capacity {
+                    // The disk had room only for a smaller log (see `WriteAheadLog.reserve`).
+                    throw StrataError(.noSpace, "no space left on device: room for a log of only \(wal.capacity) bytes, too small for a record of \(payload) bytes", path: wal.path)
+                }
                 throw StrataError(.limitExceeded, "a log record of \(payload) bytes does not fit in a log of \(capacity) bytes")
             }
         }

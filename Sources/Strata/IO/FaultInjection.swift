@@ -120,6 +120,7 @@ enum FaultInjection {
         case "EIO": return EIO
         case "EDQUOT": return EDQUOT
         case "EROFS": return EROFS
+        case "EOPNOTSUPP": return EOPNOTSUPP
         default: return Int32(name)
         }
     }

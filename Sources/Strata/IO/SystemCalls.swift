@@ -95,10 +95,10 @@ enum Sys {
     /// written with zeros, which allocates it just the same.
     static func allocate(_ fd: Int32, _ offset: Int, _ length: Int, _ path: String) throws(StrataError) {
         if length <= 0 { return }
-        if FaultInjection.isArmed, let e = FaultInjection.fault(.fallocate, path) { throw error("fallocate", path, e) }
         while true {
             // posix_fallocate returns the error number (it does not set errno).
-            let r = posix_fallocate(fd, off_t(offset), off_t(length))
+            let injected = FaultInjection.isArmed ? FaultInjection.fault(.fallocate, path) : nil
+            let r = injected ?? posix_fallocate(fd, off_t(offset), off_t(length))
             if r == 0 { return }
             if r == EINTR { continue }
             if r == EOPNOTSUPP || r == ENOSYS || r == EINVAL { break }

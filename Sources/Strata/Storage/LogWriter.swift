@@ -167,13 +167,19 @@ final class LogWriter {
     }
 
     /// Cuts the final segment and deletes the log.
+    /// On failure (a full disk) the log is left unlocked for the next opening to recover.
     func close() throws(StrataError) {
-        try finishCut()
-        let meta = SegmentMeta(writer: writerId, generation: wal.generation, firstSequence: wal.createdNs,
-                               lastSequence: Clock.nanoseconds(), replaces: [])
-        try buffers.writeSegment(path: paths.segment(StorePaths.segmentName(writer: writerId, generation: wal.generation)),
-                                 tmpDir: paths.tmp, meta: meta)
-        try wal.remove()
+        do throws(StrataError) {
+            try finishCut()
+            let meta = SegmentMeta(writer: writerId, generation: wal.generation, firstSequence: wal.createdNs,
+                                   lastSequence: Clock.nanoseconds(), replaces: [])
+            try buffers.writeSegment(path: paths.segment(StorePaths.segmentName(writer: writerId, generation: wal.generation)),
+                                     tmpDir: paths.tmp, meta: meta)
+            try wal.remove()
+        } catch {
+            wal.abandon()
+            throw error
+        }
     }
 
     var pendingBytes: Int { buffers.pendingBytes }

@@ -70,9 +70,21 @@ final class WriteAheadLog {
         syncedUpTo = 0
         let m = map
         h.bytes.withUnsafeBytes { m.base.copyMemory(from: $0.baseAddress!, byteCount: LogFormat.headerSize) }
-        try m.sync(0..<LogFormat.headerSize)
-        try Sys.rename(tmp, path)
-        try Sys.fsyncDirectory(directory)
+        do throws(StrataError) {
+            try m.sync(0..<LogFormat.headerSize)
+            try Sys.rename(tmp, path)
+        } catch {
+            Sys.close(fd)
+            try? Sys.unlink(tmp)
+            throw error
+        }
+        do throws(StrataError) {
+            try Sys.fsyncDirectory(directory)
+        } catch {
+            try? Sys.unlink(path)
+            Sys.close(fd)
+            throw error
+        }
     }
 
     /// Gives the new log real blocks before it is mapped: a store through the mapping into a

@@ -130,7 +130,8 @@ final class API: Sendable {
             }
             let outcome: Ingestor.Outcome
             do { outcome = try ingestor.apply(records) } catch {
-                throw APIError(500, "store error while applying the batch (records before the failing one are kept): \(error)")
+                // 507 Insufficient Storage: the disk is full; reads go on, and writes work again once space is freed.
+                throw APIError((error as? StrataError)?.code == .noSpace ? 507 : 500, "store error while applying the batch (records before the failing one are kept): \(error)")
             }
             if sync { try store.flush() }
             var o = JSONOut()

@@ -114,12 +114,13 @@ func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Respon
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
-/// Maps library errors to HTTP: bad arguments 400, unknown runs 404, anything else 500.
+/// Maps library errors to HTTP: bad arguments 400, unknown runs 404, a full disk 507, anything else 500.
 func apiError(_ e: StrataError) -> APIError {
     switch e.code {
     case .invalidArgument, .parse, .limitExceeded: return APIError(400, e.description)
     case .notFound: return APIError(404, e.description)
     case .closed: return APIError(503, e.description)
+    case .noSpace: return APIError(507, e.description)
     default: return APIError(500, e.description)
     }
 }

@@ -263,6 +263,9 @@ struct Export: ParsableCommand {
         let runs = try runNames.isEmpty ? store.runs() : runNames.map { try lookupRun(store, $0) }
         let wanted = Set(metric)
         let out = Output()
+        // Damage does not stop an export: what is readable is written, each damaged range is
+        // reported on stderr, and the exit status says the export is incomplete.
+        var damaged = try store.unreadableFiles()
         if format == .csv { out.line("run,metric,step,value,time,labels") }
         for info in runs {
             let series = try store.series(of: info.id).filter { wanted.isEmpty || wanted.contains($0.key.metric) || wanted.contains($0.key.canonical) }
@@ -275,7 +278,7 @@ struct Export: ParsableCommand {
                     let head = "{\"run\": \(runText), \"metric\": \(jsonString(s.key.metric)), \"step\": "
                     let tail = (s.key.labels.isEmpty ? "" : ", \"labels\": {" + s.key.labels.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}")
                         + ", \"run_id\": \(idText)}"
-                    try store.scanPoints(s.key) { steps, values, times in
+                    try store.scanPoints(s.key, skippingDamage: &damaged) { steps, values, times in
                         for i in 0..<steps.count {
                             out.write(head); out.write(String(steps[i])); out.write(", \"value\": "); out.write(fmt(values[i]))
                             out.write(", \"time\": "); out.write(String(times[i])); out.line(tail)
@@ -284,7 +287,7 @@ struct Export: ParsableCommand {
                 case .csv:
                     let head = csvField(info.name) + "," + csvField(s.key.metric) + ","
                     let tail = "," + csvField(s.key.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
-                    try store.scanPoints(s.key) { steps, values, times in
+                    try store.scanPoints(s.key, skippingDamage: &damaged) { steps, values, times in
                         for i in 0..<steps.count {
                             out.write(head); out.write(String(steps[i])); out.byte(44); out.write(fmt(values[i])); out.byte(44)
                             out.write(String(times[i])); out.line(tail)
@@ -294,6 +297,12 @@ struct Export: ParsableCommand {
             }
         }
         out.flush()
+        if !damaged.isEmpty {
+            for d in damaged { warn("strata: damaged, not exported: \(d)") }
+            let points = damaged.compactMap(\.points).reduce(0, +)
+            throw CLIError("export of store \(store.path) is incomplete: \(damaged.count) damaged range(s)"
+                           + (points > 0 ? " (\(withCommas(points)) points)" : "") + " left out (listed above); everything else was exported")
+        }
     }
 }
 
@@ -367,7 +376,7 @@ struct Compact: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Merge small segments and build coarse tiers.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
-        let store = try global.openForWriting()
+        let store = try global.openForReading()
         defer { try? store.close() }
         print(try Lib.compact(store))
     }

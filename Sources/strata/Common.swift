@@ -25,12 +25,14 @@ struct GlobalOptions: ParsableArguments {
 
     var storePath: String { store ?? Store.defaultPath }
 
-    /// Opens the store for writing (created when missing).
+    /// Opens the store for writing points (created when missing): only commands that write points
+    /// (ingest, log --create, import, demo, serve) may create a store.
     func openForWriting() throws -> Store {
         do { return try Store.open(at: storePath) } catch { throw storeError(error) }
     }
 
-    /// Opens an existing store for reading.
+    /// Opens an existing store, never creating one: for reading and for maintenance (compact,
+    /// rewind, verify, export, tokens). Opening needs no write, so it works on a full disk.
     func openForReading() throws -> Store {
         do {
             return try Store.open(at: storePath, options: .init(create: false))

@@ -55,6 +55,29 @@ public struct SeriesData: Sendable {
     public init() {}
 }
 
+/// A part of a series that a lenient read (`Store.scanPoints(_:steps:skippingDamage:_:)`) left
+/// out because its bytes are damaged: the file, the series and the steps it held.
+public struct DamagedRange: Sendable, Hashable, CustomStringConvertible {
+    /// The segment or log file holding the damaged bytes.
+    public var path: String
+    /// The series (nil when a whole file is unreadable).
+    public var series: SeriesKey?
+    /// Smallest and largest step of the points left out, when known.
+    public var steps: ClosedRange<Int64>?
+    /// How many points were left out, when known.
+    public var points: Int?
+    /// What is wrong.
+    public var reason: String
+
+    public var description: String {
+        var s = path
+        if let series { s += ": series \(series.canonical) of run \(series.run)" }
+        if let steps { s += ", steps \(steps.lowerBound)...\(steps.upperBound)" }
+        if let points { s += " (\(points) points)" }
+        return s + ": " + reason
+    }
+}
+
 /// One non-empty bucket of a curve.
 public struct CurveBucket: Sendable, Hashable {
     /// Bucket number in 0..<buckets.
@@ -143,6 +166,31 @@ extension Store {
     public func scanPoints(_ key: SeriesKey, steps: Range<Int64>? = nil,
                            _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
+    }
+
+    /// `scanPoints` that reads past damage: chunks whose bytes are damaged (and damaged chunk
+    /// tables or log records) are left out and appended to `damaged`; every readable point is
+    /// visited. For exports and copies that must save what can be saved.
+    public func scanPoints(_ key: SeriesKey, steps: Range<Int64>? = nil, skippingDamage damaged: inout [DamagedRange],
+                           _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
+        var found: [DamagedRange] = []
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try reader.refresh()
+            let chunks = try reader.chunks(key, skipDamaged: { found.append($0) })
+            try SeriesQuery(chunks: chunks).scan(.init(steps), times: true, body)
+        }
+        damaged += found
+    }
+
+    /// Files of the store that cannot be opened at all (a damaged segment directory or trailer,
+    /// a damaged log header): their points are unreachable until repaired. See also `verify()`.
+    public func unreadableFiles() throws(StrataError) -> [DamagedRange] {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try reader.refresh()
+            return reader.unreadableFiles
+        }
     }
 
     /// A curve of `buckets` equal step-width buckets over `steps` (half-open; use the closed-range

@@ -72,6 +72,7 @@ public final class Store: @unchecked Sendable {
         self.path = path
         self.options = options
         paths = StorePaths(root: path)
+        FaultInjection.loadEnvironment()
         try StoreLayout.prepare(paths, create: options.create)
         let catalog = Catalog(path: paths.catalog)
         self.catalog = catalog
@@ -79,16 +80,21 @@ public final class Store: @unchecked Sendable {
         reader.rewinds = { catalog.runs[$0]?.rewinds ?? [] }
         writerId = RunID.generate().text
         try catalog.refresh()
-        try recoverDeadWriters()
+        recoverDeadWriters()
+        TempFiles.removeStale(paths)
         try reader.refresh()
     }
 
     /// Recovers the logs of dead writers, then marks `crashed` every running run whose writer
     /// no longer holds a log (a writer creates its log before it creates or resumes a run).
-    private func recoverDeadWriters() throws(StrataError) {
+    ///
+    /// Best effort: opening a store must not need to write (a full disk, a read-only mount, a
+    /// store readable but not writable by this user). A log that cannot be recovered now stays
+    /// where it is; readers read it as a log tail and the next open tries again.
+    private func recoverDeadWriters() {
         let names = (try? Sys.list(paths.logs)) ?? []
         for name in names where name.hasSuffix(".wal") {
-            guard try Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths) != nil else { continue }
+            guard (try? Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths)) != nil else { continue }
             recoveredLogs.append(name)
         }
         let live = Set(((try? Sys.list(paths.logs)) ?? []).compactMap { name -> String? in
@@ -100,7 +106,7 @@ public final class Store: @unchecked Sendable {
         for info in catalog.runs.values where info.status == .running && !live.contains(info.owner) {
             records.append(Catalog.statusRecord(info.id, .crashed, at: now))
         }
-        if !records.isEmpty { try catalog.append(records, sync: true) }
+        if !records.isEmpty { try? catalog.append(records, sync: true) }
     }
 
     deinit {
@@ -136,8 +142,10 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
-            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
-            try catalog.append([Catalog.createRecord(info)], sync: false)
+            try writing { () throws(StrataError) in
+                try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
+                try catalog.append([Catalog.createRecord(info)], sync: false)
+            }
         }
         return Run(store: self, id: info.id, name: name)
     }
@@ -147,8 +155,10 @@ public final class Store: @unchecked Sendable {
         let info = try run(idOrName)
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
-            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
-            try catalog.append([Catalog.statusRecord(info.id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
+            try writing { () throws(StrataError) in
+                try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
+                try catalog.append([Catalog.statusRecord(info.id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
+            }
         }
         return Run(store: self, id: info.id, name: info.name)
     }
@@ -243,10 +253,23 @@ public final class Store: @unchecked Sendable {
     // MARK: writing
 
     func withWriter<T>(_ body: (LogWriter) throws(StrataError) -> T) throws(StrataError) -> T {
-        try writeLock.withLock { () throws(StrataError) in
-            try checkOpen()
-            try ensureWriter()
-            return try body(writer!)
+        try writing { () throws(StrataError) in
+            try writeLock.withLock { () throws(StrataError) in
+                try checkOpen()
+                try ensureWriter()
+                return try body(writer!)
+            }
+        }
+    }
+
+    /// Runs a write; a full disk is reported naming this store (the error names the file).
+    func writing<T>(_ body: () throws(StrataError) -> T) throws(StrataError) -> T {
+        do {
+            return try body()
+        } catch where error.code == .noSpace && !error.message.hasPrefix("store ") {
+            var e = error
+            e.message = "store \(path): \(error.message); writing resumes once space is freed"
+            throw e
         }
     }
 
@@ -256,9 +279,11 @@ public final class Store: @unchecked Sendable {
     }
 
     func appendCatalog(_ records: [CatalogRecord], sync: Bool = false) throws(StrataError) {
-        try lock.withLock { () throws(StrataError) in
-            try checkOpen()
-            try catalog.append(records, sync: sync)
+        try writing { () throws(StrataError) in
+            try lock.withLock { () throws(StrataError) in
+                try checkOpen()
+                try catalog.append(records, sync: sync)
+            }
         }
     }
 
@@ -277,24 +302,32 @@ public final class Store: @unchecked Sendable {
 
     /// Makes everything logged so far survive power loss (msync + fsync of this process's log).
     public func flush() throws(StrataError) {
-        try writeLock.withLock { () throws(StrataError) in
-            try checkOpen()
-            try writer?.sync()
+        try writing { () throws(StrataError) in
+            try writeLock.withLock { () throws(StrataError) in
+                try checkOpen()
+                try writer?.sync()
+            }
         }
     }
 
     /// Cuts this process's buffered points into a segment now (they are durable already; this
     /// makes them visible as a segment and frees the log).
     public func checkpoint() throws(StrataError) {
-        try writeLock.withLock { () throws(StrataError) in
-            try checkOpen()
-            try writer?.cut(wait: true)
+        try writing { () throws(StrataError) in
+            try writeLock.withLock { () throws(StrataError) in
+                try checkOpen()
+                try writer?.cut(wait: true)
+            }
         }
     }
 
     /// Writes everything into a segment, fsyncs it and deletes this process's log.
     /// The store cannot be used afterwards.
     public func close() throws(StrataError) {
+        try writing { () throws(StrataError) in try closeNow() }
+    }
+
+    private func closeNow() throws(StrataError) {
         try lock.withLock { () throws(StrataError) in
             if closed { return }
             let w = try writeLock.withLock { () throws(StrataError) -> LogWriter? in
@@ -347,7 +380,8 @@ enum StoreLayout {
             }
         }
         for dir in [paths.logs, paths.segments, paths.tmp] where Sys.kind(dir) != .directory {
-            try Sys.mkdir(dir)
+            // Opening an existing store must not need to write: a writer creates what it needs.
+            if create { try Sys.mkdir(dir) } else { try? Sys.mkdir(dir) }
         }
     }
 
@@ -411,6 +445,10 @@ extension Store {
     /// moment. Replaced segments are deleted once older than `graceSeconds` (readers listing the
     /// directory at that moment must still find them); a later `compact()` deletes the rest.
     public func compact(graceSeconds: Double = 30) throws(StrataError) -> CompactionReport {
+        try writing { () throws(StrataError) in try compactNow(graceSeconds) }
+    }
+
+    private func compactNow(_ graceSeconds: Double) throws(StrataError) -> CompactionReport {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try catalog.refresh()

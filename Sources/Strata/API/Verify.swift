@@ -9,6 +9,9 @@ public struct VerifyReport: Sendable {
         public var description: String { "\(path): \(message)" }
     }
     public var segments = 0
+    /// Segments already replaced by a compaction's output and awaiting deletion (after the grace
+    /// period): their points are counted in the replacement, so they are not counted or read here.
+    public var replacedSegments = 0
     public var chunks = 0
     public var points = 0
     public var logs = 0
@@ -27,10 +30,25 @@ extension Store {
             for d in catalog.damaged {
                 report.problems.append(.init(path: paths.catalog, message: "byte \(d.offset): \(d.reason)"))
             }
+            var opened: [(name: String, segment: Segment?, error: StrataError?)] = []
             for name in ((try? Sys.list(paths.segments)) ?? []).sorted() where name.hasSuffix(".seg") {
-                let path = paths.segment(name)
                 do throws(StrataError) {
-                    let seg = try Segment(path: path, name: name)
+                    opened.append((name, try Segment(path: paths.segment(name), name: name), nil))
+                } catch {
+                    opened.append((name, nil, error))
+                }
+            }
+            // As readers do: a segment named as replaced by a readable segment is not read.
+            let replaced = Set(opened.compactMap(\.segment).flatMap(\.meta.replaces))
+            for (name, segment, failure) in opened {
+                let path = paths.segment(name)
+                if replaced.contains(name) {
+                    report.replacedSegments += 1
+                    continue
+                }
+                do throws(StrataError) {
+                    if let failure { throw failure }
+                    let seg = segment!
                     report.segments += 1
                     for s in seg.series {
                         do throws(StrataError) {

@@ -3,12 +3,18 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Thin wrappers over the system calls Strata uses. Each retries on `EINTR`, captures `errno`
 /// at once and throws a `StrataError` naming the path. No other file issues raw syscalls
 /// except `MappedFile` and `LogMapping` (memory maps).
 enum Sys {
     static func error(_ what: String, _ path: String, _ err: Int32 = errno) -> StrataError {
+        if err == ENOSPC || err == EDQUOT {
+            // Said plainly (strerror says "No space left on device" / "Disk quota exceeded").
+            let why = err == ENOSPC ? "no space left on device" : "disk quota exceeded"
+            return StrataError(.noSpace, "\(why): \(what) failed", path: path, errno: err)
+        }
         let text = String(cString: strerror(err))
         return StrataError(.io, "\(what) failed: \(text)", path: path, errno: err)
     }
@@ -52,12 +58,58 @@ enum Sys {
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ path: String) throws(StrataError) {
         var done = 0
         while done < bytes.count {
+            if FaultInjection.isArmed, let e = FaultInjection.fault(.write, path) {
+                // As a disk that fills mid-write: half the bytes land, then the error.
+                _ = Glibc.write(fd, bytes.baseAddress! + done, (bytes.count - done) / 2)
+                throw error("write", path, e)
+            }
             let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw error("write", path)
             }
             done += n
+        }
+    }
+
+    /// Writes all of `bytes` at `offset`.
+    static func pwriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, _ path: String) throws(StrataError) {
+        var done = 0
+        while done < bytes.count {
+            if FaultInjection.isArmed, let e = FaultInjection.fault(.pwrite, path) {
+                _ = Glibc.pwrite(fd, bytes.baseAddress! + done, (bytes.count - done) / 2, off_t(offset + done))
+                throw error("write", path, e)
+            }
+            let n = Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error("write", path)
+            }
+            done += n
+        }
+    }
+
+    /// Gives `offset..<offset+length` of a file real blocks, so that writing there (through a
+    /// memory map too) never needs space the disk may not have: a full disk is an error here
+    /// (`.noSpace`) instead of SIGBUS later. Where the filesystem cannot preallocate, the range is
+    /// written with zeros, which allocates it just the same.
+    static func allocate(_ fd: Int32, _ offset: Int, _ length: Int, _ path: String) throws(StrataError) {
+        if length <= 0 { return }
+        while true {
+            // posix_fallocate returns the error number (it does not set errno).
+            let injected = FaultInjection.isArmed ? FaultInjection.fault(.fallocate, path) : nil
+            let r = injected ?? posix_fallocate(fd, off_t(offset), off_t(length))
+            if r == 0 { return }
+            if r == EINTR { continue }
+            if r == EOPNOTSUPP || r == ENOSYS || r == EINVAL { break }
+            throw error("fallocate", path, r)
+        }
+        let zeros = [UInt8](repeating: 0, count: min(length, 1 << 20))
+        var at = offset
+        while at < offset + length {
+            let n = min(zeros.count, offset + length - at)
+            try typed { try zeros.withUnsafeBytes { z in try pwriteAll(fd, UnsafeRawBufferPointer(rebasing: z[0..<n]), at: at, path) } }
+            at += n
         }
     }
 
@@ -86,6 +138,7 @@ enum Sys {
     }
 
     static func fsync(_ fd: Int32, _ path: String) throws(StrataError) {
+        if FaultInjection.isArmed, let e = FaultInjection.fault(.fsync, path) { throw error("fsync", path, e) }
         while Glibc.fsync(fd) != 0 {
             if errno == EINTR { continue }
             throw error("fsync", path)
@@ -99,6 +152,7 @@ enum Sys {
     }
 
     static func ftruncate(_ fd: Int32, _ size: Int, _ path: String) throws(StrataError) {
+        if FaultInjection.isArmed, let e = FaultInjection.fault(.ftruncate, path) { throw error("ftruncate", path, e) }
         while Glibc.ftruncate(fd, off_t(size)) != 0 {
             if errno == EINTR { continue }
             throw error("ftruncate", path)
@@ -162,21 +216,35 @@ enum Sys {
 
     static func unlock(_ fd: Int32) { _ = flock(fd, LOCK_UN) }
 
+    /// Creates a temporary file under `dir`, locked (`flock`) for the life of the descriptor so that
+    /// `TempFiles.removeStale` never takes a live writer's file: rename it into place before closing.
+    static func createTemporary(in dir: String, suffix: String, flags: Int32 = O_WRONLY) throws(StrataError) -> (fd: Int32, path: String) {
+        let path = dir + "/" + uniqueName(suffix: suffix)
+        let fd = try open(path, flags | O_CREAT | O_EXCL)
+        do throws(StrataError) {
+            guard try tryLockExclusive(fd, path) else { throw StrataError(.io, "could not lock a new temporary file", path: path) }
+        } catch {
+            close(fd)
+            try? unlink(path)
+            throw error
+        }
+        return (fd, path)
+    }
+
     /// Writes a whole file atomically: temporary name, fsync, rename, fsync of the directory.
     static func writeAtomically(_ bytes: [UInt8], to path: String, tmpDir: String) throws(StrataError) {
-        let tmp = tmpDir + "/" + uniqueName(suffix: ".tmp")
-        let fd = try open(tmp, O_WRONLY | O_CREAT | O_EXCL)
+        let (fd, tmp) = try createTemporary(in: tmpDir, suffix: ".tmp")
         do {
             try typed { try bytes.withUnsafeBytes { b in try writeAll(fd, b, tmp) } }
             try fsync(fd, tmp)
-            close(fd)
             try rename(tmp, path)
-            try fsyncDirectory(parent(of: path))
         } catch {
             close(fd)
             try? unlink(tmp)
             throw error
         }
+        close(fd)
+        try fsyncDirectory(parent(of: path))
     }
 
     static func parent(of path: String) -> String {

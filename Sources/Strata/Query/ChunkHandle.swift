@@ -50,6 +50,15 @@ struct ChunkHandle {
         }
     }
 
+    /// Verifies the checksums of every column a read decodes (steps unless linear, values, times).
+    func verifyAllColumns() throws(StrataError) {
+        if case .segment(let seg, let e) = source {
+            if !linearSteps { _ = try seg.blob(e.steps) }
+            _ = try seg.blob(e.values)
+            _ = try seg.blob(e.times)
+        }
+    }
+
     private func fail(_ segment: Segment, _ ref: BlobRef, _ e: CodecError) -> StrataError {
         StrataError.corrupt("cannot decode column: \(e.message)", path: segment.path, offset: ref.offset)
     }

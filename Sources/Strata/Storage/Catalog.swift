@@ -183,7 +183,17 @@ final class Catalog {
         }
         let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT)
         defer { Sys.close(fd) }
-        try typed { try w.bytes.withUnsafeBytes { b in try Sys.writeAll(fd, b, path) } }
+        // Appenders take turns (`flock`), so a failed append (a full disk) can cut its own torn
+        // bytes off the end: the next record then follows the last whole one.
+        try Sys.lockExclusive(fd, path)
+        defer { Sys.unlock(fd) }
+        let start = try Sys.fileSize(fd, path)
+        do throws(StrataError) {
+            try typed { try w.bytes.withUnsafeBytes { b in try Sys.writeAll(fd, b, path) } }
+        } catch {
+            try? Sys.ftruncate(fd, start, path)
+            throw error
+        }
         if sync { try Sys.fsync(fd, path) }
         try refresh()
     }

@@ -24,6 +24,7 @@ enum Compactor {
         defer { Sys.close(lockFd) }
         guard try Sys.tryLockExclusive(lockFd, paths.compactionLock) else { return nil }
         defer { Sys.unlock(lockFd) }
+        TempFiles.removeStale(paths)  // e.g. the output of a compaction that was killed
         try reader.refresh()
         var outcome = Outcome()
         outcome.deletedSegments = try deleteReplaced(paths: paths, reader: reader, grace: grace)

@@ -50,6 +50,10 @@ final class LogWriter {
         if WriteAheadLog.recordSize(payload: payload) > wal.remaining {
             try cut()
             if WriteAheadLog.recordSize(payload: payload) > wal.remaining {
+                if wal.capacity < capacity {
+                    // The disk had room only for a smaller log (see `WriteAheadLog.reserve`).
+                    throw StrataError(.noSpace, "no space left on device: room for a log of only \(wal.capacity) bytes, too small for a record of \(payload) bytes", path: wal.path)
+                }
                 throw StrataError(.limitExceeded, "a log record of \(payload) bytes does not fit in a log of \(capacity) bytes")
             }
         }
@@ -163,13 +167,19 @@ final class LogWriter {
     }
 
     /// Cuts the final segment and deletes the log.
+    /// On failure (a full disk) the log is left unlocked for the next opening to recover.
     func close() throws(StrataError) {
-        try finishCut()
-        let meta = SegmentMeta(writer: writerId, generation: wal.generation, firstSequence: wal.createdNs,
-                               lastSequence: Clock.nanoseconds(), replaces: [])
-        try buffers.writeSegment(path: paths.segment(StorePaths.segmentName(writer: writerId, generation: wal.generation)),
-                                 tmpDir: paths.tmp, meta: meta)
-        try wal.remove()
+        do throws(StrataError) {
+            try finishCut()
+            let meta = SegmentMeta(writer: writerId, generation: wal.generation, firstSequence: wal.createdNs,
+                                   lastSequence: Clock.nanoseconds(), replaces: [])
+            try buffers.writeSegment(path: paths.segment(StorePaths.segmentName(writer: writerId, generation: wal.generation)),
+                                     tmpDir: paths.tmp, meta: meta)
+            try wal.remove()
+        } catch {
+            wal.abandon()
+            throw error
+        }
     }
 
     var pendingBytes: Int { buffers.pendingBytes }

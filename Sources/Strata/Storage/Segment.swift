@@ -49,8 +49,7 @@ struct SegmentWriter {
 
     init(path: String, tmpDir: String) throws(StrataError) {
         finalPath = path
-        tmpPath = tmpDir + "/" + Sys.uniqueName(suffix: ".seg.tmp")
-        fd = try Sys.open(tmpPath, O_WRONLY | O_CREAT | O_EXCL)
+        (fd, tmpPath) = try Sys.createTemporary(in: tmpDir, suffix: ".seg.tmp")
         buffer.reserveCapacity(1 << 20)
         var h = ByteWriter()
         h.raw(SegmentFormat.magic); h.u32(SegmentFormat.version); h.u32(0)
@@ -162,9 +161,10 @@ struct SegmentWriter {
         try emit(t.bytes)
         try drain()
         try Sys.fsync(fd, tmpPath)
+        // Renamed before the descriptor (and its lock) is closed: see `TempFiles`.
+        try Sys.rename(tmpPath, finalPath)
         Sys.close(fd)
         fd = -1
-        try Sys.rename(tmpPath, finalPath)
         try Sys.fsyncDirectory(Sys.parent(of: finalPath))
     }
 

@@ -167,33 +167,62 @@ final class StoreReader {
     /// Segment parts of a series, in arrival order.
     func segmentSeries(_ key: SeriesKey) -> [SegmentSeries] { index[key] ?? [] }
 
-    /// Every chunk of a series with its arrival rank base. Throws when a needed table is damaged.
-    func chunks(_ key: SeriesKey, includeTails: Bool = true) throws(StrataError) -> [ChunkHandle] {
+    /// Every chunk of a series with its arrival rank base. Throws when a needed table is damaged,
+    /// unless `skipDamaged` is given: then damaged chunk tables, chunks whose columns fail their
+    /// checksum and undecodable log records are left out, each reported to `skipDamaged`.
+    func chunks(_ key: SeriesKey, includeTails: Bool = true, skipDamaged: ((DamagedRange) -> Void)? = nil) throws(StrataError) -> [ChunkHandle] {
         var out: [ChunkHandle] = []
         var order: UInt64 = 0
         let rw = rewinds(key.run)
         for part in index[key] ?? [] {
-            let entries = try part.chunks()
+            defer { order += 1 }
+            let entries: [ChunkEntry]
+            do throws(StrataError) { entries = try part.chunks() } catch {
+                guard let skipDamaged else { throw error }
+                let s = part.summary
+                skipDamaged(DamagedRange(path: part.segment.path, series: key, steps: s.firstStep...max(s.firstStep, s.lastStep), points: s.count, reason: error.message))
+                continue
+            }
             var handles: [ChunkHandle] = []
             for (i, e) in entries.enumerated() {
-                handles.append(ChunkHandle(segment: part.segment, entry: e, rankBase: order << 36 | UInt64(i) << 12))
+                let h = ChunkHandle(segment: part.segment, entry: e, rankBase: order << 36 | UInt64(i) << 12)
+                if let skipDamaged {
+                    do throws(StrataError) { try h.verifyAllColumns() } catch {
+                        skipDamaged(DamagedRange(path: part.segment.path, series: key, steps: e.stats.firstStep...max(e.stats.firstStep, e.stats.lastStep),
+                                                 points: e.count, reason: error.message))
+                        continue
+                    }
+                }
+                handles.append(h)
             }
             out += try limited(handles, StoreReader.visibleLimit(rw, first: part.segment.meta.firstSequence, epoch: part.segment.meta.rewindEpoch))
-            order += 1
         }
-        if includeTails { out += try tailChunks(key, firstOrder: order) }
+        if includeTails { out += try tailChunks(key, firstOrder: order, skipDamaged: skipDamaged) }
         return out
     }
 
+    /// Files that could not be opened at all (a damaged segment trailer or directory, a damaged
+    /// log header), with the reason.
+    var unreadableFiles: [DamagedRange] {
+        damaged.sorted { $0.key < $1.key }.map { DamagedRange(path: $0.key, series: nil, steps: nil, points: nil, reason: $0.value) }
+    }
+
     /// Chunks of a series still only in logs, ordered after the `firstOrder` segment parts.
-    private func tailChunks(_ key: SeriesKey, firstOrder: UInt64) throws(StrataError) -> [ChunkHandle] {
+    private func tailChunks(_ key: SeriesKey, firstOrder: UInt64, skipDamaged: ((DamagedRange) -> Void)? = nil) throws(StrataError) -> [ChunkHandle] {
         var out: [ChunkHandle] = []
         var order = firstOrder
         let rw = rewinds(key.run)
         for t in tails.values.sorted(by: { ($0.header.createdNs, $0.name) < ($1.header.createdNs, $1.name) }) {
             guard let s = t.series[key] else { continue }
             var handles: [ChunkHandle] = []
-            for (i, c) in try MemoryChunk.build(s).enumerated() {
+            let built: [MemoryChunk]
+            do throws(StrataError) { built = try MemoryChunk.build(s) } catch {
+                guard let skipDamaged else { throw error }
+                skipDamaged(DamagedRange(path: t.path, series: key, steps: nil, points: nil, reason: error.message))
+                order += 1
+                continue
+            }
+            for (i, c) in built.enumerated() {
                 handles.append(ChunkHandle(memory: c, rankBase: order << 36 | UInt64(i) << 12))
             }
             out += try limited(handles, StoreReader.visibleLimit(rw, first: t.header.createdNs, epoch: 0))

@@ -48,10 +48,8 @@ final class WriteAheadLog {
         let fd = try Sys.open(tmp, O_RDWR | O_CREAT | O_EXCL)
         do throws(StrataError) {
             guard try Sys.tryLockExclusive(fd, tmp) else { throw StrataError(.io, "could not lock a new log", path: tmp) }
-            try Sys.ftruncate(fd, capacity, tmp)
-            // Reserve the blocks now: first writes through the mapping then need no allocation.
-            _ = posix_fallocate(fd, 0, off_t(capacity))
-            map = try LogMapping(path: path, fd: fd, capacity: capacity)
+            let size = try WriteAheadLog.reserve(fd, capacity, tmp)
+            map = try LogMapping(path: path, fd: fd, capacity: size)
         } catch {
             Sys.close(fd)
             try? Sys.unlink(tmp)
@@ -72,9 +70,40 @@ final class WriteAheadLog {
         syncedUpTo = 0
         let m = map
         h.bytes.withUnsafeBytes { m.base.copyMemory(from: $0.baseAddress!, byteCount: LogFormat.headerSize) }
-        try m.sync(0..<LogFormat.headerSize)
-        try Sys.rename(tmp, path)
-        try Sys.fsyncDirectory(directory)
+        do throws(StrataError) {
+            try m.sync(0..<LogFormat.headerSize)
+            try Sys.rename(tmp, path)
+        } catch {
+            Sys.close(fd)
+            try? Sys.unlink(tmp)
+            throw error
+        }
+        do throws(StrataError) {
+            try Sys.fsyncDirectory(directory)
+        } catch {
+            try? Sys.unlink(path)
+            Sys.close(fd)
+            throw error
+        }
+    }
+
+    /// Gives the new log real blocks before it is mapped: a store through the mapping into a
+    /// page without blocks would raise SIGBUS on a full disk. When the disk has no room for
+    /// `capacity` bytes, a smaller log (down to `LogFormat.minimumCapacity`) is tried; when it
+    /// has no room even for that, this throws `.noSpace` (the caller retries on its next write).
+    /// Returns the size reserved.
+    private static func reserve(_ fd: Int32, _ capacity: Int, _ path: String) throws(StrataError) -> Int {
+        var size = capacity
+        while true {
+            do throws(StrataError) {
+                try Sys.ftruncate(fd, size, path)
+                try Sys.allocate(fd, 0, size, path)
+                return size
+            } catch where error.code == .noSpace && size / 2 >= LogFormat.minimumCapacity {
+                try Sys.ftruncate(fd, 0, path)  // give back what a partial allocation took
+                size /= 2
+            }
+        }
     }
 
     static func fileName(writer: String, generation: UInt64) -> String {

@@ -24,6 +24,9 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
         case notAStore
         /// A system call failed (see ``errno``).
         case io
+        /// The disk (or the user's quota) is full: nothing was lost, the write was refused.
+        /// Reads keep working; writing works again once space is freed.
+        case noSpace
         /// A limit documented in `docs/FORMAT.md` was exceeded.
         case limitExceeded
         /// A filter expression could not be parsed (see ``offset``: the character position).

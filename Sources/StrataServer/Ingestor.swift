@@ -43,14 +43,10 @@ final class Ingestor: @unchecked Sendable {
         }
         let name = name!
         if let r = byName[name] { return (r, false) }
-        if let info = try? store.run(name), info.name == name {
-            let r = try store.resumeRun(info.id.text)
-            byName[name] = r
-            return (r, false)
-        }
-        let r = try store.createRun(name: name, project: project ?? "default")
+        // One step across processes: another process may be creating the same name right now.
+        let (r, created) = try store.openRun(name: name, project: project ?? "default")
         byName[name] = r
-        return (r, true)
+        return (r, created)
     }
 
     /// A finished run is resolved afresh next time (and so resumed).

@@ -122,6 +122,44 @@ public final class Store: @unchecked Sendable {
     public func createRun(name: String, project: String = "default", params: [String: ParamValue] = [:],
                           tags: Set<String> = [], metadata: [String: ParamValue] = [:], parent: RunID? = nil,
                           createdMs: Int64? = nil) throws(StrataError) -> Run {
+        let info = try newRunInfo(name: name, project: project, params: params, tags: tags, metadata: metadata,
+                                  parent: parent, createdMs: createdMs)
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
+            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
+            try catalog.append([Catalog.createRecord(info)], sync: false)
+        }
+        return Run(store: self, id: info.id, name: name)
+    }
+
+    /// Resumes the newest run named `name`, or creates it when the store has none: the lookup
+    /// and the creation are one step across processes (under `catalog.lock`), so several
+    /// processes opening the same new name at once create one run and all log into it.
+    ///
+    /// - Returns: the run, and whether this call created it.
+    public func openRun(name: String, project: String = "default") throws(StrataError) -> (run: Run, created: Bool) {
+        let fresh = try newRunInfo(name: name, project: project, params: [:], tags: [], metadata: [:], parent: nil, createdMs: nil)
+        return try lock.withLock { () throws(StrataError) -> (run: Run, created: Bool) in
+            try checkOpen()
+            // The log exists before this process owns a run (and before the file lock is taken:
+            // nothing under the file lock waits for this process's writer).
+            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
+            return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> (run: Run, created: Bool) in
+                try catalog.refresh()
+                if let ids = catalog.byName[name], let id = ids.max(), let info = catalog.runs[id] {
+                    try catalog.append([Catalog.statusRecord(id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
+                    return (Run(store: self, id: id, name: info.name), false)
+                }
+                try catalog.append([Catalog.createRecord(fresh)], sync: false)
+                return (Run(store: self, id: fresh.id, name: name), true)
+            }
+        }
+    }
+
+    /// Validates the fields of a new run and fills in its id, time, owner and environment.
+    private func newRunInfo(name: String, project: String, params: [String: ParamValue], tags: Set<String>,
+                            metadata: [String: ParamValue], parent: RunID?, createdMs: Int64?) throws(StrataError) -> RunInfo {
         try Names.validateRunName(name)
         try Names.validateRunName(project, what: "project name")
         try ParamCoding.validate(params, what: "param")
@@ -135,13 +173,7 @@ public final class Store: @unchecked Sendable {
                            createdMs: createdMs ?? Clock.milliseconds(), endedMs: nil, params: params, tags: tags,
                            metadata: meta, parent: parent, rewinds: [])
         info.owner = writerId
-        try lock.withLock { () throws(StrataError) in
-            try checkOpen()
-            if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
-            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
-            try catalog.append([Catalog.createRecord(info)], sync: false)
-        }
-        return Run(store: self, id: info.id, name: name)
+        return info
     }
 
     /// Reopens an existing run for logging (status back to running).

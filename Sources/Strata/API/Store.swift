@@ -88,7 +88,7 @@ public final class Store: @unchecked Sendable {
     private func recoverDeadWriters() throws(StrataError) {
         let names = (try? Sys.list(paths.logs)) ?? []
         for name in names where name.hasSuffix(".wal") {
-            guard try Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths) != nil else { continue }
+            guard try Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths, catalog: catalog) != nil else { continue }
             recoveredLogs.append(name)
         }
         let live = Set(((try? Sys.list(paths.logs)) ?? []).compactMap { name -> String? in
@@ -211,14 +211,23 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Hides every point of `run` logged so far at a step greater than `step` (resuming from a
-    /// checkpoint), without changing the run's status. See `Run.rewind(to:)`.
+    /// checkpoint), without changing the run's status. Points logged after this call returns —
+    /// by this process or any other — stay visible whatever their step. See `Run.rewind(to:)`.
     public func rewind(_ run: RunID, to step: Int64) throws(StrataError) {
         guard runInfo(run) != nil else { throw StrataError(.notFound, "no run \(run) in store \(path)") }
-        try checkpoint()
-        // The rewind's time must be later than every segment this process wrote, and the log
-        // that follows must begin after it.
-        try appendCatalog([Catalog.rewindRecord(run, step: step, sequence: Clock.nanoseconds())], sync: true)
-        try checkpoint()
+        // The rewind's sequence is taken and recorded under catalog.lock, so whoever fixes a
+        // rewind epoch sees it or gets a later epoch (see RewindEpoch).
+        let sequence = try lock.withLock { () throws(StrataError) -> Int64 in
+            try checkOpen()
+            return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> Int64 in
+                let t = CatalogLock.uniqueNow()
+                try catalog.append([Catalog.rewindRecord(run, step: step, sequence: t)], sync: true)
+                return t
+            }
+        }
+        // Every log marks its records at least every `markInterval`: once that has passed, a
+        // point logged by any writer carries a sequence after the rewind's.
+        while Clock.nanoseconds() <= sequence + LogFormat.markInterval { usleep(200) }
     }
 
     // MARK: reading
@@ -446,9 +455,10 @@ extension Store {
     public func compact(graceSeconds: Double = 30) throws(StrataError) -> CompactionReport {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
-            try catalog.refresh()
+            // Rewinds up to the epoch are in the catalog as read (and applied by the merge).
+            let epoch = try RewindEpoch.fix(paths, catalog)
             let latest = catalog.runs.values.flatMap(\.rewinds).map(\.sequence).max() ?? 0
-            guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest) else {
+            guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest, epoch: epoch) else {
                 return CompactionReport(inputSegments: 0, outputSegment: nil, points: 0, deletedSegments: 0, busy: true)
             }
             return CompactionReport(inputSegments: o.inputSegments, outputSegment: o.outputSegment, points: o.points,

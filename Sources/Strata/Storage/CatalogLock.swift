@@ -28,3 +28,17 @@ enum CatalogLock {
         return t
     }
 }
+
+/// The "rewind epoch" of a segment being written: a time such that every rewind with a sequence at
+/// or before it is in the catalog as read now, and every rewind recorded later has a larger
+/// sequence. The writer of the segment applies the rewinds up to the epoch to its points; readers
+/// apply later rewinds to the whole segment (its points were all logged before the epoch).
+enum RewindEpoch {
+    static func fix(_ paths: StorePaths, _ catalog: Catalog) throws(StrataError) -> Int64 {
+        try CatalogLock.with(paths, exclusive: false) { () throws(StrataError) -> Int64 in
+            let epoch = CatalogLock.uniqueNow()
+            try catalog.refresh()
+            return epoch
+        }
+    }
+}

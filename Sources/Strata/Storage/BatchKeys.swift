@@ -49,7 +49,7 @@ enum BatchKeys {
             var r = ByteReader(body, from: 8, path: path)
             let v = try r.u32()
             guard v <= version else { throw StrataError(.unsupportedVersion, "key file version \(v) is newer than this Strata", path: path, offset: 8) }
-            let n = try r.count("key count", max: 1 << 24)
+            let n = Int(try r.u32())
             var out: [BatchCommit] = []
             for _ in 0..<n { out.append(try BatchCommit.read(&r)) }
             return out

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Strata
 
@@ -78,12 +79,14 @@ struct Query {
 final class API: Sendable {
     let store: Store
     let ingestor: Ingestor
+    let keys: IdempotencyKeys
     let tokens: TokenCache
     let maxBodyBytes: Int
 
     init(store: Store, maxBodyBytes: Int) {
         self.store = store
         self.ingestor = Ingestor(store: store)
+        self.keys = IdempotencyKeys(store: store)
         self.tokens = TokenCache(store: store.path)
         self.maxBodyBytes = maxBodyBytes
     }
@@ -124,16 +127,53 @@ final class API: Sendable {
         let sync = try q.bool("sync")
         let ingestor = self.ingestor
         let store = self.store
-        let result: [UInt8] = try await WorkerPool.ingest.run {
-            let records = try body.withUnsafeReadableBytes { raw throws(APIError) -> [IngestRecord] in
-                try BatchDecoder.decode(raw.bindMemory(to: UInt8.self))
+        let keys = self.keys
+        let key = try IdempotencyKeys.key(request.headers[HTTPFields.Element.Name("Idempotency-Key")!])
+        let digest = SHA256.hash(body.readableBytesView)
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        if let key {
+            switch keys.start(key, digest: digest, nowMs: nowMs) {
+            case .apply: break
+            case .replay(let c):
+                var r = jsonResponse(c.response)
+                r.headers[HTTPFields.Element.Name("Idempotent-Replayed")!] = "true"
+                return r
+            case .inProgress:
+                throw APIError(409, "a batch with Idempotency-Key \"\(key)\" is being applied right now; retry after it is answered", field: "Idempotency-Key")
+            case .otherBody:
+                throw APIError(422, "Idempotency-Key \"\(key)\" was already used for a batch with a different body", field: "Idempotency-Key")
             }
-            let outcome: Ingestor.Outcome
-            do { outcome = try ingestor.apply(records) } catch {
-                // 507 Insufficient Storage: the disk is full; reads go on, and writes work again once space is freed.
-                throw APIError((error as? StrataError)?.code == .noSpace ? 507 : 500, "store error while applying the batch (records before the failing one are kept): \(error)")
+        }
+        let result: [UInt8]
+        do {
+            result = try await WorkerPool.ingest.run {
+                let records = try body.withUnsafeReadableBytes { raw throws(APIError) -> [IngestRecord] in
+                    try BatchDecoder.decode(raw.bindMemory(to: UInt8.self))
+                }
+                let commit: BatchCommit
+                do {
+                    (_, commit) = try ingestor.apply(records) { outcome in
+                        BatchCommit(key: key ?? "", digest: digest, committedMs: Int64(Date().timeIntervalSince1970 * 1000),
+                                    response: API.ingestAnswer(outcome, sync: sync))
+                    }
+                } catch {
+                    // 507 Insufficient Storage: the disk is full; reads go on, and writes work again once space is freed.
+                    throw APIError((error as? StrataError)?.code == .noSpace ? 507 : 500,
+                                   "store error while applying the batch (no point of it was stored): \(error)")
+                }
+                if sync { try store.flush() }
+                if key != nil { keys.finish(commit) }
+                return commit.response
             }
-            if sync { try store.flush() }
+        } catch {
+            if let key { keys.abandon(key) }
+            throw error
+        }
+        return jsonResponse(result)
+    }
+
+    /// The answer to an ingest batch (kept with the batch's key, and sent again to a retry).
+    static func ingestAnswer(_ outcome: Ingestor.Outcome, sync: Bool) -> [UInt8] {
             var o = JSONOut()
             o.beginObject()
             o.field("records", outcome.records)
@@ -152,8 +192,6 @@ final class API: Sendable {
             o.endObject()
             o.bytes.append(10)
             return o.bytes
-        }
-        return jsonResponse(result)
     }
 
     // MARK: runs

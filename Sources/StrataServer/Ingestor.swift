@@ -13,9 +13,6 @@ final class Ingestor: @unchecked Sendable {
     private var byName: [String: Run] = [:]
     private var byId: [String: Run] = [:]
 
-    /// Points of a columnar record appended under one store lock acquisition.
-    static let appendSlice = 8192
-
     init(store: Store) { self.store = store }
 
     struct Outcome {
@@ -43,14 +40,10 @@ final class Ingestor: @unchecked Sendable {
         }
         let name = name!
         if let r = byName[name] { return (r, false) }
-        if let info = try? store.run(name), info.name == name {
-            let r = try store.resumeRun(info.id.text)
-            byName[name] = r
-            return (r, false)
-        }
-        let r = try store.createRun(name: name, project: project ?? "default")
+        // One step across processes: another process may be creating the same name right now.
+        let (r, created) = try store.openRun(name: name, project: project ?? "default")
         byName[name] = r
-        return (r, true)
+        return (r, created)
     }
 
     /// A finished run is resolved afresh next time (and so resumed).
@@ -61,12 +54,17 @@ final class Ingestor: @unchecked Sendable {
         for (k, v) in byId where v === run { byId[k] = nil }
     }
 
-    /// Applies every record in order. Records were validated: only a store failure (disk full,
-    /// I/O error) can stop this midway, and then the records before it are kept.
-    func apply(_ records: [IngestRecord]) throws(StrataError) -> Outcome {
+    /// Applies a batch atomically: run records (creations, params, tags, metadata, status) in
+    /// order, then every point in one atomic step of the log together with `commit(outcome)`
+    /// (the batch's key and answer). Records were validated: only a store failure (disk full, I/O
+    /// error) can stop this; then no point of the batch is stored, while run records already
+    /// applied stay (applying them again, as a retry does, changes nothing).
+    func apply(_ records: [IngestRecord], commit: (Outcome) -> BatchCommit) throws(StrataError) -> (Outcome, BatchCommit) {
         var out = Outcome()
         var local: [String: Run] = [:]   // per batch: "n:name" / "i:id"
         var groups: [ObjectIdentifier: (names: [String], group: Run.MetricGroup)] = [:]
+        var batch = AtomicBatch()
+        var finished = false
         for r in records {
             let localKey = r.runId.map { "i:" + $0 } ?? "n:" + r.run!
             let run: Run
@@ -82,19 +80,7 @@ final class Ingestor: @unchecked Sendable {
             if !r.meta.isEmpty { try run.setMetadata(r.meta) }
             if !r.tags.isEmpty { try run.tag(add: r.tags) }
             if let c = r.column {
-                // In slices: the store lock is taken per slice, so queries interleave with a big batch.
-                let n = c.steps.count
-                var lo = 0
-                repeat {
-                    let hi = min(n, lo + Ingestor.appendSlice)
-                    if lo == 0 && hi == n {
-                        try run.append(c.metric, labels: r.labels, steps: c.steps, values: c.values, times: c.times)
-                    } else {
-                        try run.append(c.metric, labels: r.labels, steps: Array(c.steps[lo..<hi]), values: Array(c.values[lo..<hi]),
-                                       times: c.times.map { Array($0[lo..<hi]) })
-                    }
-                    lo = hi
-                } while lo < n
+                batch.append(try run.metrics([c.metric], labels: r.labels), steps: c.steps, values: c.values, times: c.times)
             } else if !r.names.isEmpty {
                 let step = r.step!
                 if r.labels.isEmpty {
@@ -107,20 +93,25 @@ final class Ingestor: @unchecked Sendable {
                         group = try run.metrics(r.names)
                         groups[oid] = (r.names, group)
                     }
-                    try run.log(group, step: step, values: r.values, time: r.time)
+                    batch.log(group, step: step, values: r.values, time: r.time)
                 } else {
                     let t = r.time ?? Int64(Date().timeIntervalSince1970 * 1000)
-                    for (m, v) in zip(r.names, r.values) { try run.log(m, v, step: step, time: t, labels: r.labels) }
+                    batch.log(try run.metrics(r.names, labels: r.labels), step: step, values: r.values, time: t)
                 }
             }
             out.points += r.pointCount
             out.records += 1
             if let st = r.status {
                 try run.finish(st)
+                finished = true
                 forget(run)
                 local[localKey] = nil
             }
         }
-        return out
+        let c = commit(out)
+        try store.log(batch, commit: c)
+        // A finished run's points survive power loss, as `Run.finish` promises.
+        if finished { try store.flush() }
+        return (out, c)
     }
 }

@@ -70,7 +70,7 @@ struct Log: ParsableCommand {
         if let info = try? store.run(runName), info.name == runName || info.id.text == runName.uppercased() {
             handle = try store.resumeRun(info.id.text)
         } else if create {
-            handle = try store.createRun(name: runName)
+            handle = try store.openRun(name: runName).run
         } else {
             throw CLIError("no run named \(jsonString(runName)) in store \(store.path) (add --create to create it)")
         }

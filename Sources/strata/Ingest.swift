@@ -35,10 +35,13 @@ final class RunBook {
         guard let name else { throw CLIError("no run: give \"run\" in the line or --run NAME") }
         if let r = cache["name:" + name] { return r }
         let r: Run
-        if !newRuns, let info = try? store.run(name), info.name == name {
-            r = try store.resumeRun(info.id.text)
-        } else {
+        if newRuns {
             r = try create(name, project: project)
+        } else {
+            // Resolve-or-create in one step across processes (two ingests naming a new run create one).
+            let (found, isNew) = try store.openRun(name: name, project: project ?? "default")
+            r = found
+            if isNew { created += 1 }
         }
         cache["name:" + name] = r
         touched.append(r)

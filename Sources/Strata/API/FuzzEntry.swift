@@ -56,7 +56,7 @@ package enum _FuzzEntry {
             queryEverything(reader)
         }
         // Nobody holds the log's lock: recovery treats it as a dead writer's.
-        _ = try? Recovery.recoverIfDead(logPath: logPath, paths: paths)
+        _ = try? Recovery.recoverIfDead(logPath: logPath, paths: paths, catalog: Catalog(path: paths.catalog))
         let reader = StoreReader(paths: paths)
         try? reader.refresh()
         queryEverything(reader)

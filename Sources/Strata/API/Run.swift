@@ -137,9 +137,10 @@ public final class Run: @unchecked Sendable {
         try store.appendCatalog([Catalog.statusRecord(id, status, at: endedMs ?? Clock.milliseconds())], sync: true)
     }
 
-    /// Resumes from a checkpoint: hides every point logged so far at a step greater than `step`.
-    /// Points logged after this call are visible whatever their step. Compaction drops the hidden
-    /// points for good.
+    /// Resumes from a checkpoint: hides every point logged so far at a step greater than `step`,
+    /// by any process. Points logged after this call returns, by any process, are visible
+    /// whatever their step. Compaction drops the hidden points for good. Takes about a
+    /// millisecond (see docs/FORMAT.md, "Rewinds").
     public func rewind(to step: Int64) throws(StrataError) {
         try store.rewind(id, to: step)
     }

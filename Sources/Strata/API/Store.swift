@@ -94,7 +94,7 @@ public final class Store: @unchecked Sendable {
     private func recoverDeadWriters() {
         let names = (try? Sys.list(paths.logs)) ?? []
         for name in names where name.hasSuffix(".wal") {
-            guard (try? Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths)) != nil else { continue }
+            guard (try? Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths, catalog: catalog)) != nil else { continue }
             recoveredLogs.append(name)
         }
         let live = Set(((try? Sys.list(paths.logs)) ?? []).compactMap { name -> String? in
@@ -128,6 +128,46 @@ public final class Store: @unchecked Sendable {
     public func createRun(name: String, project: String = "default", params: [String: ParamValue] = [:],
                           tags: Set<String> = [], metadata: [String: ParamValue] = [:], parent: RunID? = nil,
                           createdMs: Int64? = nil) throws(StrataError) -> Run {
+        let info = try newRunInfo(name: name, project: project, params: params, tags: tags, metadata: metadata,
+                                  parent: parent, createdMs: createdMs)
+        try lock.withLock { () throws(StrataError) in
+            try checkOpen()
+            if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
+            try writing { () throws(StrataError) in
+                try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
+                try catalog.append([Catalog.createRecord(info)], sync: false)
+            }
+        }
+        return Run(store: self, id: info.id, name: name)
+    }
+
+    /// Resumes the newest run named `name`, or creates it when the store has none: the lookup
+    /// and the creation are one step across processes (under `catalog.lock`), so several
+    /// processes opening the same new name at once create one run and all log into it.
+    ///
+    /// - Returns: the run, and whether this call created it.
+    public func openRun(name: String, project: String = "default") throws(StrataError) -> (run: Run, created: Bool) {
+        let fresh = try newRunInfo(name: name, project: project, params: [:], tags: [], metadata: [:], parent: nil, createdMs: nil)
+        return try writing { () throws(StrataError) -> (run: Run, created: Bool) in try lock.withLock { () throws(StrataError) -> (run: Run, created: Bool) in
+            try checkOpen()
+            // The log exists before this process owns a run (and before the file lock is taken:
+            // nothing under the file lock waits for this process's writer).
+            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
+            return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> (run: Run, created: Bool) in
+                try catalog.refresh()
+                if let ids = catalog.byName[name], let id = ids.max(), let info = catalog.runs[id] {
+                    try catalog.append([Catalog.statusRecord(id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
+                    return (Run(store: self, id: id, name: info.name), false)
+                }
+                try catalog.append([Catalog.createRecord(fresh)], sync: false)
+                return (Run(store: self, id: fresh.id, name: name), true)
+            }
+        } }
+    }
+
+    /// Validates the fields of a new run and fills in its id, time, owner and environment.
+    private func newRunInfo(name: String, project: String, params: [String: ParamValue], tags: Set<String>,
+                            metadata: [String: ParamValue], parent: RunID?, createdMs: Int64?) throws(StrataError) -> RunInfo {
         try Names.validateRunName(name)
         try Names.validateRunName(project, what: "project name")
         try ParamCoding.validate(params, what: "param")
@@ -139,15 +179,7 @@ public final class Store: @unchecked Sendable {
                            createdMs: createdMs ?? Clock.milliseconds(), endedMs: nil, params: params, tags: tags,
                            metadata: meta, parent: parent, rewinds: [])
         info.owner = writerId
-        try lock.withLock { () throws(StrataError) in
-            try checkOpen()
-            if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
-            try writing { () throws(StrataError) in
-                try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
-                try catalog.append([Catalog.createRecord(info)], sync: false)
-            }
-        }
-        return Run(store: self, id: info.id, name: name)
+        return info
     }
 
     /// Reopens an existing run for logging (status back to running).
@@ -187,14 +219,23 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Hides every point of `run` logged so far at a step greater than `step` (resuming from a
-    /// checkpoint), without changing the run's status. See `Run.rewind(to:)`.
+    /// checkpoint), without changing the run's status. Points logged after this call returns —
+    /// by this process or any other — stay visible whatever their step. See `Run.rewind(to:)`.
     public func rewind(_ run: RunID, to step: Int64) throws(StrataError) {
         guard runInfo(run) != nil else { throw StrataError(.notFound, "no run \(run) in store \(path)") }
-        try checkpoint()
-        // The rewind's time must be later than every segment this process wrote, and the log
-        // that follows must begin after it.
-        try appendCatalog([Catalog.rewindRecord(run, step: step, sequence: Clock.nanoseconds())], sync: true)
-        try checkpoint()
+        // The rewind's sequence is taken and recorded under catalog.lock, so whoever fixes a
+        // rewind epoch sees it or gets a later epoch (see RewindEpoch).
+        let sequence = try lock.withLock { () throws(StrataError) -> Int64 in
+            try checkOpen()
+            return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> Int64 in
+                let t = CatalogLock.uniqueNow()
+                try catalog.append([Catalog.rewindRecord(run, step: step, sequence: t)], sync: true)
+                return t
+            }
+        }
+        // Every log marks its records at least every `markInterval`: once that has passed, a
+        // point logged by any writer carries a sequence after the rewind's.
+        while Clock.nanoseconds() <= sequence + LogFormat.markInterval { usleep(200) }
     }
 
     // MARK: reading
@@ -451,9 +492,10 @@ extension Store {
     private func compactNow(_ graceSeconds: Double) throws(StrataError) -> CompactionReport {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
-            try catalog.refresh()
+            // Rewinds up to the epoch are in the catalog as read (and applied by the merge).
+            let epoch = try RewindEpoch.fix(paths, catalog)
             let latest = catalog.runs.values.flatMap(\.rewinds).map(\.sequence).max() ?? 0
-            guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest) else {
+            guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest, epoch: epoch) else {
                 return CompactionReport(inputSegments: 0, outputSegment: nil, points: 0, deletedSegments: 0, busy: true)
             }
             return CompactionReport(inputSegments: o.inputSegments, outputSegment: o.outputSegment, points: o.points,

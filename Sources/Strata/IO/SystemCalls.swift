@@ -214,6 +214,14 @@ enum Sys {
         }
     }
 
+    /// Takes an advisory shared lock, waiting for it.
+    static func lockShared(_ fd: Int32, _ path: String) throws(StrataError) {
+        while flock(fd, LOCK_SH) != 0 {
+            if errno == EINTR { continue }
+            throw error("flock", path)
+        }
+    }
+
     static func unlock(_ fd: Int32) { _ = flock(fd, LOCK_UN) }
 
     /// Creates a temporary file under `dir`, locked (`flock`) for the life of the descriptor so that

@@ -19,7 +19,9 @@ enum Compactor {
         public var deletedSegments = 0
     }
 
-    static func run(paths: StorePaths, reader: StoreReader, grace: Double, latestRewind: Int64) throws(StrataError) -> Outcome? {
+    /// `latestRewind`: the latest rewind's sequence; `epoch`: a rewind epoch fixed after reading
+    /// the catalog (`RewindEpoch`), recorded in the output (its rewinds are applied by the merge).
+    static func run(paths: StorePaths, reader: StoreReader, grace: Double, latestRewind: Int64, epoch: Int64) throws(StrataError) -> Outcome? {
         let lockFd = try Sys.open(paths.compactionLock, O_RDWR | O_CREAT)
         defer { Sys.close(lockFd) }
         guard try Sys.tryLockExclusive(lockFd, paths.compactionLock) else { return nil }
@@ -46,7 +48,7 @@ enum Compactor {
             let meta = SegmentMeta(writer: "", generation: 0,
                                    firstSequence: inputs.map(\.meta.firstSequence).min() ?? Clock.nanoseconds(),
                                    lastSequence: inputs.map(\.meta.lastSequence).max() ?? Clock.nanoseconds(),
-                                   replaces: inputs.map(\.name), rewindEpoch: max(latestRewind, inputs.map(\.meta.rewindEpoch).max() ?? 0))
+                                   replaces: inputs.map(\.name), rewindEpoch: max(epoch, inputs.map(\.meta.rewindEpoch).max() ?? 0))
             try writer.finish(meta: meta)
         } catch {
             writer.abandon()

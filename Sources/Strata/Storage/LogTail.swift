@@ -20,13 +20,15 @@ final class LogTail {
         var values: [Double] = []
         var times: [Int64] = []
         /// Encoded chunk records (bulk appends), decoded only when a query needs this series;
-        /// `at` is how many row points arrived before it (keeps arrival order).
-        var encoded: [(at: Int, count: Int, steps: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, times: UnsafeRawBufferPointer)] = []
+        /// `at` is how many row points arrived before it (keeps arrival order); `seq` its sequence.
+        var encoded: [(at: Int, count: Int, steps: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, times: UnsafeRawBufferPointer, seq: Int64)] = []
+        /// The sequence of the row points from `from` on (the log's `mark` they were logged after).
+        var sequences: [(from: Int, seq: Int64)] = []
         /// Bumped whenever points are added (invalidates the sorted view).
         var version = 0
         /// Keeps the mapping that `encoded` points into alive.
         var file: MappedFile?
-        var cached: (version: Int, chunks: [MemoryChunk])?
+        var cached: (version: Int, rewinds: Int, chunks: [MemoryChunk])?
     }
 
     init(path: String, name: String) throws(StrataError) {
@@ -49,15 +51,18 @@ final class LogTail {
                         let id = UInt32(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12, as: UInt32.self))
                         let bits = UInt64(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12 + 4, as: UInt64.self))
                         guard let s = byLocal[id] else { continue }
+                        if s.sequences.last?.seq != scanner.sequence { s.sequences.append((s.steps.count, scanner.sequence)) }
                         s.steps.append(step); s.values.append(Double(bitPattern: bits)); s.times.append(time)
                         s.version += 1
                     }
                 case .chunk(let id, let count, let steps, let values, let times):
                     // Kept encoded: decoded only if a query reads this series.
                     guard let s = byLocal[id] else { continue }
-                    s.encoded.append((s.steps.count, count, steps, values, times))
+                    s.encoded.append((s.steps.count, count, steps, values, times, scanner.sequence))
                     s.file = file
                     s.version += 1
+                case .mark, .commit:
+                    break
                 }
             }
         } catch {
@@ -83,22 +88,40 @@ struct MemoryChunk {
     var minTime: Int64
     var maxTime: Int64
 
-    static func build(_ s: LogTail.TailSeries) throws(StrataError) -> [MemoryChunk] {
-        if let c = s.cached, c.version == s.version { return c.chunks }
+    /// `limit(seq)`: the largest visible step of a point logged at sequence `seq` (rewinds);
+    /// `rewinds` identifies the rewinds it reflects (the cached result is kept while it is equal).
+    static func build(_ s: LogTail.TailSeries, rewinds: Int = 0, limit: (Int64) -> Int64 = { _ in .max }) throws(StrataError) -> [MemoryChunk] {
+        if let c = s.cached, c.version == s.version, c.rewinds == rewinds { return c.chunks }
         var st: [Int64] = [], va: [Double] = [], ti: [Int64] = []
-        if s.encoded.isEmpty {
+        // Appends points [lo, hi) of a column set, leaving out those above `lim`.
+        func add(_ ps: ArraySlice<Int64>, _ pv: ArraySlice<Double>, _ pt: ArraySlice<Int64>, _ lim: Int64) {
+            if lim == .max { st += ps; va += pv; ti += pt; return }
+            for j in ps.indices where ps[j] <= lim { st.append(ps[j]); va.append(pv[j]); ti.append(pt[j]) }
+        }
+        // Row points [lo, hi), each under the limit of its sequence.
+        func addRows(_ lo: Int, _ hi: Int) {
+            var i = lo
+            for (k, run) in s.sequences.enumerated() where i < hi {
+                let end = min(hi, k + 1 < s.sequences.count ? s.sequences[k + 1].from : hi)
+                if end <= i { continue }
+                let from = max(i, run.from)
+                add(s.steps[from..<end], s.values[from..<end], s.times[from..<end], limit(run.seq))
+                i = end
+            }
+        }
+        if s.encoded.isEmpty && rewinds == 0 {
             st = s.steps; va = s.values; ti = s.times
         } else {
             // Rows and decoded chunk records, in arrival order.
             var vs = [Int64](), vv = [Double](), vt = [Int64]()
             var row = 0
             for e in s.encoded {
-                st += s.steps[row..<e.at]; va += s.values[row..<e.at]; ti += s.times[row..<e.at]
+                addRows(row, e.at)
                 row = e.at
                 try Recovery.decodeChunk(count: e.count, steps: e.steps, values: e.values, times: e.times, into: &vs, &vv, &vt, path: s.file?.path ?? "log")
-                st += vs; va += vv; ti += vt
+                add(vs[...], vv[...], vt[...], limit(e.seq))
             }
-            st += s.steps[row...]; va += s.values[row...]; ti += s.times[row...]
+            addRows(row, s.steps.count)
         }
         StableSort.sort(steps: &st, values: &va, times: &ti)
         var out: [MemoryChunk] = []
@@ -112,7 +135,7 @@ struct MemoryChunk {
             out.append(MemoryChunk(steps: cs, values: cv, times: ct, stats: stats, minTime: ct.min()!, maxTime: ct.max()!))
             from = to
         }
-        s.cached = (s.version, out)
+        s.cached = (s.version, rewinds, out)
         return out
     }
 }

@@ -20,12 +20,41 @@ final class LogWriter {
     private var ids: [SeriesKey: Int] = [:]
     /// Reusable row scratch (series ids) for `log` calls.
     private var pairScratch: [(UInt32, Double)] = []
+    /// The sequence of the records logged now: the last `mark` written, or the log's creation.
+    private var lastMark: Int64
+    /// True while the records of an atomic batch are written (no mark, no cut in between).
+    private var inBatch = false
+    /// Batches committed in the current log (their keys go to a key file when it is cut).
+    private var commits: [BatchCommit] = []
+    /// The catalog as cuts read it (for rewinds); used by one cut at a time.
+    private let cutCatalog: Catalog
 
     init(paths: StorePaths, writerId: String, capacity: Int = LogFormat.defaultCapacity) throws(StrataError) {
         self.paths = paths
         self.writerId = writerId
         self.capacity = max(capacity, LogFormat.minimumCapacity)
         wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: 1, capacity: self.capacity)
+        lastMark = wal.createdNs
+        cutCatalog = Catalog(path: paths.catalog)
+    }
+
+    /// Makes room for a record of `payload` bytes, preceded by a `mark` record when the last mark
+    /// is `markInterval` old, so every record's sequence is at most that much before it was logged.
+    @inline(__always)
+    private func stamp(_ payload: Int) throws(StrataError) {
+        if inBatch { return }  // room was made for the whole batch
+        let now = Clock.nanoseconds()
+        let size = WriteAheadLog.recordSize(payload: payload)
+        if now - lastMark < LogFormat.markInterval {
+            if size > wal.remaining { try ensureSpace(payload) }
+            return
+        }
+        if size + LogFormat.markRecordSize > wal.remaining {
+            try ensureSpace(payload + LogFormat.markRecordSize)  // a new log: its creation is a later mark
+            return
+        }
+        wal.append(kind: .mark, payload: 8) { $0.storeBytes(of: now.littleEndian, as: Int64.self) }
+        lastMark = now
     }
 
     /// The local number of a series, defining it in the log on first use.
@@ -48,6 +77,7 @@ final class LogWriter {
 
     private func ensureSpace(_ payload: Int) throws(StrataError) {
         if WriteAheadLog.recordSize(payload: payload) > wal.remaining {
+            precondition(!inBatch, "a batch outgrew the room made for it")
             try cut()
             if WriteAheadLog.recordSize(payload: payload) > wal.remaining {
                 if wal.capacity < capacity {
@@ -63,7 +93,7 @@ final class LogWriter {
     func logRow(step: Int64, time: Int64, ids: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) throws(StrataError) {
         let n = ids.count
         let payload = 20 + 12 * n
-        if WriteAheadLog.recordSize(payload: payload) > wal.remaining { try ensureSpace(payload) }
+        try stamp(payload)
         let wal = self.wal
         wal.append(kind: .row, payload: payload) { p in
             p.storeBytes(of: step.littleEndian, toByteOffset: 0, as: Int64.self)
@@ -97,8 +127,8 @@ final class LogWriter {
     }
 
     private func logChunk(id: Int, chunk: EncodedChunk) throws(StrataError) {
-        let payload = 20 + chunk.steps.count + chunk.values.count + chunk.times.count
-        try ensureSpace(payload)
+        let payload = LogWriter.chunkPayload(chunk)
+        try stamp(payload)
         wal.append(kind: .chunk, payload: payload) { p in
             p.storeBytes(of: UInt32(id).littleEndian, toByteOffset: 0, as: UInt32.self)
             p.storeBytes(of: UInt32(chunk.stats.count).littleEndian, toByteOffset: 4, as: UInt32.self)
@@ -114,18 +144,84 @@ final class LogWriter {
         buffers.append(id, chunk: chunk)
     }
 
+    static func chunkPayload(_ chunk: EncodedChunk) -> Int { 20 + chunk.steps.count + chunk.values.count + chunk.times.count }
+
+    /// One piece of an atomic batch, prepared (series numbered, chunks encoded) before writing.
+    enum BatchItem {
+        case row(step: Int64, time: Int64, ids: [Int32], values: [Double])
+        case chunk(id: Int, chunk: EncodedChunk)
+    }
+
+    /// Encodes sorted columns of one series into chunk items.
+    func chunkItems(id: Int, steps: [Int64], values: [Double], times: [Int64]) -> [BatchItem] {
+        let reuse = buffers.reuseForCaller(id)
+        var out: [BatchItem] = []
+        var from = 0
+        while from < steps.count {
+            let to = min(steps.count, from + ChunkLayout.chunkCapacity)
+            let chunk = steps.withUnsafeBufferPointer { sp in values.withUnsafeBufferPointer { vp in times.withUnsafeBufferPointer { tp in
+                ChunkEncoder.encode(steps: UnsafeBufferPointer(rebasing: sp[from..<to]), values: UnsafeBufferPointer(rebasing: vp[from..<to]),
+                                    times: UnsafeBufferPointer(rebasing: tp[from..<to]), reuse: reuse)
+            } } }
+            out.append(.chunk(id: id, chunk: chunk))
+            from = to
+        }
+        return out
+    }
+
+    /// Writes a batch atomically: a `begin` record giving the length of what follows, the
+    /// records, then `commit`. Room for all of it is made first (a cut, into a larger log when
+    /// the batch needs one), so no cut or mark falls inside; readers and recovery count the
+    /// records only once the commit is there.
+    func logBatch(_ items: [BatchItem], commit: BatchCommit) throws(StrataError) {
+        var body = 0
+        for item in items {
+            switch item {
+            case .row(_, _, let ids, _): body += WriteAheadLog.recordSize(payload: 20 + 12 * ids.count)
+            case .chunk(_, let chunk): body += WriteAheadLog.recordSize(payload: LogWriter.chunkPayload(chunk))
+            }
+        }
+        var c = ByteWriter()
+        commit.write(into: &c)
+        let total = LogFormat.markRecordSize + WriteAheadLog.recordSize(payload: 8) + body + WriteAheadLog.recordSize(payload: c.count)
+        if total > wal.remaining {
+            try cut(atLeast: total + LogFormat.headerSize + 64 * 1024)
+            guard total <= wal.remaining else {
+                throw StrataError(.limitExceeded, "a batch of \(total) log bytes does not fit in a new log (\(wal.remaining) bytes free after its series definitions)")
+            }
+        }
+        try stamp(0)
+        inBatch = true
+        defer { inBatch = false }
+        wal.append(kind: .begin, payload: 8) { $0.storeBytes(of: UInt64(body).littleEndian, as: UInt64.self) }
+        for item in items {
+            switch item {
+            case .row(let step, let time, let ids, let values):
+                try ids.withUnsafeBufferPointer { (ip) throws(StrataError) in
+                    try values.withUnsafeBufferPointer { (vp) throws(StrataError) in try logRow(step: step, time: time, ids: ip, values: vp) }
+                }
+            case .chunk(let id, let chunk):
+                try logChunk(id: id, chunk: chunk)
+            }
+        }
+        wal.append(kind: .commit, bytes: c.bytes)
+        commits.append(commit)
+    }
+
     /// Starts the next log and hands everything held to a background thread, which writes it
     /// into a segment and then deletes the previous log (kept locked until then, so no other
     /// process recovers it meanwhile; readers see its points through the log until the segment
     /// appears). One cut runs at a time; `wait` returns only when this one is done.
-    func cut(wait: Bool = false) throws(StrataError) {
+    /// `atLeast`: the new log's smallest size (a batch larger than the usual log).
+    func cut(wait: Bool = false, atLeast: Int = 0) throws(StrataError) {
         try finishCut()
         let old = wal
         let oldBuffers = buffers
-        let meta = SegmentMeta(writer: writerId, generation: old.generation, firstSequence: old.createdNs,
-                               lastSequence: Clock.nanoseconds(), replaces: [])
-        let segmentPath = paths.segment(StorePaths.segmentName(writer: writerId, generation: old.generation))
-        wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: old.generation + 1, capacity: capacity)
+        let oldCommits = commits
+        wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: old.generation + 1,
+                                capacity: max(capacity, (atLeast + 4095) / 4096 * 4096))
+        lastMark = wal.createdNs
+        commits = []
         // The new buffers keep every series number; the new log defines every series again.
         let fresh = SeriesBuffers()
         for s in oldBuffers.series { _ = fresh.add(s.key) }
@@ -133,12 +229,12 @@ final class LogWriter {
         for (key, id) in ids.sorted(by: { $0.value < $1.value }) { try writeDefinition(id: id, key: key) }
         let group = DispatchGroup()
         group.enter()
-        let job = UncheckedBox((oldBuffers, old, meta, segmentPath, paths.tmp))
+        let job = UncheckedBox((oldBuffers, old, oldCommits, self))
         let failure = cutFailure
         cutter.async {
-            let (buffers, log, meta, path, tmp) = job.value
+            let (buffers, log, commits, writer) = job.value
             do throws(StrataError) {
-                try buffers.writeSegment(path: path, tmpDir: tmp, meta: meta)
+                try writer.writeSegment(of: log, buffers: buffers, commits: commits)
                 try log.remove()
             } catch {
                 // Leave the log for recovery by the next process that opens the store.
@@ -171,15 +267,38 @@ final class LogWriter {
     func close() throws(StrataError) {
         do throws(StrataError) {
             try finishCut()
-            let meta = SegmentMeta(writer: writerId, generation: wal.generation, firstSequence: wal.createdNs,
-                                   lastSequence: Clock.nanoseconds(), replaces: [])
-            try buffers.writeSegment(path: paths.segment(StorePaths.segmentName(writer: writerId, generation: wal.generation)),
-                                     tmpDir: paths.tmp, meta: meta)
+            try writeSegment(of: wal, buffers: buffers, commits: commits)
             try wal.remove()
         } catch {
             wal.abandon()
             throw error
         }
+    }
+
+    /// Writes the segment of a log no longer written to: its batch keys first, then its points,
+    /// with the rewinds recorded up to the segment's rewind epoch applied. When no rewind of the
+    /// catalog falls within the log's life the buffers are written as they are; otherwise the
+    /// log is replayed, leaving out what those rewinds hide.
+    private func writeSegment(of log: WriteAheadLog, buffers: SeriesBuffers, commits: [BatchCommit]) throws(StrataError) {
+        let epoch = try RewindEpoch.fix(paths, cutCatalog)
+        let meta = SegmentMeta(writer: writerId, generation: log.generation, firstSequence: log.createdNs,
+                               lastSequence: Clock.nanoseconds(), replaces: [], rewindEpoch: epoch)
+        let path = paths.segment(StorePaths.segmentName(writer: writerId, generation: log.generation))
+        try BatchKeys.write(commits, writer: writerId, generation: log.generation, paths: paths)
+        let runs = Set(buffers.series.map(\.key.run))
+        let catalog = cutCatalog
+        let within = runs.contains { run in
+            (catalog.runs[run]?.rewinds ?? []).contains { $0.sequence > log.createdNs && $0.sequence <= epoch }
+        }
+        if !within {
+            try buffers.writeSegment(path: path, tmpDir: paths.tmp, meta: meta)
+            return
+        }
+        var scanner = try LogScanner(bytes: log.written, path: log.path)
+        var replay = LogReplay(rewinds: { catalog.runs[$0]?.rewinds ?? [] }, epoch: epoch)
+        replay.run(&scanner, path: log.path)
+        if let damage = replay.damage { throw StrataError(.io, "cannot replay the log being cut: \(damage)", path: log.path) }
+        try replay.buffers.writeSegment(path: path, tmpDir: paths.tmp, meta: meta)
     }
 
     var pendingBytes: Int { buffers.pendingBytes }

@@ -20,7 +20,7 @@ enum Recovery {
     }
 
     /// Recovers one log if its writer is dead; nil when the writer is alive.
-    static func recoverIfDead(logPath: String, paths: StorePaths) throws(StrataError) -> Outcome? {
+    static func recoverIfDead(logPath: String, paths: StorePaths, catalog: Catalog) throws(StrataError) -> Outcome? {
         let fd: Int32
         do { fd = try Sys.open(logPath, O_RDONLY) } catch { return nil }  // gone already
         defer { Sys.close(fd) }
@@ -45,43 +45,22 @@ enum Recovery {
             try Sys.unlink(logPath)
             return outcome
         }
-        let buffers = SeriesBuffers()
-        var local: [UInt32: Int] = [:]
-        var scratch = [Int64](), vs = [Double](), ts = [Int64]()
-        do {
-            while let record = try scanner.next() {
-                switch record {
-                case .series(let id, let key):
-                    local[id] = buffers.add(key)
-                    outcome.runs.insert(key.run)
-                case .row(let step, let time, let pairs):
-                    let n = pairs.count / 12
-                    for i in 0..<n {
-                        let id = UInt32(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12, as: UInt32.self))
-                        let bits = UInt64(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12 + 4, as: UInt64.self))
-                        guard let s = local[id] else { throw StrataError.corrupt("row names undefined series \(id)", path: logPath) }
-                        buffers.append(s, step: step, value: Double(bitPattern: bits), time: time)
-                        outcome.recoveredPoints += 1
-                    }
-                case .chunk(let id, let count, let steps, let values, let times):
-                    guard let s = local[id] else { throw StrataError.corrupt("chunk names undefined series \(id)", path: logPath) }
-                    try decodeChunk(count: count, steps: steps, values: values, times: times, into: &scratch, &vs, &ts, path: logPath)
-                    let chunk = scratch.withUnsafeBufferPointer { sp in vs.withUnsafeBufferPointer { vp in ts.withUnsafeBufferPointer { tp in
-                        ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: buffers.reuseForCaller(s))
-                    } } }
-                    buffers.append(s, chunk: chunk)
-                    outcome.recoveredPoints += count
-                }
-            }
-        } catch {
-            outcome.damage = "\(error)"
-        }
-        if outcome.damage == nil, let reason = scanner.stopReason, hasDataAfter(file.bytes, scanner.offset) {
+        let epoch = try RewindEpoch.fix(paths, catalog)
+        var replay = LogReplay(rewinds: { catalog.runs[$0]?.rewinds ?? [] }, epoch: epoch)
+        replay.run(&scanner, path: logPath)
+        outcome.runs = replay.runs
+        outcome.recoveredPoints = replay.points
+        outcome.damage = replay.damage
+        // A batch without its commit at the end is a batch the writer died in: dropped, not damage.
+        if outcome.damage == nil, !scanner.pendingBatch, let reason = scanner.stopReason, hasDataAfter(file.bytes, scanner.offset) {
             outcome.damage = "\(reason) at byte \(scanner.offset), with more data after it"
         }
         let meta = SegmentMeta(writer: scanner.header.writerId, generation: scanner.header.generation,
-                               firstSequence: scanner.header.createdNs, lastSequence: Clock.nanoseconds(), replaces: [])
-        try buffers.writeSegment(path: segmentPath, tmpDir: paths.tmp, meta: meta)
+                               firstSequence: scanner.header.createdNs, lastSequence: Clock.nanoseconds(), replaces: [],
+                               rewindEpoch: epoch)
+        // The batch keys first: whenever the segment exists, so do the keys of its log.
+        try BatchKeys.write(replay.commits, writer: scanner.header.writerId, generation: scanner.header.generation, paths: paths)
+        try replay.buffers.writeSegment(path: segmentPath, tmpDir: paths.tmp, meta: meta)
         if outcome.damage != nil {
             try moveToDamaged(logPath, paths: paths)
         } else {
@@ -117,5 +96,86 @@ enum Recovery {
         try Sys.mkdir(paths.damaged)
         let name = path.split(separator: "/").last.map(String.init) ?? "log"
         try Sys.rename(path, paths.damaged + "/" + name)
+    }
+}
+
+/// Replays the committed records of a log into segment buffers (recovery, and a cut after a
+/// rewind), leaving out the points that rewinds recorded up to `epoch` hide: a rewind hides a
+/// point of its run above its step when the rewind's sequence is later than the point's (the
+/// log's latest `mark` before the point, else the log's creation). Records of a batch without
+/// its commit are left out (`LogScanner`).
+struct LogReplay {
+    let rewinds: (RunID) -> [RunInfo.Rewind]
+    let epoch: Int64
+    let buffers = SeriesBuffers()
+    private(set) var runs: Set<RunID> = []
+    private(set) var points = 0
+    private(set) var commits: [BatchCommit] = []
+    private(set) var damage: String?
+
+    init(rewinds: @escaping (RunID) -> [RunInfo.Rewind], epoch: Int64) {
+        self.rewinds = rewinds
+        self.epoch = epoch
+    }
+
+    /// The largest visible step of a point of `run` logged at `sequence`.
+    func limit(_ run: RunID, sequence: Int64) -> Int64 {
+        StoreReader.visibleLimit(rewinds(run).filter { $0.sequence <= epoch }, first: sequence, epoch: 0)
+    }
+
+    mutating func run(_ scanner: inout LogScanner, path: String) {
+        var local: [UInt32: (index: Int, run: RunID)] = [:]
+        // Per series number: (sequence, limit) of the last lookup.
+        var limits: [UInt32: (Int64, Int64)] = [:]
+        func visible(_ id: UInt32, _ run: RunID, _ seq: Int64) -> Int64 {
+            if let (s, l) = limits[id], s == seq { return l }
+            let l = limit(run, sequence: seq)
+            limits[id] = (seq, l)
+            return l
+        }
+        var scratch = [Int64](), vs = [Double](), ts = [Int64]()
+        do {
+            while let record = try scanner.next() {
+                switch record {
+                case .series(let id, let key):
+                    local[id] = (buffers.add(key), key.run)
+                    runs.insert(key.run)
+                case .row(let step, let time, let pairs):
+                    let n = pairs.count / 12
+                    for i in 0..<n {
+                        let id = UInt32(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12, as: UInt32.self))
+                        let bits = UInt64(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12 + 4, as: UInt64.self))
+                        guard let s = local[id] else { throw StrataError.corrupt("row names undefined series \(id)", path: path) }
+                        if step > visible(id, s.run, scanner.sequence) { continue }
+                        buffers.append(s.index, step: step, value: Double(bitPattern: bits), time: time)
+                        points += 1
+                    }
+                case .chunk(let id, let count, let steps, let values, let times):
+                    guard let s = local[id] else { throw StrataError.corrupt("chunk names undefined series \(id)", path: path) }
+                    try Recovery.decodeChunk(count: count, steps: steps, values: values, times: times, into: &scratch, &vs, &ts, path: path)
+                    let lim = visible(id, s.run, scanner.sequence)
+                    if lim != .max {
+                        var keep = 0
+                        for j in 0..<scratch.count where scratch[j] <= lim {
+                            scratch[keep] = scratch[j]; vs[keep] = vs[j]; ts[keep] = ts[j]
+                            keep += 1
+                        }
+                        if keep == 0 { continue }
+                        scratch.removeLast(scratch.count - keep); vs.removeLast(vs.count - keep); ts.removeLast(ts.count - keep)
+                    }
+                    let chunk = scratch.withUnsafeBufferPointer { sp in vs.withUnsafeBufferPointer { vp in ts.withUnsafeBufferPointer { tp in
+                        ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: buffers.reuseForCaller(s.index))
+                    } } }
+                    buffers.append(s.index, chunk: chunk)
+                    points += scratch.count
+                case .mark:
+                    break
+                case .commit(let c):
+                    commits.append(c)
+                }
+            }
+        } catch {
+            damage = "\(error)"
+        }
     }
 }

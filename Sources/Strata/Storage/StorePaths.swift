@@ -8,6 +8,8 @@ struct StorePaths: Sendable {
     var tmp: String { root + "/tmp" }
     var damaged: String { root + "/damaged" }
     var compactionLock: String { root + "/compaction.lock" }
+    var catalogLock: String { root + "/catalog.lock" }
+    var batchKeys: String { root + "/keys" }
 
     func segment(_ name: String) -> String { segments + "/" + name }
 

@@ -22,9 +22,10 @@ final class StoreReader {
 
     init(paths: StorePaths) { self.paths = paths }
 
-    /// Largest visible step of a part that began arriving at `first` (rewinds already applied up
-    /// to `epoch`): a rewind made after the part began hides the part's points above its step.
-    /// A part that straddles a rewind is treated as written before it.
+    /// Largest visible step of points logged at or after `first` (rewinds already applied up to
+    /// `epoch`): a rewind made later hides their points above its step. For a segment, `first` is
+    /// when its log began and `epoch` its rewind epoch (every point of a segment cut by this
+    /// version was logged before its epoch); for a log tail, `first` is a point's own sequence.
     static func visibleLimit(_ rewinds: [RunInfo.Rewind], first: Int64, epoch: Int64) -> Int64 {
         var limit = Int64.max
         for r in rewinds where r.sequence > first && r.sequence > epoch { limit = min(limit, r.step) }
@@ -214,18 +215,19 @@ final class StoreReader {
         let rw = rewinds(key.run)
         for t in tails.values.sorted(by: { ($0.header.createdNs, $0.name) < ($1.header.createdNs, $1.name) }) {
             guard let s = t.series[key] else { continue }
-            var handles: [ChunkHandle] = []
+            // Each point under the rewinds later than its own sequence (the log's mark before it).
             let built: [MemoryChunk]
-            do throws(StrataError) { built = try MemoryChunk.build(s) } catch {
+            do throws(StrataError) {
+                built = try MemoryChunk.build(s, rewinds: rw.count, limit: { StoreReader.visibleLimit(rw, first: $0, epoch: 0) })
+            } catch {
                 guard let skipDamaged else { throw error }
                 skipDamaged(DamagedRange(path: t.path, series: key, steps: nil, points: nil, reason: error.message))
                 order += 1
                 continue
             }
             for (i, c) in built.enumerated() {
-                handles.append(ChunkHandle(memory: c, rankBase: order << 36 | UInt64(i) << 12))
+                out.append(ChunkHandle(memory: c, rankBase: order << 36 | UInt64(i) << 12))
             }
-            out += try limited(handles, StoreReader.visibleLimit(rw, first: t.header.createdNs, epoch: 0))
             order += 1
         }
         return out

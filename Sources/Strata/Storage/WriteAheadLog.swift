@@ -11,6 +11,12 @@ enum LogRecordKind: UInt8 {
     case row = 2
     /// An encoded chunk of one series (bulk append).
     case chunk = 3
+    /// The wall clock (ns) when the records after it were logged (orders them against rewinds).
+    case mark = 4
+    /// Opens an atomic batch: the records up to its commit count only if the commit is there.
+    case begin = 5
+    /// Closes an atomic batch, with its idempotency key and the answer given for it.
+    case commit = 6
 }
 
 enum LogFormat {
@@ -23,6 +29,13 @@ enum LogFormat {
     /// Smallest log accepted: room for the largest chunk record (a chunk of raw 64-bit columns).
     static let minimumCapacity = 256 << 10
     static let maxWriterIdBytes = 40
+    /// A `mark` record is written before a record when the last mark is this old (1 ms): every
+    /// record's sequence (its preceding mark) is at most this much earlier than when it was logged.
+    static let markInterval: Int64 = 1_000_000
+    /// Bytes of a `mark` record (header and an i64).
+    static let markRecordSize = 24
+    /// Longest idempotency key of a batch (UTF-8 bytes).
+    static let maxBatchKeyBytes = 200
 }
 
 /// The write-ahead log of one writer process: a preallocated, memory-mapped file that records are
@@ -112,6 +125,9 @@ final class WriteAheadLog {
 
     var remaining: Int { map.capacity - end }
 
+    /// What was appended so far (header included); valid until `remove()` or `abandon()`.
+    var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: map.base, count: end) }
+
     /// Space a record with `payload` bytes takes (header and padding to 8 bytes).
     @inline(__always)
     static func recordSize(payload: Int) -> Int { (LogFormat.recordHeaderSize + payload + 7) & ~7 }
@@ -171,6 +187,8 @@ struct LogScanner {
         case series(id: UInt32, key: SeriesKey)
         case row(step: Int64, time: Int64, pairs: UnsafeRawBufferPointer)
         case chunk(id: UInt32, count: Int, steps: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, times: UnsafeRawBufferPointer)
+        case mark(ns: Int64)
+        case commit(BatchCommit)
     }
 
     let bytes: UnsafeRawBufferPointer
@@ -199,13 +217,32 @@ struct LogScanner {
         guard RunID(writer) != nil else { throw StrataError.corrupt("bad writer id in log header", path: path, offset: 32) }
         header = Header(generation: gen, createdNs: created, writerId: writer)
         offset = LogFormat.headerSize
+        sequence = created
     }
 
     /// Why scanning stopped, when it stopped before a clean end (zero length word).
     private(set) var stopReason: String?
+    /// True when scanning stopped at a batch whose commit is not (yet) written: a live writer
+    /// is writing it, or a dead writer died in it (then it and everything after it is dropped).
+    private(set) var pendingBatch = false
+    /// The sequence of the records returned last: the latest `mark`, else the log's creation.
+    private(set) var sequence: Int64
+
+    /// The length, kind and payload of a checksum-valid record at `at`, or nil.
+    private func record(at: Int) -> (kind: UInt32, body: UnsafeRawBufferPointer)? {
+        guard at >= 0, bytes.count - at >= LogFormat.recordHeaderSize else { return nil }
+        let len = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+        let kindWord = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self))
+        let sum = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+        guard len > 0 || kindWord > 0, len <= bytes.count - at - LogFormat.recordHeaderSize, kindWord <= 255 else { return nil }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[(at + LogFormat.recordHeaderSize)..<(at + LogFormat.recordHeaderSize + len)])
+        guard Checksum.xxh64(body, seed: UInt64(len) << 8 | UInt64(kindWord)) == sum else { return nil }
+        return (kindWord, body)
+    }
 
     /// The next complete, checksum-valid record, or nil at the end of what is written.
     mutating func next() throws(StrataError) -> Record? {
+        pendingBatch = false
         while true {
             guard bytes.count - offset >= LogFormat.recordHeaderSize else { return nil }
             let len = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
@@ -245,7 +282,57 @@ struct LogScanner {
                 guard count > 0, count <= ChunkLayout.chunkCapacity else { throw StrataError.corrupt("chunk record with \(count) points", path: path, offset: at) }
                 let s = try r.bytes(sl, "chunk steps"), v = try r.bytes(vl, "chunk values"), t = try r.bytes(tl, "chunk times")
                 return .chunk(id: id, count: count, steps: s, values: v, times: t)
+            case .mark:
+                let ns = try r.i64()
+                sequence = ns
+                return .mark(ns: ns)
+            case .begin:
+                // Count the batch only when its commit is where the begin says it is.
+                let length = try r.u64()
+                guard length <= UInt64(bytes.count), let c = record(at: offset + Int(length)),
+                      c.kind == UInt32(LogRecordKind.commit.rawValue) else {
+                    offset = at
+                    pendingBatch = true
+                    return nil
+                }
+                continue
+            case .commit:
+                return .commit(try BatchCommit.read(&r))
             }
         }
+    }
+}
+
+/// The commit record of an atomic batch: its idempotency key, a digest of the request body, when
+/// it was committed and the answer the server gave (returned again to a retry of the key).
+public struct BatchCommit: Sendable, Hashable {
+    public var key: String
+    /// SHA-256 of the request body (32 bytes).
+    public var digest: [UInt8]
+    public var committedMs: Int64
+    public var response: [UInt8]
+
+    public init(key: String, digest: [UInt8], committedMs: Int64, response: [UInt8]) {
+        self.key = key
+        self.digest = digest
+        self.committedMs = committedMs
+        self.response = response
+    }
+
+    static func read(_ r: inout ByteReader) throws(StrataError) -> BatchCommit {
+        let key = try r.string("batch key", max: LogFormat.maxBatchKeyBytes)
+        let digest = Array(try r.bytes(32, "batch digest"))
+        let ms = try r.i64()
+        let n = try r.count("batch response length", max: 1 << 26)
+        let response = Array(try r.bytes(n, "batch response"))
+        return BatchCommit(key: key, digest: digest, committedMs: ms, response: response)
+    }
+
+    func write(into w: inout ByteWriter) {
+        w.string(key)
+        w.raw(digest)
+        w.i64(committedMs)
+        w.varint(UInt64(response.count))
+        w.raw(response)
     }
 }

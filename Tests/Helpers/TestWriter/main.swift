@@ -1,7 +1,10 @@
 // A child process for the crash and concurrency tests: logs a run and acknowledges each step on
 // stdout once `log` has returned (so the parent knows which points must survive a SIGKILL).
 //
-//   strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk]
+//   strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk] [--phases]
+//
+// --phases: instead of logging STEPS steps at once, reads a count N per stdin line, logs the next N
+// steps, then prints "idle" (the parent does something between phases); EOF ends the run.
 //
 // Values are a function of (prefix, step) so the parent can check them: value(step) = step * 0.5 + k
 // where k is the metric index.
@@ -35,7 +38,7 @@ if args[4] == "compact" {
         exit(1)
     }
 }
-let resume = args.contains("--resume"), ack = args.contains("--ack"), bulk = args.contains("--bulk")
+let resume = args.contains("--resume"), ack = args.contains("--ack"), bulk = args.contains("--bulk"), phases = args.contains("--phases")
 var capacity = 64 << 20
 if let i = args.firstIndex(of: "--capacity"), i + 1 < args.count, let c = Int(args[i + 1]) { capacity = c }
 
@@ -43,7 +46,18 @@ do {
     let store = try Store.open(at: storePath, options: .init(logCapacity: capacity))
     let run = resume ? try store.resumeRun(runName) : try store.createRun(name: runName, params: ["prefix": .string(prefix)])
     let names = [prefix + "a", prefix + "b", prefix + "c"]
-    if bulk {
+    if phases {
+        let group = try run.metrics(names)
+        var step: Int64 = 0
+        while let line = readLine(), let n = Int64(line) {
+            for _ in 0..<n {
+                try run.log(group, step: step, values: [Double(step) * 0.5, Double(step) * 0.5 + 1, Double(step) * 0.5 + 2],
+                            time: 1_700_000_000_000 + step)
+                step += 1
+            }
+            emit(1, "idle")
+        }
+    } else if bulk {
         var step: Int64 = 0
         while step < steps {
             let n = min(Int64(1000), steps - step)

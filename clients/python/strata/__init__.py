@@ -36,6 +36,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 __all__ = ["init", "Run", "StrataError", "__version__"]
 __version__ = "0.1.0"
@@ -255,17 +256,18 @@ class _HTTPTransport:
         self.max_bytes = max_bytes
         self.retries = retries
 
-    def send(self, records):
+    def send(self, records, key=None):
+        """Posts one batch. Every attempt of a batch carries the same ``Idempotency-Key``, so a
+        retry after a lost answer (or a server killed mid-batch) is applied once."""
+        key = key or uuid.uuid4().hex
         body = _dumps(records).encode()
         if len(body) > self.max_bytes and len(records) > 1:
-            half = len(records) // 2
-            a = self.send(records[:half])
-            self.send(records[half:])
-            return a
+            return self._split(records, key)
         delay = 0.2
         for attempt in range(self.retries + 1):
             req = urllib.request.Request(self.url, data=body, method="POST")
             req.add_header("Content-Type", "application/x-ndjson")
+            req.add_header("Idempotency-Key", key)
             if self.token:
                 req.add_header("Authorization", "Bearer " + self.token)
             try:
@@ -274,11 +276,9 @@ class _HTTPTransport:
             except urllib.error.HTTPError as e:
                 message = _error_message(e)
                 if e.code == 413 and len(records) > 1:
-                    half = len(records) // 2
-                    a = self.send(records[:half])
-                    self.send(records[half:])
-                    return a
-                if e.code < 500 or attempt == self.retries:
+                    return self._split(records, key)
+                # 409: the same batch is still being applied (an earlier attempt): ask again.
+                if (e.code < 500 and e.code != 409) or attempt == self.retries:
                     raise StrataError("server refused a batch of %d records (HTTP %d): %s" % (len(records), e.code, message)) from None
             except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
                 if attempt == self.retries:
@@ -286,6 +286,13 @@ class _HTTPTransport:
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
         return None
+
+    def _split(self, records, key):
+        # Halves get keys derived from the batch's, so retrying the split is idempotent too.
+        half = len(records) // 2
+        a = self.send(records[:half], key + ".1")
+        self.send(records[half:], key + ".2")
+        return a
 
     def close(self):
         pass

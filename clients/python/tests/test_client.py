@@ -142,3 +142,60 @@ def test_local_ingest_without_server(strata_bin, store_dir, monkeypatch):
     assert runs[0]["metrics"]["loss"]["count"] == 1000
     assert runs[0]["metrics"]["loss"]["last_step"] == 999
     assert "git.commit" in runs[0]["meta"] or "host" in runs[0]["meta"]
+
+
+def test_retry_after_a_lost_answer_is_applied_once(server, monkeypatch):
+    """The first answer is lost (the connection drops after the server stored the batch): the
+    client retries with the same Idempotency-Key and the server applies the batch once."""
+    real = urllib.request.urlopen
+    keys = []
+
+    def flaky(req, *args, **kwargs):
+        keys.append(req.get_header("Idempotency-key"))
+        resp = real(req, *args, **kwargs)
+        if len(keys) == 1:
+            resp.read()
+            resp.close()
+            raise ConnectionResetError("answer lost")
+        return resp
+
+    monkeypatch.setattr(strata.urllib.request, "urlopen", flaky)
+    transport = strata._HTTPTransport(server.url, None)
+    records = [{"run": "py-retry", "step": s, "metrics": {"loss": s * 0.5}} for s in range(100)]
+    reply = transport.send(records)
+    assert reply["points"] == 100
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    pts = server.get("/api/points?run=py-retry&metric=loss")["points"]
+    assert [p[0] for p in pts] == list(range(100))
+
+    # A new batch gets a new key; the same key with another body is refused (422).
+    transport.send(records[:1])
+    assert keys[2] != keys[0]
+    monkeypatch.setattr(strata.urllib.request, "urlopen", real)
+    req = urllib.request.Request(server.url + "/api/ingest", data=b'{"run": "py-retry", "step": 1000, "metrics": {"loss": 1}}',
+                                 method="POST", headers={"Idempotency-Key": keys[0]})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=30)
+    assert e.value.code == 422
+    assert len(server.get("/api/points?run=py-retry&metric=loss")["points"]) == 101
+
+
+def test_run_logs_through_keyed_batches(server, monkeypatch):
+    """Every batch the client sends carries its own key."""
+    real = urllib.request.urlopen
+    keys = []
+
+    def spy(req, *args, **kwargs):
+        keys.append(req.get_header("Idempotency-key"))
+        return real(req, *args, **kwargs)
+
+    monkeypatch.setattr(strata.urllib.request, "urlopen", spy)
+    monkeypatch.setenv("STRATA_URL", server.url)
+    run = strata.init(name="py-keys", capture=False, flush_interval=0.01)
+    for s in range(50):
+        run.log({"loss": 1.0}, step=s)
+        if s % 10 == 9:
+            run.flush()
+    run.finish()
+    assert len(keys) >= 2 and all(keys) and len(set(keys)) == len(keys)
+    assert server.get("/api/runs/py-keys/series")["series"][0]["count"] == 50

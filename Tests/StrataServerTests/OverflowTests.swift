@@ -58,7 +58,7 @@ import Testing
         let series = made, body = text
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/api/ingest", method: .post, body: buffer(body)) { r in
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(body)) { r in
                 #expect(r.status == .ok, "\(String(buffer: r.body))")
             }
             var rng = Extremes.Random(seed: seed &+ 77)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP fuzz pass (Tests/http/fuzz.py): schemathesis against a live `strata serve` on loopback,
 # an open store and one with tokens, checked against docs/openapi.yaml. Bounded: a fixed seed, at
-# most $STRATA_FUZZ_EXAMPLES (default 40) cases per operation and phase, and a hard limit per
-# store. Ends with one line of counts (requests tried, check failures, 5xx, crashes, hangs,
+# most $STRATA_FUZZ_EXAMPLES (default 40) generated cases per operation (schemathesis --max-examples),
+# and a hard limit per store. Ends with one line of counts (requests tried, check failures, 5xx, crashes, hangs,
 # points lost). Arguments go to fuzz.py (--examples N, --seed S, --modes open,tokens, --keep DIR).
 # Skipped, saying why, when the Python test environment of scripts/setup.sh is missing.
 set -euo pipefail

@@ -305,7 +305,7 @@ def run_mode(mode, args, strata, workdir):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=40,
-                    help="most test cases per operation and phase (default 40)")
+                    help="schemathesis --max-examples: most generated cases per operation (default 40)")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("STRATA_FUZZ_SEED", "8")))
     ap.add_argument("--modes", default="open,tokens")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("STRATA_FUZZ_TIMEOUT", "150")),

@@ -105,6 +105,8 @@ class Server:
         req = urllib.request.Request(self.url + path, data=body, method=method)
         if token:
             req.add_header("Authorization", "Bearer " + token)
+        if body is not None:
+            req.add_header("Content-Type", "application/json")  # writes must say what they send
         with urllib.request.urlopen(req, timeout=60) as r:
             return json.loads(r.read())
 

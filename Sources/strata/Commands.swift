@@ -365,7 +365,8 @@ struct Verify: ParsableCommand {
         let r = try store.verify()
         let out = Output()
         for p in r.problems { out.line("damaged: \(p)") }
-        out.line("verified \(r.segments) segments, \(withCommas(r.chunks)) chunks, \(withCommas(r.points)) points, \(r.logs) logs: "
+        let replaced = r.replacedSegments > 0 ? " (and \(r.replacedSegments) replaced by compaction, awaiting deletion)" : ""
+        out.line("verified \(r.segments) segments\(replaced), \(withCommas(r.chunks)) chunks, \(withCommas(r.points)) points, \(r.logs) logs: "
                  + (r.isHealthy ? "OK" : "\(r.problems.count) problems"))
         out.flush()
         if !r.isHealthy { throw CLIError("store \(store.path) has \(r.problems.count) damaged items (listed above)") }

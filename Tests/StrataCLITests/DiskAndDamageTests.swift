@@ -9,9 +9,9 @@ func strataEnv(_ args: [String], env extra: [String: String], input: String = ""
     let dir = NSTemporaryDirectory() + "strata-env-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    FileManager.default.createFile(atPath: dir + "/in", contents: Data(input.utf8))
-    FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-    FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + "/in", contents: Data(input.utf8))
+    _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: strataBinary())
     p.arguments = args
@@ -51,7 +51,7 @@ final class ServeProcess {
 
     init(store: String, env extra: [String: String] = [:]) throws {
         errFile = NSTemporaryDirectory() + "strata-serve-\(UUID().uuidString.prefix(8)).err"
-        FileManager.default.createFile(atPath: errFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: errFile, contents: nil)
         process.executableURL = URL(fileURLWithPath: strataBinary())
         process.arguments = ["serve", "--store", store, "--port", "0"]
         var env = ProcessInfo.processInfo.environment

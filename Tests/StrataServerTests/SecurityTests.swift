@@ -457,6 +457,8 @@ extension LockedList {
     /// duplicate names refuses to guess.
     @Test func tokenNamesAreUnique() throws {
         let t = try TempStore()
+        #expect(throws: APIError.self) { try Tokens.revoke(store: t.path, name: "ci") }
+        #expect(try Tokens.policy(store: t.path) == .open)   // a revoke on an open store leaves it open
         let (a, _) = try Tokens.create(store: t.path, scope: .write, name: "ci")
         #expect(throws: APIError.self) { try Tokens.create(store: t.path, scope: .read, name: "ci") }
         _ = try Tokens.create(store: t.path, scope: .read, name: "ci-2")

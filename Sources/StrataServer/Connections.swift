@@ -5,7 +5,8 @@ import NIOHTTPTypes
 /// Time limits on a connection (docs/SECURITY.md "Limits").
 public struct ServerLimits: Sendable {
     /// A connection with no request in progress is closed after this long; the head of a request
-    /// must arrive within it, and a body may pause no longer than it. Default 60 s.
+    /// must arrive within it, a body may pause no longer than it, and a client that stops reading a
+    /// response (the server cannot write) is disconnected after it. Default 60 s.
     public var idleTimeout: TimeAmount
     /// A request (head to the end of its body) must arrive within this long, or the connection is
     /// closed: bounds slow-body ("slowloris") senders. Default 120 s (16 MiB at ~1.1 Mbit/s).
@@ -25,6 +26,8 @@ public struct ServerLimits: Sendable {
 /// One per connection, between HTTP decoding and the request handlers:
 ///
 /// - closes the connection when a request has not fully arrived `requestTimeout` after its head;
+/// - closes it when the client has not taken any of a response for `idleTimeout` (the channel
+///   stayed unwritable), so a reader that stalls cannot hold a connection and its buffers forever;
 /// - when a response ends before its request was read to the end (an early 413 or 401), drops the
 ///   rest of the request body for at most `lingerTimeout` (so the client can finish sending and read
 ///   the answer) and then closes the connection, instead of leaving it open with the body unread.
@@ -41,6 +44,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var draining = false
     private var requestTimer: Scheduled<Void>?
     private var lingerTimer: Scheduled<Void>?
+    private var stallTimer: Scheduled<Void>?
 
     init(limits: ServerLimits) { self.limits = limits }
 
@@ -97,15 +101,29 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        requestTimer?.cancel()
-        lingerTimer?.cancel()
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            stallTimer?.cancel()
+            stallTimer = nil
+        } else if stallTimer == nil {
+            stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: limits.idleTimeout) {
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) { cancelTimers() }
+
     func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        context.fireChannelInactive()
+    }
+
+    private func cancelTimers() {
         requestTimer?.cancel()
         lingerTimer?.cancel()
-        context.fireChannelInactive()
+        stallTimer?.cancel()
     }
 }
 

@@ -166,7 +166,9 @@ public enum Tokens {
     /// atomically (temporary file + rename); the API stays closed even when no token is left.
     @discardableResult
     public static func revoke(store: String, name: String) throws(APIError) -> TokenEntry {
-        try withLock(store: store) { () throws(APIError) -> TokenEntry in
+        // A store that never had tokens has none to revoke (and must not get the marker from a typo).
+        if try policy(store: store) == .open { throw APIError(404, "no token named \"\(name)\" (the store has no tokens)") }
+        return try withLock(store: store) { () throws(APIError) -> TokenEntry in
             let all = try readEntries(store: store) ?? []
             var matches = all.indices.filter { all[$0].name == name }
             if matches.count > 1 {

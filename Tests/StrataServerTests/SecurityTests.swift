@@ -35,12 +35,30 @@ func exchange(port: Int, _ head: String, body: [UInt8] = []) throws -> RawHTTP.R
     return try RawHTTP.parse(data)
 }
 
+/// The state (hex, as in /proc/net/tcp: "01" ESTABLISHED) of the IPv4 socket whose local port is
+/// `localPort` and remote port `remotePort`, or "gone".
+func tcpState(localPort: Int, remotePort: Int) -> String {
+    guard let text = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return "gone" }
+    let l = String(format: ":%04X", localPort), r = String(format: ":%04X", remotePort)
+    for line in text.split(separator: "\n").dropFirst() {
+        let f = line.split(separator: " ")
+        if f.count > 3, f[1].hasSuffix(l), f[2].hasSuffix(r) { return String(f[3]) }
+    }
+    return "gone"
+}
+
+/// Fails the test (from a plain thread, where `#expect` is not attributed to the test).
+func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw TestFailure(message()) }
+}
+
 /// A blocking TCP client socket with send and receive time-outs (a hang fails the test).
 final class RawSocket {
     let fd: Int32
-    init(port: Int, timeoutSeconds: Int = 30) throws {
+    init(port: Int, timeoutSeconds: Int = 30, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -54,6 +72,15 @@ final class RawSocket {
         guard rc == 0 else { close(fd); throw TestFailure("connect to port \(port) failed: errno \(errno)") }
     }
     deinit { close(fd) }
+
+    var localPort: Int {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
 
     /// Sends everything; throws on any error (a time-out is EAGAIN).
     func send(_ bytes: [UInt8]) throws {
@@ -430,6 +457,8 @@ extension LockedList {
     /// duplicate names refuses to guess.
     @Test func tokenNamesAreUnique() throws {
         let t = try TempStore()
+        #expect(throws: APIError.self) { try Tokens.revoke(store: t.path, name: "ci") }
+        #expect(try Tokens.policy(store: t.path) == .open)   // a revoke on an open store leaves it open
         let (a, _) = try Tokens.create(store: t.path, scope: .write, name: "ci")
         #expect(throws: APIError.self) { try Tokens.create(store: t.path, scope: .read, name: "ci") }
         _ = try Tokens.create(store: t.path, scope: .read, name: "ci-2")
@@ -482,12 +511,12 @@ extension LockedList {
             try await onThread {
                 // Silent after connecting.
                 let quiet = try RawSocket(port: port)
-                #expect(try quiet.receiveAll().isEmpty)
+                try check(try quiet.receiveAll().isEmpty, "a silent connection got an answer")
                 // Idle after a keep-alive request.
                 let kept = try RawSocket(port: port)
                 try kept.send(Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
                 let reply = try RawHTTP.parse(try kept.receiveAll())
-                #expect(reply.status == 200)
+                try check(reply.status == 200, "keep-alive request: \(reply.status)")
                 // A head trickled a byte at a time never completes.
                 let slow = try RawSocket(port: port)
                 var closed = false
@@ -497,8 +526,35 @@ extension LockedList {
                     var pfd = pollfd(fd: slow.fd, events: Int16(POLLIN), revents: 0)
                     if poll(&pfd, 1, 0) > 0 { closed = true; break }
                 }
-                #expect(closed)
-                if closed { #expect(try slow.receiveAll().isEmpty) }
+                try check(closed, "a head trickled byte by byte was never cut off")
+                try check(try slow.receiveAll().isEmpty, "the trickled head got an answer")
+            }
+        }
+    }
+
+    /// Item 10: a client that stops reading a large response is disconnected (the server-side
+    /// socket leaves ESTABLISHED, seen in /proc/net/tcp) instead of holding it forever.
+    @Test func stalledReadersAreDisconnected() async throws {
+        let t = try TempStore()
+        let run = try t.store.createRun(name: "big")
+        let h = try run.metrics(["x"])
+        for i in 0..<300_000 { try run.log(h, step: Int64(i), values: [Double(i) * 0.001]) }
+        try t.store.flush()
+        let limits = ServerLimits(idleTimeout: .milliseconds(300), requestTimeout: .seconds(60))
+        let app = StrataServer.buildApplication(store: t.store, port: 0, limits: limits)
+        try await app.test(.live) { client in
+            let port = client.port!
+            try await onThread {
+                let s = try RawSocket(port: port, receiveBuffer: 4096)
+                try s.send(Array("GET /api/points?run=big&metric=x HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
+                let local = s.localPort
+                // Read nothing; wait (up to 60 s) for the server to drop the connection.
+                var state = tcpState(localPort: port, remotePort: local)
+                for _ in 0..<600 where state == "01" {
+                    usleep(100_000)
+                    state = tcpState(localPort: port, remotePort: local)
+                }
+                try check(state != "01", "the server still holds the connection of a reader that stopped")
             }
         }
     }
@@ -522,8 +578,8 @@ extension LockedList {
                     var pfd = pollfd(fd: s.fd, events: Int16(POLLIN), revents: 0)
                     if poll(&pfd, 1, 0) > 0 { closed = true; break }
                 }
-                #expect(closed, "the whole body was accepted at a byte every 50 ms")
-                if closed { #expect(try s.receiveAll().isEmpty) }
+                try check(closed, "the whole body was accepted at a byte every 50 ms")
+                try check(try s.receiveAll().isEmpty, "the slow body got an answer (it was not cut off)")
             }
         }
         #expect(try t.store.runs().isEmpty)

@@ -201,7 +201,7 @@ final class LogWriter {
             }
         }
         wal.append(kind: .commit, bytes: c.bytes)
-        commits.append(commit)
+        if !commit.key.isEmpty { commits.append(commit) }
     }
 
     /// Starts the next log and hands everything held to a background thread, which writes it

@@ -106,3 +106,25 @@ struct LogRecordTests {
         try store.close()
     }
 }
+
+extension LogRecordTests {
+    @Test func batchLargerThanALogGoesIntoALargerLog() throws {
+        let dir = TempDir()
+        let path = dir.sub("s")
+        let run = try Self.makeRun(path)
+        let store = try Store.open(at: path, options: .init(logCapacity: LogFormat.minimumCapacity))
+        let r = try store.resumeRun(run.text)
+        let g = try r.metrics(["a", "b"])
+        var batch = AtomicBatch()
+        for s in 0..<20_000 { batch.log(g, step: Int64(s), values: [Double(s), -Double(s)]) }
+        batch.append(try r.metrics(["c"]), steps: (0..<30_000).map { Int64($0) }.reversed(), values: (0..<30_000).map { Double($0) }.reversed())
+        try store.log(batch, commit: BatchCommit(key: "big", digest: Self.digest, committedMs: Clock.milliseconds(), response: []))
+        #expect(try store.points(run, "a").count == 20_000)
+        #expect(try store.points(run, "c").map(\.step) == (0..<30_000).map { Int64($0) })
+        try store.close()
+        let again = try Store.open(at: path)
+        #expect(try again.points(run, "b").map(\.value) == (0..<20_000).map { -Double($0) })
+        #expect(try again.batchCommits(sinceMs: 0).map(\.key) == ["big"])
+        try again.close()
+    }
+}

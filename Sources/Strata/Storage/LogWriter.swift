@@ -35,7 +35,7 @@ final class LogWriter {
         self.capacity = max(capacity, LogFormat.minimumCapacity)
         wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: 1, capacity: self.capacity)
         lastMark = wal.createdNs
-        cutCatalog = Catalog(path: paths.catalog)
+        cutCatalog = Catalog(path: paths.catalog, rewindsOnly: true)
     }
 
     /// Makes room for a record of `payload` bytes, preceded by a `mark` record when the last mark

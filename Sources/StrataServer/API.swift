@@ -150,11 +150,12 @@ final class API: Sendable {
                 let records = try body.withUnsafeReadableBytes { raw throws(APIError) -> [IngestRecord] in
                     try BatchDecoder.decode(raw.bindMemory(to: UInt8.self))
                 }
-                let commit: BatchCommit
+                let outcome: Ingestor.Outcome, commit: BatchCommit
                 do {
-                    (_, commit) = try ingestor.apply(records) { outcome in
+                    // A batch without a key is atomic too; only a keyed one keeps its answer.
+                    (outcome, commit) = try ingestor.apply(records) { outcome in
                         BatchCommit(key: key ?? "", digest: digest, committedMs: Int64(Date().timeIntervalSince1970 * 1000),
-                                    response: API.ingestAnswer(outcome, sync: sync))
+                                    response: key == nil ? [] : API.ingestAnswer(outcome, sync: sync))
                     }
                 } catch {
                     // 507 Insufficient Storage: the disk is full; reads go on, and writes work again once space is freed.
@@ -162,7 +163,8 @@ final class API: Sendable {
                                    "store error while applying the batch (no point of it was stored): \(error)")
                 }
                 if sync { try store.flush() }
-                if key != nil { keys.finish(commit) }
+                guard key != nil else { return API.ingestAnswer(outcome, sync: sync) }
+                keys.finish(commit)
                 return commit.response
             }
         } catch {

@@ -86,4 +86,69 @@ struct RewindProcessTests {
         try again.close()
         try store.close()
     }
+
+    /// The writer logs at full speed while this process rewinds at a random moment: each point
+    /// whose `log` returned before the rewind began is hidden above the step, each point whose
+    /// `log` began after the rewind returned is visible (the child stamps both with the clock).
+    @Test func rewindWhileAnotherProcessLogsSteadily() throws {
+        let dir = TempDir()
+        let path = dir.sub("s")
+        for round in 0..<3 {
+            let name = "steady-\(round)"
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: builtProduct("strata-test-writer"))
+            child.arguments = [path, name, "m", "40000", "--ack", "--stamped", "--capacity", "\(LogFormat.minimumCapacity)"]
+            let out = Pipe()
+            child.standardOutput = out
+            child.standardError = FileHandle.standardError
+            try child.run()
+            var stamps: [Int64: (before: Int64, after: Int64)] = [:]
+            var pending = Data()
+            func read(until: (Int64) -> Bool) {
+                while true {
+                    let d = out.fileHandleForReading.availableData
+                    if d.isEmpty { return }
+                    pending.append(d)
+                    var last: Int64 = -1
+                    while let nl = pending.firstIndex(of: 0x0A) {
+                        let parts = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self).split(separator: " ")
+                        pending.removeSubrange(pending.startIndex...nl)
+                        if parts.count == 4, let s = Int64(parts[1]), let b = Int64(parts[2]), let a = Int64(parts[3]) {
+                            stamps[s] = (b, a)
+                            last = s
+                        }
+                    }
+                    if last >= 0 && until(last) { return }
+                }
+            }
+            read { $0 >= Int64(2000 + 3000 * round) }
+            let store = try Store.open(at: path)
+            let run = try store.run(name)
+            let cut: Int64 = 1000
+            let started = Clock.nanoseconds()
+            try store.rewind(run.id, to: cut)
+            let returned = Clock.nanoseconds()
+            read { _ in false }  // to the end
+            child.waitUntilExit()
+            #expect(child.terminationStatus == 0)
+            let hiddenBefore = stamps.filter { $0.key > cut && $0.value.after < started }.map(\.key)
+            let loggedAfter = stamps.filter { $0.value.before > returned }.map(\.key)
+            #expect(!hiddenBefore.isEmpty && !loggedAfter.isEmpty)
+            func check(_ when: String) throws {
+                try store.refresh()
+                for m in ["ma", "mb", "mc"] {
+                    let steps = Set(try store.points(run.id, m).map(\.step))
+                    let wrongVisible = hiddenBefore.filter { steps.contains($0) }.count
+                    let wrongHidden = loggedAfter.filter { !steps.contains($0) }.count
+                    let low = (0...cut).filter { !steps.contains($0) }.count
+                    #expect(wrongVisible == 0 && wrongHidden == 0 && low == 0,
+                            "round \(round), \(when), \(m): \(wrongVisible) of \(hiddenBefore.count) points logged before the rewind visible, \(wrongHidden) of \(loggedAfter.count) logged after it hidden, \(low) at or below the step missing")
+                }
+            }
+            try check("after the writer closed")
+            _ = try store.compact(graceSeconds: 0)
+            try check("after compaction")
+            try store.close()
+        }
+    }
 }

@@ -32,7 +32,7 @@ public struct AtomicBatch: Sendable {
 
 extension Store {
     /// Logs every point of `batch` atomically, recording `commit` with it (its key and answer
-    /// come back from `batchCommits(sinceMs:)`, also after a restart).
+    /// come back from `batchCommits(sinceMs:)`, also after a restart; an empty key is not kept).
     ///
     /// The batch is written to this process's log in one piece that counts only once its commit
     /// record is there: a crash before that leaves none of it (docs/FORMAT.md, "Atomic batches").
@@ -82,7 +82,7 @@ extension Store {
             let path = paths.logs + "/" + name
             guard let file = try? MappedFile(path: path), var scanner = try? LogScanner(bytes: file.bytes, path: path) else { continue }
             while let record = try? scanner.next() {
-                if case .commit(let c) = record, c.committedMs >= sinceMs, seen.insert(c.key).inserted { out.append(c) }
+                if case .commit(let c) = record, !c.key.isEmpty, c.committedMs >= sinceMs, seen.insert(c.key).inserted { out.append(c) }
             }
         }
         return out.sorted { $0.committedMs < $1.committedMs }

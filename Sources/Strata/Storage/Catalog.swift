@@ -28,8 +28,14 @@ final class Catalog {
     /// Byte ranges that failed their checksum in the middle of the file (not a torn tail).
     private(set) var damaged: [(offset: Int, reason: String)] = []
     private var readOffset = 0
+    /// Keeps only what rewinds need (each run's rewinds; other fields empty): the catalog a log
+    /// cut reads, without parsing every run's params.
+    let rewindsOnly: Bool
 
-    init(path: String) { self.path = path }
+    init(path: String, rewindsOnly: Bool = false) {
+        self.path = path
+        self.rewindsOnly = rewindsOnly
+    }
 
     /// Reads records appended since the last call.
     func refresh() throws(StrataError) {
@@ -112,6 +118,14 @@ final class Catalog {
         }
         let idText = try r.string("run id", max: 64)
         guard let id = RunID(idText) else { throw StrataError.corrupt("bad run id \(idText)", path: path, offset: offset) }
+        if rewindsOnly && kind != .rewind {
+            // A create replaces the whole run, its rewinds included.
+            if kind == .create {
+                runs[id] = RunInfo(id: id, name: "", project: "", status: .running, createdMs: 0, endedMs: nil,
+                                   params: [:], tags: [], metadata: [:], parent: nil, rewinds: [])
+            }
+            return
+        }
         if kind == .create {
             let name = try r.string("run name")
             let project = try r.string("project")

@@ -30,7 +30,9 @@ enum Compactor {
         try reader.refresh()
         var outcome = Outcome()
         outcome.deletedSegments = try deleteReplaced(paths: paths, reader: reader, grace: grace)
-        let inputs = reader.liveSegments
+        // Segments written after the epoch was fixed may hold rewinds the catalog read for it
+        // lacks: they wait for the next compaction.
+        let inputs = reader.liveSegments.filter { $0.meta.rewindEpoch <= epoch }
         let needsRewind = inputs.contains { $0.meta.rewindEpoch < latestRewind && $0.meta.firstSequence < latestRewind }
         guard inputs.count > 1 || (needsRewind && !inputs.isEmpty) else { return outcome }
         outcome.inputSegments = inputs.count
@@ -48,7 +50,7 @@ enum Compactor {
             let meta = SegmentMeta(writer: "", generation: 0,
                                    firstSequence: inputs.map(\.meta.firstSequence).min() ?? Clock.nanoseconds(),
                                    lastSequence: inputs.map(\.meta.lastSequence).max() ?? Clock.nanoseconds(),
-                                   replaces: inputs.map(\.name), rewindEpoch: max(epoch, inputs.map(\.meta.rewindEpoch).max() ?? 0))
+                                   replaces: inputs.map(\.name), rewindEpoch: epoch)
             try writer.finish(meta: meta)
         } catch {
             writer.abandon()

@@ -35,7 +35,7 @@ final class LogWriter {
         self.capacity = max(capacity, LogFormat.minimumCapacity)
         wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: 1, capacity: self.capacity)
         lastMark = wal.createdNs
-        cutCatalog = Catalog(path: paths.catalog)
+        cutCatalog = Catalog(path: paths.catalog, rewindsOnly: true)
     }
 
     /// Makes room for a record of `payload` bytes, preceded by a `mark` record when the last mark
@@ -205,7 +205,7 @@ final class LogWriter {
             }
         }
         wal.append(kind: .commit, bytes: c.bytes)
-        commits.append(commit)
+        if !commit.key.isEmpty { commits.append(commit) }
     }
 
     /// Starts the next log and hands everything held to a background thread, which writes it

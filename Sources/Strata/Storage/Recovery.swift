@@ -171,7 +171,7 @@ struct LogReplay {
                 case .mark:
                     break
                 case .commit(let c):
-                    commits.append(c)
+                    if !c.key.isEmpty { commits.append(c) }
                 }
             }
         } catch {

@@ -3,6 +3,8 @@
 //
 //   strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk] [--phases]
 //
+// --stamped: with --ack, each ack also gives the wall clock (ns) just before and just after the
+// step's `log` call: "ack STEP BEFORE AFTER".
 // --phases: instead of logging STEPS steps at once, reads a count N per stdin line, logs the next N
 // steps, then prints "idle" (the parent does something between phases); EOF ends the run.
 //
@@ -12,6 +14,12 @@ import Strata
 #if canImport(Glibc)
 import Glibc
 #endif
+
+func nowNs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
 
 func emit(_ fd: Int32, _ text: String) {
     var t = text + "\n"
@@ -70,10 +78,12 @@ do {
         }
     } else {
         let group = try run.metrics(names)
+        let stamped = args.contains("--stamped")
         for step in 0..<steps {
+            let before = stamped ? nowNs() : 0
             try run.log(group, step: step, values: [Double(step) * 0.5, Double(step) * 0.5 + 1, Double(step) * 0.5 + 2],
                         time: 1_700_000_000_000 + step)
-            if ack { emit(1, "ack \(step)") }
+            if stamped { emit(1, "ack \(step) \(before) \(nowNs())") } else if ack { emit(1, "ack \(step)") }
         }
     }
     try run.finish()

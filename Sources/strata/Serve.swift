@@ -83,7 +83,8 @@ struct Token: ParsableCommand {
 
         func run() throws {
             guard let s = TokenScope(rawValue: scope) else { throw CLIError("--scope must be read or write, got \"\(scope)\"", exitCode: 2) }
-            let store = try global.openForWriting()
+            // An existing store only: a typo in --store must not create a store with a token.
+            let store = try global.openForReading()
             defer { try? store.close() }
             do {
                 let (token, entry) = try Tokens.create(store: store.path, scope: s, name: name)

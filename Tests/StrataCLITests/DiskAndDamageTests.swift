@@ -225,7 +225,8 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
         let s = Scratch()
         let typo = s.file("typo")
         for args in [["compact"], ["verify"], ["runs"], ["show", "x"], ["export"], ["rewind", "x", "--to", "1"], ["stats"],
-                     ["curve", "x", "m"], ["log", "x", "--step", "1", "m=1"]] {
+                     ["curve", "x", "m"], ["log", "x", "--step", "1", "m=1"], ["token", "create", "--scope", "read"],
+                     ["token", "list"], ["token", "revoke", "x"]] {
             let r = try strata(args, store: typo)
             #expect(r.code == 1, "\(args): \(r.err)")
             #expect(r.err.contains("no store at \(typo)"), "\(args): \(r.err)")

@@ -38,6 +38,21 @@ import Testing
         #expect(try strata(["ingest"], input: good + "\n", store: s.store).code == 0)
     }
 
+    @Test func argumentsThatAreNotUTF8AreRefused() throws {
+        let s = Scratch()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // printf '\377' makes a byte that no UTF-8 text holds; the shell passes it through as is.
+        p.arguments = ["-c", #""$0" --store "$1" log "$(printf 'r\377')" --step 1 m=1 --create"#, strataBinary(), s.store]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2 && text.contains("is not UTF-8"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: s.store + "/catalog.log"), "nothing written")
+    }
+
     @Test func controlCharactersAreShownNotSent() throws {
         let s = Scratch()
         let evil = "\u{1b}]0;pwned\u{07}\u{1b}[2J\u{9b}31m\u{202e}x"

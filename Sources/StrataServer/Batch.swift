@@ -143,6 +143,7 @@ struct BatchDecoder {
             repeat {
                 let k = try s.key()
                 if !seen.insert(k).inserted { throw bad(index, k, "key \"\(k)\" appears twice") }
+                do {
                 switch k {
                 case "metrics":
                     hasMetrics = true
@@ -221,6 +222,10 @@ struct BatchDecoder {
                 default:
                     throw bad(index, k, "unknown key \"\(k)\" (a record has run, run_id, step, time, metrics or metric+value, labels; or params, tags, meta, status; or metric+steps+values[+times])")
                 }
+                } catch let e as JSONSyntaxError {
+                    // Malformed text inside a value (e.g. a lone surrogate): name the key it is in.
+                    throw APIError(400, "record \(index): malformed JSON at byte \(e.offset) in \"\(k)\": \(e.message)", index: index, field: k)
+                }
             } while try s.commaOr(UInt8(ascii: "}"))
         }
 
@@ -296,21 +301,13 @@ struct BatchDecoder {
         case .number(let d, _): return d
         case .null: return nil
         case .string(let s):
-            if let d = Self.special(s) ?? Double(s) { return d }
+            if let d = JSONText.numberString(s) { return d }
             throw bad(index, field, "metric \"\(name)\" must be a number, got \(v.shown)")
         default:
             throw bad(index, field, "metric \"\(name)\" must be a number, got \(v.shown)")
         }
     }
 
-    static func special(_ s: String) -> Double? {
-        switch s {
-        case "NaN", "nan", "NAN": return .nan
-        case "Infinity", "inf", "Inf", "+Infinity", "+inf": return .infinity
-        case "-Infinity", "-inf", "-Inf": return -.infinity
-        default: return nil
-        }
-    }
 
     /// `"metrics": {"name": value, ...}` parsed straight into the record's arrays (the hot path).
     private mutating func metrics(_ s: inout JSONScanner, into r: inout IngestRecord) throws {
@@ -365,7 +362,7 @@ struct BatchDecoder {
             s.skipSpace()
             if s.peek == UInt8(ascii: "\"") {
                 let str = try s.string()
-                guard let d = Self.special(str) else { throw bad(index, "values", "\"values\"[\(out.count)] must be a number, got \"\(str.prefix(40))\"") }
+                guard let d = JSONText.special(str) else { throw bad(index, "values", "\"values\"[\(out.count)] must be a number, got \"\(str.prefix(40))\"") }
                 out.append(d)
             } else if s.peek == UInt8(ascii: "n") || s.peek == UInt8(ascii: "t") || s.peek == UInt8(ascii: "f") || s.peek == UInt8(ascii: "{") || s.peek == UInt8(ascii: "[") {
                 let v = try s.value()

@@ -1,7 +1,9 @@
 import Strata
 
-/// Splits one CSV record (RFC 4180 quoting; a quoted field cannot span lines).
+/// Splits one CSV record (RFC 4180 quoting; a quoted field cannot span lines). Text that is not
+/// UTF-8 is refused, never repaired into U+FFFD.
 func splitCSV(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [String] {
+    if let bad = JSONText.invalidUTF8(bytes) { throw CLIError("invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16))) at byte \(bad + 1) of the line") }
     var fields: [String] = []
     var i = 0
     let n = bytes.count

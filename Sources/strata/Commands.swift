@@ -185,6 +185,7 @@ struct Show: ParsableCommand {
         let row = RunRow(info: info, store: store)
         let out = Output()
         if json { out.line(runJSON(row)); return }
+        out.sanitise = true
         out.line("run       \(info.name)")
         out.line("id        \(info.id.text)")
         out.line("project   \(info.project)")

@@ -64,7 +64,10 @@ final class Output {
         if buffer.count >= 1 << 16 { flush() }
     }
     @inline(__always) func byte(_ b: UInt8) { buffer.append(b) }
-    func line(_ s: String = "") { write(s); buffer.append(10); if buffer.count >= 1 << 16 { flush() } }
+    func line(_ s: String = "") { write(sanitise ? displayText(s) : s); buffer.append(10); if buffer.count >= 1 << 16 { flush() } }
+    /// When set, `line` shows control characters visibly (`displayText`): for text output of
+    /// stored strings, never for JSON (which escapes them itself) or charts (which use colours).
+    var sanitise = false
 
     func flush() {
         var off = 0
@@ -182,6 +185,19 @@ func humanBytes(_ n: Int) -> String {
 }
 
 /// JSON string literal.
+/// Text safe to print on a terminal: control characters (C0, DEL, C1) and bidirectional
+/// overrides, which stored tags, params or metadata may hold, are shown as `\u{1b}` instead of
+/// acting on the terminal. Everything else is unchanged.
+func displayText(_ s: String) -> String {
+    func unsafe(_ v: UInt32) -> Bool { v < 0x20 || (v >= 0x7f && v <= 0x9f) || (v >= 0x202a && v <= 0x202e) || (v >= 0x2066 && v <= 0x2069) }
+    guard s.unicodeScalars.contains(where: { unsafe($0.value) }) else { return s }
+    var out = ""
+    for u in s.unicodeScalars {
+        if unsafe(u.value) { out += "\\u{" + String(u.value, radix: 16) + "}" } else { out.unicodeScalars.append(u) }
+    }
+    return out
+}
+
 func jsonString(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
@@ -223,6 +239,9 @@ func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
 
 /// Renders rows as an aligned table; numeric-looking cells are right-aligned.
 func renderTable(header: [String], rows: [[String]], maxWidth: Int = 48) -> [String] {
+    // Cells hold stored text: control characters are shown, not sent to the terminal.
+    let header = header.map(displayText)
+    let rows = rows.map { $0.map(displayText) }
     var widths = header.map { min(maxWidth, $0.count) }
     for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = min(maxWidth, max(widths[i], c.count)) } }
     func isNum(_ s: String) -> Bool { !s.isEmpty && (Double(s) != nil || s == "NaN" || s == "Inf" || s == "-Inf" || s.hasPrefix("+") || s.hasSuffix("%")) }

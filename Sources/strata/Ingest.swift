@@ -62,22 +62,15 @@ enum Convert {
         case .number(let d, _): return d
         case .null: return nil
         case .string(let s):
-            if let d = specialNumber(s) { return d }
-            if let d = parseNumberText(s) { return d }
+            // The same spellings as the server (docs/API.md): JSON number syntax or NaN/Infinity words.
+            if let d = JSONText.numberString(s) { return d }
             throw CLIError("metric \(jsonString(name)) must be a number, got \(v.shown)")
         default:
             throw CLIError("metric \(jsonString(name)) must be a number, got \(v.shown)")
         }
     }
 
-    static func specialNumber(_ s: String) -> Double? {
-        switch s {
-        case "NaN", "nan", "NAN": return .nan
-        case "Infinity", "inf", "Inf", "+Infinity", "+inf": return .infinity
-        case "-Infinity", "-inf", "-Inf": return -.infinity
-        default: return nil
-        }
-    }
+    static func specialNumber(_ s: String) -> Double? { JSONText.special(s) }
 
     static func step(_ v: JSON?, field: String = "step") throws -> Int64 {
         guard let v else { throw CLIError("\"\(field)\" is missing (every point needs an integer step)") }

@@ -22,6 +22,7 @@ struct StrataCommand: ParsableCommand {
 
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        if let (_, msg) = invalidArgument() { warn("strata: \(msg)"); Glibc.exit(2) }
         let args = hoistGlobalOptions(Array(CommandLine.arguments.dropFirst()))
         let command: ParsableCommand
         do {

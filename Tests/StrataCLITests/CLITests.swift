@@ -40,6 +40,12 @@ struct Result {
 /// Runs `strata args...` with `input` on stdin.
 @discardableResult
 func strata(_ args: [String], input: String = "", store: String? = nil) throws -> Result {
+    try strata(args, bytes: Array(input.utf8), store: store)
+}
+
+/// Runs `strata args...` with raw bytes on stdin (which need not be UTF-8).
+@discardableResult
+func strata(_ args: [String], bytes: [UInt8], store: String? = nil) throws -> Result {
     signal(SIGPIPE, SIG_IGN)   // strata may exit before reading all its input
     let p = Process()
     p.executableURL = URL(fileURLWithPath: strataBinary())
@@ -53,7 +59,7 @@ func strata(_ args: [String], input: String = "", store: String? = nil) throws -
     p.standardOutput = outPipe
     p.standardError = errPipe
     try p.run()
-    let data = Data(input.utf8)
+    let data = Data(bytes)
     let writer = Thread { try? inPipe.fileHandleForWriting.write(contentsOf: data); try? inPipe.fileHandleForWriting.close() }
     writer.start()
     final class Box: @unchecked Sendable { var data = Data() }

@@ -156,6 +156,30 @@ struct OverflowTests {
         }
     }
 
+    /// Evenly spaced steps whose span exceeds Int64.max (the codecs' linear layout wraps): after
+    /// compaction every point, curve and bound reads back exactly.
+    @Test(arguments: [[Int64.min, -1, .max - 1], [Int64.min, 0], [Int64.min, .max], [-3, .max - 3, .max], [.max - 2, .max - 1, .max]] as [[Int64]])
+    func linearStepsAcrossTheWholeRange(steps: [Int64]) throws {
+        guard #available(macOS 15.0, *) else { return }
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        defer { try? store.close() }
+        let run = try store.createRun(name: "r")
+        let pts = steps.enumerated().map { XPoint(step: $1, value: Double($0), time: $1, arrival: $0) }
+        try run.append("m", steps: steps, values: pts.map(\.value), times: steps)
+        try run.finish()
+        _ = try store.compact(graceSeconds: 0)
+        #expect(try store.points(run.id, "m").map(\.step) == steps)
+        for b in [1, 2, 3, 5] {
+            let got = Self.rows(try store.curve(run.id, "m", steps: steps.first!...steps.last!, buckets: b))
+            #expect(got == Extremes.curve(pts, x: { Int128($0.step) }, lo: Int128(steps.first!), last: Int128(steps.last!), buckets: b), "\(steps) × \(b)")
+        }
+        for s in steps {
+            #expect(try store.points(run.id, "m", steps: s...s).map(\.step) == [s])
+            #expect(try store.aggregate(run.id, "m", steps: s...Int64.max)?.count == steps.filter { $0 >= s }.count)
+        }
+    }
+
     @Test func bucketsAtTheExtremes() {
         let all = Buckets(Int64.min...Int64.max, count: 2)
         #expect(all.index(.min) == 0 && all.index(-1) == 0 && all.index(0) == 1 && all.index(.max) == 1)

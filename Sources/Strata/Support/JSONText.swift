@@ -16,18 +16,23 @@ package enum JSONText {
     }
 
     /// Decodes a string's contents: `i` is just past the opening quote; on return it is just past
-    /// the closing quote. Escapes (\uXXXX with surrogate pairs) are decoded; a lone surrogate
-    /// becomes U+FFFD; raw control characters are refused.
+    /// the closing quote. Escapes (\uXXXX with surrogate pairs) are decoded; a lone surrogate,
+    /// bytes that are not UTF-8 and raw control characters are refused.
     package static func string(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, end: String) throws(Failure) -> String {
         let start = i
+        var ascii = true
         // Fast path: no escapes.
         while i < p.count {
             let c = p[i]
             if c == UInt8(ascii: "\"") {
-                let s = String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+                let raw = UnsafeBufferPointer(rebasing: p[start..<i])
+                // Never repaired into U+FFFD: text that is not UTF-8 is refused.
+                if !ascii, let bad = invalidUTF8(raw) { throw Failure(message: "invalid UTF-8 (byte 0x\(String(raw[bad], radix: 16))) in a string", offset: start + bad) }
+                let s = String(decoding: raw, as: UTF8.self)
                 i += 1
                 return s
             }
+            if c >= 0x80 { ascii = false }
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw Failure(message: "control character in a string (escape it)", offset: i) }
             i += 1
@@ -35,7 +40,12 @@ package enum JSONText {
         var bytes = Array(p[start..<i])
         while i < p.count {
             let c = p[i]
-            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: bytes, as: UTF8.self) }
+            if c == UInt8(ascii: "\"") {
+                let bad = bytes.withUnsafeBufferPointer { invalidUTF8($0) }
+                if let bad { throw Failure(message: "invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16))) in a string", offset: start) }
+                i += 1
+                return String(decoding: bytes, as: UTF8.self)
+            }
             if c < 0x20 { throw Failure(message: "control character in a string (escape it)", offset: i) }
             if c != UInt8(ascii: "\\") { bytes.append(c); i += 1; continue }
             i += 1
@@ -52,15 +62,18 @@ package enum JSONText {
             case UInt8(ascii: "r"): bytes.append(0x0d)
             case UInt8(ascii: "t"): bytes.append(0x09)
             case UInt8(ascii: "u"):
+                let at = i - 2
                 var code = try hex4(p, &i)
+                func lone(_ v: UInt32) -> Failure {
+                    Failure(message: "lone surrogate \\u\(String(v, radix: 16, uppercase: true)) in a string (a \\u escape of U+D800–U+DFFF must be a high surrogate followed by a low one)", offset: at)
+                }
                 if code >= 0xD800 && code < 0xDC00 {
-                    if i + 1 < p.count, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") {
-                        i += 2
-                        let low = try hex4(p, &i)
-                        guard low >= 0xDC00 && low < 0xE000 else { throw Failure(message: "invalid low surrogate in \\u escape", offset: i) }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    } else { code = 0xFFFD }
-                } else if code >= 0xDC00 && code < 0xE000 { code = 0xFFFD }
+                    guard i + 1 < p.count, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") else { throw lone(code) }
+                    i += 2
+                    let low = try hex4(p, &i)
+                    guard low >= 0xDC00 && low < 0xE000 else { throw lone(code) }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                } else if code >= 0xDC00 && code < 0xE000 { throw lone(code) }
                 let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
                 bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
             default:
@@ -69,6 +82,63 @@ package enum JSONText {
             }
         }
         throw Failure(message: "unterminated string", offset: i)
+    }
+
+    /// NaN and the infinities as words (bare or in a string): `NaN` `nan` `NAN`, `Infinity`
+    /// `inf` `Inf` `+Infinity` `+inf`, `-Infinity` `-inf` `-Inf`.
+    package static func special(_ s: String) -> Double? {
+        switch s {
+        case "NaN", "nan", "NAN": return .nan
+        case "Infinity", "inf", "Inf", "+Infinity", "+inf": return .infinity
+        case "-Infinity", "-inf", "-Inf": return -.infinity
+        default: return nil
+        }
+    }
+
+    /// A metric value given as a JSON string (the server's batches and `strata ingest` alike):
+    /// one of the `special` words, or a number written exactly as a JSON number
+    /// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, nothing around it). Hex (`"0x10"`),
+    /// underscores, spaces, a leading `+` or `.` are refused (nil).
+    package static func numberString(_ s: String) -> Double? {
+        if let d = special(s) { return d }
+        var u = Array(s.utf8)[...]
+        func digits() -> Int { var n = 0; while let c = u.first, c >= 48, c <= 57 { u.removeFirst(); n += 1 }; return n }
+        if u.first == UInt8(ascii: "-") { u.removeFirst() }
+        guard let f = u.first, f >= 48, f <= 57 else { return nil }
+        if f == 48 { u.removeFirst() } else { _ = digits() }
+        if u.first == UInt8(ascii: ".") { u.removeFirst(); guard digits() > 0 else { return nil } }
+        if u.first == UInt8(ascii: "e") || u.first == UInt8(ascii: "E") {
+            u.removeFirst()
+            if u.first == UInt8(ascii: "+") || u.first == UInt8(ascii: "-") { u.removeFirst() }
+            guard digits() > 0 else { return nil }
+        }
+        return u.isEmpty ? Double(s) : nil
+    }
+
+    /// The offset of the first byte of `b` that is not part of well-formed UTF-8 (overlong forms,
+    /// surrogates and code points above U+10FFFF included), or nil when all of `b` is.
+    package static func invalidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            let len: Int, least: UInt32
+            var cp: UInt32
+            if c & 0xE0 == 0xC0 { len = 2; cp = UInt32(c & 0x1F); least = 0x80 }
+            else if c & 0xF0 == 0xE0 { len = 3; cp = UInt32(c & 0x0F); least = 0x800 }
+            else if c & 0xF8 == 0xF0 { len = 4; cp = UInt32(c & 0x07); least = 0x10000 }
+            else { return i }
+            guard i + len <= n else { return i }
+            for k in 1..<len {
+                let d = b[i + k]
+                guard d & 0xC0 == 0x80 else { return i }
+                cp = cp << 6 | UInt32(d & 0x3F)
+            }
+            if cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000) { return i }
+            i += len
+        }
+        return nil
     }
 
     private static func hex4(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(Failure) -> UInt32 {

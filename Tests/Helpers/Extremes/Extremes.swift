@@ -8,6 +8,10 @@ public struct XPoint: Sendable, Hashable {
     public var value: Double
     public var time: Int64
     public var arrival: Int
+
+    public init(step: Int64, value: Double, time: Int64, arrival: Int) {
+        (self.step, self.value, self.time, self.arrival) = (step, value, time, arrival)
+    }
 }
 
 /// The statistics a query must reproduce exactly (mean approximately).

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Dispatch
 import Hummingbird
@@ -83,8 +84,11 @@ struct Token: ParsableCommand {
 
         func run() throws {
             guard let s = TokenScope(rawValue: scope) else { throw CLIError("--scope must be read or write, got \"\(scope)\"", exitCode: 2) }
-            // An existing store only: a typo in --store must not create a store with a token.
-            let store = try global.openForReading()
+            // Setting up a server's store starts here, so this may create the store; it says so,
+            // so that a mistyped --store does not go unnoticed.
+            let existed = FileManager.default.fileExists(atPath: global.storePath + "/STRATA")
+            let store = try global.openForWriting()
+            if !existed { warn("strata: created a new store at \(store.path) (check --store if you meant an existing one)") }
             defer { try? store.close() }
             do {
                 let (token, entry) = try Tokens.create(store: store.path, scope: s, name: name)

@@ -225,13 +225,23 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
         let s = Scratch()
         let typo = s.file("typo")
         for args in [["compact"], ["verify"], ["runs"], ["show", "x"], ["export"], ["rewind", "x", "--to", "1"], ["stats"],
-                     ["curve", "x", "m"], ["log", "x", "--step", "1", "m=1"], ["token", "create", "--scope", "read"],
-                     ["token", "list"], ["token", "revoke", "x"]] {
+                     ["curve", "x", "m"], ["log", "x", "--step", "1", "m=1"], ["token", "list"], ["token", "revoke", "x"]] {
             let r = try strata(args, store: typo)
             #expect(r.code == 1, "\(args): \(r.err)")
             #expect(r.err.contains("no store at \(typo)"), "\(args): \(r.err)")
             #expect(!FileManager.default.fileExists(atPath: typo), "\(args) created a store")
         }
+    }
+
+    /// `token create` sets up a server's store, so it may create one, but says so on stderr.
+    @Test func tokenCreateSaysWhenItCreatesAStore() throws {
+        let s = Scratch()
+        let fresh = try strata(["token", "create", "--scope", "read", "--name", "a"], store: s.store)
+        #expect(fresh.code == 0, "\(fresh.err)")
+        #expect(fresh.err.contains("created a new store at"), "\(fresh.err)")
+        let again = try strata(["token", "create", "--scope", "read", "--name", "b"], store: s.store)
+        #expect(again.code == 0, "\(again.err)")
+        #expect(!again.err.contains("created a new store"), "\(again.err)")
     }
 
     /// One flipped byte in a segment: export writes every readable point, names the damaged range

@@ -4,7 +4,7 @@
 # requests tried, check failures (contract violations), 5xx answers, crashes (the server died),
 # hangs (requests without an answer within 10 s), points acknowledged but not stored.
 #   scripts/hostile-run.sh [SEEDS [EXAMPLES]]     default: SEEDS="1 2 3", EXAMPLES=200
-# With STRATA_FUZZ_EXTREMES=1 the example run r1 also holds steps and times at Int64.min/max.
+# The example run r1 also holds steps and times at Int64.min/max (STRATA_FUZZ_EXTREMES=0: not).
 # Needs the built binary (.build/debug/strata, or $STRATA_BIN) and scripts/setup.sh's Python
 # environment. Exits 1 when anything was found.
 set -euo pipefail

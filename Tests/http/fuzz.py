@@ -314,8 +314,8 @@ def main():
                     help="hard limit in seconds for schemathesis in each mode (default 150)")
     ap.add_argument("--request-timeout", type=float, default=10.0, help="seconds before a request counts as a hang")
     ap.add_argument("--keep", help="keep stores and reports in this directory")
-    ap.add_argument("--extremes", action="store_true", default=os.environ.get("STRATA_FUZZ_EXTREMES") == "1",
-                    help="seed r1's train/loss with steps and times at Int64.min and Int64.max ($STRATA_FUZZ_EXTREMES=1)")
+    ap.add_argument("--extremes", action=argparse.BooleanOptionalAction, default=os.environ.get("STRATA_FUZZ_EXTREMES", "1") != "0",
+                    help="seed r1's train/loss with steps and times at Int64.min and Int64.max (default; --no-extremes or $STRATA_FUZZ_EXTREMES=0 to leave them out)")
     ap.add_argument("--json", help="also write the counts of each mode to this file (JSON)")
     args = ap.parse_args()
 

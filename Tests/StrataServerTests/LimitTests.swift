@@ -27,7 +27,7 @@ import Testing
         ]
         try await app.test(.router) { client in
             for (fields, field, message) in cases {
-                try await client.execute(uri: "/api/ingest", method: .post, body: buffer(Self.record(fields))) { r in
+                try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(Self.record(fields))) { r in
                     #expect(r.status == .badRequest, "\(field): \(r.status)")
                     let e = try json(r.body)["error"] as? [String: Any] ?? [:]
                     #expect(e["field"] as? String == field, "\(e)")
@@ -39,7 +39,7 @@ import Testing
             let body = Self.record(#""tags": [\#(tags.dropLast().joined(separator: ",")), "\#(longTag)"]"#)
                 + Self.record(#""params": {\#(params.joined(separator: ","))}"#)
                 + Self.record(#""meta": {"s": "\#(String(repeating: "v", count: Limits.maxStringValueBytes))"}"#)
-            try await client.execute(uri: "/api/ingest", method: .post, body: buffer(body)) { r in
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(body)) { r in
                 #expect(r.status == .ok, "\(String(buffer: r.body).prefix(300))")
             }
         }

@@ -27,7 +27,7 @@ import Testing
         ]
         try await app.test(.router) { client in
             for (body, field) in cases {
-                try await client.execute(uri: "/api/ingest", method: .post, body: ByteBuffer(bytes: body)) { r in
+                try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: ByteBuffer(bytes: body)) { r in
                     #expect(r.status == .badRequest, "\(String(decoding: body, as: UTF8.self))")
                     let e = try json(r.body)["error"] as? [String: Any] ?? [:]
                     #expect(e["field"] as? String == field, "\(e)")
@@ -37,7 +37,7 @@ import Testing
             }
             #expect(try t.store.runs().isEmpty, "nothing stored")
             // A surrogate pair is a character, not an error.
-            try await client.execute(uri: "/api/ingest", method: .post, body: buffer(#"{"run": "smile\ud83d\ude00", "step": 1, "metrics": {"m": 1}}"#)) { r in
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(#"{"run": "smile\ud83d\ude00", "step": 1, "metrics": {"m": 1}}"#)) { r in
                 #expect(r.status == .ok)
             }
             #expect(try t.store.run("smile😀").name == "smile😀")
@@ -51,19 +51,19 @@ import Testing
         try await app.test(.router) { client in
             for text in ["0x10", "1_000", " 1", "1 ", "+0x1p3", "+1", ".5", "1.", "01", "1e", "--1", "", "Nan", "infinity", "0x1p3"] {
                 let line = #"{"run": "r", "step": 1, "metrics": {"m": "\#(text)"}}"#
-                try await client.execute(uri: "/api/ingest", method: .post, body: buffer(line)) { r in
+                try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(line)) { r in
                     #expect(r.status == .badRequest, "\"\(text)\" accepted")
                     let e = try json(r.body)["error"] as? [String: Any] ?? [:]
                     #expect(e["field"] as? String == "metrics.m", "\(e)")
                 }
-                try await client.execute(uri: "/api/ingest", method: .post, body: buffer(#"{"run": "r", "metric": "m", "step": 1, "value": "\#(text)"}"#)) { r in
+                try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(#"{"run": "r", "metric": "m", "step": 1, "value": "\#(text)"}"#)) { r in
                     #expect(r.status == .badRequest, "value \"\(text)\" accepted")
                 }
             }
             #expect(try t.store.runs().isEmpty)
             var body = ""
             for (i, (text, _)) in good.enumerated() { body += #"{"run": "r", "step": \#(i), "metrics": {"m": "\#(text)"}}"# + "\n" }
-            try await client.execute(uri: "/api/ingest", method: .post, body: buffer(body)) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok) }
         }
         let id = try t.store.run("r").id
         let got = try t.store.points(id, "m").map(\.value.bitPattern)

@@ -173,7 +173,7 @@ def test_retry_after_a_lost_answer_is_applied_once(server, monkeypatch):
     assert keys[2] != keys[0]
     monkeypatch.setattr(strata.urllib.request, "urlopen", real)
     req = urllib.request.Request(server.url + "/api/ingest", data=b'{"run": "py-retry", "step": 1000, "metrics": {"loss": 1}}',
-                                 method="POST", headers={"Idempotency-Key": keys[0]})
+                                 method="POST", headers={"Idempotency-Key": keys[0], "Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=30)
     assert e.value.code == 422

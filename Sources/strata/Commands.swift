@@ -18,7 +18,9 @@ func lookupRun(_ store: Store, _ name: String) throws -> RunInfo {
     switch result {
     case .success(let info): return info
     case .failure(let e) where e.code == .notFound:
-        throw CLIError("no run named \(jsonString(name)) in store \(store.path) (see `strata runs`)")
+        let names = Set(((try? store.runs()) ?? []).map(\.name)).sorted()
+        let hint = Suggest.closest(to: name, in: names).map { "did you mean \($0)? " } ?? ""
+        throw CLIError("no run named \(jsonString(name)) in store \(store.path) (\(hint)see `strata runs`)")
     case .failure(let e): throw e
     }
 }
@@ -92,7 +94,8 @@ struct Runs: ParsableCommand {
         abstract: "List runs with params and metric summaries.",
         discussion: """
         Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent,
-        params.KEY, meta.KEY, and METRIC.AGG with AGG one of last, min, max, count, first_step, last_step
+        params.KEY, meta.KEY, and METRIC.AGG with AGG one of count, nans, min, max, mean, std, first, last,
+        first_step, last_step, min_step, max_step
         (e.g. train/loss.min). --where: params.lr < 1e-3 and status = finished and tags ~ baseline.
         """)
 
@@ -106,7 +109,18 @@ struct Runs: ParsableCommand {
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
+        if let limit, limit < 1 { throw CLIError("--limit must be a positive integer, got \(limit)", exitCode: 2) }
         var rows = try Lib.runs(store, where: filter)
+        var everyRun: [RunRow]?
+        let allRows = { () throws -> [RunRow] in
+            if let everyRun { return everyRun }
+            let all = filter == nil ? rows : try Lib.runs(store, where: nil)
+            everyRun = all
+            return all
+        }
+        let columnKeys = columns.map { $0.split(separator: ",").map { $0.trimmingCharactersSpaces() } }
+        if let sort { try RunRow.checkKey(sort.hasPrefix("-") ? String(sort.dropFirst()) : sort, option: "--sort", rows: rows, allRows: allRows) }
+        for k in columnKeys ?? [] { try RunRow.checkKey(k, option: "--columns", rows: rows, allRows: allRows) }
         if let sort {
             let desc = sort.hasPrefix("-")
             let key = desc ? String(sort.dropFirst()) : sort
@@ -122,7 +136,7 @@ struct Runs: ParsableCommand {
                 return desc ? x.display > y.display : x.display < y.display
             }.map(\.0)
         }
-        if let limit { rows = Array(rows.prefix(max(0, limit))) }
+        if let limit { rows = Array(rows.prefix(limit)) }
         let out = Output()
         if json {
             out.line("[")
@@ -131,8 +145,8 @@ struct Runs: ParsableCommand {
             return
         }
         let keys: [String]
-        if let columns {
-            keys = columns.split(separator: ",").map { $0.trimmingCharactersSpaces() }
+        if let columnKeys {
+            keys = columnKeys
         } else {
             var paramKeys: [String] = []
             for r in rows { for k in r.info.params.keys.sorted() where !paramKeys.contains(k) { paramKeys.append(k) } }
@@ -263,6 +277,15 @@ struct Export: ParsableCommand {
         defer { try? store.close() }
         let runs = try runNames.isEmpty ? store.runs() : runNames.map { try lookupRun(store, $0) }
         let wanted = Set(metric)
+        if !wanted.isEmpty {
+            // A metric no selected run has is a typo, not an empty export.
+            var have = Set<String>()
+            for info in runs { for s in try store.series(of: info.id) { have.insert(s.key.metric); have.insert(s.key.canonical) } }
+            for m in metric where !have.contains(m) {
+                let hint = Suggest.closest(to: m, in: have.sorted()).map { " (did you mean \($0)?)" } ?? ""
+                throw CLIError("--metric \(jsonString(m)): no \(runNames.isEmpty ? "run" : "selected run") has this metric\(hint)", exitCode: 2)
+            }
+        }
         let out = Output()
         // Damage does not stop an export: what is readable is written, each damaged range is
         // reported on stderr, and the exit status says the export is incomplete.

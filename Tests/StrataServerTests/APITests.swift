@@ -269,6 +269,9 @@ import Testing
                 ("/api/rank?metric=acc&by=median", 400, "by", "by must be one of"),
                 ("/api/band?metric=acc", 400, "group", "\"group\" is missing"),
                 ("/api/band?metric=acc&group=params.lr&width=-1", 400, "width", "width must be a positive integer"),
+                ("/api/band?metric=acc&group=nosuch", 400, "group", "no run has param \"nosuch\""),
+                ("/api/band?metric=acc&group=params.lrr", 400, "group", "no run has param \"lrr\" (did you mean params.lr?)"),
+                ("/api/band?metric=train/los&group=lr", 400, "metric", "no run has metric \"train/los\" (did you mean train/loss?)"),
                 ("/api/points?run=a&metric=acc&labels=rank", 400, "labels", "labels must be k=v"),
             ]
             for (uri, status, field, message) in cases {

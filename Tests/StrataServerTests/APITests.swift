@@ -264,6 +264,7 @@ import Testing
                 ("/api/curve?run=a&metric=train/loss&from=5&to=5", 400, "to", "from (5) must be less than to (5)"),
                 ("/api/curve?run=a&metric=nope", 404, "metric", "has no series nope"),
                 ("/api/curve?run=zz&metric=acc", 404, nil, "no run with id or name \"zz\""),
+                ("/api/curve?run=0000000000&metric=acc", 404, nil, "no run with id or name \"0000000000\""),
                 ("/api/runs?where=params.lr%20%3C", 400, "where", "where:"),
                 ("/api/runs?sort=bogus", 400, "sort", "sort must be"),
                 ("/api/rank?metric=acc&by=median", 400, "by", "by must be one of"),

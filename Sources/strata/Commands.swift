@@ -101,8 +101,9 @@ struct Runs: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("where"), help: "Filter expression.") var filter: String?
-    @Option(help: "Sort key (prefix - for descending).") var sort: String?
-    @Option(help: "At most N runs.") var limit: Int?
+    // `.unconditional`: the value may start with `-` (`--sort -val/loss.min`, `--limit -1`).
+    @Option(parsing: .unconditional, help: "Sort key (prefix - for descending).") var sort: String?
+    @Option(parsing: .unconditional, help: "At most N runs.") var limit: Int?
     @Option(help: "Comma-separated column keys.") var columns: String?
     @Flag(help: "JSON output (one array; NaN and Infinity as bare tokens).") var json = false
 

@@ -30,6 +30,8 @@ func typoStore() throws -> Scratch {
             (["runs", "--columns", "params.lrr"], #"strata: --columns "params.lrr": no run has param "lrr" (did you mean params.lr?)"#),
             (["runs", "--columns", "meta.nosuch"], #"strata: --columns "meta.nosuch": no run has metadata key "nosuch""#),
             (["runs", "--limit", "0"], "strata: --limit must be a positive integer, got 0"),
+            (["runs", "--limit", "-1"], "strata: --limit must be a positive integer, got -1"),
+            (["runs", "--sort", "-train/los.min"], #"strata: --sort "train/los.min": no run has metric "train/los" (did you mean train/loss.min?)"#),
             (["export", "--metric", "train/los"], #"strata: --metric "train/los": no run has this metric (did you mean train/loss?)"#),
             (["export", "--metric", "nosuch", "--run", "base"], #"strata: --metric "nosuch": no selected run has this metric"#),
         ]
@@ -39,6 +41,10 @@ func typoStore() throws -> Scratch {
             #expect(r.err.hasPrefix(message), "\(args): \(r.err)")
             #expect(r.out.isEmpty, "\(args): \(r.out)")
         }
+        // A descending sort key starts with "-" (not an option).
+        let desc = try strata(["runs", "--sort", "-val/loss.min", "--columns", "name", "--limit", "1"], store: s.store)
+        #expect(desc.code == 0, "\(desc.err)")
+        #expect(desc.out == "name\nwide\n", "\(desc.out)")
         // A key that only runs outside --where have is not a typo: the column is empty.
         let filtered = try strata(["runs", "--where", "params.seed == 0", "--columns", "name,params.lr"], store: s.store)
         #expect(filtered.code == 0, "\(filtered.err)")

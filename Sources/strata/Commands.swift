@@ -94,9 +94,12 @@ struct Runs: ParsableCommand {
         abstract: "List runs with params and metric summaries.",
         discussion: """
         Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent,
-        params.KEY, meta.KEY, and METRIC.AGG with AGG one of count, nans, min, max, mean, std, first, last,
-        first_step, last_step, min_step, max_step
-        (e.g. train/loss.min). --where: params.lr < 1e-3 and status = finished and tags ~ baseline.
+        params.KEY, meta.KEY, and METRIC.AGG with AGG one of count, nans, min, max, mean, std, first,
+        last, first_step, last_step, min_step, max_step (e.g. train/loss.min). The filter language of
+        --where is in docs/FILTERS.md.
+
+        Example: strata runs --where 'params.lr < 1e-3' --sort -train/loss.min
+        Example: strata runs --where 'tags has "baseline"' --columns name,id
         """)
 
     @OptionGroup var global: GlobalOptions

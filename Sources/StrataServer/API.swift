@@ -320,7 +320,7 @@ final class API: Sendable {
         let filter = try q.filter()
         let givenWidth = try q.int("width")
         if let w = givenWidth, w <= 0 { throw APIError.bad("width must be a positive integer, got \(w)", field: "width") }
-        let buckets = try q.int("buckets", default: 200, range: 1...100_000)
+        let buckets = try q.int("buckets", default: 200, range: 1...Buckets.maxCount)
         let store = self.store
         let bytes: [UInt8] = try await blocking {
             // A group or metric that no run has is a typo, not one group "(none)" or no rows.

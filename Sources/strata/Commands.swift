@@ -176,12 +176,12 @@ struct Runs: ParsableCommand {
 func runJSON(_ r: RunRow) -> String {
     let i = r.info
     var s = "{\"id\": \(jsonString(i.id.text)), \"name\": \(jsonString(i.name)), \"project\": \(jsonString(i.project)), "
-    s += "\"status\": \(jsonString(i.status.rawValue)), \"created_ms\": \(i.createdMs), \"ended_ms\": \(i.endedMs.map { String($0) } ?? "null"), "
+    s += "\"status\": \(jsonString(i.status.rawValue)), \"created\": \(i.createdMs), \"ended\": \(i.endedMs.map { String($0) } ?? "null"), "
     s += "\"parent\": \(i.parent.map { jsonString($0.text) } ?? "null"), "
     s += "\"params\": \(jsonObject(i.params)), \"tags\": [\(i.tags.sorted().map(jsonString).joined(separator: ", "))], "
     s += "\"meta\": \(jsonObject(i.metadata)), \"metrics\": {"
     s += r.series.map { x in
-        "\(jsonString(x.key.canonical)): {\"count\": \(x.count), \"first_step\": \(x.firstStep), \"last_step\": \(x.lastStep), \"last\": \(fmt(x.lastValue)), \"min\": \(fmt(x.min)), \"max\": \(fmt(x.max)), \"nan_count\": \(x.nanCount)}"
+        "\(jsonString(x.key.canonical)): {\"count\": \(x.count), \"first_step\": \(x.firstStep), \"last_step\": \(x.lastStep), \"last\": \(fmt(x.lastValue)), \"min\": \(fmt(x.min)), \"max\": \(fmt(x.max)), \"nan\": \(x.nanCount)}"
     }.joined(separator: ", ")
     return s + "}}"
 }
@@ -441,6 +441,9 @@ struct Curve: ParsableCommand {
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
+        guard (1...Buckets.maxCount).contains(buckets) else {
+            throw CLIError("--buckets must be 1 to \(Buckets.maxCountText), got \(buckets)", exitCode: 2)
+        }
         let info = try lookupRun(store, runName)
         let s = try seriesInfo(store, info, metric)
         let lo = from ?? s.firstStep
@@ -458,7 +461,7 @@ struct Curve: ParsableCommand {
             for r in rows {
                 let st = r.stats
                 var l = "{\"bucket\": \(r.bucket), \"from\": \(edges.start(r.bucket)), \"to\": \(Buckets.exclusiveText(edges.end(r.bucket))), "
-                l += "\"count\": \(st.count), \"nan_count\": \(st.nanCount), \"min\": \(fmt(st.min)), \"max\": \(fmt(st.max)), "
+                l += "\"count\": \(st.count), \"nan\": \(st.nanCount), \"min\": \(fmt(st.min)), \"max\": \(fmt(st.max)), "
                 l += "\"mean\": \(fmt(st.mean)), \"first\": \(fmt(st.first)), \"last\": \(fmt(st.last)), "
                 l += "\"first_step\": \(st.firstStep), \"last_step\": \(st.lastStep)}"
                 out.line(l)

@@ -320,9 +320,23 @@ final class API: Sendable {
         let filter = try q.filter()
         let givenWidth = try q.int("width")
         if let w = givenWidth, w <= 0 { throw APIError.bad("width must be a positive integer, got \(w)", field: "width") }
-        let buckets = try q.int("buckets", default: 200, range: 1...100_000)
+        let buckets = try q.int("buckets", default: 200, range: 1...Buckets.maxCount)
         let store = self.store
         let bytes: [UInt8] = try await blocking {
+            // A group or metric that no run has is a typo, not one group "(none)" or no rows.
+            let runs = try store.summary()
+            if !runs.isEmpty {
+                let params = Set(runs.flatMap { $0.run.params.keys })
+                if !params.contains(groupParam) {
+                    let hint = Suggest.closest(to: groupParam, in: params.sorted()).map { " (did you mean params.\($0)?)" } ?? ""
+                    throw APIError.bad("group: no run has param \"\(groupParam.prefix(60))\"\(hint)", field: "group")
+                }
+                let metrics = Set(runs.flatMap { $0.metrics.keys })
+                if !metrics.contains(metric) {
+                    let hint = Suggest.closest(to: metric, in: metrics.sorted()).map { " (did you mean \($0)?)" } ?? ""
+                    throw APIError.bad("metric: no run has metric \"\(metric.prefix(60))\"\(hint)", field: "metric")
+                }
+            }
             var width = givenWidth ?? 1
             if givenWidth == nil {
                 // Automatic: about `buckets` buckets over the step span of the matching runs.

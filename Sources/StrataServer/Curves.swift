@@ -31,7 +31,7 @@ extension API {
         }
         let c = CurveRequest(run: try q.require("run"), metric: try q.require("metric"), labels: try q.labels(),
                              from: try q.int("from"), last: try q.last("to"),
-                             buckets: try q.int("buckets", default: 500, range: 1...100_000), axis: axis)
+                             buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis)
         if let f = c.from, let l = c.last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }

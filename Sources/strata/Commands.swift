@@ -18,7 +18,9 @@ func lookupRun(_ store: Store, _ name: String) throws -> RunInfo {
     switch result {
     case .success(let info): return info
     case .failure(let e) where e.code == .notFound:
-        throw CLIError("no run named \(jsonString(name)) in store \(store.path) (see `strata runs`)")
+        let names = Set(((try? store.runs()) ?? []).map(\.name)).sorted()
+        let hint = Suggest.closest(to: name, in: names).map { "did you mean \($0)? " } ?? ""
+        throw CLIError("no run named \(jsonString(name)) in store \(store.path) (\(hint)see `strata runs`)")
     case .failure(let e): throw e
     }
 }
@@ -92,21 +94,37 @@ struct Runs: ParsableCommand {
         abstract: "List runs with params and metric summaries.",
         discussion: """
         Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent,
-        params.KEY, meta.KEY, and METRIC.AGG with AGG one of last, min, max, count, first_step, last_step
-        (e.g. train/loss.min). --where: params.lr < 1e-3 and status = finished and tags ~ baseline.
+        params.KEY, meta.KEY, and METRIC.AGG with AGG one of count, nans, min, max, mean, std, first,
+        last, first_step, last_step, min_step, max_step (e.g. train/loss.min). The filter language of
+        --where is in docs/FILTERS.md.
+
+        Example: strata runs --where 'params.lr < 1e-3' --sort -train/loss.min
+        Example: strata runs --where 'tags has "baseline"' --columns name,id
         """)
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("where"), help: "Filter expression.") var filter: String?
-    @Option(help: "Sort key (prefix - for descending).") var sort: String?
-    @Option(help: "At most N runs.") var limit: Int?
+    // `.unconditional`: the value may start with `-` (`--sort -val/loss.min`, `--limit -1`).
+    @Option(parsing: .unconditional, help: "Sort key (prefix - for descending).") var sort: String?
+    @Option(parsing: .unconditional, help: "At most N runs.") var limit: Int?
     @Option(help: "Comma-separated column keys.") var columns: String?
     @Flag(help: "JSON output (one array; NaN and Infinity as bare tokens).") var json = false
 
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
+        if let limit, limit < 1 { throw CLIError("--limit must be a positive integer, got \(limit)", exitCode: 2) }
         var rows = try Lib.runs(store, where: filter)
+        var everyRun: [RunRow]?
+        let allRows = { () throws -> [RunRow] in
+            if let everyRun { return everyRun }
+            let all = filter == nil ? rows : try Lib.runs(store, where: nil)
+            everyRun = all
+            return all
+        }
+        let columnKeys = columns.map { $0.split(separator: ",").map { $0.trimmingCharactersSpaces() } }
+        if let sort { try RunRow.checkKey(sort.hasPrefix("-") ? String(sort.dropFirst()) : sort, option: "--sort", rows: rows, allRows: allRows) }
+        for k in columnKeys ?? [] { try RunRow.checkKey(k, option: "--columns", rows: rows, allRows: allRows) }
         if let sort {
             let desc = sort.hasPrefix("-")
             let key = desc ? String(sort.dropFirst()) : sort
@@ -122,7 +140,7 @@ struct Runs: ParsableCommand {
                 return desc ? x.display > y.display : x.display < y.display
             }.map(\.0)
         }
-        if let limit { rows = Array(rows.prefix(max(0, limit))) }
+        if let limit { rows = Array(rows.prefix(limit)) }
         let out = Output()
         if json {
             out.line("[")
@@ -131,8 +149,8 @@ struct Runs: ParsableCommand {
             return
         }
         let keys: [String]
-        if let columns {
-            keys = columns.split(separator: ",").map { $0.trimmingCharactersSpaces() }
+        if let columnKeys {
+            keys = columnKeys
         } else {
             var paramKeys: [String] = []
             for r in rows { for k in r.info.params.keys.sorted() where !paramKeys.contains(k) { paramKeys.append(k) } }
@@ -158,12 +176,12 @@ struct Runs: ParsableCommand {
 func runJSON(_ r: RunRow) -> String {
     let i = r.info
     var s = "{\"id\": \(jsonString(i.id.text)), \"name\": \(jsonString(i.name)), \"project\": \(jsonString(i.project)), "
-    s += "\"status\": \(jsonString(i.status.rawValue)), \"created_ms\": \(i.createdMs), \"ended_ms\": \(i.endedMs.map { String($0) } ?? "null"), "
+    s += "\"status\": \(jsonString(i.status.rawValue)), \"created\": \(i.createdMs), \"ended\": \(i.endedMs.map { String($0) } ?? "null"), "
     s += "\"parent\": \(i.parent.map { jsonString($0.text) } ?? "null"), "
     s += "\"params\": \(jsonObject(i.params)), \"tags\": [\(i.tags.sorted().map(jsonString).joined(separator: ", "))], "
     s += "\"meta\": \(jsonObject(i.metadata)), \"metrics\": {"
     s += r.series.map { x in
-        "\(jsonString(x.key.canonical)): {\"count\": \(x.count), \"first_step\": \(x.firstStep), \"last_step\": \(x.lastStep), \"last\": \(fmt(x.lastValue)), \"min\": \(fmt(x.min)), \"max\": \(fmt(x.max)), \"nan_count\": \(x.nanCount)}"
+        "\(jsonString(x.key.canonical)): {\"count\": \(x.count), \"first_step\": \(x.firstStep), \"last_step\": \(x.lastStep), \"last\": \(fmt(x.lastValue)), \"min\": \(fmt(x.min)), \"max\": \(fmt(x.max)), \"nan\": \(x.nanCount)}"
     }.joined(separator: ", ")
     return s + "}}"
 }
@@ -263,6 +281,15 @@ struct Export: ParsableCommand {
         defer { try? store.close() }
         let runs = try runNames.isEmpty ? store.runs() : runNames.map { try lookupRun(store, $0) }
         let wanted = Set(metric)
+        if !wanted.isEmpty {
+            // A metric no selected run has is a typo, not an empty export.
+            var have = Set<String>()
+            for info in runs { for s in try store.series(of: info.id) { have.insert(s.key.metric); have.insert(s.key.canonical) } }
+            for m in metric where !have.contains(m) {
+                let hint = Suggest.closest(to: m, in: have.sorted()).map { " (did you mean \($0)?)" } ?? ""
+                throw CLIError("--metric \(jsonString(m)): no \(runNames.isEmpty ? "run" : "selected run") has this metric\(hint)", exitCode: 2)
+            }
+        }
         let out = Output()
         // Damage does not stop an export: what is readable is written, each damaged range is
         // reported on stderr, and the exit status says the export is incomplete.
@@ -414,6 +441,9 @@ struct Curve: ParsableCommand {
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
+        guard (1...Buckets.maxCount).contains(buckets) else {
+            throw CLIError("--buckets must be 1 to \(Buckets.maxCountText), got \(buckets)", exitCode: 2)
+        }
         let info = try lookupRun(store, runName)
         let s = try seriesInfo(store, info, metric)
         let lo = from ?? s.firstStep
@@ -431,7 +461,7 @@ struct Curve: ParsableCommand {
             for r in rows {
                 let st = r.stats
                 var l = "{\"bucket\": \(r.bucket), \"from\": \(edges.start(r.bucket)), \"to\": \(Buckets.exclusiveText(edges.end(r.bucket))), "
-                l += "\"count\": \(st.count), \"nan_count\": \(st.nanCount), \"min\": \(fmt(st.min)), \"max\": \(fmt(st.max)), "
+                l += "\"count\": \(st.count), \"nan\": \(st.nanCount), \"min\": \(fmt(st.min)), \"max\": \(fmt(st.max)), "
                 l += "\"mean\": \(fmt(st.mean)), \"first\": \(fmt(st.first)), \"last\": \(fmt(st.last)), "
                 l += "\"first_step\": \(st.firstStep), \"last_step\": \(st.lastStep)}"
                 out.line(l)

@@ -46,7 +46,7 @@ final class RunRow {
     }
 
     /// The value of a column key: name, id, project, status, created, ended, tags, params.K, meta.K,
-    /// or METRIC.AGG with AGG one of last, min, max, count, first_step, last_step.
+    /// or METRIC.STAT with STAT one of `metricStats`.
     func value(_ key: String) -> ColumnValue? {
         switch key {
         case "name": return .text(info.name)
@@ -61,24 +61,77 @@ final class RunRow {
         }
         if key.hasPrefix("params.") { return info.params[String(key.dropFirst(7))].map(ColumnValue.param) }
         if key.hasPrefix("meta.") { return info.metadata[String(key.dropFirst(5))].map(ColumnValue.param) }
-        guard let dot = key.lastIndex(of: ".") else { return nil }
-        var metric = String(key[..<dot])
-        if metric.hasPrefix("metric(\""), metric.hasSuffix("\")") { metric = String(metric.dropFirst(8).dropLast(2)) }
-        if metric.hasPrefix("metrics.") { metric = String(metric.dropFirst(8)) }
-        let agg = key[key.index(after: dot)...]
+        guard let (metric, agg) = RunRow.metricKey(key) else { return nil }
         guard let s = series.first(where: { $0.key.canonical == metric }) else { return nil }
         switch agg {
         case "last": return .number(s.lastValue, display: short(s.lastValue))
         case "min": return .number(s.min, display: short(s.min))
         case "max": return .number(s.max, display: short(s.max))
         case "count": return .number(Double(s.count), display: String(s.count))
+        case "nans": return .number(Double(s.nanCount), display: String(s.nanCount))
         case "first_step": return .number(Double(s.firstStep), display: String(s.firstStep))
         case "last_step", "step": return .number(Double(s.lastStep), display: String(s.lastStep))
-        default: return nil
+        default:
+            // mean, std, first, min_step, max_step: from the library's statistics of the series.
+            guard let stats = try? store.aggregate(info.id, s.key.metric, labels: Dictionary(s.key.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })) else { return nil }
+            return stats.value(named: String(agg)).map(ColumnValue.param)
         }
     }
 
-    static let metricAggregates: Set<String> = ["last", "min", "max", "count", "first_step", "last_step", "step"]
+    /// `METRIC.STAT` (also `metric("METRIC").STAT`, `metrics.METRIC.STAT`) → metric and statistic.
+    static func metricKey(_ key: String) -> (metric: String, stat: String)? {
+        guard let dot = key.lastIndex(of: "."), dot > key.startIndex else { return nil }
+        var metric = String(key[..<dot])
+        if metric.hasPrefix("metric(\""), metric.hasSuffix("\")") { metric = String(metric.dropFirst(8).dropLast(2)) }
+        if metric.hasPrefix("metrics.") { metric = String(metric.dropFirst(8)) }
+        return (metric, String(key[key.index(after: dot)...]))
+    }
+
+    /// Statistics a `METRIC.STAT` key may name: every statistic of the library (``Stats/names``)
+    /// and `step` (= `last_step`).
+    static let metricStats: [String] = Stats.names + ["step"]
+    static let plainKeys = ["name", "id", "project", "status", "created", "ended", "tags", "parent"]
+
+    /// Throws a usage error (exit 2) with a suggestion when `key` (of `option`) names nothing that
+    /// a run of `rows` — or, failing that, of `allRows()` — has: a mistyped key is an error, not
+    /// a column of `-` or an unsorted table.
+    static func checkKey(_ key: String, option: String, rows: [RunRow], allRows: () throws -> [RunRow]) throws {
+        if plainKeys.contains(key) { return }
+        func fail(_ what: String, _ suggestion: String) -> CLIError {
+            CLIError("\(option) \(jsonString(key)): \(what)\(suggestion)", exitCode: 2)
+        }
+        func known(_ names: ([RunRow]) -> Set<String>, _ name: String) throws -> Set<String>? {
+            let here = names(rows)
+            if here.contains(name) { return nil }
+            let everyRun = try allRows()
+            if everyRun.isEmpty { return nil }   // an empty store: nothing to check against
+            let all = names(everyRun)
+            return all.contains(name) ? nil : all.union(here)
+        }
+        for (prefix, noun) in [("params.", "param"), ("meta.", "metadata key")] where key.hasPrefix(prefix) {
+            let name = String(key.dropFirst(prefix.count))
+            let keys: ([RunRow]) -> Set<String> = { rs in
+                Set(rs.flatMap { prefix == "params." ? Array($0.info.params.keys) : Array($0.info.metadata.keys) })
+            }
+            if let have = try known(keys, name) {
+                throw fail("no run has \(noun) \(jsonString(name))", Suggest.closest(to: name, in: have.sorted()).map { " (did you mean \(prefix)\($0)?)" } ?? "")
+            }
+            return
+        }
+        guard let (metric, stat) = metricKey(key) else {
+            throw fail("unknown key", Suggest.closest(to: key, in: plainKeys).map { " (did you mean \($0)?)" }
+                ?? " (keys are \(plainKeys.joined(separator: ", ")), params.KEY, meta.KEY and METRIC.STAT)")
+        }
+        if !metricStats.contains(stat) {
+            let hint = Suggest.closest(to: stat, in: metricStats).map { "did you mean \(metric).\($0)? " } ?? ""
+            throw fail("unknown statistic \(jsonString(stat))", " (\(hint)statistics are \(metricStats.joined(separator: ", ")))")
+        }
+        let metricNames: ([RunRow]) -> Set<String> = { rs in Set(rs.flatMap { $0.series.map(\.key.canonical) }) }
+        if let have = try known(metricNames, metric) {
+            let hint = Suggest.closest(to: metric, in: have.sorted()).map { " (did you mean \($0).\(stat)?)" } ?? ""
+            throw fail("no run has metric \(jsonString(metric))", hint)
+        }
+    }
 }
 
 enum ColumnValue {

@@ -65,7 +65,17 @@ struct Serve: ParsableCommand {
         }
         done.wait()
         do { try store.close() } catch { warn("strata: closing the store: \(error)") }
-        if let e = box.error { throw CLIError("server stopped: \(e)") }
+        if let e = box.error {
+            // NIO's bind error ends with "(errno: N)": say what it means for a port.
+            let text = String(describing: e)
+            if text.hasSuffix("(errno: \(EADDRINUSE))") {
+                throw CLIError("port \(port) is in use on \(shown) (choose another with --port, or --port 0 for any free port)")
+            }
+            if text.hasSuffix("(errno: \(EACCES))") {
+                throw CLIError("no permission to listen on port \(port) (ports below 1024 need privileges; choose another with --port)")
+            }
+            throw CLIError("server stopped: \(e)")
+        }
     }
 }
 

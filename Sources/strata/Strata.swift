@@ -33,6 +33,7 @@ struct StrataCommand: ParsableCommand {
                 print(fullMessage(for: error))
                 Glibc.exit(0)
             }
+            if let unknown = unknownCommand(args) { warn("strata: \(unknown)"); Glibc.exit(2) }
             let msg = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
             warn("strata: \(msg) (see `strata help`)")
             Glibc.exit(2)
@@ -60,6 +61,30 @@ struct StrataCommand: ParsableCommand {
             warn("strata: \(message(for: error))")
             Glibc.exit(code == .validationFailure ? 2 : 1)
         }
+    }
+
+    /// "unknown command …" with a suggestion when a word where a subcommand belongs names none
+    /// (`strata rnus`, `strata token lst`); nil when the subcommand words are all right.
+    static func unknownCommand(_ args: [String]) -> String? {
+        var command: ParsableCommand.Type = StrataCommand.self
+        var path = ["strata"]
+        var words = args[...]
+        while let word = words.popFirst() {
+            if word == "--store" { _ = words.popFirst(); continue }
+            if word.hasPrefix("--store=") { continue }
+            let subs = command.configuration.subcommands
+            if subs.isEmpty || word.hasPrefix("-") { return nil }
+            guard let sub = subs.first(where: { $0._commandName == word }) else {
+                if command.configuration.defaultSubcommand != nil { return nil }
+                let names = subs.map { $0._commandName } + (path.count == 1 ? ["help"] : [])
+                if word == "help" { return nil }
+                let hint = Suggest.closest(to: word, in: names).map { "did you mean \($0)? " } ?? ""
+                return "unknown command \(jsonString(path.joined(separator: " ") + " " + word)) (\(hint)commands: \(names.joined(separator: ", ")))"
+            }
+            command = sub
+            path.append(word)
+        }
+        return nil
     }
 
     /// `strata --store P cmd ...` → `strata cmd ... --store P` (options live on subcommands).

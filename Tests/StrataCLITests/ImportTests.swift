@@ -82,7 +82,7 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
         #expect(show.out.contains("\"status\": \"finished\""))
         #expect(show.out.contains("\"import.source\": \"tensorboard:"))
         // created/ended: the first and last wall time of the run's points
-        #expect(show.out.contains("\"created_ms\": \(Fixture.t0Ms), \"ended_ms\": \(Fixture.t0Ms + 45_250)"), "\(show.out)")
+        #expect(show.out.contains("\"created\": \(Fixture.t0Ms), \"ended\": \(Fixture.t0Ms + 45_250)"), "\(show.out)")
 
         // Importing again leaves the runs alone; --again imports them a second time.
         let again = try strata(["import", "tensorboard", root + "/tb"], store: s.store)
@@ -202,7 +202,7 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
         for needle in [#""project": "fixture-exp""#, #""status": "finished""#,
                        #""params": {"batch_size": 32, "lr": 0.001, "optimizer": "adam", "use_amp": true, "weight_decay": 1e-05}"#,
                        #""git.commit": "0123456789abcdef0123456789abcdef01234567""#, #""tags": ["team=vision"]"#,
-                       #""created_ms": 1760000000000, "ended_ms": 1760000060000"#, #""mlflow.start_time": 1760000000000"#, #""mlflow.status": "FINISHED""#, #""import.source": "mlflow:"#] {
+                       #""created": 1760000000000, "ended": 1760000060000"#, #""mlflow.start_time": 1760000000000"#, #""mlflow.status": "FINISHED""#, #""import.source": "mlflow:"#] {
             #expect(show.out.contains(needle), "show lacks \(needle): \(show.out)")
         }
         let text = try strata(["show", "mlflow-run-1"], store: s.store)

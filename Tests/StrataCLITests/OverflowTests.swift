@@ -14,7 +14,7 @@ import Testing
         var out: [Int: XStats] = [:]
         for line in text.split(separator: "\n") {
             func f(_ k: String) -> String { lineField(line, k) }
-            out[Int(f("bucket"))!] = XStats(count: Int(f("count"))!, nan: Int(f("nan_count"))!, min: parseValue(f("min")), max: parseValue(f("max")),
+            out[Int(f("bucket"))!] = XStats(count: Int(f("count"))!, nan: Int(f("nan"))!, min: parseValue(f("min")), max: parseValue(f("max")),
                                             mean: parseValue(f("mean")), first: parseValue(f("first")), last: parseValue(f("last")),
                                             firstStep: Int64(f("first_step"))!, lastStep: Int64(f("last_step"))!)
         }

@@ -264,11 +264,15 @@ import Testing
                 ("/api/curve?run=a&metric=train/loss&from=5&to=5", 400, "to", "from (5) must be less than to (5)"),
                 ("/api/curve?run=a&metric=nope", 404, "metric", "has no series nope"),
                 ("/api/curve?run=zz&metric=acc", 404, nil, "no run with id or name \"zz\""),
+                ("/api/curve?run=0000000000&metric=acc", 404, nil, "no run with id or name \"0000000000\""),
                 ("/api/runs?where=params.lr%20%3C", 400, "where", "where:"),
                 ("/api/runs?sort=bogus", 400, "sort", "sort must be"),
                 ("/api/rank?metric=acc&by=median", 400, "by", "by must be one of"),
                 ("/api/band?metric=acc", 400, "group", "\"group\" is missing"),
                 ("/api/band?metric=acc&group=params.lr&width=-1", 400, "width", "width must be a positive integer"),
+                ("/api/band?metric=acc&group=nosuch", 400, "group", "no run has param \"nosuch\""),
+                ("/api/band?metric=acc&group=params.lrr", 400, "group", "no run has param \"lrr\" (did you mean params.lr?)"),
+                ("/api/band?metric=train/los&group=lr", 400, "metric", "no run has metric \"train/los\" (did you mean train/loss?)"),
                 ("/api/points?run=a&metric=acc&labels=rank", 400, "labels", "labels must be k=v"),
             ]
             for (uri, status, field, message) in cases {

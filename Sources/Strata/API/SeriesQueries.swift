@@ -132,7 +132,7 @@ extension Store {
     /// ms, or in ms since the series' first point. See the closed-range overload (which can
     /// include `Int64.max`).
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
-        guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
+        guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !range.isEmpty else { return [] }
         return try curve(run, metric, labels: labels, x: x, range: range.lowerBound...(range.upperBound - 1), buckets: buckets)
     }
@@ -146,7 +146,7 @@ extension Store {
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
                       origin: Int64? = nil) throws(StrataError) -> [CurveBucket] {
         if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets) }
-        guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
+        guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let rows = try withChunks(key) { q throws(StrataError) in
             let start = origin ?? q.chunks.map(\.minTime).min() ?? 0
@@ -198,7 +198,7 @@ extension Store {
     /// The bucket of a point is `floor((step - lo) * buckets / (hi - lo))`, computed exactly.
     /// Cost grows with `buckets`, not with the number of points.
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
-        guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
+        guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !steps.isEmpty else { return [] }
         return try curve(run, metric, labels: labels, steps: steps.lowerBound...(steps.upperBound - 1), buckets: buckets)
     }
@@ -207,7 +207,7 @@ extension Store {
     /// the bucket of a point is `floor((step - lo) * buckets / (last - lo + 1))`, computed exactly
     /// with 128-bit intermediates (`Buckets`).
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
-        guard buckets > 0 && buckets <= 1_000_000 else { throw .invalid("buckets must be 1 to 1,000,000, got \(buckets)") }
+        guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let rows = try withChunks(key) { q throws(StrataError) in try q.curve(Buckets(steps, count: buckets)) }
         return rows.map { CurveBucket(bucket: $0.bucket, stats: Stats($0.stats)) }

@@ -204,7 +204,11 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// A run by id, or by name (the most recently created run of that name).
+    /// A run by id, by name (the most recently created run of that name), or by a unique
+    /// beginning or end of its id, at least 4 characters in any case (`strata runs` shows the last
+    /// 10; runs created in one millisecond share all but the last characters). In that order: a
+    /// name wins over an id fragment. A fragment that several runs match is an
+    /// ``StrataError/Code/invalidArgument`` error listing them.
     public func run(_ idOrName: String) throws(StrataError) -> RunInfo {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
@@ -214,6 +218,17 @@ public final class Store: @unchecked Sendable {
                 if let info = knownRunsLocked()[id] { return info }
             }
             if let ids = catalog.byName[idOrName], let id = ids.max(), let info = catalog.runs[id] { return info }
+            let fragment = idOrName.uppercased()
+            if fragment.utf8.count >= 4, fragment.utf8.count < 26, fragment.utf8.allSatisfy(RunID.alphabet.contains) {
+                try reader.refresh()
+                let matches = knownRunsLocked().values.filter { $0.id.text.hasPrefix(fragment) || $0.id.text.hasSuffix(fragment) }
+                    .sorted { $0.id < $1.id }
+                if matches.count == 1 { return matches[0] }
+                if matches.count > 1 {
+                    let listed = matches.prefix(10).map { "\($0.id.text) (\($0.name))" }.joined(separator: ", ")
+                    throw StrataError(.invalidArgument, "id \"\(idOrName)\" is ambiguous: it matches \(matches.count) runs: \(listed)\(matches.count > 10 ? ", …" : ""); give more characters")
+                }
+            }
             throw StrataError(.notFound, "no run with id or name \"\(idOrName)\" in store \(path)")
         }
     }

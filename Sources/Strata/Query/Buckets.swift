@@ -5,6 +5,11 @@
 /// intermediates; every query with buckets (curves on any axis, the server, the CLI) uses this
 /// one definition.
 public struct Buckets: Sendable, Hashable {
+    /// The most buckets a curve may have, in the library, the CLI and the HTTP API alike
+    /// (a curve of more buckets than that has more buckets than any screen has pixels).
+    public static let maxCount = 100_000
+    /// ``maxCount`` as text for messages: `100,000`.
+    public static let maxCountText = "100,000"
     /// First value of bucket 0.
     public let lo: Int64
     /// Last value of the last bucket (inclusive, so `Int64.max` can be covered).

@@ -123,6 +123,17 @@ enum FilterStat: String, Sendable, Hashable, CaseIterable {
     static let list = allCases.map(\.rawValue).joined(separator: ", ")
 }
 
+extension Stats {
+    /// The names of the statistics, as written after a metric in filters (`metric("m").mean`),
+    /// in the CLI's `METRIC.STAT` keys and in the HTTP API: count, nans, min, max, mean, std,
+    /// first, last, first_step, last_step, min_step, max_step.
+    public static let names: [String] = FilterStat.allCases.map(\.rawValue)
+
+    /// The statistic called `name` (one of ``names``); nil for another name or when it is not
+    /// known (`min_step` of an all-NaN series).
+    public func value(named name: String) -> ParamValue? { FilterStat(rawValue: name)?.value(self) }
+}
+
 /// A comparison operator.
 enum FilterOp: String, Sendable, Hashable {
     case lt = "<", le = "<=", gt = ">", ge = ">=", eq = "==", ne = "!="
@@ -733,36 +744,10 @@ struct FilterParser {
         if fieldNames.contains(head) {
             return "unknown field \"\(word)\" (\(head) has no keys; keys are written params.<key> or meta.<key>)"
         }
-        let lower = head.lowercased()
-        let limit = Swift.max(1, Swift.min(2, head.count / 3))
-        var best: (name: String, distance: Int)?
-        for name in fieldNames {
-            let d = editDistance(Array(lower), Array(name))
-            if d <= limit, best == nil || d < best!.distance { best = (name, d) }
-        }
-        if let best {
-            let suggestion = best.name == "metric" ? "metric(\"<name>\").<stat>" : best.name + rest
+        if let best = Suggest.closest(to: head, in: fieldNames) {
+            let suggestion = best == "metric" ? "metric(\"<name>\").<stat>" : best + rest
             return "unknown field \"\(word)\" (did you mean \(suggestion)?)"
         }
         return "unknown field \"\(word)\" (did you mean params.\(word)? fields are \(fieldList))"
-    }
-
-    /// Optimal string alignment distance (insertions, deletions, substitutions, transpositions).
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0...a.count { d[i][0] = i }
-        for j in 0...b.count { d[0][j] = j }
-        for i in 1...a.count {
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                d[i][j] = Swift.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    d[i][j] = Swift.min(d[i][j], d[i - 2][j - 2] + 1)
-                }
-            }
-        }
-        return d[a.count][b.count]
     }
 }

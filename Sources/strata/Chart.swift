@@ -137,11 +137,11 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
     var table: [[String]] = []
     var base: Stats?
     // Params that differ between the runs are shown as columns.
-    let keys = Set(runs.flatMap { $0.params.keys }).sorted().filter { k in Set(runs.map { $0.params[k]?.description ?? "-" }).count > 1 }
+    let keys = Set(runs.flatMap { $0.params.keys }).sorted().filter { k in Set(runs.map { $0.params[k].map(paramText) ?? "-" }).count > 1 }
     for (i, r) in runs.enumerated() {
         _ = try seriesInfo(store, r, metric)
         guard !empty, let st = try (range.map { try store.aggregate(r.id, m, labels: labels, steps: $0) } ?? store.aggregate(r.id, m, labels: labels)) else {
-            table.append([r.name] + keys.map { r.params[$0]?.description ?? "-" } + ["0", "-", "-", "-", "-", "-", ""]); continue
+            table.append([r.name] + keys.map { r.params[$0].map(paramText) ?? "-" } + ["0", "-", "-", "-", "-", "-", ""]); continue
         }
         if i == 0 { base = st }
         var delta = i == 0 ? "baseline" : ""
@@ -149,11 +149,11 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
             let pct = (st.last - b.last) / abs(b.last) * 100
             delta = (pct >= 0 ? "+" : "") + cformat("%.1f", pct) + "%"
         }
-        table.append([r.name] + keys.map { r.params[$0]?.description ?? "-" }
+        table.append([r.name] + keys.map { r.params[$0].map(paramText) ?? "-" }
                      + [String(st.count), String(st.lastStep), short(st.last), short(st.min), short(st.max), short(st.mean), delta])
     }
     out.line("\(metric)" + (range.map { " over steps \($0.lowerBound)..<\(empty ? String(to ?? 0) : Buckets.exclusiveText($0.upperBound))" } ?? ""))
-    for l in renderTable(header: ["run"] + keys + ["points", "last step", "last", "min", "max", "mean", "last vs base"], rows: table) { out.line(l) }
+    for l in renderTable(header: ["run"] + keys + ["points", "last step", "last", "min", "max", "mean", "last vs base"], rows: table, fit: terminalWidth()) { out.line(l) }
     guard chart else { return }
     let width = max(20, min(160, terminalWidth() - 12))
     let curves = try loadCurves(store, runs: runs, metric: metric, buckets: width * 2, from: from, to: to)

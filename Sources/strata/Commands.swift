@@ -203,7 +203,7 @@ struct Show: ParsableCommand {
         func section(_ title: String, _ kv: [String: ParamValue]) {
             out.line(title + (kv.isEmpty ? "  -" : ""))
             let w = min(40, kv.keys.map(\.count).max() ?? 0)
-            for k in kv.keys.sorted() { out.line("  " + pad(k, w) + "  " + kv[k]!.description) }
+            for k in kv.keys.sorted() { out.line("  " + pad(k, w) + "  " + paramText(kv[k]!)) }
         }
         section("params", info.params)
         section("metadata", info.metadata)
@@ -226,9 +226,9 @@ struct Show: ParsableCommand {
         if let cmd = m["command"] { out.line("  \(cmd)") }
         if let e = m["env.fingerprint"] { out.line("  environment: \(e)") }
         let seeds = m.keys.filter { $0.hasPrefix("seed") }.sorted()
-        if !seeds.isEmpty { out.line("  seeds: " + seeds.map { "\($0)=\(m[$0]!)" }.joined(separator: " ")) }
+        if !seeds.isEmpty { out.line("  seeds: " + seeds.map { "\($0)=\(paramText(m[$0]!))" }.joined(separator: " ")) }
         let data = m.keys.filter { $0.hasPrefix("dataset.") }.sorted()
-        if !data.isEmpty { out.line("  datasets: " + data.map { "\($0.dropFirst(8))=\(m[$0]!)" }.joined(separator: " ")) }
+        if !data.isEmpty { out.line("  datasets: " + data.map { "\($0.dropFirst(8))=\(paramText(m[$0]!))" }.joined(separator: " ")) }
         if let h = m["host"] { out.line("  host: \(h)") }
         if let p = m["purpose"] { out.line("  purpose: \(p)") }
     }

@@ -75,4 +75,80 @@ import Testing
         let ok = try strata(["plot", "run-0", "--metric", "loss", "--out", s.file("x.svg")], store: s.store)
         #expect(ok.code == 0 && ok.err.contains("(1 run, loss)"), "\(ok.err)")
     }
+
+    /// True when, in `lines` (a header and its rows), every row's cell under `column` ends where
+    /// the header's name ends (right-aligned), `-` included.
+    static func rightAligned(_ lines: [String], _ column: String) -> Bool {
+        guard let header = lines.first, let r = header.range(of: column) else { return false }
+        let end = header.distance(from: header.startIndex, to: r.upperBound)
+        for l in lines.dropFirst() {
+            let c = Array(l)
+            guard c.count >= end, c[end - 1] != " ", c.count == end || c[end] == " " else { return false }
+        }
+        return true
+    }
+
+    @Test func tablesRightAlignNumbersAndPlaceholders() throws {
+        let s = Scratch()
+        let lines = """
+        {"run": "d0", "params": {"dropout": 0.0, "lr": 0.001}, "step": 1, "metrics": {"loss": 1234567}}
+        {"run": "d1", "params": {"lr": 0.01}, "step": 1, "metrics": {"loss": 12}}
+        {"run": "d2", "params": {"lr": 0.1}, "step": 1, "metrics": {"acc": 0.5}}
+
+        """
+        #expect(try strata(["ingest"], input: lines, store: s.store).code == 0)
+        let runs = try strata(["runs", "--columns", "name,params.dropout,params.lr,loss.last"], store: s.store)
+        let table = runs.out.split(separator: "\n").map(String.init)
+        #expect(table.count == 4, "\(runs.out)")
+        for column in ["dropout", "lr", "loss.last"] { #expect(Self.rightAligned(table, column), "\(column):\n\(runs.out)") }
+        // Thousands separators: the stats table's counts.
+        var ingest = ""
+        for i in 0..<1500 { ingest += #"{"run": "big", "step": \#(i), "metrics": {"m": \#(i % 7)}}"# + "\n" }
+        #expect(try strata(["ingest"], input: ingest, store: s.store).code == 0)
+        #expect(try strata(["compact"], store: s.store).code == 0)
+        let stats = try strata(["stats"], store: s.store).out
+        let codecTable = Array(stats.split(separator: "\n").map(String.init).drop { !$0.hasPrefix("column ") })
+        #expect(codecTable.count > 2 && codecTable.contains { $0.contains(",") }, "\(stats)")
+        for column in ["values", "bytes"] { #expect(Self.rightAligned(codecTable, column), "\(column):\n\(stats)") }
+    }
+
+    @Test func oneNumberOneText() throws {
+        let s = Scratch()
+        let lines = """
+        {"run": "a", "params": {"dropout": 0.0, "wd": 1e-5}, "step": 1, "metrics": {"loss": 1}}
+        {"run": "b", "params": {"dropout": 0.5, "wd": 1e-5}, "step": 1, "metrics": {"loss": 2}}
+
+        """
+        #expect(try strata(["ingest"], input: lines, store: s.store).code == 0)
+        let show = try strata(["show", "a"], store: s.store).out
+        let runs = try strata(["runs", "--columns", "name,params.dropout,params.wd"], store: s.store).out
+        let compare = try strata(["compare", "a", "b", "--metric", "loss", "--no-chart"], store: s.store).out
+        let shown = show.split(separator: "\n").first { $0.hasPrefix("  dropout") }.map { $0.split(separator: " ").last.map(String.init) ?? "" }
+        let inRuns = runs.split(separator: "\n").first { $0.hasPrefix("a ") }.map { $0.split(separator: " ").map(String.init) }
+        #expect(shown == "0" && inRuns?[1] == "0", "show: \(show)\nruns: \(runs)")
+        let inCompare = compare.split(separator: "\n").first { $0.hasPrefix("a ") }.map { $0.split(separator: " ").map(String.init) }
+        #expect(inCompare?[1] == "0", "\(compare)")
+        let wd = show.split(separator: "\n").first { $0.hasPrefix("  wd") }.map { $0.split(separator: " ").last.map(String.init) ?? "" }
+        #expect(wd == inRuns?[2], "show: \(show)\nruns: \(runs)")
+    }
+
+    @Test func compareFitsTheTerminal() throws {
+        let s = Scratch()
+        var lines = ""
+        for r in 0..<3 {
+            let params = (0..<8).map { #""param_number_\#($0)": "value-\#(r)-\#($0)""# }.joined(separator: ", ")
+            lines += #"{"run": "a-fairly-long-run-name-\#(r)", "params": {\#(params)}, "step": 1, "metrics": {"loss": \#(r + 1)}}"# + "\n"
+        }
+        #expect(try strata(["ingest"], input: lines, store: s.store).code == 0)
+        let c = try strata(["compare", "a-fairly-long-run-name-0", "a-fairly-long-run-name-1", "a-fairly-long-run-name-2", "--metric", "loss", "--no-chart"], store: s.store)
+        #expect(c.code == 0, "\(c.err)")
+        let width = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init).flatMap { $0 > 20 ? $0 : nil } ?? 80
+        for l in c.out.split(separator: "\n") { #expect(l.count <= width, "\(l.count) columns: \(l)") }
+        // Every block names the runs, and every column is shown.
+        let blocks = c.out.components(separatedBy: "\n\n")
+        #expect(blocks.count > 1, "\(c.out)")
+        for b in blocks { #expect(b.contains("a-fairly-long-run-name-2"), "\(b)") }
+        for k in 0..<8 { #expect(c.out.contains("param_number_\(k)")) }
+        #expect(c.out.contains("last vs base"))
+    }
 }

@@ -4,26 +4,40 @@ import Strata
 /// One run's curve, for charts: per bucket the exact min, max and mean.
 struct ChartSeries {
     var label: String
+    /// What x is: steps, wall time or time since the series' first point (ms).
+    var axis: Store.XAxis = .step
     var lo: Int64
-    /// Last step of the range (inclusive, so Int64.max can be charted).
+    /// Last x of the range (inclusive, so Int64.max can be charted).
     var last: Int64
     var buckets: Int
     var rows: [CurveBucket]
 }
 
-func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, from: Int64?, to: Int64?) throws -> [ChartSeries] {
+func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, from: Int64?, to: Int64?, x: Store.XAxis = .step) throws -> [ChartSeries] {
     let (m, labels) = parseSeriesSpec(metric)
     var infos: [(RunInfo, Store.SeriesInfo)] = []
     for r in runs { infos.append((r, try seriesInfo(store, r, metric))) }
+    var names = Set<String>()
+    var dup = Set<String>()
+    for (r, _) in infos { if !names.insert(r.name).inserted { dup.insert(r.name) } }
+    func label(_ r: RunInfo) -> String { dup.contains(r.name) ? "\(r.name) (\(r.id.text.suffix(6)))" : r.name }
+    if x != .step {
+        // One curve engine: the library's time curves, over the whole series of every run.
+        if from != nil || to != nil { throw CLIError("--from/--to select steps: use them with --x step", exitCode: 2) }
+        let lo = x == .time ? infos.map(\.1.minTime).min() ?? 0 : 0
+        let last = x == .time ? infos.map(\.1.maxTime).max() ?? 0
+            : infos.map { $0.1.maxTime.subtractingReportingOverflow($0.1.minTime) }.map { $0.overflow ? Int64.max : $0.partialValue }.max() ?? 0
+        return try infos.map { r, _ in
+            ChartSeries(label: label(r), axis: x, lo: lo, last: last, buckets: buckets,
+                        rows: try store.curve(r.id, m, labels: labels, x: x, range: lo...last, buckets: buckets))
+        }
+    }
     let lo = from ?? infos.map(\.1.firstStep).min() ?? 0
     guard let last = lastStep(to: to, default: infos.map(\.1.lastStep).max() ?? 0), lo <= last else {
         throw CLIError("empty step range \(lo)..<\(to.map(String.init) ?? "end")", exitCode: 2)
     }
-    var names = Set<String>()
-    var dup = Set<String>()
-    for (r, _) in infos { if !names.insert(r.name).inserted { dup.insert(r.name) } }
     return try infos.map { r, _ in
-        ChartSeries(label: dup.contains(r.name) ? "\(r.name) (\(r.id.text.suffix(6)))" : r.name, lo: lo, last: last, buckets: buckets,
+        ChartSeries(label: label(r), lo: lo, last: last, buckets: buckets,
                     rows: try store.curve(r.id, m, labels: labels, steps: lo...last, buckets: buckets))
     }
 }
@@ -68,14 +82,16 @@ enum TerminalChart {
                 prev = m.isFinite ? yDot(m) : nil
             }
         }
-        let labelW = 10
+        // Value ticks: round numbers, each on the row nearest to it.
+        var rowLabels: [Int: String] = [:]
+        for (t, text) in Axis.valueTicks(ymin, ymax, log: logScale, count: max(2, rows / 3)) {
+            let r = yDot(t) / 4
+            if r >= 0, r < rows, rowLabels[r] == nil, rowLabels[r - 1] == nil, rowLabels[r + 1] == nil { rowLabels[r] = text }
+        }
+        let labelW = max(6, (rowLabels.values.map(\.count).max() ?? 0) + 2)
         var out: [String] = []
         for r in 0..<rows {
-            var label = ""
-            if r == 0 { label = short(logScale ? pow(10, ymax) : ymax) }
-            else if r == rows - 1 { label = short(logScale ? pow(10, ymin) : ymin) }
-            else if r == rows / 2 { label = short(logScale ? pow(10, (ymax + ymin) / 2) : (ymax + ymin) / 2) }
-            var line = pad(label, labelW - 1, right: true) + "┤"
+            var line = pad(rowLabels[r] ?? "", labelW - 1, right: true) + (rowLabels[r] != nil ? "┤" : "│")
             for c in 0..<cols {
                 let d = dots[r][c]
                 if d == 0 { line += " "; continue }
@@ -84,10 +100,24 @@ enum TerminalChart {
             }
             out.append(line)
         }
-        out.append(String(repeating: " ", count: labelW - 1) + "└" + String(repeating: "─", count: cols))
         if let s = series.first {
-            let left = String(s.lo), right = String(s.last)
-            out.append(String(repeating: " ", count: labelW) + left + String(repeating: " ", count: max(1, cols - left.count - right.count)) + right)
+            // x ticks: round steps, durations or times, centred under their column where they fit.
+            let lo = Double(s.lo), hi = Double(s.last)
+            var axisLine = Array(String(repeating: "─", count: cols))
+            var labels = Array(repeating: Character(" "), count: cols + labelW + 12)
+            var freeFrom = 0
+            for (t, text) in Axis.xTicks(lo, hi, axis: s.axis, count: max(2, cols / 14)) {
+                let c = hi > lo ? Int(((t - lo) / (hi - lo) * Double(cols - 1)).rounded()) : 0
+                guard c >= 0, c < cols else { continue }
+                let start = max(0, labelW + c - text.count / 2)
+                guard start >= freeFrom, start + text.count <= labels.count else { continue }
+                axisLine[c] = "┬"
+                for (k, ch) in text.enumerated() { labels[start + k] = ch }
+                freeFrom = start + text.count + 2
+            }
+            out.append(String(repeating: " ", count: labelW - 1) + "└" + String(axisLine))
+            out.append(String(labels).trimmingTrailing())
+            if s.axis != .step { out.append(String(repeating: " ", count: labelW) + Axis.title(s.axis, lo: lo, hi: hi)) }
         }
         var legend = String(repeating: " ", count: labelW)
         for (i, s) in series.enumerated() {
@@ -110,6 +140,7 @@ struct Compare: ParsableCommand {
     @Option(help: "First step (inclusive).") var from: Int64?
     @Option(help: "Last step (exclusive).") var to: Int64?
     @Option(help: "Chart height in lines.") var height: Int = 14
+    @Option(help: "Chart x axis: step, time (wall clock) or relative (time since each run's first point).") var x: Store.XAxis = .step
     @Flag(help: "Logarithmic value axis.") var log = false
     @Flag(help: "Table only, no chart.") var noChart = false
 
@@ -124,11 +155,13 @@ struct Compare: ParsableCommand {
             runs.insert(base, at: 0)
         }
         let out = Output()
-        try renderComparison(store: store, runs: runs, metric: metric, from: from, to: to, height: height, logScale: log, chart: !noChart, out: out)
+        try renderComparison(store: store, runs: runs, metric: metric, from: from, to: to, height: height, logScale: log, chart: !noChart, x: x, out: out)
     }
 }
 
-func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool, out: Output) throws {
+func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool,
+                      x: Store.XAxis = .step, out: Output) throws {
+    if x != .step, from != nil || to != nil { throw CLIError("--from/--to select steps: use them with --x step", exitCode: 2) }
     let (m, labels) = parseSeriesSpec(metric)
     // [from, to): without --to the range ends at Int64.max, included.
     let last = lastStep(to: to, default: .max)
@@ -156,7 +189,7 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
     for l in renderTable(header: ["run"] + keys + ["points", "last step", "last", "min", "max", "mean", "last vs base"], rows: table, fit: terminalWidth()) { out.line(l) }
     guard chart else { return }
     let width = max(20, min(160, terminalWidth() - 12))
-    let curves = try loadCurves(store, runs: runs, metric: metric, buckets: width * 2, from: from, to: to)
+    let curves = try loadCurves(store, runs: runs, metric: metric, buckets: width * 2, from: from, to: to, x: x)
     out.line("")
     for l in TerminalChart.render(curves, width: width, height: max(4, height), color: useColor, logScale: logScale) { out.line(l) }
 }
@@ -173,6 +206,7 @@ struct Plot: ParsableCommand {
     @Option(help: "First step (inclusive).") var from: Int64?
     @Option(help: "Last step (exclusive).") var to: Int64?
     @Option(help: "Buckets (horizontal resolution).") var buckets: Int = 400
+    @Option(help: "x axis: step, time (wall clock) or relative (time since each run's first point).") var x: Store.XAxis = .step
     @Flag(help: "Logarithmic value axis.") var log = false
 
     func run() throws {
@@ -181,7 +215,7 @@ struct Plot: ParsableCommand {
         let store = try global.openForReading()
         defer { try? store.close() }
         let runs = try runNames.map { try lookupRun(store, $0) }
-        let curves = try loadCurves(store, runs: runs, metric: metric, buckets: buckets, from: from, to: to)
+        let curves = try loadCurves(store, runs: runs, metric: metric, buckets: buckets, from: from, to: to, x: x)
         let svg = SVGChart.render(curves, title: metric, logScale: log)
         let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         if fd < 0 { throw CLIError("cannot write \(out): \(String(cString: strerror(errno)))") }
@@ -242,19 +276,6 @@ enum SVGChart {
     /// Approximate width in pixels of `text` at `size` (sans-serif averages about 0.6 em a character).
     static func textWidth(_ text: String, size: Double = 12) -> Double { Double(text.count) * size * 0.6 }
 
-    /// 1, 2 or 5 times a power of ten, about `count` ticks over [a, b].
-    static func ticks(_ a: Double, _ b: Double, count: Int = 6) -> [Double] {
-        let span = b - a
-        guard span > 0, span.isFinite else { return [a] }
-        let raw = span / Double(count)
-        let mag = pow(10, floor(log10(raw)))
-        let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? raw
-        var t = ceil(a / step) * step
-        var out: [Double] = []
-        while t <= b + step * 1e-9 { out.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
-        return out
-    }
-
     /// Longest legend label in characters (longer labels are cut with "…").
     static let legendChars = 32
 
@@ -269,8 +290,9 @@ enum SVGChart {
         let pad = (ymax - ymin) * 0.04
         ymin -= pad; ymax += pad
         let lo = Double(series.first?.lo ?? 0), hi = Double(series.first?.last ?? 0) + 1
-        let yTicks = ticks(ymin, ymax).map { ($0, short(logScale ? pow(10, $0) : $0)) }
-        let xTicks = ticks(lo, hi - 1).map { ($0, short($0)) }
+        let axis = series.first?.axis ?? .step
+        let yTicks = Axis.valueTicks(ymin, ymax, log: logScale)
+        let xTicks = Axis.xTicks(lo, hi - 1, axis: axis)
         let labels = series.map { $0.label.count > legendChars ? String($0.label.prefix(legendChars - 1)) + "…" : $0.label }
         let caption = ["line: mean per bucket", "band: min–max per bucket"]
         let rowH = 18.0, top = 40.0, bottom = 60.0, gap = 24.0, margin = 12.0
@@ -304,7 +326,7 @@ enum SVGChart {
         }
         s += "<line x1=\"\(n(left))\" y1=\"\(n(top))\" x2=\"\(n(left))\" y2=\"\(n(top + ph))\" stroke=\"black\"/>\n"
         s += "<line x1=\"\(n(left))\" y1=\"\(n(top + ph))\" x2=\"\(n(left + pw))\" y2=\"\(n(top + ph))\" stroke=\"black\"/>\n"
-        s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(H - 15))\" text-anchor=\"middle\">step</text>\n"
+        s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(H - 15))\" text-anchor=\"middle\">\(xml(Axis.title(axis, lo: lo, hi: hi - 1)))</text>\n"
         for (i, c) in series.enumerated() {
             let color = color(i)
             let width = (hi - lo) / Double(max(1, c.buckets))

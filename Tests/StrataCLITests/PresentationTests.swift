@@ -151,4 +151,66 @@ import Testing
         for k in 0..<8 { #expect(c.out.contains("param_number_\(k)")) }
         #expect(c.out.contains("last vs base"))
     }
+
+    /// A run of 1,500 points a second apart (25 minutes) with a loss from about 3.01 down to 0.44.
+    static func timedStore() throws -> Scratch {
+        let s = Scratch()
+        var lines = ""
+        let t0: Int64 = 1_764_680_000_000   // 2025-12-02 12:53:20Z
+        for i in 0..<1500 {
+            let v = 2.7 * exp(-Double(i) / 500) + 0.31
+            lines += #"{"run": "r", "step": \#(i * 10), "time": \#(t0 + Int64(i) * 1000), "metrics": {"loss": \#(v)}}"# + "\n"
+        }
+        #expect(try strata(["ingest"], input: lines, store: s.store).code == 0)
+        return s
+    }
+
+    /// The labels left of the terminal chart's `┤` marks.
+    static func yLabels(_ out: String) -> [String] {
+        out.split(separator: "\n").compactMap { l in l.firstIndex(of: "┤").map { l[..<$0].trimmingCharacters(in: .whitespaces) } }
+    }
+
+    /// True when `v` is 1, 1.5, 2, 3, 5 or 7 times a power of ten (what a person writes on a log axis).
+    static func isRoundLogValue(_ v: Double) -> Bool {
+        guard v > 0 else { return false }
+        let m = v / pow(10, floor(log10(v)))
+        return [1, 1.5, 2, 3, 5, 7, 10].contains { abs(m - $0) < 1e-9 }
+    }
+
+    @Test func axisTicksAreRoundNumbersDurationsAndTimes() throws {
+        let s = try Self.timedStore()
+        // Value axis, linear and log: round numbers only.
+        let lin = try strata(["compare", "r", "--metric", "loss"], store: s.store)
+        let linLabels = Self.yLabels(lin.out)
+        #expect(linLabels.count >= 3, "\(lin.out)")
+        for l in linLabels {
+            let v = try #require(Double(l), "\(l)")
+            #expect(abs(v * 2 - (v * 2).rounded()) < 1e-9, "linear tick \(l) is not a multiple of 0.5:\n\(lin.out)")
+        }
+        let log = try strata(["compare", "r", "--metric", "loss", "--log"], store: s.store)
+        let logLabels = Self.yLabels(log.out)
+        #expect(logLabels.count >= 3, "\(log.out)")
+        for l in logLabels { #expect(Double(l).map(Self.isRoundLogValue) == true, "log tick \(l):\n\(log.out)") }
+        // Step axis: round steps.
+        #expect(lin.out.contains(" 5000 ") || lin.out.contains(" 4000 ") || lin.out.contains(" 6000 "), "\(lin.out)")
+        // Relative time: durations in minutes.
+        let rel = try strata(["compare", "r", "--metric", "loss", "--x", "relative"], store: s.store)
+        #expect(rel.code == 0, "\(rel.err)")
+        #expect(rel.out.contains(" 10m ") && rel.out.contains(" 20m") && rel.out.contains("time since first point"), "\(rel.out)")
+        // Wall time: clock times on the day, the date in the axis title.
+        let wall = try strata(["compare", "r", "--metric", "loss", "--x", "time"], store: s.store)
+        #expect(wall.out.contains("13:00") && wall.out.contains("2025-12-02"), "\(wall.out)")
+        // SVG: the same ticks.
+        let svg = s.file("r.svg")
+        #expect(try strata(["plot", "r", "--metric", "loss", "--x", "relative", "--out", svg], store: s.store).code == 0)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        let xt = Self.elements(text, "text", marker: "x-tick").compactMap { $0["#text"] }
+        #expect(xt.contains("10m") && xt.contains("20m") && xt.allSatisfy { $0 == "0" || $0.hasSuffix("m") }, "\(xt)")
+        #expect(try strata(["plot", "r", "--metric", "loss", "--x", "time", "--out", svg], store: s.store).code == 0)
+        let wallSVG = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(Self.elements(wallSVG, "text", marker: "x-tick").compactMap { $0["#text"] }.contains("13:00"), "\(wallSVG)")
+        // Steps bounds do not mix with a time axis.
+        let mixed = try strata(["compare", "r", "--metric", "loss", "--x", "time", "--from", "5"], store: s.store)
+        #expect(mixed.code == 2 && mixed.err.contains("--x step"), "\(mixed.err)")
+    }
 }

@@ -91,8 +91,8 @@ struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List runs with params and metric summaries.",
         discussion: """
-        Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent,
-        params.KEY, meta.KEY, and METRIC.AGG with AGG one of last, min, max, count, first_step, last_step
+        Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent, \
+        params.KEY, meta.KEY, and METRIC.AGG with AGG one of last, min, max, count, first_step, last_step \
         (e.g. train/loss.min). --where: params.lr < 1e-3 and status = finished and tags ~ baseline.
         """)
 

@@ -213,4 +213,29 @@ import Testing
         let mixed = try strata(["compare", "r", "--metric", "loss", "--x", "time", "--from", "5"], store: s.store)
         #expect(mixed.code == 2 && mixed.err.contains("--x step"), "\(mixed.err)")
     }
+
+    /// Help texts (under 80 columns when piped) wrap at word boundaries: within a paragraph every line
+    /// is as full as the next line's first word allows, and a JSON example stays on one line.
+    @Test func helpWrapsAtWordBoundaries() throws {
+        let commands = [["ingest"], ["log"], ["runs"], ["show"], ["curve"], ["compare"], ["plot"], ["export"], ["import"],
+                        ["import", "tensorboard"], ["import", "mlflow"], ["import", "wandb"], ["stats"], ["verify"], ["compact"],
+                        ["rewind"], ["serve"], ["token"], ["demo"]]
+        for c in commands {
+            let r = try strata(["help"] + c)
+            #expect(r.code == 0, "\(c): \(r.err)")
+            let lines = r.out.components(separatedBy: "\n")
+            let usage = lines.firstIndex { $0.hasPrefix("USAGE:") } ?? lines.count
+            let text = Array(lines[..<usage])
+            for (a, b) in zip(text, text.dropFirst()) {
+                #expect(a.count <= 80, "\(c): \(a)")
+                if a.contains("{") || b.contains("{") || a.contains("}") {
+                    let open = a.filter { $0 == "{" }.count, close = a.filter { $0 == "}" }.count
+                    #expect(open == close, "\(c): a JSON example is cut: \(a)")
+                }
+                guard !a.isEmpty, !b.isEmpty, !a.hasPrefix(" "), !b.hasPrefix(" ") else { continue }
+                let next = b.prefix { $0 != " " }
+                #expect(a.count + 1 + next.count >= 80, "\(c): \"\(a)\" is cut short before \"\(next)\"")
+            }
+        }
+    }
 }

@@ -4,26 +4,40 @@ import Strata
 /// One run's curve, for charts: per bucket the exact min, max and mean.
 struct ChartSeries {
     var label: String
+    /// What x is: steps, wall time or time since the series' first point (ms).
+    var axis: Store.XAxis = .step
     var lo: Int64
-    /// Last step of the range (inclusive, so Int64.max can be charted).
+    /// Last x of the range (inclusive, so Int64.max can be charted).
     var last: Int64
     var buckets: Int
     var rows: [CurveBucket]
 }
 
-func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, from: Int64?, to: Int64?) throws -> [ChartSeries] {
+func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, from: Int64?, to: Int64?, x: Store.XAxis = .step) throws -> [ChartSeries] {
     let (m, labels) = parseSeriesSpec(metric)
     var infos: [(RunInfo, Store.SeriesInfo)] = []
     for r in runs { infos.append((r, try seriesInfo(store, r, metric))) }
+    var names = Set<String>()
+    var dup = Set<String>()
+    for (r, _) in infos { if !names.insert(r.name).inserted { dup.insert(r.name) } }
+    func label(_ r: RunInfo) -> String { dup.contains(r.name) ? "\(r.name) (\(r.id.text.suffix(6)))" : r.name }
+    if x != .step {
+        // One curve engine: the library's time curves, over the whole series of every run.
+        if from != nil || to != nil { throw CLIError("--from/--to select steps: use them with --x step", exitCode: 2) }
+        let lo = x == .time ? infos.map(\.1.minTime).min() ?? 0 : 0
+        let last = x == .time ? infos.map(\.1.maxTime).max() ?? 0
+            : infos.map { $0.1.maxTime.subtractingReportingOverflow($0.1.minTime) }.map { $0.overflow ? Int64.max : $0.partialValue }.max() ?? 0
+        return try infos.map { r, _ in
+            ChartSeries(label: label(r), axis: x, lo: lo, last: last, buckets: buckets,
+                        rows: try store.curve(r.id, m, labels: labels, x: x, range: lo...last, buckets: buckets))
+        }
+    }
     let lo = from ?? infos.map(\.1.firstStep).min() ?? 0
     guard let last = lastStep(to: to, default: infos.map(\.1.lastStep).max() ?? 0), lo <= last else {
         throw CLIError("empty step range \(lo)..<\(to.map(String.init) ?? "end")", exitCode: 2)
     }
-    var names = Set<String>()
-    var dup = Set<String>()
-    for (r, _) in infos { if !names.insert(r.name).inserted { dup.insert(r.name) } }
     return try infos.map { r, _ in
-        ChartSeries(label: dup.contains(r.name) ? "\(r.name) (\(r.id.text.suffix(6)))" : r.name, lo: lo, last: last, buckets: buckets,
+        ChartSeries(label: label(r), lo: lo, last: last, buckets: buckets,
                     rows: try store.curve(r.id, m, labels: labels, steps: lo...last, buckets: buckets))
     }
 }
@@ -68,14 +82,16 @@ enum TerminalChart {
                 prev = m.isFinite ? yDot(m) : nil
             }
         }
-        let labelW = 10
+        // Value ticks: round numbers, each on the row nearest to it.
+        var rowLabels: [Int: String] = [:]
+        for (t, text) in Axis.valueTicks(ymin, ymax, log: logScale, count: max(2, rows / 3)) {
+            let r = yDot(t) / 4
+            if r >= 0, r < rows, rowLabels[r] == nil, rowLabels[r - 1] == nil, rowLabels[r + 1] == nil { rowLabels[r] = text }
+        }
+        let labelW = max(6, (rowLabels.values.map(\.count).max() ?? 0) + 2)
         var out: [String] = []
         for r in 0..<rows {
-            var label = ""
-            if r == 0 { label = short(logScale ? pow(10, ymax) : ymax) }
-            else if r == rows - 1 { label = short(logScale ? pow(10, ymin) : ymin) }
-            else if r == rows / 2 { label = short(logScale ? pow(10, (ymax + ymin) / 2) : (ymax + ymin) / 2) }
-            var line = pad(label, labelW - 1, right: true) + "┤"
+            var line = pad(rowLabels[r] ?? "", labelW - 1, right: true) + (rowLabels[r] != nil ? "┤" : "│")
             for c in 0..<cols {
                 let d = dots[r][c]
                 if d == 0 { line += " "; continue }
@@ -84,10 +100,24 @@ enum TerminalChart {
             }
             out.append(line)
         }
-        out.append(String(repeating: " ", count: labelW - 1) + "└" + String(repeating: "─", count: cols))
         if let s = series.first {
-            let left = String(s.lo), right = String(s.last)
-            out.append(String(repeating: " ", count: labelW) + left + String(repeating: " ", count: max(1, cols - left.count - right.count)) + right)
+            // x ticks: round steps, durations or times, centred under their column where they fit.
+            let lo = Double(s.lo), hi = Double(s.last)
+            var axisLine = Array(String(repeating: "─", count: cols))
+            var labels = Array(repeating: Character(" "), count: cols + labelW + 12)
+            var freeFrom = 0
+            for (t, text) in Axis.xTicks(lo, hi, axis: s.axis, count: max(2, cols / 14)) {
+                let c = hi > lo ? Int(((t - lo) / (hi - lo) * Double(cols - 1)).rounded()) : 0
+                guard c >= 0, c < cols else { continue }
+                let start = max(0, labelW + c - text.count / 2)
+                guard start >= freeFrom, start + text.count <= labels.count else { continue }
+                axisLine[c] = "┬"
+                for (k, ch) in text.enumerated() { labels[start + k] = ch }
+                freeFrom = start + text.count + 2
+            }
+            out.append(String(repeating: " ", count: labelW - 1) + "└" + String(axisLine))
+            out.append(String(labels).trimmingTrailing())
+            if s.axis != .step { out.append(String(repeating: " ", count: labelW) + Axis.title(s.axis, lo: lo, hi: hi)) }
         }
         var legend = String(repeating: " ", count: labelW)
         for (i, s) in series.enumerated() {
@@ -110,6 +140,7 @@ struct Compare: ParsableCommand {
     @Option(help: "First step (inclusive).") var from: Int64?
     @Option(help: "Last step (exclusive).") var to: Int64?
     @Option(help: "Chart height in lines.") var height: Int = 14
+    @Option(help: "Chart x axis: step, time (wall clock) or relative (time since each run's first point).") var x: Store.XAxis = .step
     @Flag(help: "Logarithmic value axis.") var log = false
     @Flag(help: "Table only, no chart.") var noChart = false
 
@@ -124,11 +155,13 @@ struct Compare: ParsableCommand {
             runs.insert(base, at: 0)
         }
         let out = Output()
-        try renderComparison(store: store, runs: runs, metric: metric, from: from, to: to, height: height, logScale: log, chart: !noChart, out: out)
+        try renderComparison(store: store, runs: runs, metric: metric, from: from, to: to, height: height, logScale: log, chart: !noChart, x: x, out: out)
     }
 }
 
-func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool, out: Output) throws {
+func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool,
+                      x: Store.XAxis = .step, out: Output) throws {
+    if x != .step, from != nil || to != nil { throw CLIError("--from/--to select steps: use them with --x step", exitCode: 2) }
     let (m, labels) = parseSeriesSpec(metric)
     // [from, to): without --to the range ends at Int64.max, included.
     let last = lastStep(to: to, default: .max)
@@ -137,11 +170,11 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
     var table: [[String]] = []
     var base: Stats?
     // Params that differ between the runs are shown as columns.
-    let keys = Set(runs.flatMap { $0.params.keys }).sorted().filter { k in Set(runs.map { $0.params[k]?.description ?? "-" }).count > 1 }
+    let keys = Set(runs.flatMap { $0.params.keys }).sorted().filter { k in Set(runs.map { $0.params[k].map(paramText) ?? "-" }).count > 1 }
     for (i, r) in runs.enumerated() {
         _ = try seriesInfo(store, r, metric)
         guard !empty, let st = try (range.map { try store.aggregate(r.id, m, labels: labels, steps: $0) } ?? store.aggregate(r.id, m, labels: labels)) else {
-            table.append([r.name] + keys.map { r.params[$0]?.description ?? "-" } + ["0", "-", "-", "-", "-", "-", ""]); continue
+            table.append([r.name] + keys.map { r.params[$0].map(paramText) ?? "-" } + ["0", "-", "-", "-", "-", "-", ""]); continue
         }
         if i == 0 { base = st }
         var delta = i == 0 ? "baseline" : ""
@@ -149,14 +182,14 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
             let pct = (st.last - b.last) / abs(b.last) * 100
             delta = (pct >= 0 ? "+" : "") + cformat("%.1f", pct) + "%"
         }
-        table.append([r.name] + keys.map { r.params[$0]?.description ?? "-" }
+        table.append([r.name] + keys.map { r.params[$0].map(paramText) ?? "-" }
                      + [String(st.count), String(st.lastStep), short(st.last), short(st.min), short(st.max), short(st.mean), delta])
     }
     out.line("\(metric)" + (range.map { " over steps \($0.lowerBound)..<\(empty ? String(to ?? 0) : Buckets.exclusiveText($0.upperBound))" } ?? ""))
-    for l in renderTable(header: ["run"] + keys + ["points", "last step", "last", "min", "max", "mean", "last vs base"], rows: table) { out.line(l) }
+    for l in renderTable(header: ["run"] + keys + ["points", "last step", "last", "min", "max", "mean", "last vs base"], rows: table, fit: terminalWidth()) { out.line(l) }
     guard chart else { return }
     let width = max(20, min(160, terminalWidth() - 12))
-    let curves = try loadCurves(store, runs: runs, metric: metric, buckets: width * 2, from: from, to: to)
+    let curves = try loadCurves(store, runs: runs, metric: metric, buckets: width * 2, from: from, to: to, x: x)
     out.line("")
     for l in TerminalChart.render(curves, width: width, height: max(4, height), color: useColor, logScale: logScale) { out.line(l) }
 }
@@ -173,14 +206,16 @@ struct Plot: ParsableCommand {
     @Option(help: "First step (inclusive).") var from: Int64?
     @Option(help: "Last step (exclusive).") var to: Int64?
     @Option(help: "Buckets (horizontal resolution).") var buckets: Int = 400
+    @Option(help: "x axis: step, time (wall clock) or relative (time since each run's first point).") var x: Store.XAxis = .step
     @Flag(help: "Logarithmic value axis.") var log = false
 
     func run() throws {
         if runNames.isEmpty { throw CLIError("give at least one run", exitCode: 2) }
+        try SVGChart.checkOutputName(out)
         let store = try global.openForReading()
         defer { try? store.close() }
         let runs = try runNames.map { try lookupRun(store, $0) }
-        let curves = try loadCurves(store, runs: runs, metric: metric, buckets: buckets, from: from, to: to)
+        let curves = try loadCurves(store, runs: runs, metric: metric, buckets: buckets, from: from, to: to, x: x)
         let svg = SVGChart.render(curves, title: metric, logScale: log)
         let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         if fd < 0 { throw CLIError("cannot write \(out): \(String(cString: strerror(errno)))") }
@@ -188,29 +223,65 @@ struct Plot: ParsableCommand {
         o.write(svg)
         o.flush()
         close(fd)
-        warn("wrote \(out) (\(runs.count) runs, \(metric))")
+        warn("wrote \(out) (\(runs.count) \(runs.count == 1 ? "run" : "runs"), \(metric))")
     }
 }
 
 enum SVGChart {
-    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    /// Twenty colours chosen to be told apart; later runs get generated ones (`color(_:)`), so no
+    /// two runs share one.
+    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                          "#1a1a6e", "#9a9a00", "#006d5b", "#c000c0", "#e6b800", "#5a5a5a", "#7fd13b", "#800000",
+                          "#74b9e8", "#f59a7a", "#4b0082", "#c8a165"]
 
-    /// 1, 2 or 5 times a power of ten, about `count` ticks over [a, b].
-    static func ticks(_ a: Double, _ b: Double, count: Int = 6) -> [Double] {
-        let span = b - a
-        guard span > 0, span.isFinite else { return [a] }
-        let raw = span / Double(count)
-        let mag = pow(10, floor(log10(raw)))
-        let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? raw
-        var t = ceil(a / step) * step
-        var out: [Double] = []
-        while t <= b + step * 1e-9 { out.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
-        return out
+    /// Run `i`'s colour: the palette, then hues spaced by the golden angle at alternating
+    /// lightness (distinct for any number of runs that fits a chart).
+    static func color(_ i: Int) -> String {
+        if i < palette.count { return palette[i] }
+        let k = i - palette.count
+        let hue = (Double(k) * 137.507764 + 50).truncatingRemainder(dividingBy: 360)
+        let light = [0.32, 0.5, 0.42][k % 3]
+        return hex(hue: hue, saturation: 0.7, lightness: light)
     }
 
+    /// An HSL colour as `#rrggbb`.
+    static func hex(hue: Double, saturation: Double, lightness: Double) -> String {
+        let c = (1 - abs(2 * lightness - 1)) * saturation
+        let h = hue / 60
+        let x = c * (1 - abs(h.truncatingRemainder(dividingBy: 2) - 1))
+        let (r, g, b): (Double, Double, Double) = switch Int(h) {
+        case 0: (c, x, 0)
+        case 1: (x, c, 0)
+        case 2: (0, c, x)
+        case 3: (0, x, c)
+        case 4: (x, 0, c)
+        default: (c, 0, x)
+        }
+        let m = lightness - c / 2
+        func byte(_ v: Double) -> Int32 { Int32(((v + m) * 255).rounded()) }
+        return cformat("#%02x%02x%02x", byte(r), byte(g), byte(b))
+    }
+
+    /// `plot` writes SVG only: an output name with another extension (x.png) is refused before
+    /// anything is written, rather than filled with SVG text.
+    static func checkOutputName(_ path: String) throws {
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return }
+        let ext = base[base.index(after: dot)...].lowercased()
+        if ext != "svg" {
+            throw CLIError("--out \(path): plot writes SVG only, not .\(ext) (name the file .svg; convert it with e.g. `rsvg-convert -o x.\(ext) x.svg`)", exitCode: 2)
+        }
+    }
+
+    /// Approximate width in pixels of `text` at `size` (sans-serif averages about 0.6 em a character).
+    static func textWidth(_ text: String, size: Double = 12) -> Double { Double(text.count) * size * 0.6 }
+
+    /// Longest legend label in characters (longer labels are cut with "…").
+    static let legendChars = 32
+
+    /// The chart: title on top, plot area on the left, legend and caption in a column right of the
+    /// plot area (never over the data), x axis below. Every text lies inside the canvas.
     static func render(_ series: [ChartSeries], title: String, logScale: Bool) -> String {
-        let W = 900.0, H = 500.0, left = 80.0, right = 30.0, top = 40.0, bottom = 60.0
-        let pw = W - left - right, ph = H - top - bottom
         func tr(_ v: Double) -> Double { logScale ? (v > 0 ? log10(v) : .nan) : v }
         var ymin = Double.infinity, ymax = -Double.infinity
         for s in series { for b in s.rows { for v in [tr(b.stats.min), tr(b.stats.max)] where v.isFinite { ymin = min(ymin, v); ymax = max(ymax, v) } } }
@@ -219,28 +290,45 @@ enum SVGChart {
         let pad = (ymax - ymin) * 0.04
         ymin -= pad; ymax += pad
         let lo = Double(series.first?.lo ?? 0), hi = Double(series.first?.last ?? 0) + 1
+        let axis = series.first?.axis ?? .step
+        let yTicks = Axis.valueTicks(ymin, ymax, log: logScale)
+        let xTicks = Axis.xTicks(lo, hi - 1, axis: axis)
+        let labels = series.map { $0.label.count > legendChars ? String($0.label.prefix(legendChars - 1)) + "…" : $0.label }
+        let caption = ["line: mean per bucket", "band: min–max per bucket"]
+        let rowH = 18.0, top = 40.0, bottom = 60.0, gap = 24.0, margin = 12.0
+        let left = max(50, 16 + (yTicks.map { textWidth($0.1) }.max() ?? 0))
+        let legendW = max((labels + caption).map { textWidth($0) }.max() ?? 0, textWidth(caption[1])) + 22
+        // The last x tick label is centred on the plot's right edge: keep half of it on the canvas.
+        let rightOfPlot = max(gap + legendW + margin, (xTicks.last.map { textWidth($0.1) / 2 } ?? 0) + margin)
+        let W = max(900, left + 400 + rightOfPlot)
+        let ph = max(400, Double(series.count + caption.count + 1) * rowH + 10)
+        let H = top + ph + bottom
+        let pw = W - left - rightOfPlot
         func X(_ step: Double) -> Double { left + (step - lo) / max(1, hi - lo) * pw }
         func Y(_ v: Double) -> Double { top + (ymax - v) / (ymax - ymin) * ph }
         func n(_ d: Double) -> String { cformat("%.1f", d) }
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<text x=\"\(n(W / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(xml(title))</text>\n"
+        let maxTitle = Int((W - 2 * margin) / (15 * 0.6))
+        let shownTitle = title.count > maxTitle ? String(title.prefix(maxTitle - 1)) + "…" : title
+        s += "<text x=\"\(n(W / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(xml(shownTitle))</text>\n"
+        s += "<rect class=\"plot-area\" x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(pw))\" height=\"\(n(ph))\" fill=\"none\" stroke=\"none\"/>\n"
         // grid and axes
-        for t in ticks(ymin, ymax) {
+        for (t, label) in yTicks {
             let y = Y(t)
             s += "<line x1=\"\(n(left))\" y1=\"\(n(y))\" x2=\"\(n(left + pw))\" y2=\"\(n(y))\" stroke=\"#e5e5e5\"/>\n"
-            s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(xml(short(logScale ? pow(10, t) : t)))</text>\n"
+            s += "<text class=\"y-tick\" x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(xml(label))</text>\n"
         }
-        for t in ticks(lo, hi - 1) {
+        for (t, label) in xTicks {
             let x = X(t)
             s += "<line x1=\"\(n(x))\" y1=\"\(n(top + ph))\" x2=\"\(n(x))\" y2=\"\(n(top + ph + 5))\" stroke=\"black\"/>\n"
-            s += "<text x=\"\(n(x))\" y=\"\(n(top + ph + 20))\" text-anchor=\"middle\">\(xml(short(t)))</text>\n"
+            s += "<text class=\"x-tick\" x=\"\(n(x))\" y=\"\(n(top + ph + 20))\" text-anchor=\"middle\">\(xml(label))</text>\n"
         }
         s += "<line x1=\"\(n(left))\" y1=\"\(n(top))\" x2=\"\(n(left))\" y2=\"\(n(top + ph))\" stroke=\"black\"/>\n"
         s += "<line x1=\"\(n(left))\" y1=\"\(n(top + ph))\" x2=\"\(n(left + pw))\" y2=\"\(n(top + ph))\" stroke=\"black\"/>\n"
-        s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(H - 15))\" text-anchor=\"middle\">step</text>\n"
+        s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(H - 15))\" text-anchor=\"middle\">\(xml(Axis.title(axis, lo: lo, hi: hi - 1)))</text>\n"
         for (i, c) in series.enumerated() {
-            let color = palette[i % palette.count]
+            let color = color(i)
             let width = (hi - lo) / Double(max(1, c.buckets))
             var upper: [String] = [], lower: [String] = [], line: [String] = []
             func flush() {
@@ -259,11 +347,20 @@ enum SVGChart {
                 if me.isFinite { line.append("\(n(x)),\(n(Y(me)))") }
             }
             flush()
-            let ly = top + 10 + Double(i) * 18
-            s += "<rect x=\"\(n(left + pw - 190))\" y=\"\(n(ly - 9))\" width=\"14\" height=\"10\" fill=\"\(color)\"/>\n"
-            s += "<text x=\"\(n(left + pw - 170))\" y=\"\(n(ly))\">\(xml(c.label))</text>\n"
         }
-        s += "<text x=\"\(n(left + pw - 190))\" y=\"\(n(top + 14 + Double(series.count) * 18))\" fill=\"#666\">line: mean per bucket; band: min–max</text>\n"
+        // Legend: a column right of the plot area.
+        let lx = left + pw + gap
+        s += "<g class=\"legend\">\n"
+        for (i, label) in labels.enumerated() {
+            let ly = top + 10 + Double(i) * rowH
+            s += "<rect class=\"legend-swatch\" x=\"\(n(lx))\" y=\"\(n(ly - 9))\" width=\"14\" height=\"10\" fill=\"\(color(i))\"/>\n"
+            s += "<text x=\"\(n(lx + 20))\" y=\"\(n(ly))\">\(xml(label))</text>\n"
+        }
+        for (j, text) in caption.enumerated() {
+            let ly = top + 14 + Double(labels.count + j) * rowH
+            s += "<text class=\"caption\" x=\"\(n(lx))\" y=\"\(n(ly))\" fill=\"#666\">\(xml(text))</text>\n"
+        }
+        s += "</g>\n"
         return s + "</svg>\n"
     }
 

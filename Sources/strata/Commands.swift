@@ -93,9 +93,9 @@ struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List runs with params and metric summaries.",
         discussion: """
-        Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent,
-        params.KEY, meta.KEY, and METRIC.AGG with AGG one of count, nans, min, max, mean, std, first,
-        last, first_step, last_step, min_step, max_step (e.g. train/loss.min). The filter language of
+        Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent, \
+        params.KEY, meta.KEY, and METRIC.AGG with AGG one of count, nans, min, max, mean, std, first, \
+        last, first_step, last_step, min_step, max_step (e.g. train/loss.min). The filter language of \
         --where is in docs/FILTERS.md.
 
         Example: strata runs --where 'params.lr < 1e-3' --sort -train/loss.min
@@ -221,7 +221,7 @@ struct Show: ParsableCommand {
         func section(_ title: String, _ kv: [String: ParamValue]) {
             out.line(title + (kv.isEmpty ? "  -" : ""))
             let w = min(40, kv.keys.map(\.count).max() ?? 0)
-            for k in kv.keys.sorted() { out.line("  " + pad(k, w) + "  " + kv[k]!.description) }
+            for k in kv.keys.sorted() { out.line("  " + pad(k, w) + "  " + paramText(kv[k]!)) }
         }
         section("params", info.params)
         section("metadata", info.metadata)
@@ -244,9 +244,9 @@ struct Show: ParsableCommand {
         if let cmd = m["command"] { out.line("  \(cmd)") }
         if let e = m["env.fingerprint"] { out.line("  environment: \(e)") }
         let seeds = m.keys.filter { $0.hasPrefix("seed") }.sorted()
-        if !seeds.isEmpty { out.line("  seeds: " + seeds.map { "\($0)=\(m[$0]!)" }.joined(separator: " ")) }
+        if !seeds.isEmpty { out.line("  seeds: " + seeds.map { "\($0)=\(paramText(m[$0]!))" }.joined(separator: " ")) }
         let data = m.keys.filter { $0.hasPrefix("dataset.") }.sorted()
-        if !data.isEmpty { out.line("  datasets: " + data.map { "\($0.dropFirst(8))=\(m[$0]!)" }.joined(separator: " ")) }
+        if !data.isEmpty { out.line("  datasets: " + data.map { "\($0.dropFirst(8))=\(paramText(m[$0]!))" }.joined(separator: " ")) }
         if let h = m["host"] { out.line("  host: \(h)") }
         if let p = m["purpose"] { out.line("  purpose: \(p)") }
     }

@@ -237,20 +237,71 @@ func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
     return right ? fill + s : s + fill
 }
 
-/// Renders rows as an aligned table; numeric-looking cells are right-aligned.
-func renderTable(header: [String], rows: [[String]], maxWidth: Int = 48) -> [String] {
+/// True when a table cell reads as a number: a decimal (thousands separated by commas or not),
+/// NaN, ±Inf, a signed percentage (`+1.5%`) or a size (`1.5 KiB`).
+func isNumberCell(_ s: String) -> Bool {
+    if s == "NaN" || s == "Inf" || s == "-Inf" { return true }
+    var t = Substring(s)
+    if t.hasSuffix("%") { t = t.dropLast() }
+    for unit in [" B", " KiB", " MiB", " GiB", " TiB"] where t.hasSuffix(unit) { t = t.dropLast(unit.count); break }
+    if t.hasPrefix("+") || t.hasPrefix("-") { t = t.dropFirst() }
+    guard let f = t.first, f.isASCII, f.isNumber else { return false }
+    if t.contains(",") {
+        // 1,234,567(.89): groups of three after the first.
+        let intPart = t.prefix { $0 != "." }
+        let groups = intPart.split(separator: ",", omittingEmptySubsequences: false)
+        guard (1...3).contains(groups[0].count), groups.dropFirst().allSatisfy({ $0.count == 3 }),
+              groups.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return false }
+        t = t.dropFirst(intPart.count)
+        if t.isEmpty { return true }
+        return Double("0" + t) != nil
+    }
+    return Double(t) != nil
+}
+
+/// Renders rows as an aligned table. A column whose cells are mostly numbers (`isNumberCell`) is
+/// right-aligned as a whole: its header, its numbers and its placeholders (`-`). With `fit`, a
+/// table wider than `fit` columns is cut into blocks of columns that fit, each repeating the first
+/// column, one below the other with a blank line between.
+func renderTable(header: [String], rows: [[String]], maxWidth: Int = 48, fit: Int? = nil) -> [String] {
     // Cells hold stored text: control characters are shown, not sent to the terminal.
     let header = header.map(displayText)
     let rows = rows.map { $0.map(displayText) }
     var widths = header.map { min(maxWidth, $0.count) }
     for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = min(maxWidth, max(widths[i], c.count)) } }
-    func isNum(_ s: String) -> Bool { !s.isEmpty && (Double(s) != nil || s == "NaN" || s == "Inf" || s == "-Inf" || s.hasPrefix("+") || s.hasSuffix("%")) }
+    let numeric = header.indices.map { i -> Bool in
+        let cells = rows.compactMap { i < $0.count ? $0[i] : nil }.filter { $0 != "-" && !$0.isEmpty }
+        let numbers = cells.filter(isNumberCell).count
+        return numbers > 0 && numbers * 2 >= cells.count
+    }
+    func line(_ cells: [String], _ columns: [Int]) -> String {
+        columns.map { i in pad(i < cells.count ? cells[i] : "", widths[i], right: numeric[i]) }.joined(separator: "  ").trimmingTrailing()
+    }
+    // Blocks of columns that fit (the first column starts every block).
+    var blocks: [[Int]] = [Array(header.indices)]
+    if let fit, header.count > 1, widths.reduce(0, +) + 2 * (widths.count - 1) > fit {
+        blocks = []
+        var current = [0], used = widths[0]
+        for i in header.indices.dropFirst() {
+            if current.count > 1 && used + 2 + widths[i] > fit { blocks.append(current); current = [0]; used = widths[0] }
+            current.append(i); used += 2 + widths[i]
+        }
+        blocks.append(current)
+    }
     var out: [String] = []
-    out.append(header.enumerated().map { pad($1, widths[$0]) }.joined(separator: "  ").trimmingTrailing())
-    for r in rows {
-        out.append(r.enumerated().map { pad($1, widths[$0], right: isNum($1)) }.joined(separator: "  ").trimmingTrailing())
+    for (k, columns) in blocks.enumerated() {
+        if k > 0 { out.append("") }
+        out.append(line(header, columns))
+        for r in rows { out.append(line(r, columns)) }
     }
     return out
+}
+
+/// A param value as table and text output show it: numbers as `short` shows every number (`0`,
+/// never `0.0` in one place and `0` in another), the rest as stored.
+func paramText(_ p: ParamValue) -> String {
+    if case .double(let d) = p { return short(d) }
+    return p.description
 }
 
 extension String {

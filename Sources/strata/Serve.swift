@@ -14,10 +14,10 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the store over HTTP: ingest and query API, and a web page of runs and charts.",
         discussion: """
-        Binds to 127.0.0.1:7070 unless told otherwise. When the store has or once had tokens
-        (`strata token create`), every /api request needs "Authorization: Bearer TOKEN" and ingest
-        needs a write token. A store that never had tokens is served openly, on loopback addresses
-        only unless --no-auth is given. Rules and limits: docs/SECURITY.md; API: docs/API.md.
+        Binds to 127.0.0.1:7070 unless told otherwise. When the store has or once had tokens \
+        (`strata token create`), every /api request needs "Authorization: Bearer TOKEN" and ingest \
+        needs a write token. A store that never had tokens is served openly, on loopback addresses \
+        only unless --no-auth is given. Rules and limits: docs/SECURITY.md; API: docs/API.md. \
         Stop with Ctrl-C (SIGINT) or SIGTERM.
         """)
 

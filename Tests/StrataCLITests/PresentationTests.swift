@@ -232,7 +232,8 @@ import Testing
                     let open = a.filter { $0 == "{" }.count, close = a.filter { $0 == "}" }.count
                     #expect(open == close, "\(c): a JSON example is cut: \(a)")
                 }
-                guard !a.isEmpty, !b.isEmpty, !a.hasPrefix(" "), !b.hasPrefix(" ") else { continue }
+                // An `Example:` line is a line of its own, not the continuation of a paragraph.
+                guard !a.isEmpty, !b.isEmpty, !a.hasPrefix(" "), !b.hasPrefix(" "), !b.hasPrefix("Example:") else { continue }
                 let next = b.prefix { $0 != " " }
                 #expect(a.count + 1 + next.count >= 80, "\(c): \"\(a)\" is cut short before \"\(next)\"")
             }

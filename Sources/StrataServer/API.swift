@@ -347,7 +347,8 @@ final class API: Sendable {
                 if lo <= hi {
                     // span = hi - lo exactly (it may exceed Int64.max); width ≤ 2^64 / 1 is capped.
                     let span = UInt64(bitPattern: hi &- lo)
-                    width = Int64(min(UInt64(Int64.max), span / UInt64(buckets) + 1))
+                    let w = span / UInt64(buckets)  // up to 2^64 - 1 with one bucket
+                    width = w >= UInt64(Int64.max) ? Int64.max : Int64(w) + 1
                 }
             }
             let rows = try store.band(metric, groupBy: groupParam, bucketWidth: width, where: filter)

@@ -114,8 +114,10 @@ import Testing
                     #expect(got == want || (got.isNaN && want.isNaN), "\(ctx) rank \(by) \(name)")
                 }
             }
-            for width in ["1", "3", "9223372036854775807", nil] {
-                let o = try await Self.get(client, "/api/band?metric=m&group=g" + (width.map { "&width=\($0)" } ?? ""))
+            // Automatic widths too, with one bucket over a span of up to 2^64 - 1 (a trap once).
+            for (width, buckets) in [("1", nil), ("3", nil), ("9223372036854775807", nil), (nil, nil), (nil, "1"), (nil, "2")] as [(String?, String?)] {
+                let o = try await Self.get(client, "/api/band?metric=m&group=g" + (width.map { "&width=\($0)" } ?? "")
+                                           + (buckets.map { "&buckets=\($0)" } ?? ""))
                 let w = Int64(o["width"] as? Int ?? 0)
                 #expect(w > 0, "\(ctx) band width")
                 if let width { #expect(String(w) == width, "\(ctx) band width echo") }

@@ -211,7 +211,7 @@ struct Show: ParsableCommand {
         out.line("series" + (series.isEmpty ? "  -" : ""))
         if !series.isEmpty {
             let rows = series.map { s in
-                [s.key.canonical, String(s.count), "\(s.firstStep)..\(s.lastStep)", short(s.lastValue), short(s.min), short(s.max),
+                [s.key.canonical, String(s.count), "\(s.firstStep)..\(s.lastStep)", short(s.lastValue), s.extremeText(s.min), s.extremeText(s.max),
                  s.nanCount > 0 ? String(s.nanCount) : ""]
             }
             for l in renderTable(header: ["metric", "count", "steps", "last", "min", "max", "NaN"], rows: rows, maxWidth: 60) { out.line("  " + l) }

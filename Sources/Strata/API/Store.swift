@@ -249,10 +249,14 @@ public final class Store: @unchecked Sendable {
         public var lastStep: Int64
         /// The value at the largest step (last arrival among equal steps).
         public var lastValue: Double
+        /// The smallest and largest value other than NaN (±infinity included); both NaN when every
+        /// value is NaN (there is no number to take them from: see `allNaN`), as in `Stats`.
         public var min: Double
         public var max: Double
         public var minTime: Int64
         public var maxTime: Int64
+        /// True when the series has points and every one is NaN (`min` and `max` are then NaN).
+        public var allNaN: Bool { count > 0 && nanCount == count }
     }
 
     /// The series of a run with their summaries (read from segment directories, not chunks).
@@ -263,7 +267,8 @@ public final class Store: @unchecked Sendable {
             return reader.seriesKeys(of: run).compactMap { key in
                 guard let (a, minT, maxT) = reader.summary(key) else { return nil }
                 return SeriesInfo(key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
-                                  lastValue: a.lastValue, min: a.min, max: a.max, minTime: minT, maxTime: maxT)
+                                  lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
+                                  max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT)
             }
         }
     }

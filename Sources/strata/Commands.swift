@@ -251,7 +251,7 @@ func durationText(from start: Int64, to end: Int64) -> String {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Every point at full resolution, ordered by run, metric and step (JSON lines or CSV).",
-        discussion: "JSONL lines read back with `strata ingest`; CSV (run,metric,step,value,time) with `strata ingest --format csv`.")
+        discussion: "JSONL lines read back with `strata ingest`; CSV (run,metric,step,value,time,labels,run_id) with `strata ingest --format csv`.")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("run"), help: "Only this run (name or id; repeatable).") var runNames: [String] = []
@@ -267,7 +267,7 @@ struct Export: ParsableCommand {
         // Damage does not stop an export: what is readable is written, each damaged range is
         // reported on stderr, and the exit status says the export is incomplete.
         var damaged = try store.unreadableFiles()
-        if format == .csv { out.line("run,metric,step,value,time,labels") }
+        if format == .csv { out.line("run,metric,step,value,time,labels,run_id") }
         for info in runs {
             let series = try store.series(of: info.id).filter { wanted.isEmpty || wanted.contains($0.key.metric) || wanted.contains($0.key.canonical) }
                 .sorted { $0.key.canonical < $1.key.canonical }
@@ -287,7 +287,7 @@ struct Export: ParsableCommand {
                     }
                 case .csv:
                     let head = csvField(info.name) + "," + csvField(s.key.metric) + ","
-                    let tail = "," + csvField(s.key.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
+                    let tail = "," + csvField(s.key.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ";")) + "," + info.id.text
                     try store.scanPoints(s.key, skippingDamage: &damaged) { steps, values, times in
                         for i in 0..<steps.count {
                             out.write(head); out.write(String(steps[i])); out.byte(44); out.write(fmt(values[i])); out.byte(44)
@@ -440,9 +440,13 @@ struct Curve: ParsableCommand {
         }
         let table = rows.map { (r: CurveBucket) -> [String] in
             let st = r.stats
-            return ["\(st.firstStep)..\(st.lastStep)", String(st.count), short(st.min), short(st.mean), short(st.max), short(st.last)]
+            // min, mean and max are over the values other than NaN: the NaN column says how many are left out.
+            return ["\(st.firstStep)..\(st.lastStep)", String(st.count), String(st.nanCount),
+                    short(st.min), short(st.mean), short(st.max), short(st.last)]
         }
-        out.line("\(info.name) \(metric), steps \(lo)..<\(Buckets.exclusiveText(last)) in \(buckets) buckets")
-        for l in renderTable(header: ["steps", "count", "min", "mean", "max", "last"], rows: table) { out.line(l) }
+        // Buckets without points print no row: the header says how many of the N hold points.
+        let held = rows.count == buckets ? "in \(buckets) buckets" : "\(rows.count) of \(buckets) buckets hold points"
+        out.line("\(info.name) \(metric), steps \(lo)..<\(Buckets.exclusiveText(last)), \(held)")
+        for l in renderTable(header: ["steps", "count", "NaN", "min", "mean", "max", "last"], rows: table) { out.line(l) }
     }
 }

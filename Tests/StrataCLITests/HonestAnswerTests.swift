@@ -40,3 +40,47 @@ func linesOf(_ run: String, _ m: String, _ values: [String], t0: Int64? = 1_760_
         #expect(!js.out.contains("Infinity"), "\(js.out)")
     }
 }
+
+@Suite struct CurveText {
+    /// 25 points, 24 of them NaN: the NaN count is shown, and the header counts the rows printed.
+    @Test func nanColumnAndHonestHeader() throws {
+        let s = Scratch()
+        let values = Array(repeating: "NaN", count: 24) + ["289614"]
+        #expect(try strata(["ingest"], input: linesOf("r", "x", values), store: s.store).code == 0)
+        let c = try strata(["curve", "r", "x", "--buckets", "20", "--from", "0", "--to", "1000"], store: s.store)
+        #expect(c.code == 0, "\(c.err)")
+        let lines = c.out.split(separator: "\n")
+        #expect(lines.first?.contains("1 of 20 buckets hold points") == true, "\(c.out)")
+        #expect(lines.count == 3, "\(c.out)")
+        let header = lines.dropFirst().first?.split(separator: " ").map(String.init) ?? []
+        #expect(header == ["steps", "count", "NaN", "min", "mean", "max", "last"], "\(c.out)")
+        let row = lines.last?.split(separator: " ").map(String.init) ?? []
+        #expect(row.prefix(3) == ["0..24", "25", "24"], "\(c.out)")
+        // Every bucket holding points: the header says so plainly.
+        let all = try strata(["curve", "r", "x", "--buckets", "5"], store: s.store)
+        #expect(all.out.split(separator: "\n").first?.hasSuffix("in 5 buckets") == true, "\(all.out)")
+    }
+}
+
+@Suite struct ExportCSVRunID {
+    /// Two runs with one name: the CSV export names each by id, and ingesting it keeps them two.
+    @Test func twoRunsWithOneNameStayTwo() throws {
+        let s = Scratch()
+        #expect(try strata(["ingest", "--new-runs"], input: linesOf("dup", "x", ["1", "2"]), store: s.store).code == 0)
+        #expect(try strata(["ingest", "--new-runs"], input: linesOf("dup", "x", ["3"]), store: s.store).code == 0)
+        let ids = try strata(["runs", "--json"], store: s.store).out.split(separator: "\n")
+            .compactMap { l -> String? in l.contains("\"id\"") ? lineField(l, "id") : nil }
+        #expect(ids.count == 2)
+        let csv = try strata(["export", "--format", "csv"], store: s.store)
+        #expect(csv.code == 0, "\(csv.err)")
+        let rows = csv.out.split(separator: "\n")
+        #expect(rows.first == "run,metric,step,value,time,labels,run_id")
+        for id in ids { #expect(rows.contains { $0.hasPrefix("dup,") && $0.hasSuffix("," + id) }, "\(id): \(csv.out)") }
+        let s2 = Scratch()
+        let back = try strata(["ingest", "--format", "csv"], input: csv.out, store: s2.store)
+        #expect(back.code == 0, "\(back.err)")
+        let counts = try strata(["runs", "--columns", "name,x.count"], store: s2.store).out
+        #expect(counts.split(separator: "\n").filter { $0.hasPrefix("dup") }.count == 2, "\(counts)")
+        #expect(try strata(["export"], store: s2.store).out.split(separator: "\n").count == 3)
+    }
+}

@@ -392,8 +392,12 @@ struct Rewind: ParsableCommand {
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
-        try Lib.rewind(store, run: try lookupRun(store, runName), to: to)
-        print("rewound \(runName) to step \(to)")
+        let info = try lookupRun(store, runName)
+        try Lib.rewind(store, run: info, to: to)
+        // The status is not changed (docs/CLI.md): say what it is and what changes it.
+        var status = "status \(info.status.rawValue)"
+        if let e = info.endedMs { status += ", ended \(formatTime(e))" }
+        print("rewound \(runName) to step \(to); \(status) unchanged (logging to the run resumes it as running)")
     }
 }
 

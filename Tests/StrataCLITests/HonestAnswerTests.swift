@@ -84,3 +84,24 @@ func linesOf(_ run: String, _ m: String, _ values: [String], t0: Int64? = 1_760_
         #expect(try strata(["export"], store: s2.store).out.split(separator: "\n").count == 3)
     }
 }
+
+@Suite struct RewindStatus {
+    /// rewind leaves status and ended as they are (docs/CLI.md) and says so; logging again resumes.
+    @Test func rewindKeepsAndStatesTheStatus() throws {
+        let s = Scratch()
+        let input = linesOf("r", "x", ["1", "2", "3", "4"]) + #"{"run": "r", "status": "failed"}"# + "\n"
+        #expect(try strata(["ingest"], input: input, store: s.store).code == 0)
+        let before = try strata(["runs", "--columns", "name,status,ended"], store: s.store).out
+        let rw = try strata(["rewind", "r", "--to", "1"], store: s.store)
+        #expect(rw.code == 0, "\(rw.err)")
+        #expect(rw.out.contains("rewound r to step 1; status failed, ended "), "\(rw.out)")
+        #expect(rw.out.contains("unchanged"), "\(rw.out)")
+        #expect(try strata(["runs", "--columns", "name,status,ended"], store: s.store).out == before)
+        #expect(try strata(["export"], store: s.store).out.split(separator: "\n").count == 2)
+        let show = try strata(["show", "r"], store: s.store).out
+        #expect(show.contains("rewound   to step 1") && show.contains("status    failed"), "\(show)")
+        #expect(try strata(["ingest"], input: #"{"run": "r", "step": 2, "metrics": {"x": 5}}"# + "\n", store: s.store).code == 0)
+        // ingest resumes the run and, at the end of its input, finishes it (docs/CLI.md).
+        #expect(try strata(["show", "r"], store: s.store).out.contains("status    finished"))
+    }
+}

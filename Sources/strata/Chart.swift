@@ -51,13 +51,20 @@ enum TerminalChart {
         var owner = [[Int]](repeating: [Int](repeating: -1, count: cols), count: rows)
         let bits: [[UInt8]] = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
         func yDot(_ v: Double) -> Int { Int(((ymax - v) / (ymax - ymin) * Double(dy - 1)).rounded()) }
-        for (si, s) in series.enumerated() {
+        // Non-finite values are data: a bucket reaching +Inf (-Inf) is drawn up to the top (bottom)
+        // edge and counted in a note under the chart. The first series (the baseline of `compare`)
+        // is drawn last, so that where curves overlap its colour is the one seen.
+        var infBuckets = 0, negInfBuckets = 0
+        for (si, s) in series.enumerated().reversed() {
             var prev: Int?
             for b in s.rows {
                 let x = min(dx - 1, b.bucket * dx / max(1, s.buckets))
                 let lo = tr(b.stats.min), hi = tr(b.stats.max)
-                guard lo.isFinite, hi.isFinite else { prev = nil; continue }
-                var top = yDot(hi), bottom = yDot(lo)
+                if b.stats.max == .infinity { infBuckets += 1 }
+                if b.stats.min == -.infinity { negInfBuckets += 1 }
+                guard !lo.isNaN || b.stats.min == -.infinity, !hi.isNaN else { prev = nil; continue }
+                func edgeDot(_ v: Double) -> Int { v == .infinity ? 0 : v == -.infinity || v.isNaN ? dy - 1 : yDot(v) }
+                var top = edgeDot(hi), bottom = edgeDot(lo)
                 if let p = prev { top = min(top, p); bottom = max(bottom, p) }
                 for y in top...bottom {
                     let cy = y / 4, cx = x / 2
@@ -95,6 +102,11 @@ enum TerminalChart {
             legend += mark + " " + s.label + "   "
         }
         out.append(legend.trimmingTrailing())
+        func buckets(_ n: Int) -> String { n == 1 ? "1 bucket" : "\(n) buckets" }
+        if infBuckets > 0 { out.append(String(repeating: " ", count: labelW) + "▲ +Inf in \(buckets(infBuckets)), drawn to the top edge") }
+        if negInfBuckets > 0 {
+            out.append(String(repeating: " ", count: labelW) + "▼ -Inf in \(buckets(negInfBuckets)), drawn to the bottom edge")
+        }
         return out
     }
 }
@@ -128,6 +140,17 @@ struct Compare: ParsableCommand {
     }
 }
 
+/// The "last vs base" cell of `compare`: the change in percent, or in words when there is no
+/// percentage (a NaN or infinite last value, or a base of 0) — never blank.
+func lastVsBase(_ last: Double, _ base: Double) -> String {
+    if last.isNaN { return "NaN" }
+    if base.isNaN { return "base NaN" }
+    if last.isInfinite || base.isInfinite { return last == base ? "same" : short(last) + " vs " + short(base) }
+    if base == 0 { return last == 0 ? "same" : "base 0" }
+    let pct = (last - base) / abs(base) * 100
+    return (pct >= 0 ? "+" : "") + cformat("%.1f", pct) + "%"
+}
+
 func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool, out: Output) throws {
     let (m, labels) = parseSeriesSpec(metric)
     // [from, to): without --to the range ends at Int64.max, included.
@@ -144,11 +167,7 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
             table.append([r.name] + keys.map { r.params[$0]?.description ?? "-" } + ["0", "-", "-", "-", "-", "-", ""]); continue
         }
         if i == 0 { base = st }
-        var delta = i == 0 ? "baseline" : ""
-        if i > 0, let b = base, b.last != 0, b.last.isFinite, st.last.isFinite {
-            let pct = (st.last - b.last) / abs(b.last) * 100
-            delta = (pct >= 0 ? "+" : "") + cformat("%.1f", pct) + "%"
-        }
+        let delta = i == 0 ? "baseline" : base.map { lastVsBase(st.last, $0.last) } ?? "no base"
         table.append([r.name] + keys.map { r.params[$0]?.description ?? "-" }
                      + [String(st.count), String(st.lastStep), short(st.last), short(st.min), short(st.max), short(st.mean), delta])
     }

@@ -105,3 +105,32 @@ func linesOf(_ run: String, _ m: String, _ values: [String], t0: Int64? = 1_760_
         #expect(try strata(["show", "r"], store: s.store).out.contains("status    finished"))
     }
 }
+
+@Suite struct CompareNonFinite {
+    /// A run whose last value is NaN gets "NaN" as last vs base (not a blank), and a bucket holding
+    /// +Inf is drawn to the chart's top edge and counted, not dropped.
+    @Test func nanLastAndInfinityBuckets() throws {
+        let s = Scratch()
+        let base = (0..<100).map { "\(Double($0 % 7) + 1.5)" }
+        var other = (0..<100).map { "\(Double($0 % 5) + 2.25)" }
+        other[40] = #""Infinity""#
+        other[99] = "NaN"
+        #expect(try strata(["ingest"], input: linesOf("base", "g", base) + linesOf("other", "g", other), store: s.store).code == 0)
+        for log in [false, true] {
+            let c = try strata(["compare", "base", "other", "--metric", "g", "--height", "6"] + (log ? ["--log"] : []), store: s.store)
+            #expect(c.code == 0, "\(c.err)")
+            let row = c.out.split(separator: "\n").first { $0.hasPrefix("other") } ?? ""
+            #expect(row.hasSuffix("NaN") && row.contains("Inf"), "\(c.out)")
+            #expect(c.out.contains("▲ +Inf in 1 bucket, drawn to the top edge"), "\(c.out)")
+        }
+        #expect(lastVsBaseCells(try strata(["compare", "other", "base", "--metric", "g", "--no-chart"], store: s.store).out) == ["baseline", "base NaN"])
+    }
+}
+
+/// The "last vs base" column of a compare table: the last cell of each run row.
+func lastVsBaseCells(_ out: String) -> [String] {
+    out.split(separator: "\n").dropFirst(2).compactMap { line in
+        let parts = line.split(separator: "  ", omittingEmptySubsequences: true)
+        return parts.last.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+}

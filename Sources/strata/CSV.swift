@@ -118,6 +118,7 @@ final class CSVIngester {
             if values.isEmpty { return }
             let run = try book.run(name: runName, id: nil, project: nil)
             try run.log(values, step: step, time: time)
+            book.note(run, time: time)
             points += values.count
         case let .long(runCol, metricCol, stepCol, valueCol, timeCol, labelsCol, idCol):
             let runName = fields[runCol].isEmpty ? defaultRun : fields[runCol]
@@ -142,6 +143,7 @@ final class CSVIngester {
             let id = idCol.map { fields[$0].trimmingCharactersSpaces() }.flatMap { $0.isEmpty ? nil : $0 }
             let run = try book.run(name: runName, id: id, project: nil)
             try run.log(fields[metricCol], value, step: step, time: time, labels: labels)
+            book.note(run, time: time)
             points += 1
         }
     }

@@ -134,3 +134,32 @@ func lastVsBaseCells(_ out: String) -> [String] {
         return parts.last.map { $0.trimmingCharacters(in: .whitespaces) }
     }
 }
+
+@Suite struct TimesFromData {
+    /// A run ingested from lines that all carry `time` begins at its first point and ends at its
+    /// last (not at the moment of the ingest); params logged before the points are kept.
+    @Test func createdAndEndedFromTheLinesTimes() throws {
+        let s = Scratch()
+        let t0: Int64 = 1_760_000_000_000
+        let input = #"{"run": "r", "params": {"lr": 0.1}}"# + "\n" + linesOf("r", "x", ["1", "2", "3", "4"], t0: t0, step: 660_000)
+            + linesOf("f", "x", ["1", "2"], t0: t0, step: 90_000) + #"{"run": "f", "status": "failed"}"# + "\n"
+        let ing = try strata(["ingest"], input: input, store: s.store)
+        #expect(ing.code == 0, "\(ing.err)")
+        let show = try strata(["show", "r"], store: s.store).out
+        #expect(show.contains("created 2025-10-09 08:53:20Z   ended 2025-10-09 09:26:20Z (33m0s)"), "\(show)")
+        #expect(show.contains("lr"), "\(show)")
+        let js = try strata(["runs", "--json"], store: s.store).out.split(separator: "\n").filter { $0.contains("\"id\"") }
+        #expect(js.count == 2)
+        for l in js {
+            let name = lineField(l, "name")
+            #expect(lineField(l, "created_ms") == String(t0), "\(l)")
+            #expect(lineField(l, "ended_ms") == String(t0 + (name == "r" ? 3 * 660_000 : 90_000)), "\(l)")
+            #expect(lineField(l, "status") == (name == "r" ? "finished" : "failed"), "\(l)")
+        }
+        // Without times, the clock of the ingest is all there is.
+        let before = Int64(Date().timeIntervalSince1970 * 1000) - 1000
+        #expect(try strata(["ingest"], input: linesOf("u", "x", ["1"], t0: nil), store: s.store).code == 0)
+        let u = try strata(["runs", "--json", "--where", "name = \"u\""], store: s.store).out.split(separator: "\n").first { $0.contains("\"id\"") } ?? ""
+        #expect((Int64(lineField(u, "created_ms")) ?? 0) >= before, "\(u)")
+    }
+}

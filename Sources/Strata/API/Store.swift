@@ -141,6 +141,25 @@ public final class Store: @unchecked Sendable {
         return Run(store: self, id: info.id, name: name)
     }
 
+    /// Sets when a run began, e.g. to the time of its first point when it is logged from data that
+    /// carries times (`strata ingest`). Only for a run this store created and still has running,
+    /// without rewinds: the run's create record is written again with `ms` (a second create
+    /// replaces the run, docs/FORMAT.md), so anything else is left alone and this returns false.
+    @discardableResult
+    public func setCreated(_ run: RunID, ms: Int64) throws(StrataError) -> Bool {
+        try writing { () throws(StrataError) -> Bool in try lock.withLock { () throws(StrataError) -> Bool in
+            try checkOpen()
+            return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> Bool in
+                try catalog.refresh()
+                guard var info = catalog.runs[run], info.owner == writerId, info.status == .running,
+                      info.rewinds.isEmpty else { return false }
+                info.createdMs = ms
+                try catalog.append([Catalog.createRecord(info)], sync: false)
+                return true
+            }
+        } }
+    }
+
     /// Resumes the newest run named `name`, or creates it when the store has none: the lookup
     /// and the creation are one step across processes (under `catalog.lock`), so several
     /// processes opening the same new name at once create one run and all log into it.

@@ -258,6 +258,7 @@ enum SVGChart {
         s += "<line x1=\"\(n(left))\" y1=\"\(n(top))\" x2=\"\(n(left))\" y2=\"\(n(top + ph))\" stroke=\"black\"/>\n"
         s += "<line x1=\"\(n(left))\" y1=\"\(n(top + ph))\" x2=\"\(n(left + pw))\" y2=\"\(n(top + ph))\" stroke=\"black\"/>\n"
         s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(H - 15))\" text-anchor=\"middle\">step</text>\n"
+        var infCount = (up: 0, down: 0)
         for (i, c) in series.enumerated() {
             let color = palette[i % palette.count]
             let width = (hi - lo) / Double(max(1, c.buckets))
@@ -269,20 +270,40 @@ enum SVGChart {
                 if line.count > 1 { s += "<polyline points=\"\(line.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n" }
                 upper = []; lower = []; line = []
             }
+            // Non-finite values are data: a bucket holding +Inf (-Inf) reaches the top (bottom)
+            // edge of the plot, marked there with ▲ (▼); a note under the legend counts them.
+            var markers = ""
             for b in c.rows {
                 let x = X(lo + (Double(b.bucket) + 0.5) * width)
                 let mn = tr(b.stats.min), mx = tr(b.stats.max), me = tr(b.stats.mean)
-                guard mn.isFinite, mx.isFinite else { flush(); continue }
-                upper.append("\(n(x)),\(n(Y(mx)))")
-                lower.append("\(n(x)),\(n(Y(mn)))")
+                if b.stats.max == .infinity {
+                    infCount.up += 1
+                    markers += "<text class=\"inf\" x=\"\(n(x))\" y=\"\(n(top + 9))\" text-anchor=\"middle\" fill=\"\(color)\">▲</text>\n"
+                }
+                if b.stats.min == -.infinity {
+                    infCount.down += 1
+                    markers += "<text class=\"inf\" x=\"\(n(x))\" y=\"\(n(top + ph - 2))\" text-anchor=\"middle\" fill=\"\(color)\">▼</text>\n"
+                }
+                let yHi = b.stats.max == .infinity ? top : mx.isFinite ? Y(mx) : Double.nan
+                let yLo = b.stats.min == -.infinity ? top + ph : mn.isFinite ? Y(mn) : Double.nan
+                guard yHi.isFinite, yLo.isFinite else { flush(); continue }
+                upper.append("\(n(x)),\(n(yHi))")
+                lower.append("\(n(x)),\(n(yLo))")
                 if me.isFinite { line.append("\(n(x)),\(n(Y(me)))") }
             }
             flush()
+            s += markers
             let ly = top + 10 + Double(i) * 18
             s += "<rect x=\"\(n(left + pw - 190))\" y=\"\(n(ly - 9))\" width=\"14\" height=\"10\" fill=\"\(color)\"/>\n"
             s += "<text x=\"\(n(left + pw - 170))\" y=\"\(n(ly))\">\(xml(c.label))</text>\n"
         }
         s += "<text x=\"\(n(left + pw - 190))\" y=\"\(n(top + 14 + Double(series.count) * 18))\" fill=\"#666\">line: mean per bucket; band: min–max</text>\n"
+        var note = [String]()
+        if infCount.up > 0 { note.append("▲ +Inf in \(infCount.up) bucket\(infCount.up == 1 ? "" : "s")") }
+        if infCount.down > 0 { note.append("▼ -Inf in \(infCount.down) bucket\(infCount.down == 1 ? "" : "s")") }
+        if !note.isEmpty {
+            s += "<text x=\"\(n(left + pw - 190))\" y=\"\(n(top + 32 + Double(series.count) * 18))\" fill=\"#666\">\(note.joined(separator: "; ")) (at the edge)</text>\n"
+        }
         return s + "</svg>\n"
     }
 

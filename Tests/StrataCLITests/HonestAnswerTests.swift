@@ -163,3 +163,19 @@ func lastVsBaseCells(_ out: String) -> [String] {
         #expect((Int64(lineField(u, "created_ms")) ?? 0) >= before, "\(u)")
     }
 }
+
+@Suite struct PlotNonFinite {
+    /// A bucket holding +Inf is marked at the SVG's top edge and counted, not dropped.
+    @Test func infinityBucketsAreMarked() throws {
+        let s = Scratch()
+        var values = (0..<100).map { "\(Double($0 % 5) + 2.25)" }
+        values[40] = #""Infinity""#
+        values[70] = #""-Infinity""#
+        #expect(try strata(["ingest"], input: linesOf("r", "g", values), store: s.store).code == 0)
+        let p = try strata(["plot", "r", "--metric", "g", "--out", s.file("g.svg")], store: s.store)
+        #expect(p.code == 0, "\(p.err)")
+        let svg = (try? String(contentsOfFile: s.file("g.svg"), encoding: .utf8)) ?? ""
+        #expect(svg.components(separatedBy: "class=\"inf\"").count == 3, "\(svg)")
+        #expect(svg.contains("▲ +Inf in 1 bucket; ▼ -Inf in 1 bucket (at the edge)"), "\(svg)")
+    }
+}

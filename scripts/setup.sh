@@ -4,7 +4,14 @@
 #   required: liblz4-dev and pkg-config (the LZ4 system library target)
 #   optional: chromium (the web page's browser test, skipped without it); the Python test
 #             environment of requirements-test.txt (client tests, HTTP fuzz pass)
+# `setup.sh --required` installs only the required part: what `swift build` needs (scripts/demo.sh).
 set -euo pipefail
+required_only=0
+case "${1:-}" in
+  --required) required_only=1 ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--required]" >&2; exit 2 ;;
+esac
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 updated=0
@@ -15,6 +22,7 @@ if ! pkg-config --exists liblz4 2>/dev/null || [ ! -f /usr/include/lz4.h ]; then
   update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq liblz4-dev pkg-config >/dev/null
 fi
+if [ $required_only = 1 ]; then exit 0; fi
 
 if ! command -v chromium >/dev/null 2>&1 && [ "${STRATA_SKIP_BROWSER:-0}" != "1" ]; then
   echo "setup: installing chromium for the browser test (optional)" >&2

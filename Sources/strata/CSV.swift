@@ -58,7 +58,8 @@ func stepValue(_ text: String) -> Int64? {
     return nil
 }
 
-/// Reads wide CSV (a step column and one column per metric) or long CSV (`run,metric,step,value[,time]`).
+/// Reads wide CSV (a step column and one column per metric) or long CSV
+/// (`run,metric,step,value[,time][,labels][,run_id]`, as `strata export --format csv` writes it).
 final class CSVIngester {
     static let stepColumns = ["step", "_step", "global_step", "epoch", "iteration", "iter", "steps"]
     static let timeColumns = ["time", "_timestamp", "timestamp", "wall time", "wall_time", "walltime", "time_ms"]
@@ -70,7 +71,7 @@ final class CSVIngester {
 
     private enum Layout {
         case wide(step: Int, time: Int?, run: Int?, metrics: [(Int, String)])
-        case long(run: Int, metric: Int, step: Int, value: Int, time: Int?, labels: Int?)
+        case long(run: Int, metric: Int, step: Int, value: Int, time: Int?, labels: Int?, runID: Int?)
     }
     private var layout: Layout?
     private var columns = 0
@@ -117,8 +118,9 @@ final class CSVIngester {
             if values.isEmpty { return }
             let run = try book.run(name: runName, id: nil, project: nil)
             try run.log(values, step: step, time: time)
+            book.note(run, time: time)
             points += values.count
-        case let .long(runCol, metricCol, stepCol, valueCol, timeCol, labelsCol):
+        case let .long(runCol, metricCol, stepCol, valueCol, timeCol, labelsCol, idCol):
             let runName = fields[runCol].isEmpty ? defaultRun : fields[runCol]
             guard let runName, !runName.isEmpty else { throw CLIError("run name is empty") }
             guard let step = stepValue(fields[stepCol]) else { throw CLIError("step must be an integer, got \(jsonString(fields[stepCol]))") }
@@ -138,8 +140,10 @@ final class CSVIngester {
                     labels[String(kv[0])] = String(kv[1])
                 }
             }
-            let run = try book.run(name: runName, id: nil, project: nil)
+            let id = idCol.map { fields[$0].trimmingCharactersSpaces() }.flatMap { $0.isEmpty ? nil : $0 }
+            let run = try book.run(name: runName, id: id, project: nil)
             try run.log(fields[metricCol], value, step: step, time: time, labels: labels)
+            book.note(run, time: time)
             points += 1
         }
     }
@@ -150,9 +154,9 @@ final class CSVIngester {
         func col(_ n: String) -> Int? { names.firstIndex(of: n) }
         if let r = col("run"), let m = col("metric"), let s = col("step"), let v = col("value") {
             let t = col("time")
-            let known = Set([r, m, s, v] + (t.map { [$0] } ?? []) + (col("labels").map { [$0] } ?? []))
+            let known = Set([r, m, s, v] + [t, col("labels"), col("run_id")].compactMap { $0 })
             if known.count == names.count {
-                layout = .long(run: r, metric: m, step: s, value: v, time: t, labels: col("labels"))
+                layout = .long(run: r, metric: m, step: s, value: v, time: t, labels: col("labels"), runID: col("run_id"))
                 return
             }
         }

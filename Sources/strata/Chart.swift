@@ -65,13 +65,20 @@ enum TerminalChart {
         var owner = [[Int]](repeating: [Int](repeating: -1, count: cols), count: rows)
         let bits: [[UInt8]] = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
         func yDot(_ v: Double) -> Int { Int(((ymax - v) / (ymax - ymin) * Double(dy - 1)).rounded()) }
-        for (si, s) in series.enumerated() {
+        // Non-finite values are data: a bucket reaching +Inf (-Inf) is drawn up to the top (bottom)
+        // edge and counted in a note under the chart. The first series (the baseline of `compare`)
+        // is drawn last, so that where curves overlap its colour is the one seen.
+        var infBuckets = 0, negInfBuckets = 0
+        for (si, s) in series.enumerated().reversed() {
             var prev: Int?
             for b in s.rows {
                 let x = min(dx - 1, b.bucket * dx / max(1, s.buckets))
                 let lo = tr(b.stats.min), hi = tr(b.stats.max)
-                guard lo.isFinite, hi.isFinite else { prev = nil; continue }
-                var top = yDot(hi), bottom = yDot(lo)
+                if b.stats.max == .infinity { infBuckets += 1 }
+                if b.stats.min == -.infinity { negInfBuckets += 1 }
+                guard !lo.isNaN || b.stats.min == -.infinity, !hi.isNaN else { prev = nil; continue }
+                func edgeDot(_ v: Double) -> Int { v == .infinity ? 0 : v == -.infinity || v.isNaN ? dy - 1 : yDot(v) }
+                var top = edgeDot(hi), bottom = edgeDot(lo)
                 if let p = prev { top = min(top, p); bottom = max(bottom, p) }
                 for y in top...bottom {
                     let cy = y / 4, cx = x / 2
@@ -125,6 +132,11 @@ enum TerminalChart {
             legend += mark + " " + s.label + "   "
         }
         out.append(legend.trimmingTrailing())
+        func buckets(_ n: Int) -> String { n == 1 ? "1 bucket" : "\(n) buckets" }
+        if infBuckets > 0 { out.append(String(repeating: " ", count: labelW) + "▲ +Inf in \(buckets(infBuckets)), drawn to the top edge") }
+        if negInfBuckets > 0 {
+            out.append(String(repeating: " ", count: labelW) + "▼ -Inf in \(buckets(negInfBuckets)), drawn to the bottom edge")
+        }
         return out
     }
 }
@@ -159,6 +171,17 @@ struct Compare: ParsableCommand {
     }
 }
 
+/// The "last vs base" cell of `compare`: the change in percent, or in words when there is no
+/// percentage (a NaN or infinite last value, or a base of 0) — never blank.
+func lastVsBase(_ last: Double, _ base: Double) -> String {
+    if last.isNaN { return "NaN" }
+    if base.isNaN { return "base NaN" }
+    if last.isInfinite || base.isInfinite { return last == base ? "same" : short(last) + " vs " + short(base) }
+    if base == 0 { return last == 0 ? "same" : "base 0" }
+    let pct = (last - base) / abs(base) * 100
+    return (pct >= 0 ? "+" : "") + cformat("%.1f", pct) + "%"
+}
+
 func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool,
                       x: Store.XAxis = .step, out: Output) throws {
     if x != .step, from != nil || to != nil { throw CLIError("--from/--to select steps: use them with --x step", exitCode: 2) }
@@ -177,11 +200,7 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
             table.append([r.name] + keys.map { r.params[$0].map(paramText) ?? "-" } + ["0", "-", "-", "-", "-", "-", ""]); continue
         }
         if i == 0 { base = st }
-        var delta = i == 0 ? "baseline" : ""
-        if i > 0, let b = base, b.last != 0, b.last.isFinite, st.last.isFinite {
-            let pct = (st.last - b.last) / abs(b.last) * 100
-            delta = (pct >= 0 ? "+" : "") + cformat("%.1f", pct) + "%"
-        }
+        let delta = i == 0 ? "baseline" : base.map { lastVsBase(st.last, $0.last) } ?? "no base"
         table.append([r.name] + keys.map { r.params[$0].map(paramText) ?? "-" }
                      + [String(st.count), String(st.lastStep), short(st.last), short(st.min), short(st.max), short(st.mean), delta])
     }
@@ -297,11 +316,11 @@ enum SVGChart {
         let caption = ["line: mean per bucket", "band: min–max per bucket"]
         let rowH = 18.0, top = 40.0, bottom = 60.0, gap = 24.0, margin = 12.0
         let left = max(50, 16 + (yTicks.map { textWidth($0.1) }.max() ?? 0))
-        let legendW = max((labels + caption).map { textWidth($0) }.max() ?? 0, textWidth(caption[1])) + 22
+        let legendW = max((labels + caption).map { textWidth($0) }.max() ?? 0, textWidth("▲ +Inf in 0000 buckets (at the edge)")) + 22
         // The last x tick label is centred on the plot's right edge: keep half of it on the canvas.
         let rightOfPlot = max(gap + legendW + margin, (xTicks.last.map { textWidth($0.1) / 2 } ?? 0) + margin)
         let W = max(900, left + 400 + rightOfPlot)
-        let ph = max(400, Double(series.count + caption.count + 1) * rowH + 10)
+        let ph = max(400, Double(series.count + caption.count + 3) * rowH + 10)
         let H = top + ph + bottom
         let pw = W - left - rightOfPlot
         func X(_ step: Double) -> Double { left + (step - lo) / max(1, hi - lo) * pw }
@@ -327,6 +346,7 @@ enum SVGChart {
         s += "<line x1=\"\(n(left))\" y1=\"\(n(top))\" x2=\"\(n(left))\" y2=\"\(n(top + ph))\" stroke=\"black\"/>\n"
         s += "<line x1=\"\(n(left))\" y1=\"\(n(top + ph))\" x2=\"\(n(left + pw))\" y2=\"\(n(top + ph))\" stroke=\"black\"/>\n"
         s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(H - 15))\" text-anchor=\"middle\">\(xml(Axis.title(axis, lo: lo, hi: hi - 1)))</text>\n"
+        var infCount = (up: 0, down: 0)
         for (i, c) in series.enumerated() {
             let color = color(i)
             let width = (hi - lo) / Double(max(1, c.buckets))
@@ -338,15 +358,29 @@ enum SVGChart {
                 if line.count > 1 { s += "<polyline points=\"\(line.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n" }
                 upper = []; lower = []; line = []
             }
+            // Non-finite values are data: a bucket holding +Inf (-Inf) reaches the top (bottom)
+            // edge of the plot, marked there with ▲ (▼); a note under the legend counts them.
+            var markers = ""
             for b in c.rows {
                 let x = X(lo + (Double(b.bucket) + 0.5) * width)
                 let mn = tr(b.stats.min), mx = tr(b.stats.max), me = tr(b.stats.mean)
-                guard mn.isFinite, mx.isFinite else { flush(); continue }
-                upper.append("\(n(x)),\(n(Y(mx)))")
-                lower.append("\(n(x)),\(n(Y(mn)))")
+                if b.stats.max == .infinity {
+                    infCount.up += 1
+                    markers += "<text class=\"inf\" x=\"\(n(x))\" y=\"\(n(top + 9))\" text-anchor=\"middle\" fill=\"\(color)\">▲</text>\n"
+                }
+                if b.stats.min == -.infinity {
+                    infCount.down += 1
+                    markers += "<text class=\"inf\" x=\"\(n(x))\" y=\"\(n(top + ph - 2))\" text-anchor=\"middle\" fill=\"\(color)\">▼</text>\n"
+                }
+                let yHi = b.stats.max == .infinity ? top : mx.isFinite ? Y(mx) : Double.nan
+                let yLo = b.stats.min == -.infinity ? top + ph : mn.isFinite ? Y(mn) : Double.nan
+                guard yHi.isFinite, yLo.isFinite else { flush(); continue }
+                upper.append("\(n(x)),\(n(yHi))")
+                lower.append("\(n(x)),\(n(yLo))")
                 if me.isFinite { line.append("\(n(x)),\(n(Y(me)))") }
             }
             flush()
+            s += markers
         }
         // Legend: a column right of the plot area.
         let lx = left + pw + gap
@@ -356,7 +390,10 @@ enum SVGChart {
             s += "<rect class=\"legend-swatch\" x=\"\(n(lx))\" y=\"\(n(ly - 9))\" width=\"14\" height=\"10\" fill=\"\(color(i))\"/>\n"
             s += "<text x=\"\(n(lx + 20))\" y=\"\(n(ly))\">\(xml(label))</text>\n"
         }
-        for (j, text) in caption.enumerated() {
+        var notes = caption
+        if infCount.up > 0 { notes.append("▲ +Inf in \(infCount.up) bucket\(infCount.up == 1 ? "" : "s") (at the edge)") }
+        if infCount.down > 0 { notes.append("▼ -Inf in \(infCount.down) bucket\(infCount.down == 1 ? "" : "s") (at the edge)") }
+        for (j, text) in notes.enumerated() {
             let ly = top + 14 + Double(labels.count + j) * rowH
             s += "<text class=\"caption\" x=\"\(n(lx))\" y=\"\(n(ly))\" fill=\"#666\">\(xml(text))</text>\n"
         }

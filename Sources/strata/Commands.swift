@@ -229,7 +229,7 @@ struct Show: ParsableCommand {
         out.line("series" + (series.isEmpty ? "  -" : ""))
         if !series.isEmpty {
             let rows = series.map { s in
-                [s.key.canonical, String(s.count), "\(s.firstStep)..\(s.lastStep)", short(s.lastValue), short(s.min), short(s.max),
+                [s.key.canonical, String(s.count), "\(s.firstStep)..\(s.lastStep)", short(s.lastValue), s.extremeText(s.min), s.extremeText(s.max),
                  s.nanCount > 0 ? String(s.nanCount) : ""]
             }
             for l in renderTable(header: ["metric", "count", "steps", "last", "min", "max", "NaN"], rows: rows, maxWidth: 60) { out.line("  " + l) }
@@ -269,7 +269,7 @@ func durationText(from start: Int64, to end: Int64) -> String {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Every point at full resolution, ordered by run, metric and step (JSON lines or CSV).",
-        discussion: "JSONL lines read back with `strata ingest`; CSV (run,metric,step,value,time) with `strata ingest --format csv`.")
+        discussion: "JSONL lines read back with `strata ingest`; CSV (run,metric,step,value,time,labels,run_id) with `strata ingest --format csv`.")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("run"), help: "Only this run (name or id; repeatable).") var runNames: [String] = []
@@ -294,7 +294,7 @@ struct Export: ParsableCommand {
         // Damage does not stop an export: what is readable is written, each damaged range is
         // reported on stderr, and the exit status says the export is incomplete.
         var damaged = try store.unreadableFiles()
-        if format == .csv { out.line("run,metric,step,value,time,labels") }
+        if format == .csv { out.line("run,metric,step,value,time,labels,run_id") }
         for info in runs {
             let series = try store.series(of: info.id).filter { wanted.isEmpty || wanted.contains($0.key.metric) || wanted.contains($0.key.canonical) }
                 .sorted { $0.key.canonical < $1.key.canonical }
@@ -314,7 +314,7 @@ struct Export: ParsableCommand {
                     }
                 case .csv:
                     let head = csvField(info.name) + "," + csvField(s.key.metric) + ","
-                    let tail = "," + csvField(s.key.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
+                    let tail = "," + csvField(s.key.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ";")) + "," + info.id.text
                     try store.scanPoints(s.key, skippingDamage: &damaged) { steps, values, times in
                         for i in 0..<steps.count {
                             out.write(head); out.write(String(steps[i])); out.byte(44); out.write(fmt(values[i])); out.byte(44)
@@ -419,8 +419,12 @@ struct Rewind: ParsableCommand {
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
-        try Lib.rewind(store, run: try lookupRun(store, runName), to: to)
-        print("rewound \(runName) to step \(to)")
+        let info = try lookupRun(store, runName)
+        try Lib.rewind(store, run: info, to: to)
+        // The status is not changed (docs/CLI.md): say what it is and what changes it.
+        var status = "status \(info.status.rawValue)"
+        if let e = info.endedMs { status += ", ended \(formatTime(e))" }
+        print("rewound \(runName) to step \(to); \(status) unchanged (logging to the run resumes it as running)")
     }
 }
 
@@ -470,9 +474,13 @@ struct Curve: ParsableCommand {
         }
         let table = rows.map { (r: CurveBucket) -> [String] in
             let st = r.stats
-            return ["\(st.firstStep)..\(st.lastStep)", String(st.count), short(st.min), short(st.mean), short(st.max), short(st.last)]
+            // min, mean and max are over the values other than NaN: the NaN column says how many are left out.
+            return ["\(st.firstStep)..\(st.lastStep)", String(st.count), String(st.nanCount),
+                    short(st.min), short(st.mean), short(st.max), short(st.last)]
         }
-        out.line("\(info.name) \(metric), steps \(lo)..<\(Buckets.exclusiveText(last)) in \(buckets) buckets")
-        for l in renderTable(header: ["steps", "count", "min", "mean", "max", "last"], rows: table) { out.line(l) }
+        // Buckets without points print no row: the header says how many of the N hold points.
+        let held = rows.count == buckets ? "in \(buckets) buckets" : "\(rows.count) of \(buckets) buckets hold points"
+        out.line("\(info.name) \(metric), steps \(lo)..<\(Buckets.exclusiveText(last)), \(held)")
+        for l in renderTable(header: ["steps", "count", "NaN", "min", "mean", "max", "last"], rows: table) { out.line(l) }
     }
 }

@@ -9,6 +9,42 @@ final class RunBook {
     private var cache: [String: Run] = [:]
     private(set) var touched: [Run] = []
     private(set) var created = 0
+    /// Runs this book created (their `created` may be set from the data's times).
+    private var createdHere: Set<RunID> = []
+    /// Per run: the smallest and largest time of its points here, and whether any point had none.
+    private var times: [RunID: (lo: Int64, hi: Int64, untimed: Bool)] = [:]
+
+    /// Notes the time of a point logged to `run` (nil: the line carried none).
+    func note(_ run: Run, time: Int64?) {
+        var t = times[run.id] ?? (.max, .min, false)
+        if let time { t.lo = min(t.lo, time); t.hi = max(t.hi, time) } else { t.untimed = true }
+        times[run.id] = t
+    }
+
+    /// When every point logged to `run` here carried a time: the latest one (its `ended`).
+    func dataEnd(_ run: Run) -> Int64? {
+        guard let t = times[run.id], !t.untimed, t.lo <= t.hi else { return nil }
+        return t.hi
+    }
+
+    /// A run created here whose every point so far carried a time begins at its first point's time
+    /// (called before the run is ended: only a running run's start is changed).
+    func startFromData(_ run: Run) throws {
+        guard createdHere.contains(run.id), let t = times[run.id], !t.untimed, t.lo <= t.hi else { return }
+        try store.setCreated(run.id, ms: t.lo)
+    }
+
+    /// Ends the input: a run created here whose every point carried a time begins at its first
+    /// point's time, and a run still running ends at its last point's time (both from the data,
+    /// not the clock of the ingest); `Store.close` ends the rest now.
+    func finishFromData() throws {
+        for r in touched {
+            guard let t = times[r.id], !t.untimed, t.lo <= t.hi else { continue }
+            try startFromData(r)
+            guard let info = r.info, info.status == .running else { continue }
+            try r.finish(.finished, endedMs: max(t.hi, info.createdMs))
+        }
+    }
 
     init(store: Store, newRuns: Bool) {
         self.store = store
@@ -41,7 +77,7 @@ final class RunBook {
             // Resolve-or-create in one step across processes (two ingests naming a new run create one).
             let (found, isNew) = try store.openRun(name: name, project: project ?? "default")
             r = found
-            if isNew { created += 1 }
+            if isNew { created += 1; createdHere.insert(found.id) }
         }
         cache["name:" + name] = r
         touched.append(r)
@@ -50,7 +86,9 @@ final class RunBook {
 
     private func create(_ name: String, project: String?) throws -> Run {
         created += 1
-        return try store.createRun(name: name, project: project ?? "default")
+        let r = try store.createRun(name: name, project: project ?? "default")
+        createdHere.insert(r.id)
+        return r
     }
 }
 
@@ -246,7 +284,7 @@ final class JSONLineIngester {
         if hasPoints {
             if labels.isEmpty {
                 if let (m, d) = single, let d { values[m] = d }
-                if !values.isEmpty { try run.log(values, step: step, time: time) }
+                if !values.isEmpty { try run.log(values, step: step, time: time); book.note(run, time: time) }
                 counts.points += values.count
             } else {
                 let t = time ?? nowMs()
@@ -254,10 +292,14 @@ final class JSONLineIngester {
                 // One metric at a time with labels: validate all names first so the line is all or nothing.
                 for k in values.keys { _ = try SeriesKey(run: run.id, metric: k, labels: labels) }
                 for (k, d) in values { try run.log(k, d, step: step, time: t, labels: labels) }
+                if !values.isEmpty { book.note(run, time: time) }
                 counts.points += values.count
             }
         }
-        if let status { try run.finish(status) }
+        if let status {
+            try book.startFromData(run)
+            try run.finish(status, endedMs: book.dataEnd(run))
+        }
     }
 }
 
@@ -342,6 +384,7 @@ struct Ingest: ParsableCommand {
                 json.counts.lines = lineNo
                 try policy.lineDone()
             }
+            try book.finishFromData()
         } catch { failure = error }
         // Every line before a failure is kept: flush and close whatever happens.
         do {

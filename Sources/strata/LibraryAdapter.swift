@@ -65,8 +65,8 @@ final class RunRow {
         guard let s = series.first(where: { $0.key.canonical == metric }) else { return nil }
         switch agg {
         case "last": return .number(s.lastValue, display: short(s.lastValue))
-        case "min": return .number(s.min, display: short(s.min))
-        case "max": return .number(s.max, display: short(s.max))
+        case "min": return .number(s.min, display: s.extremeText(s.min))
+        case "max": return .number(s.max, display: s.extremeText(s.max))
         case "count": return .number(Double(s.count), display: String(s.count))
         case "nans": return .number(Double(s.nanCount), display: String(s.nanCount))
         case "first_step": return .number(Double(s.firstStep), display: String(s.firstStep))
@@ -132,6 +132,11 @@ final class RunRow {
             throw fail("no run has metric \(jsonString(metric))", hint)
         }
     }
+}
+
+extension Store.SeriesInfo {
+    /// A summary's min or max as table text: `all NaN` when the series holds no number at all.
+    func extremeText(_ v: Double) -> String { allNaN ? "all NaN" : short(v) }
 }
 
 enum ColumnValue {

@@ -487,3 +487,29 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
         }
     }
 }
+
+@Suite struct AllNaNSeriesAPI {
+    /// An all-NaN series has no min or max: `"NaN"` (as in the Stats of /api/runs), never ±Infinity.
+    @Test func seriesSummaryOfAnAllNaNSeries() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let body = (0..<4).map { #"{"run": "r", "step": \#($0), "metrics": {"x": NaN, "y": \#($0)}}"# }.joined(separator: "\n") + "\n"
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in
+                #expect(r.status == .ok)
+            }
+            try await client.execute(uri: "/api/runs/r/series", method: .get) { r in
+                #expect(r.status == .ok)
+                let text = String(buffer: r.body)
+                #expect(!text.contains("Infinity"), "\(text)")
+                let o = try json(r.body)
+                let series = (o["series"] as? [[String: Any]]) ?? []
+                let x = series.first { $0["metric"] as? String == "x" }
+                #expect(x?["min"] as? String == "NaN" && x?["max"] as? String == "NaN", "\(text)")
+                #expect(x?["nan"] as? Int == 4 && x?["count"] as? Int == 4, "\(text)")
+                let y = series.first { $0["metric"] as? String == "y" }
+                #expect(y?["min"] as? Double == 0 && y?["max"] as? Double == 3, "\(text)")
+            }
+        }
+    }
+}

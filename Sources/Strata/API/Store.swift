@@ -141,6 +141,25 @@ public final class Store: @unchecked Sendable {
         return Run(store: self, id: info.id, name: name)
     }
 
+    /// Sets when a run began, e.g. to the time of its first point when it is logged from data that
+    /// carries times (`strata ingest`). Only for a run this store created and still has running,
+    /// without rewinds: the run's create record is written again with `ms` (a second create
+    /// replaces the run, docs/FORMAT.md), so anything else is left alone and this returns false.
+    @discardableResult
+    public func setCreated(_ run: RunID, ms: Int64) throws(StrataError) -> Bool {
+        try writing { () throws(StrataError) -> Bool in try lock.withLock { () throws(StrataError) -> Bool in
+            try checkOpen()
+            return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> Bool in
+                try catalog.refresh()
+                guard var info = catalog.runs[run], info.owner == writerId, info.status == .running,
+                      info.rewinds.isEmpty else { return false }
+                info.createdMs = ms
+                try catalog.append([Catalog.createRecord(info)], sync: false)
+                return true
+            }
+        } }
+    }
+
     /// Resumes the newest run named `name`, or creates it when the store has none: the lookup
     /// and the creation are one step across processes (under `catalog.lock`), so several
     /// processes opening the same new name at once create one run and all log into it.
@@ -264,10 +283,14 @@ public final class Store: @unchecked Sendable {
         public var lastStep: Int64
         /// The value at the largest step (last arrival among equal steps).
         public var lastValue: Double
+        /// The smallest and largest value other than NaN (±infinity included); both NaN when every
+        /// value is NaN (there is no number to take them from: see `allNaN`), as in `Stats`.
         public var min: Double
         public var max: Double
         public var minTime: Int64
         public var maxTime: Int64
+        /// True when the series has points and every one is NaN (`min` and `max` are then NaN).
+        public var allNaN: Bool { count > 0 && nanCount == count }
     }
 
     /// The series of a run with their summaries (read from segment directories, not chunks).
@@ -278,7 +301,8 @@ public final class Store: @unchecked Sendable {
             return reader.seriesKeys(of: run).compactMap { key in
                 guard let (a, minT, maxT) = reader.summary(key) else { return nil }
                 return SeriesInfo(key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
-                                  lastValue: a.lastValue, min: a.min, max: a.max, minTime: minT, maxTime: maxT)
+                                  lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
+                                  max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT)
             }
         }
     }

@@ -144,14 +144,8 @@ public enum Tokens {
                 throw APIError(409, "a token named \"\(label)\" already exists (names are unique: revoke it first, or choose another --name)", field: "name")
             }
             let p = path(store: store)
-            let fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd < 0 {
-                if errno == ELOOP { throw APIError(500, "token file \(p) is a symbolic link; refusing to write through it") }
-                throw APIError(500, "cannot open \(p): \(String(cString: strerror(errno)))")
-            }
+            let (fd, st) = try openRegularFile(p, O_WRONLY | O_APPEND, named: "token file \(p)")
             defer { close(fd) }
-            var st = stat()
-            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw APIError(500, "token file \(p) is not a regular file") }
             var line = st.st_size == 0 ? header : ""
             line += "\(scope.rawValue)\t\(entry.hash)\t\(created)\t\(label)\n"
             try writeAll(fd, Array(line.utf8), path: p)
@@ -208,14 +202,8 @@ public enum Tokens {
     /// marker first if needed (so a store that gets a token is marked before the token exists).
     static func withLock<T>(store: String, _ body: () throws(APIError) -> T) throws(APIError) -> T {
         let m = markerPath(store: store)
-        let fd = open(m, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            if errno == ELOOP { throw APIError(500, "\(m) is a symbolic link; refusing to write through it") }
-            throw APIError(500, "cannot open \(m): \(String(cString: strerror(errno)))")
-        }
+        let (fd, st) = try openRegularFile(m, O_RDWR, named: m)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw APIError(500, "\(m) is not a regular file") }
         while flock(fd, LOCK_EX) != 0 {
             if errno != EINTR { throw APIError(500, "cannot lock \(m): \(String(cString: strerror(errno)))") }
         }
@@ -225,6 +213,22 @@ public enum Tokens {
             syncDirectory(store)
         }
         return try body()
+    }
+
+    /// Opens (creating, mode 0600) the regular file `path` for writing without following a
+    /// symbolic link: a link or anything but a regular file is refused. `name` is how errors call it.
+    private static func openRegularFile(_ path: String, _ flags: Int32, named name: String) throws(APIError) -> (fd: Int32, stat: stat) {
+        let fd = open(path, flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            if errno == ELOOP { throw APIError(500, "\(name) is a symbolic link; refusing to write through it") }
+            throw APIError(500, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw APIError(500, "\(name) is not a regular file")
+        }
+        return (fd, st)
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(APIError) {

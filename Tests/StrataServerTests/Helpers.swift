@@ -85,14 +85,7 @@ enum RawHTTP {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw TestFailure("connect to port \(port) failed: errno \(errno)") }
+        guard connectLoopback(fd, port: port) == 0 else { throw TestFailure("connect to port \(port) failed: errno \(errno)") }
         var all = ["Host": "127.0.0.1:\(port)", "Connection": "close", "Content-Length": "\(body.count)"]
         if method == "POST" { all["Content-Type"] = "application/x-ndjson" }
         for (k, v) in headers { all[k] = v }
@@ -153,5 +146,16 @@ enum RawHTTP {
             i += size + 2
         }
         return out
+    }
+}
+
+/// Connects the TCP socket `fd` to 127.0.0.1:`port`; returns `connect`'s result.
+func connectLoopback(_ fd: Int32, port: Int) -> Int32 {
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
 }

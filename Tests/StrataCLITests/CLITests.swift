@@ -47,13 +47,7 @@ func strata(_ args: [String], input: String = "", store: String? = nil) throws -
 @discardableResult
 func strata(_ args: [String], bytes: [UInt8], store: String? = nil) throws -> Result {
     signal(SIGPIPE, SIG_IGN)   // strata may exit before reading all its input
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: strataBinary())
-    p.arguments = (store.map { ["--store", $0] } ?? []) + args
-    var env = ProcessInfo.processInfo.environment
-    env["NO_COLOR"] = "1"
-    env.removeValue(forKey: "STRATA_STORE")
-    p.environment = env
+    let p = strataProcess((store.map { ["--store", $0] } ?? []) + args)
     let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
     p.standardInput = inPipe
     p.standardOutput = outPipe
@@ -339,4 +333,18 @@ let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, 5e-324, 1
         let after = try strata(["curve", "demo-base-lr0.001", "train/loss", "--buckets", "1", "--json"], store: s.store)
         #expect(after.out.contains("\"last_step\": 99"), "\(after.out)")
     }
+}
+
+/// A `strata` process (not started) with `args`, colour off, no `STRATA_STORE` from the test's
+/// environment, and `extra` variables on top.
+func strataProcess(_ args: [String], environment extra: [String: String] = [:]) -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: strataBinary())
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env["NO_COLOR"] = "1"
+    env.removeValue(forKey: "STRATA_STORE")
+    env.merge(extra) { _, new in new }
+    p.environment = env
+    return p
 }

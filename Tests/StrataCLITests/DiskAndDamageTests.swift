@@ -12,14 +12,7 @@ func strataEnv(_ args: [String], env extra: [String: String], input: String = ""
     _ = FileManager.default.createFile(atPath: dir + "/in", contents: Data(input.utf8))
     _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
     _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: strataBinary())
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["NO_COLOR"] = "1"
-    env.removeValue(forKey: "STRATA_STORE")
-    env.merge(extra) { _, new in new }
-    p.environment = env
+    let p = strataProcess(args, environment: extra)
     p.standardInput = FileHandle(forReadingAtPath: dir + "/in")
     p.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
     p.standardError = FileHandle(forWritingAtPath: dir + "/err")

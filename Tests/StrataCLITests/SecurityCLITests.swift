@@ -10,13 +10,7 @@ import Glibc
 /// Runs `strata args...`; kills it and fails when it has not exited after `seconds` (a command
 /// that should refuse to start must not start serving instead).
 func strataBounded(_ args: [String], seconds: Int = 60) throws -> Result {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: strataBinary())
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["NO_COLOR"] = "1"
-    env.removeValue(forKey: "STRATA_STORE")
-    p.environment = env
+    let p = strataProcess(args)
     let outPipe = Pipe(), errPipe = Pipe()
     p.standardOutput = outPipe
     p.standardError = errPipe

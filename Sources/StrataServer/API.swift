@@ -341,7 +341,8 @@ final class API: Sendable {
             if givenWidth == nil {
                 // Automatic: about `buckets` buckets over the step span of the matching runs.
                 var lo = Int64.max, hi = Int64.min
-                for r in try store.summary(where: filter) {
+                // Without a filter the runs read for the checks above are the matching runs.
+                for r in try (filter == nil ? runs : store.summary(where: filter)) {
                     if let s = r.metrics[metric] { lo = min(lo, s.firstStep); hi = max(hi, s.lastStep) }
                 }
                 if lo <= hi {

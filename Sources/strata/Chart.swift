@@ -230,6 +230,7 @@ struct Plot: ParsableCommand {
 
     func run() throws {
         if runNames.isEmpty { throw CLIError("give at least one run", exitCode: 2) }
+        try checkBucketOption(buckets)
         try SVGChart.checkOutputName(out)
         let store = try global.openForReading()
         defer { try? store.close() }

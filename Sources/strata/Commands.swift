@@ -445,9 +445,7 @@ struct Curve: ParsableCommand {
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
-        guard (1...Buckets.maxCount).contains(buckets) else {
-            throw CLIError("--buckets must be 1 to \(Buckets.maxCountText), got \(buckets)", exitCode: 2)
-        }
+        try checkBucketOption(buckets)
         let info = try lookupRun(store, runName)
         let s = try seriesInfo(store, info, metric)
         let lo = from ?? s.firstStep

@@ -8,6 +8,13 @@ import Darwin
 #endif
 
 /// An error the CLI reports as one line on stderr with exit code 1 (or `exitCode`).
+/// `--buckets` of `curve` and `plot`: a usage error (exit 2) outside 1...Buckets.maxCount.
+func checkBucketOption(_ buckets: Int) throws {
+    guard (1...Buckets.maxCount).contains(buckets) else {
+        throw CLIError("--buckets must be 1 to \(Buckets.maxCountText), got \(buckets)", exitCode: 2)
+    }
+}
+
 struct CLIError: Error, CustomStringConvertible {
     var message: String
     var exitCode: Int32 = 1

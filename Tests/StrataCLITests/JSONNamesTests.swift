@@ -28,10 +28,14 @@ import Testing
         let s = Scratch()
         #expect(try strata(["log", "r", "--create", "--step", "1", "loss=1"], store: s.store).code == 0)
         #expect(try strata(["curve", "r", "loss", "--buckets", "100000"], store: s.store).code == 0)
-        for n in ["100001", "1000000", "0"] {
-            let r = try strata(["curve", "r", "loss", "--buckets", n], store: s.store)
-            #expect(r.code == 2, "\(n): \(r.err)")
-            #expect(r.err == "strata: --buckets must be 1 to 100,000, got \(n)\n", "\(r.err)")
+        let svg = s.file("p.svg")
+        for command in [["curve", "r", "loss"], ["plot", "r", "--metric", "loss", "--out", svg]] {
+            for n in ["100001", "1000000", "0"] {
+                let r = try strata(command + ["--buckets", n], store: s.store)
+                #expect(r.code == 2, "\(command[0]) \(n): \(r.err)")
+                #expect(r.err == "strata: --buckets must be 1 to 100,000, got \(n)\n", "\(r.err)")
+            }
         }
+        #expect(!FileManager.default.fileExists(atPath: svg))
     }
 }

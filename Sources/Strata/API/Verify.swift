@@ -105,9 +105,7 @@ extension Store {
         for i in 1..<max(1, n) where s[i] < s[i - 1] {
             throw StrataError(.corrupt, "steps out of order at point \(i)")
         }
-        let a = s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in
-            Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: 0..<n, baseRank: 0)
-        } }
+        let a = Aggregate.of(steps: s, values: v)
         guard a.count == e.stats.count, a.nanCount == e.stats.nanCount, a.firstStep == e.stats.firstStep, a.lastStep == e.stats.lastStep,
               a.min.bitPattern == e.stats.min.bitPattern || (a.min == e.stats.min),
               a.max.bitPattern == e.stats.max.bitPattern || (a.max == e.stats.max) else {

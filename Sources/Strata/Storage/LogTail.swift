@@ -129,9 +129,7 @@ struct MemoryChunk {
         while from < st.count {
             let to = min(st.count, from + ChunkLayout.chunkCapacity)
             let cs = Array(st[from..<to]), cv = Array(va[from..<to]), ct = Array(ti[from..<to])
-            let stats = cs.withUnsafeBufferPointer { sp in cv.withUnsafeBufferPointer { vp in
-                Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: 0..<cs.count, baseRank: 0)
-            } }
+            let stats = Aggregate.of(steps: cs, values: cv)
             out.append(MemoryChunk(steps: cs, values: cv, times: ct, stats: stats, minTime: ct.min()!, maxTime: ct.max()!))
             from = to
         }

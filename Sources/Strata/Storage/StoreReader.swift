@@ -49,9 +49,7 @@ final class StoreReader {
                 try v.withUnsafeMutableBufferPointer { try c.decodeValues(0..<n, into: $0.baseAddress!) }
                 try t.withUnsafeMutableBufferPointer { try c.decodeTimes(0..<n, into: $0.baseAddress!) }
             }
-            let stats = s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in
-                Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: 0..<n, baseRank: 0)
-            } }
+            let stats = Aggregate.of(steps: s, values: v)
             let m = MemoryChunk(steps: s, values: v, times: t, stats: stats, minTime: t.min()!, maxTime: t.max()!)
             out.append(ChunkHandle(memory: m, rankBase: c.rankBase))
         }

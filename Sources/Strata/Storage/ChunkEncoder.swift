@@ -1,18 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import StrataCodecs
-
-/// Points per chunk and per tier block. Chunks hold up to `chunkCapacity` points of one series,
-/// sorted by step (stable by arrival); every `blockSize` points have a level-1 tier entry.
-enum ChunkLayout {
-    static let chunkCapacity = 4096
-    static let blockSize = 128
-    static let blocksPerChunk = chunkCapacity / blockSize
-    /// Bytes of one level-1 tier entry: sum f64, m2 f64, min f64, max f64, NaN count u8.
-    /// Only full chunks carry tier entries: a partial chunk is small enough to decode.
-    static let tierEntrySize = 33
-}
 
 /// A chunk ready to be written: its header statistics and encoded columns.
 struct EncodedChunk {
@@ -90,53 +76,4 @@ enum ChunkEncoder {
                             tier: tier)
     }
 
-}
-
-/// Remembers the last encoded steps and times columns of one run so that the metrics logged
-/// together (same steps, same times) store those columns once. Segment writing deduplicates the
-/// identical byte strings.
-final class ColumnReuse {
-    private var lastSteps: [Int64] = [], lastStepsBytes: [UInt8] = []
-    private var lastTimes: [Int64] = [], lastTimesBytes: [UInt8] = []
-
-    func steps(matching s: UnsafeBufferPointer<Int64>) -> [UInt8]? {
-        Self.equal(lastSteps, s) ? lastStepsBytes : nil
-    }
-    func times(matching t: UnsafeBufferPointer<Int64>) -> [UInt8]? {
-        Self.equal(lastTimes, t) ? lastTimesBytes : nil
-    }
-    func rememberSteps(_ s: UnsafeBufferPointer<Int64>, _ bytes: [UInt8]) { lastSteps = Array(s); lastStepsBytes = bytes }
-    func rememberTimes(_ t: UnsafeBufferPointer<Int64>, _ bytes: [UInt8]) { lastTimes = Array(t); lastTimesBytes = bytes }
-
-    private static func equal(_ a: [Int64], _ b: UnsafeBufferPointer<Int64>) -> Bool {
-        guard a.count == b.count, a.count > 0 else { return false }
-        return a.withUnsafeBytes { x in memcmpEqual(x, UnsafeRawBufferPointer(b)) }
-    }
-}
-
-func memcmpEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-    guard a.count == b.count else { return false }
-    if a.count == 0 { return true }
-    return memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
-}
-
-/// Stable sort of parallel arrays by step (only when not already sorted).
-enum StableSort {
-    static func isSorted(_ steps: UnsafeBufferPointer<Int64>) -> Bool {
-        if steps.count < 2 { return true }
-        for i in 1..<steps.count where steps[i] < steps[i - 1] { return false }
-        return true
-    }
-
-    static func sort(steps: inout [Int64], values: inout [Double], times: inout [Int64]) {
-        let sorted = steps.withUnsafeBufferPointer { isSorted($0) }
-        if sorted { return }
-        var order = Array(0..<steps.count)
-        let s = steps
-        order.sort { (s[$0], $0) < (s[$1], $1) }
-        steps = order.map { s[$0] }
-        let v = values, t = times
-        values = order.map { v[$0] }
-        times = order.map { t[$0] }
-    }
 }

@@ -16,7 +16,18 @@ struct EncodedChunk {
     var encodedBytes: Int { steps.count + values.count + times.count + tier.count }
 }
 
+/// Encodes chunks: statistics, tier entries and the three columns (the codecs' entry point).
+///
+/// Unsafe memory: `encode` reads exactly `count` elements of each buffer it is given, during the
+/// call; the buffers belong to the caller (a series buffer, or an array's own storage).
 enum ChunkEncoder {
+    /// Encodes decoded columns already sorted by step.
+    static func encode(_ c: ChunkColumns, reuse: ColumnReuse? = nil) -> EncodedChunk {
+        c.steps.withUnsafeBufferPointer { sp in c.values.withUnsafeBufferPointer { vp in c.times.withUnsafeBufferPointer { tp in
+            encode(steps: sp, values: vp, times: tp, reuse: reuse)
+        } } }
+    }
+
     /// Encodes points already sorted by step. `count` ≤ `ChunkLayout.chunkCapacity`.
     /// `reuseTimes` / `reuseSteps`: a previous chunk's encoded column, used when the raw column is
     /// identical (the metrics of one `log` call share steps and times).

@@ -48,4 +48,11 @@ extension Aggregate {
         a.sum = sum; a.m2 = m2; a.min = lo; a.max = hi
         return a
     }
+
+    /// `values(_:_:)` over an array: `range` must lie within it.
+    static func values(_ values: [Double], _ range: Range<Int>) -> Aggregate {
+        precondition(range.lowerBound >= 0 && range.upperBound <= values.count, "Aggregate.values: range outside the array")
+        if range.isEmpty { return Aggregate() }
+        return values.withUnsafeBufferPointer { Aggregate.values($0.baseAddress!, range) }
+    }
 }

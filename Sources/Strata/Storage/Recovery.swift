@@ -69,13 +69,9 @@ enum Recovery {
         return outcome
     }
 
-    private static func hasDataAfter(_ b: UnsafeRawBufferPointer, _ offset: Int) -> Bool {
-        var i = offset + LogFormat.recordHeaderSize
-        while i < b.count {
-            if b[i] != 0 { return true }
-            i += 1
-        }
-        return false
+    /// Whether any byte after the record header at `offset` is not zero (damage, not a cut-off tail).
+    private static func hasDataAfter<C: Collection<UInt8>>(_ b: C, _ offset: Int) -> Bool {
+        b.dropFirst(offset + LogFormat.recordHeaderSize).contains { $0 != 0 }
     }
 
     static func moveToDamaged(_ path: String, paths: StorePaths) throws(StrataError) {

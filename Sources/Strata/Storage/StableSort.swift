@@ -1,14 +1,18 @@
 /// Stable sort of parallel arrays by step (only when not already sorted).
 enum StableSort {
-    static func isSorted(_ steps: UnsafeBufferPointer<Int64>) -> Bool {
-        if steps.count < 2 { return true }
-        for i in 1..<steps.count where steps[i] < steps[i - 1] { return false }
+    /// True when the steps never decrease (any random-access column: an array or a buffer).
+    static func isSorted<C: RandomAccessCollection>(_ steps: C) -> Bool where C.Element == Int64 {
+        var it = steps.makeIterator()
+        guard var prev = it.next() else { return true }
+        while let s = it.next() {
+            if s < prev { return false }
+            prev = s
+        }
         return true
     }
 
     static func sort(steps: inout [Int64], values: inout [Double], times: inout [Int64]) {
-        let sorted = steps.withUnsafeBufferPointer { isSorted($0) }
-        if sorted { return }
+        if isSorted(steps) { return }
         var order = Array(0..<steps.count)
         let s = steps
         order.sort { (s[$0], $0) < (s[$1], $1) }

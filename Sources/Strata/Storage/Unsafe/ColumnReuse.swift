@@ -1,6 +1,9 @@
 /// Remembers the last encoded steps and times columns of one run so that the metrics logged
 /// together (same steps, same times) store those columns once. Segment writing deduplicates the
 /// identical byte strings.
+///
+/// Unsafe memory: the buffers compared are the encoder's input columns, read only during the
+/// call (`memcmpEqual` after an equal-count check); what is remembered is copied into arrays.
 final class ColumnReuse {
     private var lastSteps: [Int64] = [], lastStepsBytes: [UInt8] = []
     private var lastTimes: [Int64] = [], lastTimesBytes: [UInt8] = []

@@ -26,6 +26,13 @@ FORBIDDEN = {
     "Query": ("API",),
 }
 
+# Known edges waiting for another part of issue 9: (from folder, to folder, file name, type name).
+# LogWriter's UncheckedBox moves out of API/CrossRun.swift in the "sys" part; drop this entry
+# when it has.
+PENDING = {
+    ("Storage", "API", "LogWriter.swift", "UncheckedBox"),
+}
+
 DECL = re.compile(
     r"^(?:(?:public|internal|package|private|fileprivate|final|indirect|open|nonisolated|@[\w.]+(?:\([^)]*\))?)\s+)*"
     r"(struct|class|enum|protocol|actor|typealias)\s+([A-Za-z_]\w*)",
@@ -94,6 +101,8 @@ def main():
             seen = set()
             for ident in set(IDENT.findall(text)):
                 g = declared.get(ident)
+                if g and (f, g, os.path.basename(path), ident) in PENDING:
+                    continue
                 if g and g != f and g not in seen:
                     seen.add(g)
                     matrix[(f, g)] += 1
@@ -128,5 +137,33 @@ def main():
     return 0
 
 
+def self_test():
+    """The check itself: a Storage file naming a Query type is a forbidden edge; names in comments
+    and strings, and private types, are not references."""
+    import contextlib, io, tempfile
+    with tempfile.TemporaryDirectory() as root:
+        def write(folder, name, text):
+            os.makedirs(os.path.join(root, folder), exist_ok=True)
+            with open(os.path.join(root, folder, name), "w", encoding="utf-8") as fh:
+                fh.write(text)
+        write("Query", "Q.swift", "struct SeriesQuery {}\nprivate struct Hidden {}\n")
+        write("Storage", "S.swift", "/// not SeriesQuery\nlet s = \"SeriesQuery\"\nstruct Hidden {}\nstruct Chunk {}\n")
+        write("Support", "U.swift", "final class Lock {}\n")
+        def run():
+            sys.argv[1:] = [root]
+            with contextlib.redirect_stdout(io.StringIO()):
+                return main()
+        assert run() == 0, "comments, strings and private types made an edge"
+        write("Storage", "T.swift", "func f(_ q: SeriesQuery) {}\n")
+        assert run() == 1, "Storage -> Query was not reported"
+        os.remove(os.path.join(root, "Storage", "T.swift"))
+        write("Support", "V.swift", "let c: Chunk? = nil\n")
+        assert run() == 1, "Support -> Storage was not reported"
+    print("layers.py self-test passed")
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(self_test())
     sys.exit(main())

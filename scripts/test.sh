@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build --build-tests
+python3 scripts/layers.py --self-test && python3 scripts/layers.py
 swift test --skip-build --parallel --num-workers 2
 
 source scripts/python-env.sh

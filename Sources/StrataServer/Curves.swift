@@ -5,9 +5,10 @@ import Strata
 enum CurveAxis: String, Sendable {
     /// Steps: answered by the library's exact tiered `curve` (cost grows with buckets).
     case step
-    /// Wall time in ms since 1970: bucketed here from the raw points (cost grows with points).
+    /// Wall time in ms since 1970: the library's time curve (cost grows with points).
     case time
-    /// Wall time in ms since the run's first point (any metric of the run).
+    /// Wall time in ms since the run's first point (any metric of the run): the library's
+    /// `.relative` axis.
     case relative
 }
 
@@ -54,7 +55,8 @@ extension API {
         do { key = try SeriesKey(run: info.id, metric: c.metric, labels: c.labels) } catch {
             throw APIError.bad(error.description, field: c.labels.isEmpty ? "metric" : "labels")
         }
-        let (s, all) = try seriesInfo(store, run: info.id, key: key)
+        _ = try seriesInfo(store, run: info.id, key: key)
+        let axis: Store.XAxis = switch c.axis { case .step: .step; case .time: .time; case .relative: .relative }
         var o = JSONOut(capacity: 160 * min(c.buckets, 4096))
         o.beginObject()
         o.field("run", info.id.text)
@@ -62,35 +64,27 @@ extension API {
         o.field("metric", c.metric)
         o.field("x", c.axis.rawValue)
         // Default range: the whole series, Int64.max included; on the relative axis x = time - t0
-        // where that difference is an Int64 (docs/QUERIES.md).
-        let t0: Int64 = c.axis == .relative ? all.map(\.minTime).min() ?? s.minTime : 0
-        func rel(_ t: Int64) -> Int64 {
-            let (d, overflow) = t.subtractingReportingOverflow(t0)
-            return overflow ? .max : d
-        }
-        let lo: Int64, last: Int64
-        switch c.axis {
-        case .step: (lo, last) = (c.from ?? s.firstStep, c.last ?? s.lastStep)
-        case .time: (lo, last) = (c.from ?? s.minTime, c.last ?? s.maxTime)
-        case .relative: (lo, last) = (c.from ?? rel(s.minTime), c.last ?? rel(s.maxTime))
-        }
+        // (t0: the run's first point) where that difference is an Int64 (docs/QUERIES.md). The
+        // library decides both, as for the CLI.
+        let t0: Int64? = c.axis == .relative ? try store.relativeOrigin(of: info.id) : nil
+        let whole = try store.curveRange(info.id, c.metric, labels: c.labels, x: axis) ?? 0...0
+        let lo = c.from ?? whole.lowerBound, last = c.last ?? whole.upperBound
         o.field("from", lo)
         o.key("to")
         o.raw(Buckets.exclusiveText(last))
         o.field("buckets", c.buckets)
-        if c.axis == .relative { o.field("t0", t0) }
+        if let t0 { o.field("t0", t0) }
         o.key("rows")
         o.beginArray()
         if lo <= last {
-            let axis: Store.XAxis = switch c.axis { case .step: .step; case .time: .time; case .relative: .relative }
             let rows = try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0)
-            // Bucket edges as numbers (doubles: exact below 2^53).
-            let width = (Double(last) - Double(lo) + 1) / Double(c.buckets)
+            // Bucket bounds: x0 is the bucket's first x, x1 one past its last (exact integers).
             for r in rows {
                 o.beginObject()
                 o.field("bucket", r.bucket)
-                o.field("x0", Double(lo) + Double(r.bucket) * width)
-                o.field("x1", Double(lo) + Double(r.bucket + 1) * width)
+                o.field("x0", r.range.lowerBound)
+                o.key("x1")
+                o.raw(Buckets.exclusiveText(r.range.upperBound))
                 o.statsFields(r.stats)
                 o.endObject()
             }

@@ -4,7 +4,7 @@ import Strata
 /// One run's curve, for charts: per bucket the exact min, max and mean.
 struct ChartSeries {
     var label: String
-    /// What x is: steps, wall time or time since the series' first point (ms).
+    /// What x is: steps, wall time or time since the run's first point (ms).
     var axis: Store.XAxis = .step
     var lo: Int64
     /// Last x of the range (inclusive, so Int64.max can be charted).
@@ -26,7 +26,7 @@ func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, f
         if from != nil || to != nil { throw CLIError("--from/--to select steps: use them with --x step", exitCode: 2) }
         let lo = x == .time ? infos.map(\.1.minTime).min() ?? 0 : 0
         let last = x == .time ? infos.map(\.1.maxTime).max() ?? 0
-            : infos.map { $0.1.maxTime.subtractingReportingOverflow($0.1.minTime) }.map { $0.overflow ? Int64.max : $0.partialValue }.max() ?? 0
+            : try infos.map { r, _ in try store.curveRange(r.id, m, labels: labels, x: .relative)?.upperBound ?? 0 }.max() ?? 0
         return try infos.map { r, _ in
             ChartSeries(label: label(r), axis: x, lo: lo, last: last, buckets: buckets,
                         rows: try store.curve(r.id, m, labels: labels, x: x, range: lo...last, buckets: buckets))

@@ -458,11 +458,10 @@ struct Curve: ParsableCommand {
         let (m, labels) = parseSeriesSpec(metric)
         let rows = try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets)
         let out = Output()
-        let edges = Buckets(lo...last, count: buckets)
         if json {
             for r in rows {
                 let st = r.stats
-                var l = "{\"bucket\": \(r.bucket), \"from\": \(edges.start(r.bucket)), \"to\": \(Buckets.exclusiveText(edges.end(r.bucket))), "
+                var l = "{\"bucket\": \(r.bucket), \"from\": \(r.range.lowerBound), \"to\": \(Buckets.exclusiveText(r.range.upperBound)), "
                 l += "\"count\": \(st.count), \"nan\": \(st.nanCount), \"min\": \(fmt(st.min)), \"max\": \(fmt(st.max)), "
                 l += "\"mean\": \(fmt(st.mean)), \"first\": \(fmt(st.first)), \"last\": \(fmt(st.last)), "
                 l += "\"first_step\": \(st.firstStep), \"last_step\": \(st.lastStep)}"

@@ -513,3 +513,55 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
         }
     }
 }
+
+@Suite struct CurveEngineTests {
+    /// `/api/curve` answers with the library's curve on every axis: the same buckets, statistics
+    /// and bucket bounds (x0 = first x, x1 = one past the last), the same default range and, on
+    /// the relative axis, the same origin (the run's first point, here earlier than the metric's).
+    @Test func serverCurvesAreTheLibrarysCurves() async throws {
+        let t = try TempStore()
+        let run = try t.store.createRun(name: "engine")
+        let start: Int64 = 1_760_000_000_000
+        try run.append("early", steps: [0, 1], values: [1, 2], times: [start, start + 500])
+        let n = 3_000
+        var rng = SystemRandomNumberGenerator()
+        var times: [Int64] = []
+        var tm = start + 90_000
+        for _ in 0..<n { tm += Int64.random(in: 0...700, using: &rng); times.append(tm) }
+        try run.append("late", steps: (0..<Int64(n)).map { $0 }, values: (0..<n).map { _ in Double.random(in: 0...1, using: &rng) }, times: times)
+        let id = run.id
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            for (axis, x) in [("time", Store.XAxis.time), ("relative", .relative), ("step", .step)] {
+                for buckets in [1, 7, 333] {
+                    let whole = try #require(try t.store.curveRange(id, "late", x: x))
+                    let mid = whole.lowerBound + (whole.upperBound - whole.lowerBound) / 3
+                    for (query, range) in [("", whole), ("&from=\(mid)&to=\(whole.upperBound)", mid...(whole.upperBound - 1))] {
+                        let lib = try t.store.curve(id, "late", x: x, range: range, buckets: buckets)
+                        try await client.execute(uri: "/api/curve?run=engine&metric=late&x=\(axis)&buckets=\(buckets)" + query, method: .get) { r in
+                            #expect(r.status == .ok)
+                            let o = try json(r.body)
+                            let ctx = "\(axis) \(buckets) \(query)"
+                            #expect((o["from"] as? Int).map(Int64.init) == range.lowerBound, "\(ctx) from")
+                            if x == .relative { #expect((o["t0"] as? Int).map(Int64.init) == start, "\(ctx) t0") }
+                            let rows = o["rows"] as! [[String: Any]]
+                            #expect(rows.count == lib.count, "\(ctx)")
+                            for (row, b) in zip(rows, lib) {
+                                #expect(row["bucket"] as? Int == b.bucket, "\(ctx)")
+                                #expect((row["x0"] as? Int).map(Int64.init) == b.range.lowerBound, "\(ctx) x0")
+                                #expect((row["x1"] as? Int).map(Int64.init) == b.range.upperBound + 1, "\(ctx) x1")
+                                #expect(row["count"] as? Int == b.stats.count, "\(ctx)")
+                                #expect(row["min"] as? Double == b.stats.min, "\(ctx)")
+                                #expect(row["max"] as? Double == b.stats.max, "\(ctx)")
+                                #expect(row["first"] as? Double == b.stats.first, "\(ctx)")
+                                #expect(row["last"] as? Double == b.stats.last, "\(ctx)")
+                                #expect((row["first_step"] as? Int).map(Int64.init) == b.stats.firstStep, "\(ctx)")
+                                #expect((row["last_step"] as? Int).map(Int64.init) == b.stats.lastStep, "\(ctx)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -170,3 +170,59 @@ struct TimeCurveTests {
         }
     }
 }
+
+@Suite("Relative time: one origin, bucket bounds")
+struct RelativeCurveTests {
+    /// On the relative axis x is ms since the run's first point (any series): a metric that starts
+    /// later starts later on the axis. Each bucket carries its bounds, which tile the range exactly
+    /// and hold the x of every point of the bucket (brute force).
+    @Test(arguments: [21 as UInt64, 22])
+    func relativeIsSinceTheRunsFirstPointAndBucketsCarryTheirBounds(seed: UInt64) throws {
+        var rng = SeededRandom(seed: seed)
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        let run = try store.createRun(name: "r")
+        let runStart: Int64 = 1_700_000_000_000
+        // "early" from the run's start, "late" from 10 minutes after it (an eval metric).
+        try run.append("early", steps: [0, 1, 2], values: [3, 2, 1], times: [runStart, runStart + 1_000, runStart + 2_000])
+        var steps: [Int64] = [], values: [Double] = [], times: [Int64] = []
+        var t = runStart + 600_000
+        for i in 0..<5_000 {
+            t += Int64.random(in: 0...300, using: &rng)
+            steps.append(Int64(i)); values.append(Double.random(in: -1...1, using: &rng)); times.append(t)
+        }
+        try run.append("late", steps: steps, values: values, times: times)
+        let id = run.id
+        #expect(try store.relativeOrigin(of: id) == runStart)
+        let whole = try #require(try store.curveRange(id, "late", x: .relative))
+        #expect(whole == (times.min()! - runStart)...(times.max()! - runStart))
+        for (x, range, buckets) in [(Store.XAxis.relative, whole, 97), (.relative, 0...whole.upperBound, 10), (.time, times.min()!...times.max()!, 13),
+                                    (.step, 0...4_999, 7)] {
+            let curve = try store.curve(id, "late", x: x, range: range, buckets: buckets)
+            let b = Buckets(range, count: buckets)
+            var groups: [Int: [QueryExactnessTests.Raw]] = [:]
+            var xs: [Int: [Int64]] = [:]
+            for i in 0..<steps.count {
+                let xi = x == .relative ? times[i] - runStart : x == .time ? times[i] : steps[i]
+                guard range.contains(xi) else { continue }
+                groups[b.index(xi), default: []].append(.init(step: steps[i], value: values[i], arrival: i))
+                xs[b.index(xi), default: []].append(xi)
+            }
+            #expect(curve.map(\.bucket) == groups.keys.sorted(), "seed \(seed) \(x)")
+            for c in curve {
+                QueryExactnessTests.check(c.stats, QueryExactnessTests.bruteStats(groups[c.bucket]!)!, "seed \(seed) \(x) bucket \(c.bucket)")
+                #expect(c.range == b.start(c.bucket)...b.end(c.bucket), "seed \(seed) \(x) bucket \(c.bucket) bounds")
+                #expect(xs[c.bucket]!.allSatisfy { c.range.contains($0) }, "seed \(seed) \(x) bucket \(c.bucket) holds its points")
+            }
+            // The bounds of consecutive buckets meet: bucket b + 1 starts right after bucket b ends.
+            for (p, q) in zip(curve, curve.dropFirst()) where q.bucket == p.bucket + 1 {
+                #expect(q.range.lowerBound == p.range.upperBound + 1, "seed \(seed) \(x) bounds tile")
+            }
+        }
+        // The default origin is the run's first point, an explicit one is taken as given.
+        let byRun = try store.curve(id, "late", x: .relative, range: whole, buckets: 50)
+        let explicit = try store.curve(id, "late", x: .relative, range: whole, buckets: 50, origin: runStart)
+        #expect(byRun == explicit && byRun.map(\.range) == explicit.map(\.range))
+        try store.close()
+    }
+}

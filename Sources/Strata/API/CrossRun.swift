@@ -184,20 +184,17 @@ extension Store {
 
     /// Adds a run's points (sorted by step) to per-bucket accumulators.
     static func foldBand(_ d: SeriesData, width: Int64, into acc: inout [Int64: Aggregate]) {
-        d.steps.withUnsafeBufferPointer { sp in
-            d.values.withUnsafeBufferPointer { vp in
-                var i = 0
-                let n = sp.count
-                while i < n {
-                    let b = floorDiv(sp[i], width)
-                    // Steps are sorted: the bucket's points are contiguous.
-                    let end = b >= Int64.max / width ? Int64.max : (b + 1) * width
-                    var j = i + 1
-                    while j < n && sp[j] < end { j += 1 }
-                    acc[b, default: Aggregate()].mergeValues(Aggregate.values(vp.baseAddress!, i..<j))
-                    i = j
-                }
-            }
+        let steps = d.steps
+        let n = steps.count
+        var i = 0
+        while i < n {
+            let b = floorDiv(steps[i], width)
+            // Steps are sorted: the bucket's points are contiguous.
+            let end = b >= Int64.max / width ? Int64.max : (b + 1) * width
+            var j = i + 1
+            while j < n && steps[j] < end { j += 1 }
+            acc[b, default: Aggregate()].mergeValues(Aggregate.values(d.values, i..<j))
+            i = j
         }
     }
 }

@@ -40,10 +40,9 @@ package enum _FuzzEntry {
         bytes.withUnsafeBytes { if $0.count > 0 { copy.copyMemory(from: $0) } }
         let exact = UnsafeRawBufferPointer(start: copy.baseAddress, count: bytes.count)
         if var scanner = try? LogScanner(bytes: exact, path: "fuzz.wal") {
-            var s = [Int64](), v = [Double](), t = [Int64]()
             while let record = try? scanner.next() {
                 if case .chunk(_, let count, let steps, let values, let times) = record {
-                    try? Recovery.decodeChunk(count: count, steps: steps, values: values, times: times, into: &s, &v, &t, path: "fuzz.wal")
+                    _ = try? ChunkColumns(LogChunkRecord(count: count, steps: steps, values: values, times: times), path: "fuzz.wal")
                 }
             }
         }

@@ -54,11 +54,7 @@ public final class Run: @unchecked Sendable {
         }
         let t = time ?? Clock.milliseconds()
         try store.withWriter { w throws(StrataError) in
-            try group.ids.withUnsafeBufferPointer { (ids) throws(StrataError) in
-                try values.withUnsafeBufferPointer { (vs) throws(StrataError) in
-                    try w.logRow(step: step, time: t, ids: ids, values: vs)
-                }
-            }
+            try w.logRow(step: step, time: t, ids: group.ids, values: values)
         }
     }
 
@@ -75,9 +71,7 @@ public final class Run: @unchecked Sendable {
         }
         let t = time ?? Clock.milliseconds()
         try store.withWriter { w throws(StrataError) in
-            try ids.withUnsafeBufferPointer { (ip) throws(StrataError) in
-                try vs.withUnsafeBufferPointer { (vp) throws(StrataError) in try w.logRow(step: step, time: t, ids: ip, values: vp) }
-            }
+            try w.logRow(step: step, time: t, ids: ids, values: vs)
         }
     }
 
@@ -87,9 +81,7 @@ public final class Run: @unchecked Sendable {
         let vs = [value]
         let t = time ?? Clock.milliseconds()
         try store.withWriter { w throws(StrataError) in
-            try ids.withUnsafeBufferPointer { (ip) throws(StrataError) in
-                try vs.withUnsafeBufferPointer { (vp) throws(StrataError) in try w.logRow(step: step, time: t, ids: ip, values: vp) }
-            }
+            try w.logRow(step: step, time: t, ids: ids, values: vs)
         }
     }
 
@@ -104,11 +96,7 @@ public final class Run: @unchecked Sendable {
         var t = times ?? [Int64](repeating: Clock.milliseconds(), count: steps.count)
         StableSort.sort(steps: &s, values: &v, times: &t)
         try store.withWriter { w throws(StrataError) in
-            try s.withUnsafeBufferPointer { (sp) throws(StrataError) in
-                try v.withUnsafeBufferPointer { (vp) throws(StrataError) in
-                    try t.withUnsafeBufferPointer { (tp) throws(StrataError) in try w.append(id: Int(sid), steps: sp, values: vp, times: tp) }
-                }
-            }
+            try w.append(id: Int(sid), steps: s, values: v, times: t)
         }
     }
 

@@ -1,88 +1,19 @@
-/// Statistics of a set of points.
-///
-/// `count` counts every point; NaN values are counted in `nanCount` and left out of
-/// `min`, `max`, `sum`, `mean` and `std` (population). ±Inf take part with IEEE rules
-/// (a mean with +Inf is +Inf; a std with ±Inf is NaN). `first` and `last` are the values at the
-/// smallest and largest step (first and last arrival among equal steps), NaN or not.
-public struct Stats: Sendable, Hashable {
-    public var count: Int
-    public var nanCount: Int
-    public var min: Double
-    public var max: Double
-    public var sum: Double
-    public var mean: Double
-    public var std: Double
-    public var first: Double
-    public var last: Double
-    public var firstStep: Int64
-    public var lastStep: Int64
-    /// Smallest step where `min` / `max` is reached (nil when every value is NaN or unknown).
-    public var minStep: Int64?
-    public var maxStep: Int64?
-
-    init(_ a: Aggregate) {
-        minStep = a.numericCount > 0 && a.minStep != .max ? a.minStep : nil
-        maxStep = a.numericCount > 0 && a.maxStep != .max ? a.maxStep : nil
-        count = a.count
-        nanCount = a.nanCount
-        let numeric = a.numericCount > 0
-        min = numeric ? a.min : .nan
-        max = numeric ? a.max : .nan
-        sum = a.sum
-        mean = a.mean
-        std = a.std
-        first = a.firstValue
-        last = a.lastValue
-        firstStep = a.firstStep
-        lastStep = a.lastStep
-    }
-
-    public static func == (x: Stats, y: Stats) -> Bool {
-        x.count == y.count && x.nanCount == y.nanCount && x.min.bitPattern == y.min.bitPattern && x.max.bitPattern == y.max.bitPattern
-            && x.sum.bitPattern == y.sum.bitPattern && x.first.bitPattern == y.first.bitPattern && x.last.bitPattern == y.last.bitPattern
-            && x.firstStep == y.firstStep && x.lastStep == y.lastStep
-    }
-    public func hash(into h: inout Hasher) { h.combine(count); h.combine(firstStep); h.combine(lastStep) }
-}
-
-/// The points of a series as columns (struct of arrays), ordered by step, stable by arrival.
-public struct SeriesData: Sendable {
-    public var steps: [Int64] = []
-    public var values: [Double] = []
-    /// Empty when the read was made with `times: false`.
-    public var times: [Int64] = []
-    public var count: Int { steps.count }
-    public init() {}
-}
-
-/// A part of a series that a lenient read (`Store.scanPoints(_:steps:skippingDamage:_:)`) left
-/// out because its bytes are damaged: the file, the series and the steps it held.
-public struct DamagedRange: Sendable, Hashable, CustomStringConvertible {
-    /// The segment or log file holding the damaged bytes.
-    public var path: String
-    /// The series (nil when a whole file is unreadable).
-    public var series: SeriesKey?
-    /// Smallest and largest step of the points left out, when known.
-    public var steps: ClosedRange<Int64>?
-    /// How many points were left out, when known.
-    public var points: Int?
-    /// What is wrong.
-    public var reason: String
-
-    public var description: String {
-        var s = path
-        if let series { s += ": series \(series.canonical) of run \(series.run)" }
-        if let steps { s += ", steps \(steps.lowerBound)...\(steps.upperBound)" }
-        if let points { s += " (\(points) points)" }
-        return s + ": " + reason
-    }
-}
-
 /// One non-empty bucket of a curve.
 public struct CurveBucket: Sendable, Hashable {
     /// Bucket number in 0..<buckets.
     public var bucket: Int
     public var stats: Stats
+    /// The bucket's bounds on the curve's x-axis (steps, wall ms, or ms since the origin), both
+    /// inclusive: `Buckets.start(bucket)...Buckets.end(bucket)` of the curve's `Buckets`. These are
+    /// the bounds of the bucket, not the x of its first and last point: every point of the bucket
+    /// has its x in this range, and the ranges of a curve's buckets tile its whole range.
+    public var range: ClosedRange<Int64>
+
+    init(_ buckets: Buckets, _ row: (bucket: Int, stats: Aggregate)) {
+        bucket = row.bucket
+        stats = Stats(row.stats)
+        range = buckets.start(row.bucket)...buckets.end(row.bucket)
+    }
 }
 
 extension Store {
@@ -124,12 +55,13 @@ extension Store {
         case step
         /// Wall-clock milliseconds since 1970.
         case time
-        /// Milliseconds since the series' first point.
+        /// Milliseconds since the run's first point: the smallest time of any point of any of the
+        /// run's series (`relativeOrigin(of:)`), so every metric of a run shares one clock.
         case relative
     }
 
     /// A curve with any x-axis over `[range.lowerBound, range.upperBound)`: in steps, in wall-clock
-    /// ms, or in ms since the series' first point. See the closed-range overload (which can
+    /// ms, or in ms since the run's first point. See the closed-range overload (which can
     /// include `Int64.max`).
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
@@ -138,21 +70,62 @@ extension Store {
     }
 
     /// A curve with any x-axis over the closed interval `range`: in steps, in wall-clock ms, or in
-    /// ms since `origin` for `.relative` (default: the series' first time). A point's relative x is
-    /// `time - origin`, computed exactly; a point whose difference is not an `Int64` (only when
-    /// times lie more than 2⁶³ ms apart) is outside every range. Step curves cost O(buckets);
-    /// time curves merge whole chunks whose time span falls in one bucket and decode the others
-    /// point by point (O(points) at fine resolution). Buckets: `Buckets(range, count: buckets)`.
+    /// ms since `origin` for `.relative` (default: the run's first time, `relativeOrigin(of:)`;
+    /// the server and the CLI use the same). A point's relative x is `time - origin`, computed
+    /// exactly; a point whose difference is not an `Int64` (only when times lie more than 2⁶³ ms
+    /// apart) is outside every range. Step curves cost O(buckets); time curves merge whole chunks
+    /// whose time span falls in one bucket and decode the others point by point (O(points) at
+    /// fine resolution). Buckets: `Buckets(range, count: buckets)`; each row carries its bounds.
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
                       origin: Int64? = nil) throws(StrataError) -> [CurveBucket] {
         if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets) }
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        let rows = try withChunks(key) { q throws(StrataError) in
-            let start = origin ?? q.chunks.map(\.minTime).min() ?? 0
-            return try q.timeCurve(Buckets(range, count: buckets), origin: x == .relative ? start : nil)
+        let b = Buckets(range, count: buckets)
+        let rows = try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try reader.refresh()
+            let start = x == .relative ? origin ?? relativeOriginLocked(run) : nil
+            return try SeriesQuery(chunks: reader.chunks(key)).timeCurve(b, origin: start)
         }
-        return rows.map { CurveBucket(bucket: $0.bucket, stats: Stats($0.stats)) }
+        return rows.map { CurveBucket(b, $0) }
+    }
+
+    /// The wall time (ms) that is 0 on the `.relative` axis: the smallest time of any point of
+    /// any series of the run (rewound points left out); nil when the run has no point.
+    public func relativeOrigin(of run: RunID) throws(StrataError) -> Int64? {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try reader.refresh()
+            return relativeOriginLocked(run)
+        }
+    }
+
+    private func relativeOriginLocked(_ run: RunID) -> Int64? {
+        reader.seriesKeys(of: run).compactMap { reader.summary($0)?.minTime }.min()
+    }
+
+    /// The x range of a whole series on an axis (steps, wall ms, or ms since the run's first
+    /// point), the default range of curves in the server and the CLI; nil when it has no point.
+    /// A relative x beyond `Int64.max` is clamped to it.
+    public func curveRange(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis) throws(StrataError) -> ClosedRange<Int64>? {
+        let key = try SeriesKey(run: run, metric: metric, labels: labels)
+        return try lock.withLock { () throws(StrataError) -> ClosedRange<Int64>? in
+            try checkOpenLocked()
+            try reader.refresh()
+            guard let (a, minT, maxT) = reader.summary(key) else { return nil }
+            switch x {
+            case .step: return a.firstStep...a.lastStep
+            case .time: return minT...maxT
+            case .relative:
+                let t0 = relativeOriginLocked(run) ?? minT
+                func rel(_ t: Int64) -> Int64 {
+                    let (d, overflow) = t.subtractingReportingOverflow(t0)
+                    return overflow ? .max : d
+                }
+                return rel(minT)...rel(maxT)
+            }
+        }
     }
 
     /// `scan` with wall times: `body` gets steps, values and times (milliseconds) of each block.
@@ -209,8 +182,9 @@ extension Store {
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        let rows = try withChunks(key) { q throws(StrataError) in try q.curve(Buckets(steps, count: buckets)) }
-        return rows.map { CurveBucket(bucket: $0.bucket, stats: Stats($0.stats)) }
+        let b = Buckets(steps, count: buckets)
+        let rows = try withChunks(key) { q throws(StrataError) in try q.curve(b) }
+        return rows.map { CurveBucket(b, $0) }
     }
 
     /// Statistics of a series over a closed step interval; nil when no point is in it.

@@ -95,19 +95,15 @@ extension Store {
 
     static func verifyChunk(_ c: ChunkHandle, _ e: ChunkEntry) throws(StrataError) {
         let n = e.count
-        var s = [Int64](repeating: 0, count: n), v = [Double](repeating: 0, count: n), t = [Int64](repeating: 0, count: n)
         if case .segment(let seg, _) = c.source {
             _ = try seg.blob(e.steps); _ = try seg.blob(e.values); _ = try seg.blob(e.times); _ = try seg.blob(e.tier)
         }
-        try s.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeSteps(0..<n, into: p.baseAddress!) }
-        try v.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeValues(0..<n, into: p.baseAddress!) }
-        try t.withUnsafeMutableBufferPointer { (p) throws(StrataError) in try c.decodeTimes(0..<n, into: p.baseAddress!) }
+        let cols = try ChunkColumns(c)
+        let s = cols.steps, v = cols.values
         for i in 1..<max(1, n) where s[i] < s[i - 1] {
             throw StrataError(.corrupt, "steps out of order at point \(i)")
         }
-        let a = s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in
-            Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: 0..<n, baseRank: 0)
-        } }
+        let a = Aggregate.of(steps: s, values: v)
         guard a.count == e.stats.count, a.nanCount == e.stats.nanCount, a.firstStep == e.stats.firstStep, a.lastStep == e.stats.lastStep,
               a.min.bitPattern == e.stats.min.bitPattern || (a.min == e.stats.min),
               a.max.bitPattern == e.stats.max.bitPattern || (a.max == e.stats.max) else {

@@ -29,54 +29,22 @@ struct SeriesQuery {
         return out
     }
 
-    /// Calls `body` with consecutive blocks of the points in `interval`, in step order (stable by
-    /// arrival), decoded into two reused buffers: nothing proportional to the series is allocated
-    /// when chunks do not overlap (the usual case); overlapping chunks are merged first.
-    func scan(_ interval: StepInterval, _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>) throws -> Void) throws(StrataError) {
-        try scan(interval, times: false) { s, v, _ in try body(s, v) }
+    /// The points of one chunk that a step interval selects.
+    struct Part {
+        var chunk: ChunkHandle
+        var range: Range<Int>
+        /// Rank (arrival) of the part's first point.
+        var rank: UInt64
+        /// Bounds of its steps within the interval.
+        var firstStep: Int64
+        var lastStep: Int64
     }
 
-    /// `scan` with wall times too (an empty buffer when `times` is false).
-    func scan(_ interval: StepInterval, times wantTimes: Bool,
-              _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
-        if interval.isEmpty { return }
-        var parts: [(chunk: ChunkHandle, range: Range<Int>, first: Int64, last: Int64, rank: UInt64)] = []
-        for c in chunks where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
-            var stepCache: [Int64]? = nil
-            let whole = c.stats.firstStep >= interval.lo && c.stats.lastStep <= interval.hi
-            let i0 = whole ? 0 : try c.lowerBound(interval.lo, steps: &stepCache)
-            let i1 = whole || interval.hi == .max ? c.count : try c.lowerBound(interval.hi + 1, steps: &stepCache)
-            if i1 > i0 {
-                parts.append((c, i0..<i1, Swift.max(interval.lo, c.stats.firstStep), Swift.min(interval.hi, c.stats.lastStep), c.rankBase + UInt64(i0)))
-            }
-        }
-        parts.sort { ($0.first, $0.rank) < ($1.first, $1.rank) }
-        for i in 1..<Swift.max(1, parts.count) where parts[i].first < parts[i - 1].last
-            || (parts[i].first == parts[i - 1].last && parts[i].rank < parts[i - 1].rank) {
-            let d = try read(interval, times: wantTimes)
-            try typed { try d.steps.withUnsafeBufferPointer { s in try d.values.withUnsafeBufferPointer { v in
-                try d.times.withUnsafeBufferPointer { t in try body(s, v, t) } } } }
-            return
-        }
-        let cap = ChunkLayout.chunkCapacity
-        let steps = UnsafeMutablePointer<Int64>.allocate(capacity: cap)
-        let values = UnsafeMutablePointer<Double>.allocate(capacity: cap)
-        let times = UnsafeMutablePointer<Int64>.allocate(capacity: cap)
-        defer { steps.deallocate(); values.deallocate(); times.deallocate() }
-        for p in parts {
-            try p.chunk.decodeSteps(p.range, into: steps)
-            try p.chunk.decodeValues(p.range, into: values)
-            if wantTimes { try p.chunk.decodeTimes(p.range, into: times) }
-            try typed { try body(UnsafeBufferPointer(start: steps, count: p.range.count), UnsafeBufferPointer(start: values, count: p.range.count),
-                                 UnsafeBufferPointer(start: times, count: wantTimes ? p.range.count : 0)) }
-        }
-    }
-
-    /// Columns of every point with a step in `interval`, ordered by step, stable by arrival.
-    /// Chunks that do not overlap are decoded straight into place; overlapping ones are merged.
-    func read(_ interval: StepInterval, times wantTimes: Bool) throws(StrataError) -> SeriesData {
-        if interval.isEmpty { return SeriesData() }
-        struct Part { var chunk: ChunkHandle; var range: Range<Int>; var firstStep: Int64; var lastStep: Int64; var rank: UInt64 }
+    /// The chunk selection of reads and scans: the parts of the chunks with steps in `interval`,
+    /// ordered by first step then arrival; `disjoint` when each part starts after the one before
+    /// ends (the usual case: then concatenating the parts is step order, stable by arrival).
+    func select(_ interval: StepInterval) throws(StrataError) -> (parts: [Part], disjoint: Bool, points: Int) {
+        if interval.isEmpty { return ([], true, 0) }
         var parts: [Part] = []
         var total = 0
         for c in chunks where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
@@ -85,8 +53,8 @@ struct SeriesQuery {
             let i0 = whole ? 0 : try c.lowerBound(interval.lo, steps: &stepCache)
             let i1 = whole || interval.hi == .max ? c.count : try c.lowerBound(interval.hi + 1, steps: &stepCache)
             if i1 <= i0 { continue }
-            parts.append(Part(chunk: c, range: i0..<i1, firstStep: Swift.max(interval.lo, c.stats.firstStep),
-                              lastStep: Swift.min(interval.hi, c.stats.lastStep), rank: c.rankBase + UInt64(i0)))
+            parts.append(Part(chunk: c, range: i0..<i1, rank: c.rankBase + UInt64(i0), firstStep: Swift.max(interval.lo, c.stats.firstStep),
+                              lastStep: Swift.min(interval.hi, c.stats.lastStep)))
             total += i1 - i0
         }
         parts.sort { ($0.firstStep, $0.rank) < ($1.firstStep, $1.rank) }
@@ -96,31 +64,42 @@ struct SeriesQuery {
             disjoint = false
             break
         }
-        var d = SeriesData()
-        d.steps = [Int64](repeating: 0, count: total)
-        d.values = [Double](repeating: 0, count: total)
-        if wantTimes { d.times = [Int64](repeating: 0, count: total) }
-        var at = 0
-        var ranks: [UInt64] = disjoint ? [] : [UInt64](repeating: 0, count: total)
-        for p in parts {
-            let n = p.range.count
-            try typed {
-                try d.steps.withUnsafeMutableBufferPointer { try p.chunk.decodeSteps(p.range, into: $0.baseAddress! + at) }
-                try d.values.withUnsafeMutableBufferPointer { try p.chunk.decodeValues(p.range, into: $0.baseAddress! + at) }
-                if wantTimes { try d.times.withUnsafeMutableBufferPointer { try p.chunk.decodeTimes(p.range, into: $0.baseAddress! + at) } }
-            }
-            if !disjoint { for j in 0..<n { ranks[at + j] = p.rank + UInt64(j) } }
-            at += n
-        }
+        return (parts, disjoint, total)
+    }
+
+    /// Calls `body` with consecutive blocks of the points in `interval`, in step order (stable by
+    /// arrival), decoded into two reused buffers: nothing proportional to the series is allocated
+    /// when chunks do not overlap (the usual case); overlapping chunks are merged first.
+    func scan(_ interval: StepInterval, _ body: PointBlocks.StepValueBody) throws(StrataError) {
+        try scan(interval, times: false) { s, v, _ in try body(s, v) }
+    }
+
+    /// `scan` with wall times too (an empty buffer when `times` is false).
+    func scan(_ interval: StepInterval, times wantTimes: Bool, _ body: PointBlocks.Body) throws(StrataError) {
+        let (parts, disjoint, _) = try select(interval)
         if !disjoint {
-            var order = Array(0..<total)
-            let st = d.steps
-            order.sort { (st[$0], ranks[$0]) < (st[$1], ranks[$1]) }
-            d.steps = order.map { st[$0] }
-            let va = d.values
-            d.values = order.map { va[$0] }
-            if wantTimes { let ti = d.times; d.times = order.map { ti[$0] } }
+            try PointBlocks.visit(try read(interval, times: wantTimes), body)
+            return
         }
+        try PointBlocks.visit(parts.map { ($0.chunk, $0.range) }, times: wantTimes, body)
+    }
+
+    /// Columns of every point with a step in `interval`, ordered by step, stable by arrival.
+    /// Chunks that do not overlap are decoded straight into place; overlapping ones are merged.
+    func read(_ interval: StepInterval, times wantTimes: Bool) throws(StrataError) -> SeriesData {
+        let (parts, disjoint, total) = try select(interval)
+        var cols = ChunkColumns()
+        cols.steps.reserveCapacity(total); cols.values.reserveCapacity(total)
+        if wantTimes { cols.times.reserveCapacity(total) }
+        var ranks: [UInt64] = []
+        if !disjoint { ranks.reserveCapacity(total) }
+        for p in parts {
+            try cols.append(p.chunk, p.range, times: wantTimes)
+            if !disjoint { for j in 0..<p.range.count { ranks.append(p.rank + UInt64(j)) } }
+        }
+        if !disjoint { cols.sort(ranks: ranks) }
+        var d = SeriesData()
+        d.steps = cols.steps; d.values = cols.values; d.times = cols.times
         return d
     }
 
@@ -128,8 +107,7 @@ struct SeriesQuery {
     func aggregate(_ interval: StepInterval) throws(StrataError) -> Aggregate {
         var acc = Aggregate()
         if interval.isEmpty { return acc }
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: ChunkLayout.chunkCapacity)
-        defer { scratch.deallocate() }
+        let scratch = ValueScratch()
         for c in chunks where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
             if c.stats.firstStep >= interval.lo && c.stats.lastStep <= interval.hi {
                 acc.merge(c.stats)
@@ -147,8 +125,7 @@ struct SeriesQuery {
     func curve(_ buckets: Buckets) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
         let lo = buckets.lo, last = buckets.last
         var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: ChunkLayout.chunkCapacity)
-        defer { scratch.deallocate() }
+        let scratch = ValueScratch()
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
             let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
             let bFirst = buckets.index(fs), bLast = buckets.index(ls)
@@ -175,9 +152,7 @@ struct SeriesQuery {
                 }
             }
         }
-        var out: [(Int, Aggregate)] = []
-        for (b, a) in acc.enumerated() where !a.isEmpty { out.append((b, a)) }
-        return out
+        return SeriesQuery.nonEmpty(acc)
     }
 
 }
@@ -205,61 +180,22 @@ extension SeriesQuery {
                 continue
             }
             let n = c.count
-            var s = [Int64](repeating: 0, count: n), v = [Double](repeating: 0, count: n), t = [Int64](repeating: 0, count: n)
-            try typed {
-                try s.withUnsafeMutableBufferPointer { try c.decodeSteps(0..<n, into: $0.baseAddress!) }
-                try v.withUnsafeMutableBufferPointer { try c.decodeValues(0..<n, into: $0.baseAddress!) }
-                try t.withUnsafeMutableBufferPointer { try c.decodeTimes(0..<n, into: $0.baseAddress!) }
-            }
+            let cols = try ChunkColumns(c)
+            let s = cols.steps, v = cols.values, t = cols.times
             for i in 0..<n {
                 guard let xi = x(t[i]), buckets.contains(xi) else { continue }
                 acc[buckets.index(xi)].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
             }
         }
-        var out: [(Int, Aggregate)] = []
+        return SeriesQuery.nonEmpty(acc)
+    }
+}
+
+extension SeriesQuery {
+    /// The non-empty buckets of per-bucket accumulators, in bucket order.
+    static func nonEmpty(_ acc: [Aggregate]) -> [(bucket: Int, stats: Aggregate)] {
+        var out: [(bucket: Int, stats: Aggregate)] = []
         for (b, a) in acc.enumerated() where !a.isEmpty { out.append((b, a)) }
         return out
-    }
-}
-
-extension Aggregate {
-    /// Adds one point (Welford's update of the sum of squared deviations).
-    mutating func add(step: Int64, value v: Double, rank: UInt64) {
-        // The first point sets first and last whatever its step and rank (a step of Int64.min
-        // with rank 0 equals the empty accumulator's sentinels and would otherwise be lost).
-        if count == 0 {
-            (firstStep, firstValue, firstRank) = (step, v, rank)
-            (lastStep, lastValue, lastRank) = (step, v, rank)
-        }
-        count += 1
-        if v.isNaN {
-            nanCount += 1
-        } else {
-            let n = Double(numericCount)
-            let oldMean = n > 1 ? sum / (n - 1) : v
-            sum += v
-            m2 += (v - oldMean) * (v - sum / n)
-            if v < min || (v == min && step < minStep) || numericCount == 1 { min = v; minStep = step }
-            if v > max || (v == max && step < maxStep) || numericCount == 1 { max = v; maxStep = step }
-        }
-        if step < firstStep || (step == firstStep && rank < firstRank) { firstStep = step; firstValue = v; firstRank = rank }
-        if step > lastStep || (step == lastStep && rank > lastRank) { lastStep = step; lastValue = v; lastRank = rank }
-    }
-}
-
-extension Aggregate {
-    /// Merges only the value statistics (count, NaN count, sum, m2, min, max).
-    mutating func mergeValues(_ o: Aggregate) {
-        let keep = (firstStep, firstValue, firstRank, lastStep, lastValue, lastRank)
-        var other = o
-        other.firstStep = .max; other.firstRank = .max
-        other.lastStep = .min; other.lastRank = 0
-        let wasEmpty = count == 0
-        merge(other)
-        if wasEmpty {
-            (firstStep, firstValue, firstRank, lastStep, lastValue, lastRank) = (Int64.max, Double.nan, UInt64.max, Int64.min, Double.nan, 0)
-        } else {
-            (firstStep, firstValue, firstRank, lastStep, lastValue, lastRank) = keep
-        }
     }
 }

@@ -65,43 +65,42 @@ enum Compactor {
     /// k-way merge of sorted chunks by (step, arrival), re-chunked into full chunks.
     private static func merge(_ chunks: [ChunkHandle], into writer: inout SegmentWriter) throws(StrataError) -> Int {
         let order = chunks.sorted { ($0.stats.firstStep, $0.rankBase) < ($1.stats.firstStep, $1.rankBase) }
-        struct Cursor { var steps: [Int64]; var values: [Double]; var times: [Int64]; var rank: UInt64; var i: Int }
+        struct Cursor { var c: ChunkColumns; var rank: UInt64; var i: Int }
         var active: [Cursor] = []
         var next = 0
         let reuse = ColumnReuse()
-        var os: [Int64] = [], ov: [Double] = [], ot: [Int64] = []
-        os.reserveCapacity(ChunkLayout.chunkCapacity); ov.reserveCapacity(ChunkLayout.chunkCapacity); ot.reserveCapacity(ChunkLayout.chunkCapacity)
+        var out = ChunkColumns()
+        out.steps.reserveCapacity(ChunkLayout.chunkCapacity); out.values.reserveCapacity(ChunkLayout.chunkCapacity)
+        out.times.reserveCapacity(ChunkLayout.chunkCapacity)
         var total = 0
         func flush(_ w: inout SegmentWriter) throws(StrataError) {
-            if os.isEmpty { return }
-            let c = os.withUnsafeBufferPointer { sp in ov.withUnsafeBufferPointer { vp in ot.withUnsafeBufferPointer { tp in
-                ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: reuse)
-            } } }
-            try w.addChunk(c)
-            total += os.count
-            os.removeAll(keepingCapacity: true); ov.removeAll(keepingCapacity: true); ot.removeAll(keepingCapacity: true)
+            if out.count == 0 { return }
+            try w.addChunk(ChunkEncoder.encode(out, reuse: reuse))
+            total += out.count
+            out.steps.removeAll(keepingCapacity: true); out.values.removeAll(keepingCapacity: true); out.times.removeAll(keepingCapacity: true)
+        }
+        func take(_ c: ChunkColumns, _ j: Int, _ w: inout SegmentWriter) throws(StrataError) {
+            out.steps.append(c.steps[j]); out.values.append(c.values[j]); out.times.append(c.times[j])
+            if out.count == ChunkLayout.chunkCapacity { try flush(&w) }
         }
         while true {
             // Open every chunk that starts at or before the smallest step among active cursors.
-            let frontier = active.map { $0.steps[$0.i] }.min() ?? Int64.max
+            let frontier = active.map { $0.c.steps[$0.i] }.min() ?? Int64.max
             while next < order.count && (active.isEmpty || order[next].stats.firstStep <= frontier) {
                 let c = order[next]
-                var s = [Int64](repeating: 0, count: c.count), v = [Double](repeating: 0, count: c.count), t = [Int64](repeating: 0, count: c.count)
-                try typed {
-                    try s.withUnsafeMutableBufferPointer { try c.decodeSteps(0..<c.count, into: $0.baseAddress!) }
-                    try v.withUnsafeMutableBufferPointer { try c.decodeValues(0..<c.count, into: $0.baseAddress!) }
-                    try t.withUnsafeMutableBufferPointer { try c.decodeTimes(0..<c.count, into: $0.baseAddress!) }
-                }
-                active.append(Cursor(steps: s, values: v, times: t, rank: c.rankBase, i: 0))
+                active.append(Cursor(c: try ChunkColumns(c), rank: c.rankBase, i: 0))
                 next += 1
             }
             if active.isEmpty { break }
-            if active.count == 1 && (next == order.count || order[next].stats.firstStep > active[0].steps.last!) {
+            if active.count == 1 && (next == order.count || order[next].stats.firstStep > active[0].c.steps.last!) {
                 // Fast path: one chunk alone over its whole remaining range.
                 let c = active[0]
-                for j in c.i..<c.steps.count {
-                    os.append(c.steps[j]); ov.append(c.values[j]); ot.append(c.times[j])
-                    if os.count == ChunkLayout.chunkCapacity { try flush(&writer) }
+                var j = c.i
+                while j < c.c.count {
+                    let k = Swift.min(c.c.count, j + ChunkLayout.chunkCapacity - out.count)
+                    out.steps += c.c.steps[j..<k]; out.values += c.c.values[j..<k]; out.times += c.c.times[j..<k]
+                    if out.count == ChunkLayout.chunkCapacity { try flush(&writer) }
+                    j = k
                 }
                 active.removeAll()
                 continue
@@ -110,13 +109,11 @@ enum Compactor {
             var best = 0
             for k in 1..<active.count {
                 let a = active[k], b = active[best]
-                if (a.steps[a.i], a.rank &+ UInt64(a.i)) < (b.steps[b.i], b.rank &+ UInt64(b.i)) { best = k }
+                if (a.c.steps[a.i], a.rank &+ UInt64(a.i)) < (b.c.steps[b.i], b.rank &+ UInt64(b.i)) { best = k }
             }
-            let c = active[best]
-            os.append(c.steps[c.i]); ov.append(c.values[c.i]); ot.append(c.times[c.i])
-            if os.count == ChunkLayout.chunkCapacity { try flush(&writer) }
+            try take(active[best].c, active[best].i, &writer)
             active[best].i += 1
-            if active[best].i == active[best].steps.count { active.remove(at: best) }
+            if active[best].i == active[best].c.count { active.remove(at: best) }
         }
         try flush(&writer)
         return total

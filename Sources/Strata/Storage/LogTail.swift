@@ -21,7 +21,7 @@ final class LogTail {
         var times: [Int64] = []
         /// Encoded chunk records (bulk appends), decoded only when a query needs this series;
         /// `at` is how many row points arrived before it (keeps arrival order); `seq` its sequence.
-        var encoded: [(at: Int, count: Int, steps: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, times: UnsafeRawBufferPointer, seq: Int64)] = []
+        var encoded: [(at: Int, record: LogChunkRecord, seq: Int64)] = []
         /// The sequence of the row points from `from` on (the log's `mark` they were logged after).
         var sequences: [(from: Int, seq: Int64)] = []
         /// Bumped whenever points are added (invalidates the sorted view).
@@ -40,34 +40,31 @@ final class LogTail {
 
     /// Reads records appended since the last call.
     func refresh() {
-        do {
-            while let record = try scanner.next() {
-                switch record {
-                case .series(let id, let key):
-                    local[id] = key
-                    byLocal[id] = tail(key)
-                case .row(let step, let time, let pairs):
-                    for i in 0..<(pairs.count / 12) {
-                        let id = UInt32(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12, as: UInt32.self))
-                        let bits = UInt64(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12 + 4, as: UInt64.self))
-                        guard let s = byLocal[id] else { continue }
-                        if s.sequences.last?.seq != scanner.sequence { s.sequences.append((s.steps.count, scanner.sequence)) }
-                        s.steps.append(step); s.values.append(Double(bitPattern: bits)); s.times.append(time)
-                        s.version += 1
-                    }
-                case .chunk(let id, let count, let steps, let values, let times):
-                    // Kept encoded: decoded only if a query reads this series.
-                    guard let s = byLocal[id] else { continue }
-                    s.encoded.append((s.steps.count, count, steps, values, times, scanner.sequence))
-                    s.file = file
-                    s.version += 1
-                case .mark, .commit:
-                    break
-                }
-            }
-        } catch {
-            damage = error.description
+        var sink = Sink(tail: self)
+        do { try scanner.walk(into: &sink) } catch { damage = error.description }
+    }
+
+    /// Files the records of the log under their series (a per-point lookup by number, not by name).
+    private struct Sink: LogRecordSink {
+        let tail: LogTail
+        mutating func series(_ id: UInt32, _ key: SeriesKey) throws(StrataError) {
+            tail.local[id] = key
+            tail.byLocal[id] = tail.tail(key)
         }
+        mutating func point(_ id: UInt32, step: Int64, value: Double, time: Int64, sequence: Int64) throws(StrataError) {
+            guard let s = tail.byLocal[id] else { return }
+            if s.sequences.last?.seq != sequence { s.sequences.append((s.steps.count, sequence)) }
+            s.steps.append(step); s.values.append(value); s.times.append(time)
+            s.version += 1
+        }
+        mutating func chunk(_ id: UInt32, _ record: LogChunkRecord, sequence: Int64) throws(StrataError) {
+            // Kept encoded: decoded only if a query reads this series.
+            guard let s = tail.byLocal[id] else { return }
+            s.encoded.append((s.steps.count, record, sequence))
+            s.file = tail.file
+            s.version += 1
+        }
+        mutating func commit(_ c: BatchCommit) {}
     }
 
     private func tail(_ key: SeriesKey) -> TailSeries {
@@ -87,6 +84,13 @@ struct MemoryChunk {
     var stats: Aggregate
     var minTime: Int64
     var maxTime: Int64
+
+    /// Points already sorted by step (stable), with times; at least one.
+    init(_ c: ChunkColumns) {
+        steps = c.steps; values = c.values; times = c.times
+        stats = Aggregate.of(steps: c.steps, values: c.values)
+        minTime = c.times.min()!; maxTime = c.times.max()!
+    }
 
     /// `limit(seq)`: the largest visible step of a point logged at sequence `seq` (rewinds);
     /// `rewinds` identifies the rewinds it reflects (the cached result is kept while it is equal).
@@ -113,13 +117,12 @@ struct MemoryChunk {
             st = s.steps; va = s.values; ti = s.times
         } else {
             // Rows and decoded chunk records, in arrival order.
-            var vs = [Int64](), vv = [Double](), vt = [Int64]()
             var row = 0
             for e in s.encoded {
                 addRows(row, e.at)
                 row = e.at
-                try Recovery.decodeChunk(count: e.count, steps: e.steps, values: e.values, times: e.times, into: &vs, &vv, &vt, path: s.file?.path ?? "log")
-                add(vs[...], vv[...], vt[...], limit(e.seq))
+                let c = try ChunkColumns(e.record, path: s.file?.path ?? "log")
+                add(c.steps[...], c.values[...], c.times[...], limit(e.seq))
             }
             addRows(row, s.steps.count)
         }
@@ -128,11 +131,9 @@ struct MemoryChunk {
         var from = 0
         while from < st.count {
             let to = min(st.count, from + ChunkLayout.chunkCapacity)
-            let cs = Array(st[from..<to]), cv = Array(va[from..<to]), ct = Array(ti[from..<to])
-            let stats = cs.withUnsafeBufferPointer { sp in cv.withUnsafeBufferPointer { vp in
-                Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: 0..<cs.count, baseRank: 0)
-            } }
-            out.append(MemoryChunk(steps: cs, values: cv, times: ct, stats: stats, minTime: ct.min()!, maxTime: ct.max()!))
+            var c = ChunkColumns()
+            c.steps = Array(st[from..<to]); c.values = Array(va[from..<to]); c.times = Array(ti[from..<to])
+            out.append(MemoryChunk(c))
             from = to
         }
         s.cached = (s.version, rewinds, out)

@@ -69,113 +69,14 @@ enum Recovery {
         return outcome
     }
 
-    static func decodeChunk(count: Int, steps: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, times: UnsafeRawBufferPointer,
-                            into s: inout [Int64], _ v: inout [Double], _ t: inout [Int64], path: String) throws(StrataError) {
-        s = [Int64](repeating: 0, count: count)
-        v = [Double](repeating: 0, count: count)
-        t = [Int64](repeating: 0, count: count)
-        do {
-            try s.withUnsafeMutableBufferPointer { (p) throws(CodecError) in try Int64Column.decode(steps, count: count, range: 0..<count, into: p.baseAddress!) }
-            try v.withUnsafeMutableBufferPointer { (p) throws(CodecError) in try DoubleColumn.decode(values, count: count, range: 0..<count, into: p.baseAddress!) }
-            try t.withUnsafeMutableBufferPointer { (p) throws(CodecError) in try Int64Column.decode(times, count: count, range: 0..<count, into: p.baseAddress!) }
-        } catch {
-            throw StrataError.corrupt("chunk record: \(error.message)", path: path)
-        }
-    }
-
-    private static func hasDataAfter(_ b: UnsafeRawBufferPointer, _ offset: Int) -> Bool {
-        var i = offset + LogFormat.recordHeaderSize
-        while i < b.count {
-            if b[i] != 0 { return true }
-            i += 1
-        }
-        return false
+    /// Whether any byte after the record header at `offset` is not zero (damage, not a cut-off tail).
+    private static func hasDataAfter<C: Collection<UInt8>>(_ b: C, _ offset: Int) -> Bool {
+        b.dropFirst(offset + LogFormat.recordHeaderSize).contains { $0 != 0 }
     }
 
     static func moveToDamaged(_ path: String, paths: StorePaths) throws(StrataError) {
         try Sys.mkdir(paths.damaged)
         let name = path.split(separator: "/").last.map(String.init) ?? "log"
         try Sys.rename(path, paths.damaged + "/" + name)
-    }
-}
-
-/// Replays the committed records of a log into segment buffers (recovery, and a cut after a
-/// rewind), leaving out the points that rewinds recorded up to `epoch` hide: a rewind hides a
-/// point of its run above its step when the rewind's sequence is later than the point's (the
-/// log's latest `mark` before the point, else the log's creation). Records of a batch without
-/// its commit are left out (`LogScanner`).
-struct LogReplay {
-    let rewinds: (RunID) -> [RunInfo.Rewind]
-    let epoch: Int64
-    let buffers = SeriesBuffers()
-    private(set) var runs: Set<RunID> = []
-    private(set) var points = 0
-    private(set) var commits: [BatchCommit] = []
-    private(set) var damage: String?
-
-    init(rewinds: @escaping (RunID) -> [RunInfo.Rewind], epoch: Int64) {
-        self.rewinds = rewinds
-        self.epoch = epoch
-    }
-
-    /// The largest visible step of a point of `run` logged at `sequence`.
-    func limit(_ run: RunID, sequence: Int64) -> Int64 {
-        StoreReader.visibleLimit(rewinds(run).filter { $0.sequence <= epoch }, first: sequence, epoch: 0)
-    }
-
-    mutating func run(_ scanner: inout LogScanner, path: String) {
-        var local: [UInt32: (index: Int, run: RunID)] = [:]
-        // Per series number: (sequence, limit) of the last lookup.
-        var limits: [UInt32: (Int64, Int64)] = [:]
-        func visible(_ id: UInt32, _ run: RunID, _ seq: Int64) -> Int64 {
-            if let (s, l) = limits[id], s == seq { return l }
-            let l = limit(run, sequence: seq)
-            limits[id] = (seq, l)
-            return l
-        }
-        var scratch = [Int64](), vs = [Double](), ts = [Int64]()
-        do {
-            while let record = try scanner.next() {
-                switch record {
-                case .series(let id, let key):
-                    local[id] = (buffers.add(key), key.run)
-                    runs.insert(key.run)
-                case .row(let step, let time, let pairs):
-                    let n = pairs.count / 12
-                    for i in 0..<n {
-                        let id = UInt32(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12, as: UInt32.self))
-                        let bits = UInt64(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12 + 4, as: UInt64.self))
-                        guard let s = local[id] else { throw StrataError.corrupt("row names undefined series \(id)", path: path) }
-                        if step > visible(id, s.run, scanner.sequence) { continue }
-                        buffers.append(s.index, step: step, value: Double(bitPattern: bits), time: time)
-                        points += 1
-                    }
-                case .chunk(let id, let count, let steps, let values, let times):
-                    guard let s = local[id] else { throw StrataError.corrupt("chunk names undefined series \(id)", path: path) }
-                    try Recovery.decodeChunk(count: count, steps: steps, values: values, times: times, into: &scratch, &vs, &ts, path: path)
-                    let lim = visible(id, s.run, scanner.sequence)
-                    if lim != .max {
-                        var keep = 0
-                        for j in 0..<scratch.count where scratch[j] <= lim {
-                            scratch[keep] = scratch[j]; vs[keep] = vs[j]; ts[keep] = ts[j]
-                            keep += 1
-                        }
-                        if keep == 0 { continue }
-                        scratch.removeLast(scratch.count - keep); vs.removeLast(vs.count - keep); ts.removeLast(ts.count - keep)
-                    }
-                    let chunk = scratch.withUnsafeBufferPointer { sp in vs.withUnsafeBufferPointer { vp in ts.withUnsafeBufferPointer { tp in
-                        ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: buffers.reuseForCaller(s.index))
-                    } } }
-                    buffers.append(s.index, chunk: chunk)
-                    points += scratch.count
-                case .mark:
-                    break
-                case .commit(let c):
-                    if !c.key.isEmpty { commits.append(c) }
-                }
-            }
-        } catch {
-            damage = "\(error)"
-        }
     }
 }

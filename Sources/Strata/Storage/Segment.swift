@@ -259,6 +259,10 @@ final class SegmentSeries {
 }
 
 /// A segment file opened for reading: mapped, trailer and directory parsed, data untouched.
+///
+/// Unsafe memory (the mapped segment reader): `blob`, the magic checks and table parsing take
+/// slices of the read-only mapping (`MappedFile`, alive as long as the segment), only at offsets
+/// checked against the file size first (trailer, directory and chunk table bounds).
 final class Segment {
     let name: String
     let file: MappedFile

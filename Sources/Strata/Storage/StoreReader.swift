@@ -22,42 +22,6 @@ final class StoreReader {
 
     init(paths: StorePaths) { self.paths = paths }
 
-    /// Largest visible step of points logged at or after `first` (rewinds already applied up to
-    /// `epoch`): a rewind made later hides their points above its step. For a segment, `first` is
-    /// when its log began and `epoch` its rewind epoch (every point of a segment cut by this
-    /// version was logged before its epoch); for a log tail, `first` is a point's own sequence.
-    static func visibleLimit(_ rewinds: [RunInfo.Rewind], first: Int64, epoch: Int64) -> Int64 {
-        var limit = Int64.max
-        for r in rewinds where r.sequence > first && r.sequence > epoch { limit = min(limit, r.step) }
-        return limit
-    }
-
-    /// Drops or trims the chunks of a part above `limit`.
-    private func limited(_ handles: [ChunkHandle], _ limit: Int64) throws(StrataError) -> [ChunkHandle] {
-        if limit == .max { return handles }
-        var out: [ChunkHandle] = []
-        for c in handles {
-            if c.stats.firstStep > limit { continue }
-            if c.stats.lastStep <= limit { out.append(c); continue }
-            var cache: [Int64]? = nil
-            let n = try c.lowerBound(limit + 1, steps: &cache)
-            // Damaged statistics can claim a first step the points do not have: nothing visible.
-            if n == 0 { continue }
-            var s = [Int64](repeating: 0, count: n), v = [Double](repeating: 0, count: n), t = [Int64](repeating: 0, count: n)
-            try typed {
-                try s.withUnsafeMutableBufferPointer { try c.decodeSteps(0..<n, into: $0.baseAddress!) }
-                try v.withUnsafeMutableBufferPointer { try c.decodeValues(0..<n, into: $0.baseAddress!) }
-                try t.withUnsafeMutableBufferPointer { try c.decodeTimes(0..<n, into: $0.baseAddress!) }
-            }
-            let stats = s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in
-                Aggregate.of(steps: sp.baseAddress!, values: vp.baseAddress!, range: 0..<n, baseRank: 0)
-            } }
-            let m = MemoryChunk(steps: s, values: v, times: t, stats: stats, minTime: t.min()!, maxTime: t.max()!)
-            out.append(ChunkHandle(memory: m, rankBase: c.rankBase))
-        }
-        return out
-    }
-
     func refresh() throws(StrataError) {
         var changed = false
         let logNames = (try? Sys.list(paths.logs)) ?? []
@@ -196,7 +160,7 @@ final class StoreReader {
                 }
                 handles.append(h)
             }
-            out += try limited(handles, StoreReader.visibleLimit(rw, first: part.segment.meta.firstSequence, epoch: part.segment.meta.rewindEpoch))
+            out += try RewindVisibility.trim(handles, to: RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch))
         }
         if includeTails { out += try tailChunks(key, firstOrder: order, skipDamaged: skipDamaged) }
         return out
@@ -218,7 +182,7 @@ final class StoreReader {
             // Each point under the rewinds later than its own sequence (the log's mark before it).
             let built: [MemoryChunk]
             do throws(StrataError) {
-                built = try MemoryChunk.build(s, rewinds: rw.count, limit: { StoreReader.visibleLimit(rw, first: $0, epoch: 0) })
+                built = try MemoryChunk.build(s, rewinds: rw.count, limit: { RewindVisibility.limit(rw, loggedAt: $0) })
             } catch {
                 guard let skipDamaged else { throw error }
                 skipDamaged(DamagedRange(path: t.path, series: key, steps: nil, points: nil, reason: error.message))

@@ -3,11 +3,14 @@ import StrataCodecs
 /// Reads one chunk during a query: decodes value blocks on demand (each block of 128 at most
 /// once) into a scratch buffer, and combines tier entries for whole blocks.
 ///
-/// Unsafe memory: `values` is a scratch buffer of `ChunkLayout.chunkCapacity` doubles owned by
-/// the caller and reused across chunks; it must outlive the cursor.
+/// Unsafe memory: `values` is the buffer of a `ValueScratch` (`ChunkLayout.chunkCapacity`
+/// doubles) reused across the chunks of one query; the cursor holds the scratch, so the buffer
+/// outlives it. Value and tier bytes are slices of the segment's mapping (kept by the chunk's
+/// segment). Only indexes below the chunk's count (at most the capacity) are written or read.
 struct ChunkCursor {
     let chunk: ChunkHandle
-    private let values: UnsafeMutablePointer<Double>
+    private let scratch: ValueScratch
+    private var values: UnsafeMutablePointer<Double> { scratch.values }
     private var decoded: UInt64 = 0
     private let valueBytes: UnsafeRawBufferPointer?
     private let tierBytes: UnsafeRawBufferPointer?
@@ -16,9 +19,9 @@ struct ChunkCursor {
     private var decodes = 0
     private var stepCache: [Int64]?
 
-    init(_ chunk: ChunkHandle, scratch: UnsafeMutablePointer<Double>) throws(StrataError) {
+    init(_ chunk: ChunkHandle, scratch: ValueScratch) throws(StrataError) {
         self.chunk = chunk
-        values = scratch
+        self.scratch = scratch
         switch chunk.source {
         case .segment(let seg, let e):
             valueBytes = try seg.blob(e.values)
@@ -26,7 +29,7 @@ struct ChunkCursor {
         case .memory(let m):
             valueBytes = nil
             tierBytes = nil
-            m.values.withUnsafeBufferPointer { scratch.update(from: $0.baseAddress!, count: m.values.count) }
+            m.values.withUnsafeBufferPointer { scratch.values.update(from: $0.baseAddress!, count: m.values.count) }
             decoded = .max
         }
     }
@@ -156,4 +159,10 @@ struct ChunkCursor {
         a.count = count; a.nanCount = nan; a.sum = sum; a.m2 = m2; a.min = lo; a.max = hi
         return a
     }
+}
+
+/// A chunk-sized buffer of doubles that the chunk cursors of one query reuse.
+final class ValueScratch {
+    let values = UnsafeMutablePointer<Double>.allocate(capacity: ChunkLayout.chunkCapacity)
+    deinit { values.deallocate() }
 }

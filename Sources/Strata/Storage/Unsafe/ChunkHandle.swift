@@ -1,6 +1,13 @@
 import StrataCodecs
 
-/// One chunk of a series as the query engine sees it, from a segment or from a log tail.
+/// One chunk of a series as the query engine sees it, from a segment or from a log tail: the
+/// interface through which Storage offers chunks (statistics, step search, column decoding).
+///
+/// Unsafe memory: `decodeSteps/Values/Times(range, into:)` write exactly `range.count` elements
+/// at the destination, which the caller sizes (`ChunkColumns`, `PointBlocks`); `range` lies within
+/// the chunk (callers derive it from `count` and `lowerBound`). Segment columns are slices of the
+/// segment's mapping, checked against the file size when the chunk table was parsed and against
+/// their checksum before the first decode.
 struct ChunkHandle {
     enum Source {
         case segment(Segment, ChunkEntry)

@@ -262,6 +262,20 @@ enum Sys {
 
     static var pid: Int32 { getpid() }
 
+    /// The value of the environment variable `name`; nil when unset or not valid UTF-8.
+    package static func environment(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        return String(validatingCString: raw)
+    }
+
+    /// This machine's host name; nil when the system does not say.
+    static func hostname() -> String? {
+        var host = [CChar](repeating: 0, count: 256)
+        guard gethostname(&host, host.count - 1) == 0 else { return nil }
+        let bytes = host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// A name unique across processes and time: pid, nanoseconds and a random number.
     static func uniqueName(suffix: String) -> String {
         "\(getpid())-\(Clock.nanoseconds())-\(UInt32.random(in: 0 ... .max))\(suffix)"

@@ -5,7 +5,7 @@ enum StoreLayout {
 
     static func prepare(_ paths: StorePaths, create: Bool) throws(StrataError) {
         switch Sys.kind(paths.root) {
-        case .file, .other:
+        case .file, .symbolicLink, .other:
             throw StrataError(.notAStore, "store path is not a directory", path: paths.root)
         case nil:
             guard create else { throw StrataError(.notFound, "no store at this path (it is created on first write)", path: paths.root) }

@@ -94,6 +94,11 @@ private let caughtSignals = Atomic<Int>(0)
         let result = Mutex<Result<[UInt8], StrataError>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
+            // Threads may start with signals blocked: this one must receive SIGUSR1.
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGUSR1)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
             reader.store(UInt(pthread_self()), ordering: .releasing)
             let r = Result { () throws(StrataError) in try Sys.readAll(readEnd, "pipe") }
             result.withLock { $0 = r }
@@ -102,15 +107,20 @@ private let caughtSignals = Atomic<Int>(0)
         thread.start()
         while reader.load(ordering: .acquiring) == 0 { usleep(1000) }
         let before = caughtSignals.load(ordering: .relaxed)
-        // Interrupt the blocked read several times before any byte arrives.
-        while caughtSignals.load(ordering: .relaxed) < before + 5 {
+        // Interrupt the blocked read several times before any byte arrives (the payload fits in the
+        // pipe buffer, so a reader that gave up cannot block the writer).
+        var sent = 0
+        while caughtSignals.load(ordering: .relaxed) < before + 5 && sent < 5000 {
             pthread_kill(pthread_t(reader.load(ordering: .acquiring)), SIGUSR1)
+            sent += 1
             usleep(2000)
         }
-        let payload = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(caughtSignals.load(ordering: .relaxed) >= before + 5, "the reader thread caught the signals")
+        let payload = (0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try Sys.writeAll(writeEnd, payload, "pipe")
         Sys.close(writeEnd)
-        done.wait()
+        // A guard against a hung reader only (not a measurement): it has all its input by now.
+        #expect(done.wait(timeout: .now() + 120) == .success)
         let got = try #require(result.withLock { $0 })
         #expect(try got.get() == payload)
     }

@@ -7,7 +7,7 @@ import PackageDescription
 //   → strata (CLI) / strata-bench (benchmark)
 let package = Package(
     name: "Strata",
-    platforms: [.macOS(.v14)],
+    // Linux only: the I/O layer (Sources/Strata/IO) calls Glibc for what swift-system lacks.
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "strata", targets: ["strata"]),

@@ -380,6 +380,11 @@ package enum Sys {
 
     package static var pid: Int32 { getpid() }
 
+    /// Whether a process with this id exists (one we may not signal counts as existing).
+    static func processExists(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno != ESRCH
+    }
+
     /// The value of the environment variable `name`; nil when unset or not valid UTF-8.
     package static func environment(_ name: String) -> String? {
         guard let raw = getenv(name) else { return nil }

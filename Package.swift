@@ -7,7 +7,7 @@ import PackageDescription
 //   → strata (CLI) / strata-bench (benchmark)
 let package = Package(
     name: "Strata",
-    platforms: [.macOS(.v14)],
+    // Linux only: the I/O layer (Sources/Strata/IO) calls Glibc for what swift-system lacks.
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "strata", targets: ["strata"]),
@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -31,7 +33,7 @@ let package = Package(
         ),
         .target(
             name: "Strata",
-            dependencies: ["StrataCodecs"]
+            dependencies: ["StrataCodecs", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
             name: "StrataServer",
@@ -40,7 +42,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
@@ -64,7 +68,12 @@ let package = Package(
         // Brute-force references shared by the test targets (extreme steps and times).
         .target(name: "StrataTestExtremes", path: "Tests/Helpers/Extremes"),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer", "StrataTestExtremes"]),
+        .testTarget(
+            name: "StrataTests",
+            dependencies: [
+                "Strata", "StrataCodecs", "strata-test-writer", "StrataTestExtremes",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestExtremes"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StrataServerTests",
@@ -72,6 +81,7 @@ let package = Package(
                 "StrataServer",
                 "StrataTestExtremes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]

@@ -6,6 +6,7 @@ import PackageDescription
 // package's folders. See README.md.
 let package = Package(
     name: "StrataCodecsFuzz",
+    dependencies: [.package(url: "https://github.com/apple/swift-system", from: "1.8.1")],
     targets: [
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4"),
         .target(name: "StrataCodecs", dependencies: ["CLZ4"], path: "Sources/StrataCodecs"),
@@ -13,7 +14,9 @@ let package = Package(
         .executableTarget(
             name: "make-corpus", dependencies: ["StrataCodecs"], path: "Sources/make-corpus",
             swiftSettings: [.swiftLanguageMode(.v5)]),
-        .target(name: "Strata", dependencies: ["StrataCodecs"], path: "Sources/Strata"),
+        .target(
+            name: "Strata", dependencies: ["StrataCodecs", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/Strata"),
         .executableTarget(
             name: "store-fuzz", dependencies: ["Strata", "StrataCodecs"], path: "Sources/store-fuzz",
             swiftSettings: [.swiftLanguageMode(.v5)]),

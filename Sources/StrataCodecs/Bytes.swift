@@ -28,7 +28,8 @@
 }
 
 /// Appends to raw memory the caller sized beforehand (no bounds checks: callers size for the worst case).
-struct ByteWriter {
+/// Not to be confused with `Strata`'s `ByteWriter`, which grows an array of metadata fields.
+struct RawByteWriter {
     let base: UnsafeMutableRawPointer
     var pos: Int
 
@@ -82,8 +83,9 @@ struct ByteWriter {
     }
 }
 
-/// A bounds-checked cursor over encoded bytes. `what` names the column kind in error messages.
-struct ByteReader {
+/// A bounds-checked cursor over encoded column bytes, throwing `CodecError`. `what` names the column
+/// kind in error messages. (`Strata`'s `ByteReader` reads file fields and throws `StrataError`.)
+struct ColumnByteReader {
     let base: UnsafeRawPointer
     let end: Int
     var pos: Int

@@ -66,6 +66,11 @@ package enum Checksum {
         return avalanche(acc)
     }
 
+    /// XXH64 of `bytes` with `seed` (0 unless given).
+    package static func xxh64(_ bytes: [UInt8], seed: UInt64 = 0) -> UInt64 {
+        bytes.withUnsafeBytes { xxh64($0, seed: seed) }
+    }
+
     @inline(__always) static func avalanche(_ h: UInt64) -> UInt64 {
         var x = h
         x ^= x >> 33

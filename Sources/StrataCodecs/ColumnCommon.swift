@@ -45,7 +45,7 @@ func validateArguments(_ bytes: UnsafeRawBufferPointer, count: Int, range: Range
 /// Reads the column header (kind byte, layout byte, value count), checking the kind and that the
 /// stored count equals `count`. Returns the layout byte.
 @inline(__always)
-func readColumnHeader(_ r: inout ByteReader, kind: UInt8, count: Int) throws(CodecError) -> UInt8 {
+func readColumnHeader(_ r: inout ColumnByteReader, kind: UInt8, count: Int) throws(CodecError) -> UInt8 {
     let k = try r.byte(-1, "column kind")
     guard k == kind else {
         throw r.error(-1, "kind byte 0x\(String(k, radix: 16)) is not 0x\(String(kind, radix: 16)) (wrong column type or not a column)")
@@ -69,7 +69,7 @@ func appendColumnHeader(kind: UInt8, layout: UInt8, count: Int, to out: inout [U
 /// Given the bytes after the column header of an LZ4 column, decompresses the block region and calls
 /// `body` with it.
 func withDecompressedBlocks<R>(
-    _ r: inout ByteReader, count: Int,
+    _ r: inout ColumnByteReader, count: Int,
     _ body: (UnsafeRawBufferPointer) throws(CodecError) -> R
 ) throws(CodecError) -> R {
     let rawSize64 = try r.varint(-1, "lz4 raw size")

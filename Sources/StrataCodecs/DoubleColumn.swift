@@ -77,7 +77,7 @@ package enum DoubleColumn {
         let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: ColumnFormat.blockSize)
         defer { scratch.deallocate() }
         let bits = UnsafeRawPointer(v).assumingMemoryBound(to: UInt64.self)
-        var w = ByteWriter(base: buffer.raw, pos: 0)
+        var w = RawByteWriter(base: buffer.raw, pos: 0)
         var start = 0
         while start < count {
             let n = min(ColumnFormat.blockSize, count - start)
@@ -180,7 +180,7 @@ package enum DoubleColumn {
         return nil
     }
 
-    static func encodeBlock(_ b: UnsafePointer<UInt64>, _ n: Int, _ w: inout ByteWriter, _ scratch: UnsafeMutablePointer<UInt64>) {
+    static func encodeBlock(_ b: UnsafePointer<UInt64>, _ n: Int, _ w: inout RawByteWriter, _ scratch: UnsafeMutablePointer<UInt64>) {
         var bestSize = 1 + 8 * n
         var best = codecRaw
         var bestPlan = FORPlan()
@@ -306,7 +306,7 @@ package enum DoubleColumn {
 
     @inline(__always)
     static func writeFOR(
-        _ b: UnsafePointer<UInt64>, _ n: Int, _ w: inout ByteWriter, _ scratch: UnsafeMutablePointer<UInt64>,
+        _ b: UnsafePointer<UInt64>, _ n: Int, _ w: inout RawByteWriter, _ scratch: UnsafeMutablePointer<UInt64>,
         codec: UInt8, plan: FORPlan, exponentByte: UInt8?, base: BaseEncoding, _ map: (UInt64) -> UInt64?
     ) {
         // scratch[i] = packed value; exception indices collected in a fixed array on the stack.
@@ -358,7 +358,7 @@ package enum DoubleColumn {
 
     /// Parses the header of block `k` holding `n` values and skips the rest of the block.
     @inline(__always)
-    static func readBlock(_ r: inout ByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block {
+    static func readBlock(_ r: inout ColumnByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block {
         var blk = Block()
         let tag = try r.byte(k, "codec")
         let codec = tag & ~exceptionFlag
@@ -426,7 +426,7 @@ package enum DoubleColumn {
     /// LZ4-compressed column. Every block header is parsed (and so checked) once here.
     package static func blockOffsets(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [Int32]? {
         try validateArguments(bytes, count: count, range: nil, what: "double")
-        var r = ByteReader(bytes, what: "double")
+        var r = ColumnByteReader(bytes, what: "double")
         let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
         guard layout == ColumnFormat.layoutBlocks else { return nil }
         let blocks = ColumnFormat.blockCount(count)
@@ -449,7 +449,7 @@ package enum DoubleColumn {
         let blocks = ColumnFormat.blockCount(count)
         guard blockOffsets.count == blocks else { throw CodecError("double column: \(blockOffsets.count) block offsets for \(blocks) blocks") }
         let out = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: UInt64.self)
-        var r = ByteReader(bytes, what: "double")
+        var r = ColumnByteReader(bytes, what: "double")
         let k0 = range.lowerBound >> ColumnFormat.blockShift
         let start = Int(blockOffsets[k0])
         guard start >= 0 && start < bytes.count else { throw CodecError("double column: block offset \(start) outside the column") }
@@ -472,7 +472,7 @@ package enum DoubleColumn {
         _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Double>
     ) throws(CodecError) {
         try validateArguments(bytes, count: count, range: range, what: "double")
-        var r = ByteReader(bytes, what: "double")
+        var r = ColumnByteReader(bytes, what: "double")
         let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
         let out = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: UInt64.self)
         switch layout {
@@ -480,7 +480,7 @@ package enum DoubleColumn {
             try decodeBlocks(&r, count: count, range: range, out)
         case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
             try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ByteReader(raw, what: "double lz4")
+                var inner = ColumnByteReader(raw, what: "double lz4")
                 try decodeBlocks(&inner, count: count, range: range, out)
             }
         default:
@@ -489,7 +489,7 @@ package enum DoubleColumn {
     }
 
     static func decodeBlocks(
-        _ r: inout ByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<UInt64>
+        _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<UInt64>
     ) throws(CodecError) {
         let blocks = ColumnFormat.blockCount(count)
         for k in 0..<blocks {
@@ -595,7 +595,7 @@ package enum DoubleColumn {
     /// (the column header is counted in the first entry).
     package static func describe(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [CodecUsage] {
         try validateArguments(bytes, count: count, range: nil, what: "double")
-        var r = ByteReader(bytes, what: "double")
+        var r = ColumnByteReader(bytes, what: "double")
         let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
         let headerEnd = r.pos
         var table = UsageTable()
@@ -606,7 +606,7 @@ package enum DoubleColumn {
             table.entries[0].bytes += headerEnd
         case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
             try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ByteReader(raw, what: "double lz4")
+                var inner = ColumnByteReader(raw, what: "double lz4")
                 try describeBlocks(&inner, count: count, &table)
             }
             if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
@@ -617,7 +617,7 @@ package enum DoubleColumn {
         return table.entries
     }
 
-    static func describeBlocks(_ r: inout ByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
+    static func describeBlocks(_ r: inout ColumnByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
         let blocks = ColumnFormat.blockCount(count)
         for k in 0..<blocks {
             let n = min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift))

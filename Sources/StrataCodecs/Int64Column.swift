@@ -34,7 +34,7 @@ package enum Int64Column {
         let blocks = ColumnFormat.blockCount(count)
         // Worst block: 2 header bytes + two 10-byte varints + 8 bytes a value.
         let buffer = EncodeBuffer(capacity: blocks * 22 + count * 8 + 16)
-        var w = ByteWriter(base: buffer.raw, pos: 0)
+        var w = RawByteWriter(base: buffer.raw, pos: 0)
         var start = 0
         while start < count {
             let n = min(ColumnFormat.blockSize, count - start)
@@ -45,7 +45,7 @@ package enum Int64Column {
     }
 
     @inline(__always)
-    static func encodeBlock(_ v: UnsafePointer<Int64>, _ n: Int, _ w: inout ByteWriter) {
+    static func encodeBlock(_ v: UnsafePointer<Int64>, _ n: Int, _ w: inout RawByteWriter) {
         var minV = v[0], maxV = v[0]
         var minD = Int64.max, maxD = Int64.min
         var prev = v[0]
@@ -90,7 +90,7 @@ package enum Int64Column {
 
     /// Parses the header of block `k` holding `n` values and skips its packed data.
     @inline(__always)
-    static func readBlock(_ r: inout ByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block {
+    static func readBlock(_ r: inout ColumnByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block {
         let codec = try r.byte(k, "codec")
         let width = Int(try r.byte(k, "bit width"))
         guard width <= 64 else { throw r.error(k, "bit width \(width) > 64") }
@@ -115,7 +115,7 @@ package enum Int64Column {
         _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Int64>
     ) throws(CodecError) {
         try validateArguments(bytes, count: count, range: range, what: "int64")
-        var r = ByteReader(bytes, what: "int64")
+        var r = ColumnByteReader(bytes, what: "int64")
         let layout = try readColumnHeader(&r, kind: ColumnFormat.int64Kind, count: count)
         switch layout {
         case ColumnFormat.layoutLinear:
@@ -131,7 +131,7 @@ package enum Int64Column {
             try decodeBlocks(&r, count: count, range: range, dst)
         case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
             try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ByteReader(raw, what: "int64 lz4")
+                var inner = ColumnByteReader(raw, what: "int64 lz4")
                 try decodeBlocks(&inner, count: count, range: range, dst)
             }
         default:
@@ -140,7 +140,7 @@ package enum Int64Column {
     }
 
     static func decodeBlocks(
-        _ r: inout ByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<Int64>
+        _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<Int64>
     ) throws(CodecError) {
         let blocks = ColumnFormat.blockCount(count)
         for k in 0..<blocks {
@@ -189,7 +189,7 @@ package enum Int64Column {
     /// (the column header is counted in the first entry).
     package static func describe(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [CodecUsage] {
         try validateArguments(bytes, count: count, range: nil, what: "int64")
-        var r = ByteReader(bytes, what: "int64")
+        var r = ColumnByteReader(bytes, what: "int64")
         let layout = try readColumnHeader(&r, kind: ColumnFormat.int64Kind, count: count)
         let headerEnd = r.pos
         var table = UsageTable()
@@ -205,7 +205,7 @@ package enum Int64Column {
             table.entries[0].bytes += headerEnd
         case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
             try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ByteReader(raw, what: "int64 lz4")
+                var inner = ColumnByteReader(raw, what: "int64 lz4")
                 try describeBlocks(&inner, count: count, &table)
             }
             if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
@@ -216,7 +216,7 @@ package enum Int64Column {
         return table.entries
     }
 
-    static func describeBlocks(_ r: inout ByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
+    static func describeBlocks(_ r: inout ColumnByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
         let blocks = ColumnFormat.blockCount(count)
         for k in 0..<blocks {
             let n = min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift))

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Strata
 
 /// Query parameters with errors that name the parameter.
@@ -91,19 +92,12 @@ final class API: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// Turns thrown errors into JSON error responses.
-    func wrap(_ body: () async throws -> Response) async -> Response {
+    /// Turns thrown errors into ``APIFailure``s, which the router answers as JSON error responses.
+    func wrap(_ body: () async throws -> Response) async throws(APIFailure) -> Response {
         do {
             return try await body()
-        } catch let e as APIError {
-            return errorResponse(e)
-        } catch let e as StrataError {
-            return errorResponse(apiError(e))
         } catch {
-            if "\(type(of: error))".contains("TooManyBytes") {
-                return errorResponse(APIError(413, "request body is larger than the limit of \(maxBodyBytes) bytes"))
-            }
-            return errorResponse(APIError(500, "internal error: \(error)"))
+            throw APIFailure(error, maxBodyBytes: maxBodyBytes)
         }
     }
 
@@ -118,19 +112,16 @@ final class API: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
-            if "\(type(of: error))".contains("TooManyBytes") {
-                throw APIError(413, "request body is larger than the limit of \(maxBodyBytes) bytes (send smaller batches)")
-            }
-            throw error
+        } catch is NIOTooManyBytesError {
+            throw APIError(413, "request body is larger than the limit of \(maxBodyBytes) bytes (send smaller batches)")
         }
         let sync = try q.bool("sync")
         let ingestor = self.ingestor
         let store = self.store
         let keys = self.keys
         let key = try IdempotencyKeys.key(request.headers[HTTPFields.Element.Name("Idempotency-Key")!])
-        let digest = SHA256.hash(body.readableBytesView)
-        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let digest = body.withUnsafeReadableBytes { Digest.sha256($0) }
+        let nowMs = Clock.milliseconds()
         if let key {
             switch keys.start(key, digest: digest, nowMs: nowMs) {
             case .apply: break
@@ -146,7 +137,7 @@ final class API: Sendable {
         }
         let result: [UInt8]
         do {
-            result = try await WorkerPool.ingest.run {
+            result = try await WorkerPool.ingest.runIfActive {
                 let records = try body.withUnsafeReadableBytes { raw throws(APIError) -> [IngestRecord] in
                     try BatchDecoder.decode(raw.bindMemory(to: UInt8.self))
                 }
@@ -154,7 +145,7 @@ final class API: Sendable {
                 do {
                     // A batch without a key is atomic too; only a keyed one keeps its answer.
                     (outcome, commit) = try ingestor.apply(records) { outcome in
-                        BatchCommit(key: key ?? "", digest: digest, committedMs: Int64(Date().timeIntervalSince1970 * 1000),
+                        BatchCommit(key: key ?? "", digest: digest, committedMs: Clock.milliseconds(),
                                     response: key == nil ? [] : API.ingestAnswer(outcome, sync: sync))
                     }
                 } catch {

@@ -133,7 +133,7 @@ struct Gate: HTTPResponder {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             return APIError(401, "the Authorization header must be \"Bearer TOKEN\"")
         }
-        let hash = SHA256.hex(parts[1].trimmingCharacters(in: .whitespaces))
+        let hash = Digest.sha256Hex(parts[1].trimmingCharacters(in: .whitespaces))
         var match: TokenEntry?
         for e in entries where Gate.constantTimeEqual(e.hash, hash) { match = e }
         guard let entry = match else { return APIError(401, "unknown or revoked token") }

@@ -22,7 +22,7 @@ final class IdempotencyKeys: @unchecked Sendable {
     private var inFlight: [String: [UInt8]] = [:]
 
     init(store: Store) {
-        let since = Int64(Date().timeIntervalSince1970 * 1000) - Self.maxAgeMs
+        let since = Clock.milliseconds() - Self.maxAgeMs
         for c in (try? store.batchCommits(sinceMs: since)) ?? [] where !c.key.isEmpty { remember(c) }
     }
 

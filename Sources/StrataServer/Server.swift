@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import NIOCore
+import NIOPosix
 import Strata
 
 /// The HTTP server of `strata serve`: ingest and query API (docs/API.md) and the web page at `/`.
@@ -34,19 +36,19 @@ public enum StrataServer {
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
                      body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
         }
-        router.post("/api/ingest") { request, context in await api.wrap { try await api.ingest(request, context: context) } }
-        router.get("/api/runs") { request, _ in await api.wrap { try await api.runs(request) } }
+        router.post("/api/ingest") { request, context in try await api.wrap { try await api.ingest(request, context: context) } }
+        router.get("/api/runs") { request, _ in try await api.wrap { try await api.runs(request) } }
         router.get("/api/runs/{run}") { request, context in
-            await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true) }
+            try await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true) }
         }
         router.get("/api/runs/{run}/series") { request, context in
-            await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true, onlySeries: true) }
+            try await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true, onlySeries: true) }
         }
-        router.get("/api/curve") { request, _ in await api.wrap { try await api.curve(request) } }
-        router.get("/api/points") { request, _ in await api.wrap { try await api.points(request) } }
-        router.get("/api/rank") { request, _ in await api.wrap { try await api.rank(request) } }
-        router.get("/api/band") { request, _ in await api.wrap { try await api.band(request) } }
-        router.get("/api/summary") { request, _ in await api.wrap { try await api.summary(request) } }
+        router.get("/api/curve") { request, _ in try await api.wrap { try await api.curve(request) } }
+        router.get("/api/points") { request, _ in try await api.wrap { try await api.points(request) } }
+        router.get("/api/rank") { request, _ in try await api.wrap { try await api.rank(request) } }
+        router.get("/api/band") { request, _ in try await api.wrap { try await api.band(request) } }
+        router.get("/api/summary") { request, _ in try await api.wrap { try await api.summary(request) } }
         let gate = Gate(next: router.buildResponder(), tokens: api.tokens, site: site)
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionGuard(limits: limits)],
                                                idleTimeout: limits.idleTimeout)
@@ -65,53 +67,51 @@ public enum StrataServer {
 /// Threads of their own for blocking store calls, off the cooperative thread pool (which has one
 /// thread per core and must keep parsing requests). Queries and ingest have separate pools, so a
 /// burst of large batches (CPU-bound decoding) never queues a curve query behind it: the kernel
-/// time-slices the threads instead.
-final class WorkerPool: @unchecked Sendable {
-    // @unchecked Sendable: `jobs` is guarded by `cond`.
-    private let cond = NSCondition()
-    private var jobs: [() -> Void] = []
-
-    init(name: String, threads: Int) {
-        for i in 0..<threads {
-            let t = Thread { [unowned self] in self.work() }
-            t.name = "\(name)-\(i)"
-            t.start()
-        }
-    }
-
-    private func work() {
-        while true {
-            cond.lock()
-            while jobs.isEmpty { cond.wait() }
-            let job = jobs.removeFirst()
-            cond.unlock()
-            job()
-        }
-    }
-
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, Error>) in
-            cond.lock()
-            jobs.append {
-                do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
-            }
-            cond.signal()
-            cond.unlock()
-        }
-    }
-
+/// time-slices the threads instead. Each is a `NIOThreadPool`.
+enum WorkerPool {
     /// Shared by every application in the process (threads live as long as the process).
-    static let queries = WorkerPool(name: "strata-query", threads: 8)
-    static let ingest = WorkerPool(name: "strata-ingest", threads: 4)
+    static let queries = started(threads: 8)
+    static let ingest = started(threads: 4)
+
+    private static func started(threads: Int) -> NIOThreadPool {
+        let pool = NIOThreadPool(numberOfThreads: threads)
+        pool.start()
+        return pool
+    }
 }
 
 /// Runs a blocking query on the query pool.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await WorkerPool.queries.run(body)
+    try await WorkerPool.queries.runIfActive(body)
 }
 
 func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
+/// An API error as Hummingbird answers it: its status, and the JSON body
+/// `{"error": {"status": …, "message": …}}` (with `WWW-Authenticate` for 401). Every error a route
+/// throws becomes one of these (``init(_:maxBodyBytes:)``), so the router answers it.
+struct APIFailure: HTTPResponseError {
+    let error: APIError
+
+    init(_ error: APIError) { self.error = error }
+
+    /// Maps what a route threw: an `APIError` as it is, a `StrataError` by its code (``apiError(_:)``),
+    /// NIO's too-many-bytes error of a body over the limit to 413, anything else to 500.
+    init(_ thrown: any Error, maxBodyBytes: Int) {
+        switch thrown {
+        case let e as APIFailure: self = e
+        case let e as APIError: error = e
+        case let e as StrataError: error = apiError(e)
+        case is NIOTooManyBytesError: error = APIError(413, "request body is larger than the limit of \(maxBodyBytes) bytes")
+        default: error = APIError(500, "internal error: \(thrown)")
+        }
+    }
+
+    var status: HTTPResponse.Status { .init(code: error.status) }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response { errorResponse(error) }
 }
 
 /// Maps library errors to HTTP: bad arguments 400, unknown runs 404, a full disk 507, anything else 500.

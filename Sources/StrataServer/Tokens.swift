@@ -63,18 +63,14 @@ public enum Tokens {
     /// not a regular file, so a broken file locks the API instead of opening it.
     public static func policy(store: String) throws(APIError) -> TokenPolicy {
         let marker = markerPath(store: store)
-        var st = stat()
-        let hasMarker: Bool
-        if lstat(marker, &st) == 0 {
-            guard (st.st_mode & S_IFMT) == S_IFREG else {
-                throw APIError(500, "\(marker) is not a regular file (a symbolic link?): the API stays locked until it is one")
-            }
-            hasMarker = true
-        } else if errno == ENOENT {
-            hasMarker = false
-        } else {
-            throw APIError(500, "cannot check \(marker): \(String(cString: strerror(errno)))")
+        let st: FileStatus?
+        do throws(StrataError) { st = try Sys.status(marker, followLinks: false) } catch {
+            throw APIError(500, "cannot check \(marker): \(reason(error))")
         }
+        if let st, st.kind != .file {
+            throw APIError(500, "\(marker) is not a regular file (a symbolic link?): the API stays locked until it is one")
+        }
+        let hasMarker = st != nil
         if let entries = try readEntries(store: store) { return .required(entries) }
         return hasMarker ? .required([]) : .open
     }
@@ -82,24 +78,21 @@ public enum Tokens {
     /// The entries of the token file, or nil when it does not exist.
     static func readEntries(store: String) throws(APIError) -> [TokenEntry]? {
         let p = path(store: store)
-        let fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            if errno == ELOOP { throw APIError(500, "token file \(p) is a symbolic link; it must be a regular file") }
-            throw APIError(500, "cannot read the token file \(p): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do throws(StrataError) {
+            fd = try Sys.open(p, O_RDONLY | O_NOFOLLOW)
+        } catch {
+            if error.errno == ENOENT { return nil }
+            if error.errno == ELOOP { throw APIError(500, "token file \(p) is a symbolic link; it must be a regular file") }
+            throw APIError(500, "cannot read the token file \(p): \(reason(error))")
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+        defer { Sys.close(fd) }
+        guard (try? Sys.status(fd, p))?.kind == .file else {
             throw APIError(500, "token file \(p) is not a regular file")
         }
-        var data: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw APIError(500, "cannot read the token file \(p): \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            data.append(contentsOf: buf[0..<n])
+        let data: [UInt8]
+        do throws(StrataError) { data = try Sys.readAll(fd, p) } catch {
+            throw APIError(500, "cannot read the token file \(p): \(reason(error))")
         }
         guard let text = String(validating: data, as: UTF8.self) else {
             throw APIError(500, "token file \(p) is damaged (not UTF-8)")
@@ -131,8 +124,8 @@ public enum Tokens {
             let b = UInt8.random(in: 0...255, using: &rng)
             token += String(decoding: [hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]], as: UTF8.self)
         }
-        let created = Int64(Date().timeIntervalSince1970 * 1000)
-        let hash = SHA256.hex(token)
+        let created = Clock.milliseconds()
+        let hash = Digest.sha256Hex(token)
         let label = name ?? "token-\(hash.prefix(8))"
         if label.isEmpty || label.utf8.count > 200 || label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
             throw APIError(400, "token name must be 1 to 200 bytes without tabs, newlines or control characters", field: "name")
@@ -144,13 +137,12 @@ public enum Tokens {
                 throw APIError(409, "a token named \"\(label)\" already exists (names are unique: revoke it first, or choose another --name)", field: "name")
             }
             let p = path(store: store)
-            let (fd, st) = try openRegularFile(p, O_WRONLY | O_APPEND, named: "token file \(p)")
-            defer { close(fd) }
-            var line = st.st_size == 0 ? header : ""
+            let (fd, size) = try openRegularFile(p, O_WRONLY | O_APPEND, named: "token file \(p)")
+            defer { Sys.close(fd) }
+            var line = size == 0 ? header : ""
             line += "\(scope.rawValue)\t\(entry.hash)\t\(created)\t\(label)\n"
-            try writeAll(fd, Array(line.utf8), path: p)
-            if fsync(fd) != 0 { throw APIError(500, "cannot sync \(p): \(String(cString: strerror(errno)))") }
-            syncDirectory(store)
+            try writeAndSync(fd, line, path: p)
+            try syncDirectory(store)
         }
         return (token, entry)
     }
@@ -176,24 +168,24 @@ public enum Tokens {
             var text = header
             for (j, e) in all.enumerated() where j != i { text += "\(e.scope.rawValue)\t\(e.hash)\t\(e.created)\t\(e.name)\n" }
             let p = path(store: store)
-            let tmp = p + ".tmp-\(getpid())"
-            unlink(tmp)
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd < 0 { throw APIError(500, "cannot create \(tmp): \(String(cString: strerror(errno)))") }
+            let tmp = p + ".tmp-\(Sys.pid)"
+            try? Sys.unlink(tmp)
+            let fd: Int32
+            do throws(StrataError) { fd = try Sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600) } catch {
+                throw APIError(500, "cannot create \(tmp): \(reason(error))")
+            }
             do throws(APIError) {
-                defer { close(fd) }
-                try writeAll(fd, Array(text.utf8), path: tmp)
-                if fsync(fd) != 0 { throw APIError(500, "cannot sync \(tmp): \(String(cString: strerror(errno)))") }
+                defer { Sys.close(fd) }
+                try writeAndSync(fd, text, path: tmp)
             } catch {
-                unlink(tmp)
+                try? Sys.unlink(tmp)
                 throw error
             }
-            if rename(tmp, p) != 0 {
-                let e = String(cString: strerror(errno))
-                unlink(tmp)
-                throw APIError(500, "cannot replace \(p): \(e)")
+            do throws(StrataError) { try Sys.rename(tmp, p) } catch {
+                try? Sys.unlink(tmp)
+                throw APIError(500, "cannot replace \(p): \(reason(error))")
             }
-            syncDirectory(store)
+            try syncDirectory(store)
             return all[i]
         }
     }
@@ -202,51 +194,52 @@ public enum Tokens {
     /// marker first if needed (so a store that gets a token is marked before the token exists).
     static func withLock<T>(store: String, _ body: () throws(APIError) -> T) throws(APIError) -> T {
         let m = markerPath(store: store)
-        let (fd, st) = try openRegularFile(m, O_RDWR, named: m)
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw APIError(500, "cannot lock \(m): \(String(cString: strerror(errno)))") }
+        let (fd, size) = try openRegularFile(m, O_RDWR, named: m)
+        defer { Sys.close(fd) }
+        do throws(StrataError) { try Sys.lockExclusive(fd, m) } catch {
+            throw APIError(500, "cannot lock \(m): \(reason(error))")
         }
-        if st.st_size == 0 {
-            try writeAll(fd, Array(markerText.utf8), path: m)
-            if fsync(fd) != 0 { throw APIError(500, "cannot sync \(m): \(String(cString: strerror(errno)))") }
-            syncDirectory(store)
+        if size == 0 {
+            try writeAndSync(fd, markerText, path: m)
+            try syncDirectory(store)
         }
         return try body()
     }
 
     /// Opens (creating, mode 0600) the regular file `path` for writing without following a
     /// symbolic link: a link or anything but a regular file is refused. `name` is how errors call it.
-    private static func openRegularFile(_ path: String, _ flags: Int32, named name: String) throws(APIError) -> (fd: Int32, stat: stat) {
-        let fd = open(path, flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            if errno == ELOOP { throw APIError(500, "\(name) is a symbolic link; refusing to write through it") }
-            throw APIError(500, "cannot open \(path): \(String(cString: strerror(errno)))")
+    private static func openRegularFile(_ path: String, _ flags: Int32, named name: String) throws(APIError) -> (fd: Int32, size: Int) {
+        let fd: Int32
+        do throws(StrataError) { fd = try Sys.open(path, flags | O_CREAT | O_NOFOLLOW, 0o600) } catch {
+            if error.errno == ELOOP { throw APIError(500, "\(name) is a symbolic link; refusing to write through it") }
+            throw APIError(500, "cannot open \(path): \(reason(error))")
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
+        guard let st = try? Sys.status(fd, path), st.kind == .file else {
+            Sys.close(fd)
             throw APIError(500, "\(name) is not a regular file")
         }
-        return (fd, st)
+        return (fd, st.size)
     }
 
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(APIError) {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw APIError(500, "cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            off += n
+    /// Writes all of `text` and syncs it to the disk: a failed write or fsync is an error (500).
+    static func writeAndSync(_ fd: Int32, _ text: String, path: String) throws(APIError) {
+        do throws(StrataError) { try Sys.writeAll(fd, Array(text.utf8), path) } catch {
+            throw APIError(500, "cannot write \(path): \(reason(error))")
+        }
+        do throws(StrataError) { try Sys.fsync(fd, path) } catch {
+            throw APIError(500, "cannot sync \(path): \(reason(error))")
         }
     }
 
-    private static func syncDirectory(_ dir: String) {
-        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
+    /// Makes a new or renamed entry of `dir` durable.
+    private static func syncDirectory(_ dir: String) throws(APIError) {
+        do throws(StrataError) { try Sys.fsyncDirectory(dir) } catch {
+            throw APIError(500, "cannot sync the directory \(dir): \(reason(error))")
+        }
     }
+
+    /// The system's sentence for a failed call (as strerror), else the error's message.
+    static func reason(_ e: StrataError) -> String { e.errno.map(Sys.reason) ?? e.message }
 }
 
 /// The server's view of the token files, re-read whenever either changes (checked with `lstat`
@@ -266,16 +259,19 @@ final class TokenCache: @unchecked Sendable {
     func current() throws(APIError) -> TokenPolicy {
         lock.lock()
         defer { lock.unlock() }
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = Clock.monotonicNanoseconds()
         if checkedAt == 0 || now &- checkedAt >= 250_000_000 {
             checkedAt = now
             var sig: [Int] = []
             for p in [Tokens.path(store: store), Tokens.markerPath(store: store)] {
-                var st = stat()
-                if lstat(p, &st) == 0 {
-                    sig += [Int(st.st_size), Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec), Int(st.st_ino), Int(st.st_mode)]
-                } else {
-                    sig += [-1, Int(errno)]
+                do throws(StrataError) {
+                    if let st = try Sys.status(p, followLinks: false) {
+                        sig += [st.size, Int(st.modifiedNs), Int(truncatingIfNeeded: st.inode), Int(st.mode)]
+                    } else {
+                        sig += [-1, Int(ENOENT)]
+                    }
+                } catch {
+                    sig += [-1, Int(error.errno ?? -1)]
                 }
             }
             if sig != signature || loadError != nil {

@@ -113,33 +113,26 @@ func cformat(_ format: String, _ args: CVarArg...) -> String {
     }
 }
 
-func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+func isTerminal(_ fd: Int32) -> Bool { Sys.isTerminal(fd) }
 
 /// True when coloured output is wanted on stdout.
 var useColor: Bool {
-    if getenv("NO_COLOR") != nil { return false }
-    if let t = getenv("TERM"), String(cString: t) == "dumb" { return false }
+    if Sys.environment("NO_COLOR") != nil { return false }
+    if Sys.environment("TERM") == "dumb" { return false }
     return isTerminal(1)
 }
 
 func terminalWidth() -> Int {
-    var ws = winsize()
-    if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 20 { return Int(ws.ws_col) }
-    if let c = getenv("COLUMNS"), let n = Int(String(cString: c)), n > 20 { return n }
+    if let cols = Sys.terminalColumns(1), cols > 20 { return cols }
+    if let c = Sys.environment("COLUMNS"), let n = Int(c), n > 20 { return n }
     return 80
 }
 
-func nowMs() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
+/// Wall time in milliseconds since 1970 (the library's `Clock`, the one clock of Strata).
+func nowMs() -> Int64 { Clock.milliseconds() }
 
-func monotonicMs() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
+/// Monotonic milliseconds (for intervals only).
+func monotonicMs() -> Int64 { Int64(Clock.monotonicNanoseconds() / 1_000_000) }
 
 // MARK: formatting
 

@@ -207,7 +207,7 @@ extension LockedList {
             for (label, auth, status) in [("Basic", "\r\nAuthorization: Basic Y2k6Y2k=", 401), ("empty bearer", "\r\nAuthorization: Bearer ", 401),
                                           ("token with suffix", "\r\nAuthorization: Bearer \(write)x", 401),
                                           ("token prefix", "\r\nAuthorization: Bearer \(write.dropLast())", 401),
-                                          ("hash as token", "\r\nAuthorization: Bearer \(SHA256.hex(write))", 401),
+                                          ("hash as token", "\r\nAuthorization: Bearer \(Digest.sha256Hex(write))", 401),
                                           ("read token lower-case scheme", "\r\nAuthorization: bearer \(read)", 403),
                                           ("read token", r, 403), ("no token", none, 401)] {
                 cases.append(Case(name: "POST /api/ingest \(label)", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: status))
@@ -456,10 +456,10 @@ extension LockedList {
         #expect(throws: APIError.self) { try Tokens.create(store: t.path, scope: .read, name: "ci") }
         _ = try Tokens.create(store: t.path, scope: .read, name: "ci-2")
         #expect(try Tokens.list(store: t.path).map(\.name) == ["ci", "ci-2"])
-        #expect(try Tokens.revoke(store: t.path, name: "ci").hash == SHA256.hex(a))
+        #expect(try Tokens.revoke(store: t.path, name: "ci").hash == Digest.sha256Hex(a))
         #expect(try Tokens.list(store: t.path).map(\.name) == ["ci-2"])
         // A file written before names were unique.
-        let h1 = SHA256.hex("one"), h2 = SHA256.hex("two")
+        let h1 = Digest.sha256Hex("one"), h2 = Digest.sha256Hex("two")
         try (Tokens.header + "write\t\(h1)\t1\tdup\nread\t\(h2)\t2\tdup\n").write(toFile: Tokens.path(store: t.path), atomically: true, encoding: .utf8)
         #expect(throws: APIError.self) { try Tokens.revoke(store: t.path, name: "dup") }
         #expect(try Tokens.list(store: t.path).count == 2)

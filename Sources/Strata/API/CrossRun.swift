@@ -211,13 +211,6 @@ final class BandWorkers: @unchecked Sendable {
 }
 
 /// Hands read-only data to worker threads.
-struct UncheckedBox<T>: @unchecked Sendable {
-    // @unchecked Sendable: the value is only read while the workers run; the segments it points
-    // into were verified beforehand, so decoding mutates no shared state.
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
 @inline(__always)
 func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b

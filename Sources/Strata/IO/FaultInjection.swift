@@ -104,7 +104,7 @@ enum FaultInjection {
             return !loadedEnvironment
         }
         guard first else { return }
-        guard let raw = getenv("STRATA_TEST_FAULTS"), let text = String(validatingCString: raw), !text.isEmpty else { return }
+        guard let text = Sys.environment("STRATA_TEST_FAULTS"), !text.isEmpty else { return }
         for spec in text.split(separator: ";") {
             let parts = spec.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
             guard parts.count >= 3, let op = Operation(rawValue: parts[0]), let nth = Int(parts[1]), nth >= 1,

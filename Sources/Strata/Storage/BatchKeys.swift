@@ -17,7 +17,7 @@ enum BatchKeys {
         w.u32(version)
         w.u32(UInt32(commits.count))
         for c in commits { c.write(into: &w) }
-        w.u64(Hash.of(w.bytes))
+        w.u64(Checksum.xxh64(w.bytes))
         try Sys.writeAtomically(w.bytes, to: paths.batchKeys + "/" + fileName(writer: writer, generation: generation), tmpDir: paths.tmp)
     }
 

@@ -192,7 +192,7 @@ final class Catalog {
             }
             w.u32(Catalog.magic)
             w.u32(UInt32(body.count))
-            w.u64(Hash.of(body.bytes))
+            w.u64(Checksum.xxh64(body.bytes))
             w.raw(body.bytes)
         }
         let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT)

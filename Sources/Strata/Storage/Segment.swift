@@ -71,7 +71,7 @@ struct SegmentWriter {
 
     /// Writes a blob once: identical bytes already written are referenced again.
     private mutating func blob(_ bytes: [UInt8]) throws(StrataError) -> (offset: Int, length: Int, sum: UInt64) {
-        let sum = Hash.of(bytes)
+        let sum = Checksum.xxh64(bytes)
         if let candidates = blobIndex[sum] {
             for c in candidates where c.bytes == bytes {
                 dedupedBytes += bytes.count
@@ -133,7 +133,7 @@ struct SegmentWriter {
         directory.string(cur.key.canonical)
         directory.varint(UInt64(cur.chunks))
         directory.u64(UInt64(tableAt))
-        directory.u64(Hash.of(cur.table.bytes))
+        directory.u64(Checksum.xxh64(cur.table.bytes))
         SegmentFormat.writeStats(&directory, cur.summary, minTime: cur.minT, maxTime: cur.maxT)
         seriesCount += 1
     }
@@ -155,7 +155,7 @@ struct SegmentWriter {
         let dirAt = offset
         try emit(d.bytes)
         var t = ByteWriter()
-        t.u64(UInt64(dirAt)); t.u64(UInt64(d.count)); t.u64(Hash.of(d.bytes))
+        t.u64(UInt64(dirAt)); t.u64(UInt64(d.count)); t.u64(Checksum.xxh64(d.bytes))
         t.u32(SegmentFormat.version); t.u32(0)
         t.raw(SegmentFormat.endMagic)
         try emit(t.bytes)

@@ -16,7 +16,7 @@ enum TempFiles {
         var removed: [String] = []
         for name in (try? Sys.list(paths.tmp)) ?? [] where name.hasSuffix(".tmp") {
             guard let dash = name.firstIndex(of: "-"), let pid = Int32(name[..<dash]), pid > 0,
-                  !processExists(pid) else { continue }
+                  !Sys.processExists(pid) else { continue }
             let path = paths.tmp + "/" + name
             guard let fd = try? Sys.open(path, O_RDONLY | O_NONBLOCK) else { continue }
             defer { Sys.close(fd) }
@@ -25,9 +25,5 @@ enum TempFiles {
             Sys.unlock(fd)
         }
         return removed
-    }
-
-    private static func processExists(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0 || errno != ESRCH
     }
 }

@@ -1,4 +1,6 @@
-import StrataCodecs
+// Field-level encoding of Strata's own files (version file, catalog, segment indexes, log records).
+// The column codecs have their own, different pair in StrataCodecs (`RawByteWriter` into memory
+// sized beforehand, `ColumnByteReader` throwing `CodecError`).
 
 /// Appends little-endian fields to a growing byte array (metadata, indexes, log records).
 struct ByteWriter {
@@ -134,11 +136,4 @@ struct ByteReader {
         defer { offset += n }
         return UnsafeRawBufferPointer(rebasing: base[offset..<offset + n])
     }
-}
-
-enum Hash {
-    static func of(_ bytes: [UInt8]) -> UInt64 {
-        bytes.withUnsafeBytes { Checksum.xxh64($0) }
-    }
-    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 { Checksum.xxh64(bytes) }
 }

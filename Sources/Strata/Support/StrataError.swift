@@ -4,35 +4,49 @@ import StrataCodecs
 ///
 /// Match on ``code`` to react to a kind of failure; show ``description`` to a person.
 /// Messages name the file, offset, line or argument involved, never the data points.
+/// ``cause`` keeps the underlying error (for a failed system call, swift-system's `Errno`).
+///
+/// A ``Code`` matches a `StrataError` of that code in a pattern, the way swift-system's `Errno`
+/// values do, so a `catch` can name the kind of failure it handles:
 ///
 /// ```swift
-/// do { try store.log(run, ["": 1], step: 0) }
-/// catch let error as StrataError where error.code == .invalidArgument { print(error) }
+/// do { try run.log(["loss": 1], step: 0) }
+/// catch StrataError.Code.noSpace { print("disk full: free space and retry") }
+/// catch { print(error) }
+///
+/// if case .notFound = error { ... }     // `error` a StrataError
 /// ```
 public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// The kind of failure.
-    public enum Code: String, Sendable, Equatable {
+    /// The kind of failure. A code matches a ``StrataError`` of that code in a pattern
+    /// (`catch StrataError.Code.noSpace`, `case .notFound = error`), like swift-system's `Errno`;
+    /// the set of codes may grow, so a `switch` over codes needs a `default`.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The code's name, e.g. `"notFound"`.
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
         /// A name, value or argument given by the caller is not acceptable.
-        case invalidArgument
+        public static let invalidArgument = Code(rawValue: "invalidArgument")
         /// The run, series or file asked for does not exist.
-        case notFound
+        public static let notFound = Code(rawValue: "notFound")
         /// Bytes on disk are damaged (checksum mismatch, truncation, impossible field).
-        case corrupt
+        public static let corrupt = Code(rawValue: "corrupt")
         /// The store or file was written by a newer, unknown format version.
-        case unsupportedVersion
+        public static let unsupportedVersion = Code(rawValue: "unsupportedVersion")
         /// The path exists but is not a Strata store.
-        case notAStore
+        public static let notAStore = Code(rawValue: "notAStore")
         /// A system call failed (see ``errno``).
-        case io
+        public static let io = Code(rawValue: "io")
         /// The disk (or the user's quota) is full: nothing was lost, the write was refused.
         /// Reads keep working; writing works again once space is freed.
-        case noSpace
+        public static let noSpace = Code(rawValue: "noSpace")
         /// A limit documented in `docs/FORMAT.md` was exceeded.
-        case limitExceeded
+        public static let limitExceeded = Code(rawValue: "limitExceeded")
         /// A filter expression could not be parsed (see ``offset``: the character position).
-        case parse
+        public static let parse = Code(rawValue: "parse")
         /// The object was used after `close()`.
-        case closed
+        public static let closed = Code(rawValue: "closed")
     }
 
     /// The kind of failure.
@@ -43,15 +57,32 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
     public var path: String?
     /// A byte offset in ``path``, or a character position in a parsed expression.
     public var offset: Int?
-    /// The system error number, for ``Code/io``.
+    /// The system error number, for ``Code/io`` and ``Code/noSpace``.
     public var errno: Int32?
+    /// The error underneath, when there is one: swift-system's `Errno` for a failed system call,
+    /// or whatever a callee threw. Not part of equality.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, path: String? = nil, offset: Int? = nil, errno: Int32? = nil) {
+    /// - Parameters:
+    ///   - code: The kind of failure.
+    ///   - message: A sentence saying what went wrong.
+    ///   - path: The file or directory involved.
+    ///   - offset: A byte offset in `path`, or a character position in a parsed expression.
+    ///   - errno: The system error number of a failed system call.
+    ///   - cause: The underlying error.
+    public init(_ code: Code, _ message: String, path: String? = nil, offset: Int? = nil, errno: Int32? = nil,
+                cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.path = path
         self.offset = offset
         self.errno = errno
+        self.cause = cause
+    }
+
+    /// Equal when code, message, path, offset and errno are; ``cause`` is not compared.
+    public static func == (a: StrataError, b: StrataError) -> Bool {
+        a.code == b.code && a.message == b.message && a.path == b.path && a.offset == b.offset && a.errno == b.errno
     }
 
     public var description: String {
@@ -59,6 +90,19 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
         if let path { s += " (\(path)" + (offset.map { " at byte \($0)" } ?? "") + ")" }
         else if let offset, code == .parse { s += " (at position \(offset))" }
         return s
+    }
+}
+
+extension StrataError.Code {
+    /// Matches an error that is a ``StrataError`` of this code: `catch StrataError.Code.notFound`,
+    /// or `case .notFound = strataError`.
+    public static func ~= (code: StrataError.Code, error: any Error) -> Bool {
+        (error as? StrataError)?.code == code
+    }
+
+    /// Matches a ``StrataError`` of this code (`if case .noSpace = error`).
+    public static func ~= (code: StrataError.Code, error: StrataError) -> Bool {
+        error.code == code
     }
 }
 
@@ -80,8 +124,8 @@ func typed<R>(_ body: () throws -> R) throws(StrataError) -> R {
     } catch let e as StrataError {
         throw e
     } catch let e as CodecError {
-        throw StrataError(.corrupt, e.message)
+        throw StrataError(.corrupt, e.message, cause: e)
     } catch {
-        throw StrataError(.io, "unexpected error: \(error)")
+        throw StrataError(.io, "unexpected error: \(error)", cause: error)
     }
 }

@@ -4,6 +4,10 @@ import Glibc
 import Darwin
 #endif
 
+// Sources/Strata/Fuzzing holds the fuzz entry points: the only code in the library that exists for
+// the fuzzers in `Fuzz/` (see Fuzz/README.md) and their regression tests
+// (Tests/StrataTests/FuzzRegressionTests.swift). Nothing here is API; nothing else calls it.
+
 /// Entry points for the store fuzzer (`Fuzz/`, target `store-fuzz`) and its regression tests:
 /// drive the on-disk readers over arbitrary file contents. `StrataError`s are expected; a trap, a
 /// crash or a sanitizer report is a bug. Not API: the underscore says so.

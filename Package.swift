@@ -4,12 +4,15 @@ import PackageDescription
 // Dependency direction (one way only):
 //   CLZ4 (system liblz4) → StrataCodecs (unsafe codec loops, checksums)
 //   → Strata (log, segments, catalog, tiers, queries, public API)
+//   → StrataInterop (other formats: importers, ingest decoding, CSV, JSON, TFRecord)
+//   → StrataServer (HTTP API)
 //   → strata (CLI) / strata-bench (benchmark)
 let package = Package(
     name: "Strata",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataInterop", targets: ["StrataInterop"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
     ],
@@ -33,10 +36,16 @@ let package = Package(
             name: "Strata",
             dependencies: ["StrataCodecs"]
         ),
+        // Reading and writing other formats: importers, ingest decoding, CSV, JSON, TFRecord.
+        .target(
+            name: "StrataInterop",
+            dependencies: ["Strata"]
+        ),
         .target(
             name: "StrataServer",
             dependencies: [
                 "Strata",
+                "StrataInterop",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -47,6 +56,7 @@ let package = Package(
             name: "strata",
             dependencies: [
                 "Strata",
+                "StrataInterop",
                 "StrataServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -70,6 +80,7 @@ let package = Package(
             name: "StrataServerTests",
             dependencies: [
                 "StrataServer",
+                "StrataInterop",
                 "StrataTestExtremes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Strata
+import StrataInterop
 
 /// Query parameters with errors that name the parameter.
 struct Query {

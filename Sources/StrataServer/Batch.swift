@@ -1,4 +1,5 @@
 import Strata
+import StrataInterop
 
 /// A request the server refuses: HTTP status, a sentence, and where in the input when known.
 public struct APIError: Error, CustomStringConvertible, Sendable {

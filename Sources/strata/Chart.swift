@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataInterop
 
 /// One run's curve, for charts: per bucket the exact min, max and mean.
 struct ChartSeries {

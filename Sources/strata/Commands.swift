@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataInterop
 
 /// `metric` or `metric{k=v,k=v}` → name and labels.
 func parseSeriesSpec(_ spec: String) -> (String, [String: String]) {

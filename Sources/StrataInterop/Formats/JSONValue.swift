@@ -4,16 +4,16 @@ import Strata
 ///
 /// Differences from strict JSON, all on purpose: the bare tokens `NaN`, `Infinity` and
 /// `-Infinity` (what Python's `json.dumps` writes) are numbers. Objects keep key order.
-enum JSON: Equatable {
+package enum JSONValue: Equatable {
     case null
     case bool(Bool)
     /// A number: its double value, and its integer value when written as an integer that fits Int64.
     case number(Double, Int64?)
     case string(String)
-    case array([JSON])
-    case object([(String, JSON)])
+    case array([JSONValue])
+    case object([(String, JSONValue)])
 
-    static func == (a: JSON, b: JSON) -> Bool {
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
@@ -26,7 +26,7 @@ enum JSON: Equatable {
     }
 
     /// Short description of the value for error messages: `"abc"`, `12.5`, `an object`.
-    var shown: String {
+    package var shown: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -37,25 +37,25 @@ enum JSON: Equatable {
         }
     }
 
-    subscript(key: String) -> JSON? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let kv) = self { for (k, v) in kv where k == key { return v } }
         return nil
     }
 }
 
-struct JSONError: Error {
-    var message: String
+package struct JSONError: Error {
+    package var message: String
     /// 1-based column (byte) where the problem is.
-    var column: Int
+    package var column: Int
 }
 
-struct JSONParser {
+package struct JSONParser {
     private let p: UnsafeBufferPointer<UInt8>
     private var i = 0
     private let maxDepth = 64
 
     /// Parses exactly one JSON value filling the whole buffer (surrounding whitespace allowed).
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONError) -> JSON {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONError) -> JSONValue {
         var parser = JSONParser(p: bytes)
         parser.skipSpace()
         let v = try parser.value(depth: 0)
@@ -64,9 +64,13 @@ struct JSONParser {
         return v
     }
 
-    static func parse(_ text: String) throws(JSONError) -> JSON {
-        let bytes = Array(text.utf8)
-        var result: Result<JSON, JSONError> = .failure(JSONError(message: "", column: 0))
+    package static func parse(_ text: String) throws(JSONError) -> JSONValue {
+        try parse(Array(text.utf8)[...])
+    }
+
+    /// Parses exactly one JSON value filling the whole slice (surrounding whitespace allowed).
+    package static func parse(_ bytes: ArraySlice<UInt8>) throws(JSONError) -> JSONValue {
+        var result: Result<JSONValue, JSONError> = .failure(JSONError(message: "", column: 0))
         bytes.withUnsafeBufferPointer { b in result = Result { () throws(JSONError) in try parse(b) } }
         return try result.get()
     }
@@ -81,7 +85,7 @@ struct JSONParser {
         while i < p.count, p[i] == 0x20 || p[i] == 0x09 || p[i] == 0x0d || p[i] == 0x0a { i += 1 }
     }
 
-    private mutating func value(depth: Int) throws(JSONError) -> JSON {
+    private mutating func value(depth: Int) throws(JSONError) -> JSONValue {
         guard i < p.count else { throw fail("unexpected end of line, expected a value") }
         switch p[i] {
         case UInt8(ascii: "{"): return try object(depth: depth + 1)
@@ -108,10 +112,10 @@ struct JSONParser {
         i += n
     }
 
-    private mutating func object(depth: Int) throws(JSONError) -> JSON {
+    private mutating func object(depth: Int) throws(JSONError) -> JSONValue {
         if depth > maxDepth { throw fail("nested deeper than \(maxDepth) levels") }
         i += 1
-        var out: [(String, JSON)] = []
+        var out: [(String, JSONValue)] = []
         skipSpace()
         if i < p.count, p[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
         while true {
@@ -132,10 +136,10 @@ struct JSONParser {
         }
     }
 
-    private mutating func array(depth: Int) throws(JSONError) -> JSON {
+    private mutating func array(depth: Int) throws(JSONError) -> JSONValue {
         if depth > maxDepth { throw fail("nested deeper than \(maxDepth) levels") }
         i += 1
-        var out: [JSON] = []
+        var out: [JSONValue] = []
         skipSpace()
         if i < p.count, p[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
         while true {
@@ -156,7 +160,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func number() throws(JSONError) -> JSON {
+    private mutating func number() throws(JSONError) -> JSONValue {
         let start = i
         var negative = false
         if p[i] == UInt8(ascii: "-") { negative = true; i += 1 }
@@ -208,5 +212,19 @@ struct JSONParser {
 
     private func text(_ start: Int) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+    }
+}
+
+extension JSONValue {
+    /// Compact JSON text (bare NaN/Infinity for non-finite numbers).
+    package var text: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let d, let i): return i.map { String($0) } ?? fmt(d)
+        case .string(let s): return jsonString(s)
+        case .array(let a): return "[" + a.map(\.text).joined(separator: ", ") + "]"
+        case .object(let kv): return "{" + kv.map { jsonString($0.0) + ": " + $0.1.text }.joined(separator: ", ") + "}"
+        }
     }
 }

@@ -1,7 +1,9 @@
+// Unsafe pointer code: the server's batch scanner reads the request body through a buffer
+// pointer (the ingest hot path); the pointer never leaves the scanner.
 import Strata
 
 /// A JSON value for the less hot parts of a record (params, meta, labels, tags).
-enum JValue {
+package enum JValue {
     case null
     case bool(Bool)
     /// The double value, and the integer value when written as an integer that fits Int64.
@@ -11,7 +13,7 @@ enum JValue {
     case object([(String, JValue)])
 
     /// Short description for error messages: `"abc"`, `12.5`, `an object`.
-    var shown: String {
+    package var shown: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -23,7 +25,7 @@ enum JValue {
     }
 
     /// Compact JSON text (arrays kept as params are stored as this text).
-    var text: String {
+    package var text: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -39,45 +41,45 @@ enum JValue {
 }
 
 /// A syntax error at a byte offset of the body.
-struct JSONSyntaxError: Error {
-    var message: String
-    var offset: Int
+package struct JSONSyntaxError: Error {
+    package var message: String
+    package var offset: Int
 }
 
 /// A cursor over JSON text: the pieces the batch decoder is built from.
 ///
 /// Accepts, beyond strict JSON, the bare tokens `NaN`, `Infinity` and `-Infinity` as numbers
 /// (what Python's `json.dumps` writes).
-struct JSONScanner {
-    let p: UnsafeBufferPointer<UInt8>
-    var i = 0
-    static let maxDepth = 64
+package struct JSONScanner {
+    package let p: UnsafeBufferPointer<UInt8>
+    package var i = 0
+    package static let maxDepth = 64
 
-    init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
+    package init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
 
-    var atEnd: Bool { i >= p.count }
+    package var atEnd: Bool { i >= p.count }
 
-    func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: i) }
+    package func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: i) }
 
-    func describeHere() -> String { JSONText.describe(p, at: i, end: "end of input") }
+    package func describeHere() -> String { JSONText.describe(p, at: i, end: "end of input") }
 
-    @inline(__always) mutating func skipSpace() {
+    @inline(__always) package mutating func skipSpace() {
         while i < p.count {
             let c = p[i]
             if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { i += 1 } else { break }
         }
     }
 
-    @inline(__always) var peek: UInt8? { i < p.count ? p[i] : nil }
+    @inline(__always) package var peek: UInt8? { i < p.count ? p[i] : nil }
 
-    mutating func expect(_ c: UInt8, _ what: String) throws(JSONSyntaxError) {
+    package mutating func expect(_ c: UInt8, _ what: String) throws(JSONSyntaxError) {
         skipSpace()
         guard i < p.count, p[i] == c else { throw fail("unexpected \(describeHere()), expected \(what)") }
         i += 1
     }
 
     /// After a member or element: true for ',' (more follow), false for the closing bracket.
-    mutating func commaOr(_ close: UInt8) throws(JSONSyntaxError) -> Bool {
+    package mutating func commaOr(_ close: UInt8) throws(JSONSyntaxError) -> Bool {
         skipSpace()
         guard i < p.count else { throw fail("unexpected end of input, expected ',' or '\(Character(Unicode.Scalar(close)))'") }
         if p[i] == UInt8(ascii: ",") { i += 1; return true }
@@ -86,21 +88,21 @@ struct JSONScanner {
     }
 
     /// Opens an object; false when it is empty (already closed).
-    mutating func beginObject() throws(JSONSyntaxError) -> Bool {
+    package mutating func beginObject() throws(JSONSyntaxError) -> Bool {
         try expect(UInt8(ascii: "{"), "'{'")
         skipSpace()
         if i < p.count, p[i] == UInt8(ascii: "}") { i += 1; return false }
         return true
     }
 
-    mutating func beginArray() throws(JSONSyntaxError) -> Bool {
+    package mutating func beginArray() throws(JSONSyntaxError) -> Bool {
         try expect(UInt8(ascii: "["), "'['")
         skipSpace()
         if i < p.count, p[i] == UInt8(ascii: "]") { i += 1; return false }
         return true
     }
 
-    mutating func key() throws(JSONSyntaxError) -> String {
+    package mutating func key() throws(JSONSyntaxError) -> String {
         skipSpace()
         guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("unexpected \(describeHere()), expected a key in double quotes") }
         let k = try string()
@@ -111,7 +113,7 @@ struct JSONScanner {
 
     // MARK: values
 
-    mutating func value(depth: Int = 0) throws(JSONSyntaxError) -> JValue {
+    package mutating func value(depth: Int = 0) throws(JSONSyntaxError) -> JValue {
         skipSpace()
         guard i < p.count else { throw fail("unexpected end of input, expected a value") }
         switch p[i] {
@@ -142,7 +144,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
+    package mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let n = word.utf8CodeUnitCount
         let s = word.utf8Start
         guard i + n <= p.count else { throw fail("unexpected \(describeHere()), expected a value") }
@@ -151,7 +153,7 @@ struct JSONScanner {
     }
 
     /// True (and consumed) when the next token is `null`.
-    mutating func skipNull() -> Bool {
+    package mutating func skipNull() -> Bool {
         skipSpace()
         if i + 4 <= p.count, p[i] == UInt8(ascii: "n"), p[i + 1] == UInt8(ascii: "u"), p[i + 2] == UInt8(ascii: "l"), p[i + 3] == UInt8(ascii: "l") {
             i += 4
@@ -160,7 +162,7 @@ struct JSONScanner {
         return false
     }
 
-    mutating func string() throws(JSONSyntaxError) -> String {
+    package mutating func string() throws(JSONSyntaxError) -> String {
         skipSpace()
         guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("unexpected \(describeHere()), expected a string") }
         i += 1
@@ -175,7 +177,7 @@ struct JSONScanner {
     /// A number (or NaN / Infinity / -Infinity): its correctly rounded double, and its Int64 value
     /// when written as an integer that fits.
     @inline(__always)
-    mutating func number() throws(JSONSyntaxError) -> (Double, Int64?) {
+    package mutating func number() throws(JSONSyntaxError) -> (Double, Int64?) {
         skipSpace()
         guard i < p.count else { throw fail("unexpected end of input, expected a value") }
         let start = i

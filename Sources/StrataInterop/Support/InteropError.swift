@@ -1,0 +1,7 @@
+/// A problem with input read by an importer, an ingester or a format reader: one sentence saying
+/// what is wrong and where (the caller adds what it knows, e.g. the line number).
+public struct InteropError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -37,7 +37,7 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
     return obj
 }
 
-func plain(_ v: JValue) -> Any {
+func plain(_ v: JSONValue) -> Any {
     switch v {
     case .null: return NSNull()
     case .bool(let b): return b

@@ -2,44 +2,6 @@
 // pointer (the ingest hot path); the pointer never leaves the scanner.
 import Strata
 
-/// A JSON value for the less hot parts of a record (params, meta, labels, tags).
-package enum JValue {
-    case null
-    case bool(Bool)
-    /// The double value, and the integer value when written as an integer that fits Int64.
-    case number(Double, Int64?)
-    case string(String)
-    case array([JValue])
-    case object([(String, JValue)])
-
-    /// Short description for error messages: `"abc"`, `12.5`, `an object`.
-    package var shown: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let d, let i): return i.map { String($0) } ?? d.description
-        case .string(let s): return "\"" + (s.count > 40 ? String(s.prefix(40)) + "…" : s) + "\""
-        case .array: return "an array"
-        case .object: return "an object"
-        }
-    }
-
-    /// Compact JSON text (arrays kept as params are stored as this text).
-    package var text: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let d, let i): return i.map { String($0) } ?? (d.isNaN ? "NaN" : d.isInfinite ? (d > 0 ? "Infinity" : "-Infinity") : d.description)
-        case .string(let s):
-            var o = JSONOut()
-            o.string(s)
-            return String(decoding: o.bytes, as: UTF8.self)
-        case .array(let a): return "[" + a.map(\.text).joined(separator: ", ") + "]"
-        case .object(let kv): return "{" + kv.map { JValue.string($0.0).text + ": " + $0.1.text }.joined(separator: ", ") + "}"
-        }
-    }
-}
-
 /// A syntax error at a byte offset of the body.
 package struct JSONSyntaxError: Error {
     package var message: String
@@ -54,14 +16,19 @@ package struct JSONScanner {
     package let p: UnsafeBufferPointer<UInt8>
     package var i = 0
     package static let maxDepth = 64
+    /// How errors name the end of the text ("end of input" for a request body, "end of line" for a line).
+    package let end: String
 
-    package init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
+    package init(_ p: UnsafeBufferPointer<UInt8>, end: String = "end of input") {
+        self.p = p
+        self.end = end
+    }
 
     package var atEnd: Bool { i >= p.count }
 
     package func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: i) }
 
-    package func describeHere() -> String { JSONText.describe(p, at: i, end: "end of input") }
+    package func describeHere() -> String { JSONText.describe(p, at: i, end: end) }
 
     @inline(__always) package mutating func skipSpace() {
         while i < p.count {
@@ -81,7 +48,7 @@ package struct JSONScanner {
     /// After a member or element: true for ',' (more follow), false for the closing bracket.
     package mutating func commaOr(_ close: UInt8) throws(JSONSyntaxError) -> Bool {
         skipSpace()
-        guard i < p.count else { throw fail("unexpected end of input, expected ',' or '\(Character(Unicode.Scalar(close)))'") }
+        guard i < p.count else { throw fail("unexpected \(end), expected ',' or '\(Character(Unicode.Scalar(close)))'") }
         if p[i] == UInt8(ascii: ",") { i += 1; return true }
         if p[i] == close { i += 1; return false }
         throw fail("unexpected \(describeHere()), expected ',' or '\(Character(Unicode.Scalar(close)))'")
@@ -113,13 +80,13 @@ package struct JSONScanner {
 
     // MARK: values
 
-    package mutating func value(depth: Int = 0) throws(JSONSyntaxError) -> JValue {
+    package mutating func value(depth: Int = 0) throws(JSONSyntaxError) -> JSONValue {
         skipSpace()
-        guard i < p.count else { throw fail("unexpected end of input, expected a value") }
+        guard i < p.count else { throw fail("unexpected \(end), expected a value") }
         switch p[i] {
         case UInt8(ascii: "{"):
             if depth >= Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
-            var out: [(String, JValue)] = []
+            var out: [(String, JSONValue)] = []
             if try beginObject() {
                 repeat {
                     let k = try key()
@@ -129,7 +96,7 @@ package struct JSONScanner {
             return .object(out)
         case UInt8(ascii: "["):
             if depth >= Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
-            var out: [JValue] = []
+            var out: [JSONValue] = []
             if try beginArray() {
                 repeat { out.append(try value(depth: depth + 1)) } while try commaOr(UInt8(ascii: "]"))
             }
@@ -166,7 +133,7 @@ package struct JSONScanner {
         skipSpace()
         guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("unexpected \(describeHere()), expected a string") }
         i += 1
-        do { return try JSONText.string(p, &i, end: "end of input") } catch {
+        do { return try JSONText.string(p, &i, end: end) } catch {
             throw JSONSyntaxError(message: error.message, offset: error.offset)
         }
     }
@@ -179,7 +146,7 @@ package struct JSONScanner {
     @inline(__always)
     package mutating func number() throws(JSONSyntaxError) -> (Double, Int64?) {
         skipSpace()
-        guard i < p.count else { throw fail("unexpected end of input, expected a value") }
+        guard i < p.count else { throw fail("unexpected \(end), expected a value") }
         let start = i
         var negative = false
         if p[i] == UInt8(ascii: "N") { try literal("NaN"); return (.nan, nil) }

@@ -44,8 +44,8 @@ public final class WandbImporter {
         try lines(p) { line, lineNo in
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             let v: JSONValue
-            do { v = try JSONParser.parse(line) } catch let error as JSONError {
-                try session.bad("bad lines", "\(file): line \(lineNo): malformed JSON at column \(error.column): \(error.message)")
+            do { v = try JSONValue.parse(line: line) } catch let error as JSONSyntaxError {
+                try session.bad("bad lines", "\(file): line \(lineNo): malformed JSON at column \(error.offset + 1): \(error.message)")
                 return
             }
             guard case .object(let kv) = v else {

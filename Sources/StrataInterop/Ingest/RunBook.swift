@@ -60,10 +60,12 @@ public final class RunBook {
         if let id {
             if let r = cache["id:" + id] { return r }
             let r: Run
-            if !newRuns, RunID(id) != nil, let info = try? store.run(id), info.id.text == id.uppercased() {
-                r = try store.resumeRun(info.id.text)
-            } else {
+            if newRuns {
                 r = try create(name ?? id, project: project)
+            } else {
+                let (found, isNew) = try store.openRun(id: id, name: name, project: project ?? "default")
+                r = found
+                if isNew { created += 1; createdHere.insert(found.id) }
             }
             cache["id:" + id] = r
             touched.append(r)

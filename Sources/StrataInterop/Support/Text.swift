@@ -32,26 +32,12 @@ package func withCommas(_ n: Int) -> String {
     return n < 0 ? "-" + out : out
 }
 
-/// A JSON string literal, as error messages and text output quote names and values.
+/// A JSON string literal, as error messages and text output quote names and values (written by
+/// `JSONOut`, the one JSON writer).
 package func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 || u.value == 0x7f {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
+    var o = JSONOut(capacity: s.utf8.count + 2)
+    o.string(s)
+    return String(decoding: o.bytes, as: UTF8.self)
 }
 
 /// Parses `key=value` into a typed param (int, double, bool, else string).

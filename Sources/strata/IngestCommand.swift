@@ -1,12 +1,7 @@
 import ArgumentParser
+import Foundation
 import Strata
 import StrataInterop
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,12 +29,14 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         if let r = runName, r.isEmpty { throw CLIError("--run: run name is empty", exitCode: 2) }
-        var fd: Int32 = 0
+        var file: FileHandle?
         if let input {
-            fd = open(input, O_RDONLY)
-            if fd < 0 { throw CLIError("cannot open \(input): \(String(cString: strerror(errno)))") }
+            do { file = try FileHandle(forReadingFrom: URL(fileURLWithPath: input)) } catch {
+                throw CLIError("cannot open \(input): \(fileErrorReason(error))")
+            }
         }
-        defer { if fd > 0 { close(fd) } }
+        defer { try? file?.close() }
+        let fd = file?.fileDescriptor ?? 0
         let store = try global.openForWriting()
         let book = RunBook(store: store, newRuns: newRuns)
         let policy = FlushPolicy(store: store, everyLines: flushEvery, everyMs: 100)
@@ -89,9 +86,3 @@ func describe(_ error: Error) -> String {
     if let e = error as? StrataError { return e.description }
     return "\(error)"
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

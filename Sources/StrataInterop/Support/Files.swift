@@ -25,14 +25,14 @@ package func fileIdentity(_ path: String) -> [UInt64]? {
 }
 
 /// A sentence for a file error: the POSIX reason when there is one.
-private func reason(_ error: Error) -> String {
+package func fileErrorReason(_ error: Error) -> String {
     let ns = error as NSError
     if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
        let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
-        return POSIXError(code).localizedDescription
+        return String(cString: strerror(code.rawValue))
     }
     if ns.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(ns.code)) {
-        return POSIXError(code).localizedDescription
+        return String(cString: strerror(code.rawValue))
     }
     return ns.localizedDescription
 }
@@ -42,7 +42,7 @@ package func listDirectory(_ path: String) throws(InteropError) -> [String] {
     do {
         return try FileManager.default.contentsOfDirectory(atPath: path).sorted()
     } catch {
-        throw InteropError("cannot read directory \(path): \(reason(error))")
+        throw InteropError("cannot read directory \(path): \(fileErrorReason(error))")
     }
 }
 
@@ -50,11 +50,11 @@ package func listDirectory(_ path: String) throws(InteropError) -> [String] {
 package func readWholeFile(_ path: String) throws(InteropError) -> [UInt8] {
     let handle: FileHandle
     do { handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) } catch {
-        throw InteropError("cannot open \(path): \(reason(error))")
+        throw InteropError("cannot open \(path): \(fileErrorReason(error))")
     }
     defer { try? handle.close() }
     do { return Array(try handle.readToEnd() ?? Data()) } catch {
-        throw InteropError("cannot read \(path): \(reason(error))")
+        throw InteropError("cannot read \(path): \(fileErrorReason(error))")
     }
 }
 

@@ -24,6 +24,18 @@ package struct JSONScanner {
         self.end = end
     }
 
+    /// Runs `body` with a scanner over `bytes` (offsets from the slice's start): the way callers
+    /// holding arrays scan them without handling the pointer themselves.
+    package static func scanning<T, E: Error>(_ bytes: ArraySlice<UInt8>, end: String = "end of input",
+                                              _ body: (inout JSONScanner) throws(E) -> T) throws(E) -> T {
+        var result: Result<T, E>?
+        bytes.withUnsafeBufferPointer { p in
+            var s = JSONScanner(p, end: end)
+            result = Result { () throws(E) -> T in try body(&s) }
+        }
+        return try result!.get()
+    }
+
     package var atEnd: Bool { i >= p.count }
 
     package func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: i) }

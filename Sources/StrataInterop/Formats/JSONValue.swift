@@ -1,5 +1,3 @@
-// Unsafe pointer code: `parse(line:)` lends the line's bytes to the scanner for the call.
-
 /// A JSON value, as the readers here build it for the less hot parts of a record (params, meta,
 /// labels, tags) and for whole lines of other trackers' exports.
 ///
@@ -59,16 +57,11 @@ package enum JSONValue: Equatable {
     /// Parses exactly one JSON value filling the whole line (surrounding whitespace allowed).
     /// Error offsets are from the start of the line.
     package static func parse(line: ArraySlice<UInt8>) throws(JSONSyntaxError) -> JSONValue {
-        var result: Result<JSONValue, JSONSyntaxError> = .failure(JSONSyntaxError(message: "", offset: 0))
-        line.withUnsafeBufferPointer { b in
-            result = Result { () throws(JSONSyntaxError) -> JSONValue in
-                var s = JSONScanner(b, end: "end of line")
-                let v = try s.value()
-                s.skipSpace()
-                if !s.atEnd { throw s.fail("unexpected \(s.describeHere()) after the value") }
-                return v
-            }
+        try JSONScanner.scanning(line, end: "end of line") { (s: inout JSONScanner) throws(JSONSyntaxError) -> JSONValue in
+            let v = try s.value()
+            s.skipSpace()
+            if !s.atEnd { throw s.fail("unexpected \(s.describeHere()) after the value") }
+            return v
         }
-        return try result.get()
     }
 }

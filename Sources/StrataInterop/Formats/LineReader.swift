@@ -8,7 +8,8 @@ import Darwin
 /// for a full buffer), calling `idle` when no input came for `idleMs` milliseconds.
 ///
 /// Waiting with a timeout needs `poll`, which Foundation's `FileHandle` does not offer: the two
-/// calls (`poll`, `read`) stay here, with `EINTR`/`EAGAIN` retried.
+/// calls (`poll`, `read`) stay here, with `EINTR`/`EAGAIN` retried. Unsafe pointer code: `read`
+/// fills the array's own storage (at most its count) and nothing else; lines are array slices.
 public struct LineReader {
     /// Longest line accepted.
     public static let maxLineBytes = 16 << 20

@@ -1,4 +1,3 @@
-// Unsafe pointer code: `decode(line:)` lends the line's bytes to the JSON scanner for the call.
 import Strata
 
 /// What a session of `ingest` (or an import) did.
@@ -35,10 +34,8 @@ public final class JSONLineIngester {
 
     /// Decodes one line (the whole line is one record) with the shared decoder.
     package func decode(line: ArraySlice<UInt8>) throws(InteropError) -> IngestRecord {
-        var result: Result<IngestRecord, RecordFailure> = .failure(.invalid(message: "", field: nil))
-        line.withUnsafeBufferPointer { b in
-            var s = JSONScanner(b, end: "end of line")
-            result = Result { () throws(RecordFailure) -> IngestRecord in
+        let result = Result { () throws(RecordFailure) -> IngestRecord in
+            try JSONScanner.scanning(line, end: "end of line") { (s: inout JSONScanner) throws(RecordFailure) -> IngestRecord in
                 let r = try decoder.record(&s)
                 s.skipSpace()
                 if !s.atEnd { throw .malformed(s.fail("unexpected \(s.describeHere()) after the value"), key: nil) }

@@ -20,4 +20,13 @@ import Testing
     @Test func quotedTextIsTheWritersJSON() {
         #expect(jsonString("a\"b\\c\n\u{1}\u{7f}é") == #""a\"b\\c\n\u0001\u007fé""#)
     }
+
+    /// CSV export fields are quoted when they hold a separator, a quote or a line break — a CRLF
+    /// (one Character in Swift) included.
+    @Test func csvFieldsAreQuotedWhenTheyMustBe() {
+        #expect(csvField("plain name") == "plain name")
+        #expect(csvField("a,\"b\"") == "\"a,\"\"b\"\"\"")
+        #expect(csvField("two\r\nlines") == "\"two\r\nlines\"")
+        #expect(PointFormat.csv.header == "run,metric,step,value,time,labels,run_id" && PointFormat.jsonl.header == nil)
+    }
 }

@@ -14,10 +14,12 @@ public enum PointFormat: String, Sendable, CaseIterable {
 /// Writes the points of one series as export rows: the run's and series' parts of a row are
 /// built once, each point adds its step, value and time.
 public struct PointRows: Sendable {
+    /// The format written.
     public let format: PointFormat
     private let head: String
     private let tail: String
 
+    /// Rows of the series `key` of `run`.
     public init(format: PointFormat, run: RunInfo, key: SeriesKey) {
         self.format = format
         switch format {

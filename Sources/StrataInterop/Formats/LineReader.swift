@@ -14,9 +14,12 @@ public struct LineReader {
     /// Longest line accepted.
     public static let maxLineBytes = 16 << 20
 
+    /// The file descriptor read (not closed here).
     public let fd: Int32
+    /// How long input may pause before `idle` is called, in milliseconds.
     public var idleMs: Int32 = 100
 
+    /// A reader of `fd`.
     public init(fd: Int32, idleMs: Int32 = 100) {
         self.fd = fd
         self.idleMs = idleMs

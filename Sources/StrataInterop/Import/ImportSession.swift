@@ -47,8 +47,11 @@ package struct ImportedRun {
 
 /// What an import did (the CLI prints it as its summary line).
 public struct ImportSummary: Sendable {
+    /// Runs written.
     public var runs = 0
+    /// Series written.
     public var series = 0
+    /// Points written.
     public var points = 0
     /// Source runs left alone because the store holds a run imported from them.
     public var alreadyImported = 0
@@ -61,23 +64,27 @@ public struct ImportSummary: Sendable {
         if n == 0 { return }
         if let i = skipped.firstIndex(where: { $0.0 == reason }) { skipped[i].1 += n } else { skipped.append((reason, n)) }
     }
+    /// Everything skipped.
     public var skippedTotal: Int { skipped.reduce(0) { $0 + $1.1 } }
 }
 
 /// The store side of an import, shared by the importers: writes the runs read, counts what was
 /// done and skipped, and decides what a bad item does (throw, or count and go on).
 public final class ImportSession {
+    /// The store written.
     public let store: Store
     /// Count and skip damaged records, bad lines and unusable series instead of stopping.
     public let skipBad: Bool
     /// Import runs again even when the store holds a run imported from the same source.
     public let again: Bool
+    /// What the import did so far.
     public var summary = ImportSummary()
     /// Called with a line of progress (`force`: draw it now, not only when due); for a terminal.
     public var progress: (_ text: () -> String, _ force: Bool) -> Void = { _, _ in }
     /// Sources of the runs in the store (metadata `import.source`) and the runs imported from them.
     public private(set) var importedSources: [String: RunID] = [:]
 
+    /// A session writing into `store` (reads which sources the store holds already).
     public init(store: Store, skipBad: Bool, again: Bool) throws {
         self.store = store
         self.skipBad = skipBad

@@ -7,15 +7,22 @@ import Strata
 public final class MLflowImporter {
     /// An experiment directory's `meta.yaml`.
     public struct Experiment: Sendable {
+        /// The experiment id.
         public var id: String
+        /// The experiment name (the project of its runs).
         public var name: String
+        /// Deleted experiments' runs are skipped.
         public var deleted: Bool
     }
     /// A run directory with its experiment and its `meta.yaml`.
     public struct RunDir: Sendable {
+        /// The run directory.
         public var dir: String
+        /// Its experiment.
         public var experiment: Experiment
+        /// Its `meta.yaml`.
         public var meta: [String: String]
+        /// The MLflow run id.
         public var runId: String { meta["run_id"] ?? baseName(dir) }
     }
 

@@ -8,8 +8,11 @@ import Strata
 public final class TensorBoardImporter {
     /// One run's event files: the run name, its directory, the files in name order.
     public struct RunFiles: Sendable {
+        /// The run's name: its directory relative to the root.
         public var name: String
+        /// The directory.
         public var dir: String
+        /// Its event files, in name order.
         public var files: [String]
     }
 
@@ -19,6 +22,7 @@ public final class TensorBoardImporter {
     private var filesDone = 0
     private var pointsRead = 0
 
+    /// An importer writing through `session` into `project`.
     public init(session: ImportSession, project: String) {
         self.session = session
         self.project = project

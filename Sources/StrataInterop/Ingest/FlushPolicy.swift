@@ -2,13 +2,17 @@ import Strata
 
 /// Keeps the input durable: flush every `everyLines` lines and whenever input pauses.
 public final class FlushPolicy {
+    /// The store flushed.
     public let store: Store
+    /// Most lines between flushes.
     public let everyLines: Int
+    /// Longest time between flushes while lines arrive, in milliseconds.
     public let everyMs: Int64
     /// Lines handled since the last flush.
     public private(set) var unflushed = 0
     private var last = monotonicMs()
 
+    /// Flushes `store` every `everyLines` lines (at least 1) or `everyMs` milliseconds.
     public init(store: Store, everyLines: Int, everyMs: Int64) {
         self.store = store
         self.everyLines = max(1, everyLines)

@@ -2,21 +2,30 @@ import Strata
 
 /// What a session of `ingest` (or an import) did.
 public struct IngestCounts: Sendable {
+    /// Lines read.
     public var lines = 0
+    /// Points written.
     public var points = 0
+    /// Lines that changed a run (params, meta, tags, status).
     public var runRecords = 0
+    /// Bad lines skipped (`--skip-bad`).
     public var skipped = 0
+    /// The first skipped line's error, with its line number.
     public var firstSkipped: String?
 }
 
 /// Applies JSON lines to the store: each line is decoded by the `RecordDecoder` the server's
 /// batches go through (in its line dialect), then written.
 public final class JSONLineIngester {
+    /// Resolves the runs lines name.
     public let book: RunBook
+    /// The run of lines that name none (`--run`).
     public let defaultRun: String?
+    /// What the lines did so far.
     public var counts = IngestCounts()
     private var decoder: RecordDecoder
 
+    /// An ingester writing through `book`; `defaultRun` for lines without `run`.
     public init(book: RunBook, defaultRun: String?) {
         self.book = book
         self.defaultRun = defaultRun

@@ -2,6 +2,7 @@ import Strata
 
 /// Finds or creates the runs named by input lines, once each.
 public final class RunBook {
+    /// The store the runs are in.
     public let store: Store
     /// Always create new runs instead of resuming runs of the same name already in the store.
     public let newRuns: Bool
@@ -47,6 +48,7 @@ public final class RunBook {
         }
     }
 
+    /// A book over `store`; `newRuns`: create a new run for every name instead of resuming.
     public init(store: Store, newRuns: Bool) {
         self.store = store
         self.newRuns = newRuns

@@ -7,10 +7,13 @@ import Foundation
 /// Published check: seeded with 1234567, the first outputs are 6457827717110365317,
 /// 3203168211198807973, 9817491932198370423.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The generator's whole state.
     public var state: UInt64
 
+    /// A generator starting from `seed` (the same seed gives the same sequence).
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -4,12 +4,15 @@ import PackageDescription
 // Dependency direction (one way only):
 //   CLZ4 (system liblz4) → StrataCodecs (unsafe codec loops, checksums)
 //   → Strata (log, segments, catalog, tiers, queries, public API)
+//   → StrataInterop (other formats: importers, ingest decoding, CSV, JSON, TFRecord)
+//   → StrataServer (HTTP API)
 //   → strata (CLI) / strata-bench (benchmark)
 let package = Package(
     name: "Strata",
     // Linux only: the I/O layer (Sources/Strata/IO) calls Glibc for what swift-system lacks.
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataInterop", targets: ["StrataInterop"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
     ],
@@ -35,10 +38,16 @@ let package = Package(
             name: "Strata",
             dependencies: ["StrataCodecs", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        // Reading and writing other formats: importers, ingest decoding, CSV, JSON, TFRecord.
+        .target(
+            name: "StrataInterop",
+            dependencies: ["Strata"]
+        ),
         .target(
             name: "StrataServer",
             dependencies: [
                 "Strata",
+                "StrataInterop",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -51,6 +60,7 @@ let package = Package(
             name: "strata",
             dependencies: [
                 "Strata",
+                "StrataInterop",
                 "StrataServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -79,6 +89,7 @@ let package = Package(
             name: "StrataServerTests",
             dependencies: [
                 "StrataServer",
+                "StrataInterop",
                 "StrataTestExtremes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Strata
+import StrataInterop
 
 /// Query parameters with errors that name the parameter.
 struct Query {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Strata
+import StrataInterop
 
 /// The x axis of a curve.
 enum CurveAxis: String, Sendable {

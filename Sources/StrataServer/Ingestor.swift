@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataInterop
 
 /// Applies validated ingest batches to the store, finding or creating the runs they name.
 ///
@@ -28,12 +29,8 @@ final class Ingestor: @unchecked Sendable {
         defer { lock.unlock() }
         if let id {
             if let r = byId[id.uppercased()] ?? byId[id] { return (r, false) }
-            if RunID(id) != nil, let info = try? store.run(id), info.id.text == id.uppercased() {
-                let r = try store.resumeRun(info.id.text)
-                byId[info.id.text] = r
-                return (r, false)
-            }
-            let r = try store.createRun(name: name ?? id, project: project ?? "default")
+            let (r, created) = try store.openRun(id: id, name: name, project: project ?? "default")
+            if !created { byId[r.id.text] = r; return (r, false) }
             byId[id] = r
             byId[r.id.text] = r
             return (r, true)
@@ -95,7 +92,7 @@ final class Ingestor: @unchecked Sendable {
                     }
                     batch.log(group, step: step, values: r.values, time: r.time)
                 } else {
-                    let t = r.time ?? Int64(Date().timeIntervalSince1970 * 1000)
+                    let t = r.time ?? Clock.milliseconds()
                     batch.log(try run.metrics(r.names, labels: r.labels), step: step, values: r.values, time: t)
                 }
             }

@@ -1,5 +1,6 @@
 // Unsafe pointer code (reads the process's argv bytes); kept to this file.
 import Strata
+import StrataInterop
 
 #if canImport(Glibc)
 import Glibc

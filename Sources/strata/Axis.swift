@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataInterop
 
 #if canImport(Glibc)
 import Glibc

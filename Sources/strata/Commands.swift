@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataInterop
 
 /// `metric` or `metric{k=v,k=v}` → name and labels.
 func parseSeriesSpec(_ spec: String) -> (String, [String: String]) {
@@ -294,33 +295,16 @@ struct Export: ParsableCommand {
         // Damage does not stop an export: what is readable is written, each damaged range is
         // reported on stderr, and the exit status says the export is incomplete.
         var damaged = try store.unreadableFiles()
-        if format == .csv { out.line("run,metric,step,value,time,labels,run_id") }
+        let rowFormat: PointFormat = format == .csv ? .csv : .jsonl
+        if let header = rowFormat.header { out.line(header) }
         for info in runs {
             let series = try store.series(of: info.id).filter { wanted.isEmpty || wanted.contains($0.key.metric) || wanted.contains($0.key.canonical) }
                 .sorted { $0.key.canonical < $1.key.canonical }
-            let runText = jsonString(info.name), idText = jsonString(info.id.text)
             for s in series {
+                let rows = PointRows(format: rowFormat, run: info, key: s.key)
                 // Streamed a block (≤ 4,096 points) at a time: memory does not grow with the series.
-                switch format {
-                case .jsonl:
-                    let head = "{\"run\": \(runText), \"metric\": \(jsonString(s.key.metric)), \"step\": "
-                    let tail = (s.key.labels.isEmpty ? "" : ", \"labels\": {" + s.key.labels.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}")
-                        + ", \"run_id\": \(idText)}"
-                    try store.scanPoints(s.key, skippingDamage: &damaged) { steps, values, times in
-                        for i in 0..<steps.count {
-                            out.write(head); out.write(String(steps[i])); out.write(", \"value\": "); out.write(fmt(values[i]))
-                            out.write(", \"time\": "); out.write(String(times[i])); out.line(tail)
-                        }
-                    }
-                case .csv:
-                    let head = csvField(info.name) + "," + csvField(s.key.metric) + ","
-                    let tail = "," + csvField(s.key.labels.map { "\($0.key)=\($0.value)" }.joined(separator: ";")) + "," + info.id.text
-                    try store.scanPoints(s.key, skippingDamage: &damaged) { steps, values, times in
-                        for i in 0..<steps.count {
-                            out.write(head); out.write(String(steps[i])); out.byte(44); out.write(fmt(values[i])); out.byte(44)
-                            out.write(String(times[i])); out.line(tail)
-                        }
-                    }
+                try store.scanPoints(s.key, skippingDamage: &damaged) { steps, values, times in
+                    for i in 0..<steps.count { rows.write(step: steps[i], value: values[i], time: times[i], out.write) }
                 }
             }
         }
@@ -332,13 +316,6 @@ struct Export: ParsableCommand {
                            + (points > 0 ? " (\(withCommas(points)) points)" : "") + " left out (listed above); everything else was exported")
         }
     }
-}
-
-func csvField(_ s: String) -> String {
-    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-    return s
 }
 
 extension String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataInterop
 
 #if canImport(Glibc)
 import Glibc
@@ -128,21 +129,7 @@ func terminalWidth() -> Int {
     return 80
 }
 
-/// Wall time in milliseconds since 1970 (the library's `Clock`, the one clock of Strata).
-func nowMs() -> Int64 { Clock.milliseconds() }
-
-/// Monotonic milliseconds (for intervals only).
-func monotonicMs() -> Int64 { Int64(Clock.monotonicNanoseconds() / 1_000_000) }
-
 // MARK: formatting
-
-/// Shortest text that reads back as the same double; non-finite values as JSON-ish bare tokens.
-func fmt(_ v: Double) -> String {
-    if v.isNaN { return "NaN" }
-    if v == .infinity { return "Infinity" }
-    if v == -.infinity { return "-Infinity" }
-    return "\(v)"
-}
 
 /// A compact human form of a double for tables (up to 6 significant digits).
 func short(_ v: Double) -> String {
@@ -167,16 +154,6 @@ func formatTime(_ ms: Int64) -> String {
                   Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
 }
 
-func withCommas(_ n: Int) -> String {
-    let s = String(n.magnitude)
-    var out = ""
-    for (i, c) in s.enumerated() {
-        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return n < 0 ? "-" + out : out
-}
-
 func humanBytes(_ n: Int) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
     var v = Double(n), u = 0
@@ -184,7 +161,6 @@ func humanBytes(_ n: Int) -> String {
     return u == 0 ? "\(n) B" : cformat("%.1f ", v) + units[u]
 }
 
-/// JSON string literal.
 /// Text safe to print on a terminal: control characters (C0, DEL, C1) and bidirectional
 /// overrides, which stored tags, params or metadata may hold, are shown as `\u{1b}` instead of
 /// acting on the terminal. Everything else is unchanged.
@@ -196,22 +172,6 @@ func displayText(_ s: String) -> String {
         if unsafe(u.value) { out += "\\u{" + String(u.value, radix: 16) + "}" } else { out.unicodeScalars.append(u) }
     }
     return out
-}
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 || u.value == 0x7f { out += cformat("\\u%04x", Int32(u.value)) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }
 
 func jsonParam(_ p: ParamValue) -> String {
@@ -309,40 +269,6 @@ extension String {
         var s = self
         while s.last == " " { s.removeLast() }
         return s
-    }
-}
-
-/// Parses `key=value` into a typed param (int, double, bool, else string).
-func inferParam(_ text: String) -> ParamValue {
-    if let i = Int64(text) { return .int(i) }
-    if text == "true" || text == "True" { return .bool(true) }
-    if text == "false" || text == "False" { return .bool(false) }
-    if let d = parseNumberText(text), text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" || $0.isLetter }) { return .double(d) }
-    return .string(text)
-}
-
-/// A number as text: decimal, exponent, or nan/inf/infinity spellings (any case, with sign).
-func parseNumberText<S: StringProtocol>(_ s: S) -> Double? {
-    let t = s.trimmingCharactersSpaces()
-    if t.isEmpty { return nil }
-    switch t.lowercased() {
-    case "nan", "+nan", "-nan": return .nan
-    case "inf", "+inf", "infinity", "+infinity": return .infinity
-    case "-inf", "-infinity": return -.infinity
-    default: break
-    }
-    guard let f = t.utf8.first, f == UInt8(ascii: "-") || f == UInt8(ascii: "+") || f == UInt8(ascii: ".") || (f >= 48 && f <= 57) else { return nil }
-    // Reject hex floats and other forms Swift accepts but data formats do not.
-    for b in t.utf8 where !((b >= 48 && b <= 57) || b == 43 || b == 45 || b == 46 || b == 101 || b == 69) { return nil }
-    return Double(t)
-}
-
-extension StringProtocol {
-    func trimmingCharactersSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
-        return String(s)
     }
 }
 

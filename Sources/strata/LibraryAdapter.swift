@@ -1,4 +1,5 @@
 import Strata
+import StrataInterop
 
 /// Thin wrappers that turn library calls into CLI text and errors.
 enum Lib {

@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Hummingbird
 import Strata
+import StrataInterop
 import StrataServer
 
 #if canImport(Glibc)

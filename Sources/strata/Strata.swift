@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataInterop
 
 #if canImport(Glibc)
 import Glibc
@@ -45,6 +46,9 @@ struct StrataCommand: ParsableCommand {
         } catch let e as CLIError {
             warn("strata: \(e.message)")
             Glibc.exit(e.exitCode)
+        } catch let e as InteropError {
+            warn("strata: \(e.message)")
+            Glibc.exit(1)
         } catch let e as StrataError {
             warn("strata: \(e.description)")
             Glibc.exit(1)

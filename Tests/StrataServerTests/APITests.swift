@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Strata
+import StrataInterop
 @testable import StrataServer
 import Testing
 

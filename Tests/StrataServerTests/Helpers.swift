@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Strata
+import StrataInterop
 @testable import StrataServer
 
 #if canImport(Glibc)
@@ -36,7 +37,7 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
     return obj
 }
 
-func plain(_ v: JValue) -> Any {
+func plain(_ v: JSONValue) -> Any {
     switch v {
     case .null: return NSNull()
     case .bool(let b): return b

@@ -189,6 +189,21 @@ public final class Store: @unchecked Sendable {
         } }
     }
 
+    /// The run an ingested record names by id: a `run_id` of this store resumes that run; any
+    /// other id (one from another store, e.g. re-ingesting `strata export` output) creates a run
+    /// named `name` (or the id when there is no name). Name and project are validated as for
+    /// ``createRun(name:project:params:tags:metadata:parent:createdMs:)``.
+    ///
+    /// - Returns: the run, and whether this call created it.
+    public func openRun(id: String, name: String?, project: String = "default") throws(StrataError) -> (run: Run, created: Bool) {
+        if let name { try Limits.check(runName: name) }
+        try Limits.check(runName: project, what: "project name")
+        if RunID(id) != nil, let info = try? run(id), info.id.text == id.uppercased() {
+            return (try resumeRun(info.id.text), false)
+        }
+        return (try createRun(name: name ?? id, project: project), true)
+    }
+
     /// Validates the fields of a new run and fills in its id, time, owner and environment.
     private func newRunInfo(name: String, project: String, params: [String: ParamValue], tags: Set<String>,
                             metadata: [String: ParamValue], parent: RunID?, createdMs: Int64?) throws(StrataError) -> RunInfo {

@@ -65,6 +65,12 @@ public enum Limits {
         }
     }
 
+    /// Checks a run name (or, with `what`, a project name or run id): 1–200 bytes, no control
+    /// characters. The rule `createRun`, `openRun` and the ingest decoders share.
+    public static func check(runName name: String, what: String = "run name") throws(StrataError) {
+        try Names.validateRunName(name, what: what)
+    }
+
     /// `s` cut to at most `bytes` UTF-8 bytes, on a character boundary.
     static func truncated(_ s: String, bytes: Int) -> String {
         if s.utf8.count <= bytes { return s }

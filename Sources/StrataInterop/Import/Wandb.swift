@@ -1,58 +1,13 @@
-import ArgumentParser
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// `strata import wandb FILE`: a W&B run history exported as JSON lines or CSV.
-struct ImportWandb: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "wandb",
-        abstract: "Import a W&B run history exported as JSON lines or CSV.",
-        discussion: """
-        JSONL: one history row per line with _step, _timestamp (seconds) and metric keys; nested objects are \
-        flattened with '/'; strings, booleans, arrays and media objects are counted and skipped; null is ignored. \
-        CSV: a header with _step (or Step) and one column per metric; empty cells are skipped; chart exports \
-        ("RUN - metric" columns) give one run per RUN, their __MIN/__MAX columns are skipped.
-        """)
-
-    enum Format: String, ExpressibleByArgument, CaseIterable { case auto, jsonl, csv }
-
-    @OptionGroup var options: ImportOptions
-    @Argument(help: "The history file (.jsonl or .csv).") var file: String
-    @Option(name: .customLong("run"), help: "Run name (default: the file name without its extension).") var runName: String?
-    @Option(help: "Project of the imported run.") var project: String = "default"
-    @Option(help: "auto (by extension, else by content), jsonl or csv.") var format: Format = .auto
-
-    func run() throws {
-        if let r = runName, r.isEmpty { throw CLIError("--run: run name is empty", exitCode: 2) }
-        guard fileKind(file) == .file else { throw CLIError("no such file: \(file)") }
-        let bytes = try readWholeFile(file)
-        var fmt = format
-        if fmt == .auto {
-            let lower = file.lowercased()
-            if lower.hasSuffix(".csv") { fmt = .csv }
-            else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") || lower.hasSuffix(".ndjson") { fmt = .jsonl }
-            else { fmt = bytes.first(where: { $0 != 0x20 && $0 != 0x0a && $0 != 0x0d && $0 != 0x09 }) == UInt8(ascii: "{") ? .jsonl : .csv }
-        }
-        var stem = baseName(file)
-        if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
-        let session = try ImportSession(kind: "wandb", options: options)
-        var failure: Error?
-        do {
-            let importer = WandbImporter(session: session, file: file, name: runName ?? stem, nameGiven: runName != nil, project: project)
-            try bytes.withUnsafeBufferPointer { p in
-                if fmt == .jsonl { try importer.jsonl(p) } else { try importer.csv(p) }
-            }
-        } catch { failure = error }
-        try session.finish(failure: failure)
-    }
-}
-
-final class WandbImporter {
+/// Reads a W&B run history exported as JSON lines or CSV.
+///
+/// JSON lines: one history row per line with `_step`, `_timestamp` (seconds) and metric keys;
+/// nested objects are flattened with `/`; strings, booleans, arrays and media objects are counted
+/// and skipped; null is ignored. CSV: a header with `_step` (or `Step`) and one column per metric;
+/// empty cells are skipped; chart exports (`RUN - metric` columns) give one run per RUN, their
+/// `__MIN`/`__MAX` columns are skipped.
+public final class WandbImporter {
     let session: ImportSession
     let file: String
     let name: String
@@ -61,7 +16,9 @@ final class WandbImporter {
     let project: String
     let source: String
 
-    init(session: ImportSession, file: String, name: String, nameGiven: Bool, project: String) {
+    /// `file`: the path (it names the source); `name`: the run's name, `nameGiven` when the user
+    /// chose it (a chart export of one run is otherwise named by its column prefix).
+    public init(session: ImportSession, file: String, name: String, nameGiven: Bool, project: String) {
         self.session = session
         self.file = file
         self.name = name
@@ -71,30 +28,24 @@ final class WandbImporter {
     }
 
     /// Calls `body(line, lineNumber)` for each line (without `\n` / `\r\n`).
-    private func lines(_ p: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
-        var start = 0, lineNo = 0
-        while start < p.count {
-            var end = start
-            while end < p.count, p[end] != 0x0a { end += 1 }
-            var stop = end
-            if stop > start, p[stop - 1] == 0x0d { stop -= 1 }
-            lineNo += 1
-            try body(UnsafeBufferPointer(rebasing: p[start..<stop]), lineNo)
-            if lineNo % 1024 == 0 {
-                session.progress.update("importing wandb: line \(withCommas(lineNo)) (\(start * 100 / max(1, p.count))%)")
+    private func lines(_ p: [UInt8], _ body: (ArraySlice<UInt8>, Int) throws -> Void) throws {
+        try forEachLine(p) { line, n in
+            try body(line, n)
+            if n % 1024 == 0 {
+                session.update("importing wandb: line \(withCommas(n)) (\(line.startIndex * 100 / max(1, p.count))%)")
             }
-            start = end + 1
         }
     }
 
-    func jsonl(_ p: UnsafeBufferPointer<UInt8>) throws {
+    /// Imports a JSON-lines history: one run.
+    public func jsonl(_ p: [UInt8]) throws {
         var run = ImportedRun(name: name, project: project, source: source)
         let now = nowMs()
         try lines(p) { line, lineNo in
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-            let v: JSON
-            do { v = try JSONParser.parse(line) } catch let error as JSONError {
-                try session.bad("bad lines", "\(file): line \(lineNo): malformed JSON at column \(error.column): \(error.message)")
+            let v: JSONValue
+            do { v = try JSONValue.parse(line: line) } catch let error as JSONSyntaxError {
+                try session.bad("bad lines", "\(file): line \(lineNo): malformed JSON at column \(error.offset + 1): \(error.message)")
                 return
             }
             guard case .object(let kv) = v else {
@@ -118,12 +69,12 @@ final class WandbImporter {
             }
             var points: [(String, Double)] = []
             var skipped = 0
-            func flatten(_ key: String, _ x: JSON) {
+            func flatten(_ key: String, _ x: JSONValue) {
                 switch x {
                 case .number(let d, _): points.append((key, d))
                 case .null: break
                 case .string(let s):
-                    if let d = Convert.specialNumber(s) { points.append((key, d)) } else { skipped += 1 }
+                    if let d = JSONText.special(s) { points.append((key, d)) } else { skipped += 1 }
                 case .object(let o):
                     if o.contains(where: { $0.0 == "_type" }) { skipped += 1; return }   // media, tables, histograms
                     for (k, y) in o { flatten(key + "/" + k, y) }
@@ -137,7 +88,8 @@ final class WandbImporter {
         try session.write(run)
     }
 
-    func csv(_ p: UnsafeBufferPointer<UInt8>) throws {
+    /// Imports a CSV history: one run, or one per run of a chart export.
+    public func csv(_ p: [UInt8]) throws {
         var columns: [(index: Int, run: String, metric: String)] = []
         var stepCol = -1, timeCol: Int?, width = 0
         var runs: [String: ImportedRun] = [:]
@@ -147,14 +99,14 @@ final class WandbImporter {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             var fields: [String]
             do { fields = try splitCSV(line) } catch {
-                try session.bad("bad lines", "\(file): line \(lineNo): \(describe(error))")
+                try session.bad("bad lines", "\(file): line \(lineNo): \(error)")
                 return
             }
             if stepCol < 0 {
                 if let f = fields.first, f.hasPrefix("\u{FEFF}") { fields[0] = String(f.dropFirst()) }
                 let names = fields.map { $0.trimmingCharactersSpaces() }
                 guard let s = names.firstIndex(of: "_step") ?? names.firstIndex(of: "Step") ?? names.firstIndex(where: { $0.lowercased() == "step" }) else {
-                    throw CLIError("\(file): line 1: the CSV header has no _step or Step column")
+                    throw InteropError("\(file): line 1: the CSV header has no _step or Step column")
                 }
                 stepCol = s
                 width = names.count
@@ -169,7 +121,7 @@ final class WandbImporter {
                         columns.append((i, name, n))
                     }
                 }
-                if columns.isEmpty { throw CLIError("\(file): line 1: the CSV header has a step column but no metric columns") }
+                if columns.isEmpty { throw InteropError("\(file): line 1: the CSV header has a step column but no metric columns") }
                 let runNames = Set(columns.map(\.run))
                 for c in columns where runs[c.run] == nil {
                     // A chart export names its runs in the columns; --run renames a single one.
@@ -198,7 +150,7 @@ final class WandbImporter {
                 runs[c.run]!.add(c.metric, step: step, value: d, time: time)
             }
         }
-        if stepCol < 0 { throw CLIError("\(file): the file is empty") }
+        if stepCol < 0 { throw InteropError("\(file): the file is empty") }
         for r in runOrder { try session.write(runs[r]!) }
     }
 }

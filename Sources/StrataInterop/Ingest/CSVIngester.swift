@@ -1,73 +1,15 @@
 import Strata
 
-/// Splits one CSV record (RFC 4180 quoting; a quoted field cannot span lines). Text that is not
-/// UTF-8 is refused, never repaired into U+FFFD.
-func splitCSV(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [String] {
-    if let bad = JSONText.invalidUTF8(bytes) { throw CLIError("invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16))) at byte \(bad + 1) of the line") }
-    var fields: [String] = []
-    var i = 0
-    let n = bytes.count
-    while true {
-        if i < n, bytes[i] == UInt8(ascii: "\"") {
-            i += 1
-            var field: [UInt8] = []
-            var closed = false
-            while i < n {
-                if bytes[i] == UInt8(ascii: "\"") {
-                    if i + 1 < n, bytes[i + 1] == UInt8(ascii: "\"") { field.append(0x22); i += 2; continue }
-                    i += 1
-                    closed = true
-                    break
-                }
-                field.append(bytes[i]); i += 1
-            }
-            if !closed { throw CLIError("unterminated quoted field (fields cannot span lines)") }
-            fields.append(String(decoding: field, as: UTF8.self))
-            if i < n && bytes[i] != UInt8(ascii: ",") { throw CLIError("unexpected text after a quoted field in column \(fields.count)") }
-        } else {
-            let start = i
-            while i < n, bytes[i] != UInt8(ascii: ",") { i += 1 }
-            fields.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
-        }
-        if i >= n { break }
-        i += 1  // the comma
-        if i == n { fields.append(""); break }
-    }
-    return fields
-}
-
-enum TimeUnit { case auto, milliseconds, seconds }
-
-/// Converts a time cell: `auto` reads values of 1e11 and more as milliseconds, smaller ones as seconds.
-func timeMs(_ text: String, unit: TimeUnit) -> Int64? {
-    guard let d = parseNumberText(text), d.isFinite else { return nil }
-    let ms: Double = switch unit {
-    case .milliseconds: d.rounded()
-    case .seconds: (d * 1000).rounded()
-    case .auto: abs(d) >= 1e11 ? d.rounded() : (d * 1000).rounded()
-    }
-    // Out of the Int64 range is not a time (converting it would trap).
-    return Int64(exactly: ms)
-}
-
-/// A step cell: an integer, or a number with an integral value (pandas writes `3.0`).
-func stepValue(_ text: String) -> Int64? {
-    let t = text.trimmingCharactersSpaces()
-    if let i = Int64(t) { return i }
-    if let d = parseNumberText(t), d.isFinite, d == d.rounded(), abs(d) < 9.2e18 { return Int64(d) }
-    return nil
-}
-
 /// Reads wide CSV (a step column and one column per metric) or long CSV
 /// (`run,metric,step,value[,time][,labels][,run_id]`, as `strata export --format csv` writes it).
-final class CSVIngester {
+package final class CSVIngester {
     static let stepColumns = ["step", "_step", "global_step", "epoch", "iteration", "iter", "steps"]
     static let timeColumns = ["time", "_timestamp", "timestamp", "wall time", "wall_time", "walltime", "time_ms"]
 
     let book: RunBook
     let defaultRun: String?
     let timeUnit: TimeUnit
-    private(set) var points = 0
+    package private(set) var points = 0
 
     private enum Layout {
         case wide(step: Int, time: Int?, run: Int?, metrics: [(Int, String)])
@@ -76,13 +18,14 @@ final class CSVIngester {
     private var layout: Layout?
     private var columns = 0
 
-    init(book: RunBook, defaultRun: String?, timeUnit: TimeUnit) {
+    package init(book: RunBook, defaultRun: String?, timeUnit: TimeUnit) {
         self.book = book
         self.defaultRun = defaultRun
         self.timeUnit = timeUnit
     }
 
-    func handle(_ bytes: UnsafeBufferPointer<UInt8>, lineNo: Int) throws {
+    /// Handles one line; throws without the line number (the caller adds it).
+    package func handle(_ bytes: ArraySlice<UInt8>, lineNo: Int) throws {
         var blank = true
         for b in bytes where !(b == 0x20 || b == 0x09 || b == 0x0d) { blank = false; break }
         if blank { return }
@@ -93,28 +36,28 @@ final class CSVIngester {
             return
         }
         guard fields.count == columns else {
-            throw CLIError("\(fields.count) fields, but the header has \(columns)")
+            throw InteropError("\(fields.count) fields, but the header has \(columns)")
         }
         switch layout! {
         case let .wide(stepCol, timeCol, runCol, metrics):
             let stepText = fields[stepCol]
             if stepText.trimmingCharactersSpaces().isEmpty { return }   // a row with no step (e.g. summary rows)
-            guard let step = stepValue(stepText) else { throw CLIError("step must be an integer, got \(jsonString(stepText))") }
+            guard let step = stepValue(stepText) else { throw InteropError("step must be an integer, got \(jsonString(stepText))") }
             let time = try timeCol.map { c -> Int64? in
                 let t = fields[c].trimmingCharactersSpaces()
                 if t.isEmpty { return nil }
-                guard let ms = timeMs(t, unit: timeUnit) else { throw CLIError("time must be a number, got \(jsonString(t))") }
+                guard let ms = timeMs(t, unit: timeUnit) else { throw InteropError("time must be a number, got \(jsonString(t))") }
                 return ms
             } ?? nil
             var values: [String: Double] = [:]
             for (c, name) in metrics {
                 let cell = fields[c].trimmingCharactersSpaces()
                 if cell.isEmpty { continue }
-                guard let d = parseNumberText(cell) else { throw CLIError("metric \(jsonString(name)) must be a number, got \(jsonString(cell))") }
+                guard let d = parseNumberText(cell) else { throw InteropError("metric \(jsonString(name)) must be a number, got \(jsonString(cell))") }
                 values[name] = d
             }
             let runName = runCol.map { fields[$0] } ?? defaultRun
-            guard let runName, !runName.isEmpty else { throw CLIError("no run: wide CSV needs --run NAME (or a run column)") }
+            guard let runName, !runName.isEmpty else { throw InteropError("no run: wide CSV needs --run NAME (or a run column)") }
             if values.isEmpty { return }
             let run = try book.run(name: runName, id: nil, project: nil)
             try run.log(values, step: step, time: time)
@@ -122,21 +65,21 @@ final class CSVIngester {
             points += values.count
         case let .long(runCol, metricCol, stepCol, valueCol, timeCol, labelsCol, idCol):
             let runName = fields[runCol].isEmpty ? defaultRun : fields[runCol]
-            guard let runName, !runName.isEmpty else { throw CLIError("run name is empty") }
-            guard let step = stepValue(fields[stepCol]) else { throw CLIError("step must be an integer, got \(jsonString(fields[stepCol]))") }
+            guard let runName, !runName.isEmpty else { throw InteropError("run name is empty") }
+            guard let step = stepValue(fields[stepCol]) else { throw InteropError("step must be an integer, got \(jsonString(fields[stepCol]))") }
             let cell = fields[valueCol].trimmingCharactersSpaces()
             if cell.isEmpty { return }
-            guard let value = parseNumberText(cell) else { throw CLIError("value must be a number, got \(jsonString(cell))") }
+            guard let value = parseNumberText(cell) else { throw InteropError("value must be a number, got \(jsonString(cell))") }
             var time: Int64?
             if let tc = timeCol, !fields[tc].isEmpty {
-                guard let t = timeMs(fields[tc], unit: timeUnit) else { throw CLIError("time must be a number, got \(jsonString(fields[tc]))") }
+                guard let t = timeMs(fields[tc], unit: timeUnit) else { throw InteropError("time must be a number, got \(jsonString(fields[tc]))") }
                 time = t
             }
             var labels: [String: String] = [:]
             if let lc = labelsCol, !fields[lc].isEmpty {
                 for part in fields[lc].split(separator: ";") {
                     let kv = part.split(separator: "=", maxSplits: 1)
-                    guard kv.count == 2 else { throw CLIError("labels must be key=value;key=value, got \(jsonString(fields[lc]))") }
+                    guard kv.count == 2 else { throw InteropError("labels must be key=value;key=value, got \(jsonString(fields[lc]))") }
                     labels[String(kv[0])] = String(kv[1])
                 }
             }
@@ -161,7 +104,7 @@ final class CSVIngester {
             }
         }
         guard let stepCol = Self.stepColumns.lazy.compactMap({ col($0) }).first else {
-            throw CLIError("CSV header has no step column (expected one of \(Self.stepColumns.joined(separator: ", ")), or long form run,metric,step,value[,time])")
+            throw InteropError("CSV header has no step column (expected one of \(Self.stepColumns.joined(separator: ", ")), or long form run,metric,step,value[,time])")
         }
         let timeCol = Self.timeColumns.lazy.compactMap { col($0) }.first
         let runCol = col("run") ?? col("run_name")
@@ -171,8 +114,8 @@ final class CSVIngester {
             if i == stepCol || i == timeCol || i == runCol || n.isEmpty || n.hasPrefix("_") || Self.stepColumns.contains(n) || Self.timeColumns.contains(n) { continue }
             metrics.append((i, raw.trimmingCharactersSpaces()))
         }
-        if metrics.isEmpty { throw CLIError("CSV header has a step column but no metric columns") }
-        if runCol == nil, defaultRun == nil { throw CLIError("wide CSV needs --run NAME (or a run column)") }
+        if metrics.isEmpty { throw InteropError("CSV header has a step column but no metric columns") }
+        if runCol == nil, defaultRun == nil { throw InteropError("wide CSV needs --run NAME (or a run column)") }
         layout = .wide(step: stepCol, time: timeCol, run: runCol, metrics: metrics)
     }
 }

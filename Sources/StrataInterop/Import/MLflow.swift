@@ -1,62 +1,42 @@
-import ArgumentParser
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// `strata import mlflow DIR`: runs of an MLflow file store (`mlruns/`).
-struct ImportMLflow: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "mlflow",
-        abstract: "Import runs from an MLflow file store (an mlruns directory): params, tags, metrics.",
-        discussion: """
-        DIR is an mlruns directory, one experiment directory in it, or one run directory. Project = experiment \
-        name. Params are typed (int, float, bool, else string); mlflow.* tags become metadata (git.commit, user, \
-        ...), other tags become Strata tags "key=value". Deleted runs are skipped.
-        """)
-
-    @OptionGroup var options: ImportOptions
-    @Argument(help: "An mlruns directory, an experiment directory or a run directory.") var dir: String
-    @Option(help: "Project of the imported runs (default: the experiment name).") var project: String?
-
-    func run() throws {
-        let runs = try MLflowImporter.findRuns(dir)
-        if runs.isEmpty { throw CLIError("no MLflow runs under \(dir) (expected mlruns/<experiment>/<run>/meta.yaml)") }
-        let session = try ImportSession(kind: "mlflow", options: options)
-        var failure: Error?
-        do {
-            try MLflowImporter(session: session, project: project).importRuns(runs)
-        } catch { failure = error }
-        try session.finish(failure: failure)
+/// Reads runs of an MLflow file store (an `mlruns` directory, one experiment directory in it, or
+/// one run directory). Project = experiment name. Params are typed (int, float, bool, else
+/// string); `mlflow.*` tags become metadata (git.commit, user, ...), other tags become tags
+/// `key=value`. Deleted runs are skipped; parents are imported before their children.
+public final class MLflowImporter {
+    /// An experiment directory's `meta.yaml`.
+    public struct Experiment: Sendable {
+        /// The experiment id.
+        public var id: String
+        /// The experiment name (the project of its runs).
+        public var name: String
+        /// Deleted experiments' runs are skipped.
+        public var deleted: Bool
     }
-}
-
-final class MLflowImporter {
-    struct Experiment {
-        var id: String
-        var name: String
-        var deleted: Bool
-    }
-    struct RunDir {
-        var dir: String
-        var experiment: Experiment
-        var meta: [String: String]
-        var runId: String { meta["run_id"] ?? baseName(dir) }
+    /// A run directory with its experiment and its `meta.yaml`.
+    public struct RunDir: Sendable {
+        /// The run directory.
+        public var dir: String
+        /// Its experiment.
+        public var experiment: Experiment
+        /// Its `meta.yaml`.
+        public var meta: [String: String]
+        /// The MLflow run id.
+        public var runId: String { meta["run_id"] ?? baseName(dir) }
     }
 
     let session: ImportSession
     let project: String?
 
-    init(session: ImportSession, project: String?) {
+    /// `project`: the project of every imported run (default: each run's experiment name).
+    public init(session: ImportSession, project: String?) {
         self.session = session
         self.project = project
     }
 
     /// A flat YAML mapping (`key: value` lines, as MLflow writes meta.yaml). Nested values are ignored.
-    static func readYAML(_ path: String) throws -> [String: String] {
+    package static func readYAML(_ path: String) throws(InteropError) -> [String: String] {
         var out: [String: String] = [:]
         for raw in try readTextFile(path).split(separator: "\n", omittingEmptySubsequences: true) {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
@@ -82,13 +62,13 @@ final class MLflowImporter {
         return out
     }
 
-    static func experiment(_ dir: String) -> Experiment? {
+    package static func experiment(_ dir: String) -> Experiment? {
         let metaPath = joinPath(dir, "meta.yaml")
         guard fileKind(metaPath) == .file, let m = try? readYAML(metaPath), m["run_id"] == nil, m["experiment_id"] != nil || m["name"] != nil else { return nil }
         return Experiment(id: m["experiment_id"] ?? baseName(dir), name: m["name"] ?? baseName(dir), deleted: m["lifecycle_stage"] == "deleted")
     }
 
-    static func runMeta(_ dir: String) -> [String: String]? {
+    package static func runMeta(_ dir: String) -> [String: String]? {
         let metaPath = joinPath(dir, "meta.yaml")
         guard fileKind(metaPath) == .file, let m = try? readYAML(metaPath), m["run_id"] != nil || m["run_uuid"] != nil else { return nil }
         var out = m
@@ -96,9 +76,10 @@ final class MLflowImporter {
         return out
     }
 
-    static func findRuns(_ root: String) throws -> [RunDir] {
-        guard fileKind(root) == .directory else { throw CLIError("no such directory: \(root)") }
-        func runs(of exp: Experiment, in dir: String) throws -> [RunDir] {
+    /// The runs under `root` (deleted ones included: `importRuns` counts and skips them).
+    public static func findRuns(_ root: String) throws(InteropError) -> [RunDir] {
+        guard fileKind(root) == .directory else { throw InteropError("no such directory: \(root)") }
+        func runs(of exp: Experiment, in dir: String) throws(InteropError) -> [RunDir] {
             try listDirectory(dir).compactMap { n -> RunDir? in
                 let p = joinPath(dir, n)
                 guard fileKind(p) == .directory, let m = runMeta(p) else { return nil }
@@ -121,10 +102,10 @@ final class MLflowImporter {
     }
 
     /// Files under `dir`, as keys relative to it (MLflow keeps a key with slashes in nested directories).
-    static func keyedFiles(_ dir: String) throws -> [(key: String, path: String)] {
+    package static func keyedFiles(_ dir: String) throws(InteropError) -> [(key: String, path: String)] {
         guard fileKind(dir) == .directory else { return [] }
         var out: [(String, String)] = []
-        func walk(_ d: String, _ prefix: String, depth: Int) throws {
+        func walk(_ d: String, _ prefix: String, depth: Int) throws(InteropError) {
             guard depth < 32 else { return }
             for n in try listDirectory(d) {
                 let p = joinPath(d, n)
@@ -139,7 +120,8 @@ final class MLflowImporter {
         return out
     }
 
-    func importRuns(_ all: [RunDir]) throws {
+    /// Imports the runs (those already in the store are left alone unless `again`).
+    public func importRuns(_ all: [RunDir]) throws {
         var runs: [RunDir] = []
         for r in all {
             if r.experiment.deleted || r.meta["lifecycle_stage"] == "deleted" { session.summary.skip("deleted runs") } else { runs.append(r) }
@@ -165,14 +147,14 @@ final class MLflowImporter {
             pending = rest
         }
         for (i, r) in ordered.enumerated() {
-            session.progress.update("importing mlflow: run \(i + 1)/\(ordered.count) \(r.runId), \(withCommas(session.summary.points)) points", force: true)
+            session.update("importing mlflow: run \(i + 1)/\(ordered.count) \(r.runId), \(withCommas(session.summary.points)) points", force: true)
             try importRun(r, tags: tagsByRun[r.runId] ?? [], parent: parentOf[r.runId])
         }
     }
 
-    static let statusNames = ["1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5": "KILLED"]
+    private static let statusNames = ["1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5": "KILLED"]
 
-    func importRun(_ r: RunDir, tags: [(key: String, path: String)], parent: String?) throws {
+    private func importRun(_ r: RunDir, tags: [(key: String, path: String)], parent: String?) throws {
         let source = "mlflow:" + r.runId
         if session.alreadyImported(source) { return }
         var name = r.meta["run_name"].flatMap { $0.isEmpty ? nil : $0 } ?? r.runId

@@ -1,3 +1,5 @@
+// Unsafe pointer code: the JSON readers' byte loops (the ingest hot path) read buffer pointers.
+
 /// Pieces of JSON text decoding shared by the CLI's `strata ingest` parser and the server's batch
 /// decoder (each keeps its own value model and error type).
 package enum JSONText {
@@ -139,6 +141,11 @@ package enum JSONText {
             i += len
         }
         return nil
+    }
+
+    /// `invalidUTF8` of a slice (the offset is from the slice's start).
+    package static func invalidUTF8(_ b: ArraySlice<UInt8>) -> Int? {
+        b.withUnsafeBufferPointer { invalidUTF8($0) }
     }
 
     private static func hex4(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(Failure) -> UInt32 {

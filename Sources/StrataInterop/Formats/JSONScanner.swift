@@ -1,106 +1,87 @@
+// Unsafe pointer code: the server's batch scanner reads the request body through a buffer
+// pointer (the ingest hot path); the pointer never leaves the scanner.
 import Strata
 
-/// A JSON value for the less hot parts of a record (params, meta, labels, tags).
-enum JValue {
-    case null
-    case bool(Bool)
-    /// The double value, and the integer value when written as an integer that fits Int64.
-    case number(Double, Int64?)
-    case string(String)
-    case array([JValue])
-    case object([(String, JValue)])
-
-    /// Short description for error messages: `"abc"`, `12.5`, `an object`.
-    var shown: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let d, let i): return i.map { String($0) } ?? d.description
-        case .string(let s): return "\"" + (s.count > 40 ? String(s.prefix(40)) + "…" : s) + "\""
-        case .array: return "an array"
-        case .object: return "an object"
-        }
-    }
-
-    /// Compact JSON text (arrays kept as params are stored as this text).
-    var text: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let d, let i): return i.map { String($0) } ?? (d.isNaN ? "NaN" : d.isInfinite ? (d > 0 ? "Infinity" : "-Infinity") : d.description)
-        case .string(let s):
-            var o = JSONOut()
-            o.string(s)
-            return String(decoding: o.bytes, as: UTF8.self)
-        case .array(let a): return "[" + a.map(\.text).joined(separator: ", ") + "]"
-        case .object(let kv): return "{" + kv.map { JValue.string($0.0).text + ": " + $0.1.text }.joined(separator: ", ") + "}"
-        }
-    }
-}
-
 /// A syntax error at a byte offset of the body.
-struct JSONSyntaxError: Error {
-    var message: String
-    var offset: Int
+package struct JSONSyntaxError: Error {
+    package var message: String
+    package var offset: Int
 }
 
 /// A cursor over JSON text: the pieces the batch decoder is built from.
 ///
 /// Accepts, beyond strict JSON, the bare tokens `NaN`, `Infinity` and `-Infinity` as numbers
 /// (what Python's `json.dumps` writes).
-struct JSONScanner {
-    let p: UnsafeBufferPointer<UInt8>
-    var i = 0
-    static let maxDepth = 64
+package struct JSONScanner {
+    package let p: UnsafeBufferPointer<UInt8>
+    package var i = 0
+    package static let maxDepth = 64
+    /// How errors name the end of the text ("end of input" for a request body, "end of line" for a line).
+    package let end: String
 
-    init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
+    package init(_ p: UnsafeBufferPointer<UInt8>, end: String = "end of input") {
+        self.p = p
+        self.end = end
+    }
 
-    var atEnd: Bool { i >= p.count }
+    /// Runs `body` with a scanner over `bytes` (offsets from the slice's start): the way callers
+    /// holding arrays scan them without handling the pointer themselves.
+    package static func scanning<T, E: Error>(_ bytes: ArraySlice<UInt8>, end: String = "end of input",
+                                              _ body: (inout JSONScanner) throws(E) -> T) throws(E) -> T {
+        var result: Result<T, E>?
+        bytes.withUnsafeBufferPointer { p in
+            var s = JSONScanner(p, end: end)
+            result = Result { () throws(E) -> T in try body(&s) }
+        }
+        return try result!.get()
+    }
 
-    func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: i) }
+    package var atEnd: Bool { i >= p.count }
 
-    func describeHere() -> String { JSONText.describe(p, at: i, end: "end of input") }
+    package func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: i) }
 
-    @inline(__always) mutating func skipSpace() {
+    package func describeHere() -> String { JSONText.describe(p, at: i, end: end) }
+
+    @inline(__always) package mutating func skipSpace() {
         while i < p.count {
             let c = p[i]
             if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { i += 1 } else { break }
         }
     }
 
-    @inline(__always) var peek: UInt8? { i < p.count ? p[i] : nil }
+    @inline(__always) package var peek: UInt8? { i < p.count ? p[i] : nil }
 
-    mutating func expect(_ c: UInt8, _ what: String) throws(JSONSyntaxError) {
+    package mutating func expect(_ c: UInt8, _ what: String) throws(JSONSyntaxError) {
         skipSpace()
         guard i < p.count, p[i] == c else { throw fail("unexpected \(describeHere()), expected \(what)") }
         i += 1
     }
 
     /// After a member or element: true for ',' (more follow), false for the closing bracket.
-    mutating func commaOr(_ close: UInt8) throws(JSONSyntaxError) -> Bool {
+    package mutating func commaOr(_ close: UInt8) throws(JSONSyntaxError) -> Bool {
         skipSpace()
-        guard i < p.count else { throw fail("unexpected end of input, expected ',' or '\(Character(Unicode.Scalar(close)))'") }
+        guard i < p.count else { throw fail("unexpected \(end), expected ',' or '\(Character(Unicode.Scalar(close)))'") }
         if p[i] == UInt8(ascii: ",") { i += 1; return true }
         if p[i] == close { i += 1; return false }
         throw fail("unexpected \(describeHere()), expected ',' or '\(Character(Unicode.Scalar(close)))'")
     }
 
     /// Opens an object; false when it is empty (already closed).
-    mutating func beginObject() throws(JSONSyntaxError) -> Bool {
+    package mutating func beginObject() throws(JSONSyntaxError) -> Bool {
         try expect(UInt8(ascii: "{"), "'{'")
         skipSpace()
         if i < p.count, p[i] == UInt8(ascii: "}") { i += 1; return false }
         return true
     }
 
-    mutating func beginArray() throws(JSONSyntaxError) -> Bool {
+    package mutating func beginArray() throws(JSONSyntaxError) -> Bool {
         try expect(UInt8(ascii: "["), "'['")
         skipSpace()
         if i < p.count, p[i] == UInt8(ascii: "]") { i += 1; return false }
         return true
     }
 
-    mutating func key() throws(JSONSyntaxError) -> String {
+    package mutating func key() throws(JSONSyntaxError) -> String {
         skipSpace()
         guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("unexpected \(describeHere()), expected a key in double quotes") }
         let k = try string()
@@ -111,13 +92,13 @@ struct JSONScanner {
 
     // MARK: values
 
-    mutating func value(depth: Int = 0) throws(JSONSyntaxError) -> JValue {
+    package mutating func value(depth: Int = 0) throws(JSONSyntaxError) -> JSONValue {
         skipSpace()
-        guard i < p.count else { throw fail("unexpected end of input, expected a value") }
+        guard i < p.count else { throw fail("unexpected \(end), expected a value") }
         switch p[i] {
         case UInt8(ascii: "{"):
             if depth >= Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
-            var out: [(String, JValue)] = []
+            var out: [(String, JSONValue)] = []
             if try beginObject() {
                 repeat {
                     let k = try key()
@@ -127,7 +108,7 @@ struct JSONScanner {
             return .object(out)
         case UInt8(ascii: "["):
             if depth >= Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
-            var out: [JValue] = []
+            var out: [JSONValue] = []
             if try beginArray() {
                 repeat { out.append(try value(depth: depth + 1)) } while try commaOr(UInt8(ascii: "]"))
             }
@@ -142,7 +123,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
+    package mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let n = word.utf8CodeUnitCount
         let s = word.utf8Start
         guard i + n <= p.count else { throw fail("unexpected \(describeHere()), expected a value") }
@@ -151,7 +132,7 @@ struct JSONScanner {
     }
 
     /// True (and consumed) when the next token is `null`.
-    mutating func skipNull() -> Bool {
+    package mutating func skipNull() -> Bool {
         skipSpace()
         if i + 4 <= p.count, p[i] == UInt8(ascii: "n"), p[i + 1] == UInt8(ascii: "u"), p[i + 2] == UInt8(ascii: "l"), p[i + 3] == UInt8(ascii: "l") {
             i += 4
@@ -160,11 +141,11 @@ struct JSONScanner {
         return false
     }
 
-    mutating func string() throws(JSONSyntaxError) -> String {
+    package mutating func string() throws(JSONSyntaxError) -> String {
         skipSpace()
         guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("unexpected \(describeHere()), expected a string") }
         i += 1
-        do { return try JSONText.string(p, &i, end: "end of input") } catch {
+        do { return try JSONText.string(p, &i, end: end) } catch {
             throw JSONSyntaxError(message: error.message, offset: error.offset)
         }
     }
@@ -175,9 +156,9 @@ struct JSONScanner {
     /// A number (or NaN / Infinity / -Infinity): its correctly rounded double, and its Int64 value
     /// when written as an integer that fits.
     @inline(__always)
-    mutating func number() throws(JSONSyntaxError) -> (Double, Int64?) {
+    package mutating func number() throws(JSONSyntaxError) -> (Double, Int64?) {
         skipSpace()
-        guard i < p.count else { throw fail("unexpected end of input, expected a value") }
+        guard i < p.count else { throw fail("unexpected \(end), expected a value") }
         let start = i
         var negative = false
         if p[i] == UInt8(ascii: "N") { try literal("NaN"); return (.nan, nil) }

@@ -5,14 +5,14 @@ import Strata
 /// Non-finite doubles are written as the strings `"NaN"`, `"Infinity"` and `"-Infinity"` (strict
 /// JSON has no token for them); finite doubles in the shortest form that reads back bit-exactly.
 /// Commas are inserted automatically between members and elements.
-struct JSONOut {
-    var bytes: [UInt8] = []
+package struct JSONOut {
+    package var bytes: [UInt8] = []
     /// One flag per open container: true once it has a member (a comma is due before the next).
     private var needComma: [Bool] = []
     /// True right after a key (the value follows without a comma).
     private var afterKey = false
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    package init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
     private mutating func separator() {
         if afterKey { afterKey = false; return }
@@ -22,42 +22,42 @@ struct JSONOut {
         }
     }
 
-    mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needComma.append(false) }
-    mutating func endObject() { needComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
-    mutating func beginArray() { separator(); bytes.append(UInt8(ascii: "[")); needComma.append(false) }
-    mutating func endArray() { needComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
+    package mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needComma.append(false) }
+    package mutating func endObject() { needComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
+    package mutating func beginArray() { separator(); bytes.append(UInt8(ascii: "[")); needComma.append(false) }
+    package mutating func endArray() { needComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
 
-    mutating func key(_ k: String) {
+    package mutating func key(_ k: String) {
         separator()
         writeString(k)
         bytes.append(UInt8(ascii: ":"))
         afterKey = true
     }
 
-    mutating func string(_ s: String) { separator(); writeString(s) }
-    mutating func null() { separator(); bytes += Array("null".utf8) }
-    mutating func bool(_ b: Bool) { separator(); bytes += b ? Array("true".utf8) : Array("false".utf8) }
-    mutating func int(_ v: Int64) { separator(); appendInt(v) }
-    mutating func int(_ v: Int) { int(Int64(v)) }
-    mutating func double(_ v: Double) { separator(); appendDouble(v) }
+    package mutating func string(_ s: String) { separator(); writeString(s) }
+    package mutating func null() { separator(); bytes += Array("null".utf8) }
+    package mutating func bool(_ b: Bool) { separator(); bytes += b ? Array("true".utf8) : Array("false".utf8) }
+    package mutating func int(_ v: Int64) { separator(); appendInt(v) }
+    package mutating func int(_ v: Int) { int(Int64(v)) }
+    package mutating func double(_ v: Double) { separator(); appendDouble(v) }
     /// Raw, already valid JSON text.
-    mutating func raw(_ s: String) { separator(); bytes += Array(s.utf8) }
+    package mutating func raw(_ s: String) { separator(); bytes += Array(s.utf8) }
 
-    mutating func field(_ k: String, _ v: String) { key(k); string(v) }
-    mutating func field(_ k: String, _ v: Int64) { key(k); int(v) }
-    mutating func field(_ k: String, _ v: Int) { key(k); int(v) }
-    mutating func field(_ k: String, _ v: Double) { key(k); double(v) }
-    mutating func field(_ k: String, _ v: Bool) { key(k); bool(v) }
-    mutating func field(_ k: String, _ v: Int64?) { key(k); if let v { int(v) } else { null() } }
-    mutating func field(_ k: String, _ v: String?) { key(k); if let v { string(v) } else { null() } }
+    package mutating func field(_ k: String, _ v: String) { key(k); string(v) }
+    package mutating func field(_ k: String, _ v: Int64) { key(k); int(v) }
+    package mutating func field(_ k: String, _ v: Int) { key(k); int(v) }
+    package mutating func field(_ k: String, _ v: Double) { key(k); double(v) }
+    package mutating func field(_ k: String, _ v: Bool) { key(k); bool(v) }
+    package mutating func field(_ k: String, _ v: Int64?) { key(k); if let v { int(v) } else { null() } }
+    package mutating func field(_ k: String, _ v: String?) { key(k); if let v { string(v) } else { null() } }
 
-    mutating func appendInt(_ v: Int64) {
+    package mutating func appendInt(_ v: Int64) {
         if v >= 0 && v < 10 { bytes.append(UInt8(48 + v)); return }
         var s = String(v)
         s.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
-    mutating func appendDouble(_ v: Double) {
+    package mutating func appendDouble(_ v: Double) {
         if v.isNaN { bytes += Array("\"NaN\"".utf8); return }
         if v.isInfinite { bytes += v > 0 ? Array("\"Infinity\"".utf8) : Array("\"-Infinity\"".utf8); return }
         var s = v.description
@@ -94,7 +94,7 @@ struct JSONOut {
 
     // MARK: library values
 
-    mutating func param(_ v: ParamValue) {
+    package mutating func param(_ v: ParamValue) {
         switch v {
         case .string(let s): string(s)
         case .int(let i): int(i)
@@ -112,14 +112,14 @@ struct JSONOut {
         }
     }
 
-    mutating func params(_ p: [String: ParamValue]) {
+    package mutating func params(_ p: [String: ParamValue]) {
         beginObject()
         for k in p.keys.sorted() { key(k); param(p[k]!) }
         endObject()
     }
 
     /// A run record (without metrics).
-    mutating func runFields(_ r: RunInfo) {
+    package mutating func runFields(_ r: RunInfo) {
         field("id", r.id.text)
         field("name", r.name)
         field("project", r.project)
@@ -132,13 +132,13 @@ struct JSONOut {
         key("meta"); params(r.metadata)
     }
 
-    mutating func stats(_ s: Stats) {
+    package mutating func stats(_ s: Stats) {
         beginObject()
         statsFields(s)
         endObject()
     }
 
-    mutating func statsFields(_ s: Stats) {
+    package mutating func statsFields(_ s: Stats) {
         field("count", s.count)
         field("nan", s.nanCount)
         field("min", s.min)

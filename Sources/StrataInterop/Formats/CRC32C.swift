@@ -1,0 +1,45 @@
+/// CRC-32C (Castagnoli), slicing by 8, and TFRecord's masked form.
+///
+/// Check value (published for CRC-32C): `checksum("123456789") == 0xE3069283`.
+package enum CRC32C {
+    static let tables: [[UInt32]] = {
+        var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+        for i in 0..<256 {
+            var c = UInt32(i)
+            for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
+            t[0][i] = c
+        }
+        for i in 0..<256 {
+            for k in 1..<8 { t[k][i] = (t[k - 1][i] >> 8) ^ t[0][Int(t[k - 1][i] & 0xff)] }
+        }
+        return t
+    }()
+    static let flat: [UInt32] = tables.flatMap { $0 }
+
+    /// The CRC-32C of `p`.
+    package static func checksum(_ p: ArraySlice<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        let t = flat
+        var i = p.startIndex
+        let n = p.endIndex
+        while n - i >= 8 {
+            let lo = crc ^ (UInt32(p[i]) | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2]) << 16 | UInt32(p[i + 3]) << 24)
+            crc = t[7 * 256 + Int(lo & 0xff)] ^ t[6 * 256 + Int((lo >> 8) & 0xff)]
+                ^ t[5 * 256 + Int((lo >> 16) & 0xff)] ^ t[4 * 256 + Int(lo >> 24)]
+                ^ t[3 * 256 + Int(p[i + 4])] ^ t[2 * 256 + Int(p[i + 5])]
+                ^ t[1 * 256 + Int(p[i + 6])] ^ t[Int(p[i + 7])]
+            i += 8
+        }
+        while i < n {
+            crc = (crc >> 8) ^ t[Int((crc ^ UInt32(p[i])) & 0xff)]
+            i += 1
+        }
+        return ~crc
+    }
+
+    /// TFRecord's masked CRC: rotated right by 15 bits plus a constant.
+    package static func masked(_ p: ArraySlice<UInt8>) -> UInt32 {
+        let c = checksum(p)
+        return ((c >> 15) | (c << 17)) &+ 0xa282_ead8
+    }
+}

@@ -1,0 +1,67 @@
+/// A JSON value, as the readers here build it for the less hot parts of a record (params, meta,
+/// labels, tags) and for whole lines of other trackers' exports.
+///
+/// Differences from strict JSON, all on purpose: the bare tokens `NaN`, `Infinity` and
+/// `-Infinity` (what Python's `json.dumps` writes) are numbers. Objects keep key order.
+package enum JSONValue: Equatable {
+    case null
+    case bool(Bool)
+    /// A number: its double value, and its integer value when written as an integer that fits Int64.
+    case number(Double, Int64?)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.number(x, i), .number(y, j)): return x.bitPattern == y.bitPattern && i == j
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    /// Short description of the value for error messages: `"abc"`, `12.5`, `an object`.
+    package var shown: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let d, let i): return i.map { String($0) } ?? fmt(d)
+        case .string(let s): return jsonString(s.count > 40 ? String(s.prefix(40)) + "…" : s)
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+
+    /// Compact JSON text (bare NaN/Infinity for non-finite numbers): how an array kept as a param
+    /// is stored.
+    package var text: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let d, let i): return i.map { String($0) } ?? fmt(d)
+        case .string(let s): return jsonString(s)
+        case .array(let a): return "[" + a.map(\.text).joined(separator: ", ") + "]"
+        case .object(let kv): return "{" + kv.map { jsonString($0.0) + ": " + $0.1.text }.joined(separator: ", ") + "}"
+        }
+    }
+
+    package subscript(key: String) -> JSONValue? {
+        if case .object(let kv) = self { for (k, v) in kv where k == key { return v } }
+        return nil
+    }
+
+    /// Parses exactly one JSON value filling the whole line (surrounding whitespace allowed).
+    /// Error offsets are from the start of the line.
+    package static func parse(line: ArraySlice<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+        try JSONScanner.scanning(line, end: "end of line") { (s: inout JSONScanner) throws(JSONSyntaxError) -> JSONValue in
+            let v = try s.value()
+            s.skipSpace()
+            if !s.atEnd { throw s.fail("unexpected \(s.describeHere()) after the value") }
+            return v
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import StrataInterop
+import Testing
+
+/// Published check values of the hand-written pieces in StrataInterop.
+@Suite struct InteropFormatTests {
+    /// SplitMix64 reference outputs for seed 1234567 (the generator's published test vector).
+    @Test func splitMix64MatchesItsReferenceOutputs() {
+        var g = SplitMix64(seed: 1_234_567)
+        #expect([g.next(), g.next(), g.next()] == [6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423])
+    }
+
+    /// CRC-32C check value (RFC 3720 / the CRC catalogue): "123456789" → 0xE3069283; 32 zero bytes → 0x8A9136AA.
+    @Test func crc32cCheckValues() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)[...]) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)[...]) == 0x8A91_36AA)
+    }
+
+    /// One writer: strings quoted in messages are escaped as JSON output escapes them.
+    @Test func quotedTextIsTheWritersJSON() {
+        #expect(jsonString("a\"b\\c\n\u{1}\u{7f}é") == #""a\"b\\c\n\u0001\u007fé""#)
+    }
+
+    /// CSV export fields are quoted when they hold a separator, a quote or a line break — a CRLF
+    /// (one Character in Swift) included.
+    @Test func csvFieldsAreQuotedWhenTheyMustBe() {
+        #expect(csvField("plain name") == "plain name")
+        #expect(csvField("a,\"b\"") == "\"a,\"\"b\"\"\"")
+        #expect(csvField("two\r\nlines") == "\"two\r\nlines\"")
+        #expect(PointFormat.csv.header == "run,metric,step,value,time,labels,run_id" && PointFormat.jsonl.header == nil)
+    }
+}

@@ -15,8 +15,10 @@ public struct AtomicBatch: Sendable {
     }
     var items: [Item] = []
 
+    /// An empty batch.
     public init() {}
 
+    /// True when nothing has been added to the batch.
     public var isEmpty: Bool { items.isEmpty }
 
     /// One value per metric of `group` at `step` (as `Run.log(_:step:values:time:)`).

@@ -2,6 +2,8 @@ import Dispatch
 
 /// Which statistic of a metric ranks runs.
 public enum RankStatistic: String, Sendable, CaseIterable {
+    /// The smallest value, the largest value, the value at the last step, the value at the first step,
+    /// the mean, and the number of points (see ``Stats``).
     case min, max, last, first, mean, count
 
     /// Ascending for everything but `max` and `count` (lower loss first, higher score first).
@@ -10,7 +12,9 @@ public enum RankStatistic: String, Sendable, CaseIterable {
 
 /// A run with the value that ranked it.
 public struct RankedRun: Sendable {
+    /// The ranked run.
     public var run: RunInfo
+    /// The value of the ranking statistic for this run (NaN when every value of the metric is NaN).
     public var value: Double
     /// Where `min`/`max` was first reached, or the last/first step for `last`/`first`.
     public var step: Int64?
@@ -22,18 +26,25 @@ public struct BandRow: Sendable, Hashable {
     public var group: String
     /// floor(step / bucketWidth).
     public var bucket: Int64
+    /// Number of points in the row, NaN values included.
     public var count: Int
+    /// Number of NaN values in the row (left out of `mean`, `std`, `min` and `max`).
     public var nanCount: Int
+    /// Mean of the values other than NaN.
     public var mean: Double
     /// Population standard deviation.
     public var std: Double
+    /// Smallest value other than NaN; NaN when every value is NaN.
     public var min: Double
+    /// Largest value other than NaN; NaN when every value is NaN.
     public var max: Double
 }
 
 /// A run with the summary of each of its metrics (series without context labels).
 public struct RunSummary: Sendable {
+    /// The summarised run.
     public var run: RunInfo
+    /// The statistics of each of the run's metrics, keyed by metric name.
     public var metrics: [String: Stats]
 }
 

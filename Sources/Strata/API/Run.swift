@@ -10,7 +10,9 @@
 /// ```
 public final class Run: @unchecked Sendable {
     // @unchecked Sendable: the name cache is guarded by `cacheLock`; all store state by the store's lock.
+    /// The run's identifier.
     public let id: RunID
+    /// The run's display name.
     public let name: String
     let store: Store
     private let cacheLock = Lock()

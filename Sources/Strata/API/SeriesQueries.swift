@@ -5,19 +5,31 @@
 /// (a mean with +Inf is +Inf; a std with ±Inf is NaN). `first` and `last` are the values at the
 /// smallest and largest step (first and last arrival among equal steps), NaN or not.
 public struct Stats: Sendable, Hashable {
+    /// Number of points, NaN values included.
     public var count: Int
+    /// Number of NaN values.
     public var nanCount: Int
+    /// Smallest value other than NaN (±infinity included); NaN when every value is NaN.
     public var min: Double
+    /// Largest value other than NaN (±infinity included); NaN when every value is NaN.
     public var max: Double
+    /// Sum of the values other than NaN.
     public var sum: Double
+    /// Mean of the values other than NaN.
     public var mean: Double
+    /// Population standard deviation of the values other than NaN.
     public var std: Double
+    /// The value at the smallest step (the first to arrive among equal steps), NaN or not.
     public var first: Double
+    /// The value at the largest step (the last to arrive among equal steps), NaN or not.
     public var last: Double
+    /// The smallest step.
     public var firstStep: Int64
+    /// The largest step.
     public var lastStep: Int64
     /// Smallest step where `min` / `max` is reached (nil when every value is NaN or unknown).
     public var minStep: Int64?
+    /// Smallest step where `max` is reached (nil when every value is NaN or unknown).
     public var maxStep: Int64?
 
     init(_ a: Aggregate) {
@@ -37,21 +49,28 @@ public struct Stats: Sendable, Hashable {
         lastStep = a.lastStep
     }
 
+    /// Whether two statistics are the same: counts and steps equal, and `min`, `max`, `sum`, `first`
+    /// and `last` bit for bit equal (so NaN equals the same NaN).
     public static func == (x: Stats, y: Stats) -> Bool {
         x.count == y.count && x.nanCount == y.nanCount && x.min.bitPattern == y.min.bitPattern && x.max.bitPattern == y.max.bitPattern
             && x.sum.bitPattern == y.sum.bitPattern && x.first.bitPattern == y.first.bitPattern && x.last.bitPattern == y.last.bitPattern
             && x.firstStep == y.firstStep && x.lastStep == y.lastStep
     }
+    /// Hashes the counts and steps (consistent with `==`).
     public func hash(into h: inout Hasher) { h.combine(count); h.combine(firstStep); h.combine(lastStep) }
 }
 
 /// The points of a series as columns (struct of arrays), ordered by step, stable by arrival.
 public struct SeriesData: Sendable {
+    /// The steps, ascending.
     public var steps: [Int64] = []
+    /// The value of each point, at the same index as its step.
     public var values: [Double] = []
     /// Empty when the read was made with `times: false`.
     public var times: [Int64] = []
+    /// Number of points.
     public var count: Int { steps.count }
+    /// An empty series.
     public init() {}
 }
 
@@ -69,6 +88,7 @@ public struct DamagedRange: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
     public var reason: String
 
+    /// The damaged file, the series and steps involved when known, and the reason, on one line.
     public var description: String {
         var s = path
         if let series { s += ": series \(series.canonical) of run \(series.run)" }
@@ -82,6 +102,7 @@ public struct DamagedRange: Sendable, Hashable, CustomStringConvertible {
 public struct CurveBucket: Sendable, Hashable {
     /// Bucket number in 0..<buckets.
     public var bucket: Int
+    /// The exact statistics of the bucket's points.
     public var stats: Stats
 }
 

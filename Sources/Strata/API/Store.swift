@@ -46,6 +46,11 @@ public final class Store: @unchecked Sendable {
         public var logCapacity: Int = 64 << 20
         /// Create the store when the directory does not exist.
         public var create: Bool = true
+        /// Options with the given log size and creation rule.
+        ///
+        /// - Parameters:
+        ///   - logCapacity: Size of one write-ahead log file in bytes.
+        ///   - create: Whether opening creates a missing store.
         public init(logCapacity: Int = 64 << 20, create: Bool = true) {
             self.logCapacity = logCapacity
             self.create = create
@@ -276,18 +281,26 @@ public final class Store: @unchecked Sendable {
 
     /// Everything a series is, without its points.
     public struct SeriesInfo: Sendable, Hashable {
+        /// The run, metric and labels of the series.
         public var key: SeriesKey
+        /// Number of points, NaN values included.
         public var count: Int
+        /// Number of NaN values.
         public var nanCount: Int
+        /// The smallest step.
         public var firstStep: Int64
+        /// The largest step.
         public var lastStep: Int64
         /// The value at the largest step (last arrival among equal steps).
         public var lastValue: Double
         /// The smallest and largest value other than NaN (±infinity included); both NaN when every
         /// value is NaN (there is no number to take them from: see `allNaN`), as in `Stats`.
         public var min: Double
+        /// The largest value other than NaN; NaN when every value is NaN (see `min`).
         public var max: Double
+        /// The earliest wall-clock time of a point, milliseconds since 1970.
         public var minTime: Int64
+        /// The latest wall-clock time of a point, milliseconds since 1970.
         public var maxTime: Int64
         /// True when the series has points and every one is NaN (`min` and `max` are then NaN).
         public var allNaN: Bool { count > 0 && nanCount == count }
@@ -512,6 +525,7 @@ public struct CompactionReport: Sendable {
     public var inputSegments: Int
     /// The new segment's file name.
     public var outputSegment: String?
+    /// Points written into the new segment.
     public var points: Int
     /// Replaced segments deleted (those older than the grace period).
     public var deletedSegments: Int

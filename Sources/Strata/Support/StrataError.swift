@@ -46,6 +46,14 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The system error number, for ``Code/io``.
     public var errno: Int32?
 
+    /// An error of kind `code`.
+    ///
+    /// - Parameters:
+    ///   - code: The kind of failure.
+    ///   - message: A sentence saying what went wrong.
+    ///   - path: The file or directory involved, when there is one.
+    ///   - offset: A byte offset in `path`, or a character position in a parsed expression.
+    ///   - errno: The system error number, for ``Code/io``.
     public init(_ code: Code, _ message: String, path: String? = nil, offset: Int? = nil, errno: Int32? = nil) {
         self.code = code
         self.message = message
@@ -54,6 +62,7 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
         self.errno = errno
     }
 
+    /// The message, followed by the path and byte offset (or the position in a parsed expression) when known.
     public var description: String {
         var s = message
         if let path { s += " (\(path)" + (offset.map { " at byte \($0)" } ?? "") + ")" }

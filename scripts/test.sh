@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The test command of the README: builds everything and runs every test suite
 # (Swift: codecs, engine, queries, crash and concurrency, CLI, server; Python: the client; the HTTP
-# fuzz pass of docs/openapi.yaml against a live server).
+# fuzz pass of docs/openapi.yaml against a live server), and builds the library's documentation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build --build-tests
+# The DocC catalog of the library (Sources/Strata/Strata.docc and the doc comments): any warning,
+# such as a symbol link that does not resolve or a documented parameter that does not exist, fails.
+swift package generate-documentation --target Strata --warnings-as-errors
 swift test --skip-build --parallel --num-workers 2
 
 source scripts/python-env.sh

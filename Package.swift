@@ -63,16 +63,17 @@ let package = Package(
             dependencies: ["Strata"],
             path: "Tests/Helpers/TestWriter"
         ),
-        // Brute-force references shared by the test targets (extreme steps and times).
-        .target(name: "StrataTestExtremes", path: "Tests/Helpers/Extremes"),
+        // Helpers shared by the test targets: temporary directories, the built binaries, and
+        // brute-force references for extreme steps and times.
+        .target(name: "StrataTestSupport", path: "Tests/Helpers/StrataTestSupport"),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer", "StrataTestExtremes"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestExtremes"], exclude: ["Fixtures"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer", "StrataTestSupport"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
                 "StrataServer",
-                "StrataTestExtremes",
+                "StrataTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

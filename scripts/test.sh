@@ -30,3 +30,7 @@ if [ -n "$py" ]; then
 fi
 
 STRATA_BIN="$PWD/.build/debug/strata" bash scripts/http-fuzz.sh
+
+# Formatting: the committed .swift-format (rules and reasons in docs/STYLE.md). `swift format format
+# -i --recursive Sources Tests Benchmarks` fixes every finding this reports.
+swift format lint --strict --recursive Sources Tests Benchmarks

@@ -79,3 +79,13 @@ let package = Package(
         ),
     ]
 )
+
+// Warnings are errors when STRATA_WARNINGS_AS_ERRORS=1 (scripts/test.sh and CI set it): for this
+// package's own library and executable targets, not for its dependencies, nor for the test targets
+// (with the flag, Swift 6.3.1 reports every @Test and @Suite expansion of swift-testing with
+// "'@const' value should be initialized with a compile-time value").
+if Context.environment["STRATA_WARNINGS_AS_ERRORS"] == "1" {
+    for target in package.targets where target.type == .regular || target.type == .executable {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
+    }
+}

@@ -85,8 +85,8 @@ func parseExport(_ text: String) -> [Exported] {
     }
 }
 
-let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, 5e-324, 1e-300, 1.7976931348623157e308, 0.1, 1.0 / 3.0,
-                                -123456.789, 3e-4, 2.5e-8, 1e22, 9007199254740993]
+let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, .leastNonzeroMagnitude, 1e-300, 1.7976931348623157e308, 0.1, 1.0 / 3.0,
+                                -123456.789, 3e-4, 2.5e-8, 1e22, 9007199254740992]
 
 @Suite struct IngestRoundTrip {
     @Test func ingestExportIsBitExactIncludingNaNAndInfinity() throws {

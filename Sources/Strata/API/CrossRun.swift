@@ -51,6 +51,10 @@ public struct RunSummary: Sendable {
 extension Store {
     /// Runs matching `filter` (all when nil), oldest first. Metric conditions are answered from
     /// series summaries, without reading chunks.
+    ///
+    /// - Parameter filter: The condition (every run when nil).
+    /// - Returns: The matching runs.
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
     public func runs(where filter: Filter?) throws(StrataError) -> [RunInfo] {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
@@ -79,6 +83,15 @@ extension Store {
     /// ```swift
     /// let best = try store.rank("val/loss", by: .min, where: try Filter("params.lr < 1e-3"), limit: 10)
     /// ```
+    ///
+    /// - Parameters:
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - statistic: The statistic of the metric that ranks runs.
+    ///   - ascending: Whether smaller values rank first (``RankStatistic/defaultAscending`` when nil).
+    ///   - filter: Which runs take part (every run when nil).
+    ///   - limit: The most runs returned.
+    /// - Returns: The best runs, best first.
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
     public func rank(_ metric: String, by statistic: RankStatistic, ascending: Bool? = nil, where filter: Filter? = nil, limit: Int = 10) throws(StrataError) -> [RankedRun] {
         try Names.validateMetric(metric)
         guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
@@ -113,6 +126,14 @@ extension Store {
     /// param `groupBy`; the points of `metric` are bucketed by `floor(step / bucketWidth)`; each
     /// (group, bucket) row holds count, mean, population std, min and max over all its points.
     /// Rows are ordered by group, then bucket.
+    ///
+    /// - Parameters:
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - param: The param whose value groups runs.
+    ///   - bucketWidth: Steps per bucket (positive).
+    ///   - filter: Which runs take part (every run when nil).
+    /// - Returns: One row per group and non-empty bucket.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive; as ``runs(where:)`` otherwise.
     public func band(_ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil) throws(StrataError) -> [BandRow] {
         try Names.validateMetric(metric)
         guard bucketWidth > 0 else { throw .invalid("bucket width must be positive, got \(bucketWidth)") }
@@ -172,6 +193,10 @@ extension Store {
 
     /// Every metric of every run matching `filter`: count, min, max, last value and more, from
     /// series summaries (no chunk is read). Runs oldest first.
+    ///
+    /// - Parameter filter: Which runs to summarise (every run when nil).
+    /// - Returns: One summary per run.
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
     public func summary(where filter: Filter? = nil) throws(StrataError) -> [RunSummary] {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
@@ -188,6 +213,11 @@ extension Store {
     /// The first step of band bucket `bucket` of width `width`: `bucket · width`, or `Int64.min`
     /// when that product is below `Int64.min` (the bucket's first existing step). Buckets come from
     /// `floor(step / width)`, so the product is never above `Int64.max`.
+    ///
+    /// - Parameters:
+    ///   - bucket: A bucket number of ``BandRow/bucket``.
+    ///   - width: The bucket width the band was made with.
+    /// - Returns: The first step of the bucket.
     public static func bandStart(_ bucket: Int64, width: Int64) -> Int64 {
         let (p, overflow) = bucket.multipliedReportingOverflow(by: width)
         return overflow ? (bucket < 0 ? .min : .max) : p

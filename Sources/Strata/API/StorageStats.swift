@@ -36,6 +36,9 @@ public struct StorageStats: Sendable {
 extension Store {
     /// Counts runs, series, points and bytes, and attributes column bytes to codecs.
     /// Reads every chunk header and column header (not the whole data).
+    ///
+    /// - Returns: The counts and bytes.
+    /// - Throws: ``StrataError`` when a segment cannot be read or the store is closed.
     public func storageStats() throws(StrataError) -> StorageStats {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()

@@ -31,6 +31,9 @@ public struct VerifyReport: Sendable {
 extension Store {
     /// Reads every segment, chunk, log and catalog record, checks every checksum and decodes every
     /// column. Damaged files are listed; nothing is changed or deleted.
+    ///
+    /// - Returns: What was read, and every problem found.
+    /// - Throws: ``StrataError`` only when the store cannot be read at all (the store's own locks or catalog); damaged files are reported in the result, not thrown.
     public func verify() throws(StrataError) -> VerifyReport {
         try lock.withLock { () throws(StrataError) in
             var report = VerifyReport()

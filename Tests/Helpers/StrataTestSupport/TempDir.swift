@@ -26,17 +26,19 @@ public final class TempDir: Sendable {
 /// the test bundle, else in the package's `.build/debug` or `.build/release` (`swift test` runs
 /// from the package root); `name` itself when none is found.
 public func builtProduct(_ name: String) -> String {
+    let files = FileManager.default
     var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for _ in 0..<5 {
         let candidate = dir.appendingPathComponent(name).path
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDir), !isDir.boolValue,
-           FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        if files.fileExists(atPath: candidate, isDirectory: &isDir), !isDir.boolValue, files.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
         dir = dir.deletingLastPathComponent()
     }
     for folder in [".build/debug", ".build/release"] {
-        let p = FileManager.default.currentDirectoryPath + "/" + folder + "/" + name
-        if FileManager.default.isExecutableFile(atPath: p) { return p }
+        let p = files.currentDirectoryPath + "/" + folder + "/" + name
+        if files.isExecutableFile(atPath: p) { return p }
     }
     return name
 }

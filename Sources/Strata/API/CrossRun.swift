@@ -14,7 +14,8 @@ public enum RankStatistic: String, Sendable, CaseIterable {
 public struct RankedRun: Sendable {
     /// The ranked run.
     public var run: RunInfo
-    /// The value of the ranking statistic for this run (NaN when every value of the metric is NaN).
+    /// The value of the ranking statistic for this run; NaN (ranked last) when the statistic is NaN,
+    /// as `min` of a series whose every value is NaN.
     public var value: Double
     /// Where `min`/`max` was first reached, or the last/first step for `last`/`first`.
     public var step: Int64?

@@ -13,7 +13,7 @@ public struct StorageStats: Sendable {
         /// Encoded bytes.
         public var bytes: Int
     }
-    /// Number of runs in the catalog.
+    /// Number of runs (those of the catalog, and any run that has points but no catalog record).
     public var runs = 0
     /// Number of series.
     public var series = 0

@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        // `swift package generate-documentation` (the DocC catalog, built in CI by scripts/test.sh).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -75,25 +77,36 @@ let package = Package(
             dependencies: ["Strata"],
             path: "Tests/Helpers/TestWriter"
         ),
-        // Brute-force references shared by the test targets (extreme steps and times).
-        .target(name: "StrataTestExtremes", path: "Tests/Helpers/Extremes"),
+        // Helpers shared by the test targets: temporary directories, the built binaries, and
+        // brute-force references for extreme steps and times.
+        .target(name: "StrataTestSupport", path: "Tests/Helpers/StrataTestSupport"),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
         .testTarget(
             name: "StrataTests",
             dependencies: [
-                "Strata", "StrataCodecs", "strata-test-writer", "StrataTestExtremes",
+                "Strata", "StrataCodecs", "strata-test-writer", "StrataTestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
-        .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestExtremes"], exclude: ["Fixtures"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
                 "StrataServer",
                 "StrataInterop",
-                "StrataTestExtremes",
+                "StrataTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]
 )
+
+// Warnings are errors when STRATA_WARNINGS_AS_ERRORS=1 (scripts/test.sh and CI set it): for this
+// package's own library and executable targets, not for its dependencies, nor for the test targets
+// (with the flag, Swift 6.3.1 reports every @Test and @Suite expansion of swift-testing with
+// "'@const' value should be initialized with a compile-time value").
+if Context.environment["STRATA_WARNINGS_AS_ERRORS"] == "1" {
+    for target in package.targets where target.type == .regular || target.type == .executable {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
+    }
+}

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The test command of the README: builds everything and runs every test suite
 # (Swift: codecs, engine, queries, crash and concurrency, CLI, server; Python: the client; the HTTP
-# fuzz pass of docs/openapi.yaml against a live server).
+# fuzz pass of docs/openapi.yaml against a live server), and builds the library's documentation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Warnings are errors in the package's own library and executable targets (Package.swift reads
+# this; the test targets are built with warnings shown). Set to 0 to build with warnings allowed.
+export STRATA_WARNINGS_AS_ERRORS="${STRATA_WARNINGS_AS_ERRORS:-1}"
 swift build --build-tests
 python3 scripts/layers.py --self-test && python3 scripts/layers.py
+# The DocC catalog of the library (Sources/Strata/Strata.docc and the doc comments): any warning,
+# such as a symbol link that does not resolve or a documented parameter that does not exist, fails.
+swift package generate-documentation --target Strata --warnings-as-errors
 swift test --skip-build --parallel --num-workers 2
 
 source scripts/python-env.sh
@@ -28,3 +34,7 @@ if [ -n "$py" ]; then
 fi
 
 STRATA_BIN="$PWD/.build/debug/strata" bash scripts/http-fuzz.sh
+
+# Formatting: the committed .swift-format (rules and reasons in docs/STYLE.md). `swift format format
+# -i --recursive Sources Tests Benchmarks` fixes every finding this reports.
+swift format lint --strict --recursive Sources Tests Benchmarks

@@ -51,7 +51,7 @@ enum Ingest {
                 }
                 from = to
             }
-            readers.forEach { $0.close() }
+            for reader in readers { reader.close() }
             try run.finish()
         }
         try store.close()

@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (The page is HTML kept flush left in a raw string literal: nothing here for swift-format to lay out.)
 /// The web page served at `/`: plain HTML, CSS and JavaScript compiled into the binary. It loads
 /// nothing from the network but the server's own `/api` (no CDN, no fonts, no libraries).
 ///

@@ -1,35 +1,15 @@
 import Foundation
 import Testing
+// TempDir and builtProduct, shared by every test target.
+@_exported import StrataTestSupport
 
 // End-to-end tests of the built `strata` binary, run as a subprocess.
 
-/// Path of the `strata` executable built next to the test bundle.
-func strataBinary() -> String {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<5 {
-        let candidate = dir.appendingPathComponent("strata").path
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDir), !isDir.boolValue,
-           FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    for folder in [".build/debug", ".build/release"] {
-        let p = FileManager.default.currentDirectoryPath + "/" + folder + "/strata"
-        if FileManager.default.isExecutableFile(atPath: p) { return p }
-    }
-    return "strata"
-}
+/// Path of the `strata` executable built with the tests.
+func strataBinary() -> String { builtProduct("strata") }
 
-final class Scratch {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "strata-cli-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    var store: String { path + "/store" }
-    func file(_ name: String) -> String { path + "/" + name }
-}
+/// A temporary directory for one test: its `store` and other files (`sub`).
+typealias Scratch = TempDir
 
 struct Result {
     var code: Int32
@@ -105,8 +85,8 @@ func parseExport(_ text: String) -> [Exported] {
     }
 }
 
-let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, 5e-324, 1e-300, 1.7976931348623157e308, 0.1, 1.0 / 3.0,
-                                -123456.789, 3e-4, 2.5e-8, 1e22, 9007199254740993]
+let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, .leastNonzeroMagnitude, 1e-300, 1.7976931348623157e308, 0.1, 1.0 / 3.0,
+                                -123456.789, 3e-4, 2.5e-8, 1e22, 9007199254740992]
 
 @Suite struct IngestRoundTrip {
     @Test func ingestExportIsBitExactIncludingNaNAndInfinity() throws {
@@ -232,7 +212,7 @@ let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, 5e-324, 1
         #expect(bad.code == 2 && bad.err.contains("\"abc\" is not a number"))
         let usage = try strata(["log", "r1"], store: s.store)
         #expect(usage.code == 2)
-        let noStore = try strata(["runs"], store: s.file("missing"))
+        let noStore = try strata(["runs"], store: s.sub("missing"))
         #expect(noStore.code == 1 && noStore.err.contains("no store at"))
         let where_ = try strata(["runs", "--where", "params.lr <"], store: s.store)
         #expect(where_.code == 2 && where_.err.hasPrefix("strata: --where:"))
@@ -317,7 +297,7 @@ let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, 5e-324, 1
         let c = try strata(["compare", "demo-small-lr0.001", "demo-base-lr0.001", "--metric", "train/loss", "--baseline", "demo-base-lr0.001"], store: s.store)
         #expect(c.code == 0)
         #expect(c.out.contains("baseline"))
-        let svg = s.file("c.svg")
+        let svg = s.sub("c.svg")
         let p = try strata(["plot", "demo-small-lr0.001", "demo-base-lr0.001", "--metric", "train/loss", "--out", svg], store: s.store)
         #expect(p.code == 0)
         let text = try String(contentsOfFile: svg, encoding: .utf8)

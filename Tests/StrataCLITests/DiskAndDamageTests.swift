@@ -6,9 +6,9 @@ import Testing
 
 /// Runs `strata` with extra environment variables; stdout and stderr go through files.
 func strataEnv(_ args: [String], env extra: [String: String], input: String = "") throws -> (code: Int32, signaled: Bool, out: String, err: String) {
-    let dir = NSTemporaryDirectory() + "strata-env-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let tmp = TempDir("strata-env")
+    defer { withExtendedLifetime(tmp) {} }
+    let dir = tmp.path
     _ = FileManager.default.createFile(atPath: dir + "/in", contents: Data(input.utf8))
     _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
     _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
@@ -216,7 +216,7 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
 @Suite struct StoreMaintenanceCLITests {
     @Test func maintenanceAndReadingCommandsNeverCreateAStore() throws {
         let s = Scratch()
-        let typo = s.file("typo")
+        let typo = s.sub("typo")
         for args in [["compact"], ["verify"], ["runs"], ["show", "x"], ["export"], ["rewind", "x", "--to", "1"], ["stats"],
                      ["curve", "x", "m"], ["log", "x", "--step", "1", "m=1"], ["token", "list"], ["token", "revoke", "x"]] {
             let r = try strata(args, store: typo)

@@ -172,9 +172,9 @@ func lastVsBaseCells(_ out: String) -> [String] {
         values[40] = #""Infinity""#
         values[70] = #""-Infinity""#
         #expect(try strata(["ingest"], input: linesOf("r", "g", values), store: s.store).code == 0)
-        let p = try strata(["plot", "r", "--metric", "g", "--out", s.file("g.svg")], store: s.store)
+        let p = try strata(["plot", "r", "--metric", "g", "--out", s.sub("g.svg")], store: s.store)
         #expect(p.code == 0, "\(p.err)")
-        let svg = (try? String(contentsOfFile: s.file("g.svg"), encoding: .utf8)) ?? ""
+        let svg = (try? String(contentsOfFile: s.sub("g.svg"), encoding: .utf8)) ?? ""
         #expect(svg.components(separatedBy: "class=\"inf\"").count == 3, "\(svg)")
         #expect(svg.contains("▲ +Inf in 1 bucket (at the edge)"), "\(svg)")
         #expect(svg.contains("▼ -Inf in 1 bucket (at the edge)"), "\(svg)")

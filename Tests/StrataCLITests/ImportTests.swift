@@ -95,7 +95,7 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
 
     @Test func oneDirectoryIsNamedByItself() throws {
         let s = Scratch()
-        let dir = s.file("myrun")
+        let dir = s.sub("myrun")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let src = Fixture.eventFile(in: Fixture.dir + "/tb/exp1/eval")
         try FileManager.default.copyItem(atPath: src, toPath: dir + "/" + URL(fileURLWithPath: src).lastPathComponent)
@@ -123,11 +123,11 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
         let src = Fixture.eventFile(in: Fixture.dir + "/tb/exp1/train")
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: src)))
         change(&bytes, recordOffsets(bytes))
-        let dir = s.file("logs/run1")
+        let dir = s.sub("logs/run1")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let file = dir + "/" + URL(fileURLWithPath: src).lastPathComponent
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        return (s.file("logs"), file)
+        return (s.sub("logs"), file)
     }
 
     @Test func badDataChecksumNamesFileAndOffset() throws {
@@ -181,10 +181,10 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
 
     @Test func missingDirectoryAndNoEventFiles() throws {
         let s = Scratch()
-        let r = try strata(["import", "tensorboard", s.file("nope")], store: s.store)
+        let r = try strata(["import", "tensorboard", s.sub("nope")], store: s.store)
         #expect(r.code == 1 && r.err.hasPrefix("strata: no such directory: "), "\(r.err)")
-        try FileManager.default.createDirectory(atPath: s.file("empty"), withIntermediateDirectories: true)
-        let e = try strata(["import", "tensorboard", s.file("empty")], store: s.store)
+        try FileManager.default.createDirectory(atPath: s.sub("empty"), withIntermediateDirectories: true)
+        let e = try strata(["import", "tensorboard", s.sub("empty")], store: s.store)
         #expect(e.code == 1 && e.err.hasPrefix("strata: no TensorBoard event files"), "\(e.err)")
     }
 }
@@ -224,7 +224,7 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
 
     @Test func oneExperimentDirectoryAndBadMetricLine() throws {
         let s = Scratch()
-        let copy = s.file("mlruns")
+        let copy = s.sub("mlruns")
         try FileManager.default.copyItem(atPath: Fixture.dir + "/mlruns", toPath: copy)
         let fm = FileManager.default
         let exp = try fm.contentsOfDirectory(atPath: copy).first { $0 != "0" && !$0.hasPrefix(".") }!
@@ -247,7 +247,7 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
 extension ImportMLflowTests {
     @Test func parentRunIdBecomesLineage() throws {
         let s = Scratch()
-        let copy = s.file("mlruns")
+        let copy = s.sub("mlruns")
         try FileManager.default.copyItem(atPath: Fixture.dir + "/mlruns", toPath: copy)
         let fm = FileManager.default
         let exp = try fm.contentsOfDirectory(atPath: copy).first { $0 != "0" && !$0.hasPrefix(".") }!
@@ -305,7 +305,7 @@ extension ImportMLflowTests {
 
     @Test func chartExportCSVAndBadLines() throws {
         let s = Scratch()
-        let chart = s.file("chart.csv")
+        let chart = s.sub("chart.csv")
         try """
         "Step","sweep-1 - train/loss","sweep-1 - train/loss__MIN","sweep-1 - train/loss__MAX","sweep-2 - train/loss"
         "0","1.5","1.4","1.6","2.5"
@@ -320,7 +320,7 @@ extension ImportMLflowTests {
         #expect(points(e, "sweep-1", "train/loss").map(\.step) == [0, 10])
         #expect(points(e, "sweep-2", "train/loss").map(\.bits) == [Double(2.5).bitPattern, Double(0.25).bitPattern])
 
-        let bad = s.file("bad.jsonl")
+        let bad = s.sub("bad.jsonl")
         try """
         {"_step": 0, "loss": 1.0}
         {"_step": 1, "loss": 0.5

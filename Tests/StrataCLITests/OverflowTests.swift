@@ -1,5 +1,5 @@
 import Foundation
-import StrataTestExtremes
+import StrataTestSupport
 import Testing
 
 /// The CLI on series whose steps and times sit at the Int64 extremes: curve, export, compare,
@@ -58,7 +58,7 @@ import Testing
                 && e.map(\.bits) == ordered.map(\.value.bitPattern), "\(ctx) export")
         // Tables and charts over the full span do not trap.
         for args in [["compare", "r", "q", "--metric", "m"], ["compare", "r", "q", "--metric", "m", "--from=-9223372036854775808", "--to=9223372036854775807"],
-                     ["plot", "r", "q", "--metric", "m", "--out", s.file("p.svg")], ["show", "r"], ["runs"], ["runs", "--json"]] {
+                     ["plot", "r", "q", "--metric", "m", "--out", s.sub("p.svg")], ["show", "r"], ["runs"], ["runs", "--json"]] {
             let r = try strata(args, store: s.store)
             #expect(r.code == 0, "\(ctx) \(args): \(r.err)")
         }
@@ -68,7 +68,7 @@ import Testing
     /// its exact duration.
     @Test func showsADurationLongerThanInt64() throws {
         let s = Scratch()
-        let root = s.file("mlruns")
+        let root = s.sub("mlruns")
         try FileManager.default.copyItem(atPath: Fixture.dir + "/mlruns", toPath: root)
         let metas = FileManager.default.enumerator(atPath: root)!.compactMap { $0 as? String }.filter { $0.hasSuffix("meta.yaml") && $0.split(separator: "/").count == 3 }
         for m in metas {

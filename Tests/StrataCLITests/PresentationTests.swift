@@ -40,7 +40,7 @@ import Testing
     @Test func svgLegendBesideThePlotAndDistinctColours() throws {
         let long = "a-run-with-a-rather-long-name-to-see-where-it-ends"
         let s = try Self.store(runs: 12, longName: long)
-        let svg = s.file("p.svg")
+        let svg = s.sub("p.svg")
         let names = (0..<11).map { "run-\($0)" } + [long]
         let p = try strata(["plot"] + names + ["--metric", "loss", "--out", svg], store: s.store)
         #expect(p.code == 0, "\(p.err)")
@@ -68,11 +68,11 @@ import Testing
 
     @Test func plotRefusesANonSVGNameAndCountsRuns() throws {
         let s = try Self.store(runs: 1)
-        let png = s.file("x.png")
+        let png = s.sub("x.png")
         let r = try strata(["plot", "run-0", "--metric", "loss", "--out", png], store: s.store)
         #expect(r.code == 2 && r.err.contains("SVG") && r.err.contains(".png"), "\(r.err)")
         #expect(!FileManager.default.fileExists(atPath: png), "nothing written into a .png")
-        let ok = try strata(["plot", "run-0", "--metric", "loss", "--out", s.file("x.svg")], store: s.store)
+        let ok = try strata(["plot", "run-0", "--metric", "loss", "--out", s.sub("x.svg")], store: s.store)
         #expect(ok.code == 0 && ok.err.contains("(1 run, loss)"), "\(ok.err)")
     }
 
@@ -201,7 +201,7 @@ import Testing
         let wall = try strata(["compare", "r", "--metric", "loss", "--x", "time"], store: s.store)
         #expect(wall.out.contains("13:00") && wall.out.contains("2025-12-02"), "\(wall.out)")
         // SVG: the same ticks.
-        let svg = s.file("r.svg")
+        let svg = s.sub("r.svg")
         #expect(try strata(["plot", "r", "--metric", "loss", "--x", "relative", "--out", svg], store: s.store).code == 0)
         let text = try String(contentsOfFile: svg, encoding: .utf8)
         let xt = Self.elements(text, "text", marker: "x-tick").compactMap { $0["#text"] }

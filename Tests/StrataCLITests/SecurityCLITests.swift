@@ -69,7 +69,7 @@ func serveOnce(_ args: [String]) throws -> String {
                      ["--store", s.store, "runs"],
                      ["--store", s.store, "verify"],
                      ["--store", s.store, "show", "a"],
-                     ["--store", s.store, "import", "wandb", "--run", "w", s.file("missing.jsonl")]] {
+                     ["--store", s.store, "import", "wandb", "--run", "w", s.sub("missing.jsonl")]] {
             let r = try strataBounded(args)
             #expect(!r.err.contains("Unknown option"), "\(args): \(r.err)")
             if args.contains("import") {
@@ -96,7 +96,7 @@ func serveOnce(_ args: [String]) throws -> String {
     @Test func tokenCreateRefusesSymlinks() throws {
         let s = Scratch()
         try strata(["log", "r", "--create", "--step", "1", "x=1"], store: s.store)
-        let target = s.file("elsewhere")
+        let target = s.sub("elsewhere")
         try FileManager.default.createSymbolicLink(atPath: s.store + "/tokens", withDestinationPath: target)
         let r = try strataBounded(["token", "create", "--scope", "write", "--store", s.store])
         #expect(r.code == 1 && r.err.contains("symbolic link"), "\(r.code) \(r.err)")

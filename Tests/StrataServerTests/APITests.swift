@@ -16,7 +16,7 @@ import Testing
     }
 
     @Test func numbersRoundTripBitExactly() throws {
-        for d in [0.009900990099009901, 0.0033333333333333335, 0.1, 0.2, 1.0 / 3, 2.5e-300, 1.7976931348623157e308, 5e-324, 123456.789, 0.6931471805599453, 1e22, 1e23, -0.0, 3.0e-5] {
+        for d in [0.009900990099009901, 0.0033333333333333335, 0.1, 0.2, 1.0 / 3, 2.5e-300, 1.7976931348623157e308, Double.leastNonzeroMagnitude, 123456.789, 0.6931471805599453, 1e22, 1e23, -0.0, 3.0e-5] {
             let (v, _) = try number(d.description)
             #expect(v.bitPattern == d.bitPattern, "\(d.description)")
         }

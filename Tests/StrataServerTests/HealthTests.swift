@@ -7,9 +7,9 @@ import Testing
 
 @Suite struct HealthTests {
     @Test func healthAnswers() async throws {
-        let dir = NSTemporaryDirectory() + "strata-server-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try Store.open(at: dir)
+        let dir = TempDir("strata-server")
+        defer { withExtendedLifetime(dir) {} }
+        let store = try Store.open(at: dir.store)
         let app = StrataServer.buildApplication(store: store)
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { response in

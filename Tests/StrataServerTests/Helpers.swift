@@ -4,22 +4,24 @@ import HummingbirdTesting
 import Strata
 import StrataInterop
 @testable import StrataServer
+// TempDir and builtProduct, shared by every test target.
+@_exported import StrataTestSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A fresh store directory removed at the end of the test.
+/// A fresh store, open, in a directory removed at the end of the test.
 final class TempStore: Sendable {
     let path: String
     let store: Store
+    private let dir = TempDir("strata-server")
     init() throws {
-        path = NSTemporaryDirectory() + "strata-server-\(UUID().uuidString)"
+        path = dir.store
         store = try Store.open(at: path)
     }
     deinit {
         try? store.close()
-        try? FileManager.default.removeItem(atPath: path)
     }
 }
 

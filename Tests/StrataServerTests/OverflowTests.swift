@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Strata
 @testable import StrataServer
-import StrataTestExtremes
+import StrataTestSupport
 import Testing
 
 /// Every query endpoint over series with steps and times at the Int64 extremes, through the

@@ -267,7 +267,7 @@ extension LockedList {
     /// same-origin JSON write still works.
     @Test func corpusWithoutTokens() async throws {
         let log = LockedList()
-        let (t, before) = try await withServer(tokens: false) { port, _, _, store in
+        let (t, _) = try await withServer(tokens: false) { port, _, _, store in
             let host = "Host: 127.0.0.1:\(port)"
             let cases = [
                 Case(name: "text/plain from a foreign page", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: text/plain", status: 403),

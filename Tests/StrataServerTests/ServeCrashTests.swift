@@ -11,17 +11,8 @@ import Glibc
 /// was (partly or wholly) stored before the kill.
 @Suite("Server SIGKILL and keyed retries (real process)", .serialized)
 struct ServeCrashTests {
-    /// The built `strata` binary next to the test bundle.
-    static func binary() -> String {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<5 {
-            let p = dir.appendingPathComponent("strata").path
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue, FileManager.default.isExecutableFile(atPath: p) { return p }
-            dir = dir.deletingLastPathComponent()
-        }
-        return FileManager.default.currentDirectoryPath + "/.build/debug/strata"
-    }
+    /// The built `strata` binary.
+    static func binary() -> String { builtProduct("strata") }
 
     /// A `strata serve --port 0` child; `port` is read from its start line.
     final class Server {
@@ -114,9 +105,9 @@ struct ServeCrashTests {
 
     @Test func retriedBatchesAreStoredExactlyOnce() throws {
         signal(SIGPIPE, SIG_IGN)
-        let dir = NSTemporaryDirectory() + "strata-serve-crash-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = dir + "/store"
+        let dir = TempDir("strata-serve-crash")
+        defer { withExtendedLifetime(dir) {} }
+        let store = dir.store
         let clients = (0..<4).map { Client(name: "c\($0)", rows: 1500) }
         var rng = SystemRandomNumberGenerator()
         var kills = 0

@@ -37,7 +37,7 @@ struct CorruptionTests {
                 do {
                     ok += try store.points(run.id, metric).count
                     _ = try store.curve(run.id, metric, steps: 0..<6_000, buckets: 37)
-                } catch let e as StrataError { errors.append(e) } catch {}
+                } catch { errors.append(error) }
             }
         }
         return (ok, errors)

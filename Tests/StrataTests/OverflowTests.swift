@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Strata
-import StrataTestExtremes
+import StrataTestSupport
 
 /// Every query over series whose steps and times sit at the Int64 extremes (spans of up to
 /// 2^64 - 1) against a brute-force Int128 reference: nothing may trap, every answer exact.

@@ -1,16 +1,7 @@
 import Foundation
 @testable import Strata
-
-/// A temporary directory removed when the value is released.
-final class TempDir {
-    let path: String
-    init(_ name: String = "strata-test") {
-        path = NSTemporaryDirectory() + "\(name)-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    func sub(_ s: String) -> String { path + "/" + s }
-}
+// TempDir and builtProduct, shared by every test target.
+@_exported import StrataTestSupport
 
 /// A seeded generator (SplitMix64) so failures can be replayed from the printed seed.
 struct SeededRandom: RandomNumberGenerator {
@@ -23,22 +14,6 @@ struct SeededRandom: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
-
-/// Path of an executable built next to the test bundle.
-func builtProduct(_ name: String) -> String {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent(name).path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    // swift test runs from the package root: fall back to the usual build folders.
-    for folder in [".build/debug", ".build/release"] {
-        let p = FileManager.default.currentDirectoryPath + "/" + folder + "/" + name
-        if FileManager.default.isExecutableFile(atPath: p) { return p }
-    }
-    return name
 }
 
 /// Bit-exact comparison of doubles (NaN payloads included).

@@ -15,16 +15,30 @@ public struct AtomicBatch: Sendable {
     }
     var items: [Item] = []
 
+    /// An empty batch.
     public init() {}
 
+    /// True when nothing has been added to the batch.
     public var isEmpty: Bool { items.isEmpty }
 
     /// One value per metric of `group` at `step` (as `Run.log(_:step:values:time:)`).
+    ///
+    /// - Parameters:
+    ///   - group: Metrics resolved by ``Run/metrics(_:labels:)``.
+    ///   - step: The training step.
+    ///   - values: One value per metric of `group`.
+    ///   - time: Wall-clock time, milliseconds since 1970 (the commit's time when nil).
     public mutating func log(_ group: Run.MetricGroup, step: Int64, values: [Double], time: Int64? = nil) {
         items.append(.row(group, step: step, values: values, time: time))
     }
 
     /// Whole arrays of the one metric of `group` (as `Run.append`); steps in any order.
+    ///
+    /// - Parameters:
+    ///   - group: A group of exactly one metric.
+    ///   - steps: The steps of the points.
+    ///   - values: One value per step.
+    ///   - times: One time per step, milliseconds since 1970 (the commit's time when nil).
     public mutating func append(_ group: Run.MetricGroup, steps: [Int64], values: [Double], times: [Int64]? = nil) {
         items.append(.column(group, steps: steps, values: values, times: times))
     }
@@ -37,6 +51,10 @@ extension Store {
     /// The batch is written to this process's log in one piece that counts only once its commit
     /// record is there: a crash before that leaves none of it (docs/FORMAT.md, "Atomic batches").
     /// - Throws: `.invalidArgument` when a group and its values disagree (nothing is written).
+    ///
+    /// - Parameters:
+    ///   - batch: The points to log.
+    ///   - commit: The batch's key, digest, time and answer.
     public func log(_ batch: AtomicBatch, commit: BatchCommit) throws(StrataError) {
         guard commit.key.utf8.count <= LogFormat.maxBatchKeyBytes else {
             throw .invalid("batch key is \(commit.key.utf8.count) bytes; the limit is \(LogFormat.maxBatchKeyBytes)")
@@ -75,6 +93,10 @@ extension Store {
     /// The commits of atomic batches made since `sinceMs` (ms since 1970), oldest first: from
     /// the key files of cut logs and from the logs not cut yet. Key files holding only older
     /// commits are deleted.
+    ///
+    /// - Parameter sinceMs: The earliest commit time to return, milliseconds since 1970.
+    /// - Returns: The commits, oldest first.
+    /// - Throws: ``StrataError`` when the store cannot be read.
     public func batchCommits(sinceMs: Int64) throws(StrataError) -> [BatchCommit] {
         var out = BatchKeys.read(paths: paths, sinceMs: sinceMs)
         var seen = Set(out.map(\.key))

@@ -2,6 +2,8 @@ import Dispatch
 
 /// Which statistic of a metric ranks runs.
 public enum RankStatistic: String, Sendable, CaseIterable {
+    /// The smallest value, the largest value, the value at the last step, the value at the first step,
+    /// the mean, and the number of points (see ``Stats``).
     case min, max, last, first, mean, count
 
     /// Ascending for everything but `max` and `count` (lower loss first, higher score first).
@@ -10,7 +12,10 @@ public enum RankStatistic: String, Sendable, CaseIterable {
 
 /// A run with the value that ranked it.
 public struct RankedRun: Sendable {
+    /// The ranked run.
     public var run: RunInfo
+    /// The value of the ranking statistic for this run; NaN (ranked last) when the statistic is NaN,
+    /// as `min` of a series whose every value is NaN.
     public var value: Double
     /// Where `min`/`max` was first reached, or the last/first step for `last`/`first`.
     public var step: Int64?
@@ -22,24 +27,35 @@ public struct BandRow: Sendable, Hashable {
     public var group: String
     /// floor(step / bucketWidth).
     public var bucket: Int64
+    /// Number of points in the row, NaN values included.
     public var count: Int
+    /// Number of NaN values in the row (left out of `mean`, `std`, `min` and `max`).
     public var nanCount: Int
+    /// Mean of the values other than NaN.
     public var mean: Double
     /// Population standard deviation.
     public var std: Double
+    /// Smallest value other than NaN; NaN when every value is NaN.
     public var min: Double
+    /// Largest value other than NaN; NaN when every value is NaN.
     public var max: Double
 }
 
 /// A run with the summary of each of its metrics (series without context labels).
 public struct RunSummary: Sendable {
+    /// The summarised run.
     public var run: RunInfo
+    /// The statistics of each of the run's metrics, keyed by metric name.
     public var metrics: [String: Stats]
 }
 
 extension Store {
     /// Runs matching `filter` (all when nil), oldest first. Metric conditions are answered from
     /// series summaries, without reading chunks.
+    ///
+    /// - Parameter filter: The condition (every run when nil).
+    /// - Returns: The matching runs.
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
     public func runs(where filter: Filter?) throws(StrataError) -> [RunInfo] {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
@@ -68,6 +84,15 @@ extension Store {
     /// ```swift
     /// let best = try store.rank("val/loss", by: .min, where: try Filter("params.lr < 1e-3"), limit: 10)
     /// ```
+    ///
+    /// - Parameters:
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - statistic: The statistic of the metric that ranks runs.
+    ///   - ascending: Whether smaller values rank first (``RankStatistic/defaultAscending`` when nil).
+    ///   - filter: Which runs take part (every run when nil).
+    ///   - limit: The most runs returned.
+    /// - Returns: The best runs, best first.
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
     public func rank(_ metric: String, by statistic: RankStatistic, ascending: Bool? = nil, where filter: Filter? = nil, limit: Int = 10) throws(StrataError) -> [RankedRun] {
         try Names.validateMetric(metric)
         guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
@@ -102,6 +127,14 @@ extension Store {
     /// param `groupBy`; the points of `metric` are bucketed by `floor(step / bucketWidth)`; each
     /// (group, bucket) row holds count, mean, population std, min and max over all its points.
     /// Rows are ordered by group, then bucket.
+    ///
+    /// - Parameters:
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - param: The param whose value groups runs.
+    ///   - bucketWidth: Steps per bucket (positive).
+    ///   - filter: Which runs take part (every run when nil).
+    /// - Returns: One row per group and non-empty bucket.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive; as ``runs(where:)`` otherwise.
     public func band(_ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil) throws(StrataError) -> [BandRow] {
         try Names.validateMetric(metric)
         guard bucketWidth > 0 else { throw .invalid("bucket width must be positive, got \(bucketWidth)") }
@@ -161,6 +194,10 @@ extension Store {
 
     /// Every metric of every run matching `filter`: count, min, max, last value and more, from
     /// series summaries (no chunk is read). Runs oldest first.
+    ///
+    /// - Parameter filter: Which runs to summarise (every run when nil).
+    /// - Returns: One summary per run.
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
     public func summary(where filter: Filter? = nil) throws(StrataError) -> [RunSummary] {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
@@ -177,6 +214,11 @@ extension Store {
     /// The first step of band bucket `bucket` of width `width`: `bucket · width`, or `Int64.min`
     /// when that product is below `Int64.min` (the bucket's first existing step). Buckets come from
     /// `floor(step / width)`, so the product is never above `Int64.max`.
+    ///
+    /// - Parameters:
+    ///   - bucket: A bucket number of ``BandRow/bucket``.
+    ///   - width: The bucket width the band was made with.
+    /// - Returns: The first step of the bucket.
     public static func bandStart(_ bucket: Int64, width: Int64) -> Int64 {
         let (p, overflow) = bucket.multipliedReportingOverflow(by: width)
         return overflow ? (bucket < 0 ? .min : .max) : p

@@ -10,7 +10,9 @@
 /// ```
 public final class Run: @unchecked Sendable {
     // @unchecked Sendable: the name cache is guarded by `cacheLock`; all store state by the store's lock.
+    /// The run's identifier.
     public let id: RunID
+    /// The run's display name.
     public let name: String
     let store: Store
     private let cacheLock = Lock()
@@ -39,6 +41,12 @@ public final class Run: @unchecked Sendable {
     }
 
     /// Resolves metric names (and optional context labels shared by all of them) once.
+    ///
+    /// - Parameters:
+    ///   - names: The metric names, in the order values will be given.
+    ///   - labels: Context labels shared by every metric of the group.
+    /// - Returns: A group to pass to ``log(_:step:values:time:)`` or ``AtomicBatch``.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bad name or label (no series is created), `.closed` after ``Store/close()``.
     public func metrics(_ names: [String], labels: [String: String] = [:]) throws(StrataError) -> MetricGroup {
         if names.count > Limits.maxMetricsPerLog { throw .invalid("\(names.count) metrics in one group; the limit is \(Limits.maxMetricsPerLog)") }
         var ids: [Int32] = []
@@ -47,6 +55,13 @@ public final class Run: @unchecked Sendable {
     }
 
     /// Logs one value per metric of `group` at `step`. `time` is milliseconds since 1970 (now when nil).
+    ///
+    /// - Parameters:
+    ///   - group: Metrics resolved by ``metrics(_:labels:)`` for this run.
+    ///   - step: The training step.
+    ///   - values: One value per metric of `group`, in its order.
+    ///   - time: Wall-clock time, milliseconds since 1970 (now when nil).
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func log(_ group: MetricGroup, step: Int64, values: [Double], time: Int64? = nil) throws(StrataError) {
         guard group.run == id else { throw .invalid("metric group of run \(group.run) used with run \(id)") }
         guard values.count == group.ids.count else {
@@ -59,6 +74,12 @@ public final class Run: @unchecked Sendable {
     }
 
     /// Logs several metrics at one step (the call a training loop makes once per step).
+    ///
+    /// - Parameters:
+    ///   - metrics: Values by metric name.
+    ///   - step: The training step.
+    ///   - time: Wall-clock time, milliseconds since 1970 (now when nil).
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func log(_ metrics: [String: Double], step: Int64, time: Int64? = nil) throws(StrataError) {
         if metrics.isEmpty { return }
         if metrics.count > Limits.maxMetricsPerLog { throw .invalid("\(metrics.count) metrics in one log call; the limit is \(Limits.maxMetricsPerLog)") }
@@ -76,6 +97,14 @@ public final class Run: @unchecked Sendable {
     }
 
     /// Logs one metric at one step, with optional context labels (e.g. `["rank": "3"]`).
+    ///
+    /// - Parameters:
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - value: The value.
+    ///   - step: The training step.
+    ///   - time: Wall-clock time, milliseconds since 1970 (now when nil).
+    ///   - labels: The series' context labels (none by default).
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func log(_ metric: String, _ value: Double, step: Int64, time: Int64? = nil, labels: [String: String] = [:]) throws(StrataError) {
         let ids = [try seriesId(metric, labels: labels)]
         let vs = [value]
@@ -87,6 +116,14 @@ public final class Run: @unchecked Sendable {
 
     /// Appends whole arrays of one series (an importer's path). `times` defaults to now for every point.
     /// Points may be in any step order; reads order them by step, stable by arrival.
+    ///
+    /// - Parameters:
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The steps of the points.
+    ///   - values: One value per step.
+    ///   - times: One wall-clock time per step, milliseconds since 1970 (now for every point when nil).
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func append(_ metric: String, labels: [String: String] = [:], steps: [Int64], values: [Double], times: [Int64]? = nil) throws(StrataError) {
         guard steps.count == values.count else { throw .invalid("append \(metric): \(steps.count) steps but \(values.count) values") }
         if let times, times.count != steps.count { throw .invalid("append \(metric): \(steps.count) steps but \(times.count) times") }
@@ -101,18 +138,29 @@ public final class Run: @unchecked Sendable {
     }
 
     /// Sets or replaces params (typed; merged into the existing ones).
+    ///
+    /// - Parameter params: The params to set, by flattened key.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` or `.limitExceeded` for a key or value over the limits (nothing is written).
     public func setParams(_ params: [String: ParamValue]) throws(StrataError) {
         try ParamCoding.validate(params, what: "param")
         try store.appendCatalog([Catalog.paramsRecord(id, params)])
     }
 
     /// Sets or replaces metadata entries (e.g. `git.commit`, `purpose`, `dataset.train`).
+    ///
+    /// - Parameter metadata: The entries to set.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` or `.limitExceeded` for a key or value over the limits (nothing is written).
     public func setMetadata(_ metadata: [String: ParamValue]) throws(StrataError) {
         try ParamCoding.validate(metadata, what: "metadata")
         try store.appendCatalog([Catalog.paramsRecord(id, metadata, metadata: true)])
     }
 
     /// Adds and removes tags.
+    ///
+    /// - Parameters:
+    ///   - add: Tags to add.
+    ///   - remove: Tags to remove.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` or `.limitExceeded` for a bad tag (nothing is written).
     public func tag(add: [String] = [], remove: [String] = []) throws(StrataError) {
         try Limits.check(tags: add + remove)
         try store.appendCatalog([Catalog.tagsRecord(id, add: add, remove: remove)])
@@ -120,6 +168,11 @@ public final class Run: @unchecked Sendable {
 
     /// Marks the run finished (or failed) and makes its points durable. `endedMs`: when it ended
     /// (now when nil; importers pass the original time).
+    ///
+    /// - Parameters:
+    ///   - status: The final status (`.finished` or `.failed`).
+    ///   - endedMs: When the run ended, milliseconds since 1970.
+    /// - Throws: ``StrataError`` when the log cannot be synced or the catalog written.
     public func finish(_ status: RunStatus = .finished, endedMs: Int64? = nil) throws(StrataError) {
         try store.flush()
         try store.appendCatalog([Catalog.statusRecord(id, status, at: endedMs ?? Clock.milliseconds())], sync: true)
@@ -129,6 +182,9 @@ public final class Run: @unchecked Sendable {
     /// by any process. Points logged after this call returns, by any process, are visible
     /// whatever their step. Compaction drops the hidden points for good. Takes about a
     /// millisecond (see docs/FORMAT.md, "Rewinds").
+    ///
+    /// - Parameter step: The last step that stays visible.
+    /// - Throws: ``StrataError`` when the catalog cannot be written.
     public func rewind(to step: Int64) throws(StrataError) {
         try store.rewind(id, to: step)
     }

@@ -2,6 +2,7 @@
 public struct CurveBucket: Sendable, Hashable {
     /// Bucket number in 0..<buckets.
     public var bucket: Int
+    /// The exact statistics of the bucket's points.
     public var stats: Stats
     /// The bucket's bounds on the curve's x-axis (steps, wall ms, or ms since the origin), both
     /// inclusive: `Buckets.start(bucket)...Buckets.end(bucket)` of the curve's `Buckets`. These are
@@ -19,6 +20,14 @@ public struct CurveBucket: Sendable, Hashable {
 extension Store {
     /// Statistics of a series over a step range (everything when nil); nil when no point is in it.
     /// Exact: answered from chunk statistics and tier blocks, decoding only partial blocks.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The half-open step range (every step when nil).
+    /// - Returns: The statistics, or nil when no point is in `steps`.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil) throws(StrataError) -> Stats? {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let a = try withChunks(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
@@ -27,6 +36,15 @@ extension Store {
 
     /// The points of a series with steps in `steps` (all when nil) as columns: the fast path for
     /// scans and exports. `times: false` skips decoding wall times.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The half-open step range (every step when nil).
+    ///   - times: Whether to decode wall times.
+    /// - Returns: The points as columns.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, times: Bool = true) throws(StrataError) -> SeriesData {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
@@ -43,6 +61,14 @@ extension Store {
     /// var sum = 0.0
     /// try store.scan(run.id, "train/loss") { steps, values in for v in values { sum += v } }
     /// ```
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The half-open step range (every step when nil).
+    ///   - body: Called with the steps and values of each block.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scan(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
                      _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws -> Void) throws(StrataError) {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
@@ -63,6 +89,16 @@ extension Store {
     /// A curve with any x-axis over `[range.lowerBound, range.upperBound)`: in steps, in wall-clock
     /// ms, or in ms since the run's first point. See the closed-range overload (which can
     /// include `Int64.max`).
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - x: The x-axis.
+    ///   - range: The half-open interval of x.
+    ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
+    /// - Returns: The non-empty buckets, in order.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !range.isEmpty else { return [] }
@@ -76,6 +112,17 @@ extension Store {
     /// apart) is outside every range. Step curves cost O(buckets); time curves merge whole chunks
     /// whose time span falls in one bucket and decode the others point by point (O(points) at
     /// fine resolution). Buckets: `Buckets(range, count: buckets)`; each row carries its bounds.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - x: The x-axis.
+    ///   - range: The closed interval of x.
+    ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
+    ///   - origin: The time that relative x counts from (`.relative` only; the run's first time, ``relativeOrigin(of:)``, when nil).
+    /// - Returns: The non-empty buckets, in order.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
                       origin: Int64? = nil) throws(StrataError) -> [CurveBucket] {
         if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets) }
@@ -130,12 +177,26 @@ extension Store {
 
     /// `scan` with wall times: `body` gets steps, values and times (milliseconds) of each block.
     /// The same rules apply: the buffers are valid only during the call; do not call the store.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The half-open step range (every step when nil).
+    ///   - body: Called with the steps, values and times of each block.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scanPoints(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
                            _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
         try scanPoints(try SeriesKey(run: run, metric: metric, labels: labels), steps: steps, body)
     }
 
     /// `scanPoints` for a series key as returned by `series(of:)` (labels included).
+    ///
+    /// - Parameters:
+    ///   - key: The series, as ``Store/SeriesInfo/key`` gives it.
+    ///   - steps: The half-open step range (every step when nil).
+    ///   - body: Called with the steps, values and times of each block.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scanPoints(_ key: SeriesKey, steps: Range<Int64>? = nil,
                            _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
@@ -144,6 +205,13 @@ extension Store {
     /// `scanPoints` that reads past damage: chunks whose bytes are damaged (and damaged chunk
     /// tables or log records) are left out and appended to `damaged`; every readable point is
     /// visited. For exports and copies that must save what can be saved.
+    ///
+    /// - Parameters:
+    ///   - key: The series.
+    ///   - steps: The half-open step range (every step when nil).
+    ///   - damaged: Receives a ``DamagedRange`` for every part left out.
+    ///   - body: Called with the steps, values and times of each readable block.
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or an error thrown by `body`.
     public func scanPoints(_ key: SeriesKey, steps: Range<Int64>? = nil, skippingDamage damaged: inout [DamagedRange],
                            _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
         var found: [DamagedRange] = []
@@ -158,6 +226,9 @@ extension Store {
 
     /// Files of the store that cannot be opened at all (a damaged segment directory or trailer,
     /// a damaged log header): their points are unreachable until repaired. See also `verify()`.
+    ///
+    /// - Returns: One ``DamagedRange`` per unreadable file (series and steps unknown).
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``.
     public func unreadableFiles() throws(StrataError) -> [DamagedRange] {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
@@ -170,6 +241,15 @@ extension Store {
     /// overload to include `Int64.max`): per non-empty bucket, the exact statistics of its points.
     /// The bucket of a point is `floor((step - lo) * buckets / (hi - lo))`, computed exactly.
     /// Cost grows with `buckets`, not with the number of points.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The half-open step range.
+    ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
+    /// - Returns: The non-empty buckets, in order.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !steps.isEmpty else { return [] }
@@ -179,6 +259,15 @@ extension Store {
     /// A curve over the closed step interval `steps` (any `Int64` bounds, `Int64.max` included):
     /// the bucket of a point is `floor((step - lo) * buckets / (last - lo + 1))`, computed exactly
     /// with 128-bit intermediates (`Buckets`).
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The closed step interval.
+    ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
+    /// - Returns: The non-empty buckets, in order.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
@@ -188,6 +277,14 @@ extension Store {
     }
 
     /// Statistics of a series over a closed step interval; nil when no point is in it.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The closed step interval.
+    /// - Returns: The statistics, or nil when no point is in `steps`.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>) throws(StrataError) -> Stats? {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let a = try withChunks(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
@@ -195,12 +292,29 @@ extension Store {
     }
 
     /// `read` over a closed step interval (so `Int64.max` can be included).
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The closed step interval.
+    ///   - times: Whether to decode wall times.
+    /// - Returns: The points as columns.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, times: Bool = true) throws(StrataError) -> SeriesData {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }
 
     /// `points` over a closed step interval (so `Int64.max` can be included).
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The closed step interval.
+    /// - Returns: The points, ordered by step, stable by arrival.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>) throws(StrataError) -> [Point] {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key) { q throws(StrataError) in try q.points(.init(steps)) }

@@ -6,14 +6,22 @@ public struct StorageStats: Sendable {
     public struct CodecBytes: Sendable, Hashable {
         /// "steps", "values" or "times".
         public var column: String
+        /// The codec's name as `strata stats` shows it.
         public var codec: String
+        /// Number of values encoded with this codec.
         public var values: Int
+        /// Encoded bytes.
         public var bytes: Int
     }
+    /// Number of runs (those of the catalog, and any run that has points but no catalog record).
     public var runs = 0
+    /// Number of series.
     public var series = 0
+    /// Number of segment files.
     public var segments = 0
+    /// Number of chunks in all segments.
     public var chunks = 0
+    /// Number of points in all chunks.
     public var points = 0
     /// Sum of every file's size in the store directory.
     public var fileBytes = 0
@@ -21,12 +29,16 @@ public struct StorageStats: Sendable {
     public var sharedColumnBytes = 0
     /// Level-1 tier bytes.
     public var tierBytes = 0
+    /// Bytes per column and codec.
     public var codecs: [CodecBytes] = []
 }
 
 extension Store {
     /// Counts runs, series, points and bytes, and attributes column bytes to codecs.
     /// Reads every chunk header and column header (not the whole data).
+    ///
+    /// - Returns: The counts and bytes.
+    /// - Throws: ``StrataError`` when a segment cannot be read or the store is closed.
     public func storageStats() throws(StrataError) -> StorageStats {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()

@@ -48,6 +48,8 @@ public final class Store: @unchecked Sendable {
         public static let defaultLogCapacity = LogFormat.defaultCapacity
         /// Create the store when the directory does not exist.
         public var create: Bool
+        /// Options with the given log size and creation rule.
+        ///
         /// - Parameters:
         ///   - logCapacity: Size of one write-ahead log file (default ``defaultLogCapacity``).
         ///   - create: Create the store when the directory does not exist.
@@ -69,6 +71,11 @@ public final class Store: @unchecked Sendable {
     /// - Throws: `StrataError` with code `.notAStore` when the path is a file or a foreign
     ///   directory, `.unsupportedVersion` for a store written by a newer Strata, `.notFound`
     ///   when it does not exist and `create` is false.
+    ///
+    /// - Parameters:
+    ///   - path: The store directory (``defaultPath`` when nil).
+    ///   - options: Tuning knobs and whether to create the store.
+    /// - Returns: The open store; ``close()`` it when done.
     public static func open(at path: String? = nil, options: Options = Options()) throws(StrataError) -> Store {
         try Store(path: path ?? defaultPath, options: options)
     }
@@ -130,6 +137,9 @@ public final class Store: @unchecked Sendable {
     ///   - metadata: Reproduction facts; `host`, `pid` and `command` are filled in automatically.
     ///   - parent: The run this one resumes or forks.
     ///   - createdMs: When the run began (now when nil; importers pass the original time).
+    ///
+    /// - Returns: The new run, logging through this store.
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func createRun(name: String, project: String = "default", params: [String: ParamValue] = [:],
                           tags: Set<String> = [], metadata: [String: ParamValue] = [:], parent: RunID? = nil,
                           createdMs: Int64? = nil) throws(StrataError) -> Run {
@@ -150,6 +160,12 @@ public final class Store: @unchecked Sendable {
     /// carries times (`strata ingest`). Only for a run this store created and still has running,
     /// without rewinds: the run's create record is written again with `ms` (a second create
     /// replaces the run, docs/FORMAT.md), so anything else is left alone and this returns false.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - ms: The new creation time, milliseconds since 1970.
+    /// - Returns: Whether the time was set.
+    /// - Throws: ``StrataError`` when the catalog cannot be read or written, or the store is closed.
     @discardableResult
     public func setCreated(_ run: RunID, ms: Int64) throws(StrataError) -> Bool {
         try writing { () throws(StrataError) -> Bool in try lock.withLock { () throws(StrataError) -> Bool in
@@ -170,6 +186,11 @@ public final class Store: @unchecked Sendable {
     /// processes opening the same new name at once create one run and all log into it.
     ///
     /// - Returns: the run, and whether this call created it.
+    ///
+    /// - Parameters:
+    ///   - name: The run name to resume or create.
+    ///   - project: The project of a run created by this call.
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func openRun(name: String, project: String = "default") throws(StrataError) -> (run: Run, created: Bool) {
         let fresh = try newRunInfo(name: name, project: project, params: [:], tags: [], metadata: [:], parent: nil, createdMs: nil)
         return try writing { () throws(StrataError) -> (run: Run, created: Bool) in try lock.withLock { () throws(StrataError) -> (run: Run, created: Bool) in
@@ -222,6 +243,10 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Reopens an existing run for logging (status back to running).
+    ///
+    /// - Parameter idOrName: An id, a name or an id fragment, as ``run(_:)`` resolves them.
+    /// - Returns: The run, logging through this store.
+    /// - Throws: ``StrataError`` with code `.notFound` when no run matches, `.invalidArgument` when a fragment is ambiguous.
     public func resumeRun(_ idOrName: String) throws(StrataError) -> Run {
         let info = try run(idOrName)
         try lock.withLock { () throws(StrataError) in
@@ -235,6 +260,9 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Every run, oldest first.
+    ///
+    /// - Returns: The runs of the catalog, and a stand-in for every run that has points but no catalog record.
+    /// - Throws: ``StrataError`` when the catalog or a segment cannot be read.
     public func runs() throws(StrataError) -> [RunInfo] {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
@@ -248,6 +276,10 @@ public final class Store: @unchecked Sendable {
     /// 10; runs created in one millisecond share all but the last characters). In that order: a
     /// name wins over an id fragment. A fragment that several runs match is an
     /// ``StrataError/Code/invalidArgument`` error listing them.
+    ///
+    /// - Parameter idOrName: An id, a name, or at least 4 characters of the beginning or end of an id.
+    /// - Returns: The run's record.
+    /// - Throws: ``StrataError`` with code `.notFound` when no run matches, `.invalidArgument` when a fragment matches several.
     public func run(_ idOrName: String) throws(StrataError) -> RunInfo {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
@@ -275,6 +307,11 @@ public final class Store: @unchecked Sendable {
     /// Hides every point of `run` logged so far at a step greater than `step` (resuming from a
     /// checkpoint), without changing the run's status. Points logged after this call returns —
     /// by this process or any other — stay visible whatever their step. See `Run.rewind(to:)`.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - step: The last step that stays visible.
+    /// - Throws: ``StrataError`` with code `.notFound` for an unknown run, `.closed` after ``close()``, or when the catalog cannot be written.
     public func rewind(_ run: RunID, to step: Int64) throws(StrataError) {
         guard runInfo(run) != nil else { throw StrataError(.notFound, "no run \(run) in store \(path)") }
         // The rewind's sequence is taken and recorded under catalog.lock, so whoever fixes a
@@ -296,24 +333,36 @@ public final class Store: @unchecked Sendable {
 
     /// Everything a series is, without its points.
     public struct SeriesInfo: Sendable, Hashable {
+        /// The run, metric and labels of the series.
         public var key: SeriesKey
+        /// Number of points, NaN values included.
         public var count: Int
+        /// Number of NaN values.
         public var nanCount: Int
+        /// The smallest step.
         public var firstStep: Int64
+        /// The largest step.
         public var lastStep: Int64
         /// The value at the largest step (last arrival among equal steps).
         public var lastValue: Double
         /// The smallest and largest value other than NaN (±infinity included); both NaN when every
         /// value is NaN (there is no number to take them from: see `allNaN`), as in `Stats`.
         public var min: Double
+        /// The largest value other than NaN; NaN when every value is NaN (see `min`).
         public var max: Double
+        /// The earliest wall-clock time of a point, milliseconds since 1970.
         public var minTime: Int64
+        /// The latest wall-clock time of a point, milliseconds since 1970.
         public var maxTime: Int64
         /// True when the series has points and every one is NaN (`min` and `max` are then NaN).
         public var allNaN: Bool { count > 0 && nanCount == count }
     }
 
     /// The series of a run with their summaries (read from segment directories, not chunks).
+    ///
+    /// - Parameter run: The run's identifier.
+    /// - Returns: One summary per series, labelled series included.
+    /// - Throws: ``StrataError`` when the store is closed or a segment cannot be read.
     public func series(of run: RunID) throws(StrataError) -> [SeriesInfo] {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
@@ -329,6 +378,14 @@ public final class Store: @unchecked Sendable {
 
     /// Raw points of a series with steps in `steps` (all when nil), ordered by step, stable by arrival.
     /// Includes points still only in live writers' logs.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - steps: The half-open step range to read (every step when nil).
+    /// - Returns: The points, empty when the series has none in `steps`.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil) throws(StrataError) -> [Point] {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key) { q throws(StrataError) in try q.points(.init(steps)) }
@@ -343,6 +400,8 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Picks up segments and log records written by other processes since the last read.
+    ///
+    /// - Throws: ``StrataError`` when the catalog or a new segment cannot be read.
     public func refresh() throws(StrataError) {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
@@ -401,6 +460,8 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Makes everything logged so far survive power loss (msync + fsync of this process's log).
+    ///
+    /// - Throws: ``StrataError`` with code `.closed` after ``close()``, `.io` when the sync fails.
     public func flush() throws(StrataError) {
         try writing { () throws(StrataError) in
             try writeLock.withLock { () throws(StrataError) in
@@ -412,6 +473,8 @@ public final class Store: @unchecked Sendable {
 
     /// Cuts this process's buffered points into a segment now (they are durable already; this
     /// makes them visible as a segment and frees the log).
+    ///
+    /// - Throws: ``StrataError`` with code `.closed` after ``close()``, `.noSpace` or `.io` when the segment cannot be written.
     public func checkpoint() throws(StrataError) {
         try writing { () throws(StrataError) in
             try writeLock.withLock { () throws(StrataError) in
@@ -423,6 +486,8 @@ public final class Store: @unchecked Sendable {
 
     /// Writes everything into a segment, fsyncs it and deletes this process's log.
     /// The store cannot be used afterwards.
+    ///
+    /// - Throws: ``StrataError`` with code `.noSpace` or `.io` when the last segment cannot be written (the log stays, and the next open recovers it).
     public func close() throws(StrataError) {
         try writing { () throws(StrataError) in try closeNow() }
     }
@@ -459,6 +524,7 @@ public struct CompactionReport: Sendable {
     public var inputSegments: Int
     /// The new segment's file name.
     public var outputSegment: String?
+    /// Points written into the new segment.
     public var points: Int
     /// Replaced segments deleted (those older than the grace period).
     public var deletedSegments: Int
@@ -471,6 +537,10 @@ extension Store {
     /// chunks and tiers rebuilt. Safe while writers and readers run and against a crash at any
     /// moment. Replaced segments are deleted once older than `graceSeconds` (readers listing the
     /// directory at that moment must still find them); a later `compact()` deletes the rest.
+    ///
+    /// - Parameter graceSeconds: How old a replaced segment must be before it is deleted.
+    /// - Returns: What was merged and deleted, or `busy` when another process was compacting.
+    /// - Throws: ``StrataError`` with code `.closed` after ``close()``, `.corrupt` when a segment is damaged, `.noSpace` or `.io` when the new segment cannot be written.
     public func compact(graceSeconds: Double = 30) throws(StrataError) -> CompactionReport {
         try writing { () throws(StrataError) in try compactNow(graceSeconds) }
     }

@@ -4,17 +4,25 @@ import StrataCodecs
 public struct VerifyReport: Sendable {
     /// One damaged thing: the file, and what is wrong with it.
     public struct Problem: Sendable, Hashable, CustomStringConvertible {
+        /// The damaged file.
         public var path: String
+        /// What is wrong with it.
         public var message: String
+        /// `path: message`.
         public var description: String { "\(path): \(message)" }
     }
+    /// Segment files read.
     public var segments = 0
     /// Segments already replaced by a compaction's output and awaiting deletion (after the grace
     /// period): their points are counted in the replacement, so they are not counted or read here.
     public var replacedSegments = 0
+    /// Chunks read and decoded.
     public var chunks = 0
+    /// Points decoded.
     public var points = 0
+    /// Write-ahead logs read.
     public var logs = 0
+    /// Everything found damaged (empty when the store is healthy).
     public var problems: [Problem] = []
     /// True when nothing is damaged.
     public var isHealthy: Bool { problems.isEmpty }
@@ -23,6 +31,9 @@ public struct VerifyReport: Sendable {
 extension Store {
     /// Reads every segment, chunk, log and catalog record, checks every checksum and decodes every
     /// column. Damaged files are listed; nothing is changed or deleted.
+    ///
+    /// - Returns: What was read, and every problem found.
+    /// - Throws: ``StrataError`` only when the store cannot be read at all (the store's own locks or catalog); damaged files are reported in the result, not thrown.
     public func verify() throws(StrataError) -> VerifyReport {
         try lock.withLock { () throws(StrataError) in
             var report = VerifyReport()

@@ -7,9 +7,13 @@
 /// let params: [String: ParamValue] = ["lr": 3e-4, "layers": 12, "model": "base", "amp": true]
 /// ```
 public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
+    /// A text value.
     case string(String)
+    /// An integer.
     case int(Int64)
+    /// A floating-point number.
     case double(Double)
+    /// A boolean (not a number in comparisons).
     case bool(Bool)
 
     /// The value as a number, for comparisons (`int` and `double`; `bool` is not a number).
@@ -21,6 +25,8 @@ public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The value as text: strings as they are, numbers in the shortest form that reads back
+    /// exactly (`NaN`, `Infinity`, `-Infinity`), booleans as `true`/`false`.
     public var description: String {
         switch self {
         case .string(let s): return s
@@ -41,9 +47,13 @@ public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension ParamValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral {
+    /// A ``string(_:)`` from a string literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An ``int(_:)`` from an integer literal.
     public init(integerLiteral value: Int64) { self = .int(value) }
+    /// A ``double(_:)`` from a floating-point literal.
     public init(floatLiteral value: Double) { self = .double(value) }
+    /// A ``bool(_:)`` from `true` or `false`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
 }
 
@@ -57,7 +67,9 @@ func formatDouble(_ v: Double) -> String {
 
 /// Flattens nested parameter dictionaries into dotted keys.
 public enum ParamTree: Sendable {
+    /// A leaf value.
     case value(ParamValue)
+    /// A nested dictionary; its keys are joined to the parent's with a dot.
     case nested([String: ParamTree])
 
     /// Flattens into `prefix.key` entries.

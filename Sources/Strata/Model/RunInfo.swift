@@ -60,6 +60,7 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
         return t
     }()
 
+    /// The 26-character text form.
     public var description: String { text }
 
     /// The creation time encoded in the id (milliseconds since 1970).
@@ -71,11 +72,14 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
         }
         return v
     }
+    /// Orders ids by their text, which is creation order (by millisecond).
     public static func < (a: RunID, b: RunID) -> Bool { a.text < b.text }
 }
 
 /// Where a run is in its life.
 public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Being logged to; ended normally; ended with an error (`Run.finish(.failed)`); or found
+    /// without a live writer (its process died before finishing it).
     case running, finished, failed, crashed
 
     var code: UInt8 {
@@ -91,16 +95,23 @@ public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
 /// Metadata keys by convention (filled where known): `git.commit`, `git.dirty`, `host`,
 /// `command`, `pid`, `env.fingerprint`, `seed.<name>`, `dataset.<name>`, `purpose`.
 public struct RunInfo: Sendable, Hashable {
+    /// The run's identifier.
     public var id: RunID
+    /// The display name (need not be unique; the newest run of a name answers to it).
     public var name: String
+    /// The project the run belongs to (`default` unless given).
     public var project: String
+    /// Where the run is in its life.
     public var status: RunStatus
     /// Creation time, milliseconds since 1970.
     public var createdMs: Int64
     /// When the run finished, failed or was found crashed.
     public var endedMs: Int64?
+    /// Typed hyperparameters, nested keys flattened with dots.
     public var params: [String: ParamValue]
+    /// Labels such as `baseline`.
     public var tags: Set<String>
+    /// Reproduction facts (see the conventional keys above).
     public var metadata: [String: ParamValue]
     /// The run this one was resumed or forked from.
     public var parent: RunID?
@@ -109,6 +120,7 @@ public struct RunInfo: Sendable, Hashable {
 
     /// A rewind: points with a step greater than `step` logged before `sequence` are hidden.
     public struct Rewind: Sendable, Hashable {
+        /// Points at a step greater than this one are hidden.
         public var step: Int64
         /// Nanoseconds since 1970 when the rewind was made.
         public var sequence: Int64

@@ -2,7 +2,9 @@
 ///
 /// Its canonical text is `metric` or `metric{key=value,key=value}` with keys sorted.
 public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The run the series belongs to.
     public let run: RunID
+    /// The metric name, such as `train/loss`.
     public let metric: String
     /// Context labels such as `rank=3`, sorted by key.
     public let labels: [(key: String, value: String)]
@@ -38,24 +40,39 @@ public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// `run/canonical`, e.g. `01J…/loss{rank=3}`.
     public var description: String { "\(run)/\(canonical)" }
 
+    /// Same run and same canonical text.
     public static func == (a: SeriesKey, b: SeriesKey) -> Bool { a.run == b.run && a.canonical == b.canonical }
+    /// Hashes the run and the canonical text.
     public func hash(into h: inout Hasher) { h.combine(run); h.combine(canonical) }
+    /// Orders by run, then by canonical text.
     public static func < (a: SeriesKey, b: SeriesKey) -> Bool { (a.run, a.canonical) < (b.run, b.canonical) }
 }
 
 /// One measurement: a step, a value and a wall-clock time in milliseconds since 1970.
 /// NaN (any payload), ±Inf, -0.0 and subnormal values are legal and kept bit-exactly.
 public struct Point: Sendable, Hashable {
+    /// The training step.
     public var step: Int64
+    /// The measured value (kept bit for bit).
     public var value: Double
+    /// Wall-clock time, milliseconds since 1970.
     public var time: Int64
+    /// A point.
+    ///
+    /// - Parameters:
+    ///   - step: The training step.
+    ///   - value: The measured value.
+    ///   - time: Wall-clock time, milliseconds since 1970.
     public init(step: Int64, value: Double, time: Int64) {
         self.step = step; self.value = value; self.time = time
     }
+    /// Same step, same time and bit for bit the same value (so a NaN equals the same NaN).
     public static func == (a: Point, b: Point) -> Bool {
         a.step == b.step && a.value.bitPattern == b.value.bitPattern && a.time == b.time
     }
+    /// Hashes step, value bits and time (consistent with `==`).
     public func hash(into h: inout Hasher) { h.combine(step); h.combine(value.bitPattern); h.combine(time) }
 }

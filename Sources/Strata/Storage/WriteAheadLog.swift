@@ -306,12 +306,22 @@ struct LogScanner {
 /// The commit record of an atomic batch: its idempotency key, a digest of the request body, when
 /// it was committed and the answer the server gave (returned again to a retry of the key).
 public struct BatchCommit: Sendable, Hashable {
+    /// The idempotency key (at most `LogFormat.maxBatchKeyBytes` bytes).
     public var key: String
     /// SHA-256 of the request body (32 bytes).
     public var digest: [UInt8]
+    /// When the batch was committed, milliseconds since 1970.
     public var committedMs: Int64
+    /// The bytes of the answer given to the batch, returned again to a retry of its key.
     public var response: [UInt8]
 
+    /// A commit record.
+    ///
+    /// - Parameters:
+    ///   - key: The idempotency key.
+    ///   - digest: SHA-256 of the request body (32 bytes).
+    ///   - committedMs: When the batch was committed, milliseconds since 1970.
+    ///   - response: The answer given to the batch.
     public init(key: String, digest: [UInt8], committedMs: Int64, response: [UInt8]) {
         self.key = key
         self.digest = digest

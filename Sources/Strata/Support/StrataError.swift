@@ -63,6 +63,8 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
     /// or whatever a callee threw. Not part of equality.
     public var cause: (any Error)?
 
+    /// An error of kind `code`.
+    ///
     /// - Parameters:
     ///   - code: The kind of failure.
     ///   - message: A sentence saying what went wrong.
@@ -85,6 +87,7 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
         a.code == b.code && a.message == b.message && a.path == b.path && a.offset == b.offset && a.errno == b.errno
     }
 
+    /// The message, followed by the path and byte offset (or the position in a parsed expression) when known.
     public var description: String {
         var s = message
         if let path { s += " (\(path)" + (offset.map { " at byte \($0)" } ?? "") + ")" }

@@ -41,6 +41,12 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ],
+            // The web page's files, compiled into the binary (WebPage.swift serves them).
+            resources: [
+                .embedInCode("Web/index.html"),
+                .embedInCode("Web/style.css"),
+                .embedInCode("Web/app.js"),
             ]
         ),
         .executableTarget(

@@ -46,6 +46,13 @@ let package = Package(
             resources: [
                 .embedInCode("Web/index.html"),
                 .embedInCode("Web/style.css"),
+                .embedInCode("Web/api.js"),
+                .embedInCode("Web/state.js"),
+                .embedInCode("Web/ticks.js"),
+                .embedInCode("Web/panel.js"),
+                .embedInCode("Web/table.js"),
+                .embedInCode("Web/workspace.js"),
+                .embedInCode("Web/runpage.js"),
                 .embedInCode("Web/app.js"),
             ]
         ),

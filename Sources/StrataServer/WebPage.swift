@@ -27,11 +27,22 @@ enum WebPage {
     /// The page itself, served at `/`.
     static let index = Asset(PackageResources.index_html, "text/html; charset=utf-8")
 
+    private static let javaScript = "text/javascript; charset=utf-8"
+
     /// The assets by the path they are served at; the gate lets exactly these paths through
     /// without a token (they hold no data).
     static let assets: [String: Asset] = [
         "/assets/style.css": Asset(PackageResources.style_css, "text/css; charset=utf-8"),
-        "/assets/app.js": Asset(PackageResources.app_js, "text/javascript; charset=utf-8"),
+        // Scripts, loaded in this order by index.html: API and number formats, view state and its
+        // URL, axis ticks, the chart panel, the runs table, the workspace, the run page, wiring.
+        "/assets/api.js": Asset(PackageResources.api_js, javaScript),
+        "/assets/state.js": Asset(PackageResources.state_js, javaScript),
+        "/assets/ticks.js": Asset(PackageResources.ticks_js, javaScript),
+        "/assets/panel.js": Asset(PackageResources.panel_js, javaScript),
+        "/assets/table.js": Asset(PackageResources.table_js, javaScript),
+        "/assets/workspace.js": Asset(PackageResources.workspace_js, javaScript),
+        "/assets/runpage.js": Asset(PackageResources.runpage_js, javaScript),
+        "/assets/app.js": Asset(PackageResources.app_js, javaScript),
     ]
 
     /// True for the paths anyone may GET: the page, its assets and `/health`.

@@ -53,6 +53,7 @@ let package = Package(
                 .embedInCode("Web/table.js"),
                 .embedInCode("Web/workspace.js"),
                 .embedInCode("Web/runpage.js"),
+                .embedInCode("Web/sweeps.js"),
                 .embedInCode("Web/app.js"),
             ]
         ),

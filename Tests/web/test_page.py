@@ -344,4 +344,130 @@ def test_run_page(server, page):
     page.wait("[...document.querySelectorAll('#runview svg.chart')].length === %d && [...document.querySelectorAll('#runview svg.chart')].every(s => s.dataset.drawn === '1')" % len(series), what="run page panels")
     shot(page, "08-run-page")
     page.eval("history.back()")
-    page.wait("document.querySelector('#runview').hidden", what="back to the workspace")
+    page.wait("document.querySelector('#runview').hidden && !document.querySelector('#runview .panel')", what="back to the workspace")
+
+
+def set_control(page, selector, value=None, checked=None, event="change"):
+    page.eval("(() => { const e = document.querySelector(%s); %s e.dispatchEvent(new Event(%s)); })()" % (
+        json.dumps(selector),
+        ("e.value = %s;" % json.dumps(value)) if value is not None else ("e.checked = %s;" % ("true" if checked else "false")),
+        json.dumps(event)))
+
+
+def tick_labels(page, metric):
+    return page.eval("[...document.querySelectorAll(%s + ' .axis text:not(.axtitle)')].map(t => ({t: t.textContent, x: Number(t.getAttribute('x')), anchor: t.getAttribute('text-anchor')}))" % json.dumps(panel_sel(metric)))
+
+
+def test_sorting_and_column_chooser(server, page):
+    page.eval("window.scrollTo(0, 0)")
+    x, y = center(page, "#runs th[data-sort='params.lr']")
+    page.click(x, y)
+    expect = [r["id"] for r in server.get("/api/runs?limit=1000&sort=params.lr")["runs"]]
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id)) === %s" % json.dumps(json.dumps(expect, separators=(",", ":"))),
+              what="rows in the API's params.lr order")
+    page.click(*center(page, "#runs th[data-sort='params.lr']"))
+    expect = [r["id"] for r in server.get("/api/runs?limit=1000&sort=-params.lr")["runs"]]
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id)) === %s" % json.dumps(json.dumps(expect, separators=(",", ":"))),
+              what="rows in the API's -params.lr order")
+    # the column chooser adds a summary column; both live in the URL
+    page.eval("document.querySelector('#colchooser').open = true; Table.render()")
+    page.click(*center(page, "#colchooser input[data-key='val/acc.max']"))
+    page.wait("[...document.querySelectorAll('#runs th')].some(t => t.textContent.startsWith('val/acc max'))", what="val/acc max column")
+    page.eval("document.querySelector('#colchooser').open = false; URLState.saveNow()")
+    q = page.eval("Object.fromEntries(new URLSearchParams(location.search))")
+    assert q["sort"] == "-params.lr" and "val/acc.max" in q["cols"].split(",")
+    runs = server.get("/api/runs?limit=1000&sort=-params.lr")["runs"]
+    col = page.eval("[...document.querySelectorAll('#runs th')].findIndex(t => t.textContent.startsWith('val/acc max'))")
+    cells = page.eval("[...document.querySelectorAll('#runs tbody tr.run')].map(r => r.cells[%d].textContent)" % col)
+    for r, text in zip(runs, cells):
+        v = r["metrics"].get("val/acc", {}).get("max")
+        assert (text == "") if v is None else math.isclose(float(text), api_num(v), rel_tol=1e-3), (text, v)
+    shot(page, "09-columns")
+
+
+def drawn_for(server, page, metric):
+    runs = {r["id"]: r for r in server.get("/api/runs?limit=1000")["runs"]}
+    return sum(1 for rid in checked_ids(page) if metric in runs[rid]["metrics"])
+
+
+def test_axes_are_readable(server, page):
+    n_acc = drawn_for(server, page, "val/acc")
+    wait_panel(page, "val/acc", n_acc)
+    for m in ("train/loss", "val/acc", "val/loss"):
+        for lab in tick_labels(page, m):
+            t = lab["t"].replace("k", "e3")
+            assert len(lab["t"]) <= 7 and math.isfinite(float(t)), (m, lab)  # round values, no 0.313607
+    # log y: ticks at powers of ten (or 2 and 5 times them)
+    ys = [float(l["t"].replace("k", "e3")) for l in tick_labels(page, "val/loss") if l["anchor"] == "end"]
+    assert ys and all(float("%.0e" % v) == v and int(("%.0e" % v)[0]) in (1, 2, 5) for v in ys), ys
+    # wall time: dates on the axis; relative: durations
+    set_control(page, "#xaxis", "time")
+    page.wait("document.querySelector(%s + ' .axtitle').textContent.startsWith('wall time')" % json.dumps(panel_sel("val/acc")), what="time axis")
+    wait_panel(page, "val/acc", n_acc)
+    xs = [l["t"] for l in tick_labels(page, "val/acc") if l["anchor"] == "middle"]
+    assert xs and xs[0].startswith("Nov 24 ") and all(len(x) <= 15 for x in xs), xs
+    shot(page, "10-wall-time")
+    set_control(page, "#xaxis", "relative")
+    page.wait("document.querySelector(%s + ' .axtitle').textContent.startsWith('time since')" % json.dumps(panel_sel("val/acc")), what="relative axis")
+    wait_panel(page, "val/acc", n_acc)
+    xs = [l["t"] for l in tick_labels(page, "val/acc") if l["anchor"] == "middle"]
+    import re
+    assert xs and all(re.fullmatch(r"0|(\d+d)?(\d+h)?(\d+m)?(\d+(\.\d)?s)?", x) for x in xs), xs
+    set_control(page, "#xaxis", "step")
+    page.wait("document.querySelector(%s + ' .axtitle').textContent === 'step'" % json.dumps(panel_sel("val/acc")), what="step axis")
+
+
+def test_smoothing_and_outliers(server, page):
+    ids = ids_by_name(server)
+    sel = panel_sel("train/loss")
+    set_control(page, "#smooth", "0.8", event="input")
+    n = drawn_for(server, page, "train/loss")
+    wait_panel(page, "train/loss", n)
+    raw = page.eval("[...document.querySelectorAll(%s + ' path.line.raw')].map(p => p.getAttribute('stroke-opacity'))" % json.dumps(sel))
+    smooth = page.eval("document.querySelectorAll(%s + ' path.line.smooth').length" % json.dumps(sel))
+    assert smooth == len(raw) == n and all(float(o) < 0.5 for o in raw), (raw, smooth)
+    set_control(page, "#smooth", "0", event="input")
+    page.wait("document.querySelectorAll(%s + ' path.line.smooth').length === 0" % json.dumps(sel), what="smoothing off")
+    y1 = page.eval("Number(document.querySelector(%s + ' svg.chart').dataset.y1)" % json.dumps(sel))
+    assert y1 >= 289000
+    set_control(page, "#outliers", checked=True)
+    page.wait("Number(document.querySelector(%s + ' svg.chart').dataset.y1) < 100" % json.dumps(sel), what="outliers ignored in the y range")
+    off = page.eval("document.querySelectorAll(%s + ' .marker.off.high[data-run=%s]').length" % (json.dumps(sel), json.dumps(ids["diverged"])))
+    assert off > 0, "values above the range are marked"
+    shot(page, "11-outliers")
+    set_control(page, "#outliers", checked=False)
+    page.wait("Number(document.querySelector(%s + ' svg.chart').dataset.y1) >= 289000" % json.dumps(sel), what="full range back")
+
+
+def test_group_by_param_bands(server, page):
+    set_control(page, "#group", "seed")
+    groups = {r["group"] for r in server.get("/api/band?metric=val/acc&group=seed&width=100")["rows"]}
+    assert len(groups) >= 2
+    wait_panel(page, "val/acc", len(groups))
+    assert page.eval("document.querySelectorAll(%s + ' path.std').length" % json.dumps(panel_sel("val/acc"))) == len(groups)
+    legend = page.eval("[...document.querySelectorAll(%s + ' .plegend .item')].map(e => e.textContent)" % json.dumps(panel_sel("val/acc")))
+    assert sorted(legend) == sorted("seed=" + g for g in groups)
+    shot(page, "12-bands")
+    set_control(page, "#group", "")
+    wait_panel(page, "val/acc", drawn_for(server, page, "val/acc"))
+
+
+def test_sweeps_scatter_brush_selects_runs(server, page):
+    page.eval("window.scrollTo(0, 0); document.querySelector('#sweeps').open = true")
+    set_control(page, "#sweepx", "lr")
+    set_control(page, "#sweepy", "val/loss.min")
+    runs = server.get("/api/runs?limit=1000")["runs"]
+    have = [r for r in runs if "val/loss" in r["metrics"] and math.isfinite(api_num(r["metrics"]["val/loss"]["min"]))]
+    page.wait("document.querySelector('#scatter').dataset.points === %s" % json.dumps(str(len(have))), what="one dot per run with lr and val/loss")
+    geo = page.eval("(() => { const s = document.querySelector('#scatter'); s.scrollIntoView({block: 'center'}); const b = s.getBoundingClientRect(); return {left: b.left, top: b.top, w: b.width, h: b.height}; })()")
+    dots = page.eval("[...document.querySelectorAll('#scatter circle.dot')].map(c => ({run: c.dataset.run, x: Number(c.getAttribute('cx')), y: Number(c.getAttribute('cy'))}))")
+    xs = sorted({d["x"] for d in dots})
+    cut = (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2       # between two lr columns
+    page.drag(geo["left"] + cut, geo["top"] + 2, geo["left"] + geo["w"] - 2, geo["top"] + geo["h"] - 2)
+    inside = sorted(d["run"] for d in dots if d["x"] >= cut)
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort()) === %s" % json.dumps(json.dumps(inside, separators=(",", ":"))),
+              what="the brushed runs selected")
+    lr = {r["id"]: r["params"]["lr"] for r in runs}
+    outside = [d["run"] for d in dots if d["x"] < cut]
+    assert inside and outside and min(lr[i] for i in inside) > max(lr[o] for o in outside)
+    shot(page, "13-sweeps")

@@ -15,6 +15,7 @@ const App = {
     this.firstLoad = false;
     this.fillGroups();
     Table.render();
+    Sweeps.render();
     URLState.save();
     if (S.page === "workspace") Workspace.render();
     return true;
@@ -29,6 +30,13 @@ const App = {
     if (on) { S.selected.push(id); colorOf(id); }
     if (!on && S.baseline === id) S.baseline = null;
     Table.render(); URLState.save(); Workspace.render();
+  },
+  // Replaces the selection (the sweeps scatter's brush).
+  select(ids) {
+    S.selected = ids.slice();
+    S.selected.forEach(colorOf);
+    if (S.baseline && !S.selected.includes(S.baseline)) S.baseline = null;
+    Table.render(); URLState.save(); Workspace.render(); Sweeps.render();
   },
   setBaseline(id) {
     S.baseline = id;
@@ -61,7 +69,7 @@ const App = {
     $("#workspaceview").hidden = run;
     $("#runview").hidden = !run;
     if (run) RunPage.show(S.runId);
-    else { Table.render(); Workspace.render(); }
+    else { $("#runview").innerHTML = ""; RunPage.panels = []; Table.render(); Workspace.render(); }
   },
   syncControls() {
     $("#where").value = S.where;
@@ -126,6 +134,7 @@ const App = {
     window.addEventListener("popstate", () => { URLState.decode(location.search); this.syncControls(); this.showPage(); });
     let resizeTimer = null;
     window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => Workspace.refresh(), 150); });
+    Sweeps.attach();
     setInterval(() => this.poll(), 1000);
     this.reloadRuns().then(() => { if (S.page === "run") this.showPage(); else { $("#runview").hidden = true; } document.body.dataset.ready = "1"; });
   },

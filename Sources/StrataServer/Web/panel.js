@@ -123,7 +123,7 @@ class Panel {
   drawn() { return this.groups || this.series; }
 
   // The y domain: every finite bucket min/max (a divergence to a huge value stays in view), or
-  // with "ignore outliers" the 2nd–98th percentile of the bucket means, padded.
+  // with "ignore outliers" the bucket means within 3 interquartile ranges of the middle half.
   yDomain(all, log) {
     const ok = v => isFinite(v) && (!log || v > 0);
     let lo = Infinity, hi = -Infinity;
@@ -133,10 +133,12 @@ class Panel {
       means.sort((a, b) => a - b);
       if (means.length) {
         const q = f => means[Math.min(means.length - 1, Math.max(0, Math.round(f * (means.length - 1))))];
-        lo = q(0.02); hi = q(0.98);
-        const pad = log ? 0 : (hi - lo) * 0.15;
-        lo -= pad; hi += pad;
-        if (log) { lo /= 1.5; hi *= 1.5; }
+        // Tukey's fences at 3 IQR (in log space on a log axis), within the data's own range.
+        const t = log ? Math.log10 : v => v, u = log ? v => Math.pow(10, v) : v => v;
+        const q1 = t(q(0.25)), q3 = t(q(0.75)), iqr = Math.max(q3 - q1, Math.abs(q3) * 1e-9, 1e-300);
+        lo = Math.max(t(means[0]), q1 - 3 * iqr); hi = Math.min(t(means[means.length - 1]), q3 + 3 * iqr);
+        const pad = (hi - lo) * 0.05 || 1e-9;
+        lo = u(lo - pad); hi = u(hi + pad);
       }
     } else {
       for (const s of all) for (const r of s.rows) for (const v of [r.min, r.max, r.mean]) if (ok(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
@@ -189,6 +191,7 @@ class Panel {
     const approx = xKind === "time" ? 110 : 70;
     const n = Math.max(2, Math.floor(pw / approx));
     const xt = xKind === "time" ? Ticks.wall(x0, x1, n) : xKind === "relative" ? Ticks.relative(x0, x1, n) : Ticks.steps(x0, x1, n);
+    if (xt.values.length < 2) xt.values = [x0, x1];   // too few round values in range: label both ends
     for (const t of xt.values) {
       const x = sx(t);
       svgEl("line", { x1: x, x2: x, y1: M.t, y2: M.t + ph }, grid);

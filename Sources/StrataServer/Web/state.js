@@ -44,6 +44,8 @@ const URLState = {
     if (S.search) p.set("q", S.search);
     if (S.closed.size) p.set("closed", [...S.closed].join(","));
     if (S.group) p.set("group", S.group);
+    if (S.sweepX) p.set("sx", S.sweepX);
+    if (S.sweepY) p.set("sy", S.sweepY);
     const panels = [];
     for (const m of Object.keys(S.panels).sort()) {
       const ps = S.panels[m];
@@ -70,6 +72,7 @@ const URLState = {
     S.search = p.get("q") || "";
     S.closed = new Set((p.get("closed") || "").split(",").filter(Boolean));
     S.group = p.get("group") || "";
+    S.sweepX = p.get("sx") || ""; S.sweepY = p.get("sy") || "";
     S.panels = {};
     for (const item of (p.get("p") || "").split(";").filter(Boolean)) {
       const [m, log, xr, yr] = item.split("~");

@@ -471,3 +471,35 @@ def test_sweeps_scatter_brush_selects_runs(server, page):
     outside = [d["run"] for d in dots if d["x"] < cut]
     assert inside and outside and min(lr[i] for i in inside) > max(lr[o] for o in outside)
     shot(page, "13-sweeps")
+
+
+def test_baseline_deltas_in_hover_and_summary(server, page):
+    ids = ids_by_name(server)
+    base = ids["lr0.003-s0"]
+    page.click(*center(page, "#runs tr.run[data-id=%s] input.base" % json.dumps(base)))
+    page.wait("(document.querySelector('#runs input.base:checked') || {closest: () => ({dataset: {}})}).closest('tr').dataset.id === %s" % json.dumps(base), what="baseline set")
+    n = drawn_for(server, page, "train/loss")
+    wait_panel(page, "train/loss", n)
+    rows, x, q = hover_rows(page, "train/loss", 0.3)
+    b = [r for r in rows if r["run"] == base][0]
+    others = [r for r in rows if r["run"] != base and "bucket" in r and math.isfinite(api_num(r["mean"]))]
+    assert others
+    for r in others:
+        d = api_num(r["mean"]) - api_num(b["mean"])
+        abs_text, pct_text = r["cells"][-2], r["cells"][-1]
+        assert math.isclose(float(abs_text), d, rel_tol=1e-3, abs_tol=1e-12), (abs_text, d)
+        assert math.isclose(float(pct_text.rstrip("%")), d / abs(api_num(b["mean"])) * 100, rel_tol=1e-2), (pct_text, d)
+    # the summary row: deltas of the last values against the baseline's
+    runs = {r["id"]: r for r in server.get("/api/runs?limit=1000")["runs"]}
+    rows = page.eval("[...document.querySelectorAll(%s + ' table.summary tbody tr')].map(r => ({run: r.dataset.run, cells: [...r.cells].map(c => c.textContent)}))" % json.dumps(panel_sel("train/loss")))
+    bl = api_num(runs[base]["metrics"]["train/loss"]["last"])
+    checked = 0
+    for r in rows:
+        last = api_num(runs[r["run"]]["metrics"]["train/loss"]["last"])
+        if r["run"] == base or not math.isfinite(last):
+            continue
+        assert math.isclose(float(r["cells"][5]), last - bl, rel_tol=1e-3), r
+        checked += 1
+    assert checked >= 1
+    shot(page, "14-baseline")
+    page.mouse("mouseMoved", 5, 5)

@@ -261,6 +261,8 @@ def view_snapshot(page):
         to: p.closest('details').open ? p.dataset.to || null : null})),
       closed: [...document.querySelectorAll('details.section')].filter(d => !d.open).map(d => d.dataset.section),
       state: URLState.encode(),
+      colors: S.selected.map(colorOf),
+      lines: [...document.querySelectorAll('#workspace path.line.raw')].filter(p => p.closest('details').open).map(p => [p.closest('.panel').dataset.metric, p.dataset.run, p.getAttribute('stroke')]),
     }))()""")
 
 

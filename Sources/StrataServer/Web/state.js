@@ -27,6 +27,8 @@ function colorOf(id) {
   return slot < PALETTE.length ? PALETTE[slot] : `hsl(${(slot * 137.508) % 360}, 65%, 42%)`;
 }
 
+function colorSlot(id) { colorOf(id); return S.colors.get(id); }
+
 function panelState(metric) { return S.panels[metric] || (S.panels[metric] = {}); }
 
 const URLState = {
@@ -36,7 +38,11 @@ const URLState = {
     if (S.where) p.set("where", S.where);
     if (S.sort) p.set("sort", S.sort);
     if (S.cols) p.set("cols", S.cols.join(","));
-    if (S.selected.length) p.set("sel", S.selected.join(","));
+    if (S.selected.length) {
+      p.set("sel", S.selected.join(","));
+      // the runs' colour slots, so that a shared view shows every run in the same colour
+      if (S.selected.some((id, i) => colorSlot(id) !== i)) p.set("c", S.selected.map(colorSlot).join(","));
+    }
     if (S.baseline) p.set("base", S.baseline);
     if (S.x !== "step") p.set("x", S.x);
     if (S.smooth) p.set("smooth", String(S.smooth));
@@ -63,6 +69,8 @@ const URLState = {
     S.sort = p.get("sort") || "";
     S.cols = p.has("cols") ? p.get("cols").split(",").filter(Boolean) : null;
     S.selected = (p.get("sel") || "").split(",").filter(Boolean);
+    const slots = (p.get("c") || "").split(",").map(Number);
+    S.selected.forEach((id, i) => { if (Number.isInteger(slots[i]) && slots[i] >= 0 && p.get("c") && ![...S.colors.values()].includes(slots[i])) S.colors.set(id, slots[i]); });
     S.selected.forEach(colorOf);
     S.baseline = p.get("base") || null;
     if (S.baseline && !S.selected.includes(S.baseline)) { S.selected.push(S.baseline); colorOf(S.baseline); }   // the baseline is always charted

@@ -56,6 +56,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            // The web page's files, compiled into the binary (WebPage.swift serves them).
+            resources: [
+                .embedInCode("Web/index.html"),
+                .embedInCode("Web/style.css"),
+                .embedInCode("Web/api.js"),
+                .embedInCode("Web/state.js"),
+                .embedInCode("Web/ticks.js"),
+                .embedInCode("Web/panel.js"),
+                .embedInCode("Web/table.js"),
+                .embedInCode("Web/workspace.js"),
+                .embedInCode("Web/runpage.js"),
+                .embedInCode("Web/sweeps.js"),
+                .embedInCode("Web/app.js"),
             ]
         ),
         .executableTarget(

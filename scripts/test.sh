@@ -27,7 +27,7 @@ else
 fi
 if [ -n "$py" ]; then
   rc=0
-  STRATA_BIN="$PWD/.build/debug/strata" "$py" -m pytest -q -rs clients/python/tests Tests/python || rc=$?
+  STRATA_BIN="$PWD/.build/debug/strata" "$py" -m pytest -q -rs clients/python/tests Tests/python Tests/web || rc=$?
   # 5: pytest collected no test at all, which means the suite is gone or broken, not that it passed.
   if [ $rc = 5 ]; then echo "test: pytest collected no tests in clients/python/tests" >&2; exit 1; fi
   if [ $rc != 0 ]; then exit $rc; fi

@@ -40,8 +40,9 @@ public enum AccessRule {
 /// In order: the request path must be canonical (the router then matches exactly the path judged
 /// here); `Host` must name this server (DNS rebinding); a write (any method but GET and HEAD) must
 /// not come from a foreign `Origin`; the token rule decides access from the method and the path
-/// (only `GET /` and `GET /health` are public, everything else needs a token when the store has
-/// tokens); and a write must declare a JSON content type. Rules and statuses: docs/SECURITY.md.
+/// (only `GET /`, the page's assets `GET /assets/NAME` listed in `WebPage.assets`, and
+/// `GET /health` are public; everything else needs a token when the store has tokens); and a write
+/// must declare a JSON content type. Rules and statuses: docs/SECURITY.md.
 struct Gate: HTTPResponder {
     typealias Context = BasicRequestContext
     let next: RouterResponder<BasicRequestContext>
@@ -98,7 +99,7 @@ struct Gate: HTTPResponder {
         if isWrite, let origin = request.headers[.origin], !sameOrigin(origin, authority: authority) {
             return APIError(403, "cross-origin write refused: Origin \"\(origin.prefix(200))\" is not this server\(authority.map { " (http://\($0))" } ?? "")")
         }
-        let isPublic = !isWrite && (path == "/" || path == "/health")
+        let isPublic = !isWrite && WebPage.isPublic(path)
         if !isPublic, let refusal = authorize(request, path: path, isWrite: isWrite) { return refusal }
         if isWrite {
             let type = request.headers[.contentType].map { Gate.mediaType($0) }

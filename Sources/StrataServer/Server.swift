@@ -32,9 +32,9 @@ public enum StrataServer {
         let site = Gate.Site(listen: listen, port: port, noAuth: noAuth, allowedHosts: allowedHosts)
         let router = Router()
         router.get("/health") { _, _ in "ok" }
-        router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                     body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
+        router.get("/") { request, _ in WebPage.response(WebPage.index, request: request) }
+        for (path, asset) in WebPage.assets {
+            router.get(RouterPath(path)) { request, _ in WebPage.response(asset, request: request) }
         }
         router.post("/api/ingest") { request, context in try await api.wrap { try await api.ingest(request, context: context) } }
         router.get("/api/runs") { request, _ in try await api.wrap { try await api.runs(request) } }

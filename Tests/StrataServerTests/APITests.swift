@@ -410,8 +410,10 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
 }
 
 /// The web page in a real browser: headless Chromium (Debian package `chromium`) loads the page from
-/// a live server holding real data, runs its scripts, and the DOM must show the runs table and a
-/// drawn chart. Skipped, with a message, when Chromium is not installed.
+/// a live server holding real data, runs its scripts, and the DOM must show the runs table and
+/// drawn panels. Skipped, with a message, when Chromium is not installed. (The page's behaviour —
+/// hover values, markers, URL state, live updates — is tested through the DevTools protocol by
+/// Tests/web/test_page.py.)
 @Suite struct BrowserTests {
     static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -420,6 +422,7 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
     func pageDrawsTableAndChart() async throws {
         let t = try TempStore()
         // Real data: 4 runs of a small sweep with a loss spike.
+        var ids: [String] = []
         for (i, lr) in [0.001, 0.003, 0.01, 0.03].enumerated() {
             let run = try t.store.createRun(name: "sweep-\(i)", params: ["lr": .double(lr), "seed": .int(Int64(i % 2))], tags: ["browser"])
             for s in 0..<2000 {
@@ -427,9 +430,12 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
                 try run.log(["train/loss": loss, "acc": 1 - loss / 3], step: Int64(s), time: 1_760_000_000_000 + Int64(s) * 50)
             }
             try run.finish()
+            ids.append(run.id.description)
         }
         let app = StrataServer.buildApplication(store: t.store, port: 0)
+        let runIDs = ids
         try await app.test(.live) { client in
+            let ids = runIDs
             let port = client.port!
             func dom(_ query: String) async throws -> String {
                 let out = LockedList()
@@ -449,20 +455,21 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
                 return out.items.joined()
             }
             defer { try? FileManager.default.removeItem(atPath: t.path + "-chromium") }
-            let page = try await dom("?runs=sweep-0,sweep-2&baseline=sweep-1&metric=train/loss")
+            // One panel per metric, each drawn from /api/curve: two selected runs and the baseline.
+            let page = try await dom("?sel=\(ids[0]),\(ids[2])&base=\(ids[1])")
             #expect(page.components(separatedBy: "<tr class=\"run").count - 1 == 4, "runs table rows")
             for i in 0..<4 { #expect(page.contains(">sweep-\(i)<")) }
-            #expect(page.contains("data-drawn=\"3\""), "three lines (two selected and the baseline) drawn")
-            #expect(page.contains("class=\"line baseline\""))
-            #expect(page.components(separatedBy: "class=\"envelope\"").count - 1 == 3)
+            #expect(page.components(separatedBy: "data-drawn=\"3\"").count - 1 == 2, "two panels (train/loss, acc) with three runs each")
+            #expect(page.contains("class=\"line raw baseline\""))
+            #expect(page.components(separatedBy: "class=\"envelope\"").count - 1 == 6)
             let d = page.range(of: "data-buckets=\"")!
             let buckets = Int(page[d.upperBound...].prefix { $0.isNumber })!
-            #expect(buckets > 300, "the chart plots at about screen resolution (\(buckets) buckets)")
-            // Band view grouped by a param, on a wall-time query too.
-            let band = try await dom("?view=band&group=seed&metric=acc")
+            #expect(buckets > 300, "the panels plot at about screen resolution (\(buckets) buckets)")
+            // Grouped by a param: /api/band per group.
+            let band = try await dom("?group=seed")
             #expect(band.contains("data-drawn=\"2\""), "two seed groups")
             #expect(band.contains("class=\"std\""))
-            let rel = try await dom("?runs=sweep-3&x=relative")
+            let rel = try await dom("?sel=\(ids[3])&x=relative")
             #expect(rel.contains("data-drawn=\"1\""))
             #expect(rel.contains("time since the run"))
         }

@@ -328,6 +328,54 @@ extension LockedList {
         #expect(try t.store.runs().isEmpty)
     }
 
+    /// The page's assets are public GETs on a store with tokens, listed exactly: a variant of an
+    /// asset path is refused (400 when not canonical, 401 when it is another path), a write to one
+    /// needs a token, and each comes with its content type and an ETag honoured by If-None-Match.
+    @Test func pageAssetsArePublicExactly() async throws {
+        let t = try TempStore()
+        _ = try Tokens.create(store: t.path, scope: .read, name: "viewer")
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client async throws in
+            #expect(try await status(client, "/") == 200)
+            #expect(try await status(client, "/api/runs") == 401)
+            #expect(!WebPage.assets.isEmpty)
+            for (path, asset) in WebPage.assets {
+                try await client.execute(uri: path, method: .get) { r in
+                    #expect(r.status == .ok, "\(path)")
+                    #expect(r.headers[.contentType] == asset.contentType, "\(path)")
+                    #expect(r.headers[.eTag] == asset.etag && r.headers[.cacheControl] == "no-cache", "\(path)")
+                    #expect(Array(r.body.readableBytesView) == asset.bytes, "\(path)")
+                }
+                try await client.execute(uri: path, method: .get, headers: [.ifNoneMatch: asset.etag]) { r in
+                    #expect(r.status == .notModified && r.body.readableBytes == 0, "\(path)")
+                }
+                try await client.execute(uri: path, method: .get, headers: [.ifNoneMatch: "\"0\""]) { r in
+                    #expect(r.status == .ok, "\(path)")
+                }
+                #expect(try await status(client, path + "?v=1") == 200, "\(path)")
+                let name = String(path.dropFirst("/assets/".count))
+                for variant in ["/" + path, "/assets//" + name, path + "/", "/assets/./" + name, "/assets/x/../" + name, "/%61ssets/" + name] {
+                    #expect(try await status(client, variant) == 400, "\(variant)")
+                }
+                for variant in ["/ASSETS/" + name, "/assets/" + name.uppercased(), path + ";x", path + ".map", "/assets/" + name + "%20", "/api/../assets/" + name] {
+                    let s = try await status(client, variant)
+                    #expect(s == 400 || s == 401, "\(variant): \(s)")
+                    #expect(s != 200, "\(variant)")
+                }
+                #expect(try await status(client, path, method: .post) == 401, "\(path)")
+            }
+            #expect(try await status(client, "/assets/nothing.js") == 401)
+            #expect(try await status(client, "/assets") == 401)
+            // The page links its assets by exactly the paths served.
+            try await client.execute(uri: "/", method: .get) { r in
+                let page = String(buffer: r.body)
+                #expect(r.headers[.contentType] == "text/html; charset=utf-8")
+                for path in WebPage.assets.keys { #expect(page.contains("\"\(path)\""), "\(path) linked from the page") }
+                #expect(!page.contains("http://") && !page.contains("https://"), "no CDN")
+            }
+        }
+    }
+
     /// Item 2: revoking the last token, or deleting the token file, locks the API instead of opening it.
     @Test func revokingTheLastTokenLocksTheAPI() async throws {
         let t = try TempStore()

@@ -1,0 +1,109 @@
+"use strict";
+// The server's JSON API (docs/API.md) and the number formats of the page.
+const $ = (s, root) => (root || document).querySelector(s);
+const $$ = (s, root) => [...(root || document).querySelectorAll(s)];
+const enc = encodeURIComponent;
+
+function el(tag, attrs, parent, text) {
+  const e = document.createElement(tag);
+  for (const k in attrs || {}) {
+    if (k === "class") e.className = attrs[k];
+    else if (k.startsWith("on")) e[k] = attrs[k];
+    else e.setAttribute(k, attrs[k]);
+  }
+  if (text !== undefined) e.textContent = text;
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+const Api = {
+  token: localStorage.getItem("strataToken") || "",
+  async get(path) {
+    const headers = this.token ? { Authorization: "Bearer " + this.token } : {};
+    const r = await fetch(path, { headers, cache: "no-store" });
+    let body = null;
+    try { body = await r.json(); } catch (e) { body = null; }
+    if (!r.ok) {
+      if (r.status === 401) document.dispatchEvent(new Event("strata-needs-token"));
+      const err = new Error(body && body.error ? body.error.message : ("HTTP " + r.status));
+      err.status = r.status;
+      throw err;
+    }
+    return body;
+  },
+  runs(where, sort) {
+    let p = "/api/runs?limit=100000";
+    if (where) p += "&where=" + enc(where);
+    if (sort) p += "&sort=" + enc(sort);
+    return this.get(p);
+  },
+  run(id) { return this.get("/api/runs/" + enc(id)); },
+  // The exact bucketed curve: `q` = {run, metric, x, buckets, from, to}.
+  curve(q) { return this.get(Api.curvePath(q)); },
+  curvePath(q) {
+    let p = `/api/curve?run=${enc(q.run)}&metric=${enc(q.metric)}&x=${q.x}&buckets=${q.buckets}`;
+    if (q.from !== undefined && q.from !== null) p += `&from=${q.from}&to=${q.to}`;
+    return p;
+  },
+  band(metric, group, width, where) {
+    return this.get(`/api/band?metric=${enc(metric)}&group=${enc(group)}&width=${width}` + (where ? "&where=" + enc(where) : ""));
+  },
+};
+
+// A JSON value of the API as a number: NaN and ±Infinity arrive as strings.
+function num(v) {
+  if (typeof v === "number") return v;
+  if (v === "NaN" || v == null) return NaN;
+  if (v === "Infinity") return Infinity;
+  if (v === "-Infinity") return -Infinity;
+  return Number(v);
+}
+
+// The exact value as the API sent it (shortest text that reads back to the same double).
+function exact(v) {
+  v = num(v);
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "−Inf";
+  return plain(v);
+}
+
+// A number as people write it: 3e-4, 0.01, 1200, 2.5e6 (shortest round-trip digits).
+function plain(v) {
+  if (!isFinite(v)) return exact(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e6) return String(v);
+  return v.toExponential().replace("e+", "e");
+}
+
+// A number rounded to `digits` significant digits for display (tables, summaries).
+function short(v, digits) {
+  v = num(v);
+  if (!isFinite(v)) return exact(v);
+  return plain(Number(v.toPrecision(digits || 4)));
+}
+
+// A param value as written: numbers plainly, strings as they are.
+function paramText(v) {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "number") return plain(v);
+  if (typeof v === "boolean") return String(v);
+  return String(v);
+}
+
+function fmtDuration(ms) {
+  if (!(ms >= 0)) return "";
+  const s = ms / 1000;
+  if (s < 60) return s.toFixed(s < 10 ? 1 : 0) + "s";
+  const m = Math.floor(s / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
+  if (d > 0) return d + "d " + (h % 24) + "h";
+  if (h > 0) return h + "h " + (m % 60) + "m";
+  return m + "m " + Math.floor(s % 60) + "s";
+}
+
+function fmtDate(ms) {
+  const d = new Date(ms);
+  if (isNaN(d)) return "";
+  return d.toISOString().replace("T", " ").slice(0, 19);
+}

@@ -1,0 +1,75 @@
+"use strict";
+// The run page: status and duration, params, tags, metadata (git, host, command, seeds, …),
+// lineage (parent and children), every series with its summary, and a panel per metric.
+const RunPage = {
+  panels: [],
+  async show(id) {
+    const root = $("#runview");
+    root.innerHTML = "";
+    this.panels = [];
+    let r;
+    try { r = await Api.run(id); }
+    catch (e) { el("p", { class: "error" }, root, e.message); return; }
+    S.runId = r.id;
+    const metrics = {};
+    for (const s of r.series || []) if (!Object.keys(s.labels || {}).length) metrics[s.metric] = s;
+    S.extra.set(r.id, Object.assign({}, r, { metrics }));
+    const h = el("div", { class: "runhead" }, root);
+    const back = el("a", { href: "?", class: "back" }, h, "← workspace");
+    back.onclick = e => { e.preventDefault(); App.openWorkspace(); };
+    el("h2", {}, h, r.name);
+    el("span", { class: "status-" + r.status }, h, r.status);
+    const dur = (r.ended || (r.status === "running" ? Date.now() : null)) ;
+    const facts = el("table", { class: "kv" }, root);
+    const row = (k, v, node) => { const tr = el("tr", {}, facts); el("th", {}, tr, k); const td = el("td", {}, tr, node ? undefined : v); if (node) td.appendChild(node); };
+    row("id", r.id); row("project", r.project);
+    row("created", fmtDate(r.created) + " UTC");
+    row("ended", r.ended ? fmtDate(r.ended) + " UTC" : "—");
+    row("duration", dur ? fmtDuration(dur - r.created) + (r.ended ? "" : " (running)") : "—");
+    if (r.parent) { const a = el("a", { href: "?run=" + enc(r.parent) }, null, (runInfo(r.parent) || {}).name || r.parent); a.onclick = e => { e.preventDefault(); App.openRun(r.parent); }; row("parent", "", a); }
+    const kids = S.runs.filter(x => x.parent === r.id);
+    if (kids.length) { const span = el("span"); for (const k of kids) { const a = el("a", { href: "?run=" + enc(k.id), class: "kid" }, span, k.name); a.onclick = e => { e.preventDefault(); App.openRun(k.id); }; } row("children", "", span); }
+    const tags = el("span"); for (const t of r.tags || []) el("span", { class: "tag" }, tags, t); row("tags", "", tags);
+    const kv = (title, obj) => {
+      const keys = Object.keys(obj || {}).sort();
+      el("h3", {}, root, title);
+      if (!keys.length) { el("p", { class: "muted" }, root, "none"); return; }
+      const t = el("table", { class: "kv" }, root);
+      for (const k of keys) { const tr = el("tr", {}, t); el("th", {}, tr, k); el("td", {}, tr, paramText(obj[k])); }
+    };
+    kv("Params", r.params);
+    kv("Metadata", r.meta);
+    const recipe = this.recipe(r);
+    if (recipe) { el("h3", {}, root, "Reproduce"); el("pre", { class: "recipe" }, root, recipe); }
+    el("h3", {}, root, "Series");
+    const st = el("table", { class: "series" }, root);
+    const hr = el("tr", {}, el("thead", {}, st));
+    for (const c of ["series", "count", "NaN", "first step", "last step", "last", "min", "max"]) el("th", {}, hr, c);
+    const tb = el("tbody", {}, st);
+    for (const s of r.series || []) {
+      const tr = el("tr", {}, tb);
+      el("td", {}, tr, s.key);
+      for (const v of [s.count, s.nan, s.first_step, s.last_step]) el("td", { class: "num" }, tr, String(v));
+      for (const v of [s.last, s.min, s.max]) el("td", { class: "num", title: exact(v) }, tr, short(v, 6));
+    }
+    el("h3", {}, root, "Panels");
+    const grid = el("div", { class: "grid" }, root);
+    for (const m of Object.keys(metrics).sort()) {
+      const p = new Panel(m, grid, () => [r.id]);
+      this.panels.push(p);
+    }
+    for (const p of this.panels) p.load();
+  },
+  // A reproduction recipe from the metadata the run carries (git commit, command).
+  recipe(r) {
+    const m = r.meta || {};
+    const get = (...ks) => { for (const k of ks) if (m[k] !== undefined) return String(m[k]); return null; };
+    const commit = get("git.commit", "git_commit", "commit"), cmd = get("command", "cmd", "argv");
+    const dirty = get("git.dirty", "dirty");
+    const lines = [];
+    if (commit) lines.push("git checkout " + commit + (dirty === "true" ? "   # the run's tree was dirty: uncommitted changes are not in this commit" : ""));
+    if (cmd) lines.push(cmd);
+    return lines.join("\n");
+  },
+  refresh() { for (const p of this.panels) p.load(true); },
+};

@@ -1,0 +1,507 @@
+"""The web page in real headless Chromium, driven through the DevTools protocol (Tests/web/cdp.py),
+against the built `strata serve` on a store with real data (Tests/web/webstore.py).
+
+Screenshots go to $STRATA_TEST_OUTPUT (default: a fresh temporary directory, printed); they are CI
+output, not committed. Skipped, saying why, without Chromium or without a built `strata`.
+"""
+import json
+import math
+import os
+import tempfile
+import time
+
+import pytest
+
+import cdp
+import webstore
+
+CHROMIUM = cdp.find_chromium()
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh installs it; apt-get install -y chromium)")
+
+OUT = os.environ.get("STRATA_TEST_OUTPUT") or tempfile.mkdtemp(prefix="strata-web-screens-")
+
+
+def shot(page, name):
+    os.makedirs(OUT, exist_ok=True)
+    path = page.screenshot(os.path.join(OUT, name + ".png"))
+    print("screenshot:", path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server():
+    try:
+        webstore.binary()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    s = webstore.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = cdp.Browser(1400, 900)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    p = browser.new_page()
+    p.goto(page_url(server) + "/")
+    yield p
+
+
+def page_url(server):
+    web = os.environ.get("STRATA_WEB_ASSETS")
+    if web:
+        if not hasattr(server, "proxy"):
+            server.proxy = webstore.asset_proxy(server, web)
+        return server.proxy
+    return server.url
+
+
+def ids_by_name(server):
+    return {r["name"]: r["id"] for r in server.get("/api/runs?limit=1000")["runs"]}
+
+
+def api_num(v):
+    if v == "NaN":
+        return math.nan
+    if v == "Infinity":
+        return math.inf
+    if v == "-Infinity":
+        return -math.inf
+    return float(v)
+
+
+def same(a, b):
+    a, b = api_num(a), api_num(b)
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def table_ids(page):
+    return page.eval("[...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id)")
+
+
+def checked_ids(page):
+    return page.eval("[...document.querySelectorAll('#runs tbody tr.run')].filter(r => r.querySelector('input.sel').checked).map(r => r.dataset.id)")
+
+
+def set_filter(page, text):
+    box = page.eval("(() => { const e = document.querySelector('#where'); e.focus(); e.select(); const b = e.getBoundingClientRect(); return [b.left + 20, b.top + b.height / 2]; })()")
+    page.click(*box)
+    page.eval("document.querySelector('#where').select()")
+    page.key("Backspace", "Backspace", 8)
+    if text:
+        page.type(text)
+    page.key("Enter", "Enter", 13)
+
+
+def center(page, selector):
+    r = page.eval("(() => { const e = document.querySelector(%s); e.scrollIntoView({block: 'center'}); const b = e.getBoundingClientRect(); return [b.left + b.width / 2, b.top + b.height / 2]; })()" % json.dumps(selector))
+    return r
+
+
+def click_row_checkbox(page, run_id):
+    x, y = center(page, "#runs tr.run[data-id=%s] input.sel" % json.dumps(run_id))
+    page.click(x, y)
+
+
+def panel_sel(metric):
+    return ".panel[data-metric=%s]" % json.dumps(metric)
+
+
+def wait_panel(page, metric, drawn):
+    page.eval("document.querySelector(%s).scrollIntoView({block: 'center'})" % json.dumps(panel_sel(metric)))
+    return page.wait("(() => { const p = document.querySelector(%s); const s = p && p.querySelector('svg.chart');"
+                     " return s && !p.dataset.loading && s.dataset.drawn === %s && Number(s.dataset.buckets) > 0; })()"
+                     % (json.dumps(panel_sel(metric)), json.dumps(str(drawn))),
+                     what="panel %s drawn with %d series" % (metric, drawn))
+
+
+def test_page_loads_its_assets_and_lists_every_run(server, page):
+    total = server.get("/api/runs?limit=1000")["total"]
+    page.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % total, what="%d table rows" % total)
+    assert page.eval("[...document.scripts].every(s => s.src.startsWith(location.origin + '/assets/'))")
+    assert page.eval("getComputedStyle(document.querySelector('header')).display") == "flex", "style.css applied"
+    # numbers as people write them: the lr param 3e-4, not 3.000e-4 or 0.0003
+    texts = page.eval("[...document.querySelectorAll('#runs tbody td')].map(t => t.textContent)")
+    assert "3e-4" in texts and "3.000e-4" not in texts
+    shot(page, "01-workspace")
+    assert page.browser.exceptions == [], page.browser.exceptions
+
+
+def test_filter_and_selection_survive_an_empty_filter(server, page):
+    ids = ids_by_name(server)
+    # select exactly two sweep runs and the diverged one
+    for rid in checked_ids(page):
+        click_row_checkbox(page, rid)
+    page.wait("document.querySelectorAll('#runs input.sel:checked').length === 0", what="nothing selected")
+    wanted = [ids["lr0.001-s0"], ids["lr0.003-s1"], ids["diverged"]]
+    for rid in wanted:
+        click_row_checkbox(page, rid)
+    page.wait("document.querySelectorAll('#runs input.sel:checked').length === 3", what="three selected")
+    assert sorted(checked_ids(page)) == sorted(wanted)
+
+    where = "params.lr < 2e-3"
+    expect = [r["id"] for r in server.get("/api/runs?limit=1000&where=" + webstore.urllib.parse.quote(where))["runs"]]
+    set_filter(page, where)
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id)) === %s" % json.dumps(json.dumps(expect, separators=(",", ":"))),
+              what="table shows the filter's runs")
+    assert sorted(checked_ids(page)) == sorted(set(wanted) & set(expect))
+    set_filter(page, "params.lr > 100")
+    page.wait("document.querySelectorAll('#runs tbody tr.run').length === 0", what="a filter matching nothing")
+    set_filter(page, "")
+    page.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(ids), what="every run back")
+    assert sorted(checked_ids(page)) == sorted(wanted), "the selection survived the filters"
+    shot(page, "02-selected")
+
+
+def test_every_panel_is_drawn(server, page):
+    runs = {r["id"]: r for r in server.get("/api/runs?limit=1000")["runs"]}
+    selected = checked_ids(page)
+    metrics = sorted({m for rid in selected for m in runs[rid]["metrics"]})
+    shown = page.eval("[...document.querySelectorAll('.panel')].map(p => p.dataset.metric)")
+    assert sorted(shown) == metrics
+    sections = page.eval("[...document.querySelectorAll('details.section')].map(d => d.dataset.section)")
+    assert sections == ["train", "val", "sys"], sections
+    for m in metrics:
+        n = sum(1 for rid in selected if m in runs[rid]["metrics"])
+        wait_panel(page, m, n)
+        w = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); return [Number(s.dataset.pw), Number(s.closest('.panel').dataset.buckets)]; })()" % json.dumps(panel_sel(m)))
+        assert w[1] == w[0], "the curve is asked at the panel's pixel width (%s)" % w
+    # the panel search keeps only matching panels; clearing it brings them back
+    page.eval("(() => { const s = document.querySelector('#search'); s.value = 'val/'; s.dispatchEvent(new Event('input')); })()")
+    page.wait("[...document.querySelectorAll('.panel')].every(p => p.dataset.metric.startsWith('val/'))", what="search filters panels")
+    page.eval("(() => { const s = document.querySelector('#search'); s.value = ''; s.dispatchEvent(new Event('input')); })()")
+    page.wait("document.querySelectorAll('.panel').length === %d" % len(metrics), what="all panels back")
+
+
+def hover_rows(page, metric, frac):
+    sel = panel_sel(metric)
+    page.eval("window.scrollTo(0, 0); document.querySelector(%s).scrollIntoView({block: 'center'})" % json.dumps(sel))
+    page.wait("(() => { const p = document.querySelector(%s); return !p.dataset.loading && p.querySelector('svg.chart').dataset.pw; })()" % json.dumps(sel), what="panel drawn")
+    geo = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); const b = s.getBoundingClientRect();"
+                    " return {left: b.left, top: b.top, l: Number(s.dataset.left), pw: Number(s.dataset.pw), t: Number(s.dataset.top), ph: Number(s.dataset.ph),"
+                    " x0: Number(s.dataset.x0), x1: Number(s.dataset.x1)}; })()" % json.dumps(sel))
+    px = geo["l"] + round(geo["pw"] * frac) + 0.5
+    page.mouse("mouseMoved", geo["left"] + px, geo["top"] + geo["t"] + geo["ph"] / 2)
+    page.wait("!document.querySelector(%s + ' .tip').hidden" % json.dumps(sel), what="hover tooltip")
+    rows = page.eval("[...document.querySelectorAll(%s + ' .tip tr.tiprow')].map(r => Object.assign({}, r.dataset, {cells: [...r.cells].map(c => c.textContent)}))" % json.dumps(sel))
+    x = geo["x0"] + (px - geo["l"]) / geo["pw"] * (geo["x1"] - geo["x0"])
+    q = page.eval("(() => { const p = document.querySelector(%s); return {buckets: Number(p.dataset.buckets), from: p.dataset.from, to: p.dataset.to}; })()" % json.dumps(sel))
+    return rows, x, q
+
+
+def test_hover_values_are_the_apis_bucket(server, page):
+    checked = 0
+    for frac in (0.13, 0.5, 0.87):
+        rows, x, q = hover_rows(page, "train/loss", frac)
+        assert len(rows) == 3
+        for row in rows:
+            c = server.curve(row["run"], "train/loss", buckets=q["buckets"], frm=q["from"], to=q["to"])
+            mine = [b for b in c["rows"] if b["x0"] <= x < b["x1"]]
+            if not mine:
+                assert "bucket" not in row
+                continue
+            b = mine[0]
+            assert int(row["bucket"]) == b["bucket"]
+            for k in ("mean", "min", "max"):
+                assert same(row[k], b[k]), (k, row, b)
+            assert int(row["count"]) == b["count"] and int(row["nan"]) == b["nan"]
+            checked += 1
+    assert checked >= 6
+    shot(page, "03-hover")
+    page.mouse("mouseMoved", 5, 5)
+
+
+def test_nan_and_inf_markers_for_the_diverged_run(server, page):
+    ids = ids_by_name(server)
+    d = ids["diverged"]
+    sel = panel_sel("train/loss")
+    wait_panel(page, "train/loss", 3)
+    q = page.eval("(() => { const p = document.querySelector(%s); return {buckets: Number(p.dataset.buckets), from: p.dataset.from, to: p.dataset.to}; })()" % json.dumps(sel))
+    c = server.curve(d, "train/loss", buckets=q["buckets"], frm=q["from"], to=q["to"])
+    nan_buckets = {(b["x0"], b["nan"]) for b in c["rows"] if b["nan"] > 0}
+    pinf = {b["x0"] for b in c["rows"] if b["max"] == "Infinity"}
+    ninf = {b["x0"] for b in c["rows"] if b["min"] == "-Infinity"}
+    assert nan_buckets and pinf and ninf, "the fixture diverges"
+    marks = page.eval("[...document.querySelectorAll(%s + ' .marker')].filter(m => m.dataset.run === %s).map(m => ({cls: m.getAttribute('class'), x0: Number(m.dataset.x0), count: m.dataset.count}))" % (json.dumps(sel), json.dumps(d)))
+    assert {(m["x0"], int(m["count"])) for m in marks if "nan" in m["cls"]} == nan_buckets
+    assert {m["x0"] for m in marks if "pinf" in m["cls"]} == pinf
+    assert {m["x0"] for m in marks if "ninf" in m["cls"]} == ninf
+    # the divergence to 289,614 stays in the y range (not clipped away)
+    y1 = page.eval("Number(document.querySelector(%s + ' svg.chart').dataset.y1)" % json.dumps(sel))
+    top = max(api_num(b["max"]) for b in c["rows"] if math.isfinite(api_num(b["max"])) and api_num(b["max"]) < 1e200)
+    assert top > 289000 and y1 >= 289000
+    # hovering a NaN bucket says how many NaN it holds
+    xs = sorted(nan_buckets)
+    s = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); return {x0: Number(s.dataset.x0), x1: Number(s.dataset.x1)}; })()" % json.dumps(sel))
+    frac = ((xs[len(xs) // 2][0] + 0.5) - s["x0"]) / (s["x1"] - s["x0"])
+    rows, x, _ = hover_rows(page, "train/loss", frac)
+    mine = [r for r in rows if r["run"] == d and "bucket" in r]
+    b = [b for b in c["rows"] if b["x0"] <= x < b["x1"]][0]
+    assert mine and int(mine[0]["nan"]) == b["nan"] > 0 and ("%d NaN" % b["nan"]) in " ".join(mine[0]["cells"])
+    shot(page, "04-diverged")
+    page.mouse("mouseMoved", 5, 5)
+
+
+def view_snapshot(page):
+    return page.eval("""(() => ({
+      where: document.querySelector('#where').value,
+      rows: [...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id),
+      checked: [...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort(),
+      base: (document.querySelector('#runs input.base:checked') || {closest: () => ({dataset: {}})}).closest('tr').dataset.id || null,
+      smooth: document.querySelector('#smooth').value,
+      x: document.querySelector('#xaxis').value,
+      panels: [...document.querySelectorAll('.panel')].map(p => ({m: p.dataset.metric, log: p.querySelector('input.logy').checked,
+        shown: p.closest('details').open, from: p.closest('details').open ? p.dataset.from || null : null,
+        to: p.closest('details').open ? p.dataset.to || null : null})),
+      closed: [...document.querySelectorAll('details.section')].filter(d => !d.open).map(d => d.dataset.section),
+      state: URLState.encode(),
+      colors: S.selected.map(colorOf),
+      lines: [...document.querySelectorAll('#workspace path.line.raw')].filter(p => p.closest('details').open).map(p => [p.closest('.panel').dataset.metric, p.dataset.run, p.getAttribute('stroke')]),
+    }))()""")
+
+
+def test_url_restores_the_view(server, browser, page):
+    ids = ids_by_name(server)
+    sel = panel_sel("train/loss")
+    # baseline, log y on val/loss, smoothing, a zoom on train/loss by dragging, the sys section closed
+    x, y = center(page, "#runs tr.run[data-id=%s] input.base" % json.dumps(ids["lr0.001-s0"]))
+    page.click(x, y)
+    page.eval("(() => { const c = document.querySelector(%s + ' input.logy'); c.click(); })()" % json.dumps(panel_sel("val/loss")))
+    page.eval("(() => { const s = document.querySelector('#smooth'); s.value = '0.6'; s.dispatchEvent(new Event('input')); })()")
+    page.eval("document.querySelector('details.section[data-section=sys] summary').click()")
+    wait_panel(page, "train/loss", 3)
+    geo = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); s.scrollIntoView({block: 'center'}); const b = s.getBoundingClientRect();"
+                    " return {left: b.left, top: b.top, l: Number(s.dataset.left), pw: Number(s.dataset.pw), t: Number(s.dataset.top), ph: Number(s.dataset.ph)}; })()" % json.dumps(sel))
+    before = page.eval("document.querySelector(%s).dataset.to" % json.dumps(sel))
+    page.drag(geo["left"] + geo["l"] + geo["pw"] * 0.55, geo["top"] + geo["t"] + 10, geo["left"] + geo["l"] + geo["pw"] * 0.75, geo["top"] + geo["t"] + 12)
+    page.wait("document.querySelector(%s).dataset.to !== %s && !document.querySelector(%s).dataset.loading" % (json.dumps(sel), json.dumps(before), json.dumps(sel)), what="zoomed")
+    wait_panel(page, "train/loss", 3)
+    page.eval("URLState.saveNow()")
+    snap = view_snapshot(page)
+    assert snap["base"] == ids["lr0.001-s0"] and snap["smooth"] == "0.6" and snap["closed"] == ["sys"]
+    z = [p for p in snap["panels"] if p["m"] == "train/loss"][0]
+    assert z["from"] is not None and int(z["to"]) - int(z["from"]) < 600, z
+    assert [p for p in snap["panels"] if p["m"] == "val/loss"][0]["log"]
+    url = page.eval("location.href")
+    shot(page, "05-before-restore")
+    other = browser.new_page()
+    try:
+        other.goto(url)
+        wait_panel(other, "train/loss", 3)
+        other.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(snap["rows"]), what="table restored")
+        again = view_snapshot(other)
+        assert again == snap
+        shot(other, "06-restored")
+    finally:
+        other.close()
+        page.front()
+    # back to the unzoomed view for the next test
+    page.eval("document.querySelector(%s + ' button.reset').click()" % json.dumps(sel))
+    wait_panel(page, "train/loss", 3)
+
+
+def test_a_point_logged_while_the_page_is_open_appears(server, page):
+    ids = ids_by_name(server)
+    live = ids["live"]
+    page.eval("window.__strataPageMark = 'no reload'")
+    if live not in checked_ids(page):
+        click_row_checkbox(page, live)
+    wait_panel(page, "train/loss", 4)
+    sel = panel_sel("train/loss")
+    last = lambda: page.eval("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p ? Number(p.dataset.lastStep) : null; })()" % (json.dumps(sel), json.dumps(live)))
+    assert last() == 499
+    server.ingest([{"run": "live", "step": 1500, "metrics": {"train/loss": 0.125}}])
+    page.wait("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p && Number(p.dataset.lastStep) === 1500; })()" % (json.dumps(sel), json.dumps(live)),
+              timeout=30, what="the new point drawn without a reload")
+    assert page.eval("window.__strataPageMark") == "no reload"
+    # the table followed too: the live run's train/loss count is the API's
+    s = server.get("/api/runs?limit=1000")
+    count = [r for r in s["runs"] if r["id"] == live][0]["metrics"]["train/loss"]["count"]
+    assert count == 501
+    page.wait("[...document.querySelectorAll('.panel[data-metric=\"train/loss\"] table.summary tr')].some(r => r.dataset.run === %s && r.cells[4] && r.cells[4].textContent === '501')" % json.dumps(live),
+              what="the summary row follows")
+    shot(page, "07-live")
+    assert page.browser.exceptions == [], page.browser.exceptions
+
+
+def test_run_page(server, page):
+    ids = ids_by_name(server)
+    d = ids["diverged"]
+    x, y = center(page, "#runs tr.run[data-id=%s] a.runlink" % json.dumps(d))
+    page.click(x, y)
+    page.wait("!document.querySelector('#runview').hidden && document.querySelector('#runview h2') && document.querySelector('#runview h2').textContent === 'diverged'", what="run page")
+    assert page.eval("new URLSearchParams(location.search).get('run')") == d
+    series = server.get("/api/runs/%s/series" % d)["series"]
+    rows = page.eval("[...document.querySelectorAll('#runview table.series tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+    assert sorted(r[0] for r in rows) == sorted(s["key"] for s in series)
+    for r in rows:
+        s = [s for s in series if s["key"] == r[0]][0]
+        assert int(r[1]) == s["count"] and int(r[2]) == s["nan"]
+    page.wait("[...document.querySelectorAll('#runview svg.chart')].length === %d && [...document.querySelectorAll('#runview svg.chart')].every(s => s.dataset.drawn === '1')" % len(series), what="run page panels")
+    shot(page, "08-run-page")
+    page.eval("history.back()")
+    page.wait("document.querySelector('#runview').hidden && !document.querySelector('#runview .panel')", what="back to the workspace")
+
+
+def set_control(page, selector, value=None, checked=None, event="change"):
+    page.eval("(() => { const e = document.querySelector(%s); %s e.dispatchEvent(new Event(%s)); })()" % (
+        json.dumps(selector),
+        ("e.value = %s;" % json.dumps(value)) if value is not None else ("e.checked = %s;" % ("true" if checked else "false")),
+        json.dumps(event)))
+
+
+def tick_labels(page, metric):
+    return page.eval("[...document.querySelectorAll(%s + ' .axis text:not(.axtitle)')].map(t => ({t: t.textContent, x: Number(t.getAttribute('x')), anchor: t.getAttribute('text-anchor')}))" % json.dumps(panel_sel(metric)))
+
+
+def test_sorting_and_column_chooser(server, page):
+    page.eval("window.scrollTo(0, 0)")
+    x, y = center(page, "#runs th[data-sort='params.lr']")
+    page.click(x, y)
+    expect = [r["id"] for r in server.get("/api/runs?limit=1000&sort=params.lr")["runs"]]
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id)) === %s" % json.dumps(json.dumps(expect, separators=(",", ":"))),
+              what="rows in the API's params.lr order")
+    page.click(*center(page, "#runs th[data-sort='params.lr']"))
+    expect = [r["id"] for r in server.get("/api/runs?limit=1000&sort=-params.lr")["runs"]]
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id)) === %s" % json.dumps(json.dumps(expect, separators=(",", ":"))),
+              what="rows in the API's -params.lr order")
+    # the column chooser adds a summary column; both live in the URL
+    page.eval("document.querySelector('#colchooser').open = true; Table.render()")
+    page.click(*center(page, "#colchooser input[data-key='val/acc.max']"))
+    page.wait("[...document.querySelectorAll('#runs th')].some(t => t.textContent.startsWith('val/acc max'))", what="val/acc max column")
+    page.eval("document.querySelector('#colchooser').open = false; URLState.saveNow()")
+    q = page.eval("Object.fromEntries(new URLSearchParams(location.search))")
+    assert q["sort"] == "-params.lr" and "val/acc.max" in q["cols"].split(",")
+    runs = server.get("/api/runs?limit=1000&sort=-params.lr")["runs"]
+    col = page.eval("[...document.querySelectorAll('#runs th')].findIndex(t => t.textContent.startsWith('val/acc max'))")
+    cells = page.eval("[...document.querySelectorAll('#runs tbody tr.run')].map(r => r.cells[%d].textContent)" % col)
+    for r, text in zip(runs, cells):
+        v = r["metrics"].get("val/acc", {}).get("max")
+        assert (text == "") if v is None else math.isclose(float(text), api_num(v), rel_tol=1e-3), (text, v)
+    shot(page, "09-columns")
+
+
+def drawn_for(server, page, metric):
+    runs = {r["id"]: r for r in server.get("/api/runs?limit=1000")["runs"]}
+    return sum(1 for rid in checked_ids(page) if metric in runs[rid]["metrics"])
+
+
+def test_axes_are_readable(server, page):
+    n_acc = drawn_for(server, page, "val/acc")
+    wait_panel(page, "val/acc", n_acc)
+    for m in ("train/loss", "val/acc", "val/loss"):
+        for lab in tick_labels(page, m):
+            t = lab["t"].replace("k", "e3")
+            assert len(lab["t"]) <= 7 and math.isfinite(float(t)), (m, lab)  # round values, no 0.313607
+    # log y: ticks at powers of ten (or 2 and 5 times them)
+    ys = [float(l["t"].replace("k", "e3")) for l in tick_labels(page, "val/loss") if l["anchor"] == "end"]
+    assert ys and all(float("%.0e" % v) == v and int(("%.0e" % v)[0]) in (1, 2, 5) for v in ys), ys
+    # wall time: dates on the axis; relative: durations
+    set_control(page, "#xaxis", "time")
+    page.wait("document.querySelector(%s + ' .axtitle').textContent.startsWith('wall time')" % json.dumps(panel_sel("val/acc")), what="time axis")
+    wait_panel(page, "val/acc", n_acc)
+    xs = [l["t"] for l in tick_labels(page, "val/acc") if l["anchor"] == "middle"]
+    assert xs and xs[0].startswith("Nov 24 ") and all(len(x) <= 15 for x in xs), xs
+    shot(page, "10-wall-time")
+    set_control(page, "#xaxis", "relative")
+    page.wait("document.querySelector(%s + ' .axtitle').textContent.startsWith('time since')" % json.dumps(panel_sel("val/acc")), what="relative axis")
+    wait_panel(page, "val/acc", n_acc)
+    xs = [l["t"] for l in tick_labels(page, "val/acc") if l["anchor"] == "middle"]
+    import re
+    assert xs and all(re.fullmatch(r"0|(\d+d)?(\d+h)?(\d+m)?(\d+(\.\d)?s)?", x) for x in xs), xs
+    set_control(page, "#xaxis", "step")
+    page.wait("document.querySelector(%s + ' .axtitle').textContent === 'step'" % json.dumps(panel_sel("val/acc")), what="step axis")
+
+
+def test_smoothing_and_outliers(server, page):
+    ids = ids_by_name(server)
+    sel = panel_sel("train/loss")
+    set_control(page, "#smooth", "0.8", event="input")
+    n = drawn_for(server, page, "train/loss")
+    wait_panel(page, "train/loss", n)
+    raw = page.eval("[...document.querySelectorAll(%s + ' path.line.raw')].map(p => p.getAttribute('stroke-opacity'))" % json.dumps(sel))
+    smooth = page.eval("document.querySelectorAll(%s + ' path.line.smooth').length" % json.dumps(sel))
+    assert smooth == len(raw) == n and all(float(o) < 0.5 for o in raw), (raw, smooth)
+    set_control(page, "#smooth", "0", event="input")
+    page.wait("document.querySelectorAll(%s + ' path.line.smooth').length === 0" % json.dumps(sel), what="smoothing off")
+    y1 = page.eval("Number(document.querySelector(%s + ' svg.chart').dataset.y1)" % json.dumps(sel))
+    assert y1 >= 289000
+    set_control(page, "#outliers", checked=True)
+    page.wait("Number(document.querySelector(%s + ' svg.chart').dataset.y1) < 100" % json.dumps(sel), what="outliers ignored in the y range")
+    off = page.eval("document.querySelectorAll(%s + ' .marker.off.high[data-run=%s]').length" % (json.dumps(sel), json.dumps(ids["diverged"])))
+    assert off > 0, "values above the range are marked"
+    shot(page, "11-outliers")
+    set_control(page, "#outliers", checked=False)
+    page.wait("Number(document.querySelector(%s + ' svg.chart').dataset.y1) >= 289000" % json.dumps(sel), what="full range back")
+
+
+def test_group_by_param_bands(server, page):
+    set_control(page, "#group", "seed")
+    groups = {r["group"] for r in server.get("/api/band?metric=val/acc&group=seed&width=100")["rows"]}
+    assert len(groups) >= 2
+    wait_panel(page, "val/acc", len(groups))
+    assert page.eval("document.querySelectorAll(%s + ' path.std').length" % json.dumps(panel_sel("val/acc"))) == len(groups)
+    legend = page.eval("[...document.querySelectorAll(%s + ' .plegend .item')].map(e => e.textContent)" % json.dumps(panel_sel("val/acc")))
+    assert sorted(legend) == sorted("seed=" + g for g in groups)
+    shot(page, "12-bands")
+    set_control(page, "#group", "")
+    wait_panel(page, "val/acc", drawn_for(server, page, "val/acc"))
+
+
+def test_sweeps_scatter_brush_selects_runs(server, page):
+    page.eval("window.scrollTo(0, 0); document.querySelector('#sweeps').open = true")
+    set_control(page, "#sweepx", "lr")
+    set_control(page, "#sweepy", "val/loss.min")
+    runs = server.get("/api/runs?limit=1000")["runs"]
+    have = [r for r in runs if "val/loss" in r["metrics"] and math.isfinite(api_num(r["metrics"]["val/loss"]["min"]))]
+    page.wait("document.querySelector('#scatter').dataset.points === %s" % json.dumps(str(len(have))), what="one dot per run with lr and val/loss")
+    geo = page.eval("(() => { const s = document.querySelector('#scatter'); s.scrollIntoView({block: 'center'}); const b = s.getBoundingClientRect(); return {left: b.left, top: b.top, w: b.width, h: b.height}; })()")
+    dots = page.eval("[...document.querySelectorAll('#scatter circle.dot')].map(c => ({run: c.dataset.run, x: Number(c.getAttribute('cx')), y: Number(c.getAttribute('cy'))}))")
+    xs = sorted({d["x"] for d in dots})
+    cut = (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2       # between two lr columns
+    page.drag(geo["left"] + cut, geo["top"] + 2, geo["left"] + geo["w"] - 2, geo["top"] + geo["h"] - 2)
+    inside = sorted(d["run"] for d in dots if d["x"] >= cut)
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort()) === %s" % json.dumps(json.dumps(inside, separators=(",", ":"))),
+              what="the brushed runs selected")
+    lr = {r["id"]: r["params"]["lr"] for r in runs}
+    outside = [d["run"] for d in dots if d["x"] < cut]
+    assert inside and outside and min(lr[i] for i in inside) > max(lr[o] for o in outside)
+    shot(page, "13-sweeps")
+
+
+def test_baseline_deltas_in_hover_and_summary(server, page):
+    ids = ids_by_name(server)
+    base = ids["lr0.003-s0"]
+    page.click(*center(page, "#runs tr.run[data-id=%s] input.base" % json.dumps(base)))
+    page.wait("(document.querySelector('#runs input.base:checked') || {closest: () => ({dataset: {}})}).closest('tr').dataset.id === %s" % json.dumps(base), what="baseline set")
+    n = drawn_for(server, page, "train/loss")
+    wait_panel(page, "train/loss", n)
+    rows, x, q = hover_rows(page, "train/loss", 0.3)
+    b = [r for r in rows if r["run"] == base][0]
+    others = [r for r in rows if r["run"] != base and "bucket" in r and math.isfinite(api_num(r["mean"]))]
+    assert others
+    for r in others:
+        d = api_num(r["mean"]) - api_num(b["mean"])
+        abs_text, pct_text = r["cells"][-2], r["cells"][-1]
+        assert math.isclose(float(abs_text), d, rel_tol=1e-3, abs_tol=1e-12), (abs_text, d)
+        assert math.isclose(float(pct_text.rstrip("%")), d / abs(api_num(b["mean"])) * 100, rel_tol=1e-2), (pct_text, d)
+    # the summary row: deltas of the last values against the baseline's
+    runs = {r["id"]: r for r in server.get("/api/runs?limit=1000")["runs"]}
+    rows = page.eval("[...document.querySelectorAll(%s + ' table.summary tbody tr')].map(r => ({run: r.dataset.run, cells: [...r.cells].map(c => c.textContent)}))" % json.dumps(panel_sel("train/loss")))
+    bl = api_num(runs[base]["metrics"]["train/loss"]["last"])
+    checked = 0
+    for r in rows:
+        last = api_num(runs[r["run"]]["metrics"]["train/loss"]["last"])
+        if r["run"] == base or not math.isfinite(last):
+            continue
+        assert math.isclose(float(r["cells"][5]), last - bl, rel_tol=1e-3), r
+        checked += 1
+    assert checked >= 1
+    shot(page, "14-baseline")
+    page.mouse("mouseMoved", 5, 5)

@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataParquet", targets: ["StrataParquet"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
     ],
@@ -24,6 +25,21 @@ let package = Package(
             name: "CLZ4",
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSnappy",
+            pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]
+        ),
+        // Parquet writer and reader (self-contained: no dependency on Strata).
+        .target(
+            name: "StrataParquet",
+            dependencies: ["CLZ4", "CZstd", "CSnappy"]
         ),
         .target(
             name: "StrataCodecs",
@@ -61,9 +77,15 @@ let package = Package(
             dependencies: ["Strata"],
             path: "Tests/Helpers/TestWriter"
         ),
+        .executableTarget(
+            name: "strata-parquet-tool",
+            dependencies: ["StrataParquet"],
+            path: "Tests/Helpers/ParquetTool"
+        ),
         // Brute-force references shared by the test targets (extreme steps and times).
         .target(name: "StrataTestExtremes", path: "Tests/Helpers/Extremes"),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
+        .testTarget(name: "StrataParquetTests", dependencies: ["StrataParquet", "strata-parquet-tool"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer", "StrataTestExtremes"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestExtremes"], exclude: ["Fixtures"]),
         .testTarget(

@@ -85,7 +85,7 @@ let package = Package(
         // Brute-force references shared by the test targets (extreme steps and times).
         .target(name: "StrataTestExtremes", path: "Tests/Helpers/Extremes"),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
-        .testTarget(name: "StrataParquetTests", dependencies: ["StrataParquet", "strata-parquet-tool"]),
+        .testTarget(name: "StrataParquetTests", dependencies: ["StrataParquet", "strata-parquet-tool"], exclude: ["Fixtures"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataCodecs", "strata-test-writer", "StrataTestExtremes"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestExtremes"], exclude: ["Fixtures"]),
         .testTarget(

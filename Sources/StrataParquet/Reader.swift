@@ -102,8 +102,11 @@ public final class ParquetReader {
             throw fail(.notParquet, 0, "no PAR1 magic at the start: not a Parquet file")
         }
         let footerLength = Int(tail[0]) | Int(tail[1]) << 8 | Int(tail[2]) << 16 | Int(tail[3]) << 24
-        guard footerLength <= size - 12, footerLength <= limits.maxFooterBytes else {
+        guard footerLength <= size - 12 else {
             throw fail(.corrupt, size - 8, "footer length \(footerLength) does not fit in a file of \(size) bytes")
+        }
+        guard footerLength <= limits.maxFooterBytes else {
+            throw fail(.unsupported, size - 8, "footer of \(footerLength) bytes is more than the reader's limit of \(limits.maxFooterBytes)")
         }
         let footerStart = size - 8 - footerLength
         dataEnd = footerStart

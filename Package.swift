@@ -36,10 +36,15 @@ let package = Package(
             pkgConfig: "snappy",
             providers: [.apt(["libsnappy-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Parquet writer and reader (self-contained: no dependency on Strata).
         .target(
             name: "StrataParquet",
-            dependencies: ["CLZ4", "CZstd", "CSnappy"]
+            dependencies: ["CLZ4", "CZstd", "CSnappy", "CZlib"]
         ),
         .target(
             name: "StrataCodecs",

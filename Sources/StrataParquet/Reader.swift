@@ -49,7 +49,7 @@ public struct ParquetReaderLimits: Sendable {
 /// Supported: flat columns (required or optional, also leaves of non-repeated groups) of every
 /// physical type but INT96; data pages v1 and v2 and dictionary pages; encodings PLAIN,
 /// PLAIN_DICTIONARY / RLE_DICTIONARY, RLE (booleans and levels), DELTA_BINARY_PACKED and
-/// BYTE_STREAM_SPLIT; codecs UNCOMPRESSED, SNAPPY, ZSTD and LZ4_RAW. Anything else, and any
+/// BYTE_STREAM_SPLIT; codecs UNCOMPRESSED, SNAPPY, GZIP, ZSTD and LZ4_RAW. Anything else, and any
 /// damage, is a ``ParquetError`` naming the file, row group, column, byte offset and feature.
 public final class ParquetReader {
     private enum Source {
@@ -218,7 +218,7 @@ public final class ParquetReader {
         guard let meta = chunk.metaData else { throw fail(.unsupported, nil, "column chunk without metadata (encrypted columns are not supported)") }
         guard meta.type == type.code else { throw fail(.corrupt, nil, "column chunk of physical type \(meta.type) in a \(type.rawValue) column") }
         guard let codec = ParquetCompression(code: meta.codec) else { throw fail(.unsupported, nil, "compression codec \(meta.codec)") }
-        guard [.uncompressed, .snappy, .zstd, .lz4Raw].contains(codec) else {
+        guard [.uncompressed, .snappy, .gzip, .zstd, .lz4Raw].contains(codec) else {
             throw fail(.unsupported, nil, "\(codec.rawValue.uppercased()) compression is not supported")
         }
         guard group.numRows >= 0 else { throw fail(.corrupt, nil, "row group of \(group.numRows) rows") }

@@ -44,7 +44,7 @@ public struct ParquetColumnData: Sendable, Equatable {
 }
 
 /// Compression codecs of Parquet pages. The writer supports ``uncompressed``, ``lz4Raw``,
-/// ``zstd`` and ``snappy``; the reader also names ``gzip`` (and others) in its errors.
+/// ``zstd`` and ``snappy``; the reader those and ``gzip`` (the others it names in its errors).
 public enum ParquetCompression: String, Sendable, CaseIterable {
     case uncompressed, snappy, gzip, lzo, brotli, lz4, zstd, lz4Raw = "lz4_raw"
 

@@ -1,5 +1,5 @@
-// UNSAFE POINTER CODE: the calls into the system liblz4, libzstd and libsnappy (the only file of
-// StrataParquet that imports CLZ4, CZstd or CSnappy, and the only one using pointers).
+// UNSAFE POINTER CODE: the calls into the system liblz4, libzstd, libsnappy and zlib (the only
+// file of StrataParquet that imports CLZ4, CZstd, CSnappy or CZlib, and the only one using pointers).
 //
 // Why each call is safe:
 // - Every pointer comes from `withUnsafeBytes`/`withUnsafeMutableBytes` of a Swift array and is
@@ -8,12 +8,14 @@
 //   ZSTD_compressBound, snappy_max_compressed_length), so it cannot write past it.
 // - Decompression writes into an array of exactly the size the page header declares (the caller
 //   caps it), with the library's bounds-checked decoder (LZ4_decompress_safe, ZSTD_decompress,
-//   snappy_uncompress after snappy_validate_compressed_buffer), and the produced size must equal
+//   snappy_uncompress after snappy_validate_compressed_buffer, zlib's inflate with avail_out set to
+//   the buffer's size), and the produced size must equal
 //   the declared size. Hostile input makes these functions return an error, never write outside
 //   the output buffer or read outside the input buffer.
 // - Empty inputs and outputs never reach the libraries with a nil base address.
 import CLZ4
 import CSnappy
+import CZlib
 import CZstd
 
 enum Codecs {
@@ -108,6 +110,21 @@ enum Codecs {
                 }
             }
             guard ok else { throw .corrupt("SNAPPY page does not decompress to its declared \(size) bytes") }
+        case .gzip:
+            guard input.count <= Int(UInt32.max), size <= Int(UInt32.max) else { throw .corrupt("GZIP page too large") }
+            let ok = input.withUnsafeBytes { src -> Bool in
+                out.withUnsafeMutableBytes { dst -> Bool in
+                    var stream = z_stream()
+                    guard strata_inflate_init_gzip(&stream) == Z_OK else { return false }
+                    defer { inflateEnd(&stream) }
+                    stream.next_in = UnsafeMutablePointer(mutating: src.baseAddress!.assumingMemoryBound(to: Bytef.self))
+                    stream.avail_in = uInt(src.count)
+                    stream.next_out = dst.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                    stream.avail_out = uInt(dst.count)
+                    return inflate(&stream, Z_FINISH) == Z_STREAM_END && Int(stream.total_out) == size
+                }
+            }
+            guard ok else { throw .corrupt("GZIP page does not decompress to its declared \(size) bytes") }
         default:
             throw .unsupported("\(name) compression")
         }

@@ -236,15 +236,15 @@ struct RoundTripTests {
 
     @Test("unsupported codecs and encodings are typed errors naming the feature")
     func unsupported() throws {
-        // A file written UNCOMPRESSED whose column chunk then claims GZIP.
+        // A file written UNCOMPRESSED whose column chunk then claims BROTLI.
         let bytes = try writeToMemory([ParquetColumn("a", .int64)], [ParquetColumnData(.int64([1, 2, 3]))], {
             var o = ParquetWriterOptions(); o.compression = .uncompressed; return o
         }(), batches: 1)
         var meta = try footer(bytes)
-        meta.rowGroups[0].columns[0].metaData!.codec = ParquetCompression.gzip.code
+        meta.rowGroups[0].columns[0].metaData!.codec = ParquetCompression.brotli.code
         let r = try ParquetReader(bytes: try replaceFooter(bytes, meta), name: "g.parquet")
         let e = try #require(#expect(throws: ParquetError.self) { try r.read(rowGroup: 0, column: 0) })
-        #expect(e.kind == .unsupported && "\(e)".contains("GZIP") && "\(e)".contains("column 'a'"))
+        #expect(e.kind == .unsupported && "\(e)".contains("BROTLI") && "\(e)".contains("column 'a'"))
     }
 }
 

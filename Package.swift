@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataInterop", targets: ["StrataInterop"]),
+        .library(name: "StrataParquet", targets: ["StrataParquet"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
     ],
@@ -31,6 +32,26 @@ let package = Package(
             name: "CLZ4",
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSnappy",
+            pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Parquet writer and reader (self-contained: no dependency on Strata).
+        .target(
+            name: "StrataParquet",
+            dependencies: ["CLZ4", "CZstd", "CSnappy", "CZlib"]
         ),
         .target(
             name: "StrataCodecs",
@@ -94,7 +115,13 @@ let package = Package(
         // Helpers shared by the test targets: temporary directories, the built binaries, and
         // brute-force references for extreme steps and times.
         .target(name: "StrataTestSupport", path: "Tests/Helpers/StrataTestSupport"),
+        .executableTarget(
+            name: "strata-parquet-tool",
+            dependencies: ["StrataParquet"],
+            path: "Tests/Helpers/ParquetTool"
+        ),
         .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
+        .testTarget(name: "StrataParquetTests", dependencies: ["StrataParquet", "strata-parquet-tool"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StrataTests",
             dependencies: [

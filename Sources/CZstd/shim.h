@@ -1,0 +1,2 @@
+// The system libzstd (Debian: libzstd-dev). Only StrataParquet imports this module.
+#include <zstd.h>

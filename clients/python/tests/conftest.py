@@ -40,6 +40,12 @@ def strata_bin():
     return b
 
 
+def export(binary, store):
+    """Every point of the store, read by `strata export` in a process of its own: a list of dicts."""
+    out = subprocess.run([binary, "export", "--store", store], check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,7 +7,7 @@ import urllib.error
 
 import pytest
 
-import strata
+import strata_metrics as strata
 from conftest import Server
 
 

@@ -1,10 +1,12 @@
 """Strata client: log metrics from a training script (standard library only).
 
-    import strata
-    run = strata.init(name="resnet-lr3e-4", params={"lr": 3e-4, "model": {"depth": 50}}, tags=["baseline"])
+    import strata_metrics as strata
+    run = strata.init(project="vision", name="resnet-lr3e-4", config={"lr": 3e-4, "model": {"depth": 50}},
+                      tags=["baseline"], notes="lr sweep, first point")
     for step in range(1000):
         run.log({"train/loss": loss, "lr": lr}, step=step)
-    run.finish()
+    run.summary["best_acc"] = best
+    run.finish()                        # or: with strata.init(...) as run: ...
 
 Points are queued and sent in batches by a background thread, either
 
@@ -14,53 +16,85 @@ Points are queued and sent in batches by a background thread, either
   writing the store ``STRATA_STORE`` (or ``store=``, else ``./.strata``).
 
 ``init`` records the git commit and dirty flag, host, command line, Python version and the versions
-of common ML packages as run metadata. Records are the JSON line records of ``strata ingest``
-(docs/CLI.md); a name already in the store resumes that run, as with ``strata ingest``.
+of common ML packages as run metadata, and starts a sampler of system metrics (``sys/*`` series).
+Records are the JSON line records of ``strata ingest`` (docs/CLI.md); a name already in the store
+resumes that run, as with ``strata ingest``. The whole API: docs/PYTHON.md.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as _dt
-import json
-import math
 import os
 import platform
 import queue
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-import uuid
+import urllib.error  # noqa: F401 - kept as attributes of the module for callers and tests
+import urllib.request  # noqa: F401
 
-__all__ = ["init", "Run", "StrataError", "__version__"]
+try:  # Python 3.8: collections.abc is there too
+    from collections.abc import MutableMapping
+except ImportError:  # pragma: no cover
+    from collections import MutableMapping
+
+from ._system import SystemSampler
+from ._transport import StrataError, _HTTPTransport, _ProcessTransport, _dumps  # noqa: F401
+
+__all__ = ["init", "log", "finish", "Run", "Config", "Summary", "StrataError", "SystemSampler", "environment",
+           "run", "__version__"]
 __version__ = "0.2.0"
 
 # Packages whose versions are recorded when installed (plus any given with init(packages=...)).
-WATCHED_PACKAGES = ["numpy", "torch", "jax", "tensorflow", "transformers", "scikit-learn", "pandas", "lightning", "strata-client"]
+WATCHED_PACKAGES = ["numpy", "torch", "jax", "tensorflow", "transformers", "scikit-learn", "pandas", "lightning",
+                    "strata-metrics"]
+
+#: The run the latest ``init`` started (None before, and after it finished), as ``wandb.run``.
+run = None
 
 
-class StrataError(Exception):
-    """A batch was refused (bad data, bad token) or could not be delivered."""
+def _env_flag(name, default):
+    v = os.environ.get(name)
+    if v is None or v == "":
+        return default
+    return v.strip().lower() not in ("0", "false", "no", "off")
 
 
 def init(name=None, params=None, tags=None, project=None, meta=None, url=None, token=None, store=None,
-         packages=None, flush_interval=0.5, max_batch=10000, capture=True):
-    """Starts (or resumes, when the name exists) a run and returns it.
+         packages=None, flush_interval=0.5, max_batch=10000, capture=True, *, config=None, notes=None,
+         system_metrics=None, system_interval=None):
+    """Starts (or resumes, when the name exists) a run, makes it the module's ``run`` and returns it.
 
-    name: run name (default: ``<script>-<UTC time>``). params: dict, nested dicts flatten to dotted
-    keys. tags: list of strings. meta: extra metadata (``purpose``, ``dataset.train``, ...).
+    project: the run's project (default ``default``). name: run name (default
+    ``<script>-<UTC time>``). config (or params, the same thing; both may be given): the run's
+    hyperparameters, a dict (nested dicts flatten to dotted keys) or an ``argparse.Namespace``;
+    later changes go through ``run.config``. tags: list of strings. notes: free text, stored as the
+    metadata ``purpose``. meta: extra metadata (``dataset.train``, ...).
     url / token: server (default ``$STRATA_URL`` / ``$STRATA_TOKEN``). store: local store when no
     server (default ``$STRATA_STORE``). capture: record git, host, command, Python and packages.
+    system_metrics: sample CPU, memory, disk, network and GPUs into ``sys/*`` series (default on;
+    ``$STRATA_SYSTEM_METRICS=0`` turns the default off) every ``system_interval`` seconds
+    (default ``$STRATA_SYSTEM_INTERVAL`` or 10).
     """
+    global run
     if name is None:
         script = os.path.splitext(os.path.basename(sys.argv[0] or "python"))[0] or "python"
         name = "%s-%s" % (script, _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S"))
+    hyper = {}
+    for given in (params, config):
+        if given is None:
+            continue
+        if not isinstance(given, dict):
+            given = vars(given)  # argparse.Namespace and other simple objects
+        hyper.update(given)
+    if system_metrics is None:
+        system_metrics = _env_flag("STRATA_SYSTEM_METRICS", True)
+    if system_interval is None:
+        system_interval = float(os.environ.get("STRATA_SYSTEM_INTERVAL") or 10.0)
     url = url if url is not None else os.environ.get("STRATA_URL") or None
     token = token if token is not None else os.environ.get("STRATA_TOKEN") or None
     if url:
@@ -68,30 +102,172 @@ def init(name=None, params=None, tags=None, project=None, meta=None, url=None, t
     else:
         transport = _ProcessTransport(store if store is not None else os.environ.get("STRATA_STORE") or None)
     metadata = environment(packages) if capture else {}
+    if notes:
+        metadata["purpose"] = str(notes)
     if meta:
         metadata.update(meta)
-    run = Run(name, transport, flush_interval=flush_interval, max_batch=max_batch)
+    r = Run(name, transport, flush_interval=flush_interval, max_batch=max_batch)
     first = {"run": name}
     if project:
         first["project"] = project
-    if params:
-        first["params"] = params
+    if hyper:
+        first["params"] = hyper
     if tags:
         first["tags"] = list(tags)
     if metadata:
         first["meta"] = metadata
-    if len(first) == 1:
-        first["meta"] = {"client": "strata-python " + __version__}
-    run._put(first)
-    return run
+    if len(first) == 1 or (len(first) == 2 and project):
+        first["meta"] = {"client": "strata-metrics " + __version__}
+    r._put(first)
+    r.config._load(hyper)
+    if system_metrics:
+        r.system = SystemSampler(r._log_system, interval=system_interval).start()
+    run = r
+    return r
+
+
+def log(metrics, step=None, **kwargs):
+    """``run.log`` of the run the latest ``init`` started."""
+    if run is None:
+        raise StrataError("no run: call strata_metrics.init() first")
+    run.log(metrics, step=step, **kwargs)
+
+
+def finish(exit_code=None, **kwargs):
+    """``run.finish`` of the run the latest ``init`` started (nothing when there is none)."""
+    if run is not None:
+        run.finish(exit_code=exit_code, **kwargs)
+
+
+class Config(MutableMapping):
+    """The run's hyperparameters (``run.config``), as ``wandb.config``: a dict (also with attribute
+    access) whose every change is sent to the store as the run's params. Nested dicts are stored
+    with dotted keys (``{"optim": {"lr": 1}}`` is the param ``optim.lr``). Params cannot be removed
+    from a stored run, so deleting a key raises ``TypeError``."""
+
+    def __init__(self, run):
+        object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "_data", {})
+
+    def _load(self, values):
+        self._data.update(values)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __setitem__(self, key, value):
+        self.update({key: value})
+
+    def __delitem__(self, key):
+        raise TypeError("a run's params cannot be removed (config key %r)" % (key,))
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def update(self, other=(), **kwargs):
+        """Sets several keys in one record."""
+        if not isinstance(other, (dict, MutableMapping, list, tuple)) and hasattr(other, "__dict__"):
+            other = vars(other)  # argparse.Namespace
+        values = dict(other, **kwargs)
+        for k in values:
+            if not isinstance(k, str):
+                raise TypeError("config keys are strings, got %r" % (k,))
+        if not values:
+            return
+        self._run._put({"run": self._run.name, "params": values})
+        self._data.update(values)
+
+    def setdefaults(self, values):
+        """Sets the keys of ``values`` that are not set yet (``wandb.config.setdefaults``)."""
+        self.update({k: v for k, v in values.items() if k not in self._data})
+
+    def __getattr__(self, key):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self._data[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key, value):
+        self[key] = value
+
+    def __repr__(self):
+        return "Config(%r)" % (self._data,)
+
+
+class Summary(MutableMapping):
+    """The run's summary (``run.summary``), as ``wandb.summary``. The store keeps a summary of
+    every series itself (count, first, last, min, max, mean, std: ``strata show``, ``/api/runs``),
+    so nothing is sent for logged metrics: reading ``summary[metric]`` gives the last value this
+    process logged. A value you set (``run.summary["best_acc"] = 0.93``) is stored as the run's
+    metadata ``summary.best_acc`` (typed like params; filter with ``meta.summary.best_acc``) and
+    read back before the logged one. Metadata cannot be removed, so deleting a key raises
+    ``TypeError``."""
+
+    def __init__(self, run):
+        self._run = run
+        self._set = {}
+        self._last = {}
+
+    def _logged(self, values):
+        self._last.update(values)
+
+    def __getitem__(self, key):
+        if key in self._set:
+            return self._set[key]
+        return self._last[key]
+
+    def __setitem__(self, key, value):
+        self.update({key: value})
+
+    def __delitem__(self, key):
+        raise TypeError("run metadata cannot be removed (summary key %r)" % (key,))
+
+    def __iter__(self):
+        return iter(list(self._set) + [k for k in self._last if k not in self._set])
+
+    def __len__(self):
+        return len(set(self._set) | set(self._last))
+
+    def update(self, other=(), **kwargs):
+        """Sets several keys in one record."""
+        values = dict(other, **kwargs)
+        for k in values:
+            if not isinstance(k, str):
+                raise TypeError("summary keys are strings, got %r" % (k,))
+        if not values:
+            return
+        self._run._put({"run": self._run.name, "meta": {"summary": values}})
+        self._set.update(values)
+
+    def __repr__(self):
+        return "Summary(%r)" % (dict(self.items()),)
+
+
+def _flatten(metrics, prefix, out):
+    for k, v in metrics.items():
+        key = prefix + str(k)
+        if isinstance(v, dict):
+            _flatten(v, key + "/", out)
+        elif v is not None:
+            out[key] = _number(key, v)
+    return out
 
 
 class Run:
-    """A run being logged. Thread-safe; use as a context manager to finish it (``failed`` on an exception)."""
+    """A run being logged. Thread-safe; use as a context manager to finish it (``failed`` on an
+    exception)."""
 
     def __init__(self, name, transport, flush_interval=0.5, max_batch=10000):
         self.name = name
         self.id = None  # known after the first batch reaches a server
+        self.config = Config(self)
+        self.summary = Summary(self)
+        self.system = None  # the SystemSampler, when system metrics are on
         self._transport = transport
         self._queue = queue.Queue()
         self._flush_interval = flush_interval
@@ -109,22 +285,19 @@ class Run:
 
     def log(self, metrics, step=None, time_ms=None, labels=None):
         """Logs ``{name: value}`` at ``step`` (default: previous step + 1). Values: numbers
-        (NaN and ±inf kept), numpy / torch scalars; None skips a metric."""
+        (NaN and ±inf kept), numpy / torch scalars; None skips a metric; a nested dict logs its
+        values as ``outer/inner``."""
         self._raise_if_failed()
         if self._finished:
             raise StrataError("run %r is finished" % self.name)
-        values = {}
-        for k, v in metrics.items():
-            if v is None:
-                continue
-            values[str(k)] = _number(k, v)
+        values = _flatten(metrics, "", {})
         with self._lock:
             if step is None:
                 step = self._step + 1
             elif isinstance(step, bool) or not isinstance(step, int):
                 try:
                     step = int(step) if float(step) == int(step) else None
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     step = None
                 if step is None:
                     raise TypeError("step must be an integer")
@@ -135,14 +308,16 @@ class Run:
         if labels:
             rec["labels"] = {str(k): str(v) for k, v in labels.items()}
         self._put(rec)
+        self.summary._logged(values)
 
     def set_params(self, params):
-        self._put({"run": self.name, "params": params})
+        """Merges ``params`` into the run's params (``run.config.update`` does the same)."""
+        self.config.update(params)
 
     def tag(self, *tags):
         self._put({"run": self.name, "tags": list(tags)})
 
-    def flush(self, timeout=60):
+    def flush(self, timeout=120):
         """Blocks until everything logged so far is acknowledged (durable in the server's or the
         local writer's write-ahead log)."""
         done = threading.Event()
@@ -151,10 +326,19 @@ class Run:
             raise StrataError("flush timed out after %s s" % timeout)
         self._raise_if_failed()
 
-    def finish(self, status="finished", timeout=60):
-        """Sends what is left, marks the run finished (or failed) and stops the sender."""
+    def finish(self, status=None, timeout=120, exit_code=None):
+        """Sends what is left, ends the run and stops the sender. The run ends ``failed`` when
+        ``exit_code`` is not 0 (or ``status="failed"``), else ``finished``."""
         if self._finished:
             return
+        if isinstance(status, int) and not isinstance(status, bool):
+            status, exit_code = None, status  # finish(1), as wandb.finish(exit_code)
+        if status is None:
+            status = "failed" if exit_code not in (None, 0) else "finished"
+        if status not in ("finished", "failed"):
+            raise ValueError("status must be \"finished\" or \"failed\", got %r" % (status,))
+        if self.system is not None:
+            self.system.stop()
         self._put({"run": self.name, "status": status})
         self._finished = True
         done = threading.Event()
@@ -165,8 +349,11 @@ class Run:
         try:
             self._transport.close()
         finally:
+            global run
             if self in _live_runs:
                 _live_runs.remove(self)
+            if run is self:
+                run = None
         if not ok:
             raise StrataError("finish timed out after %s s" % timeout)
         self._raise_if_failed()
@@ -182,6 +369,11 @@ class Run:
 
     def _put(self, record):
         self._queue.put(record)
+
+    def _log_system(self, metrics, step, time_ms):
+        # System samples have their own steps (ms since init): they do not move the run's step.
+        if not self._finished:
+            self._put({"run": self.name, "step": step, "time": time_ms, "metrics": metrics})
 
     def _raise_if_failed(self):
         if self._error is not None:
@@ -237,123 +429,12 @@ def _number(name, v):
         raise TypeError("metric %r must be a number, got %r" % (name, v)) from None
 
 
-def _dumps(records):
-    # NaN / Infinity go as the bare tokens Python writes; the server and `strata ingest` accept them.
-    return "\n".join(json.dumps(r, separators=(",", ":"), default=_json_default) for r in records) + "\n"
-
-
-def _json_default(o):
-    try:
-        return float(o)
-    except (TypeError, ValueError):
-        return str(o)
-
-
-class _HTTPTransport:
-    def __init__(self, url, token, max_bytes=8 << 20, retries=6):
-        self.url = url.rstrip("/") + "/api/ingest"
-        self.token = token
-        self.max_bytes = max_bytes
-        self.retries = retries
-
-    def send(self, records, key=None):
-        """Posts one batch. Every attempt of a batch carries the same ``Idempotency-Key``, so a
-        retry after a lost answer (or a server killed mid-batch) is applied once."""
-        key = key or uuid.uuid4().hex
-        body = _dumps(records).encode()
-        if len(body) > self.max_bytes and len(records) > 1:
-            return self._split(records, key)
-        delay = 0.2
-        for attempt in range(self.retries + 1):
-            req = urllib.request.Request(self.url, data=body, method="POST")
-            req.add_header("Content-Type", "application/x-ndjson")
-            req.add_header("Idempotency-Key", key)
-            if self.token:
-                req.add_header("Authorization", "Bearer " + self.token)
-            try:
-                with urllib.request.urlopen(req, timeout=60) as resp:
-                    return json.loads(resp.read() or b"{}")
-            except urllib.error.HTTPError as e:
-                message = _error_message(e)
-                if e.code == 413 and len(records) > 1:
-                    return self._split(records, key)
-                # 409: the same batch is still being applied (an earlier attempt): ask again.
-                if (e.code < 500 and e.code != 409) or attempt == self.retries:
-                    raise StrataError("server refused a batch of %d records (HTTP %d): %s" % (len(records), e.code, message)) from None
-            except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
-                if attempt == self.retries:
-                    raise StrataError("cannot reach %s: %s" % (self.url, getattr(e, "reason", e))) from None
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        return None
-
-    def _split(self, records, key):
-        # Halves get keys derived from the batch's, so retrying the split is idempotent too.
-        half = len(records) // 2
-        a = self.send(records[:half], key + ".1")
-        self.send(records[half:], key + ".2")
-        return a
-
-    def close(self):
-        pass
-
-
-def _error_message(e):
-    try:
-        return json.loads(e.read())["error"]["message"]
-    except Exception:  # noqa: BLE001
-        return str(e)
-
-
-class _ProcessTransport:
-    """Pipes JSON lines into a local `strata ingest` (started on the first batch)."""
-
-    def __init__(self, store):
-        self.store = store
-        self.proc = None
-        self.stderr = b""
-
-    def _start(self):
-        binary = os.environ.get("STRATA_BIN") or shutil.which("strata")
-        if not binary:
-            raise StrataError("no server (STRATA_URL is not set) and no `strata` binary (set STRATA_BIN or put strata on PATH)")
-        args = [binary, "ingest", "--quiet"]
-        if self.store:
-            args += ["--store", self.store]
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-
-    def send(self, records):
-        if self.proc is None:
-            self._start()
-        try:
-            self.proc.stdin.write(_dumps(records).encode())
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            raise StrataError("`strata ingest` stopped: %s" % self._drain_error()) from None
-        return None
-
-    def _drain_error(self):
-        try:
-            self.proc.wait(timeout=10)
-            return (self.proc.stderr.read() or b"").decode(errors="replace").strip() or "exit code %s" % self.proc.returncode
-        except Exception as e:  # noqa: BLE001
-            return str(e)
-
-    def close(self):
-        if self.proc is None:
-            return
-        self.proc.stdin.close()
-        code = self.proc.wait(timeout=120)
-        err = (self.proc.stderr.read() or b"").decode(errors="replace").strip()
-        if code != 0:
-            raise StrataError("`strata ingest` failed (exit %d): %s" % (code, err))
-
 
 def environment(packages=None):
     """Reproduction facts: git commit and dirty flag, host, command line, Python, package versions."""
     m = {"host": socket.gethostname(), "command": " ".join(shlex.quote(a) for a in sys.argv) if sys.argv else "",
          "python": platform.python_version(), "python.implementation": platform.python_implementation(),
-         "platform": platform.platform(), "pid": os.getpid(), "client": "strata-python " + __version__}
+         "platform": platform.platform(), "pid": os.getpid(), "client": "strata-metrics " + __version__}
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         if commit.returncode == 0:

@@ -32,6 +32,12 @@ def find_binary():
     return shutil.which("strata")
 
 
+@pytest.fixture(autouse=True)
+def no_system_metrics_by_default(monkeypatch):
+    """Runs sample system metrics only in the tests that ask for them (system_metrics=True)."""
+    monkeypatch.setenv("STRATA_SYSTEM_METRICS", "0")
+
+
 @pytest.fixture(scope="session")
 def strata_bin():
     b = find_binary()

@@ -43,9 +43,9 @@ except ImportError:  # pragma: no cover
     from collections import MutableMapping
 
 from ._system import SystemSampler
-from ._transport import StrataError, _HTTPTransport, _ProcessTransport, _dumps  # noqa: F401
+from ._transport import RecordRefused, StrataError, _HTTPTransport, _ProcessTransport, _dumps  # noqa: F401
 
-__all__ = ["init", "log", "finish", "Run", "Config", "Summary", "StrataError", "SystemSampler", "environment",
+__all__ = ["init", "log", "finish", "Run", "Config", "Summary", "StrataError", "RecordRefused", "SystemSampler", "environment",
            "run", "__version__"]
 __version__ = "0.2.0"
 
@@ -66,7 +66,7 @@ def _env_flag(name, default):
 
 def init(name=None, params=None, tags=None, project=None, meta=None, url=None, token=None, store=None,
          packages=None, flush_interval=0.5, max_batch=10000, capture=True, *, config=None, notes=None,
-         system_metrics=None, system_interval=None):
+         system_metrics=None, system_interval=None, retry_timeout=120.0):
     """Starts (or resumes, when the name exists) a run, makes it the module's ``run`` and returns it.
 
     project: the run's project (default ``default``). name: run name (default
@@ -78,7 +78,8 @@ def init(name=None, params=None, tags=None, project=None, meta=None, url=None, t
     server (default ``$STRATA_STORE``). capture: record git, host, command, Python and packages.
     system_metrics: sample CPU, memory, disk, network and GPUs into ``sys/*`` series (default on;
     ``$STRATA_SYSTEM_METRICS=0`` turns the default off) every ``system_interval`` seconds
-    (default ``$STRATA_SYSTEM_INTERVAL`` or 10).
+    (default ``$STRATA_SYSTEM_INTERVAL`` or 10). retry_timeout: seconds a batch is retried with
+    the same idempotency key while the server is unreachable (restarting) before it is given up.
     """
     global run
     if name is None:
@@ -98,7 +99,7 @@ def init(name=None, params=None, tags=None, project=None, meta=None, url=None, t
     url = url if url is not None else os.environ.get("STRATA_URL") or None
     token = token if token is not None else os.environ.get("STRATA_TOKEN") or None
     if url:
-        transport = _HTTPTransport(url, token)
+        transport = _HTTPTransport(url, token, retry_timeout=retry_timeout)
     else:
         transport = _ProcessTransport(store if store is not None else os.environ.get("STRATA_STORE") or None)
     metadata = environment(packages) if capture else {}
@@ -274,7 +275,8 @@ class Run:
         self._max_batch = max_batch
         self._step = -1
         self._lock = threading.Lock()
-        self._error = None
+        self._error = None  # a batch that could not be delivered: every later call raises it
+        self._refused = []  # records refused since the last call that raised them
         self._finished = False
         self.sent_points = 0
         self._thread = threading.Thread(target=self._loop, name="strata-sender", daemon=True)
@@ -309,6 +311,7 @@ class Run:
             rec["labels"] = {str(k): str(v) for k, v in labels.items()}
         self._put(rec)
         self.summary._logged(values)
+        self._raise_refused()
 
     def set_params(self, params):
         """Merges ``params`` into the run's params (``run.config.update`` does the same)."""
@@ -317,16 +320,20 @@ class Run:
     def tag(self, *tags):
         self._put({"run": self.name, "tags": list(tags)})
 
-    def flush(self, timeout=120):
-        """Blocks until everything logged so far is acknowledged (durable in the server's or the
-        local writer's write-ahead log)."""
+    def flush(self, timeout=None):
+        """Returns when everything logged so far is durable: acknowledged by the server (in its
+        write-ahead log) or by the local ``strata ingest`` (fsynced). Raises ``RecordRefused`` for
+        records refused since the last call that raised (every other record is kept) and
+        ``StrataError`` when a batch could not be delivered. ``timeout`` (seconds, default none)
+        bounds the wait; the sender itself gives up on a server after ``retry_timeout``."""
         done = threading.Event()
         self._queue.put(done)
         if not done.wait(timeout):
             raise StrataError("flush timed out after %s s" % timeout)
         self._raise_if_failed()
+        self._raise_refused()
 
-    def finish(self, status=None, timeout=120, exit_code=None):
+    def finish(self, status=None, timeout=None, exit_code=None):
         """Sends what is left, ends the run and stops the sender. The run ends ``failed`` when
         ``exit_code`` is not 0 (or ``status="failed"``), else ``finished``."""
         if self._finished:
@@ -357,6 +364,7 @@ class Run:
         if not ok:
             raise StrataError("finish timed out after %s s" % timeout)
         self._raise_if_failed()
+        self._raise_refused()
 
     def __enter__(self):
         return self
@@ -378,6 +386,13 @@ class Run:
     def _raise_if_failed(self):
         if self._error is not None:
             raise self._error
+
+    def _raise_refused(self):
+        if self._refused:
+            with self._lock:
+                refused, self._refused = self._refused, []
+            if refused:
+                raise RecordRefused(refused)
 
     def _loop(self):
         stop = False
@@ -404,10 +419,14 @@ class Run:
                     break
             if pending and self._error is None:
                 try:
-                    reply = self._transport.send(pending)
-                    self.sent_points += sum(len(r.get("metrics", ())) for r in pending)
-                    if reply and self.id is None:
-                        for r in reply.get("runs", []):
+                    sent = self._transport.send(pending)
+                    refused = [r for r, _ in sent.refused]
+                    self.sent_points += sum(len(r.get("metrics", ())) for r in pending) - sum(len((r or {}).get("metrics", ())) for r in refused)
+                    if sent.refused:
+                        with self._lock:
+                            self._refused.extend(sent.refused)
+                    if sent.reply and self.id is None:
+                        for r in sent.reply.get("runs", []):
                             if r.get("name") == self.name:
                                 self.id = r.get("id")
                 except StrataError as e:

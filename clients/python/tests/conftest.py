@@ -59,10 +59,10 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, store):
+    def __init__(self, binary, store, port=None):
         self.binary = binary
         self.store = store
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.proc = subprocess.Popen([binary, "serve", "--store", store, "--port", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -84,6 +84,11 @@ class Server:
             req.add_header("Authorization", "Bearer " + token)
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
+
+    def kill(self):
+        """SIGKILL: the server gets no chance to close the store."""
+        self.proc.kill()
+        self.proc.wait()
 
     def stop(self):
         self.proc.terminate()

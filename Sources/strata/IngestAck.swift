@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `strata ingest --ack`: answers on stdout, so that a program piping lines in knows what is
+/// durable and what was refused (docs/CLI.md "Acknowledgements"; the Python client uses it).
+///
+/// - A control line `{"ack": "ID"}` makes every line before it durable (fsync) and is answered
+///   `{"ack":"ID","line":N}` (N: its line number). It is not a record: nothing is logged.
+/// - A refused line is answered `{"line":N,"error":"MESSAGE"}` at once (before ingest stops, or
+///   goes on with `--skip-bad`).
+struct IngestAcks {
+    /// The id of a control line, nil for any other line (which is then a record, checked as usual:
+    /// a line with an `"ack"` key in another form is refused as an unknown key).
+    func control(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        // Only a line that begins `{"ack"` (spaces allowed) is parsed here: records cost nothing more.
+        var i = 0
+        func skipSpace() { while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 { i += 1 } }
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        skipSpace()
+        let key = "\"ack\"".utf8
+        guard bytes.count - i >= key.count, zip(key, bytes[i...]).allSatisfy({ $0 == $1 }) else { return nil }
+        guard case .object(let kv)? = try? JSONParser.parse(bytes), kv.count == 1, case .string(let id) = kv[0].1 else { return nil }
+        return id
+    }
+
+    func ack(_ id: String, line: Int) { answer("{\"ack\":\(jsonString(id)),\"line\":\(line)}") }
+
+    func refused(line: Int, _ message: String) { answer("{\"line\":\(line),\"error\":\(jsonString(message))}") }
+
+    /// One line on stdout, written whole at once. A reader that went away is ignored (ingest ends
+    /// at the end of its input as usual).
+    private func answer(_ s: String) {
+        var text = s + "\n"
+        text.withUTF8 { p in
+            var off = 0
+            while off < p.count {
+                let n = write(1, p.baseAddress! + off, p.count - off)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+                off += n
+            }
+        }
+    }
+}

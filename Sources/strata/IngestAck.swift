@@ -22,10 +22,13 @@ struct IngestAcks {
         guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
         i += 1
         skipSpace()
-        let key = "\"ack\"".utf8
-        guard bytes.count - i >= key.count, zip(key, bytes[i...]).allSatisfy({ $0 == $1 }) else { return nil }
-        guard case .object(let kv)? = try? JSONParser.parse(bytes), kv.count == 1, case .string(let id) = kv[0].1 else { return nil }
-        return id
+        for c in "\"ack\"".utf8 {
+            guard i < bytes.count, bytes[i] == c else { return nil }
+            i += 1
+        }
+        let line: JSON
+        do { line = try JSONParser.parse(bytes) } catch { return nil }
+        return line.ackID
     }
 
     func ack(_ id: String, line: Int) { answer("{\"ack\":\(jsonString(id)),\"line\":\(line)}") }
@@ -44,5 +47,15 @@ struct IngestAcks {
                 off += n
             }
         }
+    }
+}
+
+extension JSON {
+    /// The id of a control line: an object with exactly the key `ack`, a string. (An extension
+    /// because swiftc 6.3 reports a spurious "circular reference" at `enum JSON` for a
+    /// `case .object(let kv)` pattern when this file alone is recompiled and extends nothing.)
+    var ackID: String? {
+        guard case .object(let kv) = self, kv.count == 1, case .string(let id) = kv[0].1 else { return nil }
+        return id
     }
 }

@@ -24,6 +24,7 @@ struct Ingest: ParsableCommand {
     @Option(help: "Make input durable (fsync) at least every N lines.") var flushEvery: Int = 1000
     @Option(help: "File to read instead of stdin.") var input: String?
     @Flag(help: "No summary on stderr.") var quiet = false
+    @Flag(help: "Answer {\"ack\": ID} lines once all before them is durable, and report refused lines, on stdout.") var ack = false
 
     enum InputFormat: String, ExpressibleByArgument, CaseIterable { case jsonl, csv }
 
@@ -42,22 +43,26 @@ struct Ingest: ParsableCommand {
         let policy = FlushPolicy(store: store, everyLines: flushEvery, everyMs: 100)
         let json = JSONLineIngester(book: book, defaultRun: runName)
         let csv = CSVIngester(book: book, defaultRun: runName, timeUnit: .auto)
+        let acks = ack ? IngestAcks() : nil  // --ack: IngestAck.swift
         var failure: Error?
         do {
             try LineReader(fd: fd).forEachLine(needsIdle: { policy.unflushed > 0 }, idle: { try policy.flush() }) { bytes, lineNo in
+                let ackID = acks?.control(bytes)
                 do {
                     switch format {
+                    case _ where ackID != nil: break
                     case .jsonl: try json.handle(bytes)
                     case .csv: try csv.handle(bytes, lineNo: lineNo)
                     }
                 } catch {
                     let msg = "line \(lineNo): \(describe(error))"
+                    acks?.refused(line: lineNo, describe(error))
                     if !skipBad { throw CLIError(msg) }
                     json.counts.skipped += 1
                     if json.counts.firstSkipped == nil { json.counts.firstSkipped = msg }
                 }
                 json.counts.lines = lineNo
-                try policy.lineDone()
+                if let ackID { try policy.flush(); acks?.ack(ackID, line: lineNo) } else { try policy.lineDone() }
             }
             try book.finishFromData()
         } catch { failure = error }

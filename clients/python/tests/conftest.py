@@ -32,12 +32,24 @@ def find_binary():
     return shutil.which("strata")
 
 
+@pytest.fixture(autouse=True)
+def no_system_metrics_by_default(monkeypatch):
+    """Runs sample system metrics only in the tests that ask for them (system_metrics=True)."""
+    monkeypatch.setenv("STRATA_SYSTEM_METRICS", "0")
+
+
 @pytest.fixture(scope="session")
 def strata_bin():
     b = find_binary()
     if not b:
         pytest.skip("no strata binary (build with `swift build` or set STRATA_BIN)")
     return b
+
+
+def export(binary, store):
+    """Every point of the store, read by `strata export` in a process of its own: a list of dicts."""
+    out = subprocess.run([binary, "export", "--store", store], check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def free_port():
@@ -47,10 +59,10 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, store):
+    def __init__(self, binary, store, port=None):
         self.binary = binary
         self.store = store
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.proc = subprocess.Popen([binary, "serve", "--store", store, "--port", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -72,6 +84,11 @@ class Server:
             req.add_header("Authorization", "Bearer " + token)
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
+
+    def kill(self):
+        """SIGKILL: the server gets no chance to close the store."""
+        self.proc.kill()
+        self.proc.wait()
 
     def stop(self):
         self.proc.terminate()

@@ -7,7 +7,7 @@ import urllib.error
 
 import pytest
 
-import strata
+import strata_metrics as strata
 from conftest import Server
 
 
@@ -162,7 +162,7 @@ def test_retry_after_a_lost_answer_is_applied_once(server, monkeypatch):
     monkeypatch.setattr(strata.urllib.request, "urlopen", flaky)
     transport = strata._HTTPTransport(server.url, None)
     records = [{"run": "py-retry", "step": s, "metrics": {"loss": s * 0.5}} for s in range(100)]
-    reply = transport.send(records)
+    reply = transport.send(records).reply
     assert reply["points"] == 100
     assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
     pts = server.get("/api/points?run=py-retry&metric=loss")["points"]

@@ -28,7 +28,7 @@ import Testing
         let s = Scratch()
         #expect(try strata(["log", "r", "--create", "--step", "1", "loss=1"], store: s.store).code == 0)
         #expect(try strata(["curve", "r", "loss", "--buckets", "100000"], store: s.store).code == 0)
-        let svg = s.file("p.svg")
+        let svg = s.sub("p.svg")
         for command in [["curve", "r", "loss"], ["plot", "r", "--metric", "loss", "--out", svg]] {
             for n in ["100001", "1000000", "0"] {
                 let r = try strata(command + ["--buckets", n], store: s.store)

@@ -36,8 +36,12 @@ enum Queries {
     }
 
     static func curveJSON(_ rows: [CurveBucket]) -> [[String: Any]] {
-        rows.map { ["bucket": $0.bucket, "count": $0.stats.count, "min": $0.stats.min, "max": $0.stats.max,
-                    "mean": $0.stats.mean, "first": $0.stats.first, "last": $0.stats.last] }
+        rows.map {
+            [
+                "bucket": $0.bucket, "count": $0.stats.count, "min": $0.stats.min, "max": $0.stats.max,
+                "mean": $0.stats.mean, "first": $0.stats.first, "last": $0.stats.last
+            ]
+        }
     }
 
     /// Answers one query in the library's own types (what is timed).
@@ -123,8 +127,10 @@ enum Queries {
             timings["\(q)_cold_ms"] = median(inside)
             timings["\(q)_cold_process_ms"] = median(cold)
             timings["\(q)_cold_peak_rss_mib"] = rss.max() ?? 0
-            log(String(format: "  %@ warm %.3f ms, cold %.2f ms (open+query inside the process; %.1f ms with process start), peak RSS %.1f MiB",
-                       q, timings["\(q)_warm_ms"]!, timings["\(q)_cold_ms"]!, timings["\(q)_cold_process_ms"]!, timings["\(q)_cold_peak_rss_mib"]!))
+            log(
+                String(
+                    format: "  %@ warm %.3f ms, cold %.2f ms (open+query inside the process; %.1f ms with process start), peak RSS %.1f MiB",
+                    q, timings["\(q)_warm_ms"]!, timings["\(q)_cold_ms"]!, timings["\(q)_cold_process_ms"]!, timings["\(q)_cold_peak_rss_mib"]!))
         }
         timings["Q1_points_per_s"] = 2_000_000 / (timings["Q1_warm_ms"]! / 1000)
         try scaling(long: long, timings: &timings)

@@ -68,10 +68,15 @@ private struct Manifest: Decodable {
         var value: ParamValue
         init(from d: Decoder) throws {
             let c = try d.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { value = .bool(b) }
-            else if let s = try? c.decode(String.self) { value = .string(s) }
-            else if let i = try? c.decode(Int64.self) { value = .int(i) }
-            else { value = .double(try c.decode(Double.self)) }
+            if let b = try? c.decode(Bool.self) {
+                value = .bool(b)
+            } else if let s = try? c.decode(String.self) {
+                value = .string(s)
+            } else if let i = try? c.decode(Int64.self) {
+                value = .int(i)
+            } else {
+                value = .double(try c.decode(Double.self))
+            }
         }
     }
     var runs: [R]

@@ -89,7 +89,9 @@ if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--child" {
 
 let repeats = Int(arg("--repeat") ?? "3") ?? 3
 guard let out = arg("--out") else {
-    log("usage: strata-bench --long DIR --sweep DIR --out results.json [--answers answers.json] [--repeat N]\n       strata-bench --dataset DIR --out results.json")
+    log(
+        "usage: strata-bench --long DIR --sweep DIR --out results.json [--answers answers.json] [--repeat N]\n       strata-bench --dataset DIR --out results.json"
+    )
     exit(2)
 }
 let scratch = arg("--scratch") ?? NSTemporaryDirectory() + "strata-bench-\(getpid())"
@@ -108,7 +110,9 @@ func ingest(_ mode: String, _ dir: String, keep: String) throws -> (pps: Double,
         sizes.append(Double(directoryBytes(store)) / points)
         rss.append(r["peak_rss"]! / 1_048_576)
         log(String(format: "  %@ run %d: %.2f M points/s, %.3f bytes/point, peak RSS %.0f MiB", mode, i, rates.last! / 1e6, sizes.last!, rss.last!))
-        if i < repeats - 1 { try? FileManager.default.removeItem(atPath: store) } else {
+        if i < repeats - 1 {
+            try? FileManager.default.removeItem(atPath: store)
+        } else {
             try? FileManager.default.removeItem(atPath: keep)
             try FileManager.default.moveItem(atPath: store, toPath: keep)
         }
@@ -124,10 +128,16 @@ func codecBreakdown(_ store: String, points: Int) throws -> [[String: Any]] {
     var rows: [[String: Any]] = []
     for c in st.codecs {
         let bpp = Double(c.bytes) / Double(points)
-        log(String(format: "    %-7@ %-14@ %10d values %12d bytes  %.3f B/pt (%.2f B/value)", c.column, c.codec, c.values, c.bytes, bpp, Double(c.bytes) / Double(max(1, c.values))))
+        log(
+            String(
+                format: "    %-7@ %-14@ %10d values %12d bytes  %.3f B/pt (%.2f B/value)", c.column, c.codec, c.values, c.bytes, bpp,
+                Double(c.bytes) / Double(max(1, c.values))))
         rows.append(["column": c.column, "codec": c.codec, "values": c.values, "bytes": c.bytes])
     }
-    log(String(format: "    tier    %d bytes  %.3f B/pt;  files %d bytes; shared columns %d bytes", st.tierBytes, Double(st.tierBytes) / Double(points), st.fileBytes, st.sharedColumnBytes))
+    log(
+        String(
+            format: "    tier    %d bytes  %.3f B/pt;  files %d bytes; shared columns %d bytes", st.tierBytes, Double(st.tierBytes) / Double(points),
+            st.fileBytes, st.sharedColumnBytes))
     return rows
 }
 

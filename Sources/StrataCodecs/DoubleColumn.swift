@@ -58,7 +58,7 @@ package enum DoubleColumn {
     }
 
     static let pow10: [Double] = [
-        1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+        1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18
     ]
 
     // MARK: Encoding
@@ -347,13 +347,13 @@ package enum DoubleColumn {
         var codec: UInt8 = 0
         var width: Int = 0
         var exponent: Int = 0
-        var base: UInt64 = 0        // FOR: minimum (int/decimal as Int64 bits, float32 as mapped UInt32)
-        var first: UInt64 = 0       // delta codecs: bit pattern of value 0
-        var firstDelta: Int64 = 0   // dod
-        var minDelta: Int64 = 0     // delta: min delta; dod: min delta-of-delta
+        var base: UInt64 = 0  // FOR: minimum (int/decimal as Int64 bits, float32 as mapped UInt32)
+        var first: UInt64 = 0  // delta codecs: bit pattern of value 0
+        var firstDelta: Int64 = 0  // dod
+        var minDelta: Int64 = 0  // delta: min delta; dod: min delta-of-delta
         var packed: Int = 0
         var exceptionCount: Int = 0
-        var exceptions: Int = 0     // offset of the index list; the values follow it
+        var exceptions: Int = 0  // offset of the index list; the values follow it
     }
 
     /// Parses the header of block `k` holding `n` values and skips the rest of the block.

@@ -83,7 +83,7 @@ package enum Int64Column {
     struct Block {
         var codec: UInt8
         var width: Int
-        var base: Int64      // delta-FOR: first value; FOR: minimum
+        var base: Int64  // delta-FOR: first value; FOR: minimum
         var minDelta: Int64  // delta-FOR only
         var packed: Int
     }

@@ -186,7 +186,9 @@ enum RLEHybrid {
                 out.append(contentsOf: repeatElement(UInt32(v), count: n))
             } else {
                 let groups = header >> 1
-                guard groups > 0, groups <= UInt64(c.remaining) else { throw .corrupt("bit-packed run of \(groups) groups runs past the end", at: at) }
+                guard groups > 0, groups <= UInt64(c.remaining) else {
+                    throw .corrupt("bit-packed run of \(groups) groups runs past the end", at: at)
+                }
                 let bytes = Int(groups) * width
                 try c.need(bytes, "a bit-packed run")
                 var u = BitUnpacker(c.bytes, at: c.pos)
@@ -341,7 +343,9 @@ enum Plain {
     }
 
     static func decodeFixed(_ c: inout ByteCursor, width: Int, count: Int) throws(DecodeFailure) -> [UInt64] {
-        guard count <= c.remaining / max(width, 1) else { throw .corrupt("\(count) PLAIN values of \(width) bytes run past the end of the page", at: c.pos) }
+        guard count <= c.remaining / max(width, 1) else {
+            throw .corrupt("\(count) PLAIN values of \(width) bytes run past the end of the page", at: c.pos)
+        }
         var out = [UInt64](repeating: 0, count: count)
         var p = c.pos
         for j in 0..<count {

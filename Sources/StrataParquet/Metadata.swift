@@ -2,10 +2,10 @@
 // with their field ids. Unknown fields are skipped when reading.
 
 struct Statistics: Equatable {
-    var max: [UInt8]? = nil       // 1 (deprecated, signed order)
-    var min: [UInt8]? = nil       // 2 (deprecated, signed order)
-    var nullCount: Int64? = nil   // 3
-    var distinctCount: Int64? = nil // 4
+    var max: [UInt8]? = nil  // 1 (deprecated, signed order)
+    var min: [UInt8]? = nil  // 2 (deprecated, signed order)
+    var nullCount: Int64? = nil  // 3
+    var distinctCount: Int64? = nil  // 4
     var maxValue: [UInt8]? = nil  // 5
     var minValue: [UInt8]? = nil  // 6
 
@@ -49,9 +49,13 @@ enum LogicalTypeCodec {
                 }
             }
         case .decimal(let precision, let scale):
-            w.structField(5) { w in w.i32(1, Int32(scale)); w.i32(2, Int32(precision)) }
+            w.structField(5) { w in
+                w.i32(1, Int32(scale)); w.i32(2, Int32(precision))
+            }
         case .integer(let bits, let signed):
-            w.structField(10) { w in w.field(1, TType.byte); w.bytes.append(UInt8(bits)); w.bool(2, signed) }
+            w.structField(10) { w in
+                w.field(1, TType.byte); w.bytes.append(UInt8(bits)); w.bool(2, signed)
+            }
         case .other: break
         }
     }
@@ -59,7 +63,7 @@ enum LogicalTypeCodec {
     static let names: [Int16: String] = [
         1: "STRING", 2: "MAP", 3: "LIST", 4: "ENUM", 5: "DECIMAL", 6: "DATE", 7: "TIME", 8: "TIMESTAMP",
         10: "INTEGER", 11: "UNKNOWN", 12: "JSON", 13: "BSON", 14: "UUID", 15: "FLOAT16", 16: "VARIANT",
-        17: "GEOMETRY", 18: "GEOGRAPHY",
+        17: "GEOMETRY", 18: "GEOGRAPHY"
     ]
 
     static func read(_ r: inout ThriftReader, depth: Int) throws(DecodeFailure) -> ParquetLogicalType? {
@@ -108,15 +112,15 @@ enum LogicalTypeCodec {
 }
 
 struct SchemaElement {
-    var type: Int32? = nil          // 1
-    var typeLength: Int32? = nil    // 2
-    var repetition: Int32? = nil    // 3: 0 required, 1 optional, 2 repeated
-    var name = ""                   // 4
-    var numChildren: Int32? = nil   // 5
-    var convertedType: Int32? = nil // 6
-    var scale: Int32? = nil         // 7
-    var precision: Int32? = nil     // 8
-    var logicalType: ParquetLogicalType? = nil // 10
+    var type: Int32? = nil  // 1
+    var typeLength: Int32? = nil  // 2
+    var repetition: Int32? = nil  // 3: 0 required, 1 optional, 2 repeated
+    var name = ""  // 4
+    var numChildren: Int32? = nil  // 5
+    var convertedType: Int32? = nil  // 6
+    var scale: Int32? = nil  // 7
+    var precision: Int32? = nil  // 8
+    var logicalType: ParquetLogicalType? = nil  // 10
 
     func write(_ w: inout ThriftWriter) {
         if let type { w.i32(1, type) }
@@ -154,16 +158,16 @@ struct SchemaElement {
 }
 
 struct ColumnMetaData {
-    var type: Int32 = 0                   // 1
-    var encodings: [Int32] = []           // 2
-    var path: [String] = []               // 3
-    var codec: Int32 = 0                  // 4
-    var numValues: Int64 = 0              // 5
+    var type: Int32 = 0  // 1
+    var encodings: [Int32] = []  // 2
+    var path: [String] = []  // 3
+    var codec: Int32 = 0  // 4
+    var numValues: Int64 = 0  // 5
     var totalUncompressedSize: Int64 = 0  // 6
-    var totalCompressedSize: Int64 = 0    // 7
-    var dataPageOffset: Int64 = 0         // 9
-    var dictionaryPageOffset: Int64? = nil // 11
-    var statistics: Statistics? = nil     // 12
+    var totalCompressedSize: Int64 = 0  // 7
+    var dataPageOffset: Int64 = 0  // 9
+    var dictionaryPageOffset: Int64? = nil  // 11
+    var statistics: Statistics? = nil  // 12
 
     func write(_ w: inout ThriftWriter) {
         w.i32(1, type)
@@ -214,9 +218,9 @@ struct ColumnMetaData {
 }
 
 struct ColumnChunk {
-    var filePath: String? = nil     // 1
-    var fileOffset: Int64 = 0       // 2
-    var metaData: ColumnMetaData? = nil // 3
+    var filePath: String? = nil  // 1
+    var fileOffset: Int64 = 0  // 2
+    var metaData: ColumnMetaData? = nil  // 3
 
     func write(_ w: inout ThriftWriter) {
         if let filePath { w.string(1, filePath) }
@@ -241,11 +245,11 @@ struct ColumnChunk {
 
 struct RowGroup {
     var columns: [ColumnChunk] = []  // 1
-    var totalByteSize: Int64 = 0     // 2
-    var numRows: Int64 = 0           // 3
-    var fileOffset: Int64? = nil     // 5
-    var totalCompressedSize: Int64? = nil // 6
-    var ordinal: Int16? = nil        // 7
+    var totalByteSize: Int64 = 0  // 2
+    var numRows: Int64 = 0  // 3
+    var fileOffset: Int64? = nil  // 5
+    var totalCompressedSize: Int64? = nil  // 6
+    var ordinal: Int16? = nil  // 7
 
     func write(_ w: inout ThriftWriter) {
         w.structList(1, columns) { w, c in c.write(&w) }
@@ -261,7 +265,8 @@ struct RowGroup {
         var rows = false
         try r.readStruct(depth: depth) { (r, id, t) throws(DecodeFailure) in
             switch (id, t) {
-            case (1, TType.list): g.columns = try r.structList(depth: depth + 1) { (r) throws(DecodeFailure) in try ColumnChunk.read(&r, depth: depth + 1) }
+            case (1, TType.list):
+                g.columns = try r.structList(depth: depth + 1) { (r) throws(DecodeFailure) in try ColumnChunk.read(&r, depth: depth + 1) }
             case (2, TType.i64): g.totalByteSize = try r.i64()
             case (3, TType.i64): g.numRows = try r.i64(); rows = true
             default: return false
@@ -274,13 +279,13 @@ struct RowGroup {
 }
 
 struct FileMetaData {
-    var version: Int32 = 2                    // 1
-    var schema: [SchemaElement] = []          // 2
-    var numRows: Int64 = 0                    // 3
-    var rowGroups: [RowGroup] = []            // 4
-    var keyValue: [(String, String?)] = []    // 5
-    var createdBy: String? = nil              // 6
-    var columnOrders = 0                      // 7: a TypeDefinedOrder for each of this many leaves
+    var version: Int32 = 2  // 1
+    var schema: [SchemaElement] = []  // 2
+    var numRows: Int64 = 0  // 3
+    var rowGroups: [RowGroup] = []  // 4
+    var keyValue: [(String, String?)] = []  // 5
+    var createdBy: String? = nil  // 6
+    var columnOrders = 0  // 7: a TypeDefinedOrder for each of this many leaves
 
     func write(_ w: inout ThriftWriter) {
         w.i32(1, version)
@@ -327,26 +332,26 @@ struct FileMetaData {
 }
 
 struct DataPageHeader {
-    var numValues: Int32 = 0          // 1
-    var encoding: Int32 = 0           // 2
-    var definitionLevelEncoding: Int32 = EncodingCode.rle // 3
-    var repetitionLevelEncoding: Int32 = EncodingCode.rle // 4
-    var statistics: Statistics? = nil // 5
+    var numValues: Int32 = 0  // 1
+    var encoding: Int32 = 0  // 2
+    var definitionLevelEncoding: Int32 = EncodingCode.rle  // 3
+    var repetitionLevelEncoding: Int32 = EncodingCode.rle  // 4
+    var statistics: Statistics? = nil  // 5
 }
 
 struct DataPageHeaderV2 {
-    var numValues: Int32 = 0          // 1
-    var numNulls: Int32 = 0           // 2
-    var numRows: Int32 = 0            // 3
-    var encoding: Int32 = 0           // 4
-    var definitionLevelsByteLength: Int32 = 0 // 5
-    var repetitionLevelsByteLength: Int32 = 0 // 6
-    var isCompressed = true           // 7
-    var statistics: Statistics? = nil // 8
+    var numValues: Int32 = 0  // 1
+    var numNulls: Int32 = 0  // 2
+    var numRows: Int32 = 0  // 3
+    var encoding: Int32 = 0  // 4
+    var definitionLevelsByteLength: Int32 = 0  // 5
+    var repetitionLevelsByteLength: Int32 = 0  // 6
+    var isCompressed = true  // 7
+    var statistics: Statistics? = nil  // 8
 }
 
 struct DictionaryPageHeader {
-    var numValues: Int32 = 0 // 1
+    var numValues: Int32 = 0  // 1
     var encoding: Int32 = 0  // 2
 }
 
@@ -358,12 +363,12 @@ enum PageType {
 }
 
 struct PageHeader {
-    var type: Int32 = 0                   // 1
-    var uncompressedSize: Int32 = 0       // 2
-    var compressedSize: Int32 = 0         // 3
-    var dataV1: DataPageHeader? = nil     // 5
-    var dictionary: DictionaryPageHeader? = nil // 7
-    var dataV2: DataPageHeaderV2? = nil   // 8
+    var type: Int32 = 0  // 1
+    var uncompressedSize: Int32 = 0  // 2
+    var compressedSize: Int32 = 0  // 3
+    var dataV1: DataPageHeader? = nil  // 5
+    var dictionary: DictionaryPageHeader? = nil  // 7
+    var dataV2: DataPageHeaderV2? = nil  // 8
 
     func encoded() -> [UInt8] {
         var w = ThriftWriter()
@@ -381,7 +386,9 @@ struct PageHeader {
                 }
             }
             if let d = dictionary {
-                w.structField(7) { w in w.i32(1, d.numValues); w.i32(2, d.encoding) }
+                w.structField(7) { w in
+                    w.i32(1, d.numValues); w.i32(2, d.encoding)
+                }
             }
             if let d = dataV2 {
                 w.structField(8) { w in

@@ -97,7 +97,9 @@ public final class ParquetReader {
         guard size >= 12 else { throw fail(.notParquet, nil, "\(size) bytes is too short to be a Parquet file") }
         let tail = try Self.read(source, name: name, offset: size - 8, count: 8)
         if tail[4...] == Array("PARE".utf8)[...] { throw fail(.unsupported, size - 4, "encrypted footer (PARE) is not supported") }
-        guard tail[4...] == Array("PAR1".utf8)[...] else { throw fail(.notParquet, size - 4, "no PAR1 magic at the end: not a Parquet file, or truncated") }
+        guard tail[4...] == Array("PAR1".utf8)[...] else {
+            throw fail(.notParquet, size - 4, "no PAR1 magic at the end: not a Parquet file, or truncated")
+        }
         guard try Self.read(source, name: name, offset: 0, count: 4) == Array("PAR1".utf8) else {
             throw fail(.notParquet, 0, "no PAR1 magic at the start: not a Parquet file")
         }
@@ -120,7 +122,8 @@ public final class ParquetReader {
             throw fail(.corrupt, footerStart, "schema: " + error.message)
         }
         for (i, g) in meta.rowGroups.enumerated() where g.columns.count != columns.count {
-            throw ParquetError(.corrupt, file: name, rowGroup: i, offset: footerStart, "\(g.columns.count) column chunks for \(columns.count) columns")
+            throw ParquetError(
+                .corrupt, file: name, rowGroup: i, offset: footerStart, "\(g.columns.count) column chunks for \(columns.count) columns")
         }
         groups = meta.rowGroups
         rowCount = meta.numRows
@@ -170,11 +173,12 @@ public final class ParquetReader {
                 } else {
                     var scale = e.scale.map(Int.init), precision = e.precision.map(Int.init)
                     if case .decimal(let p, let s) = e.logicalType { scale = s; precision = p }
-                    out.append(ParquetLeafColumn(
-                        name: (path + [e.name]).joined(separator: "."), path: path + [e.name],
-                        physicalType: e.type.flatMap(ParquetPhysicalType.init(code:)), typeLength: e.typeLength.map(Int.init),
-                        logicalType: e.logicalType, convertedType: e.convertedType.map(Int.init), scale: scale, precision: precision,
-                        maxDefinitionLevel: d2, maxRepetitionLevel: r2))
+                    out.append(
+                        ParquetLeafColumn(
+                            name: (path + [e.name]).joined(separator: "."), path: path + [e.name],
+                            physicalType: e.type.flatMap(ParquetPhysicalType.init(code:)), typeLength: e.typeLength.map(Int.init),
+                            logicalType: e.logicalType, convertedType: e.convertedType.map(Int.init), scale: scale, precision: precision,
+                            maxDefinitionLevel: d2, maxRepetitionLevel: r2))
                 }
             }
         }
@@ -252,7 +256,8 @@ public final class ParquetReader {
                     throw DecodeFailure.corrupt("page of \(header.compressedSize) bytes runs past the end of the column chunk")
                 }
                 guard Int(header.uncompressedSize) <= limits.maxPageBytes else {
-                    throw DecodeFailure.unsupported("page of \(header.uncompressedSize) bytes is more than the reader's limit of \(limits.maxPageBytes)")
+                    throw DecodeFailure.unsupported(
+                        "page of \(header.uncompressedSize) bytes is more than the reader's limit of \(limits.maxPageBytes)")
                 }
                 pos = bodyStart + Int(header.compressedSize)
                 try decoder.page(header, bytes[bodyStart..<pos], rowsLeft: rows - decoder.rows)
@@ -431,7 +436,8 @@ struct ChunkDecoder {
             let v = try DeltaBinaryPacked.decode(&c, count: count)
             got = .fixed(type == .int32 ? v.map { UInt64(UInt32(truncatingIfNeeded: $0)) } : v.map { UInt64(bitPattern: $0) })
         case EncodingCode.byteStreamSplit where type != .boolean && type != .byteArray:
-            got = type == .fixedLenByteArray
+            got =
+                type == .fixedLenByteArray
                 ? .bytes(try ByteStreamSplit.decodeBytes(&c, width: typeLength, count: count))
                 : .fixed(try ByteStreamSplit.decode(&c, width: width, count: count))
         default:

@@ -101,7 +101,7 @@ enum Codecs {
                 let s = src.baseAddress!.assumingMemoryBound(to: CChar.self)
                 var declared = 0
                 guard snappy_validate_compressed_buffer(s, src.count) == SNAPPY_OK,
-                      snappy_uncompressed_length(s, src.count, &declared) == SNAPPY_OK, declared == size
+                    snappy_uncompressed_length(s, src.count, &declared) == SNAPPY_OK, declared == size
                 else { return false }
                 var outLen = size
                 return out.withUnsafeMutableBytes { dst in

@@ -110,7 +110,9 @@ public final class ParquetWriter {
 
     /// A writer that hands the file's bytes, in order, to `output` (a file, a socket, memory).
     /// `name` is used in errors.
-    public init(columns: [ParquetColumn], options: ParquetWriterOptions = .init(), name: String = "<stream>", output: @escaping ([UInt8]) throws -> Void) throws {
+    public init(
+        columns: [ParquetColumn], options: ParquetWriterOptions = .init(), name: String = "<stream>", output: @escaping ([UInt8]) throws -> Void
+    ) throws {
         func fail(_ m: String) -> ParquetError { ParquetError(.invalidArgument, file: name, m) }
         guard !columns.isEmpty else { throw fail("a Parquet file needs at least one column") }
         var names = Set<String>()
@@ -169,7 +171,8 @@ public final class ParquetWriter {
             }
             let fits: Bool
             switch (c.kind, d.values) {
-            case (.int64, .int64), (.timestampMillis, .int64), (.double, .double), (.string, .string), (.string, .bytes), (.boolean, .boolean): fits = true
+            case (.int64, .int64), (.timestampMillis, .int64), (.double, .double), (.string, .string), (.string, .bytes), (.boolean, .boolean):
+                fits = true
             default: fits = false
             }
             guard fits else { throw fail("column '\(c.name)' of kind \(c.kind) cannot take these values") }
@@ -249,9 +252,10 @@ public final class ParquetWriter {
             uncompressed += c.metaData!.totalUncompressedSize
             chunks.append(c)
         }
-        rowGroups.append(RowGroup(
-            columns: chunks, totalByteSize: uncompressed, numRows: Int64(bufferedRows), fileOffset: Int64(start),
-            totalCompressedSize: Int64(offset - start), ordinal: Int16(truncatingIfNeeded: rowGroups.count)))
+        rowGroups.append(
+            RowGroup(
+                columns: chunks, totalByteSize: uncompressed, numRows: Int64(bufferedRows), fileOffset: Int64(start),
+                totalCompressedSize: Int64(offset - start), ordinal: Int16(truncatingIfNeeded: rowGroups.count)))
         bufferedRows = 0
         for i in columns.indices {
             fixed[i].removeAll(keepingCapacity: true)
@@ -317,7 +321,8 @@ public final class ParquetWriter {
                 let body = try compress(page)
                 let header = PageHeader(
                     type: PageType.dictionary, uncompressedSize: try size32(page.count), compressedSize: try size32(body.count),
-                    dictionary: DictionaryPageHeader(numValues: Int32(count), encoding: EncodingCode.plain)).encoded()
+                    dictionary: DictionaryPageHeader(numValues: Int32(count), encoding: EncodingCode.plain)
+                ).encoded()
                 dictionaryOffset = Int64(offset)
                 try emit(header + body)
                 uncompressedTotal += header.count + page.count

@@ -35,14 +35,17 @@ struct Query {
     func last(_ k: String) throws(APIError) -> Int64? {
         guard let v = string(k) else { return nil }
         guard let l = Buckets.lastValue(exclusiveEnd: v) else {
-            throw APIError.bad("query parameter \"\(k)\" must be an integer from -9223372036854775807 to 9223372036854775808, got \"\(v.prefix(40))\"", field: k)
+            throw APIError.bad(
+                "query parameter \"\(k)\" must be an integer from -9223372036854775807 to 9223372036854775808, got \"\(v.prefix(40))\"", field: k)
         }
         return l
     }
 
     func int(_ k: String, default d: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
         guard let v = try int(k) else { return d }
-        guard range.contains(Int(v)) else { throw APIError.bad("query parameter \"\(k)\" must be \(range.lowerBound) to \(range.upperBound), got \(v)", field: k) }
+        guard range.contains(Int(v)) else {
+            throw APIError.bad("query parameter \"\(k)\" must be \(range.lowerBound) to \(range.upperBound), got \(v)", field: k)
+        }
         return Int(v)
     }
 
@@ -131,7 +134,8 @@ final class API: Sendable {
                 r.headers[HTTPFields.Element.Name("Idempotent-Replayed")!] = "true"
                 return r
             case .inProgress:
-                throw APIError(409, "a batch with Idempotency-Key \"\(key)\" is being applied right now; retry after it is answered", field: "Idempotency-Key")
+                throw APIError(
+                    409, "a batch with Idempotency-Key \"\(key)\" is being applied right now; retry after it is answered", field: "Idempotency-Key")
             case .otherBody:
                 throw APIError(422, "Idempotency-Key \"\(key)\" was already used for a batch with a different body", field: "Idempotency-Key")
             }
@@ -146,13 +150,15 @@ final class API: Sendable {
                 do {
                     // A batch without a key is atomic too; only a keyed one keeps its answer.
                     (outcome, commit) = try ingestor.apply(records) { outcome in
-                        BatchCommit(key: key ?? "", digest: digest, committedMs: Clock.milliseconds(),
-                                    response: key == nil ? [] : API.ingestAnswer(outcome, sync: sync))
+                        BatchCommit(
+                            key: key ?? "", digest: digest, committedMs: Clock.milliseconds(),
+                            response: key == nil ? [] : API.ingestAnswer(outcome, sync: sync))
                     }
                 } catch {
                     // 507 Insufficient Storage: the disk is full; reads go on, and writes work again once space is freed.
-                    throw APIError((error as? StrataError)?.code == .noSpace ? 507 : 500,
-                                   "store error while applying the batch (no point of it was stored): \(error)")
+                    throw APIError(
+                        (error as? StrataError)?.code == .noSpace ? 507 : 500,
+                        "store error while applying the batch (no point of it was stored): \(error)")
                 }
                 if sync { try store.flush() }
                 guard key != nil else { return API.ingestAnswer(outcome, sync: sync) }
@@ -168,24 +174,24 @@ final class API: Sendable {
 
     /// The answer to an ingest batch (kept with the batch's key, and sent again to a retry).
     static func ingestAnswer(_ outcome: Ingestor.Outcome, sync: Bool) -> [UInt8] {
-            var o = JSONOut()
+        var o = JSONOut()
+        o.beginObject()
+        o.field("records", outcome.records)
+        o.field("points", outcome.points)
+        o.field("durable", sync ? "fsync" : "log")
+        o.key("runs")
+        o.beginArray()
+        for (run, created) in outcome.runs {
             o.beginObject()
-            o.field("records", outcome.records)
-            o.field("points", outcome.points)
-            o.field("durable", sync ? "fsync" : "log")
-            o.key("runs")
-            o.beginArray()
-            for (run, created) in outcome.runs {
-                o.beginObject()
-                o.field("id", run.id.text)
-                o.field("name", run.name)
-                o.field("created", created)
-                o.endObject()
-            }
-            o.endArray()
+            o.field("id", run.id.text)
+            o.field("name", run.name)
+            o.field("created", created)
             o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+        }
+        o.endArray()
+        o.endObject()
+        o.bytes.append(10)
+        return o.bytes
     }
 
     // MARK: runs
@@ -261,7 +267,8 @@ final class API: Sendable {
         let metric = try q.require("metric")
         let byText = q.string("by") ?? "min"
         guard let by = RankStatistic(rawValue: byText) else {
-            throw APIError.bad("by must be one of \(RankStatistic.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(byText.prefix(40))\"", field: "by")
+            throw APIError.bad(
+                "by must be one of \(RankStatistic.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(byText.prefix(40))\"", field: "by")
         }
         var asc: Bool?
         if let order = q.string("order") {
@@ -401,7 +408,9 @@ struct SortKey: Sendable {
                 field = .metric(String(t[..<dot]), String(t[t.index(after: dot)...]))
                 return
             }
-            throw APIError.bad("sort must be name, id, created, ended, status, project, params.KEY, meta.KEY or METRIC.AGG (AGG: \(SortKey.aggregates.sorted().joined(separator: ", "))), got \"\(text.prefix(60))\"", field: "sort")
+            throw APIError.bad(
+                "sort must be name, id, created, ended, status, project, params.KEY, meta.KEY or METRIC.AGG (AGG: \(SortKey.aggregates.sorted().joined(separator: ", "))), got \"\(text.prefix(60))\"",
+                field: "sort")
         }
     }
 

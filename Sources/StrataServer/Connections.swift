@@ -15,8 +15,10 @@ public struct ServerLimits: Sendable {
     /// is read and dropped for at most this long, then the connection is closed. Default 5 s.
     public var lingerTimeout: TimeAmount
 
-    public init(idleTimeout: TimeAmount = .seconds(60), requestTimeout: TimeAmount = .seconds(120),
-                lingerTimeout: TimeAmount = .seconds(5)) {
+    public init(
+        idleTimeout: TimeAmount = .seconds(60), requestTimeout: TimeAmount = .seconds(120),
+        lingerTimeout: TimeAmount = .seconds(5)
+    ) {
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
         self.lingerTimeout = lingerTimeout

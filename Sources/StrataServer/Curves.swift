@@ -31,9 +31,10 @@ extension API {
         guard let axis = CurveAxis(rawValue: axisText) else {
             throw APIError.bad("x must be step, time or relative, got \"\(axisText.prefix(40))\"", field: "x")
         }
-        let c = CurveRequest(run: try q.require("run"), metric: try q.require("metric"), labels: try q.labels(),
-                             from: try q.int("from"), last: try q.last("to"),
-                             buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis)
+        let c = CurveRequest(
+            run: try q.require("run"), metric: try q.require("metric"), labels: try q.labels(),
+            from: try q.int("from"), last: try q.last("to"),
+            buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis)
         if let f = c.from, let l = c.last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }
@@ -57,7 +58,12 @@ extension API {
             throw APIError.bad(error.description, field: c.labels.isEmpty ? "metric" : "labels")
         }
         _ = try seriesInfo(store, run: info.id, key: key)
-        let axis: Store.XAxis = switch c.axis { case .step: .step; case .time: .time; case .relative: .relative }
+        let axis: Store.XAxis =
+            switch c.axis {
+            case .step: .step;
+            case .time: .time;
+            case .relative: .relative
+            }
         var o = JSONOut(capacity: 160 * min(c.buckets, 4096))
         o.beginObject()
         o.field("run", info.id.text)

@@ -30,7 +30,8 @@ public enum AccessRule {
             return nil
         case .open:
             if openAccessAllowed(listen: listen, noAuth: noAuth) { return nil }
-            return "refusing to serve a store without tokens on \(listen.host) (\(listen.addresses.joined(separator: ", ")) is not loopback): create one with `strata token create --scope write`, or pass --no-auth to serve openly"
+            return
+                "refusing to serve a store without tokens on \(listen.host) (\(listen.addresses.joined(separator: ", ")) is not loopback): create one with `strata token create --scope write`, or pass --no-auth to serve openly"
         }
     }
 }
@@ -89,46 +90,62 @@ struct Gate: HTTPResponder {
         let target = request.head.path ?? ""
         let path = String(target.prefix(while: { $0 != "?" }))
         if let why = Gate.nonCanonical(path) {
-            return APIError(400, "request path \"\(path.prefix(200))\" is not canonical (\(why)); send the path exactly as documented, e.g. /api/runs")
+            return APIError(
+                400, "request path \"\(path.prefix(200))\" is not canonical (\(why)); send the path exactly as documented, e.g. /api/runs")
         }
         let authority = request.head.authority
         if let authority, !hostAccepted(authority) {
-            return APIError(421, "Host \"\(authority.prefix(200))\" is not a name of this server (DNS rebinding defence): use http://127.0.0.1:\(site.port)/, or start the server with --allow-host NAME")
+            return APIError(
+                421,
+                "Host \"\(authority.prefix(200))\" is not a name of this server (DNS rebinding defence): use http://127.0.0.1:\(site.port)/, or start the server with --allow-host NAME"
+            )
         }
         let isWrite = request.method != .get && request.method != .head
         if isWrite, let origin = request.headers[.origin], !sameOrigin(origin, authority: authority) {
-            return APIError(403, "cross-origin write refused: Origin \"\(origin.prefix(200))\" is not this server\(authority.map { " (http://\($0))" } ?? "")")
+            return APIError(
+                403, "cross-origin write refused: Origin \"\(origin.prefix(200))\" is not this server\(authority.map { " (http://\($0))" } ?? "")")
         }
         let isPublic = !isWrite && WebPage.isPublic(path)
         if !isPublic, let refusal = authorize(request, path: path, isWrite: isWrite) { return refusal }
         if isWrite {
             let type = request.headers[.contentType].map { Gate.mediaType($0) }
             guard let type, Gate.writeTypes.contains(type) else {
-                return APIError(415, "a write needs Content-Type application/json or application/x-ndjson, got \(request.headers[.contentType].map { "\"\($0.prefix(100))\"" } ?? "none")")
+                return APIError(
+                    415,
+                    "a write needs Content-Type application/json or application/x-ndjson, got \(request.headers[.contentType].map { "\"\($0.prefix(100))\"" } ?? "none")"
+                )
             }
         }
         return nil
     }
 
     /// Media types a write may declare (JSON array or JSON lines).
-    static let writeTypes: Set<String> = ["application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"]
+    static let writeTypes: Set<String> = [
+        "application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"
+    ]
 
     private func authorize(_ request: Request, path: String, isWrite: Bool) -> APIError? {
         let policy: TokenPolicy
-        do { policy = try tokens.current() } catch { return error }   // damaged token file: closed
+        do { policy = try tokens.current() } catch { return error }  // damaged token file: closed
         let entries: [TokenEntry]
         switch policy {
         case .open:
             if AccessRule.openAccessAllowed(listen: site.listen, noAuth: site.noAuth) { return nil }
-            return APIError(403, "the store has no tokens and this server listens on a non-loopback address (\(site.listen.addresses.joined(separator: ", "))): create a token with `strata token create`")
+            return APIError(
+                403,
+                "the store has no tokens and this server listens on a non-loopback address (\(site.listen.addresses.joined(separator: ", "))): create a token with `strata token create`"
+            )
         case .required(let e):
             entries = e
         }
         guard let header = request.headers[.authorization] else {
             if entries.isEmpty {
-                return APIError(401, "this store requires a token but has none left (revoked, or the token file was deleted): create one with `strata token create`")
+                return APIError(
+                    401,
+                    "this store requires a token but has none left (revoked, or the token file was deleted): create one with `strata token create`")
             }
-            return APIError(401, "this store requires a token: send \"Authorization: Bearer TOKEN\" (create one with `strata token create --scope read`)")
+            return APIError(
+                401, "this store requires a token: send \"Authorization: Bearer TOKEN\" (create one with `strata token create --scope read`)")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
@@ -172,7 +189,8 @@ struct Gate: HTTPResponder {
             if c == UInt8(ascii: "%") {
                 guard i + 2 < b.count, let hi = hexValue(b[i + 1]), let lo = hexValue(b[i + 2]) else { return "bad percent-escape" }
                 let v = hi << 4 | lo
-                let unreserved = (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5a) || (v >= 0x61 && v <= 0x7a)
+                let unreserved =
+                    (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5a) || (v >= 0x61 && v <= 0x7a)
                     || v == 0x2d || v == 0x2e || v == 0x5f || v == 0x7e
                 if unreserved || v == 0x2f || v == 0x5c || v < 0x20 || v == 0x7f { return "needless or unsafe percent-escape" }
                 i += 3

@@ -58,7 +58,7 @@ final class Ingestor: @unchecked Sendable {
     /// applied stay (applying them again, as a retry does, changes nothing).
     func apply(_ records: [IngestRecord], commit: (Outcome) -> BatchCommit) throws(StrataError) -> (Outcome, BatchCommit) {
         var out = Outcome()
-        var local: [String: Run] = [:]   // per batch: "n:name" / "i:id"
+        var local: [String: Run] = [:]  // per batch: "n:name" / "i:id"
         var groups: [ObjectIdentifier: (names: [String], group: Run.MetricGroup)] = [:]
         var batch = AtomicBatch()
         var finished = false

@@ -63,7 +63,7 @@ public struct ListenAddress: Sendable, Equatable {
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, s, &v6) == 1 else { return false }
         let b = withUnsafeBytes(of: v6) { Array($0) }
-        if b[0..<15].allSatisfy({ $0 == 0 }) && b[15] == 1 { return true }                     // ::1
-        return b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xff && b[11] == 0xff && b[12] == 127   // ::ffff:127/104
+        if b[0..<15].allSatisfy({ $0 == 0 }) && b[15] == 1 { return true }  // ::1
+        return b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xff && b[11] == 0xff && b[12] == 127  // ::ffff:127/104
     }
 }

@@ -22,11 +22,13 @@ public enum StrataServer {
     ///   - noAuth: serve a store without tokens to non-loopback clients (`--no-auth`).
     ///   - allowedHosts: names accepted in the `Host` header besides `localhost`, IP literals and `host`.
     ///   - onStarted: called with the bound port once the server listens (useful with port 0).
-    public static func buildApplication(store: Store, host: String = "127.0.0.1", port: Int = 7070,
-                                        maxBodyBytes: Int = defaultMaxBodyBytes,
-                                        limits: ServerLimits = ServerLimits(),
-                                        noAuth: Bool = false, allowedHosts: [String] = [],
-                                        onStarted: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
+    public static func buildApplication(
+        store: Store, host: String = "127.0.0.1", port: Int = 7070,
+        maxBodyBytes: Int = defaultMaxBodyBytes,
+        limits: ServerLimits = ServerLimits(),
+        noAuth: Bool = false, allowedHosts: [String] = [],
+        onStarted: (@Sendable (Int) async -> Void)? = nil
+    ) -> some ApplicationProtocol {
         let api = API(store: store, maxBodyBytes: maxBodyBytes)
         let listen = ListenAddress.resolveOrUnknown(host)
         let site = Gate.Site(listen: listen, port: port, noAuth: noAuth, allowedHosts: allowedHosts)
@@ -50,8 +52,9 @@ public enum StrataServer {
         router.get("/api/band") { request, _ in try await api.wrap { try await api.band(request) } }
         router.get("/api/summary") { request, _ in try await api.wrap { try await api.summary(request) } }
         let gate = Gate(next: router.buildResponder(), tokens: api.tokens, site: site)
-        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionGuard(limits: limits)],
-                                               idleTimeout: limits.idleTimeout)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(limits: limits)],
+            idleTimeout: limits.idleTimeout)
         return Application(
             responder: gate,
             server: .http1(configuration: http1),

@@ -47,7 +47,8 @@ public enum TokenPolicy: Sendable, Equatable {
 /// exclusive `flock` of the marker.
 public enum Tokens {
     static let header = "# strata tokens v1: scope<TAB>sha256-hex<TAB>created-ms<TAB>name\n"
-    static let markerText = "strata: this store has had API tokens, so its API requires one (docs/SECURITY.md).\n"
+    static let markerText =
+        "strata: this store has had API tokens, so its API requires one (docs/SECURITY.md).\n"
         + "Deleting this file and `tokens` together reopens the API to loopback clients.\n"
 
     public static func path(store: String) -> String { store + "/tokens" }
@@ -106,7 +107,8 @@ public enum Tokens {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let f = line.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
             guard f.count == 4, let scope = TokenScope(rawValue: String(f[0])), f[1].count == 64,
-                  f[1].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }), let created = Int64(f[2]) else {
+                f[1].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }), let created = Int64(f[2])
+            else {
                 throw APIError(500, "token file \(path) line \(n + 1) is damaged (expected scope, hash, created, name separated by tabs)")
             }
             out.append(TokenEntry(scope: scope, hash: String(f[1]), created: created, name: String(f[3])))
@@ -134,7 +136,8 @@ public enum Tokens {
         try withLock(store: store) { () throws(APIError) in
             let existing = try readEntries(store: store) ?? []
             if existing.contains(where: { $0.name == label }) {
-                throw APIError(409, "a token named \"\(label)\" already exists (names are unique: revoke it first, or choose another --name)", field: "name")
+                throw APIError(
+                    409, "a token named \"\(label)\" already exists (names are unique: revoke it first, or choose another --name)", field: "name")
             }
             let p = path(store: store)
             let (fd, size) = try openRegularFile(p, O_WRONLY | O_APPEND, named: "token file \(p)")
@@ -158,9 +161,13 @@ public enum Tokens {
             let all = try readEntries(store: store) ?? []
             var matches = all.indices.filter { all[$0].name == name }
             if matches.count > 1 {
-                throw APIError(409, "\(matches.count) tokens are named \"\(name)\" (made before names were unique): revoke one by its hash prefix from `strata token list`")
+                throw APIError(
+                    409,
+                    "\(matches.count) tokens are named \"\(name)\" (made before names were unique): revoke one by its hash prefix from `strata token list`"
+                )
             }
-            if matches.isEmpty, name.count >= 8, name.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }) {
+            if matches.isEmpty, name.count >= 8, name.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) })
+            {
                 matches = all.indices.filter { all[$0].hash.hasPrefix(name.lowercased()) }
                 if matches.count > 1 { throw APIError(409, "hash prefix \(name) matches \(matches.count) tokens: give more digits") }
             }

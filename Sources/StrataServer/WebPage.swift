@@ -44,7 +44,7 @@ enum WebPage {
         "/assets/workspace.js": Asset(PackageResources.workspace_js, javaScript),
         "/assets/runpage.js": Asset(PackageResources.runpage_js, javaScript),
         "/assets/sweeps.js": Asset(PackageResources.sweeps_js, javaScript),
-        "/assets/app.js": Asset(PackageResources.app_js, javaScript),
+        "/assets/app.js": Asset(PackageResources.app_js, javaScript)
     ]
 
     /// True for the paths anyone may GET: the page, its assets and `/health`.
@@ -56,7 +56,9 @@ enum WebPage {
     static func response(_ asset: Asset, request: Request) -> Response {
         var headers: HTTPFields = [.contentType: asset.contentType, .cacheControl: "no-cache", .eTag: asset.etag]
         headers[.xContentTypeOptions] = "nosniff"
-        if let seen = request.headers[.ifNoneMatch], seen.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == asset.etag }) {
+        if let seen = request.headers[.ifNoneMatch],
+            seen.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == asset.etag })
+        {
             return Response(status: .notModified, headers: headers)
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes)))

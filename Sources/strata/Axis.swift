@@ -38,11 +38,13 @@ enum Axis {
         let decades = Int(floor(lo))...Int(ceil(hi))
         for mantissas in [[1.0], [1, 2, 5], [1, 1.5, 2, 3, 5, 7]] {
             var out: [(Double, String)] = []
-            for d in decades { for m in mantissas {
-                let v = m * pow(10, Double(d))
-                let p = log10(v)
-                if p >= lo - 1e-12 && p <= hi + 1e-12 { out.append((p, short(v))) }
-            } }
+            for d in decades {
+                for m in mantissas {
+                    let v = m * pow(10, Double(d))
+                    let p = log10(v)
+                    if p >= lo - 1e-12 && p <= hi + 1e-12 { out.append((p, short(v))) }
+                }
+            }
             if out.count >= 3 {
                 if out.count > count * 2 { return out.enumerated().filter { $0.offset % ((out.count + count - 1) / count) == 0 }.map(\.element) }
                 return out
@@ -101,7 +103,7 @@ enum Axis {
     /// day, `12-02 14:00` within a few weeks, `2026-12-02` beyond.
     static func timeLabel(_ ms: Double, span: Double) -> String {
         guard ms.isFinite, abs(ms) < 9e18 else { return short(ms) }
-        let full = formatTime(Int64(ms))   // 2026-12-02 14:05:09Z
+        let full = formatTime(Int64(ms))  // 2026-12-02 14:05:09Z
         let date = String(full.prefix(10)), clock = String(full.dropFirst(11).prefix(8))
         if span <= 60_000 { return clock }
         if span <= 86_400_000 { return String(clock.prefix(5)) }

@@ -14,7 +14,9 @@ struct ChartSeries {
     var rows: [CurveBucket]
 }
 
-func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, from: Int64?, to: Int64?, x: Store.XAxis = .step) throws -> [ChartSeries] {
+func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, from: Int64?, to: Int64?, x: Store.XAxis = .step) throws
+    -> [ChartSeries]
+{
     let (m, labels) = parseSeriesSpec(metric)
     var infos: [(RunInfo, Store.SeriesInfo)] = []
     for r in runs { infos.append((r, try seriesInfo(store, r, metric))) }
@@ -26,11 +28,14 @@ func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, f
         // One curve engine: the library's time curves, over the whole series of every run.
         if from != nil || to != nil { throw CLIError("--from/--to select steps: use them with --x step", exitCode: 2) }
         let lo = x == .time ? infos.map(\.1.minTime).min() ?? 0 : 0
-        let last = x == .time ? infos.map(\.1.maxTime).max() ?? 0
+        let last =
+            x == .time
+            ? infos.map(\.1.maxTime).max() ?? 0
             : try infos.map { r, _ in try store.curveRange(r.id, m, labels: labels, x: .relative)?.upperBound ?? 0 }.max() ?? 0
         return try infos.map { r, _ in
-            ChartSeries(label: label(r), axis: x, lo: lo, last: last, buckets: buckets,
-                        rows: try store.curve(r.id, m, labels: labels, x: x, range: lo...last, buckets: buckets))
+            ChartSeries(
+                label: label(r), axis: x, lo: lo, last: last, buckets: buckets,
+                rows: try store.curve(r.id, m, labels: labels, x: x, range: lo...last, buckets: buckets))
         }
     }
     let lo = from ?? infos.map(\.1.firstStep).min() ?? 0
@@ -38,8 +43,9 @@ func loadCurves(_ store: Store, runs: [RunInfo], metric: String, buckets: Int, f
         throw CLIError("empty step range \(lo)..<\(to.map(String.init) ?? "end")", exitCode: 2)
     }
     return try infos.map { r, _ in
-        ChartSeries(label: label(r), lo: lo, last: last, buckets: buckets,
-                    rows: try store.curve(r.id, m, labels: labels, steps: lo...last, buckets: buckets))
+        ChartSeries(
+            label: label(r), lo: lo, last: last, buckets: buckets,
+            rows: try store.curve(r.id, m, labels: labels, steps: lo...last, buckets: buckets))
     }
 }
 
@@ -59,7 +65,9 @@ enum TerminalChart {
         let dx = cols * 2, dy = rows * 4
         func tr(_ v: Double) -> Double { logScale ? (v > 0 ? log10(v) : .nan) : v }
         var ymin = Double.infinity, ymax = -Double.infinity
-        for s in series { for b in s.rows { for v in [tr(b.stats.min), tr(b.stats.max)] where v.isFinite { ymin = min(ymin, v); ymax = max(ymax, v) } } }
+        for s in series {
+            for b in s.rows { for v in [tr(b.stats.min), tr(b.stats.max)] where v.isFinite { ymin = min(ymin, v); ymax = max(ymax, v) } }
+        }
         if !ymin.isFinite { return ["(no finite values to chart)"] }
         if ymin == ymax { ymin -= 0.5; ymax += 0.5 }
         var dots = [[UInt8]](repeating: [UInt8](repeating: 0, count: cols), count: rows)

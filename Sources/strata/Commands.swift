@@ -53,7 +53,9 @@ struct Log: ParsableCommand {
 
     func run() throws {
         if runName.isEmpty { throw CLIError("run name is empty", exitCode: 2) }
-        if values.isEmpty { throw CLIError("nothing to log: give metric=value pairs, e.g. `strata log \(runName) --step \(step) loss=0.5`", exitCode: 2) }
+        if values.isEmpty {
+            throw CLIError("nothing to log: give metric=value pairs, e.g. `strata log \(runName) --step \(step) loss=0.5`", exitCode: 2)
+        }
         var metrics: [String: Double] = [:]
         for pair in values {
             guard let eq = pair.firstIndex(of: "=") else { throw CLIError("\(jsonString(pair)) is not metric=value", exitCode: 2) }
@@ -94,14 +96,14 @@ struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List runs with params and metric summaries.",
         discussion: """
-        Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent, \
-        params.KEY, meta.KEY, and METRIC.AGG with AGG one of count, nans, min, max, mean, std, first, \
-        last, first_step, last_step, min_step, max_step (e.g. train/loss.min). The filter language of \
-        --where is in docs/FILTERS.md.
+            Keys (for --where, --sort, --columns): name, id, project, status, created, ended, tags, parent, \
+            params.KEY, meta.KEY, and METRIC.AGG with AGG one of count, nans, min, max, mean, std, first, \
+            last, first_step, last_step, min_step, max_step (e.g. train/loss.min). The filter language of \
+            --where is in docs/FILTERS.md.
 
-        Example: strata runs --where 'params.lr < 1e-3' --sort -train/loss.min
-        Example: strata runs --where 'tags has "baseline"' --columns name,id
-        """)
+            Example: strata runs --where 'params.lr < 1e-3' --sort -train/loss.min
+            Example: strata runs --where 'tags has "baseline"' --columns name,id
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("where"), help: "Filter expression.") var filter: String?
@@ -157,7 +159,8 @@ struct Runs: ParsableCommand {
             for r in rows { for k in r.info.params.keys.sorted() where !paramKeys.contains(k) { paramKeys.append(k) } }
             var metricKeys: [String] = []
             for r in rows.prefix(200) { for s in r.series where !metricKeys.contains(s.key.canonical) { metricKeys.append(s.key.canonical) } }
-            keys = ["name", "id", "status", "created"] + paramKeys.prefix(6).map { "params." + $0 }
+            keys =
+                ["name", "id", "status", "created"] + paramKeys.prefix(6).map { "params." + $0 }
                 + metricKeys.sorted().prefix(4).map { $0 + ".last" }
         }
         if rows.isEmpty { warn("no runs" + (filter != nil ? " match --where" : "") + " in store \(store.path)"); return }
@@ -166,10 +169,12 @@ struct Runs: ParsableCommand {
             if k.hasPrefix("meta.") { return String(k.dropFirst(5)) }
             return k
         }
-        let table = rows.map { r in keys.map { k in
-            if k == "id" { return String(r.info.id.text.suffix(10)) }
-            return r.value(k)?.display ?? "-"
-        } }
+        let table = rows.map { r in
+            keys.map { k in
+                if k == "id" { return String(r.info.id.text.suffix(10)) }
+                return r.value(k)?.display ?? "-"
+            }
+        }
         for l in renderTable(header: header, rows: table) { out.line(l) }
     }
 }
@@ -230,8 +235,10 @@ struct Show: ParsableCommand {
         out.line("series" + (series.isEmpty ? "  -" : ""))
         if !series.isEmpty {
             let rows = series.map { s in
-                [s.key.canonical, String(s.count), "\(s.firstStep)..\(s.lastStep)", short(s.lastValue), s.extremeText(s.min), s.extremeText(s.max),
-                 s.nanCount > 0 ? String(s.nanCount) : ""]
+                [
+                    s.key.canonical, String(s.count), "\(s.firstStep)..\(s.lastStep)", short(s.lastValue), s.extremeText(s.min), s.extremeText(s.max),
+                    s.nanCount > 0 ? String(s.nanCount) : ""
+                ]
             }
             for l in renderTable(header: ["metric", "count", "steps", "last", "min", "max", "NaN"], rows: rows, maxWidth: 60) { out.line("  " + l) }
         }
@@ -241,7 +248,9 @@ struct Show: ParsableCommand {
             var line = "  git checkout \(c)"
             if case .bool(true)? = m["git.dirty"] { line += "   # the working tree had uncommitted changes" }
             out.line(line)
-        } else { out.line("  (no git commit recorded: set meta git.commit)") }
+        } else {
+            out.line("  (no git commit recorded: set meta git.commit)")
+        }
         if let cmd = m["command"] { out.line("  \(cmd)") }
         if let e = m["env.fingerprint"] { out.line("  environment: \(e)") }
         let seeds = m.keys.filter { $0.hasPrefix("seed") }.sorted()
@@ -298,8 +307,10 @@ struct Export: ParsableCommand {
         let rowFormat: PointFormat = format == .csv ? .csv : .jsonl
         if let header = rowFormat.header { out.line(header) }
         for info in runs {
-            let series = try store.series(of: info.id).filter { wanted.isEmpty || wanted.contains($0.key.metric) || wanted.contains($0.key.canonical) }
-                .sorted { $0.key.canonical < $1.key.canonical }
+            let series = try store.series(of: info.id).filter {
+                wanted.isEmpty || wanted.contains($0.key.metric) || wanted.contains($0.key.canonical)
+            }
+            .sorted { $0.key.canonical < $1.key.canonical }
             for s in series {
                 let rows = PointRows(format: rowFormat, run: info, key: s.key)
                 // Streamed a block (≤ 4,096 points) at a time: memory does not grow with the series.
@@ -312,8 +323,9 @@ struct Export: ParsableCommand {
         if !damaged.isEmpty {
             for d in damaged { warn("strata: damaged, not exported: \(d)") }
             let points = damaged.compactMap(\.points).reduce(0, +)
-            throw CLIError("export of store \(store.path) is incomplete: \(damaged.count) damaged range(s)"
-                           + (points > 0 ? " (\(withCommas(points)) points)" : "") + " left out (listed above); everything else was exported")
+            throw CLIError(
+                "export of store \(store.path) is incomplete: \(damaged.count) damaged range(s)"
+                    + (points > 0 ? " (\(withCommas(points)) points)" : "") + " left out (listed above); everything else was exported")
         }
     }
 }
@@ -327,7 +339,8 @@ extension String {
 // MARK: stats, verify, compact, rewind
 
 struct StatsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Runs, series, points, bytes on disk and bytes per point per codec.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Runs, series, points, bytes on disk and bytes per point per codec.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -339,7 +352,9 @@ struct StatsCommand: ParsableCommand {
         for r in runs { byStatus[r.status.rawValue, default: 0] += 1 }
         let out = Output()
         out.line("store        \(store.path)")
-        out.line("runs         \(withCommas(st.runs))" + (byStatus.isEmpty ? "" : "  (" + byStatus.keys.sorted().map { "\(byStatus[$0]!) \($0)" }.joined(separator: ", ") + ")"))
+        out.line(
+            "runs         \(withCommas(st.runs))"
+                + (byStatus.isEmpty ? "" : "  (" + byStatus.keys.sorted().map { "\(byStatus[$0]!) \($0)" }.joined(separator: ", ") + ")"))
         out.line("series       \(withCommas(st.series))")
         out.line("points       \(withCommas(st.points))")
         out.line("segments     \(withCommas(st.segments)) (\(withCommas(st.chunks)) chunks)")
@@ -349,11 +364,16 @@ struct StatsCommand: ParsableCommand {
             out.line("bytes/point  \(bpp) overall")
         }
         if st.tierBytes > 0 { out.line("tiers        \(humanBytes(st.tierBytes))") }
-        if st.sharedColumnBytes > 0 { out.line("shared       \(humanBytes(st.sharedColumnBytes)) of step/time columns shared by metrics logged together") }
+        if st.sharedColumnBytes > 0 {
+            out.line("shared       \(humanBytes(st.sharedColumnBytes)) of step/time columns shared by metrics logged together")
+        }
         if !st.codecs.isEmpty {
             out.line("")
             let rows = st.codecs.sorted { ($0.column, -$0.bytes) < ($1.column, -$1.bytes) }.map { c -> [String] in
-                [c.column, c.codec, withCommas(c.values), withCommas(c.bytes), c.values > 0 ? cformat("%.3f", Double(c.bytes) / Double(c.values)) : "-"]
+                [
+                    c.column, c.codec, withCommas(c.values), withCommas(c.bytes),
+                    c.values > 0 ? cformat("%.3f", Double(c.bytes) / Double(c.values)) : "-"
+                ]
             }
             for l in renderTable(header: ["column", "codec", "values", "bytes", "bytes/value"], rows: rows) { out.line(l) }
         }
@@ -371,8 +391,9 @@ struct Verify: ParsableCommand {
         let out = Output()
         for p in r.problems { out.line("damaged: \(p)") }
         let replaced = r.replacedSegments > 0 ? " (and \(r.replacedSegments) replaced by compaction, awaiting deletion)" : ""
-        out.line("verified \(r.segments) segments\(replaced), \(withCommas(r.chunks)) chunks, \(withCommas(r.points)) points, \(r.logs) logs: "
-                 + (r.isHealthy ? "OK" : "\(r.problems.count) problems"))
+        out.line(
+            "verified \(r.segments) segments\(replaced), \(withCommas(r.chunks)) chunks, \(withCommas(r.points)) points, \(r.logs) logs: "
+                + (r.isHealthy ? "OK" : "\(r.problems.count) problems"))
         out.flush()
         if !r.isHealthy { throw CLIError("store \(store.path) has \(r.problems.count) damaged items (listed above)") }
     }
@@ -427,10 +448,11 @@ struct Curve: ParsableCommand {
         let s = try seriesInfo(store, info, metric)
         let lo = from ?? s.firstStep
         // The range is [from, to); without --to it ends at the last step, Int64.max included.
-        let last = try to.map { t throws in
-            guard t > .min else { throw CLIError("empty step range: --to \(t) leaves no step", exitCode: 2) }
-            return t - 1
-        } ?? s.lastStep
+        let last =
+            try to.map { t throws in
+                guard t > .min else { throw CLIError("empty step range: --to \(t) leaves no step", exitCode: 2) }
+                return t - 1
+            } ?? s.lastStep
         guard lo <= last else { throw CLIError("empty step range: --from \(lo) must be below --to \(Buckets.exclusiveText(last))", exitCode: 2) }
         let (m, labels) = parseSeriesSpec(metric)
         let rows = try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets)
@@ -449,8 +471,10 @@ struct Curve: ParsableCommand {
         let table = rows.map { (r: CurveBucket) -> [String] in
             let st = r.stats
             // min, mean and max are over the values other than NaN: the NaN column says how many are left out.
-            return ["\(st.firstStep)..\(st.lastStep)", String(st.count), String(st.nanCount),
-                    short(st.min), short(st.mean), short(st.max), short(st.last)]
+            return [
+                "\(st.firstStep)..\(st.lastStep)", String(st.count), String(st.nanCount),
+                short(st.min), short(st.mean), short(st.max), short(st.last)
+            ]
         }
         // Buckets without points print no row: the header says how many of the N hold points.
         let held = rows.count == buckets ? "in \(buckets) buckets" : "\(rows.count) of \(buckets) buckets hold points"

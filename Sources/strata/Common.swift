@@ -45,7 +45,9 @@ struct GlobalOptions: ParsableArguments {
         do {
             return try Store.open(at: storePath, options: .init(create: false))
         } catch let e where e.code == .notFound {
-            throw CLIError("no store at \(storePath) (a store is created by the first write, e.g. `strata ingest` or `strata demo`; choose another with --store or STRATA_STORE)")
+            throw CLIError(
+                "no store at \(storePath) (a store is created by the first write, e.g. `strata ingest` or `strata demo`; choose another with --store or STRATA_STORE)"
+            )
         } catch { throw storeError(error) }
     }
 
@@ -83,7 +85,7 @@ final class Output {
             let n = buffer.withUnsafeBytes { p in Glibc.write(fd, p.baseAddress! + off, p.count - off) }
             if n < 0 {
                 if errno == EINTR { continue }
-                if errno == EPIPE { exit(0) }   // reader went away (e.g. `| head`): stop quietly
+                if errno == EPIPE { exit(0) }  // reader went away (e.g. `| head`): stop quietly
                 return
             }
             off += n
@@ -150,8 +152,9 @@ func formatTime(_ ms: Int64) -> String {
     var t = time_t(ms / 1000)
     var tmv = tm()
     gmtime_r(&t, &tmv)
-    return cformat("%04d-%02d-%02d %02d:%02d:%02dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
-                  Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
+    return cformat(
+        "%04d-%02d-%02d %02d:%02d:%02dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
+        Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
 }
 
 func humanBytes(_ n: Int) -> String {
@@ -211,7 +214,8 @@ func isNumberCell(_ s: String) -> Bool {
         let intPart = t.prefix { $0 != "." }
         let groups = intPart.split(separator: ",", omittingEmptySubsequences: false)
         guard (1...3).contains(groups[0].count), groups.dropFirst().allSatisfy({ $0.count == 3 }),
-              groups.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return false }
+            groups.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } })
+        else { return false }
         t = t.dropFirst(intPart.count)
         if t.isEmpty { return true }
         return Double("0" + t) != nil

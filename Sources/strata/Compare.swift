@@ -28,7 +28,8 @@ struct Compare: ParsableCommand {
             runs.insert(base, at: 0)
         }
         let out = Output()
-        try renderComparison(store: store, runs: runs, metric: metric, from: from, to: to, height: height, logScale: log, chart: !noChart, x: x, out: out)
+        try renderComparison(
+            store: store, runs: runs, metric: metric, from: from, to: to, height: height, logScale: log, chart: !noChart, x: x, out: out)
     }
 }
 
@@ -43,8 +44,10 @@ func lastVsBase(_ last: Double, _ base: Double) -> String {
     return (pct >= 0 ? "+" : "") + cformat("%.1f", pct) + "%"
 }
 
-func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool,
-                      x: Store.XAxis = .step, out: Output) throws {
+func renderComparison(
+    store: Store, runs: [RunInfo], metric: String, from: Int64?, to: Int64?, height: Int, logScale: Bool, chart: Bool,
+    x: Store.XAxis = .step, out: Output
+) throws {
     if x != .step, from != nil || to != nil { throw CLIError("--from/--to select steps: use them with --x step", exitCode: 2) }
     let (m, labels) = parseSeriesSpec(metric)
     // [from, to): without --to the range ends at Int64.max, included.
@@ -57,16 +60,20 @@ func renderComparison(store: Store, runs: [RunInfo], metric: String, from: Int64
     let keys = Set(runs.flatMap { $0.params.keys }).sorted().filter { k in Set(runs.map { $0.params[k].map(paramText) ?? "-" }).count > 1 }
     for (i, r) in runs.enumerated() {
         _ = try seriesInfo(store, r, metric)
-        guard !empty, let st = try (range.map { try store.aggregate(r.id, m, labels: labels, steps: $0) } ?? store.aggregate(r.id, m, labels: labels)) else {
+        guard !empty, let st = try (range.map { try store.aggregate(r.id, m, labels: labels, steps: $0) } ?? store.aggregate(r.id, m, labels: labels))
+        else {
             table.append([r.name] + keys.map { r.params[$0].map(paramText) ?? "-" } + ["0", "-", "-", "-", "-", "-", ""]); continue
         }
         if i == 0 { base = st }
         let delta = i == 0 ? "baseline" : base.map { lastVsBase(st.last, $0.last) } ?? "no base"
-        table.append([r.name] + keys.map { r.params[$0].map(paramText) ?? "-" }
-                     + [String(st.count), String(st.lastStep), short(st.last), short(st.min), short(st.max), short(st.mean), delta])
+        table.append(
+            [r.name] + keys.map { r.params[$0].map(paramText) ?? "-" }
+                + [String(st.count), String(st.lastStep), short(st.last), short(st.min), short(st.max), short(st.mean), delta])
     }
     out.line("\(metric)" + (range.map { " over steps \($0.lowerBound)..<\(empty ? String(to ?? 0) : Buckets.exclusiveText($0.upperBound))" } ?? ""))
-    for l in renderTable(header: ["run"] + keys + ["points", "last step", "last", "min", "max", "mean", "last vs base"], rows: table, fit: terminalWidth()) { out.line(l) }
+    for l in renderTable(
+        header: ["run"] + keys + ["points", "last step", "last", "min", "max", "mean", "last vs base"], rows: table, fit: terminalWidth())
+    { out.line(l) }
     guard chart else { return }
     let width = max(20, min(160, terminalWidth() - 12))
     let curves = try loadCurves(store, runs: runs, metric: metric, buckets: width * 2, from: from, to: to, x: x)

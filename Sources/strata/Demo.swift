@@ -19,9 +19,13 @@ struct Demo: ParsableCommand {
         for model in ["small", "base"] {
             for lr in [3e-4, 1e-3, 3e-3] {
                 let name = "demo-\(model)-lr\(short(lr))"
-                let run = try store.createRun(name: name, project: "demo", params: ["lr": .double(lr), "model": .string(model), "batch_size": 64, "seed": 42],
-                                              tags: ["demo"], metadata: ["purpose": "strata demo sweep", "seed.numpy": 42, "dataset.train": "synthetic-v1",
-                                                                         "sweep": .string(String(sweep, radix: 36))])
+                let run = try store.createRun(
+                    name: name, project: "demo", params: ["lr": .double(lr), "model": .string(model), "batch_size": 64, "seed": 42],
+                    tags: ["demo"],
+                    metadata: [
+                        "purpose": "strata demo sweep", "seed.numpy": 42, "dataset.train": "synthetic-v1",
+                        "sweep": .string(String(sweep, radix: 36))
+                    ])
                 let hot = try run.metrics(["train/loss", "lr"])
                 let floor = model == "base" ? 0.35 : 0.55
                 let speed = lr * (model == "base" ? 2.2 : 3.0)
@@ -31,7 +35,7 @@ struct Demo: ParsableCommand {
                     let lrNow = lr * warm * (0.5 + 0.5 * cos(Double.pi * Double(step) / Double(steps)))
                     var loss = floor + 2.0 * exp(-speed * Double(step) * 0.9)
                     loss *= 1 + 0.025 * rng.gauss()
-                    if unstable && step % 700 == 350 { loss *= 2.5 }   // loss spikes: the envelope keeps them
+                    if unstable && step % 700 == 350 { loss *= 2.5 }  // loss spikes: the envelope keeps them
                     try run.log(hot, step: Int64(step), values: [loss, lrNow], time: t0 + Int64(step) * 100)
                     if step % 100 == 99 {
                         let acc = min(0.99, (1 - floor / 2) * (1 - exp(-speed * Double(step) * 0.7)) + 0.01 * rng.gauss())
@@ -48,7 +52,8 @@ struct Demo: ParsableCommand {
         out.line("")
         // The chart compares the "base" runs across learning rates (all six crowd a terminal).
         let charted = created.filter { $0.params["model"] == .string("base") }
-        try renderComparison(store: store, runs: charted, metric: "train/loss", from: nil, to: nil, height: 14, logScale: true, chart: !noChart, out: out)
+        try renderComparison(
+            store: store, runs: charted, metric: "train/loss", from: nil, to: nil, height: 14, logScale: true, chart: !noChart, out: out)
         out.line("")
         out.line("next: strata runs --where 'tags has \"demo\"' --sort 'train/loss.min'")
         out.line("      strata show \(created.first?.name ?? "demo-small-lr0.0003")")

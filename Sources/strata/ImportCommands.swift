@@ -77,20 +77,23 @@ func runImport(kind: String, options: ImportOptions, _ body: (ImportSession) thr
     let summary = session.summary
     if let failure {
         if summary.runs > 0, let message = (failure as? CLIError)?.message ?? (failure as? InteropError)?.message {
-            throw CLIError(message + "; \(summary.runs) run\(summary.runs == 1 ? "" : "s") imported before it are kept",
-                           exitCode: (failure as? CLIError)?.exitCode ?? 1)
+            throw CLIError(
+                message + "; \(summary.runs) run\(summary.runs == 1 ? "" : "s") imported before it are kept",
+                exitCode: (failure as? CLIError)?.exitCode ?? 1)
         }
         throw failure
     }
     let seconds = Double(monotonicMs() - started) / 1000
-    var s = "imported \(summary.runs) run\(summary.runs == 1 ? "" : "s") from \(kind): \(withCommas(summary.series)) series, "
+    var s =
+        "imported \(summary.runs) run\(summary.runs == 1 ? "" : "s") from \(kind): \(withCommas(summary.series)) series, "
         + "\(withCommas(summary.points)) points, skipped \(withCommas(summary.skippedTotal))"
     if !summary.skipped.isEmpty {
         s += " (" + summary.skipped.map { "\(withCommas($0.1)) \($0.0)" }.joined(separator: ", ") + ")"
     }
     s += cformat(", %.2f s", seconds)
     if summary.alreadyImported > 0 {
-        s += "; \(summary.alreadyImported) run\(summary.alreadyImported == 1 ? " was" : "s were") imported before and left alone (--again imports again)"
+        s +=
+            "; \(summary.alreadyImported) run\(summary.alreadyImported == 1 ? " was" : "s were") imported before and left alone (--again imports again)"
     }
     if let first = summary.firstBad { s += "; first problem: \(first)" }
     warn(s)
@@ -103,10 +106,10 @@ struct ImportTensorBoard: ParsableCommand {
         commandName: "tensorboard",
         abstract: "Import scalars from TensorBoard event files (events.out.tfevents.*) under DIR.",
         discussion: """
-        Every directory holding event files becomes one run, named by its path relative to DIR (DIR itself: \
-        its own name). Metric = tag, step = step, time = wall time. Classic scalars (simple_value) and TF2 \
-        scalar tensors are imported; histograms, images, text and other non-scalar values are counted and skipped.
-        """)
+            Every directory holding event files becomes one run, named by its path relative to DIR (DIR itself: \
+            its own name). Metric = tag, step = step, time = wall time. Classic scalars (simple_value) and TF2 \
+            scalar tensors are imported; histograms, images, text and other non-scalar values are counted and skipped.
+            """)
 
     @OptionGroup var options: ImportOptions
     @Argument(help: "A log directory (searched recursively) or one event file.") var dir: String
@@ -127,10 +130,10 @@ struct ImportMLflow: ParsableCommand {
         commandName: "mlflow",
         abstract: "Import runs from an MLflow file store (an mlruns directory): params, tags, metrics.",
         discussion: """
-        DIR is an mlruns directory, one experiment directory in it, or one run directory. Project = experiment \
-        name. Params are typed (int, float, bool, else string); mlflow.* tags become metadata (git.commit, user, \
-        ...), other tags become Strata tags "key=value". Deleted runs are skipped.
-        """)
+            DIR is an mlruns directory, one experiment directory in it, or one run directory. Project = experiment \
+            name. Params are typed (int, float, bool, else string); mlflow.* tags become metadata (git.commit, user, \
+            ...), other tags become Strata tags "key=value". Deleted runs are skipped.
+            """)
 
     @OptionGroup var options: ImportOptions
     @Argument(help: "An mlruns directory, an experiment directory or a run directory.") var dir: String
@@ -151,11 +154,11 @@ struct ImportWandb: ParsableCommand {
         commandName: "wandb",
         abstract: "Import a W&B run history exported as JSON lines or CSV.",
         discussion: """
-        JSONL: one history row per line with _step, _timestamp (seconds) and metric keys; nested objects are \
-        flattened with '/'; strings, booleans, arrays and media objects are counted and skipped; null is ignored. \
-        CSV: a header with _step (or Step) and one column per metric; empty cells are skipped; chart exports \
-        ("RUN - metric" columns) give one run per RUN, their __MIN/__MAX columns are skipped.
-        """)
+            JSONL: one history row per line with _step, _timestamp (seconds) and metric keys; nested objects are \
+            flattened with '/'; strings, booleans, arrays and media objects are counted and skipped; null is ignored. \
+            CSV: a header with _step (or Step) and one column per metric; empty cells are skipped; chart exports \
+            ("RUN - metric" columns) give one run per RUN, their __MIN/__MAX columns are skipped.
+            """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case auto, jsonl, csv }
 
@@ -172,9 +175,13 @@ struct ImportWandb: ParsableCommand {
         var fmt = format
         if fmt == .auto {
             let lower = file.lowercased()
-            if lower.hasSuffix(".csv") { fmt = .csv }
-            else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") || lower.hasSuffix(".ndjson") { fmt = .jsonl }
-            else { fmt = bytes.first(where: { $0 != 0x20 && $0 != 0x0a && $0 != 0x0d && $0 != 0x09 }) == UInt8(ascii: "{") ? .jsonl : .csv }
+            if lower.hasSuffix(".csv") {
+                fmt = .csv
+            } else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") || lower.hasSuffix(".ndjson") {
+                fmt = .jsonl
+            } else {
+                fmt = bytes.first(where: { $0 != 0x20 && $0 != 0x0a && $0 != 0x0d && $0 != 0x09 }) == UInt8(ascii: "{") ? .jsonl : .csv
+            }
         }
         var stem = baseName(file)
         if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }

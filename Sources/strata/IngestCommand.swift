@@ -7,14 +7,14 @@ struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read metric lines (JSON lines or CSV) from stdin into the store as they arrive.",
         discussion: """
-        JSON lines, for example (all fields: docs/CLI.md):
+            JSON lines, for example (all fields: docs/CLI.md):
 
-          {"run": "r1", "step": 12, "metrics": {"train/loss": 0.5}}
-          {"run": "r1", "params": {"lr": 0.0003}, "tags": ["baseline"]}
+              {"run": "r1", "step": 12, "metrics": {"train/loss": 0.5}}
+              {"run": "r1", "params": {"lr": 0.0003}, "tags": ["baseline"]}
 
-        NaN, Infinity and -Infinity are accepted as bare tokens and as strings. A run named for the \
-        first time is created; a name already in the store is resumed (--new-runs creates new runs).
-        """)
+            NaN, Infinity and -Infinity are accepted as bare tokens and as strings. A run named for the \
+            first time is created; a name already in the store is resumed (--new-runs creates new runs).
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("run"), help: "Run for lines that do not name one (and for wide CSV).") var runName: String?

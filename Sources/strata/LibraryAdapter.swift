@@ -18,7 +18,8 @@ enum Lib {
         let r = try store.compact()
         if r.busy { return "another process is compacting this store; nothing done" }
         if r.inputSegments == 0 { return "nothing to compact" }
-        return "merged \(r.inputSegments) segments (\(withCommas(r.points)) points) into \(r.outputSegment ?? "-"); deleted \(r.deletedSegments) old segments"
+        return
+            "merged \(r.inputSegments) segments (\(withCommas(r.points)) points) into \(r.outputSegment ?? "-"); deleted \(r.deletedSegments) old segments"
             + (r.deletedSegments < r.inputSegments ? " (the rest are deleted by a later compact, after a grace period for readers)" : "")
     }
 
@@ -74,7 +75,10 @@ final class RunRow {
         case "last_step", "step": return .number(Double(s.lastStep), display: String(s.lastStep))
         default:
             // mean, std, first, min_step, max_step: from the library's statistics of the series.
-            guard let stats = try? store.aggregate(info.id, s.key.metric, labels: Dictionary(s.key.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })) else { return nil }
+            guard
+                let stats = try? store.aggregate(
+                    info.id, s.key.metric, labels: Dictionary(s.key.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
+            else { return nil }
             return stats.value(named: String(agg)).map(ColumnValue.param)
         }
     }
@@ -105,7 +109,7 @@ final class RunRow {
             let here = names(rows)
             if here.contains(name) { return nil }
             let everyRun = try allRows()
-            if everyRun.isEmpty { return nil }   // an empty store: nothing to check against
+            if everyRun.isEmpty { return nil }  // an empty store: nothing to check against
             let all = names(everyRun)
             return all.contains(name) ? nil : all.union(here)
         }
@@ -115,13 +119,17 @@ final class RunRow {
                 Set(rs.flatMap { prefix == "params." ? Array($0.info.params.keys) : Array($0.info.metadata.keys) })
             }
             if let have = try known(keys, name) {
-                throw fail("no run has \(noun) \(jsonString(name))", Suggest.closest(to: name, in: have.sorted()).map { " (did you mean \(prefix)\($0)?)" } ?? "")
+                throw fail(
+                    "no run has \(noun) \(jsonString(name))",
+                    Suggest.closest(to: name, in: have.sorted()).map { " (did you mean \(prefix)\($0)?)" } ?? "")
             }
             return
         }
         guard let (metric, stat) = metricKey(key) else {
-            throw fail("unknown key", Suggest.closest(to: key, in: plainKeys).map { " (did you mean \($0)?)" }
-                ?? " (keys are \(plainKeys.joined(separator: ", ")), params.KEY, meta.KEY and METRIC.STAT)")
+            throw fail(
+                "unknown key",
+                Suggest.closest(to: key, in: plainKeys).map { " (did you mean \($0)?)" }
+                    ?? " (keys are \(plainKeys.joined(separator: ", ")), params.KEY, meta.KEY and METRIC.STAT)")
         }
         if !metricStats.contains(stat) {
             let hint = Suggest.closest(to: stat, in: metricStats).map { "did you mean \(metric).\($0)? " } ?? ""

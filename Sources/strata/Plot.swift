@@ -37,9 +37,11 @@ struct Plot: ParsableCommand {
 enum SVGChart {
     /// Twenty colours chosen to be told apart; later runs get generated ones (`color(_:)`), so no
     /// two runs share one.
-    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                          "#1a1a6e", "#9a9a00", "#006d5b", "#c000c0", "#e6b800", "#5a5a5a", "#7fd13b", "#800000",
-                          "#74b9e8", "#f59a7a", "#4b0082", "#c8a165"]
+    static let palette = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+        "#1a1a6e", "#9a9a00", "#006d5b", "#c000c0", "#e6b800", "#5a5a5a", "#7fd13b", "#800000",
+        "#74b9e8", "#f59a7a", "#4b0082", "#c8a165"
+    ]
 
     /// Run `i`'s colour: the palette, then hues spaced by the golden angle at alternating
     /// lightness (distinct for any number of runs that fits a chart).
@@ -56,14 +58,15 @@ enum SVGChart {
         let c = (1 - abs(2 * lightness - 1)) * saturation
         let h = hue / 60
         let x = c * (1 - abs(h.truncatingRemainder(dividingBy: 2) - 1))
-        let (r, g, b): (Double, Double, Double) = switch Int(h) {
-        case 0: (c, x, 0)
-        case 1: (x, c, 0)
-        case 2: (0, c, x)
-        case 3: (0, x, c)
-        case 4: (x, 0, c)
-        default: (c, 0, x)
-        }
+        let (r, g, b): (Double, Double, Double) =
+            switch Int(h) {
+            case 0: (c, x, 0)
+            case 1: (x, c, 0)
+            case 2: (0, c, x)
+            case 3: (0, x, c)
+            case 4: (x, 0, c)
+            default: (c, 0, x)
+            }
         let m = lightness - c / 2
         func byte(_ v: Double) -> Int32 { Int32(((v + m) * 255).rounded()) }
         return cformat("#%02x%02x%02x", byte(r), byte(g), byte(b))
@@ -76,7 +79,9 @@ enum SVGChart {
         guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return }
         let ext = base[base.index(after: dot)...].lowercased()
         if ext != "svg" {
-            throw CLIError("--out \(path): plot writes SVG only, not .\(ext) (name the file .svg; convert it with e.g. `rsvg-convert -o x.\(ext) x.svg`)", exitCode: 2)
+            throw CLIError(
+                "--out \(path): plot writes SVG only, not .\(ext) (name the file .svg; convert it with e.g. `rsvg-convert -o x.\(ext) x.svg`)",
+                exitCode: 2)
         }
     }
 
@@ -91,7 +96,9 @@ enum SVGChart {
     static func render(_ series: [ChartSeries], title: String, logScale: Bool) -> String {
         func tr(_ v: Double) -> Double { logScale ? (v > 0 ? log10(v) : .nan) : v }
         var ymin = Double.infinity, ymax = -Double.infinity
-        for s in series { for b in s.rows { for v in [tr(b.stats.min), tr(b.stats.max)] where v.isFinite { ymin = min(ymin, v); ymax = max(ymax, v) } } }
+        for s in series {
+            for b in s.rows { for v in [tr(b.stats.min), tr(b.stats.max)] where v.isFinite { ymin = min(ymin, v); ymax = max(ymax, v) } }
+        }
         if !ymin.isFinite { ymin = 0; ymax = 1 }
         if ymin == ymax { ymin -= 0.5; ymax += 0.5 }
         let pad = (ymax - ymin) * 0.04
@@ -114,7 +121,8 @@ enum SVGChart {
         func X(_ step: Double) -> Double { left + (step - lo) / max(1, hi - lo) * pw }
         func Y(_ v: Double) -> Double { top + (ymax - v) / (ymax - ymin) * ph }
         func n(_ d: Double) -> String { cformat("%.1f", d) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        var s =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         let maxTitle = Int((W - 2 * margin) / (15 * 0.6))
         let shownTitle = title.count > maxTitle ? String(title.prefix(maxTitle - 1)) + "…" : title
@@ -141,9 +149,12 @@ enum SVGChart {
             var upper: [String] = [], lower: [String] = [], line: [String] = []
             func flush() {
                 if upper.count > 0 {
-                    s += "<polygon points=\"\((upper + lower.reversed()).joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
+                    s +=
+                        "<polygon points=\"\((upper + lower.reversed()).joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
                 }
-                if line.count > 1 { s += "<polyline points=\"\(line.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n" }
+                if line.count > 1 {
+                    s += "<polyline points=\"\(line.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n"
+                }
                 upper = []; lower = []; line = []
             }
             // Non-finite values are data: a bucket holding +Inf (-Inf) reaches the top (bottom)

@@ -1,6 +1,6 @@
-import Foundation
 import ArgumentParser
 import Dispatch
+import Foundation
 import Hummingbird
 import Strata
 import StrataInterop
@@ -15,18 +15,21 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the store over HTTP: ingest and query API, and a web page of runs and charts.",
         discussion: """
-        Binds to 127.0.0.1:7070 unless told otherwise. When the store has or once had tokens \
-        (`strata token create`), every /api request needs "Authorization: Bearer TOKEN" and ingest \
-        needs a write token. A store that never had tokens is served openly, on loopback addresses \
-        only unless --no-auth is given. Rules and limits: docs/SECURITY.md; API: docs/API.md. \
-        Stop with Ctrl-C (SIGINT) or SIGTERM.
-        """)
+            Binds to 127.0.0.1:7070 unless told otherwise. When the store has or once had tokens \
+            (`strata token create`), every /api request needs "Authorization: Bearer TOKEN" and ingest \
+            needs a write token. A store that never had tokens is served openly, on loopback addresses \
+            only unless --no-auth is given. Rules and limits: docs/SECURITY.md; API: docs/API.md. \
+            Stop with Ctrl-C (SIGINT) or SIGTERM.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Address to bind (a name is resolved; the first address is bound).") var host = "127.0.0.1"
     @Option(help: "Port to bind, 0 to 65535 (0: any free port, printed at start).") var port = 7070
     @Option(help: "Largest request body in bytes (larger ones get 413).") var maxBody = StrataServer.defaultMaxBodyBytes
-    @Option(help: ArgumentHelp("A name clients use for this server in the Host header (repeatable; localhost, IP literals and --host are always accepted).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "A name clients use for this server in the Host header (repeatable; localhost, IP literals and --host are always accepted).",
+            valueName: "name"))
     var allowHost: [String] = []
     @Flag(help: "Serve a store that never had tokens on a non-loopback address (anyone who can reach it can read and write).")
     var noAuth = false
@@ -53,8 +56,10 @@ struct Serve: ParsableCommand {
         }
         let storePath = store.path
         let shown = listen.addresses.first.map { $0.contains(":") ? "[\($0)]" : $0 } ?? host
-        let app = StrataServer.buildApplication(store: store, host: host, port: port, maxBodyBytes: maxBody,
-                                                noAuth: noAuth, allowedHosts: allowHost) { bound in
+        let app = StrataServer.buildApplication(
+            store: store, host: host, port: port, maxBodyBytes: maxBody,
+            noAuth: noAuth, allowedHosts: allowHost
+        ) { bound in
             warn("strata: serving \(storePath) on http://\(shown):\(bound)/ — API \(auth)")
         }
         let done = DispatchSemaphore(value: 0)
@@ -120,8 +125,10 @@ struct Token: ParsableCommand {
             if all.isEmpty {
                 let locked: Bool
                 do { locked = try Tokens.policy(store: store.path) != .open } catch { throw CLIError(error.message) }
-                print(locked ? "no tokens (the store has had tokens, so its API is locked until one is created)"
-                             : "no tokens (the API is open to loopback clients)")
+                print(
+                    locked
+                        ? "no tokens (the store has had tokens, so its API is locked until one is created)"
+                        : "no tokens (the API is open to loopback clients)")
                 return
             }
             for e in all { print("\(e.name)\t\(e.scope.rawValue)\t\(formatTime(e.created))\tsha256:\(e.hash.prefix(12))") }

@@ -17,8 +17,10 @@ struct StrataCommand: ParsableCommand {
         commandName: "strata",
         abstract: "A metric store for machine-learning experiment tracking.",
         discussion: "Store: --store PATH, else $STRATA_STORE, else ./.strata. Docs: docs/CLI.md.",
-        subcommands: [Demo.self, Ingest.self, Log.self, Runs.self, Show.self, Curve.self, Compare.self, Plot.self,
-                      Export.self, Import.self, StatsCommand.self, Verify.self, Compact.self, Rewind.self, Serve.self, Token.self]
+        subcommands: [
+            Demo.self, Ingest.self, Log.self, Runs.self, Show.self, Curve.self, Compare.self, Plot.self,
+            Export.self, Import.self, StatsCommand.self, Verify.self, Compact.self, Rewind.self, Serve.self, Token.self
+        ]
     )
 
     static func main() {
@@ -96,9 +98,13 @@ struct StrataCommand: ParsableCommand {
         var a = args
         var moved: [String] = []
         while let first = a.first {
-            if first == "--store", a.count >= 2 { moved += [a[0], a[1]]; a.removeFirst(2) }
-            else if first.hasPrefix("--store=") { moved.append(first); a.removeFirst() }
-            else { break }
+            if first == "--store", a.count >= 2 {
+                moved += [a[0], a[1]]; a.removeFirst(2)
+            } else if first.hasPrefix("--store=") {
+                moved.append(first); a.removeFirst()
+            } else {
+                break
+            }
         }
         if moved.isEmpty { return args }
         // Insert after the words naming the subcommand (as deep as the command tree goes), before
@@ -106,7 +112,8 @@ struct StrataCommand: ParsableCommand {
         var insertAt = 0
         var command: ParsableCommand.Type = StrataCommand.self
         while insertAt < a.count,
-              let sub = command.configuration.subcommands.first(where: { $0._commandName == a[insertAt] }) {
+            let sub = command.configuration.subcommands.first(where: { $0._commandName == a[insertAt] })
+        {
             command = sub
             insertAt += 1
         }

@@ -26,7 +26,8 @@ import Glibc
         let port = Int(UInt16(bigEndian: addr.sin_port))
         let r = try strataBounded(["serve", "--store", s.store, "--host", "127.0.0.1", "--port", String(port)])
         #expect(r.code == 1)
-        #expect(r.err.hasSuffix("strata: port \(port) is in use on 127.0.0.1 (choose another with --port, or --port 0 for any free port)\n"), "\(r.err)")
+        #expect(
+            r.err.hasSuffix("strata: port \(port) is in use on 127.0.0.1 (choose another with --port, or --port 0 for any free port)\n"), "\(r.err)")
         #expect(!r.err.contains("errno"), "\(r.err)")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 // TempDir and builtProduct, shared by every test target.
 @_exported import StrataTestSupport
+import Testing
 
 // End-to-end tests of the built `strata` binary, run as a subprocess.
 
@@ -26,7 +26,7 @@ func strata(_ args: [String], input: String = "", store: String? = nil) throws -
 /// Runs `strata args...` with raw bytes on stdin (which need not be UTF-8).
 @discardableResult
 func strata(_ args: [String], bytes: [UInt8], store: String? = nil) throws -> Result {
-    signal(SIGPIPE, SIG_IGN)   // strata may exit before reading all its input
+    signal(SIGPIPE, SIG_IGN)  // strata may exit before reading all its input
     let p = strataProcess((store.map { ["--store", $0] } ?? []) + args)
     let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
     p.standardInput = inPipe
@@ -34,13 +34,17 @@ func strata(_ args: [String], bytes: [UInt8], store: String? = nil) throws -> Re
     p.standardError = errPipe
     try p.run()
     let data = Data(bytes)
-    let writer = Thread { try? inPipe.fileHandleForWriting.write(contentsOf: data); try? inPipe.fileHandleForWriting.close() }
+    let writer = Thread {
+        try? inPipe.fileHandleForWriting.write(contentsOf: data); try? inPipe.fileHandleForWriting.close()
+    }
     writer.start()
     final class Box: @unchecked Sendable { var data = Data() }
     let errBox = Box()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave()
+    }
     let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     let errData = errBox.data
@@ -81,21 +85,29 @@ func lineField(_ line: Substring, _ name: String) -> String {
 func parseExport(_ text: String) -> [Exported] {
     text.split(separator: "\n").map { line in
         func field(_ name: String) -> String { lineField(line, name) }
-        return Exported(run: field("run"), metric: field("metric"), step: Int64(field("step"))!, bits: parseValue(field("value")).bitPattern, time: Int64(field("time"))!)
+        return Exported(
+            run: field("run"), metric: field("metric"), step: Int64(field("step"))!, bits: parseValue(field("value")).bitPattern,
+            time: Int64(field("time"))!)
     }
 }
 
-let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, .leastNonzeroMagnitude, 1e-300, 1.7976931348623157e308, 0.1, 1.0 / 3.0,
-                                -123456.789, 3e-4, 2.5e-8, 1e22, 9007199254740992]
+let specialValues: [Double] = [
+    .nan, .infinity, -.infinity, -0.0, 0.0, .leastNonzeroMagnitude, 1e-300, 1.7976931348623157e308, 0.1, 1.0 / 3.0,
+    -123456.789, 3e-4, 2.5e-8, 1e22, 9_007_199_254_740_992
+]
 
 @Suite struct IngestRoundTrip {
     @Test func ingestExportIsBitExactIncludingNaNAndInfinity() throws {
         let s = Scratch()
-        var lines = [#"{"run": "r1", "params": {"lr": 0.0003, "model": "base", "layers": 12, "amp": true, "optim": {"beta1": 0.9}}, "tags": ["baseline"], "meta": {"git.commit": "abc123", "purpose": "test"}}"#]
+        var lines = [
+            #"{"run": "r1", "params": {"lr": 0.0003, "model": "base", "layers": 12, "amp": true, "optim": {"beta1": 0.9}}, "tags": ["baseline"], "meta": {"git.commit": "abc123", "purpose": "test"}}"#
+        ]
         var expected: [Exported] = []
         var rng = SystemRandomNumberGenerator()
         for step in 0..<200 {
-            let v = step < specialValues.count ? specialValues[step] : Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF | (rng.next() & 0x8000_0000_0000_0000))
+            let v =
+                step < specialValues.count
+                ? specialValues[step] : Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF | (rng.next() & 0x8000_0000_0000_0000))
             let text = v.isNaN ? "NaN" : v == .infinity ? (step % 2 == 0 ? "Infinity" : "\"Infinity\"") : v == -.infinity ? "-Infinity" : "\(v)"
             let t = 1_760_000_000_000 + Int64(step)
             lines.append(#"{"run": "r1", "step": \#(step), "time": \#(t), "metrics": {"train/loss": \#(text), "lr": 0.001}}"#)
@@ -176,7 +188,7 @@ let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, .leastNon
         (#"{"run": "r1", "step": 1, "metrix": {"a": 1}}"#, #"line 1: unknown key "metrix""#),
         (#"{"run": "r1", "step": 1, "metrics": {"": 1}}"#, "line 1: metric name is empty"),
         (#"[1, 2]"#, "line 1: expected a JSON object, got an array"),
-        (#"{"run": "r1", "step": 1, "metrics": {"a": nan}}"#, "line 1: malformed JSON at column 43"),
+        (#"{"run": "r1", "step": 1, "metrics": {"a": nan}}"#, "line 1: malformed JSON at column 43")
     ])
     func badLine(input: String, message: String) throws {
         let s = Scratch()
@@ -255,7 +267,9 @@ let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, .leastNon
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        func line(_ i: Int) -> String { #"{"step": \#(i), "time": \#(1_760_000_000_000 + i), "metrics": {"loss": \#(1.0 / Double(i + 1)), "lr": NaN}}"# + "\n" }
+        func line(_ i: Int) -> String {
+            #"{"step": \#(i), "time": \#(1_760_000_000_000 + i), "metrics": {"loss": \#(1.0 / Double(i + 1)), "lr": NaN}}"# + "\n"
+        }
         var sent = 0
         for burst in 0..<5 {
             var chunk = ""
@@ -294,7 +308,8 @@ let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, .leastNon
         #expect(d.out.contains("demo-base-lr0.001"))
         #expect(d.out.unicodeScalars.contains { $0.value >= 0x2801 && $0.value <= 0x28FF }, "braille chart")
         #expect(!d.out.contains("\u{1B}["), "no colour when piped")
-        let c = try strata(["compare", "demo-small-lr0.001", "demo-base-lr0.001", "--metric", "train/loss", "--baseline", "demo-base-lr0.001"], store: s.store)
+        let c = try strata(
+            ["compare", "demo-small-lr0.001", "demo-base-lr0.001", "--metric", "train/loss", "--baseline", "demo-base-lr0.001"], store: s.store)
         #expect(c.code == 0)
         #expect(c.out.contains("baseline"))
         let svg = s.sub("c.svg")
@@ -304,7 +319,8 @@ let specialValues: [Double] = [.nan, .infinity, -.infinity, -0.0, 0.0, .leastNon
         #expect(text.hasPrefix("<svg") && text.contains("<polygon") && text.contains("demo-base-lr0.001"))
         let st = try strata(["stats"], store: s.store)
         #expect(st.code == 0 && st.out.contains("points       6,500") == false || st.out.contains("points"))
-        let ranked = try strata(["runs", "--where", #"tags has "demo" and params.model == "base""#, "--sort", "train/loss.min", "--limit", "1", "--json"], store: s.store)
+        let ranked = try strata(
+            ["runs", "--where", #"tags has "demo" and params.model == "base""#, "--sort", "train/loss.min", "--limit", "1", "--json"], store: s.store)
         #expect(ranked.code == 0, "\(ranked.err)")
         #expect(ranked.out.contains("\"model\": \"base\""))
         #expect(try strata(["verify"], store: s.store).code == 0)

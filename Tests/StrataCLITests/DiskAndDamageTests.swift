@@ -76,10 +76,13 @@ final class ServeProcess {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard ok == 0 else { throw CLIFailure("connect to port \(port) failed") }
         let bytes = Array(body.utf8)
-        let head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        let head =
+            "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
         for chunk in [Array(head.utf8), bytes] where !chunk.isEmpty {
             var off = 0
             while off < chunk.count {
@@ -126,7 +129,9 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
     @Test func injectedFullDiskIsAClearErrorAndReadsGoOn() throws {
         let s = Scratch()
         #expect(try strata(["ingest"], input: randomLines(run: "before", steps: 0..<2000), store: s.store).code == 0)
-        let full = ["STRATA_TEST_FAULTS": ["write", "pwrite", "fsync", "fallocate", "ftruncate"].map { "\($0):1:ENOSPC:0:\(s.store)" }.joined(separator: ";")]
+        let full = [
+            "STRATA_TEST_FAULTS": ["write", "pwrite", "fsync", "fallocate", "ftruncate"].map { "\($0):1:ENOSPC:0:\(s.store)" }.joined(separator: ";")
+        ]
         let r = try strataEnv(["ingest", "--store", s.store], env: full, input: randomLines(run: "during", steps: 0..<100))
         #expect(r.code == 1 && !r.signaled)
         #expect(r.err.contains("no space left on device") && r.err.contains("store \(s.store)"), "\(r.err)")
@@ -160,7 +165,9 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
         defer { umount2(base, Int32(MNT_DETACH)) }
         let store = base + "/store"
         func freeBytes() -> Int { var v = statvfs(); statvfs(base, &v); return Int(v.f_bavail) * Int(v.f_frsize) }
-        func fill(_ name: String, leaving: Int) { _ = FileManager.default.createFile(atPath: base + "/" + name, contents: Data(count: max(0, freeBytes() - leaving))) }
+        func fill(_ name: String, leaving: Int) {
+            _ = FileManager.default.createFile(atPath: base + "/" + name, contents: Data(count: max(0, freeBytes() - leaving)))
+        }
 
         // Fill the disk with ingests until one fails.
         var acknowledged = 0, batches = 0
@@ -217,8 +224,10 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
     @Test func maintenanceAndReadingCommandsNeverCreateAStore() throws {
         let s = Scratch()
         let typo = s.sub("typo")
-        for args in [["compact"], ["verify"], ["runs"], ["show", "x"], ["export"], ["rewind", "x", "--to", "1"], ["stats"],
-                     ["curve", "x", "m"], ["log", "x", "--step", "1", "m=1"], ["token", "list"], ["token", "revoke", "x"]] {
+        for args in [
+            ["compact"], ["verify"], ["runs"], ["show", "x"], ["export"], ["rewind", "x", "--to", "1"], ["stats"],
+            ["curve", "x", "m"], ["log", "x", "--step", "1", "m=1"], ["token", "list"], ["token", "revoke", "x"]
+        ] {
             let r = try strata(args, store: typo)
             #expect(r.code == 1, "\(args): \(r.err)")
             #expect(r.err.contains("no store at \(typo)"), "\(args): \(r.err)")
@@ -241,7 +250,9 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
     /// on stderr and exits 1; `export --run` of the damaged run does the same; `curve` still works.
     @Test func exportSavesWhatIsReadableAroundADamagedChunk() throws {
         let s = Scratch()
-        #expect(try strata(["ingest"], input: randomLines(run: "a", steps: 0..<10_000) + randomLines(run: "b", steps: 0..<10_000), store: s.store).code == 0)
+        #expect(
+            try strata(["ingest"], input: randomLines(run: "a", steps: 0..<10_000) + randomLines(run: "b", steps: 0..<10_000), store: s.store).code
+                == 0)
         let before = try strata(["export"], store: s.store)
         #expect(before.code == 0)
         let all = Set(before.out.split(separator: "\n").map(String.init))

@@ -28,7 +28,9 @@ func shellWords(_ line: String) -> [String] {
             quote = c; inWord = true
         } else if c == " " {
             if inWord { words.append(word); word = ""; inWord = false }
-        } else { word.append(c); inWord = true }
+        } else {
+            word.append(c); inWord = true
+        }
     }
     if inWord { words.append(word) }
     return words
@@ -68,7 +70,9 @@ func isRunnableExample(_ line: String) -> Bool {
         var lines: [String] = []
         for name in ["run-a", "run-b", "baseline", "r1"] {
             lines.append(#"{"run": "\#(name)", "params": {"lr": 0.0003}, "tags": ["baseline"]}"#)
-            for step in 0..<10 { lines.append(#"{"run": "\#(name)", "step": \#(step), "metrics": {"train/loss": \#(1.0 / Double(step + 1)), "val/loss": 1}}"#) }
+            for step in 0..<10 {
+                lines.append(#"{"run": "\#(name)", "step": \#(step), "metrics": {"train/loss": \#(1.0 / Double(step + 1)), "val/loss": 1}}"#)
+            }
         }
         #expect(try strata(["ingest"], input: lines.joined(separator: "\n") + "\n", store: s.store).code == 0)
         #expect(try strata(["token", "create", "--scope", "read", "--name", "viewer"], store: s.store).code == 0)

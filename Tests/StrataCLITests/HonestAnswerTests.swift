@@ -123,7 +123,8 @@ func linesOf(_ run: String, _ m: String, _ values: [String], t0: Int64? = 1_760_
             #expect(row.hasSuffix("NaN") && row.contains("Inf"), "\(c.out)")
             #expect(c.out.contains("▲ +Inf in 1 bucket, drawn to the top edge"), "\(c.out)")
         }
-        #expect(lastVsBaseCells(try strata(["compare", "other", "base", "--metric", "g", "--no-chart"], store: s.store).out) == ["baseline", "base NaN"])
+        #expect(
+            lastVsBaseCells(try strata(["compare", "other", "base", "--metric", "g", "--no-chart"], store: s.store).out) == ["baseline", "base NaN"])
     }
 }
 
@@ -141,7 +142,8 @@ func lastVsBaseCells(_ out: String) -> [String] {
     @Test func createdAndEndedFromTheLinesTimes() throws {
         let s = Scratch()
         let t0: Int64 = 1_760_000_000_000
-        let input = #"{"run": "r", "params": {"lr": 0.1}}"# + "\n" + linesOf("r", "x", ["1", "2", "3", "4"], t0: t0, step: 660_000)
+        let input =
+            #"{"run": "r", "params": {"lr": 0.1}}"# + "\n" + linesOf("r", "x", ["1", "2", "3", "4"], t0: t0, step: 660_000)
             + linesOf("f", "x", ["1", "2"], t0: t0, step: 90_000) + #"{"run": "f", "status": "failed"}"# + "\n"
         let ing = try strata(["ingest"], input: input, store: s.store)
         #expect(ing.code == 0, "\(ing.err)")
@@ -159,7 +161,8 @@ func lastVsBaseCells(_ out: String) -> [String] {
         // Without times, the clock of the ingest is all there is.
         let before = Int64(Date().timeIntervalSince1970 * 1000) - 1000
         #expect(try strata(["ingest"], input: linesOf("u", "x", ["1"], t0: nil), store: s.store).code == 0)
-        let u = try strata(["runs", "--json", "--where", "name = \"u\""], store: s.store).out.split(separator: "\n").first { $0.contains("\"id\"") } ?? ""
+        let u =
+            try strata(["runs", "--json", "--where", "name = \"u\""], store: s.store).out.split(separator: "\n").first { $0.contains("\"id\"") } ?? ""
         #expect((Int64(lineField(u, "created")) ?? 0) >= before, "\(u)")
     }
 }

@@ -57,25 +57,40 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
 
         // classic scalars: simple_value is a float32
         let steps = Array(stride(from: 0, to: 50, by: 5))
-        #expect(points(e, "exp1/train", "loss") == steps.map {
-            Exported(run: "exp1/train", metric: "loss", step: Int64($0), bits: Double(Float(Fixture.loss($0))).bitPattern, time: Fixture.t0Ms + Int64($0) * 1000)
-        })
-        #expect(points(e, "exp1/train", "train/accuracy") == steps.map {
-            Exported(run: "exp1/train", metric: "train/accuracy", step: Int64($0), bits: Double(Float(Double($0) / 50)).bitPattern,
-                     time: Fixture.t0Ms + Int64($0) * 1000 + 250)
-        })
+        #expect(
+            points(e, "exp1/train", "loss")
+                == steps.map {
+                    Exported(
+                        run: "exp1/train", metric: "loss", step: Int64($0), bits: Double(Float(Fixture.loss($0))).bitPattern,
+                        time: Fixture.t0Ms + Int64($0) * 1000)
+                })
+        #expect(
+            points(e, "exp1/train", "train/accuracy")
+                == steps.map {
+                    Exported(
+                        run: "exp1/train", metric: "train/accuracy", step: Int64($0), bits: Double(Float(Double($0) / 50)).bitPattern,
+                        time: Fixture.t0Ms + Int64($0) * 1000 + 250)
+                })
         // TF2-style tensors: float_val, double_val and tensor_content
         let evalSteps = Array(stride(from: 0, to: 50, by: 10))
         func evalTime(_ st: Int) -> Int64 { Fixture.t0Ms + 1_000_000 + Int64(st) * 1000 }
-        #expect(points(e, "exp1/eval", "val/accuracy") == evalSteps.map {
-            Exported(run: "exp1/eval", metric: "val/accuracy", step: Int64($0), bits: Double(Float(0.5 + Double($0) / 100)).bitPattern, time: evalTime($0))
-        })
-        #expect(points(e, "exp1/eval", "val/loss") == evalSteps.map {
-            Exported(run: "exp1/eval", metric: "val/loss", step: Int64($0), bits: (1.0 / 3.0 + Double($0)).bitPattern, time: evalTime($0))
-        })
-        #expect(points(e, "exp1/eval", "val/content") == evalSteps.map {
-            Exported(run: "exp1/eval", metric: "val/content", step: Int64($0), bits: (0.1 * Double($0)).bitPattern, time: evalTime($0))
-        })
+        #expect(
+            points(e, "exp1/eval", "val/accuracy")
+                == evalSteps.map {
+                    Exported(
+                        run: "exp1/eval", metric: "val/accuracy", step: Int64($0), bits: Double(Float(0.5 + Double($0) / 100)).bitPattern,
+                        time: evalTime($0))
+                })
+        #expect(
+            points(e, "exp1/eval", "val/loss")
+                == evalSteps.map {
+                    Exported(run: "exp1/eval", metric: "val/loss", step: Int64($0), bits: (1.0 / 3.0 + Double($0)).bitPattern, time: evalTime($0))
+                })
+        #expect(
+            points(e, "exp1/eval", "val/content")
+                == evalSteps.map {
+                    Exported(run: "exp1/eval", metric: "val/content", step: Int64($0), bits: (0.1 * Double($0)).bitPattern, time: evalTime($0))
+                })
 
         let show = try strata(["show", "exp1/train", "--json"], store: s.store)
         #expect(show.code == 0)
@@ -135,7 +150,7 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
         var third = 0
         let (dir, file) = try damagedCopy(s) { bytes, offsets in
             third = offsets[2]
-            bytes[third + 12 + 3] ^= 0x40   // a byte of the third record's data
+            bytes[third + 12 + 3] ^= 0x40  // a byte of the third record's data
         }
         let r = try strata(["import", "tensorboard", dir], store: s.store)
         #expect(r.code == 1)
@@ -157,7 +172,7 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
         var second = 0
         let (dir, file) = try damagedCopy(s) { bytes, offsets in
             second = offsets[1]
-            bytes[second + 9] ^= 0x01   // the masked CRC of the length
+            bytes[second + 9] ^= 0x01  // the masked CRC of the length
         }
         let r = try strata(["import", "tensorboard", dir], store: s.store)
         #expect(r.code == 1)
@@ -199,10 +214,13 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
 
         let show = try strata(["show", "mlflow-run-1", "--json"], store: s.store)
         #expect(show.code == 0, "\(show.err)")
-        for needle in [#""project": "fixture-exp""#, #""status": "finished""#,
-                       #""params": {"batch_size": 32, "lr": 0.001, "optimizer": "adam", "use_amp": true, "weight_decay": 1e-05}"#,
-                       #""git.commit": "0123456789abcdef0123456789abcdef01234567""#, #""tags": ["team=vision"]"#,
-                       #""created": 1760000000000, "ended": 1760000060000"#, #""mlflow.start_time": 1760000000000"#, #""mlflow.status": "FINISHED""#, #""import.source": "mlflow:"#] {
+        for needle in [
+            #""project": "fixture-exp""#, #""status": "finished""#,
+            #""params": {"batch_size": 32, "lr": 0.001, "optimizer": "adam", "use_amp": true, "weight_decay": 1e-05}"#,
+            #""git.commit": "0123456789abcdef0123456789abcdef01234567""#, #""tags": ["team=vision"]"#,
+            #""created": 1760000000000, "ended": 1760000060000"#, #""mlflow.start_time": 1760000000000"#, #""mlflow.status": "FINISHED""#,
+            #""import.source": "mlflow:"#
+        ] {
             #expect(show.out.contains(needle), "show lacks \(needle): \(show.out)")
         }
         let text = try strata(["show", "mlflow-run-1"], store: s.store)
@@ -210,14 +228,24 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
 
         let e = parseExport(try strata(["export"], store: s.store).out)
         let steps = Array(stride(from: 0, to: 30, by: 3))
-        #expect(points(e, "mlflow-run-1", "train/loss") == steps.map {
-            Exported(run: "mlflow-run-1", metric: "train/loss", step: Int64($0), bits: Fixture.loss($0).bitPattern, time: Fixture.t0Ms + Int64($0) * 10)
-        })
-        #expect(points(e, "mlflow-run-1", "accuracy") == steps.map {
-            Exported(run: "mlflow-run-1", metric: "accuracy", step: Int64($0), bits: (Double($0) / 30).bitPattern, time: Fixture.t0Ms + Int64($0) * 10 + 1)
-        })
-        #expect(points(e, "mlflow-run-2", "train/loss") == [
-            Exported(run: "mlflow-run-2", metric: "train/loss", step: 0, bits: Double.nan.bitPattern, time: Fixture.t0Ms + 100_001)])
+        #expect(
+            points(e, "mlflow-run-1", "train/loss")
+                == steps.map {
+                    Exported(
+                        run: "mlflow-run-1", metric: "train/loss", step: Int64($0), bits: Fixture.loss($0).bitPattern,
+                        time: Fixture.t0Ms + Int64($0) * 10)
+                })
+        #expect(
+            points(e, "mlflow-run-1", "accuracy")
+                == steps.map {
+                    Exported(
+                        run: "mlflow-run-1", metric: "accuracy", step: Int64($0), bits: (Double($0) / 30).bitPattern,
+                        time: Fixture.t0Ms + Int64($0) * 10 + 1)
+                })
+        #expect(
+            points(e, "mlflow-run-2", "train/loss") == [
+                Exported(run: "mlflow-run-2", metric: "train/loss", step: 0, bits: Double.nan.bitPattern, time: Fixture.t0Ms + 100_001)
+            ])
         let failed = try strata(["runs", "--where", #"status == "failed""#, "--columns", "name,params.lr"], store: s.store)
         #expect(failed.out.contains("mlflow-run-2") && failed.out.contains("0.01") && !failed.out.contains("mlflow-run-1"), "\(failed.out)")
     }
@@ -277,14 +305,21 @@ extension ImportMLflowTests {
         let e = parseExport(try strata(["export"], store: s.store).out)
         let steps = Array(stride(from: 0, to: 20, by: 2))
         func t(_ st: Int) -> Int64 { Fixture.t0Ms + Int64(st) * 500 }
-        #expect(points(e, "wandb-history", "train/loss") == steps.map {
-            Exported(run: "wandb-history", metric: "train/loss", step: Int64($0), bits: Fixture.loss($0).bitPattern, time: t($0))
-        })
-        #expect(points(e, "wandb-history", "train/acc") == steps.map {
-            Exported(run: "wandb-history", metric: "train/acc", step: Int64($0), bits: (Double($0) / 20).bitPattern, time: t($0))
-        })
+        #expect(
+            points(e, "wandb-history", "train/loss")
+                == steps.map {
+                    Exported(run: "wandb-history", metric: "train/loss", step: Int64($0), bits: Fixture.loss($0).bitPattern, time: t($0))
+                })
+        #expect(
+            points(e, "wandb-history", "train/acc")
+                == steps.map {
+                    Exported(run: "wandb-history", metric: "train/acc", step: Int64($0), bits: (Double($0) / 20).bitPattern, time: t($0))
+                })
         #expect(points(e, "wandb-history", "lr").count == 10)
-        #expect(points(e, "wandb-history", "val/loss") == [Exported(run: "wandb-history", metric: "val/loss", step: 6, bits: Double.nan.bitPattern, time: t(6))])
+        #expect(
+            points(e, "wandb-history", "val/loss") == [
+                Exported(run: "wandb-history", metric: "val/loss", step: 6, bits: Double.nan.bitPattern, time: t(6))
+            ])
         #expect(!e.contains { $0.metric.hasPrefix("_") || $0.metric == "note" || $0.metric.hasPrefix("samples") })
     }
 
@@ -296,9 +331,12 @@ extension ImportMLflowTests {
         #expect(r.err.hasPrefix("imported 1 run from wandb: 2 series, 15 points, skipped 0, "), "\(r.err)")
         let e = parseExport(try strata(["export"], store: s.store).out)
         let steps = Array(stride(from: 0, to: 20, by: 2))
-        #expect(points(e, "csvrun", "train/loss") == steps.map {
-            Exported(run: "csvrun", metric: "train/loss", step: Int64($0), bits: Fixture.loss($0).bitPattern, time: Fixture.t0Ms + Int64($0) * 500)
-        })
+        #expect(
+            points(e, "csvrun", "train/loss")
+                == steps.map {
+                    Exported(
+                        run: "csvrun", metric: "train/loss", step: Int64($0), bits: Fixture.loss($0).bitPattern, time: Fixture.t0Ms + Int64($0) * 500)
+                })
         #expect(points(e, "csvrun", "val/loss").map(\.step) == [0, 4, 8, 12, 16])
         #expect(points(e, "csvrun", "val/loss").map(\.bits) == [0, 4, 8, 12, 16].map { (Fixture.loss($0) + 0.5).bitPattern })
     }

@@ -7,11 +7,11 @@ import Testing
     @Test func runJSONUsesTheAPINames() throws {
         let s = Scratch()
         let input = """
-        {"run": "r", "step": 1, "time": 1760000000000, "metrics": {"loss": NaN}}
-        {"run": "r", "step": 2, "time": 1760000001000, "metrics": {"loss": 0.5}}
-        {"run": "r", "status": "finished"}
+            {"run": "r", "step": 1, "time": 1760000000000, "metrics": {"loss": NaN}}
+            {"run": "r", "step": 2, "time": 1760000001000, "metrics": {"loss": 0.5}}
+            {"run": "r", "status": "finished"}
 
-        """
+            """
         #expect(try strata(["ingest"], input: input, store: s.store).code == 0)
         for args in [["runs", "--json"], ["show", "r", "--json"]] {
             let r = try strata(args, store: s.store)

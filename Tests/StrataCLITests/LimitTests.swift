@@ -13,9 +13,12 @@ import Testing
         let params = (0..<100_000).map { "\"p\($0)\": \($0)" }
         let bad: [(String, String)] = [
             (#"{"run": "r", "tags": [\#((tags + ["\"x\""]).joined(separator: ","))]}"#, "10001 tags in one call; the limit is 10000"),
-            (#"{"run": "r", "params": {\#((params + ["\"x\": 1"]).joined(separator: ","))}}"#, "100001 param entries in one call; the limit is 100000"),
+            (
+                #"{"run": "r", "params": {\#((params + ["\"x\": 1"]).joined(separator: ","))}}"#,
+                "100001 param entries in one call; the limit is 100000"
+            ),
             (#"{"run": "r", "tags": ["a\u0007b"]}"#, "control character"),
-            (#"{"run": "r", "meta": {"\#(String(repeating: "k", count: 257))": 1}}"#, "must be 1 to 256 bytes"),
+            (#"{"run": "r", "meta": {"\#(String(repeating: "k", count: 257))": 1}}"#, "must be 1 to 256 bytes")
         ]
         for (line, message) in bad {
             let r = try strata(["ingest"], input: #"{"run": "r", "step": 1, "metrics": {"m": 1}}"# + "\n" + line + "\n", store: s.store)

@@ -14,9 +14,10 @@ import Testing
         var out: [Int: XStats] = [:]
         for line in text.split(separator: "\n") {
             func f(_ k: String) -> String { lineField(line, k) }
-            out[Int(f("bucket"))!] = XStats(count: Int(f("count"))!, nan: Int(f("nan"))!, min: parseValue(f("min")), max: parseValue(f("max")),
-                                            mean: parseValue(f("mean")), first: parseValue(f("first")), last: parseValue(f("last")),
-                                            firstStep: Int64(f("first_step"))!, lastStep: Int64(f("last_step"))!)
+            out[Int(f("bucket"))!] = XStats(
+                count: Int(f("count"))!, nan: Int(f("nan"))!, min: parseValue(f("min")), max: parseValue(f("max")),
+                mean: parseValue(f("mean")), first: parseValue(f("first")), last: parseValue(f("last")),
+                firstStep: Int64(f("first_step"))!, lastStep: Int64(f("last_step"))!)
         }
         return out
     }
@@ -36,7 +37,9 @@ import Testing
         for b in [1, 3, 20] {
             let r = try strata(["curve", "r", "m", "--json", "--buckets", String(b)], store: s.store)
             #expect(r.code == 0, "\(ctx): \(r.err)")
-            #expect(Self.curveRows(r.out) == Extremes.curve(pts, x: { Int128($0.step) }, lo: Int128(lo), last: Int128(last), buckets: b), "\(ctx) curve × \(b)")
+            #expect(
+                Self.curveRows(r.out) == Extremes.curve(pts, x: { Int128($0.step) }, lo: Int128(lo), last: Int128(last), buckets: b),
+                "\(ctx) curve × \(b)")
         }
         var rng = Extremes.Random(seed: seed &+ 5)
         for _ in 0..<3 {
@@ -49,16 +52,21 @@ import Testing
                 #expect(r.code == 2 && r.err.contains("empty step range"), "\(ctx) \(args): \(r.err)")
             } else {
                 #expect(r.code == 0, "\(ctx) \(args): \(r.err)")
-                #expect(Self.curveRows(r.out) == Extremes.curve(pts, x: { Int128($0.step) }, lo: Int128(a), last: Int128(z2), buckets: 7), "\(ctx) \(args)")
+                #expect(
+                    Self.curveRows(r.out) == Extremes.curve(pts, x: { Int128($0.step) }, lo: Int128(a), last: Int128(z2), buckets: 7),
+                    "\(ctx) \(args)")
             }
         }
         // Export: every point, bit-exact.
         let e = parseExport(try strata(["export", "--run", "r"], store: s.store).out)
-        #expect(e.map(\.step) == ordered.map(\.step) && e.map(\.time) == ordered.map(\.time)
+        #expect(
+            e.map(\.step) == ordered.map(\.step) && e.map(\.time) == ordered.map(\.time)
                 && e.map(\.bits) == ordered.map(\.value.bitPattern), "\(ctx) export")
         // Tables and charts over the full span do not trap.
-        for args in [["compare", "r", "q", "--metric", "m"], ["compare", "r", "q", "--metric", "m", "--from=-9223372036854775808", "--to=9223372036854775807"],
-                     ["plot", "r", "q", "--metric", "m", "--out", s.sub("p.svg")], ["show", "r"], ["runs"], ["runs", "--json"]] {
+        for args in [
+            ["compare", "r", "q", "--metric", "m"], ["compare", "r", "q", "--metric", "m", "--from=-9223372036854775808", "--to=9223372036854775807"],
+            ["plot", "r", "q", "--metric", "m", "--out", s.sub("p.svg")], ["show", "r"], ["runs"], ["runs", "--json"]
+        ] {
             let r = try strata(args, store: s.store)
             #expect(r.code == 0, "\(ctx) \(args): \(r.err)")
         }
@@ -70,11 +78,14 @@ import Testing
         let s = Scratch()
         let root = s.sub("mlruns")
         try FileManager.default.copyItem(atPath: Fixture.dir + "/mlruns", toPath: root)
-        let metas = FileManager.default.enumerator(atPath: root)!.compactMap { $0 as? String }.filter { $0.hasSuffix("meta.yaml") && $0.split(separator: "/").count == 3 }
+        let metas = FileManager.default.enumerator(atPath: root)!.compactMap { $0 as? String }.filter {
+            $0.hasSuffix("meta.yaml") && $0.split(separator: "/").count == 3
+        }
         for m in metas {
             var text = try String(contentsOfFile: root + "/" + m, encoding: .utf8)
             text = text.split(separator: "\n", omittingEmptySubsequences: false).map { l in
-                l.hasPrefix("start_time:") ? "start_time: -9223372036854775808" : l.hasPrefix("end_time:") ? "end_time: 9223372036854775807" : String(l)
+                l.hasPrefix("start_time:")
+                    ? "start_time: -9223372036854775808" : l.hasPrefix("end_time:") ? "end_time: 9223372036854775807" : String(l)
             }.joined(separator: "\n")
             try text.write(toFile: root + "/" + m, atomically: true, encoding: .utf8)
         }

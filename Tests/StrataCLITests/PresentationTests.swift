@@ -10,7 +10,9 @@ import Testing
         for r in 0..<runs {
             let name = r == runs - 1 ? (longName ?? "run-\(r)") : "run-\(r)"
             for step in 0..<50 {
-                lines += #"{"run": "\#(name)", "step": \#(step), "time": \#(1_760_000_000_000 + step * 1000), "metrics": {"loss": \#(Double(r + 1) / Double(step + 1))}}"# + "\n"
+                lines +=
+                    #"{"run": "\#(name)", "step": \#(step), "time": \#(1_760_000_000_000 + step * 1000), "metrics": {"loss": \#(Double(r + 1) / Double(step + 1))}}"#
+                    + "\n"
             }
         }
         let r = try strata(["ingest"], input: lines, store: s.store)
@@ -27,7 +29,10 @@ import Testing
             var attrs: [String: String] = [:]
             for chunk in body.components(separatedBy: "\" ") {
                 let kv = chunk.split(separator: "=", maxSplits: 1)
-                if kv.count == 2 { attrs[String(kv[0]).trimmingCharacters(in: .whitespaces)] = kv[1].replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: "/", with: "") }
+                if kv.count == 2 {
+                    attrs[String(kv[0]).trimmingCharacters(in: .whitespaces)] = kv[1].replacingOccurrences(of: "\"", with: "").replacingOccurrences(
+                        of: "/", with: "")
+                }
             }
             if let close = part.range(of: "</" + tag + ">"), let gt = part.firstIndex(of: ">") {
                 attrs["#text"] = String(part[part.index(after: gt)..<close.lowerBound])
@@ -91,11 +96,11 @@ import Testing
     @Test func tablesRightAlignNumbersAndPlaceholders() throws {
         let s = Scratch()
         let lines = """
-        {"run": "d0", "params": {"dropout": 0.0, "lr": 0.001}, "step": 1, "metrics": {"loss": 1234567}}
-        {"run": "d1", "params": {"lr": 0.01}, "step": 1, "metrics": {"loss": 12}}
-        {"run": "d2", "params": {"lr": 0.1}, "step": 1, "metrics": {"acc": 0.5}}
+            {"run": "d0", "params": {"dropout": 0.0, "lr": 0.001}, "step": 1, "metrics": {"loss": 1234567}}
+            {"run": "d1", "params": {"lr": 0.01}, "step": 1, "metrics": {"loss": 12}}
+            {"run": "d2", "params": {"lr": 0.1}, "step": 1, "metrics": {"acc": 0.5}}
 
-        """
+            """
         #expect(try strata(["ingest"], input: lines, store: s.store).code == 0)
         let runs = try strata(["runs", "--columns", "name,params.dropout,params.lr,loss.last"], store: s.store)
         let table = runs.out.split(separator: "\n").map(String.init)
@@ -115,10 +120,10 @@ import Testing
     @Test func oneNumberOneText() throws {
         let s = Scratch()
         let lines = """
-        {"run": "a", "params": {"dropout": 0.0, "wd": 1e-5}, "step": 1, "metrics": {"loss": 1}}
-        {"run": "b", "params": {"dropout": 0.5, "wd": 1e-5}, "step": 1, "metrics": {"loss": 2}}
+            {"run": "a", "params": {"dropout": 0.0, "wd": 1e-5}, "step": 1, "metrics": {"loss": 1}}
+            {"run": "b", "params": {"dropout": 0.5, "wd": 1e-5}, "step": 1, "metrics": {"loss": 2}}
 
-        """
+            """
         #expect(try strata(["ingest"], input: lines, store: s.store).code == 0)
         let show = try strata(["show", "a"], store: s.store).out
         let runs = try strata(["runs", "--columns", "name,params.dropout,params.wd"], store: s.store).out
@@ -140,7 +145,9 @@ import Testing
             lines += #"{"run": "a-fairly-long-run-name-\#(r)", "params": {\#(params)}, "step": 1, "metrics": {"loss": \#(r + 1)}}"# + "\n"
         }
         #expect(try strata(["ingest"], input: lines, store: s.store).code == 0)
-        let c = try strata(["compare", "a-fairly-long-run-name-0", "a-fairly-long-run-name-1", "a-fairly-long-run-name-2", "--metric", "loss", "--no-chart"], store: s.store)
+        let c = try strata(
+            ["compare", "a-fairly-long-run-name-0", "a-fairly-long-run-name-1", "a-fairly-long-run-name-2", "--metric", "loss", "--no-chart"],
+            store: s.store)
         #expect(c.code == 0, "\(c.err)")
         let width = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init).flatMap { $0 > 20 ? $0 : nil } ?? 80
         for l in c.out.split(separator: "\n") { #expect(l.count <= width, "\(l.count) columns: \(l)") }
@@ -156,7 +163,7 @@ import Testing
     static func timedStore() throws -> Scratch {
         let s = Scratch()
         var lines = ""
-        let t0: Int64 = 1_764_680_000_000   // 2025-12-02 12:53:20Z
+        let t0: Int64 = 1_764_680_000_000  // 2025-12-02 12:53:20Z
         for i in 0..<1500 {
             let v = 2.7 * exp(-Double(i) / 500) + 0.31
             lines += #"{"run": "r", "step": \#(i * 10), "time": \#(t0 + Int64(i) * 1000), "metrics": {"loss": \#(v)}}"# + "\n"
@@ -217,9 +224,11 @@ import Testing
     /// Help texts (under 80 columns when piped) wrap at word boundaries: within a paragraph every line
     /// is as full as the next line's first word allows, and a JSON example stays on one line.
     @Test func helpWrapsAtWordBoundaries() throws {
-        let commands = [["ingest"], ["log"], ["runs"], ["show"], ["curve"], ["compare"], ["plot"], ["export"], ["import"],
-                        ["import", "tensorboard"], ["import", "mlflow"], ["import", "wandb"], ["stats"], ["verify"], ["compact"],
-                        ["rewind"], ["serve"], ["token"], ["demo"]]
+        let commands = [
+            ["ingest"], ["log"], ["runs"], ["show"], ["curve"], ["compare"], ["plot"], ["export"], ["import"],
+            ["import", "tensorboard"], ["import", "mlflow"], ["import", "wandb"], ["stats"], ["verify"], ["compact"],
+            ["rewind"], ["serve"], ["token"], ["demo"]
+        ]
         for c in commands {
             let r = try strata(["help"] + c)
             #expect(r.code == 0, "\(c): \(r.err)")

@@ -41,10 +41,11 @@ import Testing
             // Every run of the store, not `--run NAME` (which picks the newest run of a name).
             let out = try strata(["export"], store: s.store).out
                 .split(separator: "\n").filter { $0.contains("\"run\": \"\(name)\"") }.joined(separator: "\n")
-            let ids = Set(out.split(separator: "\n").compactMap { line -> Substring? in
-                guard let r = line.range(of: "\"run_id\": \"") else { return nil }
-                return line[r.upperBound...].prefix(26)
-            })
+            let ids = Set(
+                out.split(separator: "\n").compactMap { line -> Substring? in
+                    guard let r = line.range(of: "\"run_id\": \"") else { return nil }
+                    return line[r.upperBound...].prefix(26)
+                })
             #expect(ids.count == 1, "round \(round): \(ids.count) runs named \(name)")
             let points = parseExport(out).filter { $0.metric == "loss" }
             #expect(points.count == writers * lines, "round \(round): \(points.count) points")

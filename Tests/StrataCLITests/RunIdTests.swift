@@ -48,7 +48,9 @@ import Testing
         let fragment = String(common.prefix(max(4, common.count - 1)))
         let r = try strata(["show", fragment], store: s.store)
         #expect(r.code == 1)
-        #expect(r.err == "strata: id \"\(fragment)\" is ambiguous: it matches 2 runs: \(ids[0]) (dup), \(ids[1]) (dup); give more characters\n", "\(r.err)")
+        #expect(
+            r.err == "strata: id \"\(fragment)\" is ambiguous: it matches 2 runs: \(ids[0]) (dup), \(ids[1]) (dup); give more characters\n",
+            "\(r.err)")
         // Too short to be a fragment: not found (names are not guessed from 3 characters).
         let short = try strata(["show", String(ids[0].suffix(3))], store: s.store)
         #expect(short.code == 1 && short.err.hasPrefix("strata: no run named"), "\(short.err)")

@@ -63,13 +63,15 @@ func serveOnce(_ args: [String]) throws -> String {
     @Test func globalStoreOptionFirst() throws {
         let s = Scratch()
         try strata(["ingest", "--run", "a"], input: #"{"step": 1, "metrics": {"x": 1}}"# + "\n", store: s.store)
-        for args in [["--store", s.store, "token", "create", "--scope", "read", "--name", "viewer"],
-                     ["--store=\(s.store)", "token", "list"],
-                     ["--store", s.store, "token", "revoke", "viewer"],
-                     ["--store", s.store, "runs"],
-                     ["--store", s.store, "verify"],
-                     ["--store", s.store, "show", "a"],
-                     ["--store", s.store, "import", "wandb", "--run", "w", s.sub("missing.jsonl")]] {
+        for args in [
+            ["--store", s.store, "token", "create", "--scope", "read", "--name", "viewer"],
+            ["--store=\(s.store)", "token", "list"],
+            ["--store", s.store, "token", "revoke", "viewer"],
+            ["--store", s.store, "runs"],
+            ["--store", s.store, "verify"],
+            ["--store", s.store, "show", "a"],
+            ["--store", s.store, "import", "wandb", "--run", "w", s.sub("missing.jsonl")]
+        ] {
             let r = try strataBounded(args)
             #expect(!r.err.contains("Unknown option"), "\(args): \(r.err)")
             if args.contains("import") {

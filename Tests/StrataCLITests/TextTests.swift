@@ -19,7 +19,7 @@ import Testing
             (b(#"{"run": "r", "step": 1, "metrics": {"m": " 1"}}"#), "must be a number"),
             (b(#"{"run": "r", "step": 1, "metrics": {"m": "1_000"}}"#), "must be a number"),
             (b(#"{"run": "r", "step": 1, "metrics": {"m": "+0x1p3"}}"#), "must be a number"),
-            (b(#"{"run": "r", "step": 1, "metrics": {"m": "+1"}}"#), "must be a number"),
+            (b(#"{"run": "r", "step": 1, "metrics": {"m": "+1"}}"#), "must be a number")
         ]
         for (line, message) in cases {
             let r = try strata(["ingest"], bytes: ok + line + [10], store: s.store)

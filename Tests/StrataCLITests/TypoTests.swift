@@ -11,7 +11,9 @@ func typoStore() throws -> Scratch {
     for (i, name) in ["base", "wide"].enumerated() {
         lines.append(#"{"run": "\#(name)", "params": {"lr": 0.00\#(i + 1), "seed": \#(i)}}"#)
         for step in 0..<5 {
-            lines.append(#"{"run": "\#(name)", "step": \#(step), "metrics": {"train/loss": \#(Double(5 - step) + Double(i)), "val/loss": \#(Double(i) - Double(step))}}"#)
+            lines.append(
+                #"{"run": "\#(name)", "step": \#(step), "metrics": {"train/loss": \#(Double(5 - step) + Double(i)), "val/loss": \#(Double(i) - Double(step))}}"#
+            )
         }
     }
     let r = try strata(["ingest"], input: lines.joined(separator: "\n") + "\n", store: s.store)
@@ -24,8 +26,14 @@ func typoStore() throws -> Scratch {
         let s = try typoStore()
         let cases: [([String], String)] = [
             (["runs", "--sort", "train/los.min"], #"strata: --sort "train/los.min": no run has metric "train/los" (did you mean train/loss.min?)"#),
-            (["runs", "--columns", "foo.bar"], #"strata: --columns "foo.bar": unknown statistic "bar" (statistics are count, nans, min, max, mean, std, first, last, first_step, last_step, min_step, max_step, step)"#),
-            (["runs", "--columns", "name,train/loss.maen"], #"strata: --columns "train/loss.maen": unknown statistic "maen" (did you mean train/loss.mean? statistics are"#),
+            (
+                ["runs", "--columns", "foo.bar"],
+                #"strata: --columns "foo.bar": unknown statistic "bar" (statistics are count, nans, min, max, mean, std, first, last, first_step, last_step, min_step, max_step, step)"#
+            ),
+            (
+                ["runs", "--columns", "name,train/loss.maen"],
+                #"strata: --columns "train/loss.maen": unknown statistic "maen" (did you mean train/loss.mean? statistics are"#
+            ),
             (["runs", "--columns", "nmae"], #"strata: --columns "nmae": unknown key (did you mean name?)"#),
             (["runs", "--columns", "params.lrr"], #"strata: --columns "params.lrr": no run has param "lrr" (did you mean params.lr?)"#),
             (["runs", "--columns", "meta.nosuch"], #"strata: --columns "meta.nosuch": no run has metadata key "nosuch""#),
@@ -33,7 +41,7 @@ func typoStore() throws -> Scratch {
             (["runs", "--limit", "-1"], "strata: --limit must be a positive integer, got -1"),
             (["runs", "--sort", "-train/los.min"], #"strata: --sort "train/los.min": no run has metric "train/los" (did you mean train/loss.min?)"#),
             (["export", "--metric", "train/los"], #"strata: --metric "train/los": no run has this metric (did you mean train/loss?)"#),
-            (["export", "--metric", "nosuch", "--run", "base"], #"strata: --metric "nosuch": no selected run has this metric"#),
+            (["export", "--metric", "nosuch", "--run", "base"], #"strata: --metric "nosuch": no selected run has this metric"#)
         ]
         for (args, message) in cases {
             let r = try strata(args, store: s.store)
@@ -52,7 +60,9 @@ func typoStore() throws -> Scratch {
 
     @Test func everyStatisticIsAColumn() throws {
         let s = try typoStore()
-        let r = try strata(["runs", "--columns", "name,train/loss.mean,train/loss.std,train/loss.first,train/loss.nans,train/loss.min_step", "--sort", "params.lr"], store: s.store)
+        let r = try strata(
+            ["runs", "--columns", "name,train/loss.mean,train/loss.std,train/loss.first,train/loss.nans,train/loss.min_step", "--sort", "params.lr"],
+            store: s.store)
         #expect(r.code == 0, "\(r.err)")
         let rows = r.out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
         try #require(rows.count == 3, "\(r.out)")

@@ -22,13 +22,14 @@ import Testing
 
     /// Low 32 bits against `zstd --check` frame checksums of byte(i) = (31·i + 7) mod 256, covering
     /// every tail length (8-, 4- and 1-byte steps) and the 32-byte stripe loop.
-    @Test(arguments: [
-        (1, 0xE858_BBB7), (3, 0x32A4_87F9), (4, 0xE3FF_8F04), (5, 0x8624_DD4E), (7, 0x6C6F_9A8E),
-        (8, 0x2696_83E0), (9, 0x9E21_5C09), (12, 0x1FD0_666E), (15, 0x9357_CAA7), (16, 0xB02B_C413),
-        (17, 0x7EEE_DC09), (31, 0xA39A_D4A1), (32, 0x671C_C43D), (33, 0xED85_7664), (35, 0x0D9C_BECA),
-        (63, 0x2707_057F), (64, 0x5729_D17E), (65, 0xBAE6_5DC1), (100, 0x3E70_C151), (127, 0x7F60_EA91),
-        (128, 0x3BED_FE94), (200, 0x77B4_B6FB), (1000, 0x2804_3D35), (4096, 0x82DC_78D9),
-    ] as [(Int, UInt64)])
+    @Test(
+        arguments: [
+            (1, 0xE858_BBB7), (3, 0x32A4_87F9), (4, 0xE3FF_8F04), (5, 0x8624_DD4E), (7, 0x6C6F_9A8E),
+            (8, 0x2696_83E0), (9, 0x9E21_5C09), (12, 0x1FD0_666E), (15, 0x9357_CAA7), (16, 0xB02B_C413),
+            (17, 0x7EEE_DC09), (31, 0xA39A_D4A1), (32, 0x671C_C43D), (33, 0xED85_7664), (35, 0x0D9C_BECA),
+            (63, 0x2707_057F), (64, 0x5729_D17E), (65, 0xBAE6_5DC1), (100, 0x3E70_C151), (127, 0x7F60_EA91),
+            (128, 0x3BED_FE94), (200, 0x77B4_B6FB), (1000, 0x2804_3D35), (4096, 0x82DC_78D9)
+        ] as [(Int, UInt64)])
     func zstdFrameChecksums(length: Int, low32: UInt64) {
         let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         #expect(xxh(bytes) & 0xFFFF_FFFF == low32, "length \(length)")

@@ -72,7 +72,11 @@ import Testing
                 let flips = Int.random(in: 1...4, using: &rng)
                 for _ in 0..<flips {
                     let i = Int.random(in: 0..<b.count, using: &rng)
-                    if Bool.random(using: &rng) { b[i] ^= UInt8(1) << UInt8.random(in: 0...7, using: &rng) } else { b[i] = UInt8.random(in: 0...255, using: &rng) }
+                    if Bool.random(using: &rng) {
+                        b[i] ^= UInt8(1) << UInt8.random(in: 0...7, using: &rng)
+                    } else {
+                        b[i] = UInt8.random(in: 0...255, using: &rng)
+                    }
                 }
                 attempt(b, isDouble: s.isDouble, count: s.count)
             }
@@ -83,7 +87,11 @@ import Testing
         for s in Self.samples() {
             for count in [-1, Int.min, ColumnLimits.maxValues + 1, Int.max, 0, 1, s.count - 1, s.count + 1, s.count + 128, ColumnLimits.maxValues] {
                 do {
-                    if s.isDouble { _ = try decodeDouble(s.bytes, count: count, range: 0..<max(0, min(count, 10))) } else { _ = try decodeInt64(s.bytes, count: count, range: 0..<max(0, min(count, 10))) }
+                    if s.isDouble {
+                        _ = try decodeDouble(s.bytes, count: count, range: 0..<max(0, min(count, 10)))
+                    } else {
+                        _ = try decodeInt64(s.bytes, count: count, range: 0..<max(0, min(count, 10)))
+                    }
                 } catch { #expect(error is CodecError) }
                 if count >= 0 && count <= ColumnLimits.maxValues { attempt(s.bytes, isDouble: s.isDouble, count: count) }
                 if count < 0 || count > ColumnLimits.maxValues {

@@ -37,7 +37,7 @@ import Testing
         .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .ulpOfOne, .pi,
         9_223_372_036_854_775_808.0, -9_223_372_036_854_775_808.0, 9_223_372_036_854_774_784.0,
         4_503_599_627_370_496.0, 0.1, 1e-300, 1e300, 151_234.7, -0.5,
-        Double(Float.leastNonzeroMagnitude), Double(Float.greatestFiniteMagnitude), Double(Float.nan),
+        Double(Float.leastNonzeroMagnitude), Double(Float.greatestFiniteMagnitude), Double(Float.nan)
     ]
 
     @Test func emptyAndSingle() throws {
@@ -52,7 +52,7 @@ import Testing
         let w = Workload(steps: 512, seed: seed)
         let contexts: [(String, [Double])] = [
             ("int", w.gpuUtil), ("decimal", w.tokensPerSec), ("float32", w.trainLoss), ("lr", w.lr),
-            ("constant", [Double](repeating: 3.5, count: 512)),
+            ("constant", [Double](repeating: 3.5, count: 512))
         ]
         for (name, base) in contexts {
             for special in Self.specials {
@@ -74,15 +74,17 @@ import Testing
         try roundTrip(Self.specials, seed: seed, "specials")
         try roundTrip((0..<3000).map { _ in Self.specials.randomElement(using: &rng)! }, seed: seed, "random specials")
         try roundTrip((0..<3000).map { _ in Double(bitPattern: rng.next()) }, seed: seed, "random bit patterns")
-        try roundTrip((0..<1000).map { $0 % 2 == 0 ? Double.greatestFiniteMagnitude : -Double.greatestFiniteMagnitude },
-                      seed: seed, "alternating extremes")
+        try roundTrip(
+            (0..<1000).map { $0 % 2 == 0 ? Double.greatestFiniteMagnitude : -Double.greatestFiniteMagnitude },
+            seed: seed, "alternating extremes")
         try roundTrip((0..<1000).map { $0 % 2 == 0 ? Double.nan : -0.0 }, seed: seed, "NaN and -0.0")
         try roundTrip((0..<1000).map { $0 % 2 == 0 ? 0.0 : -0.0 }, seed: seed, "0.0 and -0.0")
         let subnormals = (0..<1000).map { _ in Double(bitPattern: rng.next() & 0x800F_FFFF_FFFF_FFFF) }
         try roundTrip(subnormals, seed: seed, "subnormals")
         try roundTrip((0..<1000).map { Double($0) * .leastNonzeroMagnitude }, seed: seed, "smooth subnormals")
-        try roundTrip((0..<1000).map { _ in Double(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) },
-                      seed: seed, "random float32 bit patterns")
+        try roundTrip(
+            (0..<1000).map { _ in Double(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) },
+            seed: seed, "random float32 bit patterns")
     }
 
     @Test func integerValued() throws {
@@ -96,8 +98,9 @@ import Testing
         try roundTrip(big, seed: seed, "53-bit integers")
         let huge = (0..<1000).map { _ in Double(Int64.random(in: Int64.min...Int64.max, using: &rng)) }
         try roundTrip(huge, seed: seed, "64-bit-range integers")
-        try roundTrip((0..<1000).map { $0 % 2 == 0 ? -9_223_372_036_854_775_808.0 : 9_223_372_036_854_774_784.0 },
-                      seed: seed, "Int64 range edges")
+        try roundTrip(
+            (0..<1000).map { $0 % 2 == 0 ? -9_223_372_036_854_775_808.0 : 9_223_372_036_854_774_784.0 },
+            seed: seed, "Int64 range edges")
     }
 
     @Test func decimals() throws {

@@ -23,7 +23,8 @@ import Testing
         #expect(try decodeDouble(raw, count: 1) == [Double.pi])
         // int-for with an exception: values 7, NaN(payload 1): w 0, min 7, exception index 1.
         let nan = Double(bitPattern: 0x7FF0_0000_0000_0001)
-        let exc: [UInt8] = [0x44, 0x00, 0x02, 0x82, 0x00, 0x0E, 0x01, 0x01] + (0..<8).map { UInt8(truncatingIfNeeded: nan.bitPattern >> (8 * UInt64($0))) }
+        let exc: [UInt8] =
+            [0x44, 0x00, 0x02, 0x82, 0x00, 0x0E, 0x01, 0x01] + (0..<8).map { UInt8(truncatingIfNeeded: nan.bitPattern >> (8 * UInt64($0))) }
         let d = try decodeDouble(exc, count: 2)
         #expect(d[0] == 7 && d[1].bitPattern == nan.bitPattern)
         // float32-for, w 0, min = map32(1.0f) = 0x3F800000 ^ 0x80000000 = 0xBF800000.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StrataParquet
 
 /// The reader over thousands of deterministically mutated files: byte flips, overwritten runs,
@@ -11,7 +12,7 @@ struct FuzzTests {
     static func seeds() throws -> [[UInt8]] {
         var out: [[UInt8]] = []
         let combos: [(ParquetColumn.Encoding, ParquetColumn.Encoding, ParquetColumn.Encoding)] = [
-            (.plain, .plain, .plain), (.deltaBinaryPacked, .byteStreamSplit, .dictionary),
+            (.plain, .plain, .plain), (.deltaBinaryPacked, .byteStreamSplit, .dictionary)
         ]
         for (i, enc) in combos.enumerated() {
             for codec in [ParquetCompression.uncompressed, .snappy, .zstd, .lz4Raw] {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StrataParquet
 
 /// The statistics in each data page header (not only the column chunk's): per page min/max over

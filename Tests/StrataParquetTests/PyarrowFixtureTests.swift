@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StrataParquet
 
 /// Files written by pyarrow (Fixtures/make_fixtures.py): the same table twice, once with ZSTD,
@@ -46,8 +47,9 @@ struct PyarrowFixtureTests {
         #expect(v1 == v2)
         #expect(v2["i"]!.count == 120)
         guard case .int64(let i) = v2["i"]!.values, case .int32(let j) = v2["j"]!.values,
-              case .bytes(let s) = v2["s"]!.values, case .boolean(let b) = v2["b"]!.values,
-              case .bytes(let m) = v2["m"]!.values else { Issue.record("types"); return }
+            case .bytes(let s) = v2["s"]!.values, case .boolean(let b) = v2["b"]!.values,
+            case .bytes(let m) = v2["m"]!.values
+        else { Issue.record("types"); return }
         #expect(v2["i"]!.valid!.prefix(2) == [false, true] && i[1] == 4_865_782_901_354_085_936 && i[2] == -7_048_155_917_072_976_836)
         #expect(j[0] == -829_855_131)
         #expect(Array(s[1...3]) == [[], Array("a".utf8), Array("ü".utf8)] && v2["s"]!.valid![0] == false)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StrataParquet
 
 /// A deterministic generator (SplitMix64) for test data and mutations.
@@ -75,7 +76,7 @@ func readAll(_ bytes: [UInt8]) throws -> (ParquetReader, [ParquetColumnData]) {
 func awkwardDoubles(_ n: Int, seed: UInt64) -> [Double] {
     let fixed: [UInt64] = [
         0x7FF8_0000_0000_0000, 0x7FF8_0000_0000_0001, 0xFFF8_DEAD_BEEF_0001, 0x7FF0_0000_0000_0001, 0x7FF0_0000_0000_0000,
-        0xFFF0_0000_0000_0000, 0x8000_0000_0000_0000, 0, 1, 0x800F_FFFF_FFFF_FFFF, 0x7FEF_FFFF_FFFF_FFFF,
+        0xFFF0_0000_0000_0000, 0x8000_0000_0000_0000, 0, 1, 0x800F_FFFF_FFFF_FFFF, 0x7FEF_FFFF_FFFF_FFFF
     ]
     var m = Mix(state: seed)
     return (0..<n).map { i in Double(bitPattern: i < fixed.count ? fixed[i] : m.next()) }
@@ -97,7 +98,9 @@ func sameBits(_ a: ParquetValues, _ b: ParquetValues, valid: [Bool]?) -> Bool {
 }
 
 /// A table of every kind, optional and required, with nulls, in several row groups.
-func sampleTable(rows: Int, seed: UInt64, encodings: (ParquetColumn.Encoding, ParquetColumn.Encoding, ParquetColumn.Encoding)) -> ([ParquetColumn], [ParquetColumnData]) {
+func sampleTable(rows: Int, seed: UInt64, encodings: (ParquetColumn.Encoding, ParquetColumn.Encoding, ParquetColumn.Encoding)) -> (
+    [ParquetColumn], [ParquetColumnData]
+) {
     var m = Mix(state: seed)
     let names = ["", "loss", "val/loss", "ünïcödé ✓", "日本語", "a\u{0}b"]
     let columns = [
@@ -107,7 +110,7 @@ func sampleTable(rows: Int, seed: UInt64, encodings: (ParquetColumn.Encoding, Pa
         ParquetColumn("maybe", .double, optional: true, encoding: encodings.1),
         ParquetColumn("metric", .string, encoding: encodings.2),
         ParquetColumn("note", .string, optional: true, encoding: encodings.2),
-        ParquetColumn("flag", .boolean, optional: true),
+        ParquetColumn("flag", .boolean, optional: true)
     ]
     var step: Int64 = -5
     let steps: [Int64] = (0..<rows).map { i in
@@ -124,19 +127,20 @@ func sampleTable(rows: Int, seed: UInt64, encodings: (ParquetColumn.Encoding, Pa
         ParquetColumnData(.double(awkwardDoubles(rows, seed: seed ^ 1)), valid: valid2),
         ParquetColumnData(.string((0..<rows).map { i in i % 97 == 0 ? "distinct-\(i)" : names[m.below(names.count)] })),
         ParquetColumnData(.string((0..<rows).map { _ in "n\(m.below(1000))" }), valid: valid1),
-        ParquetColumnData(.boolean((0..<rows).map { _ in m.below(2) == 0 }), valid: valid2),
+        ParquetColumnData(.boolean((0..<rows).map { _ in m.below(2) == 0 }), valid: valid2)
     ]
     return (columns, data)
 }
 
 @Suite("Parquet writer and reader")
 struct RoundTripTests {
-    @Test("every codec, encoding and page version round-trips bit-exact, across row groups and pages",
-          arguments: [ParquetCompression.uncompressed, .lz4Raw, .zstd, .snappy], [1, 2])
+    @Test(
+        "every codec, encoding and page version round-trips bit-exact, across row groups and pages",
+        arguments: [ParquetCompression.uncompressed, .lz4Raw, .zstd, .snappy], [1, 2])
     func roundTrip(codec: ParquetCompression, pageVersion: Int) throws {
         let combos: [(ParquetColumn.Encoding, ParquetColumn.Encoding, ParquetColumn.Encoding)] = [
             (.plain, .plain, .plain), (.deltaBinaryPacked, .byteStreamSplit, .dictionary), (.dictionary, .dictionary, .dictionary),
-            (.byteStreamSplit, .plain, .dictionary),
+            (.byteStreamSplit, .plain, .dictionary)
         ]
         for enc in combos {
             var o = ParquetWriterOptions()
@@ -167,7 +171,7 @@ struct RoundTripTests {
         let data = [
             ParquetColumnData(.double([.nan, 0.0, -0.0, 3, .nan, 0]), valid: [true, true, true, true, true, false]),
             ParquetColumnData(.string(["b", "ä", "a", "", "b", "z"])),
-            ParquetColumnData(.int64([5, -3, .max, 0, 1, 2])),
+            ParquetColumnData(.int64([5, -3, .max, 0, 1, 2]))
         ]
         let r = try ParquetReader(bytes: try writeToMemory(columns, data, ParquetWriterOptions()))
         let v = try #require(r.statistics(rowGroup: 0, column: 0))
@@ -180,7 +184,8 @@ struct RoundTripTests {
         let i = try #require(r.statistics(rowGroup: 0, column: 2))
         #expect(i.min == [0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] && i.max == [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F])
         // All NaN: no min/max at all.
-        let nan = try ParquetReader(bytes: try writeToMemory([ParquetColumn("v", .double)], [ParquetColumnData(.double([.nan, -.nan]))], ParquetWriterOptions(), batches: 1))
+        let nan = try ParquetReader(
+            bytes: try writeToMemory([ParquetColumn("v", .double)], [ParquetColumnData(.double([.nan, -.nan]))], ParquetWriterOptions(), batches: 1))
         #expect(nan.statistics(rowGroup: 0, column: 0)?.min == nil)
     }
 
@@ -237,9 +242,11 @@ struct RoundTripTests {
     @Test("unsupported codecs and encodings are typed errors naming the feature")
     func unsupported() throws {
         // A file written UNCOMPRESSED whose column chunk then claims BROTLI.
-        let bytes = try writeToMemory([ParquetColumn("a", .int64)], [ParquetColumnData(.int64([1, 2, 3]))], {
-            var o = ParquetWriterOptions(); o.compression = .uncompressed; return o
-        }(), batches: 1)
+        let bytes = try writeToMemory(
+            [ParquetColumn("a", .int64)], [ParquetColumnData(.int64([1, 2, 3]))],
+            {
+                var o = ParquetWriterOptions(); o.compression = .uncompressed; return o
+            }(), batches: 1)
         var meta = try footer(bytes)
         meta.rowGroups[0].columns[0].metaData!.codec = ParquetCompression.brotli.code
         let r = try ParquetReader(bytes: try replaceFooter(bytes, meta), name: "g.parquet")

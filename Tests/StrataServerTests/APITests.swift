@@ -3,8 +3,9 @@ import Hummingbird
 import HummingbirdTesting
 import Strata
 import StrataInterop
-@testable import StrataServer
 import Testing
+
+@testable import StrataServer
 
 @Suite struct JSONScannerTests {
     func number(_ s: String) throws -> (Double, Int64?) {
@@ -16,7 +17,10 @@ import Testing
     }
 
     @Test func numbersRoundTripBitExactly() throws {
-        for d in [0.009900990099009901, 0.0033333333333333335, 0.1, 0.2, 1.0 / 3, 2.5e-300, 1.7976931348623157e308, Double.leastNonzeroMagnitude, 123456.789, 0.6931471805599453, 1e22, 1e23, -0.0, 3.0e-5] {
+        for d in [
+            0.009900990099009901, 0.0033333333333333335, 0.1, 0.2, 1.0 / 3, 2.5e-300, 1.7976931348623157e308, Double.leastNonzeroMagnitude,
+            123456.789, 0.6931471805599453, 1e22, 1e23, -0.0, 3.0e-5
+        ] {
             let (v, _) = try number(d.description)
             #expect(v.bitPattern == d.bitPattern, "\(d.description)")
         }
@@ -48,7 +52,10 @@ import Testing
             try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(special)) { r in #expect(r.status == .ok) }
 
             // runs with filter and sort
-            try await client.execute(uri: "/api/runs?where=" + "params.lr < 0.005".addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "&sort=-name", method: .get) { r in
+            try await client.execute(
+                uri: "/api/runs?where=" + "params.lr < 0.005".addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "&sort=-name",
+                method: .get
+            ) { r in
                 #expect(r.status == .ok)
                 let o = try json(r.body)
                 let runs = o["runs"] as! [[String: Any]]
@@ -171,7 +178,8 @@ import Testing
         let t = try TempStore()
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
-            let body = #"[{"run": "col", "params": {"model": {"depth": 12}}}, {"run": "col", "metric": "loss", "labels": {"rank": "3"}, "steps": [3, 1, 2], "values": [0.3, 0.1, "NaN"], "times": [30, 10, 20]}]"#
+            let body =
+                #"[{"run": "col", "params": {"model": {"depth": 12}}}, {"run": "col", "metric": "loss", "labels": {"rank": "3"}, "steps": [3, 1, 2], "values": [0.3, 0.1, "NaN"], "times": [30, 10, 20]}]"#
             try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(body)) { r in
                 #expect(r.status == .ok)
                 let o = try json(r.body)
@@ -204,8 +212,14 @@ import Testing
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
             let cases: [(String, Int?, String?, String)] = [
-                (#"[{"run": "x", "step": 1, "metrics": {"l": 1}}, {"run": "x", "step": 2, "metrics": {"l": 2}}, {"run": "x", "step": "abc", "metrics": {"l": 3}}]"#, 2, "step", #""step" must be an integer, got "abc""#),
-                (#"{"run": "x", "step": 1, "metrics": {"l": 1}}"# + "\n" + #"{"run": "x", "step": 2, "metrics": {"loss": "high"}}"#, 1, "metrics.loss", #"metric "loss" must be a number, got "high""#),
+                (
+                    #"[{"run": "x", "step": 1, "metrics": {"l": 1}}, {"run": "x", "step": 2, "metrics": {"l": 2}}, {"run": "x", "step": "abc", "metrics": {"l": 3}}]"#,
+                    2, "step", #""step" must be an integer, got "abc""#
+                ),
+                (
+                    #"{"run": "x", "step": 1, "metrics": {"l": 1}}"# + "\n" + #"{"run": "x", "step": 2, "metrics": {"loss": "high"}}"#, 1,
+                    "metrics.loss", #"metric "loss" must be a number, got "high""#
+                ),
                 (#"[{"run": "x", "step": 1, "metrix": {"l": 1}}]"#, 0, "metrix", #"unknown key "metrix""#),
                 (#"[{"run": "x", "step": 1, "metrics": {"l": 1}}, {"run": "x", "step": 2, "metrics": {"l": 1}"#, 1, nil, "malformed JSON"),
                 (#"[{"step": 1, "metrics": {"l": 1}}]"#, 0, "run", #""run" is missing"#),
@@ -216,7 +230,7 @@ import Testing
                 (#"[{"run": "x", "status": "done"}]"#, 0, "status", #""status" must be "finished" or "failed""#),
                 (#"[{"run": "x", "step": 1, "labels": {"bad key": "v"}, "metrics": {"l": 1}}]"#, 0, "labels", "label key"),
                 (#"[1]"#, 0, nil, "expected a JSON object"),
-                ("", nil, nil, "body is empty"),
+                ("", nil, nil, "body is empty")
             ]
             for (body, index, field, message) in cases {
                 try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(body)) { r in
@@ -236,7 +250,9 @@ import Testing
         let t = try TempStore()
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(sampleBatch(runs: ["a"], steps: 0..<10))) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(sampleBatch(runs: ["a"], steps: 0..<10))) {
+                r in #expect(r.status == .ok)
+            }
             let cases: [(String, Int, String?, String)] = [
                 ("/api/curve?run=a&metric=train/loss&buckets=abc", 400, "buckets", "must be an integer"),
                 ("/api/curve?run=a&metric=train/loss&buckets=0", 400, "buckets", "must be 1 to 100000"),
@@ -254,7 +270,7 @@ import Testing
                 ("/api/band?metric=acc&group=nosuch", 400, "group", "no run has param \"nosuch\""),
                 ("/api/band?metric=acc&group=params.lrr", 400, "group", "no run has param \"lrr\" (did you mean params.lr?)"),
                 ("/api/band?metric=train/los&group=lr", 400, "metric", "no run has metric \"train/los\" (did you mean train/loss?)"),
-                ("/api/points?run=a&metric=acc&labels=rank", 400, "labels", "labels must be k=v"),
+                ("/api/points?run=a&metric=acc&labels=rank", 400, "labels", "labels must be k=v")
             ]
             for (uri, status, field, message) in cases {
                 try await client.execute(uri: uri, method: .get) { r in
@@ -277,30 +293,38 @@ import Testing
             let (read, _) = try Tokens.create(store: t.path, scope: .read, name: "viewer")
             #expect(try Tokens.list(store: t.path).map(\.name) == ["ci", "viewer"])
             #expect(!(try String(contentsOfFile: Tokens.path(store: t.path), encoding: .utf8)).contains(write))
-            try await Task.sleep(for: .milliseconds(300))   // the token file is re-checked every 250 ms
+            try await Task.sleep(for: .milliseconds(300))  // the token file is re-checked every 250 ms
             let batch = buffer(#"[{"run": "x", "step": 1, "metrics": {"l": 1}}]"#)
             try await client.execute(uri: "/api/runs", method: .get) { r in
                 #expect(r.status == .unauthorized)
                 #expect(r.headers[.wwwAuthenticate] != nil)
                 let e = try json(r.body)["error"] as! [String: Any]
-                #expect(e["message"] as! String == "this store requires a token: send \"Authorization: Bearer TOKEN\" (create one with `strata token create --scope read`)")
+                #expect(
+                    e["message"] as! String
+                        == "this store requires a token: send \"Authorization: Bearer TOKEN\" (create one with `strata token create --scope read`)")
             }
             try await client.execute(uri: "/api/runs", method: .get, headers: [.authorization: "Bearer strata_0000"]) { r in
                 #expect(r.status == .unauthorized)
                 #expect(String(buffer: r.body).contains("unknown or revoked token"))
             }
             try await client.execute(uri: "/api/runs", method: .get, headers: [.authorization: "Bearer " + read]) { r in #expect(r.status == .ok) }
-            try await client.execute(uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + read, .contentType: "application/json"], body: batch) { r in
+            try await client.execute(
+                uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + read, .contentType: "application/json"], body: batch
+            ) { r in
                 #expect(r.status == .forbidden)
                 #expect(String(buffer: r.body).contains("token \\\"viewer\\\" has read scope; POST /api/ingest needs a write token"))
             }
             try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: batch) { r in #expect(r.status == .unauthorized) }
-            try await client.execute(uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + write, .contentType: "application/json"], body: batch) { r in #expect(r.status == .ok) }
+            try await client.execute(
+                uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + write, .contentType: "application/json"], body: batch
+            ) { r in #expect(r.status == .ok) }
             // The page and the health check need no token (they hold no data).
             try await client.execute(uri: "/", method: .get) { r in #expect(r.status == .ok) }
             // Too large: 413, nothing stored, earlier data intact.
             let big = buffer("[" + Array(repeating: #"{"run": "y", "step": 1, "metrics": {"l": 1}}"#, count: 200).joined(separator: ",") + "]")
-            try await client.execute(uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + write, .contentType: "application/json"], body: big) { r in
+            try await client.execute(
+                uri: "/api/ingest", method: .post, headers: [.authorization: "Bearer " + write, .contentType: "application/json"], body: big
+            ) { r in
                 #expect(r.status == .contentTooLarge)
                 #expect(String(buffer: r.body).contains("larger than the limit of 4096 bytes"))
             }
@@ -309,7 +333,9 @@ import Testing
             // Revoking takes effect without a restart.
             #expect(try Tokens.revoke(store: t.path, name: "viewer").name == "viewer")
             try await Task.sleep(for: .milliseconds(300))
-            try await client.execute(uri: "/api/runs", method: .get, headers: [.authorization: "Bearer " + read]) { r in #expect(r.status == .unauthorized) }
+            try await client.execute(uri: "/api/runs", method: .get, headers: [.authorization: "Bearer " + read]) { r in
+                #expect(r.status == .unauthorized)
+            }
         }
     }
 }
@@ -333,7 +359,8 @@ import Testing
                                 for s in (b * stepsPerBatch)..<((b + 1) * stepsPerBatch) {
                                     lines.append(#"{"run": "w\#(w)", "step": \#(s), "metrics": {"loss": \#(Double(s) * 0.5), "acc": \#(s)}}"#)
                                 }
-                                let r = try RawHTTP.request(port: port, method: "POST", path: "/api/ingest", body: Array(lines.joined(separator: "\n").utf8))
+                                let r = try RawHTTP.request(
+                                    port: port, method: "POST", path: "/api/ingest", body: Array(lines.joined(separator: "\n").utf8))
                                 if r.status != 200 { failures.add("ingest \(w)/\(b): \(r.status) \(r.text)") }
                             }
                         }
@@ -359,7 +386,9 @@ import Testing
                         let runs = (try? t.store.runs()) ?? []
                         var done = runs.count == writers
                         if done {
-                            for r in runs where ((try? t.store.series(of: r.id)) ?? []).first(where: { $0.key.metric == "loss" })?.count != batches * stepsPerBatch {
+                            for r in runs
+                            where ((try? t.store.series(of: r.id)) ?? []).first(where: { $0.key.metric == "loss" })?.count != batches * stepsPerBatch
+                            {
                                 done = false
                             }
                         }
@@ -442,8 +471,10 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
                 try await onThread {
                     let p = Process()
                     p.executableURL = URL(fileURLWithPath: BrowserTests.chromium!)
-                    p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900", "--virtual-time-budget=10000",
-                                   "--user-data-dir=" + t.path + "-chromium", "--dump-dom", "http://127.0.0.1:\(port)/\(query)"]
+                    p.arguments = [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900", "--virtual-time-budget=10000",
+                        "--user-data-dir=" + t.path + "-chromium", "--dump-dom", "http://127.0.0.1:\(port)/\(query)"
+                    ]
                     let pipe = Pipe()
                     p.standardOutput = pipe
                     p.standardError = FileHandle.nullDevice

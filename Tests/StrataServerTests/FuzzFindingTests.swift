@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Strata
-@testable import StrataServer
 import Testing
+
+@testable import StrataServer
 
 /// Regression tests of what the HTTP fuzz pass (Tests/http/fuzz.py, docs/openapi.yaml) found.
 @Suite struct FuzzFindingTests {
@@ -38,7 +39,8 @@ import Testing
                 }
             }
             #expect(try t.store.runs().isEmpty)
-            for (value, durable) in [("1", "fsync"), ("true", "fsync"), ("yes", "fsync"), ("0", "log"), ("false", "log"), ("no", "log"), ("", "log")] {
+            for (value, durable) in [("1", "fsync"), ("true", "fsync"), ("yes", "fsync"), ("0", "log"), ("false", "log"), ("no", "log"), ("", "log")]
+            {
                 try await client.execute(uri: "/api/ingest?sync=" + value, method: .post, headers: jsonType, body: body) { r in
                     #expect(r.status == .ok, "sync=\(value)")
                     let o = try json(r.body)

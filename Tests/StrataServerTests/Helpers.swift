@@ -3,9 +3,10 @@ import Hummingbird
 import HummingbirdTesting
 import Strata
 import StrataInterop
-@testable import StrataServer
 // TempDir and builtProduct, shared by every test target.
 @_exported import StrataTestSupport
+
+@testable import StrataServer
 
 #if canImport(Glibc)
 import Glibc
@@ -35,7 +36,9 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
         var s = JSONScanner(p)
         return try s.value()
     }
-    guard let obj = plain(v) as? [String: Any] else { throw TestFailure("body is not a JSON object: \(String(decoding: bytes.prefix(200), as: UTF8.self))") }
+    guard let obj = plain(v) as? [String: Any] else {
+        throw TestFailure("body is not a JSON object: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
+    }
     return obj
 }
 
@@ -67,7 +70,9 @@ func sampleBatch(runs: [String], steps: Range<Int>, t0: Int64 = 1_760_000_000_00
         lines.append(#"{"run": "\#(r)", "params": {"lr": \#(i % 2 == 0 ? "0.001" : "0.01"), "seed": \#(i)}, "tags": ["sweep"]}"#)
         for s in steps {
             let loss = 1.0 / Double(s + 1) + Double(i) * 0.01
-            lines.append(#"{"run": "\#(r)", "step": \#(s), "time": \#(t0 + Int64(s) * 100), "metrics": {"train/loss": \#(loss), "acc": \#(Double(s) / 1000)}}"#)
+            lines.append(
+                #"{"run": "\#(r)", "step": \#(s), "time": \#(t0 + Int64(s) * 100), "metrics": {"train/loss": \#(loss), "acc": \#(Double(s) / 1000)}}"#
+            )
         }
     }
     return lines.joined(separator: "\n") + "\n"
@@ -115,7 +120,9 @@ enum RawHTTP {
         let statusLine = lines.removeFirst().split(separator: " ")
         guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw TestFailure("bad status line") }
         var hs: [String: String] = [:]
-        for l in lines { if let c = l.firstIndex(of: ":") { hs[l[..<c].lowercased()] = l[l.index(after: c)...].trimmingCharacters(in: .whitespaces) } }
+        for l in lines {
+            if let c = l.firstIndex(of: ":") { hs[l[..<c].lowercased()] = l[l.index(after: c)...].trimmingCharacters(in: .whitespaces) }
+        }
         var bodyBytes = Array(data[(split + 4)...])
         if hs["transfer-encoding"]?.lowercased() == "chunked" { bodyBytes = try dechunk(bodyBytes) }
         return Reply(status: status, headers: hs, body: bodyBytes)

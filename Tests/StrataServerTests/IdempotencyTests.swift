@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import Strata
+import Testing
+
 @testable import StrataServer
 
 /// The key table behind `Idempotency-Key` (docs/API.md, "Retries and idempotency keys").
@@ -19,9 +20,13 @@ import Strata
         #expect(c.response == Array("x".utf8))
         guard case .otherBody = keys.start("k", digest: Self.b, nowMs: now + 1000) else { Issue.record("another body after commit is 422"); return }
         // Forgotten after the documented age: applied again.
-        guard case .apply = keys.start("k", digest: Self.a, nowMs: now + IdempotencyKeys.maxAgeMs + 1) else { Issue.record("an expired key applies again"); return }
+        guard case .apply = keys.start("k", digest: Self.a, nowMs: now + IdempotencyKeys.maxAgeMs + 1) else {
+            Issue.record("an expired key applies again"); return
+        }
         keys.abandon("k")
-        guard case .apply = keys.start("k", digest: Self.b, nowMs: now + IdempotencyKeys.maxAgeMs + 1) else { Issue.record("an abandoned key is free"); return }
+        guard case .apply = keys.start("k", digest: Self.b, nowMs: now + IdempotencyKeys.maxAgeMs + 1) else {
+            Issue.record("an abandoned key is free"); return
+        }
     }
 
     @Test func keepsTheNewestKeysUpToTheBound() throws {
@@ -31,7 +36,9 @@ import Strata
         for i in 0...IdempotencyKeys.maxKeys { keys.finish(BatchCommit(key: "k\(i)", digest: Self.a, committedMs: now, response: [])) }
         guard case .apply = keys.start("k0", digest: Self.a, nowMs: now) else { Issue.record("the oldest key beyond the bound is forgotten"); return }
         guard case .replay = keys.start("k1", digest: Self.a, nowMs: now) else { Issue.record("the newest keys are kept"); return }
-        guard case .replay = keys.start("k\(IdempotencyKeys.maxKeys)", digest: Self.a, nowMs: now) else { Issue.record("the newest key is kept"); return }
+        guard case .replay = keys.start("k\(IdempotencyKeys.maxKeys)", digest: Self.a, nowMs: now) else {
+            Issue.record("the newest key is kept"); return
+        }
     }
 
     @Test func keysSurviveAReopenedStore() throws {
@@ -41,7 +48,7 @@ import Strata
         batch.log(try run.metrics(["loss"]), step: 1, values: [0.5])
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try t.store.log(batch, commit: BatchCommit(key: "kept", digest: Self.a, committedMs: now, response: Array("{}".utf8)))
-        try t.store.checkpoint()   // the log is cut: the key lives on in a key file
+        try t.store.checkpoint()  // the log is cut: the key lives on in a key file
         let reopened = try Store.open(at: t.path)
         defer { try? reopened.close() }
         let keys = IdempotencyKeys(store: reopened)

@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Strata
-@testable import StrataServer
 import StrataTestSupport
 import Testing
+
+@testable import StrataServer
 
 /// Every query endpoint over series with steps and times at the Int64 extremes, through the
 /// router, against the brute-force Int128 reference: no request may trap the server.
@@ -20,8 +21,10 @@ import Testing
     }
 
     static func stats(_ o: [String: Any]) -> XStats {
-        XStats(count: o["count"] as? Int ?? -1, nan: o["nan"] as? Int ?? -1, min: num(o["min"]), max: num(o["max"]), mean: num(o["mean"]),
-               first: num(o["first"]), last: num(o["last"]), firstStep: Int64(o["first_step"] as? Int ?? 0), lastStep: Int64(o["last_step"] as? Int ?? 0))
+        XStats(
+            count: o["count"] as? Int ?? -1, nan: o["nan"] as? Int ?? -1, min: num(o["min"]), max: num(o["max"]), mean: num(o["mean"]),
+            first: num(o["first"]), last: num(o["last"]), firstStep: Int64(o["first_step"] as? Int ?? 0), lastStep: Int64(o["last_step"] as? Int ?? 0)
+        )
     }
 
     static func value(_ v: Double) -> String { v.isNaN ? "NaN" : "\(v)" }
@@ -70,7 +73,7 @@ import Testing
             let axes: [(String, (XPoint) -> Int128, ClosedRange<Int64>)] = [
                 ("step", { Int128($0.step) }, steps.min()!...steps.max()!),
                 ("time", { Int128($0.time) }, t0...times.max()!),
-                ("relative", { Int128($0.time) - Int128(t0) }, 0...relLast),
+                ("relative", { Int128($0.time) - Int128(t0) }, 0...relLast)
             ]
             for (axis, xOf, whole) in axes {
                 for b in [1, 3, 1000] {
@@ -81,7 +84,8 @@ import Testing
                     #expect(o["from"] as? Int == Int(whole.lowerBound), "\(ctx) \(axis) from")
                     // Random [from, to), `to` up to 9223372036854775808.
                     let (lo, last) = Extremes.range(&rng)
-                    let r = try await Self.get(client, "/api/curve?run=r0&metric=m&x=\(axis)&buckets=\(b)&from=\(lo)&to=\(Buckets.exclusiveText(last))")
+                    let r = try await Self.get(
+                        client, "/api/curve?run=r0&metric=m&x=\(axis)&buckets=\(b)&from=\(lo)&to=\(Buckets.exclusiveText(last))")
                     let want2 = Extremes.curve(pts, x: xOf, lo: Int128(lo), last: Int128(last), buckets: b)
                     #expect(Self.curveRows(r) == want2, "\(ctx) \(axis) \(lo)...\(last) × \(b)")
                 }
@@ -115,9 +119,12 @@ import Testing
                 }
             }
             // Automatic widths too, with one bucket over a span of up to 2^64 - 1 (a trap once).
-            for (width, buckets) in [("1", nil), ("3", nil), ("9223372036854775807", nil), (nil, nil), (nil, "1"), (nil, "2")] as [(String?, String?)] {
-                let o = try await Self.get(client, "/api/band?metric=m&group=g" + (width.map { "&width=\($0)" } ?? "")
-                                           + (buckets.map { "&buckets=\($0)" } ?? ""))
+            for (width, buckets) in [("1", nil), ("3", nil), ("9223372036854775807", nil), (nil, nil), (nil, "1"), (nil, "2")] as [(String?, String?)]
+            {
+                let o = try await Self.get(
+                    client,
+                    "/api/band?metric=m&group=g" + (width.map { "&width=\($0)" } ?? "")
+                        + (buckets.map { "&buckets=\($0)" } ?? ""))
                 let w = Int64(o["width"] as? Int ?? 0)
                 #expect(w > 0, "\(ctx) band width")
                 if let width { #expect(String(w) == width, "\(ctx) band width echo") }

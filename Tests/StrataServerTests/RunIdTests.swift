@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Strata
-@testable import StrataServer
 import Testing
+
+@testable import StrataServer
 
 /// The server names runs as the CLI does (one lookup in the library): the end of an id that
 /// `strata runs` shows is a run.
@@ -12,7 +13,8 @@ import Testing
         let t = try TempStore()
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(sampleBatch(runs: ["a", "b"], steps: 0..<10))) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(sampleBatch(runs: ["a", "b"], steps: 0..<10)))
+            { r in #expect(r.status == .ok) }
             let runs = try t.store.runs()
             try #require(runs.count == 2)
             for run in runs {

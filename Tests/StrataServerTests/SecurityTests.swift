@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Strata
-@testable import StrataServer
 import Testing
+
+@testable import StrataServer
 
 #if canImport(Glibc)
 import Glibc
@@ -133,8 +134,10 @@ extension LockedList {
     }
 
     /// Starts a live server on a store holding one run and two tokens, then runs `body`.
-    func withServer(tokens: Bool, maxBody: Int = 4096,
-                    _ body: @escaping @Sendable (_ port: Int, _ write: String, _ read: String, _ store: Store) throws -> Void) async throws -> (TempStore, [String]) {
+    func withServer(
+        tokens: Bool, maxBody: Int = 4096,
+        _ body: @escaping @Sendable (_ port: Int, _ write: String, _ read: String, _ store: Store) throws -> Void
+    ) async throws -> (TempStore, [String]) {
         let t = try TempStore()
         let seed = try t.store.createRun(name: "seed")
         try seed.log(try seed.metrics(["loss"]), step: 0, values: [1])
@@ -172,10 +175,12 @@ extension LockedList {
             let none = "", r = "\r\nAuthorization: Bearer \(read)", w = "\r\nAuthorization: Bearer \(write)"
             var cases: [Case] = []
             // Path variants of the write route, without a token and with a read token.
-            let nonCanonical = ["//api/ingest", "///api/ingest", "/./api/ingest", "/api/./ingest", "/api/../api/ingest",
-                                "/api//ingest", "/api/ingest/", "/api/ingest//", "/%61pi/ingest", "/api%2Fingest",
-                                "/api%2fingest", "/api/ingest%2F", "/api/%69ngest", "/api/ingest%00", "/api\\ingest",
-                                "/api/ingest/.", "/api/ingest/..", "/api/x/../ingest", "/.%2e/api/ingest", "/api/ingest%"]
+            let nonCanonical = [
+                "//api/ingest", "///api/ingest", "/./api/ingest", "/api/./ingest", "/api/../api/ingest",
+                "/api//ingest", "/api/ingest/", "/api/ingest//", "/%61pi/ingest", "/api%2Fingest",
+                "/api%2fingest", "/api/ingest%2F", "/api/%69ngest", "/api/ingest%00", "/api\\ingest",
+                "/api/ingest/.", "/api/ingest/..", "/api/x/../ingest", "/.%2e/api/ingest", "/api/ingest%"
+            ]
             for (auth, label) in [(none, "no token"), (r, "read token")] {
                 for p in nonCanonical {
                     cases.append(Case(name: "POST \(p) \(label)", head: "POST \(p) HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: 400))
@@ -184,11 +189,18 @@ extension LockedList {
                 for p in ["/API/ingest", "/Api/Ingest", "/api/INGEST", "/api/ingest?sync=1", "/api/ingest;x", "/api/runs", "/nowhere", "/"] {
                     cases.append(Case(name: "POST \(p) \(label)", head: "POST \(p) HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: closedStatus))
                 }
-                cases.append(Case(name: "absolute-form \(label)", head: "POST http://x/api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: closedStatus))
-                cases.append(Case(name: "absolute-form own host \(label)", head: "POST http://127.0.0.1:\(port)//api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: 400))
+                cases.append(
+                    Case(name: "absolute-form \(label)", head: "POST http://x/api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: closedStatus)
+                )
+                cases.append(
+                    Case(
+                        name: "absolute-form own host \(label)",
+                        head: "POST http://127.0.0.1:\(port)//api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: 400))
                 for m in ["PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND", "TRACE"] {
-                    cases.append(Case(name: "\(m) /api/ingest \(label)", head: "\(m) /api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: closedStatus))
-                    cases.append(Case(name: "\(m) //api/ingest \(label)", head: "\(m) //api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: 400))
+                    cases.append(
+                        Case(name: "\(m) /api/ingest \(label)", head: "\(m) /api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: closedStatus))
+                    cases.append(
+                        Case(name: "\(m) //api/ingest \(label)", head: "\(m) //api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: 400))
                 }
             }
             // Write methods other than POST with a write token reach no handler.
@@ -204,21 +216,27 @@ extension LockedList {
                 cases.append(Case(name: "HEAD \(p)", head: "HEAD \(p) HTTP/1.1\r\n\(host)", status: 401))
             }
             // Bad credentials on the canonical write route.
-            for (label, auth, status) in [("Basic", "\r\nAuthorization: Basic Y2k6Y2k=", 401), ("empty bearer", "\r\nAuthorization: Bearer ", 401),
-                                          ("token with suffix", "\r\nAuthorization: Bearer \(write)x", 401),
-                                          ("token prefix", "\r\nAuthorization: Bearer \(write.dropLast())", 401),
-                                          ("hash as token", "\r\nAuthorization: Bearer \(Digest.sha256Hex(write))", 401),
-                                          ("read token lower-case scheme", "\r\nAuthorization: bearer \(read)", 403),
-                                          ("read token", r, 403), ("no token", none, 401)] {
+            for (label, auth, status) in [
+                ("Basic", "\r\nAuthorization: Basic Y2k6Y2k=", 401), ("empty bearer", "\r\nAuthorization: Bearer ", 401),
+                ("token with suffix", "\r\nAuthorization: Bearer \(write)x", 401),
+                ("token prefix", "\r\nAuthorization: Bearer \(write.dropLast())", 401),
+                ("hash as token", "\r\nAuthorization: Bearer \(Digest.sha256Hex(write))", 401),
+                ("read token lower-case scheme", "\r\nAuthorization: bearer \(read)", 403),
+                ("read token", r, 403), ("no token", none, 401)
+            ] {
                 cases.append(Case(name: "POST /api/ingest \(label)", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\n\(json)\(auth)", status: status))
             }
             // Host (DNS rebinding) and Origin, with a valid write token.
-            for h in ["evil.example", "evil.example:\(port)", "127.0.0.1:1", "localhost:\(port + 1)", "localhost.evil.example:\(port)",
-                      "127.0.0.1.nip.io:\(port)", "", ":\(port)", "127.0.0.1:\(port)x", "[::1]:1"] {
+            for h in [
+                "evil.example", "evil.example:\(port)", "127.0.0.1:1", "localhost:\(port + 1)", "localhost.evil.example:\(port)",
+                "127.0.0.1.nip.io:\(port)", "", ":\(port)", "127.0.0.1:\(port)x", "[::1]:1"
+            ] {
                 cases.append(Case(name: "Host \(h)", head: "POST /api/ingest HTTP/1.1\r\nHost: \(h)\r\n\(json)\(w)", status: 421))
             }
-            for o in ["http://evil.example", "null", "http://127.0.0.1:\(port).evil.example", "https://127.0.0.1:\(port)",
-                      "http://127.0.0.1:\(port + 1)", "http://localhost:\(port)", "file://", ""] {
+            for o in [
+                "http://evil.example", "null", "http://127.0.0.1:\(port).evil.example", "https://127.0.0.1:\(port)",
+                "http://127.0.0.1:\(port + 1)", "http://localhost:\(port)", "file://", ""
+            ] {
                 cases.append(Case(name: "Origin \(o)", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: \(o)\r\n\(json)\(w)", status: 403))
             }
             // Content types of a write.
@@ -251,8 +269,9 @@ extension LockedList {
         let (t, _) = try await withServer(tokens: true) { port, write, _, _ in
             for (i, extra) in ["", "\r\nOrigin: http://127.0.0.1:\(port)", "\r\nContent-Type: application/x-ndjson; charset=utf-8"].enumerated() {
                 let type = extra.contains("Content-Type") ? "" : "\r\nContent-Type: application/json"
-                let r = try exchange(port: port, "POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\(type)\(extra)\r\nAuthorization: Bearer \(write)",
-                                     body: Array(#"{"run": "ok\#(i)", "step": 1, "metrics": {"x": 1}}"#.utf8))
+                let r = try exchange(
+                    port: port, "POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\(type)\(extra)\r\nAuthorization: Bearer \(write)",
+                    body: Array(#"{"run": "ok\#(i)", "step": 1, "metrics": {"x": 1}}"#.utf8))
                 guard r.status == 200 else { throw TestFailure("case \(i): \(r.status) \(r.text)") }
             }
             for h in ["localhost:\(port)", "127.0.0.1", "[::1]:\(port)", "127.0.0.1:\(port)"] {
@@ -270,24 +289,43 @@ extension LockedList {
         let (t, _) = try await withServer(tokens: false) { port, _, _, store in
             let host = "Host: 127.0.0.1:\(port)"
             let cases = [
-                Case(name: "text/plain from a foreign page", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: text/plain", status: 403),
-                Case(name: "JSON from a foreign page", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: application/json", status: 403),
-                Case(name: "opaque origin", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: null\r\nContent-Type: application/json", status: 403),
-                Case(name: "form post without Origin", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nContent-Type: application/x-www-form-urlencoded", status: 415),
+                Case(
+                    name: "text/plain from a foreign page",
+                    head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: text/plain", status: 403),
+                Case(
+                    name: "JSON from a foreign page",
+                    head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: application/json", status: 403),
+                Case(
+                    name: "opaque origin", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: null\r\nContent-Type: application/json", status: 403
+                ),
+                Case(
+                    name: "form post without Origin", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nContent-Type: application/x-www-form-urlencoded",
+                    status: 415),
                 Case(name: "text/plain without Origin", head: "POST /api/ingest HTTP/1.1\r\n\(host)\r\nContent-Type: text/plain", status: 415),
-                Case(name: "rebound name, write", head: "POST /api/ingest HTTP/1.1\r\nHost: evil.example:\(port)\r\nOrigin: http://evil.example:\(port)\r\nContent-Type: application/json", status: 421),
+                Case(
+                    name: "rebound name, write",
+                    head:
+                        "POST /api/ingest HTTP/1.1\r\nHost: evil.example:\(port)\r\nOrigin: http://evil.example:\(port)\r\nContent-Type: application/json",
+                    status: 421),
                 Case(name: "rebound name, read", head: "GET /api/runs HTTP/1.1\r\nHost: evil.example:\(port)", status: 421),
                 Case(name: "rebound name, page", head: "GET / HTTP/1.1\r\nHost: evil.example:\(port)", status: 421),
-                Case(name: "double slash, foreign origin", head: "POST //api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: text/plain", status: 400),
-                Case(name: "PUT from a foreign page", head: "PUT /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: application/json", status: 403),
+                Case(
+                    name: "double slash, foreign origin",
+                    head: "POST //api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: text/plain", status: 400),
+                Case(
+                    name: "PUT from a foreign page",
+                    head: "PUT /api/ingest HTTP/1.1\r\n\(host)\r\nOrigin: http://evil.example\r\nContent-Type: application/json", status: 403)
             ]
             log.add(contentsOf: try run(cases, port: port))
             let now = try fingerprint(store)
-            if now != ["run \(try store.run("seed").id.text) seed running", "  loss count 1 last 0"].sorted() { log.add("store changed by refused requests: \(now)") }
+            if now != ["run \(try store.run("seed").id.text) seed running", "  loss count 1 last 0"].sorted() {
+                log.add("store changed by refused requests: \(now)")
+            }
             // The same-origin write of the web page's own origin, and a plain client, are accepted.
             for extra in ["\r\nOrigin: http://127.0.0.1:\(port)", ""] {
-                let r = try exchange(port: port, "POST /api/ingest HTTP/1.1\r\n\(host)\r\nContent-Type: application/json\(extra)",
-                                     body: Array(#"{"run": "mine", "step": 1, "metrics": {"x": 1}}"#.utf8))
+                let r = try exchange(
+                    port: port, "POST /api/ingest HTTP/1.1\r\n\(host)\r\nContent-Type: application/json\(extra)",
+                    body: Array(#"{"run": "mine", "step": 1, "metrics": {"x": 1}}"#.utf8))
                 if r.status != 200 { log.add("same-origin write: \(r.status) \(r.text)") }
             }
         }
@@ -301,8 +339,10 @@ extension LockedList {
     func status(_ client: some TestClientProtocol, _ uri: String, method: HTTPRequest.Method = .get, token: String? = nil) async throws -> Int {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let token { headers[.authorization] = "Bearer " + token }
-        return try await client.execute(uri: uri, method: method, headers: headers,
-                                        body: method == .post ? ByteBuffer(bytes: evilBatch) : ByteBuffer()) { Int($0.status.code) }
+        return try await client.execute(
+            uri: uri, method: method, headers: headers,
+            body: method == .post ? ByteBuffer(bytes: evilBatch) : ByteBuffer()
+        ) { Int($0.status.code) }
     }
 
     /// Item 1 through the router: no path variant reaches a handler without the token check.
@@ -357,7 +397,9 @@ extension LockedList {
                 for variant in ["/" + path, "/assets//" + name, path + "/", "/assets/./" + name, "/assets/x/../" + name, "/%61ssets/" + name] {
                     #expect(try await status(client, variant) == 400, "\(variant)")
                 }
-                for variant in ["/ASSETS/" + name, "/assets/" + name.uppercased(), path + ";x", path + ".map", "/assets/" + name + "%20", "/api/../assets/" + name] {
+                for variant in [
+                    "/ASSETS/" + name, "/assets/" + name.uppercased(), path + ";x", path + ".map", "/assets/" + name + "%20", "/api/../assets/" + name
+                ] {
                     let s = try await status(client, variant)
                     #expect(s == 400 || s == 401, "\(variant): \(s)")
                     #expect(s != 200, "\(variant)")
@@ -384,7 +426,7 @@ extension LockedList {
         try await app.test(.router) { client async throws in
             #expect(try await status(client, "/api/runs", token: write) == 200)
             try Tokens.revoke(store: t.path, name: "ci")
-            try await Task.sleep(for: .milliseconds(300))   // the token files are re-checked every 250 ms
+            try await Task.sleep(for: .milliseconds(300))  // the token files are re-checked every 250 ms
             #expect(try await status(client, "/api/runs") == 401)
             #expect(try await status(client, "/api/ingest", method: .post) == 401)
             #expect(try await status(client, "/api/runs", token: write) == 401)
@@ -421,20 +463,29 @@ extension LockedList {
         try await app.test(.router) { client async throws in
             let breakages: [(String, () throws -> Void)] = [
                 ("damaged line", { try (good + "write\tnot-a-hash\t1\tx\n").write(toFile: tokens, atomically: true, encoding: .utf8) }),
-                ("symlinked token file", {
-                    try good.write(toFile: elsewhere, atomically: true, encoding: .utf8)
-                    try FileManager.default.removeItem(atPath: tokens)
-                    try FileManager.default.createSymbolicLink(atPath: tokens, withDestinationPath: elsewhere)
-                }),
-                ("token file is a directory", {
-                    try FileManager.default.removeItem(atPath: tokens)
-                    try FileManager.default.createDirectory(atPath: tokens, withIntermediateDirectories: false)
-                }),
-                ("marker is a symlink, token file gone", {
-                    try FileManager.default.removeItem(atPath: tokens)
-                    try FileManager.default.removeItem(atPath: marker)
-                    try FileManager.default.createSymbolicLink(atPath: marker, withDestinationPath: elsewhere)
-                }),
+                (
+                    "symlinked token file",
+                    {
+                        try good.write(toFile: elsewhere, atomically: true, encoding: .utf8)
+                        try FileManager.default.removeItem(atPath: tokens)
+                        try FileManager.default.createSymbolicLink(atPath: tokens, withDestinationPath: elsewhere)
+                    }
+                ),
+                (
+                    "token file is a directory",
+                    {
+                        try FileManager.default.removeItem(atPath: tokens)
+                        try FileManager.default.createDirectory(atPath: tokens, withIntermediateDirectories: false)
+                    }
+                ),
+                (
+                    "marker is a symlink, token file gone",
+                    {
+                        try FileManager.default.removeItem(atPath: tokens)
+                        try FileManager.default.removeItem(atPath: marker)
+                        try FileManager.default.createSymbolicLink(atPath: marker, withDestinationPath: elsewhere)
+                    }
+                )
             ]
             for (name, breakIt) in breakages {
                 try breakIt()
@@ -488,8 +539,10 @@ extension LockedList {
         for p in ["/", "/health", "/api/runs", "/api/runs/a%20b", "/api/runs/%C3%A9t%C3%A9", "/api/runs/x:y"] {
             #expect(Gate.nonCanonical(p) == nil, "\(p)")
         }
-        for p in ["", "api", "//", "//api", "/api/", "/api//runs", "/./api", "/api/..", "/%61pi", "/api%2Fruns", "/api%5Cruns",
-                  "/a%2", "/a%zz", "/a b", "/a\\b", "/api/%2e%2e"] {
+        for p in [
+            "", "api", "//", "//api", "/api/", "/api//runs", "/./api", "/api/..", "/%61pi", "/api%2Fruns", "/api%5Cruns",
+            "/a%2", "/a%zz", "/a b", "/a\\b", "/api/%2e%2e"
+        ] {
             #expect(Gate.nonCanonical(p) != nil, "\(p)")
         }
     }
@@ -499,7 +552,7 @@ extension LockedList {
     @Test func tokenNamesAreUnique() throws {
         let t = try TempStore()
         #expect(throws: APIError.self) { try Tokens.revoke(store: t.path, name: "ci") }
-        #expect(try Tokens.policy(store: t.path) == .open)   // a revoke on an open store leaves it open
+        #expect(try Tokens.policy(store: t.path) == .open)  // a revoke on an open store leaves it open
         let (a, _) = try Tokens.create(store: t.path, scope: .write, name: "ci")
         #expect(throws: APIError.self) { try Tokens.create(store: t.path, scope: .read, name: "ci") }
         _ = try Tokens.create(store: t.path, scope: .read, name: "ci-2")
@@ -508,7 +561,8 @@ extension LockedList {
         #expect(try Tokens.list(store: t.path).map(\.name) == ["ci-2"])
         // A file written before names were unique.
         let h1 = Digest.sha256Hex("one"), h2 = Digest.sha256Hex("two")
-        try (Tokens.header + "write\t\(h1)\t1\tdup\nread\t\(h2)\t2\tdup\n").write(toFile: Tokens.path(store: t.path), atomically: true, encoding: .utf8)
+        try (Tokens.header + "write\t\(h1)\t1\tdup\nread\t\(h2)\t2\tdup\n").write(
+            toFile: Tokens.path(store: t.path), atomically: true, encoding: .utf8)
         #expect(throws: APIError.self) { try Tokens.revoke(store: t.path, name: "dup") }
         #expect(try Tokens.list(store: t.path).count == 2)
         #expect(try Tokens.revoke(store: t.path, name: String(h2.prefix(10))).hash == h2)
@@ -528,15 +582,20 @@ extension LockedList {
             try await onThread {
                 let size = 64 << 20
                 let s = try RawSocket(port: port)
-                try s.send(Array("POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(size)\r\nConnection: close\r\n\r\n".utf8))
+                try s.send(
+                    Array(
+                        "POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(size)\r\nConnection: close\r\n\r\n"
+                            .utf8))
                 let reply = try s.receiveResponse()
                 guard reply.status == 413 else { throw TestFailure("expected 413, got \(reply.status)") }
                 // The whole body goes through (the server drains it) instead of blocking.
                 let chunk = [UInt8](repeating: 32, count: 1 << 20)
                 for i in 0..<(size >> 20) {
-                    if let e = s.trySend(chunk) { throw TestFailure("sending chunk \(i) failed: errno \(e) (EAGAIN \(EAGAIN): the server stopped reading)") }
+                    if let e = s.trySend(chunk) {
+                        throw TestFailure("sending chunk \(i) failed: errno \(e) (EAGAIN \(EAGAIN): the server stopped reading)")
+                    }
                 }
-                _ = try s.receiveAll()   // then the connection is closed
+                _ = try s.receiveAll()  // then the connection is closed
             }
         }
         #expect(try t.store.runs().isEmpty)
@@ -611,7 +670,10 @@ extension LockedList {
             try await onThread {
                 let body = Array(#"{"run": "slow", "step": 1, "metrics": {"x": 1}}"#.utf8) + [UInt8](repeating: 32, count: 300)
                 let s = try RawSocket(port: port)
-                try s.send(Array("POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8))
+                try s.send(
+                    Array(
+                        "POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+                            .utf8))
                 var closed = false
                 for b in body {
                     if s.trySend([b]) != nil { closed = true; break }

@@ -75,7 +75,9 @@ struct ServeCrashTests {
                 // Columnar form, in two slices.
                 let mid = steps.lowerBound + rows / 2
                 for part in [steps.lowerBound..<mid, mid..<steps.upperBound] {
-                    text += #"{"run": "\#(name)", "metric": "loss", "steps": [\#(part.map(String.init).joined(separator: ","))], "values": [\#(part.map { String(Double($0) * 0.5) }.joined(separator: ","))]}"# + "\n"
+                    text +=
+                        #"{"run": "\#(name)", "metric": "loss", "steps": [\#(part.map(String.init).joined(separator: ","))], "values": [\#(part.map { String(Double($0) * 0.5) }.joined(separator: ","))]}"#
+                        + "\n"
                 }
             }
             return Batch(key: "\(name)-batch-\(i)", run: name, steps: steps, body: Array(text.utf8))
@@ -117,7 +119,9 @@ struct ServeCrashTests {
             for c in clients {
                 group.enter()
                 let port = server.port
-                DispatchQueue.global().async { c.run(port: port, limit: .max); group.leave() }
+                DispatchQueue.global().async {
+                    c.run(port: port, limit: .max); group.leave()
+                }
             }
             usleep(UInt32.random(in: 300_000...900_000, using: &rng))
             server.kill()
@@ -150,8 +154,9 @@ struct ServeCrashTests {
             let expected = 0..<(c.next * c.rows)
             let missing = expected.filter { count[$0] == nil }.count
             let doubled = count.values.filter { $0 > 1 }.count
-            #expect(missing == 0 && doubled == 0 && count.count == expected.count,
-                    "\(c.name): \(c.next) batches, \(missing) steps missing, \(doubled) stored more than once, \(count.count - expected.count) extra")
+            #expect(
+                missing == 0 && doubled == 0 && count.count == expected.count,
+                "\(c.name): \(c.next) batches, \(missing) steps missing, \(doubled) stored more than once, \(count.count - expected.count) extra")
             total += c.next
         }
         #expect(kills == 4 && total > 8)

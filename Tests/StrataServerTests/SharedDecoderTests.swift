@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Strata
 import StrataInterop
 import Testing
+
 @testable import StrataServer
 
 /// `strata ingest` (StrataInterop's JSONLineIngester, which the CLI command drives line by line)
@@ -19,7 +20,7 @@ import Testing
         #"{"run": "b", "step": -5, "time": 1760000000003, "metrics": {"m": 1e308, "k": -0.0}}"#,
         #"{"run": "b", "metadata": {"user": "me"}, "status": "failed"}"#,
         #"{"run_id": "FROM-ANOTHER-STORE", "run": "c", "step": 0, "time": 1760000000004, "metrics": {"m": 9007199254740993}}"#,
-        #"{"run_id": "FROM-ANOTHER-STORE", "step": 1, "time": 1760000000005, "metrics": {"m": 2}}"#,
+        #"{"run_id": "FROM-ANOTHER-STORE", "step": 1, "time": 1760000000005, "metrics": {"m": 2}}"#
     ]
 
     /// Runs as comparable text: name, project, status, params, tags, metadata, every series' points (bits).
@@ -30,7 +31,9 @@ import Testing
             for series in try store.series(of: r.id).sorted(by: { "\($0.key.metric)\($0.key.labels)" < "\($1.key.metric)\($1.key.labels)" }) {
                 let labels = Dictionary(uniqueKeysWithValues: series.key.labels.map { ($0.key, $0.value) })
                 let points = try store.points(r.id, series.key.metric, labels: labels)
-                s += " | \(series.key.metric)\(labels.sorted { $0.key < $1.key }): " + points.map { "\($0.step)=\($0.value.bitPattern)@\($0.time)" }.joined(separator: ",")
+                s +=
+                    " | \(series.key.metric)\(labels.sorted { $0.key < $1.key }): "
+                    + points.map { "\($0.step)=\($0.value.bitPattern)@\($0.time)" }.joined(separator: ",")
             }
             return s
         }
@@ -76,7 +79,7 @@ import Testing
         #"{"run": "r", "status": "done"}"#,
         #"{"run": "r", "tags": ["a", 1]}"#,
         #"{"run": "r", "params": {"": 1}}"#,
-        #"{"step": 1, "metrics": {"m": 1}}"#,
+        #"{"step": 1, "metrics": {"m": 1}}"#
     ])
     func theSameBadRecordGetsTheSameSentence(record: String) async throws {
         let cli = try TempStore()

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Strata
-@testable import StrataServer
 import Testing
+
+@testable import StrataServer
 
 /// Text the server must refuse rather than repair: invalid UTF-8 and lone surrogates (400 naming
 /// the field, nothing stored), and numeric spellings outside the documented ones.
@@ -23,7 +24,7 @@ import Testing
             (bytes(#"{"run": "r"#) + [0xff] + bytes(#"", "step": 1, "metrics": {"m": 1}}"#), "run"),
             (bytes(#"{"run": "r", "step": 1, "metrics": {"m"#) + [0xc0, 0xaf] + bytes(#"": 1}}"#), "metrics"),
             (bytes(#"{"run": "r", "params": {"k": ""#) + [0xed, 0xa0, 0x80] + bytes(#""}}"#), "params"),
-            (bytes(#"{"run": "r", "tags": [""#) + [0xe2, 0x82] + bytes(#""]}"#), "tags"),
+            (bytes(#"{"run": "r", "tags": [""#) + [0xe2, 0x82] + bytes(#""]}"#), "tags")
         ]
         try await app.test(.router) { client in
             for (body, field) in cases {
@@ -37,7 +38,9 @@ import Testing
             }
             #expect(try t.store.runs().isEmpty, "nothing stored")
             // A surrogate pair is a character, not an error.
-            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(#"{"run": "smile\ud83d\ude00", "step": 1, "metrics": {"m": 1}}"#)) { r in
+            try await client.execute(
+                uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(#"{"run": "smile\ud83d\ude00", "step": 1, "metrics": {"m": 1}}"#)
+            ) { r in
                 #expect(r.status == .ok)
             }
             #expect(try t.store.run("smile😀").name == "smile😀")
@@ -47,7 +50,9 @@ import Testing
     @Test func metricValueSpellings() async throws {
         let t = try TempStore()
         let app = StrataServer.buildApplication(store: t.store)
-        let good: [(String, Double)] = [("1.5", 1.5), ("-0", -0.0), ("1e3", 1000), ("2.5E-3", 0.0025), ("0", 0), ("NaN", .nan), ("-inf", -.infinity), ("Infinity", .infinity)]
+        let good: [(String, Double)] = [
+            ("1.5", 1.5), ("-0", -0.0), ("1e3", 1000), ("2.5E-3", 0.0025), ("0", 0), ("NaN", .nan), ("-inf", -.infinity), ("Infinity", .infinity)
+        ]
         try await app.test(.router) { client in
             for text in ["0x10", "1_000", " 1", "1 ", "+0x1p3", "+1", ".5", "1.", "01", "1e", "--1", "", "Nan", "infinity", "0x1p3"] {
                 let line = #"{"run": "r", "step": 1, "metrics": {"m": "\#(text)"}}"#
@@ -56,7 +61,10 @@ import Testing
                     let e = try json(r.body)["error"] as? [String: Any] ?? [:]
                     #expect(e["field"] as? String == "metrics.m", "\(e)")
                 }
-                try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(#"{"run": "r", "metric": "m", "step": 1, "value": "\#(text)"}"#)) { r in
+                try await client.execute(
+                    uri: "/api/ingest", method: .post, headers: jsonType,
+                    body: buffer(#"{"run": "r", "metric": "m", "step": 1, "value": "\#(text)"}"#)
+                ) { r in
                     #expect(r.status == .badRequest, "value \"\(text)\" accepted")
                 }
             }

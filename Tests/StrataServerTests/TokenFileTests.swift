@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import Strata
 @testable import StrataServer
-import Testing
 
 /// Token files are written through the library's I/O layer: every write and sync (of the files
 /// and of the store directory that names them) is checked, so a failing disk is an error, never a

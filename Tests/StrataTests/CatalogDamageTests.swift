@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// The catalog reader's rule (docs/FORMAT.md, "Catalog"): a stored length is trusted only once the

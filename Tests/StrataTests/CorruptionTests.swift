@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// Damaged files never crash the process, never take the rest of the store down, and are named

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// rank, band, summary and runs(where:) against brute force over the raw points.
@@ -15,7 +16,7 @@ struct CrossRunTests {
             let params: [String: ParamValue] = [
                 "lr": .double(pow(10, Double.random(in: -5 ... -2, using: &rng))),
                 "model": .string(["small", "base", "large"][i % 3]),
-                "layers": .int(Int64([2, 4, 8][Int.random(in: 0..<3, using: &rng)])),
+                "layers": .int(Int64([2, 4, 8][Int.random(in: 0..<3, using: &rng)]))
             ]
             let run = try store.createRun(name: String(format: "r%02d", i), params: params, tags: i % 5 == 0 ? ["broken"] : [])
             var pts: [(Int64, Double)] = []

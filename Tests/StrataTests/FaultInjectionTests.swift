@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// File operations made to fail one after another (a full disk, an I/O error) while a store
@@ -18,33 +19,53 @@ import Testing
     /// Logs of 256 KiB make the scenario cut several segments.
     static func steps(_ dir: String, _ ack: Acknowledged) -> [(String, (inout Store?, inout Run?) throws -> Void)] {
         var steps: [(String, (inout Store?, inout Run?) throws -> Void)] = []
-        steps.append(("open", { store, _ in
-            if store == nil { store = try Store.open(at: dir, options: .init(logCapacity: 256 << 10)) }
-        }))
-        steps.append(("create run", { store, run in
-            if run == nil { run = try store!.createRun(name: "r", params: ["lr": .double(0.1)]) }
-        }))
-        for block in 0..<4 {
-            steps.append(("log block \(block)", { _, run in
-                for i in 0..<3000 {
-                    let step = Int64(block * 3000 + i)
-                    if ack.points[step] != nil { continue }
-                    let a = Double(step) * 0.25, b = -Double(step)
-                    try run!.log(["a": a, "b": b], step: step, time: 1_700_000_000_000 + step)
-                    ack.points[step] = (a, b)
+        steps.append(
+            (
+                "open",
+                { store, _ in
+                    if store == nil { store = try Store.open(at: dir, options: .init(logCapacity: 256 << 10)) }
                 }
-            }))
+            ))
+        steps.append(
+            (
+                "create run",
+                { store, run in
+                    if run == nil { run = try store!.createRun(name: "r", params: ["lr": .double(0.1)]) }
+                }
+            ))
+        for block in 0..<4 {
+            steps.append(
+                (
+                    "log block \(block)",
+                    { _, run in
+                        for i in 0..<3000 {
+                            let step = Int64(block * 3000 + i)
+                            if ack.points[step] != nil { continue }
+                            let a = Double(step) * 0.25, b = -Double(step)
+                            try run!.log(["a": a, "b": b], step: step, time: 1_700_000_000_000 + step)
+                            ack.points[step] = (a, b)
+                        }
+                    }
+                ))
             if block == 1 { steps.append(("cut", { store, _ in try store!.checkpoint() })) }
             if block == 2 {
-                steps.append(("catalog append", { _, run in
-                    try run!.setParams(["batch": .int(64)])
-                    ack.params["batch"] = .int(64)
-                }))
-                steps.append(("compact", { store, _ in
-                    try store!.checkpoint()
-                    _ = try store!.compact(graceSeconds: 0)
-                    ack.compacted = true
-                }))
+                steps.append(
+                    (
+                        "catalog append",
+                        { _, run in
+                            try run!.setParams(["batch": .int(64)])
+                            ack.params["batch"] = .int(64)
+                        }
+                    ))
+                steps.append(
+                    (
+                        "compact",
+                        { store, _ in
+                            try store!.checkpoint()
+                            _ = try store!.compact(graceSeconds: 0)
+                            ack.compacted = true
+                        }
+                    ))
             }
         }
         steps.append(("finish", { _, run in try run!.finish() }))
@@ -141,8 +162,11 @@ import Testing
         let sid = Int32(try dead.seriesId(key))
         for s in Int64(100)..<200 {
             var v = Double(s)
-            try [sid].withUnsafeBufferPointer { ids in try withUnsafePointer(to: &v) { vp in
-                try dead.logRow(step: s, time: 0, ids: ids, values: UnsafeBufferPointer(start: vp, count: 1)) } }
+            try [sid].withUnsafeBufferPointer { ids in
+                try withUnsafePointer(to: &v) { vp in
+                    try dead.logRow(step: s, time: 0, ids: ids, values: UnsafeBufferPointer(start: vp, count: 1))
+                }
+            }
         }
         dead.wal.abandon()
         // Now nothing can be written at all.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Strata
 
 /// A run built by hand, and metric summaries built from aggregates.
@@ -12,12 +13,15 @@ private func makeRun(
     endedMs: Int64? = 2_000,
     parent: RunID? = nil
 ) -> RunInfo {
-    RunInfo(id: RunID("01HZZZZZZZZZZZZZZZZZZZZZZZ")!, name: name, project: project, status: status, createdMs: 1_000,
-            endedMs: endedMs, params: params, tags: tags, metadata: metadata, parent: parent, rewinds: [])
+    RunInfo(
+        id: RunID("01HZZZZZZZZZZZZZZZZZZZZZZZ")!, name: name, project: project, status: status, createdMs: 1_000,
+        endedMs: endedMs, params: params, tags: tags, metadata: metadata, parent: parent, rewinds: [])
 }
 
-private func stats(count: Int = 3, nans: Int = 0, min: Double = 0.25, max: Double = 2, sum: Double = 3, first: Double = 2,
-                   last: Double = 0.25, firstStep: Int64 = 0, lastStep: Int64 = 200, minStep: Int64 = 200, maxStep: Int64 = 0) -> Stats {
+private func stats(
+    count: Int = 3, nans: Int = 0, min: Double = 0.25, max: Double = 2, sum: Double = 3, first: Double = 2,
+    last: Double = 0.25, firstStep: Int64 = 0, lastStep: Int64 = 200, minStep: Int64 = 200, maxStep: Int64 = 0
+) -> Stats {
     var a = Aggregate()
     a.count = count
     a.nanCount = nans
@@ -35,12 +39,16 @@ private func stats(count: Int = 3, nans: Int = 0, min: Double = 0.25, max: Doubl
 }
 
 private let standardRun = makeRun(
-    params: ["lr": .double(5e-4), "layers": .int(12), "model": "base", "amp": true, "dropout": .double(0.1),
-             "optim.beta1": .double(0.9), "warm up": .int(2), "big": .int(9_007_199_254_740_993), "bad": .double(.nan)],
+    params: [
+        "lr": .double(5e-4), "layers": .int(12), "model": "base", "amp": true, "dropout": .double(0.1),
+        "optim.beta1": .double(0.9), "warm up": .int(2), "big": .int(9_007_199_254_740_993), "bad": .double(.nan)
+    ],
     tags: ["baseline", "sweep"],
     metadata: ["git.commit": "abc123", "git.dirty": false, "seed.data": .int(7)])
 
-private func context(_ run: RunInfo = standardRun, metrics: [String: Stats] = ["val/loss": stats(), "train/loss": stats(nans: 1, min: .nan, max: .nan)]) -> FilterContext {
+private func context(
+    _ run: RunInfo = standardRun, metrics: [String: Stats] = ["val/loss": stats(), "train/loss": stats(nans: 1, min: .nan, max: .nan)]
+) -> FilterContext {
     FilterContext(run: run, metric: { metrics[$0] })
 }
 
@@ -163,7 +171,8 @@ struct FilterTests {
         #expect(eval("not not \(aTrue)"))
         #expect(eval("((\(aTrue)))"))
         #expect(eval("\(bFalse) OR \(aTrue) And NOT \(cFalse)"))
-        #expect((try? Filter("params.a == 1 or params.b == 2 and params.c == 3"))?.description
+        #expect(
+            (try? Filter("params.a == 1 or params.b == 2 and params.c == 3"))?.description
                 == "params.a == 1 or params.b == 2 and params.c == 3")
     }
 
@@ -208,16 +217,24 @@ struct FilterTests {
 
     @Test func canonicalTextRoundTrips() throws {
         let cases: [(String, String)] = [
-            ("params.lr<1e-3 AND params.dropout>=0.1 and NOT tags has 'broken'",
-             "params.lr < 0.001 and params.dropout >= 0.1 and not tags has \"broken\""),
-            ("(params.a == 1 or params.b = 2) and not (params.c != 'x' and params.d in (1, 2.5, true))",
-             "(params.a == 1 or params.b == 2) and not (params.c != \"x\" and params.d in (1, 2.5, true))"),
+            (
+                "params.lr<1e-3 AND params.dropout>=0.1 and NOT tags has 'broken'",
+                "params.lr < 0.001 and params.dropout >= 0.1 and not tags has \"broken\""
+            ),
+            (
+                "(params.a == 1 or params.b = 2) and not (params.c != 'x' and params.d in (1, 2.5, true))",
+                "(params.a == 1 or params.b == 2) and not (params.c != \"x\" and params.d in (1, 2.5, true))"
+            ),
             ("((params.x > 1) or (params.y > 2)) or params.z > 3", "params.x > 1 or params.y > 2 or params.z > 3"),
             ("((params.x > 1) OR (params.y > 2)) or params[\"z\"] = 'a'", "params.x > 1 or params.y > 2 or params.z == \"a\""),
-            ("params[\"warm up\"] ~ 'a\"b' or params[\"simple\"] not in (\"q\")",
-             "params[\"warm up\"] ~ \"a\\\"b\" or params.simple not in (\"q\")"),
-            ("metric('val/loss').min_step >= 10 and id = '01hzzzzzzzzzzzzzzzzzzzzzzz'",
-             "metric(\"val/loss\").min_step >= 10 and id == \"01HZZZZZZZZZZZZZZZZZZZZZZZ\""),
+            (
+                "params[\"warm up\"] ~ 'a\"b' or params[\"simple\"] not in (\"q\")",
+                "params[\"warm up\"] ~ \"a\\\"b\" or params.simple not in (\"q\")"
+            ),
+            (
+                "metric('val/loss').min_step >= 10 and id = '01hzzzzzzzzzzzzzzzzzzzzzzz'",
+                "metric(\"val/loss\").min_step >= 10 and id == \"01HZZZZZZZZZZZZZZZZZZZZZZZ\""
+            )
         ]
         for (input, canonical) in cases {
             let text = input
@@ -240,7 +257,10 @@ struct FilterTests {
             ("(  (params.a == 1)", 18, "expected ')' to close '(' at position 0, found end of expression"),
             ("not (params.a == 1 or", 21, "found end of expression"),
             ("params.a == 1)", 13, "unexpected ')'"),
-            ("metric(\"val/loss\").minn < 1", 19, "unknown metric statistic \"minn\" (one of: count, nans, min, max, mean, std, first, last, first_step, last_step, min_step, max_step)"),
+            (
+                "metric(\"val/loss\").minn < 1", 19,
+                "unknown metric statistic \"minn\" (one of: count, nans, min, max, mean, std, first, last, first_step, last_step, min_step, max_step)"
+            ),
             ("metric(\"val/loss\") < 1", 19, "expected '.' and a statistic"),
             ("metric(val) < 1", 7, "expected a metric name in quotes"),
             ("metric.val < 1", 0, "metric(\"<name>\").<stat>"),
@@ -270,7 +290,7 @@ struct FilterTests {
             ("params['x' == 1", 11, "expected ']' to close 'params[' at position 6"),
             ("name.first == 'x'", 0, "name has no keys"),
             ("and params.x == 1", 0, "found keyword 'and'"),
-            ("params.x == params.y", 12, "fields can only be compared with values"),
+            ("params.x == params.y", 12, "fields can only be compared with values")
         ]
         for (text, position, fragment) in cases {
             guard let e = parseError(text) else {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import StrataCodecs
+import Testing
+
 @testable import Strata
 
 /// Inputs found by the store fuzzer (`Fuzz/`, target `store-fuzz`) and other hostile files found
@@ -83,9 +84,11 @@ struct FuzzRegressionTests {
         let root = dir.sub("s")
         try Store.open(at: root).close()
         let run = RunID.generate()
-        let log = Self.logBytes(writer: "../../escaped", records: [
-            Self.seriesRecord(0, run: run, "x"), Self.rowRecord(step: 1, time: 2, [(0, 1.5)]),
-        ])
+        let log = Self.logBytes(
+            writer: "../../escaped",
+            records: [
+                Self.seriesRecord(0, run: run, "x"), Self.rowRecord(step: 1, time: 2, [(0, 1.5)])
+            ])
         try Self.write(log, root + "/wal/" + RunID.generate().text + "-1.wal")
         let store = try Store.open(at: root)
         defer { try? store.close() }
@@ -136,7 +139,7 @@ struct FuzzRegressionTests {
             "373545593736475853515247000000000000000000002240000000250000224064000000000000006400000000000000",
             "1a30314d38485257373544334a464e574d4b36333243373648525002000000000000006f05d435074bec188346b83707",
             "4bec18000000000000000000e600000000000000d600000000000000b46a8d7457bc9b36010000000000000053545241",
-            "54454e44",
+            "54454e44"
         ])
         let dir = TempDir()
         let seg = try Self.segment(bytes, in: dir)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// Every limit of the write path, at the limit (accepted, reads back after a reopen, verify
@@ -73,7 +74,10 @@ struct LimitTests {
         let info = try store.run(run.id.text)
         #expect(info.name == ok && info.project == ok)
         #expect(try store.points(run.id, metric).count == 1)
-        #expect(try store.points(run.id, "lab", labels: Dictionary(uniqueKeysWithValues: labels.filter { $0.key != "l\(Limits.maxLabels)" }.map { ($0.key, $0.value) })).count == 1)
+        #expect(
+            try store.points(
+                run.id, "lab", labels: Dictionary(uniqueKeysWithValues: labels.filter { $0.key != "l\(Limits.maxLabels)" }.map { ($0.key, $0.value) })
+            ).count == 1)
         #expect(try store.series(of: run.id).count == 2 + Limits.maxMetricsPerLog)
         #expect(try store.verify().isHealthy)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// Atomic batches in the log, and stores written before marks and batches existed.
@@ -75,10 +76,12 @@ struct LogRecordTests {
         let old = SeriesBuffers()
         let sid = old.add(key)
         for s in 0..<10 { old.append(sid, step: Int64(s), value: Double(s), time: Int64(s)) }
-        try old.writeSegment(path: paths.segment("01AAAAAAAAAAAAAAAAAAAAAAAA-1.seg"), tmpDir: paths.tmp,
-                             meta: SegmentMeta(writer: "01AAAAAAAAAAAAAAAAAAAAAAAA", generation: 1, firstSequence: t0, lastSequence: t0 + 1, replaces: []))
+        try old.writeSegment(
+            path: paths.segment("01AAAAAAAAAAAAAAAAAAAAAAAA-1.seg"), tmpDir: paths.tmp,
+            meta: SegmentMeta(writer: "01AAAAAAAAAAAAAAAAAAAAAAAA", generation: 1, firstSequence: t0, lastSequence: t0 + 1, replaces: []))
         // A dead writer's log without mark records, begun before the rewind.
-        let wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: "01BBBBBBBBBBBBBBBBBBBBBBBB", generation: 1, capacity: LogFormat.minimumCapacity)
+        let wal = try WriteAheadLog(
+            directory: paths.logs, tmpDir: paths.tmp, writerId: "01BBBBBBBBBBBBBBBBBBBBBBBB", generation: 1, capacity: LogFormat.minimumCapacity)
         var def = ByteWriter()
         def.u32(0); def.string(run.text); def.string("a")
         wal.append(kind: .series, bytes: def.bytes)
@@ -93,8 +96,9 @@ struct LogRecordTests {
         let lid = later.add(key)
         for s in 20..<25 { later.append(lid, step: Int64(s), value: Double(s), time: Int64(s)) }
         let t1 = Clock.nanoseconds()
-        try later.writeSegment(path: paths.segment("01CCCCCCCCCCCCCCCCCCCCCCCC-1.seg"), tmpDir: paths.tmp,
-                               meta: SegmentMeta(writer: "01CCCCCCCCCCCCCCCCCCCCCCCC", generation: 1, firstSequence: t1, lastSequence: t1 + 1, replaces: []))
+        try later.writeSegment(
+            path: paths.segment("01CCCCCCCCCCCCCCCCCCCCCCCC-1.seg"), tmpDir: paths.tmp,
+            meta: SegmentMeta(writer: "01CCCCCCCCCCCCCCCCCCCCCCCC", generation: 1, firstSequence: t1, lastSequence: t1 + 1, replaces: []))
 
         let store = try Store.open(at: path)
         #expect(store.recoveredLogs.count == 1)

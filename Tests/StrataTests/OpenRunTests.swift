@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// Run resolution and the run-name rule live in the library (`Store.openRun`, `Limits.check(runName:)`):
@@ -11,13 +12,15 @@ struct OpenRunTests {
         ("a\u{7}b", "default", "run name \"a\u{7}b\" has a control character"),
         (String(repeating: "x", count: 201), "default", "is 201 bytes; the limit is 200"),
         ("ok", "", "project name is empty"),
-        ("ok", "p\u{1}", "project name \"p\u{1}\" has a control character"),
+        ("ok", "p\u{1}", "project name \"p\u{1}\" has a control character")
     ])
     func badNamesAreRefusedAndCreateNothing(name: String, project: String, message: String) throws {
         let dir = TempDir()
         let store = try Store.open(at: dir.sub("s"))
-        for open in [{ try store.openRun(name: name, project: project) },
-                     { try store.openRun(id: "FROM-ELSEWHERE", name: name, project: project) }] {
+        for open in [
+            { try store.openRun(name: name, project: project) },
+            { try store.openRun(id: "FROM-ELSEWHERE", name: name, project: project) }
+        ] {
             do {
                 _ = try open()
                 Issue.record("\(name.debugDescription)/\(project.debugDescription) was accepted")

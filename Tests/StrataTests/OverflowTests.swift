@@ -1,15 +1,17 @@
 import Foundation
-import Testing
-@testable import Strata
 import StrataTestSupport
+import Testing
+
+@testable import Strata
 
 /// Every query over series whose steps and times sit at the Int64 extremes (spans of up to
 /// 2^64 - 1) against a brute-force Int128 reference: nothing may trap, every answer exact.
 @Suite("Queries at Int64.min/Int64.max steps and times")
 struct OverflowTests {
     static func x(_ s: Stats) -> XStats {
-        XStats(count: s.count, nan: s.nanCount, min: s.min, max: s.max, mean: s.mean, first: s.first, last: s.last,
-               firstStep: s.firstStep, lastStep: s.lastStep)
+        XStats(
+            count: s.count, nan: s.nanCount, min: s.min, max: s.max, mean: s.mean, first: s.first, last: s.last,
+            firstStep: s.firstStep, lastStep: s.lastStep)
     }
 
     static func rows(_ c: [CurveBucket]) -> [Int: XStats] {
@@ -44,7 +46,8 @@ struct OverflowTests {
         // points / read: everything, then random closed and half-open ranges.
         let all = Extremes.ordered(pts)
         let got = try store.points(id, "m")
-        #expect(got.map(\.step) == all.map(\.step) && got.map(\.time) == all.map(\.time)
+        #expect(
+            got.map(\.step) == all.map(\.step) && got.map(\.time) == all.map(\.time)
                 && got.map(\.value.bitPattern) == all.map(\.value.bitPattern), "\(ctx) points")
         for _ in 0..<6 {
             let (a, b) = Extremes.range(&rng)
@@ -64,7 +67,7 @@ struct OverflowTests {
         let axes: [(Store.XAxis, (XPoint) -> Int128, ClosedRange<Int64>)] = [
             (.step, { Int128($0.step) }, all.first!.step...all.last!.step),
             (.time, { Int128($0.time) }, t0...pts.map(\.time).max()!),
-            (.relative, { Int128($0.time) - Int128(t0) }, 0...Int64(min(Int128(Int64.max), Int128(pts.map(\.time).max()!) - Int128(t0)))),
+            (.relative, { Int128($0.time) - Int128(t0) }, 0...Int64(min(Int128(Int64.max), Int128(pts.map(\.time).max()!) - Int128(t0))))
         ]
         for (axis, xOf, whole) in axes {
             var ranges = [whole, Int64.min...Int64.max]
@@ -114,15 +117,17 @@ struct OverflowTests {
             #expect(ranked.count == 4, "\(ctx) rank \(by)")
             for r in ranked {
                 let ref = Extremes.stats(series[r.run.name]!)!
-                let want: Double = switch by {
-                case .min: ref.min
-                case .max: ref.max
-                case .first: ref.first
-                case .last: ref.last
-                case .mean: ref.mean
-                case .count: Double(ref.count)
-                }
-                #expect(XStats(count: 0, nan: 0, min: r.value, max: 0, mean: 0, first: 0, last: 0, firstStep: 0, lastStep: 0)
+                let want: Double =
+                    switch by {
+                    case .min: ref.min
+                    case .max: ref.max
+                    case .first: ref.first
+                    case .last: ref.last
+                    case .mean: ref.mean
+                    case .count: Double(ref.count)
+                    }
+                #expect(
+                    XStats(count: 0, nan: 0, min: r.value, max: 0, mean: 0, first: 0, last: 0, firstStep: 0, lastStep: 0)
                         == XStats(count: 0, nan: 0, min: want, max: 0, mean: 0, first: 0, last: 0, firstStep: 0, lastStep: 0)
                         || (by == .mean && abs(r.value - want) <= 1e-9 * max(1, abs(want))), "\(ctx) rank \(by) \(r.run.name)")
                 if by == .first { #expect(r.step == ref.firstStep) }
@@ -146,8 +151,9 @@ struct OverflowTests {
                     Issue.record("\(ctx) band width \(width): unexpected row \(row.group)/\(row.bucket)"); continue
                 }
                 seen += 1
-                let got = XStats(count: row.count, nan: row.nanCount, min: row.min, max: row.max, mean: row.mean,
-                                 first: ref.first, last: ref.last, firstStep: ref.firstStep, lastStep: ref.lastStep)
+                let got = XStats(
+                    count: row.count, nan: row.nanCount, min: row.min, max: row.max, mean: row.mean,
+                    first: ref.first, last: ref.last, firstStep: ref.firstStep, lastStep: ref.lastStep)
                 #expect(got == ref, "\(ctx) band width \(width) row \(row.group)/\(row.bucket)")
                 let start = Store.bandStart(row.bucket, width: width)
                 #expect(Int128(start) == max(Int128(Int64.min), Int128(row.bucket) * Int128(width)), "\(ctx) band start")
@@ -172,7 +178,9 @@ struct OverflowTests {
         #expect(try store.points(run.id, "m").map(\.step) == steps)
         for b in [1, 2, 3, 5] {
             let got = Self.rows(try store.curve(run.id, "m", steps: steps.first!...steps.last!, buckets: b))
-            #expect(got == Extremes.curve(pts, x: { Int128($0.step) }, lo: Int128(steps.first!), last: Int128(steps.last!), buckets: b), "\(steps) × \(b)")
+            #expect(
+                got == Extremes.curve(pts, x: { Int128($0.step) }, lo: Int128(steps.first!), last: Int128(steps.last!), buckets: b), "\(steps) × \(b)"
+            )
         }
         for s in steps {
             #expect(try store.points(run.id, "m", steps: s...s).map(\.step) == [s])

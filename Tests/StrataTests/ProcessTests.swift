@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// Real processes: writers killed with SIGKILL, and several writers at once.
@@ -82,7 +83,10 @@ struct ProcessTests {
                 #expect(duplicates == 0, "seed \(seed) \(name) \(metric): \(duplicates) duplicated points")
                 if last >= 0 {
                     let missing = (0...last).filter { !seen.contains($0) }
-                    #expect(missing.isEmpty, "seed \(seed) \(name) \(metric): acknowledged steps missing, first \(missing.first ?? -1) of \(missing.count), last ack \(last)")
+                    #expect(
+                        missing.isEmpty,
+                        "seed \(seed) \(name) \(metric): acknowledged steps missing, first \(missing.first ?? -1) of \(missing.count), last ack \(last)"
+                    )
                 }
             }
         }
@@ -125,7 +129,8 @@ struct ProcessTests {
             for (k, m) in ["ma", "mb", "mc"].enumerated() {
                 let pts = try store.points(run.id, m)
                 #expect(pts.count == Int(steps), "\(name) \(m)")
-                #expect(pts.enumerated().allSatisfy { $0.element.step == Int64($0.offset) && $0.element.value == Double($0.offset) * 0.5 + Double(k) })
+                #expect(
+                    pts.enumerated().allSatisfy { $0.element.step == Int64($0.offset) && $0.element.value == Double($0.offset) * 0.5 + Double(k) })
             }
         }
         let shared = try store.run("shared")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// Curves and aggregates must equal a brute-force scan of the raw points.
@@ -7,14 +8,17 @@ import Testing
 struct QueryExactnessTests {
     struct Raw { var step: Int64; var value: Double; var arrival: Int }
 
-    static func bruteStats(_ pts: [Raw]) -> (count: Int, nan: Int, min: Double, max: Double, mean: Double, std: Double, first: Double, last: Double)? {
+    static func bruteStats(_ pts: [Raw]) -> (count: Int, nan: Int, min: Double, max: Double, mean: Double, std: Double, first: Double, last: Double)?
+    {
         guard !pts.isEmpty else { return nil }
         let ordered = pts.sorted { ($0.step, $0.arrival) < ($1.step, $1.arrival) }
         let vals = ordered.map(\.value).filter { !$0.isNaN }
         let mean = vals.isEmpty ? Double.nan : vals.reduce(0, +) / Double(vals.count)
         let std = vals.isEmpty ? Double.nan : (vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(vals.count)).squareRoot()
-        return (ordered.count, ordered.count - vals.count, vals.min() ?? .nan, vals.max() ?? .nan, mean, std,
-                ordered.first!.value, ordered.last!.value)
+        return (
+            ordered.count, ordered.count - vals.count, vals.min() ?? .nan, vals.max() ?? .nan, mean, std,
+            ordered.first!.value, ordered.last!.value
+        )
     }
 
     static func close(_ a: Double, _ b: Double) -> Bool {
@@ -23,7 +27,9 @@ struct QueryExactnessTests {
         return abs(a - b) <= 1e-9 * max(abs(a), abs(b))
     }
 
-    static func check(_ s: Stats, _ b: (count: Int, nan: Int, min: Double, max: Double, mean: Double, std: Double, first: Double, last: Double), _ ctx: String) {
+    static func check(
+        _ s: Stats, _ b: (count: Int, nan: Int, min: Double, max: Double, mean: Double, std: Double, first: Double, last: Double), _ ctx: String
+    ) {
         #expect(s.count == b.count, "\(ctx) count")
         #expect(s.nanCount == b.nan, "\(ctx) nan")
         #expect(sameBits(s.min, b.min) || s.min == b.min, "\(ctx) min \(s.min) vs \(b.min)")
@@ -86,7 +92,9 @@ struct QueryExactnessTests {
             }
             #expect(curve.map(\.bucket) == groups.keys.sorted(), "seed \(seed) buckets")
             for c in curve {
-                if let g = groups[c.bucket], let bs = Self.bruteStats(g) { Self.check(c.stats, bs, "seed \(seed) bucket \(c.bucket)/\(buckets) of [\(a),\(b))") }
+                if let g = groups[c.bucket], let bs = Self.bruteStats(g) {
+                    Self.check(c.stats, bs, "seed \(seed) bucket \(c.bucket)/\(buckets) of [\(a),\(b))")
+                }
             }
             let pts = try store.points(run.id, "m", steps: a..<b)
             let expected = inRange.sorted { ($0.step, $0.arrival) < ($1.step, $1.arrival) }
@@ -156,7 +164,9 @@ struct TimeCurveTests {
         let again = try Store.open(at: dir.sub("s"))
         let id = try again.run("t").id
         let t0 = times.min()!, t1 = times.max()!
-        for (x, lo, hi, buckets) in [(Store.XAxis.time, t0, t1 + 1, 500), (.time, t0 + 1_000_000, t0 + 2_000_000, 77), (.relative, 0, t1 - t0 + 1, 100)] {
+        for (x, lo, hi, buckets) in [
+            (Store.XAxis.time, t0, t1 + 1, 500), (.time, t0 + 1_000_000, t0 + 2_000_000, 77), (.relative, 0, t1 - t0 + 1, 100)
+        ] {
             let off: Int64 = x == .relative ? -t0 : 0
             let curve = try again.curve(id, "m", x: x, range: lo..<hi, buckets: buckets)
             var groups: [Int: [QueryExactnessTests.Raw]] = [:]
@@ -196,8 +206,10 @@ struct RelativeCurveTests {
         #expect(try store.relativeOrigin(of: id) == runStart)
         let whole = try #require(try store.curveRange(id, "late", x: .relative))
         #expect(whole == (times.min()! - runStart)...(times.max()! - runStart))
-        for (x, range, buckets) in [(Store.XAxis.relative, whole, 97), (.relative, 0...whole.upperBound, 10), (.time, times.min()!...times.max()!, 13),
-                                    (.step, 0...4_999, 7)] {
+        for (x, range, buckets) in [
+            (Store.XAxis.relative, whole, 97), (.relative, 0...whole.upperBound, 10), (.time, times.min()!...times.max()!, 13),
+            (.step, 0...4_999, 7)
+        ] {
             let curve = try store.curve(id, "late", x: x, range: range, buckets: buckets)
             let b = Buckets(range, count: buckets)
             var groups: [Int: [QueryExactnessTests.Raw]] = [:]

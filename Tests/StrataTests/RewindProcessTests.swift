@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 /// A rewind made by one process while another logs the run (issue #8, item 12): the rewind hides
@@ -49,13 +50,13 @@ struct RewindProcessTests {
         let path = dir.sub("s")
         // Small logs: each phase cuts at least one log, and one log spans the rewind.
         let child = try PhasedWriter(store: path, capacity: LogFormat.minimumCapacity)
-        try child.phase(6000)                         // steps 0..<6000
+        try child.phase(6000)  // steps 0..<6000
         let store = try Store.open(at: path)
         let run = try store.run("live")
         try store.rewind(run.id, to: 2000)
-        try child.phase(3000)                         // steps 6000..<9000, logged after the rewind
-        try store.rewind(run.id, to: 7000)            // a second rewind, with the first one's points on both sides
-        try child.phase(3000)                         // steps 9000..<12000
+        try child.phase(3000)  // steps 6000..<9000, logged after the rewind
+        try store.rewind(run.id, to: 7000)  // a second rewind, with the first one's points on both sides
+        try child.phase(3000)  // steps 9000..<12000
 
         let expected = Array(0...2000) + Array(6000...7000) + Array(9000..<12000)
         func check(_ when: String) throws {
@@ -64,7 +65,10 @@ struct RewindProcessTests {
                 let pts = try store.points(run.id, m)
                 let steps = pts.map { Int($0.step) }
                 let same = steps == expected
-                #expect(same, "\(when) \(m): \(pts.count) points, \(Set(expected).subtracting(steps).count) missing, \(Set(steps).subtracting(expected).count) that should be hidden")
+                #expect(
+                    same,
+                    "\(when) \(m): \(pts.count) points, \(Set(expected).subtracting(steps).count) missing, \(Set(steps).subtracting(expected).count) that should be hidden"
+                )
                 #expect(pts.allSatisfy { $0.value == Double($0.step) * 0.5 + Double(k) }, "\(when) \(m): values")
                 let info = try store.series(of: run.id).first { $0.key.metric == m }
                 #expect(info?.count == expected.count, "\(when) \(m): summary count")
@@ -141,8 +145,10 @@ struct RewindProcessTests {
                     let wrongVisible = hiddenBefore.filter { steps.contains($0) }.count
                     let wrongHidden = loggedAfter.filter { !steps.contains($0) }.count
                     let low = (0...cut).filter { !steps.contains($0) }.count
-                    #expect(wrongVisible == 0 && wrongHidden == 0 && low == 0,
-                            "round \(round), \(when), \(m): \(wrongVisible) of \(hiddenBefore.count) points logged before the rewind visible, \(wrongHidden) of \(loggedAfter.count) logged after it hidden, \(low) at or below the step missing")
+                    #expect(
+                        wrongVisible == 0 && wrongHidden == 0 && low == 0,
+                        "round \(round), \(when), \(m): \(wrongVisible) of \(hiddenBefore.count) points logged before the rewind visible, \(wrongHidden) of \(loggedAfter.count) logged after it hidden, \(low) at or below the step missing"
+                    )
                 }
             }
             try check("after the writer closed")

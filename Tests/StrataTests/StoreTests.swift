@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Strata
 
 @Suite("Store: write, read back, reopen")
@@ -42,8 +43,10 @@ struct StoreTests {
         let dir = TempDir()
         let nanPayload = Double(bitPattern: 0x7FF0_0000_0000_1234)
         let negNaN = Double(bitPattern: 0xFFF8_0000_0000_0001)
-        let values: [Double] = [.nan, nanPayload, negNaN, .infinity, -.infinity, -0.0, 0.0, .leastNonzeroMagnitude,
-                                -.leastNormalMagnitude / 3, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1.5]
+        let values: [Double] = [
+            .nan, nanPayload, negNaN, .infinity, -.infinity, -0.0, 0.0, .leastNonzeroMagnitude,
+            -.leastNormalMagnitude / 3, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1.5
+        ]
         let steps: [Int64] = [.max, .min, 0, -1, 5, 5, 5, 3, .max, .min, 7, 2]
         do {
             let store = try Store.open(at: dir.sub("s"))
@@ -97,7 +100,7 @@ struct StoreTests {
             (String(repeating: "a", count: 201), "the limit is 200"),
             ("a{b", "forbidden '{'"),
             ("tab\there", "control character U+9"),
-            (" lead", "begins or ends with a space"),
+            (" lead", "begins or ends with a space")
         ]
         for (name, fragment) in cases {
             let error = #expect(throws: StrataError.self) { try run.log(name, 1, step: 0) }

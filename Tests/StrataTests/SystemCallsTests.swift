@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import SystemPackage
 import Testing
+
 @testable import Strata
 
 /// Signals caught by `SystemCallsTests.readSurvivesSignals` (a C signal handler cannot capture).

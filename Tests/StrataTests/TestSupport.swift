@@ -1,7 +1,8 @@
 import Foundation
-@testable import Strata
 // TempDir and builtProduct, shared by every test target.
 @_exported import StrataTestSupport
+
+@testable import Strata
 
 /// A seeded generator (SplitMix64) so failures can be replayed from the printed seed.
 struct SeededRandom: RandomNumberGenerator {

@@ -93,7 +93,9 @@ extension Store {
     ///   - limit: The most runs returned.
     /// - Returns: The best runs, best first.
     /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
-    public func rank(_ metric: String, by statistic: RankStatistic, ascending: Bool? = nil, where filter: Filter? = nil, limit: Int = 10) throws(StrataError) -> [RankedRun] {
+    public func rank(_ metric: String, by statistic: RankStatistic, ascending: Bool? = nil, where filter: Filter? = nil, limit: Int = 10)
+        throws(StrataError) -> [RankedRun]
+    {
         try Names.validateMetric(metric)
         guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
         let asc = ascending ?? statistic.defaultAscending
@@ -104,14 +106,15 @@ extension Store {
             var rows: [RankedRun] = []
             for run in matching(filter) {
                 guard let s = summaryLocked(run.id, metric) else { continue }
-                let (v, step): (Double, Int64?) = switch statistic {
-                case .min: (s.min, s.minStep)
-                case .max: (s.max, s.maxStep)
-                case .last: (s.last, s.lastStep)
-                case .first: (s.first, s.firstStep)
-                case .mean: (s.mean, nil)
-                case .count: (Double(s.count), nil)
-                }
+                let (v, step): (Double, Int64?) =
+                    switch statistic {
+                    case .min: (s.min, s.minStep)
+                    case .max: (s.max, s.maxStep)
+                    case .last: (s.last, s.lastStep)
+                    case .first: (s.first, s.firstStep)
+                    case .mean: (s.mean, nil)
+                    case .count: (Double(s.count), nil)
+                    }
                 rows.append(RankedRun(run: run, value: v, step: step))
             }
             rows.sort { a, b in
@@ -184,8 +187,10 @@ extension Store {
             for g in groups.keys.sorted() {
                 for (b, a) in groups[g]!.sorted(by: { $0.key < $1.key }) {
                     let numeric = a.numericCount > 0
-                    rows.append(BandRow(group: g, bucket: b, count: a.count, nanCount: a.nanCount, mean: a.mean, std: a.std,
-                                        min: numeric ? a.min : .nan, max: numeric ? a.max : .nan))
+                    rows.append(
+                        BandRow(
+                            group: g, bucket: b, count: a.count, nanCount: a.nanCount, mean: a.mean, std: a.std,
+                            min: numeric ? a.min : .nan, max: numeric ? a.max : .nan))
                 }
             }
             return rows

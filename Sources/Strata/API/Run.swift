@@ -82,7 +82,9 @@ public final class Run: @unchecked Sendable {
     /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func log(_ metrics: [String: Double], step: Int64, time: Int64? = nil) throws(StrataError) {
         if metrics.isEmpty { return }
-        if metrics.count > Limits.maxMetricsPerLog { throw .invalid("\(metrics.count) metrics in one log call; the limit is \(Limits.maxMetricsPerLog)") }
+        if metrics.count > Limits.maxMetricsPerLog {
+            throw .invalid("\(metrics.count) metrics in one log call; the limit is \(Limits.maxMetricsPerLog)")
+        }
         var ids: [Int32] = []
         var vs: [Double] = []
         ids.reserveCapacity(metrics.count); vs.reserveCapacity(metrics.count)
@@ -124,7 +126,8 @@ public final class Run: @unchecked Sendable {
     ///   - values: One value per step.
     ///   - times: One wall-clock time per step, milliseconds since 1970 (now for every point when nil).
     /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
-    public func append(_ metric: String, labels: [String: String] = [:], steps: [Int64], values: [Double], times: [Int64]? = nil) throws(StrataError) {
+    public func append(_ metric: String, labels: [String: String] = [:], steps: [Int64], values: [Double], times: [Int64]? = nil) throws(StrataError)
+    {
         guard steps.count == values.count else { throw .invalid("append \(metric): \(steps.count) steps but \(values.count) values") }
         if let times, times.count != steps.count { throw .invalid("append \(metric): \(steps.count) steps but \(times.count) times") }
         if steps.isEmpty { return }

@@ -45,7 +45,9 @@ extension Store {
     ///   - times: Whether to decode wall times.
     /// - Returns: The points as columns.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, times: Bool = true) throws(StrataError) -> SeriesData {
+    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, times: Bool = true)
+        throws(StrataError) -> SeriesData
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }
@@ -69,8 +71,10 @@ extension Store {
     ///   - steps: The half-open step range (every step when nil).
     ///   - body: Called with the steps and values of each block.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func scan(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
-                     _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws -> Void) throws(StrataError) {
+    public func scan(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
+        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws -> Void
+    ) throws(StrataError) {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), body) }
     }
@@ -99,7 +103,9 @@ extension Store {
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
-    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
+    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int) throws(StrataError)
+        -> [CurveBucket]
+    {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !range.isEmpty else { return [] }
         return try curve(run, metric, labels: labels, x: x, range: range.lowerBound...(range.upperBound - 1), buckets: buckets)
@@ -123,8 +129,10 @@ extension Store {
     ///   - origin: The time that relative x counts from (`.relative` only; the run's first time, ``relativeOrigin(of:)``, when nil).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
-    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
-                      origin: Int64? = nil) throws(StrataError) -> [CurveBucket] {
+    public func curve(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
+        origin: Int64? = nil
+    ) throws(StrataError) -> [CurveBucket] {
         if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets) }
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
@@ -185,8 +193,10 @@ extension Store {
     ///   - steps: The half-open step range (every step when nil).
     ///   - body: Called with the steps, values and times of each block.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func scanPoints(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
-                           _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
+    public func scanPoints(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
+        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+    ) throws(StrataError) {
         try scanPoints(try SeriesKey(run: run, metric: metric, labels: labels), steps: steps, body)
     }
 
@@ -197,8 +207,10 @@ extension Store {
     ///   - steps: The half-open step range (every step when nil).
     ///   - body: Called with the steps, values and times of each block.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func scanPoints(_ key: SeriesKey, steps: Range<Int64>? = nil,
-                           _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
+    public func scanPoints(
+        _ key: SeriesKey, steps: Range<Int64>? = nil,
+        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+    ) throws(StrataError) {
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
     }
 
@@ -212,8 +224,10 @@ extension Store {
     ///   - damaged: Receives a ``DamagedRange`` for every part left out.
     ///   - body: Called with the steps, values and times of each readable block.
     /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or an error thrown by `body`.
-    public func scanPoints(_ key: SeriesKey, steps: Range<Int64>? = nil, skippingDamage damaged: inout [DamagedRange],
-                           _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void) throws(StrataError) {
+    public func scanPoints(
+        _ key: SeriesKey, steps: Range<Int64>? = nil, skippingDamage damaged: inout [DamagedRange],
+        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+    ) throws(StrataError) {
         var found: [DamagedRange] = []
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
@@ -250,7 +264,9 @@ extension Store {
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
-    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
+    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int) throws(StrataError)
+        -> [CurveBucket]
+    {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !steps.isEmpty else { return [] }
         return try curve(run, metric, labels: labels, steps: steps.lowerBound...(steps.upperBound - 1), buckets: buckets)
@@ -268,7 +284,9 @@ extension Store {
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
-    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int) throws(StrataError) -> [CurveBucket] {
+    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int) throws(StrataError)
+        -> [CurveBucket]
+    {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let b = Buckets(steps, count: buckets)
@@ -301,7 +319,9 @@ extension Store {
     ///   - times: Whether to decode wall times.
     /// - Returns: The points as columns.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, times: Bool = true) throws(StrataError) -> SeriesData {
+    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, times: Bool = true)
+        throws(StrataError) -> SeriesData
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }

@@ -109,10 +109,11 @@ public final class Store: @unchecked Sendable {
             guard (try? Recovery.recoverIfDead(logPath: paths.logs + "/" + name, paths: paths, catalog: catalog)) != nil else { continue }
             recoveredLogs.append(name)
         }
-        let live = Set(((try? Sys.list(paths.logs)) ?? []).compactMap { name -> String? in
-            guard name.hasSuffix(".wal"), let dash = name.lastIndex(of: "-") else { return nil }
-            return String(name[..<dash])
-        })
+        let live = Set(
+            ((try? Sys.list(paths.logs)) ?? []).compactMap { name -> String? in
+                guard name.hasSuffix(".wal"), let dash = name.lastIndex(of: "-") else { return nil }
+                return String(name[..<dash])
+            })
         let now = Clock.milliseconds()
         var records: [CatalogRecord] = []
         for info in catalog.runs.values where info.status == .running && !live.contains(info.owner) {
@@ -140,11 +141,14 @@ public final class Store: @unchecked Sendable {
     ///
     /// - Returns: The new run, logging through this store.
     /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
-    public func createRun(name: String, project: String = "default", params: [String: ParamValue] = [:],
-                          tags: Set<String> = [], metadata: [String: ParamValue] = [:], parent: RunID? = nil,
-                          createdMs: Int64? = nil) throws(StrataError) -> Run {
-        let info = try newRunInfo(name: name, project: project, params: params, tags: tags, metadata: metadata,
-                                  parent: parent, createdMs: createdMs)
+    public func createRun(
+        name: String, project: String = "default", params: [String: ParamValue] = [:],
+        tags: Set<String> = [], metadata: [String: ParamValue] = [:], parent: RunID? = nil,
+        createdMs: Int64? = nil
+    ) throws(StrataError) -> Run {
+        let info = try newRunInfo(
+            name: name, project: project, params: params, tags: tags, metadata: metadata,
+            parent: parent, createdMs: createdMs)
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
@@ -168,17 +172,20 @@ public final class Store: @unchecked Sendable {
     /// - Throws: ``StrataError`` when the catalog cannot be read or written, or the store is closed.
     @discardableResult
     public func setCreated(_ run: RunID, ms: Int64) throws(StrataError) -> Bool {
-        try writing { () throws(StrataError) -> Bool in try lock.withLock { () throws(StrataError) -> Bool in
-            try checkOpen()
-            return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> Bool in
-                try catalog.refresh()
-                guard var info = catalog.runs[run], info.owner == writerId, info.status == .running,
-                      info.rewinds.isEmpty else { return false }
-                info.createdMs = ms
-                try catalog.append([Catalog.createRecord(info)], sync: false)
-                return true
+        try writing { () throws(StrataError) -> Bool in
+            try lock.withLock { () throws(StrataError) -> Bool in
+                try checkOpen()
+                return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> Bool in
+                    try catalog.refresh()
+                    guard var info = catalog.runs[run], info.owner == writerId, info.status == .running,
+                        info.rewinds.isEmpty
+                    else { return false }
+                    info.createdMs = ms
+                    try catalog.append([Catalog.createRecord(info)], sync: false)
+                    return true
+                }
             }
-        } }
+        }
     }
 
     /// Resumes the newest run named `name`, or creates it when the store has none: the lookup
@@ -193,21 +200,23 @@ public final class Store: @unchecked Sendable {
     /// - Throws: ``StrataError``: `.invalidArgument` for a bad name, value or argument (nothing is written), `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func openRun(name: String, project: String = "default") throws(StrataError) -> (run: Run, created: Bool) {
         let fresh = try newRunInfo(name: name, project: project, params: [:], tags: [], metadata: [:], parent: nil, createdMs: nil)
-        return try writing { () throws(StrataError) -> (run: Run, created: Bool) in try lock.withLock { () throws(StrataError) -> (run: Run, created: Bool) in
-            try checkOpen()
-            // The log exists before this process owns a run (and before the file lock is taken:
-            // nothing under the file lock waits for this process's writer).
-            try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
-            return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> (run: Run, created: Bool) in
-                try catalog.refresh()
-                if let ids = catalog.byName[name], let id = ids.max(), let info = catalog.runs[id] {
-                    try catalog.append([Catalog.statusRecord(id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
-                    return (Run(store: self, id: id, name: info.name), false)
+        return try writing { () throws(StrataError) -> (run: Run, created: Bool) in
+            try lock.withLock { () throws(StrataError) -> (run: Run, created: Bool) in
+                try checkOpen()
+                // The log exists before this process owns a run (and before the file lock is taken:
+                // nothing under the file lock waits for this process's writer).
+                try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
+                return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> (run: Run, created: Bool) in
+                    try catalog.refresh()
+                    if let ids = catalog.byName[name], let id = ids.max(), let info = catalog.runs[id] {
+                        try catalog.append([Catalog.statusRecord(id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
+                        return (Run(store: self, id: id, name: info.name), false)
+                    }
+                    try catalog.append([Catalog.createRecord(fresh)], sync: false)
+                    return (Run(store: self, id: fresh.id, name: name), true)
                 }
-                try catalog.append([Catalog.createRecord(fresh)], sync: false)
-                return (Run(store: self, id: fresh.id, name: name), true)
             }
-        } }
+        }
     }
 
     /// The run an ingested record names by id: a `run_id` of this store resumes that run; any
@@ -226,8 +235,10 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Validates the fields of a new run and fills in its id, time, owner and environment.
-    private func newRunInfo(name: String, project: String, params: [String: ParamValue], tags: Set<String>,
-                            metadata: [String: ParamValue], parent: RunID?, createdMs: Int64?) throws(StrataError) -> RunInfo {
+    private func newRunInfo(
+        name: String, project: String, params: [String: ParamValue], tags: Set<String>,
+        metadata: [String: ParamValue], parent: RunID?, createdMs: Int64?
+    ) throws(StrataError) -> RunInfo {
         try Names.validateRunName(name)
         try Names.validateRunName(project, what: "project name")
         try ParamCoding.validate(params, what: "param")
@@ -235,9 +246,10 @@ public final class Store: @unchecked Sendable {
         try Limits.check(tags: tags)
         var meta = Environment.capture()
         meta.merge(metadata) { _, given in given }
-        var info = RunInfo(id: RunID.generate(), name: name, project: project, status: .running,
-                           createdMs: createdMs ?? Clock.milliseconds(), endedMs: nil, params: params, tags: tags,
-                           metadata: meta, parent: parent, rewinds: [])
+        var info = RunInfo(
+            id: RunID.generate(), name: name, project: project, status: .running,
+            createdMs: createdMs ?? Clock.milliseconds(), endedMs: nil, params: params, tags: tags,
+            metadata: meta, parent: parent, rewinds: [])
         info.owner = writerId
         return info
     }
@@ -297,7 +309,10 @@ public final class Store: @unchecked Sendable {
                 if matches.count == 1 { return matches[0] }
                 if matches.count > 1 {
                     let listed = matches.prefix(10).map { "\($0.id.text) (\($0.name))" }.joined(separator: ", ")
-                    throw StrataError(.invalidArgument, "id \"\(idOrName)\" is ambiguous: it matches \(matches.count) runs: \(listed)\(matches.count > 10 ? ", …" : ""); give more characters")
+                    throw StrataError(
+                        .invalidArgument,
+                        "id \"\(idOrName)\" is ambiguous: it matches \(matches.count) runs: \(listed)\(matches.count > 10 ? ", …" : ""); give more characters"
+                    )
                 }
             }
             throw StrataError(.notFound, "no run with id or name \"\(idOrName)\" in store \(path)")
@@ -369,9 +384,10 @@ public final class Store: @unchecked Sendable {
             try reader.refresh()
             return reader.seriesKeys(of: run).compactMap { key in
                 guard let (a, minT, maxT) = reader.summary(key) else { return nil }
-                return SeriesInfo(key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
-                                  lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
-                                  max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT)
+                return SeriesInfo(
+                    key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
+                    lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
+                    max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT)
             }
         }
     }
@@ -425,7 +441,7 @@ public final class Store: @unchecked Sendable {
     func writing<T>(_ body: () throws(StrataError) -> T) throws(StrataError) -> T {
         do {
             return try body()
-        } catch where error.code == .noSpace && !error.message.hasPrefix("store ") {
+        } catch  where error.code == .noSpace && !error.message.hasPrefix("store ") {
             var e = error
             e.message = "store \(path): \(error.message); writing resumes once space is freed"
             throw e
@@ -453,8 +469,9 @@ public final class Store: @unchecked Sendable {
     func knownRunsLocked() -> [RunID: RunInfo] {
         var all = catalog.runs
         for id in reader.allRunIDs() where all[id] == nil {
-            all[id] = RunInfo(id: id, name: id.text, project: "(unknown)", status: .crashed, createdMs: id.milliseconds,
-                              endedMs: nil, params: [:], tags: [], metadata: ["catalog.missing": .bool(true)], parent: nil, rewinds: [])
+            all[id] = RunInfo(
+                id: id, name: id.text, project: "(unknown)", status: .crashed, createdMs: id.milliseconds,
+                endedMs: nil, params: [:], tags: [], metadata: ["catalog.missing": .bool(true)], parent: nil, rewinds: [])
         }
         return all
     }
@@ -554,8 +571,9 @@ extension Store {
             guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest, epoch: epoch) else {
                 return CompactionReport(inputSegments: 0, outputSegment: nil, points: 0, deletedSegments: 0, busy: true)
             }
-            return CompactionReport(inputSegments: o.inputSegments, outputSegment: o.outputSegment, points: o.points,
-                                    deletedSegments: o.deletedSegments, busy: false)
+            return CompactionReport(
+                inputSegments: o.inputSegments, outputSegment: o.outputSegment, points: o.points,
+                deletedSegments: o.deletedSegments, busy: false)
         }
     }
 }

@@ -70,7 +70,8 @@ extension Store {
                                     try Store.verifyChunk(ChunkHandle(segment: seg, entry: e, rankBase: 0), e)
                                     report.points += e.count
                                 } catch {
-                                    report.problems.append(.init(path: path, message: "series \(s.key.canonical) of run \(s.key.run), chunk \(i): \(error.message)"))
+                                    report.problems.append(
+                                        .init(path: path, message: "series \(s.key.canonical) of run \(s.key.run), chunk \(i): \(error.message)"))
                                 }
                             }
                         } catch {
@@ -116,8 +117,9 @@ extension Store {
         }
         let a = Aggregate.of(steps: s, values: v)
         guard a.count == e.stats.count, a.nanCount == e.stats.nanCount, a.firstStep == e.stats.firstStep, a.lastStep == e.stats.lastStep,
-              a.min.bitPattern == e.stats.min.bitPattern || (a.min == e.stats.min),
-              a.max.bitPattern == e.stats.max.bitPattern || (a.max == e.stats.max) else {
+            a.min.bitPattern == e.stats.min.bitPattern || (a.min == e.stats.min),
+            a.max.bitPattern == e.stats.max.bitPattern || (a.max == e.stats.max)
+        else {
             throw StrataError(.corrupt, "chunk statistics do not match its points")
         }
     }

@@ -108,7 +108,8 @@ enum FaultInjection {
         for spec in text.split(separator: ";") {
             let parts = spec.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
             guard parts.count >= 3, let op = Operation(rawValue: parts[0]), let nth = Int(parts[1]), nth >= 1,
-                  let err = errnoNamed(parts[2]) else { continue }
+                let err = errnoNamed(parts[2])
+            else { continue }
             let times = parts.count > 3 ? Int(parts[3]) : 1
             add(Rule(op, nth: nth, errno: err, times: times == 0 ? nil : times, pathContains: parts.count > 4 ? parts[4] : nil))
         }

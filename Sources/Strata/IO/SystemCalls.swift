@@ -1,8 +1,9 @@
+import Synchronization
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// The one I/O layer of Strata, its CLI and its server: every system call goes through here.
 ///
@@ -177,8 +178,10 @@ package enum Sys {
     /// Streams a descriptor from its position to the end (a file, a pipe, standard input), handing
     /// each piece read to `body` as it arrives (pieces of at most `chunk` bytes).
     /// A non-blocking descriptor with nothing to read yet is waited for.
-    package static func stream(_ fd: Int32, _ path: String, chunk: Int = 1 << 16,
-                               _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package static func stream(
+        _ fd: Int32, _ path: String, chunk: Int = 1 << 16,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chunk, 1), alignment: 8)
         defer { buf.deallocate() }
         while true {
@@ -209,8 +212,10 @@ package enum Sys {
     /// Calls `body(line, number)` for every line of the file (or pipe) at `path`, numbered from 1,
     /// without its `\n` or `\r\n`; a last line without a newline counts. A line longer than
     /// `maxLineBytes` is an `.limitExceeded` error naming the line.
-    package static func forEachLine(_ path: String, maxLineBytes: Int = 16 << 20,
-                                    _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+    package static func forEachLine(
+        _ path: String, maxLineBytes: Int = 16 << 20,
+        _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void
+    ) throws {
         let fd = try open(path, O_RDONLY)
         defer { close(fd) }
         var pending: [UInt8] = []

@@ -20,7 +20,7 @@ extension Aggregate {
             let isNaN = v != v
             nan &+= isNaN ? 1 : 0
             s += isNaN ? 0 : v
-            lo = v < lo ? v : lo      // NaN compares false: ignored
+            lo = v < lo ? v : lo  // NaN compares false: ignored
             hi = v > hi ? v : hi
         }
         while i &+ 4 <= end {

@@ -115,7 +115,10 @@ enum Names {
         if k == 0 || k > Limits.maxLabelKeyBytes { throw .invalid("label key \"\(key)\" must be 1 to \(Limits.maxLabelKeyBytes) bytes") }
         for (i, c) in key.unicodeScalars.enumerated() {
             let ok = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" || (i > 0 && ((c >= "0" && c <= "9") || c == "." || c == "-"))
-            if !ok { throw .invalid("label key \"\(key)\" has a forbidden character at position \(i) (allowed: letters, digits, _ . -, starting with a letter or _)") }
+            if !ok {
+                throw .invalid(
+                    "label key \"\(key)\" has a forbidden character at position \(i) (allowed: letters, digits, _ . -, starting with a letter or _)")
+            }
         }
         let v = value.utf8.count
         if v == 0 || v > Limits.maxLabelValueBytes { throw .invalid("label \(key) value must be 1 to \(Limits.maxLabelValueBytes) bytes") }

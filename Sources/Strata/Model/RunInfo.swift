@@ -83,10 +83,21 @@ public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case running, finished, failed, crashed
 
     var code: UInt8 {
-        switch self { case .running: 0; case .finished: 1; case .failed: 2; case .crashed: 3 }
+        switch self {
+        case .running: 0;
+        case .finished: 1;
+        case .failed: 2;
+        case .crashed: 3
+        }
     }
     init?(code: UInt8) {
-        switch code { case 0: self = .running; case 1: self = .finished; case 2: self = .failed; case 3: self = .crashed; default: return nil }
+        switch code {
+        case 0: self = .running;
+        case 1: self = .finished;
+        case 2: self = .failed;
+        case 3: self = .crashed;
+        default: return nil
+        }
     }
 }
 

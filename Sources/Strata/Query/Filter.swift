@@ -359,7 +359,8 @@ struct FilterLexer {
         if c == "\"" || c == "'" { return try string(quote: c) }
         let next = at(start + 1).map(FilterLexer.isDigit) ?? false
         if FilterLexer.isDigit(c) || (c == "." && next)
-            || (c == "-" && (next || (at(start + 1) == "." && (at(start + 2).map(FilterLexer.isDigit) ?? false)))) {
+            || (c == "-" && (next || (at(start + 1) == "." && (at(start + 2).map(FilterLexer.isDigit) ?? false))))
+        {
             return try number()
         }
         if FilterLexer.isWordStart(c) {
@@ -713,7 +714,9 @@ struct FilterParser {
                 return .bool(k == "true")
             }
             if token.keyword == nil {
-                throw error("expected a value after \(after), found \(token.found) (strings need quotes: \(FilterField.quote(w)); fields can only be compared with values)")
+                throw error(
+                    "expected a value after \(after), found \(token.found) (strings need quotes: \(FilterField.quote(w)); fields can only be compared with values)"
+                )
             }
             throw error("expected a value after \(after), found \(token.found)")
         default:

@@ -53,14 +53,18 @@ struct SeriesQuery {
             let i0 = whole ? 0 : try c.lowerBound(interval.lo, steps: &stepCache)
             let i1 = whole || interval.hi == .max ? c.count : try c.lowerBound(interval.hi + 1, steps: &stepCache)
             if i1 <= i0 { continue }
-            parts.append(Part(chunk: c, range: i0..<i1, rank: c.rankBase + UInt64(i0), firstStep: Swift.max(interval.lo, c.stats.firstStep),
-                              lastStep: Swift.min(interval.hi, c.stats.lastStep)))
+            parts.append(
+                Part(
+                    chunk: c, range: i0..<i1, rank: c.rankBase + UInt64(i0), firstStep: Swift.max(interval.lo, c.stats.firstStep),
+                    lastStep: Swift.min(interval.hi, c.stats.lastStep)))
             total += i1 - i0
         }
         parts.sort { ($0.firstStep, $0.rank) < ($1.firstStep, $1.rank) }
         var disjoint = true
-        for i in 1..<Swift.max(1, parts.count) where parts[i].firstStep < parts[i - 1].lastStep
-            || (parts[i].firstStep == parts[i - 1].lastStep && parts[i].rank < parts[i - 1].rank) {
+        for i in 1..<Swift.max(1, parts.count)
+        where parts[i].firstStep < parts[i - 1].lastStep
+            || (parts[i].firstStep == parts[i - 1].lastStep && parts[i].rank < parts[i - 1].rank)
+        {
             disjoint = false
             break
         }

@@ -1,7 +1,8 @@
+import StrataCodecs
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import StrataCodecs
 
 /// The run catalog: an append-only file of run records (`catalog.log`) shared by every process.
 ///
@@ -47,9 +48,11 @@ final class Catalog {
         var buf = [UInt8](repeating: 0, count: size - readOffset)
         let start = readOffset
         let n = try typed { try buf.withUnsafeMutableBytes { b in try Sys.pread(fd, b, at: start, path) } }
-        let consumed = try typed { try buf.withUnsafeBytes { b in
-            try scan(UnsafeRawBufferPointer(rebasing: b[0..<n]), base: start)
-        } }
+        let consumed = try typed {
+            try buf.withUnsafeBytes { b in
+                try scan(UnsafeRawBufferPointer(rebasing: b[0..<n]), base: start)
+            }
+        }
         readOffset += consumed
     }
 
@@ -76,9 +79,13 @@ final class Catalog {
             }
             guard let next = Catalog.nextAccepted(b, after: pos) else { break }  // torn or unfinished tail
             let magicOK = b.loadUnaligned(fromByteOffset: pos, as: UInt32.self) == UInt32(littleEndian: Catalog.magic)
-            damaged.append((base + pos, magicOK
-                ? "catalog record checksum mismatch (\(next - pos) bytes skipped to the next valid record)"
-                : "catalog bytes without a record's magic number (\(next - pos) bytes skipped to the next valid record)"))
+            damaged.append(
+                (
+                    base + pos,
+                    magicOK
+                        ? "catalog record checksum mismatch (\(next - pos) bytes skipped to the next valid record)"
+                        : "catalog bytes without a record's magic number (\(next - pos) bytes skipped to the next valid record)"
+                ))
             pos = next
         }
         return pos
@@ -92,7 +99,8 @@ final class Catalog {
     /// inside `b`, checksum), else nil.
     static func acceptedLength(_ b: UnsafeRawBufferPointer, at pos: Int) -> Int? {
         guard b.count - pos >= headerSize,
-              UInt32(littleEndian: b.loadUnaligned(fromByteOffset: pos, as: UInt32.self)) == magic else { return nil }
+            UInt32(littleEndian: b.loadUnaligned(fromByteOffset: pos, as: UInt32.self)) == magic
+        else { return nil }
         let len = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: pos + 4, as: UInt32.self)))
         guard len <= maxBodyLength, len <= b.count - pos - headerSize else { return nil }
         let sum = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: pos + 8, as: UInt64.self))
@@ -121,8 +129,9 @@ final class Catalog {
         if rewindsOnly && kind != .rewind {
             // A create replaces the whole run, its rewinds included.
             if kind == .create {
-                runs[id] = RunInfo(id: id, name: "", project: "", status: .running, createdMs: 0, endedMs: nil,
-                                   params: [:], tags: [], metadata: [:], parent: nil, rewinds: [])
+                runs[id] = RunInfo(
+                    id: id, name: "", project: "", status: .running, createdMs: 0, endedMs: nil,
+                    params: [:], tags: [], metadata: [:], parent: nil, rewinds: [])
             }
             return
         }
@@ -137,8 +146,9 @@ final class Catalog {
             var tags = Set<String>()
             for _ in 0..<tagCount { tags.insert(try r.string("tag")) }
             let meta = try ParamCoding.read(&r)
-            var info = RunInfo(id: id, name: name, project: project, status: .running, createdMs: created, endedMs: nil,
-                               params: params, tags: tags, metadata: meta, parent: RunID(parentText), rewinds: [])
+            var info = RunInfo(
+                id: id, name: name, project: project, status: .running, createdMs: created, endedMs: nil,
+                params: params, tags: tags, metadata: meta, parent: RunID(parentText), rewinds: [])
             info.owner = owner
             if runs[id] == nil { byName[name, default: []].append(id) }
             runs[id] = info
@@ -179,7 +189,8 @@ final class Catalog {
             // What a reader cannot take back is refused before anything is written.
             let size = 1 + 1 + rec.run.text.utf8.count + rec.body.count
             guard size <= Limits.maxCatalogRecordBytes else {
-                throw .invalid("run record of \(size) bytes (params, tags and metadata of one call); the limit is \(Limits.maxCatalogRecordBytes) bytes")
+                throw .invalid(
+                    "run record of \(size) bytes (params, tags and metadata of one call); the limit is \(Limits.maxCatalogRecordBytes) bytes")
             }
         }
         for rec in records {
@@ -188,7 +199,10 @@ final class Catalog {
             body.string(rec.run.text)
             body.raw(rec.body)
             guard body.count <= Catalog.maxBodyLength else {
-                throw StrataError(.limitExceeded, "catalog record for run \(rec.run.text) is \(body.count) bytes; the limit is \(Catalog.maxBodyLength) (fewer or smaller params, tags or metadata)")
+                throw StrataError(
+                    .limitExceeded,
+                    "catalog record for run \(rec.run.text) is \(body.count) bytes; the limit is \(Catalog.maxBodyLength) (fewer or smaller params, tags or metadata)"
+                )
             }
             w.u32(Catalog.magic)
             w.u32(UInt32(body.count))

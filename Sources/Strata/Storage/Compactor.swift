@@ -47,10 +47,11 @@ enum Compactor {
                 outcome.points += try merge(chunks, into: &writer)
                 try writer.endSeries()
             }
-            let meta = SegmentMeta(writer: "", generation: 0,
-                                   firstSequence: inputs.map(\.meta.firstSequence).min() ?? Clock.nanoseconds(),
-                                   lastSequence: inputs.map(\.meta.lastSequence).max() ?? Clock.nanoseconds(),
-                                   replaces: inputs.map(\.name), rewindEpoch: epoch)
+            let meta = SegmentMeta(
+                writer: "", generation: 0,
+                firstSequence: inputs.map(\.meta.firstSequence).min() ?? Clock.nanoseconds(),
+                lastSequence: inputs.map(\.meta.lastSequence).max() ?? Clock.nanoseconds(),
+                replaces: inputs.map(\.name), rewindEpoch: epoch)
             try writer.finish(meta: meta)
         } catch {
             writer.abandon()

@@ -82,7 +82,9 @@ final class LogWriter {
             if WriteAheadLog.recordSize(payload: payload) > wal.remaining {
                 if wal.capacity < capacity {
                     // The disk had room only for a smaller log (see `WriteAheadLog.reserve`).
-                    throw StrataError(.noSpace, "no space left on device: room for a log of only \(wal.capacity) bytes, too small for a record of \(payload) bytes", path: wal.path)
+                    throw StrataError(
+                        .noSpace, "no space left on device: room for a log of only \(wal.capacity) bytes, too small for a record of \(payload) bytes",
+                        path: wal.path)
                 }
                 throw StrataError(.limitExceeded, "a log record of \(payload) bytes does not fit in a log of \(capacity) bytes")
             }
@@ -111,16 +113,19 @@ final class LogWriter {
 
     /// Appends whole arrays of one series (an importer's path): encoded in chunks, each chunk
     /// logged encoded (a few bytes a point) and kept for the next segment.
-    func append(id: Int, steps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, times: UnsafeBufferPointer<Int64>) throws(StrataError) {
+    func append(id: Int, steps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, times: UnsafeBufferPointer<Int64>)
+        throws(StrataError)
+    {
         let n = steps.count
         if n == 0 { return }
         let reuse = buffers.reuseForCaller(id)
         var from = 0
         while from < n {
             let to = min(n, from + ChunkLayout.chunkCapacity)
-            let chunk = ChunkEncoder.encode(steps: UnsafeBufferPointer(rebasing: steps[from..<to]),
-                                            values: UnsafeBufferPointer(rebasing: values[from..<to]),
-                                            times: UnsafeBufferPointer(rebasing: times[from..<to]), reuse: reuse)
+            let chunk = ChunkEncoder.encode(
+                steps: UnsafeBufferPointer(rebasing: steps[from..<to]),
+                values: UnsafeBufferPointer(rebasing: values[from..<to]),
+                times: UnsafeBufferPointer(rebasing: times[from..<to]), reuse: reuse)
             try logChunk(id: id, chunk: chunk)
             from = to
         }
@@ -159,10 +164,15 @@ final class LogWriter {
         var from = 0
         while from < steps.count {
             let to = min(steps.count, from + ChunkLayout.chunkCapacity)
-            let chunk = steps.withUnsafeBufferPointer { sp in values.withUnsafeBufferPointer { vp in times.withUnsafeBufferPointer { tp in
-                ChunkEncoder.encode(steps: UnsafeBufferPointer(rebasing: sp[from..<to]), values: UnsafeBufferPointer(rebasing: vp[from..<to]),
-                                    times: UnsafeBufferPointer(rebasing: tp[from..<to]), reuse: reuse)
-            } } }
+            let chunk = steps.withUnsafeBufferPointer { sp in
+                values.withUnsafeBufferPointer { vp in
+                    times.withUnsafeBufferPointer { tp in
+                        ChunkEncoder.encode(
+                            steps: UnsafeBufferPointer(rebasing: sp[from..<to]), values: UnsafeBufferPointer(rebasing: vp[from..<to]),
+                            times: UnsafeBufferPointer(rebasing: tp[from..<to]), reuse: reuse)
+                    }
+                }
+            }
             out.append(.chunk(id: id, chunk: chunk))
             from = to
         }
@@ -187,7 +197,9 @@ final class LogWriter {
         if total > wal.remaining {
             try cut(atLeast: total + LogFormat.headerSize + 64 * 1024)
             guard total <= wal.remaining else {
-                throw StrataError(.limitExceeded, "a batch of \(total) log bytes does not fit in a new log (\(wal.remaining) bytes free after its series definitions)")
+                throw StrataError(
+                    .limitExceeded,
+                    "a batch of \(total) log bytes does not fit in a new log (\(wal.remaining) bytes free after its series definitions)")
             }
         }
         try stamp(0)
@@ -218,8 +230,9 @@ final class LogWriter {
         let old = wal
         let oldBuffers = buffers
         let oldCommits = commits
-        wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: old.generation + 1,
-                                capacity: max(capacity, (atLeast + 4095) / 4096 * 4096))
+        wal = try WriteAheadLog(
+            directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: old.generation + 1,
+            capacity: max(capacity, (atLeast + 4095) / 4096 * 4096))
         lastMark = wal.createdNs
         commits = []
         // The new buffers keep every series number; the new log defines every series again.
@@ -281,8 +294,9 @@ final class LogWriter {
     /// log is replayed, leaving out what those rewinds hide.
     private func writeSegment(of log: WriteAheadLog, buffers: SeriesBuffers, commits: [BatchCommit]) throws(StrataError) {
         let epoch = try RewindEpoch.fix(paths, cutCatalog)
-        let meta = SegmentMeta(writer: writerId, generation: log.generation, firstSequence: log.createdNs,
-                               lastSequence: Clock.nanoseconds(), replaces: [], rewindEpoch: epoch)
+        let meta = SegmentMeta(
+            writer: writerId, generation: log.generation, firstSequence: log.createdNs,
+            lastSequence: Clock.nanoseconds(), replaces: [], rewindEpoch: epoch)
         let path = paths.segment(StorePaths.segmentName(writer: writerId, generation: log.generation))
         try BatchKeys.write(commits, writer: writerId, generation: log.generation, paths: paths)
         let runs = Set(buffers.series.map(\.key.run))
@@ -310,5 +324,9 @@ final class FailureBox: @unchecked Sendable {
     private let lock = Lock()
     private var error: StrataError?
     func set(_ e: StrataError) { lock.withLock { error = e } }
-    func take() -> StrataError? { lock.withLock { defer { error = nil }; return error } }
+    func take() -> StrataError? {
+        lock.withLock {
+            defer { error = nil }; return error
+        }
+    }
 }

@@ -1,7 +1,8 @@
+import StrataCodecs
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import StrataCodecs
 
 /// Turns the log of a dead writer into a segment.
 ///
@@ -55,9 +56,10 @@ enum Recovery {
         if outcome.damage == nil, !scanner.pendingBatch, let reason = scanner.stopReason, hasDataAfter(file.bytes, scanner.offset) {
             outcome.damage = "\(reason) at byte \(scanner.offset), with more data after it"
         }
-        let meta = SegmentMeta(writer: scanner.header.writerId, generation: scanner.header.generation,
-                               firstSequence: scanner.header.createdNs, lastSequence: Clock.nanoseconds(), replaces: [],
-                               rewindEpoch: epoch)
+        let meta = SegmentMeta(
+            writer: scanner.header.writerId, generation: scanner.header.generation,
+            firstSequence: scanner.header.createdNs, lastSequence: Clock.nanoseconds(), replaces: [],
+            rewindEpoch: epoch)
         // The batch keys first: whenever the segment exists, so do the keys of its log.
         try BatchKeys.write(replay.commits, writer: scanner.header.writerId, generation: scanner.header.generation, paths: paths)
         try replay.buffers.writeSegment(path: segmentPath, tmpDir: paths.tmp, meta: meta)

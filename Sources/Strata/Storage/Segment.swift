@@ -1,7 +1,8 @@
+import StrataCodecs
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import StrataCodecs
 
 /// Immutable segment files: encoded column chunks of many series, their level-1 tier blocks,
 /// per-series chunk tables and a directory, closed by a fixed trailer.
@@ -111,8 +112,9 @@ struct SegmentWriter {
     mutating func addChunk(_ c: EncodedChunk) throws(StrataError) {
         guard var cur = current else { preconditionFailure("addChunk outside a series") }
         let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
-        SegmentFormat.writeEntry(&cur.table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
-                                 steps: s, values: v, times: t, tier: tr)
+        SegmentFormat.writeEntry(
+            &cur.table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
+            steps: s, values: v, times: t, tier: tr)
         var st = c.stats
         st.firstRank = cur.rank; st.lastRank = cur.rank + UInt64(c.stats.count - 1)
         cur.rank += UInt64(c.stats.count)
@@ -198,9 +200,11 @@ extension SegmentFormat {
     /// Chunk flag: steps are `firstStep + i * stride` (stride from first and last step).
     static let flagLinearSteps: UInt32 = 1
 
-    static func writeEntry(_ w: inout ByteWriter, stats: Aggregate, minTime: Int64, maxTime: Int64, flags: UInt32,
-                           steps: (offset: Int, length: Int, sum: UInt64), values: (offset: Int, length: Int, sum: UInt64),
-                           times: (offset: Int, length: Int, sum: UInt64), tier: (offset: Int, length: Int, sum: UInt64)) {
+    static func writeEntry(
+        _ w: inout ByteWriter, stats: Aggregate, minTime: Int64, maxTime: Int64, flags: UInt32,
+        steps: (offset: Int, length: Int, sum: UInt64), values: (offset: Int, length: Int, sum: UInt64),
+        times: (offset: Int, length: Int, sum: UInt64), tier: (offset: Int, length: Int, sum: UInt64)
+    ) {
         writeStats(&w, stats, minTime: minTime, maxTime: maxTime)
         w.u32(flags); w.u32(0)
         for b in [steps, values, times, tier] { w.u64(UInt64(b.offset)); w.u32(UInt32(b.length)) }
@@ -242,8 +246,10 @@ final class SegmentSeries {
     /// Parsed on first use.
     private var entries: [ChunkEntry]?
 
-    init(key: SeriesKey, chunkCount: Int, tableOffset: Int, tableChecksum: UInt64, summary: Aggregate,
-         minTime: Int64, maxTime: Int64, segment: Segment) {
+    init(
+        key: SeriesKey, chunkCount: Int, tableOffset: Int, tableChecksum: UInt64, summary: Aggregate,
+        minTime: Int64, maxTime: Int64, segment: Segment
+    ) {
         self.key = key; self.chunkCount = chunkCount; self.tableOffset = tableOffset
         self.tableChecksum = tableChecksum; self.summary = summary
         self.minTime = minTime; self.maxTime = maxTime; self.segment = segment
@@ -297,7 +303,10 @@ final class Segment {
         var h = ByteReader(b, from: 8, path: path)
         let version = try h.u32()
         if version > SegmentFormat.version {
-            throw StrataError(.unsupportedVersion, "segment format version \(version) is newer than this Strata (reads up to \(SegmentFormat.version)); upgrade Strata", path: path, offset: 8)
+            throw StrataError(
+                .unsupportedVersion,
+                "segment format version \(version) is newer than this Strata (reads up to \(SegmentFormat.version)); upgrade Strata", path: path,
+                offset: 8)
         }
         var t = ByteReader(b, from: b.count - SegmentFormat.trailerSize, path: path)
         let dirAt = Int(clamping: try t.u64()), dirLen = Int(clamping: try t.u64()), dirSum = try t.u64()
@@ -308,7 +317,8 @@ final class Segment {
         }
         let limit = b.count - SegmentFormat.trailerSize
         guard dirAt >= SegmentFormat.headerSize, dirLen >= 0, dirAt <= limit, dirLen <= limit - dirAt else {
-            throw StrataError.corrupt("segment directory location \(dirAt)+\(dirLen) is outside the file", path: path, offset: b.count - SegmentFormat.trailerSize)
+            throw StrataError.corrupt(
+                "segment directory location \(dirAt)+\(dirLen) is outside the file", path: path, offset: b.count - SegmentFormat.trailerSize)
         }
         let dir = UnsafeRawBufferPointer(rebasing: b[dirAt..<(dirAt + dirLen)])
         guard Checksum.xxh64(dir) == dirSum else {
@@ -326,11 +336,14 @@ final class Segment {
             let tableSum = try r.u64()
             let (summary, minT, maxT) = try SegmentFormat.readStats(&r)
             guard chunks > 0, tableAt >= SegmentFormat.headerSize,
-                  tableAt <= dirAt, chunks <= (dirAt - tableAt) / SegmentFormat.chunkEntrySize else {
+                tableAt <= dirAt, chunks <= (dirAt - tableAt) / SegmentFormat.chunkEntrySize
+            else {
                 throw StrataError.corrupt("chunk table of \(canonical) is outside the file", path: path, offset: r.offset)
             }
-            series.append(SegmentSeries(key: SeriesKey(run: run, canonical: canonical), chunkCount: chunks, tableOffset: tableAt,
-                                        tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT, segment: self))
+            series.append(
+                SegmentSeries(
+                    key: SeriesKey(run: run, canonical: canonical), chunkCount: chunks, tableOffset: tableAt,
+                    tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT, segment: self))
         }
         let writer = try r.string("writer", max: 256)
         let gen = try r.u64()
@@ -374,7 +387,8 @@ final class Segment {
             }
             for i in 0..<4 { refs[i].checksum = try r.u64() }
             guard stats.count > 0, stats.count <= ChunkLayout.chunkCapacity else {
-                throw StrataError.corrupt("chunk point count \(stats.count) is outside 1...\(ChunkLayout.chunkCapacity)", path: path, offset: r.offset)
+                throw StrataError.corrupt(
+                    "chunk point count \(stats.count) is outside 1...\(ChunkLayout.chunkCapacity)", path: path, offset: r.offset)
             }
             let blocks = (stats.count + ChunkLayout.blockSize - 1) / ChunkLayout.blockSize
             guard refs[3].length == 0 || refs[3].length == blocks * ChunkLayout.tierEntrySize else {
@@ -389,8 +403,10 @@ final class Segment {
                 // One point: its first and last step are the same step (else stride = span / 0).
                 linear = stats.firstStep == stats.lastStep
             }
-            out.append(ChunkEntry(stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear,
-                                  steps: refs[0], values: refs[1], times: refs[2], tier: refs[3]))
+            out.append(
+                ChunkEntry(
+                    stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear,
+                    steps: refs[0], values: refs[1], times: refs[2], tier: refs[3]))
         }
         return out
     }

@@ -49,7 +49,9 @@ enum StoreLayout {
         }
         let v = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
         if v > version {
-            throw StrataError(.unsupportedVersion, "store format version \(v) is newer than this Strata (supports up to \(version)); upgrade Strata", path: paths.versionFile, offset: 8)
+            throw StrataError(
+                .unsupportedVersion, "store format version \(v) is newer than this Strata (supports up to \(version)); upgrade Strata",
+                path: paths.versionFile, offset: 8)
         }
     }
 }

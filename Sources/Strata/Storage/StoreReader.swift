@@ -30,7 +30,7 @@ final class StoreReader {
             do {
                 tails[name] = try LogTail(path: path, name: name)
                 damaged[path] = nil
-            } catch where error.code == .io {
+            } catch  where error.code == .io {
                 continue  // deleted since listed
             } catch {
                 damaged[path] = error.description
@@ -51,7 +51,7 @@ final class StoreReader {
             do {
                 segments[name] = try Segment(path: path, name: name)
                 changed = true
-            } catch where error.code == .io {
+            } catch  where error.code == .io {
                 continue
             } catch {
                 damaged[path] = error.description
@@ -145,7 +145,10 @@ final class StoreReader {
             do throws(StrataError) { entries = try part.chunks() } catch {
                 guard let skipDamaged else { throw error }
                 let s = part.summary
-                skipDamaged(DamagedRange(path: part.segment.path, series: key, steps: s.firstStep...max(s.firstStep, s.lastStep), points: s.count, reason: error.message))
+                skipDamaged(
+                    DamagedRange(
+                        path: part.segment.path, series: key, steps: s.firstStep...max(s.firstStep, s.lastStep), points: s.count,
+                        reason: error.message))
                 continue
             }
             var handles: [ChunkHandle] = []
@@ -153,14 +156,17 @@ final class StoreReader {
                 let h = ChunkHandle(segment: part.segment, entry: e, rankBase: order << 36 | UInt64(i) << 12)
                 if let skipDamaged {
                     do throws(StrataError) { try h.verifyAllColumns() } catch {
-                        skipDamaged(DamagedRange(path: part.segment.path, series: key, steps: e.stats.firstStep...max(e.stats.firstStep, e.stats.lastStep),
-                                                 points: e.count, reason: error.message))
+                        skipDamaged(
+                            DamagedRange(
+                                path: part.segment.path, series: key, steps: e.stats.firstStep...max(e.stats.firstStep, e.stats.lastStep),
+                                points: e.count, reason: error.message))
                         continue
                     }
                 }
                 handles.append(h)
             }
-            out += try RewindVisibility.trim(handles, to: RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch))
+            out += try RewindVisibility.trim(
+                handles, to: RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch))
         }
         if includeTails { out += try tailChunks(key, firstOrder: order, skipDamaged: skipDamaged) }
         return out
@@ -216,8 +222,10 @@ final class StoreReader {
         // Rewound runs are summarised chunk by chunk (what is visible); others from directories.
         let parts = index[key] ?? []
         var (a, minT, maxT) = rewinds(key.run).isEmpty ? StoreReader.merged(parts) : (Aggregate(), Int64.max, Int64.min)
-        let chunks = rewinds(key.run).isEmpty ? ((try? tailChunks(key, firstOrder: UInt64(parts.count))) ?? [])
-                                             : ((try? self.chunks(key)) ?? [])
+        let chunks =
+            rewinds(key.run).isEmpty
+            ? ((try? tailChunks(key, firstOrder: UInt64(parts.count))) ?? [])
+            : ((try? self.chunks(key)) ?? [])
         for c in chunks { a.merge(c.stats); minT = min(minT, c.minTime); maxT = max(maxT, c.maxTime) }
         return a.isEmpty ? nil : (a, minT, maxT)
     }

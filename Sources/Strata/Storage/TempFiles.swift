@@ -16,7 +16,8 @@ enum TempFiles {
         var removed: [String] = []
         for name in (try? Sys.list(paths.tmp)) ?? [] where name.hasSuffix(".tmp") {
             guard let dash = name.firstIndex(of: "-"), let pid = Int32(name[..<dash]), pid > 0,
-                  !Sys.processExists(pid) else { continue }
+                !Sys.processExists(pid)
+            else { continue }
             let path = paths.tmp + "/" + name
             guard let fd = try? Sys.open(path, O_RDONLY | O_NONBLOCK) else { continue }
             defer { Sys.close(fd) }

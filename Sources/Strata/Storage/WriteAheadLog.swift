@@ -1,7 +1,8 @@
+import StrataCodecs
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import StrataCodecs
 
 /// Record kinds of the write-ahead log. Byte layout: `docs/FORMAT.md`, "Write-ahead log".
 enum LogRecordKind: UInt8 {
@@ -112,7 +113,7 @@ final class WriteAheadLog {
                 try Sys.ftruncate(fd, size, path)
                 try Sys.allocate(fd, 0, size, path)
                 return size
-            } catch where error.code == .noSpace && size / 2 >= LogFormat.minimumCapacity {
+            } catch  where error.code == .noSpace && size / 2 >= LogFormat.minimumCapacity {
                 try Sys.ftruncate(fd, 0, path)  // give back what a partial allocation took
                 size /= 2
             }
@@ -206,7 +207,9 @@ struct LogScanner {
         var r = ByteReader(bytes, from: 8, to: LogFormat.headerSize, path: path)
         let version = try r.u32()
         if version > LogFormat.version {
-            throw StrataError(.unsupportedVersion, "log format version \(version) is newer than this Strata (reads up to \(LogFormat.version)); upgrade Strata", path: path, offset: 8)
+            throw StrataError(
+                .unsupportedVersion, "log format version \(version) is newer than this Strata (reads up to \(LogFormat.version)); upgrade Strata",
+                path: path, offset: 8)
         }
         _ = try r.u32()
         let gen = try r.u64()
@@ -279,7 +282,9 @@ struct LogScanner {
                 let id = try r.u32()
                 let count = Int(try r.u32())
                 let sl = Int(try r.u32()), vl = Int(try r.u32()), tl = Int(try r.u32())
-                guard count > 0, count <= ChunkLayout.chunkCapacity else { throw StrataError.corrupt("chunk record with \(count) points", path: path, offset: at) }
+                guard count > 0, count <= ChunkLayout.chunkCapacity else {
+                    throw StrataError.corrupt("chunk record with \(count) points", path: path, offset: at)
+                }
                 let s = try r.bytes(sl, "chunk steps"), v = try r.bytes(vl, "chunk values"), t = try r.bytes(tl, "chunk times")
                 return .chunk(id: id, count: count, steps: s, values: v, times: t)
             case .mark:
@@ -290,7 +295,8 @@ struct LogScanner {
                 // Count the batch only when its commit is where the begin says it is.
                 let length = try r.u64()
                 guard length <= UInt64(bytes.count), let c = record(at: offset + Int(length)),
-                      c.kind == UInt32(LogRecordKind.commit.rawValue) else {
+                    c.kind == UInt32(LogRecordKind.commit.rawValue)
+                else {
                     offset = at
                     pendingBatch = true
                     return nil

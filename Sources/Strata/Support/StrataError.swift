@@ -72,8 +72,10 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
     ///   - offset: A byte offset in `path`, or a character position in a parsed expression.
     ///   - errno: The system error number of a failed system call.
     ///   - cause: The underlying error.
-    public init(_ code: Code, _ message: String, path: String? = nil, offset: Int? = nil, errno: Int32? = nil,
-                cause: (any Error)? = nil) {
+    public init(
+        _ code: Code, _ message: String, path: String? = nil, offset: Int? = nil, errno: Int32? = nil,
+        cause: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.path = path
@@ -90,8 +92,11 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The message, followed by the path and byte offset (or the position in a parsed expression) when known.
     public var description: String {
         var s = message
-        if let path { s += " (\(path)" + (offset.map { " at byte \($0)" } ?? "") + ")" }
-        else if let offset, code == .parse { s += " (at position \(offset))" }
+        if let path {
+            s += " (\(path)" + (offset.map { " at byte \($0)" } ?? "") + ")"
+        } else if let offset, code == .parse {
+            s += " (at position \(offset))"
+        }
         return s
     }
 }

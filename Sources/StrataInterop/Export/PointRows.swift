@@ -25,7 +25,9 @@ public struct PointRows: Sendable {
         switch format {
         case .jsonl:
             head = "{\"run\": \(jsonString(run.name)), \"metric\": \(jsonString(key.metric)), \"step\": "
-            tail = (key.labels.isEmpty ? "" : ", \"labels\": {" + key.labels.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}")
+            tail =
+                (key.labels.isEmpty
+                    ? "" : ", \"labels\": {" + key.labels.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}")
                 + ", \"run_id\": \(jsonString(run.id.text))}\n"
         case .csv:
             head = csvField(run.name) + "," + csvField(key.metric) + ","

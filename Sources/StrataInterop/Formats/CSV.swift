@@ -2,7 +2,9 @@
 /// UTF-8 is refused, never repaired into U+FFFD.
 package func splitCSV(_ line: ArraySlice<UInt8>) throws(InteropError) -> [String] {
     let bytes = Array(line)
-    if let bad = JSONText.invalidUTF8(line) { throw InteropError("invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16))) at byte \(bad + 1) of the line") }
+    if let bad = JSONText.invalidUTF8(line) {
+        throw InteropError("invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16))) at byte \(bad + 1) of the line")
+    }
     var fields: [String] = []
     var i = 0
     let n = bytes.count
@@ -41,11 +43,12 @@ package enum TimeUnit { case auto, milliseconds, seconds }
 /// Converts a time cell: `auto` reads values of 1e11 and more as milliseconds, smaller ones as seconds.
 package func timeMs(_ text: String, unit: TimeUnit) -> Int64? {
     guard let d = parseNumberText(text), d.isFinite else { return nil }
-    let ms: Double = switch unit {
-    case .milliseconds: d.rounded()
-    case .seconds: (d * 1000).rounded()
-    case .auto: abs(d) >= 1e11 ? d.rounded() : (d * 1000).rounded()
-    }
+    let ms: Double =
+        switch unit {
+        case .milliseconds: d.rounded()
+        case .seconds: (d * 1000).rounded()
+        case .auto: abs(d) >= 1e11 ? d.rounded() : (d * 1000).rounded()
+        }
     // Out of the Int64 range is not a time (converting it would trap).
     return Int64(exactly: ms)
 }
@@ -57,4 +60,3 @@ package func stepValue(_ text: String) -> Int64? {
     if let d = parseNumberText(t), d.isFinite, d == d.rounded(), abs(d) < 9.2e18 { return Int64(d) }
     return nil
 }
-

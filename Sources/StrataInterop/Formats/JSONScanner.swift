@@ -26,8 +26,10 @@ package struct JSONScanner {
 
     /// Runs `body` with a scanner over `bytes` (offsets from the slice's start): the way callers
     /// holding arrays scan them without handling the pointer themselves.
-    package static func scanning<T, E: Error>(_ bytes: ArraySlice<UInt8>, end: String = "end of input",
-                                              _ body: (inout JSONScanner) throws(E) -> T) throws(E) -> T {
+    package static func scanning<T, E: Error>(
+        _ bytes: ArraySlice<UInt8>, end: String = "end of input",
+        _ body: (inout JSONScanner) throws(E) -> T
+    ) throws(E) -> T {
         var result: Result<T, E>?
         bytes.withUnsafeBufferPointer { p in
             var s = JSONScanner(p, end: end)
@@ -150,8 +152,10 @@ package struct JSONScanner {
         }
     }
 
-    private static let pow10: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-                                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+    private static let pow10: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+    ]
 
     /// A number (or NaN / Infinity / -Infinity): its correctly rounded double, and its Int64 value
     /// when written as an integer that fits.
@@ -171,15 +175,17 @@ package struct JSONScanner {
         guard i < p.count, p[i] >= 48, p[i] <= 57 else { throw fail("unexpected \(describeHere()), expected a value") }
         if p[i] == 48, i + 1 < p.count, p[i + 1] >= 48, p[i + 1] <= 57 { throw fail("invalid number: leading zero") }
         var mantissa: UInt64 = 0
-        var digits = 0           // significant digits accumulated in mantissa
-        var dropped = 0          // integer digits beyond 19 (scale up)
+        var digits = 0  // significant digits accumulated in mantissa
+        var dropped = 0  // integer digits beyond 19 (scale up)
         var exp10 = 0
         var isInteger = true
         while i < p.count, p[i] >= 48, p[i] <= 57 {
             if digits < 19 {
                 mantissa = mantissa &* 10 &+ UInt64(p[i] - 48)
                 if mantissa != 0 { digits += 1 }
-            } else { dropped += 1 }
+            } else {
+                dropped += 1
+            }
             i += 1
         }
         if i < p.count, p[i] == UInt8(ascii: ".") {
@@ -191,7 +197,9 @@ package struct JSONScanner {
                     mantissa = mantissa &* 10 &+ UInt64(p[i] - 48)
                     if mantissa != 0 { digits += 1 }
                     exp10 -= 1
-                } else { dropped += 1 }
+                } else {
+                    dropped += 1
+                }
                 i += 1
             }
         }

@@ -29,7 +29,9 @@ package enum JSONText {
             if c == UInt8(ascii: "\"") {
                 let raw = UnsafeBufferPointer(rebasing: p[start..<i])
                 // Never repaired into U+FFFD: text that is not UTF-8 is refused.
-                if !ascii, let bad = invalidUTF8(raw) { throw Failure(message: "invalid UTF-8 (byte 0x\(String(raw[bad], radix: 16))) in a string", offset: start + bad) }
+                if !ascii, let bad = invalidUTF8(raw) {
+                    throw Failure(message: "invalid UTF-8 (byte 0x\(String(raw[bad], radix: 16))) in a string", offset: start + bad)
+                }
                 let s = String(decoding: raw, as: UTF8.self)
                 i += 1
                 return s
@@ -67,7 +69,10 @@ package enum JSONText {
                 let at = i - 2
                 var code = try hex4(p, &i)
                 func lone(_ v: UInt32) -> Failure {
-                    Failure(message: "lone surrogate \\u\(String(v, radix: 16, uppercase: true)) in a string (a \\u escape of U+D800–U+DFFF must be a high surrogate followed by a low one)", offset: at)
+                    Failure(
+                        message:
+                            "lone surrogate \\u\(String(v, radix: 16, uppercase: true)) in a string (a \\u escape of U+D800–U+DFFF must be a high surrogate followed by a low one)",
+                        offset: at)
                 }
                 if code >= 0xD800 && code < 0xDC00 {
                     guard i + 1 < p.count, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") else { throw lone(code) }
@@ -75,7 +80,9 @@ package enum JSONText {
                     let low = try hex4(p, &i)
                     guard low >= 0xDC00 && low < 0xE000 else { throw lone(code) }
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                } else if code >= 0xDC00 && code < 0xE000 { throw lone(code) }
+                } else if code >= 0xDC00 && code < 0xE000 {
+                    throw lone(code)
+                }
                 let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
                 bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
             default:
@@ -127,10 +134,15 @@ package enum JSONText {
             if c < 0x80 { i += 1; continue }
             let len: Int, least: UInt32
             var cp: UInt32
-            if c & 0xE0 == 0xC0 { len = 2; cp = UInt32(c & 0x1F); least = 0x80 }
-            else if c & 0xF0 == 0xE0 { len = 3; cp = UInt32(c & 0x0F); least = 0x800 }
-            else if c & 0xF8 == 0xF0 { len = 4; cp = UInt32(c & 0x07); least = 0x10000 }
-            else { return i }
+            if c & 0xE0 == 0xC0 {
+                len = 2; cp = UInt32(c & 0x1F); least = 0x80
+            } else if c & 0xF0 == 0xE0 {
+                len = 3; cp = UInt32(c & 0x0F); least = 0x800
+            } else if c & 0xF8 == 0xF0 {
+                len = 4; cp = UInt32(c & 0x07); least = 0x10000
+            } else {
+                return i
+            }
             guard i + len <= n else { return i }
             for k in 1..<len {
                 let d = b[i + k]

@@ -27,8 +27,10 @@ public struct LineReader {
 
     /// Calls `body(line, lineNumber)` for every line (without its `\n` or `\r\n`).
     /// `needsIdle` says whether `idle` has work to do (the reader waits at most `idleMs` before calling it).
-    public func forEachLine(needsIdle: () -> Bool, idle: () throws -> Void,
-                            _ body: (ArraySlice<UInt8>, Int) throws -> Void) throws {
+    public func forEachLine(
+        needsIdle: () -> Bool, idle: () throws -> Void,
+        _ body: (ArraySlice<UInt8>, Int) throws -> Void
+    ) throws {
         var buf = [UInt8](repeating: 0, count: 1 << 16)
         var pending: [UInt8] = []
         var lineNo = 0

@@ -5,7 +5,7 @@
 package enum TensorScalar {
     // DataType enum values.
     static let float = 1, double = 2, int32 = 3, uint8 = 4, int16 = 5, int8 = 6, string = 7, int64 = 9, bool = 10,
-               bfloat16 = 14, uint16 = 17, half = 19, uint32 = 22, uint64 = 23
+        bfloat16 = 14, uint16 = 17, half = 19, uint32 = 22, uint64 = 23
 
     /// `range`: the TensorProto's bytes in `b`.
     package static func parse(_ b: [UInt8], _ range: Range<Int>) throws(ProtoError) -> Double? {
@@ -13,7 +13,7 @@ package enum TensorScalar {
         var dtype = 0
         var elements: UInt64 = 1
         var content: Range<Int>?
-        var numbers: [Double] = []   // from the typed repeated fields
+        var numbers: [Double] = []  // from the typed repeated fields
         var fieldOfNumbers = 0
         func collect(_ field: Int, _ wire: Int, _ r: inout ProtoReader) throws(ProtoError) {
             // Packed (wire type 2) or one value (wire type 0, 1, 5).
@@ -102,9 +102,13 @@ package enum TensorScalar {
         if bfloat { return Double(Float(bitPattern: UInt32(bits) << 16)) }
         let sign = (bits >> 15) & 1, exp = Int((bits >> 10) & 0x1f), frac = Double(bits & 0x3ff)
         var v: Double
-        if exp == 0 { v = frac * 0x1p-24 }
-        else if exp == 31 { v = frac == 0 ? .infinity : .nan }
-        else { v = (1 + frac / 1024) * Double(sign: .plus, exponent: exp - 15, significand: 1) }
+        if exp == 0 {
+            v = frac * 0x1p-24
+        } else if exp == 31 {
+            v = frac == 0 ? .infinity : .nan
+        } else {
+            v = (1 + frac / 1024) * Double(sign: .plus, exponent: exp - 15, significand: 1)
+        }
         if sign == 1 { v = -v }
         return v
     }

@@ -133,8 +133,9 @@ public final class ImportSession {
         let created = r.createdMs ?? (first == .max ? nil : first)
         var ended = r.endedMs ?? (last == .min ? nil : last)
         if let c = created, let e = ended, e < c { ended = c }
-        let run = try store.createRun(name: r.name, project: r.project, params: r.params, tags: r.tags,
-                                      metadata: meta, parent: r.parent, createdMs: created)
+        let run = try store.createRun(
+            name: r.name, project: r.project, params: r.params, tags: r.tags,
+            metadata: meta, parent: r.parent, createdMs: created)
         for m in names {
             let s = r.series[m]!
             try run.append(m, steps: s.steps, values: s.values, times: s.times)

@@ -64,7 +64,9 @@ public final class MLflowImporter {
 
     package static func experiment(_ dir: String) -> Experiment? {
         let metaPath = joinPath(dir, "meta.yaml")
-        guard fileKind(metaPath) == .file, let m = try? readYAML(metaPath), m["run_id"] == nil, m["experiment_id"] != nil || m["name"] != nil else { return nil }
+        guard fileKind(metaPath) == .file, let m = try? readYAML(metaPath), m["run_id"] == nil, m["experiment_id"] != nil || m["name"] != nil else {
+            return nil
+        }
         return Experiment(id: m["experiment_id"] ?? baseName(dir), name: m["name"] ?? baseName(dir), deleted: m["lifecycle_stage"] == "deleted")
     }
 
@@ -86,14 +88,14 @@ public final class MLflowImporter {
                 return RunDir(dir: p, experiment: exp, meta: m)
             }
         }
-        if let m = runMeta(root) {   // one run
+        if let m = runMeta(root) {  // one run
             let parent = realPath(root) + "/.."
             let exp = experiment(parent) ?? Experiment(id: m["experiment_id"] ?? "0", name: "default", deleted: false)
             return [RunDir(dir: root, experiment: exp, meta: m)]
         }
         if let exp = experiment(root) { return try runs(of: exp, in: root) }
         var out: [RunDir] = []
-        for n in try listDirectory(root) where !n.hasPrefix(".") {   // .trash holds deleted experiments
+        for n in try listDirectory(root) where !n.hasPrefix(".") {  // .trash holds deleted experiments
             let p = joinPath(root, n)
             guard fileKind(p) == .directory, let exp = experiment(p) else { continue }
             out += try runs(of: exp, in: p)
@@ -140,9 +142,11 @@ public final class MLflowImporter {
         var pending = runs
         while !pending.isEmpty {
             let ids = Set(pending.map(\.runId))
-            let (ready, rest) = (pending.filter { r in parentOf[r.runId].map { !ids.contains($0) || $0 == r.runId } ?? true },
-                                 pending.filter { r in parentOf[r.runId].map { ids.contains($0) && $0 != r.runId } ?? false })
-            if ready.isEmpty { ordered += rest; break }   // a cycle: keep the rest as they are
+            let (ready, rest) = (
+                pending.filter { r in parentOf[r.runId].map { !ids.contains($0) || $0 == r.runId } ?? true },
+                pending.filter { r in parentOf[r.runId].map { ids.contains($0) && $0 != r.runId } ?? false }
+            )
+            if ready.isEmpty { ordered += rest; break }  // a cycle: keep the rest as they are
             ordered += ready
             pending = rest
         }
@@ -161,7 +165,7 @@ public final class MLflowImporter {
         var metadata: [String: ParamValue] = [
             "mlflow.run_id": .string(r.runId),
             "mlflow.experiment_id": .string(r.experiment.id),
-            "mlflow.experiment": .string(r.experiment.name),
+            "mlflow.experiment": .string(r.experiment.name)
         ]
         var runTags: Set<String> = []
         let statusText = r.meta["status"].map { Self.statusNames[$0] ?? $0 } ?? "FINISHED"
@@ -214,8 +218,10 @@ public final class MLflowImporter {
                 // "timestamp value step" (step missing in files of very old MLflow versions: 0)
                 let parts = s.split(separator: " ", omittingEmptySubsequences: true)
                 guard parts.count == 2 || parts.count == 3, let t = Int64(parts[0]), let v = parseNumberText(parts[1]),
-                      let step = parts.count == 3 ? Int64(parts[2]) : 0 else {
-                    try session.bad("bad lines", "\(path): line \(lineNo): expected \"timestamp value step\", got \(jsonString(String(s.prefix(80))))")
+                    let step = parts.count == 3 ? Int64(parts[2]) : 0
+                else {
+                    try session.bad(
+                        "bad lines", "\(path): line \(lineNo): expected \"timestamp value step\", got \(jsonString(String(s.prefix(80))))")
                     continue
                 }
                 run.add(key, step: step, value: v, time: t)

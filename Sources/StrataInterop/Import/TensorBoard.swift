@@ -74,7 +74,7 @@ public final class TensorBoardImporter {
         let source = "tensorboard:" + realPath(g.dir)
         if session.alreadyImported(source) { filesDone += g.files.count; return }
         var run = ImportedRun(name: g.name, project: project, source: source)
-        var plugins: [String: String] = [:]   // tag -> plugin name (TF2 sends metadata with a tag's first value only)
+        var plugins: [String: String] = [:]  // tag -> plugin name (TF2 sends metadata with a tag's first value only)
         for f in g.files {
             try readFile(f, into: &run, plugins: &plugins)
             filesDone += 1
@@ -98,7 +98,9 @@ public final class TensorBoardImporter {
                 }
                 return
             case .badChecksum(let at, let what, let stored, let computed, let resumeAt):
-                try session.bad("damaged records", "\(path): byte \(at): \(what) checksum mismatch (stored \(hex32(stored)), computed \(hex32(computed))): the file is damaged")
+                try session.bad(
+                    "damaged records",
+                    "\(path): byte \(at): \(what) checksum mismatch (stored \(hex32(stored)), computed \(hex32(computed))): the file is damaged")
                 guard let resumeAt else { return }
                 reader.offset = resumeAt
                 continue
@@ -125,7 +127,7 @@ public final class TensorBoardImporter {
             default: try r.skip(wire)
             }
         }
-        guard let summary else { return }   // file_version, graph, session log, ...
+        guard let summary else { return }  // file_version, graph, session log, ...
         let time = wall.isFinite && abs(wall) < 9e15 ? Int64((wall * 1000).rounded()) : 0
         var s = r.sub(summary)
         while let (field, wire) = try s.field() {

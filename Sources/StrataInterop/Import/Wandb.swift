@@ -76,7 +76,7 @@ public final class WandbImporter {
                 case .string(let s):
                     if let d = JSONText.special(s) { points.append((key, d)) } else { skipped += 1 }
                 case .object(let o):
-                    if o.contains(where: { $0.0 == "_type" }) { skipped += 1; return }   // media, tables, histograms
+                    if o.contains(where: { $0.0 == "_type" }) { skipped += 1; return }  // media, tables, histograms
                     for (k, y) in o { flatten(key + "/" + k, y) }
                 case .bool, .array: skipped += 1
                 }
@@ -105,7 +105,8 @@ public final class WandbImporter {
             if stepCol < 0 {
                 if let f = fields.first, f.hasPrefix("\u{FEFF}") { fields[0] = String(f.dropFirst()) }
                 let names = fields.map { $0.trimmingCharactersSpaces() }
-                guard let s = names.firstIndex(of: "_step") ?? names.firstIndex(of: "Step") ?? names.firstIndex(where: { $0.lowercased() == "step" }) else {
+                guard let s = names.firstIndex(of: "_step") ?? names.firstIndex(of: "Step") ?? names.firstIndex(where: { $0.lowercased() == "step" })
+                else {
                     throw InteropError("\(file): line 1: the CSV header has no _step or Step column")
                 }
                 stepCol = s

@@ -41,19 +41,22 @@ package final class CSVIngester {
         switch layout! {
         case let .wide(stepCol, timeCol, runCol, metrics):
             let stepText = fields[stepCol]
-            if stepText.trimmingCharactersSpaces().isEmpty { return }   // a row with no step (e.g. summary rows)
+            if stepText.trimmingCharactersSpaces().isEmpty { return }  // a row with no step (e.g. summary rows)
             guard let step = stepValue(stepText) else { throw InteropError("step must be an integer, got \(jsonString(stepText))") }
-            let time = try timeCol.map { c -> Int64? in
-                let t = fields[c].trimmingCharactersSpaces()
-                if t.isEmpty { return nil }
-                guard let ms = timeMs(t, unit: timeUnit) else { throw InteropError("time must be a number, got \(jsonString(t))") }
-                return ms
-            } ?? nil
+            let time =
+                try timeCol.map { c -> Int64? in
+                    let t = fields[c].trimmingCharactersSpaces()
+                    if t.isEmpty { return nil }
+                    guard let ms = timeMs(t, unit: timeUnit) else { throw InteropError("time must be a number, got \(jsonString(t))") }
+                    return ms
+                } ?? nil
             var values: [String: Double] = [:]
             for (c, name) in metrics {
                 let cell = fields[c].trimmingCharactersSpaces()
                 if cell.isEmpty { continue }
-                guard let d = parseNumberText(cell) else { throw InteropError("metric \(jsonString(name)) must be a number, got \(jsonString(cell))") }
+                guard let d = parseNumberText(cell) else {
+                    throw InteropError("metric \(jsonString(name)) must be a number, got \(jsonString(cell))")
+                }
                 values[name] = d
             }
             let runName = runCol.map { fields[$0] } ?? defaultRun
@@ -104,14 +107,20 @@ package final class CSVIngester {
             }
         }
         guard let stepCol = Self.stepColumns.lazy.compactMap({ col($0) }).first else {
-            throw InteropError("CSV header has no step column (expected one of \(Self.stepColumns.joined(separator: ", ")), or long form run,metric,step,value[,time])")
+            throw InteropError(
+                "CSV header has no step column (expected one of \(Self.stepColumns.joined(separator: ", ")), or long form run,metric,step,value[,time])"
+            )
         }
         let timeCol = Self.timeColumns.lazy.compactMap { col($0) }.first
         let runCol = col("run") ?? col("run_name")
         var metrics: [(Int, String)] = []
         for (i, raw) in fields.enumerated() {
             let n = names[i]
-            if i == stepCol || i == timeCol || i == runCol || n.isEmpty || n.hasPrefix("_") || Self.stepColumns.contains(n) || Self.timeColumns.contains(n) { continue }
+            if i == stepCol || i == timeCol || i == runCol || n.isEmpty || n.hasPrefix("_") || Self.stepColumns.contains(n)
+                || Self.timeColumns.contains(n)
+            {
+                continue
+            }
             metrics.append((i, raw.trimmingCharactersSpaces()))
         }
         if metrics.isEmpty { throw InteropError("CSV header has a step column but no metric columns") }

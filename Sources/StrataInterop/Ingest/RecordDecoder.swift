@@ -61,13 +61,15 @@ package struct RecordDecoder {
         package var limitWords: (params: String, meta: String)
 
         /// The server's batches.
-        package static let batch = Dialect(noun: "record", columnar: true, runHint: "every record names its run", defaultRun: nil,
-                                            limitWords: ("params", "meta"))
+        package static let batch = Dialect(
+            noun: "record", columnar: true, runHint: "every record names its run", defaultRun: nil,
+            limitWords: ("params", "meta"))
 
         /// `strata ingest` lines; `defaultRun`: its `--run`.
         package static func line(defaultRun: String?) -> Dialect {
-            Dialect(noun: "line", columnar: false, runHint: "name the run in the line or pass --run NAME", defaultRun: defaultRun,
-                    limitWords: ("param", "metadata"))
+            Dialect(
+                noun: "line", columnar: false, runHint: "name the run in the line or pass --run NAME", defaultRun: defaultRun,
+                limitWords: ("param", "metadata"))
         }
     }
 
@@ -114,84 +116,89 @@ package struct RecordDecoder {
                 let k = try s.key()
                 if !seen.insert(k).inserted { throw bad(k, "key \"\(k)\" appears twice") }
                 do {
-                switch k {
-                case "metrics":
-                    hasMetrics = true
-                    try metrics(&s, into: &r)
-                case "step":
-                    let v = try s.value()
-                    guard case .number(_, let iv?) = v else { throw bad("step", "\"step\" must be an integer, got \(v.shown)") }
-                    r.step = iv
-                case "time":
-                    let v = try s.value()
-                    switch v {
-                    case .null: break
-                    case .number(_, let iv?): r.time = iv
-                    case .number(let d, nil) where d.isFinite && abs(d) < 9e18: r.time = Int64(d.rounded())
-                    default: throw bad("time", "\"time\" must be milliseconds since 1970 (an integer), got \(v.shown)")
-                    }
-                case "steps" where dialect.columnar:
-                    steps = try intArray(&s, field: "steps")
-                case "times" where dialect.columnar:
-                    times = try intArray(&s, field: "times")
-                case "values" where dialect.columnar:
-                    colValues = try doubleArray(&s)
-                case "value":
-                    singleValue = try s.value()
-                case "metric":
-                    let v = try s.value()
-                    guard case .string(let m) = v else { throw bad("metric", "\"metric\" must be a string, got \(v.shown)") }
-                    singleMetric = m
-                case "run", "run_id", "project":
-                    let v = try s.value()
-                    switch v {
-                    case .null: break
-                    case .string(let str):
-                        if k == "run" { r.run = str } else if k == "run_id" { r.runId = str } else { r.project = str }
-                    default: throw bad(k, "\"\(k)\" must be a string, got \(v.shown)")
-                    }
-                case "labels":
-                    let v = try s.value()
-                    guard case .object(let kv) = v else { throw bad("labels", "\"labels\" must be an object of strings, got \(v.shown)") }
-                    for (lk, lv) in kv {
-                        switch lv {
-                        case .string(let str): r.labels[lk] = str
-                        case .number(_, let iv?): r.labels[lk] = String(iv)
-                        default: throw bad("labels.\(lk)", "label \(jsonString(lk)) must be a string, got \(lv.shown)")
+                    switch k {
+                    case "metrics":
+                        hasMetrics = true
+                        try metrics(&s, into: &r)
+                    case "step":
+                        let v = try s.value()
+                        guard case .number(_, let iv?) = v else { throw bad("step", "\"step\" must be an integer, got \(v.shown)") }
+                        r.step = iv
+                    case "time":
+                        let v = try s.value()
+                        switch v {
+                        case .null: break
+                        case .number(_, let iv?): r.time = iv
+                        case .number(let d, nil) where d.isFinite && abs(d) < 9e18: r.time = Int64(d.rounded())
+                        default: throw bad("time", "\"time\" must be milliseconds since 1970 (an integer), got \(v.shown)")
                         }
+                    case "steps" where dialect.columnar:
+                        steps = try intArray(&s, field: "steps")
+                    case "times" where dialect.columnar:
+                        times = try intArray(&s, field: "times")
+                    case "values" where dialect.columnar:
+                        colValues = try doubleArray(&s)
+                    case "value":
+                        singleValue = try s.value()
+                    case "metric":
+                        let v = try s.value()
+                        guard case .string(let m) = v else { throw bad("metric", "\"metric\" must be a string, got \(v.shown)") }
+                        singleMetric = m
+                    case "run", "run_id", "project":
+                        let v = try s.value()
+                        switch v {
+                        case .null: break
+                        case .string(let str):
+                            if k == "run" { r.run = str } else if k == "run_id" { r.runId = str } else { r.project = str }
+                        default: throw bad(k, "\"\(k)\" must be a string, got \(v.shown)")
+                        }
+                    case "labels":
+                        let v = try s.value()
+                        guard case .object(let kv) = v else { throw bad("labels", "\"labels\" must be an object of strings, got \(v.shown)") }
+                        for (lk, lv) in kv {
+                            switch lv {
+                            case .string(let str): r.labels[lk] = str
+                            case .number(_, let iv?): r.labels[lk] = String(iv)
+                            default: throw bad("labels.\(lk)", "label \(jsonString(lk)) must be a string, got \(lv.shown)")
+                            }
+                        }
+                    case "params", "meta", "metadata":
+                        let v = try s.value()
+                        let field = k == "params" ? dialect.limitWords.params : dialect.limitWords.meta
+                        guard case .object = v else { throw bad(k, "\"\(k)\" must be an object, got \(v.shown)") }
+                        var out: [String: ParamValue] = [:]
+                        flatten(v, prefix: "", into: &out)
+                        // The library's limits, checked here so that a batch is refused whole.
+                        for (pk, pv) in out {
+                            do { try Limits.check(key: pk, value: pv, what: field) } catch {
+                                throw bad(pk.isEmpty || pk.utf8.count > Limits.maxParamKeyBytes ? k : "\(k).\(pk)", error.message)
+                            }
+                        }
+                        if k == "params" { r.params.merge(out) { _, n in n } } else { r.meta.merge(out) { _, n in n } }
+                        do { try Limits.check(params: k == "params" ? r.params : r.meta, what: field) } catch { throw bad(k, error.message) }
+                        isRunRecord = true
+                    case "tags":
+                        let v = try s.value()
+                        guard case .array(let a) = v else { throw bad("tags", "\"tags\" must be an array of strings, got \(v.shown)") }
+                        for x in a {
+                            guard case .string(let t) = x else { throw bad("tags", "\"tags\" must be an array of strings, got \(x.shown) in it") }
+                            r.tags.append(t)
+                        }
+                        do { try Limits.check(tags: r.tags) } catch { throw bad("tags", error.message) }
+                        isRunRecord = true
+                    case "status":
+                        let v = try s.value()
+                        guard case .string(let text) = v, let st = RunStatus(rawValue: text), st == .finished || st == .failed else {
+                            throw bad("status", "\"status\" must be \"finished\" or \"failed\", got \(v.shown)")
+                        }
+                        r.status = st
+                        isRunRecord = true
+                    default:
+                        throw bad(
+                            k,
+                            "unknown key \(jsonString(k)) (a \(dialect.noun) has run, run_id, step, time, metrics or metric+value, labels; or params, tags, meta, status\(dialect.columnar ? "; or metric+steps+values[+times]" : ""))"
+                        )
                     }
-                case "params", "meta", "metadata":
-                    let v = try s.value()
-                    let field = k == "params" ? dialect.limitWords.params : dialect.limitWords.meta
-                    guard case .object = v else { throw bad(k, "\"\(k)\" must be an object, got \(v.shown)") }
-                    var out: [String: ParamValue] = [:]
-                    flatten(v, prefix: "", into: &out)
-                    // The library's limits, checked here so that a batch is refused whole.
-                    for (pk, pv) in out {
-                        do { try Limits.check(key: pk, value: pv, what: field) } catch { throw bad(pk.isEmpty || pk.utf8.count > Limits.maxParamKeyBytes ? k : "\(k).\(pk)", error.message) }
-                    }
-                    if k == "params" { r.params.merge(out) { _, n in n } } else { r.meta.merge(out) { _, n in n } }
-                    do { try Limits.check(params: k == "params" ? r.params : r.meta, what: field) } catch { throw bad(k, error.message) }
-                    isRunRecord = true
-                case "tags":
-                    let v = try s.value()
-                    guard case .array(let a) = v else { throw bad("tags", "\"tags\" must be an array of strings, got \(v.shown)") }
-                    for x in a {
-                        guard case .string(let t) = x else { throw bad("tags", "\"tags\" must be an array of strings, got \(x.shown) in it") }
-                        r.tags.append(t)
-                    }
-                    do { try Limits.check(tags: r.tags) } catch { throw bad("tags", error.message) }
-                    isRunRecord = true
-                case "status":
-                    let v = try s.value()
-                    guard case .string(let text) = v, let st = RunStatus(rawValue: text), st == .finished || st == .failed else {
-                        throw bad("status", "\"status\" must be \"finished\" or \"failed\", got \(v.shown)")
-                    }
-                    r.status = st
-                    isRunRecord = true
-                default:
-                    throw bad(k, "unknown key \(jsonString(k)) (a \(dialect.noun) has run, run_id, step, time, metrics or metric+value, labels; or params, tags, meta, status\(dialect.columnar ? "; or metric+steps+values[+times]" : ""))")
-                }
                 } catch let e as JSONSyntaxError {
                     // Malformed text inside a value (e.g. a lone surrogate): name the key it is in.
                     throw RecordFailure.malformed(e, key: k)
@@ -240,7 +247,9 @@ package struct RecordDecoder {
                 throw bad("metrics", "\"metrics\" is missing (a \(dialect.noun) with step, time or labels carries metrics)")
             }
             if !isRunRecord {
-                throw bad(nil, "nothing to do: a \(dialect.noun) needs \"metrics\" (with \"step\"), or \"metric\" and \"value\", or params/tags/meta/status")
+                throw bad(
+                    nil, "nothing to do: a \(dialect.noun) needs \"metrics\" (with \"step\"), or \"metric\" and \"value\", or params/tags/meta/status"
+                )
             }
         }
         r.isRunRecord = isRunRecord
@@ -275,7 +284,6 @@ package struct RecordDecoder {
             throw bad(field, "metric \(jsonString(name)) must be a number, got \(v.shown)")
         }
     }
-
 
     /// `"metrics": {"name": value, ...}` parsed straight into the record's arrays (the hot path).
     private mutating func metrics(_ s: inout JSONScanner, into r: inout IngestRecord) throws {
@@ -330,9 +338,13 @@ package struct RecordDecoder {
             s.skipSpace()
             if s.peek == UInt8(ascii: "\"") {
                 let str = try s.string()
-                guard let d = JSONText.special(str) else { throw bad("values", "\"values\"[\(out.count)] must be a number, got \"\(str.prefix(40))\"") }
+                guard let d = JSONText.special(str) else {
+                    throw bad("values", "\"values\"[\(out.count)] must be a number, got \"\(str.prefix(40))\"")
+                }
                 out.append(d)
-            } else if s.peek == UInt8(ascii: "n") || s.peek == UInt8(ascii: "t") || s.peek == UInt8(ascii: "f") || s.peek == UInt8(ascii: "{") || s.peek == UInt8(ascii: "[") {
+            } else if s.peek == UInt8(ascii: "n") || s.peek == UInt8(ascii: "t") || s.peek == UInt8(ascii: "f") || s.peek == UInt8(ascii: "{")
+                || s.peek == UInt8(ascii: "[")
+            {
                 let v = try s.value()
                 throw bad("values", "\"values\"[\(out.count)] must be a number, got \(v.shown)")
             } else {

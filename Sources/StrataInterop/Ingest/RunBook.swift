@@ -96,4 +96,3 @@ public final class RunBook {
         return r
     }
 }
-

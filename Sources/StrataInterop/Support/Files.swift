@@ -19,8 +19,9 @@ package func fileKind(_ path: String) -> FileKind? {
 package func fileIdentity(_ path: String) -> [UInt64]? {
     let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
     guard let a = try? FileManager.default.attributesOfItem(atPath: resolved),
-          let dev = (a[.systemNumber] as? NSNumber)?.uint64Value,
-          let ino = (a[.systemFileNumber] as? NSNumber)?.uint64Value else { return nil }
+        let dev = (a[.systemNumber] as? NSNumber)?.uint64Value,
+        let ino = (a[.systemFileNumber] as? NSNumber)?.uint64Value
+    else { return nil }
     return [dev, ino]
 }
 
@@ -28,7 +29,8 @@ package func fileIdentity(_ path: String) -> [UInt64]? {
 package func fileErrorReason(_ error: Error) -> String {
     let ns = error as NSError
     if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-       let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+        let code = POSIXErrorCode(rawValue: Int32(underlying.code))
+    {
         return String(cString: strerror(code.rawValue))
     }
     if ns.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(ns.code)) {

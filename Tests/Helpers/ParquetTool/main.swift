@@ -51,7 +51,8 @@ func parseHex(_ any: Any) -> UInt64 {
 func write(_ path: String) {
     let input = FileHandle.standardInput.readDataToEndOfFile()
     guard let spec = (try? JSONSerialization.jsonObject(with: input)) as? [String: Any],
-          let cols = spec["columns"] as? [[String: Any]] else { die("spec: expected {\"columns\": [...]}") }
+        let cols = spec["columns"] as? [[String: Any]]
+    else { die("spec: expected {\"columns\": [...]}") }
     var options = ParquetWriterOptions()
     if let o = spec["options"] as? [String: Any] {
         if let c = o["compression"] as? String {
@@ -71,10 +72,10 @@ func write(_ path: String) {
             die("spec: a column needs name, kind and values")
         }
         let kinds: [String: ParquetColumn.Kind] = [
-            "int64": .int64, "double": .double, "string": .string, "boolean": .boolean, "timestamp_millis": .timestampMillis,
+            "int64": .int64, "double": .double, "string": .string, "boolean": .boolean, "timestamp_millis": .timestampMillis
         ]
         let encodings: [String: ParquetColumn.Encoding] = [
-            "plain": .plain, "dictionary": .dictionary, "delta": .deltaBinaryPacked, "byte_stream_split": .byteStreamSplit,
+            "plain": .plain, "dictionary": .dictionary, "delta": .deltaBinaryPacked, "byte_stream_split": .byteStreamSplit
         ]
         guard let kind = kinds[kindName] else { die("unknown kind \(kindName)") }
         var encoding: ParquetColumn.Encoding? = nil
@@ -100,16 +101,17 @@ func write(_ path: String) {
         let rows = data.first?.count ?? 0
         let half = rows / 2
         for range in [0..<half, half..<rows] {
-            try w.append(data.map { d in
-                let valid = d.valid.map { Array($0[range]) }
-                switch d.values {
-                case .int64(let a): return ParquetColumnData(.int64(Array(a[range])), valid: valid)
-                case .double(let a): return ParquetColumnData(.double(Array(a[range])), valid: valid)
-                case .string(let a): return ParquetColumnData(.string(Array(a[range])), valid: valid)
-                case .boolean(let a): return ParquetColumnData(.boolean(Array(a[range])), valid: valid)
-                default: return d
-                }
-            })
+            try w.append(
+                data.map { d in
+                    let valid = d.valid.map { Array($0[range]) }
+                    switch d.values {
+                    case .int64(let a): return ParquetColumnData(.int64(Array(a[range])), valid: valid)
+                    case .double(let a): return ParquetColumnData(.double(Array(a[range])), valid: valid)
+                    case .string(let a): return ParquetColumnData(.string(Array(a[range])), valid: valid)
+                    case .boolean(let a): return ParquetColumnData(.boolean(Array(a[range])), valid: valid)
+                    default: return d
+                    }
+                })
         }
         try w.close()
     } catch {
@@ -137,7 +139,8 @@ func read(_ path: String) {
     out += (0..<r.rowGroupCount).map { g in
         let stats = r.columns.indices.map { c -> String in
             guard let s = r.statistics(rowGroup: g, column: c) else { return "null" }
-            return "{\"min\": \(s.min.map { json(hexBytes($0)) } ?? "null"), \"max\": \(s.max.map { json(hexBytes($0)) } ?? "null"), \"nullCount\": \(s.nullCount.map(String.init) ?? "null")}"
+            return
+                "{\"min\": \(s.min.map { json(hexBytes($0)) } ?? "null"), \"max\": \(s.max.map { json(hexBytes($0)) } ?? "null"), \"nullCount\": \(s.nullCount.map(String.init) ?? "null")}"
         }
         return "{\"rows\": \(r.rowCount(rowGroup: g)), \"statistics\": [\(stats.joined(separator: ", "))]}"
     }.joined(separator: ", ")

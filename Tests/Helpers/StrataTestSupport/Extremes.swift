@@ -66,8 +66,10 @@ public enum Extremes {
     /// values with an occasional NaN. Seed 0 is the reported case: times Int64.min, 0, Int64.max.
     public static func series(seed: UInt64) -> [XPoint] {
         if seed == 0 {
-            return [XPoint(step: 0, value: 1, time: .min, arrival: 0), XPoint(step: 1, value: 2, time: 0, arrival: 1),
-                    XPoint(step: .max, value: 3, time: .max, arrival: 2)]
+            return [
+                XPoint(step: 0, value: 1, time: .min, arrival: 0), XPoint(step: 1, value: 2, time: 0, arrival: 1),
+                XPoint(step: .max, value: 3, time: .max, arrival: 2)
+            ]
         }
         var rng = Random(seed: seed)
         let n = Int.random(in: 1...40, using: &rng)
@@ -82,11 +84,12 @@ public enum Extremes {
         guard !points.isEmpty else { return nil }
         let ordered = points.sorted { ($0.step, $0.arrival) < ($1.step, $1.arrival) }
         let numeric = ordered.map(\.value).filter { !$0.isNaN }
-        return XStats(count: ordered.count, nan: ordered.count - numeric.count,
-                      min: numeric.min() ?? .nan, max: numeric.max() ?? .nan,
-                      mean: numeric.isEmpty ? .nan : numeric.reduce(0, +) / Double(numeric.count),
-                      first: ordered.first!.value, last: ordered.last!.value,
-                      firstStep: ordered.first!.step, lastStep: ordered.last!.step)
+        return XStats(
+            count: ordered.count, nan: ordered.count - numeric.count,
+            min: numeric.min() ?? .nan, max: numeric.max() ?? .nan,
+            mean: numeric.isEmpty ? .nan : numeric.reduce(0, +) / Double(numeric.count),
+            first: ordered.first!.value, last: ordered.last!.value,
+            firstStep: ordered.first!.step, lastStep: ordered.last!.step)
     }
 
     /// Points ordered by step, stable by arrival.

@@ -11,6 +11,7 @@
 // Values are a function of (prefix, step) so the parent can check them: value(step) = step * 0.5 + k
 // where k is the metric index.
 import Strata
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,8 +60,9 @@ do {
         var step: Int64 = 0
         while let line = readLine(), let n = Int64(line) {
             for _ in 0..<n {
-                try run.log(group, step: step, values: [Double(step) * 0.5, Double(step) * 0.5 + 1, Double(step) * 0.5 + 2],
-                            time: 1_700_000_000_000 + step)
+                try run.log(
+                    group, step: step, values: [Double(step) * 0.5, Double(step) * 0.5 + 1, Double(step) * 0.5 + 2],
+                    time: 1_700_000_000_000 + step)
                 step += 1
             }
             emit(1, "idle")
@@ -81,8 +83,9 @@ do {
         let stamped = args.contains("--stamped")
         for step in 0..<steps {
             let before = stamped ? nowNs() : 0
-            try run.log(group, step: step, values: [Double(step) * 0.5, Double(step) * 0.5 + 1, Double(step) * 0.5 + 2],
-                        time: 1_700_000_000_000 + step)
+            try run.log(
+                group, step: step, values: [Double(step) * 0.5, Double(step) * 0.5 + 1, Double(step) * 0.5 + 2],
+                time: 1_700_000_000_000 + step)
             if stamped { emit(1, "ack \(step) \(before) \(nowNs())") } else if ack { emit(1, "ack \(step)") }
         }
     }

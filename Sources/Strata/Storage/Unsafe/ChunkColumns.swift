@@ -41,9 +41,15 @@ struct ChunkColumns {
         values = [Double](repeating: 0, count: n)
         times = [Int64](repeating: 0, count: n)
         do {
-            try steps.withUnsafeMutableBufferPointer { (p) throws(CodecError) in try Int64Column.decode(record.steps, count: n, range: 0..<n, into: p.baseAddress!) }
-            try values.withUnsafeMutableBufferPointer { (p) throws(CodecError) in try DoubleColumn.decode(record.values, count: n, range: 0..<n, into: p.baseAddress!) }
-            try times.withUnsafeMutableBufferPointer { (p) throws(CodecError) in try Int64Column.decode(record.times, count: n, range: 0..<n, into: p.baseAddress!) }
+            try steps.withUnsafeMutableBufferPointer { (p) throws(CodecError) in
+                try Int64Column.decode(record.steps, count: n, range: 0..<n, into: p.baseAddress!)
+            }
+            try values.withUnsafeMutableBufferPointer { (p) throws(CodecError) in
+                try DoubleColumn.decode(record.values, count: n, range: 0..<n, into: p.baseAddress!)
+            }
+            try times.withUnsafeMutableBufferPointer { (p) throws(CodecError) in
+                try Int64Column.decode(record.times, count: n, range: 0..<n, into: p.baseAddress!)
+            }
         } catch {
             throw StrataError.corrupt("chunk record: \(error.message)", path: path)
         }

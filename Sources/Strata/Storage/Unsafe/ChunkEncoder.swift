@@ -23,16 +23,22 @@ struct EncodedChunk {
 enum ChunkEncoder {
     /// Encodes decoded columns already sorted by step.
     static func encode(_ c: ChunkColumns, reuse: ColumnReuse? = nil) -> EncodedChunk {
-        c.steps.withUnsafeBufferPointer { sp in c.values.withUnsafeBufferPointer { vp in c.times.withUnsafeBufferPointer { tp in
-            encode(steps: sp, values: vp, times: tp, reuse: reuse)
-        } } }
+        c.steps.withUnsafeBufferPointer { sp in
+            c.values.withUnsafeBufferPointer { vp in
+                c.times.withUnsafeBufferPointer { tp in
+                    encode(steps: sp, values: vp, times: tp, reuse: reuse)
+                }
+            }
+        }
     }
 
     /// Encodes points already sorted by step. `count` ≤ `ChunkLayout.chunkCapacity`.
     /// `reuseTimes` / `reuseSteps`: a previous chunk's encoded column, used when the raw column is
     /// identical (the metrics of one `log` call share steps and times).
-    static func encode(steps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, times: UnsafeBufferPointer<Int64>,
-                       reuse: ColumnReuse? = nil) -> EncodedChunk {
+    static func encode(
+        steps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, times: UnsafeBufferPointer<Int64>,
+        reuse: ColumnReuse? = nil
+    ) -> EncodedChunk {
         let n = steps.count
         precondition(n > 0 && n <= ChunkLayout.chunkCapacity && values.count == n && times.count == n)
         // Full chunks: block statistics make the tier, and merged they make the chunk's (one pass).
@@ -73,18 +79,23 @@ enum ChunkEncoder {
             for i in 2..<n where steps[i] &- steps[i - 1] != d { linear = false; break }
         }
         var s: [UInt8] = [], v: [UInt8] = [], t: [UInt8] = []
-        if let r = reuse?.steps(matching: steps) { s = r } else {
+        if let r = reuse?.steps(matching: steps) {
+            s = r
+        } else {
             s.reserveCapacity(64); Int64Column.encode(steps, into: &s)
             reuse?.rememberSteps(steps, s)
         }
-        if let r = reuse?.times(matching: times) { t = r } else {
+        if let r = reuse?.times(matching: times) {
+            t = r
+        } else {
             t.reserveCapacity(n); Int64Column.encode(times, into: &t)
             reuse?.rememberTimes(times, t)
         }
         v.reserveCapacity(n * 3)
         DoubleColumn.encode(values, into: &v)
-        return EncodedChunk(stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: s, values: v, times: t,
-                            tier: tier)
+        return EncodedChunk(
+            stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: s, values: v, times: t,
+            tier: tier)
     }
 
 }

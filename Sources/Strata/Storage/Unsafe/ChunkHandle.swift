@@ -23,13 +23,15 @@ struct ChunkHandle {
     let linearSteps: Bool
 
     init(segment: Segment, entry: ChunkEntry, rankBase: UInt64) {
-        self.init(source: .segment(segment, entry), stats: entry.stats, minTime: entry.minTime, maxTime: entry.maxTime,
-                  rankBase: rankBase, linearSteps: entry.linearSteps)
+        self.init(
+            source: .segment(segment, entry), stats: entry.stats, minTime: entry.minTime, maxTime: entry.maxTime,
+            rankBase: rankBase, linearSteps: entry.linearSteps)
     }
 
     init(memory: MemoryChunk, rankBase: UInt64) {
-        self.init(source: .memory(memory), stats: memory.stats, minTime: memory.minTime, maxTime: memory.maxTime,
-                  rankBase: rankBase, linearSteps: false)
+        self.init(
+            source: .memory(memory), stats: memory.stats, minTime: memory.minTime, maxTime: memory.maxTime,
+            rankBase: rankBase, linearSteps: false)
     }
 
     private init(source: Source, stats: Aggregate, minTime: Int64, maxTime: Int64, rankBase: UInt64, linearSteps: Bool) {

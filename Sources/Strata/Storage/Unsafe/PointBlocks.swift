@@ -23,14 +23,22 @@ enum PointBlocks {
             try chunk.decodeSteps(range, into: steps)
             try chunk.decodeValues(range, into: values)
             if wantTimes { try chunk.decodeTimes(range, into: times) }
-            try typed { try body(UnsafeBufferPointer(start: steps, count: range.count), UnsafeBufferPointer(start: values, count: range.count),
-                                 UnsafeBufferPointer(start: times, count: wantTimes ? range.count : 0)) }
+            try typed {
+                try body(
+                    UnsafeBufferPointer(start: steps, count: range.count), UnsafeBufferPointer(start: values, count: range.count),
+                    UnsafeBufferPointer(start: times, count: wantTimes ? range.count : 0))
+            }
         }
     }
 
     /// Calls `body` once with columns already in memory.
     static func visit(_ d: SeriesData, _ body: Body) throws(StrataError) {
-        try typed { try d.steps.withUnsafeBufferPointer { s in try d.values.withUnsafeBufferPointer { v in
-            try d.times.withUnsafeBufferPointer { t in try body(s, v, t) } } } }
+        try typed {
+            try d.steps.withUnsafeBufferPointer { s in
+                try d.values.withUnsafeBufferPointer { v in
+                    try d.times.withUnsafeBufferPointer { t in try body(s, v, t) }
+                }
+            }
+        }
     }
 }

@@ -81,17 +81,22 @@ struct RawChunk: @unchecked Sendable {
     func encode(reuse: ColumnReuse) -> EncodedChunk {
         defer { steps.deallocate(); values.deallocate(); times.deallocate() }
         if StableSort.isSorted(UnsafeBufferPointer(start: steps, count: count)) {
-            return ChunkEncoder.encode(steps: UnsafeBufferPointer(start: steps, count: count),
-                                       values: UnsafeBufferPointer(start: values, count: count),
-                                       times: UnsafeBufferPointer(start: times, count: count), reuse: reuse)
+            return ChunkEncoder.encode(
+                steps: UnsafeBufferPointer(start: steps, count: count),
+                values: UnsafeBufferPointer(start: values, count: count),
+                times: UnsafeBufferPointer(start: times, count: count), reuse: reuse)
         }
         var s = Array(UnsafeBufferPointer(start: steps, count: count))
         var v = Array(UnsafeBufferPointer(start: values, count: count))
         var t = Array(UnsafeBufferPointer(start: times, count: count))
         StableSort.sort(steps: &s, values: &v, times: &t)
-        return s.withUnsafeBufferPointer { sp in v.withUnsafeBufferPointer { vp in t.withUnsafeBufferPointer { tp in
-            ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: reuse)
-        } } }
+        return s.withUnsafeBufferPointer { sp in
+            v.withUnsafeBufferPointer { vp in
+                t.withUnsafeBufferPointer { tp in
+                    ChunkEncoder.encode(steps: sp, values: vp, times: tp, reuse: reuse)
+                }
+            }
+        }
     }
 }
 
@@ -129,7 +134,11 @@ final class SeriesBuffers: @unchecked Sendable {
 
     /// Registers a series; returns its local number.
     func add(_ key: SeriesKey) -> Int {
-        let reuse = reuseByRun[key.run] ?? { let r = ColumnReuse(); reuseByRun[key.run] = r; return r }()
+        let reuse =
+            reuseByRun[key.run]
+            ?? {
+                let r = ColumnReuse(); reuseByRun[key.run] = r; return r
+            }()
         let s = SeriesBuffer(key: key, reuse: reuse)
         series.append(s)
         refs.append(Unmanaged.passUnretained(s))

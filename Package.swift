@@ -114,14 +114,14 @@ let package = Package(
         ),
         // Helpers shared by the test targets: temporary directories, the built binaries, and
         // brute-force references for extreme steps and times.
-        .target(name: "StrataTestSupport", path: "Tests/Helpers/StrataTestSupport"),
+        .target(name: "StrataTestSupport", dependencies: ["StrataInterop"], path: "Tests/Helpers/StrataTestSupport"),
         .executableTarget(
             name: "strata-parquet-tool",
             dependencies: ["StrataParquet"],
             path: "Tests/Helpers/ParquetTool"
         ),
-        .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs"]),
-        .testTarget(name: "StrataParquetTests", dependencies: ["StrataParquet", "strata-parquet-tool"], exclude: ["Fixtures"]),
+        .testTarget(name: "StrataCodecsTests", dependencies: ["StrataCodecs", "StrataTestSupport"]),
+        .testTarget(name: "StrataParquetTests", dependencies: ["StrataParquet", "strata-parquet-tool", "StrataTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StrataTests",
             dependencies: [

@@ -1,20 +1,14 @@
 import Foundation
+import StrataTestSupport
 import Testing
 
 @testable import StrataCodecs
 
 /// SplitMix64: a small, fast, seeded generator. Every randomized test states its seed in its
 /// failure messages; set STRATA_TEST_SEED to replay with another seed.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+typealias SeededRNG = SplitMix64
+
+extension SplitMix64 {
     /// Standard normal (Box–Muller).
     mutating func normal() -> Double {
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)

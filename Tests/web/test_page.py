@@ -192,6 +192,9 @@ def hover_rows(page, metric, frac):
     rows = page.eval("[...document.querySelectorAll(%s + ' .tip tr.tiprow')].map(r => Object.assign({}, r.dataset, {cells: [...r.cells].map(c => c.textContent)}))" % json.dumps(sel))
     x = geo["x0"] + (px - geo["l"]) / geo["pw"] * (geo["x1"] - geo["x0"])
     q = page.eval("(() => { const p = document.querySelector(%s); return {buckets: Number(p.dataset.buckets), from: p.dataset.from, to: p.dataset.to}; })()" % json.dumps(sel))
+    # One pixel in x units: the page maps the mouse to x from the event's own coordinates, so at a
+    # bucket edge the bucket it picks may be the neighbour of the one computed here.
+    q["pixel"] = (geo["x1"] - geo["x0"]) / geo["pw"]
     return rows, x, q
 
 
@@ -202,12 +205,16 @@ def test_hover_values_are_the_apis_bucket(server, page):
         assert len(rows) == 3
         for row in rows:
             c = server.curve(row["run"], "train/loss", buckets=q["buckets"], frm=q["from"], to=q["to"])
-            mine = [b for b in c["rows"] if b["x0"] <= x < b["x1"]]
-            if not mine:
-                assert "bucket" not in row
+            if "bucket" not in row:
+                # no bucket under the cursor: the API has none within a pixel of it
+                assert not [b for b in c["rows"] if b["x0"] <= x - q["pixel"] and x + q["pixel"] < b["x1"]]
                 continue
+            mine = [b for b in c["rows"] if b["bucket"] == int(row["bucket"])]
+            assert mine, row
             b = mine[0]
-            assert int(row["bucket"]) == b["bucket"]
+            # the bucket shown is the one under the cursor (to within one pixel)
+            assert b["x0"] - q["pixel"] <= x < b["x1"] + q["pixel"], (x, b["x0"], b["x1"])
+            assert int(row["x0"]) == b["x0"]
             for k in ("mean", "min", "max"):
                 assert same(row[k], b[k]), (k, row, b)
             assert int(row["count"]) == b["count"] and int(row["nan"]) == b["nan"]
@@ -239,10 +246,12 @@ def test_nan_and_inf_markers_for_the_diverged_run(server, page):
     # hovering a NaN bucket says how many NaN it holds
     xs = sorted(nan_buckets)
     s = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); return {x0: Number(s.dataset.x0), x1: Number(s.dataset.x1)}; })()" % json.dumps(sel))
-    frac = ((xs[len(xs) // 2][0] + 0.5) - s["x0"]) / (s["x1"] - s["x0"])
+    target = [b for b in c["rows"] if b["x0"] == xs[len(xs) // 2][0]][0]
+    frac = ((target["x0"] + target["x1"]) / 2 - s["x0"]) / (s["x1"] - s["x0"])   # the bucket's middle
     rows, x, _ = hover_rows(page, "train/loss", frac)
     mine = [r for r in rows if r["run"] == d and "bucket" in r]
-    b = [b for b in c["rows"] if b["x0"] <= x < b["x1"]][0]
+    assert mine
+    b = [b for b in c["rows"] if b["bucket"] == int(mine[0]["bucket"])][0]
     assert mine and int(mine[0]["nan"]) == b["nan"] > 0 and ("%d NaN" % b["nan"]) in " ".join(mine[0]["cells"])
     shot(page, "04-diverged")
     page.mouse("mouseMoved", 5, 5)

@@ -50,17 +50,7 @@ public enum Extremes {
     public static let values: [Int64] = [.min, .min + 1, -1, 0, 1, .max - 1, .max]
 
     /// A deterministic generator (SplitMix64).
-    public struct Random: RandomNumberGenerator {
-        var state: UInt64
-        public init(seed: UInt64) { state = seed }
-        public mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    public typealias Random = SplitMix64
 
     /// A random mix of 1 to 40 points with steps and times from `values` (repeats allowed), small
     /// values with an occasional NaN. Seed 0 is the reported case: times Int64.min, 0, Int64.max.

@@ -24,14 +24,11 @@ pa_csv = pytest.importorskip("pyarrow.csv")
 pa_json = pytest.importorskip("pyarrow.json")
 import pyarrow  # noqa: E402  (after the skip above)
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from built import REPO, built  # noqa: E402
 
 
 def binary():
-    b = os.environ.get("STRATA_BIN") or os.path.join(REPO, ".build", "debug", "strata")
-    if not os.access(b, os.X_OK):
-        pytest.skip(f"no strata binary at {b} (build with `swift build` or set STRATA_BIN)")
-    return b
+    return built("strata", "STRATA_BIN")
 
 
 def hard_doubles():

@@ -26,14 +26,11 @@ pq = pytest.importorskip("pyarrow.parquet")
 duckdb = pytest.importorskip("duckdb")
 import numpy as np  # noqa: E402  (after the skips above)
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from built import REPO, built  # noqa: E402
 
 
 def tool():
-    b = os.environ.get("STRATA_PARQUET_TOOL") or os.path.join(REPO, ".build", "debug", "strata-parquet-tool")
-    if not os.access(b, os.X_OK):
-        pytest.skip(f"no strata-parquet-tool at {b} (build with `swift build --build-tests` or set STRATA_PARQUET_TOOL)")
-    return b
+    return built("strata-parquet-tool", "STRATA_PARQUET_TOOL", build="swift build --build-tests")
 
 
 def bits(x):

@@ -23,6 +23,8 @@ extension API {
         var last: Int64?
         var buckets: Int
         var axis: CurveAxis
+        /// Only the buckets whose range ends at or after this x (the live page's cursor).
+        var since: Int64? = nil
     }
 
     func curve(_ request: Request) async throws -> Response {
@@ -34,7 +36,7 @@ extension API {
         let c = CurveRequest(
             run: try q.require("run"), metric: try q.require("metric"), labels: try q.labels(),
             from: try q.int("from"), last: try q.last("to"),
-            buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis)
+            buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis, since: try q.int("since"))
         if let f = c.from, let l = c.last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }
@@ -81,10 +83,11 @@ extension API {
         o.raw(Buckets.exclusiveText(last))
         o.field("buckets", c.buckets)
         if let t0 { o.field("t0", t0) }
+        if let since = c.since { o.field("since", since) }
         o.key("rows")
         o.beginArray()
         if lo <= last {
-            let rows = try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0)
+            let rows = try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0, since: c.since)
             // Bucket bounds: x0 is the bucket's first x, x1 one past its last (exact integers).
             for r in rows {
                 o.beginObject()
@@ -93,6 +96,9 @@ extension API {
                 o.key("x1")
                 o.raw(Buckets.exclusiveText(r.range.upperBound))
                 o.statsFields(r.stats)
+                o.field("finite", r.finiteCount)
+                o.field("pinf", r.positiveInfinityCount)
+                o.field("ninf", r.negativeInfinityCount)
                 o.endObject()
             }
         }

@@ -232,13 +232,31 @@ def test_nan_and_inf_markers_for_the_diverged_run(server, page):
     q = page.eval("(() => { const p = document.querySelector(%s); return {buckets: Number(p.dataset.buckets), from: p.dataset.from, to: p.dataset.to}; })()" % json.dumps(sel))
     c = server.curve(d, "train/loss", buckets=q["buckets"], frm=q["from"], to=q["to"])
     nan_buckets = {(b["x0"], b["nan"]) for b in c["rows"] if b["nan"] > 0}
-    pinf = {b["x0"] for b in c["rows"] if b["max"] == "Infinity"}
-    ninf = {b["x0"] for b in c["rows"] if b["min"] == "-Infinity"}
+    # the API counts each kind of value per bucket: they add up, and ±Inf are there exactly where
+    # the bucket's max (min) is ±Infinity
+    for b in c["rows"]:
+        assert b["finite"] + b["nan"] + b["pinf"] + b["ninf"] == b["count"], b
+        assert (b["pinf"] > 0) == (b["max"] == "Infinity") and (b["ninf"] > 0) == (b["min"] == "-Infinity"), b
+    pinf = {(b["x0"], b["pinf"]) for b in c["rows"] if b["pinf"] > 0}
+    ninf = {(b["x0"], b["ninf"]) for b in c["rows"] if b["ninf"] > 0}
     assert nan_buckets and pinf and ninf, "the fixture diverges"
+    # +Inf at steps 1210 and 1211, −Inf at 1212 and 1213 (webstore.populate)
+    assert sum(n for _, n in pinf) == 2 and sum(n for _, n in ninf) == 2
     marks = page.eval("[...document.querySelectorAll(%s + ' .marker')].filter(m => m.dataset.run === %s).map(m => ({cls: m.getAttribute('class'), x0: Number(m.dataset.x0), count: m.dataset.count}))" % (json.dumps(sel), json.dumps(d)))
     assert {(m["x0"], int(m["count"])) for m in marks if "nan" in m["cls"]} == nan_buckets
-    assert {m["x0"] for m in marks if "pinf" in m["cls"]} == pinf
-    assert {m["x0"] for m in marks if "ninf" in m["cls"]} == ninf
+    assert {(m["x0"], int(m["count"])) for m in marks if "pinf" in m["cls"]} == pinf
+    assert {(m["x0"], int(m["count"])) for m in marks if "ninf" in m["cls"]} == ninf
+    # hovering the +Inf bucket lists its +Inf (and −Inf) counts as the API gives them
+    s = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); return {x0: Number(s.dataset.x0), x1: Number(s.dataset.x1)}; })()" % json.dumps(sel))
+    target = [b for b in c["rows"] if b["pinf"] > 0][0]
+    rows, x, _ = hover_rows(page, "train/loss", ((target["x0"] + target["x1"]) / 2 - s["x0"]) / (s["x1"] - s["x0"]))
+    mine = [r for r in rows if r["run"] == d and "bucket" in r]
+    assert mine
+    b = [b for b in c["rows"] if b["bucket"] == int(mine[0]["bucket"])][0]
+    assert (int(mine[0]["pinf"]), int(mine[0]["ninf"]), int(mine[0]["finite"])) == (b["pinf"], b["ninf"], b["finite"])
+    text = " ".join(mine[0]["cells"])
+    assert b["pinf"] > 0 and ("%d +Inf" % b["pinf"]) in text and ((b["ninf"] == 0) or ("%d −Inf" % b["ninf"]) in text), text
+    page.mouse("mouseMoved", 5, 5)
     # the divergence to 289,614 stays in the y range (not clipped away)
     y1 = page.eval("Number(document.querySelector(%s + ' svg.chart').dataset.y1)" % json.dumps(sel))
     top = max(api_num(b["max"]) for b in c["rows"] if math.isfinite(api_num(b["max"])) and api_num(b["max"]) < 1e200)

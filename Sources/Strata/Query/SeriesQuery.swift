@@ -125,9 +125,13 @@ struct SeriesQuery {
         return acc
     }
 
-    /// Per-bucket statistics over the closed step interval of `buckets` (see `Buckets.index`).
-    func curve(_ buckets: Buckets) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
-        let lo = buckets.lo, last = buckets.last
+    /// Per-bucket statistics over the closed step interval of `buckets` (see `Buckets.index`), for
+    /// the buckets from `first` on (the others are left out, and cost nothing), with their ±Inf counts.
+    func curve(_ buckets: Buckets, from first: Int = 0) throws(StrataError) -> [CurveRow] {
+        let last = buckets.last
+        guard first < buckets.count else { return [] }
+        let lo = first > 0 ? buckets.start(first) : buckets.lo
+        if lo > last { return [] }
         var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
         let scratch = ValueScratch()
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
@@ -156,7 +160,23 @@ struct SeriesQuery {
                 }
             }
         }
-        return SeriesQuery.nonEmpty(acc)
+        var rows = SeriesQuery.nonEmpty(acc)
+        if rows.contains(where: \.mayHoldInfinity) {
+            // Only chunks (and, in them, tier blocks) whose min is −Inf or max is +Inf are decoded.
+            var pos = [Int](repeating: 0, count: buckets.count), neg = pos
+            for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last && c.stats.mayHoldInfinity {
+                var cur = try ChunkCursor(c, scratch: scratch)
+                let i0 = c.stats.firstStep >= lo ? 0 : try cur.lowerBound(lo)
+                let i1 = c.stats.lastStep <= last ? c.count : try cur.lowerBound(last + 1)
+                if i1 <= i0 { continue }
+                for (i, positive) in try cur.infinities(i0..<i1) {
+                    let b = buckets.index(try cur.step(i))
+                    if positive { pos[b] += 1 } else { neg[b] += 1 }
+                }
+            }
+            for k in rows.indices { rows[k].positiveInfinities = pos[rows[k].bucket]; rows[k].negativeInfinities = neg[rows[k].bucket] }
+        }
+        return rows
     }
 
 }
@@ -167,39 +187,70 @@ extension SeriesQuery {
     /// not are outside every range). Whole chunks whose x span falls in one bucket are merged from
     /// their statistics; other chunks are decoded point by point.
     /// First/last within a bucket are by step (then arrival), as everywhere.
-    func timeCurve(_ buckets: Buckets, origin: Int64?) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
+    /// Only the buckets from `first` on are computed (the others are left out).
+    func timeCurve(_ buckets: Buckets, origin: Int64?, from first: Int = 0) throws(StrataError) -> [CurveRow] {
         @inline(__always) func x(_ t: Int64) -> Int64? {
             guard let origin else { return t }
             let (d, overflow) = t.subtractingReportingOverflow(origin)
             return overflow ? nil : d
         }
+        guard first < buckets.count else { return [] }
+        let lo = first > 0 ? buckets.start(first) : buckets.lo
+        if lo > buckets.last { return [] }
         var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
+        var pos = [Int](repeating: 0, count: buckets.count), neg = pos
+        let scratch = ValueScratch()
         for c in chunks {
             // x is increasing in t where defined, so the chunk's x span is [x(minTime), x(maxTime)].
             let x0 = x(c.minTime), x1 = x(c.maxTime)
             if let x0, x0 > buckets.last { continue }
-            if let x1, x1 < buckets.lo { continue }
-            if let x0, let x1, buckets.contains(x0), buckets.contains(x1), buckets.index(x0) == buckets.index(x1) {
-                acc[buckets.index(x0)].merge(c.stats)
+            if let x1, x1 < lo { continue }
+            if let x0, let x1, x0 >= lo, buckets.contains(x1), buckets.index(x0) == buckets.index(x1) {
+                let b = buckets.index(x0)
+                acc[b].merge(c.stats)
+                if c.stats.mayHoldInfinity {
+                    var cur = try ChunkCursor(c, scratch: scratch)
+                    for (_, positive) in try cur.infinities(0..<c.count) { if positive { pos[b] += 1 } else { neg[b] += 1 } }
+                }
                 continue
             }
             let n = c.count
             let cols = try ChunkColumns(c)
             let s = cols.steps, v = cols.values, t = cols.times
             for i in 0..<n {
-                guard let xi = x(t[i]), buckets.contains(xi) else { continue }
-                acc[buckets.index(xi)].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
+                guard let xi = x(t[i]), xi >= lo, buckets.contains(xi) else { continue }
+                let b = buckets.index(xi)
+                acc[b].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
+                if v[i] == .infinity { pos[b] += 1 } else if v[i] == -.infinity { neg[b] += 1 }
             }
         }
-        return SeriesQuery.nonEmpty(acc)
+        var rows = SeriesQuery.nonEmpty(acc)
+        for k in rows.indices { rows[k].positiveInfinities = pos[rows[k].bucket]; rows[k].negativeInfinities = neg[rows[k].bucket] }
+        return rows
     }
 }
 
 extension SeriesQuery {
-    /// The non-empty buckets of per-bucket accumulators, in bucket order.
-    static func nonEmpty(_ acc: [Aggregate]) -> [(bucket: Int, stats: Aggregate)] {
-        var out: [(bucket: Int, stats: Aggregate)] = []
-        for (b, a) in acc.enumerated() where !a.isEmpty { out.append((b, a)) }
+    /// The non-empty buckets of per-bucket accumulators, in bucket order (±Inf counts zero).
+    static func nonEmpty(_ acc: [Aggregate]) -> [CurveRow] {
+        var out: [CurveRow] = []
+        for (b, a) in acc.enumerated() where !a.isEmpty { out.append(CurveRow(bucket: b, stats: a)) }
         return out
     }
+}
+
+/// One non-empty bucket of a curve as queries compute it: its statistics and how many of its
+/// values are +Inf and −Inf (counted by decoding only the blocks whose min or max is infinite).
+struct CurveRow {
+    var bucket: Int
+    var stats: Aggregate
+    var positiveInfinities = 0
+    var negativeInfinities = 0
+    var mayHoldInfinity: Bool { stats.mayHoldInfinity }
+}
+
+extension Aggregate {
+    /// Whether some value may be ±Inf: a numeric value exists and the min is −Inf or the max +Inf
+    /// (exact for points: the min is −Inf exactly when one value is −Inf, likewise the max).
+    var mayHoldInfinity: Bool { numericCount > 0 && (min == -.infinity || max == .infinity) }
 }

@@ -38,11 +38,12 @@ const Api = {
     return this.get(p);
   },
   run(id) { return this.get("/api/runs/" + enc(id)); },
-  // The exact bucketed curve: `q` = {run, metric, x, buckets, from, to}.
+  // The exact bucketed curve: `q` = {run, metric, x, buckets, from, to, since}.
   curve(q) { return this.get(Api.curvePath(q)); },
   curvePath(q) {
     let p = `/api/curve?run=${enc(q.run)}&metric=${enc(q.metric)}&x=${q.x}&buckets=${q.buckets}`;
     if (q.from !== undefined && q.from !== null) p += `&from=${q.from}&to=${q.to}`;
+    if (q.since !== undefined && q.since !== null) p += `&since=${q.since}`;
     return p;
   },
   band(metric, group, width, where) {

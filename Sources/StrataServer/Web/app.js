@@ -97,8 +97,9 @@ const App = {
       const before = new Map(S.runs.map(r => [r.id, r]));
       const oldMetrics = new Set(); before.forEach(r => Object.keys(r.metrics).forEach(m => oldMetrics.add(m)));
       this.setRuns(o);
-      // The metrics whose summaries moved for a shown run: only their panels are fetched again.
-      const changed = new Set();
+      // The metrics whose summaries moved for a shown run, with those runs: only their panels are
+      // asked, and (on the step axis) only for the runs' last buckets (Panel.follow, `since`).
+      const changed = new Map();
       let newMetric = false;
       const ids = S.page === "run" ? [S.runId] : S.group ? S.runs.map(r => r.id) : shownRuns();
       for (const id of ids) {
@@ -106,13 +107,13 @@ const App = {
         if (!b) continue;
         for (const m of Object.keys(b.metrics)) {
           if (!oldMetrics.has(m)) newMetric = true;
-          if (!a || JSON.stringify(a.metrics[m]) !== JSON.stringify(b.metrics[m])) changed.add(m);
+          if (!a || JSON.stringify(a.metrics[m]) !== JSON.stringify(b.metrics[m])) { if (!changed.has(m)) changed.set(m, []); changed.get(m).push(id); }
         }
       }
       if (S.page === "run") { if (changed.size) RunPage.refresh(); return; }
       Table.render();
       if (newMetric || before.size !== S.runs.length) Workspace.render();
-      if (changed.size) Workspace.refresh(true, changed);
+      if (changed.size) Workspace.follow(changed);
       $("#live").textContent = "live · updated " + new Date().toISOString().slice(11, 19) + " UTC";
     } catch (e) {
       $("#live").textContent = "live: " + e.message;

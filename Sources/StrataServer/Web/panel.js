@@ -71,16 +71,21 @@ class Panel {
   async loadLines(buckets, seq) {
     const ids = this.runs().filter(id => { const r = runInfo(id); return !r || r.metrics[this.metric]; });
     let range = this.state.xr || null;
+    let grid = false;
     if (!range && S.x === "step") {
-      // One step range for every run: their buckets line up.
+      // One step range for every run: their buckets line up. With a running run, the range has
+      // room for a quarter more steps, so that new points fall into the same grid and only its
+      // last buckets are fetched again (`follow`).
       let lo = Infinity, hi = -Infinity;
       for (const id of ids) { const s = runInfo(id) && runInfo(id).metrics[this.metric]; if (s) { lo = Math.min(lo, s.first_step); hi = Math.max(hi, s.last_step + 1); } }
-      if (lo < hi && Number.isSafeInteger(lo) && Number.isSafeInteger(hi)) range = [lo, hi];
+      if (ids.some(id => (runInfo(id) || {}).status === "running")) hi += Math.max(16, Math.ceil((hi - lo) / 4));
+      if (lo < hi && Number.isSafeInteger(lo) && Number.isSafeInteger(hi)) { range = [lo, hi]; grid = true; }
     }
     const q = id => ({ run: id, metric: this.metric, x: S.x, buckets, from: range ? Math.floor(range[0]) : null, to: range ? Math.max(Math.floor(range[0]) + 1, Math.ceil(range[1])) : null });
     const results = await Promise.all(ids.map(id => Api.curve(q(id)).then(o => ({ id, o }), e => ({ id, error: e.message }))));
     if (seq !== this.seq) return;
     this.query = range ? { from: q("").from, to: q("").to, buckets } : { buckets };
+    this.grid = grid ? this.query : null;
     this.el.dataset.buckets = String(buckets);
     if (range) { this.el.dataset.from = String(this.query.from); this.el.dataset.to = String(this.query.to); }
     else { delete this.el.dataset.from; delete this.el.dataset.to; }
@@ -89,11 +94,39 @@ class Panel {
     this.groups = null;
     this.series = results.filter(r => r.o).map(r => {
       const run = runInfo(r.id);
-      const rows = r.o.rows.map(b => ({
-        x: S.x === "step" ? (b.first_step + b.last_step) / 2 : (num(b.x0) + num(b.x1)) / 2,
-        x0: num(b.x0), x1: num(b.x1), mean: num(b.mean), min: num(b.min), max: num(b.max), count: b.count, nan: b.nan, raw: b }));
+      const rows = r.o.rows.map(rowOf);
       return { id: r.id, name: run ? run.name : r.o.name || r.id, color: colorOf(r.id), baseline: r.id === S.baseline, rows, t0: r.o.t0 };
     });
+  }
+
+  // Live: the runs `ids` have new points in this metric. On the step axis, while the panel keeps
+  // its grid (no zoom, every point of the run inside its range), only each run's last non-empty
+  // bucket and the ones after it are fetched (`since` = that bucket's first step): unchanged
+  // buckets are not asked again. The rows' counts must then add up to the run's summary count
+  // (else points arrived elsewhere, e.g. after a rewind): otherwise the panel is fetched again.
+  async follow(ids) {
+    const g = this.grid;
+    if (!g || S.group || this.state.xr || this.el.dataset.loading || this.key() !== this.loadedKey) return this.load(true);
+    const todo = [];
+    for (const id of ids) {
+      const m = runInfo(id) && runInfo(id).metrics[this.metric];
+      const s = this.series.find(x => x.id === id);
+      if (!m && !s) continue;
+      if (!m || !s || !s.rows.length || m.first_step < g.from || m.last_step >= g.to) return this.load(true);
+      todo.push({ s, since: s.rows[s.rows.length - 1].x0, count: m.count });
+    }
+    if (!todo.length) return;
+    const seq = this.seq;
+    const got = await Promise.all(todo.map(t => Api.curve({ run: t.s.id, metric: this.metric, x: "step", buckets: g.buckets, from: g.from, to: g.to, since: t.since })
+      .then(o => Object.assign(t, { o }), e => Object.assign(t, { error: e.message }))));
+    if (seq !== this.seq) return;   // a full fetch started meanwhile
+    for (const t of got) {
+      if (t.error) { this.status.textContent = t.error; return this.load(true); }
+      const rows = t.s.rows.filter(r => r.x1 <= t.since).concat(t.o.rows.map(rowOf));
+      if (rows.reduce((n, r) => n + r.count, 0) !== t.count) return this.load(true);
+      t.s.rows = rows;
+    }
+    this.render();
   }
 
   async loadBand(buckets, seq) {
@@ -252,23 +285,21 @@ class Panel {
 
   uid() { if (!this._uid) this._uid = Math.random().toString(36).slice(2, 9); return this._uid; }
 
-  // NaN buckets (count from the API), ±Inf buckets (their min/max is ±Infinity), and buckets whose
-  // values lie outside the y range (ignored outliers, zoom, log scale) as markers on the edges.
+  // NaN, +Inf and −Inf buckets with the API's exact counts of each, and buckets whose values lie
+  // outside the y range (ignored outliers, zoom, log scale) as markers on the edges.
   markers(s, g, sx, sy, y0, y1, pw, ph, log) {
     for (const r of s.rows) {
       if (!isFinite(r.x) || r.x < this.scale.x0 || r.x > this.scale.x1) continue;
       const x = sx(r.x);
       const add = (cls, shape, y, title) => {
         const m = svgEl("path", { d: shape(x, y), class: "marker " + cls, fill: s.color }, g);
-        Object.assign(m.dataset, { run: s.id, x0: String(r.x0), x1: String(r.x1), count: cls === "nan" ? String(r.nan) : "≥1" });
+        Object.assign(m.dataset, { run: s.id, x0: String(r.x0), x1: String(r.x1), count: String(cls === "nan" ? r.nan : cls === "inf pinf" ? r.pinf : cls === "inf ninf" ? r.ninf : "") });
         svgEl("title", {}, m).textContent = title;
       };
       const where = S.group ? `step ${plain(r.x0)}–${plain(r.x1)}` : S.x === "step" ? `steps ${r.raw.first_step}–${r.raw.last_step}` : `bucket ${plain(r.x0)}–${plain(r.x1)}`;
       if (r.nan > 0) add("nan", (x, y) => `M${x - 4},${y}L${x},${y - 4}L${x + 4},${y}L${x},${y + 4}Z`, M.t - 8, `${s.name}: ${r.nan} NaN in ${where}`);
-      // TODO(issue 13): the curve API does not give per-bucket +Inf/−Inf counts yet; the marker says
-      // "≥1" from the bucket's max/min being ±Infinity until it does.
-      if (r.max === Infinity) add("inf pinf", (x, y) => `M${x - 5},${y + 6}L${x},${y - 2}L${x + 5},${y + 6}Z`, M.t + 1, `${s.name}: ≥1 +Inf in ${where}`);
-      if (r.min === -Infinity) add("inf ninf", (x, y) => `M${x - 5},${y - 6}L${x},${y + 2}L${x + 5},${y - 6}Z`, M.t + ph - 1, `${s.name}: ≥1 −Inf in ${where}`);
+      if (r.pinf > 0) add("inf pinf", (x, y) => `M${x - 5},${y + 6}L${x},${y - 2}L${x + 5},${y + 6}Z`, M.t + 1, `${s.name}: ${r.pinf} +Inf in ${where}`);
+      if (r.ninf > 0) add("inf ninf", (x, y) => `M${x - 5},${y - 6}L${x},${y + 2}L${x + 5},${y - 6}Z`, M.t + ph - 1, `${s.name}: ${r.ninf} −Inf in ${where}`);
       const hiV = isFinite(r.max) ? r.max : r.mean, loV = isFinite(r.min) ? r.min : r.mean;
       if (isFinite(hiV) && hiV > y1) add("off high", (x, y) => `M${x - 3},${y + 4}L${x},${y}L${x + 3},${y + 4}Z`, M.t + 3, `${s.name}: max ${exact(r.max)} above the y range in ${where}`);
       if (isFinite(loV) && (loV < y0 || (log && loV <= 0))) add("off low", (x, y) => `M${x - 3},${y - 4}L${x},${y}L${x + 3},${y - 4}Z`, M.t + ph - 3, `${s.name}: min ${exact(r.min)} below the y range in ${where}`);
@@ -396,14 +427,15 @@ class Panel {
       any = true;
       const b = r.raw;
       Object.assign(tr.dataset, { x0: String(b.x0 !== undefined ? b.x0 : b.step), mean: String(b.mean), min: String(b.min), max: String(b.max), count: String(b.count), nan: String(b.nan) });
+      if (b.pinf !== undefined) Object.assign(tr.dataset, { pinf: String(b.pinf), ninf: String(b.ninf), finite: String(b.finite) });
       if (b.bucket !== undefined) tr.dataset.bucket = String(b.bucket);
       const vals = this.groups ? [b.mean, b.std, b.min, b.max] : [b.mean, b.min, b.max];
       for (const v of vals) el("td", { class: "num" }, tr, exact(v));
       el("td", { class: "num" }, tr, String(b.count));
       const flags = [];
       if (b.nan) flags.push(b.nan + " NaN");
-      if (r.max === Infinity) flags.push("≥1 +Inf");
-      if (r.min === -Infinity) flags.push("≥1 −Inf");
+      if (b.pinf) flags.push(b.pinf + " +Inf");
+      if (b.ninf) flags.push(b.ninf + " −Inf");
       el("td", { class: "num" + (flags.length ? " bad" : "") }, tr, this.groups ? String(b.nan) : flags.join(", "));
       if (baseRow && !this.groups) {
         if (s === baseS) { el("td", { class: "num muted" }, tr, "base"); el("td", {}, tr); }
@@ -419,6 +451,12 @@ class Panel {
     const left = p.x + 16 + tip.offsetWidth > sc.W ? Math.max(0, p.x - 16 - tip.offsetWidth) : p.x + 16;
     tip.style.left = left + "px"; tip.style.top = Math.max(0, p.y - 10) + "px";
   }
+}
+
+// A row of `/api/curve` as a panel draws it (x: the middle of the bucket's steps or bounds).
+function rowOf(b) {
+  return { x: S.x === "step" ? (b.first_step + b.last_step) / 2 : (num(b.x0) + num(b.x1)) / 2,
+    x0: num(b.x0), x1: num(b.x1), mean: num(b.mean), min: num(b.min), max: num(b.max), count: b.count, nan: b.nan, pinf: b.pinf, ninf: b.ninf, raw: b };
 }
 
 // Debiased exponential moving average of the finite bucket means, into r.ema.

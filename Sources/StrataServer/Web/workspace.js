@@ -85,5 +85,16 @@ const Workspace = {
       else if (asked) p.stale = true;   // fetched again when it comes into view
     }
   },
+  // New points: `changed` maps a metric to the runs whose summary of it moved. Panels on screen
+  // fetch what is new (Panel.follow); those off screen are fetched when they come into view.
+  follow(changed) {
+    const seen = new Set(this.onScreen());
+    for (const p of this.panels.values()) {
+      if (!changed.has(p.metric)) continue;
+      if (seen.has(p) && !S.group) p.follow(changed.get(p.metric));
+      else if (seen.has(p)) p.load(true);
+      else p.stale = true;
+    }
+  },
   redrawAll() { for (const p of this.onScreen()) p.render(); },
 };

@@ -124,6 +124,32 @@ struct ChunkCursor {
         return a
     }
 
+    /// The indexes in `r` of the points whose value is +Inf (`positive`) or −Inf, in order.
+    /// Decodes only the blocks that can hold one: a block whose tier entry has a max below +Inf
+    /// and a min above −Inf (or no numeric value) is skipped; without a tier the range is decoded.
+    mutating func infinities(_ r: Range<Int>) throws(StrataError) -> [(index: Int, positive: Bool)] {
+        var out: [(index: Int, positive: Bool)] = []
+        let bs = ChunkLayout.blockSize
+        var b = r.lowerBound / bs
+        while b * bs < r.upperBound {
+            let lo = Swift.max(r.lowerBound, b * bs), hi = Swift.min(r.upperBound, (b + 1) * bs)
+            if let tier = tierBytes {
+                let at = b * ChunkLayout.tierEntrySize
+                let l = Double(bitPattern: UInt64(littleEndian: tier.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
+                let h = Double(bitPattern: UInt64(littleEndian: tier.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
+                let mayHold = (h == .infinity || l == -.infinity) && l <= h
+                if !mayHold { b += 1; continue }
+            }
+            try ensure(lo..<hi)
+            for i in lo..<hi {
+                let v = values[i]
+                if v == .infinity { out.append((i, true)) } else if v == -.infinity { out.append((i, false)) }
+            }
+            b += 1
+        }
+        return out
+    }
+
     /// Value statistics of consecutive whole tier blocks, in two passes over their entries (sums,
     /// then the spread of block means around the overall mean): no division per block.
     static func tierRun(_ bytes: UnsafeRawBufferPointer, blocks: Range<Int>, chunkCount: Int) -> Aggregate {

@@ -322,6 +322,10 @@ def test_url_restores_the_view(server, browser, page):
         other.goto(url)
         wait_panel(other, "train/loss", 3)
         other.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(snap["rows"]), what="table restored")
+        # panels are fetched when on screen: bring each one drawn in the first page into view
+        for m in sorted({l[0] for l in snap["lines"]}, reverse=True):
+            wait_panel(other, m, sum(1 for l in snap["lines"] if l[0] == m))
+        other.eval("window.scrollTo(0, 0); document.querySelector(%s).scrollIntoView({block: 'center'})" % json.dumps(sel))
         again = view_snapshot(other)
         assert again == snap
         shot(other, "06-restored")
@@ -331,6 +335,27 @@ def test_url_restores_the_view(server, browser, page):
     # back to the unzoomed view for the next test
     page.eval("document.querySelector(%s + ' button.reset').click()" % json.dumps(sel))
     wait_panel(page, "train/loss", 3)
+
+
+def curve_requests(page, metric):
+    """The page's /api/curve requests for `metric` since the resource timings were cleared, as dicts."""
+    names = page.eval("performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/curve?'))")
+    out = []
+    for n in names:
+        q = dict(webstore.urllib.parse.parse_qsl(webstore.urllib.parse.urlsplit(n).query))
+        if q.get("metric") == metric:
+            out.append(q)
+    return out
+
+
+def drawn_rows(page, metric, run):
+    return page.eval("Workspace.panels.get(%s).series.find(s => s.id === %s).rows.map(r => r.raw)" % (json.dumps(metric), json.dumps(run)))
+
+
+def grid_curve(server, page, metric, run):
+    """The API's whole curve of `run` on the grid (from, to, buckets) the panel shows."""
+    q = page.eval("(() => { const p = document.querySelector(%s); return {buckets: Number(p.dataset.buckets), from: p.dataset.from, to: p.dataset.to}; })()" % json.dumps(panel_sel(metric)))
+    return server.curve(run, metric, buckets=q["buckets"], frm=q["from"], to=q["to"])["rows"]
 
 
 def test_a_point_logged_while_the_page_is_open_appears(server, page):
@@ -343,10 +368,30 @@ def test_a_point_logged_while_the_page_is_open_appears(server, page):
     sel = panel_sel("train/loss")
     last = lambda: page.eval("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p ? Number(p.dataset.lastStep) : null; })()" % (json.dumps(sel), json.dumps(live)))
     assert last() == 499
+    others = [rid for rid in checked_ids(page) if rid != live]
+    page.eval("performance.setResourceTimingBufferSize(100000); performance.clearResourceTimings()")
     server.ingest([{"run": "live", "step": 1500, "metrics": {"train/loss": 0.125}}])
     page.wait("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p && Number(p.dataset.lastStep) === 1500; })()" % (json.dumps(sel), json.dumps(live)),
               timeout=30, what="the new point drawn without a reload")
     assert page.eval("window.__strataPageMark") == "no reload"
+    # only what is new was fetched: the live run's last buckets (`since`), nothing for the runs
+    # that did not change; and the rows drawn are the API's whole curve on the panel's grid
+    asked = curve_requests(page, "train/loss")
+    assert asked and all(q["run"] == live and "since" in q for q in asked), asked
+    assert not [q for q in asked if q["run"] in others]
+    assert drawn_rows(page, "train/loss", live) == grid_curve(server, page, "train/loss", live)
+    # a point past the panel's grid (val/loss: steps 0 to 1900, with room to 2375): the panel is
+    # fetched again on a new grid, still the API's curve
+    vsel = panel_sel("val/loss")
+    wait_panel(page, "val/loss", 4)
+    page.eval("performance.clearResourceTimings()")
+    server.ingest([{"run": "live", "step": 2600, "metrics": {"val/loss": 0.0625}}])
+    page.wait("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p && Number(p.dataset.lastStep) === 2600; })()" % (json.dumps(vsel), json.dumps(live)),
+              timeout=30, what="the point past the grid drawn")
+    asked = curve_requests(page, "val/loss")
+    assert [q for q in asked if q["run"] == live and "since" not in q], asked
+    assert drawn_rows(page, "val/loss", live) == grid_curve(server, page, "val/loss", live)
+    page.eval("document.querySelector(%s).scrollIntoView({block: 'center'})" % json.dumps(sel))
     # the table followed too: the live run's train/loss count is the API's
     s = server.get("/api/runs?limit=1000")
     count = [r for r in s["runs"] if r["id"] == live][0]["metrics"]["train/loss"]["count"]

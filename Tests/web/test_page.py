@@ -547,6 +547,64 @@ def test_sweeps_scatter_brush_selects_runs(server, page):
     shot(page, "13-sweeps")
 
 
+def pc_axes(page):
+    return {a["key"]: a for a in page.eval("[...document.querySelectorAll('#parcoords g.pcaxis')].map(g => Object.assign({}, g.dataset))")}
+
+
+def pc_y(axis, v):
+    """The page y of value `v` on a numeric parallel-coordinates axis (its top, height, range, log)."""
+    t = math.log10 if axis["log"] == "1" else (lambda x: x)
+    lo, hi = float(axis["lo"]), float(axis["hi"])
+    return float(axis["top"]) + (t(hi) - t(v)) / (t(hi) - t(lo)) * float(axis["h"])
+
+
+def test_parallel_coordinates_brushes_select_runs(server, page):
+    before = checked_ids(page)
+    page.eval("window.scrollTo(0, 0); document.querySelector('#sweeps').open = true; Sweeps.render()")
+    set_control(page, "#sweepy", "val/loss.min")
+    runs = server.get("/api/runs?limit=1000")["runs"]
+    page.wait("(document.querySelector('#parcoords').dataset.axes || '').endsWith('summary')", what="parallel coordinates drawn")
+    axes = pc_axes(page)
+    # an axis per param that varies (batch, lr, model, seed), then the summary; a line per run
+    varying = sorted(k for k in {k for r in runs for k in r["params"]} if len({json.dumps(r["params"].get(k)) for r in runs}) > 1)
+    assert page.eval("document.querySelector('#parcoords').dataset.axes") == ",".join(["params." + k for k in varying] + ["summary"])
+    assert sorted(page.eval("[...document.querySelectorAll('#parcoords path.pline')].map(p => p.dataset.run)")) == sorted(r["id"] for r in runs)
+    geo = page.eval("(() => { const s = document.querySelector('#parcoords'); s.scrollIntoView({block: 'center'}); const b = s.getBoundingClientRect(); return {left: b.left, top: b.top}; })()")
+    lr = axes["params.lr"]
+    assert lr["log"] == "1"   # 3e-4 to 0.1: log axis
+    lrs = sorted({r["params"]["lr"] for r in runs})
+    # brush lr from between its two smallest values up past the largest: lr >= lrs[1]
+    x = geo["left"] + float(lr["x"])
+    ya = geo["top"] + (pc_y(lr, lrs[0]) + pc_y(lr, lrs[1])) / 2
+    yb = geo["top"] + float(lr["top"]) - 2
+    page.drag(x, ya, x + 1, yb)
+    first = sorted(r["id"] for r in runs if r["params"]["lr"] >= lrs[1])
+    want = json.dumps(json.dumps(first, separators=(",", ":")))
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort()) === %s" % want,
+              what="the runs inside the lr brush selected")
+    assert sorted(page.eval("S.selected")) == first
+    # and a brush on the summary: val/loss min at most a value between two of those runs' values
+    summ = pc_axes(page)["summary"]
+    vals = sorted({api_num(r["metrics"]["val/loss"]["min"]) for r in runs if r["id"] in first})
+    cut = (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+    x = geo["left"] + float(summ["x"])
+    page.drag(x, geo["top"] + pc_y(summ, cut), x, geo["top"] + float(summ["top"]) + float(summ["h"]) + 3)
+    both = sorted(r["id"] for r in runs if r["id"] in first and api_num(r["metrics"]["val/loss"]["min"]) <= cut)
+    assert both and len(both) < len(first)
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort()) === %s" % json.dumps(json.dumps(both, separators=(",", ":"))),
+              what="the runs inside both brushes selected")
+    # the panels chart exactly the selection, and the brushes are in the URL
+    page.eval("URLState.saveNow()")
+    assert "pc" in page.eval("Object.fromEntries(new URLSearchParams(location.search))")
+    shot(page, "14-parallel-coordinates")
+    # clicking an axis clears its brush; the selection goes back to what it was for the next tests
+    for k in ("summary", "params.lr"):
+        a = pc_axes(page)[k]
+        page.click(geo["left"] + float(a["x"]), geo["top"] + float(a["top"]) + 20)
+    page.wait("Object.keys(S.brushes).length === 0", what="brushes cleared")
+    page.eval("App.select(%s); document.querySelector('#sweeps').open = false" % json.dumps(before))
+
+
 def test_baseline_deltas_in_hover_and_summary(server, page):
     ids = ids_by_name(server)
     base = ids["lr0.003-s0"]
@@ -575,5 +633,5 @@ def test_baseline_deltas_in_hover_and_summary(server, page):
         assert math.isclose(float(r["cells"][5]), last - bl, rel_tol=1e-3), r
         checked += 1
     assert checked >= 1
-    shot(page, "14-baseline")
+    shot(page, "15-baseline")
     page.mouse("mouseMoved", 5, 5)

@@ -513,16 +513,86 @@ def test_smoothing_and_outliers(server, page):
     page.wait("Number(document.querySelector(%s + ' svg.chart').dataset.y1) >= 289000" % json.dumps(sel), what="full range back")
 
 
-def test_group_by_param_bands(server, page):
-    set_control(page, "#group", "seed")
-    groups = {r["group"] for r in server.get("/api/band?metric=val/acc&group=seed&width=100")["rows"]}
-    assert len(groups) >= 2
-    wait_panel(page, "val/acc", len(groups))
-    assert page.eval("document.querySelectorAll(%s + ' path.std').length" % json.dumps(panel_sel("val/acc"))) == len(groups)
-    legend = page.eval("[...document.querySelectorAll(%s + ' .plegend .item')].map(e => e.textContent)" % json.dumps(panel_sel("val/acc")))
-    assert sorted(legend) == sorted("seed=" + g for g in groups)
-    shot(page, "12-bands")
-    set_control(page, "#group", "")
+def set_group(page, keys):
+    """Checks exactly `keys`, in this order, in the group-by chooser (clicking its checkboxes)."""
+    page.eval("window.scrollTo(0, 0); document.querySelector('#groupchooser').open = true")
+    for k in keys:
+        page.wait("!!document.querySelector('#groupchooser input[data-group=%s]')" % json.dumps(k), what="group key %s offered" % k)
+    for k in page.eval("[...document.querySelectorAll('#groupchooser input[data-group]')].filter(c => c.checked).map(c => c.dataset.group)"):
+        page.click(*center(page, "#groupchooser input[data-group=%s]" % json.dumps(k)))
+    for k in keys:
+        if not page.eval("document.querySelector('#groupchooser input[data-group=%s]').checked" % json.dumps(k)):
+            page.click(*center(page, "#groupchooser input[data-group=%s]" % json.dumps(k)))
+    page.wait("S.group === %s" % json.dumps(",".join(keys)), what="grouped by %s" % keys)
+    page.eval("document.querySelector('#groupchooser').open = false")
+
+
+def check_group_hover(server, page, metric, members_of, x="step", frac=0.5):
+    """Hovers `metric`'s panel and checks every group's bucket against the API: the curves of the
+    group's members on the panel's grid, pooled (count, NaN, ±Inf, min, max exactly; mean).
+    The cursor goes to the middle of the bucket a fraction `frac` along the first group's buckets."""
+    sel = json.dumps(panel_sel(metric))
+    page.eval("document.querySelector(%s).scrollIntoView({block: 'center'})" % sel)
+    f = page.eval("(() => { const p = Workspace.panels.get(%s); const s = p.svg.dataset; const rows = p.groups[0].rows; const r = rows[Math.floor(rows.length * %f)];"
+                  " return ((r.x0 + r.x1) / 2 - Number(s.x0)) / (Number(s.x1) - Number(s.x0)); })()" % (json.dumps(metric), frac))
+    rows, _, q = hover_rows(page, metric, f)
+    checked = 0
+    for row in rows:
+        if "bucket" not in row:
+            continue
+        members = members_of(row["run"][len("group:"):])
+        got = []
+        for rid, labels in members:
+            c = server.curve(rid, metric, x=x, buckets=q["buckets"], frm=q["from"], to=q["to"], labels=labels)
+            got += [b for b in c["rows"] if b["bucket"] == int(row["bucket"])]
+        assert got, row
+        count, nan = sum(b["count"] for b in got), sum(b["nan"] for b in got)
+        assert (int(row["count"]), int(row["nan"]), int(row["runs"])) == (count, nan, len(got)), (row, got)
+        assert api_num(row["min"]) == min(api_num(b["min"]) for b in got) and api_num(row["max"]) == max(api_num(b["max"]) for b in got)
+        n = count - nan
+        mean = sum((b["count"] - b["nan"]) * api_num(b["mean"]) for b in got) / n
+        var = sum((b["count"] - b["nan"]) * (api_num(b["std"]) ** 2 + (api_num(b["mean"]) - mean) ** 2) for b in got) / n
+        assert math.isclose(api_num(row["mean"]), mean, rel_tol=1e-9) and math.isclose(api_num(row["std"]), math.sqrt(var), rel_tol=1e-6, abs_tol=1e-12), (row, mean, var)
+        checked += 1
+    page.mouse("mouseMoved", 5, 5)
+    return checked
+
+
+def test_grouping_by_params_and_labels_honours_the_x_axis(server, page):
+    runs = server.get("/api/runs?limit=1000")["runs"]
+    def by_params(*keys):
+        def members(name):
+            want = dict(part.split("=", 1) for part in name.split(", "))
+            return [(r["id"], None) for r in runs if "val/acc" in r["metrics"]
+                    and all(str(r["params"].get(k)) == want[k] for k in keys)]
+        return members
+    seeds = sorted({str(r["params"]["seed"]) for r in runs if "val/acc" in r["metrics"]})
+    set_group(page, ["seed"])
+    for x, title in (("step", "step"), ("relative", "time since"), ("time", "wall time")):
+        set_control(page, "#xaxis", x)
+        page.wait("document.querySelector(%s + ' .axtitle').textContent.startsWith(%s)" % (json.dumps(panel_sel("val/acc")), json.dumps(title)), what="%s axis" % x)
+        wait_panel(page, "val/acc", len(seeds))
+        legend = page.eval("[...document.querySelectorAll(%s + ' .plegend .item')].map(e => e.dataset.group)" % json.dumps(panel_sel("val/acc")))
+        assert sorted(legend) == sorted("seed=" + s for s in seeds)
+        assert page.eval("document.querySelectorAll(%s + ' path.std').length" % json.dumps(panel_sel("val/acc"))) == len(seeds)
+        assert check_group_hover(server, page, "val/acc", by_params("seed"), x=x, frac=0.3) >= 2
+        if x == "step":
+            shot(page, "12-groups")
+    set_control(page, "#xaxis", "step")
+    # two params: a group per (model, seed) that occurs
+    set_group(page, ["model", "seed"])
+    combos = sorted({"model=%s, seed=%s" % (r["params"]["model"], r["params"]["seed"]) for r in runs if "val/acc" in r["metrics"]})
+    wait_panel(page, "val/acc", len(combos))
+    assert sorted(page.eval("[...document.querySelectorAll(%s + ' .plegend .item')].map(e => e.dataset.group)" % json.dumps(panel_sel("val/acc")))) == combos
+    assert check_group_hover(server, page, "val/acc", by_params("model", "seed")) >= 2
+    # a context label: the ddp run's train/loss per rank
+    set_group(page, ["label:rank"])
+    ddp = [r["id"] for r in runs if r["name"] == "ddp"][0]
+    wait_panel(page, "train/loss", 2)
+    assert check_group_hover(server, page, "train/loss", lambda name: [(ddp, {"rank": name.split("=")[1]})]) == 2
+    page.eval("URLState.saveNow()")
+    assert page.eval("new URLSearchParams(location.search).get('group')") == "label:rank"
+    set_group(page, [])
     wait_panel(page, "val/acc", drawn_for(server, page, "val/acc"))
 
 
@@ -585,11 +655,12 @@ def test_parallel_coordinates_brushes_select_runs(server, page):
     assert sorted(page.eval("S.selected")) == first
     # and a brush on the summary: val/loss min at most a value between two of those runs' values
     summ = pc_axes(page)["summary"]
-    vals = sorted({api_num(r["metrics"]["val/loss"]["min"]) for r in runs if r["id"] in first})
+    vals = sorted({api_num(r["metrics"]["val/loss"]["min"]) for r in runs if r["id"] in first and "val/loss" in r["metrics"]})
     cut = (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
     x = geo["left"] + float(summ["x"])
     page.drag(x, geo["top"] + pc_y(summ, cut), x, geo["top"] + float(summ["top"]) + float(summ["h"]) + 3)
-    both = sorted(r["id"] for r in runs if r["id"] in first and api_num(r["metrics"]["val/loss"]["min"]) <= cut)
+    # (a run without val/loss is drawn under the axis: no brush holds it)
+    both = sorted(r["id"] for r in runs if r["id"] in first and "val/loss" in r["metrics"] and api_num(r["metrics"]["val/loss"]["min"]) <= cut)
     assert both and len(both) < len(first)
     page.wait("JSON.stringify([...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort()) === %s" % json.dumps(json.dumps(both, separators=(",", ":"))),
               what="the runs inside both brushes selected")

@@ -38,17 +38,17 @@ const Api = {
     return this.get(p);
   },
   run(id) { return this.get("/api/runs/" + enc(id)); },
-  // The exact bucketed curve: `q` = {run, metric, x, buckets, from, to, since}.
+  // The exact bucketed curve: `q` = {run, metric, labels, x, buckets, from, to, since}.
   curve(q) { return this.get(Api.curvePath(q)); },
   curvePath(q) {
     let p = `/api/curve?run=${enc(q.run)}&metric=${enc(q.metric)}&x=${q.x}&buckets=${q.buckets}`;
+    if (q.labels && Object.keys(q.labels).length) p += "&labels=" + enc(Object.keys(q.labels).sort().map(k => k + "=" + q.labels[k]).join(","));
     if (q.from !== undefined && q.from !== null) p += `&from=${q.from}&to=${q.to}`;
     if (q.since !== undefined && q.since !== null) p += `&since=${q.since}`;
     return p;
   },
-  band(metric, group, width, where) {
-    return this.get(`/api/band?metric=${enc(metric)}&group=${enc(group)}&width=${width}` + (where ? "&where=" + enc(where) : ""));
-  },
+  // Every series of a run (with context labels), with summaries.
+  series(id) { return this.get("/api/runs/" + enc(id) + "/series"); },
 };
 
 // A JSON value of the API as a number: NaN and ±Infinity arrive as strings.

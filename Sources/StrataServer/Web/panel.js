@@ -1,6 +1,6 @@
 "use strict";
 // One panel: one metric of the selected runs (or of the groups of a param), drawn from the exact
-// `/api/curve` (or `/api/band`) at the panel's pixel width. Bucket means as lines (EMA-smoothed with
+// `/api/curve` at the panel's pixel width (groups: their members' curves on one grid, pooled). Bucket means as lines (EMA-smoothed with
 // the raw curve kept faint), the exact min–max envelope, NaN and ±Inf as markers, log or linear y,
 // y range that can ignore outliers, zoom (drag a box), pan (shift-drag), reset (double-click), and a
 // hover crosshair listing each run's bucket exactly as the API answered it.
@@ -48,7 +48,7 @@ class Panel {
 
   // The panel's query key: when it changes, the panel must be fetched again.
   key() {
-    return JSON.stringify([S.group, S.group ? S.where : "", this.runs(), S.baseline, S.x, this.state.xr || null, this.plotWidth()]);
+    return JSON.stringify([S.group, S.group ? S.runs.map(r => r.id) : this.runs(), S.baseline, S.x, this.state.xr || null, this.plotWidth()]);
   }
 
   // Fetches the panel's data (only when visible; `force` after new points arrive).
@@ -61,7 +61,7 @@ class Panel {
     const buckets = this.plotWidth();
     this.el.dataset.loading = "1";
     try {
-      if (S.group) await this.loadBand(buckets, seq);
+      if (S.group) await this.loadGroups(buckets, seq);
       else await this.loadLines(buckets, seq);
     } finally {
       if (seq === this.seq) { delete this.el.dataset.loading; this.render(); }
@@ -129,28 +129,75 @@ class Panel {
     this.render();
   }
 
-  async loadBand(buckets, seq) {
-    // /api/band buckets by step only: the panel's x axis is step here (said on the axis).
-    let lo = Infinity, hi = -Infinity;
-    for (const r of S.runs) { const s = r.metrics[this.metric]; if (s) { lo = Math.min(lo, s.first_step); hi = Math.max(hi, s.last_step + 1); } }
-    if (this.state.xr) { lo = this.state.xr[0]; hi = this.state.xr[1]; }
-    if (!(hi > lo)) { this.groups = []; this.series = []; return; }
-    const width = Math.max(1, Math.ceil((hi - lo) / Math.max(10, buckets / 2)));
-    let o;
-    try { o = await Api.band(this.metric, S.group, width, S.where); }
-    catch (e) { if (seq === this.seq) { this.status.textContent = e.message; this.groups = []; this.series = []; } return; }
-    if (seq !== this.seq) return;
-    this.status.textContent = "";
-    const groups = new Map();
-    for (const r of o.rows) {
-      if (r.step + width <= lo || r.step >= hi) continue;
-      if (!groups.has(r.group)) groups.set(r.group, []);
-      const m = num(r.mean), s = num(r.std);
-      groups.get(r.group).push({ x: r.step + width / 2, x0: r.step, x1: r.step + width, mean: m, min: num(r.min), max: num(r.max), slo: m - s, shi: m + s, count: r.count, nan: r.nan, raw: r });
+  // Groups: the runs the filter shows (with a context-label key: their series of this metric that
+  // carry the label) grouped by the keys' values. Every member's exact curve is fetched on one grid
+  // of the panel's x axis (the zoom, or the union of the members' whole ranges), and each group's
+  // buckets pool all their points: count, NaN, ±Inf, min, max exactly; mean and population std
+  // from the members' bucket counts, means and stds (the parallel-variance formula).
+  async loadGroups(buckets, seq) {
+    const keys = groupKeys();
+    const labelKeys = keys.filter(k => k.startsWith("label:")).map(k => k.slice(6));
+    const members = [];
+    for (const r of S.runs) {
+      const pv = k => r.params[k] === undefined ? "(none)" : paramText(r.params[k]);
+      if (!labelKeys.length) {
+        if (r.metrics[this.metric]) members.push({ run: r.id, labels: {}, values: keys.map(pv) });
+        continue;
+      }
+      for (const s of await App.seriesOf(r.id)) {
+        if (s.metric !== this.metric || !labelKeys.every(k => s.labels && k in s.labels)) continue;
+        members.push({ run: r.id, labels: s.labels, values: keys.map(k => k.startsWith("label:") ? s.labels[k.slice(6)] : pv(k)) });
+      }
     }
-    const names = [...groups.keys()].sort((a, b) => (Number(a) - Number(b)) || a.localeCompare(b));
-    this.series = [];
-    this.groups = names.map((g, i) => ({ id: "group:" + g, name: S.group + "=" + g, color: PALETTE[i % PALETTE.length], rows: groups.get(g), band: true }));
+    if (seq !== this.seq) return;
+    let range = this.state.xr || null;
+    if (!range && members.length) {
+      const whole = await Promise.all(members.map(m => Api.curve({ run: m.run, metric: this.metric, labels: m.labels, x: S.x, buckets: 1 }).catch(() => null)));
+      if (seq !== this.seq) return;
+      let lo = Infinity, hi = -Infinity;
+      for (const o of whole) if (o && o.rows.length) { lo = Math.min(lo, num(o.from)); hi = Math.max(hi, num(o.to)); }
+      if (lo < hi && Number.isSafeInteger(lo) && Number.isSafeInteger(hi)) range = [lo, hi];
+    }
+    this.series = []; this.groups = [];
+    if (!range) return;
+    const from = Math.floor(range[0]), to = Math.max(from + 1, Math.ceil(range[1]));
+    const got = await Promise.all(members.map(m => Api.curve({ run: m.run, metric: this.metric, labels: m.labels, x: S.x, buckets, from, to })
+      .then(o => ({ m, o }), e => ({ m, error: e.message }))));
+    if (seq !== this.seq) return;
+    this.query = { from, to, buckets };
+    Object.assign(this.el.dataset, { buckets: String(buckets), from: String(from), to: String(to) });
+    const errs = got.filter(g => g.error);
+    this.status.textContent = errs.length ? errs[0].error : "";
+    const groups = new Map();
+    for (const g of got) {
+      if (!g.o) continue;
+      const name = keys.map((k, i) => k.replace(/^label:/, "") + "=" + g.m.values[i]).join(", ");
+      if (!groups.has(name)) groups.set(name, { members: [], acc: new Map() });
+      const G = groups.get(name);
+      G.members.push(g.m);
+      for (const b of g.o.rows) {
+        let a = G.acc.get(b.bucket);
+        if (!a) G.acc.set(b.bucket, a = { bucket: b.bucket, x0: num(b.x0), x1: num(b.x1), count: 0, nan: 0, pinf: 0, ninf: 0, parts: [], min: Infinity, max: -Infinity, first_step: Infinity, last_step: -Infinity, runs: 0 });
+        a.count += b.count; a.nan += b.nan; a.pinf += b.pinf; a.ninf += b.ninf; a.runs++;
+        a.first_step = Math.min(a.first_step, b.first_step); a.last_step = Math.max(a.last_step, b.last_step);
+        const n = b.count - b.nan;
+        if (n > 0) { a.parts.push([n, num(b.mean), num(b.std)]); a.min = Math.min(a.min, num(b.min)); a.max = Math.max(a.max, num(b.max)); }
+      }
+    }
+    const names = [...groups.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    this.groups = names.map((name, i) => {
+      const G = groups.get(name);
+      const rows = [...G.acc.values()].sort((p, q) => p.bucket - q.bucket).map(a => {
+        const n = a.parts.reduce((t, p) => t + p[0], 0);
+        const mean = n ? a.parts.reduce((t, p) => t + p[0] * p[1], 0) / n : NaN;
+        const std = n ? Math.sqrt(a.parts.reduce((t, p) => t + p[0] * (p[2] * p[2] + (p[1] - mean) * (p[1] - mean)), 0) / n) : NaN;
+        const raw = { bucket: a.bucket, x0: a.x0, x1: a.x1, first_step: a.first_step, last_step: a.last_step, count: a.count, nan: a.nan, pinf: a.pinf, ninf: a.ninf,
+          runs: a.runs, mean, std, min: n ? a.min : NaN, max: n ? a.max : NaN };
+        return { x: S.x === "step" ? (a.first_step + a.last_step) / 2 : (a.x0 + a.x1) / 2, x0: a.x0, x1: a.x1, mean, min: raw.min, max: raw.max,
+          slo: mean - std, shi: mean + std, count: a.count, nan: a.nan, pinf: a.pinf, ninf: a.ninf, raw };
+      });
+      return { id: "group:" + name, name, color: PALETTE[i % PALETTE.length], rows, band: true, members: G.members.length };
+    });
   }
 
   drawn() { return this.groups || this.series; }
@@ -220,7 +267,7 @@ class Panel {
       svgEl("line", { x1: M.l, x2: M.l + pw, y1: y, y2: y }, grid);
       svgEl("text", { x: M.l - 5, y: y + 4, "text-anchor": "end" }, axis).textContent = yt.label(t);
     }
-    const xKind = S.group ? "step" : S.x;
+    const xKind = S.x;
     const approx = xKind === "time" ? 110 : 70;
     const n = Math.max(2, Math.floor(pw / approx));
     const xt = xKind === "time" ? Ticks.wall(x0, x1, n) : xKind === "relative" ? Ticks.relative(x0, x1, n) : Ticks.steps(x0, x1, n);
@@ -232,7 +279,7 @@ class Panel {
     }
     svgEl("line", { x1: M.l, x2: M.l + pw, y1: M.t + ph, y2: M.t + ph, class: "frame" }, axis);
     svgEl("text", { x: M.l + pw, y: H - 2, "text-anchor": "end", class: "axtitle" }, axis).textContent =
-      S.group ? "step (bands are per step)" : { step: "step", time: "wall time (UTC)", relative: "time since the run's first point" }[S.x];
+      { step: "step", time: "wall time (UTC)", relative: "time since the run's first point" }[S.x] + (S.group ? " · groups pool their runs' points per bucket" : "");
 
     svgEl("defs", {}, svg).innerHTML = `<clipPath id="clip-${this.uid()}"><rect x="${M.l}" y="${M.t}" width="${pw}" height="${ph}"/></clipPath>`;
     const plot = svgEl("g", { "clip-path": `url(#clip-${this.uid()})`, class: "plot" }, svg);
@@ -296,7 +343,7 @@ class Panel {
         Object.assign(m.dataset, { run: s.id, x0: String(r.x0), x1: String(r.x1), count: String(cls === "nan" ? r.nan : cls === "inf pinf" ? r.pinf : cls === "inf ninf" ? r.ninf : "") });
         svgEl("title", {}, m).textContent = title;
       };
-      const where = S.group ? `step ${plain(r.x0)}–${plain(r.x1)}` : S.x === "step" ? `steps ${r.raw.first_step}–${r.raw.last_step}` : `bucket ${plain(r.x0)}–${plain(r.x1)}`;
+      const where = S.x === "step" ? `steps ${r.raw.first_step}–${r.raw.last_step}` : `bucket ${plain(r.x0)}–${plain(r.x1)}`;
       if (r.nan > 0) add("nan", (x, y) => `M${x - 4},${y}L${x},${y - 4}L${x + 4},${y}L${x},${y + 4}Z`, M.t - 8, `${s.name}: ${r.nan} NaN in ${where}`);
       if (r.pinf > 0) add("inf pinf", (x, y) => `M${x - 5},${y + 6}L${x},${y - 2}L${x + 5},${y + 6}Z`, M.t + 1, `${s.name}: ${r.pinf} +Inf in ${where}`);
       if (r.ninf > 0) add("inf ninf", (x, y) => `M${x - 5},${y - 6}L${x},${y + 2}L${x + 5},${y - 6}Z`, M.t + ph - 1, `${s.name}: ${r.ninf} −Inf in ${where}`);
@@ -311,7 +358,7 @@ class Panel {
     const lg = this.legend;
     const all = this.drawn();
     if (this.groups) {
-      for (const s of all) { const it = el("span", { class: "item" }, lg); el("span", { class: "swatch", style: `background:${s.color}` }, it); it.appendChild(document.createTextNode(s.name)); }
+      for (const s of all) { const it = el("span", { class: "item", "data-group": s.name }, lg); el("span", { class: "swatch", style: `background:${s.color}` }, it); it.appendChild(document.createTextNode(s.name + " (" + s.members + (s.members === 1 ? " series)" : " series)"))); }
       el("span", { class: "hint" }, lg, "line: mean · dark: mean ± std · light: min–max");
       return;
     }
@@ -416,7 +463,7 @@ class Panel {
     tip.innerHTML = "";
     const t = el("table", {}, tip);
     const head = el("tr", {}, t);
-    const cols = this.groups ? ["group", "mean", "std", "min", "max", "count", "NaN"] : ["run", "mean", "min", "max", "count", "NaN/Inf"].concat(baseRow ? ["Δ", "Δ%"] : []);
+    const cols = this.groups ? ["group", "mean", "std", "min", "max", "count", "runs", "NaN/Inf"] : ["run", "mean", "min", "max", "count", "NaN/Inf"].concat(baseRow ? ["Δ", "Δ%"] : []);
     for (const c of cols) el("th", {}, head, c);
     let any = false;
     for (const s of all) {
@@ -432,11 +479,12 @@ class Panel {
       const vals = this.groups ? [b.mean, b.std, b.min, b.max] : [b.mean, b.min, b.max];
       for (const v of vals) el("td", { class: "num" }, tr, exact(v));
       el("td", { class: "num" }, tr, String(b.count));
+      if (this.groups) { el("td", { class: "num" }, tr, String(b.runs)); tr.dataset.std = String(b.std); tr.dataset.runs = String(b.runs); }
       const flags = [];
       if (b.nan) flags.push(b.nan + " NaN");
       if (b.pinf) flags.push(b.pinf + " +Inf");
       if (b.ninf) flags.push(b.ninf + " −Inf");
-      el("td", { class: "num" + (flags.length ? " bad" : "") }, tr, this.groups ? String(b.nan) : flags.join(", "));
+      el("td", { class: "num" + (flags.length ? " bad" : "") }, tr, flags.join(", "));
       if (baseRow && !this.groups) {
         if (s === baseS) { el("td", { class: "num muted" }, tr, "base"); el("td", {}, tr); }
         else { const d = delta(r.mean, baseRow.mean); el("td", { class: "num" }, tr, d.abs); el("td", { class: "num" }, tr, d.pct); }
@@ -444,7 +492,7 @@ class Panel {
       const y = S.smooth > 0 && !s.band && isFinite(r.ema) ? r.ema : r.mean;
       if (isFinite(y) && (!sc.log || y > 0)) svgEl("circle", { class: "hoverdot", cx: sc.sx(r.x), cy: sc.sy(y), r: 3, fill: s.color }, this.svg);
     }
-    const xl = S.group || S.x === "step" ? "step " + plain(Math.floor(xv)) : S.x === "time" ? fmtDate(xv) + " UTC" : Ticks.duration(Math.round(xv));
+    const xl = S.x === "step" ? "step " + plain(Math.floor(xv)) : S.x === "time" ? fmtDate(xv) + " UTC" : Ticks.duration(Math.round(xv));
     el("div", { class: "tiphead" }, tip, xl).dataset.x = String(xv);
     tip.insertBefore(tip.lastChild, t);
     tip.hidden = !any && !all.length;

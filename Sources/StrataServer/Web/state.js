@@ -111,6 +111,9 @@ const URLState = {
   saveNow() { clearTimeout(this.timer); const q = this.encode(); history.replaceState(null, "", location.pathname + (q ? "?" + q : "")); },
 };
 
+// The grouping keys: param names, or `label:NAME` for a context label of the series.
+function groupKeys() { return (S.group || "").split(",").filter(Boolean); }
+
 // The selected runs the current filter shows (the selection itself survives filtering).
 function shownRuns() { return S.selected.filter(id => S.byId.has(id)); }
 // A run's row (as /api/runs gives it) whether or not the filter shows it.

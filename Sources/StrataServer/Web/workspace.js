@@ -8,6 +8,8 @@ const Workspace = {
     const ms = new Set();
     const ids = S.group ? S.runs.map(r => r.id) : shownRuns();
     for (const id of ids) { const r = S.byId.get(id); if (r) Object.keys(r.metrics).forEach(m => ms.add(m)); }
+    // grouping by a context label: the metrics of labelled series too
+    if (groupKeys().some(k => k.startsWith("label:"))) (App.labelMetrics || []).forEach(m => ms.add(m));
     let list = [...ms].sort();
     if (S.search) {
       let re = null;
@@ -20,6 +22,7 @@ const Workspace = {
 
   render() {
     const root = $("#workspace");
+    if (groupKeys().some(k => k.startsWith("label:")) && !App.labelMetrics) { App.findLabels().then(() => this.render()); }
     if (!this.watching) {
       this.watching = true;
       let t = null;

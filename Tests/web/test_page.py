@@ -459,6 +459,58 @@ def test_sorting_and_column_chooser(server, page):
     shot(page, "09-columns")
 
 
+def table_snapshot(page):
+    return page.eval("""(() => ({
+      heads: [...document.querySelectorAll('#runs thead th')].map(t => t.textContent),
+      rows: [...document.querySelectorAll('#runs tbody tr.run')].map(r => [...r.cells].slice(2).map(c => c.textContent)),
+      checked: [...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort(),
+      selected: S.selected.slice().sort(),
+      count: document.querySelector('#count').textContent,
+      where: document.querySelector('#where').value,
+    }))()""")
+
+
+def test_table_filter_sort_columns_and_hidden_selection_survive_a_reload(server, browser, page):
+    ids = ids_by_name(server)
+    before = checked_ids(page)
+    # select a run the filter will hide, filter, sort by a summary, add a column
+    if ids["lr0.0003-s0"] not in before:
+        click_row_checkbox(page, ids["lr0.0003-s0"])
+    where = 'params.lr >= 1e-3 and params.model == "base"'
+    set_filter(page, where)
+    expect = [r["id"] for r in server.get("/api/runs?limit=1000&where=" + webstore.urllib.parse.quote(where))["runs"]]
+    page.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(expect), what="filtered")
+    page.eval("document.querySelector('#colchooser').open = true; Table.render()")
+    if not page.eval("document.querySelector(\"#colchooser input[data-key='train/loss.last']\").checked"):
+        page.click(*center(page, "#colchooser input[data-key='train/loss.last']"))
+    page.eval("document.querySelector('#colchooser').open = false; window.scrollTo(0, 0)")
+    page.click(*center(page, "#runs th[data-sort='train/loss.last']"))
+    order = [r["id"] for r in server.get("/api/runs?limit=1000&sort=train/loss.last&where=" + webstore.urllib.parse.quote(where))["runs"]]
+    page.wait("JSON.stringify(%s) === JSON.stringify([...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id))" % json.dumps(order), what="sorted by train/loss last")
+    # the hidden run stays selected, and the count line says so
+    assert ids["lr0.0003-s0"] in page.eval("S.selected") and ids["lr0.0003-s0"] not in table_ids(page)
+    assert "hidden by the filter" in page.eval("document.querySelector('#count').textContent")
+    # numbers as people write them in every cell: no 3.000e-4 or 0.0010000
+    cells = page.eval("[...document.querySelectorAll('#runs tbody td')].map(t => t.textContent)")
+    assert not [c for c in cells if "e-" in c and "." in c.split("e")[0] and c.split("e")[0].endswith("0")]
+    page.eval("URLState.saveNow()")
+    snap = table_snapshot(page)
+    q = page.eval("Object.fromEntries(new URLSearchParams(location.search))")
+    assert q["where"] == where and q["sort"] == "train/loss.last" and "train/loss.last" in q["cols"].split(",")
+    other = browser.new_page()
+    try:
+        other.goto(page.eval("location.href"))
+        other.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(expect), what="table restored")
+        assert table_snapshot(other) == snap
+        shot(other, "16-table-restored")
+    finally:
+        other.close()
+        page.front()
+    set_filter(page, "")
+    page.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(ids), what="every run back")
+    page.eval("App.select(%s)" % json.dumps(before))
+
+
 def drawn_for(server, page, metric):
     runs = {r["id"]: r for r in server.get("/api/runs?limit=1000")["runs"]}
     return sum(1 for rid in checked_ids(page) if metric in runs[rid]["metrics"])

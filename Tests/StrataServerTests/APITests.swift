@@ -583,4 +583,55 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
             }
         }
     }
+
+    /// `/api/curve` counts finite, NaN, +Inf and −Inf values per bucket (the library's counts) and
+    /// with `since` answers only the buckets from the one holding it on, with the same numbers.
+    @Test func curveKindsOfValuesAndSince() async throws {
+        let t = try TempStore()
+        let run = try t.store.createRun(name: "div")
+        func value(_ i: Int) -> Double {
+            if i % 997 == 0 { return .infinity }
+            if i % 1_301 == 0 { return -.infinity }
+            if i % 89 == 0 { return .nan }
+            return Double(i % 50)
+        }
+        let values = (0..<9_000).map(value)
+        try run.append("loss", steps: (0..<Int64(9_000)).map { $0 }, values: values)
+        try t.store.checkpoint()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let lib = try t.store.curve(run.id, "loss", steps: 0..<9_000, buckets: 37)
+            var whole: [[String: Any]] = []
+            try await client.execute(uri: "/api/curve?run=div&metric=loss&from=0&to=9000&buckets=37", method: .get) { r in
+                #expect(r.status == .ok)
+                whole = try json(r.body)["rows"] as! [[String: Any]]
+            }
+            #expect(whole.count == lib.count)
+            for (row, b) in zip(whole, lib) {
+                let lo = Int(b.range.lowerBound), hi = Int(b.range.upperBound)
+                let vs = values[lo...hi]
+                #expect(row["pinf"] as? Int == vs.filter { $0 == .infinity }.count && row["pinf"] as? Int == b.positiveInfinityCount)
+                #expect(row["ninf"] as? Int == vs.filter { $0 == -.infinity }.count && row["ninf"] as? Int == b.negativeInfinityCount)
+                #expect(row["finite"] as? Int == vs.filter(\.isFinite).count && row["nan"] as? Int == vs.filter(\.isNaN).count)
+            }
+            #expect(whole.contains { ($0["pinf"] as? Int ?? 0) > 0 } && whole.contains { ($0["ninf"] as? Int ?? 0) > 0 })
+            try await client.execute(uri: "/api/curve?run=div&metric=loss&from=0&to=9000&buckets=37&since=5000", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                #expect(o["since"] as? Int == 5000)
+                let tail = o["rows"] as! [[String: Any]]
+                let want = whole.filter { ($0["x1"] as! Int) > 5000 }
+                #expect(!tail.isEmpty && tail.count == want.count)
+                for (a, b) in zip(tail, want) {
+                    #expect(Set(a.keys) == Set(b.keys))
+                    for (k, v) in a { #expect("\(v)" == "\(b[k] ?? "missing")", "bucket \(a["bucket"] ?? "?") \(k)") }
+                }
+            }
+            try await client.execute(uri: "/api/curve?run=div&metric=loss&since=soon", method: .get) { r in
+                #expect(r.status == .badRequest)
+                let e = try json(r.body)["error"] as? [String: Any]
+                #expect(e?["field"] as? String == "since")
+            }
+        }
+    }
 }

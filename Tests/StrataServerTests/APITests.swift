@@ -634,4 +634,38 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
             }
         }
     }
+
+    /// `/api/runs` carries a change cursor: sent back, the answer is `unchanged` (no list) until a
+    /// run or a summary changes, then the whole list with a new cursor.
+    @Test func runsListChangeCursor() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let body = sampleBatch(runs: ["a", "b"], steps: 0..<100)
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok) }
+            var cursor = ""
+            try await client.execute(uri: "/api/runs", method: .get) { r in
+                let o = try json(r.body)
+                cursor = try #require(o["cursor"] as? String)
+                #expect(cursor.count == 32 && (o["runs"] as? [Any])?.count == 2 && o["unchanged"] == nil)
+            }
+            try await client.execute(uri: "/api/runs?cursor=\(cursor)", method: .get) { r in
+                let o = try json(r.body)
+                #expect(o["unchanged"] as? Bool == true && o["runs"] == nil && o["cursor"] as? String == cursor && o["total"] as? Int == 2)
+            }
+            // another filter has another list: its own cursor
+            try await client.execute(uri: "/api/runs?where=name%20%3D%3D%20%22a%22&cursor=\(cursor)", method: .get) { r in
+                let o = try json(r.body)
+                #expect(o["unchanged"] == nil && (o["runs"] as? [Any])?.count == 1 && o["cursor"] as? String != cursor)
+            }
+            // one new point moves a summary: the list comes back with a new cursor
+            let point = #"{"run": "b", "step": 100, "metrics": {"train/loss": 0.5}}"#
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(point)) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/runs?cursor=\(cursor)", method: .get) { r in
+                let o = try json(r.body)
+                #expect(o["unchanged"] == nil && (o["runs"] as? [Any])?.count == 2)
+                #expect(o["cursor"] as? String != cursor)
+            }
+        }
+    }
 }

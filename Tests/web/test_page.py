@@ -370,6 +370,13 @@ def test_a_point_logged_while_the_page_is_open_appears(server, page):
     assert last() == 499
     others = [rid for rid in checked_ids(page) if rid != live]
     page.eval("performance.setResourceTimingBufferSize(100000); performance.clearResourceTimings()")
+    # while nothing changes, the page's polls send the list's cursor and get no list back
+    full = len(json.dumps(server.get("/api/runs?limit=100000")))
+    polls = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/runs?') && e.name.includes('cursor='))"
+    page.wait("%s.length >= 2" % polls, what="two polls with the cursor")
+    sizes = page.eval("%s.map(e => e.encodedBodySize)" % polls)
+    assert sizes and all(0 < n < 200 < full for n in sizes), (sizes, full)
+    page.eval("performance.clearResourceTimings()")
     server.ingest([{"run": "live", "step": 1500, "metrics": {"train/loss": 0.125}}])
     page.wait("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p && Number(p.dataset.lastStep) === 1500; })()" % (json.dumps(sel), json.dumps(live)),
               timeout=30, what="the new point drawn without a reload")

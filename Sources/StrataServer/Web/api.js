@@ -31,10 +31,12 @@ const Api = {
     }
     return body;
   },
-  runs(where, sort) {
+  // The runs list; with the `cursor` of an earlier answer, {unchanged: true} when nothing changed.
+  runs(where, sort, cursor) {
     let p = "/api/runs?limit=100000";
     if (where) p += "&where=" + enc(where);
     if (sort) p += "&sort=" + enc(sort);
+    if (cursor) p += "&cursor=" + enc(cursor);
     return this.get(p);
   },
   run(id) { return this.get("/api/runs/" + enc(id)); },

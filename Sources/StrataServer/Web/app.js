@@ -23,6 +23,7 @@ const App = {
   },
   setRuns(o) {
     S.runs = o.runs; S.total = o.total;
+    this.runsCursor = o.cursor;
     S.byId = new Map(S.runs.map(r => [r.id, r]));
     const text = JSON.stringify(o);
     if (text !== this.lastRunsText) this.runsStamp = (this.runsStamp || 0) + 1;
@@ -128,7 +129,9 @@ const App = {
     if (!running && this.tick % 5 !== 0) return;   // nothing running: look for new runs every 5 s
     this.polling = true;
     try {
-      const o = await Api.runs(S.where, S.sort);
+      // The cursor of the list the page shows: the server answers {unchanged: true} while it holds.
+      const o = await Api.runs(S.where, S.sort, this.runsCursor);
+      if (o.unchanged) return;
       const text = JSON.stringify(o);
       if (text === this.lastRunsText) return;
       const before = new Map(S.runs.map(r => [r.id, r]));

@@ -642,7 +642,8 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
             let body = sampleBatch(runs: ["a", "b"], steps: 0..<100)
-            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok)
+            }
             var cursor = ""
             try await client.execute(uri: "/api/runs", method: .get) { r in
                 let o = try json(r.body)
@@ -660,7 +661,8 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
             }
             // one new point moves a summary: the list comes back with a new cursor
             let point = #"{"run": "b", "step": 100, "metrics": {"train/loss": 0.5}}"#
-            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(point)) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(point)) { r in #expect(r.status == .ok)
+            }
             try await client.execute(uri: "/api/runs?cursor=\(cursor)", method: .get) { r in
                 let o = try json(r.body)
                 #expect(o["unchanged"] == nil && (o["runs"] as? [Any])?.count == 2)

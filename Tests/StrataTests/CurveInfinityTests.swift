@@ -101,7 +101,7 @@ struct CurveInfinityTests {
         let tMin = raw.map(\.time).min()!, tMax = raw.map(\.time).max()!
         for (x, lo, last, n) in [
             (Store.XAxis.time, tMin, tMax, 500), (.time, tMin + 1_000_003, tMin + 1_020_000, 37), (.relative, 0, tMax - tMin, 1),
-            (.relative, 999_937, 1_001_111, 9),
+            (.relative, 999_937, 1_001_111, 9)
         ] {
             let off = x == .relative ? tMin : 0
             let curve = try store.curve(id, "loss", x: x, range: lo...last, buckets: n)

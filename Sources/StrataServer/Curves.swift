@@ -99,6 +99,11 @@ extension API {
                 o.field("finite", r.finiteCount)
                 o.field("pinf", r.positiveInfinityCount)
                 o.field("ninf", r.negativeInfinityCount)
+                // Where ±Inf hides the finite extremes: the largest and smallest finite values.
+                if r.positiveInfinityCount + r.negativeInfinityCount > 0 {
+                    o.field("finite_min", r.finiteMin)
+                    o.field("finite_max", r.finiteMax)
+                }
                 o.endObject()
             }
         }

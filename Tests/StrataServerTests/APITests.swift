@@ -613,6 +613,12 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
                 #expect(row["pinf"] as? Int == vs.filter { $0 == .infinity }.count && row["pinf"] as? Int == b.positiveInfinityCount)
                 #expect(row["ninf"] as? Int == vs.filter { $0 == -.infinity }.count && row["ninf"] as? Int == b.negativeInfinityCount)
                 #expect(row["finite"] as? Int == vs.filter(\.isFinite).count && row["nan"] as? Int == vs.filter(\.isNaN).count)
+                if b.positiveInfinityCount + b.negativeInfinityCount > 0 {
+                    #expect(
+                        row["finite_min"] as? Double == vs.filter(\.isFinite).min() && row["finite_max"] as? Double == vs.filter(\.isFinite).max())
+                } else {
+                    #expect(row["finite_min"] == nil && row["finite_max"] == nil)
+                }
             }
             #expect(whole.contains { ($0["pinf"] as? Int ?? 0) > 0 } && whole.contains { ($0["ninf"] as? Int ?? 0) > 0 })
             try await client.execute(uri: "/api/curve?run=div&metric=loss&from=0&to=9000&buckets=37&since=5000", method: .get) { r in

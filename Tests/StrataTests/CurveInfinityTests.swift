@@ -3,10 +3,10 @@ import Testing
 
 @testable import Strata
 
-/// Per-bucket counts of finite, NaN, +Inf and −Inf values in curves, against a brute-force count
-/// of the raw points: windows that start and end inside tier blocks, rewinds, segments (full
+/// Per-bucket counts of finite, NaN, +Inf and −Inf values in curves, and the finite extremes,
+/// against a brute-force count of the raw points: windows that start and end inside tier blocks, rewinds, segments (full
 /// chunks with tiers) and log tails, every axis, and `since` (a suffix of the same curve).
-@Suite("Curve buckets count finite, NaN, +Inf and −Inf values exactly")
+@Suite("Curve buckets count finite, NaN, +Inf and −Inf values and know their finite extremes exactly")
 struct CurveInfinityTests {
     struct Raw {
         var step: Int64
@@ -14,14 +14,21 @@ struct CurveInfinityTests {
         var time: Int64
     }
 
-    /// (finite, NaN, +Inf, −Inf) of some values.
+    /// (finite, NaN, +Inf, −Inf counts, then the bit patterns of the finite min and max) of some values.
     static func kinds(_ vs: [Double]) -> [Int] {
-        [vs.filter(\.isFinite).count, vs.filter(\.isNaN).count, vs.filter { $0 == .infinity }.count, vs.filter { $0 == -.infinity }.count]
+        let finite = vs.filter(\.isFinite)
+        return [
+            finite.count, vs.filter(\.isNaN).count, vs.filter { $0 == .infinity }.count, vs.filter { $0 == -.infinity }.count,
+            bits(finite.min() ?? .nan), bits(finite.max() ?? .nan)
+        ]
     }
 
     static func kinds(_ c: CurveBucket) -> [Int] {
-        [c.finiteCount, c.stats.nanCount, c.positiveInfinityCount, c.negativeInfinityCount]
+        [c.finiteCount, c.stats.nanCount, c.positiveInfinityCount, c.negativeInfinityCount, bits(c.finiteMin), bits(c.finiteMax)]
     }
+
+    /// A double's bits as an Int, every NaN alike.
+    static func bits(_ v: Double) -> Int { v.isNaN ? -1 : Int(truncatingIfNeeded: v.bitPattern) }
 
     /// A training-like series: mostly finite, scattered NaN/±Inf, and a divergence (runs of +Inf,
     /// −Inf and NaN); some of it rewound and logged again; half in segments (full chunks with
@@ -127,6 +134,7 @@ struct CurveInfinityTests {
         for c in try store.curve(run.id, "m", steps: 0..<10_000, buckets: 13) {
             #expect(c.positiveInfinityCount == 0 && c.negativeInfinityCount == 0)
             #expect(c.finiteCount == c.stats.count - c.stats.nanCount && c.stats.nanCount > 0)
+            #expect(c.finiteMin == c.stats.min && c.finiteMax == c.stats.max)
         }
         try store.close()
     }

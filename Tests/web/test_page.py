@@ -242,6 +242,14 @@ def test_nan_and_inf_markers_for_the_diverged_run(server, page):
     assert nan_buckets and pinf and ninf, "the fixture diverges"
     # +Inf at steps 1210 and 1211, −Inf at 1212 and 1213 (webstore.populate)
     assert sum(n for _, n in pinf) == 2 and sum(n for _, n in ninf) == 2
+    # where ±Inf hides a bucket's finite extremes, the API gives them and the page draws them
+    drawn = {r["x0"]: r for r in page.eval("Workspace.panels.get('train/loss').series.find(s => s.id === %s).rows.map(r => ({x0: r.x0, min: r.min, max: r.max}))" % json.dumps(d))}
+    for b in c["rows"]:
+        if b["pinf"] + b["ninf"]:
+            assert "finite_max" in b and math.isfinite(api_num(b["finite_max"])), b
+            assert drawn[b["x0"]]["max"] == api_num(b["finite_max"]) and drawn[b["x0"]]["min"] == api_num(b["finite_min"]), (b, drawn[b["x0"]])
+        else:
+            assert "finite_max" not in b
     marks = page.eval("[...document.querySelectorAll(%s + ' .marker')].filter(m => m.dataset.run === %s).map(m => ({cls: m.getAttribute('class'), x0: Number(m.dataset.x0), count: m.dataset.count}))" % (json.dumps(sel), json.dumps(d)))
     assert {(m["x0"], int(m["count"])) for m in marks if "nan" in m["cls"]} == nan_buckets
     assert {(m["x0"], int(m["count"])) for m in marks if "pinf" in m["cls"]} == pinf

@@ -16,13 +16,39 @@ public struct CurveBucket: Sendable, Hashable {
     /// How many of the bucket's values are finite: `count − nanCount − positiveInfinityCount −
     /// negativeInfinityCount`.
     public var finiteCount: Int { stats.count - stats.nanCount - positiveInfinityCount - negativeInfinityCount }
+    /// The smallest finite value of the bucket (exact; NaN when it has none). Equals `stats.min`
+    /// unless the bucket holds −Inf: then it is the smallest value above it, so that a chart can
+    /// draw how far a curve went before it diverged.
+    public var finiteMin: Double
+    /// The largest finite value of the bucket (exact; NaN when it has none). Equals `stats.max`
+    /// unless the bucket holds +Inf.
+    public var finiteMax: Double
+
+    /// Equal buckets: the same bucket, range, statistics (`Stats`' equality) and counts, and the
+    /// same finite extremes bit for bit (so NaN equals NaN, as in `Stats`).
+    public static func == (x: CurveBucket, y: CurveBucket) -> Bool {
+        x.bucket == y.bucket && x.range == y.range && x.stats == y.stats && x.positiveInfinityCount == y.positiveInfinityCount
+            && x.negativeInfinityCount == y.negativeInfinityCount && x.finiteMin.bitPattern == y.finiteMin.bitPattern
+            && x.finiteMax.bitPattern == y.finiteMax.bitPattern
+    }
+    public func hash(into h: inout Hasher) { h.combine(bucket); h.combine(range); h.combine(stats) }
 
     init(_ buckets: Buckets, _ row: CurveRow) {
         bucket = row.bucket
         stats = Stats(row.stats)
         range = buckets.start(row.bucket)...buckets.end(row.bucket)
-        positiveInfinityCount = row.positiveInfinities
-        negativeInfinityCount = row.negativeInfinities
+        if let k = row.kinds {
+            positiveInfinityCount = k.positive
+            negativeInfinityCount = k.negative
+            let any = k.finiteMin <= k.finiteMax
+            finiteMin = any ? k.finiteMin : .nan
+            finiteMax = any ? k.finiteMax : .nan
+        } else {
+            positiveInfinityCount = 0
+            negativeInfinityCount = 0
+            finiteMin = stats.min
+            finiteMax = stats.max
+        }
     }
 }
 

@@ -160,25 +160,51 @@ struct SeriesQuery {
                 }
             }
         }
-        var rows = SeriesQuery.nonEmpty(acc)
-        if rows.contains(where: \.mayHoldInfinity) {
-            // Only chunks (and, in them, tier blocks) whose min is −Inf or max is +Inf are decoded.
-            var pos = [Int](repeating: 0, count: buckets.count), neg = pos
-            for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last && c.stats.mayHoldInfinity {
-                var cur = try ChunkCursor(c, scratch: scratch)
-                let i0 = c.stats.firstStep >= lo ? 0 : try cur.lowerBound(lo)
-                let i1 = c.stats.lastStep <= last ? c.count : try cur.lowerBound(last + 1)
-                if i1 <= i0 { continue }
-                for (i, positive) in try cur.infinities(i0..<i1) {
-                    let b = buckets.index(try cur.step(i))
-                    if positive { pos[b] += 1 } else { neg[b] += 1 }
-                }
-            }
-            for k in rows.indices { rows[k].positiveInfinities = pos[rows[k].bucket]; rows[k].negativeInfinities = neg[rows[k].bucket] }
-        }
-        return rows
+        return try SeriesQuery.withValueKinds(SeriesQuery.nonEmpty(acc), chunks, buckets, lo: lo, scratch: scratch)
     }
 
+    /// `rows` with the ±Inf counts and finite extremes of the buckets whose min is −Inf or max is
+    /// +Inf, from the chunks' parts in those buckets only: whole chunks without an infinity from
+    /// their statistics, whole tier blocks without one from the tier, the rest decoded.
+    static func withValueKinds(_ rows: [CurveRow], _ chunks: [ChunkHandle], _ buckets: Buckets, lo: Int64, scratch: ValueScratch) throws(StrataError)
+        -> [CurveRow]
+    {
+        let infinite = rows.filter(\.mayHoldInfinity).map(\.bucket)
+        if infinite.isEmpty { return rows }
+        let last = buckets.last
+        var kinds: [Int: ValueKinds] = [:]
+        for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
+            let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
+            let bLast = buckets.index(ls)
+            // The first infinite bucket at or after the chunk's first (binary search).
+            var k = 0, n = infinite.count
+            let bFirst = buckets.index(fs)
+            while k < n {
+                let m = (k + n) / 2
+                if infinite[m] < bFirst { k = m + 1 } else { n = m }
+            }
+            if k == infinite.count || infinite[k] > bLast { continue }
+            var cur = try ChunkCursor(c, scratch: scratch)
+            while k < infinite.count && infinite[k] <= bLast {
+                let b = infinite[k]
+                k += 1
+                let s0 = Swift.max(buckets.start(b), fs), s1 = Swift.min(buckets.end(b), ls)
+                if s1 < s0 { continue }
+                let i0 = s0 <= c.stats.firstStep ? 0 : try cur.lowerBound(s0)
+                // s1 < the chunk's last step <= Int64.max when it is not the chunk's end: no overflow.
+                let i1 = s1 >= c.stats.lastStep ? c.count : try cur.lowerBound(s1 + 1)
+                if i1 <= i0 { continue }
+                if i0 == 0 && i1 == c.count && !c.stats.mayHoldInfinity {
+                    kinds[b, default: ValueKinds()].add(finiteStatsOf: c.stats)
+                } else {
+                    kinds[b, default: ValueKinds()].merge(try cur.valueKinds(i0..<i1))
+                }
+            }
+        }
+        var out = rows
+        for i in out.indices where out[i].mayHoldInfinity { out[i].kinds = kinds[out[i].bucket] ?? ValueKinds() }
+        return out
+    }
 }
 
 extension SeriesQuery {
@@ -198,7 +224,7 @@ extension SeriesQuery {
         let lo = first > 0 ? buckets.start(first) : buckets.lo
         if lo > buckets.last { return [] }
         var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
-        var pos = [Int](repeating: 0, count: buckets.count), neg = pos
+        var kinds = [ValueKinds](repeating: ValueKinds(), count: buckets.count)
         let scratch = ValueScratch()
         for c in chunks {
             // x is increasing in t where defined, so the chunk's x span is [x(minTime), x(maxTime)].
@@ -210,7 +236,9 @@ extension SeriesQuery {
                 acc[b].merge(c.stats)
                 if c.stats.mayHoldInfinity {
                     var cur = try ChunkCursor(c, scratch: scratch)
-                    for (_, positive) in try cur.infinities(0..<c.count) { if positive { pos[b] += 1 } else { neg[b] += 1 } }
+                    kinds[b].merge(try cur.valueKinds(0..<c.count))
+                } else {
+                    kinds[b].add(finiteStatsOf: c.stats)
                 }
                 continue
             }
@@ -221,17 +249,17 @@ extension SeriesQuery {
                 guard let xi = x(t[i]), xi >= lo, buckets.contains(xi) else { continue }
                 let b = buckets.index(xi)
                 acc[b].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
-                if v[i] == .infinity { pos[b] += 1 } else if v[i] == -.infinity { neg[b] += 1 }
+                kinds[b].add(v[i])
             }
         }
         var rows = SeriesQuery.nonEmpty(acc)
-        for k in rows.indices { rows[k].positiveInfinities = pos[rows[k].bucket]; rows[k].negativeInfinities = neg[rows[k].bucket] }
+        for k in rows.indices where rows[k].mayHoldInfinity { rows[k].kinds = kinds[rows[k].bucket] }
         return rows
     }
 }
 
 extension SeriesQuery {
-    /// The non-empty buckets of per-bucket accumulators, in bucket order (±Inf counts zero).
+    /// The non-empty buckets of per-bucket accumulators, in bucket order (no value kinds yet).
     static func nonEmpty(_ acc: [Aggregate]) -> [CurveRow] {
         var out: [CurveRow] = []
         for (b, a) in acc.enumerated() where !a.isEmpty { out.append(CurveRow(bucket: b, stats: a)) }
@@ -239,14 +267,39 @@ extension SeriesQuery {
     }
 }
 
-/// One non-empty bucket of a curve as queries compute it: its statistics and how many of its
-/// values are +Inf and −Inf (counted by decoding only the blocks whose min or max is infinite).
+/// One non-empty bucket of a curve as queries compute it: its statistics and, when its min is
+/// −Inf or its max +Inf, how many values are ±Inf and its finite extremes (`kinds`; nil: no
+/// infinity, so the finite extremes are the statistics' min and max).
 struct CurveRow {
     var bucket: Int
     var stats: Aggregate
-    var positiveInfinities = 0
-    var negativeInfinities = 0
+    var kinds: ValueKinds? = nil
     var mayHoldInfinity: Bool { stats.mayHoldInfinity }
+}
+
+/// ±Inf counts and the smallest and largest finite value of some points.
+struct ValueKinds: Equatable {
+    var positive = 0
+    var negative = 0
+    var finiteMin = Double.infinity
+    var finiteMax = -Double.infinity
+
+    mutating func add(_ v: Double) {
+        if v == .infinity { positive += 1 } else if v == -.infinity { negative += 1 } else if !v.isNaN { addFinite(v) }
+    }
+    mutating func addFinite(_ v: Double) {
+        if v < finiteMin { finiteMin = v }
+        if v > finiteMax { finiteMax = v }
+    }
+    /// Points whose statistics show no infinity: their min and max are their finite extremes.
+    mutating func add(finiteStatsOf a: Aggregate) {
+        if a.numericCount > 0 { addFinite(a.min); addFinite(a.max) }
+    }
+    mutating func merge(_ o: ValueKinds) {
+        positive += o.positive
+        negative += o.negative
+        if o.finiteMin <= o.finiteMax { addFinite(o.finiteMin); addFinite(o.finiteMax) }
+    }
 }
 
 extension Aggregate {

@@ -177,11 +177,13 @@ class Panel {
       G.members.push(g.m);
       for (const b of g.o.rows) {
         let a = G.acc.get(b.bucket);
-        if (!a) G.acc.set(b.bucket, a = { bucket: b.bucket, x0: num(b.x0), x1: num(b.x1), count: 0, nan: 0, pinf: 0, ninf: 0, parts: [], min: Infinity, max: -Infinity, first_step: Infinity, last_step: -Infinity, runs: 0 });
+        if (!a) G.acc.set(b.bucket, a = { bucket: b.bucket, x0: num(b.x0), x1: num(b.x1), count: 0, nan: 0, pinf: 0, ninf: 0, parts: [], min: Infinity, max: -Infinity, fmin: Infinity, fmax: -Infinity, first_step: Infinity, last_step: -Infinity, runs: 0 });
         a.count += b.count; a.nan += b.nan; a.pinf += b.pinf; a.ninf += b.ninf; a.runs++;
         a.first_step = Math.min(a.first_step, b.first_step); a.last_step = Math.max(a.last_step, b.last_step);
         const n = b.count - b.nan;
         if (n > 0) { a.parts.push([n, num(b.mean), num(b.std)]); a.min = Math.min(a.min, num(b.min)); a.max = Math.max(a.max, num(b.max)); }
+        const r = rowOf(b);
+        if (isFinite(r.min)) { a.fmin = Math.min(a.fmin, r.min); a.fmax = Math.max(a.fmax, r.max); }
       }
     }
     const names = [...groups.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
@@ -193,7 +195,8 @@ class Panel {
         const std = n ? Math.sqrt(a.parts.reduce((t, p) => t + p[0] * (p[2] * p[2] + (p[1] - mean) * (p[1] - mean)), 0) / n) : NaN;
         const raw = { bucket: a.bucket, x0: a.x0, x1: a.x1, first_step: a.first_step, last_step: a.last_step, count: a.count, nan: a.nan, pinf: a.pinf, ninf: a.ninf,
           runs: a.runs, mean, std, min: n ? a.min : NaN, max: n ? a.max : NaN };
-        return { x: S.x === "step" ? (a.first_step + a.last_step) / 2 : (a.x0 + a.x1) / 2, x0: a.x0, x1: a.x1, mean, min: raw.min, max: raw.max,
+        const fin = a.fmin <= a.fmax;
+        return { x: S.x === "step" ? (a.first_step + a.last_step) / 2 : (a.x0 + a.x1) / 2, x0: a.x0, x1: a.x1, mean, min: fin ? a.fmin : NaN, max: fin ? a.fmax : NaN,
           slo: mean - std, shi: mean + std, count: a.count, nan: a.nan, pinf: a.pinf, ninf: a.ninf, raw };
       });
       return { id: "group:" + name, name, color: PALETTE[i % PALETTE.length], rows, band: true, members: G.members.length };
@@ -502,9 +505,12 @@ class Panel {
 }
 
 // A row of `/api/curve` as a panel draws it (x: the middle of the bucket's steps or bounds).
+// Its min and max as drawn (envelope, y range) are the finite extremes where ±Inf hides them
+// (`finite_min`/`finite_max`), so a divergence shows how far it went before the markers.
 function rowOf(b) {
   return { x: S.x === "step" ? (b.first_step + b.last_step) / 2 : (num(b.x0) + num(b.x1)) / 2,
-    x0: num(b.x0), x1: num(b.x1), mean: num(b.mean), min: num(b.min), max: num(b.max), count: b.count, nan: b.nan, pinf: b.pinf, ninf: b.ninf, raw: b };
+    x0: num(b.x0), x1: num(b.x1), mean: num(b.mean), min: num(b.finite_min !== undefined ? b.finite_min : b.min),
+    max: num(b.finite_max !== undefined ? b.finite_max : b.max), count: b.count, nan: b.nan, pinf: b.pinf, ninf: b.ninf, raw: b };
 }
 
 // Debiased exponential moving average of the finite bucket means, into r.ema.

@@ -124,30 +124,30 @@ struct ChunkCursor {
         return a
     }
 
-    /// The indexes in `r` of the points whose value is +Inf (`positive`) or −Inf, in order.
-    /// Decodes only the blocks that can hold one: a block whose tier entry has a max below +Inf
-    /// and a min above −Inf (or no numeric value) is skipped; without a tier the range is decoded.
-    mutating func infinities(_ r: Range<Int>) throws(StrataError) -> [(index: Int, positive: Bool)] {
-        var out: [(index: Int, positive: Bool)] = []
+    /// How many points of `r` are +Inf and −Inf, and the smallest and largest finite value among
+    /// them. A whole tier block whose min and max are finite comes from its tier entry (no
+    /// infinity; its min and max are the finite extremes); other blocks are decoded.
+    mutating func valueKinds(_ r: Range<Int>) throws(StrataError) -> ValueKinds {
+        var k = ValueKinds()
         let bs = ChunkLayout.blockSize
         var b = r.lowerBound / bs
         while b * bs < r.upperBound {
             let lo = Swift.max(r.lowerBound, b * bs), hi = Swift.min(r.upperBound, (b + 1) * bs)
-            if let tier = tierBytes {
+            if let tier = tierBytes, lo == b * bs, hi == Swift.min(chunk.count, (b + 1) * bs) {
                 let at = b * ChunkLayout.tierEntrySize
                 let l = Double(bitPattern: UInt64(littleEndian: tier.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
                 let h = Double(bitPattern: UInt64(littleEndian: tier.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
-                let mayHold = (h == .infinity || l == -.infinity) && l <= h
-                if !mayHold { b += 1; continue }
+                if l > -.infinity && h < .infinity {
+                    if l <= h { k.addFinite(l); k.addFinite(h) }  // (an all-NaN block has l = +Inf > h)
+                    b += 1
+                    continue
+                }
             }
             try ensure(lo..<hi)
-            for i in lo..<hi {
-                let v = values[i]
-                if v == .infinity { out.append((i, true)) } else if v == -.infinity { out.append((i, false)) }
-            }
+            for i in lo..<hi { k.add(values[i]) }
             b += 1
         }
-        return out
+        return k
     }
 
     /// Value statistics of consecutive whole tier blocks, in two passes over their entries (sums,

@@ -103,7 +103,7 @@ def measure(args):
             nav = page.eval("(() => { const n = performance.getEntriesByType('navigation')[0];"
                             " return {responseEnd: n.responseEnd, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd}; })()")
             fcp = page.eval("(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null")
-            res = page.eval("performance.getEntriesByType('resource').filter(e => e.name.includes('/api/curve?')).map(e => ({d: e.duration, size: e.encodedBodySize}))")
+            res = page.eval("performance.getEntriesByType('resource').filter(e => /[/]api[/]curves?[?]/.test(e.name)).map(e => ({d: e.duration, size: e.encodedBodySize}))")
             check = page.eval("[...document.querySelectorAll('#workspace .panel')].map(p => [Number(p.dataset.buckets), Number(p.querySelector('svg.chart').dataset.pw)])")
             assert all(b == w for b, w in check), "each panel's curve is asked at its pixel width: %s" % check
             first.append({"all_panels_drawn_ms": page.eval("window.__strataPainted"), "first_contentful_paint_ms": fcp, **nav,
@@ -118,7 +118,7 @@ def measure(args):
                   else delete st.xr;
                   performance.clearResourceTimings();
                   const t = performance.now(); await p.load(); const ms = performance.now() - t;
-                  const res = performance.getEntriesByType('resource').filter(e => e.name.includes('/api/curve?'));
+                  const res = performance.getEntriesByType('resource').filter(e => /[/]api[/]curves?[?]/.test(e.name));
                   return {ms, requests: res.length, request_ms_max: Math.max(0, ...res.map(e => e.duration)), drawn: Number(p.svg.dataset.drawn)}; })()""" % (json.dumps(METRICS[0]), json.dumps(frac)))
                 assert z["drawn"] == args.runs, z
                 zoom.append(z)

@@ -45,6 +45,63 @@ extension API {
         return jsonResponse(bytes)
     }
 
+    /// The most runs one `/api/curves` request may name.
+    static let maxCurvesRuns = 1000
+
+    /// The curves of one metric of several runs on one grid, in one answer: what a chart panel
+    /// needs (one request per panel instead of one per run). Each element of `curves` is exactly
+    /// the `/api/curve` answer for that run, or `{"run": R, "error": {...}}` for a run that has no
+    /// such series (the others are still answered).
+    func curves(_ request: Request) async throws -> Response {
+        let q = Query(request)
+        let runs = try q.require("runs").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard runs.count <= API.maxCurvesRuns else {
+            throw APIError.bad("runs names \(runs.count) runs; at most \(API.maxCurvesRuns) in one request", field: "runs")
+        }
+        if let empty = runs.firstIndex(of: "") { throw APIError.bad("runs has an empty name at position \(empty + 1)", field: "runs") }
+        let axisText = q.string("x") ?? "step"
+        guard let axis = CurveAxis(rawValue: axisText) else {
+            throw APIError.bad("x must be step, time or relative, got \"\(axisText.prefix(40))\"", field: "x")
+        }
+        let c = CurveRequest(
+            run: "", metric: try q.require("metric"), labels: try q.labels(),
+            from: try q.int("from"), last: try q.last("to"),
+            buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis, since: try q.int("since"))
+        if let f = c.from, let l = c.last, f > l {
+            throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
+        }
+        let store = self.store
+        let bytes: [UInt8] = try await blocking {
+            var out = JSONOut()
+            out.raw("{\"curves\":[")
+            for (i, run) in runs.enumerated() {
+                if i > 0 { out.bytes.append(UInt8(ascii: ",")) }
+                var one = c
+                one.run = run
+                do {
+                    var b = try API.curveJSON(store, one)
+                    b.removeLast()  // its newline
+                    out.bytes += b
+                } catch {
+                    let e = APIFailure(error, maxBodyBytes: 0).error
+                    var o = JSONOut()
+                    o.beginObject()
+                    o.field("run", run)
+                    o.key("error")
+                    o.beginObject()
+                    o.field("status", e.status)
+                    o.field("message", e.message)
+                    o.endObject()
+                    o.endObject()
+                    out.bytes += o.bytes
+                }
+            }
+            out.bytes += Array("]}\n".utf8)
+            return out.bytes
+        }
+        return jsonResponse(bytes)
+    }
+
     static func seriesInfo(_ store: Store, run: RunID, key: SeriesKey) throws -> (Store.SeriesInfo, [Store.SeriesInfo]) {
         let all = try store.series(of: run)
         guard let s = all.first(where: { $0.key == key }) else {

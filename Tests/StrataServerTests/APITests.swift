@@ -676,4 +676,39 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
             }
         }
     }
+
+    /// `/api/curves` answers, for each run named, exactly the `/api/curve` answer (same grid), and
+    /// an error object for a run without the series, while the others are answered.
+    @Test func curvesOfSeveralRunsInOneAnswer() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let body = sampleBatch(runs: ["a", "b", "c"], steps: 0..<500)
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok) }
+            _ = try t.store.createRun(name: "empty")
+            let grid = "metric=train/loss&from=0&to=600&buckets=13"
+            var batch: [[String: Any]] = []
+            try await client.execute(uri: "/api/curves?runs=c,empty,a&" + grid, method: .get) { r in
+                #expect(r.status == .ok)
+                batch = try json(r.body)["curves"] as! [[String: Any]]
+            }
+            #expect(batch.count == 3)
+            for (i, name) in ["c", "empty", "a"].enumerated() where name != "empty" {
+                try await client.execute(uri: "/api/curve?run=\(name)&" + grid, method: .get) { r in
+                    let one = try json(r.body)
+                    let canonical = { (o: [String: Any]) in try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) }
+                    #expect(try canonical(one) == canonical(batch[i]), "\(name)")
+                }
+            }
+            let e = batch[1]["error"] as? [String: Any]
+            #expect(batch[1]["run"] as? String == "empty" && e?["status"] as? Int == 404)
+            for (uri, field) in [("/api/curves?metric=train/loss", "runs"), ("/api/curves?runs=a,,b&metric=train/loss", "runs"), ("/api/curves?runs=a", "metric")] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .badRequest, "\(uri)")
+                    let e = try json(r.body)["error"] as? [String: Any]
+                    #expect(e?["field"] as? String == field, "\(uri)")
+                }
+            }
+        }
+    }
 }

@@ -50,6 +50,7 @@ def browser():
 def page(server, browser):
     p = browser.new_page()
     p.goto(page_url(server) + "/")
+    p.eval("performance.setResourceTimingBufferSize(100000)")   # tests read the page's requests
     yield p
 
 
@@ -172,6 +173,14 @@ def test_every_panel_is_drawn(server, page):
         wait_panel(page, m, n)
         w = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); return [Number(s.dataset.pw), Number(s.closest('.panel').dataset.buckets)]; })()" % json.dumps(panel_sel(m)))
         assert w[1] == w[0], "the curve is asked at the panel's pixel width (%s)" % w
+    # one request per panel for all its runs (/api/curves)
+    asked = page.eval("performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/curves?'))")
+    per_metric = {}
+    for n in asked:
+        q = dict(webstore.urllib.parse.parse_qsl(webstore.urllib.parse.urlsplit(n).query))
+        per_metric.setdefault(q["metric"], set()).add(q["runs"])
+    for m in metrics:
+        assert any(set(r.split(",")) == {rid for rid in selected if m in runs[rid]["metrics"]} for r in per_metric.get(m, ())), (m, per_metric.get(m))
     # the panel search keeps only matching panels; clearing it brings them back
     page.eval("(() => { const s = document.querySelector('#search'); s.value = 'val/'; s.dispatchEvent(new Event('input')); })()")
     page.wait("[...document.querySelectorAll('.panel')].every(p => p.dataset.metric.startsWith('val/'))", what="search filters panels")
@@ -346,13 +355,16 @@ def test_url_restores_the_view(server, browser, page):
 
 
 def curve_requests(page, metric):
-    """The page's /api/curve requests for `metric` since the resource timings were cleared, as dicts."""
-    names = page.eval("performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/curve?'))")
+    """The curves the page asked for `metric` since the resource timings were cleared, one dict per
+    run (from /api/curve and from the runs of /api/curves)."""
+    names = page.eval("performance.getEntriesByType('resource').map(e => e.name).filter(n => /[/]api[/]curves?[?]/.test(n))")
     out = []
     for n in names:
         q = dict(webstore.urllib.parse.parse_qsl(webstore.urllib.parse.urlsplit(n).query))
-        if q.get("metric") == metric:
-            out.append(q)
+        if q.get("metric") != metric:
+            continue
+        for run in q.pop("runs").split(",") if "runs" in q else [q["run"]]:
+            out.append(dict(q, run=run))
     return out
 
 

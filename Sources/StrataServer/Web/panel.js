@@ -82,7 +82,7 @@ class Panel {
       if (lo < hi && Number.isSafeInteger(lo) && Number.isSafeInteger(hi)) { range = [lo, hi]; grid = true; }
     }
     const q = id => ({ run: id, metric: this.metric, x: S.x, buckets, from: range ? Math.floor(range[0]) : null, to: range ? Math.max(Math.floor(range[0]) + 1, Math.ceil(range[1])) : null });
-    const results = await Promise.all(ids.map(id => Api.curve(q(id)).then(o => ({ id, o }), e => ({ id, error: e.message }))));
+    const results = await Api.curves(ids, q(""));   // one request for the panel's runs
     if (seq !== this.seq) return;
     this.query = range ? { from: q("").from, to: q("").to, buckets } : { buckets };
     this.grid = grid ? this.query : null;

@@ -684,7 +684,8 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
             let body = sampleBatch(runs: ["a", "b", "c"], steps: 0..<500)
-            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok)
+            }
             _ = try t.store.createRun(name: "empty")
             let grid = "metric=train/loss&from=0&to=600&buckets=13"
             var batch: [[String: Any]] = []
@@ -702,7 +703,9 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
             }
             let e = batch[1]["error"] as? [String: Any]
             #expect(batch[1]["run"] as? String == "empty" && e?["status"] as? Int == 404)
-            for (uri, field) in [("/api/curves?metric=train/loss", "runs"), ("/api/curves?runs=a,,b&metric=train/loss", "runs"), ("/api/curves?runs=a", "metric")] {
+            for (uri, field) in [
+                ("/api/curves?metric=train/loss", "runs"), ("/api/curves?runs=a,,b&metric=train/loss", "runs"), ("/api/curves?runs=a", "metric")
+            ] {
                 try await client.execute(uri: uri, method: .get) { r in
                     #expect(r.status == .badRequest, "\(uri)")
                     let e = try json(r.body)["error"] as? [String: Any]

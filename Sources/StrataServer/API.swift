@@ -201,20 +201,33 @@ final class API: Sendable {
         let filter = try q.filter()
         let sort = try q.string("sort").map { s throws(APIError) in try SortKey(s) }
         let limit = try q.int("limit", default: 1000, range: 1...1_000_000)
+        let known = q.string("cursor")
         let store = self.store
         let bytes: [UInt8] = try await blocking {
             var rows = try store.summary(where: filter)
             let total = rows.count
             if let sort { rows = sort.sorted(rows) }
             if rows.count > limit { rows.removeLast(rows.count - limit) }
-            var o = JSONOut(capacity: 256 * rows.count)
+            var list = JSONOut(capacity: 256 * rows.count)
+            list.beginArray()
+            for r in rows { list.runSummary(r) }
+            list.endArray()
+            // The change cursor: a digest of the list (and its total). A poll that sends the cursor
+            // it has gets no list back while nothing it shows changed.
+            var text = list.bytes
+            text += Array(",\(total)".utf8)
+            let cursor = Digest.sha256Hex(text, digits: 32)
+            var o = JSONOut(capacity: list.bytes.count + 128)
             o.beginObject()
             o.field("total", total)
             o.field("count", rows.count)
-            o.key("runs")
-            o.beginArray()
-            for r in rows { o.runSummary(r) }
-            o.endArray()
+            o.field("cursor", cursor)
+            if known == cursor {
+                o.field("unchanged", true)
+            } else {
+                o.key("runs")
+                o.raw(String(decoding: list.bytes, as: UTF8.self))
+            }
             o.endObject()
             o.bytes.append(10)
             return o.bytes

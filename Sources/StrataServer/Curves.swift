@@ -23,6 +23,8 @@ extension API {
         var last: Int64?
         var buckets: Int
         var axis: CurveAxis
+        /// Only the buckets whose range ends at or after this x (the live page's cursor).
+        var since: Int64? = nil
     }
 
     func curve(_ request: Request) async throws -> Response {
@@ -34,12 +36,69 @@ extension API {
         let c = CurveRequest(
             run: try q.require("run"), metric: try q.require("metric"), labels: try q.labels(),
             from: try q.int("from"), last: try q.last("to"),
-            buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis)
+            buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis, since: try q.int("since"))
         if let f = c.from, let l = c.last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }
         let store = self.store
         let bytes: [UInt8] = try await blocking { try API.curveJSON(store, c) }
+        return jsonResponse(bytes)
+    }
+
+    /// The most runs one `/api/curves` request may name.
+    static let maxCurvesRuns = 1000
+
+    /// The curves of one metric of several runs on one grid, in one answer: what a chart panel
+    /// needs (one request per panel instead of one per run). Each element of `curves` is exactly
+    /// the `/api/curve` answer for that run, or `{"run": R, "error": {...}}` for a run that has no
+    /// such series (the others are still answered).
+    func curves(_ request: Request) async throws -> Response {
+        let q = Query(request)
+        let runs = try q.require("runs").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard runs.count <= API.maxCurvesRuns else {
+            throw APIError.bad("runs names \(runs.count) runs; at most \(API.maxCurvesRuns) in one request", field: "runs")
+        }
+        if let empty = runs.firstIndex(of: "") { throw APIError.bad("runs has an empty name at position \(empty + 1)", field: "runs") }
+        let axisText = q.string("x") ?? "step"
+        guard let axis = CurveAxis(rawValue: axisText) else {
+            throw APIError.bad("x must be step, time or relative, got \"\(axisText.prefix(40))\"", field: "x")
+        }
+        let c = CurveRequest(
+            run: "", metric: try q.require("metric"), labels: try q.labels(),
+            from: try q.int("from"), last: try q.last("to"),
+            buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis, since: try q.int("since"))
+        if let f = c.from, let l = c.last, f > l {
+            throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
+        }
+        let store = self.store
+        let bytes: [UInt8] = try await blocking {
+            var out = JSONOut()
+            out.raw("{\"curves\":[")
+            for (i, run) in runs.enumerated() {
+                if i > 0 { out.bytes.append(UInt8(ascii: ",")) }
+                var one = c
+                one.run = run
+                do {
+                    var b = try API.curveJSON(store, one)
+                    b.removeLast()  // its newline
+                    out.bytes += b
+                } catch {
+                    let e = APIFailure(error, maxBodyBytes: 0).error
+                    var o = JSONOut()
+                    o.beginObject()
+                    o.field("run", run)
+                    o.key("error")
+                    o.beginObject()
+                    o.field("status", e.status)
+                    o.field("message", e.message)
+                    o.endObject()
+                    o.endObject()
+                    out.bytes += o.bytes
+                }
+            }
+            out.bytes += Array("]}\n".utf8)
+            return out.bytes
+        }
         return jsonResponse(bytes)
     }
 
@@ -81,10 +140,11 @@ extension API {
         o.raw(Buckets.exclusiveText(last))
         o.field("buckets", c.buckets)
         if let t0 { o.field("t0", t0) }
+        if let since = c.since { o.field("since", since) }
         o.key("rows")
         o.beginArray()
         if lo <= last {
-            let rows = try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0)
+            let rows = try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0, since: c.since)
             // Bucket bounds: x0 is the bucket's first x, x1 one past its last (exact integers).
             for r in rows {
                 o.beginObject()
@@ -93,6 +153,14 @@ extension API {
                 o.key("x1")
                 o.raw(Buckets.exclusiveText(r.range.upperBound))
                 o.statsFields(r.stats)
+                o.field("finite", r.finiteCount)
+                o.field("pinf", r.positiveInfinityCount)
+                o.field("ninf", r.negativeInfinityCount)
+                // Where ±Inf hides the finite extremes: the largest and smallest finite values.
+                if r.positiveInfinityCount + r.negativeInfinityCount > 0 {
+                    o.field("finite_min", r.finiteMin)
+                    o.field("finite_max", r.finiteMax)
+                }
                 o.endObject()
             }
         }

@@ -47,6 +47,7 @@ public enum StrataServer {
             try await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true, onlySeries: true) }
         }
         router.get("/api/curve") { request, _ in try await api.wrap { try await api.curve(request) } }
+        router.get("/api/curves") { request, _ in try await api.wrap { try await api.curves(request) } }
         router.get("/api/points") { request, _ in try await api.wrap { try await api.points(request) } }
         router.get("/api/rank") { request, _ in try await api.wrap { try await api.rank(request) } }
         router.get("/api/band") { request, _ in try await api.wrap { try await api.band(request) } }

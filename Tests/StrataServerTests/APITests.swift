@@ -583,4 +583,135 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
             }
         }
     }
+
+    /// `/api/curve` counts finite, NaN, +Inf and −Inf values per bucket (the library's counts) and
+    /// with `since` answers only the buckets from the one holding it on, with the same numbers.
+    @Test func curveKindsOfValuesAndSince() async throws {
+        let t = try TempStore()
+        let run = try t.store.createRun(name: "div")
+        func value(_ i: Int) -> Double {
+            if i % 997 == 0 { return .infinity }
+            if i % 1_301 == 0 { return -.infinity }
+            if i % 89 == 0 { return .nan }
+            return Double(i % 50)
+        }
+        let values = (0..<9_000).map(value)
+        try run.append("loss", steps: (0..<Int64(9_000)).map { $0 }, values: values)
+        try t.store.checkpoint()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let lib = try t.store.curve(run.id, "loss", steps: 0..<9_000, buckets: 37)
+            var whole: [[String: Any]] = []
+            try await client.execute(uri: "/api/curve?run=div&metric=loss&from=0&to=9000&buckets=37", method: .get) { r in
+                #expect(r.status == .ok)
+                whole = try json(r.body)["rows"] as! [[String: Any]]
+            }
+            #expect(whole.count == lib.count)
+            for (row, b) in zip(whole, lib) {
+                let lo = Int(b.range.lowerBound), hi = Int(b.range.upperBound)
+                let vs = values[lo...hi]
+                #expect(row["pinf"] as? Int == vs.filter { $0 == .infinity }.count && row["pinf"] as? Int == b.positiveInfinityCount)
+                #expect(row["ninf"] as? Int == vs.filter { $0 == -.infinity }.count && row["ninf"] as? Int == b.negativeInfinityCount)
+                #expect(row["finite"] as? Int == vs.filter(\.isFinite).count && row["nan"] as? Int == vs.filter(\.isNaN).count)
+                if b.positiveInfinityCount + b.negativeInfinityCount > 0 {
+                    #expect(
+                        row["finite_min"] as? Double == vs.filter(\.isFinite).min() && row["finite_max"] as? Double == vs.filter(\.isFinite).max())
+                } else {
+                    #expect(row["finite_min"] == nil && row["finite_max"] == nil)
+                }
+            }
+            #expect(whole.contains { ($0["pinf"] as? Int ?? 0) > 0 } && whole.contains { ($0["ninf"] as? Int ?? 0) > 0 })
+            try await client.execute(uri: "/api/curve?run=div&metric=loss&from=0&to=9000&buckets=37&since=5000", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try json(r.body)
+                #expect(o["since"] as? Int == 5000)
+                let tail = o["rows"] as! [[String: Any]]
+                let want = whole.filter { ($0["x1"] as! Int) > 5000 }
+                #expect(!tail.isEmpty && tail.count == want.count)
+                for (a, b) in zip(tail, want) {
+                    #expect(Set(a.keys) == Set(b.keys))
+                    for (k, v) in a { #expect("\(v)" == "\(b[k] ?? "missing")", "bucket \(a["bucket"] ?? "?") \(k)") }
+                }
+            }
+            try await client.execute(uri: "/api/curve?run=div&metric=loss&since=soon", method: .get) { r in
+                #expect(r.status == .badRequest)
+                let e = try json(r.body)["error"] as? [String: Any]
+                #expect(e?["field"] as? String == "since")
+            }
+        }
+    }
+
+    /// `/api/runs` carries a change cursor: sent back, the answer is `unchanged` (no list) until a
+    /// run or a summary changes, then the whole list with a new cursor.
+    @Test func runsListChangeCursor() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let body = sampleBatch(runs: ["a", "b"], steps: 0..<100)
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok)
+            }
+            var cursor = ""
+            try await client.execute(uri: "/api/runs", method: .get) { r in
+                let o = try json(r.body)
+                cursor = try #require(o["cursor"] as? String)
+                #expect(cursor.count == 32 && (o["runs"] as? [Any])?.count == 2 && o["unchanged"] == nil)
+            }
+            try await client.execute(uri: "/api/runs?cursor=\(cursor)", method: .get) { r in
+                let o = try json(r.body)
+                #expect(o["unchanged"] as? Bool == true && o["runs"] == nil && o["cursor"] as? String == cursor && o["total"] as? Int == 2)
+            }
+            // another filter has another list: its own cursor
+            try await client.execute(uri: "/api/runs?where=name%20%3D%3D%20%22a%22&cursor=\(cursor)", method: .get) { r in
+                let o = try json(r.body)
+                #expect(o["unchanged"] == nil && (o["runs"] as? [Any])?.count == 1 && o["cursor"] as? String != cursor)
+            }
+            // one new point moves a summary: the list comes back with a new cursor
+            let point = #"{"run": "b", "step": 100, "metrics": {"train/loss": 0.5}}"#
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(point)) { r in #expect(r.status == .ok)
+            }
+            try await client.execute(uri: "/api/runs?cursor=\(cursor)", method: .get) { r in
+                let o = try json(r.body)
+                #expect(o["unchanged"] == nil && (o["runs"] as? [Any])?.count == 2)
+                #expect(o["cursor"] as? String != cursor)
+            }
+        }
+    }
+
+    /// `/api/curves` answers, for each run named, exactly the `/api/curve` answer (same grid), and
+    /// an error object for a run without the series, while the others are answered.
+    @Test func curvesOfSeveralRunsInOneAnswer() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let body = sampleBatch(runs: ["a", "b", "c"], steps: 0..<500)
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok)
+            }
+            _ = try t.store.createRun(name: "empty")
+            let grid = "metric=train/loss&from=0&to=600&buckets=13"
+            var batch: [[String: Any]] = []
+            try await client.execute(uri: "/api/curves?runs=c,empty,a&" + grid, method: .get) { r in
+                #expect(r.status == .ok)
+                batch = try json(r.body)["curves"] as! [[String: Any]]
+            }
+            #expect(batch.count == 3)
+            for (i, name) in ["c", "empty", "a"].enumerated() where name != "empty" {
+                try await client.execute(uri: "/api/curve?run=\(name)&" + grid, method: .get) { r in
+                    let one = try json(r.body)
+                    let canonical = { (o: [String: Any]) in try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) }
+                    #expect(try canonical(one) == canonical(batch[i]), "\(name)")
+                }
+            }
+            let e = batch[1]["error"] as? [String: Any]
+            #expect(batch[1]["run"] as? String == "empty" && e?["status"] as? Int == 404)
+            for (uri, field) in [
+                ("/api/curves?metric=train/loss", "runs"), ("/api/curves?runs=a,,b&metric=train/loss", "runs"), ("/api/curves?runs=a", "metric")
+            ] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .badRequest, "\(uri)")
+                    let e = try json(r.body)["error"] as? [String: Any]
+                    #expect(e?["field"] as? String == field, "\(uri)")
+                }
+            }
+        }
+    }
 }

@@ -50,6 +50,7 @@ def browser():
 def page(server, browser):
     p = browser.new_page()
     p.goto(page_url(server) + "/")
+    p.eval("performance.setResourceTimingBufferSize(100000)")   # tests read the page's requests
     yield p
 
 
@@ -172,6 +173,14 @@ def test_every_panel_is_drawn(server, page):
         wait_panel(page, m, n)
         w = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); return [Number(s.dataset.pw), Number(s.closest('.panel').dataset.buckets)]; })()" % json.dumps(panel_sel(m)))
         assert w[1] == w[0], "the curve is asked at the panel's pixel width (%s)" % w
+    # one request per panel for all its runs (/api/curves)
+    asked = page.eval("performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/curves?'))")
+    per_metric = {}
+    for n in asked:
+        q = dict(webstore.urllib.parse.parse_qsl(webstore.urllib.parse.urlsplit(n).query))
+        per_metric.setdefault(q["metric"], set()).add(q["runs"])
+    for m in metrics:
+        assert any(set(r.split(",")) == {rid for rid in selected if m in runs[rid]["metrics"]} for r in per_metric.get(m, ())), (m, per_metric.get(m))
     # the panel search keeps only matching panels; clearing it brings them back
     page.eval("(() => { const s = document.querySelector('#search'); s.value = 'val/'; s.dispatchEvent(new Event('input')); })()")
     page.wait("[...document.querySelectorAll('.panel')].every(p => p.dataset.metric.startsWith('val/'))", what="search filters panels")
@@ -232,13 +241,39 @@ def test_nan_and_inf_markers_for_the_diverged_run(server, page):
     q = page.eval("(() => { const p = document.querySelector(%s); return {buckets: Number(p.dataset.buckets), from: p.dataset.from, to: p.dataset.to}; })()" % json.dumps(sel))
     c = server.curve(d, "train/loss", buckets=q["buckets"], frm=q["from"], to=q["to"])
     nan_buckets = {(b["x0"], b["nan"]) for b in c["rows"] if b["nan"] > 0}
-    pinf = {b["x0"] for b in c["rows"] if b["max"] == "Infinity"}
-    ninf = {b["x0"] for b in c["rows"] if b["min"] == "-Infinity"}
+    # the API counts each kind of value per bucket: they add up, and ±Inf are there exactly where
+    # the bucket's max (min) is ±Infinity
+    for b in c["rows"]:
+        assert b["finite"] + b["nan"] + b["pinf"] + b["ninf"] == b["count"], b
+        assert (b["pinf"] > 0) == (b["max"] == "Infinity") and (b["ninf"] > 0) == (b["min"] == "-Infinity"), b
+    pinf = {(b["x0"], b["pinf"]) for b in c["rows"] if b["pinf"] > 0}
+    ninf = {(b["x0"], b["ninf"]) for b in c["rows"] if b["ninf"] > 0}
     assert nan_buckets and pinf and ninf, "the fixture diverges"
+    # +Inf at steps 1210 and 1211, −Inf at 1212 and 1213 (webstore.populate)
+    assert sum(n for _, n in pinf) == 2 and sum(n for _, n in ninf) == 2
+    # where ±Inf hides a bucket's finite extremes, the API gives them and the page draws them
+    drawn = {r["x0"]: r for r in page.eval("Workspace.panels.get('train/loss').series.find(s => s.id === %s).rows.map(r => ({x0: r.x0, min: r.min, max: r.max}))" % json.dumps(d))}
+    for b in c["rows"]:
+        if b["pinf"] + b["ninf"]:
+            assert "finite_max" in b and math.isfinite(api_num(b["finite_max"])), b
+            assert drawn[b["x0"]]["max"] == api_num(b["finite_max"]) and drawn[b["x0"]]["min"] == api_num(b["finite_min"]), (b, drawn[b["x0"]])
+        else:
+            assert "finite_max" not in b
     marks = page.eval("[...document.querySelectorAll(%s + ' .marker')].filter(m => m.dataset.run === %s).map(m => ({cls: m.getAttribute('class'), x0: Number(m.dataset.x0), count: m.dataset.count}))" % (json.dumps(sel), json.dumps(d)))
     assert {(m["x0"], int(m["count"])) for m in marks if "nan" in m["cls"]} == nan_buckets
-    assert {m["x0"] for m in marks if "pinf" in m["cls"]} == pinf
-    assert {m["x0"] for m in marks if "ninf" in m["cls"]} == ninf
+    assert {(m["x0"], int(m["count"])) for m in marks if "pinf" in m["cls"]} == pinf
+    assert {(m["x0"], int(m["count"])) for m in marks if "ninf" in m["cls"]} == ninf
+    # hovering the +Inf bucket lists its +Inf (and −Inf) counts as the API gives them
+    s = page.eval("(() => { const s = document.querySelector(%s + ' svg.chart'); return {x0: Number(s.dataset.x0), x1: Number(s.dataset.x1)}; })()" % json.dumps(sel))
+    target = [b for b in c["rows"] if b["pinf"] > 0][0]
+    rows, x, _ = hover_rows(page, "train/loss", ((target["x0"] + target["x1"]) / 2 - s["x0"]) / (s["x1"] - s["x0"]))
+    mine = [r for r in rows if r["run"] == d and "bucket" in r]
+    assert mine
+    b = [b for b in c["rows"] if b["bucket"] == int(mine[0]["bucket"])][0]
+    assert (int(mine[0]["pinf"]), int(mine[0]["ninf"]), int(mine[0]["finite"])) == (b["pinf"], b["ninf"], b["finite"])
+    text = " ".join(mine[0]["cells"])
+    assert b["pinf"] > 0 and ("%d +Inf" % b["pinf"]) in text and ((b["ninf"] == 0) or ("%d −Inf" % b["ninf"]) in text), text
+    page.mouse("mouseMoved", 5, 5)
     # the divergence to 289,614 stays in the y range (not clipped away)
     y1 = page.eval("Number(document.querySelector(%s + ' svg.chart').dataset.y1)" % json.dumps(sel))
     top = max(api_num(b["max"]) for b in c["rows"] if math.isfinite(api_num(b["max"])) and api_num(b["max"]) < 1e200)
@@ -304,6 +339,10 @@ def test_url_restores_the_view(server, browser, page):
         other.goto(url)
         wait_panel(other, "train/loss", 3)
         other.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(snap["rows"]), what="table restored")
+        # panels are fetched when on screen: bring each one drawn in the first page into view
+        for m in sorted({l[0] for l in snap["lines"]}, reverse=True):
+            wait_panel(other, m, sum(1 for l in snap["lines"] if l[0] == m))
+        other.eval("window.scrollTo(0, 0); document.querySelector(%s).scrollIntoView({block: 'center'})" % json.dumps(sel))
         again = view_snapshot(other)
         assert again == snap
         shot(other, "06-restored")
@@ -313,6 +352,30 @@ def test_url_restores_the_view(server, browser, page):
     # back to the unzoomed view for the next test
     page.eval("document.querySelector(%s + ' button.reset').click()" % json.dumps(sel))
     wait_panel(page, "train/loss", 3)
+
+
+def curve_requests(page, metric):
+    """The curves the page asked for `metric` since the resource timings were cleared, one dict per
+    run (from /api/curve and from the runs of /api/curves)."""
+    names = page.eval("performance.getEntriesByType('resource').map(e => e.name).filter(n => /[/]api[/]curves?[?]/.test(n))")
+    out = []
+    for n in names:
+        q = dict(webstore.urllib.parse.parse_qsl(webstore.urllib.parse.urlsplit(n).query))
+        if q.get("metric") != metric:
+            continue
+        for run in q.pop("runs").split(",") if "runs" in q else [q["run"]]:
+            out.append(dict(q, run=run))
+    return out
+
+
+def drawn_rows(page, metric, run):
+    return page.eval("Workspace.panels.get(%s).series.find(s => s.id === %s).rows.map(r => r.raw)" % (json.dumps(metric), json.dumps(run)))
+
+
+def grid_curve(server, page, metric, run):
+    """The API's whole curve of `run` on the grid (from, to, buckets) the panel shows."""
+    q = page.eval("(() => { const p = document.querySelector(%s); return {buckets: Number(p.dataset.buckets), from: p.dataset.from, to: p.dataset.to}; })()" % json.dumps(panel_sel(metric)))
+    return server.curve(run, metric, buckets=q["buckets"], frm=q["from"], to=q["to"])["rows"]
 
 
 def test_a_point_logged_while_the_page_is_open_appears(server, page):
@@ -325,10 +388,37 @@ def test_a_point_logged_while_the_page_is_open_appears(server, page):
     sel = panel_sel("train/loss")
     last = lambda: page.eval("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p ? Number(p.dataset.lastStep) : null; })()" % (json.dumps(sel), json.dumps(live)))
     assert last() == 499
+    others = [rid for rid in checked_ids(page) if rid != live]
+    page.eval("performance.setResourceTimingBufferSize(100000); performance.clearResourceTimings()")
+    # while nothing changes, the page's polls send the list's cursor and get no list back
+    full = len(json.dumps(server.get("/api/runs?limit=100000")))
+    polls = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/runs?') && e.name.includes('cursor='))"
+    page.wait("%s.length >= 2" % polls, what="two polls with the cursor")
+    sizes = page.eval("%s.map(e => e.encodedBodySize)" % polls)
+    assert sizes and all(0 < n < 200 < full for n in sizes), (sizes, full)
+    page.eval("performance.clearResourceTimings()")
     server.ingest([{"run": "live", "step": 1500, "metrics": {"train/loss": 0.125}}])
     page.wait("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p && Number(p.dataset.lastStep) === 1500; })()" % (json.dumps(sel), json.dumps(live)),
               timeout=30, what="the new point drawn without a reload")
     assert page.eval("window.__strataPageMark") == "no reload"
+    # only what is new was fetched: the live run's last buckets (`since`), nothing for the runs
+    # that did not change; and the rows drawn are the API's whole curve on the panel's grid
+    asked = curve_requests(page, "train/loss")
+    assert asked and all(q["run"] == live and "since" in q for q in asked), asked
+    assert not [q for q in asked if q["run"] in others]
+    assert drawn_rows(page, "train/loss", live) == grid_curve(server, page, "train/loss", live)
+    # a point past the panel's grid (val/loss: steps 0 to 1900, with room to 2375): the panel is
+    # fetched again on a new grid, still the API's curve
+    vsel = panel_sel("val/loss")
+    wait_panel(page, "val/loss", 4)
+    page.eval("performance.clearResourceTimings()")
+    server.ingest([{"run": "live", "step": 2600, "metrics": {"val/loss": 0.0625}}])
+    page.wait("(() => { const p = document.querySelector(%s + ' path.line.raw[data-run=%s]'); return p && Number(p.dataset.lastStep) === 2600; })()" % (json.dumps(vsel), json.dumps(live)),
+              timeout=30, what="the point past the grid drawn")
+    asked = curve_requests(page, "val/loss")
+    assert [q for q in asked if q["run"] == live and "since" not in q], asked
+    assert drawn_rows(page, "val/loss", live) == grid_curve(server, page, "val/loss", live)
+    page.eval("document.querySelector(%s).scrollIntoView({block: 'center'})" % json.dumps(sel))
     # the table followed too: the live run's train/loss count is the API's
     s = server.get("/api/runs?limit=1000")
     count = [r for r in s["runs"] if r["id"] == live][0]["metrics"]["train/loss"]["count"]
@@ -396,6 +486,58 @@ def test_sorting_and_column_chooser(server, page):
     shot(page, "09-columns")
 
 
+def table_snapshot(page):
+    return page.eval("""(() => ({
+      heads: [...document.querySelectorAll('#runs thead th')].map(t => t.textContent),
+      rows: [...document.querySelectorAll('#runs tbody tr.run')].map(r => [...r.cells].slice(2).map(c => c.textContent)),
+      checked: [...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort(),
+      selected: S.selected.slice().sort(),
+      count: document.querySelector('#count').textContent,
+      where: document.querySelector('#where').value,
+    }))()""")
+
+
+def test_table_filter_sort_columns_and_hidden_selection_survive_a_reload(server, browser, page):
+    ids = ids_by_name(server)
+    before = checked_ids(page)
+    # select a run the filter will hide, filter, sort by a summary, add a column
+    if ids["lr0.0003-s0"] not in before:
+        click_row_checkbox(page, ids["lr0.0003-s0"])
+    where = 'params.lr >= 1e-3 and params.model == "base"'
+    set_filter(page, where)
+    expect = [r["id"] for r in server.get("/api/runs?limit=1000&where=" + webstore.urllib.parse.quote(where))["runs"]]
+    page.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(expect), what="filtered")
+    page.eval("document.querySelector('#colchooser').open = true; Table.render()")
+    if not page.eval("document.querySelector(\"#colchooser input[data-key='train/loss.last']\").checked"):
+        page.click(*center(page, "#colchooser input[data-key='train/loss.last']"))
+    page.eval("document.querySelector('#colchooser').open = false; window.scrollTo(0, 0)")
+    page.click(*center(page, "#runs th[data-sort='train/loss.last']"))
+    order = [r["id"] for r in server.get("/api/runs?limit=1000&sort=train/loss.last&where=" + webstore.urllib.parse.quote(where))["runs"]]
+    page.wait("JSON.stringify(%s) === JSON.stringify([...document.querySelectorAll('#runs tbody tr.run')].map(r => r.dataset.id))" % json.dumps(order), what="sorted by train/loss last")
+    # the hidden run stays selected, and the count line says so
+    assert ids["lr0.0003-s0"] in page.eval("S.selected") and ids["lr0.0003-s0"] not in table_ids(page)
+    assert "hidden by the filter" in page.eval("document.querySelector('#count').textContent")
+    # numbers as people write them in every cell: no 3.000e-4 or 0.0010000
+    cells = page.eval("[...document.querySelectorAll('#runs tbody td')].map(t => t.textContent)")
+    assert not [c for c in cells if "e-" in c and "." in c.split("e")[0] and c.split("e")[0].endswith("0")]
+    page.eval("URLState.saveNow()")
+    snap = table_snapshot(page)
+    q = page.eval("Object.fromEntries(new URLSearchParams(location.search))")
+    assert q["where"] == where and q["sort"] == "train/loss.last" and "train/loss.last" in q["cols"].split(",")
+    other = browser.new_page()
+    try:
+        other.goto(page.eval("location.href"))
+        other.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(expect), what="table restored")
+        assert table_snapshot(other) == snap
+        shot(other, "16-table-restored")
+    finally:
+        other.close()
+        page.front()
+    set_filter(page, "")
+    page.wait("document.querySelectorAll('#runs tbody tr.run').length === %d" % len(ids), what="every run back")
+    page.eval("App.select(%s)" % json.dumps(before))
+
+
 def drawn_for(server, page, metric):
     runs = {r["id"]: r for r in server.get("/api/runs?limit=1000")["runs"]}
     return sum(1 for rid in checked_ids(page) if metric in runs[rid]["metrics"])
@@ -450,16 +592,86 @@ def test_smoothing_and_outliers(server, page):
     page.wait("Number(document.querySelector(%s + ' svg.chart').dataset.y1) >= 289000" % json.dumps(sel), what="full range back")
 
 
-def test_group_by_param_bands(server, page):
-    set_control(page, "#group", "seed")
-    groups = {r["group"] for r in server.get("/api/band?metric=val/acc&group=seed&width=100")["rows"]}
-    assert len(groups) >= 2
-    wait_panel(page, "val/acc", len(groups))
-    assert page.eval("document.querySelectorAll(%s + ' path.std').length" % json.dumps(panel_sel("val/acc"))) == len(groups)
-    legend = page.eval("[...document.querySelectorAll(%s + ' .plegend .item')].map(e => e.textContent)" % json.dumps(panel_sel("val/acc")))
-    assert sorted(legend) == sorted("seed=" + g for g in groups)
-    shot(page, "12-bands")
-    set_control(page, "#group", "")
+def set_group(page, keys):
+    """Checks exactly `keys`, in this order, in the group-by chooser (clicking its checkboxes)."""
+    page.eval("window.scrollTo(0, 0); document.querySelector('#groupchooser').open = true")
+    for k in keys:
+        page.wait("!!document.querySelector('#groupchooser input[data-group=%s]')" % json.dumps(k), what="group key %s offered" % k)
+    for k in page.eval("[...document.querySelectorAll('#groupchooser input[data-group]')].filter(c => c.checked).map(c => c.dataset.group)"):
+        page.click(*center(page, "#groupchooser input[data-group=%s]" % json.dumps(k)))
+    for k in keys:
+        if not page.eval("document.querySelector('#groupchooser input[data-group=%s]').checked" % json.dumps(k)):
+            page.click(*center(page, "#groupchooser input[data-group=%s]" % json.dumps(k)))
+    page.wait("S.group === %s" % json.dumps(",".join(keys)), what="grouped by %s" % keys)
+    page.eval("document.querySelector('#groupchooser').open = false")
+
+
+def check_group_hover(server, page, metric, members_of, x="step", frac=0.5):
+    """Hovers `metric`'s panel and checks every group's bucket against the API: the curves of the
+    group's members on the panel's grid, pooled (count, NaN, ±Inf, min, max exactly; mean).
+    The cursor goes to the middle of the bucket a fraction `frac` along the first group's buckets."""
+    sel = json.dumps(panel_sel(metric))
+    page.eval("document.querySelector(%s).scrollIntoView({block: 'center'})" % sel)
+    f = page.eval("(() => { const p = Workspace.panels.get(%s); const s = p.svg.dataset; const rows = p.groups[0].rows; const r = rows[Math.floor(rows.length * %f)];"
+                  " return ((r.x0 + r.x1) / 2 - Number(s.x0)) / (Number(s.x1) - Number(s.x0)); })()" % (json.dumps(metric), frac))
+    rows, _, q = hover_rows(page, metric, f)
+    checked = 0
+    for row in rows:
+        if "bucket" not in row:
+            continue
+        members = members_of(row["run"][len("group:"):])
+        got = []
+        for rid, labels in members:
+            c = server.curve(rid, metric, x=x, buckets=q["buckets"], frm=q["from"], to=q["to"], labels=labels)
+            got += [b for b in c["rows"] if b["bucket"] == int(row["bucket"])]
+        assert got, row
+        count, nan = sum(b["count"] for b in got), sum(b["nan"] for b in got)
+        assert (int(row["count"]), int(row["nan"]), int(row["runs"])) == (count, nan, len(got)), (row, got)
+        assert api_num(row["min"]) == min(api_num(b["min"]) for b in got) and api_num(row["max"]) == max(api_num(b["max"]) for b in got)
+        n = count - nan
+        mean = sum((b["count"] - b["nan"]) * api_num(b["mean"]) for b in got) / n
+        var = sum((b["count"] - b["nan"]) * (api_num(b["std"]) ** 2 + (api_num(b["mean"]) - mean) ** 2) for b in got) / n
+        assert math.isclose(api_num(row["mean"]), mean, rel_tol=1e-9) and math.isclose(api_num(row["std"]), math.sqrt(var), rel_tol=1e-6, abs_tol=1e-12), (row, mean, var)
+        checked += 1
+    page.mouse("mouseMoved", 5, 5)
+    return checked
+
+
+def test_grouping_by_params_and_labels_honours_the_x_axis(server, page):
+    runs = server.get("/api/runs?limit=1000")["runs"]
+    def by_params(*keys):
+        def members(name):
+            want = dict(part.split("=", 1) for part in name.split(", "))
+            return [(r["id"], None) for r in runs if "val/acc" in r["metrics"]
+                    and all(str(r["params"].get(k)) == want[k] for k in keys)]
+        return members
+    seeds = sorted({str(r["params"]["seed"]) for r in runs if "val/acc" in r["metrics"]})
+    set_group(page, ["seed"])
+    for x, title in (("step", "step"), ("relative", "time since"), ("time", "wall time")):
+        set_control(page, "#xaxis", x)
+        page.wait("document.querySelector(%s + ' .axtitle').textContent.startsWith(%s)" % (json.dumps(panel_sel("val/acc")), json.dumps(title)), what="%s axis" % x)
+        wait_panel(page, "val/acc", len(seeds))
+        legend = page.eval("[...document.querySelectorAll(%s + ' .plegend .item')].map(e => e.dataset.group)" % json.dumps(panel_sel("val/acc")))
+        assert sorted(legend) == sorted("seed=" + s for s in seeds)
+        assert page.eval("document.querySelectorAll(%s + ' path.std').length" % json.dumps(panel_sel("val/acc"))) == len(seeds)
+        assert check_group_hover(server, page, "val/acc", by_params("seed"), x=x, frac=0.3) >= 2
+        if x == "step":
+            shot(page, "12-groups")
+    set_control(page, "#xaxis", "step")
+    # two params: a group per (model, seed) that occurs
+    set_group(page, ["model", "seed"])
+    combos = sorted({"model=%s, seed=%s" % (r["params"]["model"], r["params"]["seed"]) for r in runs if "val/acc" in r["metrics"]})
+    wait_panel(page, "val/acc", len(combos))
+    assert sorted(page.eval("[...document.querySelectorAll(%s + ' .plegend .item')].map(e => e.dataset.group)" % json.dumps(panel_sel("val/acc")))) == combos
+    assert check_group_hover(server, page, "val/acc", by_params("model", "seed")) >= 2
+    # a context label: the ddp run's train/loss per rank
+    set_group(page, ["label:rank"])
+    ddp = [r["id"] for r in runs if r["name"] == "ddp"][0]
+    wait_panel(page, "train/loss", 2)
+    assert check_group_hover(server, page, "train/loss", lambda name: [(ddp, {"rank": name.split("=")[1]})]) == 2
+    page.eval("URLState.saveNow()")
+    assert page.eval("new URLSearchParams(location.search).get('group')") == "label:rank"
+    set_group(page, [])
     wait_panel(page, "val/acc", drawn_for(server, page, "val/acc"))
 
 
@@ -482,6 +694,65 @@ def test_sweeps_scatter_brush_selects_runs(server, page):
     outside = [d["run"] for d in dots if d["x"] < cut]
     assert inside and outside and min(lr[i] for i in inside) > max(lr[o] for o in outside)
     shot(page, "13-sweeps")
+
+
+def pc_axes(page):
+    return {a["key"]: a for a in page.eval("[...document.querySelectorAll('#parcoords g.pcaxis')].map(g => Object.assign({}, g.dataset))")}
+
+
+def pc_y(axis, v):
+    """The page y of value `v` on a numeric parallel-coordinates axis (its top, height, range, log)."""
+    t = math.log10 if axis["log"] == "1" else (lambda x: x)
+    lo, hi = float(axis["lo"]), float(axis["hi"])
+    return float(axis["top"]) + (t(hi) - t(v)) / (t(hi) - t(lo)) * float(axis["h"])
+
+
+def test_parallel_coordinates_brushes_select_runs(server, page):
+    before = checked_ids(page)
+    page.eval("window.scrollTo(0, 0); document.querySelector('#sweeps').open = true; Sweeps.render()")
+    set_control(page, "#sweepy", "val/loss.min")
+    runs = server.get("/api/runs?limit=1000")["runs"]
+    page.wait("(document.querySelector('#parcoords').dataset.axes || '').endsWith('summary')", what="parallel coordinates drawn")
+    axes = pc_axes(page)
+    # an axis per param that varies (batch, lr, model, seed), then the summary; a line per run
+    varying = sorted(k for k in {k for r in runs for k in r["params"]} if len({json.dumps(r["params"].get(k)) for r in runs}) > 1)
+    assert page.eval("document.querySelector('#parcoords').dataset.axes") == ",".join(["params." + k for k in varying] + ["summary"])
+    assert sorted(page.eval("[...document.querySelectorAll('#parcoords path.pline')].map(p => p.dataset.run)")) == sorted(r["id"] for r in runs)
+    geo = page.eval("(() => { const s = document.querySelector('#parcoords'); s.scrollIntoView({block: 'center'}); const b = s.getBoundingClientRect(); return {left: b.left, top: b.top}; })()")
+    lr = axes["params.lr"]
+    assert lr["log"] == "1"   # 3e-4 to 0.1: log axis
+    lrs = sorted({r["params"]["lr"] for r in runs})
+    # brush lr from between its two smallest values up past the largest: lr >= lrs[1]
+    x = geo["left"] + float(lr["x"])
+    ya = geo["top"] + (pc_y(lr, lrs[0]) + pc_y(lr, lrs[1])) / 2
+    yb = geo["top"] + float(lr["top"]) - 2
+    page.drag(x, ya, x + 1, yb)
+    first = sorted(r["id"] for r in runs if r["params"]["lr"] >= lrs[1])
+    want = json.dumps(json.dumps(first, separators=(",", ":")))
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort()) === %s" % want,
+              what="the runs inside the lr brush selected")
+    assert sorted(page.eval("S.selected")) == first
+    # and a brush on the summary: val/loss min at most a value between two of those runs' values
+    summ = pc_axes(page)["summary"]
+    vals = sorted({api_num(r["metrics"]["val/loss"]["min"]) for r in runs if r["id"] in first and "val/loss" in r["metrics"]})
+    cut = (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+    x = geo["left"] + float(summ["x"])
+    page.drag(x, geo["top"] + pc_y(summ, cut), x, geo["top"] + float(summ["top"]) + float(summ["h"]) + 3)
+    # (a run without val/loss is drawn under the axis: no brush holds it)
+    both = sorted(r["id"] for r in runs if r["id"] in first and "val/loss" in r["metrics"] and api_num(r["metrics"]["val/loss"]["min"]) <= cut)
+    assert both and len(both) < len(first)
+    page.wait("JSON.stringify([...document.querySelectorAll('#runs input.sel:checked')].map(e => e.closest('tr').dataset.id).sort()) === %s" % json.dumps(json.dumps(both, separators=(",", ":"))),
+              what="the runs inside both brushes selected")
+    # the panels chart exactly the selection, and the brushes are in the URL
+    page.eval("URLState.saveNow()")
+    assert "pc" in page.eval("Object.fromEntries(new URLSearchParams(location.search))")
+    shot(page, "14-parallel-coordinates")
+    # clicking an axis clears its brush; the selection goes back to what it was for the next tests
+    for k in ("summary", "params.lr"):
+        a = pc_axes(page)[k]
+        page.click(geo["left"] + float(a["x"]), geo["top"] + float(a["top"]) + 20)
+    page.wait("Object.keys(S.brushes).length === 0", what="brushes cleared")
+    page.eval("App.select(%s); document.querySelector('#sweeps').open = false" % json.dumps(before))
 
 
 def test_baseline_deltas_in_hover_and_summary(server, page):
@@ -512,5 +783,5 @@ def test_baseline_deltas_in_hover_and_summary(server, page):
         assert math.isclose(float(r["cells"][5]), last - bl, rel_tol=1e-3), r
         checked += 1
     assert checked >= 1
-    shot(page, "14-baseline")
+    shot(page, "15-baseline")
     page.mouse("mouseMoved", 5, 5)

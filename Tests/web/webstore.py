@@ -1,6 +1,7 @@
 """A live `strata serve` on a store with real training-like data for the web page's browser test:
-a learning-rate × seed sweep, a run that diverges (to 289,614, then +Inf, −Inf and NaN), and a run
-still running (the test logs into it while the page is open)."""
+a learning-rate × seed sweep, a run that diverges (to 289,614, then +Inf, −Inf and NaN), a run with
+one series per rank (a context label), and a run still running (the test logs into it while the
+page is open)."""
 import json
 import math
 import os
@@ -56,8 +57,10 @@ class Server:
         with urllib.request.urlopen(req, timeout=60) as r:
             return json.loads(r.read())
 
-    def curve(self, run, metric, x="step", buckets=None, frm=None, to=None):
+    def curve(self, run, metric, x="step", buckets=None, frm=None, to=None, labels=None):
         q = {"run": run, "metric": metric, "x": x}
+        if labels:
+            q["labels"] = ",".join("%s=%s" % kv for kv in sorted(labels.items()))
         if buckets is not None:
             q["buckets"] = buckets
         if frm is not None:
@@ -125,6 +128,13 @@ def populate(server, runs_per_lr=2):
     recs.append(series(name, "train/loss", range(1300), dv))
     recs.append(series(name, "val/loss", range(0, 1300, 100), lambda s: math.nan if s >= 1200 else dv(s)))
     recs.append({"run": name, "status": "failed"})
+    # Data-parallel: one loss series per rank (context label), for grouping by a label.
+    recs.append({"run": "ddp", "params": {"lr": 1e-3, "seed": 3, "model": "base", "batch": 64}, "tags": ["ddp"]})
+    for rank in range(2):
+        r = series("ddp", "train/loss", range(0, 1000), lambda s, rank=rank: 2.1 * math.exp(-s / 300) + 0.2 + 0.05 * rank + 0.02 * math.sin(s * 0.9 + rank))
+        r["labels"] = {"rank": str(rank)}
+        recs.append(r)
+    recs.append({"run": "ddp", "status": "finished"})
     # Still running: the test logs more points into it with the page open.
     recs.append({"run": "live", "params": {"lr": 1e-3, "seed": 7, "model": "big", "batch": 128}, "tags": ["live"]})
     recs.append(series("live", "train/loss", range(500), lambda s: 2.0 * math.exp(-s / 400) + 0.2))

@@ -9,11 +9,54 @@ public struct CurveBucket: Sendable, Hashable {
     /// the bounds of the bucket, not the x of its first and last point: every point of the bucket
     /// has its x in this range, and the ranges of a curve's buckets tile its whole range.
     public var range: ClosedRange<Int64>
+    /// How many of the bucket's values are +Inf (exact; they are part of `stats.count`).
+    public var positiveInfinityCount: Int
+    /// How many of the bucket's values are −Inf (exact; they are part of `stats.count`).
+    public var negativeInfinityCount: Int
+    /// How many of the bucket's values are finite: `count − nanCount − positiveInfinityCount −
+    /// negativeInfinityCount`.
+    public var finiteCount: Int { stats.count - stats.nanCount - positiveInfinityCount - negativeInfinityCount }
+    /// The smallest finite value of the bucket (exact; NaN when it has none). Equals `stats.min`
+    /// unless the bucket holds −Inf: then it is the smallest value above it, so that a chart can
+    /// draw how far a curve went before it diverged.
+    public var finiteMin: Double
+    /// The largest finite value of the bucket (exact; NaN when it has none). Equals `stats.max`
+    /// unless the bucket holds +Inf.
+    public var finiteMax: Double
 
-    init(_ buckets: Buckets, _ row: (bucket: Int, stats: Aggregate)) {
+    /// Equal buckets: the same bucket, range, statistics (`Stats`' equality) and counts, and the
+    /// same finite extremes bit for bit (so NaN equals NaN, as in `Stats`).
+    public static func == (x: CurveBucket, y: CurveBucket) -> Bool {
+        x.bucket == y.bucket && x.range == y.range && x.stats == y.stats && x.positiveInfinityCount == y.positiveInfinityCount
+            && x.negativeInfinityCount == y.negativeInfinityCount && x.finiteMin.bitPattern == y.finiteMin.bitPattern
+            && x.finiteMax.bitPattern == y.finiteMax.bitPattern
+    }
+    public func hash(into h: inout Hasher) { h.combine(bucket); h.combine(range); h.combine(stats) }
+
+    init(_ buckets: Buckets, _ row: CurveRow) {
         bucket = row.bucket
         stats = Stats(row.stats)
         range = buckets.start(row.bucket)...buckets.end(row.bucket)
+        if let k = row.kinds {
+            positiveInfinityCount = k.positive
+            negativeInfinityCount = k.negative
+            let any = k.finiteMin <= k.finiteMax
+            finiteMin = any ? k.finiteMin : .nan
+            finiteMax = any ? k.finiteMax : .nan
+        } else {
+            positiveInfinityCount = 0
+            negativeInfinityCount = 0
+            finiteMin = stats.min
+            finiteMax = stats.max
+        }
+    }
+}
+
+extension Buckets {
+    /// The first bucket whose range ends at or after `x` (nil: 0; `count` when `x` is past the end).
+    func firstBucket(since x: Int64?) -> Int {
+        guard let x, x > lo else { return 0 }
+        return x > last ? count : index(x)
     }
 }
 
@@ -127,21 +170,25 @@ extension Store {
     ///   - range: The closed interval of x.
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
     ///   - origin: The time that relative x counts from (`.relative` only; the run's first time, ``relativeOrigin(of:)``, when nil).
+    ///   - since: When given, only the buckets whose range ends at or after `since` are computed and
+    ///     returned (the same buckets, with the same numbers, as in the whole curve): a live view
+    ///     that has the curve up to `since` fetches only what can have changed.
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
-        origin: Int64? = nil
+        origin: Int64? = nil, since: Int64? = nil
     ) throws(StrataError) -> [CurveBucket] {
-        if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets) }
+        if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets, since: since) }
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let b = Buckets(range, count: buckets)
+        let first = b.firstBucket(since: since)
         let rows = try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try reader.refresh()
             let start = x == .relative ? origin ?? relativeOriginLocked(run) : nil
-            return try SeriesQuery(chunks: reader.chunks(key)).timeCurve(b, origin: start)
+            return try SeriesQuery(chunks: reader.chunks(key)).timeCurve(b, origin: start, from: first)
         }
         return rows.map { CurveBucket(b, $0) }
     }
@@ -282,15 +329,18 @@ extension Store {
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The closed step interval.
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
+    ///   - since: When given, only the buckets whose range ends at or after `since` (the same
+    ///     buckets as in the whole curve; cost grows with them only).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
-    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int) throws(StrataError)
-        -> [CurveBucket]
-    {
+    public func curve(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int, since: Int64? = nil
+    ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let b = Buckets(steps, count: buckets)
-        let rows = try withChunks(key) { q throws(StrataError) in try q.curve(b) }
+        let first = b.firstBucket(since: since)
+        let rows = try withChunks(key) { q throws(StrataError) in try q.curve(b, from: first) }
         return rows.map { CurveBucket(b, $0) }
     }
 

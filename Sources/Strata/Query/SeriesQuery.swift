@@ -125,9 +125,13 @@ struct SeriesQuery {
         return acc
     }
 
-    /// Per-bucket statistics over the closed step interval of `buckets` (see `Buckets.index`).
-    func curve(_ buckets: Buckets) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
-        let lo = buckets.lo, last = buckets.last
+    /// Per-bucket statistics over the closed step interval of `buckets` (see `Buckets.index`), for
+    /// the buckets from `first` on (the others are left out, and cost nothing), with their ±Inf counts.
+    func curve(_ buckets: Buckets, from first: Int = 0) throws(StrataError) -> [CurveRow] {
+        let last = buckets.last
+        guard first < buckets.count else { return [] }
+        let lo = first > 0 ? buckets.start(first) : buckets.lo
+        if lo > last { return [] }
         var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
         let scratch = ValueScratch()
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
@@ -156,9 +160,51 @@ struct SeriesQuery {
                 }
             }
         }
-        return SeriesQuery.nonEmpty(acc)
+        return try SeriesQuery.withValueKinds(SeriesQuery.nonEmpty(acc), chunks, buckets, lo: lo, scratch: scratch)
     }
 
+    /// `rows` with the ±Inf counts and finite extremes of the buckets whose min is −Inf or max is
+    /// +Inf, from the chunks' parts in those buckets only: whole chunks without an infinity from
+    /// their statistics, whole tier blocks without one from the tier, the rest decoded.
+    static func withValueKinds(_ rows: [CurveRow], _ chunks: [ChunkHandle], _ buckets: Buckets, lo: Int64, scratch: ValueScratch) throws(StrataError)
+        -> [CurveRow]
+    {
+        let infinite = rows.filter(\.mayHoldInfinity).map(\.bucket)
+        if infinite.isEmpty { return rows }
+        let last = buckets.last
+        var kinds: [Int: ValueKinds] = [:]
+        for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
+            let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
+            let bLast = buckets.index(ls)
+            // The first infinite bucket at or after the chunk's first (binary search).
+            var k = 0, n = infinite.count
+            let bFirst = buckets.index(fs)
+            while k < n {
+                let m = (k + n) / 2
+                if infinite[m] < bFirst { k = m + 1 } else { n = m }
+            }
+            if k == infinite.count || infinite[k] > bLast { continue }
+            var cur = try ChunkCursor(c, scratch: scratch)
+            while k < infinite.count && infinite[k] <= bLast {
+                let b = infinite[k]
+                k += 1
+                let s0 = Swift.max(buckets.start(b), fs), s1 = Swift.min(buckets.end(b), ls)
+                if s1 < s0 { continue }
+                let i0 = s0 <= c.stats.firstStep ? 0 : try cur.lowerBound(s0)
+                // s1 < the chunk's last step <= Int64.max when it is not the chunk's end: no overflow.
+                let i1 = s1 >= c.stats.lastStep ? c.count : try cur.lowerBound(s1 + 1)
+                if i1 <= i0 { continue }
+                if i0 == 0 && i1 == c.count && !c.stats.mayHoldInfinity {
+                    kinds[b, default: ValueKinds()].add(finiteStatsOf: c.stats)
+                } else {
+                    kinds[b, default: ValueKinds()].merge(try cur.valueKinds(i0..<i1))
+                }
+            }
+        }
+        var out = rows
+        for i in out.indices where out[i].mayHoldInfinity { out[i].kinds = kinds[out[i].bucket] ?? ValueKinds() }
+        return out
+    }
 }
 
 extension SeriesQuery {
@@ -167,39 +213,97 @@ extension SeriesQuery {
     /// not are outside every range). Whole chunks whose x span falls in one bucket are merged from
     /// their statistics; other chunks are decoded point by point.
     /// First/last within a bucket are by step (then arrival), as everywhere.
-    func timeCurve(_ buckets: Buckets, origin: Int64?) throws(StrataError) -> [(bucket: Int, stats: Aggregate)] {
+    /// Only the buckets from `first` on are computed (the others are left out).
+    func timeCurve(_ buckets: Buckets, origin: Int64?, from first: Int = 0) throws(StrataError) -> [CurveRow] {
         @inline(__always) func x(_ t: Int64) -> Int64? {
             guard let origin else { return t }
             let (d, overflow) = t.subtractingReportingOverflow(origin)
             return overflow ? nil : d
         }
+        guard first < buckets.count else { return [] }
+        let lo = first > 0 ? buckets.start(first) : buckets.lo
+        if lo > buckets.last { return [] }
         var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
+        var kinds = [ValueKinds](repeating: ValueKinds(), count: buckets.count)
+        let scratch = ValueScratch()
         for c in chunks {
             // x is increasing in t where defined, so the chunk's x span is [x(minTime), x(maxTime)].
             let x0 = x(c.minTime), x1 = x(c.maxTime)
             if let x0, x0 > buckets.last { continue }
-            if let x1, x1 < buckets.lo { continue }
-            if let x0, let x1, buckets.contains(x0), buckets.contains(x1), buckets.index(x0) == buckets.index(x1) {
-                acc[buckets.index(x0)].merge(c.stats)
+            if let x1, x1 < lo { continue }
+            if let x0, let x1, x0 >= lo, buckets.contains(x1), buckets.index(x0) == buckets.index(x1) {
+                let b = buckets.index(x0)
+                acc[b].merge(c.stats)
+                if c.stats.mayHoldInfinity {
+                    var cur = try ChunkCursor(c, scratch: scratch)
+                    kinds[b].merge(try cur.valueKinds(0..<c.count))
+                } else {
+                    kinds[b].add(finiteStatsOf: c.stats)
+                }
                 continue
             }
             let n = c.count
             let cols = try ChunkColumns(c)
             let s = cols.steps, v = cols.values, t = cols.times
             for i in 0..<n {
-                guard let xi = x(t[i]), buckets.contains(xi) else { continue }
-                acc[buckets.index(xi)].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
+                guard let xi = x(t[i]), xi >= lo, buckets.contains(xi) else { continue }
+                let b = buckets.index(xi)
+                acc[b].add(step: s[i], value: v[i], rank: c.rankBase + UInt64(i))
+                kinds[b].add(v[i])
             }
         }
-        return SeriesQuery.nonEmpty(acc)
+        var rows = SeriesQuery.nonEmpty(acc)
+        for k in rows.indices where rows[k].mayHoldInfinity { rows[k].kinds = kinds[rows[k].bucket] }
+        return rows
     }
 }
 
 extension SeriesQuery {
-    /// The non-empty buckets of per-bucket accumulators, in bucket order.
-    static func nonEmpty(_ acc: [Aggregate]) -> [(bucket: Int, stats: Aggregate)] {
-        var out: [(bucket: Int, stats: Aggregate)] = []
-        for (b, a) in acc.enumerated() where !a.isEmpty { out.append((b, a)) }
+    /// The non-empty buckets of per-bucket accumulators, in bucket order (no value kinds yet).
+    static func nonEmpty(_ acc: [Aggregate]) -> [CurveRow] {
+        var out: [CurveRow] = []
+        for (b, a) in acc.enumerated() where !a.isEmpty { out.append(CurveRow(bucket: b, stats: a)) }
         return out
     }
+}
+
+/// One non-empty bucket of a curve as queries compute it: its statistics and, when its min is
+/// −Inf or its max +Inf, how many values are ±Inf and its finite extremes (`kinds`; nil: no
+/// infinity, so the finite extremes are the statistics' min and max).
+struct CurveRow {
+    var bucket: Int
+    var stats: Aggregate
+    var kinds: ValueKinds? = nil
+    var mayHoldInfinity: Bool { stats.mayHoldInfinity }
+}
+
+/// ±Inf counts and the smallest and largest finite value of some points.
+struct ValueKinds: Equatable {
+    var positive = 0
+    var negative = 0
+    var finiteMin = Double.infinity
+    var finiteMax = -Double.infinity
+
+    mutating func add(_ v: Double) {
+        if v == .infinity { positive += 1 } else if v == -.infinity { negative += 1 } else if !v.isNaN { addFinite(v) }
+    }
+    mutating func addFinite(_ v: Double) {
+        if v < finiteMin { finiteMin = v }
+        if v > finiteMax { finiteMax = v }
+    }
+    /// Points whose statistics show no infinity: their min and max are their finite extremes.
+    mutating func add(finiteStatsOf a: Aggregate) {
+        if a.numericCount > 0 { addFinite(a.min); addFinite(a.max) }
+    }
+    mutating func merge(_ o: ValueKinds) {
+        positive += o.positive
+        negative += o.negative
+        if o.finiteMin <= o.finiteMax { addFinite(o.finiteMin); addFinite(o.finiteMax) }
+    }
+}
+
+extension Aggregate {
+    /// Whether some value may be ±Inf: a numeric value exists and the min is −Inf or the max +Inf
+    /// (exact for points: the min is −Inf exactly when one value is −Inf, likewise the max).
+    var mayHoldInfinity: Bool { numericCount > 0 && (min == -.infinity || max == .infinity) }
 }

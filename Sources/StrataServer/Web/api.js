@@ -31,23 +31,36 @@ const Api = {
     }
     return body;
   },
-  runs(where, sort) {
+  // The runs list; with the `cursor` of an earlier answer, {unchanged: true} when nothing changed.
+  runs(where, sort, cursor) {
     let p = "/api/runs?limit=100000";
     if (where) p += "&where=" + enc(where);
     if (sort) p += "&sort=" + enc(sort);
+    if (cursor) p += "&cursor=" + enc(cursor);
     return this.get(p);
   },
   run(id) { return this.get("/api/runs/" + enc(id)); },
-  // The exact bucketed curve: `q` = {run, metric, x, buckets, from, to}.
+  // The exact bucketed curve: `q` = {run, metric, labels, x, buckets, from, to, since}.
   curve(q) { return this.get(Api.curvePath(q)); },
-  curvePath(q) {
-    let p = `/api/curve?run=${enc(q.run)}&metric=${enc(q.metric)}&x=${q.x}&buckets=${q.buckets}`;
+  curvePath(q) { return `/api/curve?run=${enc(q.run)}&` + this.curveQuery(q); },
+  // The curves of several runs on one grid, in requests of up to 100 runs: [{id, o} or {id, error}].
+  async curves(ids, q) {
+    const parts = [];
+    for (let i = 0; i < ids.length; i += 100) parts.push(ids.slice(i, i + 100));
+    const answers = await Promise.all(parts.map(part => this.get(`/api/curves?runs=${part.map(enc).join(",")}&` + this.curveQuery(q))
+      .then(o => o.curves.map((c, k) => c.error ? { id: part[k], error: c.error.message } : { id: part[k], o: c }),
+        e => part.map(id => ({ id, error: e.message })))));
+    return answers.flat();
+  },
+  curveQuery(q) {
+    let p = `metric=${enc(q.metric)}&x=${q.x}&buckets=${q.buckets}`;
+    if (q.labels && Object.keys(q.labels).length) p += "&labels=" + enc(Object.keys(q.labels).sort().map(k => k + "=" + q.labels[k]).join(","));
     if (q.from !== undefined && q.from !== null) p += `&from=${q.from}&to=${q.to}`;
+    if (q.since !== undefined && q.since !== null) p += `&since=${q.since}`;
     return p;
   },
-  band(metric, group, width, where) {
-    return this.get(`/api/band?metric=${enc(metric)}&group=${enc(group)}&width=${width}` + (where ? "&where=" + enc(where) : ""));
-  },
+  // Every series of a run (with context labels), with summaries.
+  series(id) { return this.get("/api/runs/" + enc(id) + "/series"); },
 };
 
 // A JSON value of the API as a number: NaN and ±Infinity arrive as strings.

@@ -1,5 +1,6 @@
 "use strict";
-// The page's wiring: loading runs, selection and baseline, the toolbar, the run page, live updates.
+// The page's wiring: loading runs, selection and baseline, the toolbar and grouping, the run page,
+// live updates.
 const App = {
   firstLoad: true,
   async reloadRuns() {
@@ -22,8 +23,11 @@ const App = {
   },
   setRuns(o) {
     S.runs = o.runs; S.total = o.total;
+    this.runsCursor = o.cursor;
     S.byId = new Map(S.runs.map(r => [r.id, r]));
-    this.lastRunsText = JSON.stringify(o);
+    const text = JSON.stringify(o);
+    if (text !== this.lastRunsText) this.runsStamp = (this.runsStamp || 0) + 1;
+    this.lastRunsText = text;
   },
   toggle(id, on) {
     S.selected = S.selected.filter(x => x !== id);
@@ -43,16 +47,51 @@ const App = {
     if (id && !S.selected.includes(id)) { S.selected.push(id); colorOf(id); }
     Table.render(); URLState.save(); Workspace.render();
   },
+  // The group-by chooser: params of the runs shown, and the context labels of their series
+  // (looked up when the chooser opens). S.group is a comma-separated list of keys: a param name,
+  // or `label:NAME` for a context label.
   fillGroups() {
-    const sel = $("#group");
-    const params = new Set();
+    const box = $("#groupchooser .list");
+    const keys = groupKeys();
+    $("#groupchooser summary").textContent = "group: " + (keys.length ? keys.map(k => k.replace(/^label:/, "")).join(" × ") + " (mean ± std, min–max)" : "none");
+    const params = new Set(), labels = new Set(this.knownLabels || []);
     for (const r of S.runs) Object.keys(r.params).forEach(k => params.add(k));
-    const cur = S.group;
-    sel.innerHTML = "";
-    el("option", { value: "" }, sel, "no grouping (runs)");
-    for (const p of [...params].sort()) el("option", { value: p }, sel, "group by " + p + " (mean ± std, min–max)");
-    if (cur && !params.has(cur)) el("option", { value: cur }, sel, "group by " + cur);
-    sel.value = cur;
+    for (const k of keys) if (k.startsWith("label:")) labels.add(k.slice(6)); else params.add(k);
+    box.innerHTML = "";
+    const add = (key, text) => {
+      const l = el("label", {}, box);
+      const cb = el("input", { type: "checkbox", "data-group": key }, l);
+      cb.checked = keys.includes(key);
+      cb.onchange = () => {
+        const now = groupKeys().filter(k => k !== key);
+        if (cb.checked) now.push(key);
+        S.group = now.join(",");
+        this.syncControls(); URLState.save(); Workspace.render();
+      };
+      l.appendChild(document.createTextNode(" " + text));
+    };
+    el("div", { class: "cgroup" }, box, "params");
+    for (const p of [...params].sort()) add(p, p);
+    el("div", { class: "cgroup" }, box, "context labels of series");
+    if (!labels.size) el("div", { class: "hint" }, box, this.knownLabels ? "none" : "…");
+    for (const k of [...labels].sort()) add("label:" + k, k);
+  },
+  // Every series (with labels) of a run, fetched once per change of the runs list.
+  seriesOf(id) {
+    this.seriesCache = this.seriesCache || new Map();
+    const c = this.seriesCache.get(id);
+    if (c && c.stamp === this.runsStamp) return c.promise;
+    const promise = Api.series(id).then(o => o.series, () => []);
+    this.seriesCache.set(id, { stamp: this.runsStamp, promise });
+    return promise;
+  },
+  async findLabels() {
+    const all = await Promise.all(S.runs.map(r => this.seriesOf(r.id)));
+    const ks = new Set(), ms = new Set();
+    for (const list of all) for (const s of list) if (Object.keys(s.labels || {}).length) { Object.keys(s.labels).forEach(k => ks.add(k)); ms.add(s.metric); }
+    this.knownLabels = [...ks];
+    this.labelMetrics = ms;
+    this.fillGroups();
   },
   openRun(id) {
     S.page = "run"; S.runId = id;
@@ -78,8 +117,7 @@ const App = {
     $("#smoothval").textContent = S.smooth ? S.smooth.toFixed(2) : "off";
     $("#outliers").checked = S.outliers;
     $("#search").value = S.search;
-    $("#group").value = S.group;
-    $("#xaxis").disabled = !!S.group;
+    this.fillGroups();
   },
 
   // ---- live: while runs are running, the table and the visible panels follow within 2 s ----
@@ -91,14 +129,17 @@ const App = {
     if (!running && this.tick % 5 !== 0) return;   // nothing running: look for new runs every 5 s
     this.polling = true;
     try {
-      const o = await Api.runs(S.where, S.sort);
+      // The cursor of the list the page shows: the server answers {unchanged: true} while it holds.
+      const o = await Api.runs(S.where, S.sort, this.runsCursor);
+      if (o.unchanged) return;
       const text = JSON.stringify(o);
       if (text === this.lastRunsText) return;
       const before = new Map(S.runs.map(r => [r.id, r]));
       const oldMetrics = new Set(); before.forEach(r => Object.keys(r.metrics).forEach(m => oldMetrics.add(m)));
       this.setRuns(o);
-      // The metrics whose summaries moved for a shown run: only their panels are fetched again.
-      const changed = new Set();
+      // The metrics whose summaries moved for a shown run, with those runs: only their panels are
+      // asked, and (on the step axis) only for the runs' last buckets (Panel.follow, `since`).
+      const changed = new Map();
       let newMetric = false;
       const ids = S.page === "run" ? [S.runId] : S.group ? S.runs.map(r => r.id) : shownRuns();
       for (const id of ids) {
@@ -106,13 +147,13 @@ const App = {
         if (!b) continue;
         for (const m of Object.keys(b.metrics)) {
           if (!oldMetrics.has(m)) newMetric = true;
-          if (!a || JSON.stringify(a.metrics[m]) !== JSON.stringify(b.metrics[m])) changed.add(m);
+          if (!a || JSON.stringify(a.metrics[m]) !== JSON.stringify(b.metrics[m])) { if (!changed.has(m)) changed.set(m, []); changed.get(m).push(id); }
         }
       }
       if (S.page === "run") { if (changed.size) RunPage.refresh(); return; }
       Table.render();
       if (newMetric || before.size !== S.runs.length) Workspace.render();
-      if (changed.size) Workspace.refresh(true, changed);
+      if (changed.size) Workspace.follow(changed);
       $("#live").textContent = "live · updated " + new Date().toISOString().slice(11, 19) + " UTC";
     } catch (e) {
       $("#live").textContent = "live: " + e.message;
@@ -128,7 +169,7 @@ const App = {
     $("#smooth").oninput = e => { S.smooth = Number(e.target.value); $("#smoothval").textContent = S.smooth ? S.smooth.toFixed(2) : "off"; URLState.save(); Workspace.redrawAll(); for (const p of RunPage.panels) p.render(); };
     $("#outliers").onchange = e => { S.outliers = e.target.checked; URLState.save(); Workspace.redrawAll(); for (const p of RunPage.panels) p.render(); };
     $("#search").oninput = e => { S.search = e.target.value; URLState.save(); Workspace.render(); };
-    $("#group").onchange = e => { S.group = e.target.value; this.syncControls(); URLState.save(); Workspace.render(); };
+    $("#groupchooser").addEventListener("toggle", () => { if ($("#groupchooser").open) this.findLabels(); });
     $("#savetoken").onclick = () => { Api.token = $("#token").value.trim(); localStorage.setItem("strataToken", Api.token); $("#tokenbox").hidden = true; this.reloadRuns(); };
     document.addEventListener("strata-needs-token", () => { $("#tokenbox").hidden = false; });
     window.addEventListener("popstate", () => { URLState.decode(location.search); this.syncControls(); this.showPage(); });

@@ -1,6 +1,6 @@
 "use strict";
 // One panel: one metric of the selected runs (or of the groups of a param), drawn from the exact
-// `/api/curve` (or `/api/band`) at the panel's pixel width. Bucket means as lines (EMA-smoothed with
+// `/api/curve` at the panel's pixel width (groups: their members' curves on one grid, pooled). Bucket means as lines (EMA-smoothed with
 // the raw curve kept faint), the exact min–max envelope, NaN and ±Inf as markers, log or linear y,
 // y range that can ignore outliers, zoom (drag a box), pan (shift-drag), reset (double-click), and a
 // hover crosshair listing each run's bucket exactly as the API answered it.
@@ -48,7 +48,7 @@ class Panel {
 
   // The panel's query key: when it changes, the panel must be fetched again.
   key() {
-    return JSON.stringify([S.group, S.group ? S.where : "", this.runs(), S.baseline, S.x, this.state.xr || null, this.plotWidth()]);
+    return JSON.stringify([S.group, S.group ? S.runs.map(r => r.id) : this.runs(), S.baseline, S.x, this.state.xr || null, this.plotWidth()]);
   }
 
   // Fetches the panel's data (only when visible; `force` after new points arrive).
@@ -61,7 +61,7 @@ class Panel {
     const buckets = this.plotWidth();
     this.el.dataset.loading = "1";
     try {
-      if (S.group) await this.loadBand(buckets, seq);
+      if (S.group) await this.loadGroups(buckets, seq);
       else await this.loadLines(buckets, seq);
     } finally {
       if (seq === this.seq) { delete this.el.dataset.loading; this.render(); }
@@ -71,16 +71,21 @@ class Panel {
   async loadLines(buckets, seq) {
     const ids = this.runs().filter(id => { const r = runInfo(id); return !r || r.metrics[this.metric]; });
     let range = this.state.xr || null;
+    let grid = false;
     if (!range && S.x === "step") {
-      // One step range for every run: their buckets line up.
+      // One step range for every run: their buckets line up. With a running run, the range has
+      // room for a quarter more steps, so that new points fall into the same grid and only its
+      // last buckets are fetched again (`follow`).
       let lo = Infinity, hi = -Infinity;
       for (const id of ids) { const s = runInfo(id) && runInfo(id).metrics[this.metric]; if (s) { lo = Math.min(lo, s.first_step); hi = Math.max(hi, s.last_step + 1); } }
-      if (lo < hi && Number.isSafeInteger(lo) && Number.isSafeInteger(hi)) range = [lo, hi];
+      if (ids.some(id => (runInfo(id) || {}).status === "running")) hi += Math.max(16, Math.ceil((hi - lo) / 4));
+      if (lo < hi && Number.isSafeInteger(lo) && Number.isSafeInteger(hi)) { range = [lo, hi]; grid = true; }
     }
     const q = id => ({ run: id, metric: this.metric, x: S.x, buckets, from: range ? Math.floor(range[0]) : null, to: range ? Math.max(Math.floor(range[0]) + 1, Math.ceil(range[1])) : null });
-    const results = await Promise.all(ids.map(id => Api.curve(q(id)).then(o => ({ id, o }), e => ({ id, error: e.message }))));
+    const results = await Api.curves(ids, q(""));   // one request for the panel's runs
     if (seq !== this.seq) return;
     this.query = range ? { from: q("").from, to: q("").to, buckets } : { buckets };
+    this.grid = grid ? this.query : null;
     this.el.dataset.buckets = String(buckets);
     if (range) { this.el.dataset.from = String(this.query.from); this.el.dataset.to = String(this.query.to); }
     else { delete this.el.dataset.from; delete this.el.dataset.to; }
@@ -89,35 +94,113 @@ class Panel {
     this.groups = null;
     this.series = results.filter(r => r.o).map(r => {
       const run = runInfo(r.id);
-      const rows = r.o.rows.map(b => ({
-        x: S.x === "step" ? (b.first_step + b.last_step) / 2 : (num(b.x0) + num(b.x1)) / 2,
-        x0: num(b.x0), x1: num(b.x1), mean: num(b.mean), min: num(b.min), max: num(b.max), count: b.count, nan: b.nan, raw: b }));
+      const rows = r.o.rows.map(rowOf);
       return { id: r.id, name: run ? run.name : r.o.name || r.id, color: colorOf(r.id), baseline: r.id === S.baseline, rows, t0: r.o.t0 };
     });
   }
 
-  async loadBand(buckets, seq) {
-    // /api/band buckets by step only: the panel's x axis is step here (said on the axis).
-    let lo = Infinity, hi = -Infinity;
-    for (const r of S.runs) { const s = r.metrics[this.metric]; if (s) { lo = Math.min(lo, s.first_step); hi = Math.max(hi, s.last_step + 1); } }
-    if (this.state.xr) { lo = this.state.xr[0]; hi = this.state.xr[1]; }
-    if (!(hi > lo)) { this.groups = []; this.series = []; return; }
-    const width = Math.max(1, Math.ceil((hi - lo) / Math.max(10, buckets / 2)));
-    let o;
-    try { o = await Api.band(this.metric, S.group, width, S.where); }
-    catch (e) { if (seq === this.seq) { this.status.textContent = e.message; this.groups = []; this.series = []; } return; }
-    if (seq !== this.seq) return;
-    this.status.textContent = "";
-    const groups = new Map();
-    for (const r of o.rows) {
-      if (r.step + width <= lo || r.step >= hi) continue;
-      if (!groups.has(r.group)) groups.set(r.group, []);
-      const m = num(r.mean), s = num(r.std);
-      groups.get(r.group).push({ x: r.step + width / 2, x0: r.step, x1: r.step + width, mean: m, min: num(r.min), max: num(r.max), slo: m - s, shi: m + s, count: r.count, nan: r.nan, raw: r });
+  // Live: the runs `ids` have new points in this metric. On the step axis, while the panel keeps
+  // its grid (no zoom, every point of the run inside its range), only each run's last non-empty
+  // bucket and the ones after it are fetched (`since` = that bucket's first step): unchanged
+  // buckets are not asked again. The rows' counts must then add up to the run's summary count
+  // (else points arrived elsewhere, e.g. after a rewind): otherwise the panel is fetched again.
+  async follow(ids) {
+    const g = this.grid;
+    if (!g || S.group || this.state.xr || this.el.dataset.loading || this.key() !== this.loadedKey) return this.load(true);
+    const todo = [];
+    for (const id of ids) {
+      const m = runInfo(id) && runInfo(id).metrics[this.metric];
+      const s = this.series.find(x => x.id === id);
+      if (!m && !s) continue;
+      if (!m || !s || !s.rows.length || m.first_step < g.from || m.last_step >= g.to) return this.load(true);
+      todo.push({ s, since: s.rows[s.rows.length - 1].x0, count: m.count });
     }
-    const names = [...groups.keys()].sort((a, b) => (Number(a) - Number(b)) || a.localeCompare(b));
-    this.series = [];
-    this.groups = names.map((g, i) => ({ id: "group:" + g, name: S.group + "=" + g, color: PALETTE[i % PALETTE.length], rows: groups.get(g), band: true }));
+    if (!todo.length) return;
+    const seq = this.seq;
+    const got = await Promise.all(todo.map(t => Api.curve({ run: t.s.id, metric: this.metric, x: "step", buckets: g.buckets, from: g.from, to: g.to, since: t.since })
+      .then(o => Object.assign(t, { o }), e => Object.assign(t, { error: e.message }))));
+    if (seq !== this.seq) return;   // a full fetch started meanwhile
+    for (const t of got) {
+      if (t.error) { this.status.textContent = t.error; return this.load(true); }
+      const rows = t.s.rows.filter(r => r.x1 <= t.since).concat(t.o.rows.map(rowOf));
+      if (rows.reduce((n, r) => n + r.count, 0) !== t.count) return this.load(true);
+      t.s.rows = rows;
+    }
+    this.render();
+  }
+
+  // Groups: the runs the filter shows (with a context-label key: their series of this metric that
+  // carry the label) grouped by the keys' values. Every member's exact curve is fetched on one grid
+  // of the panel's x axis (the zoom, or the union of the members' whole ranges), and each group's
+  // buckets pool all their points: count, NaN, ±Inf, min, max exactly; mean and population std
+  // from the members' bucket counts, means and stds (the parallel-variance formula).
+  async loadGroups(buckets, seq) {
+    const keys = groupKeys();
+    const labelKeys = keys.filter(k => k.startsWith("label:")).map(k => k.slice(6));
+    const members = [];
+    for (const r of S.runs) {
+      const pv = k => r.params[k] === undefined ? "(none)" : paramText(r.params[k]);
+      if (!labelKeys.length) {
+        if (r.metrics[this.metric]) members.push({ run: r.id, labels: {}, values: keys.map(pv) });
+        continue;
+      }
+      for (const s of await App.seriesOf(r.id)) {
+        if (s.metric !== this.metric || !labelKeys.every(k => s.labels && k in s.labels)) continue;
+        members.push({ run: r.id, labels: s.labels, values: keys.map(k => k.startsWith("label:") ? s.labels[k.slice(6)] : pv(k)) });
+      }
+    }
+    if (seq !== this.seq) return;
+    let range = this.state.xr || null;
+    if (!range && members.length) {
+      const whole = await Promise.all(members.map(m => Api.curve({ run: m.run, metric: this.metric, labels: m.labels, x: S.x, buckets: 1 }).catch(() => null)));
+      if (seq !== this.seq) return;
+      let lo = Infinity, hi = -Infinity;
+      for (const o of whole) if (o && o.rows.length) { lo = Math.min(lo, num(o.from)); hi = Math.max(hi, num(o.to)); }
+      if (lo < hi && Number.isSafeInteger(lo) && Number.isSafeInteger(hi)) range = [lo, hi];
+    }
+    this.series = []; this.groups = [];
+    if (!range) return;
+    const from = Math.floor(range[0]), to = Math.max(from + 1, Math.ceil(range[1]));
+    const got = await Promise.all(members.map(m => Api.curve({ run: m.run, metric: this.metric, labels: m.labels, x: S.x, buckets, from, to })
+      .then(o => ({ m, o }), e => ({ m, error: e.message }))));
+    if (seq !== this.seq) return;
+    this.query = { from, to, buckets };
+    Object.assign(this.el.dataset, { buckets: String(buckets), from: String(from), to: String(to) });
+    const errs = got.filter(g => g.error);
+    this.status.textContent = errs.length ? errs[0].error : "";
+    const groups = new Map();
+    for (const g of got) {
+      if (!g.o) continue;
+      const name = keys.map((k, i) => k.replace(/^label:/, "") + "=" + g.m.values[i]).join(", ");
+      if (!groups.has(name)) groups.set(name, { members: [], acc: new Map() });
+      const G = groups.get(name);
+      G.members.push(g.m);
+      for (const b of g.o.rows) {
+        let a = G.acc.get(b.bucket);
+        if (!a) G.acc.set(b.bucket, a = { bucket: b.bucket, x0: num(b.x0), x1: num(b.x1), count: 0, nan: 0, pinf: 0, ninf: 0, parts: [], min: Infinity, max: -Infinity, fmin: Infinity, fmax: -Infinity, first_step: Infinity, last_step: -Infinity, runs: 0 });
+        a.count += b.count; a.nan += b.nan; a.pinf += b.pinf; a.ninf += b.ninf; a.runs++;
+        a.first_step = Math.min(a.first_step, b.first_step); a.last_step = Math.max(a.last_step, b.last_step);
+        const n = b.count - b.nan;
+        if (n > 0) { a.parts.push([n, num(b.mean), num(b.std)]); a.min = Math.min(a.min, num(b.min)); a.max = Math.max(a.max, num(b.max)); }
+        const r = rowOf(b);
+        if (isFinite(r.min)) { a.fmin = Math.min(a.fmin, r.min); a.fmax = Math.max(a.fmax, r.max); }
+      }
+    }
+    const names = [...groups.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    this.groups = names.map((name, i) => {
+      const G = groups.get(name);
+      const rows = [...G.acc.values()].sort((p, q) => p.bucket - q.bucket).map(a => {
+        const n = a.parts.reduce((t, p) => t + p[0], 0);
+        const mean = n ? a.parts.reduce((t, p) => t + p[0] * p[1], 0) / n : NaN;
+        const std = n ? Math.sqrt(a.parts.reduce((t, p) => t + p[0] * (p[2] * p[2] + (p[1] - mean) * (p[1] - mean)), 0) / n) : NaN;
+        const raw = { bucket: a.bucket, x0: a.x0, x1: a.x1, first_step: a.first_step, last_step: a.last_step, count: a.count, nan: a.nan, pinf: a.pinf, ninf: a.ninf,
+          runs: a.runs, mean, std, min: n ? a.min : NaN, max: n ? a.max : NaN };
+        const fin = a.fmin <= a.fmax;
+        return { x: S.x === "step" ? (a.first_step + a.last_step) / 2 : (a.x0 + a.x1) / 2, x0: a.x0, x1: a.x1, mean, min: fin ? a.fmin : NaN, max: fin ? a.fmax : NaN,
+          slo: mean - std, shi: mean + std, count: a.count, nan: a.nan, pinf: a.pinf, ninf: a.ninf, raw };
+      });
+      return { id: "group:" + name, name, color: PALETTE[i % PALETTE.length], rows, band: true, members: G.members.length };
+    });
   }
 
   drawn() { return this.groups || this.series; }
@@ -187,7 +270,7 @@ class Panel {
       svgEl("line", { x1: M.l, x2: M.l + pw, y1: y, y2: y }, grid);
       svgEl("text", { x: M.l - 5, y: y + 4, "text-anchor": "end" }, axis).textContent = yt.label(t);
     }
-    const xKind = S.group ? "step" : S.x;
+    const xKind = S.x;
     const approx = xKind === "time" ? 110 : 70;
     const n = Math.max(2, Math.floor(pw / approx));
     const xt = xKind === "time" ? Ticks.wall(x0, x1, n) : xKind === "relative" ? Ticks.relative(x0, x1, n) : Ticks.steps(x0, x1, n);
@@ -199,7 +282,7 @@ class Panel {
     }
     svgEl("line", { x1: M.l, x2: M.l + pw, y1: M.t + ph, y2: M.t + ph, class: "frame" }, axis);
     svgEl("text", { x: M.l + pw, y: H - 2, "text-anchor": "end", class: "axtitle" }, axis).textContent =
-      S.group ? "step (bands are per step)" : { step: "step", time: "wall time (UTC)", relative: "time since the run's first point" }[S.x];
+      { step: "step", time: "wall time (UTC)", relative: "time since the run's first point" }[S.x] + (S.group ? " · groups pool their runs' points per bucket" : "");
 
     svgEl("defs", {}, svg).innerHTML = `<clipPath id="clip-${this.uid()}"><rect x="${M.l}" y="${M.t}" width="${pw}" height="${ph}"/></clipPath>`;
     const plot = svgEl("g", { "clip-path": `url(#clip-${this.uid()})`, class: "plot" }, svg);
@@ -252,23 +335,21 @@ class Panel {
 
   uid() { if (!this._uid) this._uid = Math.random().toString(36).slice(2, 9); return this._uid; }
 
-  // NaN buckets (count from the API), ±Inf buckets (their min/max is ±Infinity), and buckets whose
-  // values lie outside the y range (ignored outliers, zoom, log scale) as markers on the edges.
+  // NaN, +Inf and −Inf buckets with the API's exact counts of each, and buckets whose values lie
+  // outside the y range (ignored outliers, zoom, log scale) as markers on the edges.
   markers(s, g, sx, sy, y0, y1, pw, ph, log) {
     for (const r of s.rows) {
       if (!isFinite(r.x) || r.x < this.scale.x0 || r.x > this.scale.x1) continue;
       const x = sx(r.x);
       const add = (cls, shape, y, title) => {
         const m = svgEl("path", { d: shape(x, y), class: "marker " + cls, fill: s.color }, g);
-        Object.assign(m.dataset, { run: s.id, x0: String(r.x0), x1: String(r.x1), count: cls === "nan" ? String(r.nan) : "≥1" });
+        Object.assign(m.dataset, { run: s.id, x0: String(r.x0), x1: String(r.x1), count: String(cls === "nan" ? r.nan : cls === "inf pinf" ? r.pinf : cls === "inf ninf" ? r.ninf : "") });
         svgEl("title", {}, m).textContent = title;
       };
-      const where = S.group ? `step ${plain(r.x0)}–${plain(r.x1)}` : S.x === "step" ? `steps ${r.raw.first_step}–${r.raw.last_step}` : `bucket ${plain(r.x0)}–${plain(r.x1)}`;
+      const where = S.x === "step" ? `steps ${r.raw.first_step}–${r.raw.last_step}` : `bucket ${plain(r.x0)}–${plain(r.x1)}`;
       if (r.nan > 0) add("nan", (x, y) => `M${x - 4},${y}L${x},${y - 4}L${x + 4},${y}L${x},${y + 4}Z`, M.t - 8, `${s.name}: ${r.nan} NaN in ${where}`);
-      // TODO(issue 13): the curve API does not give per-bucket +Inf/−Inf counts yet; the marker says
-      // "≥1" from the bucket's max/min being ±Infinity until it does.
-      if (r.max === Infinity) add("inf pinf", (x, y) => `M${x - 5},${y + 6}L${x},${y - 2}L${x + 5},${y + 6}Z`, M.t + 1, `${s.name}: ≥1 +Inf in ${where}`);
-      if (r.min === -Infinity) add("inf ninf", (x, y) => `M${x - 5},${y - 6}L${x},${y + 2}L${x + 5},${y - 6}Z`, M.t + ph - 1, `${s.name}: ≥1 −Inf in ${where}`);
+      if (r.pinf > 0) add("inf pinf", (x, y) => `M${x - 5},${y + 6}L${x},${y - 2}L${x + 5},${y + 6}Z`, M.t + 1, `${s.name}: ${r.pinf} +Inf in ${where}`);
+      if (r.ninf > 0) add("inf ninf", (x, y) => `M${x - 5},${y - 6}L${x},${y + 2}L${x + 5},${y - 6}Z`, M.t + ph - 1, `${s.name}: ${r.ninf} −Inf in ${where}`);
       const hiV = isFinite(r.max) ? r.max : r.mean, loV = isFinite(r.min) ? r.min : r.mean;
       if (isFinite(hiV) && hiV > y1) add("off high", (x, y) => `M${x - 3},${y + 4}L${x},${y}L${x + 3},${y + 4}Z`, M.t + 3, `${s.name}: max ${exact(r.max)} above the y range in ${where}`);
       if (isFinite(loV) && (loV < y0 || (log && loV <= 0))) add("off low", (x, y) => `M${x - 3},${y - 4}L${x},${y}L${x + 3},${y - 4}Z`, M.t + ph - 3, `${s.name}: min ${exact(r.min)} below the y range in ${where}`);
@@ -280,7 +361,7 @@ class Panel {
     const lg = this.legend;
     const all = this.drawn();
     if (this.groups) {
-      for (const s of all) { const it = el("span", { class: "item" }, lg); el("span", { class: "swatch", style: `background:${s.color}` }, it); it.appendChild(document.createTextNode(s.name)); }
+      for (const s of all) { const it = el("span", { class: "item", "data-group": s.name }, lg); el("span", { class: "swatch", style: `background:${s.color}` }, it); it.appendChild(document.createTextNode(s.name + " (" + s.members + (s.members === 1 ? " series)" : " series)"))); }
       el("span", { class: "hint" }, lg, "line: mean · dark: mean ± std · light: min–max");
       return;
     }
@@ -385,7 +466,7 @@ class Panel {
     tip.innerHTML = "";
     const t = el("table", {}, tip);
     const head = el("tr", {}, t);
-    const cols = this.groups ? ["group", "mean", "std", "min", "max", "count", "NaN"] : ["run", "mean", "min", "max", "count", "NaN/Inf"].concat(baseRow ? ["Δ", "Δ%"] : []);
+    const cols = this.groups ? ["group", "mean", "std", "min", "max", "count", "runs", "NaN/Inf"] : ["run", "mean", "min", "max", "count", "NaN/Inf"].concat(baseRow ? ["Δ", "Δ%"] : []);
     for (const c of cols) el("th", {}, head, c);
     let any = false;
     for (const s of all) {
@@ -396,15 +477,17 @@ class Panel {
       any = true;
       const b = r.raw;
       Object.assign(tr.dataset, { x0: String(b.x0 !== undefined ? b.x0 : b.step), mean: String(b.mean), min: String(b.min), max: String(b.max), count: String(b.count), nan: String(b.nan) });
+      if (b.pinf !== undefined) Object.assign(tr.dataset, { pinf: String(b.pinf), ninf: String(b.ninf), finite: String(b.finite) });
       if (b.bucket !== undefined) tr.dataset.bucket = String(b.bucket);
       const vals = this.groups ? [b.mean, b.std, b.min, b.max] : [b.mean, b.min, b.max];
       for (const v of vals) el("td", { class: "num" }, tr, exact(v));
       el("td", { class: "num" }, tr, String(b.count));
+      if (this.groups) { el("td", { class: "num" }, tr, String(b.runs)); tr.dataset.std = String(b.std); tr.dataset.runs = String(b.runs); }
       const flags = [];
       if (b.nan) flags.push(b.nan + " NaN");
-      if (r.max === Infinity) flags.push("≥1 +Inf");
-      if (r.min === -Infinity) flags.push("≥1 −Inf");
-      el("td", { class: "num" + (flags.length ? " bad" : "") }, tr, this.groups ? String(b.nan) : flags.join(", "));
+      if (b.pinf) flags.push(b.pinf + " +Inf");
+      if (b.ninf) flags.push(b.ninf + " −Inf");
+      el("td", { class: "num" + (flags.length ? " bad" : "") }, tr, flags.join(", "));
       if (baseRow && !this.groups) {
         if (s === baseS) { el("td", { class: "num muted" }, tr, "base"); el("td", {}, tr); }
         else { const d = delta(r.mean, baseRow.mean); el("td", { class: "num" }, tr, d.abs); el("td", { class: "num" }, tr, d.pct); }
@@ -412,13 +495,22 @@ class Panel {
       const y = S.smooth > 0 && !s.band && isFinite(r.ema) ? r.ema : r.mean;
       if (isFinite(y) && (!sc.log || y > 0)) svgEl("circle", { class: "hoverdot", cx: sc.sx(r.x), cy: sc.sy(y), r: 3, fill: s.color }, this.svg);
     }
-    const xl = S.group || S.x === "step" ? "step " + plain(Math.floor(xv)) : S.x === "time" ? fmtDate(xv) + " UTC" : Ticks.duration(Math.round(xv));
+    const xl = S.x === "step" ? "step " + plain(Math.floor(xv)) : S.x === "time" ? fmtDate(xv) + " UTC" : Ticks.duration(Math.round(xv));
     el("div", { class: "tiphead" }, tip, xl).dataset.x = String(xv);
     tip.insertBefore(tip.lastChild, t);
     tip.hidden = !any && !all.length;
     const left = p.x + 16 + tip.offsetWidth > sc.W ? Math.max(0, p.x - 16 - tip.offsetWidth) : p.x + 16;
     tip.style.left = left + "px"; tip.style.top = Math.max(0, p.y - 10) + "px";
   }
+}
+
+// A row of `/api/curve` as a panel draws it (x: the middle of the bucket's steps or bounds).
+// Its min and max as drawn (envelope, y range) are the finite extremes where ±Inf hides them
+// (`finite_min`/`finite_max`), so a divergence shows how far it went before the markers.
+function rowOf(b) {
+  return { x: S.x === "step" ? (b.first_step + b.last_step) / 2 : (num(b.x0) + num(b.x1)) / 2,
+    x0: num(b.x0), x1: num(b.x1), mean: num(b.mean), min: num(b.finite_min !== undefined ? b.finite_min : b.min),
+    max: num(b.finite_max !== undefined ? b.finite_max : b.max), count: b.count, nan: b.nan, pinf: b.pinf, ninf: b.ninf, raw: b };
 }
 
 // Debiased exponential moving average of the finite bucket means, into r.ema.

@@ -71,5 +71,5 @@ const RunPage = {
     if (cmd) lines.push(cmd);
     return lines.join("\n");
   },
-  refresh() { for (const p of this.panels) p.load(true); },
+  refresh() { for (const p of this.panels) p.follow([S.runId]); },
 };

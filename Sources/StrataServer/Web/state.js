@@ -1,6 +1,7 @@
 "use strict";
 // The view's state, and its one serialisation: the URL (filter, sort, columns, selection, baseline,
-// axes, smoothing, panels with their log scale and zoom, sections, search, grouping, run page).
+// axes, smoothing, panels with their log scale and zoom, sections, search, grouping, sweeps' axes
+// and brushes, run page).
 const S = {
   page: "workspace", runId: null,
   where: "", sort: "", cols: null,
@@ -10,6 +11,7 @@ const S = {
   panels: {},          // metric -> {log, xr: [from, to], yr: [lo, hi]} (only what differs from the default)
   colors: new Map(),   // run id -> palette slot, kept for the page's life
   extra: new Map(),    // runs opened on their page that the filter does not show
+  brushes: {},         // parallel coordinates: axis key ("params.lr", "summary") -> [top, bottom] fractions of its height
 };
 
 // 20 distinct colours (then golden-angle hues): a run keeps its colour in every panel.
@@ -52,6 +54,8 @@ const URLState = {
     if (S.group) p.set("group", S.group);
     if (S.sweepX) p.set("sx", S.sweepX);
     if (S.sweepY) p.set("sy", S.sweepY);
+    const brushes = Object.keys(S.brushes).sort().map(k => enc(k) + "~" + S.brushes[k].map(v => v.toFixed(4)).join("~"));
+    if (brushes.length) p.set("pc", brushes.join(";"));
     const panels = [];
     for (const m of Object.keys(S.panels).sort()) {
       const ps = S.panels[m];
@@ -81,6 +85,11 @@ const URLState = {
     S.closed = new Set((p.get("closed") || "").split(",").filter(Boolean));
     S.group = p.get("group") || "";
     S.sweepX = p.get("sx") || ""; S.sweepY = p.get("sy") || "";
+    S.brushes = {};
+    for (const item of (p.get("pc") || "").split(";").filter(Boolean)) {
+      const [k, lo, hi] = item.split("~");
+      if (Number(lo) >= 0 && Number(hi) <= 1 && Number(lo) <= Number(hi)) S.brushes[decodeURIComponent(k)] = [Number(lo), Number(hi)];
+    }
     S.panels = {};
     for (const item of (p.get("p") || "").split(";").filter(Boolean)) {
       const [m, log, xr, yr] = item.split("~");
@@ -101,6 +110,9 @@ const URLState = {
   },
   saveNow() { clearTimeout(this.timer); const q = this.encode(); history.replaceState(null, "", location.pathname + (q ? "?" + q : "")); },
 };
+
+// The grouping keys: param names, or `label:NAME` for a context label of the series.
+function groupKeys() { return (S.group || "").split(",").filter(Boolean); }
 
 // The selected runs the current filter shows (the selection itself survives filtering).
 function shownRuns() { return S.selected.filter(id => S.byId.has(id)); }

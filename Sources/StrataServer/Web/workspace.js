@@ -8,6 +8,8 @@ const Workspace = {
     const ms = new Set();
     const ids = S.group ? S.runs.map(r => r.id) : shownRuns();
     for (const id of ids) { const r = S.byId.get(id); if (r) Object.keys(r.metrics).forEach(m => ms.add(m)); }
+    // grouping by a context label: the metrics of labelled series too
+    if (groupKeys().some(k => k.startsWith("label:"))) (App.labelMetrics || []).forEach(m => ms.add(m));
     let list = [...ms].sort();
     if (S.search) {
       let re = null;
@@ -20,6 +22,7 @@ const Workspace = {
 
   render() {
     const root = $("#workspace");
+    if (groupKeys().some(k => k.startsWith("label:")) && !App.labelMetrics) { App.findLabels().then(() => this.render()); }
     if (!this.watching) {
       this.watching = true;
       let t = null;
@@ -83,6 +86,17 @@ const Workspace = {
       const asked = force && (!only || only.has(p.metric));
       if (seen.has(p)) { if (asked || !only) p.load(asked); }
       else if (asked) p.stale = true;   // fetched again when it comes into view
+    }
+  },
+  // New points: `changed` maps a metric to the runs whose summary of it moved. Panels on screen
+  // fetch what is new (Panel.follow); those off screen are fetched when they come into view.
+  follow(changed) {
+    const seen = new Set(this.onScreen());
+    for (const p of this.panels.values()) {
+      if (!changed.has(p.metric)) continue;
+      if (seen.has(p) && !S.group) p.follow(changed.get(p.metric));
+      else if (seen.has(p)) p.load(true);
+      else p.stale = true;
     }
   },
   redrawAll() { for (const p of this.onScreen()) p.render(); },

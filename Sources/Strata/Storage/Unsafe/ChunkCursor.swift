@@ -124,6 +124,32 @@ struct ChunkCursor {
         return a
     }
 
+    /// How many points of `r` are +Inf and −Inf, and the smallest and largest finite value among
+    /// them. A whole tier block whose min and max are finite comes from its tier entry (no
+    /// infinity; its min and max are the finite extremes); other blocks are decoded.
+    mutating func valueKinds(_ r: Range<Int>) throws(StrataError) -> ValueKinds {
+        var k = ValueKinds()
+        let bs = ChunkLayout.blockSize
+        var b = r.lowerBound / bs
+        while b * bs < r.upperBound {
+            let lo = Swift.max(r.lowerBound, b * bs), hi = Swift.min(r.upperBound, (b + 1) * bs)
+            if let tier = tierBytes, lo == b * bs, hi == Swift.min(chunk.count, (b + 1) * bs) {
+                let at = b * ChunkLayout.tierEntrySize
+                let l = Double(bitPattern: UInt64(littleEndian: tier.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
+                let h = Double(bitPattern: UInt64(littleEndian: tier.loadUnaligned(fromByteOffset: at + 24, as: UInt64.self)))
+                if l > -.infinity && h < .infinity {
+                    if l <= h { k.addFinite(l); k.addFinite(h) }  // (an all-NaN block has l = +Inf > h)
+                    b += 1
+                    continue
+                }
+            }
+            try ensure(lo..<hi)
+            for i in lo..<hi { k.add(values[i]) }
+            b += 1
+        }
+        return k
+    }
+
     /// Value statistics of consecutive whole tier blocks, in two passes over their entries (sums,
     /// then the spread of block means around the overall mean): no division per block.
     static func tierRun(_ bytes: UnsafeRawBufferPointer, blocks: Range<Int>, chunkCount: Int) -> Aggregate {

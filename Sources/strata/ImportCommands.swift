@@ -148,29 +148,46 @@ struct ImportMLflow: ParsableCommand {
     }
 }
 
-/// `strata import wandb FILE`: a W&B run history exported as JSON lines or CSV.
+/// `strata import wandb PATH...`: W&B run directories (their `.wandb` transaction logs), or one
+/// run history exported as JSON lines or CSV.
 struct ImportWandb: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wandb",
-        abstract: "Import a W&B run history exported as JSON lines or CSV.",
+        abstract: "Import W&B runs: run directories (.wandb logs), or a history exported as JSON lines or CSV.",
         discussion: """
-            JSONL: one history row per line with _step, _timestamp (seconds) and metric keys; nested objects are \
-            flattened with '/'; strings, booleans, arrays and media objects are counted and skipped; null is ignored. \
-            CSV: a header with _step (or Step) and one column per metric; empty cells are skipped; chart exports \
-            ("RUN - metric" columns) give one run per RUN, their __MIN/__MAX columns are skipped.
+            PATH: a run directory (wandb/offline-run-*, wandb/run-*), its run-*.wandb log, or a directory above run \
+            directories (wandb/): each log is one run with its history, config (params), summary, tags, notes and \
+            system metrics (sys/*). Or one history file: JSONL (one row per line with _step, _timestamp and metric \
+            keys; nested objects flattened with '/') or CSV (_step or Step and one column per metric; chart exports \
+            give one run per "RUN - metric" prefix). See docs/CLI.md.
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case auto, jsonl, csv }
 
     @OptionGroup var options: ImportOptions
-    @Argument(help: "The history file (.jsonl or .csv).") var file: String
-    @Option(name: .customLong("run"), help: "Run name (default: the file name without its extension).") var runName: String?
-    @Option(help: "Project of the imported run.") var project: String = "default"
-    @Option(help: "auto (by extension, else by content), jsonl or csv.") var format: Format = .auto
+    @Argument(help: "Run directories, .wandb logs or wandb/ directories; or one history file (.jsonl or .csv).") var paths: [String]
+    @Option(name: .customLong("run"), help: "Run name of a history file (default: the file name without its extension).") var runName: String?
+    @Option(help: "Project of the imported runs (default: the W&B project; for a history file: default).") var project: String?
+    @Option(help: "For a history file: auto (by extension, else by content), jsonl or csv.") var format: Format = .auto
 
     func run() throws {
         if let r = runName, r.isEmpty { throw CLIError("--run: run name is empty", exitCode: 2) }
-        guard fileKind(file) == .file else { throw CLIError("no such file: \(file)") }
+        if paths.isEmpty { throw CLIError("give a W&B run directory, a .wandb log or a history file", exitCode: 2) }
+        let history = paths.count == 1 && fileKind(paths[0]) == .file && !paths[0].hasSuffix(".wandb")
+        if !history {
+            if runName != nil || format != .auto {
+                throw CLIError("--run and --format are for a history file, not for W&B run directories", exitCode: 2)
+            }
+            let logs = try WandbLogImporter.findLogs(paths)
+            if logs.isEmpty {
+                throw CLIError("no W&B logs (run-*.wandb) under \(paths.joined(separator: ", ")) (expected wandb/offline-run-*/run-*.wandb)")
+            }
+            try runImport(kind: "wandb", options: options) { session in
+                try WandbLogImporter(session: session, project: project).importLogs(logs)
+            }
+            return
+        }
+        let file = paths[0]
         let bytes = try readWholeFile(file)
         var fmt = format
         if fmt == .auto {
@@ -186,7 +203,8 @@ struct ImportWandb: ParsableCommand {
         var stem = baseName(file)
         if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
         try runImport(kind: "wandb", options: options) { session in
-            let importer = WandbImporter(session: session, file: file, name: runName ?? stem, nameGiven: runName != nil, project: project)
+            let importer = WandbImporter(
+                session: session, file: file, name: runName ?? stem, nameGiven: runName != nil, project: project ?? "default")
             if fmt == .jsonl { try importer.jsonl(bytes) } else { try importer.csv(bytes) }
         }
     }

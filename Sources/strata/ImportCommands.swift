@@ -124,22 +124,32 @@ struct ImportTensorBoard: ParsableCommand {
     }
 }
 
-/// `strata import mlflow DIR`: runs of an MLflow file store (`mlruns/`).
+/// `strata import mlflow PATH`: runs of an MLflow tracking database (`mlflow.db`, `sqlite:///…`) or file store (`mlruns/`).
 struct ImportMLflow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlflow",
-        abstract: "Import runs from an MLflow file store (an mlruns directory): params, tags, metrics.",
+        abstract: "Import runs from an MLflow tracking database (mlflow.db, sqlite:///PATH) or file store (mlruns): params, tags, metrics.",
         discussion: """
-            DIR is an mlruns directory, one experiment directory in it, or one run directory. Project = experiment \
-            name. Params are typed (int, float, bool, else string); mlflow.* tags become metadata (git.commit, user, \
-            ...), other tags become Strata tags "key=value". Deleted runs are skipped.
+            PATH is a SQLite tracking database (a file, or a sqlite:/// URI), an mlruns directory, one experiment \
+            directory in it, or one run directory. Project = experiment name. Params keep their text; the typed \
+            value is derived from it. mlflow.* tags become metadata (git.commit, user, ...), other tags become Strata \
+            tags "key=value". Deleted runs are skipped. See docs/CLI.md.
             """)
 
     @OptionGroup var options: ImportOptions
-    @Argument(help: "An mlruns directory, an experiment directory or a run directory.") var dir: String
+    @Argument(help: "mlflow.db or sqlite:///PATH; or an mlruns directory, an experiment directory or a run directory.") var dir: String
     @Option(help: "Project of the imported runs (default: the experiment name).") var project: String?
 
     func run() throws {
+        if let db = MLflowImporter.databasePath(dir) {
+            try runImport(kind: "mlflow", options: options) { session in
+                try MLflowImporter(session: session, project: project).importDatabase(db)
+            }
+            return
+        }
+        if fileKind(dir) == .file {
+            throw CLIError("\(dir) is neither an MLflow tracking database (SQLite) nor an mlruns directory")
+        }
         let runs = try MLflowImporter.findRuns(dir)
         if runs.isEmpty { throw CLIError("no MLflow runs under \(dir) (expected mlruns/<experiment>/<run>/meta.yaml)") }
         try runImport(kind: "mlflow", options: options) { session in

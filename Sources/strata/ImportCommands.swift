@@ -95,6 +95,10 @@ func runImport(kind: String, options: ImportOptions, _ body: (ImportSession) thr
         s +=
             "; \(summary.alreadyImported) run\(summary.alreadyImported == 1 ? " was" : "s were") imported before and left alone (--again imports again)"
     }
+    if summary.incompleteReplaced > 0 {
+        let n = summary.incompleteReplaced
+        s += "; \(n) run\(n == 1 ? " was" : "s were") imported again: an interrupted import had left \(n == 1 ? "it" : "them") incomplete (metadata import.complete = false)"
+    }
     if let first = summary.firstBad { s += "; first problem: \(first)" }
     warn(s)
 }
@@ -183,7 +187,8 @@ struct ImportWandb: ParsableCommand {
     func run() throws {
         if let r = runName, r.isEmpty { throw CLIError("--run: run name is empty", exitCode: 2) }
         if paths.isEmpty { throw CLIError("give a W&B run directory, a .wandb log or a history file", exitCode: 2) }
-        let history = paths.count == 1 && fileKind(paths[0]) == .file && !paths[0].hasSuffix(".wandb")
+        // One path that is not a directory nor a .wandb log: an exported history file.
+        let history = paths.count == 1 && fileKind(paths[0]) != .directory && !paths[0].hasSuffix(".wandb")
         if !history {
             if runName != nil || format != .auto {
                 throw CLIError("--run and --format are for a history file, not for W&B run directories", exitCode: 2)
@@ -198,6 +203,7 @@ struct ImportWandb: ParsableCommand {
             return
         }
         let file = paths[0]
+        guard fileKind(file) == .file else { throw CLIError("no such file: \(file)") }
         let bytes = try readWholeFile(file)
         var fmt = format
         if fmt == .auto {

@@ -14,7 +14,7 @@ import Darwin
 /// `strata import tensorboard|mlflow|wandb`: bring runs over from another tracker.
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import runs from TensorBoard event files, an MLflow mlruns directory or a W&B history export.",
+        abstract: "Import runs from TensorBoard event files, MLflow (mlflow.db or mlruns) or W&B (run directories or a history export).",
         discussion: "Each source run becomes one Strata run; its points are written series by series. See docs/CLI.md.",
         subcommands: [ImportTensorBoard.self, ImportMLflow.self, ImportWandb.self])
 }
@@ -97,7 +97,8 @@ func runImport(kind: String, options: ImportOptions, _ body: (ImportSession) thr
     }
     if summary.incompleteReplaced > 0 {
         let n = summary.incompleteReplaced
-        s += "; \(n) run\(n == 1 ? " was" : "s were") imported again: an interrupted import had left \(n == 1 ? "it" : "them") incomplete (metadata import.complete = false)"
+        s +=
+            "; \(n) run\(n == 1 ? " was" : "s were") imported again: an interrupted import had left \(n == 1 ? "it" : "them") incomplete (metadata import.complete = false)"
     }
     if let first = summary.firstBad { s += "; first problem: \(first)" }
     warn(s)

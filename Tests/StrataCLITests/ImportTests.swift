@@ -248,7 +248,8 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
                 Exported(run: "mlflow-run-2", metric: "train/loss", step: 0, bits: Double.nan.bitPattern, time: Fixture.t0Ms + 100_001)
             ])
         // ... and compare by the typed value derived from the text
-        let typed = try strata(["runs", "--where", "params.batch_size == 32 and params.lr < 0.005 and params.use_amp == true", "--columns", "name"], store: s.store)
+        let typed = try strata(
+            ["runs", "--where", "params.batch_size == 32 and params.lr < 0.005 and params.use_amp == true", "--columns", "name"], store: s.store)
         #expect(typed.code == 0 && typed.out.contains("mlflow-run-1") && !typed.out.contains("mlflow-run-2"), "\(typed.out)\(typed.err)")
         let failed = try strata(["runs", "--where", #"status == "failed""#, "--columns", "name,params.lr"], store: s.store)
         #expect(failed.out.contains("mlflow-run-2") && failed.out.contains("0.01") && !failed.out.contains("mlflow-run-1"), "\(failed.out)")

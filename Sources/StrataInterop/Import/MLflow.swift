@@ -177,7 +177,7 @@ public final class MLflowImporter {
             "mlflow.run_id": .string(r.runId),
             "mlflow.experiment_id": .string(r.experiment.id),
             "mlflow.experiment": .string(r.experiment.name),
-            "mlflow.status": .string(r.status),
+            "mlflow.status": .string(r.status)
         ]
         var runTags: Set<String> = []
         if let t = r.startTime { metadata["mlflow.start_time"] = .int(t) }

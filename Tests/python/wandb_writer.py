@@ -48,10 +48,12 @@ def main():
         hist["loss"].append([step, bits(v)])
         hist["train/acc"].append([step, bits(acc)])
         hist["eval/nested/f1"].append([step, bits(f1)])
+    run.config.update({"extra": {"depth": 4}})  # config changed after init: config records
+    run.config["late"] = "x"
     run.summary["best_acc"] = 0.875
     run.summary["loss"] = -1.5  # a summary that overrides the last history value
     run.finish()
-    runs.append({"name": "awkward", "project": "strata-import", "config": config, "tags": ["baseline", "cnn"],
+    runs.append({"name": "awkward", "project": "strata-import", "config": dict(config, extra={"depth": 4}, late="x"), "tags": ["baseline", "cnn"],
                  "notes": "first try", "group": "sweep-1", "job_type": "train", "exit_code": 0,
                  "summary": {"best_acc": 0.875, "loss": -1.5}, "history": hist, "id": run.id})
 

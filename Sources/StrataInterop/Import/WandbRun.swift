@@ -194,8 +194,8 @@ public final class WandbLogImporter {
             let body = try r.bytes()
             switch field {
             case 2: try history(r.sub(body), &st, &run)
-            case 3: try updates(r.sub(body), &st.summary)
-            case 5: try updates(r.sub(body), &st.config)
+            case 3: try updates(r.sub(body), &st.summary, joiner: "/")
+            case 5: try updates(r.sub(body), &st.config, joiner: ".")
             case 7: try stats(r.sub(body), &st, &run)
             case 17: try runRecord(r.sub(body), &st)
             case 18: try exitRecord(r.sub(body), &st)
@@ -254,13 +254,14 @@ public final class WandbLogImporter {
         st.lastTime = max(st.lastTime ?? time, time)
     }
 
-    /// ConfigRecord / SummaryRecord: update 1, remove 2 (items). Nested keys are joined with `/`
-    /// (summary) — config updates carry whole values under their top-level key.
-    private func updates(_ m: ProtoReader, _ into: inout [(String, JSONValue)]) throws(ProtoError) {
+    /// ConfigRecord / SummaryRecord: update 1, remove 2 (items). A nested key (a path into the
+    /// config or summary tree) is joined with `joiner`: `.` for config, as nested objects flatten
+    /// into params, `/` for summary, as history keys do.
+    private func updates(_ m: ProtoReader, _ into: inout [(String, JSONValue)], joiner: String) throws(ProtoError) {
         var r = m
         while let (field, wire) = try r.field() {
             guard wire == 2, field == 1 || field == 2 else { try r.skip(wire); continue }
-            let (k, v) = try item(r.sub(try r.bytes()), joiner: "/")
+            let (k, v) = try item(r.sub(try r.bytes()), joiner: joiner)
             if let i = into.firstIndex(where: { $0.0 == k }) {
                 if field == 1 { into[i].1 = v } else { into.remove(at: i) }
             } else if field == 1 {
@@ -322,8 +323,8 @@ public final class WandbLogImporter {
             case 1: try text(&st.runID, &r)
             case 2: try text(&st.entity, &r)
             case 3: try text(&st.project, &r)
-            case 4: try updates(r.sub(try r.bytes()), &st.config)
-            case 5: try updates(r.sub(try r.bytes()), &st.summary)
+            case 4: try updates(r.sub(try r.bytes()), &st.config, joiner: ".")
+            case 5: try updates(r.sub(try r.bytes()), &st.summary, joiner: "/")
             case 6: try text(&st.group, &r)
             case 7: try text(&st.jobType, &r)
             case 8: try text(&st.name, &r)

@@ -152,8 +152,10 @@ struct ImportMLflow: ParsableCommand {
             }
             return
         }
-        if fileKind(dir) == .file {
-            throw CLIError("\(dir) is neither an MLflow tracking database (SQLite) nor an mlruns directory")
+        switch fileKind(dir) {
+        case nil: throw CLIError("no such file or directory: \(dir)")
+        case .file?: throw CLIError("\(dir) is neither an MLflow tracking database (SQLite) nor an mlruns directory")
+        default: break
         }
         let runs = try MLflowImporter.findRuns(dir)
         if runs.isEmpty { throw CLIError("no MLflow runs under \(dir) (expected mlruns/<experiment>/<run>/meta.yaml)") }

@@ -135,3 +135,12 @@ def test_a_sqlite_file_that_is_not_mlflow_is_named(tmp_path):
     r = strata("import", "mlflow", str(db), store=str(tmp_path / "s"), check=False)
     assert r.returncode == 1
     assert f"{db}: not an MLflow tracking database (it has no table \"experiments\")" in r.stderr, r.stderr
+
+
+def test_missing_or_foreign_file_is_named(tmp_path):
+    r = strata("import", "mlflow", str(tmp_path / "mlflow.db"), store=str(tmp_path / "s"), check=False)
+    assert r.returncode == 1 and f"strata: no such file or directory: {tmp_path / 'mlflow.db'}" in r.stderr, r.stderr
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    r = strata("import", "mlflow", str(tmp_path / "notes.txt"), store=str(tmp_path / "s"), check=False)
+    assert r.returncode == 1
+    assert "notes.txt is neither an MLflow tracking database (SQLite) nor an mlruns directory" in r.stderr, r.stderr

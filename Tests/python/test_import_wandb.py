@@ -127,6 +127,11 @@ def test_importing_again_leaves_runs_alone(written, imported):
     r = strata("import", "wandb", str(root / "wandb"), *logs.values(), store=store)
     assert r.stderr.startswith("imported 0 runs from wandb: 0 series, 0 points"), r.stderr
     assert "3 runs were imported before and left alone" in r.stderr, r.stderr
+    # a copied (or moved) wandb/ folder holds the same runs: recognised by run directory and log name
+    moved = str(root.parent / (root.name + "-moved"))
+    shutil.copytree(root / "wandb", moved, symlinks=True)
+    r = strata("import", "wandb", moved, store=store)
+    assert "3 runs were imported before and left alone" in r.stderr, r.stderr
 
 
 # A reading of the framing independent of the importer: where each record's chunks lie.

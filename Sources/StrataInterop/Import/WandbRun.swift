@@ -89,7 +89,8 @@ public final class WandbLogImporter {
             try session.bad("unreadable logs", "\(path): \(error.message)")
             return
         }
-        let dir = baseName(realPath(path + "/.."))
+        let real = realPath(path)
+        let dir = baseName(String(real[..<(real.lastIndex(of: "/") ?? real.startIndex)]))
         // The run directory's name holds its start time and run id: it names the source, so a
         // moved `wandb/` folder is still recognised.
         let source = "wandb:" + dir + "/" + baseName(path)

@@ -92,7 +92,7 @@ def test_every_history_value_is_imported_exactly(written, imported):
             assert times == sorted(times)
     # strings logged as history values are not series; the count says so
     assert ("awkward", "note") not in points
-    assert "(60 non-numeric values)" in report, report
+    assert "60 non-numeric values" in report and "1 metadata over Strata's limits" in report, report
 
 
 def test_config_tags_notes_summary_and_exit(written, imported):
@@ -115,6 +115,7 @@ def test_config_tags_notes_summary_and_exit(written, imported):
     assert any(k.startswith("sys/") for k in a["metrics"]), list(a["metrics"])
     f = by_name["failed"]
     assert f["status"] == "failed" and f["meta"]["wandb.exit_code"] == 3 and f["params"] == {"seed": 3}
+    assert "purpose" not in f["meta"]
     w = by_name["wide"]
     assert w["project"] == "other" and len([k for k in w["metrics"] if k.startswith("w/")]) == 3000
     for r in by_name.values():

@@ -58,7 +58,8 @@ def main():
                  "summary": {"best_acc": 0.875, "loss": -1.5}, "history": hist, "id": run.id})
 
     # 2: explicit steps with gaps, a failed exit
-    run = wandb.init(project="strata-import", name="failed", config={"seed": 3})
+    # notes longer than a Strata metadata value (64 KiB): left out, counted
+    run = wandb.init(project="strata-import", name="failed", config={"seed": 3}, notes="n" * 70000)
     hist = {"x": []}
     for step in (0, 5, 10, 1000):
         run.log({"x": step * 0.5}, step=step)

@@ -138,7 +138,14 @@ public final class WandbLogImporter {
 
     /// Names, project, params, metadata and status of the run from what the records said.
     private func finish(_ st: State, _ run: inout ImportedRun, stoppedBy: String?) {
-        run.name = st.name.isEmpty ? (st.runID.isEmpty ? "wandb-run" : st.runID) : st.name
+        let id = st.runID.isEmpty ? "wandb-run" : st.runID
+        run.name = st.name.isEmpty ? id : st.name
+        var meta: [String: ParamValue] = [:]
+        if (try? Limits.check(runName: run.name)) == nil {
+            // A display name Strata does not accept as a run name: the run id names the run.
+            meta["wandb.display_name"] = .string(run.name)
+            run.name = id
+        }
         run.project = project ?? (st.project.isEmpty ? "uncategorized" : st.project)
         var params: [String: ParamValue] = [:]
         for (k, v) in st.config where k != "_wandb" {
@@ -151,7 +158,6 @@ public final class WandbLogImporter {
             }
         }
         run.params = params
-        var meta: [String: ParamValue] = [:]
         func set(_ key: String, _ s: String) { if !s.isEmpty { meta[key] = .string(s) } }
         set("wandb.run_id", st.runID)
         set("wandb.entity", st.entity)
@@ -175,9 +181,14 @@ public final class WandbLogImporter {
                 summary["summary." + k] = p
             }
         }
-        for (k, v) in summary where (try? Limits.check(key: k, value: v, what: "metadata")) != nil { meta[k] = v }
+        for (k, v) in summary { meta[k] = v }
+        for (k, v) in meta where (try? Limits.check(key: k, value: v, what: "metadata")) == nil {
+            meta[k] = nil
+            session.summary.skip("metadata over Strata's limits")
+        }
         run.metadata = meta
-        run.tags = Set(st.tags.filter { (try? Limits.check(key: $0, value: .bool(true), what: "tag")) != nil && !$0.isEmpty })
+        run.tags = Set(st.tags.filter { (try? Limits.check(tag: $0)) != nil })
+        session.summary.skip("tags over Strata's limits", Set(st.tags).count - run.tags.count)
         // Without an exit record the process died (or is still running): crashed.
         run.status = st.exitCode.map { $0 == 0 ? .finished : .failed } ?? .crashed
         run.createdMs = st.startMs

@@ -66,6 +66,7 @@ extension MLflowImporter {
             var run = run(r, params: params)
             if hasDatasets { try datasets(db, r.runId, inputTags: hasInputTags, into: &run) }
             // Arrival order within a metric (rowid): equal steps keep the order they were logged in.
+            var rows = 0
             try db.query(
                 "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ?1 ORDER BY key, rowid", [.text(r.runId)]
             ) { row in
@@ -80,6 +81,10 @@ extension MLflowImporter {
                     value = raw > 0 ? .infinity : -.infinity
                 }
                 run.add(key, step: row.int(3) ?? 0, value: value, time: row.int(2) ?? 0)
+                rows += 1
+                if rows % 65536 == 0 {
+                    session.update("importing mlflow: run \(i + 1)/\(ordered.count) \(r.runId), \(withCommas(session.summary.points + rows)) points")
+                }
             }
             try session.write(run)
         }

@@ -128,6 +128,9 @@ def test_importing_again_leaves_runs_alone(written, imported):
     r = strata("import", "wandb", str(root / "wandb"), *logs.values(), store=store)
     assert r.stderr.startswith("imported 0 runs from wandb: 0 series, 0 points"), r.stderr
     assert "3 runs were imported before and left alone" in r.stderr, r.stderr
+    # the project directory above wandb/ finds the same logs (latest-run is not followed)
+    r = strata("import", "wandb", str(root), store=store)
+    assert r.stderr.startswith("imported 0 runs") and "3 runs were imported before" in r.stderr, r.stderr
     # a copied (or moved) wandb/ folder holds the same runs: recognised by run directory and log name
     moved = str(root.parent / (root.name + "-moved"))
     shutil.copytree(root / "wandb", moved, symlinks=True)

@@ -21,22 +21,22 @@ public final class WandbLogImporter {
     }
 
     /// The `.wandb` logs under the given paths: a log file, a run directory, or any directory
-    /// above run directories (`wandb/`, a project). The `latest-run` link W&B keeps in `wandb/` is
-    /// not followed (it names a run found anyway). Each log once, in path order per argument.
+    /// above run directories (`wandb/`, a project; up to 8 levels). The `latest-run` link W&B keeps
+    /// in `wandb/` is not followed (it names a run found anyway), nor are the subdirectories of a
+    /// run directory. Each log once, in path order per argument.
     public static func findLogs(_ paths: [String]) throws(InteropError) -> [String] {
         var out: [String] = []
         var seen: Set<String> = []
         func add(_ f: String) { if seen.insert(realPath(f)).inserted { out.append(f) } }
         func walk(_ dir: String, depth: Int) throws(InteropError) {
             guard depth < 8 else { return }
-            for n in try listDirectory(dir) where n != "latest-run" && !n.hasPrefix(".") {
-                let p = joinPath(dir, n)
-                switch fileKind(p) {
-                case .file? where n.hasSuffix(".wandb"): add(p)
-                case .directory? where n != "files" && n != "logs" && n != "tmp": try walk(p, depth: depth + 1)
-                default: break
-                }
+            let names = try listDirectory(dir).filter { $0 != "latest-run" && !$0.hasPrefix(".") }
+            let logs = names.filter { $0.hasSuffix(".wandb") && fileKind(joinPath(dir, $0)) == .file }
+            if !logs.isEmpty {  // a run directory: its files/, logs/ and tmp/ hold no logs
+                for n in logs { add(joinPath(dir, n)) }
+                return
             }
+            for n in names where fileKind(joinPath(dir, n)) == .directory { try walk(joinPath(dir, n), depth: depth + 1) }
         }
         for path in paths {
             switch fileKind(path) {

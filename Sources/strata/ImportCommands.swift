@@ -109,11 +109,13 @@ func runImport(kind: String, options: ImportOptions, _ body: (ImportSession) thr
 struct ImportTensorBoard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tensorboard",
-        abstract: "Import scalars from TensorBoard event files (events.out.tfevents.*) under DIR.",
+        abstract: "Import scalars from TensorBoard event files (events.out.tfevents*) under DIR.",
         discussion: """
             Every directory holding event files becomes one run, named by its path relative to DIR (DIR itself: \
             its own name). Metric = tag, step = step, time = wall time. Classic scalars (simple_value) and TF2 \
-            scalar tensors are imported; histograms, images, text and other non-scalar values are counted and skipped.
+            scalar tensors are imported; histograms, images, text and other non-scalar values are counted and skipped. \
+            hparams plugin values become params; a restart (SessionLog START at step S) drops the run's earlier points \
+            at step >= S, as TensorBoard does.
             """)
 
     @OptionGroup var options: ImportOptions
@@ -122,7 +124,7 @@ struct ImportTensorBoard: ParsableCommand {
 
     func run() throws {
         let groups = try TensorBoardImporter.findRuns(dir)
-        if groups.isEmpty { throw CLIError("no TensorBoard event files (events.out.tfevents.*) under \(dir)") }
+        if groups.isEmpty { throw CLIError("no TensorBoard event files (events.out.tfevents*) under \(dir)") }
         try runImport(kind: "tensorboard", options: options) { session in
             try TensorBoardImporter(session: session, project: project).importRuns(groups)
         }

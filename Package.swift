@@ -4,7 +4,8 @@ import PackageDescription
 // Dependency direction (one way only):
 //   CLZ4 (system liblz4) → StrataCodecs (unsafe codec loops, checksums)
 //   → Strata (log, segments, catalog, tiers, queries, public API)
-//   → StrataInterop (other formats: importers, ingest decoding, CSV, JSON, TFRecord)
+//   → StrataInterop (other formats: importers, ingest decoding, CSV, JSON, TFRecord; CSQLite, the
+//     system libsqlite3, for MLflow databases)
 //   → StrataServer (HTTP API)
 //   → strata (CLI) / strata-bench (benchmark)
 let package = Package(
@@ -43,6 +44,12 @@ let package = Package(
             pkgConfig: "snappy",
             providers: [.apt(["libsnappy-dev"])]
         ),
+        // Reading MLflow tracking databases (mlflow.db); only StrataInterop's SQLiteUnsafe.swift uses it.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -64,7 +71,7 @@ let package = Package(
         // Reading and writing other formats: importers, ingest decoding, CSV, JSON, TFRecord.
         .target(
             name: "StrataInterop",
-            dependencies: ["Strata"]
+            dependencies: ["Strata", "CSQLite"]
         ),
         .target(
             name: "StrataServer",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Strata needs on a Debian machine. Safe to run again; does
 # nothing when everything is present.
-#   required: liblz4-dev, libzstd-dev, libsnappy-dev, zlib1g-dev and pkg-config (the system
-#             library targets CLZ4, CZstd, CSnappy and CZlib)
+#   required: liblz4-dev, libzstd-dev, libsnappy-dev, zlib1g-dev, libsqlite3-dev and pkg-config (the
+#             system library targets CLZ4, CZstd, CSnappy, CZlib and CSQLite)
 #   optional: chromium (the web page's browser test, skipped without it); the Python test
 #             environment of requirements-test.txt (client tests, HTTP fuzz pass)
 # `setup.sh --required` installs only the required part: what `swift build` needs (scripts/demo.sh).
@@ -18,11 +18,12 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 updated=0
 update() { if [ $updated = 0 ]; then $SUDO apt-get update -qq; updated=1; fi; }
 
-if ! pkg-config --exists liblz4 libzstd snappy zlib 2>/dev/null || [ ! -f /usr/include/lz4.h ] \
-   || [ ! -f /usr/include/zstd.h ] || [ ! -f /usr/include/snappy-c.h ] || [ ! -f /usr/include/zlib.h ]; then
-  echo "setup: installing liblz4-dev, libzstd-dev, libsnappy-dev, zlib1g-dev and pkg-config" >&2
+if ! pkg-config --exists liblz4 libzstd snappy zlib sqlite3 2>/dev/null || [ ! -f /usr/include/lz4.h ] \
+   || [ ! -f /usr/include/zstd.h ] || [ ! -f /usr/include/snappy-c.h ] || [ ! -f /usr/include/zlib.h ] \
+   || [ ! -f /usr/include/sqlite3.h ]; then
+  echo "setup: installing liblz4-dev, libzstd-dev, libsnappy-dev, zlib1g-dev, libsqlite3-dev and pkg-config" >&2
   update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev pkg-config >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libsqlite3-dev pkg-config >/dev/null
 fi
 if [ $required_only = 1 ]; then exit 0; fi
 

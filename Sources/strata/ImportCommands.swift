@@ -14,7 +14,7 @@ import Darwin
 /// `strata import tensorboard|mlflow|wandb`: bring runs over from another tracker.
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import runs from TensorBoard event files, an MLflow mlruns directory or a W&B history export.",
+        abstract: "Import runs from TensorBoard event files, MLflow (mlflow.db or mlruns) or W&B (run directories or a history export).",
         discussion: "Each source run becomes one Strata run; its points are written series by series. See docs/CLI.md.",
         subcommands: [ImportTensorBoard.self, ImportMLflow.self, ImportWandb.self])
 }
@@ -95,6 +95,11 @@ func runImport(kind: String, options: ImportOptions, _ body: (ImportSession) thr
         s +=
             "; \(summary.alreadyImported) run\(summary.alreadyImported == 1 ? " was" : "s were") imported before and left alone (--again imports again)"
     }
+    if summary.incompleteReplaced > 0 {
+        let n = summary.incompleteReplaced
+        s +=
+            "; \(n) run\(n == 1 ? " was" : "s were") imported again: an interrupted import had left \(n == 1 ? "it" : "them") incomplete (metadata import.complete = false)"
+    }
     if let first = summary.firstBad { s += "; first problem: \(first)" }
     warn(s)
 }
@@ -104,11 +109,13 @@ func runImport(kind: String, options: ImportOptions, _ body: (ImportSession) thr
 struct ImportTensorBoard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tensorboard",
-        abstract: "Import scalars from TensorBoard event files (events.out.tfevents.*) under DIR.",
+        abstract: "Import scalars from TensorBoard event files (events.out.tfevents*) under DIR.",
         discussion: """
             Every directory holding event files becomes one run, named by its path relative to DIR (DIR itself: \
             its own name). Metric = tag, step = step, time = wall time. Classic scalars (simple_value) and TF2 \
-            scalar tensors are imported; histograms, images, text and other non-scalar values are counted and skipped.
+            scalar tensors are imported; histograms, images, text and other non-scalar values are counted and skipped. \
+            hparams plugin values become params; a restart (SessionLog START at step S) drops the run's earlier points \
+            at step >= S, as TensorBoard does.
             """)
 
     @OptionGroup var options: ImportOptions
@@ -117,29 +124,41 @@ struct ImportTensorBoard: ParsableCommand {
 
     func run() throws {
         let groups = try TensorBoardImporter.findRuns(dir)
-        if groups.isEmpty { throw CLIError("no TensorBoard event files (events.out.tfevents.*) under \(dir)") }
+        if groups.isEmpty { throw CLIError("no TensorBoard event files (events.out.tfevents*) under \(dir)") }
         try runImport(kind: "tensorboard", options: options) { session in
             try TensorBoardImporter(session: session, project: project).importRuns(groups)
         }
     }
 }
 
-/// `strata import mlflow DIR`: runs of an MLflow file store (`mlruns/`).
+/// `strata import mlflow PATH`: runs of an MLflow tracking database (`mlflow.db`, `sqlite:///…`) or file store (`mlruns/`).
 struct ImportMLflow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlflow",
-        abstract: "Import runs from an MLflow file store (an mlruns directory): params, tags, metrics.",
+        abstract: "Import runs from an MLflow tracking database (mlflow.db, sqlite:///PATH) or file store (mlruns): params, tags, metrics.",
         discussion: """
-            DIR is an mlruns directory, one experiment directory in it, or one run directory. Project = experiment \
-            name. Params are typed (int, float, bool, else string); mlflow.* tags become metadata (git.commit, user, \
-            ...), other tags become Strata tags "key=value". Deleted runs are skipped.
+            PATH is a SQLite tracking database (a file, or a sqlite:/// URI), an mlruns directory, one experiment \
+            directory in it, or one run directory. Project = experiment name. Params keep their text; the typed \
+            value is derived from it. mlflow.* tags become metadata (git.commit, user, ...), other tags become Strata \
+            tags "key=value". Deleted runs are skipped. See docs/CLI.md.
             """)
 
     @OptionGroup var options: ImportOptions
-    @Argument(help: "An mlruns directory, an experiment directory or a run directory.") var dir: String
+    @Argument(help: "mlflow.db or sqlite:///PATH; or an mlruns directory, an experiment directory or a run directory.") var dir: String
     @Option(help: "Project of the imported runs (default: the experiment name).") var project: String?
 
     func run() throws {
+        if let db = MLflowImporter.databasePath(dir) {
+            try runImport(kind: "mlflow", options: options) { session in
+                try MLflowImporter(session: session, project: project).importDatabase(db)
+            }
+            return
+        }
+        switch fileKind(dir) {
+        case nil: throw CLIError("no such file or directory: \(dir)")
+        case .file?: throw CLIError("\(dir) is neither an MLflow tracking database (SQLite) nor an mlruns directory")
+        default: break
+        }
         let runs = try MLflowImporter.findRuns(dir)
         if runs.isEmpty { throw CLIError("no MLflow runs under \(dir) (expected mlruns/<experiment>/<run>/meta.yaml)") }
         try runImport(kind: "mlflow", options: options) { session in
@@ -148,28 +167,47 @@ struct ImportMLflow: ParsableCommand {
     }
 }
 
-/// `strata import wandb FILE`: a W&B run history exported as JSON lines or CSV.
+/// `strata import wandb PATH...`: W&B run directories (their `.wandb` transaction logs), or one
+/// run history exported as JSON lines or CSV.
 struct ImportWandb: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wandb",
-        abstract: "Import a W&B run history exported as JSON lines or CSV.",
+        abstract: "Import W&B runs: run directories (.wandb logs), or a history exported as JSON lines or CSV.",
         discussion: """
-            JSONL: one history row per line with _step, _timestamp (seconds) and metric keys; nested objects are \
-            flattened with '/'; strings, booleans, arrays and media objects are counted and skipped; null is ignored. \
-            CSV: a header with _step (or Step) and one column per metric; empty cells are skipped; chart exports \
-            ("RUN - metric" columns) give one run per RUN, their __MIN/__MAX columns are skipped.
+            PATH: a run directory (wandb/offline-run-*, wandb/run-*), its run-*.wandb log, or a directory above run \
+            directories (wandb/): each log is one run with its history, config (params), summary, tags, notes and \
+            system metrics (sys/*). Or one history file: JSONL (one row per line with _step, _timestamp and metric \
+            keys; nested objects flattened with '/') or CSV (_step or Step and one column per metric; chart exports \
+            give one run per "RUN - metric" prefix). See docs/CLI.md.
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case auto, jsonl, csv }
 
     @OptionGroup var options: ImportOptions
-    @Argument(help: "The history file (.jsonl or .csv).") var file: String
-    @Option(name: .customLong("run"), help: "Run name (default: the file name without its extension).") var runName: String?
-    @Option(help: "Project of the imported run.") var project: String = "default"
-    @Option(help: "auto (by extension, else by content), jsonl or csv.") var format: Format = .auto
+    @Argument(help: "Run directories, .wandb logs or wandb/ directories; or one history file (.jsonl or .csv).") var paths: [String]
+    @Option(name: .customLong("run"), help: "Run name of a history file (default: the file name without its extension).") var runName: String?
+    @Option(help: "Project of the imported runs (default: the W&B project; for a history file: default).") var project: String?
+    @Option(help: "For a history file: auto (by extension, else by content), jsonl or csv.") var format: Format = .auto
 
     func run() throws {
         if let r = runName, r.isEmpty { throw CLIError("--run: run name is empty", exitCode: 2) }
+        if paths.isEmpty { throw CLIError("give a W&B run directory, a .wandb log or a history file", exitCode: 2) }
+        // One path that is not a directory nor a .wandb log: an exported history file.
+        let history = paths.count == 1 && fileKind(paths[0]) != .directory && !paths[0].hasSuffix(".wandb")
+        if !history {
+            if runName != nil || format != .auto {
+                throw CLIError("--run and --format are for a history file, not for W&B run directories", exitCode: 2)
+            }
+            let logs = try WandbLogImporter.findLogs(paths)
+            if logs.isEmpty {
+                throw CLIError("no W&B logs (run-*.wandb) under \(paths.joined(separator: ", ")) (expected wandb/offline-run-*/run-*.wandb)")
+            }
+            try runImport(kind: "wandb", options: options) { session in
+                try WandbLogImporter(session: session, project: project).importLogs(logs)
+            }
+            return
+        }
+        let file = paths[0]
         guard fileKind(file) == .file else { throw CLIError("no such file: \(file)") }
         let bytes = try readWholeFile(file)
         var fmt = format
@@ -186,7 +224,8 @@ struct ImportWandb: ParsableCommand {
         var stem = baseName(file)
         if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
         try runImport(kind: "wandb", options: options) { session in
-            let importer = WandbImporter(session: session, file: file, name: runName ?? stem, nameGiven: runName != nil, project: project)
+            let importer = WandbImporter(
+                session: session, file: file, name: runName ?? stem, nameGiven: runName != nil, project: project ?? "default")
             if fmt == .jsonl { try importer.jsonl(bytes) } else { try importer.csv(bytes) }
         }
     }

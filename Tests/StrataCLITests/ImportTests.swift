@@ -216,7 +216,8 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
         #expect(show.code == 0, "\(show.err)")
         for needle in [
             #""project": "fixture-exp""#, #""status": "finished""#,
-            #""params": {"batch_size": 32, "lr": 0.001, "optimizer": "adam", "use_amp": true, "weight_decay": 1e-05}"#,
+            // params keep MLflow's text exactly (Python's str(True) is "True")
+            #""params": {"batch_size": "32", "lr": "0.001", "optimizer": "adam", "use_amp": "True", "weight_decay": "1e-05"}"#,
             #""git.commit": "0123456789abcdef0123456789abcdef01234567""#, #""tags": ["team=vision"]"#,
             #""created": 1760000000000, "ended": 1760000060000"#, #""mlflow.start_time": 1760000000000"#, #""mlflow.status": "FINISHED""#,
             #""import.source": "mlflow:"#
@@ -246,6 +247,10 @@ func points(_ e: [Exported], _ run: String, _ metric: String) -> [Exported] {
             points(e, "mlflow-run-2", "train/loss") == [
                 Exported(run: "mlflow-run-2", metric: "train/loss", step: 0, bits: Double.nan.bitPattern, time: Fixture.t0Ms + 100_001)
             ])
+        // ... and compare by the typed value derived from the text
+        let typed = try strata(
+            ["runs", "--where", "params.batch_size == 32 and params.lr < 0.005 and params.use_amp == true", "--columns", "name"], store: s.store)
+        #expect(typed.code == 0 && typed.out.contains("mlflow-run-1") && !typed.out.contains("mlflow-run-2"), "\(typed.out)\(typed.err)")
         let failed = try strata(["runs", "--where", #"status == "failed""#, "--columns", "name,params.lr"], store: s.store)
         #expect(failed.out.contains("mlflow-run-2") && failed.out.contains("0.01") && !failed.out.contains("mlflow-run-1"), "\(failed.out)")
     }

@@ -16,6 +16,12 @@ import Testing
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)[...]) == 0x8A91_36AA)
     }
 
+    /// CRC-32 (IEEE, zlib's) check value: "123456789" → 0xCBF43926; an empty input → 0.
+    @Test func crc32CheckValues() {
+        #expect(CRC32.checksum(Array("123456789".utf8)[...]) == 0xCBF4_3926)
+        #expect(CRC32.checksum([UInt8]()[...]) == 0)
+    }
+
     /// One writer: strings quoted in messages are escaped as JSON output escapes them.
     @Test func quotedTextIsTheWritersJSON() {
         #expect(jsonString("a\"b\\c\n\u{1}\u{7f}é") == #""a\"b\\c\n\u0001\u007fé""#)

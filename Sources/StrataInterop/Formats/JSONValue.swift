@@ -1,3 +1,5 @@
+import Strata
+
 /// A JSON value, as the readers here build it for the less hot parts of a record (params, meta,
 /// labels, tags) and for whole lines of other trackers' exports.
 ///
@@ -62,6 +64,31 @@ package enum JSONValue: Equatable {
             s.skipSpace()
             if !s.atEnd { throw s.fail("unexpected \(s.describeHere()) after the value") }
             return v
+        }
+    }
+}
+
+extension JSONValue {
+    /// As params or metadata: an object's members under `prefix` (nested objects flattened with
+    /// dots), strings, booleans and numbers typed (an integer written as one is `int`), arrays kept
+    /// as their JSON text, null left out. A value that is not an object adds nothing.
+    package func flattenParams(prefix: String, into out: inout [String: ParamValue]) {
+        guard case .object(let kv) = self else { return }
+        for (k, x) in kv {
+            let key = prefix.isEmpty ? k : prefix + "." + k
+            if case .object = x { x.flattenParams(prefix: key, into: &out) } else if let v = x.paramValue { out[key] = v }
+        }
+    }
+
+    /// A scalar as a param value (arrays as their JSON text); nil for null and objects.
+    package var paramValue: ParamValue? {
+        switch self {
+        case .string(let s): return .string(s)
+        case .bool(let b): return .bool(b)
+        case .number(_, let i?): return .int(i)
+        case .number(let d, nil): return .double(d)
+        case .array: return .string(text)
+        case .null, .object: return nil
         }
     }
 }

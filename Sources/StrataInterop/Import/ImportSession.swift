@@ -59,6 +59,8 @@ public struct ImportSummary: Sendable {
     public var skipped: [(String, Int)] = []
     /// The first problem skipped, as a sentence.
     public var firstBad: String?
+    /// Runs imported again because an interrupted import had left them incomplete.
+    public var incompleteReplaced = 0
 
     package mutating func skip(_ reason: String, _ n: Int = 1) {
         if n == 0 { return }
@@ -83,6 +85,9 @@ public final class ImportSession {
     public var progress: (_ text: () -> String, _ force: Bool) -> Void = { _, _ in }
     /// Sources of the runs in the store (metadata `import.source`) and the runs imported from them.
     public private(set) var importedSources: [String: RunID] = [:]
+    /// Sources of runs an interrupted import left incomplete (`import.complete` false): they are
+    /// imported again.
+    private var incompleteSources: Set<String> = []
 
     /// A session writing into `store` (reads which sources the store holds already).
     public init(store: Store, skipBad: Bool, again: Bool) throws {
@@ -90,7 +95,8 @@ public final class ImportSession {
         self.skipBad = skipBad
         self.again = again
         for info in try store.runs() {
-            if case .string(let s)? = info.metadata["import.source"] { importedSources[s] = info.id }
+            guard case .string(let s)? = info.metadata["import.source"] else { continue }
+            if case .bool(false)? = info.metadata["import.complete"] { incompleteSources.insert(s) } else { importedSources[s] = info.id }
         }
     }
 
@@ -128,6 +134,8 @@ public final class ImportSession {
         }
         var meta = r.metadata
         meta["import.source"] = .string(r.source)
+        // Until every series is in: a run an interrupted import leaves behind is imported again.
+        meta["import.complete"] = .bool(false)
         var first = Int64.max, last = Int64.min
         for m in names { for t in r.series[m]!.times { first = min(first, t); last = max(last, t) } }
         let created = r.createdMs ?? (first == .max ? nil : first)
@@ -143,7 +151,9 @@ public final class ImportSession {
             summary.points += s.count
         }
         try run.finish(r.status, endedMs: ended)
+        try run.setMetadata(["import.complete": .bool(true)])
         summary.runs += 1
+        if incompleteSources.remove(r.source) != nil { summary.incompleteReplaced += 1 }
         importedSources[r.source] = run.id
         return run.id
     }

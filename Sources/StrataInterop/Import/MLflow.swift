@@ -122,60 +122,68 @@ public final class MLflowImporter {
         return out
     }
 
-    /// Imports the runs (those already in the store are left alone unless `again`).
-    public func importRuns(_ all: [RunDir]) throws {
-        var runs: [RunDir] = []
+    /// One MLflow run as either store keeps it (file store or SQL database), with its tags.
+    package struct RunRecord {
+        /// The MLflow run id.
+        package var runId: String
+        /// `run_name` / `runs.name` (the `mlflow.runName` tag wins).
+        package var runName: String?
+        package var experiment: Experiment
+        /// `FINISHED`, `FAILED`, `KILLED`, `RUNNING`, `SCHEDULED`.
+        package var status: String
+        package var startTime: Int64?
+        package var endTime: Int64?
+        package var userId: String?
+        /// `lifecycle_stage: deleted` (its experiment's included).
+        package var deleted: Bool
+        package var tags: [(key: String, value: String)]
+        /// Where the store keeps the run (a run directory; empty for a database).
+        package var dir = ""
+
+        /// The parent run id (`mlflow.parentRunId`).
+        package var parent: String? {
+            tags.first { $0.key == "mlflow.parentRunId" }.map { $0.value.trimmingCharactersSpaces() }
+        }
+    }
+
+    /// The runs that are not deleted (the deleted ones counted), parents before their children
+    /// so that a child can point at its imported parent.
+    package func liveParentsFirst(_ all: [RunRecord]) -> [RunRecord] {
+        var pending: [RunRecord] = []
         for r in all {
-            if r.experiment.deleted || r.meta["lifecycle_stage"] == "deleted" { session.summary.skip("deleted runs") } else { runs.append(r) }
+            if r.deleted { session.summary.skip("deleted runs") } else { pending.append(r) }
         }
-        // Parents before children, so a child can point at its imported parent.
-        var tagsByRun: [String: [(key: String, path: String)]] = [:]
-        var parentOf: [String: String] = [:]
-        for r in runs {
-            let tags = try Self.keyedFiles(joinPath(r.dir, "tags"))
-            tagsByRun[r.runId] = tags
-            if let p = tags.first(where: { $0.key == "mlflow.parentRunId" }) {
-                parentOf[r.runId] = try readTextFile(p.path).trimmingCharactersSpaces()
-            }
-        }
-        var ordered: [RunDir] = []
-        var pending = runs
+        var ordered: [RunRecord] = []
         while !pending.isEmpty {
             let ids = Set(pending.map(\.runId))
-            let (ready, rest) = (
-                pending.filter { r in parentOf[r.runId].map { !ids.contains($0) || $0 == r.runId } ?? true },
-                pending.filter { r in parentOf[r.runId].map { ids.contains($0) && $0 != r.runId } ?? false }
-            )
+            func waits(_ r: RunRecord) -> Bool { r.parent.map { ids.contains($0) && $0 != r.runId } ?? false }
+            let ready = pending.filter { !waits($0) }
+            let rest = pending.filter(waits)
             if ready.isEmpty { ordered += rest; break }  // a cycle: keep the rest as they are
             ordered += ready
             pending = rest
         }
-        for (i, r) in ordered.enumerated() {
-            session.update("importing mlflow: run \(i + 1)/\(ordered.count) \(r.runId), \(withCommas(session.summary.points)) points", force: true)
-            try importRun(r, tags: tagsByRun[r.runId] ?? [], parent: parentOf[r.runId])
-        }
+        return ordered
     }
 
-    private static let statusNames = ["1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5": "KILLED"]
+    /// A param as MLflow keeps it: its text exactly, the typed value derived from it.
+    package static func param(_ text: String) -> ParamValue { .text(text) }
 
-    private func importRun(_ r: RunDir, tags: [(key: String, path: String)], parent: String?) throws {
-        let source = "mlflow:" + r.runId
-        if session.alreadyImported(source) { return }
-        var name = r.meta["run_name"].flatMap { $0.isEmpty ? nil : $0 } ?? r.runId
+    /// The Strata run for an MLflow run: name, project, status, times, tags mapped to metadata
+    /// and tags, params typed, the parent when it is in the store. Metrics are added by the caller.
+    package func run(_ r: RunRecord, params: [(key: String, value: String)]) -> ImportedRun {
+        var name = r.runName.flatMap { $0.isEmpty ? nil : $0 } ?? r.runId
         var metadata: [String: ParamValue] = [
             "mlflow.run_id": .string(r.runId),
             "mlflow.experiment_id": .string(r.experiment.id),
-            "mlflow.experiment": .string(r.experiment.name)
+            "mlflow.experiment": .string(r.experiment.name),
+            "mlflow.status": .string(r.status)
         ]
         var runTags: Set<String> = []
-        let statusText = r.meta["status"].map { Self.statusNames[$0] ?? $0 } ?? "FINISHED"
-        metadata["mlflow.status"] = .string(statusText)
-        if let s = r.meta["start_time"], let t = Int64(s) { metadata["mlflow.start_time"] = .int(t) }
-        if let s = r.meta["end_time"], let t = Int64(s) { metadata["mlflow.end_time"] = .int(t) }
-        if let u = r.meta["user_id"], !u.isEmpty, u != "unknown" { metadata["user"] = .string(u) }
-
-        for (key, path) in tags {
-            let value = try readTextFile(path)
+        if let t = r.startTime { metadata["mlflow.start_time"] = .int(t) }
+        if let t = r.endTime { metadata["mlflow.end_time"] = .int(t) }
+        if let u = r.userId, !u.isEmpty, u != "unknown" { metadata["user"] = .string(u) }
+        for (key, value) in r.tags {
             switch key {
             case "mlflow.runName": if !value.isEmpty { name = value }
             case "mlflow.source.git.commit": metadata["git.commit"] = .string(value)
@@ -184,7 +192,6 @@ public final class MLflowImporter {
             case "mlflow.user": metadata["user"] = .string(value)
             case "mlflow.source.name": metadata["command"] = .string(value)
             case "mlflow.note.content": metadata["purpose"] = .string(value)
-            case "mlflow.parentRunId": metadata["mlflow.parentRunId"] = .string(value)
             default:
                 if key.hasPrefix("mlflow.") {
                     metadata[key] = .string(value)
@@ -194,21 +201,47 @@ public final class MLflowImporter {
                 }
             }
         }
-        var params: [String: ParamValue] = [:]
-        for (key, path) in try Self.keyedFiles(joinPath(r.dir, "params")) {
-            params[key] = inferParam(try readTextFile(path))
-        }
-
-        var run = ImportedRun(name: name, project: project ?? r.experiment.name, source: source)
-        run.params = params
+        var run = ImportedRun(name: name, project: project ?? r.experiment.name, source: "mlflow:" + r.runId)
+        for (key, text) in params { run.params[key] = Self.param(text) }
         run.metadata = metadata
         run.tags = runTags
-        run.status = statusText == "FAILED" || statusText == "KILLED" ? .failed : .finished
-        if let parent, let id = session.importedSources["mlflow:" + parent] { run.parent = id }
-        if case .int(let t)? = metadata["mlflow.start_time"] { run.createdMs = t }
-        if case .int(let t)? = metadata["mlflow.end_time"] { run.endedMs = t }
+        run.status = r.status == "FAILED" || r.status == "KILLED" ? .failed : .finished
+        if let parent = r.parent, let id = session.importedSources["mlflow:" + parent] { run.parent = id }
+        run.createdMs = r.startTime
+        run.endedMs = r.endTime
+        return run
+    }
 
-        for (key, path) in try Self.keyedFiles(joinPath(r.dir, "metrics")) {
+    /// Imports the runs of a file store (those already in the store are left alone unless `again`).
+    public func importRuns(_ all: [RunDir]) throws {
+        var records: [RunRecord] = []
+        for d in all {
+            var tags: [(key: String, value: String)] = []
+            for (key, path) in try Self.keyedFiles(joinPath(d.dir, "tags")) { tags.append((key, try readTextFile(path))) }
+            records.append(
+                RunRecord(
+                    runId: d.runId, runName: d.meta["run_name"], experiment: d.experiment,
+                    status: d.meta["status"].map { Self.statusNames[$0] ?? $0 } ?? "FINISHED",
+                    startTime: d.meta["start_time"].flatMap { Int64($0) }, endTime: d.meta["end_time"].flatMap { Int64($0) },
+                    userId: d.meta["user_id"], deleted: d.experiment.deleted || d.meta["lifecycle_stage"] == "deleted",
+                    tags: tags, dir: d.dir))
+        }
+        let ordered = liveParentsFirst(records)
+        for (i, r) in ordered.enumerated() {
+            session.update("importing mlflow: run \(i + 1)/\(ordered.count) \(r.runId), \(withCommas(session.summary.points)) points", force: true)
+            if session.alreadyImported("mlflow:" + r.runId) { continue }
+            var params: [(key: String, value: String)] = []
+            for (key, path) in try Self.keyedFiles(joinPath(r.dir, "params")) { params.append((key, try readTextFile(path))) }
+            var run = run(r, params: params)
+            try readMetrics(r.dir, into: &run)
+            try session.write(run)
+        }
+    }
+
+    private static let statusNames = ["1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5": "KILLED"]
+
+    private func readMetrics(_ dir: String, into run: inout ImportedRun) throws {
+        for (key, path) in try Self.keyedFiles(joinPath(dir, "metrics")) {
             let text = try readWholeFile(path)
             var lineNo = 0
             for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
@@ -227,6 +260,5 @@ public final class MLflowImporter {
                 run.add(key, step: step, value: v, time: t)
             }
         }
-        try session.write(run)
     }
 }

@@ -4,7 +4,9 @@ import Strata
 /// protobufs parsed by hand): every directory holding event files becomes one run, named by its
 /// path relative to the root (the root itself: its own name). Metric = tag, step = step,
 /// time = wall time. Classic scalars (`simple_value`) and TF2 scalar tensors are imported;
-/// histograms, images, text and other non-scalar values are counted and skipped.
+/// histograms, images, text and other non-scalar values are counted and skipped. The hparams
+/// plugin's session start gives params; a SessionLog START purges what the run logged at its
+/// step or later, as TensorBoard does.
 public final class TensorBoardImporter {
     /// One run's event files: the run name, its directory, the files in name order.
     public struct RunFiles: Sendable {
@@ -28,7 +30,10 @@ public final class TensorBoardImporter {
         self.project = project
     }
 
-    package static func isEventFile(_ name: String) -> Bool { name.hasPrefix("events.out.tfevents.") }
+    /// `events.out.tfevents.*`, and `events.out.tfevents` exactly (CatBoost's name).
+    package static func isEventFile(_ name: String) -> Bool {
+        name.hasPrefix("events.out.tfevents.") || name == "events.out.tfevents"
+    }
 
     /// Directories holding event files, each with its files in name order (a restarted job's files in time order).
     public static func findRuns(_ root: String) throws(InteropError) -> [RunFiles] {
@@ -114,20 +119,32 @@ public final class TensorBoardImporter {
         }
     }
 
+    /// Event: wall_time 1 (double), step 2, summary 5, session_log 7 (SessionLog: status 1, START = 1).
     private func parseEvent(_ event: ProtoReader, into run: inout ImportedRun, plugins: inout [String: String]) throws(ProtoError) {
         var r = event
         var wall = 0.0
         var step: Int64 = 0
         var summary: Range<Int>?
+        var restart = false
         while let (field, wire) = try r.field() {
             switch (field, wire) {
             case (1, 1): wall = Double(bitPattern: try r.fixed64())
             case (2, 0): step = Int64(bitPattern: try r.varint())
             case (5, 2): summary = try r.bytes()
+            case (7, 2):
+                var log = r.sub(try r.bytes())
+                while let (f, w) = try log.field() {
+                    if f == 1, w == 0 { restart = try log.varint() == 1 } else { try log.skip(w) }
+                }
             default: try r.skip(wire)
             }
         }
-        guard let summary else { return }  // file_version, graph, session log, ...
+        if restart {
+            // A job restarted from a checkpoint at `step`: TensorBoard (purge_orphaned_data, on by
+            // default) discards what the run logged before at this step or later.
+            session.summary.skip("points purged by a restart (SessionLog START)", run.dropPoints(fromStep: step))
+        }
+        guard let summary else { return }  // file_version, graph, ...
         let time = wall.isFinite && abs(wall) < 9e15 ? Int64((wall * 1000).rounded()) : 0
         var s = r.sub(summary)
         while let (field, wire) = try s.field() {
@@ -135,6 +152,10 @@ public final class TensorBoardImporter {
             let v = try s.bytes()
             let value = try parseValue(s.sub(v))
             if let plugin = value.plugin, plugins[value.tag] == nil { plugins[value.tag] = plugin }
+            if value.plugin == "hparams" {
+                if let content = value.content { try hparams(s.sub(content), into: &run) }
+                continue
+            }
             switch value.kind {
             case .simple(let x):
                 run.add(value.tag, step: step, value: x, time: time)
@@ -152,10 +173,46 @@ public final class TensorBoardImporter {
         enum Kind { case simple(Double), tensor(Double?), other }
         var tag = ""
         var plugin: String?
+        /// The plugin's content (`plugin_data.content`).
+        var content: Range<Int>?
         var kind = Kind.other
     }
 
-    /// Summary.Value: tag 1, simple_value 2 (float), node_name 7, tensor 8, metadata 9 (plugin_data 1: plugin_name 1).
+    /// The hparams plugin's data (HParamsPluginData: session_start_info 3 → SessionStartInfo:
+    /// hparams 1, a map of string to google.protobuf.Value: number 2, string 3, bool 4): params.
+    /// The experiment (2) and session end (4) parts say nothing about the run's values.
+    private func hparams(_ data: ProtoReader, into run: inout ImportedRun) throws(ProtoError) {
+        var r = data
+        while let (field, wire) = try r.field() {
+            guard field == 3, wire == 2 else { try r.skip(wire); continue }
+            var start = r.sub(try r.bytes())
+            while let (f, w) = try start.field() {
+                guard f == 1, w == 2 else { try start.skip(w); continue }
+                var entry = start.sub(try start.bytes())
+                var key = ""
+                var value: ParamValue?
+                while let (ef, ew) = try entry.field() {
+                    switch (ef, ew) {
+                    case (1, 2): key = entry.string(try entry.bytes())
+                    case (2, 2):
+                        var v = entry.sub(try entry.bytes())
+                        while let (vf, vw) = try v.field() {
+                            switch (vf, vw) {
+                            case (2, 1): value = .double(Double(bitPattern: try v.fixed64()))
+                            case (3, 2): value = .string(v.string(try v.bytes()))
+                            case (4, 0): value = .bool(try v.varint() != 0)
+                            default: try v.skip(vw)
+                            }
+                        }
+                    default: try entry.skip(ew)
+                    }
+                }
+                if !key.isEmpty, let value { run.params[key] = value }
+            }
+        }
+    }
+
+    /// Summary.Value: tag 1, simple_value 2 (float), node_name 7, tensor 8, metadata 9 (plugin_data 1: plugin_name 1, content 2).
     private func parseValue(_ value: ProtoReader) throws(ProtoError) -> SummaryValue {
         var r = value
         var out = SummaryValue()
@@ -173,7 +230,11 @@ public final class TensorBoardImporter {
                     let pd = try m.bytes()
                     var pr = m.sub(pd)
                     while let (pf, pw) = try pr.field() {
-                        if pf == 1, pw == 2 { out.plugin = pr.string(try pr.bytes()) } else { try pr.skip(pw) }
+                        switch (pf, pw) {
+                        case (1, 2): out.plugin = pr.string(try pr.bytes())
+                        case (2, 2): out.content = try pr.bytes()
+                        default: try pr.skip(pw)
+                        }
                     }
                 }
             default:
@@ -182,6 +243,24 @@ public final class TensorBoardImporter {
         }
         if out.tag.isEmpty { out.tag = nodeName }
         return out
+    }
+}
+
+extension ImportedRun {
+    /// Drops every point at `step` or later (of every series); returns how many were dropped.
+    mutating func dropPoints(fromStep step: Int64) -> Int {
+        var dropped = 0
+        for (name, buffer) in series {
+            guard buffer.steps.contains(where: { $0 >= step }) else { continue }
+            var kept = SeriesBuffer()
+            for i in 0..<buffer.count where buffer.steps[i] < step {
+                kept.add(step: buffer.steps[i], value: buffer.values[i], time: buffer.times[i])
+            }
+            dropped += buffer.count - kept.count
+            series[name] = kept.count == 0 ? nil : kept
+        }
+        order.removeAll { series[$0] == nil }
+        return dropped
     }
 }
 

@@ -37,6 +37,22 @@ public final class WandbImporter {
         }
     }
 
+    /// The points of one history value under `key`: numbers (and the strings "NaN", "Infinity",
+    /// "-Infinity"); nested objects flattened with `/`; null ignored; strings, booleans, arrays and
+    /// media objects (objects with `_type`: tables, images, histograms) counted in `skipped`.
+    package static func historyValues(_ key: String, _ x: JSONValue, into points: inout [(String, Double)], skipped: inout Int) {
+        switch x {
+        case .number(let d, _): points.append((key, d))
+        case .null: break
+        case .string(let s):
+            if let d = JSONText.special(s) { points.append((key, d)) } else { skipped += 1 }
+        case .object(let o):
+            if o.contains(where: { $0.0 == "_type" }) { skipped += 1; return }
+            for (k, y) in o { historyValues(key + "/" + k, y, into: &points, skipped: &skipped) }
+        case .bool, .array: skipped += 1
+        }
+    }
+
     /// Imports a JSON-lines history: one run.
     public func jsonl(_ p: [UInt8]) throws {
         var run = ImportedRun(name: name, project: project, source: source)
@@ -69,19 +85,7 @@ public final class WandbImporter {
             }
             var points: [(String, Double)] = []
             var skipped = 0
-            func flatten(_ key: String, _ x: JSONValue) {
-                switch x {
-                case .number(let d, _): points.append((key, d))
-                case .null: break
-                case .string(let s):
-                    if let d = JSONText.special(s) { points.append((key, d)) } else { skipped += 1 }
-                case .object(let o):
-                    if o.contains(where: { $0.0 == "_type" }) { skipped += 1; return }  // media, tables, histograms
-                    for (k, y) in o { flatten(key + "/" + k, y) }
-                case .bool, .array: skipped += 1
-                }
-            }
-            for (k, x) in kv where !k.hasPrefix("_") { flatten(k, x) }
+            for (k, x) in kv where !k.hasPrefix("_") { Self.historyValues(k, x, into: &points, skipped: &skipped) }
             session.summary.skip("non-numeric values", skipped)
             for (k, d) in points { run.add(k, step: step, value: d, time: time) }
         }

@@ -167,7 +167,7 @@ package struct RecordDecoder {
                         let field = k == "params" ? dialect.limitWords.params : dialect.limitWords.meta
                         guard case .object = v else { throw bad(k, "\"\(k)\" must be an object, got \(v.shown)") }
                         var out: [String: ParamValue] = [:]
-                        flatten(v, prefix: "", into: &out)
+                        v.flattenParams(prefix: "", into: &out)
                         // The library's limits, checked here so that a batch is refused whole.
                         for (pk, pv) in out {
                             do { try Limits.check(key: pk, value: pv, what: field) } catch {
@@ -352,22 +352,5 @@ package struct RecordDecoder {
             }
         } while try s.commaOr(UInt8(ascii: "]"))
         return out
-    }
-
-    /// Params or metadata: nested objects flattened with dots; arrays kept as their JSON text; null ignored.
-    private func flatten(_ v: JSONValue, prefix: String, into out: inout [String: ParamValue]) {
-        guard case .object(let kv) = v else { return }
-        for (k, x) in kv {
-            let key = prefix.isEmpty ? k : prefix + "." + k
-            switch x {
-            case .string(let s): out[key] = .string(s)
-            case .bool(let b): out[key] = .bool(b)
-            case .number(_, let i?): out[key] = .int(i)
-            case .number(let d, nil): out[key] = .double(d)
-            case .object: flatten(x, prefix: key, into: &out)
-            case .array: out[key] = .string(x.text)
-            case .null: continue
-            }
-        }
     }
 }

@@ -48,6 +48,18 @@ package func listDirectory(_ path: String) throws(InteropError) -> [String] {
     }
 }
 
+/// The first `count` bytes of the file (fewer when it is shorter).
+package func readFilePrefix(_ path: String, count: Int) throws(InteropError) -> [UInt8] {
+    let handle: FileHandle
+    do { handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) } catch {
+        throw InteropError("cannot open \(path): \(fileErrorReason(error))")
+    }
+    defer { try? handle.close() }
+    do { return Array(try handle.read(upToCount: count) ?? Data()) } catch {
+        throw InteropError("cannot read \(path): \(fileErrorReason(error))")
+    }
+}
+
 /// The whole file.
 package func readWholeFile(_ path: String) throws(InteropError) -> [UInt8] {
     let handle: FileHandle

@@ -179,7 +179,7 @@ func displayText(_ s: String) -> String {
 
 func jsonParam(_ p: ParamValue) -> String {
     switch p {
-    case .string(let s): return jsonString(s)
+    case .string(let s), .text(let s): return jsonString(s)  // text keeps its spelling
     case .int(let v): return String(v)
     case .double(let v):
         // keep the double type on the way back in: 3.0 prints "3.0"

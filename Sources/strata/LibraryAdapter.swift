@@ -158,6 +158,10 @@ enum ColumnValue {
         case .double(let d): return .number(d, display: short(d))
         case .bool(let b): return .text(b ? "true" : "false")
         case .string(let s): return .text(s)
+        case .text(let t):
+            // shown as written; sorted as the number it spells, if it spells one
+            if let n = p.number { return .number(n, display: t) }
+            return .text(t)
         }
     }
 

@@ -340,3 +340,47 @@ struct FilterTests {
         #expect(eval("name ~ \"🇫🇷\"", context(makeRun(name: "run-🇫🇷"))))
     }
 }
+
+/// Params kept as another tool's text (`ParamValue.text`): shown as written, compared as typed.
+@Suite struct TextParamTests {
+    @Test func typedValueIsDerivedFromTheText() {
+        #expect(ParamValue.text("0.10").typed == .double(0.1))
+        #expect(ParamValue.text("007").typed == .int(7))
+        #expect(ParamValue.text("True").typed == .bool(true))
+        #expect(ParamValue.text("adam").typed == .string("adam"))
+        #expect(ParamValue.text(" 1").typed == .string(" 1"))
+        #expect(ParamValue.text("nan").number?.isNaN == true)
+        #expect(ParamValue.text("0.10").description == "0.10")
+        #expect(ParamValue.text("007").typeName == "int")
+    }
+
+    @Test func filtersCompareTextAsWrittenAndAsANumber() {
+        let run = makeRun(params: ["lr": .text("0.10"), "seed": .text("007"), "opt": .text("adam")])
+        let c = context(run)
+        #expect(eval("params.lr == '0.10'", c))
+        #expect(!eval("params.lr == '0.1'", c))
+        #expect(eval("params.lr == 0.1", c))
+        #expect(eval("params.lr < 0.2 and params.lr > 0.05", c))
+        #expect(eval("params.seed == 7", c))
+        #expect(eval("params.seed == '007'", c))
+        #expect(eval("params.opt == 'adam'", c))
+        #expect(!eval("params.opt < 1", c))
+    }
+
+    @Test func textSurvivesTheCatalog() throws {
+        let dir = TempDir()
+        do {
+            let store = try Store.open(at: dir.path)
+            let run = try store.createRun(name: "mlflow", params: ["lr": .text("0.10"), "seed": .text("007")])
+            try run.finish()
+            try store.close()
+        }
+        let store = try Store.open(at: dir.path)
+        let info = try #require(try store.runs().first)
+        #expect(info.params["lr"] == .text("0.10"))
+        #expect(info.params["seed"] == .text("007"))
+        let hits = try store.runs(where: Filter("params.seed == 7"))
+        #expect(hits.map(\.id) == [info.id])
+        try store.close()
+    }
+}

@@ -34,7 +34,7 @@ struct LimitTests {
         for (k, v) in p {
             n += varintBytes(k.utf8.count) + k.utf8.count + 1
             switch v {
-            case .string(let s): n += varintBytes(s.utf8.count) + s.utf8.count
+            case .string(let s), .text(let s): n += varintBytes(s.utf8.count) + s.utf8.count
             case .int, .double: n += 8
             case .bool: n += 1
             }

@@ -34,6 +34,9 @@ public enum Limits {
         if case .string(let s) = value, s.utf8.count > maxStringValueBytes {
             throw .invalid("\(what) \(key.prefix(40)) is \(s.utf8.count) bytes; the limit is \(maxStringValueBytes)")
         }
+        if case .text(let s) = value, s.utf8.count > maxStringValueBytes {
+            throw .invalid("\(what) \(key.prefix(40)) is \(s.utf8.count) bytes; the limit is \(maxStringValueBytes)")
+        }
     }
 
     /// Checks the params (or metadata) of one call: each entry, their number, and the size of the

@@ -15,12 +15,39 @@ public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
     case double(Double)
     /// A boolean (not a number in comparisons).
     case bool(Bool)
+    /// Text exactly as another tool recorded it, with a typed value derived from it (see
+    /// ``typed``). MLflow keeps every param as text: `"0.10"` is shown and exported as `0.10`,
+    /// yet compares as the number 0.1; `"007"` compares as 7; `"True"` as a boolean.
+    /// A string literal in a filter (`params.lr == '0.10'`) compares with the text itself.
+    case text(String)
+
+    /// The typed value: the value itself, or for ``text(_:)`` the value its text spells —
+    /// an ``int(_:)`` for a decimal integer that fits in 64 bits, a ``double(_:)`` for any other
+    /// number Swift's `Double` reads (`1e-3`, `NaN`, `inf`), a ``bool(_:)`` for `true`/`false` in
+    /// any case, and otherwise a ``string(_:)``.
+    public var typed: ParamValue {
+        guard case .text(let t) = self else { return self }
+        return ParamValue.derive(t)
+    }
+
+    static func derive(_ t: String) -> ParamValue {
+        if let i = Int64(t) { return .int(i) }
+        if let first = t.utf8.first, first != UInt8(ascii: " "), first != UInt8(ascii: "\t"), let d = Double(t) {
+            return .double(d)
+        }
+        switch t.lowercased() {
+        case "true": return .bool(true)
+        case "false": return .bool(false)
+        default: return .string(t)
+        }
+    }
 
     /// The value as a number, for comparisons (`int` and `double`; `bool` is not a number).
     public var number: Double? {
         switch self {
         case .int(let v): return Double(v)
         case .double(let v): return v
+        case .text(let t): return ParamValue.derive(t).number
         default: return nil
         }
     }
@@ -33,6 +60,7 @@ public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
         case .int(let v): return String(v)
         case .double(let v): return formatDouble(v)
         case .bool(let b): return b ? "true" : "false"
+        case .text(let t): return t
         }
     }
 
@@ -42,6 +70,7 @@ public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
         case .int: return "int"
         case .double: return "double"
         case .bool: return "bool"
+        case .text(let t): return ParamValue.derive(t).typeName
         }
     }
 }
@@ -96,6 +125,7 @@ enum ParamCoding {
             case .int(let v): w.u8(2); w.i64(v)
             case .double(let v): w.u8(3); w.f64(v)
             case .bool(let b): w.u8(4); w.u8(b ? 1 : 0)
+            case .text(let t): w.u8(5); w.string(t)
             }
         }
     }
@@ -112,6 +142,7 @@ enum ParamCoding {
             case 2: out[key] = .int(try r.i64())
             case 3: out[key] = .double(try r.f64())
             case 4: out[key] = .bool(try r.u8() != 0)
+            case 5: out[key] = .text(try r.string("param text"))
             default: throw StrataError.corrupt("unknown param type \(tag) for \(key)", path: r.path, offset: r.offset)
             }
         }

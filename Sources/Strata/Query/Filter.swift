@@ -143,6 +143,12 @@ enum FilterOp: String, Sendable, Hashable {
     /// `value op literal`: numbers as numbers (int and double exactly), strings as strings, bools
     /// with `==` / `!=` only; false for NaN and for values of different types, `!=` included.
     func holds(_ value: ParamValue, _ literal: ParamValue) -> Bool {
+        if case .text(let t) = value {
+            // Text from another tool: a string literal compares with the text as written,
+            // anything else with the value the text spells.
+            if case .string = literal { return holds(.string(t), literal) }
+            return holds(value.typed, literal)
+        }
         let order: Int
         switch (value, literal) {
         case (.string(let a), .string(let b)):
@@ -273,6 +279,7 @@ indirect enum FilterNode: Sendable {
         case .int(let i): return String(i)
         case .double(let d): return "\(d)"
         case .bool(let b): return b ? "true" : "false"
+        case .text(let t): return FilterField.quote(t)
         }
     }
 

@@ -96,7 +96,7 @@ package struct JSONOut {
 
     package mutating func param(_ v: ParamValue) {
         switch v {
-        case .string(let s): string(s)
+        case .string(let s), .text(let s): string(s)  // text keeps its spelling
         case .int(let i): int(i)
         case .bool(let b): bool(b)
         case .double(let d):

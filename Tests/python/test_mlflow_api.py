@@ -146,6 +146,12 @@ def test_fluent_runs_nested_params_tags_and_termination(server):
     assert status == 200
     assert run["project"] == "mnist" and run["parent"] == parent.info.run_id
     assert run["status"] == "finished"
+    # Params keep their text and compare by the value it spells in Strata's filters.
+    from urllib.parse import quote
+    status, found = server.strata("/api/runs?where=" + quote("params.lr < 0.05"))
+    assert status == 200 and [x["id"] for x in found["runs"]] == [child.info.run_id]
+    status, found = server.strata("/api/runs?where=" + quote("params.seed = 7"))
+    assert [x["id"] for x in found["runs"]] == [parent.info.run_id]
 
     # set_terminated with another status, then a later rename.
     client.set_terminated(child.info.run_id, status="FAILED", end_time=1_700_000_000_000)

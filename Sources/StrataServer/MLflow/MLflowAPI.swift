@@ -369,8 +369,8 @@ final class MLflowAPI: Sendable {
         return out
     }
 
-    /// How an MLflow param (always text) is stored.
-    static func paramValue(_ text: String) -> ParamValue { .string(text) }
+    /// How an MLflow param (always text) is stored: the text exactly, its typed value derived.
+    static func paramValue(_ text: String) -> ParamValue { .text(text) }
 
     /// The points of `log-metric` / `log-batch` entries, grouped by metric, logged in one atomic step.
     func logPoints(_ run: Run, _ entries: [JSONValue], field: String) throws {

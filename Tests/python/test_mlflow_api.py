@@ -372,3 +372,52 @@ def test_tokens(server, monkeypatch):
         client.create_experiment("by-reader")
     assert e.value.error_code == "PERMISSION_DENIED"
     assert [m.value for m in client.get_metric_history(r.info.run_id, "acc")] == [0.5]
+
+
+ENDPOINTS = [
+    ("POST", "experiments/create"), ("GET", "experiments/get"), ("GET", "experiments/get-by-name"),
+    ("POST", "experiments/search"), ("POST", "experiments/delete"), ("POST", "experiments/restore"),
+    ("POST", "experiments/update"), ("POST", "experiments/set-experiment-tag"),
+    ("POST", "experiments/delete-experiment-tag"), ("POST", "runs/create"), ("GET", "runs/get"),
+    ("POST", "runs/update"), ("POST", "runs/delete"), ("POST", "runs/restore"), ("POST", "runs/search"),
+    ("POST", "runs/log-metric"), ("POST", "runs/log-batch"), ("POST", "runs/log-parameter"),
+    ("POST", "runs/set-tag"), ("POST", "runs/delete-tag"), ("POST", "runs/log-inputs"),
+    ("GET", "metrics/get-history"), ("GET", "metrics/get-history-bulk-interval"),
+]
+
+
+def test_bad_requests_get_mlflow_errors_and_store_nothing(server):
+    """Every endpoint answers malformed or ill-typed input with a 4xx in MLflow's error form, and
+    a refused log-batch stores nothing of itself."""
+    rng = random.Random(3)
+    client = MlflowClient()
+    run = client.create_run("0", run_name="target")
+    rid = run.info.run_id
+    client.log_batch(rid, metrics=[Metric("m", 1.0, 1, 0)])
+    junk = [None, 3, "x", [], {}, {"k": 1}, -1, 1e300, "NaN", True, "01AAAAAAAAAAAAAAAAAAAAAAAA", rid]
+    keys = ["run_id", "experiment_id", "name", "key", "value", "metrics", "params", "tags", "filter",
+            "max_results", "page_token", "order_by", "status", "metric_key", "run_ids", "datasets",
+            "start_step", "end_step", "view_type", "run_view_type", "experiment_name", "new_name"]
+    for method, endpoint in ENDPOINTS:
+        for _ in range(25):
+            body = {k: rng.choice(junk) for k in rng.sample(keys, rng.randint(0, 5))}
+            if method == "GET":
+                body = {k: v for k, v in body.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
+            status, answer = server.mlflow(method, endpoint, body)
+            assert status < 500, (method, endpoint, body, answer)
+            if status != 200:
+                assert isinstance(answer.get("error_code"), str) and answer.get("message"), (endpoint, answer)
+    # Malformed JSON.
+    req = urllib.request.Request(server.url + "/api/2.0/mlflow/runs/log-batch", data=b'{"run_id": ',
+                                 method="POST", headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 400 and json.loads(e.value.read())["error_code"] == "MALFORMED_REQUEST"
+    # A batch with one bad metric stores none of its metrics.
+    status, answer = server.mlflow("POST", "runs/log-batch", {"run_id": rid, "metrics": [
+        {"key": "m", "value": 2.0, "timestamp": 2, "step": 1}, {"key": "m", "value": "x", "timestamp": 3, "step": 2}]})
+    assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    status, answer = server.mlflow("POST", "runs/log-batch", {"run_id": rid, "metrics": [{"key": "m", "value": 1.0}] * 1001})
+    assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert [(m.step, m.value) for m in client.get_metric_history(rid, "m")] == [(0, 1.0)]
+    assert server.proc.poll() is None

@@ -70,7 +70,7 @@ import Testing
     @Test func filterLanguage() throws {
         let t = try TempStore()
         let r = try view(
-            t, 
+            t,
             params: ["lr": .text("0.001"), "model": .text("resnet-50")], metrics: ["val_loss": 0.25, "nan": .nan],
             tags: ["mlflow.source.name": "train.py"])
         let cases: [(String, Bool)] = [
@@ -84,14 +84,14 @@ import Testing
             ("tags.`mlflow.source.name` = 'train.py'", true), ("tags.\"mlflow.source.name\" = \"train.py\"", true),
             ("tags.mlflow.source.name = 'train.py'", true), ("tags.missing IS NULL", true), ("tags.missing IS NOT NULL", false),
             ("attributes.status = 'FINISHED'", true), ("attributes.run_name = 'r'", true), ("attributes.start_time > 4", true),
-            ("attributes.end_time <= 8", false), ("params.lr = 'it''s'", false),
+            ("attributes.end_time <= 8", false), ("params.lr = 'it''s'", false)
         ]
         for (text, want) in cases {
             #expect(try MLflowFilter(text).matches(r) == want, "\(text)")
         }
         for bad in [
             "metrics.val_loss <<< 3", "metrics.a < 1 or metrics.b < 2", "params.lr < 0.1", "foo.x = 'a'", "attributes.color = 'red'",
-            "params.lr = 'unterminated", "metrics.a LIKE 'x'", "params.a IN 'x'", "metrics.a < 1 and",
+            "params.lr = 'unterminated", "metrics.a LIKE 'x'", "params.a IN 'x'", "metrics.a < 1 and"
         ] {
             #expect(throws: MLflowError.self, "\(bad)") { try MLflowFilter(bad) }
         }

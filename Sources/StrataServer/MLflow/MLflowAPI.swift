@@ -56,7 +56,7 @@ final class MLflowAPI: Sendable {
         Endpoint(path: "runs/delete-tag", method: .post, read: false) { try $0.deleteTag($1) },
         Endpoint(path: "runs/log-inputs", method: .post, read: false) { try $0.logInputs($1) },
         Endpoint(path: "metrics/get-history", method: .get, read: true) { try $0.metricHistory($1) },
-        Endpoint(path: "metrics/get-history-bulk-interval", method: .get, read: true) { try $0.metricHistoryBulkInterval($1) },
+        Endpoint(path: "metrics/get-history-bulk-interval", method: .get, read: true) { try $0.metricHistoryBulkInterval($1) }
     ]
 
     /// True for a path of the MLflow API (its errors are answered in MLflow's form).
@@ -201,10 +201,13 @@ final class MLflowAPI: Sendable {
             guard let f = parts.first, parts.count <= 2 else { throw MLflowError.invalid("Invalid order_by clause '\(o)'.") }
             let field = f.hasPrefix("attributes.") ? String(f.dropFirst(11)) : f
             guard MLflowFilter.experimentAttributes.contains(field) else {
-                throw MLflowError.invalid("Invalid order_by clause '\(o)': experiments are ordered by name, experiment_id, creation_time or last_update_time.")
+                throw MLflowError.invalid(
+                    "Invalid order_by clause '\(o)': experiments are ordered by name, experiment_id, creation_time or last_update_time.")
             }
             let dir = parts.count == 2 ? parts[1].lowercased() : "asc"
-            guard dir == "asc" || dir == "desc" else { throw MLflowError.invalid("Invalid order_by clause '\(o)': the direction must be ASC or DESC.") }
+            guard dir == "asc" || dir == "desc" else {
+                throw MLflowError.invalid("Invalid order_by clause '\(o)': the direction must be ASC or DESC.")
+            }
             orders.append((field, dir == "asc"))
         }
         if orders.isEmpty { orders = [("creation_time", false)] }
@@ -321,7 +324,8 @@ final class MLflowAPI: Sendable {
         }
         if let s = q.value("status") {
             guard let status = MLflowStatus.parse(s) else {
-                throw MLflowError.invalid("Invalid value \(s.brief) for parameter 'status': it must be RUNNING, SCHEDULED, FINISHED, FAILED or KILLED.")
+                throw MLflowError.invalid(
+                    "Invalid value \(s.brief) for parameter 'status': it must be RUNNING, SCHEDULED, FINISHED, FAILED or KILLED.")
             }
             let end = try q.int("end_time")
             if status == .running {
@@ -345,7 +349,7 @@ final class MLflowAPI: Sendable {
         let run = try handles.handle(store, info)
         try run.setMetadata([
             MLflowKeys.lifecycle: .string(deleted ? "deleted" : "active"),
-            MLflowKeys.deletedTime: deleted ? .int(Clock.milliseconds()) : .bool(false),
+            MLflowKeys.deletedTime: deleted ? .int(Clock.milliseconds()) : .bool(false)
         ])
         return mlflowResponse { _ in }
     }
@@ -544,7 +548,9 @@ final class MLflowAPI: Sendable {
     func metricHistoryBulkInterval(_ q: MLflowRequest) throws -> Response {
         let runIds = try q.strings("run_ids")
         guard !runIds.isEmpty else { throw MLflowError.missing("run_ids") }
-        guard runIds.count <= 100 else { throw MLflowError.invalid("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received \(runIds.count) run_ids.") }
+        guard runIds.count <= 100 else {
+            throw MLflowError.invalid("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received \(runIds.count) run_ids.")
+        }
         let key = try q.require("metric_key")
         let maxResults = try q.int("max_results") ?? 320
         guard maxResults >= 1, maxResults <= 1000 else {
@@ -552,7 +558,9 @@ final class MLflowAPI: Sendable {
         }
         let start = try q.int("start_step"), end = try q.int("end_step")
         if (start == nil) != (end == nil) { throw MLflowError.invalid("If either start step or end step are specified, both must be specified.") }
-        if let start, let end, start > end { throw MLflowError.invalid("end_step must be greater than start_step. Found start_step=\(start) and end_step=\(end).") }
+        if let start, let end, start > end {
+            throw MLflowError.invalid("end_step must be greater than start_step. Found start_step=\(start) and end_step=\(end).")
+        }
         var out: [(String, SeriesData, [Int])] = []
         for id in runIds.sorted() {
             let info = try runInfo(id)

@@ -182,7 +182,8 @@ final class MLflowExperiments: @unchecked Sendable {
                     "Experiment '\(name)' already exists\(other.deleted ? " in deleted state; restore it or delete it permanently" : "").")
             }
             if name == "default" {
-                throw MLflowError("RESOURCE_ALREADY_EXISTS", "Experiment 'default' already exists: it is the Default experiment (id 0, project default).")
+                throw MLflowError(
+                    "RESOURCE_ALREADY_EXISTS", "Experiment 'default' already exists: it is the Default experiment (id 0, project default).")
             }
             let id = String(s.nextId)
             s.nextId += 1

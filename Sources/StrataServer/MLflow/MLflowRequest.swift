@@ -85,8 +85,6 @@ struct MLflowRequest {
     /// Every field in order; a JSON array is kept as one entry, a repeated query parameter as several.
     let fields: [(String, JSONValue)]
 
-    init(fields: [(String, JSONValue)]) { self.fields = fields }
-
     static func read(_ request: Request, maxBodyBytes: Int) async throws -> MLflowRequest {
         if request.method == .get || request.method == .head {
             return MLflowRequest(fields: request.uri.queryParameters.map { (String($0.key), JSONValue.string(String($0.value))) })

@@ -63,7 +63,8 @@ struct MLflowFilter: Sendable {
             if lexer.atEnd() { break }
             let word = try lexer.word()
             guard word.lowercased() == "and" else {
-                throw .invalid("Invalid filter '\(text)': expected AND between comparisons, got '\(word)' (OR is not supported by MLflow's run search)")
+                throw .invalid(
+                    "Invalid filter '\(text)': expected AND between comparisons, got '\(word)' (OR is not supported by MLflow's run search)")
             }
         }
         clauses = out
@@ -341,7 +342,9 @@ struct MLflowFilter: Sendable {
             guard !key.isEmpty else { throw fail("empty key after '\(prefix).'") }
             if entity == .attribute, experiments {
                 guard MLflowFilter.experimentAttributes.contains(key) else {
-                    throw .invalid("Invalid filter '\(text)': invalid attribute key '\(key)'; valid keys are name, experiment_id, creation_time and last_update_time")
+                    throw .invalid(
+                        "Invalid filter '\(text)': invalid attribute key '\(key)'; valid keys are name, experiment_id, creation_time and last_update_time"
+                    )
                 }
             } else if experiments, entity != .tag {
                 throw .invalid("Invalid filter '\(text)': experiments are searched by attributes and tags only")

@@ -419,5 +419,53 @@ def test_bad_requests_get_mlflow_errors_and_store_nothing(server):
     assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE"
     status, answer = server.mlflow("POST", "runs/log-batch", {"run_id": rid, "metrics": [{"key": "m", "value": 1.0}] * 1001})
     assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    # Params and tags of a batch refused for its metrics are not stored either.
+    status, answer = server.mlflow("POST", "runs/log-batch", {
+        "run_id": rid, "params": [{"key": "p", "value": "1"}], "tags": [{"key": "t", "value": "1"}],
+        "metrics": [{"key": "m", "value": 3.0, "step": 9}, {"key": "bad\u0001name", "value": 1.0}]})
+    assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE", answer
+    after = client.get_run(rid)
+    assert "p" not in after.data.params and "t" not in after.data.tags
     assert [(m.step, m.value) for m in client.get_metric_history(rid, "m")] == [(0, 1.0)]
     assert server.proc.poll() is None
+
+
+def test_retried_batches_apply_once_and_survive_sigkill(monkeypatch):
+    """A log-batch sent twice (a retry after a lost answer) is stored once, also after the server
+    is killed with SIGKILL and restarted; points acknowledged before the kill are all there; the
+    run reads as KILLED until the client logs to it again; experiments keep their ids."""
+    with tempfile.TemporaryDirectory() as d:
+        store = os.path.join(d, "store")
+        s = Server(store)
+        try:
+            monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+            client = MlflowClient(tracking_uri=s.url)
+            eid = client.create_experiment("kept")
+            rid = client.create_run(eid, run_name="r").info.run_id
+            batch = {"run_id": rid, "metrics": [{"key": "loss", "value": 1.0 / (i + 1), "timestamp": 1000 + i, "step": i}
+                                                for i in range(500)]}
+            for _ in range(2):
+                assert s.mlflow("POST", "runs/log-batch", batch) == (200, {})
+            other = {"run_id": rid, "metrics": [{"key": "loss", "value": 9.0, "timestamp": 5000, "step": 500}]}
+            assert s.mlflow("POST", "runs/log-batch", other)[0] == 200
+            assert len(client.get_metric_history(rid, "loss")) == 501
+        finally:
+            s.proc.kill()
+            s.proc.wait()
+        s = Server(store)
+        try:
+            client = MlflowClient(tracking_uri=s.url)
+            assert client.get_experiment_by_name("kept").experiment_id == eid
+            assert client.get_run(rid).info.status == "KILLED"
+            history = sorted((m.step, m.value, m.timestamp) for m in client.get_metric_history(rid, "loss"))
+            assert history == [(i, 1.0 / (i + 1), 1000 + i) for i in range(500)] + [(500, 9.0, 5000)]
+            # The retry arrives after the restart: still once.
+            assert s.mlflow("POST", "runs/log-batch", batch) == (200, {})
+            assert len(client.get_metric_history(rid, "loss")) == 501
+            client.log_metric(rid, "loss", 0.5, step=501)
+            assert client.get_run(rid).info.status == "RUNNING"
+            client.set_terminated(rid, status="KILLED")
+            assert client.get_run(rid).info.status == "KILLED"
+            assert len(client.get_metric_history(rid, "loss")) == 502
+        finally:
+            s.stop()

@@ -10,10 +10,12 @@ final class MLflowAPI: Sendable {
     let store: Store
     let experiments: MLflowExperiments
     let handles: RunHandles
+    let keys: IdempotencyKeys
     let maxBodyBytes: Int
 
-    init(store: Store, maxBodyBytes: Int) {
+    init(store: Store, keys: IdempotencyKeys, maxBodyBytes: Int) {
         self.store = store
+        self.keys = keys
         self.experiments = MLflowExperiments(store: store.path)
         self.handles = RunHandles()
         self.maxBodyBytes = maxBodyBytes
@@ -73,8 +75,9 @@ final class MLflowAPI: Sendable {
     }
 
     /// Registers every endpoint under both prefixes, and MLflow's `ENDPOINT_NOT_FOUND` for the rest.
-    static func register(on router: Router<BasicRequestContext>, store: Store, maxBodyBytes: Int) {
-        let api = MLflowAPI(store: store, maxBodyBytes: maxBodyBytes)
+    /// `keys`: the idempotency keys of `/api/ingest`, shared (one table of a store's batch keys).
+    static func register(on router: Router<BasicRequestContext>, store: Store, keys: IdempotencyKeys, maxBodyBytes: Int) {
+        let api = MLflowAPI(store: store, keys: keys, maxBodyBytes: maxBodyBytes)
         for prefix in prefixes {
             for e in endpoints {
                 router.on(RouterPath(prefix + e.path), method: e.method) { request, _ in
@@ -376,11 +379,20 @@ final class MLflowAPI: Sendable {
     /// How an MLflow param (always text) is stored: the text exactly, its typed value derived.
     static func paramValue(_ text: String) -> ParamValue { .text(text) }
 
-    /// The points of `log-metric` / `log-batch` entries, grouped by metric, logged in one atomic step.
-    func logPoints(_ run: Run, _ entries: [JSONValue], field: String) throws {
-        var byKey: [String: (steps: [Int64], values: [Double], times: [Int64])] = [:]
+    /// The points of one `log-metric` / `log-batch` request, checked and grouped by metric.
+    struct Points {
         var order: [String] = []
+        var byKey: [String: (steps: [Int64], values: [Double], times: [Int64])] = [:]
+        /// SHA-256 of the run and every point (key, value bits, time, step) in order.
+        var digest: [UInt8] = []
+        var isEmpty: Bool { order.isEmpty }
+    }
+
+    /// Reads and checks metric entries (names included) before anything is written.
+    static func points(_ run: RunID, _ entries: [JSONValue], field: String) throws -> Points {
+        var p = Points()
         let now = Clock.milliseconds()
+        var bytes: [UInt8] = Array(run.text.utf8)
         for m in entries {
             guard case .object = m else { throw MLflowError.invalid("Invalid value \(m.brief) in '\(field)': each metric must be an object.") }
             guard case .string(let key)? = m["key"], !key.isEmpty else { throw MLflowError.missing("\(field).key") }
@@ -388,31 +400,66 @@ final class MLflowAPI: Sendable {
             let value = try MLflowRequest.double(v, "\(field).value")
             let time = try m["timestamp"].map { try MLflowRequest.int($0, "\(field).timestamp") } ?? now
             let step = try m["step"].map { try MLflowRequest.int($0, "\(field).step") } ?? 0
-            if byKey[key] == nil { order.append(key) }
-            byKey[key, default: ([], [], [])].steps.append(step)
-            byKey[key]!.values.append(value)
-            byKey[key]!.times.append(time)
+            if p.byKey[key] == nil {
+                do { _ = try SeriesKey(run: run, metric: key, labels: [:]) } catch {
+                    throw MLflowError.invalid("Invalid metric name '\(key.prefix(100))': \(error.description)")
+                }
+                p.order.append(key)
+            }
+            p.byKey[key, default: ([], [], [])].steps.append(step)
+            p.byKey[key]!.values.append(value)
+            p.byKey[key]!.times.append(time)
+            bytes += Array(key.utf8)
+            bytes.append(0)
+            for x in [value.bitPattern, UInt64(bitPattern: time), UInt64(bitPattern: step)] {
+                for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: x >> (8 * i))) }
+            }
         }
-        var batch = AtomicBatch()
-        for key in order {
-            let c = byKey[key]!
-            batch.append(try run.metrics([key]), steps: c.steps, values: c.values, times: c.times)
+        p.digest = bytes.withUnsafeBytes { Digest.sha256($0) }
+        return p
+    }
+
+    /// Logs the points in one atomic step. An identical request (same run, same points in the same
+    /// order) already applied in the last 24 hours is not applied again: a client's retry after a
+    /// lost answer must not double the points, and MLflow keeps one copy of an identical point.
+    /// The key is durable with the points (the idempotency keys of `/api/ingest`).
+    func log(_ run: Run, _ p: Points) throws {
+        if p.isEmpty { return }
+        let key = "mlflow:" + p.digest.map { String(format: "%02x", $0) }.joined()
+        let now = Clock.milliseconds()
+        switch keys.start(key, digest: p.digest, nowMs: now) {
+        case .apply: break
+        case .replay: return
+        case .inProgress, .otherBody:
+            throw MLflowError("TEMPORARILY_UNAVAILABLE", "an identical batch of metrics is being logged right now; retry", status: 503)
         }
-        if batch.isEmpty { return }
-        try store.log(batch, commit: BatchCommit(key: "", digest: [UInt8](repeating: 0, count: 32), committedMs: now, response: []))
+        do {
+            var batch = AtomicBatch()
+            for k in p.order {
+                let c = p.byKey[k]!
+                batch.append(try run.metrics([k]), steps: c.steps, values: c.values, times: c.times)
+            }
+            let commit = BatchCommit(key: key, digest: p.digest, committedMs: now, response: Array("{}".utf8))
+            try store.log(batch, commit: commit)
+            keys.finish(commit)
+        } catch {
+            keys.abandon(key)
+            throw error
+        }
     }
 
     func logMetric(_ q: MLflowRequest) throws -> Response {
-        let (_, run) = try activeRun(try q.runId())
+        let (info, run) = try activeRun(try q.runId())
         let key = try q.require("key")
         guard let value = q.value("value") else { throw MLflowError.missing("value") }
         var m: [(String, JSONValue)] = [("key", .string(key)), ("value", value)]
         if let t = q.value("timestamp") { m.append(("timestamp", t)) }
         if let s = q.value("step") { m.append(("step", s)) }
-        try logPoints(run, [.object(m)], field: "metric")
+        try log(run, try Self.points(info.id, [.object(m)], field: "metric"))
         return mlflowResponse { _ in }
     }
 
+    /// Everything is checked before anything is written: a refused batch stores nothing.
     func logBatch(_ q: MLflowRequest) throws -> Response {
         let (info, run) = try activeRun(try q.runId())
         let metrics = q.list("metrics")
@@ -423,10 +470,17 @@ final class MLflowAPI: Sendable {
                 "A batch logging request can contain at most \(Self.maxBatchMetrics) metrics, \(Self.maxBatchParams) params and \(Self.maxBatchTags) tags; got \(metrics.count) metrics, \(params.count) params and \(tags.count) tags."
             )
         }
+        let points = try Self.points(info.id, metrics, field: "metrics")
         let typed = try Self.checkParams(params, against: info)
+        var meta: [String: ParamValue] = [:]
+        for (k, v) in tags { meta[MLflowKeys.tagPrefix + k] = .string(v) }
+        do {
+            try Limits.check(params: typed, what: "param")
+            try Limits.check(params: meta, what: "tag")
+        } catch { throw MLflowError.invalid(error.description) }
         if !typed.isEmpty { try run.setParams(typed) }
-        if !tags.isEmpty { try setTags(run, tags) }
-        try logPoints(run, metrics, field: "metrics")
+        if !meta.isEmpty { try run.setMetadata(meta) }
+        try log(run, points)
         return mlflowResponse { _ in }
     }
 

@@ -280,6 +280,13 @@ def test_search_runs_filter_and_order_by(server):
 
 def test_experiments_errors_and_lifecycle(server):
     client = MlflowClient()
+    # Names with spaces, '+' and '&' go through GET query strings (form-encoded by the client).
+    for _ in range(2):
+        odd = mlflow.set_experiment("my exp+1 & co/b")
+    assert odd.name == "my exp+1 & co/b"
+    odd_run = client.create_run(odd.experiment_id)
+    client.log_metric(odd_run.info.run_id, "val loss+x", 1.5, step=2)
+    assert [(m.key, m.value) for m in client.get_metric_history(odd_run.info.run_id, "val loss+x")] == [("val loss+x", 1.5)]
     assert client.get_experiment_by_name("nope") is None
     eid = client.create_experiment("e1", tags={"owner": "ml"})
     assert client.get_experiment(eid).name == "e1" and client.get_experiment(eid).tags == {"owner": "ml"}

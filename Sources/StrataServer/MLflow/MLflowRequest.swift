@@ -87,7 +87,7 @@ struct MLflowRequest {
 
     static func read(_ request: Request, maxBodyBytes: Int) async throws -> MLflowRequest {
         if request.method == .get || request.method == .head {
-            return MLflowRequest(fields: request.uri.queryParameters.map { (String($0.key), JSONValue.string(String($0.value))) })
+            return MLflowRequest(fields: try formFields(request.uri.query ?? ""))
         }
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
@@ -101,6 +101,23 @@ struct MLflowRequest {
             throw MLflowError("MALFORMED_REQUEST", "the request body must be a JSON object, got \(value.brief)")
         }
         return MLflowRequest(fields: kv)
+    }
+
+    /// The fields of a query string as MLflow's clients write it (HTML form encoding, what Python's
+    /// `requests` sends and MLflow's server reads): `+` is a space, `%XX` a byte.
+    static func formFields(_ query: String) throws(MLflowError) -> [(String, JSONValue)] {
+        var out: [(String, JSONValue)] = []
+        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) throws(MLflowError) -> String {
+                guard let d = s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                    throw MLflowError("MALFORMED_REQUEST", "malformed percent-escape in the query string: \"\(s.prefix(100))\"")
+                }
+                return d
+            }
+            out.append((try decode(kv[0]), .string(kv.count == 2 ? try decode(kv[1]) : "")))
+        }
+        return out
     }
 
     func value(_ key: String) -> JSONValue? {

@@ -476,3 +476,33 @@ def test_retried_batches_apply_once_and_survive_sigkill(monkeypatch):
             assert len(client.get_metric_history(rid, "loss")) == 502
         finally:
             s.stop()
+
+
+def test_damaged_experiments_file_is_reported_and_kept():
+    """A damaged STORE/mlflow-experiments.json is named in a 500 and never overwritten; logging to
+    a known run goes on."""
+    with tempfile.TemporaryDirectory() as d:
+        store = os.path.join(d, "store")
+        s = Server(store)
+        try:
+            client = MlflowClient(tracking_uri=s.url)
+            eid = client.create_experiment("e")
+            rid = client.create_run(eid).info.run_id
+        finally:
+            s.stop()
+        path = os.path.join(store, "mlflow-experiments.json")
+        with open(path, "rb") as f:
+            damaged = f.read()[:-20]
+        with open(path, "wb") as f:
+            f.write(damaged)
+        s = Server(store)
+        try:
+            status, err = s.mlflow("GET", "experiments/get", {"experiment_id": eid})
+            assert status == 500 and err["error_code"] == "INTERNAL_ERROR" and "mlflow-experiments.json" in err["message"]
+            status, err = s.mlflow("POST", "experiments/create", {"name": "new"})
+            assert status == 500 and "mlflow-experiments.json" in err["message"]
+            assert s.mlflow("POST", "runs/log-metric", {"run_id": rid, "key": "m", "value": 1, "step": 0}) == (200, {})
+            with open(path, "rb") as f:
+                assert f.read() == damaged
+        finally:
+            s.stop()

@@ -102,10 +102,11 @@ import Testing
         let a = try view(t, params: ["lr": .text("0.1")], metrics: ["m": 2])
         let b = try view(t, params: ["lr": .text("0.01")], metrics: ["m": 1])
         let c = try view(t, params: [:], metrics: [:])
+        let n = try view(t, params: [:], metrics: ["m": .nan])
         for dir in ["ASC", "DESC"] {
             let order = try MLflowFilter.Order("metrics.m \(dir)")
-            let got = MLflowFilter.sorted([c, a, b], by: [order]).map(\.id)
-            #expect(got == (dir == "ASC" ? [b.id, a.id, c.id] : [a.id, b.id, c.id]))
+            let got = MLflowFilter.sorted([c, n, a, b], by: [order]).map(\.id)
+            #expect(got == (dir == "ASC" ? [b.id, a.id, n.id, c.id] : [a.id, b.id, n.id, c.id]))
         }
         #expect(MLflowFilter.sorted([a, b, c], by: [try MLflowFilter.Order("params.lr")]).map(\.id) == [b.id, a.id, c.id])
         #expect(throws: MLflowError.self) { try MLflowFilter.Order("metrics.m sideways") }

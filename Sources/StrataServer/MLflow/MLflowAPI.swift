@@ -213,7 +213,8 @@ final class MLflowAPI: Sendable {
             }
             orders.append((field, dir == "asc"))
         }
-        if orders.isEmpty { orders = [("creation_time", false)] }
+        // MLflow's default: newest first, then by id; the id breaks any tie (descending, as MLflow's).
+        if orders.isEmpty { orders = [("creation_time", false), ("experiment_id", true)] }
         list.sort { a, b in
             for (field, asc) in orders {
                 let c: Int

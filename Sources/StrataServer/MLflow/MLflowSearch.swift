@@ -199,11 +199,16 @@ struct MLflowFilter: Sendable {
     }
 
     /// Sorts by the order_by clauses, then start time (newest first) and run id, as MLflow does.
-    /// Runs without the key come after the others in either direction.
+    /// Runs without the key come after the others in either direction, and a NaN metric after
+    /// the numbers but before them.
     static func sorted(_ runs: [MLflowRunView], by orders: [Order]) -> [MLflowRunView] {
         enum Key: Comparable {
             case number(Double)
             case text(String)
+            var isNaN: Bool {
+                if case .number(let d) = self { return d.isNaN }
+                return false
+            }
             static func < (a: Key, b: Key) -> Bool {
                 switch (a, b) {
                 case let (.number(x), .number(y)):
@@ -235,7 +240,10 @@ struct MLflowFilter: Sendable {
                 case (nil, _): return false
                 case (_, nil): return true
                 case let (x?, y?):
-                    if x == y { continue }
+                    // NaN comes after the numbers (before runs without the metric) either way.
+                    let (xn, yn) = (x.isNaN, y.isNaN)
+                    if xn != yn { return yn }
+                    if x == y || xn { continue }
                     return o.ascending ? x < y : y < x
                 }
             }

@@ -339,9 +339,12 @@ def test_experiments_errors_and_lifecycle(server):
 def test_tokens(server, monkeypatch):
     write = server.token("write")
     read = server.token("read")
-    # The token file is re-read by the server; make sure it is in force before going on.
+    # The server re-reads the token file at most every 250 ms: wait until both tokens are known.
     deadline = time.time() + 10
-    while server.mlflow("GET", "experiments/get", {"experiment_id": "0"})[0] != 401 and time.time() < deadline:
+    while time.time() < deadline and not (
+            server.mlflow("GET", "experiments/get", {"experiment_id": "0"})[0] == 401
+            and server.mlflow("GET", "experiments/get", {"experiment_id": "0"}, token=read)[0] == 200
+            and server.mlflow("GET", "experiments/get", {"experiment_id": "0"}, token=write)[0] == 200):
         time.sleep(0.1)
 
     client = MlflowClient()
@@ -414,6 +417,17 @@ def test_bad_requests_get_mlflow_errors_and_store_nothing(server):
             assert status < 500, (method, endpoint, body, answer)
             if status != 200:
                 assert isinstance(answer.get("error_code"), str) and answer.get("message"), (endpoint, answer)
+    # Page tokens at the edges of the integers.
+    for token in ["9223372036854775807", "9223372036854775808", "-1", "1e3"]:
+        for method, endpoint, body in [("POST", "runs/search", {"page_token": token}),
+                                       ("POST", "experiments/search", {"page_token": token}),
+                                       ("GET", "metrics/get-history", {"run_id": rid, "metric_key": "m", "page_token": token,
+                                                                       "max_results": 25000000})]:
+            status, answer = server.mlflow(method, endpoint, body)
+            assert status in (200, 400), (endpoint, token, status, answer)
+            if status == 200:
+                assert answer.get("runs", answer.get("experiments", answer.get("metrics"))) in ([], None), answer
+    assert server.proc.poll() is None
     # Malformed JSON.
     req = urllib.request.Request(server.url + "/api/2.0/mlflow/runs/log-batch", data=b'{"run_id": ',
                                  method="POST", headers={"Content-Type": "application/json"})

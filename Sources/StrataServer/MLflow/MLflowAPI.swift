@@ -187,7 +187,8 @@ final class MLflowAPI: Sendable {
         }
         var offset = 0
         if let t = try q.string("page_token"), !t.isEmpty {
-            guard let o = Int(t), o >= 0 else { throw .invalid("Invalid page token '\(t.prefix(60))'.") }
+            // An offset (as this server writes them); capped so that offset + max_results cannot overflow.
+            guard let o = Int(t), o >= 0, o <= 1 << 40 else { throw .invalid("Invalid page token '\(t.prefix(60))'.") }
             offset = o
         }
         return (Int(m), offset)

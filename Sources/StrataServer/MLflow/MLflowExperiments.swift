@@ -79,6 +79,7 @@ final class MLflowExperiments: @unchecked Sendable {
         guard case .number(_, let next?)? = root["next_id"], case .array(let items)? = root["experiments"] else {
             throw damaged("no next_id or experiments")
         }
+        guard next >= 1, next < 1 << 53 else { throw damaged("next_id \(next) is out of range") }
         s.nextId = Int(next)
         for item in items {
             guard case .string(let id)? = item["id"], case .string(let name)? = item["name"], case .string(let project)? = item["project"],
@@ -207,7 +208,7 @@ final class MLflowExperiments: @unchecked Sendable {
             }
             var e = s.list[i]
             try body(&e, s.list)
-            e.updatedMs = max(Clock.milliseconds(), s.list[i].updatedMs + 1)
+            e.updatedMs = max(Clock.milliseconds(), s.list[i].updatedMs &+ 1)
             s.list[i] = e
             changed = true
             return e

@@ -404,12 +404,15 @@ def test_bad_requests_get_mlflow_errors_and_store_nothing(server):
     run = client.create_run("0", run_name="target")
     rid = run.info.run_id
     client.log_batch(rid, metrics=[Metric("m", 1.0, 1, 0)])
-    junk = [None, 3, "x", [], {}, {"k": 1}, -1, 1e300, "NaN", True, "01AAAAAAAAAAAAAAAAAAAAAAAA", rid]
+    junk = [None, 3, "x", [], {}, {"k": 1}, -1, 1e300, "NaN", True, "01AAAAAAAAAAAAAAAAAAAAAAAA", rid,
+            2 ** 63 - 1, -2 ** 63, 2 ** 64, 1e19, "9223372036854775807", "-9223372036854775808", "0", "",
+            [{"key": "m", "value": 1e308, "step": 2 ** 63 - 1, "timestamp": -2 ** 63}],
+            [{"key": "k", "value": "v"}], ["a", "b"], "metrics.m > 1", "params.p = 'x'", "FINISHED", "ALL"]
     keys = ["run_id", "experiment_id", "name", "key", "value", "metrics", "params", "tags", "filter",
             "max_results", "page_token", "order_by", "status", "metric_key", "run_ids", "datasets",
             "start_step", "end_step", "view_type", "run_view_type", "experiment_name", "new_name"]
     for method, endpoint in ENDPOINTS:
-        for _ in range(25):
+        for _ in range(40):
             body = {k: rng.choice(junk) for k in rng.sample(keys, rng.randint(0, 5))}
             if method == "GET":
                 body = {k: v for k, v in body.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}

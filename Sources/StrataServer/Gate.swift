@@ -81,7 +81,13 @@ struct Gate: HTTPResponder {
     }
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        if let refusal = check(request) { return errorResponse(refusal) }
+        if let refusal = check(request) {
+            // The MLflow client reads MLflow's error form (docs/MLFLOW.md).
+            if MLflowAPI.isMLflowPath(request.uri.path) {
+                return MLflowError(MLflowError.code(status: refusal.status), refusal.message, status: refusal.status).response
+            }
+            return errorResponse(refusal)
+        }
         return try await next.respond(to: request, context: context)
     }
 
@@ -155,7 +161,8 @@ struct Gate: HTTPResponder {
         var match: TokenEntry?
         for e in entries where Gate.constantTimeEqual(e.hash, hash) { match = e }
         guard let entry = match else { return APIError(401, "unknown or revoked token") }
-        if isWrite && entry.scope != .write {
+        // MLflow's searches are POST requests that only read: a read token may make them.
+        if isWrite && entry.scope != .write && !MLflowAPI.isRead(method: request.method, path: path) {
             return APIError(403, "token \"\(entry.name)\" has read scope; \(request.method.rawValue) \(path) needs a write token")
         }
         return nil

@@ -19,7 +19,9 @@ struct Serve: ParsableCommand {
             (`strata token create`), every /api request needs "Authorization: Bearer TOKEN" and ingest \
             needs a write token. A store that never had tokens is served openly, on loopback addresses \
             only unless --no-auth is given. Rules and limits: docs/SECURITY.md; API: docs/API.md. \
-            Stop with Ctrl-C (SIGINT) or SIGTERM.
+            It also serves MLflow's tracking API: MLflow code logs here with \
+            MLFLOW_TRACKING_URI=http://127.0.0.1:7070 (and MLFLOW_TRACKING_TOKEN with tokens); \
+            docs/MLFLOW.md. Stop with Ctrl-C (SIGINT) or SIGTERM.
             """)
 
     @OptionGroup var global: GlobalOptions

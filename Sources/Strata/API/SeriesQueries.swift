@@ -56,12 +56,15 @@ extension Store {
     /// arrival, a block at a time (up to 4,096 points), without materialising the series: the
     /// fastest way to reduce a long history.
     ///
-    /// The buffers passed to `body` are valid only during that call: do not let them escape, and
-    /// do not call back into the store from `body` (the store is locked while it runs).
+    /// The blocks reach `body` as `Span`s: bounds-checked views that the compiler keeps from
+    /// escaping the call (copy out the elements that must outlive it).
+    /// Do not call back into the store from `body` (the store is locked while it runs).
     ///
     /// ```swift
     /// var sum = 0.0
-    /// try store.scan(run.id, "train/loss") { steps, values in for v in values { sum += v } }
+    /// try store.scan(run.id, "train/loss") { steps, values in
+    ///     for i in values.indices { sum += values[i] }
+    /// }
     /// ```
     ///
     /// - Parameters:
@@ -73,7 +76,7 @@ extension Store {
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scan(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
-        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws -> Void
+        _ body: (_ steps: Span<Int64>, _ values: Span<Double>) throws -> Void
     ) throws(StrataError) {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), body) }
@@ -184,7 +187,7 @@ extension Store {
     }
 
     /// `scan` with wall times: `body` gets steps, values and times (milliseconds) of each block.
-    /// The same rules apply: the buffers are valid only during the call; do not call the store.
+    /// The same rules apply: the spans live only during the call; do not call the store.
     ///
     /// - Parameters:
     ///   - run: The run's identifier.
@@ -195,7 +198,7 @@ extension Store {
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scanPoints(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
-        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+        _ body: (_ steps: Span<Int64>, _ values: Span<Double>, _ times: Span<Int64>) throws -> Void
     ) throws(StrataError) {
         try scanPoints(try SeriesKey(run: run, metric: metric, labels: labels), steps: steps, body)
     }
@@ -209,7 +212,7 @@ extension Store {
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scanPoints(
         _ key: SeriesKey, steps: Range<Int64>? = nil,
-        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+        _ body: (_ steps: Span<Int64>, _ values: Span<Double>, _ times: Span<Int64>) throws -> Void
     ) throws(StrataError) {
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
     }
@@ -226,7 +229,7 @@ extension Store {
     /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or an error thrown by `body`.
     public func scanPoints(
         _ key: SeriesKey, steps: Range<Int64>? = nil, skippingDamage damaged: inout [DamagedRange],
-        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+        _ body: (_ steps: Span<Int64>, _ values: Span<Double>, _ times: Span<Int64>) throws -> Void
     ) throws(StrataError) {
         var found: [DamagedRange] = []
         try lock.withLock { () throws(StrataError) in

@@ -124,7 +124,8 @@ final class API: Sendable {
         let store = self.store
         let keys = self.keys
         let key = try IdempotencyKeys.key(request.headers[HTTPFields.Element.Name("Idempotency-Key")!])
-        let digest = body.withUnsafeReadableBytes { Digest.sha256($0) }
+        let bodyBytes = Array(buffer: body)
+        let digest = Digest.sha256(bodyBytes)
         let nowMs = Clock.milliseconds()
         if let key {
             switch keys.start(key, digest: digest, nowMs: nowMs) {
@@ -143,9 +144,7 @@ final class API: Sendable {
         let result: [UInt8]
         do {
             result = try await WorkerPool.ingest.runIfActive {
-                let records = try body.withUnsafeReadableBytes { raw throws(APIError) -> [IngestRecord] in
-                    try BatchDecoder.decode(raw.bindMemory(to: UInt8.self))
-                }
+                let records = try BatchDecoder.decode(bodyBytes)
                 let outcome: Ingestor.Outcome, commit: BatchCommit
                 do {
                     // A batch without a key is atomic too; only a keyed one keeps its answer.

@@ -5,7 +5,7 @@ import Foundation
 /// digest, and an ingest batch's body is remembered by its digest for `Idempotency-Key`.
 enum Digest {
     /// The 32-byte SHA-256 digest of `bytes`.
-    static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         Array(SHA256.hash(data: bytes))
     }
 

@@ -454,15 +454,9 @@ package enum DoubleColumn {
         let start = Int(blockOffsets[k0])
         guard start >= 0 && start < bytes.count else { throw CodecError("double column: block offset \(start) outside the column") }
         r.pos = start
-        for k in k0..<blocks {
-            let blockStart = k << ColumnFormat.blockShift
-            if blockStart >= range.upperBound { return }
-            let n = min(ColumnFormat.blockSize, count - blockStart)
-            let b = try readBlock(&r, k, n)
-            let lo = max(range.lowerBound, blockStart) - blockStart
-            let hi = min(range.upperBound, blockStart + n) - blockStart
-            if lo >= hi { continue }
-            decodeBlock(r.base, r.end, b, lo, hi, out + (blockStart + lo - range.lowerBound))
+        let base = r.base, end = r.end
+        _ = try forEachBlock(&r, count: count, range: range, from: k0, read: readBlock) { b, lo, hi, at in
+            decodeBlock(base, end, b, lo, hi, out + at)
         }
     }
 
@@ -479,8 +473,7 @@ package enum DoubleColumn {
         case ColumnFormat.layoutBlocks:
             try decodeBlocks(&r, count: count, range: range, out)
         case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ColumnByteReader(raw, what: "double lz4")
+            try withDecompressedBlocks(&r, count: count, what: "double lz4") { (inner) throws(CodecError) in
                 try decodeBlocks(&inner, count: count, range: range, out)
             }
         default:
@@ -491,20 +484,11 @@ package enum DoubleColumn {
     static func decodeBlocks(
         _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<UInt64>
     ) throws(CodecError) {
-        let blocks = ColumnFormat.blockCount(count)
-        for k in 0..<blocks {
-            let blockStart = k << ColumnFormat.blockShift
-            if blockStart >= range.upperBound && !range.isEmpty { return }
-            let n = min(ColumnFormat.blockSize, count - blockStart)
-            let b = try readBlock(&r, k, n)
-            let lo = max(range.lowerBound, blockStart) - blockStart
-            let hi = min(range.upperBound, blockStart + n) - blockStart
-            if lo >= hi { continue }
-            decodeBlock(r.base, r.end, b, lo, hi, dst + (blockStart + lo - range.lowerBound))
+        let base = r.base, end = r.end
+        let all = try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+            decodeBlock(base, end, b, lo, hi, dst + at)
         }
-        if r.remaining != 0 {
-            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
-        }
+        if all { try r.expectEnd(count: count) }
     }
 
     /// Decodes values lo..<hi of a parsed (and so bounds-checked) block into out[0..<hi-lo].
@@ -605,8 +589,7 @@ package enum DoubleColumn {
             if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
             table.entries[0].bytes += headerEnd
         case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ColumnByteReader(raw, what: "double lz4")
+            try withDecompressedBlocks(&r, count: count, what: "double lz4") { (inner) throws(CodecError) in
                 try describeBlocks(&inner, count: count, &table)
             }
             if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
@@ -618,15 +601,14 @@ package enum DoubleColumn {
     }
 
     static func describeBlocks(_ r: inout ColumnByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
-        let blocks = ColumnFormat.blockCount(count)
-        for k in 0..<blocks {
-            let n = min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift))
+        // An empty range: every block is read (and counted), none decoded.
+        _ = try forEachBlock(&r, count: count, range: 0..<0) { (r, k, n) throws(CodecError) in
             let start = r.pos
             let b = try readBlock(&r, k, n)
             table.add(name(b.codec), values: n, bytes: r.pos - start)
+            return b
+        } _: { _, _, _, _ in
         }
-        if r.remaining != 0 {
-            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
-        }
+        try r.expectEnd(count: count)
     }
 }

@@ -130,8 +130,7 @@ package enum Int64Column {
         case ColumnFormat.layoutBlocks:
             try decodeBlocks(&r, count: count, range: range, dst)
         case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ColumnByteReader(raw, what: "int64 lz4")
+            try withDecompressedBlocks(&r, count: count, what: "int64 lz4") { (inner) throws(CodecError) in
                 try decodeBlocks(&inner, count: count, range: range, dst)
             }
         default:
@@ -142,18 +141,11 @@ package enum Int64Column {
     static func decodeBlocks(
         _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<Int64>
     ) throws(CodecError) {
-        let blocks = ColumnFormat.blockCount(count)
-        for k in 0..<blocks {
-            let blockStart = k << ColumnFormat.blockShift
-            if blockStart >= range.upperBound && !range.isEmpty { return }
-            let n = min(ColumnFormat.blockSize, count - blockStart)
-            let b = try readBlock(&r, k, n)
-            let lo = max(range.lowerBound, blockStart) - blockStart
-            let hi = min(range.upperBound, blockStart + n) - blockStart
-            if lo >= hi { continue }
-            let out = dst + (blockStart + lo - range.lowerBound)
-            let p = r.base + b.packed
-            let avail = r.end - b.packed
+        let base = r.base, end = r.end
+        let all = try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+            let out = dst + at
+            let p = base + b.packed
+            let avail = end - b.packed
             if b.codec == codecFOR {
                 let base = b.base
                 unpack(p, avail: avail, width: b.width, first: lo, n: hi - lo) { i, u in
@@ -180,9 +172,7 @@ package enum Int64Column {
                 }
             }
         }
-        if r.remaining != 0 {
-            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
-        }
+        if all { try r.expectEnd(count: count) }
     }
 
     /// Per-codec byte accounting of an encoded column. The entries' bytes add up to `bytes.count`
@@ -204,8 +194,7 @@ package enum Int64Column {
             if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
             table.entries[0].bytes += headerEnd
         case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ColumnByteReader(raw, what: "int64 lz4")
+            try withDecompressedBlocks(&r, count: count, what: "int64 lz4") { (inner) throws(CodecError) in
                 try describeBlocks(&inner, count: count, &table)
             }
             if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
@@ -217,16 +206,15 @@ package enum Int64Column {
     }
 
     static func describeBlocks(_ r: inout ColumnByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
-        let blocks = ColumnFormat.blockCount(count)
-        for k in 0..<blocks {
-            let n = min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift))
+        // An empty range: every block is read (and counted), none decoded.
+        _ = try forEachBlock(&r, count: count, range: 0..<0) { (r, k, n) throws(CodecError) in
             let start = r.pos
             let b = try readBlock(&r, k, n)
             table.add(b.codec == codecFOR ? "for" : "delta-for", values: n, bytes: r.pos - start)
+            return b
+        } _: { _, _, _, _ in
         }
-        if r.remaining != 0 {
-            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
-        }
+        try r.expectEnd(count: count)
     }
 }
 

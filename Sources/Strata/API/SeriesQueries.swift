@@ -151,6 +151,10 @@ extension Store {
 
     /// The wall time (ms) that is 0 on the `.relative` axis: the smallest time of any point of
     /// any series of the run (rewound points left out); nil when the run has no point.
+    ///
+    /// - Parameter run: The run's identifier.
+    /// - Returns: The run's first time, milliseconds since 1970, or nil.
+    /// - Throws: ``StrataError``: `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func relativeOrigin(of run: RunID) throws(StrataError) -> Int64? {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
@@ -166,6 +170,14 @@ extension Store {
     /// The x range of a whole series on an axis (steps, wall ms, or ms since the run's first
     /// point), the default range of curves in the server and the CLI; nil when it has no point.
     /// A relative x beyond `Int64.max` is clamped to it.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - x: The x-axis.
+    /// - Returns: The smallest and largest x of the series' points, or nil.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func curveRange(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis) throws(StrataError) -> ClosedRange<Int64>? {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try lock.withLock { () throws(StrataError) -> ClosedRange<Int64>? in

@@ -224,7 +224,12 @@ public final class Store: @unchecked Sendable {
     /// named `name` (or the id when there is no name). Name and project are validated as for
     /// ``createRun(name:project:params:tags:metadata:parent:createdMs:)``.
     ///
+    /// - Parameters:
+    ///   - id: The `run_id` of the record.
+    ///   - name: The run's name (the id when nil and a run is created).
+    ///   - project: The project of a run created.
     /// - Returns: the run, and whether this call created it.
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad name or project, `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func openRun(id: String, name: String?, project: String = "default") throws(StrataError) -> (run: Run, created: Bool) {
         if let name { try Limits.check(runName: name) }
         try Limits.check(runName: project, what: "project name")

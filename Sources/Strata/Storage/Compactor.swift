@@ -13,10 +13,14 @@ import Glibc
 /// Memory: one decoded chunk per overlapping input chunk plus one output chunk.
 enum Compactor {
     struct Outcome: Sendable {
-        public var inputSegments = 0
-        public var outputSegment: String?
-        public var points = 0
-        public var deletedSegments = 0
+        /// Segments merged.
+        var inputSegments = 0
+        /// The segment written, if any.
+        var outputSegment: String?
+        /// Points written.
+        var points = 0
+        /// Replaced segments deleted.
+        var deletedSegments = 0
     }
 
     /// `latestRewind`: the latest rewind's sequence; `epoch`: a rewind epoch fixed after reading

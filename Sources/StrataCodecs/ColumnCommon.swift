@@ -93,6 +93,46 @@ func forEachBlock<Block>(
     return true
 }
 
+/// Per-codec byte accounting of a column (`describe` of both codecs): the header, then the blocks,
+/// in place or decompressed first (LZ4), each counted under `name(block)`. The entries' bytes add
+/// up to `bytes.count` (the column header is counted in the first entry). `other` accounts for a
+/// layout of the codec's own (the integer codec's linear layout) and returns false for a layout
+/// it does not know either.
+func describeColumn<Block>(
+    _ bytes: UnsafeRawBufferPointer, count: Int, kind: UInt8, what: StaticString, lz4What: StaticString,
+    read: (inout ColumnByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block, name: (Block) -> String,
+    other: (_ layout: UInt8, inout ColumnByteReader, inout UsageTable) throws(CodecError) -> Bool = { _, _, _ in false }
+) throws(CodecError) -> [CodecUsage] {
+    try validateArguments(bytes, count: count, range: nil, what: what)
+    var r = ColumnByteReader(bytes, what: what)
+    let layout = try readColumnHeader(&r, kind: kind, count: count)
+    let headerEnd = r.pos
+    var table = UsageTable()
+    func blocks(_ r: inout ColumnByteReader) throws(CodecError) {
+        // An empty range: every block is read (and counted), none decoded.
+        _ = try forEachBlock(&r, count: count, range: 0..<0) { (r, k, n) throws(CodecError) in
+            let start = r.pos
+            let b = try read(&r, k, n)
+            table.add(name(b), values: n, bytes: r.pos - start)
+            return b
+        } _: { _, _, _, _ in
+        }
+        try r.expectEnd(count: count)
+        if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
+    }
+    switch layout {
+    case ColumnFormat.layoutBlocks:
+        try blocks(&r)
+        table.entries[0].bytes += headerEnd
+    case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
+        try withDecompressedBlocks(&r, count: count, what: lz4What) { (inner) throws(CodecError) in try blocks(&inner) }
+        table.scaleForLZ4(total: bytes.count)
+    default:
+        guard try other(layout, &r, &table) else { throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))") }
+    }
+    return table.entries
+}
+
 extension ColumnByteReader {
     /// Throws when bytes are left after the last of `count` values' blocks.
     func expectEnd(count: Int) throws(CodecError) {

@@ -578,37 +578,8 @@ package enum DoubleColumn {
     /// Per-codec byte accounting of an encoded column. The entries' bytes add up to `bytes.count`
     /// (the column header is counted in the first entry).
     package static func describe(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [CodecUsage] {
-        try validateArguments(bytes, count: count, range: nil, what: "double")
-        var r = ColumnByteReader(bytes, what: "double")
-        let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
-        let headerEnd = r.pos
-        var table = UsageTable()
-        switch layout {
-        case ColumnFormat.layoutBlocks:
-            try describeBlocks(&r, count: count, &table)
-            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
-            table.entries[0].bytes += headerEnd
-        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count, what: "double lz4") { (inner) throws(CodecError) in
-                try describeBlocks(&inner, count: count, &table)
-            }
-            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
-            table.scaleForLZ4(total: bytes.count)
-        default:
-            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
-        }
-        return table.entries
-    }
-
-    static func describeBlocks(_ r: inout ColumnByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
-        // An empty range: every block is read (and counted), none decoded.
-        _ = try forEachBlock(&r, count: count, range: 0..<0) { (r, k, n) throws(CodecError) in
-            let start = r.pos
-            let b = try readBlock(&r, k, n)
-            table.add(name(b.codec), values: n, bytes: r.pos - start)
-            return b
-        } _: { _, _, _, _ in
-        }
-        try r.expectEnd(count: count)
+        try describeColumn(
+            bytes, count: count, kind: ColumnFormat.doubleKind, what: "double", lz4What: "double lz4", read: readBlock,
+            name: { name($0.codec) })
     }
 }

@@ -178,43 +178,17 @@ package enum Int64Column {
     /// Per-codec byte accounting of an encoded column. The entries' bytes add up to `bytes.count`
     /// (the column header is counted in the first entry).
     package static func describe(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [CodecUsage] {
-        try validateArguments(bytes, count: count, range: nil, what: "int64")
-        var r = ColumnByteReader(bytes, what: "int64")
-        let layout = try readColumnHeader(&r, kind: ColumnFormat.int64Kind, count: count)
-        let headerEnd = r.pos
-        var table = UsageTable()
-        switch layout {
-        case ColumnFormat.layoutLinear:
+        try describeColumn(
+            bytes, count: count, kind: ColumnFormat.int64Kind, what: "int64", lz4What: "int64 lz4", read: readBlock,
+            name: { $0.codec == codecFOR ? "for" : "delta-for" }
+        ) { (layout, r, table) throws(CodecError) in
+            guard layout == ColumnFormat.layoutLinear else { return false }
             _ = try r.varint(-1, "linear start")
             _ = try r.varint(-1, "linear step")
             guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
             table.add("linear", values: count, bytes: bytes.count)
-        case ColumnFormat.layoutBlocks:
-            try describeBlocks(&r, count: count, &table)
-            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
-            table.entries[0].bytes += headerEnd
-        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count, what: "int64 lz4") { (inner) throws(CodecError) in
-                try describeBlocks(&inner, count: count, &table)
-            }
-            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
-            table.scaleForLZ4(total: bytes.count)
-        default:
-            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+            return true
         }
-        return table.entries
-    }
-
-    static func describeBlocks(_ r: inout ColumnByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
-        // An empty range: every block is read (and counted), none decoded.
-        _ = try forEachBlock(&r, count: count, range: 0..<0) { (r, k, n) throws(CodecError) in
-            let start = r.pos
-            let b = try readBlock(&r, k, n)
-            table.add(b.codec == codecFOR ? "for" : "delta-for", values: n, bytes: r.pos - start)
-            return b
-        } _: { _, _, _, _ in
-        }
-        try r.expectEnd(count: count)
     }
 }
 

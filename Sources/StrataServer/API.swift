@@ -188,9 +188,7 @@ final class API: Sendable {
             o.endObject()
         }
         o.endArray()
-        o.endObject()
-        o.bytes.append(10)
-        return o.bytes
+        return o.endDocument()
     }
 
     // MARK: runs
@@ -201,7 +199,7 @@ final class API: Sendable {
         let sort = try q.string("sort").map { s throws(APIError) in try SortKey(s) }
         let limit = try q.int("limit", default: 1000, range: 1...1_000_000)
         let store = self.store
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             var rows = try store.summary(where: filter)
             let total = rows.count
             if let sort { rows = sort.sorted(rows) }
@@ -214,16 +212,13 @@ final class API: Sendable {
             o.beginArray()
             for r in rows { o.runSummary(r) }
             o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
     }
 
     func run(_ idOrName: String, series: Bool, onlySeries: Bool = false) async throws -> Response {
         let store = self.store
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             let info = try store.run(idOrName)
             let list = try store.series(of: info.id)
             var o = JSONOut()
@@ -233,17 +228,14 @@ final class API: Sendable {
             o.beginArray()
             for s in list { o.seriesInfo(s) }
             o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
     }
 
     func summary(_ request: Request) async throws -> Response {
         let filter = try Query(request).filter()
         let store = self.store
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             let rows = try store.summary(where: filter)
             var o = JSONOut(capacity: 256 * rows.count)
             o.beginObject()
@@ -252,11 +244,8 @@ final class API: Sendable {
             o.beginArray()
             for r in rows { o.runSummary(r) }
             o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
     }
 
     // MARK: cross-run
@@ -281,7 +270,7 @@ final class API: Sendable {
         let limit = try q.int("limit", default: 10, range: 1...1_000_000)
         let store = self.store
         let ascending = asc
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             let rows = try store.rank(metric, by: by, ascending: ascending, where: filter, limit: limit)
             var o = JSONOut(capacity: 256 * rows.count)
             o.beginObject()
@@ -302,11 +291,8 @@ final class API: Sendable {
                 o.endObject()
             }
             o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
     }
 
     func band(_ request: Request) async throws -> Response {
@@ -320,7 +306,7 @@ final class API: Sendable {
         if let w = givenWidth, w <= 0 { throw APIError.bad("width must be a positive integer, got \(w)", field: "width") }
         let buckets = try q.int("buckets", default: 200, range: 1...Buckets.maxCount)
         let store = self.store
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             // A group or metric that no run has is a typo, not one group "(none)" or no rows.
             let runs = try store.summary()
             if !runs.isEmpty {
@@ -372,11 +358,8 @@ final class API: Sendable {
                 o.endObject()
             }
             o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
     }
 }
 

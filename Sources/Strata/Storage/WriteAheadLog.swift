@@ -45,12 +45,14 @@ enum LogFormat {
 final class WriteAheadLog {
     let path: String
     let generation: UInt64
+    /// Where the last `sync` reached.
+    private var syncedUpTo: Int
     let writerId: String
-    let createdNs: Int64
-    let map: LogMapping
     /// The end of what is appended (the next record's offset); advanced by `append`.
     var end: Int
-    private var syncedUpTo: Int
+    let createdNs: Int64
+    /// The mapped file, written by `append` (Storage/Unsafe/LogAppend.swift).
+    let map: LogMapping
 
     var capacity: Int { map.capacity }
 

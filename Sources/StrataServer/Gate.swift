@@ -2,10 +2,6 @@ import Foundation
 import Hummingbird
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Who may reach the API when the store has no token (docs/SECURITY.md), decided once for both
 /// `strata serve` at start and the server at every request.
 public enum AccessRule {

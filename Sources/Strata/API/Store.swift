@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A Strata store: one directory holding runs, their params and their metric points.
 ///
 /// Open it, create or resume runs, log points, query. Several processes may open the same store
@@ -346,7 +342,7 @@ public final class Store: @unchecked Sendable {
         }
         // Every log marks its records at least every `markInterval`: once that has passed, a
         // point logged by any writer carries a sequence after the rewind's.
-        while Clock.nanoseconds() <= sequence + LogFormat.markInterval { usleep(200) }
+        while Clock.nanoseconds() <= sequence + LogFormat.markInterval { Sys.sleep(microseconds: 200) }
     }
 
     // MARK: reading

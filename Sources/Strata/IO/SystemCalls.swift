@@ -55,6 +55,17 @@ package enum Sys {
         }
     }
 
+    /// `open` with swift-system's access mode and options (close-on-exec always), so that callers
+    /// need no libc constants: `Sys.open(path, .readWrite, [.create, .exclusiveCreate])`.
+    package static func open(
+        _ path: String, _ access: FileDescriptor.AccessMode, _ options: FileDescriptor.OpenOptions = [], permissions: mode_t = 0o644
+    ) throws(StrataError) -> Int32 {
+        try open(path, access.rawValue | options.rawValue, permissions)
+    }
+
+    /// Sleeps the calling thread for `microseconds`.
+    package static func sleep(microseconds: UInt32) { usleep(microseconds) }
+
     /// Closes a descriptor. An error from close (after the data was synced where it matters) is not
     /// reported: the descriptor is gone either way.
     package static func close(_ fd: Int32) { try? FileDescriptor(rawValue: fd).close() }

@@ -1,9 +1,5 @@
 import StrataCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The run catalog: an append-only file of run records (`catalog.log`) shared by every process.
 ///
 /// Each record is written with one `write` on an `O_APPEND` descriptor, so records of concurrent
@@ -41,7 +37,7 @@ final class Catalog {
     /// Reads records appended since the last call.
     func refresh() throws(StrataError) {
         guard Sys.kind(path) == .file else { return }
-        let fd = try Sys.open(path, O_RDONLY)
+        let fd = try Sys.open(path, .readOnly)
         defer { Sys.close(fd) }
         let size = try Sys.fileSize(fd, path)
         guard size > readOffset else { return }
@@ -201,7 +197,7 @@ final class Catalog {
             w.u64(Checksum.xxh64(body.bytes))
             w.raw(body.bytes)
         }
-        let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT)
+        let fd = try Sys.open(path, .writeOnly, [.append, .create])
         defer { Sys.close(fd) }
         // Appenders take turns (`flock`), so a failed append (a full disk) can cut its own torn
         // bytes off the end: the next record then follows the last whole one.

@@ -1,9 +1,5 @@
 import StrataCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Turns the log of a dead writer into a segment.
 ///
 /// A log file is locked (`flock`) by its living writer; a log whose lock can be taken belongs to a
@@ -23,7 +19,7 @@ enum Recovery {
     /// Recovers one log if its writer is dead; nil when the writer is alive.
     static func recoverIfDead(logPath: String, paths: StorePaths, catalog: Catalog) throws(StrataError) -> Outcome? {
         let fd: Int32
-        do { fd = try Sys.open(logPath, O_RDONLY) } catch { return nil }  // gone already
+        do { fd = try Sys.open(logPath, .readOnly) } catch { return nil }  // gone already
         defer { Sys.close(fd) }
         guard try Sys.tryLockExclusive(fd, logPath) else { return nil }
         defer { Sys.unlock(fd) }

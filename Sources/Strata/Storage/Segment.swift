@@ -1,9 +1,5 @@
 import StrataCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Immutable segment files: encoded column chunks of many series, their level-1 tier blocks,
 /// per-series chunk tables and a directory, closed by a fixed trailer.
 /// Byte layout: `docs/FORMAT.md`, "Segment files".

@@ -1,9 +1,5 @@
 import StrataCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Record kinds of the write-ahead log. Byte layout: `docs/FORMAT.md`, "Write-ahead log".
 enum LogRecordKind: UInt8 {
     /// Binds a log-local series number to a run and series name.
@@ -62,7 +58,7 @@ final class WriteAheadLog {
         let name = WriteAheadLog.fileName(writer: writerId, generation: generation)
         path = directory + "/" + name
         let tmp = tmpDir + "/" + Sys.uniqueName(suffix: ".wal.tmp")
-        let fd = try Sys.open(tmp, O_RDWR | O_CREAT | O_EXCL)
+        let fd = try Sys.open(tmp, .readWrite, [.create, .exclusiveCreate])
         do throws(StrataError) {
             guard try Sys.tryLockExclusive(fd, tmp) else { throw StrataError(.io, "could not lock a new log", path: tmp) }
             let size = try WriteAheadLog.reserve(fd, capacity, tmp)

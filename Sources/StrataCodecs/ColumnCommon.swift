@@ -93,6 +93,29 @@ func forEachBlock<Block>(
     return true
 }
 
+/// The frame of `decode` in both codecs: checks the arguments and the column header, then hands
+/// the block area to `blocks` (in place, or decompressed first for LZ4); `other` decodes a layout
+/// of the codec's own (the integer codec's linear layout) and returns false for a layout it does
+/// not know either.
+@inline(__always)
+func decodeColumn(
+    _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, kind: UInt8, what: StaticString, lz4What: StaticString,
+    blocks: (inout ColumnByteReader) throws(CodecError) -> Void,
+    other: (_ layout: UInt8, inout ColumnByteReader) throws(CodecError) -> Bool = { _, _ in false }
+) throws(CodecError) {
+    try validateArguments(bytes, count: count, range: range, what: what)
+    var r = ColumnByteReader(bytes, what: what)
+    let layout = try readColumnHeader(&r, kind: kind, count: count)
+    switch layout {
+    case ColumnFormat.layoutBlocks:
+        try blocks(&r)
+    case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
+        try withDecompressedBlocks(&r, count: count, what: lz4What, blocks)
+    default:
+        guard try other(layout, &r) else { throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))") }
+    }
+}
+
 /// Per-codec byte accounting of a column (`describe` of both codecs): the header, then the blocks,
 /// in place or decompressed first (LZ4), each counted under `name(block)`. The entries' bytes add
 /// up to `bytes.count` (the column header is counted in the first entry). `other` accounts for a

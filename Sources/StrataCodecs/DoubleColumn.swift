@@ -465,19 +465,9 @@ package enum DoubleColumn {
     package static func decode(
         _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Double>
     ) throws(CodecError) {
-        try validateArguments(bytes, count: count, range: range, what: "double")
-        var r = ColumnByteReader(bytes, what: "double")
-        let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
         let out = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: UInt64.self)
-        switch layout {
-        case ColumnFormat.layoutBlocks:
-            try decodeBlocks(&r, count: count, range: range, out)
-        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count, what: "double lz4") { (inner) throws(CodecError) in
-                try decodeBlocks(&inner, count: count, range: range, out)
-            }
-        default:
-            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+        try decodeColumn(bytes, count: count, range: range, kind: ColumnFormat.doubleKind, what: "double", lz4What: "double lz4") {
+            (r) throws(CodecError) in try decodeBlocks(&r, count: count, range: range, out)
         }
     }
 

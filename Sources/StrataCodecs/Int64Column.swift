@@ -114,28 +114,27 @@ package enum Int64Column {
     package static func decode(
         _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Int64>
     ) throws(CodecError) {
-        try validateArguments(bytes, count: count, range: range, what: "int64")
-        var r = ColumnByteReader(bytes, what: "int64")
-        let layout = try readColumnHeader(&r, kind: ColumnFormat.int64Kind, count: count)
-        switch layout {
-        case ColumnFormat.layoutLinear:
-            let a = unzigzag(try r.varint(-1, "linear start"))
-            let d = unzigzag(try r.varint(-1, "linear step"))
-            guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
+        try decodeColumn(bytes, count: count, range: range, kind: ColumnFormat.int64Kind, what: "int64", lz4What: "int64 lz4") {
+            (r) throws(CodecError) in
+            try decodeBlocks(&r, count: count, range: range, dst)
+        } other: { (layout, r) throws(CodecError) in
+            guard layout == ColumnFormat.layoutLinear else { return false }
+            let (a, d) = try readLinear(&r)
             var x = a &+ Int64(range.lowerBound) &* d
             for j in 0..<range.count {
                 dst[j] = x
                 x = x &+ d
             }
-        case ColumnFormat.layoutBlocks:
-            try decodeBlocks(&r, count: count, range: range, dst)
-        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count, what: "int64 lz4") { (inner) throws(CodecError) in
-                try decodeBlocks(&inner, count: count, range: range, dst)
-            }
-        default:
-            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+            return true
         }
+    }
+
+    /// The start and step of a linear column (all that follows its header).
+    static func readLinear(_ r: inout ColumnByteReader) throws(CodecError) -> (start: Int64, step: Int64) {
+        let a = unzigzag(try r.varint(-1, "linear start"))
+        let d = unzigzag(try r.varint(-1, "linear step"))
+        guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
+        return (a, d)
     }
 
     static func decodeBlocks(
@@ -183,9 +182,7 @@ package enum Int64Column {
             name: { $0.codec == codecFOR ? "for" : "delta-for" }
         ) { (layout, r, table) throws(CodecError) in
             guard layout == ColumnFormat.layoutLinear else { return false }
-            _ = try r.varint(-1, "linear start")
-            _ = try r.varint(-1, "linear step")
-            guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
+            _ = try readLinear(&r)
             table.add("linear", values: count, bytes: bytes.count)
             return true
         }

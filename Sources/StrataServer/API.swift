@@ -204,16 +204,22 @@ final class API: Sendable {
             let total = rows.count
             if let sort { rows = sort.sorted(rows) }
             if rows.count > limit { rows.removeLast(rows.count - limit) }
-            var o = JSONOut(capacity: 256 * rows.count)
-            o.beginObject()
-            o.field("total", total)
-            o.field("count", rows.count)
-            o.key("runs")
-            o.beginArray()
-            for r in rows { o.runSummary(r) }
-            o.endArray()
-            return o.endDocument()
+            return API.runList(rows) { o in o.field("total", total) }
         }
+    }
+
+    /// `{…, "count": n, "runs": [run summaries]}`, the answer of /api/runs and /api/summary;
+    /// `fields` writes the members before `count`.
+    static func runList(_ rows: [RunSummary], _ fields: (inout JSONOut) -> Void = { _ in }) -> [UInt8] {
+        var o = JSONOut(capacity: 256 * rows.count)
+        o.beginObject()
+        fields(&o)
+        o.field("count", rows.count)
+        o.key("runs")
+        o.beginArray()
+        for r in rows { o.runSummary(r) }
+        o.endArray()
+        return o.endDocument()
     }
 
     func run(_ idOrName: String, series: Bool, onlySeries: Bool = false) async throws -> Response {
@@ -235,17 +241,7 @@ final class API: Sendable {
     func summary(_ request: Request) async throws -> Response {
         let filter = try Query(request).filter()
         let store = self.store
-        return try await jsonBlocking {
-            let rows = try store.summary(where: filter)
-            var o = JSONOut(capacity: 256 * rows.count)
-            o.beginObject()
-            o.field("count", rows.count)
-            o.key("runs")
-            o.beginArray()
-            for r in rows { o.runSummary(r) }
-            o.endArray()
-            return o.endDocument()
-        }
+        return try await jsonBlocking { API.runList(try store.summary(where: filter)) }
     }
 
     // MARK: cross-run

@@ -54,7 +54,8 @@ extension Store {
 
     /// Visits the points of a series with steps in `steps` (all when nil) in step order, stable by
     /// arrival, a block at a time (up to 4,096 points), without materialising the series: the
-    /// fastest way to reduce a long history.
+    /// fastest way to reduce a long history. (Chunks that overlap, where steps were logged again
+    /// out of order, are merged first and visited as one block.)
     ///
     /// The blocks reach `body` as `Span`s: bounds-checked views that the compiler keeps from
     /// escaping the call (copy out the elements that must outlive it).

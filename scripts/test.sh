@@ -10,6 +10,9 @@ bash scripts/setup.sh
 export STRATA_WARNINGS_AS_ERRORS="${STRATA_WARNINGS_AS_ERRORS:-1}"
 swift build --build-tests
 python3 scripts/layers.py --self-test && python3 scripts/layers.py
+# Unsafe pointer code only in files named for it (Unsafe/ folders, ...Unsafe.swift), the codecs and
+# the I/O layer: anything else fails.
+python3 scripts/unsafe_files.py --self-test && python3 scripts/unsafe_files.py
 # The DocC catalog of the library (Sources/Strata/Strata.docc and the doc comments): any warning,
 # such as a symbol link that does not resolve or a documented parameter that does not exist, fails.
 swift package generate-documentation --target Strata --warnings-as-errors

@@ -26,7 +26,7 @@ enum Queries {
 
     /// Sum with four independent accumulators (the order differs from a plain loop; QUERIES.md
     /// allows 1e-9 relative).
-    static func fastSum(_ v: UnsafeBufferPointer<Double>) -> Double {
+    static func fastSum(_ v: Span<Double>) -> Double {
         var a = 0.0, b = 0.0, c = 0.0, d = 0.0
         var i = 0
         let n = v.count

@@ -66,11 +66,111 @@ func appendColumnHeader(kind: UInt8, layout: UInt8, count: Int, to out: inout [U
     appendVarint(UInt64(count), to: &out)
 }
 
+/// The one walk over the blocks of a block-layout column (the value and the integer codecs share
+/// it): reads the header of every block from block `first` on with `read` (the codec's own, which
+/// checks it: block `k`, holding `n` values) and calls `body` for each block that holds values of
+/// `range`, with the part in range (`lo..<hi`, offsets in the block) and where those values go
+/// (`at`, offset from `range.lowerBound`). Stops after the last block that reaches into a
+/// non-empty `range`; an empty range reads (and so checks) every block. Returns true when the
+/// last block was read, so that the caller can check nothing follows it (`expectEnd`).
+@inline(__always)
+func forEachBlock<Block>(
+    _ r: inout ColumnByteReader, count: Int, range: Range<Int>, from first: Int = 0,
+    read: (inout ColumnByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block,
+    _ body: (_ block: Block, _ lo: Int, _ hi: Int, _ at: Int) -> Void
+) throws(CodecError) -> Bool {
+    let blocks = ColumnFormat.blockCount(count)
+    for k in first..<blocks {
+        let blockStart = k << ColumnFormat.blockShift
+        if blockStart >= range.upperBound && !range.isEmpty { return false }
+        let n = min(ColumnFormat.blockSize, count - blockStart)
+        let b = try read(&r, k, n)
+        let lo = max(range.lowerBound, blockStart) - blockStart
+        let hi = min(range.upperBound, blockStart + n) - blockStart
+        if lo >= hi { continue }
+        body(b, lo, hi, blockStart + lo - range.lowerBound)
+    }
+    return true
+}
+
+/// The frame of `decode` in both codecs: checks the arguments and the column header, then hands
+/// the block area to `blocks` (in place, or decompressed first for LZ4); `other` decodes a layout
+/// of the codec's own (the integer codec's linear layout) and returns false for a layout it does
+/// not know either.
+@inline(__always)
+func decodeColumn(
+    _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, kind: UInt8, what: StaticString, lz4What: StaticString,
+    blocks: (inout ColumnByteReader) throws(CodecError) -> Void,
+    other: (_ layout: UInt8, inout ColumnByteReader) throws(CodecError) -> Bool = { _, _ in false }
+) throws(CodecError) {
+    try validateArguments(bytes, count: count, range: range, what: what)
+    var r = ColumnByteReader(bytes, what: what)
+    let layout = try readColumnHeader(&r, kind: kind, count: count)
+    switch layout {
+    case ColumnFormat.layoutBlocks:
+        try blocks(&r)
+    case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
+        try withDecompressedBlocks(&r, count: count, what: lz4What, blocks)
+    default:
+        guard try other(layout, &r) else { throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))") }
+    }
+}
+
+/// Per-codec byte accounting of a column (`describe` of both codecs): the header, then the blocks,
+/// in place or decompressed first (LZ4), each counted under `name(block)`. The entries' bytes add
+/// up to `bytes.count` (the column header is counted in the first entry). `other` accounts for a
+/// layout of the codec's own (the integer codec's linear layout) and returns false for a layout
+/// it does not know either.
+func describeColumn<Block>(
+    _ bytes: UnsafeRawBufferPointer, count: Int, kind: UInt8, what: StaticString, lz4What: StaticString,
+    read: (inout ColumnByteReader, _ k: Int, _ n: Int) throws(CodecError) -> Block, name: (Block) -> String,
+    other: (_ layout: UInt8, inout ColumnByteReader, inout UsageTable) throws(CodecError) -> Bool = { _, _, _ in false }
+) throws(CodecError) -> [CodecUsage] {
+    try validateArguments(bytes, count: count, range: nil, what: what)
+    var r = ColumnByteReader(bytes, what: what)
+    let layout = try readColumnHeader(&r, kind: kind, count: count)
+    let headerEnd = r.pos
+    var table = UsageTable()
+    func blocks(_ r: inout ColumnByteReader) throws(CodecError) {
+        // An empty range: every block is read (and counted), none decoded.
+        _ = try forEachBlock(&r, count: count, range: 0..<0) { (r, k, n) throws(CodecError) in
+            let start = r.pos
+            let b = try read(&r, k, n)
+            table.add(name(b), values: n, bytes: r.pos - start)
+            return b
+        } _: { _, _, _, _ in
+        }
+        try r.expectEnd(count: count)
+        if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
+    }
+    switch layout {
+    case ColumnFormat.layoutBlocks:
+        try blocks(&r)
+        table.entries[0].bytes += headerEnd
+    case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
+        try withDecompressedBlocks(&r, count: count, what: lz4What) { (inner) throws(CodecError) in try blocks(&inner) }
+        table.scaleForLZ4(total: bytes.count)
+    default:
+        guard try other(layout, &r, &table) else { throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))") }
+    }
+    return table.entries
+}
+
+extension ColumnByteReader {
+    /// Throws when bytes are left after the last of `count` values' blocks.
+    func expectEnd(count: Int) throws(CodecError) {
+        if remaining != 0 {
+            throw error(
+                -1, "\(remaining) trailing bytes after \(ColumnFormat.blockCount(count)) blocks (count \(count) inconsistent with the bytes?)")
+        }
+    }
+}
+
 /// Given the bytes after the column header of an LZ4 column, decompresses the block region and calls
-/// `body` with it.
+/// `body` with a reader over it (`what` names it in errors).
 func withDecompressedBlocks<R>(
-    _ r: inout ColumnByteReader, count: Int,
-    _ body: (UnsafeRawBufferPointer) throws(CodecError) -> R
+    _ r: inout ColumnByteReader, count: Int, what: StaticString,
+    _ body: (inout ColumnByteReader) throws(CodecError) -> R
 ) throws(CodecError) -> R {
     let rawSize64 = try r.varint(-1, "lz4 raw size")
     let limit = ColumnFormat.lz4MaxRawSize(count: count)
@@ -87,7 +187,8 @@ func withDecompressedBlocks<R>(
     } catch {
         throw r.error(-1, error.message)
     }
-    return try body(UnsafeRawBufferPointer(dst))
+    var inner = ColumnByteReader(UnsafeRawBufferPointer(dst), what: what)
+    return try body(&inner)
 }
 
 /// A growable scratch buffer for encoding a column before it is appended to the caller's array.

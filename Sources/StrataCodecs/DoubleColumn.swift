@@ -454,15 +454,9 @@ package enum DoubleColumn {
         let start = Int(blockOffsets[k0])
         guard start >= 0 && start < bytes.count else { throw CodecError("double column: block offset \(start) outside the column") }
         r.pos = start
-        for k in k0..<blocks {
-            let blockStart = k << ColumnFormat.blockShift
-            if blockStart >= range.upperBound { return }
-            let n = min(ColumnFormat.blockSize, count - blockStart)
-            let b = try readBlock(&r, k, n)
-            let lo = max(range.lowerBound, blockStart) - blockStart
-            let hi = min(range.upperBound, blockStart + n) - blockStart
-            if lo >= hi { continue }
-            decodeBlock(r.base, r.end, b, lo, hi, out + (blockStart + lo - range.lowerBound))
+        let base = r.base, end = r.end
+        _ = try forEachBlock(&r, count: count, range: range, from: k0, read: readBlock) { b, lo, hi, at in
+            decodeBlock(base, end, b, lo, hi, out + at)
         }
     }
 
@@ -471,40 +465,20 @@ package enum DoubleColumn {
     package static func decode(
         _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Double>
     ) throws(CodecError) {
-        try validateArguments(bytes, count: count, range: range, what: "double")
-        var r = ColumnByteReader(bytes, what: "double")
-        let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
         let out = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: UInt64.self)
-        switch layout {
-        case ColumnFormat.layoutBlocks:
-            try decodeBlocks(&r, count: count, range: range, out)
-        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ColumnByteReader(raw, what: "double lz4")
-                try decodeBlocks(&inner, count: count, range: range, out)
-            }
-        default:
-            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+        try decodeColumn(bytes, count: count, range: range, kind: ColumnFormat.doubleKind, what: "double", lz4What: "double lz4") {
+            (r) throws(CodecError) in try decodeBlocks(&r, count: count, range: range, out)
         }
     }
 
     static func decodeBlocks(
         _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<UInt64>
     ) throws(CodecError) {
-        let blocks = ColumnFormat.blockCount(count)
-        for k in 0..<blocks {
-            let blockStart = k << ColumnFormat.blockShift
-            if blockStart >= range.upperBound && !range.isEmpty { return }
-            let n = min(ColumnFormat.blockSize, count - blockStart)
-            let b = try readBlock(&r, k, n)
-            let lo = max(range.lowerBound, blockStart) - blockStart
-            let hi = min(range.upperBound, blockStart + n) - blockStart
-            if lo >= hi { continue }
-            decodeBlock(r.base, r.end, b, lo, hi, dst + (blockStart + lo - range.lowerBound))
+        let base = r.base, end = r.end
+        let all = try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+            decodeBlock(base, end, b, lo, hi, dst + at)
         }
-        if r.remaining != 0 {
-            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
-        }
+        if all { try r.expectEnd(count: count) }
     }
 
     /// Decodes values lo..<hi of a parsed (and so bounds-checked) block into out[0..<hi-lo].
@@ -594,39 +568,8 @@ package enum DoubleColumn {
     /// Per-codec byte accounting of an encoded column. The entries' bytes add up to `bytes.count`
     /// (the column header is counted in the first entry).
     package static func describe(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [CodecUsage] {
-        try validateArguments(bytes, count: count, range: nil, what: "double")
-        var r = ColumnByteReader(bytes, what: "double")
-        let layout = try readColumnHeader(&r, kind: ColumnFormat.doubleKind, count: count)
-        let headerEnd = r.pos
-        var table = UsageTable()
-        switch layout {
-        case ColumnFormat.layoutBlocks:
-            try describeBlocks(&r, count: count, &table)
-            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
-            table.entries[0].bytes += headerEnd
-        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ColumnByteReader(raw, what: "double lz4")
-                try describeBlocks(&inner, count: count, &table)
-            }
-            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
-            table.scaleForLZ4(total: bytes.count)
-        default:
-            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
-        }
-        return table.entries
-    }
-
-    static func describeBlocks(_ r: inout ColumnByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
-        let blocks = ColumnFormat.blockCount(count)
-        for k in 0..<blocks {
-            let n = min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift))
-            let start = r.pos
-            let b = try readBlock(&r, k, n)
-            table.add(name(b.codec), values: n, bytes: r.pos - start)
-        }
-        if r.remaining != 0 {
-            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
-        }
+        try describeColumn(
+            bytes, count: count, kind: ColumnFormat.doubleKind, what: "double", lz4What: "double lz4", read: readBlock,
+            name: { name($0.codec) })
     }
 }

@@ -114,46 +114,37 @@ package enum Int64Column {
     package static func decode(
         _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Int64>
     ) throws(CodecError) {
-        try validateArguments(bytes, count: count, range: range, what: "int64")
-        var r = ColumnByteReader(bytes, what: "int64")
-        let layout = try readColumnHeader(&r, kind: ColumnFormat.int64Kind, count: count)
-        switch layout {
-        case ColumnFormat.layoutLinear:
-            let a = unzigzag(try r.varint(-1, "linear start"))
-            let d = unzigzag(try r.varint(-1, "linear step"))
-            guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
+        try decodeColumn(bytes, count: count, range: range, kind: ColumnFormat.int64Kind, what: "int64", lz4What: "int64 lz4") {
+            (r) throws(CodecError) in
+            try decodeBlocks(&r, count: count, range: range, dst)
+        } other: { (layout, r) throws(CodecError) in
+            guard layout == ColumnFormat.layoutLinear else { return false }
+            let (a, d) = try readLinear(&r)
             var x = a &+ Int64(range.lowerBound) &* d
             for j in 0..<range.count {
                 dst[j] = x
                 x = x &+ d
             }
-        case ColumnFormat.layoutBlocks:
-            try decodeBlocks(&r, count: count, range: range, dst)
-        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ColumnByteReader(raw, what: "int64 lz4")
-                try decodeBlocks(&inner, count: count, range: range, dst)
-            }
-        default:
-            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
+            return true
         }
+    }
+
+    /// The start and step of a linear column (all that follows its header).
+    static func readLinear(_ r: inout ColumnByteReader) throws(CodecError) -> (start: Int64, step: Int64) {
+        let a = unzigzag(try r.varint(-1, "linear start"))
+        let d = unzigzag(try r.varint(-1, "linear step"))
+        guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
+        return (a, d)
     }
 
     static func decodeBlocks(
         _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<Int64>
     ) throws(CodecError) {
-        let blocks = ColumnFormat.blockCount(count)
-        for k in 0..<blocks {
-            let blockStart = k << ColumnFormat.blockShift
-            if blockStart >= range.upperBound && !range.isEmpty { return }
-            let n = min(ColumnFormat.blockSize, count - blockStart)
-            let b = try readBlock(&r, k, n)
-            let lo = max(range.lowerBound, blockStart) - blockStart
-            let hi = min(range.upperBound, blockStart + n) - blockStart
-            if lo >= hi { continue }
-            let out = dst + (blockStart + lo - range.lowerBound)
-            let p = r.base + b.packed
-            let avail = r.end - b.packed
+        let base = r.base, end = r.end
+        let all = try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+            let out = dst + at
+            let p = base + b.packed
+            let avail = end - b.packed
             if b.codec == codecFOR {
                 let base = b.base
                 unpack(p, avail: avail, width: b.width, first: lo, n: hi - lo) { i, u in
@@ -180,52 +171,20 @@ package enum Int64Column {
                 }
             }
         }
-        if r.remaining != 0 {
-            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
-        }
+        if all { try r.expectEnd(count: count) }
     }
 
     /// Per-codec byte accounting of an encoded column. The entries' bytes add up to `bytes.count`
     /// (the column header is counted in the first entry).
     package static func describe(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CodecError) -> [CodecUsage] {
-        try validateArguments(bytes, count: count, range: nil, what: "int64")
-        var r = ColumnByteReader(bytes, what: "int64")
-        let layout = try readColumnHeader(&r, kind: ColumnFormat.int64Kind, count: count)
-        let headerEnd = r.pos
-        var table = UsageTable()
-        switch layout {
-        case ColumnFormat.layoutLinear:
-            _ = try r.varint(-1, "linear start")
-            _ = try r.varint(-1, "linear step")
-            guard r.remaining == 0 else { throw r.error(-1, "\(r.remaining) trailing bytes after the linear header") }
+        try describeColumn(
+            bytes, count: count, kind: ColumnFormat.int64Kind, what: "int64", lz4What: "int64 lz4", read: readBlock,
+            name: { $0.codec == codecFOR ? "for" : "delta-for" }
+        ) { (layout, r, table) throws(CodecError) in
+            guard layout == ColumnFormat.layoutLinear else { return false }
+            _ = try readLinear(&r)
             table.add("linear", values: count, bytes: bytes.count)
-        case ColumnFormat.layoutBlocks:
-            try describeBlocks(&r, count: count, &table)
-            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
-            table.entries[0].bytes += headerEnd
-        case ColumnFormat.layoutBlocks | ColumnFormat.lz4Flag:
-            try withDecompressedBlocks(&r, count: count) { (raw) throws(CodecError) in
-                var inner = ColumnByteReader(raw, what: "int64 lz4")
-                try describeBlocks(&inner, count: count, &table)
-            }
-            if table.entries.isEmpty { table.add("empty", values: 0, bytes: 0) }
-            table.scaleForLZ4(total: bytes.count)
-        default:
-            throw r.error(-1, "unknown layout byte 0x\(String(layout, radix: 16))")
-        }
-        return table.entries
-    }
-
-    static func describeBlocks(_ r: inout ColumnByteReader, count: Int, _ table: inout UsageTable) throws(CodecError) {
-        let blocks = ColumnFormat.blockCount(count)
-        for k in 0..<blocks {
-            let n = min(ColumnFormat.blockSize, count - (k << ColumnFormat.blockShift))
-            let start = r.pos
-            let b = try readBlock(&r, k, n)
-            table.add(b.codec == codecFOR ? "for" : "delta-for", values: n, bytes: r.pos - start)
-        }
-        if r.remaining != 0 {
-            throw r.error(-1, "\(r.remaining) trailing bytes after \(blocks) blocks (count \(count) inconsistent with the bytes?)")
+            return true
         }
     }
 }

@@ -124,7 +124,8 @@ final class API: Sendable {
         let store = self.store
         let keys = self.keys
         let key = try IdempotencyKeys.key(request.headers[HTTPFields.Element.Name("Idempotency-Key")!])
-        let digest = body.withUnsafeReadableBytes { Digest.sha256($0) }
+        let bodyBytes = Array(buffer: body)
+        let digest = Digest.sha256(bodyBytes)
         let nowMs = Clock.milliseconds()
         if let key {
             switch keys.start(key, digest: digest, nowMs: nowMs) {
@@ -143,9 +144,7 @@ final class API: Sendable {
         let result: [UInt8]
         do {
             result = try await WorkerPool.ingest.runIfActive {
-                let records = try body.withUnsafeReadableBytes { raw throws(APIError) -> [IngestRecord] in
-                    try BatchDecoder.decode(raw.bindMemory(to: UInt8.self))
-                }
+                let records = try BatchDecoder.decode(bodyBytes)
                 let outcome: Ingestor.Outcome, commit: BatchCommit
                 do {
                     // A batch without a key is atomic too; only a keyed one keeps its answer.
@@ -189,9 +188,7 @@ final class API: Sendable {
             o.endObject()
         }
         o.endArray()
-        o.endObject()
-        o.bytes.append(10)
-        return o.bytes
+        return o.endDocument()
     }
 
     // MARK: runs
@@ -203,7 +200,7 @@ final class API: Sendable {
         let limit = try q.int("limit", default: 1000, range: 1...1_000_000)
         let known = q.string("cursor")
         let store = self.store
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             var rows = try store.summary(where: filter)
             let total = rows.count
             if let sort { rows = sort.sorted(rows) }
@@ -228,16 +225,27 @@ final class API: Sendable {
                 o.key("runs")
                 o.raw(String(decoding: list.bytes, as: UTF8.self))
             }
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
+    }
+
+    /// `{…, "count": n, "runs": [run summaries]}`, the answer of /api/runs and /api/summary;
+    /// `fields` writes the members before `count`.
+    static func runList(_ rows: [RunSummary], _ fields: (inout JSONOut) -> Void = { _ in }) -> [UInt8] {
+        var o = JSONOut(capacity: 256 * rows.count)
+        o.beginObject()
+        fields(&o)
+        o.field("count", rows.count)
+        o.key("runs")
+        o.beginArray()
+        for r in rows { o.runSummary(r) }
+        o.endArray()
+        return o.endDocument()
     }
 
     func run(_ idOrName: String, series: Bool, onlySeries: Bool = false) async throws -> Response {
         let store = self.store
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             let info = try store.run(idOrName)
             let list = try store.series(of: info.id)
             var o = JSONOut()
@@ -247,30 +255,14 @@ final class API: Sendable {
             o.beginArray()
             for s in list { o.seriesInfo(s) }
             o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
     }
 
     func summary(_ request: Request) async throws -> Response {
         let filter = try Query(request).filter()
         let store = self.store
-        let bytes: [UInt8] = try await blocking {
-            let rows = try store.summary(where: filter)
-            var o = JSONOut(capacity: 256 * rows.count)
-            o.beginObject()
-            o.field("count", rows.count)
-            o.key("runs")
-            o.beginArray()
-            for r in rows { o.runSummary(r) }
-            o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
-        }
-        return jsonResponse(bytes)
+        return try await jsonBlocking { API.runList(try store.summary(where: filter)) }
     }
 
     // MARK: cross-run
@@ -295,7 +287,7 @@ final class API: Sendable {
         let limit = try q.int("limit", default: 10, range: 1...1_000_000)
         let store = self.store
         let ascending = asc
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             let rows = try store.rank(metric, by: by, ascending: ascending, where: filter, limit: limit)
             var o = JSONOut(capacity: 256 * rows.count)
             o.beginObject()
@@ -316,11 +308,8 @@ final class API: Sendable {
                 o.endObject()
             }
             o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
     }
 
     func band(_ request: Request) async throws -> Response {
@@ -334,7 +323,7 @@ final class API: Sendable {
         if let w = givenWidth, w <= 0 { throw APIError.bad("width must be a positive integer, got \(w)", field: "width") }
         let buckets = try q.int("buckets", default: 200, range: 1...Buckets.maxCount)
         let store = self.store
-        let bytes: [UInt8] = try await blocking {
+        return try await jsonBlocking {
             // A group or metric that no run has is a typo, not one group "(none)" or no rows.
             let runs = try store.summary()
             if !runs.isEmpty {
@@ -386,11 +375,8 @@ final class API: Sendable {
                 o.endObject()
             }
             o.endArray()
-            o.endObject()
-            o.bytes.append(10)
-            return o.bytes
+            return o.endDocument()
         }
-        return jsonResponse(bytes)
     }
 }
 

@@ -32,8 +32,6 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         if let index { o.field("index", index) }
         if let field { o.field("field", field) }
         o.endObject()
-        o.endObject()
-        o.bytes.append(10)
-        return o.bytes
+        return o.endDocument()
     }
 }

@@ -7,7 +7,7 @@ import StrataInterop
 /// batch dialect: `strata ingest`'s JSON line format plus the columnar form). Everything is
 /// checked before anything is written: a batch is rejected whole.
 struct BatchDecoder {
-    static func decode(_ body: UnsafeBufferPointer<UInt8>) throws(APIError) -> [IngestRecord] {
+    static func decode(_ body: [UInt8]) throws(APIError) -> [IngestRecord] {
         var decoder = RecordDecoder(.batch)
         var s = JSONScanner(body)
         s.skipSpace()

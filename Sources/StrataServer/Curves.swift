@@ -165,9 +165,7 @@ extension API {
             }
         }
         o.endArray()
-        o.endObject()
-        o.bytes.append(10)
-        return o.bytes
+        return o.endDocument()
     }
 
     /// Raw points, streamed: the series is read a step window at a time (about 64 Ki points per

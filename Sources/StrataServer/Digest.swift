@@ -6,7 +6,7 @@ import Foundation
 /// list's change cursor is a digest of the list.
 enum Digest {
     /// The 32-byte SHA-256 digest of `bytes`.
-    static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         Array(SHA256.hash(data: bytes))
     }
 

@@ -2,10 +2,6 @@ import Foundation
 import Hummingbird
 import Strata
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Who may reach the API when the store has no token (docs/SECURITY.md), decided once for both
 /// `strata serve` at start and the server at every request.
 public enum AccessRule {
@@ -57,7 +53,7 @@ struct Gate: HTTPResponder {
         let noAuth: Bool
         /// Lower-case names accepted in `Host` besides `localhost` and IP literals.
         let names: Set<String>
-        private let lock = NSLock()
+        private let lock = Lock()
         private var boundPort: Int
 
         init(listen: ListenAddress, port: Int, noAuth: Bool, allowedHosts: [String]) {
@@ -70,14 +66,9 @@ struct Gate: HTTPResponder {
             names = n
         }
 
-        var port: Int {
-            lock.lock(); defer { lock.unlock() }
-            return boundPort
-        }
+        var port: Int { lock.withLock { boundPort } }
 
-        func setPort(_ p: Int) {
-            lock.lock(); boundPort = p; lock.unlock()
-        }
+        func setPort(_ p: Int) { lock.withLock { boundPort = p } }
     }
 
     func respond(to request: Request, context: Context) async throws -> Response {

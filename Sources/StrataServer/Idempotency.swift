@@ -14,7 +14,7 @@ final class IdempotencyKeys: @unchecked Sendable {
     static let maxAgeMs: Int64 = 24 * 3600 * 1000
     static let maxKeyBytes = 200
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var committed: [String: BatchCommit] = [:]
     /// Keys in commit order, for dropping the oldest beyond `maxKeys`.
     private var order: [String] = []
@@ -39,27 +39,27 @@ final class IdempotencyKeys: @unchecked Sendable {
 
     /// Checks a key in, or says why the batch must not be applied.
     func start(_ key: String, digest: [UInt8], nowMs: Int64) -> Start {
-        lock.lock()
-        defer { lock.unlock() }
-        if let c = committed[key], c.committedMs >= nowMs - Self.maxAgeMs {
-            return c.digest == digest ? .replay(c) : .otherBody
+        lock.withLock {
+            if let c = committed[key], c.committedMs >= nowMs - Self.maxAgeMs {
+                return c.digest == digest ? .replay(c) : .otherBody
+            }
+            if let d = inFlight[key] { return d == digest ? .inProgress : .otherBody }
+            inFlight[key] = digest
+            return .apply
         }
-        if let d = inFlight[key] { return d == digest ? .inProgress : .otherBody }
-        inFlight[key] = digest
-        return .apply
     }
 
     func finish(_ commit: BatchCommit) {
-        lock.lock()
-        defer { lock.unlock() }
-        inFlight[commit.key] = nil
-        remember(commit)
+        lock.withLock {
+            inFlight[commit.key] = nil
+            remember(commit)
+        }
     }
 
     func abandon(_ key: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        inFlight[key] = nil
+        lock.withLock {
+            inFlight[key] = nil
+        }
     }
 
     /// Under the lock (or from `init`).

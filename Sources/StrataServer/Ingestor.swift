@@ -10,7 +10,7 @@ import StrataInterop
 final class Ingestor: @unchecked Sendable {
     // @unchecked Sendable: `byName` and `byId` are touched only under `lock`.
     let store: Store
-    private let lock = NSLock()
+    private let lock = Lock()
     private var byName: [String: Run] = [:]
     private var byId: [String: Run] = [:]
 
@@ -25,30 +25,30 @@ final class Ingestor: @unchecked Sendable {
 
     /// Finds or creates a run (serialised, so two batches naming a new run create it once).
     private func resolve(name: String?, id: String?, project: String?) throws(StrataError) -> (Run, Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let id {
-            if let r = byId[id.uppercased()] ?? byId[id] { return (r, false) }
-            let (r, created) = try store.openRun(id: id, name: name, project: project ?? "default")
-            if !created { byId[r.id.text] = r; return (r, false) }
-            byId[id] = r
-            byId[r.id.text] = r
-            return (r, true)
+        try lock.withLock { () throws(StrataError) -> (Run, Bool) in
+            if let id {
+                if let r = byId[id.uppercased()] ?? byId[id] { return (r, false) }
+                let (r, created) = try store.openRun(id: id, name: name, project: project ?? "default")
+                if !created { byId[r.id.text] = r; return (r, false) }
+                byId[id] = r
+                byId[r.id.text] = r
+                return (r, true)
+            }
+            let name = name!
+            if let r = byName[name] { return (r, false) }
+            // One step across processes: another process may be creating the same name right now.
+            let (r, created) = try store.openRun(name: name, project: project ?? "default")
+            byName[name] = r
+            return (r, created)
         }
-        let name = name!
-        if let r = byName[name] { return (r, false) }
-        // One step across processes: another process may be creating the same name right now.
-        let (r, created) = try store.openRun(name: name, project: project ?? "default")
-        byName[name] = r
-        return (r, created)
     }
 
     /// A finished run is resolved afresh next time (and so resumed).
     private func forget(_ run: Run) {
-        lock.lock()
-        defer { lock.unlock() }
-        if byName[run.name] === run { byName[run.name] = nil }
-        for (k, v) in byId where v === run { byId[k] = nil }
+        lock.withLock {
+            if byName[run.name] === run { byName[run.name] = nil }
+            for (k, v) in byId where v === run { byId[k] = nil }
+        }
     }
 
     /// Applies a batch atomically: run records (creations, params, tags, metadata, status) in

@@ -94,6 +94,11 @@ func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Respon
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
+/// A JSON answer built on a query worker (`blocking`): the handlers' one way to answer a read.
+func jsonBlocking(_ body: @escaping @Sendable () throws -> [UInt8]) async throws -> Response {
+    jsonResponse(try await blocking(body))
+}
+
 /// An API error as Hummingbird answers it: its status, and the JSON body
 /// `{"error": {"status": …, "message": …}}` (with `WWW-Authenticate` for 401). Every error a route
 /// throws becomes one of these (``init(_:maxBodyBytes:)``), so the router answers it.

@@ -254,7 +254,7 @@ public enum Tokens {
 final class TokenCache: @unchecked Sendable {
     // @unchecked Sendable: all state is guarded by `lock`.
     private let store: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var policy: TokenPolicy = .open
     private var signature: [Int] = []
     private var checkedAt: UInt64 = 0
@@ -264,43 +264,43 @@ final class TokenCache: @unchecked Sendable {
 
     /// The access rule now in force; throws (the API fails closed) while a token file is damaged.
     func current() throws(APIError) -> TokenPolicy {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Clock.monotonicNanoseconds()
-        if checkedAt == 0 || now &- checkedAt >= 250_000_000 {
-            checkedAt = now
-            var sig: [Int] = []
-            for p in [Tokens.path(store: store), Tokens.markerPath(store: store)] {
-                do throws(StrataError) {
-                    if let st = try Sys.status(p, followLinks: false) {
-                        sig += [st.size, Int(st.modifiedNs), Int(truncatingIfNeeded: st.inode), Int(st.mode)]
-                    } else {
-                        sig += [-1, Int(ENOENT)]
+        try lock.withLock { () throws(APIError) -> TokenPolicy in
+            let now = Clock.monotonicNanoseconds()
+            if checkedAt == 0 || now &- checkedAt >= 250_000_000 {
+                checkedAt = now
+                var sig: [Int] = []
+                for p in [Tokens.path(store: store), Tokens.markerPath(store: store)] {
+                    do throws(StrataError) {
+                        if let st = try Sys.status(p, followLinks: false) {
+                            sig += [st.size, Int(st.modifiedNs), Int(truncatingIfNeeded: st.inode), Int(st.mode)]
+                        } else {
+                            sig += [-1, Int(ENOENT)]
+                        }
+                    } catch {
+                        sig += [-1, Int(error.errno ?? -1)]
                     }
-                } catch {
-                    sig += [-1, Int(error.errno ?? -1)]
+                }
+                if sig != signature || loadError != nil {
+                    signature = sig
+                    do throws(APIError) {
+                        policy = try Tokens.policy(store: store)
+                        loadError = nil
+                    } catch {
+                        loadError = error
+                    }
                 }
             }
-            if sig != signature || loadError != nil {
-                signature = sig
-                do {
-                    policy = try Tokens.policy(store: store)
-                    loadError = nil
-                } catch {
-                    loadError = error
-                }
-            }
+            if let loadError { throw loadError }
+            return policy
         }
-        if let loadError { throw loadError }
-        return policy
     }
 
     /// Forces a re-read on the next request (tests).
     func invalidate() {
-        lock.lock()
-        checkedAt = 0
-        signature = []
-        lock.unlock()
+        lock.withLock {
+            checkedAt = 0
+            signature = []
+        }
     }
 }
 

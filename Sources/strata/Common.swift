@@ -80,15 +80,11 @@ final class Output {
     var sanitise = false
 
     func flush() {
-        var off = 0
-        while off < buffer.count {
-            let n = buffer.withUnsafeBytes { p in Glibc.write(fd, p.baseAddress! + off, p.count - off) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE { exit(0) }  // reader went away (e.g. `| head`): stop quietly
-                return
-            }
-            off += n
+        do {
+            try Sys.writeAll(fd, buffer, "standard output")
+        } catch {
+            if error.errno == EPIPE { exit(0) }  // reader went away (e.g. `| head`): stop quietly
+            return
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -96,24 +92,7 @@ final class Output {
 
 /// One line on stderr.
 func warn(_ s: String) {
-    var text = s + "\n"
-    text.withUTF8 { p in
-        var off = 0
-        while off < p.count {
-            let n = Glibc.write(2, p.baseAddress! + off, p.count - off)
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-            off += n
-        }
-    }
-}
-
-/// printf-style formatting without Foundation.
-func cformat(_ format: String, _ args: CVarArg...) -> String {
-    withVaList(args) { va in
-        var buf = [CChar](repeating: 0, count: 512)
-        let n = buf.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress!, 512, format, va) }
-        return String(decoding: buf.prefix(max(0, min(Int(n), 511))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    try? Sys.writeAll(2, Array((s + "\n").utf8), "standard error")
 }
 
 func isTerminal(_ fd: Int32) -> Bool { Sys.isTerminal(fd) }

@@ -61,8 +61,7 @@ final class ProgressLine {
     }
 
     private func writeErr(_ s: String) {
-        var s = s
-        s.withUTF8 { p in _ = Glibc.write(2, p.baseAddress!, p.count) }
+        try? Sys.writeAll(2, Array(s.utf8), "standard error")
     }
 }
 

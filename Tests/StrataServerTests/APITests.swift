@@ -9,11 +9,8 @@ import Testing
 
 @Suite struct JSONScannerTests {
     func number(_ s: String) throws -> (Double, Int64?) {
-        let bytes = Array(s.utf8)
-        return try bytes.withUnsafeBufferPointer { p in
-            var sc = JSONScanner(p)
-            return try sc.number()
-        }
+        var sc = JSONScanner(Array(s.utf8))
+        return try sc.number()
     }
 
     @Test func numbersRoundTripBitExactly() throws {

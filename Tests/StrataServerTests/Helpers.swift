@@ -32,10 +32,8 @@ final class TempStore: Sendable {
 func json(_ body: ByteBuffer) throws -> [String: Any] { try json(Array(body.readableBytesView)) }
 
 func json(_ bytes: [UInt8]) throws -> [String: Any] {
-    let v = try bytes.withUnsafeBufferPointer { p in
-        var s = JSONScanner(p)
-        return try s.value()
-    }
+    var s = JSONScanner(bytes)
+    let v = try s.value()
     guard let obj = plain(v) as? [String: Any] else {
         throw TestFailure("body is not a JSON object: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
     }

@@ -60,7 +60,7 @@ struct FuzzRegressionTests {
     /// segment reads as undamaged: what a hostile (or buggy) writer could produce.
     static func patchFirstChunk(_ b: inout [UInt8], _ change: (inout [UInt8], Int) -> Void) throws {
         let n = b.count
-        let (tableAt, chunks, sumAt, dirAt, dirLen) = try b.withUnsafeBytes { p in
+        let (tableAt, chunks, sumAt, dirAt, dirLen) = try ByteView.with(b) { (p) throws(StrataError) in
             var t = ByteReader(p, from: n - 40, path: "")
             let dirAt = Int(try t.u64()), dirLen = Int(try t.u64())
             var r = ByteReader(p, from: dirAt, to: dirAt + dirLen, path: "")

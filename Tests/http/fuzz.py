@@ -26,9 +26,7 @@ import argparse
 import base64
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +40,8 @@ from openapi_spec_validator import validate as validate_spec
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 SPEC = os.path.join(REPO, "docs", "openapi.yaml")
+sys.path.insert(0, os.path.join(REPO, "Tests", "python"))
+import serve  # noqa: E402  (the one way the Python tests start and stop `strata serve`)
 
 CHECKS = [
     "not_a_server_error",
@@ -58,39 +58,17 @@ def log(msg):
 
 
 def binary():
-    b = os.environ.get("STRATA_BIN") or os.path.join(REPO, ".build", "debug", "strata")
-    if not os.access(b, os.X_OK):
-        sys.exit("http-fuzz: no strata binary at %s (build with `swift build` or set STRATA_BIN)" % b)
-    return b
+    try:
+        return serve.binary()
+    except FileNotFoundError as e:
+        sys.exit("http-fuzz: %s" % e)
 
 
-class Server:
-    """`strata serve --port 0` on loopback; the port is read from its start line on stderr."""
+class Server(serve.Serve):
+    """`strata serve --port 0` on loopback (Tests/python/serve.py), with the requests of this pass."""
 
     def __init__(self, strata, store, logpath):
-        self.logpath = logpath
-        self.logfile = open(logpath, "wb")
-        self.proc = subprocess.Popen([strata, "serve", "--store", store, "--host", "127.0.0.1", "--port", "0"],
-                                     stdin=subprocess.DEVNULL, stdout=self.logfile, stderr=self.logfile)
-        deadline = time.time() + 60
-        self.port = None
-        while time.time() < deadline:
-            with open(logpath, "rb") as f:
-                m = re.search(rb"on http://127\.0\.0\.1:(\d+)/", f.read())
-            if m:
-                self.port = int(m.group(1))
-                break
-            if self.proc.poll() is not None:
-                raise RuntimeError("strata serve exited with %s: %s" % (self.proc.returncode, self.log_tail()))
-            time.sleep(0.05)
-        if self.port is None:
-            self.proc.kill()
-            raise RuntimeError("strata serve did not report its port: " + self.log_tail())
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def log_tail(self, n=2000):
-        with open(self.logpath, "rb") as f:
-            return f.read()[-n:].decode("utf-8", "replace")
+        super().__init__(store, logpath, strata)
 
     def alive(self):
         if self.proc.poll() is not None:
@@ -109,20 +87,6 @@ class Server:
             req.add_header("Content-Type", "application/json")  # writes must say what they send
         with urllib.request.urlopen(req, timeout=60) as r:
             return json.loads(r.read())
-
-    def stop(self):
-        """SIGTERM, then the exit status (None when it had to be killed)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                self.logfile.close()
-                return None
-        self.logfile.close()
-        return self.proc.returncode
 
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1

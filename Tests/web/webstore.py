@@ -5,46 +5,24 @@ page is open)."""
 import json
 import math
 import os
-import re
-import signal
-import subprocess
+import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 T0 = 1_764_000_000_000  # ms, 2025-11-24
 
-
-def binary():
-    b = os.environ.get("STRATA_BIN") or os.path.join(REPO, ".build", "debug", "strata")
-    if not os.access(b, os.X_OK):
-        raise FileNotFoundError("no strata binary at %s (swift build, or set STRATA_BIN)" % b)
-    return b
+sys.path.insert(0, os.path.join(REPO, "Tests", "python"))
+import serve  # noqa: E402  (the one way the Python tests start and stop `strata serve`)
+from serve import binary  # noqa: E402,F401  (test_page.py asks it whether there is a binary)
 
 
-class Server:
+class Server(serve.Serve):
+    """`strata serve` on `store` (Tests/python/serve.py), with the requests the page test makes."""
+
     def __init__(self, store):
-        self.store = store
-        self.log = open(store + ".log", "wb")
-        self.proc = subprocess.Popen([binary(), "serve", "--store", store, "--host", "127.0.0.1", "--port", "0"],
-                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 60
-        self.port = None
-        while time.time() < deadline and self.port is None:
-            with open(store + ".log", "rb") as f:
-                m = re.search(rb"on http://127\.0\.0\.1:(\d+)/", f.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.proc.poll() is not None:
-                raise RuntimeError("strata serve exited with %s" % self.proc.returncode)
-            else:
-                time.sleep(0.05)
-        if self.port is None:
-            self.proc.kill()
-            raise RuntimeError("strata serve did not report its port")
-        self.url = "http://127.0.0.1:%d" % self.port
+        super().__init__(store, store + ".log")
 
     def get(self, path):
         with urllib.request.urlopen(self.url + path, timeout=60) as r:
@@ -66,16 +44,6 @@ class Server:
         if frm is not None:
             q["from"], q["to"] = frm, to
         return self.get("/api/curve?" + urllib.parse.urlencode(q, quote_via=urllib.parse.quote))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def value(v):

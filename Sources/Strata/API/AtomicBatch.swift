@@ -102,7 +102,7 @@ extension Store {
         var seen = Set(out.map(\.key))
         for name in ((try? Sys.list(paths.logs)) ?? []) where name.hasSuffix(".wal") {
             let path = paths.logs + "/" + name
-            guard let file = try? MappedFile(path: path), var scanner = try? LogScanner(bytes: file.bytes, path: path) else { continue }
+            guard let file = try? MappedFile(path: path), var scanner = try? LogScanner(bytes: file.view, path: path) else { continue }
             while let record = try? scanner.next() {
                 if case .commit(let c) = record, !c.key.isEmpty, c.committedMs >= sinceMs, seen.insert(c.key).inserted { out.append(c) }
             }

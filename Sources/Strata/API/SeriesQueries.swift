@@ -97,14 +97,18 @@ extension Store {
 
     /// Visits the points of a series with steps in `steps` (all when nil) in step order, stable by
     /// arrival, a block at a time (up to 4,096 points), without materialising the series: the
-    /// fastest way to reduce a long history.
+    /// fastest way to reduce a long history. (Chunks that overlap, where steps were logged again
+    /// out of order, are merged first and visited as one block.)
     ///
-    /// The buffers passed to `body` are valid only during that call: do not let them escape, and
-    /// do not call back into the store from `body` (the store is locked while it runs).
+    /// The blocks reach `body` as `Span`s: bounds-checked views that the compiler keeps from
+    /// escaping the call (copy out the elements that must outlive it).
+    /// Do not call back into the store from `body` (the store is locked while it runs).
     ///
     /// ```swift
     /// var sum = 0.0
-    /// try store.scan(run.id, "train/loss") { steps, values in for v in values { sum += v } }
+    /// try store.scan(run.id, "train/loss") { steps, values in
+    ///     for i in values.indices { sum += values[i] }
+    /// }
     /// ```
     ///
     /// - Parameters:
@@ -116,7 +120,7 @@ extension Store {
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scan(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
-        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws -> Void
+        _ body: (_ steps: Span<Int64>, _ values: Span<Double>) throws -> Void
     ) throws(StrataError) {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), body) }
@@ -195,6 +199,10 @@ extension Store {
 
     /// The wall time (ms) that is 0 on the `.relative` axis: the smallest time of any point of
     /// any series of the run (rewound points left out); nil when the run has no point.
+    ///
+    /// - Parameter run: The run's identifier.
+    /// - Returns: The run's first time, milliseconds since 1970, or nil.
+    /// - Throws: ``StrataError``: `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func relativeOrigin(of run: RunID) throws(StrataError) -> Int64? {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
@@ -210,6 +218,14 @@ extension Store {
     /// The x range of a whole series on an axis (steps, wall ms, or ms since the run's first
     /// point), the default range of curves in the server and the CLI; nil when it has no point.
     /// A relative x beyond `Int64.max` is clamped to it.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    ///   - x: The x-axis.
+    /// - Returns: The smallest and largest x of the series' points, or nil.
+    /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func curveRange(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis) throws(StrataError) -> ClosedRange<Int64>? {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try lock.withLock { () throws(StrataError) -> ClosedRange<Int64>? in
@@ -231,7 +247,7 @@ extension Store {
     }
 
     /// `scan` with wall times: `body` gets steps, values and times (milliseconds) of each block.
-    /// The same rules apply: the buffers are valid only during the call; do not call the store.
+    /// The same rules apply: the spans live only during the call; do not call the store.
     ///
     /// - Parameters:
     ///   - run: The run's identifier.
@@ -242,7 +258,7 @@ extension Store {
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scanPoints(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
-        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+        _ body: (_ steps: Span<Int64>, _ values: Span<Double>, _ times: Span<Int64>) throws -> Void
     ) throws(StrataError) {
         try scanPoints(try SeriesKey(run: run, metric: metric, labels: labels), steps: steps, body)
     }
@@ -256,7 +272,7 @@ extension Store {
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scanPoints(
         _ key: SeriesKey, steps: Range<Int64>? = nil,
-        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+        _ body: (_ steps: Span<Int64>, _ values: Span<Double>, _ times: Span<Int64>) throws -> Void
     ) throws(StrataError) {
         try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
     }
@@ -273,7 +289,7 @@ extension Store {
     /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or an error thrown by `body`.
     public func scanPoints(
         _ key: SeriesKey, steps: Range<Int64>? = nil, skippingDamage damaged: inout [DamagedRange],
-        _ body: (_ steps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>, _ times: UnsafeBufferPointer<Int64>) throws -> Void
+        _ body: (_ steps: Span<Int64>, _ values: Span<Double>, _ times: Span<Int64>) throws -> Void
     ) throws(StrataError) {
         var found: [DamagedRange] = []
         try lock.withLock { () throws(StrataError) in

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A Strata store: one directory holding runs, their params and their metric points.
 ///
 /// Open it, create or resume runs, log points, query. Several processes may open the same store
@@ -224,7 +220,12 @@ public final class Store: @unchecked Sendable {
     /// named `name` (or the id when there is no name). Name and project are validated as for
     /// ``createRun(name:project:params:tags:metadata:parent:createdMs:)``.
     ///
+    /// - Parameters:
+    ///   - id: The `run_id` of the record.
+    ///   - name: The run's name (the id when nil and a run is created).
+    ///   - project: The project of a run created.
     /// - Returns: the run, and whether this call created it.
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad name or project, `.closed` after ``Store/close()``, `.noSpace` when the disk is full, `.io` when a write fails.
     public func openRun(id: String, name: String?, project: String = "default") throws(StrataError) -> (run: Run, created: Bool) {
         if let name { try Limits.check(runName: name) }
         try Limits.check(runName: project, what: "project name")
@@ -341,7 +342,7 @@ public final class Store: @unchecked Sendable {
         }
         // Every log marks its records at least every `markInterval`: once that has passed, a
         // point logged by any writer carries a sequence after the rewind's.
-        while Clock.nanoseconds() <= sequence + LogFormat.markInterval { usleep(200) }
+        while Clock.nanoseconds() <= sequence + LogFormat.markInterval { Sys.sleep(microseconds: 200) }
     }
 
     // MARK: reading

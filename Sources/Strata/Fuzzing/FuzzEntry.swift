@@ -43,7 +43,7 @@ package enum _FuzzEntry {
         defer { copy.deallocate() }
         bytes.withUnsafeBytes { if $0.count > 0 { copy.copyMemory(from: $0) } }
         let exact = UnsafeRawBufferPointer(start: copy.baseAddress, count: bytes.count)
-        if var scanner = try? LogScanner(bytes: exact, path: "fuzz.wal") {
+        if var scanner = try? LogScanner(bytes: ByteView(unsafe: exact), path: "fuzz.wal") {
             while let record = try? scanner.next() {
                 if case .chunk(_, let count, let steps, let values, let times) = record {
                     _ = try? ChunkColumns(LogChunkRecord(count: count, steps: steps, values: values, times: times), path: "fuzz.wal")

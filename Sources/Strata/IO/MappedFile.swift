@@ -34,6 +34,9 @@ final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
 
+    /// The mapped bytes as a bounds-checked view (valid while this object lives).
+    var view: ByteView { ByteView(unsafe: bytes) }
+
     deinit {
         if let base { munmap(base, length) }
     }

@@ -55,6 +55,17 @@ package enum Sys {
         }
     }
 
+    /// `open` with swift-system's access mode and options (close-on-exec always), so that callers
+    /// need no libc constants: `Sys.open(path, .readWrite, [.create, .exclusiveCreate])`.
+    package static func open(
+        _ path: String, _ access: FileDescriptor.AccessMode, _ options: FileDescriptor.OpenOptions = [], permissions: mode_t = 0o644
+    ) throws(StrataError) -> Int32 {
+        try open(path, access.rawValue | options.rawValue, permissions)
+    }
+
+    /// Sleeps the calling thread for `microseconds`.
+    package static func sleep(microseconds: UInt32) { usleep(microseconds) }
+
     /// Closes a descriptor. An error from close (after the data was synced where it matters) is not
     /// reported: the descriptor is gone either way.
     package static func close(_ fd: Int32) { try? FileDescriptor(rawValue: fd).close() }
@@ -162,6 +173,18 @@ package enum Sys {
         return done
     }
 
+    /// `pread` into an array: fills `dst` from `offset`; returns how many bytes were read (fewer
+    /// at the end of the file).
+    package static func pread(_ fd: Int32, into dst: inout [UInt8], at offset: Int, _ path: String) throws(StrataError) -> Int {
+        try typed { try dst.withUnsafeMutableBytes { b in try pread(fd, b, at: offset, path) } }
+    }
+
+    /// One read at the descriptor's position into `dst` (from its start): what is available now,
+    /// at most `dst.count` bytes, 0 at the end; nil for EAGAIN, as `read(_:into:_:)`.
+    package static func read(_ fd: Int32, into dst: inout [UInt8], _ path: String) throws(StrataError) -> Int? {
+        try typed { try dst.withUnsafeMutableBytes { b in try read(fd, into: b, path) } }
+    }
+
     /// One read at the descriptor's position: what is available now, at most `dst.count` bytes,
     /// 0 at the end. EINTR is retried; EAGAIN (a non-blocking descriptor with nothing yet) returns nil.
     package static func read(_ fd: Int32, into dst: UnsafeMutableRawBufferPointer, _ path: String) throws(StrataError) -> Int? {
@@ -204,7 +227,7 @@ package enum Sys {
         defer { close(fd) }
         let size = try fileSize(fd, path)
         var out = [UInt8](repeating: 0, count: size)
-        let n = try typed { try out.withUnsafeMutableBytes { buf in try pread(fd, buf, at: 0, path) } }
+        let n = try pread(fd, into: &out, at: 0, path)
         if n < size { out.removeLast(size - n) }
         return out
     }

@@ -12,6 +12,7 @@ public struct DamagedRange: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
     public var reason: String
 
+    /// The file, then the series, steps and points when known, then the reason.
     public var description: String {
         var s = path
         if let series { s += ": series \(series.canonical) of run \(series.run)" }

@@ -27,6 +27,12 @@ public enum Limits {
     public static let maxCatalogRecordBytes = 16 << 20
 
     /// Checks one param or metadata entry (`what`: "param" or "metadata").
+    ///
+    /// - Parameters:
+    ///   - key: The entry's key.
+    ///   - value: The entry's value.
+    ///   - what: How errors name the entry ("param" or "metadata").
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for an empty or too long key or a too long string value.
     public static func check(key: String, value: ParamValue, what: String) throws(StrataError) {
         if key.isEmpty || key.utf8.count > maxParamKeyBytes {
             throw .invalid("\(what) key \"\(key.prefix(40))\" must be 1 to \(maxParamKeyBytes) bytes")
@@ -41,6 +47,11 @@ public enum Limits {
 
     /// Checks the params (or metadata) of one call: each entry, their number, and the size of the
     /// catalog record they make (`what`: "param" or "metadata").
+    ///
+    /// - Parameters:
+    ///   - params: The entries of the call.
+    ///   - what: How errors name them ("param" or "metadata").
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bad entry, too many entries, or a record over ``Limits/maxCatalogRecordBytes``.
     public static func check(params: [String: ParamValue], what: String) throws(StrataError) {
         try check(paramCount: params.count, what: what)
         for (k, v) in params { try check(key: k, value: v, what: what) }
@@ -54,11 +65,19 @@ public enum Limits {
     }
 
     /// Checks the number of params or metadata entries given in one call.
+    ///
+    /// - Parameters:
+    ///   - n: How many entries the call gives.
+    ///   - what: How errors name them ("param" or "metadata").
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for more than ``Limits/maxParamsPerCall``.
     public static func check(paramCount n: Int, what: String) throws(StrataError) {
         if n > maxParamsPerCall { throw .invalid("\(n) \(what) entries in one call; the limit is \(maxParamsPerCall)") }
     }
 
     /// Checks one tag: 1–200 bytes, no control characters.
+    ///
+    /// - Parameter t: The tag.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for an empty or too long tag, or one with a control character.
     public static func check(tag t: String) throws(StrataError) {
         if t.isEmpty || t.utf8.count > maxRunNameBytes {
             throw .invalid("tag \"\(t.prefix(40))\" must be 1 to \(maxRunNameBytes) bytes")
@@ -70,6 +89,11 @@ public enum Limits {
 
     /// Checks a run name (or, with `what`, a project name or run id): 1–200 bytes, no control
     /// characters. The rule `createRun`, `openRun` and the ingest decoders share.
+    ///
+    /// - Parameters:
+    ///   - name: The name.
+    ///   - what: How errors name it ("run name" by default).
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for an empty or too long name, or one with a control character.
     public static func check(runName name: String, what: String = "run name") throws(StrataError) {
         try Names.validateRunName(name, what: what)
     }
@@ -88,6 +112,9 @@ public enum Limits {
     }
 
     /// Checks the tags of one call: each tag, and their number.
+    ///
+    /// - Parameter tags: The tags of the call.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bad tag or more than ``Limits/maxTagsPerCall``.
     public static func check(tags: some Collection<String>) throws(StrataError) {
         if tags.count > maxTagsPerCall { throw .invalid("\(tags.count) tags in one call; the limit is \(maxTagsPerCall)") }
         for t in tags { try check(tag: t) }

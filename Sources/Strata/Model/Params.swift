@@ -77,12 +77,20 @@ public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
 
 extension ParamValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral {
     /// A ``string(_:)`` from a string literal.
+    ///
+    /// - Parameter value: The string literal.
     public init(stringLiteral value: String) { self = .string(value) }
     /// An ``int(_:)`` from an integer literal.
+    ///
+    /// - Parameter value: The integer literal.
     public init(integerLiteral value: Int64) { self = .int(value) }
     /// A ``double(_:)`` from a floating-point literal.
+    ///
+    /// - Parameter value: The floating-point number literal.
     public init(floatLiteral value: Double) { self = .double(value) }
     /// A ``bool(_:)`` from `true` or `false`.
+    ///
+    /// - Parameter value: The Boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
 }
 
@@ -102,6 +110,11 @@ public enum ParamTree: Sendable {
     case nested([String: ParamTree])
 
     /// Flattens into `prefix.key` entries.
+    ///
+    /// - Parameters:
+    ///   - tree: The nested parameters.
+    ///   - prefix: Put before every key with a dot (none when empty).
+    /// - Returns: The leaves under their dotted keys.
     public static func flatten(_ tree: [String: ParamTree], prefix: String = "") -> [String: ParamValue] {
         var out: [String: ParamValue] = [:]
         for (k, v) in tree {

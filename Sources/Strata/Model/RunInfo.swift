@@ -9,6 +9,9 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
     /// A new identifier for a run created now.
     /// Ids made by this process within one millisecond increase (a monotonic ULID), so sorting
     /// by id is creation order here; across processes, order within a millisecond is arbitrary.
+    ///
+    /// - Parameter milliseconds: The creation time to encode (now when nil).
+    /// - Returns: A new, unique identifier.
     public static func generate(milliseconds: Int64? = nil) -> RunID {
         let milliseconds = milliseconds ?? Clock.milliseconds()
         var rng = SystemRandomNumberGenerator()
@@ -40,6 +43,8 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
     nonisolated(unsafe) private static var lastGenerated: (hi: UInt64, lo: UInt64) = (0, 0)  // guarded by `monotonic`
 
     /// Parses the text form; nil when it is not 26 Crockford base-32 characters.
+    ///
+    /// - Parameter text: The id's text, in either case.
     public init?(_ text: String) {
         var lower = false
         var count = 0
@@ -73,6 +78,11 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible, Co
         return v
     }
     /// Orders ids by their text, which is creation order (by millisecond).
+    ///
+    /// - Parameters:
+    ///   - a: An id.
+    ///   - b: An id.
+    /// - Returns: Whether `a` sorts before `b`.
     public static func < (a: RunID, b: RunID) -> Bool { a.text < b.text }
 }
 

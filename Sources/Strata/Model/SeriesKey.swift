@@ -12,6 +12,12 @@ public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible
     public let canonical: String
 
     /// Validates the metric name and labels.
+    ///
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - labels: The series' context labels (none by default).
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for an invalid metric name, too many labels or an invalid label.
     public init(run: RunID, metric: String, labels: [String: String] = [:]) throws(StrataError) {
         try Names.validateMetric(metric)
         if labels.count > Limits.maxLabels { throw .invalid("series \(metric) has \(labels.count) labels; the limit is \(Limits.maxLabels)") }
@@ -44,10 +50,22 @@ public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible
     public var description: String { "\(run)/\(canonical)" }
 
     /// Same run and same canonical text.
+    ///
+    /// - Parameters:
+    ///   - a: A key.
+    ///   - b: A key.
+    /// - Returns: Whether they name the same series.
     public static func == (a: SeriesKey, b: SeriesKey) -> Bool { a.run == b.run && a.canonical == b.canonical }
     /// Hashes the run and the canonical text.
+    ///
+    /// - Parameter h: The hasher.
     public func hash(into h: inout Hasher) { h.combine(run); h.combine(canonical) }
     /// Orders by run, then by canonical text.
+    ///
+    /// - Parameters:
+    ///   - a: A key.
+    ///   - b: A key.
+    /// - Returns: Whether `a` sorts before `b`.
     public static func < (a: SeriesKey, b: SeriesKey) -> Bool { (a.run, a.canonical) < (b.run, b.canonical) }
 }
 
@@ -70,9 +88,16 @@ public struct Point: Sendable, Hashable {
         self.step = step; self.value = value; self.time = time
     }
     /// Same step, same time and bit for bit the same value (so a NaN equals the same NaN).
+    ///
+    /// - Parameters:
+    ///   - a: A point.
+    ///   - b: A point.
+    /// - Returns: Whether they are the same point.
     public static func == (a: Point, b: Point) -> Bool {
         a.step == b.step && a.value.bitPattern == b.value.bitPattern && a.time == b.time
     }
     /// Hashes step, value bits and time (consistent with `==`).
+    ///
+    /// - Parameter h: The hasher.
     public func hash(into h: inout Hasher) { h.combine(step); h.combine(value.bitPattern); h.combine(time) }
 }

@@ -20,6 +20,10 @@ public struct Buckets: Sendable, Hashable {
     let span: UInt64
 
     /// Buckets over `range`; `count` must be positive.
+    ///
+    /// - Parameters:
+    ///   - range: The values covered, both ends included.
+    ///   - count: The number of buckets (at least 1).
     public init(_ range: ClosedRange<Int64>, count: Int) {
         precondition(count > 0, "Buckets: count must be positive")
         lo = range.lowerBound
@@ -29,9 +33,15 @@ public struct Buckets: Sendable, Hashable {
     }
 
     /// Whether `x` lies in `[lo, last]`.
+    ///
+    /// - Parameter x: A value.
+    /// - Returns: Whether a bucket holds it.
     @inline(__always) public func contains(_ x: Int64) -> Bool { x >= lo && x <= last }
 
     /// The bucket of `x` (which must lie in `[lo, last]`): `floor((x - lo) · count / width)`.
+    ///
+    /// - Parameter x: A value in `[lo, last]`.
+    /// - Returns: Its bucket, in `0..<count`.
     @inline(__always) public func index(_ x: Int64) -> Int {
         let off = UInt64(bitPattern: x &- lo)
         let p = off.multipliedFullWidth(by: UInt64(count))
@@ -41,6 +51,9 @@ public struct Buckets: Sendable, Hashable {
     }
 
     /// The first value of bucket `b` (0 ≤ b < count): `lo + ceil(b · width / count)`.
+    ///
+    /// - Parameter b: A bucket.
+    /// - Returns: Its first value.
     public func start(_ b: Int) -> Int64 {
         precondition(b >= 0 && b < count, "Buckets.start: bucket out of range")
         let n: (high: UInt64, low: UInt64) = span == .max ? (UInt64(b), 0) : UInt64(b).multipliedFullWidth(by: span + 1)
@@ -50,6 +63,9 @@ public struct Buckets: Sendable, Hashable {
 
     /// The last value of bucket `b` (0 ≤ b < count); a bucket can be empty of integers (when
     /// count > width), then `end(b) < start(b)`.
+    ///
+    /// - Parameter b: A bucket.
+    /// - Returns: Its last value.
     public func end(_ b: Int) -> Int64 {
         b + 1 == count ? last : start(b + 1) &- 1
     }
@@ -59,6 +75,9 @@ public struct Buckets: Sendable, Hashable {
     public var exclusiveEndText: String { Buckets.exclusiveText(last) }
 
     /// `x + 1` as exact decimal text, for an inclusive bound shown as an exclusive one.
+    ///
+    /// - Parameter x: An inclusive bound.
+    /// - Returns: The decimal text of `x + 1`.
     public static func exclusiveText(_ x: Int64) -> String {
         x == .max ? "9223372036854775808" : String(x + 1)
     }
@@ -66,6 +85,9 @@ public struct Buckets: Sendable, Hashable {
     /// Parses an exclusive upper bound given as text into the inclusive last value: any `Int64`
     /// above `Int64.min`, or 9223372036854775808 (which makes `Int64.max` the last value).
     /// Nil when the text is not such a number.
+    ///
+    /// - Parameter text: An exclusive upper bound in decimal.
+    /// - Returns: The inclusive last value, or nil.
     public static func lastValue(exclusiveEnd text: String) -> Int64? {
         if text == "9223372036854775808" { return .max }
         guard let v = Int64(text), v > .min else { return nil }

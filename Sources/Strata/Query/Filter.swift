@@ -21,6 +21,9 @@ public struct Filter: Sendable, CustomStringConvertible {
     public let metricNames: Set<String>
 
     /// Parses `text`; throws ``StrataError`` with code `.parse` and the character position of the problem.
+    ///
+    /// - Parameter text: The expression, such as `params.lr < 1e-3 and tags contains "baseline"`.
+    /// - Throws: ``StrataError`` with code `.parse` for text that is not an expression.
     public init(_ text: String) throws(StrataError) {
         var parser = try FilterParser(text)
         root = try parser.parseExpression()
@@ -131,6 +134,9 @@ extension Stats {
 
     /// The statistic called `name` (one of ``names``); nil for another name or when it is not
     /// known (`min_step` of an all-NaN series).
+    ///
+    /// - Parameter name: A statistic's name.
+    /// - Returns: Its value, or nil.
     public func value(named name: String) -> ParamValue? { FilterStat(rawValue: name)?.value(self) }
 }
 

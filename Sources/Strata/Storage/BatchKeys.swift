@@ -39,24 +39,23 @@ enum BatchKeys {
 
     static func parse(_ path: String) throws(StrataError) -> [BatchCommit] {
         let bytes = try Sys.readFile(path)
-        return try typed {
-            try bytes.withUnsafeBytes { (b) throws(StrataError) -> [BatchCommit] in
-                guard b.count >= 24, memcmpEqual(UnsafeRawBufferPointer(rebasing: b[0..<8]), magic.withUnsafeBytes { $0 }) else {
-                    throw StrataError.corrupt("not a Strata key file (bad magic number)", path: path, offset: 0)
-                }
-                let body = UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 8)])
-                let sum = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt64.self))
-                guard Checksum.xxh64(body) == sum else { throw StrataError.corrupt("key file checksum mismatch", path: path) }
-                var r = ByteReader(body, from: 8, path: path)
-                let v = try r.u32()
-                guard v <= version else {
-                    throw StrataError(.unsupportedVersion, "key file version \(v) is newer than this Strata", path: path, offset: 8)
-                }
-                let n = Int(try r.u32())
-                var out: [BatchCommit] = []
-                for _ in 0..<n { out.append(try BatchCommit.read(&r)) }
-                return out
+        return try ByteView.with(bytes) { (b) throws(StrataError) -> [BatchCommit] in
+            guard b.count >= 24, b[0..<8].equals(magic) else {
+                throw StrataError.corrupt("not a Strata key file (bad magic number)", path: path, offset: 0)
             }
+            let body = b[0..<(b.count - 8)]
+            guard body.xxh64() == b.load(UInt64.self, at: b.count - 8) else {
+                throw StrataError.corrupt("key file checksum mismatch", path: path)
+            }
+            var r = ByteReader(body, from: 8, path: path)
+            let v = try r.u32()
+            guard v <= version else {
+                throw StrataError(.unsupportedVersion, "key file version \(v) is newer than this Strata", path: path, offset: 8)
+            }
+            let n = Int(try r.u32())
+            var out: [BatchCommit] = []
+            for _ in 0..<n { out.append(try BatchCommit.read(&r)) }
+            return out
         }
     }
 }

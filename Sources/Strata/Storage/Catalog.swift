@@ -1,9 +1,5 @@
 import StrataCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The run catalog: an append-only file of run records (`catalog.log`) shared by every process.
 ///
 /// Each record is written with one `write` on an `O_APPEND` descriptor, so records of concurrent
@@ -41,18 +37,14 @@ final class Catalog {
     /// Reads records appended since the last call.
     func refresh() throws(StrataError) {
         guard Sys.kind(path) == .file else { return }
-        let fd = try Sys.open(path, O_RDONLY)
+        let fd = try Sys.open(path, .readOnly)
         defer { Sys.close(fd) }
         let size = try Sys.fileSize(fd, path)
         guard size > readOffset else { return }
         var buf = [UInt8](repeating: 0, count: size - readOffset)
         let start = readOffset
-        let n = try typed { try buf.withUnsafeMutableBytes { b in try Sys.pread(fd, b, at: start, path) } }
-        let consumed = try typed {
-            try buf.withUnsafeBytes { b in
-                try scan(UnsafeRawBufferPointer(rebasing: b[0..<n]), base: start)
-            }
-        }
+        let n = try Sys.pread(fd, into: &buf, at: start, path)
+        let consumed = try ByteView.with(buf) { (b) throws(StrataError) in try scan(b[0..<n], base: start) }
         readOffset += consumed
     }
 
@@ -64,11 +56,11 @@ final class Catalog {
     /// `pos` that do not start an accepted record are damage when an accepted record starts somewhere
     /// after them (skipped up to it and reported), and otherwise a write still in progress or cut
     /// short: the scan stops there and the next refresh retries from the same offset.
-    private func scan(_ b: UnsafeRawBufferPointer, base: Int) throws(StrataError) -> Int {
+    private func scan(_ b: ByteView, base: Int) throws(StrataError) -> Int {
         var pos = 0
         while b.count - pos >= Catalog.headerSize {
             if let len = Catalog.acceptedLength(b, at: pos) {
-                let body = UnsafeRawBufferPointer(rebasing: b[(pos + Catalog.headerSize)..<(pos + Catalog.headerSize + len)])
+                let body = b[(pos + Catalog.headerSize)..<(pos + Catalog.headerSize + len)]
                 do {
                     try apply(body, offset: base + pos + Catalog.headerSize)
                 } catch {
@@ -78,7 +70,7 @@ final class Catalog {
                 continue
             }
             guard let next = Catalog.nextAccepted(b, after: pos) else { break }  // torn or unfinished tail
-            let magicOK = b.loadUnaligned(fromByteOffset: pos, as: UInt32.self) == UInt32(littleEndian: Catalog.magic)
+            let magicOK = b.load(UInt32.self, at: pos) == Catalog.magic
             damaged.append(
                 (
                     base + pos,
@@ -97,29 +89,25 @@ final class Catalog {
 
     /// The body length of the record starting at `pos` when it is accepted (magic, bounded length
     /// inside `b`, checksum), else nil.
-    static func acceptedLength(_ b: UnsafeRawBufferPointer, at pos: Int) -> Int? {
-        guard b.count - pos >= headerSize,
-            UInt32(littleEndian: b.loadUnaligned(fromByteOffset: pos, as: UInt32.self)) == magic
-        else { return nil }
-        let len = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: pos + 4, as: UInt32.self)))
+    static func acceptedLength(_ b: ByteView, at pos: Int) -> Int? {
+        guard b.count - pos >= headerSize, b.load(UInt32.self, at: pos) == magic else { return nil }
+        let len = Int(b.load(UInt32.self, at: pos + 4))
         guard len <= maxBodyLength, len <= b.count - pos - headerSize else { return nil }
-        let sum = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: pos + 8, as: UInt64.self))
-        let body = UnsafeRawBufferPointer(rebasing: b[(pos + headerSize)..<(pos + headerSize + len)])
-        return Checksum.xxh64(body) == sum ? len : nil
+        let sum = b.load(UInt64.self, at: pos + 8)
+        return b[(pos + headerSize)..<(pos + headerSize + len)].xxh64() == sum ? len : nil
     }
 
     /// The first offset after `pos` where an accepted record starts, if any.
-    static func nextAccepted(_ b: UnsafeRawBufferPointer, after pos: Int) -> Int? {
+    static func nextAccepted(_ b: ByteView, after pos: Int) -> Int? {
         var q = pos + 1
-        let wanted = UInt32(littleEndian: magic)
         while b.count - q >= headerSize {
-            if b.loadUnaligned(fromByteOffset: q, as: UInt32.self) == wanted, acceptedLength(b, at: q) != nil { return q }
+            if b.load(UInt32.self, at: q) == magic, acceptedLength(b, at: q) != nil { return q }
             q += 1
         }
         return nil
     }
 
-    private func apply(_ body: UnsafeRawBufferPointer, offset: Int) throws(StrataError) {
+    private func apply(_ body: ByteView, offset: Int) throws(StrataError) {
         var r = ByteReader(body, path: path)
         guard let kind = CatalogRecord.Kind(rawValue: try r.u8("record kind")) else {
             throw StrataError.corrupt("unknown catalog record kind", path: path, offset: offset)
@@ -209,7 +197,7 @@ final class Catalog {
             w.u64(Checksum.xxh64(body.bytes))
             w.raw(body.bytes)
         }
-        let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT)
+        let fd = try Sys.open(path, .writeOnly, [.append, .create])
         defer { Sys.close(fd) }
         // Appenders take turns (`flock`), so a failed append (a full disk) can cut its own torn
         // bytes off the end: the next record then follows the last whole one.
@@ -217,7 +205,7 @@ final class Catalog {
         defer { Sys.unlock(fd) }
         let start = try Sys.fileSize(fd, path)
         do throws(StrataError) {
-            try typed { try w.bytes.withUnsafeBytes { b in try Sys.writeAll(fd, b, path) } }
+            try Sys.writeAll(fd, w.bytes, path)
         } catch {
             try? Sys.ftruncate(fd, start, path)
             throw error

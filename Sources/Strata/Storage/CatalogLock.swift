@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `catalog.lock`: orders the catalog changes that must be atomic across processes.
 ///
 /// Held exclusively, briefly, by whoever resolves a run by name (read the catalog's newest
@@ -12,7 +8,7 @@ import Glibc
 /// recorded later has a larger sequence. See docs/FORMAT.md, "Rewinds".
 enum CatalogLock {
     static func with<T>(_ paths: StorePaths, exclusive: Bool, _ body: () throws(StrataError) -> T) throws(StrataError) -> T {
-        let fd = try Sys.open(paths.catalogLock, O_RDWR | O_CREAT)
+        let fd = try Sys.open(paths.catalogLock, .readWrite, .create)
         defer { Sys.close(fd) }
         if exclusive { try Sys.lockExclusive(fd, paths.catalogLock) } else { try Sys.lockShared(fd, paths.catalogLock) }
         defer { Sys.unlock(fd) }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Merges the segments of a store into one, series by series, in step order (stable by arrival),
 /// applying rewinds, re-chunking into full chunks and rebuilding tier blocks.
 ///
@@ -13,16 +9,20 @@ import Glibc
 /// Memory: one decoded chunk per overlapping input chunk plus one output chunk.
 enum Compactor {
     struct Outcome: Sendable {
-        public var inputSegments = 0
-        public var outputSegment: String?
-        public var points = 0
-        public var deletedSegments = 0
+        /// Segments merged.
+        var inputSegments = 0
+        /// The segment written, if any.
+        var outputSegment: String?
+        /// Points written.
+        var points = 0
+        /// Replaced segments deleted.
+        var deletedSegments = 0
     }
 
     /// `latestRewind`: the latest rewind's sequence; `epoch`: a rewind epoch fixed after reading
     /// the catalog (`RewindEpoch`), recorded in the output (its rewinds are applied by the merge).
     static func run(paths: StorePaths, reader: StoreReader, grace: Double, latestRewind: Int64, epoch: Int64) throws(StrataError) -> Outcome? {
-        let lockFd = try Sys.open(paths.compactionLock, O_RDWR | O_CREAT)
+        let lockFd = try Sys.open(paths.compactionLock, .readWrite, .create)
         defer { Sys.close(lockFd) }
         guard try Sys.tryLockExclusive(lockFd, paths.compactionLock) else { return nil }
         defer { Sys.unlock(lockFd) }
@@ -36,7 +36,7 @@ enum Compactor {
         let needsRewind = inputs.contains { $0.meta.rewindEpoch < latestRewind && $0.meta.firstSequence < latestRewind }
         guard inputs.count > 1 || (needsRewind && !inputs.isEmpty) else { return outcome }
         outcome.inputSegments = inputs.count
-        let name = "c\(Clock.nanoseconds())-\(getpid()).seg"
+        let name = "c\(Clock.nanoseconds())-\(Sys.pid).seg"
         var writer = try SegmentWriter(path: paths.segment(name), tmpDir: paths.tmp)
         do throws(StrataError) {
             var keys = Set<SeriesKey>()

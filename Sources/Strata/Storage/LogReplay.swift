@@ -21,8 +21,8 @@ extension LogScanner {
                 try sink.series(id, key)
             case .row(let step, let time, let pairs):
                 for i in 0..<(pairs.count / 12) {
-                    let id = UInt32(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12, as: UInt32.self))
-                    let bits = UInt64(littleEndian: pairs.loadUnaligned(fromByteOffset: i * 12 + 4, as: UInt64.self))
+                    let id = pairs.load(UInt32.self, at: i * 12)
+                    let bits = pairs.load(UInt64.self, at: i * 12 + 4)
                     try sink.point(id, step: step, value: Double(bitPattern: bits), time: time, sequence: sequence)
                 }
             case .chunk(let id, let count, let steps, let values, let times):

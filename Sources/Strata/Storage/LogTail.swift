@@ -35,7 +35,7 @@ final class LogTail {
         self.path = path
         self.name = name
         file = try MappedFile(path: path)
-        scanner = try LogScanner(bytes: file.bytes, path: path)
+        scanner = try LogScanner(bytes: file.view, path: path)
     }
 
     /// Reads records appended since the last call.

@@ -41,7 +41,7 @@ final class LogWriter {
     /// Makes room for a record of `payload` bytes, preceded by a `mark` record when the last mark
     /// is `markInterval` old, so every record's sequence is at most that much before it was logged.
     @inline(__always)
-    private func stamp(_ payload: Int) throws(StrataError) {
+    func stamp(_ payload: Int) throws(StrataError) {
         if inBatch { return }  // room was made for the whole batch
         let now = Clock.nanoseconds()
         let size = WriteAheadLog.recordSize(payload: payload)
@@ -91,92 +91,12 @@ final class LogWriter {
         }
     }
 
-    /// Logs one step of several series. `ids` and `values` have equal counts.
-    func logRow(step: Int64, time: Int64, ids: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) throws(StrataError) {
-        let n = ids.count
-        let payload = 20 + 12 * n
-        try stamp(payload)
-        let wal = self.wal
-        wal.append(kind: .row, payload: payload) { p in
-            p.storeBytes(of: step.littleEndian, toByteOffset: 0, as: Int64.self)
-            p.storeBytes(of: time.littleEndian, toByteOffset: 8, as: Int64.self)
-            p.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 16, as: UInt32.self)
-            var o = 20
-            for i in 0..<n {
-                p.storeBytes(of: UInt32(ids[i]).littleEndian, toByteOffset: o, as: UInt32.self)
-                p.storeBytes(of: values[i].bitPattern.littleEndian, toByteOffset: o + 4, as: UInt64.self)
-                o += 12
-            }
-        }
-        buffers.appendRow(step: step, time: time, ids: ids, values: values)
-    }
-
-    /// Appends whole arrays of one series (an importer's path): encoded in chunks, each chunk
-    /// logged encoded (a few bytes a point) and kept for the next segment.
-    func append(id: Int, steps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, times: UnsafeBufferPointer<Int64>)
-        throws(StrataError)
-    {
-        let n = steps.count
-        if n == 0 { return }
-        let reuse = buffers.reuseForCaller(id)
-        var from = 0
-        while from < n {
-            let to = min(n, from + ChunkLayout.chunkCapacity)
-            let chunk = ChunkEncoder.encode(
-                steps: UnsafeBufferPointer(rebasing: steps[from..<to]),
-                values: UnsafeBufferPointer(rebasing: values[from..<to]),
-                times: UnsafeBufferPointer(rebasing: times[from..<to]), reuse: reuse)
-            try logChunk(id: id, chunk: chunk)
-            from = to
-        }
-    }
-
-    private func logChunk(id: Int, chunk: EncodedChunk) throws(StrataError) {
-        let payload = LogWriter.chunkPayload(chunk)
-        try stamp(payload)
-        wal.append(kind: .chunk, payload: payload) { p in
-            p.storeBytes(of: UInt32(id).littleEndian, toByteOffset: 0, as: UInt32.self)
-            p.storeBytes(of: UInt32(chunk.stats.count).littleEndian, toByteOffset: 4, as: UInt32.self)
-            p.storeBytes(of: UInt32(chunk.steps.count).littleEndian, toByteOffset: 8, as: UInt32.self)
-            p.storeBytes(of: UInt32(chunk.values.count).littleEndian, toByteOffset: 12, as: UInt32.self)
-            p.storeBytes(of: UInt32(chunk.times.count).littleEndian, toByteOffset: 16, as: UInt32.self)
-            var o = 20
-            for blob in [chunk.steps, chunk.values, chunk.times] {
-                blob.withUnsafeBytes { (p + o).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                o += blob.count
-            }
-        }
-        buffers.append(id, chunk: chunk)
-    }
-
     static func chunkPayload(_ chunk: EncodedChunk) -> Int { 20 + chunk.steps.count + chunk.values.count + chunk.times.count }
 
     /// One piece of an atomic batch, prepared (series numbered, chunks encoded) before writing.
     enum BatchItem {
         case row(step: Int64, time: Int64, ids: [Int32], values: [Double])
         case chunk(id: Int, chunk: EncodedChunk)
-    }
-
-    /// Encodes sorted columns of one series into chunk items.
-    func chunkItems(id: Int, steps: [Int64], values: [Double], times: [Int64]) -> [BatchItem] {
-        let reuse = buffers.reuseForCaller(id)
-        var out: [BatchItem] = []
-        var from = 0
-        while from < steps.count {
-            let to = min(steps.count, from + ChunkLayout.chunkCapacity)
-            let chunk = steps.withUnsafeBufferPointer { sp in
-                values.withUnsafeBufferPointer { vp in
-                    times.withUnsafeBufferPointer { tp in
-                        ChunkEncoder.encode(
-                            steps: UnsafeBufferPointer(rebasing: sp[from..<to]), values: UnsafeBufferPointer(rebasing: vp[from..<to]),
-                            times: UnsafeBufferPointer(rebasing: tp[from..<to]), reuse: reuse)
-                    }
-                }
-            }
-            out.append(.chunk(id: id, chunk: chunk))
-            from = to
-        }
-        return out
     }
 
     /// Writes a batch atomically: a `begin` record giving the length of what follows, the
@@ -209,9 +129,7 @@ final class LogWriter {
         for item in items {
             switch item {
             case .row(let step, let time, let ids, let values):
-                try ids.withUnsafeBufferPointer { (ip) throws(StrataError) in
-                    try values.withUnsafeBufferPointer { (vp) throws(StrataError) in try logRow(step: step, time: time, ids: ip, values: vp) }
-                }
+                try logRow(step: step, time: time, ids: ids, values: values)
             case .chunk(let id, let chunk):
                 try logChunk(id: id, chunk: chunk)
             }

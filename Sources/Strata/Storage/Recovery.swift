@@ -1,9 +1,5 @@
 import StrataCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Turns the log of a dead writer into a segment.
 ///
 /// A log file is locked (`flock`) by its living writer; a log whose lock can be taken belongs to a
@@ -23,7 +19,7 @@ enum Recovery {
     /// Recovers one log if its writer is dead; nil when the writer is alive.
     static func recoverIfDead(logPath: String, paths: StorePaths, catalog: Catalog) throws(StrataError) -> Outcome? {
         let fd: Int32
-        do { fd = try Sys.open(logPath, O_RDONLY) } catch { return nil }  // gone already
+        do { fd = try Sys.open(logPath, .readOnly) } catch { return nil }  // gone already
         defer { Sys.close(fd) }
         guard try Sys.tryLockExclusive(fd, logPath) else { return nil }
         defer { Sys.unlock(fd) }
@@ -33,7 +29,7 @@ enum Recovery {
         var outcome = Outcome()
         var scanner: LogScanner
         do {
-            scanner = try LogScanner(bytes: file.bytes, path: logPath)
+            scanner = try LogScanner(bytes: file.view, path: logPath)
         } catch {
             // Not even a readable header: keep the bytes for inspection, out of the way.
             try moveToDamaged(logPath, paths: paths)
@@ -53,7 +49,7 @@ enum Recovery {
         outcome.recoveredPoints = replay.points
         outcome.damage = replay.damage
         // A batch without its commit at the end is a batch the writer died in: dropped, not damage.
-        if outcome.damage == nil, !scanner.pendingBatch, let reason = scanner.stopReason, hasDataAfter(file.bytes, scanner.offset) {
+        if outcome.damage == nil, !scanner.pendingBatch, let reason = scanner.stopReason, hasDataAfter(file.view, scanner.offset) {
             outcome.damage = "\(reason) at byte \(scanner.offset), with more data after it"
         }
         let meta = SegmentMeta(
@@ -72,8 +68,9 @@ enum Recovery {
     }
 
     /// Whether any byte after the record header at `offset` is not zero (damage, not a cut-off tail).
-    private static func hasDataAfter<C: Collection<UInt8>>(_ b: C, _ offset: Int) -> Bool {
-        b.dropFirst(offset + LogFormat.recordHeaderSize).contains { $0 != 0 }
+    private static func hasDataAfter(_ b: ByteView, _ offset: Int) -> Bool {
+        let from = offset + LogFormat.recordHeaderSize
+        return from < b.count && b[from..<b.count].array.contains { $0 != 0 }
     }
 
     static func moveToDamaged(_ path: String, paths: StorePaths) throws(StrataError) {

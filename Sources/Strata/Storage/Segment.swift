@@ -1,9 +1,5 @@
 import StrataCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Immutable segment files: encoded column chunks of many series, their level-1 tier blocks,
 /// per-series chunk tables and a directory, closed by a fixed trailer.
 /// Byte layout: `docs/FORMAT.md`, "Segment files".
@@ -66,7 +62,7 @@ struct SegmentWriter {
     private mutating func drain() throws(StrataError) {
         if buffer.isEmpty { return }
         let path = tmpPath, fd = fd
-        try typed { try buffer.withUnsafeBytes { b in try Sys.writeAll(fd, b, path) } }
+        try Sys.writeAll(fd, buffer, path)
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -266,9 +262,9 @@ final class SegmentSeries {
 
 /// A segment file opened for reading: mapped, trailer and directory parsed, data untouched.
 ///
-/// Unsafe memory (the mapped segment reader): `blob`, the magic checks and table parsing take
-/// slices of the read-only mapping (`MappedFile`, alive as long as the segment), only at offsets
-/// checked against the file size first (trailer, directory and chunk table bounds).
+/// The header, trailer, directory and chunk tables are read through a bounds-checked view of the
+/// read-only mapping (`MappedFile.view`, alive as long as the segment); column bytes are handed
+/// to the chunk readers by `blob` (Storage/Unsafe/SegmentBlob.swift).
 final class Segment {
     let name: String
     let file: MappedFile
@@ -277,8 +273,8 @@ final class Segment {
     /// Order among segments for "stable by arrival" (assigned by the store snapshot).
     var arrivalOrder = 0
     /// Blobs whose checksum was verified, by (offset, length).
-    private var verifiedBlobs = Set<BlobKey>()
-    private struct BlobKey: Hashable { var offset: Int; var length: Int }
+    var verifiedBlobs = Set<BlobKey>()
+    struct BlobKey: Hashable { var offset: Int; var length: Int }
     /// When the file was written (its modification time), nanoseconds since 1970.
     private(set) var createdNs: Int64 = 0
 
@@ -292,12 +288,12 @@ final class Segment {
     }
 
     private func parse() throws(StrataError) {
-        let b = file.bytes
+        let b = file.view
         let path = file.path
         guard b.count >= SegmentFormat.headerSize + SegmentFormat.trailerSize else {
             throw StrataError.corrupt("segment is truncated: \(b.count) bytes", path: path)
         }
-        guard memcmpEqual(UnsafeRawBufferPointer(rebasing: b[0..<8]), SegmentFormat.magic.withUnsafeBytes { $0 }) else {
+        guard b[0..<8].equals(SegmentFormat.magic) else {
             throw StrataError(.notAStore, "not a Strata segment (bad magic number)", path: path, offset: 0)
         }
         var h = ByteReader(b, from: 8, path: path)
@@ -312,7 +308,7 @@ final class Segment {
         let dirAt = Int(clamping: try t.u64()), dirLen = Int(clamping: try t.u64()), dirSum = try t.u64()
         _ = try t.u32(); _ = try t.u32()
         let end = try t.bytes(8, "end magic")
-        guard memcmpEqual(end, SegmentFormat.endMagic.withUnsafeBytes { $0 }) else {
+        guard end.equals(SegmentFormat.endMagic) else {
             throw StrataError.corrupt("segment trailer is damaged or the file is truncated (no end magic)", path: path, offset: b.count - 8)
         }
         let limit = b.count - SegmentFormat.trailerSize
@@ -320,8 +316,7 @@ final class Segment {
             throw StrataError.corrupt(
                 "segment directory location \(dirAt)+\(dirLen) is outside the file", path: path, offset: b.count - SegmentFormat.trailerSize)
         }
-        let dir = UnsafeRawBufferPointer(rebasing: b[dirAt..<(dirAt + dirLen)])
-        guard Checksum.xxh64(dir) == dirSum else {
+        guard b[dirAt..<(dirAt + dirLen)].xxh64() == dirSum else {
             throw StrataError.corrupt("segment directory checksum mismatch", path: path, offset: dirAt)
         }
         var r = ByteReader(b, from: dirAt, to: dirAt + dirLen, path: path)
@@ -363,10 +358,9 @@ final class Segment {
     }
 
     func parseTable(_ s: SegmentSeries) throws(StrataError) -> [ChunkEntry] {
-        let b = file.bytes
+        let b = file.view
         let len = s.chunkCount * SegmentFormat.chunkEntrySize
-        let table = UnsafeRawBufferPointer(rebasing: b[s.tableOffset..<(s.tableOffset + len)])
-        guard Checksum.xxh64(table) == s.tableChecksum else {
+        guard b[s.tableOffset..<(s.tableOffset + len)].xxh64() == s.tableChecksum else {
             throw StrataError.corrupt("chunk table checksum mismatch for series \(s.key.canonical)", path: path, offset: s.tableOffset)
         }
         var r = ByteReader(b, from: s.tableOffset, to: s.tableOffset + len, path: path)
@@ -426,16 +420,4 @@ final class Segment {
         return offsets
     }
 
-    /// The bytes of a blob, checksum-verified on first use.
-    func blob(_ ref: BlobRef) throws(StrataError) -> UnsafeRawBufferPointer {
-        let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[ref.offset..<(ref.offset + ref.length)])
-        let key = BlobKey(offset: ref.offset, length: ref.length)
-        if !verifiedBlobs.contains(key) {
-            guard Checksum.xxh64(bytes) == ref.checksum else {
-                throw StrataError.corrupt("column checksum mismatch", path: path, offset: ref.offset)
-            }
-            verifiedBlobs.insert(key)
-        }
-        return bytes
-    }
 }

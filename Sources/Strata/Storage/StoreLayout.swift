@@ -47,7 +47,7 @@ enum StoreLayout {
         guard bytes.count >= 12, Array(bytes[0..<8]) == magic else {
             throw StrataError(.notAStore, "STRATA file is damaged or foreign (bad magic number)", path: paths.versionFile, offset: 0)
         }
-        let v = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+        let v = ByteView.with(bytes) { $0.load(UInt32.self, at: 8) }
         if v > version {
             throw StrataError(
                 .unsupportedVersion, "store format version \(v) is newer than this Strata (supports up to \(version)); upgrade Strata",

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Temporary files of writers that died: a segment, log or small file being written under
 /// `tmp/` when its process was killed. Each is named `<pid>-<ns>-<random><suffix>` and stays
 /// `flock`ed by its writer from creation until it is renamed into place, so a file is stale only
@@ -19,7 +15,7 @@ enum TempFiles {
                 !Sys.processExists(pid)
             else { continue }
             let path = paths.tmp + "/" + name
-            guard let fd = try? Sys.open(path, O_RDONLY | O_NONBLOCK) else { continue }
+            guard let fd = try? Sys.open(path, .readOnly, .nonBlocking) else { continue }
             defer { Sys.close(fd) }
             guard (try? Sys.tryLockExclusive(fd, path)) == true else { continue }
             if (try? Sys.unlink(path)) != nil { removed.append(name) }

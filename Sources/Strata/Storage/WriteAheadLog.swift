@@ -1,9 +1,5 @@
 import StrataCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Record kinds of the write-ahead log. Byte layout: `docs/FORMAT.md`, "Write-ahead log".
 enum LogRecordKind: UInt8 {
     /// Binds a log-local series number to a run and series name.
@@ -45,11 +41,14 @@ enum LogFormat {
 final class WriteAheadLog {
     let path: String
     let generation: UInt64
-    let writerId: String
-    let createdNs: Int64
-    private let map: LogMapping
-    private(set) var end: Int
+    /// Where the last `sync` reached.
     private var syncedUpTo: Int
+    let writerId: String
+    /// The end of what is appended (the next record's offset); advanced by `append`.
+    var end: Int
+    let createdNs: Int64
+    /// The mapped file, written by `append` (Storage/Unsafe/LogAppend.swift).
+    let map: LogMapping
 
     var capacity: Int { map.capacity }
 
@@ -59,7 +58,7 @@ final class WriteAheadLog {
         let name = WriteAheadLog.fileName(writer: writerId, generation: generation)
         path = directory + "/" + name
         let tmp = tmpDir + "/" + Sys.uniqueName(suffix: ".wal.tmp")
-        let fd = try Sys.open(tmp, O_RDWR | O_CREAT | O_EXCL)
+        let fd = try Sys.open(tmp, .readWrite, [.create, .exclusiveCreate])
         do throws(StrataError) {
             guard try Sys.tryLockExclusive(fd, tmp) else { throw StrataError(.io, "could not lock a new log", path: tmp) }
             let size = try WriteAheadLog.reserve(fd, capacity, tmp)
@@ -82,10 +81,9 @@ final class WriteAheadLog {
         while h.count < LogFormat.headerSize { h.u8(0) }
         end = LogFormat.headerSize
         syncedUpTo = 0
-        let m = map
-        h.bytes.withUnsafeBytes { m.base.copyMemory(from: $0.baseAddress!, byteCount: LogFormat.headerSize) }
+        writeHeader(h.bytes)
         do throws(StrataError) {
-            try m.sync(0..<LogFormat.headerSize)
+            try map.sync(0..<LogFormat.headerSize)
             try Sys.rename(tmp, path)
         } catch {
             Sys.close(fd)
@@ -126,33 +124,9 @@ final class WriteAheadLog {
 
     var remaining: Int { map.capacity - end }
 
-    /// What was appended so far (header included); valid until `remove()` or `abandon()`.
-    var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: map.base, count: end) }
-
     /// Space a record with `payload` bytes takes (header and padding to 8 bytes).
     @inline(__always)
     static func recordSize(payload: Int) -> Int { (LogFormat.recordHeaderSize + payload + 7) & ~7 }
-
-    /// Appends one record whose payload is produced by `fill` straight into the mapping.
-    /// The caller checked `recordSize(payload:) <= remaining`.
-    @inline(__always)
-    func append(kind: LogRecordKind, payload: Int, _ fill: (UnsafeMutableRawPointer) -> Void) {
-        let at = map.base + end
-        let body = at + LogFormat.recordHeaderSize
-        fill(body)
-        let sum = Checksum.xxh64(UnsafeRawBufferPointer(start: body, count: payload), seed: UInt64(payload) << 8 | UInt64(kind.rawValue))
-        at.storeBytes(of: sum.littleEndian, toByteOffset: 8, as: UInt64.self)
-        // Length and kind go last, in one aligned 8-byte store: a reader (or recovery after kill -9)
-        // sees either a zero word (the end) or a complete record.
-        at.storeBytes(of: (UInt64(kind.rawValue) << 32 | UInt64(payload)).littleEndian, toByteOffset: 0, as: UInt64.self)
-        end += WriteAheadLog.recordSize(payload: payload)
-    }
-
-    func append(kind: LogRecordKind, bytes: [UInt8]) {
-        append(kind: kind, payload: bytes.count) { dst in
-            bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        }
-    }
 
     /// msync + fsync of what was appended since the last sync: survives power loss.
     func sync() throws(StrataError) {
@@ -186,22 +160,22 @@ struct LogScanner {
 
     enum Record {
         case series(id: UInt32, key: SeriesKey)
-        case row(step: Int64, time: Int64, pairs: UnsafeRawBufferPointer)
-        case chunk(id: UInt32, count: Int, steps: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer, times: UnsafeRawBufferPointer)
+        case row(step: Int64, time: Int64, pairs: ByteView)
+        case chunk(id: UInt32, count: Int, steps: ByteView, values: ByteView, times: ByteView)
         case mark(ns: Int64)
         case commit(BatchCommit)
     }
 
-    let bytes: UnsafeRawBufferPointer
+    let bytes: ByteView
     let path: String
     private(set) var offset: Int
     private(set) var header: Header
 
-    init(bytes: UnsafeRawBufferPointer, path: String) throws(StrataError) {
+    init(bytes: ByteView, path: String) throws(StrataError) {
         self.bytes = bytes
         self.path = path
         guard bytes.count >= LogFormat.headerSize else { throw StrataError.corrupt("log is truncated: \(bytes.count) bytes", path: path) }
-        guard memcmpEqual(UnsafeRawBufferPointer(rebasing: bytes[0..<8]), LogFormat.magic.withUnsafeBytes { $0 }) else {
+        guard bytes[0..<8].equals(LogFormat.magic) else {
             throw StrataError.corrupt("not a Strata log (bad magic number)", path: path, offset: 0)
         }
         var r = ByteReader(bytes, from: 8, to: LogFormat.headerSize, path: path)
@@ -232,14 +206,14 @@ struct LogScanner {
     private(set) var sequence: Int64
 
     /// The length, kind and payload of a checksum-valid record at `at`, or nil.
-    private func record(at: Int) -> (kind: UInt32, body: UnsafeRawBufferPointer)? {
+    private func record(at: Int) -> (kind: UInt32, body: ByteView)? {
         guard at >= 0, bytes.count - at >= LogFormat.recordHeaderSize else { return nil }
-        let len = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-        let kindWord = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self))
-        let sum = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+        let len = Int(bytes.load(UInt32.self, at: at))
+        let kindWord = bytes.load(UInt32.self, at: at + 4)
+        let sum = bytes.load(UInt64.self, at: at + 8)
         guard len > 0 || kindWord > 0, len <= bytes.count - at - LogFormat.recordHeaderSize, kindWord <= 255 else { return nil }
-        let body = UnsafeRawBufferPointer(rebasing: bytes[(at + LogFormat.recordHeaderSize)..<(at + LogFormat.recordHeaderSize + len)])
-        guard Checksum.xxh64(body, seed: UInt64(len) << 8 | UInt64(kindWord)) == sum else { return nil }
+        let body = bytes[(at + LogFormat.recordHeaderSize)..<(at + LogFormat.recordHeaderSize + len)]
+        guard body.xxh64(seed: UInt64(len) << 8 | UInt64(kindWord)) == sum else { return nil }
         return (kindWord, body)
     }
 
@@ -248,17 +222,17 @@ struct LogScanner {
         pendingBatch = false
         while true {
             guard bytes.count - offset >= LogFormat.recordHeaderSize else { return nil }
-            let len = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            let kindWord = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-            let sum = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+            let len = Int(bytes.load(UInt32.self, at: offset))
+            let kindWord = bytes.load(UInt32.self, at: offset + 4)
+            let sum = bytes.load(UInt64.self, at: offset + 8)
             if len == 0 && kindWord == 0 { return nil }
             let size = WriteAheadLog.recordSize(payload: len)
             guard len <= bytes.count - offset - LogFormat.recordHeaderSize else {
                 stopReason = "record length \(len) runs past the end of the log"
                 return nil
             }
-            let body = UnsafeRawBufferPointer(rebasing: bytes[(offset + LogFormat.recordHeaderSize)..<(offset + LogFormat.recordHeaderSize + len)])
-            guard kindWord <= 255, Checksum.xxh64(body, seed: UInt64(len) << 8 | UInt64(kindWord)) == sum else {
+            let body = bytes[(offset + LogFormat.recordHeaderSize)..<(offset + LogFormat.recordHeaderSize + len)]
+            guard kindWord <= 255, body.xxh64(seed: UInt64(len) << 8 | UInt64(kindWord)) == sum else {
                 stopReason = "record checksum mismatch (a write cut short by a crash, or damage)"
                 return nil
             }
@@ -337,10 +311,10 @@ public struct BatchCommit: Sendable, Hashable {
 
     static func read(_ r: inout ByteReader) throws(StrataError) -> BatchCommit {
         let key = try r.string("batch key", max: LogFormat.maxBatchKeyBytes)
-        let digest = Array(try r.bytes(32, "batch digest"))
+        let digest = try r.bytes(32, "batch digest").array
         let ms = try r.i64()
         let n = try r.count("batch response length", max: 1 << 26)
-        let response = Array(try r.bytes(n, "batch response"))
+        let response = try r.bytes(n, "batch response").array
         return BatchCommit(key: key, digest: digest, committedMs: ms, response: response)
     }
 

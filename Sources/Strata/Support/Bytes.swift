@@ -11,9 +11,13 @@ struct ByteWriter {
     var count: Int { bytes.count }
 
     mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u16(_ v: UInt16) { append(v) }
+    mutating func u32(_ v: UInt32) { append(v) }
+    mutating func u64(_ v: UInt64) { append(v) }
+    /// `v`'s bytes, least significant first.
+    private mutating func append<T: FixedWidthInteger>(_ v: T) {
+        for i in 0..<MemoryLayout<T>.size { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) }
+    }
     mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
     mutating func f64(_ v: Double) { u64(v.bitPattern) }
     /// Unsigned LEB128.
@@ -31,31 +35,25 @@ struct ByteWriter {
         }
     }
     mutating func raw(_ other: [UInt8]) { bytes.append(contentsOf: other) }
-    mutating func raw(_ other: UnsafeRawBufferPointer) { bytes.append(contentsOf: other) }
 
     /// Overwrites 4 bytes at `offset` (for lengths known only after the body is written).
-    mutating func patchU32(_ v: UInt32, at offset: Int) {
-        withUnsafeBytes(of: v.littleEndian) { src in
-            for i in 0..<4 { bytes[offset + i] = src[i] }
-        }
-    }
-    mutating func patchU64(_ v: UInt64, at offset: Int) {
-        withUnsafeBytes(of: v.littleEndian) { src in
-            for i in 0..<8 { bytes[offset + i] = src[i] }
-        }
+    mutating func patchU32(_ v: UInt32, at offset: Int) { patch(v, at: offset) }
+    mutating func patchU64(_ v: UInt64, at offset: Int) { patch(v, at: offset) }
+    private mutating func patch<T: FixedWidthInteger>(_ v: T, at offset: Int) {
+        for i in 0..<MemoryLayout<T>.size { bytes[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }
     }
 }
 
 /// Reads little-endian fields from bytes that may be damaged: every read is bounds-checked and
 /// a short or impossible field throws `StrataError.corrupt` naming the file and offset.
 struct ByteReader {
-    let base: UnsafeRawBufferPointer
+    let base: ByteView
     var offset: Int
     let end: Int
     /// For error messages.
     let path: String
 
-    init(_ base: UnsafeRawBufferPointer, from: Int = 0, to: Int? = nil, path: String) {
+    init(_ base: ByteView, from: Int = 0, to: Int? = nil, path: String) {
         self.base = base
         self.offset = from
         self.end = min(to ?? base.count, base.count)
@@ -79,17 +77,17 @@ struct ByteReader {
     mutating func u16(_ what: String = "field") throws(StrataError) -> UInt16 {
         try need(2, what)
         defer { offset += 2 }
-        return UInt16(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+        return base.load(at: offset)
     }
     mutating func u32(_ what: String = "field") throws(StrataError) -> UInt32 {
         try need(4, what)
         defer { offset += 4 }
-        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        return base.load(at: offset)
     }
     mutating func u64(_ what: String = "field") throws(StrataError) -> UInt64 {
         try need(8, what)
         defer { offset += 8 }
-        return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        return base.load(at: offset)
     }
     mutating func i64(_ what: String = "field") throws(StrataError) -> Int64 { Int64(bitPattern: try u64(what)) }
     mutating func f64(_ what: String = "field") throws(StrataError) -> Double { Double(bitPattern: try u64(what)) }
@@ -128,12 +126,11 @@ struct ByteReader {
         let n = try length("\(what) length", max: limit)
         try need(n, what)
         defer { offset += n }
-        let slice = UnsafeRawBufferPointer(rebasing: base[offset..<offset + n])
-        return String(decoding: slice, as: UTF8.self)
+        return base[offset..<offset + n].string
     }
-    mutating func bytes(_ n: Int, _ what: String) throws(StrataError) -> UnsafeRawBufferPointer {
+    mutating func bytes(_ n: Int, _ what: String) throws(StrataError) -> ByteView {
         try need(n, what)
         defer { offset += n }
-        return UnsafeRawBufferPointer(rebasing: base[offset..<offset + n])
+        return base[offset..<offset + n]
     }
 }

@@ -23,7 +23,11 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         /// The code's name, e.g. `"notFound"`.
         public let rawValue: String
+        /// The code with this name (the named constants below are the codes Strata throws).
+        ///
+        /// - Parameter rawValue: The code's name.
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The code's name.
         public var description: String { rawValue }
 
         /// A name, value or argument given by the caller is not acceptable.
@@ -85,6 +89,11 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     /// Equal when code, message, path, offset and errno are; ``cause`` is not compared.
+    ///
+    /// - Parameters:
+    ///   - a: An error.
+    ///   - b: An error.
+    /// - Returns: Whether they are equal.
     public static func == (a: StrataError, b: StrataError) -> Bool {
         a.code == b.code && a.message == b.message && a.path == b.path && a.offset == b.offset && a.errno == b.errno
     }
@@ -104,11 +113,21 @@ public struct StrataError: Error, CustomStringConvertible, Sendable, Equatable {
 extension StrataError.Code {
     /// Matches an error that is a ``StrataError`` of this code: `catch StrataError.Code.notFound`,
     /// or `case .notFound = strataError`.
+    ///
+    /// - Parameters:
+    ///   - code: The code of the pattern.
+    ///   - error: The error matched.
+    /// - Returns: Whether `error` is a ``StrataError`` with this code.
     public static func ~= (code: StrataError.Code, error: any Error) -> Bool {
         (error as? StrataError)?.code == code
     }
 
     /// Matches a ``StrataError`` of this code (`if case .noSpace = error`).
+    ///
+    /// - Parameters:
+    ///   - code: The code of the pattern.
+    ///   - error: The error matched.
+    /// - Returns: Whether `error` has this code.
     public static func ~= (code: StrataError.Code, error: StrataError) -> Bool {
         error.code == code
     }

@@ -5,6 +5,11 @@ public enum Suggest {
     /// The known name closest to `word` (case-insensitive), if it is within a typo's distance:
     /// at most 1 edit for words up to 5 characters, 2 for longer ones (insertions, deletions,
     /// substitutions and swaps of neighbours each count 1). Ties go to the first in `candidates`.
+    ///
+    /// - Parameters:
+    ///   - word: The word as typed.
+    ///   - candidates: The known names.
+    /// - Returns: The closest known name, or nil when none is within a typo's distance.
     public static func closest<S: Sequence<String>>(to word: String, in candidates: S) -> String? {
         let lower = Array(word.lowercased())
         let limit = Swift.max(1, Swift.min(2, word.count / 3))
@@ -17,6 +22,11 @@ public enum Suggest {
     }
 
     /// ` (did you mean X?)` for the closest name, else "" — for appending to an error message.
+    ///
+    /// - Parameters:
+    ///   - word: The word as typed.
+    ///   - candidates: The known names.
+    /// - Returns: ` (did you mean X?)`, or "" when no name is close.
     public static func didYouMean<S: Sequence<String>>(_ word: String, in candidates: S) -> String {
         closest(to: word, in: candidates).map { " (did you mean \($0)?)" } ?? ""
     }

@@ -1,5 +1,3 @@
-// Unsafe pointer code: the server's batch scanner reads the request body through a buffer
-// pointer (the ingest hot path); the pointer never leaves the scanner.
 import Strata
 
 /// A syntax error at a byte offset of the body.
@@ -13,29 +11,24 @@ package struct JSONSyntaxError: Error {
 /// Accepts, beyond strict JSON, the bare tokens `NaN`, `Infinity` and `-Infinity` as numbers
 /// (what Python's `json.dumps` writes).
 package struct JSONScanner {
-    package let p: UnsafeBufferPointer<UInt8>
+    package let p: [UInt8]
     package var i = 0
     package static let maxDepth = 64
     /// How errors name the end of the text ("end of input" for a request body, "end of line" for a line).
     package let end: String
 
-    package init(_ p: UnsafeBufferPointer<UInt8>, end: String = "end of input") {
+    package init(_ p: [UInt8], end: String = "end of input") {
         self.p = p
         self.end = end
     }
 
-    /// Runs `body` with a scanner over `bytes` (offsets from the slice's start): the way callers
-    /// holding arrays scan them without handling the pointer themselves.
+    /// Runs `body` with a scanner over `bytes` (offsets from the slice's start).
     package static func scanning<T, E: Error>(
         _ bytes: ArraySlice<UInt8>, end: String = "end of input",
         _ body: (inout JSONScanner) throws(E) -> T
     ) throws(E) -> T {
-        var result: Result<T, E>?
-        bytes.withUnsafeBufferPointer { p in
-            var s = JSONScanner(p, end: end)
-            result = Result { () throws(E) -> T in try body(&s) }
-        }
-        return try result!.get()
+        var s = JSONScanner(Array(bytes), end: end)
+        return try body(&s)
     }
 
     package var atEnd: Bool { i >= p.count }
@@ -244,7 +237,7 @@ package struct JSONScanner {
     }
 
     private func slowDouble(_ start: Int) -> Double {
-        let s = String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+        let s = String(decoding: p[start..<i], as: UTF8.self)
         return Double(s) ?? .nan
     }
 }

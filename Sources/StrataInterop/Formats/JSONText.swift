@@ -1,5 +1,3 @@
-// Unsafe pointer code: the JSON readers' byte loops (the ingest hot path) read buffer pointers.
-
 /// Pieces of JSON text decoding shared by the CLI's `strata ingest` parser and the server's batch
 /// decoder (each keeps its own value model and error type).
 package enum JSONText {
@@ -10,7 +8,7 @@ package enum JSONText {
     }
 
     /// How the byte at `i` reads in an error message ("'x'", "byte 0x1f", or `end`).
-    package static func describe(_ p: UnsafeBufferPointer<UInt8>, at i: Int, end: String) -> String {
+    package static func describe(_ p: [UInt8], at i: Int, end: String) -> String {
         if i >= p.count { return end }
         let c = p[i]
         if c >= 0x20 && c < 0x7f { return "'\(Character(Unicode.Scalar(c)))'" }
@@ -20,17 +18,17 @@ package enum JSONText {
     /// Decodes a string's contents: `i` is just past the opening quote; on return it is just past
     /// the closing quote. Escapes (\uXXXX with surrogate pairs) are decoded; a lone surrogate,
     /// bytes that are not UTF-8 and raw control characters are refused.
-    package static func string(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, end: String) throws(Failure) -> String {
+    package static func string(_ p: [UInt8], _ i: inout Int, end: String) throws(Failure) -> String {
         let start = i
         var ascii = true
         // Fast path: no escapes.
         while i < p.count {
             let c = p[i]
             if c == UInt8(ascii: "\"") {
-                let raw = UnsafeBufferPointer(rebasing: p[start..<i])
+                let raw = p[start..<i]
                 // Never repaired into U+FFFD: text that is not UTF-8 is refused.
                 if !ascii, let bad = invalidUTF8(raw) {
-                    throw Failure(message: "invalid UTF-8 (byte 0x\(String(raw[bad], radix: 16))) in a string", offset: start + bad)
+                    throw Failure(message: "invalid UTF-8 (byte 0x\(String(p[start + bad], radix: 16))) in a string", offset: start + bad)
                 }
                 let s = String(decoding: raw, as: UTF8.self)
                 i += 1
@@ -45,8 +43,9 @@ package enum JSONText {
         while i < p.count {
             let c = p[i]
             if c == UInt8(ascii: "\"") {
-                let bad = bytes.withUnsafeBufferPointer { invalidUTF8($0) }
-                if let bad { throw Failure(message: "invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16))) in a string", offset: start) }
+                if let bad = invalidUTF8(bytes[...]) {
+                    throw Failure(message: "invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16))) in a string", offset: start)
+                }
                 i += 1
                 return String(decoding: bytes, as: UTF8.self)
             }
@@ -124,13 +123,14 @@ package enum JSONText {
         return u.isEmpty ? Double(s) : nil
     }
 
-    /// The offset of the first byte of `b` that is not part of well-formed UTF-8 (overlong forms,
+    /// The offset (from the slice's start) of the first byte of `b` that is not part of well-formed UTF-8 (overlong forms,
     /// surrogates and code points above U+10FFFF included), or nil when all of `b` is.
-    package static func invalidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+    package static func invalidUTF8(_ b: ArraySlice<UInt8>) -> Int? {
         var i = 0
         let n = b.count
+        let o = b.startIndex
         while i < n {
-            let c = b[i]
+            let c = b[o + i]
             if c < 0x80 { i += 1; continue }
             let len: Int, least: UInt32
             var cp: UInt32
@@ -145,7 +145,7 @@ package enum JSONText {
             }
             guard i + len <= n else { return i }
             for k in 1..<len {
-                let d = b[i + k]
+                let d = b[o + i + k]
                 guard d & 0xC0 == 0x80 else { return i }
                 cp = cp << 6 | UInt32(d & 0x3F)
             }
@@ -155,12 +155,10 @@ package enum JSONText {
         return nil
     }
 
-    /// `invalidUTF8` of a slice (the offset is from the slice's start).
-    package static func invalidUTF8(_ b: ArraySlice<UInt8>) -> Int? {
-        b.withUnsafeBufferPointer { invalidUTF8($0) }
-    }
+    /// `invalidUTF8` of an array.
+    package static func invalidUTF8(_ b: [UInt8]) -> Int? { invalidUTF8(b[...]) }
 
-    private static func hex4(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(Failure) -> UInt32 {
+    private static func hex4(_ p: [UInt8], _ i: inout Int) throws(Failure) -> UInt32 {
         guard i + 4 <= p.count else { throw Failure(message: "incomplete \\u escape", offset: i) }
         var v: UInt32 = 0
         for _ in 0..<4 {

@@ -24,6 +24,12 @@ package struct JSONOut {
 
     package mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needComma.append(false) }
     package mutating func endObject() { needComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
+    /// Ends the top-level object and the document (a newline): the bytes of a whole JSON answer.
+    package mutating func endDocument() -> [UInt8] {
+        endObject()
+        bytes.append(10)
+        return bytes
+    }
     package mutating func beginArray() { separator(); bytes.append(UInt8(ascii: "[")); needComma.append(false) }
     package mutating func endArray() { needComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
 

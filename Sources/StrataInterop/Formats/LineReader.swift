@@ -1,15 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Strata
 
 /// Reads lines from a file descriptor as they arrive (one `read` at a time, never waiting
 /// for a full buffer), calling `idle` when no input came for `idleMs` milliseconds.
 ///
-/// Waiting with a timeout needs `poll`, which Foundation's `FileHandle` does not offer: the two
-/// calls (`poll`, `read`) stay here, with `EINTR`/`EAGAIN` retried. Unsafe pointer code: `read`
-/// fills the array's own storage (at most its count) and nothing else; lines are array slices.
+/// Waiting with a timeout needs `poll`, which Foundation's `FileHandle` does not offer: both calls
+/// go through Strata's I/O layer (`Sys.waitReadable`, `Sys.read`), with `EINTR`/`EAGAIN` retried.
+/// Lines are array slices.
 public struct LineReader {
     /// Longest line accepted.
     public static let maxLineBytes = 16 << 20
@@ -36,15 +32,13 @@ public struct LineReader {
         var lineNo = 0
         var eof = false
         while !eof {
-            if needsIdle() {
-                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let r = poll(&pfd, 1, idleMs)
-                if r == 0 { try idle() }
-            }
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                throw InteropError("cannot read input: \(String(cString: strerror(errno)))")
+            let n: Int
+            do {
+                if needsIdle(), try !Sys.waitReadable(fd, timeoutMs: idleMs, "input") { try idle() }
+                guard let got = try Sys.read(fd, into: &buf, "input") else { continue }  // EAGAIN
+                n = got
+            } catch let e as StrataError {
+                throw InteropError("cannot read input: \(e.message)")
             }
             if n == 0 { eof = true } else { pending.append(contentsOf: buf[0..<n]) }
             // Emit complete lines.

@@ -417,7 +417,7 @@ final class MLflowAPI: Sendable {
                 for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: x >> (8 * i))) }
             }
         }
-        p.digest = bytes.withUnsafeBytes { Digest.sha256($0) }
+        p.digest = Digest.sha256(bytes)
         return p
     }
 
@@ -657,7 +657,7 @@ final class MLflowAPI: Sendable {
 /// as MLflow lets a client log to a finished run.
 final class RunHandles: @unchecked Sendable {
     // @unchecked Sendable: `runs` is touched only under `lock`.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var runs: [RunID: Run] = [:]
 
     func add(_ run: Run) { lock.withLock { runs[run.id] = run } }

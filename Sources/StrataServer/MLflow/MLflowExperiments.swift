@@ -30,7 +30,7 @@ final class MLflowExperiments: @unchecked Sendable {
 
     let path: String
     let tmpDir: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var state: State?
 
     init(store: String) {

@@ -91,7 +91,7 @@ struct MLflowRequest {
         }
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
-        let bytes = body.withUnsafeReadableBytes { Array($0) }
+        let bytes = Array(buffer: body)
         if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return MLflowRequest(fields: []) }
         let value: JSONValue
         do { value = try JSONValue.parse(line: bytes[...]) } catch {

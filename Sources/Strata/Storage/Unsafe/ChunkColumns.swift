@@ -42,13 +42,14 @@ struct ChunkColumns {
         times = [Int64](repeating: 0, count: n)
         do {
             try steps.withUnsafeMutableBufferPointer { (p) throws(CodecError) in
-                try Int64Column.decode(record.steps, count: n, range: 0..<n, into: p.baseAddress!)
+                try record.steps.withUnsafeBytes { (b) throws(CodecError) in try Int64Column.decode(b, count: n, range: 0..<n, into: p.baseAddress!) }
             }
             try values.withUnsafeMutableBufferPointer { (p) throws(CodecError) in
-                try DoubleColumn.decode(record.values, count: n, range: 0..<n, into: p.baseAddress!)
+                try record.values.withUnsafeBytes { (b) throws(CodecError) in try DoubleColumn.decode(b, count: n, range: 0..<n, into: p.baseAddress!)
+                }
             }
             try times.withUnsafeMutableBufferPointer { (p) throws(CodecError) in
-                try Int64Column.decode(record.times, count: n, range: 0..<n, into: p.baseAddress!)
+                try record.times.withUnsafeBytes { (b) throws(CodecError) in try Int64Column.decode(b, count: n, range: 0..<n, into: p.baseAddress!) }
             }
         } catch {
             throw StrataError.corrupt("chunk record: \(error.message)", path: path)
@@ -84,7 +85,7 @@ struct ChunkColumns {
 /// log's mapping is (the holder keeps the `MappedFile` alive).
 struct LogChunkRecord {
     var count: Int
-    var steps: UnsafeRawBufferPointer
-    var values: UnsafeRawBufferPointer
-    var times: UnsafeRawBufferPointer
+    var steps: ByteView
+    var values: ByteView
+    var times: ByteView
 }

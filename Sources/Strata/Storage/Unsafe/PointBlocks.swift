@@ -2,13 +2,15 @@
 ///
 /// Unsafe memory: the blocks are three buffers of `ChunkLayout.chunkCapacity` elements allocated
 /// here and freed when the visit ends, or the storage of arrays held for the call; each buffer
-/// passed to the body covers only initialised elements (the part just decoded) and is valid only
-/// during that call of the body (documented on the public `scan`).
+/// covers only initialised elements (the part just decoded). The body sees them only as `Span`s:
+/// bounds-checked, and the compiler keeps them from escaping the call, so the pointers never
+/// leave this file. Covered by `ScanTests` (Tests/StrataTests) and the store fuzzer
+/// (`FuzzEntry.query` scans every chunk set it builds).
 enum PointBlocks {
     /// A scan's body: steps, values and times (empty when not asked for) of one block.
-    typealias Body = (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Int64>) throws -> Void
+    typealias Body = (Span<Int64>, Span<Double>, Span<Int64>) throws -> Void
     /// A scan's body without times.
-    typealias StepValueBody = (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>) throws -> Void
+    typealias StepValueBody = (Span<Int64>, Span<Double>) throws -> Void
 
     /// Decodes each part (a chunk and a range of its points, at most a chunk) into reused buffers
     /// and calls `body` with it, in the order given.
@@ -25,20 +27,14 @@ enum PointBlocks {
             if wantTimes { try chunk.decodeTimes(range, into: times) }
             try typed {
                 try body(
-                    UnsafeBufferPointer(start: steps, count: range.count), UnsafeBufferPointer(start: values, count: range.count),
-                    UnsafeBufferPointer(start: times, count: wantTimes ? range.count : 0))
+                    UnsafeBufferPointer(start: steps, count: range.count).span, UnsafeBufferPointer(start: values, count: range.count).span,
+                    UnsafeBufferPointer(start: times, count: wantTimes ? range.count : 0).span)
             }
         }
     }
 
     /// Calls `body` once with columns already in memory.
     static func visit(_ d: SeriesData, _ body: Body) throws(StrataError) {
-        try typed {
-            try d.steps.withUnsafeBufferPointer { s in
-                try d.values.withUnsafeBufferPointer { v in
-                    try d.times.withUnsafeBufferPointer { t in try body(s, v, t) }
-                }
-            }
-        }
+        try typed { try body(d.steps.span, d.values.span, d.times.span) }
     }
 }

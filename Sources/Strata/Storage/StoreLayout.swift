@@ -17,11 +17,17 @@ enum StoreLayout {
             } else {
                 // Only our own folders: another process is creating the store right now.
                 let entries = Set(try Sys.list(paths.root)).subtracting(["wal", "segments", "tmp"])
-                guard entries.isEmpty else {
-                    throw StrataError(.notAStore, "directory is not a Strata store (no STRATA file) and is not empty", path: paths.root)
+                if !entries.isEmpty {
+                    // The other process may have finished between the check above and the listing:
+                    // its STRATA file is written (atomically) before anything else of the store.
+                    guard Sys.kind(paths.versionFile) == .file else {
+                        throw StrataError(.notAStore, "directory is not a Strata store (no STRATA file) and is not empty", path: paths.root)
+                    }
+                    try check(paths)
+                } else {
+                    guard create else { throw StrataError(.notFound, "empty directory is not a store yet", path: paths.root) }
+                    try initialize(paths)
                 }
-                guard create else { throw StrataError(.notFound, "empty directory is not a store yet", path: paths.root) }
-                try initialize(paths)
             }
         }
         for dir in [paths.logs, paths.segments, paths.tmp] where Sys.kind(dir) != .directory {

@@ -4,7 +4,8 @@ import PackageDescription
 // Dependency direction (one way only):
 //   CLZ4 (system liblz4) → StrataCodecs (unsafe codec loops, checksums)
 //   → Strata (log, segments, catalog, tiers, queries, public API)
-//   → StrataInterop (other formats: importers, ingest decoding, CSV, JSON, TFRecord)
+//   → StrataInterop (other formats: importers, ingest decoding, CSV, JSON, TFRecord; Parquet
+//     export and import through StrataParquet, which depends on nothing of Strata)
 //   → StrataServer (HTTP API)
 //   → strata (CLI) / strata-bench (benchmark)
 let package = Package(
@@ -64,13 +65,14 @@ let package = Package(
         // Reading and writing other formats: importers, ingest decoding, CSV, JSON, TFRecord.
         .target(
             name: "StrataInterop",
-            dependencies: ["Strata"]
+            dependencies: ["Strata", "StrataParquet"]
         ),
         .target(
             name: "StrataServer",
             dependencies: [
                 "Strata",
                 "StrataInterop",
+                "StrataParquet",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -98,6 +100,7 @@ let package = Package(
             dependencies: [
                 "Strata",
                 "StrataInterop",
+                "StrataParquet",
                 "StrataServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

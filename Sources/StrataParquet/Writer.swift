@@ -196,7 +196,10 @@ public final class ParquetWriter {
                 if columns[i].optional { valid[i] += v }
                 func keep(_ k: Int) -> Bool { v[k - done] }
                 let dict = columns[i].kind == .string && columns[i].encoding == .dictionary
+                // Without nulls, fixed-width values are copied as a block.
                 switch d.values {
+                case .int64(let a) where d.valid == nil: fixed[i] += a[range].lazy.map { UInt64(bitPattern: $0) }
+                case .double(let a) where d.valid == nil: fixed[i] += a[range].lazy.map { $0.bitPattern }
                 case .int64(let a): for k in range where keep(k) { fixed[i].append(UInt64(bitPattern: a[k])) }
                 case .double(let a): for k in range where keep(k) { fixed[i].append(a[k].bitPattern) }
                 case .boolean(let a): for k in range where keep(k) { fixed[i].append(a[k] ? 1 : 0) }

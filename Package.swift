@@ -50,9 +50,12 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         // Parquet writer and reader (self-contained: no dependency on Strata).
+        // Optimised in debug builds too: its encoders run per value, and the tests export and
+        // import millions of rows through them (unoptimised, generic code is 10-20 times slower).
         .target(
             name: "StrataParquet",
-            dependencies: ["CLZ4", "CZstd", "CSnappy", "CZlib"]
+            dependencies: ["CLZ4", "CZstd", "CSnappy", "CZlib"],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "StrataCodecs",

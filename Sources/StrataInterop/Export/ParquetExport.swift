@@ -296,9 +296,10 @@ public final class ParquetExport {
 
     /// The runs table of `chosen`: its columns (with the typed param columns) and its rows.
     private func runsTable(_ chosen: [RunInfo]) throws -> (columns: [ParquetColumn], data: [ParquetColumnData]) {
-        // A param key's column type: the type every run gives it, else STRING.
+        // A param key's column type: the type every exported run gives it, else STRING (the same
+        // columns in every project's file, so that the files read as one table).
         var types: [String: ParquetColumn.Kind] = [:]
-        for r in chosen {
+        for r in runs {
             for (k, v) in r.params {
                 let t: ParquetColumn.Kind
                 switch v {

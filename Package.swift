@@ -140,6 +140,7 @@ let package = Package(
             dependencies: [
                 "StrataServer",
                 "StrataInterop",
+                "StrataParquet",
                 "StrataTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

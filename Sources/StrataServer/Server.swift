@@ -51,6 +51,7 @@ public enum StrataServer {
         router.get("/api/rank") { request, _ in try await api.wrap { try await api.rank(request) } }
         router.get("/api/band") { request, _ in try await api.wrap { try await api.band(request) } }
         router.get("/api/summary") { request, _ in try await api.wrap { try await api.summary(request) } }
+        router.get("/api/export") { request, _ in try await api.wrap { try await api.export(request) } }
         let gate = Gate(next: router.buildResponder(), tokens: api.tokens, site: site)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(limits: limits)],

@@ -404,36 +404,42 @@ def test_bad_files_get_clear_errors_and_keep_the_store(tmp_path):
 
 # (d) the worked queries of docs/EXPORT.md
 
+def docs_block(after, language):
+    """The first ```language block after the line containing `after` in docs/EXPORT.md."""
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "EXPORT.md")).read()
+    start = text.index("```" + language + "\n", text.index(after)) + len(language) + 4
+    return text[start:text.index("```", start)]
+
+
+def best_val_loss(out):
+    t = read_dataset(os.path.join(out, "points")).to_pylist()
+    runs = {r["id"]: r for r in read_dataset(os.path.join(out, "runs")).to_pylist()}
+    best = {}
+    for r in t:
+        if r["metric"] == "val/loss" and not math.isnan(r["value"]) and runs[r["run_id"]]["param.lr"] < 1e-3:
+            best[r["run_id"]] = min(best.get(r["run_id"], math.inf), r["value"])
+    return sorted(((runs[k]["name"], runs[k]["param.lr"], v) for k, v in best.items()), key=lambda x: x[2])
+
+
 def test_docs_duckdb_query_best_val_loss_per_run(exported):
     _, _, out, _, _ = exported
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW points AS SELECT * FROM read_parquet('{out}/points/**/*.parquet', hive_partitioning = true)")
-    con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet('{out}/runs/**/*.parquet', hive_partitioning = true)")
-    # The query of docs/EXPORT.md (DuckDB section), with the metric of this store.
-    got = con.sql("""
-        SELECT r.name, r."param.lr", min(p.value) FILTER (WHERE NOT isnan(p.value)) AS best
-        FROM points p JOIN runs r ON r.id = p.run_id
-        WHERE p.metric = 'loss' AND p."label.rank" IS NULL
-        GROUP BY r.name, r."param.lr" ORDER BY best""").fetchall()
-    t = read_dataset(os.path.join(out, "points")).to_pylist()
-    want = min(r["value"] for r in t if r["metric"] == "loss" and r["label.rank"] is None and not math.isnan(r["value"]))
-    assert got == [("alpha", 0.001, want)]
+    statements = [q for q in docs_block("**DuckDB**", "sql").replace("DIR", out).split(";") if q.strip()]
+    for q in statements[:-1]:
+        con.execute(q)
+    got = con.sql(statements[-1]).fetchall()
+    assert got == best_val_loss(out) and len(got) == 1
 
 
 def test_docs_polars_query_best_val_loss_per_run(exported):
-    pl = pytest.importorskip("polars")
+    pytest.importorskip("polars")
     _, _, out, _, _ = exported
-    points = pl.scan_parquet(f"{out}/points/**/*.parquet", hive_partitioning=False)
-    runs = pl.scan_parquet(f"{out}/runs/**/*.parquet", hive_partitioning=False)
-    got = (points.filter((pl.col("metric") == "val/loss") & pl.col("value").is_not_nan())
-           .group_by("run_id").agg(pl.col("value").min().alias("best"))
-           .join(runs.select(pl.col("id").alias("run_id"), "name", "param.lr"), on="run_id")
-           .sort("best").collect())
-    t = read_dataset(os.path.join(out, "points")).to_pylist()
-    want = min(r["value"] for r in t if r["metric"] == "val/loss" and not math.isnan(r["value"]))
-    assert got.select("name", "param.lr", "best").rows() == [("beta", 3e-4, want)]
+    scope = {}
+    exec(docs_block("**Polars**", "python").replace("DIR", out), scope)
+    got = scope["best"].select("name", "param.lr", "best").rows()
+    assert got == best_val_loss(out) and len(got) == 1
     # Polars reads every value bit for bit too.
-    df = points.select("run_name", "metric", "label.rank", "step", "value").collect()
+    df = scope["points"].select("run_name", "metric", "label.rank", "step", "value").collect()
     got_bits = dict(zip(zip(df["run_name"].to_list(), df["metric"].to_list(), df["label.rank"].to_list(),
                             df["step"].to_list()), df["value"].to_numpy().view(np.uint64).tolist()))
     assert got_bits == expected_bits(exported[0])

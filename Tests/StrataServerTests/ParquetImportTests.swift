@@ -108,4 +108,35 @@ struct ParquetImportHostileTests {
         #expect(try store.points(keep.id, "m").map(\.value) == [1, 2, 3])
         _ = imported
     }
+
+    /// A points table past `maxFileRows` is split into parts at row-group ends; a run spanning parts
+    /// imports whole (written after its last part), bit for bit.
+    @Test func partsRotateAndARunSpanningThemImportsWhole() throws {
+        let src = TempDir("pq-parts-src")
+        let store = try Store.open(at: src.store)
+        defer { try? store.close() }
+        let r = try store.createRun(name: "long", project: "p")
+        let values = (0..<100).map { Double(bitPattern: 0x7FF8_0000_0000_0000 | UInt64($0)) }
+        try r.append("x", steps: Array(0..<100), values: values, times: Array(repeating: 7, count: 100))
+        try store.flush()
+        var options = ParquetExportOptions()
+        options.rowGroupRows = 16
+        options.maxFileRows = 32
+        let out = src.path + "/out"
+        let summary = try ParquetExport(store: store, runs: try store.runs(), options: options).writeDataset(to: out)
+        #expect(summary.points == 100)
+        #expect(summary.files == ["runs/project=p/part-00000.parquet"] + (0..<4).map { "points/project=p/part-0000\($0).parquet" })
+        for f in summary.files where f.hasPrefix("points/") {
+            let reader = try ParquetReader(path: out + "/" + f)
+            #expect(reader.rowCount <= 32 && (0..<reader.rowGroupCount).allSatisfy { reader.rowCount(rowGroup: $0) <= 16 })
+        }
+        let dst = TempDir("pq-parts-dst")
+        let back = try Store.open(at: dst.store)
+        defer { try? back.close() }
+        let session = try ImportSession(store: back, skipBad: false, again: false)
+        try ParquetImporter(session: session).importFiles(try ParquetImporter.findFiles([out]))
+        #expect(session.summary.runs == 1 && session.summary.points == 100)
+        let run = try #require(try back.runs().first)
+        #expect(try back.points(run.id, "x").map(\.value.bitPattern) == values.map(\.bitPattern))
+    }
 }

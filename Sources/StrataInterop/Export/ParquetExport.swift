@@ -306,7 +306,7 @@ public final class ParquetExport {
                 case .int: t = .int64
                 case .double: t = .double
                 case .bool: t = .boolean
-                case .string: t = .string
+                default: t = .string  // strings, and any value kept as text
                 }
                 if let old = types[k], old != t { types[k] = .string } else { types[k] = t }
             }
@@ -393,7 +393,9 @@ private struct PointBatch {
 
     private mutating func index(_ column: Int, _ s: String) -> UInt32 {
         if let last = dictionaries[column].last, last == s { return UInt32(dictionaries[column].count - 1) }
-        if let i = dictionaries[column].firstIndex(of: s), dictionaries[column].count < 64 { return UInt32(i) }
+        // Small dictionaries are searched; past 64 entries a repeat is simply appended again (the
+        // writer maps equal strings to one dictionary entry anyway).
+        if dictionaries[column].count < 64, let i = dictionaries[column].firstIndex(of: s) { return UInt32(i) }
         dictionaries[column].append(s)
         return UInt32(dictionaries[column].count - 1)
     }

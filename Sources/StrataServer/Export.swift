@@ -24,7 +24,8 @@ extension API {
         }
         let compressionText = q.string("compression") ?? "zstd"
         guard let compression = ParquetCompression(rawValue: compressionText), [.zstd, .lz4Raw, .snappy, .uncompressed].contains(compression) else {
-            throw APIError.bad("compression must be zstd, lz4_raw, snappy or uncompressed, got \"\(compressionText.prefix(40))\"", field: "compression")
+            throw APIError.bad(
+                "compression must be zstd, lz4_raw, snappy or uncompressed, got \"\(compressionText.prefix(40))\"", field: "compression")
         }
         let filter = try q.filter()
         let project = q.string("project")
@@ -85,7 +86,7 @@ extension API {
             status: .ok,
             headers: [
                 .contentType: "application/vnd.apache.parquet",
-                .contentDisposition: "attachment; filename=\"strata-\(table).parquet\"",
+                .contentDisposition: "attachment; filename=\"strata-\(table).parquet\""
             ],
             body: body)
     }

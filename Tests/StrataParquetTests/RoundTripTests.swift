@@ -288,7 +288,7 @@ struct IndexedStringTests {
         let columns = [ParquetColumn("s", .string, optional: true), ParquetColumn("r", .string)]
         let data = [
             ParquetColumnData(.indexed(indices: ids, dictionary: dictionary), valid: valid),
-            ParquetColumnData(.indexed(indices: ids, dictionary: dictionary)),
+            ParquetColumnData(.indexed(indices: ids, dictionary: dictionary))
         ]
         let bytes = try writeToMemory(columns, data, options)
         let (r, cols) = try readAll(bytes)

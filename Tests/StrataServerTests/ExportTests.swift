@@ -12,13 +12,14 @@ import Testing
 @Suite struct ExportRouteTests {
     static let awkward: [Double] = [
         Double(bitPattern: 0x7FF8_0000_0000_0001), Double(bitPattern: 0xFFF8_DEAD_BEEF_0001), .infinity, -.infinity, -0.0,
-        Double(bitPattern: 1), Double(bitPattern: 0x800F_FFFF_FFFF_FFFF), 0.1, -1e300,
+        Double(bitPattern: 1), Double(bitPattern: 0x800F_FFFF_FFFF_FFFF), 0.1, -1e300
     ]
 
     /// Two runs in two projects: `a` (lr 0.1) with the awkward values, `b` (lr 0.2) with others.
     static func fill(_ store: Store) throws {
         let a = try store.createRun(name: "a", project: "p1", params: ["lr": 0.1])
-        try a.append("loss", steps: Array(0..<Int64(awkward.count)), values: awkward, times: Array(repeating: 1_700_000_000_000, count: awkward.count))
+        try a.append(
+            "loss", steps: Array(0..<Int64(awkward.count)), values: awkward, times: Array(repeating: 1_700_000_000_000, count: awkward.count))
         try a.append("acc", labels: ["split": "val"], steps: [5], values: [0.5], times: [1_700_000_000_001])
         let b = try store.createRun(name: "b", project: "p2", params: ["lr": 0.2])
         try b.append("loss", steps: [0, 1], values: [2, 3], times: [1, 2])

@@ -34,7 +34,7 @@ struct ParquetImportHostileTests {
                 ParquetColumn("project_id", .string), ParquetColumn("run_id", .string), ParquetColumn("attribute_path", .string),
                 ParquetColumn("attribute_type", .string), ParquetColumn("step", .int64, optional: true),
                 ParquetColumn("timestamp", .timestampMillis, optional: true), ParquetColumn("float_value", .double, optional: true),
-                ParquetColumn("int_value", .int64, optional: true),
+                ParquetColumn("int_value", .int64, optional: true)
             ], options: o
         ) { neptune += $0 }
         let n = 50
@@ -46,7 +46,7 @@ struct ParquetImportHostileTests {
             ParquetColumnData(.int64((0..<n).map { Int64($0) }), valid: (0..<n).map { $0 % 10 != 0 }),
             ParquetColumnData(.int64((0..<n).map { 1_000 + Int64($0) }), valid: (0..<n).map { $0 % 10 != 0 }),
             ParquetColumnData(.double((0..<n).map { Double($0) }), valid: (0..<n).map { $0 % 10 != 0 }),
-            ParquetColumnData(.int64((0..<n).map { Int64($0) }), valid: (0..<n).map { $0 % 10 == 0 }),
+            ParquetColumnData(.int64((0..<n).map { Int64($0) }), valid: (0..<n).map { $0 % 10 == 0 })
         ])
         try w.close()
         return [points, runs, neptune]

@@ -30,11 +30,11 @@ public enum ParquetTables {
     public static func pointsColumns(labelKeys: [String]) -> [ParquetColumn] {
         [
             ParquetColumn("run_id", .string), ParquetColumn("run_name", .string), ParquetColumn("project", .string),
-            ParquetColumn("metric", .string),
+            ParquetColumn("metric", .string)
         ] + labelKeys.map { ParquetColumn(labelPrefix + $0, .string, optional: true) } + [
             ParquetColumn("step", .int64, encoding: .deltaBinaryPacked),
             ParquetColumn("value", .double, encoding: .byteStreamSplit),
-            ParquetColumn("time", .timestampMillis, encoding: .deltaBinaryPacked),
+            ParquetColumn("time", .timestampMillis, encoding: .deltaBinaryPacked)
         ]
     }
 
@@ -47,7 +47,11 @@ public enum ParquetTables {
             let safe =
                 (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
                 || (b == 0x2E && i > 0)
-            if safe { out.unicodeScalars.append(UnicodeScalar(b)) } else { out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self) }
+            if safe {
+                out.unicodeScalars.append(UnicodeScalar(b))
+            } else {
+                out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
+            }
         }
         return out
     }
@@ -151,7 +155,10 @@ public final class ParquetExport {
     @discardableResult
     public func writePoints(project: String? = nil, name: String = "points.parquet", to output: @escaping ([UInt8]) throws -> Void) throws -> Int {
         let w = try writer("points", ParquetTables.pointsColumns(labelKeys: labelKeys), name: name, output)
-        let n = try streamPoints(runs.filter { project == nil || $0.project == project }) { batch in try w.append(batch) } rotate: { _ in }
+        let n = try streamPoints(runs.filter { project == nil || $0.project == project }) { batch in
+            try w.append(batch)
+        } rotate: { _ in
+        }
         try w.close()
         return n
     }
@@ -318,7 +325,7 @@ public final class ParquetExport {
                 ParquetColumn("status", .string), ParquetColumn("created", .timestampMillis),
                 ParquetColumn("ended", .timestampMillis, optional: true), ParquetColumn("parent", .string, optional: true),
                 ParquetColumn("tags", .string), ParquetColumn("params", .string), ParquetColumn("metadata", .string),
-                ParquetColumn("summaries", .string),
+                ParquetColumn("summaries", .string)
             ] + keys.map { ParquetColumn(ParquetTables.paramPrefix + $0, types[$0]!, optional: true) }
         let summaries = Dictionary(
             try store.summary(where: nil).filter { s in chosen.contains { $0.id == s.run.id } }.map { ($0.run.id, $0.metrics) },
@@ -334,7 +341,13 @@ public final class ParquetExport {
             ParquetColumnData(.int64(chosen.map(\.createdMs))),
             ParquetColumnData(.int64(chosen.map { $0.endedMs ?? 0 }), valid: chosen.map { $0.endedMs != nil }),
             ParquetColumnData(.string(chosen.map { $0.parent?.text ?? "" }), valid: chosen.map { $0.parent != nil }),
-            ParquetColumnData(.string(chosen.map { r in json { o in o.beginArray(); for t in r.tags.sorted() { o.string(t) }; o.endArray() } })),
+            ParquetColumnData(
+                .string(
+                    chosen.map { r in
+                        json { o in
+                            o.beginArray(); for t in r.tags.sorted() { o.string(t) }; o.endArray()
+                        }
+                    })),
             ParquetColumnData(.string(chosen.map { r in json { $0.params(r.params) } })),
             ParquetColumnData(.string(chosen.map { r in json { $0.params(r.metadata) } })),
             ParquetColumnData(
@@ -346,7 +359,7 @@ public final class ParquetExport {
                             for k in m.keys.sorted() { o.key(k); o.stats(m[k]!) }
                             o.endObject()
                         }
-                    })),
+                    }))
         ]
         for k in keys {
             let valid = chosen.map { $0.params[k] != nil }

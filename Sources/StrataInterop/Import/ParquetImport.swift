@@ -149,7 +149,9 @@ public final class ParquetImporter {
 
     private func column(_ s: Source, _ group: Int, _ name: String, required: Bool = true) throws -> Column? {
         guard let c = s.reader.columnIndex(name) else {
-            if required { throw InteropError("\(s.path): no column '\(name)' (needed for \(s.layout == .neptune ? "neptune-exporter" : "Strata") files)") }
+            if required {
+                throw InteropError("\(s.path): no column '\(name)' (needed for \(s.layout == .neptune ? "neptune-exporter" : "Strata") files)")
+            }
             return nil
         }
         do { return Column(data: try s.reader.read(rowGroup: group, column: c), leaf: s.reader.columns[c]) } catch {
@@ -292,7 +294,8 @@ public final class ParquetImporter {
             var lastKey = "", lastSeries = "", lastMetric = "", lastLabels: [String: String] = [:]
             for i in ids.indices {
                 guard let id = ids[i], let metric = metrics[i], !stepC.isNull(i), !valueC.isNull(i) else {
-                    try session.bad("rows with a null run_id, metric, step or value", "\(s.path), row group \(g), row \(i): a null run_id, metric, step or value")
+                    try session.bad(
+                        "rows with a null run_id, metric, step or value", "\(s.path), row group \(g), row \(i): a null run_id, metric, step or value")
                     continue
                 }
                 let project = projects?[i] ?? nil
@@ -309,7 +312,8 @@ public final class ParquetImporter {
                 if metric != lastMetric || l != lastLabels {
                     lastMetric = metric
                     lastLabels = l
-                    lastSeries = l.isEmpty ? metric : metric + "{" + l.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
+                    lastSeries =
+                        l.isEmpty ? metric : metric + "{" + l.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
                 }
                 let time = times.map { timeC!.isNull(i) ? 0 : $0[i] } ?? 0
                 open[k]!.add(key: lastSeries, metric: metric, labels: l, step: steps[i], value: values[i], time: time)
@@ -343,7 +347,9 @@ public final class ParquetImporter {
             if let stepC { (steps, fractional) = try decimalSteps(s, g, stepC) }
             for i in ids.indices {
                 guard let project = projects[i], let id = ids[i], let path = paths[i], let type = types[i] else {
-                    try session.bad("rows with a null project_id, run_id, attribute_path or attribute_type", "\(s.path), row group \(g), row \(i): a null key column")
+                    try session.bad(
+                        "rows with a null project_id, run_id, attribute_path or attribute_type",
+                        "\(s.path), row group \(g), row \(i): a null key column")
                     continue
                 }
                 let k = key(s, project: project, run: id)
@@ -357,9 +363,12 @@ public final class ParquetImporter {
                 case "float_series":
                     guard let step = steps?[i] ?? nil, present(floatC) else {
                         if i < fractional.count && fractional[i] {
-                            try session.bad("points with a fractional step", "\(s.path), row group \(g), row \(i): \(path) has a step with a fraction (Strata steps are integers)")
+                            try session.bad(
+                                "points with a fractional step",
+                                "\(s.path), row group \(g), row \(i): \(path) has a step with a fraction (Strata steps are integers)")
                         } else {
-                            try session.bad("points without a step or value", "\(s.path), row group \(g), row \(i): \(path) has no step or float_value")
+                            try session.bad(
+                                "points without a step or value", "\(s.path), row group \(g), row \(i): \(path) has no step or float_value")
                         }
                         continue
                     }

@@ -196,32 +196,55 @@ public final class ParquetWriter {
                 if columns[i].optional { valid[i] += v }
                 func keep(_ k: Int) -> Bool { v[k - done] }
                 let dict = columns[i].kind == .string && columns[i].encoding == .dictionary
+                // The column's buffers are moved out of the object while rows are added: appending
+                // to a local is free of the exclusivity and uniqueness checks that an element-wise
+                // append to a stored property pays on every row.
+                var f = fixed[i], by = bytes[i], sd = dictionaries[i]
+                fixed[i] = []
+                bytes[i] = []
+                dictionaries[i] = StringDictionary()
+                defer {
+                    fixed[i] = f
+                    bytes[i] = by
+                    dictionaries[i] = sd
+                }
                 // Without nulls, fixed-width values are copied as a block.
                 switch d.values {
-                case .int64(let a) where d.valid == nil: fixed[i] += a[range].lazy.map { UInt64(bitPattern: $0) }
-                case .double(let a) where d.valid == nil: fixed[i] += a[range].lazy.map { $0.bitPattern }
-                case .int64(let a): for k in range where keep(k) { fixed[i].append(UInt64(bitPattern: a[k])) }
-                case .double(let a): for k in range where keep(k) { fixed[i].append(a[k].bitPattern) }
-                case .boolean(let a): for k in range where keep(k) { fixed[i].append(a[k] ? 1 : 0) }
+                case .int64(let a) where d.valid == nil: f += a[range].lazy.map { UInt64(bitPattern: $0) }
+                case .double(let a) where d.valid == nil: f += a[range].lazy.map { $0.bitPattern }
+                case .int64(let a): for k in range where keep(k) { f.append(UInt64(bitPattern: a[k])) }
+                case .double(let a): for k in range where keep(k) { f.append(a[k].bitPattern) }
+                case .boolean(let a): for k in range where keep(k) { f.append(a[k] ? 1 : 0) }
                 case .string(let a):
                     for k in range where keep(k) {
-                        if dict { dictionaries[i].add(Array(a[k].utf8)) } else { bytes[i].append(Array(a[k].utf8)) }
+                        if dict { sd.add(Array(a[k].utf8)) } else { by.append(Array(a[k].utf8)) }
                     }
                 case .bytes(let a):
                     for k in range where keep(k) {
-                        if dict { dictionaries[i].add(a[k]) } else { bytes[i].append(a[k]) }
+                        if dict { sd.add(a[k]) } else { by.append(a[k]) }
                     }
                 case .indexed(let ids, let source):
                     if dict {
                         // Each distinct source entry is looked up once per batch.
                         var local = [UInt32](repeating: .max, count: source.count)
-                        for k in range where keep(k) {
+                        sd.ids.reserveCapacity(sd.ids.count + take)
+                        // Rows come in runs of one index (a series' run, metric, labels): a run is
+                        // appended at once.
+                        var k = range.lowerBound
+                        while k < range.upperBound {
+                            if d.valid != nil && !keep(k) {
+                                k += 1
+                                continue
+                            }
                             let s = Int(ids[k])
-                            if local[s] == .max { local[s] = dictionaries[i].id(Array(source[s].utf8)) }
-                            dictionaries[i].ids.append(local[s])
+                            var e = k + 1
+                            if d.valid == nil { while e < range.upperBound && ids[e] == ids[k] { e += 1 } }
+                            if local[s] == .max { local[s] = sd.id(Array(source[s].utf8)) }
+                            sd.ids.append(contentsOf: repeatElement(local[s], count: e - k))
+                            k = e
                         }
                     } else {
-                        for k in range where keep(k) { bytes[i].append(Array(source[Int(ids[k])].utf8)) }
+                        for k in range where keep(k) { by.append(Array(source[Int(ids[k])].utf8)) }
                     }
                 case .int32, .float: break  // refused above
                 }
@@ -458,8 +481,13 @@ public final class ParquetWriter {
         func le(_ v: UInt64, _ w: Int) -> [UInt8] { var o: [UInt8] = []; appendLE(v, width: w, to: &o); return o }
         switch kind {
         case .int64, .timestampMillis:
-            let a = fixed[i][range].map { Int64(bitPattern: $0) }
-            if let lo = a.min(), let hi = a.max() {
+            if !range.isEmpty {
+                var lo = Int64.max, hi = Int64.min
+                for b in fixed[i][range] {
+                    let x = Int64(bitPattern: b)
+                    lo = Swift.min(lo, x)
+                    hi = Swift.max(hi, x)
+                }
                 s.minValue = le(UInt64(bitPattern: lo), 8)
                 s.maxValue = le(UInt64(bitPattern: hi), 8)
             }

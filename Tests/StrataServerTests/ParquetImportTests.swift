@@ -139,4 +139,26 @@ struct ParquetImportHostileTests {
         let run = try #require(try back.runs().first)
         #expect(try back.points(run.id, "x").map(\.value.bitPattern) == values.map(\.bitPattern))
     }
+
+    /// An export imported back into the store it came from adds nothing (its runs are the store's
+    /// own); `again` imports them as new runs.
+    @Test func anExportImportedIntoItsOwnStoreAddsNothing() throws {
+        let dir = TempDir("pq-own")
+        let store = try Store.open(at: dir.store)
+        defer { try? store.close() }
+        let r = try store.createRun(name: "a", project: "p")
+        try r.append("x", steps: [1, 2], values: [3, 4], times: [5, 6])
+        try store.flush()
+        let out = dir.path + "/out"
+        _ = try ParquetExport(store: store, runs: try store.runs()).writeDataset(to: out)
+        let files = try ParquetImporter.findFiles([out])
+        let session = try ImportSession(store: store, skipBad: false, again: false)
+        try ParquetImporter(session: session).importFiles(files)
+        #expect(session.summary.runs == 0 && session.summary.alreadyImported == 1)
+        #expect(try store.runs().count == 1)
+        let again = try ImportSession(store: store, skipBad: false, again: true)
+        try ParquetImporter(session: again).importFiles(files)
+        #expect(again.summary.runs == 1 && again.summary.points == 2)
+        #expect(try store.runs().count == 2)
+    }
 }

@@ -17,11 +17,19 @@ import StrataParquet
 ///
 /// A run may span several files: it is written once its last file is read (a first pass reads
 /// only the run ids). Runs whose source the store holds already are skipped, so re-running an
-/// import that stopped continues where it stopped.
+/// import that stopped continues where it stopped; so are Strata runs whose id is in the store
+/// (an export imported back into its own store). `again` imports them all anyway.
 public final class ParquetImporter {
     let session: ImportSession
+    /// Ids of the runs in the store: a Strata run whose id is among them is the store's own run
+    /// (an export imported back into the store it came from) and is skipped like one imported before.
+    private let storeRunIDs: Set<String>
 
-    public init(session: ImportSession) { self.session = session }
+    /// An importer writing through `session`.
+    public init(session: ImportSession) throws {
+        self.session = session
+        storeRunIDs = Set(try session.store.runs().map(\.id.text))
+    }
 
     /// The Parquet files at `paths`: files as given, directories searched recursively for
     /// `*.parquet` (sorted by path).
@@ -106,7 +114,12 @@ public final class ParquetImporter {
         }
     }
 
-    private func skipped(_ source: String) -> Bool { !session.again && session.importedSources[source] != nil }
+    private func skipped(_ source: String) -> Bool {
+        guard !session.again else { return false }
+        if session.importedSources[source] != nil { return true }
+        // parquet:<project>/<run id>: run ids hold no '/'.
+        return source.hasPrefix("parquet:") && storeRunIDs.contains(String(source[source.index(after: source.lastIndex(of: "/")!)...]))
+    }
 
     private func apply(_ r: RunRecord, to run: inout ImportedRun) {
         if let n = r.name { run.name = n }

@@ -291,9 +291,11 @@ enum ByteStreamSplit {
     static func encode(_ values: [UInt64], width: Int, into out: inout [UInt8]) {
         let n = values.count
         let start = out.count
-        out.append(contentsOf: repeatElement(0, count: n * width))
-        for (j, v) in values.enumerated() {
-            for b in 0..<width { out[start + b * n + j] = UInt8(truncatingIfNeeded: v >> UInt64(8 * b)) }
+        out.reserveCapacity(start + n * width)
+        // One byte plane after the other: sequential writes.
+        for b in 0..<width {
+            let shift = UInt64(8 * b)
+            out.append(contentsOf: values.lazy.map { UInt8(truncatingIfNeeded: $0 >> shift) })
         }
     }
 

@@ -12,6 +12,10 @@ public enum ParquetValues: Sendable, Equatable {
     case bytes([[UInt8]])
     /// Strings, written as UTF-8 BYTE_ARRAY values (writer input only; the reader returns ``bytes(_:)``).
     case string([String])
+    /// Strings given as an index per row into `dictionary` (writer input only, for string
+    /// columns): row `k` holds `dictionary[Int(indices[k])]`. The cheap way to append a string
+    /// that repeats over many rows: no string is copied per row.
+    case indexed(indices: [UInt32], dictionary: [String])
 
     /// The number of entries.
     public var count: Int {
@@ -23,6 +27,7 @@ public enum ParquetValues: Sendable, Equatable {
         case .double(let v): v.count
         case .bytes(let v): v.count
         case .string(let v): v.count
+        case .indexed(let v, _): v.count
         }
     }
 }

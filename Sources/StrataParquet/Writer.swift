@@ -101,6 +101,9 @@ public final class ParquetWriter {
     private var fixed: [[UInt64]]
     private var bytes: [[[UInt8]]]
     private var valid: [[Bool]]
+    /// String columns encoded with a dictionary keep, per row group, the distinct values in
+    /// first-seen order and one index per non-null row (no copy of a string per row).
+    private var dictionaries: [StringDictionary]
     private var bufferedRows = 0
     private var rowGroups: [RowGroup] = []
     private var closed = false
@@ -133,6 +136,7 @@ public final class ParquetWriter {
         fixed = Array(repeating: [], count: columns.count)
         bytes = Array(repeating: [], count: columns.count)
         valid = Array(repeating: [], count: columns.count)
+        dictionaries = Array(repeating: StringDictionary(), count: columns.count)
         try emit(Array("PAR1".utf8))
     }
 
@@ -173,6 +177,12 @@ public final class ParquetWriter {
             switch (c.kind, d.values) {
             case (.int64, .int64), (.timestampMillis, .int64), (.double, .double), (.string, .string), (.string, .bytes), (.boolean, .boolean):
                 fits = true
+            case (.string, .indexed(let ids, let dictionary)):
+                fits = true
+                let n = UInt32(truncatingIfNeeded: dictionary.count)
+                for (k, id) in ids.enumerated() where id >= n && d.valid?[k] != false {
+                    throw fail("column '\(c.name)': row \(k) has index \(id) in a dictionary of \(dictionary.count)")
+                }
             default: fits = false
             }
             guard fits else { throw fail("column '\(c.name)' of kind \(c.kind) cannot take these values") }
@@ -185,12 +195,57 @@ public final class ParquetWriter {
                 let v = d.valid.map { Array($0[range]) } ?? Array(repeating: true, count: take)
                 if columns[i].optional { valid[i] += v }
                 func keep(_ k: Int) -> Bool { v[k - done] }
+                let dict = columns[i].kind == .string && columns[i].encoding == .dictionary
+                // The column's buffers are moved out of the object while rows are added: appending
+                // to a local is free of the exclusivity and uniqueness checks that an element-wise
+                // append to a stored property pays on every row.
+                var f = fixed[i], by = bytes[i], sd = dictionaries[i]
+                fixed[i] = []
+                bytes[i] = []
+                dictionaries[i] = StringDictionary()
+                defer {
+                    fixed[i] = f
+                    bytes[i] = by
+                    dictionaries[i] = sd
+                }
+                // Without nulls, fixed-width values are copied as a block.
                 switch d.values {
-                case .int64(let a): for k in range where keep(k) { fixed[i].append(UInt64(bitPattern: a[k])) }
-                case .double(let a): for k in range where keep(k) { fixed[i].append(a[k].bitPattern) }
-                case .boolean(let a): for k in range where keep(k) { fixed[i].append(a[k] ? 1 : 0) }
-                case .string(let a): for k in range where keep(k) { bytes[i].append(Array(a[k].utf8)) }
-                case .bytes(let a): for k in range where keep(k) { bytes[i].append(a[k]) }
+                case .int64(let a) where d.valid == nil: f += a[range].lazy.map { UInt64(bitPattern: $0) }
+                case .double(let a) where d.valid == nil: f += a[range].lazy.map { $0.bitPattern }
+                case .int64(let a): for k in range where keep(k) { f.append(UInt64(bitPattern: a[k])) }
+                case .double(let a): for k in range where keep(k) { f.append(a[k].bitPattern) }
+                case .boolean(let a): for k in range where keep(k) { f.append(a[k] ? 1 : 0) }
+                case .string(let a):
+                    for k in range where keep(k) {
+                        if dict { sd.add(Array(a[k].utf8)) } else { by.append(Array(a[k].utf8)) }
+                    }
+                case .bytes(let a):
+                    for k in range where keep(k) {
+                        if dict { sd.add(a[k]) } else { by.append(a[k]) }
+                    }
+                case .indexed(let ids, let source):
+                    if dict {
+                        // Each distinct source entry is looked up once per batch.
+                        var local = [UInt32](repeating: .max, count: source.count)
+                        sd.ids.reserveCapacity(sd.ids.count + take)
+                        // Rows come in runs of one index (a series' run, metric, labels): a run is
+                        // appended at once.
+                        var k = range.lowerBound
+                        while k < range.upperBound {
+                            if d.valid != nil && !keep(k) {
+                                k += 1
+                                continue
+                            }
+                            let s = Int(ids[k])
+                            var e = k + 1
+                            if d.valid == nil { while e < range.upperBound && ids[e] == ids[k] { e += 1 } }
+                            if local[s] == .max { local[s] = sd.id(Array(source[s].utf8)) }
+                            sd.ids.append(contentsOf: repeatElement(local[s], count: e - k))
+                            k = e
+                        }
+                    } else {
+                        for k in range where keep(k) { by.append(Array(source[Int(ids[k])].utf8)) }
+                    }
                 case .int32, .float: break  // refused above
                 }
             }
@@ -261,6 +316,7 @@ public final class ParquetWriter {
             fixed[i].removeAll(keepingCapacity: true)
             bytes[i].removeAll(keepingCapacity: true)
             valid[i].removeAll(keepingCapacity: true)
+            dictionaries[i].reset()
         }
     }
 
@@ -282,8 +338,13 @@ public final class ParquetWriter {
         let col = columns[i]
         let rows = bufferedRows
         let isBytes = col.kind == .string
-        let values = fixed[i], strings = bytes[i]
-        let nonNull = isBytes ? strings.count : values.count
+        let stringDict = isBytes && col.encoding == .dictionary
+        let dictFits =
+            stringDict && dictionaries[i].values.count <= options.dictionaryMaxEntries && dictionaries[i].pageBytes <= options.dictionaryMaxBytes
+        let values = fixed[i]
+        // A string dictionary past the limits falls back to PLAIN: the strings, row by row.
+        let strings = stringDict && !dictFits ? dictionaries[i].ids.map { dictionaries[i].values[Int($0)] } : bytes[i]
+        let nonNull = stringDict ? dictionaries[i].ids.count : isBytes ? strings.count : values.count
         let start = offset
         var uncompressedTotal = 0, compressedTotal = 0
         var encodings: Set<Int32> = [EncodingCode.rle]
@@ -292,43 +353,40 @@ public final class ParquetWriter {
         var indices: [UInt32]? = nil
         var dictionaryOffset: Int64? = nil
         var dictCount = 0
-        if col.encoding == .dictionary {
+        // The dictionary page's values and the data pages' indices, when the chunk is dictionary encoded.
+        var dictionaryPage: (page: [UInt8], ids: [UInt32], count: Int)? = nil
+        if dictFits {
+            var page: [UInt8] = []
+            Plain.encodeBytes(dictionaries[i].values, into: &page)
+            dictionaryPage = (page, dictionaries[i].ids, dictionaries[i].values.count)
+        } else if col.encoding == .dictionary && !isBytes {
             var ids: [UInt32] = []
             ids.reserveCapacity(nonNull)
             var page: [UInt8] = []
             var count = 0
             var fits = true
-            if isBytes {
-                var map: [[UInt8]: UInt32] = [:]
-                for s in strings {
-                    if let id = map[s] { ids.append(id); continue }
-                    map[s] = UInt32(count); ids.append(UInt32(count)); count += 1
-                    Plain.encodeBytes([s], into: &page)
-                    if count > options.dictionaryMaxEntries || page.count > options.dictionaryMaxBytes { fits = false; break }
-                }
-            } else {
-                var map: [UInt64: UInt32] = [:]
-                for v in values {
-                    if let id = map[v] { ids.append(id); continue }
-                    map[v] = UInt32(count); ids.append(UInt32(count)); count += 1
-                    appendLE(v, width: 8, to: &page)
-                    if count > options.dictionaryMaxEntries || page.count > options.dictionaryMaxBytes { fits = false; break }
-                }
+            var map: [UInt64: UInt32] = [:]
+            for v in values {
+                if let id = map[v] { ids.append(id); continue }
+                map[v] = UInt32(count); ids.append(UInt32(count)); count += 1
+                appendLE(v, width: 8, to: &page)
+                if count > options.dictionaryMaxEntries || page.count > options.dictionaryMaxBytes { fits = false; break }
             }
-            if fits {
-                indices = ids
-                dictCount = count
-                let body = try compress(page)
-                let header = PageHeader(
-                    type: PageType.dictionary, uncompressedSize: try size32(page.count), compressedSize: try size32(body.count),
-                    dictionary: DictionaryPageHeader(numValues: Int32(count), encoding: EncodingCode.plain)
-                ).encoded()
-                dictionaryOffset = Int64(offset)
-                try emit(header + body)
-                uncompressedTotal += header.count + page.count
-                compressedTotal += header.count + body.count
-                encodings.insert(EncodingCode.plain)
-            }
+            if fits { dictionaryPage = (page, ids, count) }
+        }
+        if let (page, ids, count) = dictionaryPage {
+            indices = ids
+            dictCount = count
+            let body = try compress(page)
+            let header = PageHeader(
+                type: PageType.dictionary, uncompressedSize: try size32(page.count), compressedSize: try size32(body.count),
+                dictionary: DictionaryPageHeader(numValues: Int32(count), encoding: EncodingCode.plain)
+            ).encoded()
+            dictionaryOffset = Int64(offset)
+            try emit(header + body)
+            uncompressedTotal += header.count + page.count
+            compressedTotal += header.count + body.count
+            encodings.insert(EncodingCode.plain)
         }
         let dictWidth = max(1, bitWidth(UInt64(max(dictCount - 1, 0))))
 
@@ -371,7 +429,7 @@ public final class ParquetWriter {
                 }
             }
             encodings.insert(encoding)
-            let stats = statistics(col.kind, values: valueStart..<valueEnd, column: i, nulls: nulls)
+            let stats = statistics(col.kind, values: valueStart..<valueEnd, column: i, nulls: nulls, strings: strings, dictionary: dictFits)
             var header = PageHeader()
             let body: [UInt8]
             if options.dataPageVersion == 1 {
@@ -409,19 +467,27 @@ public final class ParquetWriter {
         meta.totalCompressedSize = Int64(compressedTotal)
         meta.dataPageOffset = Int64(dataOffset)
         meta.dictionaryPageOffset = dictionaryOffset
-        meta.statistics = statistics(col.kind, values: 0..<nonNull, column: i, nulls: rows - nonNull)
+        meta.statistics = statistics(col.kind, values: 0..<nonNull, column: i, nulls: rows - nonNull, strings: strings, dictionary: dictFits)
         return ColumnChunk(fileOffset: Int64(start), metaData: meta)
     }
 
     /// min_value / max_value (never NaN; a zero min is -0.0 and a zero max +0.0, as the spec asks)
     /// and null_count over the column's non-null values `range`.
-    private func statistics(_ kind: ParquetColumn.Kind, values range: Range<Int>, column i: Int, nulls: Int) -> Statistics {
+    /// String columns take their values from `strings`, or with `dictionary` from the column's dictionary indices.
+    private func statistics(
+        _ kind: ParquetColumn.Kind, values range: Range<Int>, column i: Int, nulls: Int, strings: [[UInt8]], dictionary: Bool
+    ) -> Statistics {
         var s = Statistics(nullCount: Int64(nulls))
         func le(_ v: UInt64, _ w: Int) -> [UInt8] { var o: [UInt8] = []; appendLE(v, width: w, to: &o); return o }
         switch kind {
         case .int64, .timestampMillis:
-            let a = fixed[i][range].map { Int64(bitPattern: $0) }
-            if let lo = a.min(), let hi = a.max() {
+            if !range.isEmpty {
+                var lo = Int64.max, hi = Int64.min
+                for b in fixed[i][range] {
+                    let x = Int64(bitPattern: b)
+                    lo = Swift.min(lo, x)
+                    hi = Swift.max(hi, x)
+                }
                 s.minValue = le(UInt64(bitPattern: lo), 8)
                 s.maxValue = le(UInt64(bitPattern: hi), 8)
             }
@@ -446,12 +512,24 @@ public final class ParquetWriter {
                 s.maxValue = [a.contains(1) ? 1 : 0]
             }
         case .string:
-            let a = bytes[i][range]
-            if var lo = a.first, var hi = a.first {
-                for v in a.dropFirst() {
-                    if v.lexicographicallyPrecedes(lo) { lo = v }
-                    if hi.lexicographicallyPrecedes(v) { hi = v }
+            var lo: [UInt8]? = nil, hi: [UInt8]? = nil
+            func see(_ v: [UInt8]) {
+                if lo == nil || v.lexicographicallyPrecedes(lo!) { lo = v }
+                if hi == nil || hi!.lexicographicallyPrecedes(v) { hi = v }
+            }
+            if dictionary {
+                // Each distinct index is compared once (runs of one index are the common case).
+                let d = dictionaries[i]
+                var seen = Set<UInt32>()
+                var last = UInt32.max
+                for id in d.ids[range] where id != last {
+                    last = id
+                    if seen.insert(id).inserted { see(d.values[Int(id)]) }
                 }
+            } else {
+                for v in strings[range] { see(v) }
+            }
+            if let lo, let hi {
                 if lo.count <= options.statisticsMaxBytes && hi.count <= options.statisticsMaxBytes {
                     s.minValue = lo
                     s.maxValue = hi
@@ -464,4 +542,32 @@ public final class ParquetWriter {
 
 extension Error {
     var message: String { (self as? DecodeFailure)?.message ?? "\(self)" }
+}
+
+/// The dictionary of one string column in the row group being buffered.
+struct StringDictionary {
+    var values: [[UInt8]] = []
+    var ids: [UInt32] = []
+    /// The size of the PLAIN dictionary page (4-byte length + bytes per value).
+    var pageBytes = 0
+    private var map: [[UInt8]: UInt32] = [:]
+
+    /// The index of `v`, added when new.
+    mutating func id(_ v: [UInt8]) -> UInt32 {
+        if let id = map[v] { return id }
+        let id = UInt32(values.count)
+        map[v] = id
+        values.append(v)
+        pageBytes += 4 + v.count
+        return id
+    }
+
+    mutating func add(_ v: [UInt8]) { ids.append(id(v)) }
+
+    mutating func reset() {
+        values.removeAll(keepingCapacity: true)
+        ids.removeAll(keepingCapacity: true)
+        map.removeAll(keepingCapacity: true)
+        pageBytes = 0
+    }
 }

@@ -53,6 +53,7 @@ public enum StrataServer {
         router.get("/api/band") { request, _ in try await api.wrap { try await api.band(request) } }
         router.get("/api/summary") { request, _ in try await api.wrap { try await api.summary(request) } }
         MLflowAPI.register(on: router, store: store, keys: api.keys, maxBodyBytes: maxBodyBytes)
+        router.get("/api/export") { request, _ in try await api.wrap { try await api.export(request) } }
         let gate = Gate(next: router.buildResponder(), tokens: api.tokens, site: site)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(limits: limits)],

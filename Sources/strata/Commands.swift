@@ -1,6 +1,7 @@
 import ArgumentParser
 import Strata
 import StrataInterop
+import StrataParquet
 
 /// `metric` or `metric{k=v,k=v}` → name and labels.
 func parseSeriesSpec(_ spec: String) -> (String, [String: String]) {
@@ -278,18 +279,42 @@ func durationText(from start: Int64, to end: Int64) -> String {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Every point at full resolution, ordered by run, metric and step (JSON lines or CSV).",
-        discussion: "JSONL lines read back with `strata ingest`; CSV (run,metric,step,value,time,labels,run_id) with `strata ingest --format csv`.")
+        abstract: "Every point at full resolution, ordered by run, metric and step (JSON lines, CSV or Parquet).",
+        discussion: """
+            JSONL lines read back with `strata ingest`; CSV (run,metric,step,value,time,labels,run_id) with \
+            `strata ingest --format csv`. Parquet (--format parquet --out DIR): a Hive-partitioned dataset \
+            DIR/points/project=<p>/part-NNNNN.parquet and DIR/runs/project=<p>/part-00000.parquet, schema in \
+            docs/EXPORT.md; read back with `strata import parquet DIR`.
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case jsonl, csv, parquet }
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("run"), help: "Only this run (name or id; repeatable).") var runNames: [String] = []
     @Option(help: "Only this metric (repeatable).") var metric: [String] = []
-    @Option(help: "jsonl or csv.") var format: Ingest.InputFormat = .jsonl
+    @Option(name: .customLong("where"), help: "Only runs matching this filter (docs/FILTERS.md).") var filter: String?
+    @Option(help: "jsonl, csv or parquet.") var format: Format = .jsonl
+    @Option(help: "Output directory of a Parquet export (new or empty).") var out: String?
+    @Option(help: "Parquet page codec: zstd (default), lz4_raw, snappy or uncompressed.") var compression: String = "zstd"
+
+    func validate() throws {
+        if format == .parquet && out == nil { throw ValidationError("--format parquet needs --out DIR (a dataset directory)") }
+        if format != .parquet && out != nil { throw ValidationError("--out is for --format parquet (JSON lines and CSV go to stdout)") }
+        if format == .parquet,
+            ParquetCompression(rawValue: compression).map({ [.zstd, .lz4Raw, .snappy, .uncompressed].contains($0) }) != true
+        {
+            throw ValidationError("--compression must be zstd, lz4_raw, snappy or uncompressed, got \(jsonString(compression))")
+        }
+    }
 
     func run() throws {
         let store = try global.openForReading()
         defer { try? store.close() }
-        let runs = try runNames.isEmpty ? store.runs() : runNames.map { try lookupRun(store, $0) }
+        var runs = try runNames.isEmpty ? store.runs() : runNames.map { try lookupRun(store, $0) }
+        if filter != nil {
+            let matching = Set(try Lib.runs(store, where: filter).map(\.info.id))
+            runs = runs.filter { matching.contains($0.id) }
+        }
         let wanted = Set(metric)
         if !wanted.isEmpty {
             // A metric no selected run has is a typo, not an empty export.
@@ -300,10 +325,52 @@ struct Export: ParsableCommand {
                 throw CLIError("--metric \(jsonString(m)): no \(runNames.isEmpty ? "run" : "selected run") has this metric\(hint)", exitCode: 2)
             }
         }
+        var damaged: [DamagedRange]
+        if format == .parquet {
+            damaged = try exportParquet(store, runs, wanted)
+        } else {
+            damaged = try store.unreadableFiles()
+            try exportText(store, runs, wanted, &damaged)
+        }
+        if !damaged.isEmpty {
+            for d in damaged { warn("strata: damaged, not exported: \(d)") }
+            let points = damaged.compactMap(\.points).reduce(0, +)
+            throw CLIError(
+                "export of store \(store.path) is incomplete: \(damaged.count) damaged range(s)"
+                    + (points > 0 ? " (\(withCommas(points)) points)" : "") + " left out (listed above); everything else was exported")
+        }
+    }
+
+    /// The Parquet dataset (StrataInterop's ParquetExport does the work); returns the damage met.
+    private func exportParquet(_ store: Store, _ runs: [RunInfo], _ wanted: Set<String>) throws -> [DamagedRange] {
+        let started = monotonicMs()
+        var options = ParquetExportOptions()
+        options.metrics = wanted
+        options.compression = ParquetCompression(rawValue: compression)!
+        let export = try ParquetExport(store: store, runs: runs, options: options)
+        let line = ProgressLine()
+        if line.enabled {
+            export.progress = { done, total in
+                line.update("exporting: \(withCommas(done)) of \(withCommas(total)) points (\(total > 0 ? done * 100 / total : 100)%)")
+            }
+        }
+        let summary: ParquetExportSummary
+        do { summary = try export.writeDataset(to: out!) } catch {
+            line.clear()
+            throw CLIError("parquet export to \(out!) failed: \(error)")
+        }
+        line.clear()
+        let seconds = Double(monotonicMs() - started) / 1000
+        warn(
+            "exported \(summary.runs) run\(summary.runs == 1 ? "" : "s") and \(withCommas(summary.points)) points to \(out!): "
+                + "\(summary.files.count) files, \(withCommas(summary.bytes)) bytes" + cformat(", %.2f s", seconds))
+        return summary.damaged
+    }
+
+    /// JSON lines or CSV on stdout. Damage does not stop an export: what is readable is written,
+    /// each damaged range is reported on stderr, and the exit status says the export is incomplete.
+    private func exportText(_ store: Store, _ runs: [RunInfo], _ wanted: Set<String>, _ damaged: inout [DamagedRange]) throws {
         let out = Output()
-        // Damage does not stop an export: what is readable is written, each damaged range is
-        // reported on stderr, and the exit status says the export is incomplete.
-        var damaged = try store.unreadableFiles()
         let rowFormat: PointFormat = format == .csv ? .csv : .jsonl
         if let header = rowFormat.header { out.line(header) }
         for info in runs {
@@ -320,13 +387,6 @@ struct Export: ParsableCommand {
             }
         }
         out.flush()
-        if !damaged.isEmpty {
-            for d in damaged { warn("strata: damaged, not exported: \(d)") }
-            let points = damaged.compactMap(\.points).reduce(0, +)
-            throw CLIError(
-                "export of store \(store.path) is incomplete: \(damaged.count) damaged range(s)"
-                    + (points > 0 ? " (\(withCommas(points)) points)" : "") + " left out (listed above); everything else was exported")
-        }
     }
 }
 

@@ -14,9 +14,9 @@ import Darwin
 /// `strata import tensorboard|mlflow|wandb`: bring runs over from another tracker.
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import runs from TensorBoard event files, MLflow (mlflow.db or mlruns) or W&B (run directories or a history export).",
+        abstract: "Import runs from TensorBoard event files, MLflow (mlflow.db or mlruns), W&B (run directories or a history export) or Parquet.",
         discussion: "Each source run becomes one Strata run; its points are written series by series. See docs/CLI.md.",
-        subcommands: [ImportTensorBoard.self, ImportMLflow.self, ImportWandb.self])
+        subcommands: [ImportTensorBoard.self, ImportMLflow.self, ImportWandb.self, ImportParquet.self])
 }
 
 /// Options every importer takes.
@@ -226,6 +226,31 @@ struct ImportWandb: ParsableCommand {
             let importer = WandbImporter(
                 session: session, file: file, name: runName ?? stem, nameGiven: runName != nil, project: project ?? "default")
             if fmt == .jsonl { try importer.jsonl(bytes) } else { try importer.csv(bytes) }
+        }
+    }
+}
+
+/// `strata import parquet PATH…`: Strata's own Parquet export, or neptune-exporter's files.
+struct ImportParquet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parquet",
+        abstract: "Import Parquet in Strata's long form (a `strata export --format parquet` dataset) or neptune-exporter's layout.",
+        discussion: """
+            PATHs are files or directories (searched recursively for *.parquet). Strata's points and runs tables give \
+            back runs with their labels, params, tags, metadata and status; neptune-exporter's float_series become \
+            points and its scalar attributes params (sys/* as metadata neptune.*). Runs already imported are skipped, \
+            so an interrupted import is resumed by running it again. See docs/EXPORT.md.
+            """)
+
+    @OptionGroup var options: ImportOptions
+    @Argument(help: "Parquet files or directories.") var paths: [String]
+
+    func run() throws {
+        let files: [String]
+        do { files = try ParquetImporter.findFiles(paths) } catch { throw CLIError("\(error)") }
+        if files.isEmpty { throw CLIError("no Parquet files (*.parquet) under \(paths.joined(separator: ", "))") }
+        try runImport(kind: "parquet", options: options) { session in
+            try ParquetImporter(session: session).importFiles(files)
         }
     }
 }

@@ -266,6 +266,7 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
         try bytes.write(to: URL(fileURLWithPath: seg))
         #expect(try strata(["verify"], store: s.store).code == 1)
 
+        var reportedByExport = 0
         for args in [["export"], ["export", "--run", "a"]] {
             let r = try strata(args, store: s.store)
             #expect(r.code == 1, "\(args)")
@@ -286,7 +287,14 @@ func exportLines(_ r: (code: Int32, signaled: Bool, out: String, err: String)) -
             #expect(missing.allSatisfy { $0.contains("\"run\": \"a\"") })
             #expect(reported > 0 && missing.count == reported, "\(missing.count) missing, \(reported) reported")
             #expect(got.count == (args.count == 1 ? 40_000 : 20_000) - reported)
+            if args.count == 1 { reportedByExport = reported }
         }
+        // The Parquet export does the same: every readable point written, the same damage reported.
+        let pq = try strata(["export", "--format", "parquet", "--out", s.store + "-parquet"], store: s.store)
+        #expect(pq.code == 1 && pq.err.contains("incomplete"), "\(pq.err)")
+        #expect(pq.err.split(separator: "\n").filter { $0.contains("damaged, not exported") }.count == 2, "\(pq.err)")
+        let written = 40_000 - reportedByExport
+        #expect(pq.err.contains("and \(written / 1000),\(String(written % 1000 + 1000).dropFirst()) points to"), "\(pq.err)")
         // Queries away from the damaged chunk still work.
         #expect(try strata(["curve", "a", "m", "--from", "15000"], store: s.store).code == 0)
     }

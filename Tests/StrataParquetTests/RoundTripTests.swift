@@ -37,6 +37,7 @@ func slice(_ d: ParquetColumnData, _ r: Range<Int>) -> ParquetColumnData {
     case .bytes(let a): v = .bytes(Array(a[r]))
     case .int32(let a): v = .int32(Array(a[r]))
     case .float(let a): v = .float(Array(a[r]))
+    case .indexed(let a, let d): v = .indexed(indices: Array(a[r]), dictionary: d)
     }
     return ParquetColumnData(v, valid: d.valid.map { Array($0[r]) })
 }
@@ -266,4 +267,45 @@ func replaceFooter(_ bytes: [UInt8], _ meta: FileMetaData) throws -> [UInt8] {
     var out = Array(bytes[..<(n - 8 - len)]) + w.bytes
     appendLE(UInt64(w.bytes.count), width: 4, to: &out)
     return out + Array("PAR1".utf8)
+}
+
+@Suite("Parquet writer: indexed string input")
+struct IndexedStringTests {
+    /// `.indexed` rows read back as the strings they index, with nulls, across row groups, both
+    /// with the dictionary and when it passes the limits and falls back to PLAIN; statistics are
+    /// the min and max of the strings present.
+    @Test(arguments: [65_536, 3])
+    func indexedReadsBackAsStrings(maxEntries: Int) throws {
+        var m = Mix(state: 77)
+        let dictionary = ["b", "", "zz", "ünï", "a\u{0}b", "val/loss"]
+        let rows = 3_000
+        let ids = (0..<rows).map { _ in UInt32(m.below(dictionary.count)) }
+        let valid = (0..<rows).map { _ in m.below(5) != 0 }
+        var options = ParquetWriterOptions()
+        options.rowGroupRows = 1_000
+        options.pageRows = 128
+        options.dictionaryMaxEntries = maxEntries
+        let columns = [ParquetColumn("s", .string, optional: true), ParquetColumn("r", .string)]
+        let data = [
+            ParquetColumnData(.indexed(indices: ids, dictionary: dictionary), valid: valid),
+            ParquetColumnData(.indexed(indices: ids, dictionary: dictionary))
+        ]
+        let bytes = try writeToMemory(columns, data, options)
+        let (r, cols) = try readAll(bytes)
+        let expected = ids.map { dictionary[Int($0)] }
+        #expect(cols[0].valid == valid)
+        #expect(sameBits(.string(expected), cols[0].values, valid: valid))
+        #expect(sameBits(.string(expected), cols[1].values, valid: nil))
+        for g in 0..<r.rowGroupCount {
+            let present = (g * 1_000..<(g + 1) * 1_000).map { expected[$0] }
+            let s = try #require(r.statistics(rowGroup: g, column: 1))
+            #expect(s.min == Array(present.min(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })!.utf8))
+            #expect(s.max == Array(present.max(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })!.utf8))
+        }
+    }
+
+    @Test func indexOutsideTheDictionaryIsRefused() throws {
+        let w = try ParquetWriter(columns: [ParquetColumn("s", .string)]) { _ in }
+        #expect(throws: ParquetError.self) { try w.append([ParquetColumnData(.indexed(indices: [0, 2], dictionary: ["a", "b"]))]) }
+    }
 }

@@ -25,6 +25,8 @@ package struct ImportedRun {
     /// Series in the order they were first seen.
     package var order: [String] = []
     package var series: [String: SeriesBuffer] = [:]
+    /// The metric name and context labels of series added with labels (keyed like `series`).
+    package var labelled: [String: (metric: String, labels: [String: String])] = [:]
     package var status: RunStatus = .finished
     package var parent: RunID?
     /// When the source run began and ended (ms); default: its first and last point times.
@@ -40,6 +42,17 @@ package struct ImportedRun {
     package mutating func add(_ metric: String, step: Int64, value: Double, time: Int64) {
         if series[metric] == nil { order.append(metric); series[metric] = SeriesBuffer() }
         series[metric]!.add(step: step, value: value, time: time)
+    }
+
+    /// Adds a point to the series `metric` with context `labels` (`key` names the series: any
+    /// text unique per metric and labels, such as the canonical `metric{k=v}`).
+    package mutating func add(key: String, metric: String, labels: [String: String], step: Int64, value: Double, time: Int64) {
+        if series[key] == nil {
+            order.append(key)
+            series[key] = SeriesBuffer()
+            if !labels.isEmpty || key != metric { labelled[key] = (metric, labels) }
+        }
+        series[key]!.add(step: step, value: value, time: time)
     }
 
     package var points: Int { series.values.reduce(0) { $0 + $1.count } }
@@ -126,7 +139,8 @@ public final class ImportSession {
         let probe = RunID.generate()
         var names: [String] = []
         for m in r.order {
-            do { _ = try SeriesKey(run: probe, metric: m) } catch {
+            let (metric, labels) = r.labelled[m] ?? (m, [:])
+            do { _ = try SeriesKey(run: probe, metric: metric, labels: labels) } catch {
                 try bad("series", "run \(jsonString(r.name)): \(error.description)")
                 continue
             }
@@ -146,7 +160,8 @@ public final class ImportSession {
             metadata: meta, parent: r.parent, createdMs: created)
         for m in names {
             let s = r.series[m]!
-            try run.append(m, steps: s.steps, values: s.values, times: s.times)
+            let (metric, labels) = r.labelled[m] ?? (m, [:])
+            try run.append(metric, labels: labels, steps: s.steps, values: s.values, times: s.times)
             summary.series += 1
             summary.points += s.count
         }

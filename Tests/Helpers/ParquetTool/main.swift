@@ -163,6 +163,7 @@ func read(_ path: String) {
                     case .double(let a): items.append(json(hex(a[i].bitPattern, digits: 16)))
                     case .bytes(let a): items.append(json(hexBytes(a[i])))
                     case .string(let a): items.append(json(a[i]))
+                    case .indexed(let a, let d): items.append(json(d[Int(a[i])]))
                     }
                 }
             }

@@ -112,12 +112,34 @@ import Testing
         #expect(throws: MLflowError.self) { try MLflowFilter.Order("metrics.m sideways") }
     }
 
-    @Test func bulkIntervalSampling() {
-        let steps: [Int64] = [0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9]
-        let idx = MLflowAPI.sampledIndices(steps, max: 4)
-        let chosen = idx.map { steps[$0] }
-        #expect(chosen.first == 0 && chosen.last == 9 && Set(chosen).count == 4)
-        #expect(MLflowAPI.sampledIndices(steps, max: 100) == Array(steps.indices))
-        #expect(MLflowAPI.sampledIndices([1, 1], max: 1) == [0, 1])
+    /// get-history-bulk-interval's sampling against the raw points: at most `max` steps, the
+    /// first and last of the window always, every point at a chosen step as stored, all points
+    /// when there are few; steps logged with gaps and several values at one step.
+    @Test func bulkIntervalSampling() throws {
+        let t = try TempStore()
+        let run = try t.store.createRun(name: "sampled")
+        var points: [Point] = []
+        var step: Int64 = 3
+        for i in 0..<5_000 {
+            points.append(Point(step: step, value: Double(i) * 0.5, time: 1_000 + Int64(i)))
+            if i % 97 == 0 { points.append(Point(step: step, value: -Double(i), time: 1_000 + Int64(i))) }
+            step += i % 10 == 0 ? 40 : 1
+        }
+        try run.append("loss", steps: points.map(\.step), values: points.map(\.value), times: points.map(\.time))
+        try t.store.flush()
+        for (window, max) in [(Int64.min...Int64.max, 320), (100...900, 50), (0...Int64.max, 1), (10...12, 5), (500...4_000, 2)] {
+            let got = try MLflowAPI.sampledPoints(t.store, run.id, "loss", steps: window, max: max)
+            let inWindow = points.filter { window.contains($0.step) }
+            let steps = Array(Set(got.map(\.step))).sorted()
+            #expect(steps.count <= max, "\(window) \(max)")
+            if inWindow.count <= max {
+                #expect(got == inWindow)
+                continue
+            }
+            #expect(steps.last == inWindow.last?.step)
+            if max > 1 { #expect(steps.first == inWindow.first?.step) }
+            #expect(steps.count >= Swift.min(max, 2))
+            #expect(got == inWindow.filter { steps.contains($0.step) }, "every point at a chosen step, as stored")
+        }
     }
 }

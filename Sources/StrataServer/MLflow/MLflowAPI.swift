@@ -599,8 +599,8 @@ final class MLflowAPI: Sendable {
     }
 
     /// Up to `max_results` steps of each run between `start_step` and `end_step` (both included),
-    /// spread evenly and always with the first and last; every point at a chosen step is returned
-    /// exactly as stored.
+    /// spread evenly over the steps and always with the first and last (``sampledPoints``); every
+    /// point at a chosen step is returned exactly as stored.
     func metricHistoryBulkInterval(_ q: MLflowRequest) throws -> Response {
         let runIds = try q.strings("run_ids")
         guard !runIds.isEmpty else { throw MLflowError.missing("run_ids") }
@@ -617,38 +617,43 @@ final class MLflowAPI: Sendable {
         if let start, let end, start > end {
             throw MLflowError.invalid("end_step must be greater than start_step. Found start_step=\(start) and end_step=\(end).")
         }
-        var out: [(String, SeriesData, [Int])] = []
+        var out: [(String, [Point])] = []
+        let window = start.map { $0...end! } ?? Int64.min...Int64.max
         for id in runIds.sorted() {
             let info = try runInfo(id)
-            let range: Range<Int64>? = start.map { s in s..<(end! == .max ? .max : end! + 1) }
-            let data = try readSeries(info.id, key, steps: range)
-            out.append((info.id.text, data, Self.sampledIndices(data.steps, max: Int(maxResults))))
+            guard (try? SeriesKey(run: info.id, metric: key, labels: [:])) != nil else { continue }
+            out.append((info.id.text, try Self.sampledPoints(store, info.id, key, steps: window, max: Int(maxResults))))
         }
         return mlflowResponse { o in
             o.key("metrics")
             o.beginArray()
-            for (id, data, idx) in out {
-                for i in idx { o.mlflowMetric(key, data.values[i], data.times[i], data.steps[i], runId: id) }
+            for (id, points) in out {
+                for p in points { o.mlflowMetric(key, p.value, p.time, p.step, runId: id) }
             }
             o.endArray()
         }
     }
 
-    /// Indices of the points at up to `max` distinct steps of `steps` (sorted), evenly spread over
-    /// the distinct steps and including the first and last.
-    static func sampledIndices(_ steps: [Int64], max: Int) -> [Int] {
-        var distinct: [Int64] = []
-        for s in steps where distinct.last != s { distinct.append(s) }
-        var chosen: Set<Int64>
-        if distinct.count <= max {
-            chosen = Set(distinct)
-        } else if max == 1 {
-            chosen = [distinct.last!]
-        } else {
-            chosen = []
-            for k in 0..<max { chosen.insert(distinct[k * (distinct.count - 1) / (max - 1)]) }
+    /// The points of up to `max` steps of a series within `steps`, chosen through the exact tiers
+    /// so that the cost grows with `max`, not with the series: a one-bucket curve gives the count
+    /// and the first and last step; when there are more than `max` points, a curve of `max - 1`
+    /// buckets between them gives each bucket's first step, and the last step is added. Every
+    /// point at a chosen step is returned as stored (several values at one step all come back).
+    /// With `max` points or fewer in the window, every point is returned.
+    static func sampledPoints(_ store: Store, _ run: RunID, _ key: String, steps: ClosedRange<Int64>, max: Int) throws -> [Point] {
+        guard let whole = try store.curve(run, key, steps: steps, buckets: 1).first else { return [] }
+        let lo = whole.stats.firstStep, hi = whole.stats.lastStep
+        if whole.stats.count <= max { return try store.points(run, key, steps: lo...hi) }
+        var chosen: [Int64] = []
+        if max > 1 && lo < hi {
+            for b in try store.curve(run, key, steps: lo...hi, buckets: max - 1) where chosen.last != b.stats.firstStep {
+                chosen.append(b.stats.firstStep)
+            }
         }
-        return steps.indices.filter { chosen.contains(steps[$0]) }
+        if chosen.last != hi { chosen.append(hi) }
+        var out: [Point] = []
+        for step in chosen { out += try store.points(run, key, steps: step...step) }
+        return out
     }
 }
 

@@ -10,6 +10,10 @@ package struct SeriesBuffer {
         steps.append(step); values.append(value); times.append(time)
     }
     package var count: Int { steps.count }
+
+    package mutating func append(_ o: SeriesBuffer) {
+        steps += o.steps; values += o.values; times += o.times
+    }
 }
 
 /// One run read from another tracker, ready to be written.
@@ -53,6 +57,17 @@ package struct ImportedRun {
             if !labels.isEmpty || key != metric { labelled[key] = (metric, labels) }
         }
         series[key]!.add(step: step, value: value, time: time)
+    }
+
+    /// Adds the points of `buffer` to the series `metric` with context `labels` (as
+    /// ``add(key:metric:labels:step:value:time:)`` does one point).
+    package mutating func add(key: String, metric: String, labels: [String: String], _ buffer: SeriesBuffer) {
+        if series[key] == nil {
+            order.append(key)
+            series[key] = SeriesBuffer()
+            if !labels.isEmpty || key != metric { labelled[key] = (metric, labels) }
+        }
+        series[key]!.append(buffer)
     }
 
     package var points: Int { series.values.reduce(0) { $0 + $1.count } }

@@ -305,6 +305,13 @@ public final class ParquetImporter {
             let timeC = try column(s, g, "time", required: false)
             let times = try timeC.map { try integers(s, g, $0, millis: true) }
             var lastKey = "", lastSeries = "", lastMetric = "", lastLabels: [String: String] = [:]
+            var lastId = "", lastProject: String? = nil, currentKey = "", currentSkipped = false
+            var pending = SeriesBuffer()
+            func flushPending() {
+                guard pending.count > 0 else { return }
+                open[lastKey]!.add(key: lastSeries, metric: lastMetric, labels: lastLabels, pending)
+                pending = SeriesBuffer()
+            }
             for i in ids.indices {
                 guard let id = ids[i], let metric = metrics[i], !stepC.isNull(i), !valueC.isNull(i) else {
                     try session.bad(
@@ -312,25 +319,34 @@ public final class ParquetImporter {
                     continue
                 }
                 let project = projects?[i] ?? nil
-                let k = key(s, project: project, run: id)
-                if skipped(k) { continue }
-                if k != lastKey || open[k] == nil {
+                // Rows of one run come together: the run's key and whether it is skipped are
+                // worked out once per run of rows, not per row.
+                if id != lastId || project != lastProject || i == 0 {
+                    lastId = id
+                    lastProject = project
+                    currentKey = key(s, project: project, run: id)
+                    currentSkipped = skipped(currentKey)
+                }
+                let k = currentKey
+                if currentSkipped { continue }
+                var l: [String: String] = [:]
+                for (name, v) in labels { if let x = v[i] { l[name] = x } }
+                if k != lastKey || metric != lastMetric || l != lastLabels {
+                    // A new run of rows: hand the rows gathered so far to their run, in one piece.
+                    flushPending()
                     if open[k] == nil {
                         open[k] = ImportedRun(name: (names?[i] ?? nil) ?? id, project: project ?? s.partitionProject ?? "default", source: k)
                     }
                     lastKey = k
-                }
-                var l: [String: String] = [:]
-                for (name, v) in labels { if let x = v[i] { l[name] = x } }
-                if metric != lastMetric || l != lastLabels {
                     lastMetric = metric
                     lastLabels = l
                     lastSeries =
                         l.isEmpty ? metric : metric + "{" + l.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
                 }
                 let time = times.map { timeC!.isNull(i) ? 0 : $0[i] } ?? 0
-                open[k]!.add(key: lastSeries, metric: metric, labels: l, step: steps[i], value: values[i], time: time)
+                pending.add(step: steps[i], value: values[i], time: time)
             }
+            flushPending()
             session.update("reading \(s.path): row group \(g + 1) of \(s.reader.rowGroupCount)")
         }
     }

@@ -382,3 +382,27 @@ extension ImportMLflowTests {
         #expect(points(parseExport(try strata(["export", "--run", "skipped"], store: s.store).out), "skipped", "loss").map(\.step) == [0, 3])
     }
 }
+
+extension ImportMLflowTests {
+    /// A run name Strata refuses (a tab, 300 bytes) does not stop the import: the run gets a name
+    /// Strata accepts and keeps the original as `import.original_name`.
+    @Test func refusedRunNameIsMadeAcceptableAndKept() throws {
+        let s = Scratch()
+        let copy = s.sub("mlruns")
+        try FileManager.default.copyItem(atPath: Fixture.dir + "/mlruns", toPath: copy)
+        let fm = FileManager.default
+        let exp = try fm.contentsOfDirectory(atPath: copy).first { $0 != "0" && !$0.hasPrefix(".") }!
+        let run = try fm.contentsOfDirectory(atPath: copy + "/" + exp).first {
+            try String(contentsOfFile: copy + "/\(exp)/\($0)/meta.yaml", encoding: .utf8).contains("run_name: mlflow-run-1")
+        }!
+        let original = "lr\tsweep " + String(repeating: "x", count: 300)
+        try original.write(toFile: copy + "/\(exp)/\(run)/tags/mlflow.runName", atomically: true, encoding: .utf8)
+        let r = try strata(["import", "mlflow", copy], store: s.store)
+        #expect(r.code == 0, "\(r.err)")
+        let expected = "lr sweep " + String(repeating: "x", count: 200 - "lr sweep ".utf8.count)
+        let show = try strata(["show", expected, "--json"], store: s.store)
+        #expect(show.code == 0, "\(show.err)")
+        #expect(show.out.contains(#""import.original_name": "lr\tsweep xxx"#), "\(show.out.prefix(2000))")
+        #expect(try strata(["show", "mlflow-run-2"], store: s.store).code == 0)
+    }
+}

@@ -146,6 +146,23 @@ public final class ImportSession {
         return false
     }
 
+    /// `name` as a run or project name Strata accepts: control characters become spaces, the text
+    /// is cut to ``Limits/maxRunNameBytes`` on a character boundary, and an empty result is
+    /// `fallback`.
+    static func acceptable(_ name: String, fallback: String) -> String {
+        if (try? Limits.check(runName: name)) != nil { return name }
+        var out = ""
+        var bytes = 0
+        for c in name {
+            let clean = c.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? " " : c
+            bytes += clean.utf8.count
+            if bytes > Limits.maxRunNameBytes { break }
+            out.append(clean)
+        }
+        let trimmed = out.trimmingCharacters(in: .whitespaces)
+        return trimmed.isEmpty ? fallback : trimmed
+    }
+
     /// Creates the run and writes every series with one bulk append each. Returns the run id.
     @discardableResult
     package func write(_ r: ImportedRun) throws -> RunID? {
@@ -163,6 +180,12 @@ public final class ImportSession {
         }
         var meta = r.metadata
         meta["import.source"] = .string(r.source)
+        // Another tracker's names may be longer than Strata allows or hold control characters: the
+        // run keeps a name Strata accepts, and the original text as metadata.
+        let name = Self.acceptable(r.name, fallback: "imported-run")
+        let project = Self.acceptable(r.project, fallback: "default")
+        if name != r.name { meta["import.original_name"] = .text(String(r.name.unicodeScalars.prefix(Limits.maxStringValueBytes / 4))) }
+        if project != r.project { meta["import.original_project"] = .text(String(r.project.unicodeScalars.prefix(Limits.maxStringValueBytes / 4))) }
         // Until every series is in: a run an interrupted import leaves behind is imported again.
         meta["import.complete"] = .bool(false)
         var first = Int64.max, last = Int64.min
@@ -171,7 +194,7 @@ public final class ImportSession {
         var ended = r.endedMs ?? (last == .min ? nil : last)
         if let c = created, let e = ended, e < c { ended = c }
         let run = try store.createRun(
-            name: r.name, project: r.project, params: r.params, tags: r.tags,
+            name: name, project: project, params: r.params, tags: r.tags,
             metadata: meta, parent: r.parent, createdMs: created)
         for m in names {
             let s = r.series[m]!

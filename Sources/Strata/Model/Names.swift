@@ -99,7 +99,7 @@ public enum Limits {
     }
 
     /// `s` cut to at most `bytes` UTF-8 bytes, on a character boundary.
-    static func truncated(_ s: String, bytes: Int) -> String {
+    package static func truncated(_ s: String, bytes: Int) -> String {
         if s.utf8.count <= bytes { return s }
         var out = ""
         var n = 0

@@ -51,22 +51,23 @@ package struct ImportedRun {
     /// Adds a point to the series `metric` with context `labels` (`key` names the series: any
     /// text unique per metric and labels, such as the canonical `metric{k=v}`).
     package mutating func add(key: String, metric: String, labels: [String: String], step: Int64, value: Double, time: Int64) {
+        declare(key: key, metric: metric, labels: labels)
+        series[key]!.add(step: step, value: value, time: time)
+    }
+
+    /// Starts the series `key` (metric and labels) the first time it is named.
+    private mutating func declare(key: String, metric: String, labels: [String: String]) {
         if series[key] == nil {
             order.append(key)
             series[key] = SeriesBuffer()
             if !labels.isEmpty || key != metric { labelled[key] = (metric, labels) }
         }
-        series[key]!.add(step: step, value: value, time: time)
     }
 
     /// Adds the points of `buffer` to the series `metric` with context `labels` (as
     /// ``add(key:metric:labels:step:value:time:)`` does one point).
     package mutating func add(key: String, metric: String, labels: [String: String], _ buffer: SeriesBuffer) {
-        if series[key] == nil {
-            order.append(key)
-            series[key] = SeriesBuffer()
-            if !labels.isEmpty || key != metric { labelled[key] = (metric, labels) }
-        }
+        declare(key: key, metric: metric, labels: labels)
         series[key]!.append(buffer)
     }
 
@@ -151,14 +152,8 @@ public final class ImportSession {
     /// `fallback`.
     static func acceptable(_ name: String, fallback: String) -> String {
         if (try? Limits.check(runName: name)) != nil { return name }
-        var out = ""
-        var bytes = 0
-        for c in name {
-            let clean = c.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? " " : c
-            bytes += clean.utf8.count
-            if bytes > Limits.maxRunNameBytes { break }
-            out.append(clean)
-        }
+        let clean = String(name.map { c in c.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? " " : c })
+        let out = Limits.truncated(clean, bytes: Limits.maxRunNameBytes)
         let trimmed = out.trimmingCharacters(in: .whitespaces)
         return trimmed.isEmpty ? fallback : trimmed
     }

@@ -237,6 +237,21 @@ public final class ParquetImporter {
         return keys
     }
 
+    /// The run of the last row read: its key and whether it is skipped, worked out once per run of
+    /// rows (rows of one run come together), not per row.
+    private struct RowRun {
+        var id: String? = nil
+        var project: String? = nil
+        var key = ""
+        var skipped = false
+    }
+
+    private func update(_ r: inout RowRun, _ s: Source, project: String?, id: String) {
+        if r.id == id && r.project == project { return }
+        let k = key(s, project: project, run: id)
+        r = RowRun(id: id, project: project, key: k, skipped: skipped(k))
+    }
+
     private func key(_ s: Source, project: String?, run: String) -> String {
         s.layout == .neptune
             ? "neptune:\(project ?? "")/\(run)" : "parquet:\(project ?? s.partitionProject ?? "default")/\(run)"
@@ -305,7 +320,7 @@ public final class ParquetImporter {
             let timeC = try column(s, g, "time", required: false)
             let times = try timeC.map { try integers(s, g, $0, millis: true) }
             var lastKey = "", lastSeries = "", lastMetric = "", lastLabels: [String: String] = [:]
-            var lastId = "", lastProject: String? = nil, currentKey = "", currentSkipped = false
+            var row = RowRun()
             var pending = SeriesBuffer()
             func flushPending() {
                 guard pending.count > 0 else { return }
@@ -319,16 +334,9 @@ public final class ParquetImporter {
                     continue
                 }
                 let project = projects?[i] ?? nil
-                // Rows of one run come together: the run's key and whether it is skipped are
-                // worked out once per run of rows, not per row.
-                if id != lastId || project != lastProject || i == 0 {
-                    lastId = id
-                    lastProject = project
-                    currentKey = key(s, project: project, run: id)
-                    currentSkipped = skipped(currentKey)
-                }
-                let k = currentKey
-                if currentSkipped { continue }
+                update(&row, s, project: project, id: id)
+                let k = row.key
+                if row.skipped { continue }
                 var l: [String: String] = [:]
                 for (name, v) in labels { if let x = v[i] { l[name] = x } }
                 if k != lastKey || metric != lastMetric || l != lastLabels {
@@ -373,6 +381,7 @@ public final class ParquetImporter {
             let dates = try dateC.map { try integers(s, g, $0, millis: true) }
             var steps: [Int64?]? = nil
             var fractional: [Bool] = []
+            var row = RowRun()
             if let stepC { (steps, fractional) = try decimalSteps(s, g, stepC) }
             for i in ids.indices {
                 guard let project = projects[i], let id = ids[i], let path = paths[i], let type = types[i] else {
@@ -381,8 +390,9 @@ public final class ParquetImporter {
                         "\(s.path), row group \(g), row \(i): a null key column")
                     continue
                 }
-                let k = key(s, project: project, run: id)
-                if skipped(k) { continue }
+                update(&row, s, project: project, id: id)
+                let k = row.key
+                if row.skipped { continue }
                 if open[k] == nil { open[k] = ImportedRun(name: id, project: project, source: k) }
                 func set(_ v: ParamValue) {
                     if path.hasPrefix("sys/") { open[k]!.metadata["neptune." + path] = v } else { open[k]!.params[path] = v }

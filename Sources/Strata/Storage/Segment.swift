@@ -6,13 +6,18 @@ import StrataCodecs
 enum SegmentFormat {
     static let magic: [UInt8] = Array("STRATSEG".utf8)
     static let endMagic: [UInt8] = Array("STRATEND".utf8)
-    static let version: UInt32 = 1
+    /// Version written: 2 (packed small series). Version 1 segments stay readable.
+    static let version: UInt32 = 2
     static let headerSize = 16
     static let trailerSize = 40
     static let chunkEntrySize = 192
     /// Most series in one segment, most chunks of one series in one segment.
     static let maxSeries = 1 << 22
     static let maxChunks = 1 << 24
+    /// A pack (the columns of small series, checksummed together) is closed once it holds this many bytes.
+    static let packTarget = 64 << 10
+    /// Distinct run ids, names, packs and packed blobs in one segment.
+    static let maxTableEntries = 1 << 24
 }
 
 /// Descriptive fields of a segment.
@@ -40,16 +45,32 @@ struct SegmentWriter {
     private var blobIndex: [UInt64: [(offset: Int, length: Int, bytes: [UInt8])]] = [:]
     private var directory = ByteWriter()
     private var seriesCount = 0
-    private var tables: [[UInt8]] = []
+    /// Format version written (1 only for tests of old stores: no packing, no name tables).
+    let version: UInt32
+    /// Version 2 directory tables: run ids and series names, each stored once.
+    private var runIndex: [RunID: Int] = [:]
+    private var runTable = ByteWriter()
+    private var nameIndex: [String: Int] = [:]
+    private var nameTable = ByteWriter()
+    /// Packed small series: the open pack's bytes, the closed packs and every packed blob's length.
+    private var pack: [UInt8] = []
+    private var packBlobs = 0
+    private var packTable = ByteWriter()
+    private var packCount = 0
+    private var packedLengths = ByteWriter()
+    private var packedCount = 0
+    private var packedIndex: [UInt64: [(index: Int, bytes: [UInt8])]] = [:]
     /// Bytes written per column kind, for stats.
     private(set) var dedupedBytes = 0
 
-    init(path: String, tmpDir: String) throws(StrataError) {
+    init(path: String, tmpDir: String, version: UInt32 = SegmentFormat.version) throws(StrataError) {
+        precondition(version == 1 || version == 2)
+        self.version = version
         finalPath = path
         (fd, tmpPath) = try Sys.createTemporary(in: tmpDir, suffix: ".seg.tmp")
         buffer.reserveCapacity(1 << 20)
         var h = ByteWriter()
-        h.raw(SegmentFormat.magic); h.u32(SegmentFormat.version); h.u32(0)
+        h.raw(SegmentFormat.magic); h.u32(version); h.u32(0)
         try emit(h.bytes)
     }
 
@@ -82,8 +103,42 @@ struct SegmentWriter {
         return (at, bytes.count, sum)
     }
 
-    /// The series being written by `beginSeries`/`addChunk`/`endSeries`.
-    private var current: (key: SeriesKey, table: ByteWriter, summary: Aggregate, minT: Int64, maxT: Int64, rank: UInt64, chunks: Int)?
+    /// A packed blob's reference (FORMAT.md, "Packed series"): 0 = the next new blob, appended to
+    /// the open pack; k ≥ 1 = the blob k places before the next new one (identical bytes, stored once).
+    private mutating func packedRef(_ bytes: [UInt8]) -> UInt64 {
+        let sum = Checksum.xxh64(bytes)
+        if let candidates = packedIndex[sum] {
+            for c in candidates where c.bytes == bytes {
+                dedupedBytes += bytes.count
+                return UInt64(packedCount - c.index)
+            }
+        }
+        packedIndex[sum, default: []].append((packedCount, bytes))
+        pack.append(contentsOf: bytes)
+        packedLengths.varint(UInt64(bytes.count))
+        packedCount += 1
+        packBlobs += 1
+        blobBytes += bytes.count
+        return 0
+    }
+
+    /// Writes the open pack (if any) and records it in the pack table.
+    private mutating func closePack() throws(StrataError) {
+        if packBlobs == 0 { return }
+        packTable.varint(UInt64(offset))
+        packTable.varint(UInt64(packBlobs))
+        packTable.u64(Checksum.xxh64(pack))
+        packCount += 1
+        let bytes = pack
+        pack.removeAll(keepingCapacity: true)
+        packBlobs = 0
+        try emit(bytes)
+    }
+
+    /// The series being written by `beginSeries`/`addChunk`/`endSeries`. `small` holds the first
+    /// chunk while it may still be the only one (then the series is packed).
+    private var current:
+        (key: SeriesKey, table: ByteWriter, summary: Aggregate, minT: Int64, maxT: Int64, rank: UInt64, chunks: Int, small: EncodedChunk?)?
 
     /// Adds one series with its chunks (in arrival order).
     mutating func add(series key: SeriesKey, chunks: [EncodedChunk]) throws(StrataError) {
@@ -97,9 +152,11 @@ struct SegmentWriter {
     mutating func beginSeries(_ key: SeriesKey) {
         precondition(current == nil)
         // Shared columns are found within a run: forget other runs' blobs to bound memory.
-        if let last = lastRun, last != key.run || blobBytes > 64 << 20 { blobIndex.removeAll(); blobBytes = 0 }
+        if let last = lastRun, last != key.run || blobBytes > 64 << 20 {
+            blobIndex.removeAll(); packedIndex.removeAll(); blobBytes = 0
+        }
         lastRun = key.run
-        current = (key, ByteWriter(), Aggregate(), .max, .min, 0, 0)
+        current = (key, ByteWriter(), Aggregate(), .max, .min, 0, 0, nil)
     }
 
     private var lastRun: RunID?
@@ -107,10 +164,15 @@ struct SegmentWriter {
 
     mutating func addChunk(_ c: EncodedChunk) throws(StrataError) {
         guard var cur = current else { preconditionFailure("addChunk outside a series") }
-        let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
-        SegmentFormat.writeEntry(
-            &cur.table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
-            steps: s, values: v, times: t, tier: tr)
+        if let first = cur.small {
+            try writeEntry(first, into: &cur.table)
+            cur.small = nil
+        }
+        if cur.chunks == 0 && version >= 2 && c.stats.count < ChunkLayout.chunkCapacity {
+            cur.small = c
+        } else {
+            try writeEntry(c, into: &cur.table)
+        }
         var st = c.stats
         st.firstRank = cur.rank; st.lastRank = cur.rank + UInt64(c.stats.count - 1)
         cur.rank += UInt64(c.stats.count)
@@ -120,27 +182,72 @@ struct SegmentWriter {
         current = cur
     }
 
-    /// Writes the series' chunk table and directory entry; a series without chunks is dropped.
+    private mutating func writeEntry(_ c: EncodedChunk, into table: inout ByteWriter) throws(StrataError) {
+        let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
+        SegmentFormat.writeEntry(
+            &table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
+            steps: s, values: v, times: t, tier: tr)
+    }
+
+    /// Writes the series' chunk table and directory entry (or packs it: one chunk that is not
+    /// full); a series without chunks is dropped.
     mutating func endSeries() throws(StrataError) {
         guard let cur = current else { preconditionFailure("endSeries outside a series") }
         current = nil
         if cur.chunks == 0 { return }
+        seriesCount += 1
+        if version == 1 {
+            directory.string(cur.key.run.text)
+            directory.string(cur.key.canonical)
+        } else {
+            directory.varint(UInt64(runNumber(cur.key.run)))
+            directory.varint(UInt64(nameNumber(cur.key.canonical)))
+        }
+        if let c = cur.small {
+            // Packed: point count, then references to the three columns; statistics are derived.
+            directory.varint(UInt64(c.stats.count))
+            let s = packedRef(c.steps), v = packedRef(c.values), t = packedRef(c.times)
+            directory.varint(s); directory.varint(v); directory.varint(t)
+            if pack.count >= SegmentFormat.packTarget { try closePack() }
+            return
+        }
         let tableAt = offset
         try emit(cur.table.bytes)
-        directory.string(cur.key.run.text)
-        directory.string(cur.key.canonical)
+        if version >= 2 { directory.varint(0) }
         directory.varint(UInt64(cur.chunks))
         directory.u64(UInt64(tableAt))
         directory.u64(Checksum.xxh64(cur.table.bytes))
         SegmentFormat.writeStats(&directory, cur.summary, minTime: cur.minT, maxTime: cur.maxT)
-        seriesCount += 1
+    }
+
+    private mutating func runNumber(_ run: RunID) -> Int {
+        if let i = runIndex[run] { return i }
+        let i = runIndex.count
+        runIndex[run] = i
+        runTable.string(run.text)
+        return i
+    }
+
+    private mutating func nameNumber(_ name: String) -> Int {
+        if let i = nameIndex[name] { return i }
+        let i = nameIndex.count
+        nameIndex[name] = i
+        nameTable.string(name)
+        return i
     }
 
     var isEmpty: Bool { seriesCount == 0 }
 
     /// Writes directory and trailer, fsyncs and renames into place.
     mutating func finish(meta: SegmentMeta) throws(StrataError) {
+        try closePack()
         var d = ByteWriter()
+        if version >= 2 {
+            d.varint(UInt64(runIndex.count)); d.raw(runTable.bytes)
+            d.varint(UInt64(nameIndex.count)); d.raw(nameTable.bytes)
+            d.varint(UInt64(packCount)); d.raw(packTable.bytes)
+            d.raw(packedLengths.bytes)
+        }
         d.varint(UInt64(seriesCount))
         d.raw(directory.bytes)
         d.string(meta.writer)
@@ -154,7 +261,7 @@ struct SegmentWriter {
         try emit(d.bytes)
         var t = ByteWriter()
         t.u64(UInt64(dirAt)); t.u64(UInt64(d.count)); t.u64(Checksum.xxh64(d.bytes))
-        t.u32(SegmentFormat.version); t.u32(0)
+        t.u32(version); t.u32(0)
         t.raw(SegmentFormat.endMagic)
         try emit(t.bytes)
         try drain()
@@ -195,6 +302,8 @@ extension SegmentFormat {
 
     /// Chunk flag: steps are `firstStep + i * stride` (stride from first and last step).
     static let flagLinearSteps: UInt32 = 1
+    /// xxh64 of no bytes: the checksum of an empty blob.
+    static let emptyChecksum: UInt64 = 0xef46_db37_51d8_e999
 
     static func writeEntry(
         _ w: inout ByteWriter, stats: Aggregate, minTime: Int64, maxTime: Int64, flags: UInt32,
@@ -212,7 +321,10 @@ extension SegmentFormat {
 struct BlobRef: Sendable {
     var offset: Int
     var length: Int
+    /// xxh64 of the blob (unused for a packed blob: its pack's checksum covers it).
     var checksum: UInt64
+    /// The pack holding it (packed small series), or -1 for a blob with its own checksum.
+    var pack: Int = -1
 }
 
 /// One chunk's header, parsed from its segment's chunk table.
@@ -229,32 +341,49 @@ struct ChunkEntry: Sendable {
     var count: Int { stats.count }
 }
 
-/// A series' place in one segment.
+/// A series' place in one segment: a chunk table with directory statistics, or a packed chunk
+/// whose statistics are derived from its columns on first use.
 final class SegmentSeries {
+    enum Layout {
+        case table(chunkCount: Int, tableOffset: Int, tableChecksum: UInt64, summary: Aggregate, minTime: Int64, maxTime: Int64)
+        case packed(count: Int, steps: BlobRef, values: BlobRef, times: BlobRef)
+    }
     let key: SeriesKey
-    let chunkCount: Int
-    let tableOffset: Int
-    let tableChecksum: UInt64
-    let summary: Aggregate
-    let minTime: Int64
-    let maxTime: Int64
+    let layout: Layout
     unowned let segment: Segment
-    /// Parsed on first use.
+    /// Parsed (table) or derived (packed) on first use.
     private var entries: [ChunkEntry]?
 
-    init(
-        key: SeriesKey, chunkCount: Int, tableOffset: Int, tableChecksum: UInt64, summary: Aggregate,
-        minTime: Int64, maxTime: Int64, segment: Segment
-    ) {
-        self.key = key; self.chunkCount = chunkCount; self.tableOffset = tableOffset
-        self.tableChecksum = tableChecksum; self.summary = summary
-        self.minTime = minTime; self.maxTime = maxTime; self.segment = segment
+    init(key: SeriesKey, layout: Layout, segment: Segment) {
+        self.key = key; self.layout = layout; self.segment = segment
     }
 
-    /// The chunk headers, checked against the table checksum and the file bounds.
+    var isPacked: Bool { if case .packed = layout { true } else { false } }
+
+    /// Statistics of the series in this segment. A packed series derives them from its columns;
+    /// when those are damaged it counts as empty here (queries and `verify` report the damage).
+    var summary: Aggregate { stored.summary }
+    var minTime: Int64 { stored.minTime }
+    var maxTime: Int64 { stored.maxTime }
+
+    private var stored: (summary: Aggregate, minTime: Int64, maxTime: Int64) {
+        switch layout {
+        case .table(_, _, _, let summary, let minT, let maxT): return (summary, minT, maxT)
+        case .packed:
+            guard let e = try? chunks().first else { return (Aggregate(), .max, .min) }
+            return (e.stats, e.minTime, e.maxTime)
+        }
+    }
+
+    /// The chunk headers, checked against the table checksum and the file bounds (a packed
+    /// series: its one chunk, with statistics computed from its checksum-verified columns).
     func chunks() throws(StrataError) -> [ChunkEntry] {
         if let entries { return entries }
-        let parsed = try segment.parseTable(self)
+        let parsed: [ChunkEntry]
+        switch layout {
+        case .table(let n, let at, let sum, _, _, _): parsed = try segment.parseTable(self, count: n, offset: at, checksum: sum)
+        case .packed(let n, let s, let v, let t): parsed = [try segment.packedEntry(self, count: n, steps: s, values: v, times: t)]
+        }
         entries = parsed
         return parsed
     }
@@ -320,12 +449,48 @@ final class Segment {
             throw StrataError.corrupt("segment directory checksum mismatch", path: path, offset: dirAt)
         }
         var r = ByteReader(b, from: dirAt, to: dirAt + dirLen, path: path)
+        // Version 2: run ids and names stored once, then the packs of small series' columns.
+        var runs: [RunID] = [], names: [String] = [], packed: [BlobRef] = []
+        if version >= 2 {
+            let nr = try r.count("run count", max: SegmentFormat.maxTableEntries)
+            runs.reserveCapacity(nr)
+            for _ in 0..<nr { runs.append(try readRun(&r)) }
+            let nn = try r.count("name count", max: SegmentFormat.maxTableEntries)
+            names.reserveCapacity(nn)
+            for _ in 0..<nn { names.append(try r.string("series name", max: 4096)) }
+            packed = try readPacks(&r, limit: limit)
+        }
         let n = try r.count("series count", max: SegmentFormat.maxSeries)
         series.reserveCapacity(n)
+        var fresh = 0
         for _ in 0..<n {
-            let runText = try r.string("run id", max: 64)
-            guard let run = RunID(runText) else { throw StrataError.corrupt("bad run id \"\(runText)\"", path: path, offset: r.offset) }
-            let canonical = try r.string("series name", max: 4096)
+            let run: RunID, canonical: String
+            if version >= 2 {
+                let ri = try r.length("run index", max: max(0, runs.count - 1)), ni = try r.length("name index", max: max(0, names.count - 1))
+                guard ri < runs.count, ni < names.count else { throw StrataError.corrupt("series entry names no run or name", path: path, offset: r.offset) }
+                run = runs[ri]; canonical = names[ni]
+                let points = try r.length("packed point count", max: ChunkLayout.chunkCapacity - 1)
+                if points > 0 {
+                    var refs: [BlobRef] = []
+                    for _ in 0..<3 {
+                        let k = try r.length("packed column reference", max: fresh)
+                        let i = k == 0 ? fresh : fresh - k
+                        if k == 0 { fresh += 1 }
+                        guard i < packed.count else {
+                            throw StrataError.corrupt("packed column \(i) of \(canonical) is not in the packs (\(packed.count))", path: path, offset: r.offset)
+                        }
+                        refs.append(packed[i])
+                    }
+                    series.append(
+                        SegmentSeries(
+                            key: SeriesKey(run: run, canonical: canonical), layout: .packed(count: points, steps: refs[0], values: refs[1], times: refs[2]),
+                            segment: self))
+                    continue
+                }
+            } else {
+                run = try readRun(&r)
+                canonical = try r.string("series name", max: 4096)
+            }
             let chunks = try r.length("chunk count", max: SegmentFormat.maxChunks)
             let tableAt = Int(clamping: try r.u64())
             let tableSum = try r.u64()
@@ -337,8 +502,9 @@ final class Segment {
             }
             series.append(
                 SegmentSeries(
-                    key: SeriesKey(run: run, canonical: canonical), chunkCount: chunks, tableOffset: tableAt,
-                    tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT, segment: self))
+                    key: SeriesKey(run: run, canonical: canonical),
+                    layout: .table(chunkCount: chunks, tableOffset: tableAt, tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT),
+                    segment: self))
         }
         let writer = try r.string("writer", max: 256)
         let gen = try r.u64()
@@ -357,17 +523,80 @@ final class Segment {
         meta = SegmentMeta(writer: writer, generation: gen, firstSequence: first, lastSequence: last, replaces: replaces, rewindEpoch: epoch)
     }
 
-    func parseTable(_ s: SegmentSeries) throws(StrataError) -> [ChunkEntry] {
-        let b = file.view
-        let len = s.chunkCount * SegmentFormat.chunkEntrySize
-        guard b[s.tableOffset..<(s.tableOffset + len)].xxh64() == s.tableChecksum else {
-            throw StrataError.corrupt("chunk table checksum mismatch for series \(s.key.canonical)", path: path, offset: s.tableOffset)
+    private func readRun(_ r: inout ByteReader) throws(StrataError) -> RunID {
+        let runText = try r.string("run id", max: 64)
+        guard let run = RunID(runText) else { throw StrataError.corrupt("bad run id \"\(runText)\"", path: path, offset: r.offset) }
+        return run
+    }
+
+    /// The pack table and the lengths of the packed blobs: where every packed blob lies.
+    private func readPacks(_ r: inout ByteReader, limit: Int) throws(StrataError) -> [BlobRef] {
+        let np = try r.count("pack count", max: SegmentFormat.maxTableEntries)
+        var counts: [Int] = []
+        for _ in 0..<np {
+            let at = try r.length("pack offset", max: limit)
+            let blobs = try r.count("pack blob count", max: SegmentFormat.maxTableEntries)
+            let sum = try r.u64()
+            guard at >= SegmentFormat.headerSize, blobs > 0 else {
+                throw StrataError.corrupt("pack \(packs.count) at \(at) with \(blobs) columns is malformed", path: path, offset: r.offset)
+            }
+            packs.append(Pack(offset: at, length: 0, checksum: sum))
+            counts.append(blobs)
         }
-        var r = ByteReader(b, from: s.tableOffset, to: s.tableOffset + len, path: path)
+        var out: [BlobRef] = []
+        for (k, blobs) in counts.enumerated() {
+            var at = packs[k].offset
+            for _ in 0..<blobs {
+                let len = try r.length("packed column length", max: limit - at)
+                out.append(BlobRef(offset: at, length: len, checksum: 0, pack: k))
+                at += len
+            }
+            packs[k].length = at - packs[k].offset
+        }
+        return out
+    }
+
+    /// Packs of small series' columns (version 2), each checksummed as a whole.
+    struct Pack { var offset: Int; var length: Int; var checksum: UInt64 }
+    private(set) var packs: [Pack] = []
+    private var verifiedPacks = Set<Int>()
+
+    /// Checks pack `k` against its checksum once per process.
+    func verifyPack(_ k: Int) throws(StrataError) {
+        if verifiedPacks.contains(k) { return }
+        let p = packs[k]
+        guard file.view[p.offset..<(p.offset + p.length)].xxh64() == p.checksum else {
+            throw StrataError.corrupt("pack checksum mismatch (columns of small series)", path: path, offset: p.offset)
+        }
+        verifiedPacks.insert(k)
+    }
+
+    /// The one chunk of a packed series: its columns decoded (after the pack's checksum), steps
+    /// checked to be sorted, and the statistics a chunk header would hold computed from them.
+    func packedEntry(_ s: SegmentSeries, count n: Int, steps: BlobRef, values: BlobRef, times: BlobRef) throws(StrataError) -> ChunkEntry {
+        let none = BlobRef(offset: SegmentFormat.headerSize, length: 0, checksum: SegmentFormat.emptyChecksum)
+        var provisional = Aggregate()
+        provisional.count = n
+        let raw = ChunkEntry(stats: provisional, minTime: 0, maxTime: 0, linearSteps: false, steps: steps, values: values, times: times, tier: none)
+        let cols = try ChunkColumns(ChunkHandle(segment: self, entry: raw, rankBase: 0))
+        for i in 1..<max(1, n) where cols.steps[i] < cols.steps[i - 1] {
+            throw StrataError.corrupt("steps of packed series \(s.key.canonical) out of order at point \(i)", path: path, offset: steps.offset)
+        }
+        let (stats, minT, maxT, linear) = ChunkEncoder.statistics(cols)
+        return ChunkEntry(stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: steps, values: values, times: times, tier: none)
+    }
+
+    func parseTable(_ s: SegmentSeries, count chunkCount: Int, offset tableOffset: Int, checksum: UInt64) throws(StrataError) -> [ChunkEntry] {
+        let b = file.view
+        let len = chunkCount * SegmentFormat.chunkEntrySize
+        guard b[tableOffset..<(tableOffset + len)].xxh64() == checksum else {
+            throw StrataError.corrupt("chunk table checksum mismatch for series \(s.key.canonical)", path: path, offset: tableOffset)
+        }
+        var r = ByteReader(b, from: tableOffset, to: tableOffset + len, path: path)
         var out: [ChunkEntry] = []
-        out.reserveCapacity(s.chunkCount)
+        out.reserveCapacity(chunkCount)
         let dataEnd = b.count - SegmentFormat.trailerSize
-        for _ in 0..<s.chunkCount {
+        for _ in 0..<chunkCount {
             let (stats, minT, maxT) = try SegmentFormat.readStats(&r)
             let flags = try r.u32()
             _ = try r.u32()

@@ -60,24 +60,7 @@ enum ChunkEncoder {
         } else {
             stats = Aggregate.values(vp, 0..<n)
         }
-        // Sorted steps: first/last are the ends; min/max steps are where the extremes first occur.
-        stats.firstStep = steps[0]; stats.firstValue = values[0]; stats.firstRank = 0
-        stats.lastStep = steps[n - 1]; stats.lastValue = values[n - 1]; stats.lastRank = UInt64(n - 1)
-        if stats.numericCount > 0 {
-            var i = 0
-            while !(vp[i] == stats.min) { i += 1 }
-            stats.minStep = steps[i]
-            i = 0
-            while !(vp[i] == stats.max) { i += 1 }
-            stats.maxStep = steps[i]
-        }
-        var minT = Int64.max, maxT = Int64.min
-        for t in times { if t < minT { minT = t }; if t > maxT { maxT = t } }
-        var linear = true
-        if n > 2 {
-            let d = steps[1] &- steps[0]
-            for i in 2..<n where steps[i] &- steps[i - 1] != d { linear = false; break }
-        }
+        let (minT, maxT, linear) = finish(&stats, steps: steps, values: values, times: times)
         var s: [UInt8] = [], v: [UInt8] = [], t: [UInt8] = []
         if let r = reuse?.steps(matching: steps) {
             s = r
@@ -98,4 +81,46 @@ enum ChunkEncoder {
             tier: tier)
     }
 
+    /// Completes chunk statistics whose value part (count, NaNs, min, max, sum, m2) is computed:
+    /// first/last point, where the extremes first occur, the time range and whether steps are linear.
+    private static func finish(
+        _ stats: inout Aggregate, steps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, times: UnsafeBufferPointer<Int64>
+    ) -> (minTime: Int64, maxTime: Int64, linear: Bool) {
+        let n = steps.count
+        // Sorted steps: first/last are the ends; min/max steps are where the extremes first occur.
+        stats.firstStep = steps[0]; stats.firstValue = values[0]; stats.firstRank = 0
+        stats.lastStep = steps[n - 1]; stats.lastValue = values[n - 1]; stats.lastRank = UInt64(n - 1)
+        if stats.numericCount > 0 {
+            var i = 0
+            while !(values[i] == stats.min) { i += 1 }
+            stats.minStep = steps[i]
+            i = 0
+            while !(values[i] == stats.max) { i += 1 }
+            stats.maxStep = steps[i]
+        }
+        var minT = Int64.max, maxT = Int64.min
+        for t in times { if t < minT { minT = t }; if t > maxT { maxT = t } }
+        var linear = true
+        if n > 2 {
+            let d = steps[1] &- steps[0]
+            for i in 2..<n where steps[i] &- steps[i - 1] != d { linear = false; break }
+        }
+        return (minT, maxT, linear)
+    }
+
+    /// The statistics a chunk header holds for decoded columns (sorted by step, not a full chunk):
+    /// exactly what `encode` computes for them. Used for packed series, whose header is not stored.
+    static func statistics(_ c: ChunkColumns) -> (stats: Aggregate, minTime: Int64, maxTime: Int64, linear: Bool) {
+        let n = c.count
+        precondition(n > 0 && n < ChunkLayout.chunkCapacity && c.values.count == n && c.times.count == n)
+        return c.steps.withUnsafeBufferPointer { sp in
+            c.values.withUnsafeBufferPointer { vp in
+                c.times.withUnsafeBufferPointer { tp in
+                    var stats = Aggregate.values(vp.baseAddress!, 0..<n)
+                    let (minT, maxT, linear) = finish(&stats, steps: sp, values: vp, times: tp)
+                    return (stats, minT, maxT, linear)
+                }
+            }
+        }
+    }
 }

@@ -9,11 +9,15 @@ import StrataCodecs
 /// (`Segment.parseTable`), and the slice below is bounds-checked again. Covered by the store fuzzer
 /// (`FuzzEntry`, hostile segments) and `CorruptionTests`.
 extension Segment {
-    /// The bytes of a blob, checksum-verified on first use.
+    /// The bytes of a blob, checksum-verified on first use (a packed blob: its whole pack).
     func blob(_ ref: BlobRef) throws(StrataError) -> UnsafeRawBufferPointer {
         let all = file.bytes
         precondition(ref.offset >= 0 && ref.length >= 0 && ref.offset <= all.count - ref.length, "blob outside the segment")
         let bytes = UnsafeRawBufferPointer(rebasing: all[ref.offset..<(ref.offset + ref.length)])
+        if ref.pack >= 0 {
+            try verifyPack(ref.pack)
+            return bytes
+        }
         let key = BlobKey(offset: ref.offset, length: ref.length)
         if !verifiedBlobs.contains(key) {
             guard Checksum.xxh64(bytes) == ref.checksum else {

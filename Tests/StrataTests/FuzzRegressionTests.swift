@@ -176,6 +176,8 @@ struct FuzzRegressionTests {
         let segments = try FileManager.default.contentsOfDirectory(atPath: root + "/segments").filter { $0.hasSuffix(".seg") }
         #expect(segments.count == 1)
         let path = root + "/segments/" + segments[0]
+        // A chunk table to damage: the series is small, so it was packed (no stored statistics).
+        try rewriteSegmentAsVersion1(path)
         var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
         try Self.patchFirstChunk(&bytes) { b, entry in
             for i in 0..<8 { b[entry + 8 + i] = 0 }  // statistics: u32 count, u32 NaN count, i64 first step

@@ -15,7 +15,7 @@ struct Workload {
         let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))
         let m = try JSONDecoder().decode(Manifest.self, from: data)
         runs = m.runs.map { r in
-            Run(name: r.name, params: r.params.mapValues(\.value), series: r.series.map { Series(metric: $0.metric, file: $0.file, count: $0.count) })
+            Run(name: r.name, params: r.params, series: r.series.map { Series(metric: $0.metric, file: $0.file, count: $0.count) })
         }
         points = m.points
     }
@@ -60,22 +60,67 @@ final class SeriesReader {
     }
 }
 
-/// manifest.json as written by workload.py; params keep their JSON types (int, float, string, bool).
+/// manifest.json as written by workload.py. Params keep their JSON types (int, float, string,
+/// bool); nested objects are flattened with dots (`optimizer.name`); a list or `null` is stored as a
+/// text param holding its JSON (until list params exist).
 private struct Manifest: Decodable {
     struct S: Decodable { var metric: String; var file: String; var count: Int }
-    struct R: Decodable { var name: String; var params: [String: P]; var series: [S] }
-    struct P: Decodable {
-        var value: ParamValue
+    struct R: Decodable {
+        var name: String
+        var params: [String: ParamValue]
+        var series: [S]
+        enum CodingKeys: String, CodingKey { case name, params, series }
+        init(from d: Decoder) throws {
+            let c = try d.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            series = try c.decode([S].self, forKey: .series)
+            params = [:]
+            try P.flatten(try c.decode(P.self, forKey: .params), prefix: "", into: &params)
+        }
+    }
+    /// Any JSON value.
+    indirect enum P: Decodable {
+        case scalar(ParamValue)
+        case object([String: P])
+        case list([P])
+        case null
         init(from d: Decoder) throws {
             let c = try d.singleValueContainer()
-            if let b = try? c.decode(Bool.self) {
-                value = .bool(b)
+            if c.decodeNil() {
+                self = .null
+            } else if let b = try? c.decode(Bool.self) {
+                self = .scalar(.bool(b))
             } else if let s = try? c.decode(String.self) {
-                value = .string(s)
+                self = .scalar(.string(s))
             } else if let i = try? c.decode(Int64.self) {
-                value = .int(i)
+                self = .scalar(.int(i))
+            } else if let x = try? c.decode(Double.self) {
+                self = .scalar(.double(x))
+            } else if let o = try? c.decode([String: P].self) {
+                self = .object(o)
             } else {
-                value = .double(try c.decode(Double.self))
+                self = .list(try c.decode([P].self))
+            }
+        }
+        var json: String {
+            switch self {
+            case .null: return "null"
+            case .scalar(.bool(let b)): return b ? "true" : "false"
+            case .scalar(.int(let i)): return String(i)
+            case .scalar(.double(let x)): return "\(x)"
+            case .scalar(let v):
+                let data = (try? JSONSerialization.data(withJSONObject: [v.description], options: [])) ?? Data("[\"\"]".utf8)
+                return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+            case .list(let xs): return "[" + xs.map(\.json).joined(separator: ",") + "]"
+            case .object(let o): return "{" + o.keys.sorted().map { "\"\($0)\":" + o[$0]!.json }.joined(separator: ",") + "}"
+            }
+        }
+        static func flatten(_ p: P, prefix: String, into out: inout [String: ParamValue]) throws {
+            switch p {
+            case .object(let o):
+                for (k, v) in o { try flatten(v, prefix: prefix.isEmpty ? k : prefix + "." + k, into: &out) }
+            case .scalar(let v): out[prefix] = v
+            case .list, .null: out[prefix] = .string(p.json)
             }
         }
     }

@@ -2,6 +2,7 @@
 //
 //   swift run -c release strata-bench --long DIR --sweep DIR --out results.json [--answers answers.json] [--repeat N]
 //   swift run -c release strata-bench --dataset DIR --out results.json [--repeat N]
+//   swift run -c release strata-bench --trials DIR --out results.json [--answers trials-answers.json] [--repeat N]
 //
 // Each ingest runs in a fresh child process (this executable with --child) so its peak memory is
 // its own; figures are medians over --repeat runs (default 3).
@@ -61,6 +62,16 @@ if CommandLine.arguments.count >= 6 && CommandLine.arguments[1] == "--profile" {
 if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--cold" {
     do {
         try Queries.cold(CommandLine.arguments[2], long: CommandLine.arguments[3], sweep: CommandLine.arguments[4])
+        exit(0)
+    } catch {
+        log("strata-bench: \(error)")
+        exit(1)
+    }
+}
+
+if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--trials-open" {
+    do {
+        try Trials.openChild(CommandLine.arguments[2])
         exit(0)
     } catch {
         log("strata-bench: \(error)")
@@ -166,6 +177,21 @@ do {
             try data.write(to: URL(fileURLWithPath: answersPath))
             for (k, v) in timings { results[k] = v }
         }
+    } else if let trials = arg("--trials") {
+        let w = try Workload(trials)
+        log("I3 bulk (trials):")
+        let i3 = try ingest("bulk", trials, keep: scratch + "/trials")
+        results["I3_points_per_s"] = i3.pps
+        results["bytes_per_point_trials"] = i3.bpp
+        results["I3_peak_rss_mib"] = i3.rss
+        results["codecs_trials"] = try codecBreakdown(i3.store, points: w.points)
+        results["structure_trials"] = try Trials.structure(i3.store, points: w.points)
+        let (answers, timings) = try Trials.run(store: i3.store, repeats: max(5, repeats))
+        for (k, v) in timings { results[k] = v }
+        if let answersPath = arg("--answers") {
+            let data = try JSONSerialization.data(withJSONObject: answers, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: answersPath))
+        }
     } else if let dataset = arg("--dataset") {
         let w = try Workload(dataset)
         let r = try ingest("bulk", dataset, keep: scratch + "/dataset")
@@ -174,7 +200,7 @@ do {
         results["peak_rss_mib"] = r.rss
         results["codecs"] = try codecBreakdown(r.store, points: w.points)
     } else {
-        log("strata-bench: give --long and --sweep, or --dataset")
+        log("strata-bench: give --long and --sweep, --trials, or --dataset")
         exit(2)
     }
     results["repeats"] = repeats

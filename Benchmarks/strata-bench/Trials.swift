@@ -94,6 +94,20 @@ enum Trials {
         return out
     }
 
+    /// JSON text of `answers`, with NaN written as `NaN` (as Python's json module reads and writes it).
+    static func json(_ answers: [String: Any]) throws -> Data {
+        func clean(_ x: Any) -> Any {
+            switch x {
+            case let d as Double: return d.isNaN ? "__NaN__" : d
+            case let o as [String: Any]: return o.mapValues(clean)
+            case let a as [Any]: return a.map(clean)
+            default: return x
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: clean(answers), options: [.prettyPrinted, .sortedKeys])
+        return Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"__NaN__\"", with: "NaN").utf8)
+    }
+
     static func fileBytes(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
     }

@@ -188,10 +188,7 @@ do {
         results["structure_trials"] = try Trials.structure(i3.store, points: w.points)
         let (answers, timings) = try Trials.run(store: i3.store, repeats: max(5, repeats))
         for (k, v) in timings { results[k] = v }
-        if let answersPath = arg("--answers") {
-            let data = try JSONSerialization.data(withJSONObject: answers, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: URL(fileURLWithPath: answersPath))
-        }
+        if let answersPath = arg("--answers") { try Trials.json(answers).write(to: URL(fileURLWithPath: answersPath)) }
     } else if let dataset = arg("--dataset") {
         let w = try Workload(dataset)
         let r = try ingest("bulk", dataset, keep: scratch + "/dataset")

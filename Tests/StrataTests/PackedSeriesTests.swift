@@ -1,7 +1,7 @@
 import Foundation
+import StrataCodecs
 import Testing
 
-import StrataCodecs
 @testable import Strata
 
 /// Small series are packed in segments (format version 2): every query on them must equal a
@@ -58,7 +58,11 @@ struct PackedSeriesTests {
             #expect(full == nil, "\(ctx) aggregate of nothing")
         }
         let summary = try store.summary().first { $0.run.id == run }?.metrics[metric]
-        if let b = q.bruteStats(raw), let summary { q.check(summary, b, "\(ctx) summary") } else { #expect(raw.isEmpty == (summary == nil), "\(ctx) summary") }
+        if let b = q.bruteStats(raw), let summary {
+            q.check(summary, b, "\(ctx) summary")
+        } else {
+            #expect(raw.isEmpty == (summary == nil), "\(ctx) summary")
+        }
         let ordered = raw.sorted { ($0.step, $0.arrival) < ($1.step, $1.arrival) }
         let all = try store.points(run, metric)
         #expect(all.count == ordered.count && zip(all, ordered).allSatisfy { $0.step == $1.step && sameBits($0.value, $1.value) }, "\(ctx) points")
@@ -69,7 +73,11 @@ struct PackedSeriesTests {
             if a == b { b += 1 }
             let inRange = raw.filter { $0.step >= a && $0.step < b }
             let agg = try store.aggregate(run, metric, steps: a..<b)
-            if let bs = q.bruteStats(inRange), let agg { q.check(agg, bs, "\(ctx) aggregate [\(a),\(b))") } else { #expect((agg == nil) == inRange.isEmpty, "\(ctx) window") }
+            if let bs = q.bruteStats(inRange), let agg {
+                q.check(agg, bs, "\(ctx) aggregate [\(a),\(b))")
+            } else {
+                #expect((agg == nil) == inRange.isEmpty, "\(ctx) window")
+            }
             let buckets = [1, 3, 10][trial % 3]
             var groups: [Int: [Raw]] = [:]
             for p in inRange { groups[Int((p.step - a) * Int64(buckets) / (b - a)), default: []].append(p) }
@@ -78,7 +86,9 @@ struct PackedSeriesTests {
             for c in curve { if let g = groups[c.bucket], let bs = q.bruteStats(g) { q.check(c.stats, bs, "\(ctx) bucket \(c.bucket)") } }
             let pts = try store.points(run, metric, steps: a..<b)
             let expected = inRange.sorted { ($0.step, $0.arrival) < ($1.step, $1.arrival) }
-            #expect(pts.count == expected.count && zip(pts, expected).allSatisfy { $0.step == $1.step && sameBits($0.value, $1.value) }, "\(ctx) window points")
+            #expect(
+                pts.count == expected.count && zip(pts, expected).allSatisfy { $0.step == $1.step && sameBits($0.value, $1.value) },
+                "\(ctx) window points")
         }
     }
 
@@ -104,7 +114,11 @@ struct PackedSeriesTests {
         }
         let width: Int64 = 4
         var brute: [String: [Int64: [Double]]] = [:]
-        for (run, m) in model { for p in m[metric] ?? [] { brute[groupOf[run]!, default: [:]][Int64((Double(p.step) / Double(width)).rounded(.down)), default: []].append(p.value) } }
+        for (run, m) in model {
+            for p in m[metric] ?? [] {
+                brute[groupOf[run]!, default: [:]][Int64((Double(p.step) / Double(width)).rounded(.down)), default: []].append(p.value)
+            }
+        }
         let band = try store.band(metric, groupBy: "g", bucketWidth: width)
         #expect(band.count == brute.values.reduce(0) { $0 + $1.count }, "\(ctx) band rows")
         for row in band {

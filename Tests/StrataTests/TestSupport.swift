@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 // TempDir and builtProduct, shared by every test target.
 @_exported import StrataTestSupport
+import Testing
 
 @testable import Strata
 

@@ -467,7 +467,9 @@ final class Segment {
             let run: RunID, canonical: String
             if version >= 2 {
                 let ri = try r.length("run index", max: max(0, runs.count - 1)), ni = try r.length("name index", max: max(0, names.count - 1))
-                guard ri < runs.count, ni < names.count else { throw StrataError.corrupt("series entry names no run or name", path: path, offset: r.offset) }
+                guard ri < runs.count, ni < names.count else {
+                    throw StrataError.corrupt("series entry names no run or name", path: path, offset: r.offset)
+                }
                 run = runs[ri]; canonical = names[ni]
                 let points = try r.length("packed point count", max: ChunkLayout.chunkCapacity - 1)
                 if points > 0 {
@@ -477,13 +479,15 @@ final class Segment {
                         let i = k == 0 ? fresh : fresh - k
                         if k == 0 { fresh += 1 }
                         guard i < packed.count else {
-                            throw StrataError.corrupt("packed column \(i) of \(canonical) is not in the packs (\(packed.count))", path: path, offset: r.offset)
+                            throw StrataError.corrupt(
+                                "packed column \(i) of \(canonical) is not in the packs (\(packed.count))", path: path, offset: r.offset)
                         }
                         refs.append(packed[i])
                     }
                     series.append(
                         SegmentSeries(
-                            key: SeriesKey(run: run, canonical: canonical), layout: .packed(count: points, steps: refs[0], values: refs[1], times: refs[2]),
+                            key: SeriesKey(run: run, canonical: canonical),
+                            layout: .packed(count: points, steps: refs[0], values: refs[1], times: refs[2]),
                             segment: self))
                     continue
                 }

@@ -6,6 +6,8 @@
 //   float64-dod   order-preserving UInt64 of the bits, delta-of-delta, FOR bit-packed
 //   float64-delta order-preserving UInt64 of the bits, delta, FOR bit-packed
 //   raw64         the bit patterns
+//   mean-for      value == (Double(n) · 2^e) / k: a full-precision mean of k values of limited
+//                 precision (an epoch's loss averaged over k float32 batch losses), n FOR bit-packed
 // The three FOR codecs may carry "patched exceptions": values stored raw, by index, that either
 // do not fit the codec (NaN in decimal data) or would widen the frame (a rare spike).
 // Format: docs/FORMAT-codecs.md.
@@ -17,6 +19,10 @@ package enum DoubleColumn {
     static let codecFloat32: UInt8 = 4
     static let codecDelta: UInt8 = 5
     static let codecDoD: UInt8 = 6
+    static let codecMean: UInt8 = 7
+    /// Largest divisor `k` of mean-for the encoder searches (odd values; the decoder accepts 1...65,535).
+    static let encoderMaxDivisor = 4095
+    static let maxDivisor = 65_535
     /// Bit 7 of the codec byte: the block ends with an exception list.
     static let exceptionFlag: UInt8 = 0x80
     /// Decimal exponents a decoder accepts (10^e is exact as a Double up to e = 22).
@@ -34,6 +40,7 @@ package enum DoubleColumn {
         case codecFloat32: return "float32-for"
         case codecDelta: return "float64-delta"
         case codecDoD: return "float64-dod"
+        case codecMean: return "mean-for"
         default: return "unknown"
         }
     }
@@ -247,7 +254,22 @@ package enum DoubleColumn {
             }
         }
 
+        // 5. Means of limited-precision values: only where the best so far keeps most of the bits.
+        var meanK = 0, meanE = 0
+        if n >= 4 && (best == codecRaw || best == codecDelta || best == codecDoD) && bestSize > 3 * n,
+            let (k, e) = meanDivisor(b, n)
+        {
+            let kd = Double(k), q = Double(sign: .plus, exponent: e, significand: 1)
+            let pm = planFOR(b, n, header: 3 + varintSize(UInt64(k)), baseSize: zzSize) { meanMap($0, kd, q) }
+            if pm.size < bestSize { bestSize = pm.size; best = codecMean; bestPlan = pm; meanK = k; meanE = e }
+        }
+
         switch best {
+        case codecMean:
+            let kd = Double(meanK), q = Double(sign: .plus, exponent: meanE, significand: 1)
+            writeFOR(b, n, &w, scratch, codec: codecMean, plan: bestPlan, exponentByte: UInt8(bitPattern: Int8(meanE)), base: .zigzag, divisor: meanK) {
+                meanMap($0, kd, q)
+            }
         case codecInt:
             writeFOR(b, n, &w, scratch, codec: codecInt, plan: bestPlan, exponentByte: nil, base: .zigzag, intMap)
         case codecDecimal:
@@ -283,6 +305,54 @@ package enum DoubleColumn {
         }
     }
 
+    /// mean-for's mapping: the integer n with (Double(n) · q) / k bit-identical to the value, among
+    /// the five integers nearest to value · k / q (the product rounds), as a FOR input.
+    @inline(__always) static func meanMap(_ b: UInt64, _ k: Double, _ q: Double) -> UInt64? {
+        let x = Double(bitPattern: b)
+        let y = x * k / q
+        guard y.magnitude < 4.0e15 else { return nil }  // also rejects NaN and ±Inf
+        let n0 = Int64((y + 6_755_399_441_055_744.0) - 6_755_399_441_055_744.0)
+        for c: Int64 in [0, -1, 1, -2, 2] {
+            let n = n0 &+ c
+            if ((Double(n) * q) / k).bitPattern == b { return UInt64(bitPattern: n) ^ signBit }
+        }
+        return nil
+    }
+
+    /// The divisor k (odd, ≤ encoderMaxDivisor) and power of two e for mean-for. k is the first
+    /// for which x · k lies within 2 ulps of a number whose low 14 mantissa bits are zero (a sum of
+    /// values with fewer significant bits than a double) for each of up to four sample values; e is
+    /// the lowest set bit of such round numbers over the whole block (values that are not, skipped,
+    /// become exceptions).
+    static func meanDivisor(_ b: UnsafePointer<UInt64>, _ n: Int) -> (Int, Int)? {
+        var sample: [Double] = []
+        var i = 0
+        while i < n && sample.count < 4 {
+            let x = Double(bitPattern: b[i])
+            if x.isNormal { sample.append(x) }
+            i += sample.count < 2 ? 1 : max(1, n / 4)
+        }
+        guard sample.count >= 2 else { return nil }
+        let mask: UInt64 = (1 << 14) - 1
+        @inline(__always) func lowBit(_ y: Double) -> Int? {
+            let bits = y.bitPattern
+            guard y.isNormal, (bits &+ 2) & mask <= 4 else { return nil }
+            let s = Double(bitPattern: (bits &+ 2) & ~mask)
+            let low = s.significandBitPattern == 0 ? 52 : s.significandBitPattern.trailingZeroBitCount
+            return Int(s.exponent) - 52 + low
+        }
+        var k = 1
+        search: while k <= encoderMaxDivisor {
+            defer { k += 2 }
+            for x in sample where lowBit(x * Double(k)) == nil { continue search }
+            var e = Int.max
+            for j in 0..<n { if let l = lowBit(Double(bitPattern: b[j]) * Double(k)) { e = min(e, l) } }
+            guard e >= -128 && e <= 127 else { return nil }
+            return (k, e)
+        }
+        return nil
+    }
+
     /// Width of the delta-of-deltas of the first 16 values: a cheap test of whether a block that
     /// already has a FOR candidate could be smooth enough for float64-dod to win.
     @inline(__always) static func smoothProbe(_ b: UnsafePointer<UInt64>, _ n: Int) -> Int {
@@ -307,7 +377,7 @@ package enum DoubleColumn {
     @inline(__always)
     static func writeFOR(
         _ b: UnsafePointer<UInt64>, _ n: Int, _ w: inout RawByteWriter, _ scratch: UnsafeMutablePointer<UInt64>,
-        codec: UInt8, plan: FORPlan, exponentByte: UInt8?, base: BaseEncoding, _ map: (UInt64) -> UInt64?
+        codec: UInt8, plan: FORPlan, exponentByte: UInt8?, base: BaseEncoding, divisor: Int? = nil, _ map: (UInt64) -> UInt64?
     ) {
         // scratch[i] = packed value; exception indices collected in a fixed array on the stack.
         var excCount = 0
@@ -324,6 +394,7 @@ package enum DoubleColumn {
             w.byte(excCount > 0 ? codec | exceptionFlag : codec)
             w.byte(UInt8(plan.width))
             if let e = exponentByte { w.byte(e) }
+            if let k = divisor { w.varint(UInt64(k)) }
             switch base {
             case .zigzag: w.varint(zigzag(Int64(bitPattern: plan.lo ^ signBit)))
             case .fixed32:
@@ -347,6 +418,7 @@ package enum DoubleColumn {
         var codec: UInt8 = 0
         var width: Int = 0
         var exponent: Int = 0
+        var divisor: Int = 1  // mean-for
         var base: UInt64 = 0  // FOR: minimum (int/decimal as Int64 bits, float32 as mapped UInt32)
         var first: UInt64 = 0  // delta codecs: bit pattern of value 0
         var firstDelta: Int64 = 0  // dod
@@ -369,7 +441,7 @@ package enum DoubleColumn {
             blk.width = 64
             return blk
         }
-        guard codec >= codecInt && codec <= codecDoD else {
+        guard codec >= codecInt && codec <= codecMean else {
             throw r.error(k, "unknown double codec \(codec) at byte \(r.pos - 1)")
         }
         let width = Int(try r.byte(k, "bit width"))
@@ -377,6 +449,13 @@ package enum DoubleColumn {
         blk.width = width
         switch codec {
         case codecInt:
+            blk.base = UInt64(bitPattern: unzigzag(try r.varint(k, "minimum")))
+            blk.packed = try r.take(packedSize(n, width), k, "packed values")
+        case codecMean:
+            blk.exponent = Int(Int8(bitPattern: try r.byte(k, "power of two")))
+            let d = try r.varint(k, "divisor")
+            guard d >= 1 && d <= UInt64(maxDivisor) else { throw r.error(k, "mean-for divisor \(d) outside 1...\(maxDivisor)") }
+            blk.divisor = Int(d)
             blk.base = UInt64(bitPattern: unzigzag(try r.varint(k, "minimum")))
             blk.packed = try r.take(packedSize(n, width), k, "packed values")
         case codecDecimal:
@@ -502,6 +581,12 @@ package enum DoubleColumn {
             let p10 = pow10[b.exponent]
             unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
                 out[i &- lo] = (Double(m &+ Int64(bitPattern: u)) / p10).bitPattern
+            }
+        case codecMean:
+            let m = Int64(bitPattern: b.base)
+            let q = Double(sign: .plus, exponent: b.exponent, significand: 1), k = Double(b.divisor)
+            unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
+                out[i &- lo] = ((Double(m &+ Int64(bitPattern: u)) * q) / k).bitPattern
             }
         case codecFloat32:
             let m = UInt32(truncatingIfNeeded: b.base)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import StrataCodecs
@@ -150,6 +151,51 @@ import Testing
         }
         try roundTrip(throughZero, seed: seed, "through zero")
         try roundTrip((0..<2000).map { (Double($0) * 0.01).squareRoot() * 0.123456789 }, seed: seed, "sqrt")
+    }
+
+    /// An epoch's loss: the mean of k float32 batch losses, summed in float64. mean-for stores the
+    /// sum's significant bits (not the 52 of the quotient); specials and values that are not such
+    /// means (NaN, ±Inf, −0.0, subnormals, random bits) round-trip as exceptions or other codecs.
+    @Test(arguments: [390, 97, 1, 2048])
+    func meansOfFloat32Values(batches: Int) throws {
+        let seed = testSeed(17)
+        var rng = SeededRNG(seed: seed)
+        let means: [Double] = (0..<300).map { epoch in
+            let level = 2.3 * exp(-Double(epoch) / 60) + 0.05
+            var sum = 0.0
+            for _ in 0..<batches { sum += Double(Float(level * Double.random(in: 0.9...1.1, using: &rng))) }
+            return sum / Double(batches)
+        }
+        let b = try roundTrip(means, seed: seed, "means of \(batches)")
+        let u = try usage(b, means.count)
+        if batches > 1 {
+            #expect(u["mean-for", default: 0] >= means.count - 128, "\(batches): \(u)")
+            #expect(Double(b.count) / Double(means.count) < 5.0, "means of \(batches): \(Double(b.count) / Double(means.count)) bytes/value")
+        }
+        for special in Self.specials {
+            var v = means
+            for pos in [0, 1, 2, 64, 127, 128, 200, 299] { v[pos] = special }
+            try roundTrip(v, seed: seed, "means of \(batches) with \(special.bitPattern)")
+        }
+        var v = means
+        for i in 0..<v.count where Int.random(in: 0..<8, using: &rng) == 0 { v[i] = Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng)) }
+        try roundTrip(v, seed: seed, "means of \(batches) with random bits")
+    }
+
+    /// Hostile mean-for blocks: a divisor of 0 or above 65,535, and every power of two, are errors or decode.
+    @Test func meanForHeaderIsChecked() throws {
+        // Column: 'D', blocks, count 1; block: codec 7, w 0, e, varint k, svarint min 1.
+        for (e, k): (UInt8, [UInt8]) in [(0, [0]), (0, [0x80, 0x80, 0x04]), (0x80, [1]), (0x7F, [3]), (0xC0, [0xFF, 0xFF, 0x03])] {
+            let bytes: [UInt8] = [0x44, 0x00, 0x01, 0x07, 0x00, e] + k + [0x02]
+            let kv = k.enumerated().reduce(0) { $0 | (Int($1.element & 0x7F) << (7 * $1.offset)) }
+            if kv == 0 || kv > 65_535 {
+                #expect(throws: CodecError.self) { try decodeDouble(bytes, count: 1) }
+            } else {
+                let v = try decodeDouble(bytes, count: 1)
+                let q = Double(sign: .plus, exponent: Int(Int8(bitPattern: e)), significand: 1)
+                #expect(v[0].bitPattern == ((1.0 * q) / Double(kv)).bitPattern)
+            }
+        }
     }
 
     @Test func rareSpikesBecomeExceptions() throws {

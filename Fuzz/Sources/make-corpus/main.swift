@@ -52,6 +52,8 @@ for n in [1, 2, 3, 100, 128, 129, 300] {
         (0..<n).map { 3e-4 * (0.55 + 0.45 * cos(Double($0) / 300)) },
         (0..<n).map { _ in Double(bitPattern: next()) },
         (0..<n).map { Double($0 % 7) + 0.25 },
+        // Means of 390 float32 values (an epoch's loss): the mean-for codec.
+        (0..<n).map { i in (0..<390).reduce(0.0) { s, _ in s + Double(Float((2.3 - Double(i) * 0.001) * exp(gauss() * 0.05))) } / 390 },
     ]
     for i in doubles.indices where n > 5 { doubles[i][n / 2] = .nan; doubles[i][1] = -0.0 }
     let pattern = (0..<20).map { _ in Double(bitPattern: next()) }

@@ -254,9 +254,10 @@ package enum DoubleColumn {
             }
         }
 
-        // 5. Means of limited-precision values: only where the best so far keeps most of the bits.
+        // 5. Means of limited-precision values: only where the best so far keeps most of the bits
+        // (more than 40 a value: the divisor search costs about 2 µs a block).
         var meanK = 0, meanE = 0
-        if n >= 4 && (best == codecRaw || best == codecDelta || best == codecDoD) && bestSize > 3 * n,
+        if n >= 4 && (best == codecRaw || best == codecDelta || best == codecDoD) && bestSize > 5 * n,
             let (k, e) = meanDivisor(b, n)
         {
             let kd = Double(k), q = Double(sign: .plus, exponent: e, significand: 1)

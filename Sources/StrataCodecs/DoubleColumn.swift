@@ -268,7 +268,8 @@ package enum DoubleColumn {
         switch best {
         case codecMean:
             let kd = Double(meanK), q = Double(sign: .plus, exponent: meanE, significand: 1)
-            writeFOR(b, n, &w, scratch, codec: codecMean, plan: bestPlan, exponentByte: UInt8(bitPattern: Int8(meanE)), base: .zigzag, divisor: meanK) {
+            writeFOR(b, n, &w, scratch, codec: codecMean, plan: bestPlan, exponentByte: UInt8(bitPattern: Int8(meanE)), base: .zigzag, divisor: meanK)
+            {
                 meanMap($0, kd, q)
             }
         case codecInt:

@@ -25,7 +25,9 @@ import Testing
         out.append(("loss", true, 700, encodeDouble(w.trainLoss)))
         out.append(("lr", true, 700, encodeDouble(w.lr)))
         // Means of 390 float32 values (mean-for blocks).
-        let means = (0..<300).map { i in (0..<390).reduce(0.0) { s, _ in s + Double(Float((2.3 - Double(i) * 0.005) * Double.random(in: 0.9...1.1, using: &rng))) } / 390 }
+        let means = (0..<300).map { i in
+            (0..<390).reduce(0.0) { s, _ in s + Double(Float((2.3 - Double(i) * 0.005) * Double.random(in: 0.9...1.1, using: &rng))) } / 390
+        }
         out.append(("means", true, 300, encodeDouble(means)))
         out.append(("raw", true, 300, encodeDouble((0..<300).map { _ in Double(bitPattern: rng.next()) })))
         let dp = (0..<20).map { _ in Double(bitPattern: rng.next()) }

@@ -178,7 +178,9 @@ import Testing
             try roundTrip(v, seed: seed, "means of \(batches) with \(special.bitPattern)")
         }
         var v = means
-        for i in 0..<v.count where Int.random(in: 0..<8, using: &rng) == 0 { v[i] = Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng)) }
+        for i in 0..<v.count where Int.random(in: 0..<8, using: &rng) == 0 {
+            v[i] = Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng))
+        }
         try roundTrip(v, seed: seed, "means of \(batches) with random bits")
     }
 

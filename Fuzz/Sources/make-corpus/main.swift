@@ -1,6 +1,7 @@
 // Writes a seed corpus for codec-fuzz: real encoded columns of every codec, with the 5-byte prefix
 // (mode, count, range) the harness expects. Usage: make-corpus DIR
 import StrataCodecs
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,7 @@ for n in [1, 2, 3, 100, 128, 129, 300] {
         (0..<n).map { 1_760_000_000_000 + Int64($0) * 200 + Int64(next() % 40) },
         (0..<n).map { _ in Int64(next() % 16) },
         (0..<n).map { _ in Int64(bitPattern: next()) },
-        (0..<n).map { Int64($0 % 20) * 1_000_000_007 },
+        (0..<n).map { Int64($0 % 20) * 1_000_000_007 }
     ]
     for v in ints {
         var out: [UInt8] = []
@@ -53,7 +54,7 @@ for n in [1, 2, 3, 100, 128, 129, 300] {
         (0..<n).map { _ in Double(bitPattern: next()) },
         (0..<n).map { Double($0 % 7) + 0.25 },
         // Means of 390 float32 values (an epoch's loss): the mean-for codec.
-        (0..<n).map { i in (0..<390).reduce(0.0) { s, _ in s + Double(Float((2.3 - Double(i) * 0.001) * exp(gauss() * 0.05))) } / 390 },
+        (0..<n).map { i in (0..<390).reduce(0.0) { s, _ in s + Double(Float((2.3 - Double(i) * 0.001) * exp(gauss() * 0.05))) } / 390 }
     ]
     for i in doubles.indices where n > 5 { doubles[i][n / 2] = .nan; doubles[i][1] = -0.0 }
     let pattern = (0..<20).map { _ in Double(bitPattern: next()) }

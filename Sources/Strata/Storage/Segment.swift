@@ -6,7 +6,9 @@ import StrataCodecs
 enum SegmentFormat {
     static let magic: [UInt8] = Array("STRATSEG".utf8)
     static let endMagic: [UInt8] = Array("STRATEND".utf8)
-    static let version: UInt32 = 1
+    /// 2: full chunks may carry a quantile sketch after their tier blocks (chunk flag bit 1).
+    /// Version 1 segments (no sketch) are read as before.
+    static let version: UInt32 = 2
     static let headerSize = 16
     static let trailerSize = 40
     static let chunkEntrySize = 192
@@ -109,7 +111,7 @@ struct SegmentWriter {
         guard var cur = current else { preconditionFailure("addChunk outside a series") }
         let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
         SegmentFormat.writeEntry(
-            &cur.table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
+            &cur.table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: (c.linearSteps ? SegmentFormat.flagLinearSteps : 0) | (c.hasSketch ? SegmentFormat.flagSketch : 0),
             steps: s, values: v, times: t, tier: tr)
         var st = c.stats
         st.firstRank = cur.rank; st.lastRank = cur.rank + UInt64(c.stats.count - 1)
@@ -195,6 +197,9 @@ extension SegmentFormat {
 
     /// Chunk flag: steps are `firstStep + i * stride` (stride from first and last step).
     static let flagLinearSteps: UInt32 = 1
+    /// Chunk flag: the tier blob holds a quantile sketch after its tier entries (full chunks,
+    /// segment version 2).
+    static let flagSketch: UInt32 = 2
 
     static func writeEntry(
         _ w: inout ByteWriter, stats: Aggregate, minTime: Int64, maxTime: Int64, flags: UInt32,
@@ -226,6 +231,8 @@ struct ChunkEntry: Sendable {
     var values: BlobRef
     var times: BlobRef
     var tier: BlobRef
+    /// The tier blob ends with the chunk's quantile sketch.
+    var hasSketch = false
     var count: Int { stats.count }
 }
 
@@ -385,8 +392,18 @@ final class Segment {
                     "chunk point count \(stats.count) is outside 1...\(ChunkLayout.chunkCapacity)", path: path, offset: r.offset)
             }
             let blocks = (stats.count + ChunkLayout.blockSize - 1) / ChunkLayout.blockSize
-            guard refs[3].length == 0 || refs[3].length == blocks * ChunkLayout.tierEntrySize else {
-                throw StrataError.corrupt("tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
+            let sketch = flags & SegmentFormat.flagSketch != 0
+            if sketch {
+                // A sketch follows the tier entries of a full chunk (at least its 6 fixed bytes).
+                guard stats.count == ChunkLayout.chunkCapacity, refs[3].length >= blocks * ChunkLayout.tierEntrySize + 6 else {
+                    throw StrataError.corrupt(
+                        "tier blob of \(refs[3].length) bytes cannot hold the tier and quantile sketch of \(stats.count) points", path: path,
+                        offset: r.offset)
+                }
+            } else {
+                guard refs[3].length == 0 || refs[3].length == blocks * ChunkLayout.tierEntrySize else {
+                    throw StrataError.corrupt("tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
+                }
             }
             var linear = flags & SegmentFormat.flagLinearSteps != 0
             if linear && stats.count > 1 {
@@ -400,7 +417,7 @@ final class Segment {
             out.append(
                 ChunkEntry(
                     stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear,
-                    steps: refs[0], values: refs[1], times: refs[2], tier: refs[3]))
+                    steps: refs[0], values: refs[1], times: refs[2], tier: refs[3], hasSketch: sketch))
         }
         return out
     }

@@ -10,8 +10,11 @@ struct EncodedChunk {
     var steps: [UInt8]
     var values: [UInt8]
     var times: [UInt8]
-    /// Level-1 tier entries, `ChunkLayout.tierEntrySize` bytes per block.
+    /// Level-1 tier entries, `ChunkLayout.tierEntrySize` bytes per block, then (full chunks) the
+    /// chunk's quantile sketch.
     var tier: [UInt8]
+    /// The tier blob ends with a quantile sketch (chunk flag `SegmentFormat.flagSketch`).
+    var hasSketch = false
 
     var encodedBytes: Int { steps.count + values.count + times.count + tier.count }
 }
@@ -56,6 +59,9 @@ enum ChunkEncoder {
                 stats.mergeValues(a)
                 lo = hi
             }
+            var sketch = QuantileSketch()
+            sketch.add(vp, 0..<n)
+            sketch.encode(into: &w)
             tier = w.bytes
         } else {
             stats = Aggregate.values(vp, 0..<n)
@@ -95,7 +101,7 @@ enum ChunkEncoder {
         DoubleColumn.encode(values, into: &v)
         return EncodedChunk(
             stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: s, values: v, times: t,
-            tier: tier)
+            tier: tier, hasSketch: !tier.isEmpty)
     }
 
 }

@@ -284,3 +284,57 @@ struct QuantileTests {
         try store.close()
     }
 }
+
+/// Quantiles wherever summaries are used: filters, rank, band.
+@Suite("Quantiles in filters, rank and band")
+struct QuantileSurfaceTests {
+    @Test func filterRankAndBandUseQuantiles() throws {
+        var rng = SeededRandom(seed: 5)
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        var p90: [String: Double] = [:]
+        var bySeed: [Int64: [Double]] = [:]
+        for r in 0..<4 {
+            let run = try store.createRun(name: "r\(r)", params: ["seed": .int(Int64(r)), "model": .string("a")])
+            // Step times: mostly near 300 ms, with a tail whose weight grows with r.
+            let n = 4096 + 300
+            let vals = (0..<n).map { _ in
+                Double.random(in: 0..<1, using: &rng) < 0.05 * Double(r) ? Double.random(in: 400...500, using: &rng) : Double.random(in: 290...310, using: &rng)
+            }
+            try run.append("train/step_ms", steps: (0..<Int64(n)).map { $0 }, values: vals)
+            p90["r\(r)"] = Quantile.exact(vals, [0.9])[0]!
+            for (i, v) in vals.enumerated() where i < 10 { bySeed[Int64(i), default: []].append(v) }
+        }
+        try store.checkpoint()
+        // runs --where metric(...).p90: the same runs as the exact p90.
+        let f = try Filter(#"metric("train/step_ms").p90 < 350"#)
+        #expect(f.description == #"metric("train/step_ms").p90 < 350"#)
+        let matched = try store.runs(where: f).map(\.name).sorted()
+        #expect(matched == p90.filter { $0.value < 350 }.keys.sorted())
+        #expect(!matched.isEmpty && matched.count < 4)
+        // rank by p90, ascending.
+        let ranked = try store.rank("train/step_ms", quantile: 0.9, limit: 4)
+        #expect(ranked.map(\.run.name) == p90.sorted { $0.value < $1.value }.map(\.key))
+        for r in ranked { #expect(abs(r.value - p90[r.run.name]!) <= QuantileSummary.sketchRelativeError * p90[r.run.name]!) }
+        // band with p10-p90 across the seeds: exact quantiles of each step's values.
+        let band = try store.band("train/step_ms", groupBy: "model", bucketWidth: 1, quantiles: [0.1, 0.9])
+        for row in band where row.bucket < 10 {
+            #expect(row.quantiles == Quantile.exact(bySeed[row.bucket]!, [0.1, 0.9]).map { $0! })
+        }
+        #expect(throws: StrataError.self) { try store.rank("train/step_ms", quantile: 1.5) }
+        #expect(throws: StrataError.self) { try store.band("train/step_ms", groupBy: "model", bucketWidth: 1, quantiles: [0]) }
+        #expect(throws: StrataError.self) { try Filter(#"metric("m").p100 > 1"#) }
+        try store.close()
+    }
+
+    @Test func quantileNamesRoundTrip() {
+        #expect(Quantile.parseName("p50") == 0.5)
+        #expect(Quantile.parseName("p5") == 0.05)
+        #expect(Quantile.parseName("p999") == 0.999)
+        #expect(Quantile.parseName("p0") == nil)
+        #expect(Quantile.parseName("p100") == nil)
+        #expect(Quantile.parseName("p99.9") == nil)
+        #expect(Quantile.parseName("pmax") == nil)
+        for q in [0.5, 0.9, 0.99, 0.999, 0.05, 0.1, 0.25, 0.9999] { #expect(Quantile.parseName(Quantile.name(q)) == q, "\(q)") }
+    }
+}

@@ -297,3 +297,37 @@ extension QuantileSketch {
         return s
     }
 }
+
+extension Quantile {
+    /// The quantile a name such as `p50` stands for, as filters, sort keys and `rank` write it:
+    /// one or two digits are a percentile (`p5` = 0.05, `p50` = 0.5, `p99` = 0.99), three or more
+    /// are the decimal digits of the fraction (`p999` = 0.999, `p9999` = 0.9999, `p995` = 0.995)
+    /// and may not end in 0 (so `p100` and `p500` are not names: write `p50`).
+    /// Nil when `name` is not such a name or the quantile is not strictly between 0 and 1.
+    ///
+    /// - Parameter name: A name such as `p99`.
+    /// - Returns: The quantile, or nil.
+    public static func parseName(_ name: String) -> Double? {
+        guard name.count >= 2, name.count <= 18, name.first == "p" else { return nil }
+        let digits = name.dropFirst()
+        guard digits.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
+        if digits.count > 2 && digits.last == "0" { return nil }
+        let q = digits.count <= 2 ? Double(Int(digits)!) / 100 : Double("0." + digits)!
+        return isValid(q) ? q : nil
+    }
+
+    /// The name of a quantile (`p50` for 0.5, `p999` for 0.999): the inverse of ``parseName(_:)``.
+    ///
+    /// - Parameter q: A quantile in (0, 1).
+    /// - Returns: Its name.
+    public static func name(_ q: Double) -> String {
+        var scale = 1.0
+        for k in 1...17 {
+            scale *= 10
+            var digits = String(Int((q * scale).rounded()))
+            while digits.count < k { digits = "0" + digits }
+            if Double("0." + digits) == q { return "p" + (k == 1 ? digits + "0" : digits) }
+        }
+        return "p" + String(q)
+    }
+}

@@ -203,8 +203,14 @@ public enum Quantile {
         return a + f * (b - a)
     }
 
-    /// Exact quantiles of `values` (NaN left out); nil entries when no value is left.
-    static func exact(_ values: [Double], _ qs: [Double]) -> [Double?] {
+    /// Exact quantiles of `values` by this definition (NaN left out): what `exact: true` queries
+    /// return, for checking answers and for data outside a store.
+    ///
+    /// - Parameters:
+    ///   - values: The values, in any order.
+    ///   - qs: The quantiles, each in [0, 1].
+    /// - Returns: One quantile per entry of `qs`; nil entries when every value is NaN.
+    public static func exact(_ values: [Double], _ qs: [Double]) -> [Double?] {
         var v = values.filter { !$0.isNaN }
         if v.isEmpty { return qs.map { _ in nil } }
         v.sort()

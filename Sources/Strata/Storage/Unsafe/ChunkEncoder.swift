@@ -1,5 +1,11 @@
 import StrataCodecs
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A chunk ready to be written: its header statistics and encoded columns.
 struct EncodedChunk {
     var stats: Aggregate
@@ -59,9 +65,11 @@ enum ChunkEncoder {
                 stats.mergeValues(a)
                 lo = hi
             }
-            var sketch = QuantileSketch()
-            sketch.add(vp, 0..<n)
-            sketch.encode(into: &w)
+            if ChunkEncoder.sketches {
+                var sketch = QuantileSketch()
+                sketch.add(vp, 0..<n)
+                sketch.encode(into: &w)
+            }
             tier = w.bytes
         } else {
             stats = Aggregate.values(vp, 0..<n)
@@ -101,7 +109,12 @@ enum ChunkEncoder {
         DoubleColumn.encode(values, into: &v)
         return EncodedChunk(
             stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: s, values: v, times: t,
-            tier: tier, hasSketch: !tier.isEmpty)
+            tier: tier, hasSketch: ChunkEncoder.sketches && !tier.isEmpty)
     }
+
+    /// Whether full chunks get a quantile sketch: always, unless the environment variable
+    /// `STRATA_BENCH_NO_SKETCHES` is set — a switch for `strata-bench --quantiles`, which measures
+    /// ingest with and without sketches in one session. Chunks without one are answered exactly.
+    static let sketches: Bool = getenv("STRATA_BENCH_NO_SKETCHES") == nil
 
 }

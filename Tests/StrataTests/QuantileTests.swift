@@ -263,7 +263,7 @@ struct QuantileTests {
     }
 
     /// A store written by Strata before sketches (segment version 1, made by
-    /// Fixtures/make_v1_store.sh) answers quantiles by reading its points.
+    /// Fixtures/README.md) answers quantiles by reading its points.
     @Test func version1StoreAnswersQuantilesByReading() throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/v1-store").path
         let dir = TempDir()

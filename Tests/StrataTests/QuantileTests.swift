@@ -171,6 +171,10 @@ struct QuantileTests {
                 return try QuantileSketch.decode(&r, expected: expected)
             }
             #expect(back == s)
+            // The chunk encoder's one-pass builder writes the same bytes.
+            var fast = ByteWriter()
+            vals.withUnsafeBufferPointer { QuantileSketch.encode(values: $0.baseAddress!, count: vals.count, into: &fast) }
+            #expect(fast.bytes == bytes, "\(shape): one-pass sketch bytes differ")
             // Damaged bytes: a corrupt error or a sketch of the right size, never a trap.
             for trial in 0..<300 {
                 var d = bytes
@@ -252,6 +256,20 @@ struct QuantileTests {
             }
         }
         try store.close()
+    }
+
+    @Test func selectionGivesTheSortedOrderStatistics() {
+        var rng = SeededRandom(seed: 11)
+        for n in [1, 2, 3, 17, 100, 1000, 5000] {
+            for shape in QuantileTests.Shape.allCases {
+                let v = QuantileTests.values(shape, n, &rng).filter { !$0.isNaN }
+                if v.isEmpty { continue }
+                let sorted = v.sorted()
+                let qs = [0.001, 0.1, 0.5, 0.73, 0.99, 0.999]
+                let want = qs.map { q in Quantile.interpolate(n: sorted.count, q: q) { sorted[$0] } }
+                #expect(Quantile.exact(v, qs).map { $0!.bitPattern } == want.map(\.bitPattern), "n \(n) \(shape)")
+            }
+        }
     }
 
     @Test func exactDefinitionInterpolatesAndRanksInfinitiesAtTheEnds() {

@@ -66,11 +66,6 @@ struct QuantileSketch: Sendable, Equatable {
         }
     }
 
-    /// Adds `values[range]` (NaN skipped).
-    mutating func add(_ values: UnsafePointer<Double>, _ range: Range<Int>) {
-        for i in range { add(values[i]) }
-    }
-
     /// The sketch of the union of two sets of values.
     mutating func merge(_ o: QuantileSketch) {
         positive.merge(o.positive)
@@ -121,6 +116,17 @@ struct BucketCounts: Sendable, Equatable {
         var out: [(key: Int, count: Int)] = []
         for (i, c) in counts.enumerated() where c > 0 { out.append((base + i, c)) }
         return out
+    }
+
+    init() {}
+
+    /// Counts of ascending keys, in one allocation.
+    init(sortedKeys keys: [Int], counts c: [Int]) {
+        guard let first = keys.first, let last = keys.last else { return }
+        base = first
+        counts = [Int](repeating: 0, count: last - first + 1)
+        for i in keys.indices { counts[keys[i] - first] = c[i] }
+        total = c.reduce(0, +)
     }
 
     private mutating func cover(_ lo: Int, _ hi: Int) {
@@ -203,6 +209,65 @@ public enum Quantile {
         return a + f * (b - a)
     }
 
+    /// Exact quantiles of values that hold no NaN, rearranging them: the order statistics needed
+    /// are found by selection (expected O(n) each), or by one sort when many are asked.
+    static func exactInPlace(_ v: inout [Double], _ qs: [Double]) -> [Double] {
+        let n = v.count
+        precondition(n > 0, "Quantile.exactInPlace: no values")
+        var ranks = Set<Int>()
+        for q in qs {
+            let h = Double(n - 1) * q
+            let lo = Swift.min(n - 1, Swift.max(0, Int(h.rounded(.down))))
+            ranks.insert(lo)
+            if lo + 1 < n && h > Double(lo) { ranks.insert(lo + 1) }
+        }
+        if ranks.count > 16 {
+            v.sort()
+        } else {
+            // Select the ranks in ascending order: after rank r is in place, every later rank lies
+            // in v[(r + 1)...], which holds values at least v[r].
+            var from = 0
+            v.withUnsafeMutableBufferPointer { b in
+                for r in ranks.sorted() {
+                    Quantile.select(b, r, from: from)
+                    from = r + 1
+                }
+            }
+        }
+        return qs.map { q in interpolate(n: n, q: q) { v[$0] } }
+    }
+
+    /// Puts the value of rank `k` at index k of `b` with every value before it ≤ and every value
+    /// after it ≥ (Hoare partition around a median of three), looking only at `b[from...]`
+    /// (everything before `from` is already ≤ it).
+    static func select(_ b: UnsafeMutableBufferPointer<Double>, _ k: Int, from: Int) {
+        var lo = from, hi = b.count - 1
+        while hi > lo {
+            if hi - lo < 16 {
+                // Insertion sort of a small range.
+                for i in (lo + 1)...hi {
+                    let x = b[i]
+                    var j = i - 1
+                    while j >= lo && b[j] > x { b[j + 1] = b[j]; j -= 1 }
+                    b[j + 1] = x
+                }
+                return
+            }
+            let mid = lo + (hi - lo) / 2
+            if b[mid] < b[lo] { b.swapAt(mid, lo) }
+            if b[hi] < b[lo] { b.swapAt(hi, lo) }
+            if b[hi] < b[mid] { b.swapAt(hi, mid) }
+            let pivot = b[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while b[i] < pivot { i += 1 }
+                while b[j] > pivot { j -= 1 }
+                if i <= j { b.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { return }
+        }
+    }
+
     /// Exact quantiles of `values` by this definition (NaN left out): what `exact: true` queries
     /// return, for checking answers and for data outside a store.
     ///
@@ -213,8 +278,7 @@ public enum Quantile {
     public static func exact(_ values: [Double], _ qs: [Double]) -> [Double?] {
         var v = values.filter { !$0.isNaN }
         if v.isEmpty { return qs.map { _ in nil } }
-        v.sort()
-        return qs.map { q in interpolate(n: v.count, q: q) { v[$0] } }
+        return exactInPlace(&v, qs)
     }
 }
 
@@ -249,6 +313,7 @@ struct QuantileAccumulator {
     func quantiles(_ qs: [Double]) -> [Double]? {
         if finiteCount == 0 { return nil }
         if !usedSketch { return Quantile.exact(values, qs).map { $0! } }
+        // (A sketch took part: every exact value joins it.)
         var s = sketch
         for v in values { s.add(v) }
         return qs.map { s.quantile($0)! }
@@ -281,9 +346,11 @@ extension QuantileSketch {
         s.zeros = try r.length("sketch zero count", max: expected)
         s.positiveInfinities = try r.length("sketch +Inf count", max: expected)
         s.negativeInfinities = try r.length("sketch -Inf count", max: expected)
+        var total = s.zeros + s.positiveInfinities + s.negativeInfinities
         for side in 0..<2 {
-            var store = BucketCounts()
             let n = try r.count("sketch bucket count", max: maxKey + 1)
+            var keys: [Int] = [], counts: [Int] = []
+            keys.reserveCapacity(n); counts.reserveCapacity(n)
             var key = -1
             for _ in 0..<n {
                 let gap = try r.length("sketch bucket key gap", max: maxKey + 1)
@@ -292,9 +359,11 @@ extension QuantileSketch {
                 guard gap >= 1, key <= maxKey, c >= 1 else {
                     throw StrataError.corrupt("quantile sketch bucket \(key) (count \(c)) is invalid", path: r.path, offset: r.offset)
                 }
-                store.add(key, c)
-                guard store.total <= expected else { break }
+                total += c
+                guard total <= expected else { break }
+                keys.append(key); counts.append(c)
             }
+            let store = BucketCounts(sortedKeys: keys, counts: counts)
             if side == 0 { s.positive = store } else { s.negative = store }
         }
         guard s.count == expected else {

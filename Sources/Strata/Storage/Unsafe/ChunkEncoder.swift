@@ -65,11 +65,7 @@ enum ChunkEncoder {
                 stats.mergeValues(a)
                 lo = hi
             }
-            if ChunkEncoder.sketches {
-                var sketch = QuantileSketch()
-                sketch.add(vp, 0..<n)
-                sketch.encode(into: &w)
-            }
+            if ChunkEncoder.sketches { QuantileSketch.encode(values: vp, count: n, into: &w) }
             tier = w.bytes
         } else {
             stats = Aggregate.values(vp, 0..<n)

@@ -50,7 +50,10 @@ enum QuantileBench {
                     let r = try child(mode, dir, store, sketches: sk)
                     secs[sk]!.append(r["seconds"]!)
                     bpp[sk]!.append(Double(directoryBytes(store)) / r["points"]!)
-                    log(String(format: "  %@ %@ run %d: %.2f s, %.4f bytes/point", name, sk ? "with sketches" : "without", i, r["seconds"]!, bpp[sk]!.last!))
+                    log(
+                        String(
+                            format: "  %@ %@ run %d: %.2f s, %.4f bytes/point", name, sk ? "with sketches" : "without", i, r["seconds"]!,
+                            bpp[sk]!.last!))
                     if sk && i == repeats - 1 { stores[name] = store } else { try? FileManager.default.removeItem(atPath: store) }
                 }
             }

@@ -64,7 +64,9 @@ struct Query {
     func quantiles(_ k: String = "quantiles") throws(APIError) -> [Double] {
         guard let text = string(k) else { return [] }
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-        guard parts.count <= Quantile.maxCount else { throw APIError.bad("\(k): at most \(Quantile.maxCount) quantiles, got \(parts.count)", field: k) }
+        guard parts.count <= Quantile.maxCount else {
+            throw APIError.bad("\(k): at most \(Quantile.maxCount) quantiles, got \(parts.count)", field: k)
+        }
         var out: [Double] = []
         for p in parts {
             if let q = Quantile.parseName(String(p)) { out.append(q); continue }

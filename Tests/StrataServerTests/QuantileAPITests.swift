@@ -72,7 +72,7 @@ struct QuantileAPITests {
                 ("/api/curve?run=a&metric=step_ms&x=time&quantiles=0.5", "quantiles"),
                 ("/api/curve?run=a&metric=step_ms&exact=1", "exact"),
                 ("/api/band?metric=step_ms&group=model&quantiles=abc", "quantiles"),
-                ("/api/rank?metric=step_ms&by=p100", "by"),
+                ("/api/rank?metric=step_ms&by=p100", "by")
             ] {
                 try await client.execute(uri: uri, method: .get) { r in
                     #expect(r.status == .badRequest, "\(uri)")

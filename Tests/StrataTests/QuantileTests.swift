@@ -89,7 +89,9 @@ struct QuantileTests {
                     #expect(c.quantiles.allSatisfy { $0.isNaN })
                     continue
                 }
-                for (l, got) in zip([0.5, 0.9, 0.99], c.quantiles) { #expect(Self.within(got, part, l), "\(shape) bucket \(c.bucket)/\(buckets) q\(l)") }
+                for (l, got) in zip([0.5, 0.9, 0.99], c.quantiles) {
+                    #expect(Self.within(got, part, l), "\(shape) bucket \(c.bucket)/\(buckets) q\(l)")
+                }
                 if buckets == 40 { #expect(c.quantilesExact) }
             }
             if buckets == 2 { #expect(curve.contains { !$0.quantilesExact }) }
@@ -317,7 +319,8 @@ struct QuantileSurfaceTests {
             // Step times: mostly near 300 ms, with a tail whose weight grows with r.
             let n = 4096 + 300
             let vals = (0..<n).map { _ in
-                Double.random(in: 0..<1, using: &rng) < 0.05 * Double(r) ? Double.random(in: 400...500, using: &rng) : Double.random(in: 290...310, using: &rng)
+                Double.random(in: 0..<1, using: &rng) < 0.05 * Double(r)
+                    ? Double.random(in: 400...500, using: &rng) : Double.random(in: 290...310, using: &rng)
             }
             try run.append("train/step_ms", steps: (0..<Int64(n)).map { $0 }, values: vals)
             p90["r\(r)"] = Quantile.exact(vals, [0.9])[0]!

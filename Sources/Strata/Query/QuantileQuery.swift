@@ -58,7 +58,8 @@ extension SeriesQuery {
                     decoded += j - i
                     if exact && decoded > SeriesQuery.exactQuantileLimit {
                         throw .invalid(
-                            "exact quantiles decode and sort at most \(SeriesQuery.exactQuantileLimit) points; narrow the step range or leave out exact")
+                            "exact quantiles decode and sort at most \(SeriesQuery.exactQuantileLimit) points; narrow the step range or leave out exact"
+                        )
                     }
                     try cur.appendValues(i..<j, to: &acc[b, default: QuantileAccumulator()].values)
                     i = j

@@ -111,7 +111,8 @@ struct SegmentWriter {
         guard var cur = current else { preconditionFailure("addChunk outside a series") }
         let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
         SegmentFormat.writeEntry(
-            &cur.table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: (c.linearSteps ? SegmentFormat.flagLinearSteps : 0) | (c.hasSketch ? SegmentFormat.flagSketch : 0),
+            &cur.table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime,
+            flags: (c.linearSteps ? SegmentFormat.flagLinearSteps : 0) | (c.hasSketch ? SegmentFormat.flagSketch : 0),
             steps: s, values: v, times: t, tier: tr)
         var st = c.stats
         st.firstRank = cur.rank; st.lastRank = cur.rank + UInt64(c.stats.count - 1)
@@ -402,7 +403,8 @@ final class Segment {
                 }
             } else {
                 guard refs[3].length == 0 || refs[3].length == blocks * ChunkLayout.tierEntrySize else {
-                    throw StrataError.corrupt("tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
+                    throw StrataError.corrupt(
+                        "tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
                 }
             }
             var linear = flags & SegmentFormat.flagLinearSteps != 0

@@ -146,7 +146,8 @@ let package = Package(
             dependencies: [
                 "Strata", "StrataCodecs", "strata-test-writer", "StrataTestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
-            ]),
+            ],
+            exclude: ["Fixtures"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StrataServerTests",

@@ -3,6 +3,7 @@
 //   swift run -c release strata-bench --long DIR --sweep DIR --out results.json [--answers answers.json] [--repeat N]
 //   swift run -c release strata-bench --dataset DIR --out results.json [--repeat N]
 //   swift run -c release strata-bench --trials DIR --out results.json [--answers trials-answers.json] [--repeat N]
+//   swift run -c release strata-bench --quantiles LONG SWEEP --out q.json [--repeat N]   (QuantileBench.swift)
 //
 // Each ingest runs in a fresh child process (this executable with --child) so its peak memory is
 // its own; figures are medians over --repeat runs (default 3).
@@ -153,7 +154,12 @@ func codecBreakdown(_ store: String, points: Int) throws -> [[String: Any]] {
 }
 
 do {
-    if let long = arg("--long"), let sweep = arg("--sweep") {
+    if let i = CommandLine.arguments.firstIndex(of: "--quantiles"), i + 2 < CommandLine.arguments.count {
+        // Issue 16: quantile sketches (ingest and size with and without, p99/curve/rank queries).
+        let q = try QuantileBench.run(
+            long: CommandLine.arguments[i + 1], sweep: CommandLine.arguments[i + 2], scratch: scratch, repeats: repeats)
+        for (k, v) in q { results[k] = v }
+    } else if let long = arg("--long"), let sweep = arg("--sweep") {
         let wl = try Workload(long), ws = try Workload(sweep)
         log("I1 stream (long, metric groups):")
         let i1 = try ingest("stream", long, keep: scratch + "/long")

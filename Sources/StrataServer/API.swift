@@ -60,6 +60,25 @@ struct Query {
         }
     }
 
+    /// `quantiles=0.5,0.9,0.99` (or `p50,p90,p99`): each strictly between 0 and 1; empty when absent.
+    func quantiles(_ k: String = "quantiles") throws(APIError) -> [Double] {
+        guard let text = string(k) else { return [] }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count <= Quantile.maxCount else {
+            throw APIError.bad("\(k): at most \(Quantile.maxCount) quantiles, got \(parts.count)", field: k)
+        }
+        var out: [Double] = []
+        for p in parts {
+            if let q = Quantile.parseName(String(p)) { out.append(q); continue }
+            guard let q = Double(p), q.isFinite else {
+                throw APIError.bad("\(k): \"\(p.prefix(40))\" is not a quantile (write 0.5,0.9,0.99 or p50,p90,p99)", field: k)
+            }
+            guard Quantile.isValid(q) else { throw APIError.bad("\(k): \(q) is outside (0, 1) (write p99 as 0.99)", field: k) }
+            out.append(q)
+        }
+        return out
+    }
+
     func filter() throws(APIError) -> Filter? {
         guard let text = string("where") else { return nil }
         do { return try Filter(text) } catch {
@@ -271,9 +290,11 @@ final class API: Sendable {
         let q = Query(request)
         let metric = try q.require("metric")
         let byText = q.string("by") ?? "min"
-        guard let by = RankStatistic(rawValue: byText) else {
+        let byQuantile = Quantile.parseName(byText)
+        guard let by = RankStatistic(rawValue: byText) ?? (byQuantile != nil ? .min : nil) else {
             throw APIError.bad(
-                "by must be one of \(RankStatistic.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(byText.prefix(40))\"", field: "by")
+                "by must be one of \(RankStatistic.allCases.map(\.rawValue).joined(separator: ", ")) or a quantile such as p50, p90, p99, got \"\(byText.prefix(40))\"",
+                field: "by")
         }
         var asc: Bool?
         if let order = q.string("order") {
@@ -288,12 +309,14 @@ final class API: Sendable {
         let store = self.store
         let ascending = asc
         return try await jsonBlocking {
-            let rows = try store.rank(metric, by: by, ascending: ascending, where: filter, limit: limit)
+            let rows =
+                try byQuantile.map { try store.rank(metric, quantile: $0, ascending: ascending ?? true, where: filter, limit: limit) }
+                ?? store.rank(metric, by: by, ascending: ascending, where: filter, limit: limit)
             var o = JSONOut(capacity: 256 * rows.count)
             o.beginObject()
             o.field("metric", metric)
-            o.field("by", by.rawValue)
-            o.field("order", (ascending ?? by.defaultAscending) ? "asc" : "desc")
+            o.field("by", byQuantile.map(Quantile.name) ?? by.rawValue)
+            o.field("order", (ascending ?? (byQuantile != nil || by.defaultAscending)) ? "asc" : "desc")
             o.key("rows")
             o.beginArray()
             for (i, r) in rows.enumerated() {
@@ -322,6 +345,7 @@ final class API: Sendable {
         let givenWidth = try q.int("width")
         if let w = givenWidth, w <= 0 { throw APIError.bad("width must be a positive integer, got \(w)", field: "width") }
         let buckets = try q.int("buckets", default: 200, range: 1...Buckets.maxCount)
+        let levels = try q.quantiles()
         let store = self.store
         return try await jsonBlocking {
             // A group or metric that no run has is a typo, not one group "(none)" or no rows.
@@ -353,7 +377,7 @@ final class API: Sendable {
                     width = w >= UInt64(Int64.max) ? Int64.max : Int64(w) + 1
                 }
             }
-            let rows = try store.band(metric, groupBy: groupParam, bucketWidth: width, where: filter)
+            let rows = try store.band(metric, groupBy: groupParam, bucketWidth: width, where: filter, quantiles: levels)
             var o = JSONOut(capacity: 128 * rows.count)
             o.beginObject()
             o.field("metric", metric)
@@ -372,6 +396,7 @@ final class API: Sendable {
                 o.field("std", r.std)
                 o.field("min", r.min)
                 o.field("max", r.max)
+                if !levels.isEmpty { o.quantileFields(levels, r.quantiles) }
                 o.endObject()
             }
             o.endArray()

@@ -25,6 +25,18 @@ extension API {
         var axis: CurveAxis
         /// Only the buckets whose range ends at or after this x (the live page's cursor).
         var since: Int64? = nil
+        /// Quantiles per bucket (step axis only), and whether they must be exact.
+        var quantiles: [Double] = []
+        var exact = false
+    }
+
+    /// The quantile options of a curve request: `quantiles` (step axis only) and `exact`.
+    static func quantileOptions(_ q: Query, axis: CurveAxis) throws(APIError) -> ([Double], Bool) {
+        let levels = try q.quantiles()
+        let exact = try q.bool("exact")
+        if !levels.isEmpty && axis != .step { throw APIError.bad("quantiles are given for x=step curves only", field: "quantiles") }
+        if exact && levels.isEmpty { throw APIError.bad("exact goes with quantiles", field: "exact") }
+        return (levels, exact)
     }
 
     func curve(_ request: Request) async throws -> Response {
@@ -33,10 +45,12 @@ extension API {
         guard let axis = CurveAxis(rawValue: axisText) else {
             throw APIError.bad("x must be step, time or relative, got \"\(axisText.prefix(40))\"", field: "x")
         }
-        let c = CurveRequest(
+        var req = CurveRequest(
             run: try q.require("run"), metric: try q.require("metric"), labels: try q.labels(),
             from: try q.int("from"), last: try q.last("to"),
             buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis, since: try q.int("since"))
+        (req.quantiles, req.exact) = try API.quantileOptions(q, axis: axis)
+        let c = req
         if let f = c.from, let l = c.last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }
@@ -63,10 +77,12 @@ extension API {
         guard let axis = CurveAxis(rawValue: axisText) else {
             throw APIError.bad("x must be step, time or relative, got \"\(axisText.prefix(40))\"", field: "x")
         }
-        let c = CurveRequest(
+        var req = CurveRequest(
             run: "", metric: try q.require("metric"), labels: try q.labels(),
             from: try q.int("from"), last: try q.last("to"),
             buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis, since: try q.int("since"))
+        (req.quantiles, req.exact) = try API.quantileOptions(q, axis: axis)
+        let c = req
         if let f = c.from, let l = c.last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }
@@ -144,7 +160,11 @@ extension API {
         o.key("rows")
         o.beginArray()
         if lo <= last {
-            let rows = try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0, since: c.since)
+            let rows =
+                c.quantiles.isEmpty
+                ? try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0, since: c.since)
+                : try store.curve(
+                    info.id, c.metric, labels: c.labels, steps: lo...last, buckets: c.buckets, quantiles: c.quantiles, exact: c.exact, since: c.since)
             // Bucket bounds: x0 is the bucket's first x, x1 one past its last (exact integers).
             for r in rows {
                 o.beginObject()
@@ -160,6 +180,10 @@ extension API {
                 if r.positiveInfinityCount + r.negativeInfinityCount > 0 {
                     o.field("finite_min", r.finiteMin)
                     o.field("finite_max", r.finiteMax)
+                }
+                if !c.quantiles.isEmpty {
+                    o.quantileFields(c.quantiles, r.quantiles)
+                    o.field("quantiles_exact", r.quantilesExact)
                 }
                 o.endObject()
             }
@@ -239,5 +263,51 @@ extension API {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
+    }
+}
+
+extension API {
+    /// `GET /api/quantiles?run=R&metric=M&q=0.5,0.99[&from=A&to=B][&exact=1]`: quantiles of one
+    /// series over a step range `[from, to)` (the whole series by default), from chunk sketches
+    /// (within 0.99 %) or exact.
+    func quantiles(_ request: Request) async throws -> Response {
+        let q = Query(request)
+        let runText = try q.require("run"), metric = try q.require("metric"), labels = try q.labels()
+        let levels = try q.quantiles("q")
+        if levels.isEmpty { throw APIError.bad("query parameter \"q\" is missing (e.g. q=0.5,0.9,0.99)", field: "q") }
+        let from = try q.int("from"), last = try q.last("to"), exact = try q.bool("exact")
+        if let f = from, let l = last, f > l {
+            throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
+        }
+        let store = self.store
+        return try await jsonBlocking {
+            let info = try store.run(runText)
+            let key: SeriesKey
+            do { key = try SeriesKey(run: info.id, metric: metric, labels: labels) } catch {
+                throw APIError.bad("\(error)", field: labels.isEmpty ? "metric" : "labels")
+            }
+            _ = try API.seriesInfo(store, run: info.id, key: key)
+            let steps: ClosedRange<Int64>? = from == nil && last == nil ? nil : (from ?? .min)...(last ?? .max)
+            let r = try store.quantiles(info.id, metric, labels: labels, steps: steps, levels: levels, exact: exact)
+            var o = JSONOut(capacity: 256)
+            o.beginObject()
+            o.field("run", info.id.text)
+            o.field("metric", metric)
+            o.field("count", r.count)
+            o.field("exact", r.exact)
+            o.field("relative_error", r.relativeError)
+            o.quantileFields(levels, r.values)
+            return o.endDocument()
+        }
+    }
+}
+
+extension JSONOut {
+    /// `"quantiles": {"p50": v, ...}` (names as `Quantile.name`; NaN when there is no finite value).
+    mutating func quantileFields(_ levels: [Double], _ values: [Double]) {
+        key("quantiles")
+        beginObject()
+        for (q, v) in zip(levels, values) { field(Quantile.name(q), v) }
+        endObject()
     }
 }

@@ -51,6 +51,7 @@ public enum StrataServer {
         router.get("/api/points") { request, _ in try await api.wrap { try await api.points(request) } }
         router.get("/api/rank") { request, _ in try await api.wrap { try await api.rank(request) } }
         router.get("/api/band") { request, _ in try await api.wrap { try await api.band(request) } }
+        router.get("/api/quantiles") { request, _ in try await api.wrap { try await api.quantiles(request) } }
         router.get("/api/summary") { request, _ in try await api.wrap { try await api.summary(request) } }
         MLflowAPI.register(on: router, store: store, keys: api.keys, maxBodyBytes: maxBodyBytes)
         router.get("/api/export") { request, _ in try await api.wrap { try await api.export(request) } }

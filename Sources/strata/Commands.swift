@@ -498,9 +498,14 @@ struct Curve: ParsableCommand {
     @Option(help: "First step (inclusive; default the first step).") var from: Int64?
     @Option(help: "Last step (exclusive; default after the last step).") var to: Int64?
     @Option(help: "Number of buckets.") var buckets: Int = 20
+    @Option(help: "Quantiles per bucket, each in (0, 1), e.g. 0.5,0.9,0.99 (from chunk sketches, within 0.99 %).")
+    var quantiles: String?
+    @Flag(help: "With --quantiles: read every point and give exact order statistics.") var exact = false
     @Flag(help: "JSON lines output, one bucket a line.") var json = false
 
     func run() throws {
+        let levels = try Curve.parseQuantiles(quantiles)
+        if exact && levels.isEmpty { throw CLIError("--exact goes with --quantiles", exitCode: 2) }
         let store = try global.openForReading()
         defer { try? store.close() }
         try checkBucketOption(buckets)
@@ -515,7 +520,11 @@ struct Curve: ParsableCommand {
             } ?? s.lastStep
         guard lo <= last else { throw CLIError("empty step range: --from \(lo) must be below --to \(Buckets.exclusiveText(last))", exitCode: 2) }
         let (m, labels) = parseSeriesSpec(metric)
-        let rows = try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets)
+        let rows =
+            levels.isEmpty
+            ? try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets)
+            : try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets, quantiles: levels, exact: exact)
+        let names = levels.map(Quantile.name)
         let out = Output()
         if json {
             for r in rows {
@@ -523,8 +532,12 @@ struct Curve: ParsableCommand {
                 var l = "{\"bucket\": \(r.bucket), \"from\": \(r.range.lowerBound), \"to\": \(Buckets.exclusiveText(r.range.upperBound)), "
                 l += "\"count\": \(st.count), \"nan\": \(st.nanCount), \"min\": \(fmt(st.min)), \"max\": \(fmt(st.max)), "
                 l += "\"mean\": \(fmt(st.mean)), \"first\": \(fmt(st.first)), \"last\": \(fmt(st.last)), "
-                l += "\"first_step\": \(st.firstStep), \"last_step\": \(st.lastStep)}"
-                out.line(l)
+                l += "\"first_step\": \(st.firstStep), \"last_step\": \(st.lastStep)"
+                if !levels.isEmpty {
+                    l += ", \"quantiles\": {" + zip(names, r.quantiles).map { "\"\($0)\": \(fmt($1))" }.joined(separator: ", ") + "}"
+                    l += ", \"quantiles_exact\": \(r.quantilesExact)"
+                }
+                out.line(l + "}")
             }
             return
         }
@@ -534,11 +547,31 @@ struct Curve: ParsableCommand {
             return [
                 "\(st.firstStep)..\(st.lastStep)", String(st.count), String(st.nanCount),
                 short(st.min), short(st.mean), short(st.max), short(st.last)
-            ]
+            ] + r.quantiles.map { $0.isNaN ? "-" : short($0) }
         }
         // Buckets without points print no row: the header says how many of the N hold points.
         let held = rows.count == buckets ? "in \(buckets) buckets" : "\(rows.count) of \(buckets) buckets hold points"
         out.line("\(info.name) \(metric), steps \(lo)..<\(Buckets.exclusiveText(last)), \(held)")
-        for l in renderTable(header: ["steps", "count", "NaN", "min", "mean", "max", "last"], rows: table) { out.line(l) }
+        if !levels.isEmpty {
+            out.line(
+                rows.allSatisfy(\.quantilesExact)
+                    ? "quantiles: exact" : "quantiles: from chunk sketches, within 0.99 % of the exact value (--exact for exact)")
+        }
+        for l in renderTable(header: ["steps", "count", "NaN", "min", "mean", "max", "last"] + names, rows: table) { out.line(l) }
+    }
+
+    /// `0.5,0.9,0.99` (or `p50,p90,p99`) → quantiles; a usage error (exit 2) for one outside (0, 1).
+    static func parseQuantiles(_ text: String?) throws -> [Double] {
+        guard let text else { return [] }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts.count > Quantile.maxCount { throw CLIError("--quantiles: at most \(Quantile.maxCount) quantiles, got \(parts.count)", exitCode: 2) }
+        return try parts.map { p in
+            if let q = Quantile.parseName(p) { return q }
+            guard let q = Double(p), q.isFinite else {
+                throw CLIError("--quantiles: \(jsonString(p)) is not a quantile (write 0.5,0.9,0.99 or p50,p90,p99)", exitCode: 2)
+            }
+            guard Quantile.isValid(q) else { throw CLIError("--quantiles: \(p) is outside (0, 1) (write p99 as 0.99)", exitCode: 2) }
+            return q
+        }
     }
 }

@@ -73,6 +73,15 @@ final class RunRow {
         case "nans": return .number(Double(s.nanCount), display: String(s.nanCount))
         case "first_step": return .number(Double(s.firstStep), display: String(s.firstStep))
         case "last_step", "step": return .number(Double(s.lastStep), display: String(s.lastStep))
+        case let q where Quantile.parseName(String(q)) != nil:
+            // p50, p99, ...: the whole series' quantile, from the library's chunk sketches.
+            guard
+                let v = try? store.quantiles(
+                    info.id, s.key.metric, labels: Dictionary(s.key.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                    levels: [Quantile.parseName(String(q))!]
+                ).values[0]
+            else { return nil }
+            return .number(v, display: short(v))
         default:
             // mean, std, first, min_step, max_step: from the library's statistics of the series.
             guard
@@ -131,9 +140,11 @@ final class RunRow {
                 Suggest.closest(to: key, in: plainKeys).map { " (did you mean \($0)?)" }
                     ?? " (keys are \(plainKeys.joined(separator: ", ")), params.KEY, meta.KEY and METRIC.STAT)")
         }
-        if !metricStats.contains(stat) {
+        if !metricStats.contains(stat) && Quantile.parseName(stat) == nil {
             let hint = Suggest.closest(to: stat, in: metricStats).map { "did you mean \(metric).\($0)? " } ?? ""
-            throw fail("unknown statistic \(jsonString(stat))", " (\(hint)statistics are \(metricStats.joined(separator: ", ")))")
+            throw fail(
+                "unknown statistic \(jsonString(stat))",
+                " (\(hint)statistics are \(metricStats.joined(separator: ", ")), and quantiles p50, p90, p99, p999)")
         }
         let metricNames: ([RunRow]) -> Set<String> = { rs in Set(rs.flatMap { $0.series.map(\.key.canonical) }) }
         if let have = try known(metricNames, metric) {

@@ -28,7 +28,7 @@ func typoStore() throws -> Scratch {
             (["runs", "--sort", "train/los.min"], #"strata: --sort "train/los.min": no run has metric "train/los" (did you mean train/loss.min?)"#),
             (
                 ["runs", "--columns", "foo.bar"],
-                #"strata: --columns "foo.bar": unknown statistic "bar" (statistics are count, nans, min, max, mean, std, first, last, first_step, last_step, min_step, max_step, step)"#
+                #"strata: --columns "foo.bar": unknown statistic "bar" (statistics are count, nans, min, max, mean, std, first, last, first_step, last_step, min_step, max_step, step, and quantiles p50, p90, p99, p999)"#
             ),
             (
                 ["runs", "--columns", "name,train/loss.maen"],

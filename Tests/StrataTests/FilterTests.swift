@@ -259,7 +259,7 @@ struct FilterTests {
             ("params.a == 1)", 13, "unexpected ')'"),
             (
                 "metric(\"val/loss\").minn < 1", 19,
-                "unknown metric statistic \"minn\" (one of: count, nans, min, max, mean, std, first, last, first_step, last_step, min_step, max_step)"
+                "unknown metric statistic \"minn\" (one of: count, nans, min, max, mean, std, first, last, first_step, last_step, min_step, max_step, or a quantile p50, p90, p99, p999)"
             ),
             ("metric(\"val/loss\") < 1", 19, "expected '.' and a statistic"),
             ("metric(val) < 1", 7, "expected a metric name in quotes"),

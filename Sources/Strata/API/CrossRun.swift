@@ -39,6 +39,9 @@ public struct BandRow: Sendable, Hashable {
     public var min: Double
     /// Largest value other than NaN; NaN when every value is NaN.
     public var max: Double
+    /// The quantiles asked of the band (`band(_:groupBy:bucketWidth:where:quantiles:)`), exact, in
+    /// the order asked; NaN when the row has no finite value; empty when none was asked.
+    public var quantiles: [Double] = []
 }
 
 /// A run with the summary of each of its metrics (series without context labels).
@@ -69,7 +72,19 @@ extension Store {
     func matching(_ filter: Filter?) -> [RunInfo] {
         let all = knownRunsLocked().values.sorted { $0.id < $1.id }
         guard let filter else { return all }
-        return all.filter { run in filter.matches(FilterContext(run: run, metric: { self.summaryLocked(run.id, $0) })) }
+        return all.filter { run in
+            filter.matches(
+                FilterContext(run: run, metric: { self.summaryLocked(run.id, $0) }, quantile: { self.quantileLocked(run.id, $0, $1) }))
+        }
+    }
+
+    /// A quantile of one whole series (no labels) from its chunk sketches, under the lock; nil when
+    /// the series has no finite value (or cannot be read: a filter then treats it as missing).
+    func quantileLocked(_ run: RunID, _ metric: String, _ q: Double) -> Double? {
+        guard let chunks = try? reader.chunks(SeriesKey(run: run, canonical: metric)), !chunks.isEmpty,
+            let acc = try? SeriesQuery(chunks: chunks).quantiles(.all, exact: false)
+        else { return nil }
+        return acc.quantiles([q])?.first
     }
 
     /// Summary statistics of one series (no labels), under the lock.
@@ -117,12 +132,55 @@ extension Store {
                     }
                 rows.append(RankedRun(run: run, value: v, step: step))
             }
-            rows.sort { a, b in
-                if a.value.isNaN != b.value.isNaN { return !a.value.isNaN }
-                if a.value != b.value && !a.value.isNaN { return asc ? a.value < b.value : a.value > b.value }
-                return (a.run.name, a.run.id) < (b.run.name, b.run.id)
+            return Store.best(rows, ascending: asc, limit: limit)
+        }
+    }
+
+    /// Orders ranked runs (NaN last, ties by name then id) and keeps the first `limit`.
+    static func best(_ rows: [RankedRun], ascending asc: Bool, limit: Int) -> [RankedRun] {
+        let sorted = rows.sorted { a, b in
+            if a.value.isNaN != b.value.isNaN { return !a.value.isNaN }
+            if a.value != b.value && !a.value.isNaN { return asc ? a.value < b.value : a.value > b.value }
+            return (a.run.name, a.run.id) < (b.run.name, b.run.id)
+        }
+        return Array(sorted.prefix(limit))
+    }
+
+    /// The best `limit` runs by a quantile of `metric` over each run's whole series (from chunk
+    /// sketches, within ``QuantileSummary/sketchRelativeError``; exact for series without full
+    /// chunks), among runs matching `filter`. Ascending by default (lower step time first).
+    /// Runs without a finite value of the metric are left out; ties by run name, then id.
+    ///
+    /// ```swift
+    /// let fastest = try store.rank("train/step_ms", quantile: 0.9, limit: 5)
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - metric: The metric name, such as `train/step_ms`.
+    ///   - q: The quantile, strictly between 0 and 1.
+    ///   - ascending: Whether smaller values rank first (default true).
+    ///   - filter: Which runs take part (every run when nil).
+    ///   - limit: The most runs returned.
+    /// - Returns: The best runs, best first (``RankedRun/step`` is nil).
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a quantile outside (0, 1); as ``rank(_:by:ascending:where:limit:)`` otherwise.
+    public func rank(_ metric: String, quantile q: Double, ascending: Bool = true, where filter: Filter? = nil, limit: Int = 10)
+        throws(StrataError) -> [RankedRun]
+    {
+        try Names.validateMetric(metric)
+        try Quantile.check([q])
+        guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
+        return try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try catalog.refresh()
+            try reader.refresh()
+            var rows: [RankedRun] = []
+            for run in matching(filter) {
+                let chunks = try reader.chunks(SeriesKey(run: run.id, canonical: metric))
+                if chunks.isEmpty { continue }
+                guard let v = try SeriesQuery(chunks: chunks).quantiles(.all, exact: false).quantiles([q])?.first else { continue }
+                rows.append(RankedRun(run: run, value: v, step: nil))
             }
-            return Array(rows.prefix(limit))
+            return Store.best(rows, ascending: ascending, limit: limit)
         }
     }
 
@@ -139,8 +197,29 @@ extension Store {
     /// - Returns: One row per group and non-empty bucket.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive; as ``runs(where:)`` otherwise.
     public func band(_ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil) throws(StrataError) -> [BandRow] {
+        try band(metric, groupBy: param, bucketWidth: bucketWidth, where: filter, quantiles: [])
+    }
+
+    /// A band whose rows also carry quantiles of their points (``BandRow/quantiles``): with one
+    /// point per run and step, `quantiles: [0.1, 0.9]` gives the p10–p90 band of the seeds of each
+    /// group. The quantiles are exact (a band reads every point); NaN is left out, ±Inf rank at the
+    /// ends, and a row without a finite value has NaN quantiles.
+    ///
+    /// - Parameters:
+    ///   - metric: The metric name, such as `train/loss`.
+    ///   - param: The param whose value groups runs.
+    ///   - bucketWidth: Steps per bucket (positive).
+    ///   - filter: Which runs take part (every run when nil).
+    ///   - levels: The quantiles, each strictly between 0 and 1 (none: as the plain band).
+    /// - Returns: One row per group and non-empty bucket.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive or a quantile outside (0, 1); as ``runs(where:)`` otherwise.
+    public func band(_ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil, quantiles levels: [Double])
+        throws(StrataError) -> [BandRow]
+    {
         try Names.validateMetric(metric)
         guard bucketWidth > 0 else { throw .invalid("bucket width must be positive, got \(bucketWidth)") }
+        if !levels.isEmpty { try Quantile.check(levels) }
+        let keep = !levels.isEmpty
         return try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try catalog.refresh()
@@ -159,13 +238,13 @@ extension Store {
             let results = BandWorkers(count: workers)
             let shared = UncheckedBox(work)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var groups: [String: [Int64: Aggregate]] = [:]
+                var groups: [String: [Int64: BandCell]] = [:]
                 var failure: StrataError?
                 for (k, item) in shared.value.enumerated() where k % workers == w && failure == nil {
                     do throws(StrataError) {
                         let d = try SeriesQuery(chunks: item.chunks).read(.all, times: false)
                         var acc = groups[item.group] ?? [:]
-                        Store.foldBand(d, width: bucketWidth, into: &acc)
+                        Store.foldBand(d, width: bucketWidth, keepValues: keep, into: &acc)
                         groups[item.group] = acc
                     } catch {
                         failure = error
@@ -173,24 +252,29 @@ extension Store {
                 }
                 results.store(w, groups, failure)
             }
-            var groups: [String: [Int64: Aggregate]] = [:]
+            var groups: [String: [Int64: BandCell]] = [:]
             for w in 0..<workers {
                 let (part, failure) = results.take(w)
                 if let failure { throw failure }
                 for (g, buckets) in part {
                     var acc = groups[g] ?? [:]
-                    for (b, a) in buckets { acc[b, default: Aggregate()].mergeValues(a) }
+                    for (b, c) in buckets { acc[b, default: BandCell()].merge(c) }
                     groups[g] = acc
                 }
             }
             var rows: [BandRow] = []
             for g in groups.keys.sorted() {
-                for (b, a) in groups[g]!.sorted(by: { $0.key < $1.key }) {
+                for (b, cell) in groups[g]!.sorted(by: { $0.key < $1.key }) {
+                    let a = cell.stats
                     let numeric = a.numericCount > 0
-                    rows.append(
-                        BandRow(
-                            group: g, bucket: b, count: a.count, nanCount: a.nanCount, mean: a.mean, std: a.std,
-                            min: numeric ? a.min : .nan, max: numeric ? a.max : .nan))
+                    var row = BandRow(
+                        group: g, bucket: b, count: a.count, nanCount: a.nanCount, mean: a.mean, std: a.std,
+                        min: numeric ? a.min : .nan, max: numeric ? a.max : .nan)
+                    if keep {
+                        let finite = cell.values.contains { $0.isFinite }
+                        row.quantiles = finite ? Quantile.exact(cell.values, levels).map { $0! } : levels.map { _ in .nan }
+                    }
+                    rows.append(row)
                 }
             }
             return rows
@@ -229,8 +313,9 @@ extension Store {
         return overflow ? (bucket < 0 ? .min : .max) : p
     }
 
-    /// Adds a run's points (sorted by step) to per-bucket accumulators.
-    static func foldBand(_ d: SeriesData, width: Int64, into acc: inout [Int64: Aggregate]) {
+    /// Adds a run's points (sorted by step) to per-bucket accumulators (with their values when
+    /// `keepValues`, for quantiles).
+    static func foldBand(_ d: SeriesData, width: Int64, keepValues: Bool = false, into acc: inout [Int64: BandCell]) {
         let steps = d.steps
         let n = steps.count
         var i = 0
@@ -240,9 +325,20 @@ extension Store {
             let end = b >= Int64.max / width ? Int64.max : (b + 1) * width
             var j = i + 1
             while j < n && steps[j] < end { j += 1 }
-            acc[b, default: Aggregate()].mergeValues(Aggregate.values(d.values, i..<j))
+            acc[b, default: BandCell()].stats.mergeValues(Aggregate.values(d.values, i..<j))
+            if keepValues { acc[b, default: BandCell()].values.append(contentsOf: d.values[i..<j]) }
             i = j
         }
+    }
+}
+
+/// One (group, bucket) cell of a band: statistics, and the values when quantiles are asked.
+struct BandCell {
+    var stats = Aggregate()
+    var values: [Double] = []
+    mutating func merge(_ o: BandCell) {
+        stats.mergeValues(o.stats)
+        values += o.values
     }
 }
 
@@ -250,11 +346,11 @@ extension Store {
 final class BandWorkers: @unchecked Sendable {
     // @unchecked Sendable: slot w is written only by worker w, and read only after
     // `concurrentPerform` returned (which orders the writes before the reads); `lock` guards anyway.
-    private var slots: [([String: [Int64: Aggregate]], StrataError?)]
+    private var slots: [([String: [Int64: BandCell]], StrataError?)]
     private let lock = Lock()
     init(count: Int) { slots = Array(repeating: ([:], nil), count: count) }
-    func store(_ w: Int, _ groups: [String: [Int64: Aggregate]], _ failure: StrataError?) { lock.withLock { slots[w] = (groups, failure) } }
-    func take(_ w: Int) -> ([String: [Int64: Aggregate]], StrataError?) { lock.withLock { slots[w] } }
+    func store(_ w: Int, _ groups: [String: [Int64: BandCell]], _ failure: StrataError?) { lock.withLock { slots[w] = (groups, failure) } }
+    func take(_ w: Int) -> ([String: [Int64: BandCell]], StrataError?) { lock.withLock { slots[w] } }
 }
 
 /// Hands read-only data to worker threads.

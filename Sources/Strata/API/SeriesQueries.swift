@@ -23,13 +23,19 @@ public struct CurveBucket: Sendable, Hashable {
     /// The largest finite value of the bucket (exact; NaN when it has none). Equals `stats.max`
     /// unless the bucket holds +Inf.
     public var finiteMax: Double
+    /// The quantiles asked of a curve (`curve(_:_:labels:steps:buckets:quantiles:exact:since:)`),
+    /// in the order asked; NaN when the bucket holds no finite value. Empty when none was asked.
+    public var quantiles: [Double] = []
+    /// Whether `quantiles` are exact order statistics (else within ``QuantileSummary/sketchRelativeError``).
+    public var quantilesExact = true
 
     /// Equal buckets: the same bucket, range, statistics (`Stats`' equality) and counts, and the
     /// same finite extremes bit for bit (so NaN equals NaN, as in `Stats`).
     public static func == (x: CurveBucket, y: CurveBucket) -> Bool {
         x.bucket == y.bucket && x.range == y.range && x.stats == y.stats && x.positiveInfinityCount == y.positiveInfinityCount
             && x.negativeInfinityCount == y.negativeInfinityCount && x.finiteMin.bitPattern == y.finiteMin.bitPattern
-            && x.finiteMax.bitPattern == y.finiteMax.bitPattern
+            && x.finiteMax.bitPattern == y.finiteMax.bitPattern && x.quantiles.map(\.bitPattern) == y.quantiles.map(\.bitPattern)
+            && x.quantilesExact == y.quantilesExact
     }
     public func hash(into h: inout Hasher) { h.combine(bucket); h.combine(range); h.combine(stats) }
 

@@ -27,8 +27,10 @@ public struct StorageStats: Sendable {
     public var fileBytes = 0
     /// Bytes of column data stored once but referenced by several chunks (shared steps and times).
     public var sharedColumnBytes = 0
-    /// Level-1 tier bytes.
+    /// Level-1 tier bytes (quantile sketches included).
     public var tierBytes = 0
+    /// Bytes of the chunks' quantile sketches (part of ``tierBytes``).
+    public var sketchBytes = 0
     /// Bytes per column and codec.
     public var codecs: [CodecBytes] = []
 }
@@ -56,6 +58,7 @@ extension Store {
                         st.chunks += 1
                         st.points += e.count
                         st.tierBytes += e.tier.length
+                        if e.hasSketch { st.sketchBytes += e.tier.length - ChunkLayout.blocksPerChunk * ChunkLayout.tierEntrySize }
                         for (column, ref, isDouble) in [("steps", e.steps, false), ("values", e.values, true), ("times", e.times, false)] {
                             if !seen.insert(ref.offset).inserted { st.sharedColumnBytes += ref.length; continue }
                             let bytes = try seg.blob(ref)

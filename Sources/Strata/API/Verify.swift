@@ -122,5 +122,11 @@ extension Store {
         else {
             throw StrataError(.corrupt, "chunk statistics do not match its points")
         }
+        // The quantile sketch must decode and be the sketch of the chunk's values.
+        if let stored = try c.sketch() {
+            var expected = QuantileSketch()
+            for x in v { expected.add(x) }
+            guard stored == expected else { throw StrataError(.corrupt, "chunk quantile sketch does not match its points") }
+        }
     }
 }

@@ -18,7 +18,7 @@ import Darwin
 /// it is read, so a read past the end of the file is reported instead of reading zeros.
 package enum _FuzzEntry {
     /// A segment file: open, every series' chunk table, every chunk decoded and checked like
-    /// `verify`, then reads, scans, aggregates and curves of every series (with and without a rewind).
+    /// `verify`, then reads, scans, aggregates, curves and quantiles of every series (with and without a rewind).
     package static func segment(_ bytes: [UInt8]) {
         let paths = prepare()
         write(bytes, to: paths.segment("0000000000000000000000000A-1.seg"))
@@ -121,6 +121,10 @@ package enum _FuzzEntry {
         if mid > lo { _ = try? q.curve(Buckets(lo...(mid - 1), count: 1000)) }
         _ = try? q.curve(Buckets(.min ... .max, count: 7))
         _ = try? q.curve(Buckets(-1000...99_999, count: 64))
+        // Quantiles: chunk sketches (decoded from hostile bytes) and exact reads.
+        _ = try? q.quantiles(.all, exact: false).quantiles([0.01, 0.5, 0.99])
+        _ = try? q.quantiles(.init(lo: lo &+ 1, hi: mid), exact: true).quantiles([0.5])
+        if hi >= lo { _ = try? q.quantileCurve(Buckets(lo...hi, count: 5), exact: false) }
         let tlo = q.chunks.map(\.minTime).min()!, thi = q.chunks.map(\.maxTime).max()!
         if thi >= tlo { _ = try? q.timeCurve(Buckets(tlo...thi, count: 13), origin: nil) }
         _ = try? q.timeCurve(Buckets(0...(1 << 20) - 1, count: 16), origin: tlo)

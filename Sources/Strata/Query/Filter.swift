@@ -48,6 +48,8 @@ enum FilterField: Sendable, Hashable {
     case meta(String)
     case status, name, project, id, parent, created, ended
     case metric(String, FilterStat)
+    /// `metric("m").p99`: a quantile of the whole series (from chunk sketches; docs/QUERIES.md).
+    case quantile(String, Double)
 
     /// The field's value for one run; nil when it is missing (param not set, run not ended,
     /// no parent, metric absent, min/max step unknown).
@@ -65,6 +67,8 @@ enum FilterField: Sendable, Hashable {
         case .metric(let name, let stat):
             guard let s = c.metric(name) else { return nil }
             return stat.value(s)
+        case .quantile(let name, let q):
+            return c.quantile(name, q).map { .double($0) }
         }
     }
 
@@ -80,6 +84,7 @@ enum FilterField: Sendable, Hashable {
         case .created: return "created"
         case .ended: return "ended"
         case .metric(let n, let s): return "metric(" + FilterField.quote(n) + ")." + s.rawValue
+        case .quantile(let n, let q): return "metric(" + FilterField.quote(n) + ")." + Quantile.name(q)
         }
     }
 
@@ -250,6 +255,7 @@ indirect enum FilterNode: Sendable {
         case .not(let x): x.collectMetrics(into: &names)
         case .compare(let f, _, _), .list(let f, _, _), .contains(let f, _):
             if case .metric(let n, _) = f { names.insert(n) }
+            if case .quantile(let n, _) = f { names.insert(n) }
         case .has: break
         }
     }
@@ -641,8 +647,12 @@ struct FilterParser {
         guard case .word(let s) = token.kind else {
             throw error("expected a statistic after '\(shown).' (one of: \(FilterStat.list)), found \(token.found)")
         }
+        if let q = Quantile.parseName(s) {
+            try advance()
+            return .quantile(name, q)
+        }
         guard let stat = FilterStat(rawValue: s) else {
-            throw error("unknown metric statistic \"\(s)\" (one of: \(FilterStat.list))")
+            throw error("unknown metric statistic \"\(s)\" (one of: \(FilterStat.list), or a quantile p50, p90, p99, p999)")
         }
         try advance()
         return .metric(name, stat)

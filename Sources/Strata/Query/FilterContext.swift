@@ -4,4 +4,7 @@ struct FilterContext {
     let run: RunInfo
     /// Summary of the run's series named `metric` (no labels), nil when the run has none.
     let metric: (String) -> Stats?
+    /// A quantile (0 < q < 1) of the run's series named `metric` (no labels), from its chunk
+    /// sketches; nil when the run has no finite value of it.
+    var quantile: (String, Double) -> Double? = { _, _ in nil }
 }

@@ -6,7 +6,8 @@ import StrataCodecs
 enum SegmentFormat {
     static let magic: [UInt8] = Array("STRATSEG".utf8)
     static let endMagic: [UInt8] = Array("STRATEND".utf8)
-    /// Version written: 2 (packed small series). Version 1 segments stay readable.
+    /// Version written: 2 (packed small series; full chunks may carry a quantile sketch after their
+    /// tier blocks, chunk flag bit 1). Version 1 segments (no packed series, no sketch) stay readable.
     static let version: UInt32 = 2
     static let headerSize = 16
     static let trailerSize = 40
@@ -183,9 +184,14 @@ struct SegmentWriter {
     }
 
     private mutating func writeEntry(_ c: EncodedChunk, into table: inout ByteWriter) throws(StrataError) {
-        let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(c.tier)
+        // Version 1 (written only by tests rebuilding the old format) has no sketches: the tier
+        // blob keeps its tier entries alone.
+        let sketch = c.hasSketch && version >= 2
+        let tier = c.hasSketch && !sketch ? Array(c.tier.prefix(ChunkLayout.blocksPerChunk * ChunkLayout.tierEntrySize)) : c.tier
+        let s = try blob(c.steps), v = try blob(c.values), t = try blob(c.times), tr = try blob(tier)
         SegmentFormat.writeEntry(
-            &table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, flags: c.linearSteps ? SegmentFormat.flagLinearSteps : 0,
+            &table, stats: c.stats, minTime: c.minTime, maxTime: c.maxTime,
+            flags: (c.linearSteps ? SegmentFormat.flagLinearSteps : 0) | (sketch ? SegmentFormat.flagSketch : 0),
             steps: s, values: v, times: t, tier: tr)
     }
 
@@ -304,6 +310,9 @@ extension SegmentFormat {
     static let flagLinearSteps: UInt32 = 1
     /// xxh64 of no bytes: the checksum of an empty blob.
     static let emptyChecksum: UInt64 = 0xef46_db37_51d8_e999
+    /// Chunk flag: the tier blob holds a quantile sketch after its tier entries (full chunks,
+    /// segment version 2).
+    static let flagSketch: UInt32 = 2
 
     static func writeEntry(
         _ w: inout ByteWriter, stats: Aggregate, minTime: Int64, maxTime: Int64, flags: UInt32,
@@ -338,6 +347,8 @@ struct ChunkEntry: Sendable {
     var values: BlobRef
     var times: BlobRef
     var tier: BlobRef
+    /// The tier blob ends with the chunk's quantile sketch.
+    var hasSketch = false
     var count: Int { stats.count }
 }
 
@@ -618,8 +629,19 @@ final class Segment {
                     "chunk point count \(stats.count) is outside 1...\(ChunkLayout.chunkCapacity)", path: path, offset: r.offset)
             }
             let blocks = (stats.count + ChunkLayout.blockSize - 1) / ChunkLayout.blockSize
-            guard refs[3].length == 0 || refs[3].length == blocks * ChunkLayout.tierEntrySize else {
-                throw StrataError.corrupt("tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
+            let sketch = flags & SegmentFormat.flagSketch != 0
+            if sketch {
+                // A sketch follows the tier entries of a full chunk (at least its 6 fixed bytes).
+                guard stats.count == ChunkLayout.chunkCapacity, refs[3].length >= blocks * ChunkLayout.tierEntrySize + 6 else {
+                    throw StrataError.corrupt(
+                        "tier blob of \(refs[3].length) bytes cannot hold the tier and quantile sketch of \(stats.count) points", path: path,
+                        offset: r.offset)
+                }
+            } else {
+                guard refs[3].length == 0 || refs[3].length == blocks * ChunkLayout.tierEntrySize else {
+                    throw StrataError.corrupt(
+                        "tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
+                }
             }
             var linear = flags & SegmentFormat.flagLinearSteps != 0
             if linear && stats.count > 1 {
@@ -633,7 +655,7 @@ final class Segment {
             out.append(
                 ChunkEntry(
                     stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear,
-                    steps: refs[0], values: refs[1], times: refs[2], tier: refs[3]))
+                    steps: refs[0], values: refs[1], times: refs[2], tier: refs[3], hasSketch: sketch))
         }
         return out
     }

@@ -65,6 +65,10 @@ struct ChunkCursor {
         }
     }
 
+    /// `ensure` for the quantile extension.
+    mutating func ensureRange(_ range: Range<Int>) throws(StrataError) { try ensure(range) }
+    var scratchValues: UnsafeMutablePointer<Double> { values }
+
     mutating func value(_ i: Int) throws(StrataError) -> Double {
         try ensure(i..<(i + 1))
         return values[i]
@@ -191,4 +195,15 @@ struct ChunkCursor {
 final class ValueScratch {
     let values = UnsafeMutablePointer<Double>.allocate(capacity: ChunkLayout.chunkCapacity)
     deinit { values.deallocate() }
+}
+
+extension ChunkCursor {
+    /// Appends the values of points [r) of the chunk to `out` (decoding only the blocks they lie
+    /// in); for quantiles of a part of a chunk.
+    mutating func appendValues(_ r: Range<Int>, to out: inout [Double]) throws(StrataError) {
+        if r.isEmpty { return }
+        precondition(r.lowerBound >= 0 && r.upperBound <= chunk.count, "ChunkCursor.appendValues: range outside the chunk")
+        try ensureRange(r)
+        out.append(contentsOf: UnsafeBufferPointer(start: scratchValues + r.lowerBound, count: r.count))
+    }
 }

@@ -1,5 +1,11 @@
 import StrataCodecs
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A chunk ready to be written: its header statistics and encoded columns.
 struct EncodedChunk {
     var stats: Aggregate
@@ -10,8 +16,11 @@ struct EncodedChunk {
     var steps: [UInt8]
     var values: [UInt8]
     var times: [UInt8]
-    /// Level-1 tier entries, `ChunkLayout.tierEntrySize` bytes per block.
+    /// Level-1 tier entries, `ChunkLayout.tierEntrySize` bytes per block, then (full chunks) the
+    /// chunk's quantile sketch.
     var tier: [UInt8]
+    /// The tier blob ends with a quantile sketch (chunk flag `SegmentFormat.flagSketch`).
+    var hasSketch = false
 
     var encodedBytes: Int { steps.count + values.count + times.count + tier.count }
 }
@@ -56,6 +65,7 @@ enum ChunkEncoder {
                 stats.mergeValues(a)
                 lo = hi
             }
+            if ChunkEncoder.sketches { QuantileSketch.encode(values: vp, count: n, into: &w) }
             tier = w.bytes
         } else {
             stats = Aggregate.values(vp, 0..<n)
@@ -78,7 +88,7 @@ enum ChunkEncoder {
         DoubleColumn.encode(values, into: &v)
         return EncodedChunk(
             stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: s, values: v, times: t,
-            tier: tier)
+            tier: tier, hasSketch: ChunkEncoder.sketches && !tier.isEmpty)
     }
 
     /// Completes chunk statistics whose value part (count, NaNs, min, max, sum, m2) is computed:
@@ -123,4 +133,9 @@ enum ChunkEncoder {
             }
         }
     }
+    /// Whether full chunks get a quantile sketch: always, unless the environment variable
+    /// `STRATA_BENCH_NO_SKETCHES` is set — a switch for `strata-bench --quantiles`, which measures
+    /// ingest with and without sketches in one session. Chunks without one are answered exactly.
+    static let sketches: Bool = getenv("STRATA_BENCH_NO_SKETCHES") == nil
+
 }

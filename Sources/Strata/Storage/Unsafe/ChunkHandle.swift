@@ -135,3 +135,20 @@ struct ChunkHandle {
         return lo
     }
 }
+
+extension ChunkHandle {
+    /// The chunk's quantile sketch (nil when it has none: a partial chunk, a live log's chunk, a
+    /// version 1 segment). Read from the tail of the tier blob, whose checksum `blob` verifies;
+    /// the sketch must count exactly the chunk's non-NaN values.
+    func sketch() throws(StrataError) -> QuantileSketch? {
+        guard case .segment(let seg, let e) = source, e.hasSketch else { return nil }
+        _ = try seg.blob(e.tier)  // checksum
+        let from = e.tier.offset + ChunkLayout.blocksPerChunk * ChunkLayout.tierEntrySize
+        var r = ByteReader(seg.file.view, from: from, to: e.tier.offset + e.tier.length, path: seg.path)
+        let s = try QuantileSketch.decode(&r, expected: e.stats.numericCount)
+        if !r.isAtEnd {
+            throw StrataError.corrupt("\(r.remaining) unexpected bytes after the quantile sketch", path: seg.path, offset: r.offset)
+        }
+        return s
+    }
+}

@@ -168,6 +168,21 @@ public final class Store: @unchecked Sendable {
     /// How many created runs wait, at most, before their records are written in one batch.
     public static let createBatchSize = 4096
 
+    /// Writes the runs this store created but has not written yet (see
+    /// ``createRun(name:project:params:tags:metadata:parent:createdMs:)``), in one write without
+    /// fsync: they then survive `kill -9` of this process and other processes see them.
+    /// ``flush()`` does this and also makes them survive power loss.
+    ///
+    /// - Throws: ``StrataError`` with code `.closed` after ``close()``, `.noSpace` or `.io` when the catalog cannot be written.
+    public func writeCreatedRuns() throws(StrataError) {
+        try writing { () throws(StrataError) in
+            try lock.withLock { () throws(StrataError) in
+                try checkOpen()
+                try catalog.flushPending(sync: false)
+            }
+        }
+    }
+
     /// Writes the batch of created runs when `run` is in it (before a point of it is logged).
     func writeCreateIfPending(_ run: RunID) throws(StrataError) {
         try writing { () throws(StrataError) in
@@ -536,7 +551,9 @@ public final class Store: @unchecked Sendable {
     /// read-only store, a full disk): the log stays the truth and the next close tries again.
     /// Under the lock.
     func checkpointCatalogIfLong(force: Bool = false) {
-        guard catalog.tailRecords >= (force ? 1 : Store.checkpointTail) || (force && catalog.base == nil) else { return }
+        // A damaged checkpoint is replaced at once (its store reads the whole log until then).
+        let due = force || catalog.checkpointProblem != nil
+        guard catalog.tailRecords >= (due ? 1 : Store.checkpointTail) || (due && catalog.base == nil) else { return }
         _ = try? catalog.writeCheckpoint(tmpDir: paths.tmp)
     }
 

@@ -324,6 +324,25 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// The oldest `limit` runs (by id), decoding only those: the first page of a listing, at a
+    /// cost that does not grow with the number of runs in the catalog (see docs/FORMAT.md,
+    /// "Catalog checkpoint").
+    ///
+    /// - Parameter limit: The most runs returned (positive).
+    /// - Returns: The runs, oldest first, as ``runs()`` would list them.
+    /// - Throws: ``StrataError`` when the catalog or a segment cannot be read, `.invalidArgument` for a limit below 1.
+    public func runs(limit: Int) throws(StrataError) -> [RunInfo] {
+        guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
+        return try lock.withLock { () throws(StrataError) in
+            try catalog.refresh()
+            try reader.refresh()
+            let first = catalog.firstIDs(limit)
+            let extra = reader.allRunIDs().filter { !catalog.contains($0) }
+            let ids = extra.isEmpty ? first : Array((first + extra).sorted().prefix(limit))
+            return ids.compactMap(knownRunLocked)
+        }
+    }
+
     /// A run by id, by name (the most recently created run of that name), or by a unique
     /// beginning or end of its id, at least 4 characters in any case (`strata runs` shows the last
     /// 10; runs created in one millisecond share all but the last characters). In that order: a

@@ -185,6 +185,16 @@ final class Catalog {
     /// Every run by id (decodes every run: for tests and tools, not for queries).
     var runs: [RunID: RunInfo] { Dictionary(uniqueKeysWithValues: allRuns().map { ($0.id, $0) }) }
 
+    /// The first `limit` run ids in id order, reading only those of the checkpoint.
+    func firstIDs(_ limit: Int) -> [RunID] {
+        var extra = pendingOrder
+        for id in overlay.keys where base?.index(of: id) == nil { extra.append(id) }
+        extra.sort()
+        var out = Array(extra.prefix(limit))
+        if let base { out += (0..<min(limit, base.count)).map(base.id(at:)) }
+        return Array(out.sorted().prefix(limit))
+    }
+
     /// Every run, in id order.
     func allRuns() -> [RunInfo] { ids().compactMap(info) }
 

@@ -95,6 +95,23 @@ enum CatalogBench {
         return (Double(n) / createSeconds, seconds, catalogBytes)
     }
 
+    /// Runs/s creating `n` runs with params, batched (written at flush) or written one by one as
+    /// before batching (`writeCreatedRuns` after each), durable at the end (flush) either way.
+    static func createRate(_ path: String, runs n: Int, writeEach: Bool) throws -> Double {
+        try? FileManager.default.removeItem(atPath: path)
+        let store = try Store.open(at: path)
+        let t0 = Date()
+        for k in 0..<n {
+            _ = try store.createRun(name: "r\(k)", params: ["lr": .double(1e-4 * Double(k % 7)), "batch": .int(64), "seed": .int(Int64(k))])
+            if writeEach { try store.writeCreatedRuns() }
+        }
+        try store.flush()
+        let rate = Double(n) / Date().timeIntervalSince(t0)
+        try store.close()
+        try? FileManager.default.removeItem(atPath: path)
+        return rate
+    }
+
     static func main() throws {
         let scratch = CommandLine.arguments[2]
         let sizes = (arg("--sizes") ?? "1000,20000,100000").split(separator: ",").compactMap { Int($0) }
@@ -103,6 +120,11 @@ enum CatalogBench {
         let python = arg("--duckdb")
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         var results: [String: Any] = ["repeats": repeats]
+        let batched = try createRate(scratch + "/create", runs: 10_000, writeEach: false)
+        let oneByOne = try createRate(scratch + "/create", runs: 10_000, writeEach: true)
+        log(String(format: "creating 10,000 runs with params: batched %.0f runs/s, one write each %.0f runs/s", batched, oneByOne))
+        results["create_10k_batched_runs_per_s"] = batched
+        results["create_10k_one_write_each_runs_per_s"] = oneByOne
         for n in sizes {
             let store = scratch + "/runs-\(n)", csv = scratch + "/runs-\(n).csv"
             log("building \(n) runs…")
@@ -113,7 +135,17 @@ enum CatalogBench {
             let whereSort = try timed(
                 [strata, "runs", "--store", store, "--where", "params.lr < 0.001", "--sort", "train/loss.min", "--limit", "5"], repeats: repeats)
             log(String(format: "  strata runs --limit 5: %.1f ms, %.0f MiB; --where --sort: %.1f ms, %.0f MiB", list.ms, list.rssMiB, whereSort.ms, whereSort.rssMiB))
+            // The same store without its segments: what the catalog alone costs a whole process.
+            let bare = scratch + "/runs-\(n)-catalog-only"
+            try? FileManager.default.removeItem(atPath: bare)
+            try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+            for f in ["STRATA", "catalog.log", "catalog.ckpt"] { try FileManager.default.copyItem(atPath: store + "/" + f, toPath: bare + "/" + f) }
+            let bareList = try timed([strata, "runs", "--store", bare, "--limit", "5"], repeats: repeats)
+            let bareWhere = try timed([strata, "runs", "--store", bare, "--where", "params.lr < 0.001", "--limit", "5"], repeats: repeats)
+            log(String(format: "  catalog only (segments removed): --limit 5 %.1f ms, %.0f MiB; --where %.1f ms, %.0f MiB", bareList.ms, bareList.rssMiB, bareWhere.ms, bareWhere.rssMiB))
             var row: [String: Any] = [
+                "catalog_only_limit5_ms": bareList.ms, "catalog_only_limit5_rss_mib": bareList.rssMiB,
+                "catalog_only_where_ms": bareWhere.ms, "catalog_only_where_rss_mib": bareWhere.rssMiB,
                 "create_runs_per_s": b.createRate, "build_s": b.seconds, "checkpoint_bytes": ckpt, "catalog_bytes": b.catalogBytes,
                 "runs_limit5_ms": list.ms, "runs_limit5_rss_mib": list.rssMiB, "where_sort_ms": whereSort.ms, "where_sort_rss_mib": whereSort.rssMiB,
             ]

@@ -272,7 +272,10 @@ public final class Store: @unchecked Sendable {
         if RunID(id) != nil, let info = try? run(id), info.id.text == id.uppercased() {
             return (try resumeRun(info.id.text), false)
         }
-        return (try createRun(name: name ?? id, project: project), true)
+        // Written at once, not batched: ingest and the server acknowledge the run as it is made.
+        let run = try createRun(name: name ?? id, project: project)
+        try writeCreatedRuns()
+        return (run, true)
     }
 
     /// Validates the fields of a new run and fills in its id, time, owner and environment.
@@ -545,7 +548,9 @@ public final class Store: @unchecked Sendable {
             endedMs: nil, params: [:], tags: [], metadata: ["catalog.missing": .bool(true)], parent: nil, rewinds: [])
     }
 
-    /// Makes everything logged so far survive power loss (msync + fsync of this process's log).
+    /// Makes everything logged so far survive power loss (msync + fsync of this process's log),
+    /// runs created and not yet written included (their records are written and the catalog
+    /// fsynced). May also write a catalog checkpoint (docs/FORMAT.md, "Catalog checkpoint").
     ///
     /// - Throws: ``StrataError`` with code `.closed` after ``close()``, `.io` when the sync fails.
     public func flush() throws(StrataError) {
@@ -589,8 +594,8 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Writes everything into a segment, fsyncs it and deletes this process's log.
-    /// The store cannot be used afterwards.
+    /// Writes everything into a segment, fsyncs it and deletes this process's log; writes the
+    /// runs created and not yet written, and fsyncs the catalog. The store cannot be used afterwards.
     ///
     /// - Throws: ``StrataError`` with code `.noSpace` or `.io` when the last segment cannot be written (the log stays, and the next open recovers it).
     public func close() throws(StrataError) {

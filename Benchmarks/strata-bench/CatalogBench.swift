@@ -67,7 +67,10 @@ enum CatalogBench {
             runs.append(
                 try store.createRun(
                     name: "trial-\(k)", project: "sweep",
-                    params: ["lr": .double(lr), "batch": .int(Int64(32 << (k % 3))), "optimizer": .string(k % 2 == 0 ? "adam" : "sgd"), "seed": .int(Int64(k))],
+                    params: [
+                        "lr": .double(lr), "batch": .int(Int64(32 << (k % 3))), "optimizer": .string(k % 2 == 0 ? "adam" : "sgd"),
+                        "seed": .int(Int64(k))
+                    ],
                     tags: ["sweep"]))
         }
         try store.flush()
@@ -130,11 +133,17 @@ enum CatalogBench {
             log("building \(n) runs…")
             let b = try build(store, runs: n, csv: csv)
             let ckpt = (try? FileManager.default.attributesOfItem(atPath: store + "/catalog.ckpt")[.size] as? Int) ?? 0
-            log(String(format: "  created %.0f runs/s; whole build %.1f s; catalog.ckpt %d bytes (%.1f a run)", b.createRate, b.seconds, ckpt, Double(ckpt) / Double(n)))
+            log(
+                String(
+                    format: "  created %.0f runs/s; whole build %.1f s; catalog.ckpt %d bytes (%.1f a run)", b.createRate, b.seconds, ckpt,
+                    Double(ckpt) / Double(n)))
             let list = try timed([strata, "runs", "--store", store, "--limit", "5"], repeats: repeats)
             let whereSort = try timed(
                 [strata, "runs", "--store", store, "--where", "params.lr < 0.001", "--sort", "train/loss.min", "--limit", "5"], repeats: repeats)
-            log(String(format: "  strata runs --limit 5: %.1f ms, %.0f MiB; --where --sort: %.1f ms, %.0f MiB", list.ms, list.rssMiB, whereSort.ms, whereSort.rssMiB))
+            log(
+                String(
+                    format: "  strata runs --limit 5: %.1f ms, %.0f MiB; --where --sort: %.1f ms, %.0f MiB", list.ms, list.rssMiB, whereSort.ms,
+                    whereSort.rssMiB))
             // The same store without its segments: what the catalog alone costs a whole process.
             let bare = scratch + "/runs-\(n)-catalog-only"
             try? FileManager.default.removeItem(atPath: bare)
@@ -142,21 +151,30 @@ enum CatalogBench {
             for f in ["STRATA", "catalog.log", "catalog.ckpt"] { try FileManager.default.copyItem(atPath: store + "/" + f, toPath: bare + "/" + f) }
             let bareList = try timed([strata, "runs", "--store", bare, "--limit", "5"], repeats: repeats)
             let bareWhere = try timed([strata, "runs", "--store", bare, "--where", "params.lr < 0.001", "--limit", "5"], repeats: repeats)
-            log(String(format: "  catalog only (segments removed): --limit 5 %.1f ms, %.0f MiB; --where %.1f ms, %.0f MiB", bareList.ms, bareList.rssMiB, bareWhere.ms, bareWhere.rssMiB))
+            log(
+                String(
+                    format: "  catalog only (segments removed): --limit 5 %.1f ms, %.0f MiB; --where %.1f ms, %.0f MiB", bareList.ms, bareList.rssMiB,
+                    bareWhere.ms, bareWhere.rssMiB))
             var row: [String: Any] = [
                 "catalog_only_limit5_ms": bareList.ms, "catalog_only_limit5_rss_mib": bareList.rssMiB,
                 "catalog_only_where_ms": bareWhere.ms, "catalog_only_where_rss_mib": bareWhere.rssMiB,
                 "create_runs_per_s": b.createRate, "build_s": b.seconds, "checkpoint_bytes": ckpt, "catalog_bytes": b.catalogBytes,
-                "runs_limit5_ms": list.ms, "runs_limit5_rss_mib": list.rssMiB, "where_sort_ms": whereSort.ms, "where_sort_rss_mib": whereSort.rssMiB,
+                "runs_limit5_ms": list.ms, "runs_limit5_rss_mib": list.rssMiB, "where_sort_ms": whereSort.ms, "where_sort_rss_mib": whereSort.rssMiB
             ]
             if let python {
                 let db = scratch + "/runs-\(n).duckdb"
                 try? FileManager.default.removeItem(atPath: db)
-                _ = try timeProcess([python, "-c", "import duckdb; c = duckdb.connect('\(db)'); c.sql(\"create table runs as select * from read_csv('\(csv)')\")"])
+                _ = try timeProcess([
+                    python, "-c", "import duckdb; c = duckdb.connect('\(db)'); c.sql(\"create table runs as select * from read_csv('\(csv)')\")"
+                ])
                 let q1 = "import duckdb; print(duckdb.connect('\(db)', read_only=True).sql('select * from runs order by id limit 5').fetchall())"
-                let q2 = "import duckdb; print(duckdb.connect('\(db)', read_only=True).sql('select * from runs where lr < 0.001 order by loss_min limit 5').fetchall())"
+                let q2 =
+                    "import duckdb; print(duckdb.connect('\(db)', read_only=True).sql('select * from runs where lr < 0.001 order by loss_min limit 5').fetchall())"
                 let d1 = try timed([python, "-c", q1], repeats: repeats), d2 = try timed([python, "-c", q2], repeats: repeats)
-                log(String(format: "  duckdb (python, whole process): list %.1f ms, %.0f MiB; where+sort %.1f ms, %.0f MiB", d1.ms, d1.rssMiB, d2.ms, d2.rssMiB))
+                log(
+                    String(
+                        format: "  duckdb (python, whole process): list %.1f ms, %.0f MiB; where+sort %.1f ms, %.0f MiB", d1.ms, d1.rssMiB, d2.ms,
+                        d2.rssMiB))
                 row["duckdb_list_ms"] = d1.ms
                 row["duckdb_list_rss_mib"] = d1.rssMiB
                 row["duckdb_where_sort_ms"] = d2.ms

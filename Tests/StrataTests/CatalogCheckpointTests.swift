@@ -25,14 +25,18 @@ struct CatalogCheckpointTests {
                     parent: Bool.random(using: &rng) ? ids.randomElement(using: &rng) : nil, rewinds: [])
                 info.owner = ["W1", "W2"].randomElement(using: &rng)!
                 out.append(Catalog.createRecord(info))
-            case 2: out.append(Catalog.paramsRecord(id, ["p\(Int.random(in: 0..<3, using: &rng))": .string("v\(Int.random(in: 0..<9, using: &rng))")]))
+            case 2:
+                out.append(Catalog.paramsRecord(id, ["p\(Int.random(in: 0..<3, using: &rng))": .string("v\(Int.random(in: 0..<9, using: &rng))")]))
             case 3: out.append(Catalog.paramsRecord(id, ["m": .bool(Bool.random(using: &rng))], metadata: true))
             case 4: out.append(Catalog.tagsRecord(id, add: ["t\(Int.random(in: 0..<3, using: &rng))"], remove: Bool.random(using: &rng) ? ["x"] : []))
             case 5, 6:
                 let status = RunStatus.allCases.randomElement(using: &rng)!
-                out.append(Catalog.statusRecord(id, status, at: Int64.random(in: 0...1_900_000_000_000, using: &rng), owner: Bool.random(using: &rng) ? "W3" : nil))
+                out.append(
+                    Catalog.statusRecord(
+                        id, status, at: Int64.random(in: 0...1_900_000_000_000, using: &rng), owner: Bool.random(using: &rng) ? "W3" : nil))
             default:
-                out.append(Catalog.rewindRecord(id, step: Int64.random(in: -3...1000, using: &rng), sequence: Int64.random(in: 0 ... .max, using: &rng)))
+                out.append(
+                    Catalog.rewindRecord(id, step: Int64.random(in: -3...1000, using: &rng), sequence: Int64.random(in: 0 ... .max, using: &rng)))
             }
         }
         return out
@@ -59,7 +63,9 @@ struct CatalogCheckpointTests {
         // Ids of any first digit (a 26-digit id holds 130 bits), the largest included.
         let ids =
             (0..<12).map { _ in RunID.generate(milliseconds: Int64.random(in: 0..<4, using: &rng) * 1_000_000_000_000) }
-            + ["ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "80000000000000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "00000000000000000000000000"].map { RunID($0)! }
+            + ["ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "80000000000000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "00000000000000000000000000"].map {
+                RunID($0)!
+            }
         let writer = Catalog(path: log)
         for round in 0..<6 {
             try writer.append(Self.randomRecords(&rng, ids: ids, count: Int.random(in: 1...40, using: &rng)), sync: false)
@@ -243,7 +249,8 @@ struct CatalogCheckpointProcessTests {
             var writers: [(String, ProcessTests.Child)] = []
             for w in 0..<3 {
                 let name = "w\(round)x\(w)"
-                writers.append((name, try ProcessTests.Child([path, name, "-", "runs", "1000000", "--batch", "\(Int.random(in: 1...300, using: &rng))"])))
+                writers.append(
+                    (name, try ProcessTests.Child([path, name, "-", "runs", "1000000", "--batch", "\(Int.random(in: 1...300, using: &rng))"])))
             }
             let checkpointer = try ProcessTests.Child([path, "-", "-", "checkpoints"])
             let wait = Double.random(in: 0.2...1.2, using: &rng)

@@ -302,7 +302,8 @@ final class Catalog {
         let a = fromCheckpoint.allRuns(), b = fromLog.allRuns()
         if a != b {
             let diff = zip(a, b).first { $0 != $1 }.map { "run \($0.0.id.text)" } ?? "\(a.count) runs, the log has \(b.count)"
-            problems.append("catalog checkpoint disagrees with catalog.log (\(diff)); the log is read instead once the checkpoint is rewritten or removed")
+            problems.append(
+                "catalog checkpoint disagrees with catalog.log (\(diff)); the log is read instead once the checkpoint is rewritten or removed")
         }
         return problems
     }

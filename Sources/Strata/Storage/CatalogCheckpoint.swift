@@ -130,7 +130,8 @@ final class CatalogCheckpoint {
         }
         let b = v[(dataStart + start)..<(dataStart + stop)]
         guard UInt32(truncatingIfNeeded: b.xxh64()) == v.load(UInt32.self, at: o + 21) else {
-            throw StrataError.corrupt("catalog checkpoint: checksum mismatch in the record of run \(id(at: i).text)", path: path, offset: dataStart + start)
+            throw StrataError.corrupt(
+                "catalog checkpoint: checksum mismatch in the record of run \(id(at: i).text)", path: path, offset: dataStart + start)
         }
         return b
     }
@@ -187,7 +188,9 @@ final class CatalogCheckpoint {
 
     private func poolRef(_ r: inout ByteReader, _ what: String) throws(StrataError) -> Int {
         let k = try r.varint(what)
-        guard k < UInt64(poolCount) else { throw StrataError.corrupt("catalog checkpoint: \(what) refers to pool entry \(k) of \(poolCount)", path: path, offset: r.offset) }
+        guard k < UInt64(poolCount) else {
+            throw StrataError.corrupt("catalog checkpoint: \(what) refers to pool entry \(k) of \(poolCount)", path: path, offset: r.offset)
+        }
         return Int(k)
     }
 

@@ -42,15 +42,17 @@ enum CatalogBench {
         return (seconds, Double(usage.ru_maxrss) * 1024)
     }
 
+    /// Median wall time over `repeats` runs (after a warm-up), and the peak RSS as `/usr/bin/time`
+    /// reports it (a child's own `ru_maxrss` would start from this large process's, which spawns it).
     static func timed(_ argv: [String], repeats: Int) throws -> (ms: Double, rssMiB: Double) {
         _ = try timeProcess(argv)  // warm-up (page cache)
-        var ts: [Double] = [], rss: [Double] = []
-        for _ in 0..<repeats {
-            let r = try timeProcess(argv)
-            ts.append(r.seconds * 1000)
-            rss.append(r.rss / 1_048_576)
-        }
-        return (median(ts), rss.max() ?? 0)
+        var ts: [Double] = []
+        for _ in 0..<repeats { ts.append(try timeProcess(argv).seconds * 1000) }
+        let out = NSTemporaryDirectory() + "strata-bench-rss-\(getpid())"
+        _ = try timeProcess(["/usr/bin/time", "-f", "%M", "-o", out] + argv)
+        let kib = Double((try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? "") ?? .nan
+        try? FileManager.default.removeItem(atPath: out)
+        return (median(ts), kib / 1024)
     }
 
     /// Builds a store of `n` runs; returns the creation rate (runs/s, creation only, durable at
@@ -85,8 +87,7 @@ enum CatalogBench {
             }
             rows += "\(run.id.text),trial-\(k),\([1e-4, 3e-4, 1e-3, 3e-3][k % 4]),\(32 << (k % 3)),\(lossMin)\n"
         }
-        for run in runs { try run.finish() }
-        try store.close()
+        try store.close()  // finishes every run (one catalog write)
         try rows.write(toFile: csv, atomically: true, encoding: .utf8)
         let seconds = Date().timeIntervalSince(t0)
         // A reader's close checkpoints the catalog when the tail is long (the writer's close did already).

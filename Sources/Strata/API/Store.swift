@@ -530,7 +530,12 @@ public final class Store: @unchecked Sendable {
     /// The catalog's runs, plus a stand-in for every run that has points but whose catalog
     /// records are missing (a damaged catalog): its points stay reachable by id. Under the lock.
     /// In id order.
-    func knownRunsLocked() -> [RunInfo] { knownRunIDsLocked().compactMap(knownRunLocked) }
+    func knownRunsLocked() -> [RunInfo] {
+        let runs = catalog.allRuns()
+        let extra = reader.allRunIDs().filter { !catalog.contains($0) }
+        if extra.isEmpty { return runs }
+        return (runs + extra.compactMap(knownRunLocked)).sorted { $0.id < $1.id }
+    }
 
     /// The ids of `knownRunsLocked()`, in id order, without decoding any run. Under the lock.
     func knownRunIDsLocked() -> [RunID] {

@@ -31,6 +31,8 @@ final class Catalog {
     private var overlayNames: [String: [RunID]] = [:]
     /// Runs created by this process whose create records are not written yet (see `deferCreate`).
     private var pending: [RunID: RunInfo] = [:]
+    /// Their create records, encoded once.
+    private var pendingRecords: [RunID: CatalogRecord] = [:]
     private var pendingOrder: [RunID] = []
     /// Byte ranges that failed their checksum in the middle of the file (not a torn tail).
     private(set) var damaged: [(offset: Int, reason: String)] = []
@@ -195,8 +197,31 @@ final class Catalog {
         return Array(out.sorted().prefix(limit))
     }
 
-    /// Every run, in id order.
-    func allRuns() -> [RunInfo] { ids().compactMap(info) }
+    /// Every run, in id order (the checkpoint's runs read by position, without id lookups).
+    func allRuns() -> [RunInfo] {
+        guard let base else { return ids().compactMap(info) }
+        var extra = pendingOrder
+        for id in overlay.keys where base.index(of: id) == nil { extra.append(id) }
+        extra.sort()
+        var out: [RunInfo] = []
+        out.reserveCapacity(base.count + extra.count)
+        var j = 0
+        for i in 0..<base.count {
+            let id = base.id(at: i)
+            while j < extra.count && extra[j] < id {
+                if let info = info(extra[j]) { out.append(info) }
+                j += 1
+            }
+            if let info = overlay[id] {
+                out.append(info)
+            } else if let info = reading({ () throws(StrataError) in try base.info(at: i, rewindsOnly: rewindsOnly) }) {
+                out.append(info)
+            }
+            if self.base == nil { return ids().compactMap(info) }  // the checkpoint was given up: read again
+        }
+        for id in extra[j...] { if let info = info(id) { out.append(info) } }
+        return out
+    }
 
     /// The newest run (largest id) named `name`.
     func newest(named name: String) -> RunInfo? {
@@ -223,7 +248,9 @@ final class Catalog {
     /// Keeps a new run's create record to be written with the next append (`flushPending` or any
     /// other record): its state is visible to this process at once, to others once written.
     func deferCreate(_ info: RunInfo) throws(StrataError) {
-        try Catalog.check(Catalog.createRecord(info))
+        let record = Catalog.createRecord(info)
+        try Catalog.check(record)
+        pendingRecords[info.id] = record
         if pending.updateValue(info, forKey: info.id) == nil { pendingOrder.append(info.id) }
     }
 
@@ -384,7 +411,6 @@ final class Catalog {
         let idText = try r.string("run id", max: 64)
         guard let id = RunID(idText) else { throw StrataError.corrupt("bad run id \(idText)", path: path, offset: offset) }
         tailRecords += 1
-        pending[id] = nil
         if kind == .create {
             let info: RunInfo
             if rewindsOnly {
@@ -452,7 +478,7 @@ final class Catalog {
     /// `sync` adds an fsync for power loss.
     /// Runs created with `deferCreate` are written first, in the same write.
     func append(_ newRecords: [CatalogRecord], sync: Bool) throws(StrataError) {
-        let records = pendingOrder.compactMap { pending[$0].map(Catalog.createRecord) } + newRecords
+        let records = pendingOrder.compactMap { pendingRecords[$0] } + newRecords
         if records.isEmpty && !sync { return }
         var w = ByteWriter()
         for rec in newRecords { try Catalog.check(rec) }
@@ -487,6 +513,7 @@ final class Catalog {
         }
         if sync { try Sys.fsync(fd, path) }
         pending = [:]
+        pendingRecords = [:]
         pendingOrder = []
         try refresh()
     }

@@ -136,6 +136,26 @@ struct CatalogCheckpointTests {
         try store.close()
     }
 
+    @Test func firstPageEqualsTheStartOfTheWholeListing() throws {
+        let dir = TempDir()
+        let path = dir.sub("s")
+        _ = try Self.checkpointedStore(path, runs: 30)
+        let store = try Store.open(at: path)
+        defer { try? store.close() }
+        #expect(store.catalog.base != nil)
+        // Tail records over checkpointed runs, written runs after it, and runs not written yet.
+        try store.resumeRun("r0").setParams(["extra": .bool(true)])
+        for k in 0..<3 { _ = try store.createRun(name: "late\(k)") }
+        try store.writeCreatedRuns()
+        for k in 0..<2 { _ = try store.createRun(name: "pending\(k)") }
+        let all = try store.runs()
+        #expect(all.count == 35)
+        for limit in [1, 5, 31, 34, 35, 100] {
+            #expect(try store.runs(limit: limit) == Array(all.prefix(limit)), "limit \(limit)")
+        }
+        #expect(try store.runs(limit: 1).first?.params["extra"] == .bool(true))
+    }
+
     @Test func aStoreWithoutCheckpointIsReadAndGetsOne() throws {
         // A store as the previous release wrote it: catalog.log only.
         let dir = TempDir()

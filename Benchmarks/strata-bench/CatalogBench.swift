@@ -8,6 +8,8 @@
 // With --duckdb PYTHON (a Python with the duckdb module), the same two questions are timed as
 // whole `PYTHON -c …` processes on a DuckDB file holding the same runs (params and loss minimum),
 // as a peer measured in the same session. Prints one JSON object.
+//
+// Unsafe pointer code: `timeProcess` only (C strings for posix_spawn, freed before it returns).
 import Foundation
 import Strata
 

@@ -80,6 +80,17 @@ if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--trials-ope
     }
 }
 
+if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--catalog" {
+    // strata-bench --catalog SCRATCH …: catalog open/list at 1k/20k/100k runs (CatalogBench.swift).
+    do {
+        try CatalogBench.main()
+        exit(0)
+    } catch {
+        log("strata-bench: \(error)")
+        exit(1)
+    }
+}
+
 if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--child" {
     let mode = CommandLine.arguments[2], dir = CommandLine.arguments[3], store = CommandLine.arguments[4]
     do {

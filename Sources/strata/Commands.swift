@@ -118,11 +118,13 @@ struct Runs: ParsableCommand {
         let store = try global.openForReading()
         defer { try? store.close() }
         if let limit, limit < 1 { throw CLIError("--limit must be a positive integer, got \(limit)", exitCode: 2) }
-        var rows = try Lib.runs(store, where: filter)
+        // The first page of an unfiltered, unsorted listing reads only its runs.
+        let firstPage = filter == nil && sort == nil && limit != nil
+        var rows = try firstPage ? store.runs(limit: limit!).map { RunRow(info: $0, store: store) } : Lib.runs(store, where: filter)
         var everyRun: [RunRow]?
         let allRows = { () throws -> [RunRow] in
             if let everyRun { return everyRun }
-            let all = filter == nil ? rows : try Lib.runs(store, where: nil)
+            let all = filter == nil && !firstPage ? rows : try Lib.runs(store, where: nil)
             everyRun = all
             return all
         }

@@ -62,6 +62,7 @@ struct CatalogDamageTests {
         #expect(try Self.names(store) == ["a", "c"])
         // New records after the damage are read too (the reader is not stuck at the damage).
         _ = try store.createRun(name: "d")
+        try store.flush()  // creation is batched: written at flush
         let reopened = try Store.open(at: dir.sub("s"))
         defer { try? reopened.close() }
         #expect(try Self.names(reopened) == ["a", "c", "d"])

@@ -70,7 +70,7 @@ extension Store {
 
     /// Must be called under the lock.
     func matching(_ filter: Filter?) -> [RunInfo] {
-        let all = knownRunsLocked().values.sorted { $0.id < $1.id }
+        let all = knownRunsLocked()
         guard let filter else { return all }
         return all.filter { run in
             filter.matches(

@@ -35,6 +35,8 @@ public final class Run: @unchecked Sendable {
     private func seriesId(_ metric: String, labels: [String: String] = [:]) throws(StrataError) -> Int32 {
         if labels.isEmpty, let id = cacheLock.withLock({ cache[metric] }) { return id }
         let key = try SeriesKey(run: id, metric: metric, labels: labels)
+        // A run's create record is in catalog.log before any of its points is in the log.
+        try store.writeCreateIfPending(id)
         let sid = try store.withWriter { w throws(StrataError) in Int32(try w.seriesId(key)) }
         if labels.isEmpty { cacheLock.withLock { cache[metric] = sid } }
         return sid

@@ -85,7 +85,7 @@ public final class Store: @unchecked Sendable {
         let catalog = Catalog(path: paths.catalog)
         self.catalog = catalog
         reader = StoreReader(paths: paths)
-        reader.rewinds = { catalog.runs[$0]?.rewinds ?? [] }
+        reader.rewinds = { catalog.rewinds(of: $0) }
         writerId = RunID.generate().text
         try catalog.refresh()
         recoverDeadWriters()
@@ -112,7 +112,7 @@ public final class Store: @unchecked Sendable {
             })
         let now = Clock.milliseconds()
         var records: [CatalogRecord] = []
-        for info in catalog.runs.values where info.status == .running && !live.contains(info.owner) {
+        for info in catalog.runningRuns() where !live.contains(info.owner) {
             records.append(Catalog.statusRecord(info.id, .crashed, at: now))
         }
         if !records.isEmpty { try? catalog.append(records, sync: true) }
@@ -125,6 +125,14 @@ public final class Store: @unchecked Sendable {
     // MARK: runs
 
     /// Creates a run and makes this process its writer.
+    ///
+    /// Creation is batched: the run's record (with its params, tags and metadata) is kept in
+    /// memory and written to the catalog together with other new runs, in one write, when
+    /// ``createBatchSize`` runs are waiting, when this process first logs a point to one of them,
+    /// makes any other catalog change (params, tags, status, another process's view is needed),
+    /// or calls ``flush()`` or ``close()``. The run is visible to this store at once; other
+    /// processes see it once written. It survives `kill -9` once written and power loss after
+    /// ``flush()`` or ``close()``.
     ///
     /// - Parameters:
     ///   - name: A display name (1–200 bytes, no control characters); need not be unique.
@@ -147,13 +155,41 @@ public final class Store: @unchecked Sendable {
             parent: parent, createdMs: createdMs)
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
-            if let parent, catalog.runs[parent] == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
+            if let parent, catalog.info(parent) == nil { throw StrataError(.notFound, "parent run \(parent) does not exist") }
             try writing { () throws(StrataError) in
                 try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
-                try catalog.append([Catalog.createRecord(info)], sync: false)
+                try catalog.deferCreate(info)
+                if catalog.pendingCount >= Store.createBatchSize { try catalog.flushPending(sync: false) }
             }
         }
         return Run(store: self, id: info.id, name: name)
+    }
+
+    /// How many created runs wait, at most, before their records are written in one batch.
+    public static let createBatchSize = 4096
+
+    /// Writes the runs this store created but has not written yet (see
+    /// ``createRun(name:project:params:tags:metadata:parent:createdMs:)``), in one write without
+    /// fsync: they then survive `kill -9` of this process and other processes see them.
+    /// ``flush()`` does this and also makes them survive power loss.
+    ///
+    /// - Throws: ``StrataError`` with code `.closed` after ``close()``, `.noSpace` or `.io` when the catalog cannot be written.
+    public func writeCreatedRuns() throws(StrataError) {
+        try writing { () throws(StrataError) in
+            try lock.withLock { () throws(StrataError) in
+                try checkOpen()
+                try catalog.flushPending(sync: false)
+            }
+        }
+    }
+
+    /// Writes the batch of created runs when `run` is in it (before a point of it is logged).
+    func writeCreateIfPending(_ run: RunID) throws(StrataError) {
+        try writing { () throws(StrataError) in
+            try lock.withLock { () throws(StrataError) in
+                if catalog.isPending(run) { try catalog.flushPending(sync: false) }
+            }
+        }
     }
 
     /// Sets when a run began, e.g. to the time of its first point when it is logged from data that
@@ -173,11 +209,15 @@ public final class Store: @unchecked Sendable {
                 try checkOpen()
                 return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> Bool in
                     try catalog.refresh()
-                    guard var info = catalog.runs[run], info.owner == writerId, info.status == .running,
+                    guard var info = catalog.info(run), info.owner == writerId, info.status == .running,
                         info.rewinds.isEmpty
                     else { return false }
                     info.createdMs = ms
-                    try catalog.append([Catalog.createRecord(info)], sync: false)
+                    if catalog.isPending(run) {
+                        try catalog.deferCreate(info)  // not written yet: written once, with the new time
+                    } else {
+                        try catalog.append([Catalog.createRecord(info)], sync: false)
+                    }
                     return true
                 }
             }
@@ -204,9 +244,9 @@ public final class Store: @unchecked Sendable {
                 try writeLock.withLock { () throws(StrataError) in try ensureWriter() }
                 return try CatalogLock.with(paths, exclusive: true) { () throws(StrataError) -> (run: Run, created: Bool) in
                     try catalog.refresh()
-                    if let ids = catalog.byName[name], let id = ids.max(), let info = catalog.runs[id] {
-                        try catalog.append([Catalog.statusRecord(id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
-                        return (Run(store: self, id: id, name: info.name), false)
+                    if let info = catalog.newest(named: name) {
+                        try catalog.append([Catalog.statusRecord(info.id, .running, at: Clock.milliseconds(), owner: writerId)], sync: false)
+                        return (Run(store: self, id: info.id, name: info.name), false)
                     }
                     try catalog.append([Catalog.createRecord(fresh)], sync: false)
                     return (Run(store: self, id: fresh.id, name: name), true)
@@ -232,7 +272,10 @@ public final class Store: @unchecked Sendable {
         if RunID(id) != nil, let info = try? run(id), info.id.text == id.uppercased() {
             return (try resumeRun(info.id.text), false)
         }
-        return (try createRun(name: name ?? id, project: project), true)
+        // Written at once, not batched: ingest and the server acknowledge the run as it is made.
+        let run = try createRun(name: name ?? id, project: project)
+        try writeCreatedRuns()
+        return (run, true)
     }
 
     /// Validates the fields of a new run and fills in its id, time, owner and environment.
@@ -280,7 +323,26 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
             try reader.refresh()
-            return knownRunsLocked().values.sorted { $0.id < $1.id }
+            return knownRunsLocked()
+        }
+    }
+
+    /// The oldest `limit` runs (by id), decoding only those: the first page of a listing, at a
+    /// cost that does not grow with the number of runs in the catalog (see docs/FORMAT.md,
+    /// "Catalog checkpoint").
+    ///
+    /// - Parameter limit: The most runs returned (positive).
+    /// - Returns: The runs, oldest first, as ``runs()`` would list them.
+    /// - Throws: ``StrataError`` when the catalog or a segment cannot be read, `.invalidArgument` for a limit below 1.
+    public func runs(limit: Int) throws(StrataError) -> [RunInfo] {
+        guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
+        return try lock.withLock { () throws(StrataError) in
+            try catalog.refresh()
+            try reader.refresh()
+            let first = catalog.firstIDs(limit)
+            let extra = reader.allRunIDs().filter { !catalog.contains($0) }
+            let ids = extra.isEmpty ? first : Array((first + extra).sorted().prefix(limit))
+            return ids.compactMap(knownRunLocked)
         }
     }
 
@@ -297,16 +359,16 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
             if let id = RunID(idOrName) {
-                if let info = catalog.runs[id] { return info }
+                if let info = catalog.info(id) { return info }
                 try reader.refresh()
-                if let info = knownRunsLocked()[id] { return info }
+                if let info = knownRunLocked(id) { return info }
             }
-            if let ids = catalog.byName[idOrName], let id = ids.max(), let info = catalog.runs[id] { return info }
+            if let info = catalog.newest(named: idOrName) { return info }
             let fragment = idOrName.uppercased()
             if fragment.utf8.count >= 4, fragment.utf8.count < 26, fragment.utf8.allSatisfy(RunID.alphabet.contains) {
                 try reader.refresh()
-                let matches = knownRunsLocked().values.filter { $0.id.text.hasPrefix(fragment) || $0.id.text.hasSuffix(fragment) }
-                    .sorted { $0.id < $1.id }
+                let matches = knownRunIDsLocked().filter { $0.text.hasPrefix(fragment) || $0.text.hasSuffix(fragment) }
+                    .compactMap(knownRunLocked)
                 if matches.count == 1 { return matches[0] }
                 if matches.count > 1 {
                     let listed = matches.prefix(10).map { "\($0.id.text) (\($0.name))" }.joined(separator: ", ")
@@ -463,30 +525,65 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    func runInfo(_ id: RunID) -> RunInfo? { lock.withLock { knownRunsLocked()[id] } }
+    func runInfo(_ id: RunID) -> RunInfo? { lock.withLock { knownRunLocked(id) } }
 
     /// The catalog's runs, plus a stand-in for every run that has points but whose catalog
     /// records are missing (a damaged catalog): its points stay reachable by id. Under the lock.
-    func knownRunsLocked() -> [RunID: RunInfo] {
-        var all = catalog.runs
-        for id in reader.allRunIDs() where all[id] == nil {
-            all[id] = RunInfo(
-                id: id, name: id.text, project: "(unknown)", status: .crashed, createdMs: id.milliseconds,
-                endedMs: nil, params: [:], tags: [], metadata: ["catalog.missing": .bool(true)], parent: nil, rewinds: [])
-        }
-        return all
+    /// In id order.
+    func knownRunsLocked() -> [RunInfo] {
+        let runs = catalog.allRuns()
+        let extra = reader.allRunIDs().filter { !catalog.contains($0) }
+        if extra.isEmpty { return runs }
+        return (runs + extra.compactMap(knownRunLocked)).sorted { $0.id < $1.id }
     }
 
-    /// Makes everything logged so far survive power loss (msync + fsync of this process's log).
+    /// The ids of `knownRunsLocked()`, in id order, without decoding any run. Under the lock.
+    func knownRunIDsLocked() -> [RunID] {
+        let ids = catalog.ids()
+        let extra = reader.allRunIDs().filter { !catalog.contains($0) }
+        return extra.isEmpty ? ids : (ids + extra).sorted()
+    }
+
+    /// One run of `knownRunsLocked()`. Under the lock.
+    func knownRunLocked(_ id: RunID) -> RunInfo? {
+        if let info = catalog.info(id) { return info }
+        guard reader.allRunIDs().contains(id) else { return nil }
+        return RunInfo(
+            id: id, name: id.text, project: "(unknown)", status: .crashed, createdMs: id.milliseconds,
+            endedMs: nil, params: [:], tags: [], metadata: ["catalog.missing": .bool(true)], parent: nil, rewinds: [])
+    }
+
+    /// Makes everything logged so far survive power loss (msync + fsync of this process's log),
+    /// runs created and not yet written included (their records are written and the catalog
+    /// fsynced). May also write a catalog checkpoint (docs/FORMAT.md, "Catalog checkpoint").
     ///
     /// - Throws: ``StrataError`` with code `.closed` after ``close()``, `.io` when the sync fails.
     public func flush() throws(StrataError) {
         try writing { () throws(StrataError) in
+            try lock.withLock { () throws(StrataError) in
+                try checkOpen()
+                try catalog.flushPending(sync: catalog.pendingCount > 0)
+                checkpointCatalogIfLong()
+            }
             try writeLock.withLock { () throws(StrataError) in
                 try checkOpen()
                 try writer?.sync()
             }
         }
+    }
+
+    /// Records after the catalog checkpoint past which `flush()`, `close()` and `compact()`
+    /// write a new checkpoint (see docs/FORMAT.md, "Catalog checkpoint").
+    static let checkpointTail = 1000
+
+    /// Writes a catalog checkpoint when the tail read since the last one is long. Best effort (a
+    /// read-only store, a full disk): the log stays the truth and the next close tries again.
+    /// Under the lock.
+    func checkpointCatalogIfLong(force: Bool = false) {
+        // A damaged checkpoint is replaced at once (its store reads the whole log until then).
+        let due = force || catalog.checkpointProblem != nil
+        guard catalog.tailRecords >= (due ? 1 : Store.checkpointTail) || (due && catalog.base == nil) else { return }
+        _ = try? catalog.writeCheckpoint(tmpDir: paths.tmp)
     }
 
     /// Cuts this process's buffered points into a segment now (they are durable already; this
@@ -502,8 +599,8 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Writes everything into a segment, fsyncs it and deletes this process's log.
-    /// The store cannot be used afterwards.
+    /// Writes everything into a segment, fsyncs it and deletes this process's log; writes the
+    /// runs created and not yet written, and fsyncs the catalog. The store cannot be used afterwards.
     ///
     /// - Throws: ``StrataError`` with code `.noSpace` or `.io` when the last segment cannot be written (the log stays, and the next open recovers it).
     public func close() throws(StrataError) {
@@ -513,18 +610,23 @@ public final class Store: @unchecked Sendable {
     private func closeNow() throws(StrataError) {
         try lock.withLock { () throws(StrataError) in
             if closed { return }
+            // Runs created but not written yet go first (a failure here leaves the store open).
+            try catalog.flushPending(sync: false)
             let w = try writeLock.withLock { () throws(StrataError) -> LogWriter? in
                 closed = true
                 defer { writer = nil }
                 try writer?.close()
                 return writer
             }
-            guard w != nil else { return }
-            // Runs this process still had open end as finished: the writer closed cleanly.
-            try catalog.refresh()
-            let now = Clock.milliseconds()
-            let open = catalog.runs.values.filter { $0.status == .running && $0.owner == writerId }
-            if !open.isEmpty { try catalog.append(open.map { Catalog.statusRecord($0.id, .finished, at: now) }, sync: true) }
+            if w != nil {
+                // Runs this process still had open end as finished: the writer closed cleanly.
+                try catalog.refresh()
+                let now = Clock.milliseconds()
+                let open = catalog.runningRuns().filter { $0.owner == writerId }
+                try catalog.append(open.map { Catalog.statusRecord($0.id, .finished, at: now) }, sync: true)
+            }
+            try? catalog.refresh()
+            checkpointCatalogIfLong()
         }
     }
 
@@ -568,7 +670,8 @@ extension Store {
             try checkOpenLocked()
             // Rewinds up to the epoch are in the catalog as read (and applied by the merge).
             let epoch = try RewindEpoch.fix(paths, catalog)
-            let latest = catalog.runs.values.flatMap(\.rewinds).map(\.sequence).max() ?? 0
+            checkpointCatalogIfLong(force: true)
+            let latest = catalog.latestRewindSequence()
             guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest, epoch: epoch) else {
                 return CompactionReport(inputSegments: 0, outputSegment: nil, points: 0, deletedSegments: 0, busy: true)
             }

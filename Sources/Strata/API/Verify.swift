@@ -38,8 +38,14 @@ extension Store {
         try lock.withLock { () throws(StrataError) in
             var report = VerifyReport()
             try catalog.refresh()
-            for d in catalog.damaged {
+            // The whole log, not only the tail after the checkpoint; then the checkpoint itself.
+            let wholeLog = Catalog(path: paths.catalog, useCheckpoint: false)
+            try wholeLog.refresh()
+            for d in wholeLog.damaged {
                 report.problems.append(.init(path: paths.catalog, message: "byte \(d.offset): \(d.reason)"))
+            }
+            for problem in catalog.checkpointProblems() {
+                report.problems.append(.init(path: catalog.checkpointPath, message: problem))
             }
             var opened: [(name: String, segment: Segment?, error: StrataError?)] = []
             for name in ((try? Sys.list(paths.segments)) ?? []).sorted() where name.hasSuffix(".seg") {

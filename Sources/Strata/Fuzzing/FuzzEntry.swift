@@ -76,7 +76,7 @@ package enum _FuzzEntry {
                 write(stage, to: paths.catalog)
                 try? catalog.refresh()
             }
-            for info in catalog.runs.values {
+            for info in catalog.allRuns() {
                 _ = info.params.count + info.metadata.count + info.tags.count + info.rewinds.count + info.name.utf8.count
             }
         }

@@ -20,22 +20,60 @@ final class Catalog {
     static let headerSize = 16
 
     let path: String
-    private(set) var runs: [RunID: RunInfo] = [:]
-    private(set) var byName: [String: [RunID]] = [:]
+    /// `catalog.ckpt` beside the log.
+    let checkpointPath: String
+    /// The checkpoint the state starts from (nil: the log is read from its beginning).
+    private(set) var base: CatalogCheckpoint?
+    /// The whole current state of every run that records after the checkpoint touched (every run,
+    /// when there is no checkpoint).
+    private var overlay: [RunID: RunInfo] = [:]
+    /// Runs created after the checkpoint, by the name of their first create record.
+    private var overlayNames: [String: [RunID]] = [:]
+    /// Runs created by this process whose create records are not written yet (see `deferCreate`).
+    private var pending: [RunID: RunInfo] = [:]
+    /// Their create records, encoded once.
+    private var pendingRecords: [RunID: CatalogRecord] = [:]
+    private var pendingOrder: [RunID] = []
     /// Byte ranges that failed their checksum in the middle of the file (not a torn tail).
     private(set) var damaged: [(offset: Int, reason: String)] = []
     private var readOffset = 0
+    /// Records applied after the checkpoint (all records when there is none): how long the tail is.
+    private(set) var tailRecords = 0
+    /// Why the checkpoint was not used or was given up (the log was read from its beginning).
+    private(set) var checkpointProblem: String?
+    private var checkpointTried = false
+    /// A checkpoint read that failed while records were applied (handled after the scan).
+    private var failedCheckpointRead: StrataError?
     /// Keeps only what rewinds need (each run's rewinds; other fields empty): the catalog a log
     /// cut reads, without parsing every run's params.
     let rewindsOnly: Bool
+    /// Whether to start from `catalog.ckpt` (verify replays the whole log without it).
+    let useCheckpoint: Bool
 
-    init(path: String, rewindsOnly: Bool = false) {
+    init(path: String, rewindsOnly: Bool = false, useCheckpoint: Bool = true) {
         self.path = path
+        self.checkpointPath = Catalog.checkpointPath(forLog: path)
         self.rewindsOnly = rewindsOnly
+        self.useCheckpoint = useCheckpoint
+    }
+
+    static func checkpointPath(forLog path: String) -> String {
+        (path.hasSuffix(".log") ? String(path.dropLast(4)) : path) + ".ckpt"
     }
 
     /// Reads records appended since the last call.
     func refresh() throws(StrataError) {
+        if useCheckpoint && !checkpointTried && readOffset == 0 {
+            checkpointTried = true
+            do {
+                if let ck = try CatalogCheckpoint(path: checkpointPath, logPath: path) {
+                    base = ck
+                    readOffset = ck.logLength
+                }
+            } catch {
+                checkpointProblem = error.message
+            }
+        }
         guard Sys.kind(path) == .file else { return }
         let fd = try Sys.open(path, .readOnly)
         defer { Sys.close(fd) }
@@ -46,6 +84,264 @@ final class Catalog {
         let n = try Sys.pread(fd, into: &buf, at: start, path)
         let consumed = try ByteView.with(buf) { (b) throws(StrataError) in try scan(b[0..<n], base: start) }
         readOffset += consumed
+        if let failure = failedCheckpointRead { abandonCheckpoint(failure) }
+    }
+
+    /// Gives up a checkpoint found damaged while reading it: the state is rebuilt from the whole log.
+    private func abandonCheckpoint(_ error: StrataError) {
+        checkpointProblem = error.message
+        failedCheckpointRead = nil
+        base = nil
+        overlay = [:]
+        overlayNames = [:]
+        damaged = []
+        readOffset = 0
+        tailRecords = 0
+        try? refresh()
+    }
+
+    // MARK: state
+
+    /// A run holding only its id and rewinds (the state a `rewindsOnly` catalog keeps).
+    static func skeleton(_ id: RunID, rewinds: [RunInfo.Rewind]) -> RunInfo {
+        RunInfo(
+            id: id, name: "", project: "", status: .running, createdMs: 0, endedMs: nil,
+            params: [:], tags: [], metadata: [:], parent: nil, rewinds: rewinds)
+    }
+
+    /// The committed state of a run (checkpoint, then tail), without runs not yet written.
+    private func committed(_ id: RunID) throws(StrataError) -> RunInfo? {
+        if let info = overlay[id] { return info }
+        guard let base, let i = base.index(of: id) else { return nil }
+        return try base.info(at: i, rewindsOnly: rewindsOnly)
+    }
+
+    /// Runs `body`, and when it fails on a damaged checkpoint, gives the checkpoint up and runs it again.
+    private func reading<T>(_ body: () throws(StrataError) -> T) -> T? {
+        do { return try body() } catch {
+            abandonCheckpoint(error)
+            return try? body()
+        }
+    }
+
+    /// A run's current state (runs this process created but has not written yet included).
+    func info(_ id: RunID) -> RunInfo? {
+        if let p = pending[id] { return p }
+        return reading { () throws(StrataError) in try committed(id) } ?? nil
+    }
+
+    /// Whether the catalog has run `id` (without decoding it).
+    func contains(_ id: RunID) -> Bool { pending[id] != nil || overlay[id] != nil || base?.index(of: id) != nil }
+
+    /// A run's rewinds (cheaper than `info` on a checkpointed run).
+    func rewinds(of id: RunID) -> [RunInfo.Rewind] {
+        if let info = overlay[id] { return info.rewinds }
+        guard let base, let i = base.index(of: id) else { return [] }
+        return reading { () throws(StrataError) in try base.rewinds(at: i) } ?? []
+    }
+
+    /// Number of runs.
+    var count: Int {
+        var n = base?.count ?? 0
+        for id in overlay.keys where base?.index(of: id) == nil { n += 1 }
+        return n + pending.count
+    }
+
+    /// Every run id, in id order (oldest first).
+    func ids() -> [RunID] {
+        var extra = pendingOrder
+        for id in overlay.keys where base?.index(of: id) == nil { extra.append(id) }
+        extra.sort()
+        guard let base else { return extra }
+        var out: [RunID] = []
+        out.reserveCapacity(base.count + extra.count)
+        var j = 0
+        for i in 0..<base.count {
+            let id = base.id(at: i)
+            while j < extra.count && extra[j] < id { out.append(extra[j]); j += 1 }
+            out.append(id)
+        }
+        out += extra[j...]
+        return out
+    }
+
+    /// Every run whose status is running (without decoding the others).
+    func runningRuns() -> [RunInfo] {
+        var out = pending.values.filter { $0.status == .running }
+        for info in overlay.values where info.status == .running { out.append(info) }
+        if let base {
+            for i in base.runningIndexes() where overlay[base.id(at: i)] == nil {
+                if let info = info(base.id(at: i)), info.status == .running { out.append(info) }
+            }
+        }
+        return out
+    }
+
+    /// The latest rewind sequence of any run (0 when none).
+    func latestRewindSequence() -> Int64 {
+        var latest: Int64 = 0
+        for id in ids() { for r in rewinds(of: id) { latest = max(latest, r.sequence) } }
+        return latest
+    }
+
+    /// Every run by id (decodes every run: for tests and tools, not for queries).
+    var runs: [RunID: RunInfo] { Dictionary(uniqueKeysWithValues: allRuns().map { ($0.id, $0) }) }
+
+    /// The first `limit` run ids in id order, reading only those of the checkpoint.
+    func firstIDs(_ limit: Int) -> [RunID] {
+        var extra = pendingOrder
+        for id in overlay.keys where base?.index(of: id) == nil { extra.append(id) }
+        extra.sort()
+        var out = Array(extra.prefix(limit))
+        if let base { out += (0..<min(limit, base.count)).map(base.id(at:)) }
+        return Array(out.sorted().prefix(limit))
+    }
+
+    /// Every run, in id order (the checkpoint's runs read by position, without id lookups).
+    func allRuns() -> [RunInfo] {
+        guard let base else { return ids().compactMap(info) }
+        var extra = pendingOrder
+        for id in overlay.keys where base.index(of: id) == nil { extra.append(id) }
+        extra.sort()
+        var out: [RunInfo] = []
+        out.reserveCapacity(base.count + extra.count)
+        var j = 0
+        for i in 0..<base.count {
+            let id = base.id(at: i)
+            while j < extra.count && extra[j] < id {
+                if let info = info(extra[j]) { out.append(info) }
+                j += 1
+            }
+            if let info = overlay[id] {
+                out.append(info)
+            } else if let info = reading({ () throws(StrataError) in try base.info(at: i, rewindsOnly: rewindsOnly) }) {
+                out.append(info)
+            }
+            if self.base == nil { return ids().compactMap(info) }  // the checkpoint was given up: read again
+        }
+        for id in extra[j...] { if let info = info(id) { out.append(info) } }
+        return out
+    }
+
+    /// The newest run (largest id) named `name`.
+    func newest(named name: String) -> RunInfo? {
+        var best: RunInfo?
+        func consider(_ info: RunInfo?) {
+            guard let info, info.name == name else { return }
+            if best == nil || best!.id < info.id { best = info }
+        }
+        for p in pending.values { consider(p) }
+        for id in overlayNames[name] ?? [] { consider(overlay[id]) }
+        if let base {
+            for i in base.candidates(named: name) {
+                let id = base.id(at: i)
+                if let o = overlay[id] { consider(o); continue }
+                guard (reading { () throws(StrataError) in try base.name(at: i) }) == name else { continue }
+                consider(info(id))
+            }
+        }
+        return best
+    }
+
+    // MARK: runs written later
+
+    /// Keeps a new run's create record to be written with the next append (`flushPending` or any
+    /// other record): its state is visible to this process at once, to others once written.
+    func deferCreate(_ info: RunInfo) throws(StrataError) {
+        let record = Catalog.createRecord(info)
+        try Catalog.check(record)
+        pendingRecords[info.id] = record
+        if pending.updateValue(info, forKey: info.id) == nil { pendingOrder.append(info.id) }
+    }
+
+    /// Number of runs created but not written yet.
+    var pendingCount: Int { pending.count }
+
+    /// Whether `id` is a run created but not written yet.
+    func isPending(_ id: RunID) -> Bool { pending[id] != nil }
+
+    /// Writes the deferred create records (one write); `sync` adds an fsync.
+    func flushPending(sync: Bool) throws(StrataError) {
+        if pending.isEmpty && !sync { return }
+        try append([], sync: sync)
+    }
+
+    // MARK: checkpoints
+
+    /// Writes `catalog.ckpt` with the state read so far (tmp file, fsync, rename, directory fsync)
+    /// and reads on from it. Returns false when there was nothing to write.
+    @discardableResult
+    func writeCheckpoint(tmpDir: String) throws(StrataError) -> Bool {
+        precondition(!rewindsOnly)
+        guard readOffset > 0, tailRecords > 0 || base == nil else { return false }
+        var runs: [RunInfo] = []
+        runs.reserveCapacity(count)
+        let pendingIDs = Set(pendingOrder)
+        for id in ids() where !pendingIDs.contains(id) {
+            guard let info = reading({ () throws(StrataError) in try committed(id) }) ?? nil else { continue }
+            runs.append(info)
+        }
+        let covered = readOffset
+        guard let bytes = CatalogCheckpoint.encode(runs, logLength: covered, logProbeHash: try Catalog.probeHash(path, covered)) else { return false }
+        try Sys.writeAtomically(bytes, to: checkpointPath, tmpDir: tmpDir)
+        // Read on from it (unless another process replaced it meanwhile).
+        if let ck = try? CatalogCheckpoint(path: checkpointPath, logPath: path), ck.logLength == covered, covered == readOffset {
+            base = ck
+            overlay = [:]
+            overlayNames = [:]
+            tailRecords = 0
+            checkpointProblem = nil
+        }
+        return true
+    }
+
+    /// xxh64 of the (up to 64) bytes of the log before `length`: ties a checkpoint to its log.
+    static func probeHash(_ logPath: String, _ length: Int) throws(StrataError) -> UInt64 {
+        let fd = try Sys.open(logPath, .readOnly)
+        defer { Sys.close(fd) }
+        let probe = min(length, CatalogCheckpoint.logProbe)
+        var buf = [UInt8](repeating: 0, count: probe)
+        guard try Sys.pread(fd, into: &buf, at: length - probe, logPath) == probe else {
+            throw StrataError.corrupt("catalog.log is shorter than \(length) bytes", path: logPath, offset: length)
+        }
+        return Checksum.xxh64(buf)
+    }
+
+    /// What `verify` finds wrong with the checkpoint: unreadable bytes, or a state that differs
+    /// from replaying the whole log.
+    func checkpointProblems() -> [String] {
+        guard useCheckpoint, Sys.kind(checkpointPath) == .file else { return [] }
+        var problems: [String] = []
+        if let checkpointProblem { problems.append(checkpointProblem) }
+        guard let ck = try? CatalogCheckpoint(path: checkpointPath, logPath: path) else { return problems }
+        do { try ck.checkAll() } catch {
+            if !problems.contains(error.message) { problems.append(error.message) }
+            return problems
+        }
+        // The checkpoint plus its tail must equal a replay of the log up to the same offset.
+        let fromCheckpoint = Catalog(path: path)
+        let fromLog = Catalog(path: path, useCheckpoint: false)
+        for _ in 0..<3 {
+            guard (try? fromCheckpoint.refresh()) != nil, (try? fromLog.refresh()) != nil else { return problems }
+            if fromCheckpoint.readOffset == fromLog.readOffset { break }
+        }
+        guard fromCheckpoint.readOffset == fromLog.readOffset, fromCheckpoint.base != nil else { return problems }
+        let a = fromCheckpoint.allRuns(), b = fromLog.allRuns()
+        if a != b {
+            let diff = zip(a, b).first { $0 != $1 }.map { "run \($0.0.id.text)" } ?? "\(a.count) runs, the log has \(b.count)"
+            problems.append(
+                "catalog checkpoint disagrees with catalog.log (\(diff)); the log is read instead once the checkpoint is rewritten or removed")
+        }
+        return problems
+    }
+
+    /// Refuses, before anything is written, a record a reader could not take back.
+    static func check(_ rec: CatalogRecord) throws(StrataError) {
+        let size = 1 + 1 + rec.run.text.utf8.count + rec.body.count
+        guard size <= Limits.maxCatalogRecordBytes else {
+            throw .invalid(
+                "run record of \(size) bytes (params, tags and metadata of one call); the limit is \(Limits.maxCatalogRecordBytes) bytes")
+        }
     }
 
     /// Parses whole records; returns how many bytes were consumed (a torn tail is left for later).
@@ -114,35 +410,44 @@ final class Catalog {
         }
         let idText = try r.string("run id", max: 64)
         guard let id = RunID(idText) else { throw StrataError.corrupt("bad run id \(idText)", path: path, offset: offset) }
-        if rewindsOnly && kind != .rewind {
-            // A create replaces the whole run, its rewinds included.
-            if kind == .create {
-                runs[id] = RunInfo(
-                    id: id, name: "", project: "", status: .running, createdMs: 0, endedMs: nil,
-                    params: [:], tags: [], metadata: [:], parent: nil, rewinds: [])
-            }
-            return
-        }
+        tailRecords += 1
         if kind == .create {
-            let name = try r.string("run name")
-            let project = try r.string("project")
-            let created = try r.i64()
-            let parentText = try r.string("parent", max: 64)
-            let owner = try r.string("owner", max: 256)
-            let params = try ParamCoding.read(&r)
-            let tagCount = try r.count("tag count", max: 1 << 16)
-            var tags = Set<String>()
-            for _ in 0..<tagCount { tags.insert(try r.string("tag")) }
-            let meta = try ParamCoding.read(&r)
-            var info = RunInfo(
-                id: id, name: name, project: project, status: .running, createdMs: created, endedMs: nil,
-                params: params, tags: tags, metadata: meta, parent: RunID(parentText), rewinds: [])
-            info.owner = owner
-            if runs[id] == nil { byName[name, default: []].append(id) }
-            runs[id] = info
+            let info: RunInfo
+            if rewindsOnly {
+                // A create replaces the whole run, its rewinds included.
+                info = Catalog.skeleton(id, rewinds: [])
+            } else {
+                let name = try r.string("run name")
+                let project = try r.string("project")
+                let created = try r.i64()
+                let parentText = try r.string("parent", max: 64)
+                let owner = try r.string("owner", max: 256)
+                let params = try ParamCoding.read(&r)
+                let tagCount = try r.count("tag count", max: 1 << 16)
+                var tags = Set<String>()
+                for _ in 0..<tagCount { tags.insert(try r.string("tag")) }
+                let meta = try ParamCoding.read(&r)
+                var made = RunInfo(
+                    id: id, name: name, project: project, status: .running, createdMs: created, endedMs: nil,
+                    params: params, tags: tags, metadata: meta, parent: RunID(parentText), rewinds: [])
+                made.owner = owner
+                info = made
+            }
+            if overlay[id] == nil && base?.index(of: id) == nil {
+                overlayNames[info.name, default: []].append(id)
+            } else if !(overlayNames[info.name]?.contains(id) ?? false) {
+                overlayNames[info.name, default: []].append(id)  // created again (perhaps renamed)
+            }
+            overlay[id] = info
             return
         }
-        guard var info = runs[id] else { return }  // record for a run whose creation was lost: ignore
+        if rewindsOnly && kind != .rewind { return }
+        let current: RunInfo?
+        do { current = try committed(id) } catch {
+            failedCheckpointRead = error
+            return
+        }
+        guard var info = current else { return }  // record for a run whose creation was lost: ignore
         switch kind {
         case .create: break
         case .params:
@@ -166,21 +471,17 @@ final class Catalog {
             let seq = try r.i64()
             info.rewinds.append(.init(step: step, sequence: seq))
         }
-        runs[id] = info
+        overlay[id] = info
     }
 
     /// Appends records durably enough for `kill -9` (the write returns after the kernel has them);
     /// `sync` adds an fsync for power loss.
-    func append(_ records: [CatalogRecord], sync: Bool) throws(StrataError) {
+    /// Runs created with `deferCreate` are written first, in the same write.
+    func append(_ newRecords: [CatalogRecord], sync: Bool) throws(StrataError) {
+        let records = pendingOrder.compactMap { pendingRecords[$0] } + newRecords
+        if records.isEmpty && !sync { return }
         var w = ByteWriter()
-        for rec in records {
-            // What a reader cannot take back is refused before anything is written.
-            let size = 1 + 1 + rec.run.text.utf8.count + rec.body.count
-            guard size <= Limits.maxCatalogRecordBytes else {
-                throw .invalid(
-                    "run record of \(size) bytes (params, tags and metadata of one call); the limit is \(Limits.maxCatalogRecordBytes) bytes")
-            }
-        }
+        for rec in newRecords { try Catalog.check(rec) }
         for rec in records {
             var body = ByteWriter()
             body.u8(rec.kind.rawValue)
@@ -211,6 +512,9 @@ final class Catalog {
             throw error
         }
         if sync { try Sys.fsync(fd, path) }
+        pending = [:]
+        pendingRecords = [:]
+        pendingOrder = []
         try refresh()
     }
 

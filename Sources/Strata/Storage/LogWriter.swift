@@ -220,14 +220,14 @@ final class LogWriter {
         let runs = Set(buffers.series.map(\.key.run))
         let catalog = cutCatalog
         let within = runs.contains { run in
-            (catalog.runs[run]?.rewinds ?? []).contains { $0.sequence > log.createdNs && $0.sequence <= epoch }
+            catalog.rewinds(of: run).contains { $0.sequence > log.createdNs && $0.sequence <= epoch }
         }
         if !within {
             try buffers.writeSegment(path: path, tmpDir: paths.tmp, meta: meta)
             return
         }
         var scanner = try LogScanner(bytes: log.written, path: log.path)
-        var replay = LogReplay(rewinds: { catalog.runs[$0]?.rewinds ?? [] }, epoch: epoch)
+        var replay = LogReplay(rewinds: { catalog.rewinds(of: $0) }, epoch: epoch)
         replay.run(&scanner, path: log.path)
         if let damage = replay.damage { throw StrataError(.io, "cannot replay the log being cut: \(damage)", path: log.path) }
         try replay.buffers.writeSegment(path: path, tmpDir: paths.tmp, meta: meta)

@@ -43,7 +43,7 @@ enum Recovery {
             return outcome
         }
         let epoch = try RewindEpoch.fix(paths, catalog)
-        var replay = LogReplay(rewinds: { catalog.runs[$0]?.rewinds ?? [] }, epoch: epoch)
+        var replay = LogReplay(rewinds: { catalog.rewinds(of: $0) }, epoch: epoch)
         replay.run(&scanner, path: logPath)
         outcome.runs = replay.runs
         outcome.recoveredPoints = replay.points

@@ -28,11 +28,52 @@ func emit(_ fd: Int32, _ text: String) {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 5, let steps = Int64(args[4]) ?? (args[4] == "compact" ? 0 : nil) else {
+guard args.count >= 5, let steps = Int64(args[4]) ?? (["compact", "runs", "checkpoints"].contains(args[4]) ? 0 : nil) else {
     emit(2, "usage: strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk]")
     exit(2)
 }
 let storePath = args[1], runName = args[2], prefix = args[3]
+if args.count >= 6 && args[4] == "runs", let count = Int(args[5]) {
+    // strata-test-writer STORE NAME - runs N [--batch B]: creates runs NAME-0 … NAME-(N-1) with
+    // params; after every B runs (100 by default) flushes and prints "ack K" (the last run index
+    // flushed, so durable). Then closes and prints "done".
+    var batch = 100
+    if let i = args.firstIndex(of: "--batch"), i + 1 < args.count, let b = Int(args[i + 1]) { batch = b }
+    do {
+        let store = try Store.open(at: storePath)
+        for k in 0..<count {
+            _ = try store.createRun(name: "\(runName)-\(k)", params: ["k": .int(Int64(k)), "lr": .double(Double(k) * 1e-4)], tags: ["bulk"])
+            if (k + 1) % batch == 0 {
+                try store.flush()
+                emit(1, "ack \(k)")
+            }
+        }
+        try store.close()
+        emit(1, "ack \(count - 1)")
+        emit(1, "done")
+        exit(0)
+    } catch {
+        emit(2, "strata-test-writer: \(error)")
+        exit(1)
+    }
+}
+if args[4] == "checkpoints" {
+    // strata-test-writer STORE - - checkpoints: checkpoints the catalog (through compact) again
+    // and again, printing "ack I" after each, until killed.
+    do {
+        var i = 0
+        while true {
+            let store = try Store.open(at: storePath)
+            _ = try store.compact(graceSeconds: 1000)
+            try store.close()
+            emit(1, "ack \(i)")
+            i += 1
+        }
+    } catch {
+        emit(2, "strata-test-writer: \(error)")
+        exit(1)
+    }
+}
 if args[4] == "compact" {
     // strata-test-writer STORE - - compact: compacts once (grace 0) and reports.
     do {

@@ -1,0 +1,374 @@
+import StrataCodecs
+
+/// `catalog.ckpt`: the state of every run as of a prefix of `catalog.log`, indexed and read in
+/// place from a memory map, so opening a store reads only the records appended after that prefix
+/// (the tail) instead of the whole history. Byte layout: `docs/FORMAT.md`, "Catalog checkpoint".
+///
+/// Opening checks the header, the tables (run index, name index, pool offsets) against their
+/// checksums and the log prefix the checkpoint covers; a run's bytes are checked and decoded only
+/// when that run is read, so listing five runs of 100,000 decodes five. Anything that does not
+/// check out throws `.corrupt`: the catalog then reads `catalog.log` from its beginning instead.
+final class CatalogCheckpoint {
+    static let magic: [UInt8] = Array("STRATCKP".utf8)
+    static let version: UInt32 = 1
+    static let headerSize = 88
+    static let entrySize = 25
+    static let nameEntrySize = 8
+    /// How many bytes before the covered length are hashed to tie the checkpoint to its log.
+    static let logProbe = 64
+
+    let path: String
+    let file: MappedFile
+    /// Bytes of `catalog.log` whose records are applied here.
+    let logLength: Int
+    let count: Int
+    private let poolCount: Int
+    private let runningCount: Int
+    private let runTable: Int, nameTable: Int, runningTable: Int, poolTable: Int, poolStart: Int, dataStart: Int, end: Int
+    private var poolChecked = false
+    private var projectCache: [Int: String] = [:]
+    private var tagCache: [Int: Set<String>] = [:]
+    private var metaCache: [Int: [String: ParamValue]] = [:]
+
+    /// Maps and checks `path` against the log `logPath`; nil when there is no checkpoint.
+    init?(path: String, logPath: String) throws(StrataError) {
+        guard Sys.kind(path) == .file else { return nil }
+        self.path = path
+        file = try MappedFile(path: path)
+        let v = file.view
+        func bad(_ why: String) -> StrataError { StrataError.corrupt("catalog checkpoint: \(why)", path: path, offset: 0) }
+        guard v.count >= Self.headerSize, v[0..<8].equals(Self.magic) else { throw bad("no checkpoint magic number") }
+        guard v.load(UInt32.self, at: 8) == Self.version, v.load(UInt32.self, at: 12) == UInt32(Self.headerSize) else {
+            throw bad("unknown version \(v.load(UInt32.self, at: 8))")
+        }
+        guard v[0..<80].xxh64() == v.load(UInt64.self, at: 80) else { throw bad("header checksum mismatch") }
+        let logLength = v.load(UInt64.self, at: 16)
+        let n = Int(v.load(UInt32.self, at: 32)), p = Int(v.load(UInt32.self, at: 36))
+        let running = Int(v.load(UInt32.self, at: 40))
+        let poolBytes = v.load(UInt64.self, at: 48), dataBytes = v.load(UInt64.self, at: 56)
+        guard logLength < 1 << 48, poolBytes < 1 << 40, dataBytes < 1 << 40 else { throw bad("sizes out of range") }
+        runTable = Self.headerSize
+        nameTable = runTable + n * Self.entrySize
+        runningTable = nameTable + n * Self.nameEntrySize
+        poolTable = runningTable + running * 4
+        poolStart = poolTable + (p + 1) * 4
+        dataStart = poolStart + Int(poolBytes)
+        end = dataStart + Int(dataBytes)
+        guard end == v.count else { throw bad("file is \(v.count) bytes, its header says \(end)") }
+        guard v[runTable..<poolStart].xxh64() == v.load(UInt64.self, at: 64) else { throw bad("index checksum mismatch") }
+        self.logLength = Int(logLength)
+        count = n
+        poolCount = p
+        runningCount = running
+        // The log must still hold the prefix this checkpoint was made from.
+        let fd = try Sys.open(logPath, .readOnly)
+        defer { Sys.close(fd) }
+        guard try Sys.fileSize(fd, logPath) >= self.logLength else { throw bad("catalog.log is shorter than the \(logLength) bytes it covers") }
+        let probe = min(self.logLength, Self.logProbe)
+        var buf = [UInt8](repeating: 0, count: probe)
+        guard try Sys.pread(fd, into: &buf, at: self.logLength - probe, logPath) == probe,
+            Checksum.xxh64(buf) == v.load(UInt64.self, at: 24)
+        else { throw bad("catalog.log does not end its covered prefix as recorded (a different log)") }
+    }
+
+    // MARK: run table
+
+    /// The id of run `i` (in id order).
+    func id(at i: Int) -> RunID {
+        let v = file.view, o = runTable + i * Self.entrySize
+        return Self.unpack(top: v[o], hi: v.load(UInt64.self, at: o + 1), lo: v.load(UInt64.self, at: o + 9))
+    }
+
+    /// Index of run `id`, by binary search over the run table.
+    func index(of id: RunID) -> Int? {
+        guard let key = Self.pack(id) else { return nil }
+        let v = file.view
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2, o = runTable + mid * Self.entrySize
+            let k = (v[o], v.load(UInt64.self, at: o + 1), v.load(UInt64.self, at: o + 9))
+            if k == key { return mid }
+            if k < key { lo = mid + 1 } else { hi = mid }
+        }
+        return nil
+    }
+
+    /// Indexes of runs whose name hashes like `name` (candidates: compare the decoded name).
+    func candidates(named name: String) -> [Int] {
+        let h = Self.nameHash(name), v = file.view
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if v.load(UInt32.self, at: nameTable + mid * Self.nameEntrySize) < h { lo = mid + 1 } else { hi = mid }
+        }
+        var out: [Int] = []
+        var i = lo
+        while i < count, v.load(UInt32.self, at: nameTable + i * Self.nameEntrySize) == h {
+            let run = Int(v.load(UInt32.self, at: nameTable + i * Self.nameEntrySize + 4))
+            if run < count { out.append(run) }
+            i += 1
+        }
+        return out
+    }
+
+    /// Indexes of the runs whose status is running (what opening and closing a store look at).
+    func runningIndexes() -> [Int] {
+        let v = file.view
+        return (0..<runningCount).compactMap { k in
+            let i = Int(v.load(UInt32.self, at: runningTable + k * 4))
+            return i < count ? i : nil
+        }
+    }
+
+    /// The checked bytes of run `i`.
+    private func blob(_ i: Int) throws(StrataError) -> ByteView {
+        let v = file.view, o = runTable + i * Self.entrySize
+        let start = Int(v.load(UInt32.self, at: o + 17))
+        let stop = i + 1 < count ? Int(v.load(UInt32.self, at: o + Self.entrySize + 17)) : end - dataStart
+        guard start <= stop, dataStart + stop <= end else {
+            throw StrataError.corrupt("catalog checkpoint: run \(i) has bytes \(start)..<\(stop) outside the data", path: path, offset: o)
+        }
+        let b = v[(dataStart + start)..<(dataStart + stop)]
+        guard UInt32(truncatingIfNeeded: b.xxh64()) == v.load(UInt32.self, at: o + 21) else {
+            throw StrataError.corrupt(
+                "catalog checkpoint: checksum mismatch in the record of run \(id(at: i).text)", path: path, offset: dataStart + start)
+        }
+        return b
+    }
+
+    /// Run `i`'s rewinds only (what log cuts and queries need per series).
+    func rewinds(at i: Int) throws(StrataError) -> [RunInfo.Rewind] {
+        var r = ByteReader(try blob(i), path: path)
+        let flags = try r.u8("run flags")
+        guard flags & Self.hasRewinds != 0 else { return [] }
+        return try Self.readRewinds(&r)
+    }
+
+    /// Run `i`, decoded; with `rewindsOnly`, a skeleton holding only its id and rewinds.
+    func info(at i: Int, rewindsOnly: Bool = false) throws(StrataError) -> RunInfo {
+        let id = id(at: i)
+        let b = try blob(i)
+        var r = ByteReader(b, path: path)
+        let flags = try r.u8("run flags")
+        let rewinds = flags & Self.hasRewinds != 0 ? try Self.readRewinds(&r) : []
+        if rewindsOnly { return Catalog.skeleton(id, rewinds: rewinds) }
+        guard let status = RunStatus(code: flags & 3) else { throw StrataError.corrupt("bad run status", path: path, offset: 0) }
+        let created = Self.unzigzag(try r.varint("created"))
+        let ended: Int64? = flags & Self.hasEnded != 0 ? created &+ Self.unzigzag(try r.varint("ended")) : nil
+        let name = try r.string("run name")
+        let project = try poolString(try poolRef(&r, "project"))
+        let owner = try poolString(try poolRef(&r, "owner"))
+        let tags = try poolTags(try poolRef(&r, "tags"))
+        let meta = try poolMeta(try poolRef(&r, "metadata"))
+        var parent: RunID?
+        if flags & Self.hasParent != 0 {
+            let top = try r.u8("parent"), hi = try r.u64("parent"), lo = try r.u64("parent")
+            parent = Self.unpack(top: top, hi: hi, lo: lo)
+        }
+        let params = try ParamCoding.read(&r)
+        guard r.isAtEnd else { throw StrataError.corrupt("catalog checkpoint: bytes after run \(id.text)'s params", path: path, offset: r.offset) }
+        var info = RunInfo(
+            id: id, name: name, project: project, status: status, createdMs: created, endedMs: ended,
+            params: params, tags: tags, metadata: meta, parent: parent, rewinds: rewinds)
+        info.owner = owner
+        return info
+    }
+
+    /// The name of run `i` (for name lookups) without decoding the rest.
+    func name(at i: Int) throws(StrataError) -> String {
+        var r = ByteReader(try blob(i), path: path)
+        let flags = try r.u8("run flags")
+        if flags & Self.hasRewinds != 0 { _ = try Self.readRewinds(&r) }
+        _ = try r.varint("created")
+        if flags & Self.hasEnded != 0 { _ = try r.varint("ended") }
+        return try r.string("run name")
+    }
+
+    // MARK: pool
+
+    private func poolRef(_ r: inout ByteReader, _ what: String) throws(StrataError) -> Int {
+        let k = try r.varint(what)
+        guard k < UInt64(poolCount) else {
+            throw StrataError.corrupt("catalog checkpoint: \(what) refers to pool entry \(k) of \(poolCount)", path: path, offset: r.offset)
+        }
+        return Int(k)
+    }
+
+    private func pool(_ k: Int) throws(StrataError) -> ByteView {
+        let v = file.view
+        if !poolChecked {
+            guard v[poolStart..<dataStart].xxh64() == v.load(UInt64.self, at: 72) else {
+                throw StrataError.corrupt("catalog checkpoint: shared value pool checksum mismatch", path: path, offset: poolStart)
+            }
+            poolChecked = true
+        }
+        let a = Int(v.load(UInt32.self, at: poolTable + k * 4)), b = Int(v.load(UInt32.self, at: poolTable + k * 4 + 4))
+        guard a <= b, poolStart + b <= dataStart else {
+            throw StrataError.corrupt("catalog checkpoint: pool entry \(k) out of range", path: path, offset: poolTable + k * 4)
+        }
+        return v[(poolStart + a)..<(poolStart + b)]
+    }
+
+    private func poolString(_ k: Int) throws(StrataError) -> String {
+        if let s = projectCache[k] { return s }
+        let s = try pool(k).string
+        projectCache[k] = s
+        return s
+    }
+
+    private func poolTags(_ k: Int) throws(StrataError) -> Set<String> {
+        if let s = tagCache[k] { return s }
+        var r = ByteReader(try pool(k), path: path)
+        let n = try r.count("tag count", max: 1 << 16)
+        var tags = Set<String>()
+        for _ in 0..<n { tags.insert(try r.string("tag")) }
+        tagCache[k] = tags
+        return tags
+    }
+
+    private func poolMeta(_ k: Int) throws(StrataError) -> [String: ParamValue] {
+        if let m = metaCache[k] { return m }
+        var r = ByteReader(try pool(k), path: path)
+        let m = try ParamCoding.read(&r)
+        metaCache[k] = m
+        return m
+    }
+
+    /// Every check `verify` makes: the pool and every run's bytes.
+    func checkAll() throws(StrataError) {
+        for i in 0..<count { _ = try info(at: i) }
+        if poolCount > 0 { _ = try pool(0) }
+    }
+
+    // MARK: encoding
+
+    static let hasParent: UInt8 = 1 << 2, hasRewinds: UInt8 = 1 << 3, hasEnded: UInt8 = 1 << 4
+
+    /// The bytes of a checkpoint of `runs` (any order) covering the first `logLength` bytes of a
+    /// log whose last (up to 64) covered bytes hash to `logProbeHash`. Nil when a table offset
+    /// would not fit its 32 bits (over 4 GiB of run records): the store then keeps reading its log.
+    static func encode(_ runs: [RunInfo], logLength: Int, logProbeHash: UInt64) -> [UInt8]? {
+        var sorted: [(key: (UInt8, UInt64, UInt64), info: RunInfo)] = []
+        sorted.reserveCapacity(runs.count)
+        for info in runs { if let k = pack(info.id) { sorted.append((k, info)) } }
+        sorted.sort { $0.key < $1.key }
+        var poolIndex: [[UInt8]: Int] = [:]
+        var pool = ByteWriter(), poolOffsets: [UInt32] = [0]
+        func intern(_ bytes: [UInt8]) -> Int {
+            if let k = poolIndex[bytes] { return k }
+            pool.raw(bytes)
+            poolOffsets.append(UInt32(truncatingIfNeeded: pool.count))
+            poolIndex[bytes] = poolOffsets.count - 2
+            return poolOffsets.count - 2
+        }
+        var data = ByteWriter()
+        var table = ByteWriter(), names: [(UInt32, UInt32)] = [], running: [UInt32] = []
+        for (i, (key, info)) in sorted.enumerated() {
+            let start = data.count
+            var w = ByteWriter()
+            var flags = info.status.code
+            if info.parent.flatMap(pack) != nil { flags |= hasParent }
+            if !info.rewinds.isEmpty { flags |= hasRewinds }
+            if info.endedMs != nil { flags |= hasEnded }
+            w.u8(flags)
+            if !info.rewinds.isEmpty {
+                w.varint(UInt64(info.rewinds.count))
+                for rw in info.rewinds { w.varint(zigzag(rw.step)); w.varint(zigzag(rw.sequence)) }
+            }
+            w.varint(zigzag(info.createdMs))
+            if let e = info.endedMs { w.varint(zigzag(e &- info.createdMs)) }
+            w.string(info.name)
+            w.varint(UInt64(intern(Array(info.project.utf8))))
+            w.varint(UInt64(intern(Array(info.owner.utf8))))
+            var t = ByteWriter()
+            t.varint(UInt64(info.tags.count))
+            for tag in info.tags.sorted() { t.string(tag) }
+            w.varint(UInt64(intern(t.bytes)))
+            var m = ByteWriter()
+            ParamCoding.write(info.metadata, into: &m)
+            w.varint(UInt64(intern(m.bytes)))
+            if let p = info.parent.flatMap(pack) { w.u8(p.0); w.u64(p.1); w.u64(p.2) }
+            ParamCoding.write(info.params, into: &w)
+            data.raw(w.bytes)
+            guard data.count <= Int(UInt32.max), pool.count <= Int(UInt32.max) else { return nil }
+            table.u8(key.0); table.u64(key.1); table.u64(key.2)
+            table.u32(UInt32(start))
+            table.u32(UInt32(truncatingIfNeeded: Checksum.xxh64(w.bytes)))
+            names.append((nameHash(info.name), UInt32(i)))
+            if info.status == .running { running.append(UInt32(i)) }
+        }
+        names.sort { $0 < $1 }
+        for (h, i) in names { table.u32(h); table.u32(i) }
+        for i in running { table.u32(i) }
+        for o in poolOffsets { table.u32(o) }
+        var out = ByteWriter()
+        out.raw(magic)
+        out.u32(version)
+        out.u32(UInt32(headerSize))
+        out.u64(UInt64(logLength))
+        out.u64(logProbeHash)
+        out.u32(UInt32(sorted.count))
+        out.u32(UInt32(poolOffsets.count - 1))
+        out.u32(UInt32(running.count))
+        out.u32(0)
+        out.u64(UInt64(pool.count))
+        out.u64(UInt64(data.count))
+        out.u64(Checksum.xxh64(table.bytes))
+        out.u64(Checksum.xxh64(pool.bytes))
+        out.u64(Checksum.xxh64(out.bytes))
+        out.raw(table.bytes)
+        out.raw(pool.bytes)
+        out.raw(data.bytes)
+        return out.bytes
+    }
+
+    // MARK: helpers
+
+    private static func readRewinds(_ r: inout ByteReader) throws(StrataError) -> [RunInfo.Rewind] {
+        let n = try r.count("rewind count", max: 1 << 24)
+        var out: [RunInfo.Rewind] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            let step = unzigzag(try r.varint("rewind step"))
+            out.append(.init(step: step, sequence: unzigzag(try r.varint("rewind sequence"))))
+        }
+        return out
+    }
+
+    static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    static func unzigzag(_ u: UInt64) -> Int64 { Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1) }
+
+    static func nameHash(_ name: String) -> UInt32 { UInt32(truncatingIfNeeded: Checksum.xxh64(Array(name.utf8))) }
+
+    private static let digit: [UInt8] = {
+        var t = [UInt8](repeating: 0xFF, count: 256)
+        for (i, b) in RunID.alphabet.enumerated() { t[Int(b)] = UInt8(i) }
+        return t
+    }()
+
+    /// The 130-bit number a run id's 26 base-32 digits spell: top 2 bits, then 64 and 64 bits.
+    /// Ordered as the id text is.
+    static func pack(_ id: RunID) -> (UInt8, UInt64, UInt64)? {
+        var top: UInt64 = 0, hi: UInt64 = 0, lo: UInt64 = 0
+        for b in id.text.utf8 {
+            let d = digit[Int(b)]
+            if d == 0xFF { return nil }
+            top = (top << 5) | (hi >> 59)
+            hi = (hi << 5) | (lo >> 59)
+            lo = (lo << 5) | UInt64(d)
+        }
+        return (UInt8(truncatingIfNeeded: top), hi, lo)
+    }
+
+    static func unpack(top: UInt8, hi: UInt64, lo: UInt64) -> RunID {
+        var chars = [UInt8](repeating: 0, count: 26)
+        var t = UInt64(top), h = hi, l = lo
+        for i in stride(from: 25, through: 0, by: -1) {
+            chars[i] = RunID.alphabet[Int(l & 31)]
+            l = (l >> 5) | (h << 59)
+            h = (h >> 5) | (t << 59)
+            t >>= 5
+        }
+        return RunID(validated: String(decoding: chars, as: UTF8.self))
+    }
+}

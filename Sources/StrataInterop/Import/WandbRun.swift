@@ -149,7 +149,7 @@ public final class WandbLogImporter {
         run.project = project ?? (st.project.isEmpty ? "uncategorized" : st.project)
         var params: [String: ParamValue] = [:]
         for (k, v) in st.config where k != "_wandb" {
-            if case .object = v { v.flattenParams(prefix: k, into: &params) } else if let p = v.paramValue { params[k] = p }
+            if case .object = v { v.flattenParams(prefix: k, into: &params) } else { params[k] = v.paramValue }
         }
         for (k, v) in params {
             if (try? Limits.check(key: k, value: v, what: "param")) == nil {
@@ -177,8 +177,8 @@ public final class WandbLogImporter {
             if case .object(let o) = v {
                 if o.contains(where: { $0.0 == "_type" }) { continue }  // media, tables, histograms
                 v.flattenParams(prefix: "summary." + k, into: &summary)
-            } else if let p = v.paramValue {
-                summary["summary." + k] = p
+            } else {
+                summary["summary." + k] = v.paramValue
             }
         }
         for (k, v) in summary { meta[k] = v }
@@ -233,7 +233,7 @@ public final class WandbLogImporter {
         }
         if key.isEmpty { key = nested.joined(separator: joiner) }
         guard let json else { return (key, .null) }
-        do { return (key, try JSONValue.parse(line: r.buffer[json])) } catch {
+        do { return (key, try JSONValue.parse(line: r.buffer[json], exactIntegers: true)) } catch {
             throw ProtoError(message: "\(jsonString(key)): value_json is not JSON (\(error.message) at column \(error.offset + 1))")
         }
     }

@@ -163,6 +163,8 @@ package struct RecordDecoder {
                             }
                         }
                     case "params", "meta", "metadata":
+                        s.exactIntegers = true
+                        defer { s.exactIntegers = false }
                         let v = try s.value()
                         let field = k == "params" ? dialect.limitWords.params : dialect.limitWords.meta
                         guard case .object = v else { throw bad(k, "\"\(k)\" must be an object, got \(v.shown)") }

@@ -178,3 +178,111 @@ struct ParamShapeTests {
         #expect(flat == ["optimizer.name": "adam", "optimizer.betas": [0.9, 0.999], "scheduler": .null])
     }
 }
+
+@Suite("Filters on lists, elements and null")
+struct ParamFilterTests {
+    static func run(_ params: [String: ParamValue]) -> FilterContext {
+        let info = RunInfo(
+            id: RunID("01HZZZZZZZZZZZZZZZZZZZZZZZ")!, name: "r", project: "p", status: .finished, createdMs: 1, endedMs: 2,
+            params: params, tags: [], metadata: ["cfg.sizes": [1, 2]], parent: nil, rewinds: [])
+        return FilterContext(run: info, metric: { _ in nil })
+    }
+    static var shapes: FilterContext { run(everyShape) }
+
+    func eval(_ text: String, _ c: FilterContext = shapes, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        do { return try Filter(text).matches(c) } catch {
+            Issue.record("parse error for \(text): \(error)", sourceLocation: sourceLocation)
+            return false
+        }
+    }
+
+    @Test func listMembership() {
+        #expect(eval(#"params.dataset.augment has "flip""#))
+        #expect(!eval(#"params.dataset.augment has "blur""#))
+        #expect(eval("params.model.layers has 256"))
+        #expect(eval("params.model.layers has 256.0"))  // numbers compare as numbers
+        #expect(!eval(#"params.model.layers has "256""#))  // different types never match
+        #expect(!eval(#"params.optimizer.name has "adam""#))  // not a list
+        #expect(!eval(#"params.missing has "x""#))
+        #expect(eval(#"not params.missing has "x""#))
+        #expect(eval("meta.cfg.sizes has 2"))
+        #expect(eval(#"params["dataset.augment"] has "crop""#))
+    }
+
+    @Test func elementsAndLength() {
+        #expect(eval("params.model.layers[0] == 512"))
+        #expect(eval("params.model.layers[-1] == 10"))
+        #expect(eval("params.model.layers[1] < 300 and params.model.layers[1] > 200"))
+        #expect(!eval("params.model.layers[3] == 10"))  // out of range: missing
+        #expect(!eval("params.model.layers[-4] >= 0"))
+        #expect(eval("params.grid[0][1] == 2"))
+        #expect(eval("len(params.grid) == 3 and len(params.grid[2]) == 0"))
+        #expect(eval("len(params.model.layers) >= 3"))
+        #expect(!eval("len(params.optimizer.name) >= 0"))  // not a list: missing
+        #expect(!eval("len(params.missing) == 0"))
+        #expect(eval("params.optimizer.betas[1] == 0.999"))
+        #expect(eval("params.callbacks[2] is null"))
+        #expect(!eval("params.model.layers == 512"))  // a list is not its element
+    }
+
+    @Test func nullIsDistinctFromAbsent() {
+        #expect(eval("params.scheduler is null"))
+        #expect(!eval("params.scheduler is not null"))
+        #expect(!eval("params.missing is null"))
+        #expect(eval("params.missing is not null"))  // exactly not (… is null), like not in
+        #expect(eval(#"params has "scheduler""#))
+        #expect(!eval(#"params has "missing""#))
+        #expect(!eval("params.scheduler == 0") && !eval("params.scheduler != 0"))
+        #expect(!eval("params.epochs is null") && eval("params.epochs is not null"))
+    }
+
+    @Test func numericLookingStringsAndBigIntegers() {
+        #expect(eval(#"params.lr == "0.10""#))
+        #expect(!eval("params.lr == 0.1"))  // a string that looks like a number stays a string
+        #expect(eval(#"params.tag == "007""#) && !eval("params.tag == 7"))
+        #expect(eval("params.mlflow.lr == 0.1"))  // text from another tool compares as what it spells
+        #expect(eval("params.seed == 9007199254740993") && !eval("params.seed == 9007199254740992"))
+        #expect(eval("params.huge == 123456789012345678901234567890"))
+        #expect(!eval("params.huge == 123456789012345678901234567891"))
+        #expect(eval("params.huge > 9223372036854775807 and params.huge < 1234567890123456789012345678901"))
+        #expect(eval("params.tiny < -9223372036854775808"))
+        #expect(eval("params.huge > 1e29 and params.huge < 1e30"))
+        #expect(eval("params.weird[-1] == 18446744073709551616"))
+    }
+
+    @Test func canonicalTextRoundTrips() throws {
+        for text in [
+            #"params.dataset.augment has "flip""#, "params.layers[0] == 512", "params.grid[-1][2] != 3",
+            "len(params.layers) > 2", "params.x is null", "params.x is not null", #"params["a b"][1] has 1"#,
+            "len(meta.cfg.sizes) == 2", "params.huge == 123456789012345678901234567890",
+        ] {
+            let f = try Filter(text)
+            #expect(f.description == text)
+            #expect(try Filter(f.description).description == text)
+        }
+        #expect(try Filter("params.X IS NOT NULL").description == "params.X is not null")
+    }
+
+    @Test func errorsSayWhatAndWhere() {
+        let cases: [(String, Int, String)] = [
+            ("params.x == null", 12, "write 'is null'"),
+            ("params.x is 3", 12, "expected 'null' after 'is'"),
+            ("params.x[a] == 1", 9, "expected an integer index after '['"),
+            ("params.x[1 == 1", 11, "expected ']' to close '[' at position 8"),
+            ("len params.x", 4, "expected '(' after len"),
+            ("len(status) > 1", 4, "expected params.<key> or meta.<key>"),
+            ("status has \"x\"", 7, "'has' applies to tags, params and meta"),
+            ("name is null", 5, "'is null' applies to params and meta"),
+        ]
+        for (text, position, message) in cases {
+            do {
+                _ = try Filter(text)
+                Issue.record("no error for \(text)")
+            } catch {
+                #expect(error.code == .parse)
+                #expect(error.offset == position, "\(text): \(error)")
+                #expect(error.message.contains(message), "\(text): \(error.message)")
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Strata
+import StrataInterop
+import Testing
+
+@testable import StrataServer
+
+/// Params of every JSON shape through the server: `/api/ingest` in, `/api/runs` out, filters.
+@Suite struct ParamShapeAPITests {
+    static let record =
+        #"{"run": "t1", "params": {"optimizer": {"name": "adam", "betas": [0.9, 0.999]}, "dataset": {"augment": ["flip", "crop"]}, "#
+        + #""layers": [512, 256], "scheduler": null, "amp": true, "seed": 9007199254740993, "huge": 123456789012345678901234567890, "#
+        + #""lr": "0.10", "cbs": [{"name": "ema", "decay": 0.99}, [1, [2]], null]}}"#
+
+    @Test func everyShapeRoundTripsThroughTheAPI() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(Self.record)) { r in
+                #expect(r.status == .ok, "\(String(buffer: r.body))")
+            }
+            let params = try t.store.run("t1").params
+            let expected: [String: ParamValue] = [
+                "optimizer.name": "adam", "optimizer.betas": [0.9, 0.999], "dataset.augment": ["flip", "crop"], "layers": [512, 256],
+                "scheduler": .null, "amp": true, "seed": .int(9_007_199_254_740_993), "huge": .bigInt("123456789012345678901234567890"),
+                "lr": "0.10", "cbs": [.object(["name": "ema", "decay": 0.99]), [1, [2]], .null],
+            ]
+            #expect(params == expected)
+            let filter = #"params.dataset.augment has "flip" and params.scheduler is null and params.layers[-1] == 256"#
+            let uri = "/api/runs?where=" + filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            try await client.execute(uri: uri, method: .get) { r in
+                #expect(r.status == .ok)
+                let body = String(buffer: r.body)
+                for piece in [
+                    #""cbs":[{"decay":0.99,"name":"ema"},[1,[2]],null]"#, #""dataset.augment":["flip","crop"]"#,
+                    #""huge":123456789012345678901234567890"#, #""lr":"0.10""#, #""scheduler":null"#, #""seed":9007199254740993"#,
+                ] {
+                    #expect(body.contains(piece), "\(piece) in \(body)")
+                }
+            }
+        }
+    }
+
+    @Test func overLimitParamsAreRefusedWholeNamingRunAndKey() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(Self.record)) { r in
+                #expect(r.status == .ok)
+            }
+            let bad = #"[{"run": "t1", "params": {"ok": 1}}, {"run": "t1", "params": {"a": {"": [1]}}}]"#
+            try await client.execute(uri: "/api/ingest", method: .post, headers: jsonType, body: buffer(bad)) { r in
+                #expect(r.status == .badRequest)
+                let body = String(buffer: r.body)
+                #expect(body.contains(#"run \"t1\": params key \"a.\" has an empty path segment"#), "\(body)")
+            }
+            let params = try t.store.run("t1").params
+            #expect(params["ok"] == nil)
+            #expect(params["layers"] == [512, 256])
+        }
+    }
+}

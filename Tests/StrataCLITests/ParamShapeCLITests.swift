@@ -75,3 +75,31 @@ struct ParamShapeCLITests {
         #expect(show.out.contains(Self.shown), "\(show.out)")
     }
 }
+
+@Suite struct ParamShapeImportTests {
+    /// MLflow params stay text; a key Strata refuses (an empty path segment) is left out and
+    /// counted instead of failing the import; a big integer's text compares exactly.
+    @Test func mlflowParamsKeepTheirTextAndAKeyStrataRefusesIsSkipped() throws {
+        let s = Scratch()
+        let copy = s.sub("mlruns")
+        try FileManager.default.copyItem(atPath: Fixture.dir + "/mlruns", toPath: copy)
+        let fm = FileManager.default
+        let exp = try fm.contentsOfDirectory(atPath: copy).first { $0 != "0" && !$0.hasPrefix(".") }!
+        let runs = try fm.contentsOfDirectory(atPath: copy + "/" + exp).filter { !$0.hasSuffix(".yaml") }
+        let run1 = try runs.first { try String(contentsOfFile: copy + "/\(exp)/\($0)/meta.yaml", encoding: .utf8).contains("mlflow-run-1") }!
+        let params = copy + "/\(exp)/\(run1)/params/"
+        try "123456789012345678901234567890".write(toFile: params + "seed", atomically: true, encoding: .utf8)
+        try "0.5".write(toFile: params + "lr.", atomically: true, encoding: .utf8)
+        try "[64, 32]".write(toFile: params + "layers", atomically: true, encoding: .utf8)
+
+        let r = try strata(["import", "mlflow", copy], store: s.store)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.err.contains("1 params over Strata's limits"), "\(r.err)")
+        let show = try strata(["show", "mlflow-run-1", "--json"], store: s.store)
+        #expect(show.out.contains(#""layers": "[64, 32]""#), "\(show.out)")  // MLflow text stays text
+        #expect(show.out.contains(#""seed": "123456789012345678901234567890""#), "\(show.out)")
+        #expect(!show.out.contains(#""lr.""#))
+        let found = try strata(["runs", "--where", "params.seed == 123456789012345678901234567890", "--columns", "name"], store: s.store)
+        #expect(found.out.contains("mlflow-run-1"), "\(found.out)\(found.err)")
+    }
+}

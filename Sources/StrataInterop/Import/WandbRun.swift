@@ -151,12 +151,6 @@ public final class WandbLogImporter {
         for (k, v) in st.config where k != "_wandb" {
             if case .object = v { v.flattenParams(prefix: k, into: &params) } else { params[k] = v.paramValue }
         }
-        for (k, v) in params {
-            if (try? Limits.check(key: k, value: v, what: "param")) == nil {
-                params[k] = nil
-                session.summary.skip("params over Strata's limits")
-            }
-        }
         run.params = params
         func set(_ key: String, _ s: String) { if !s.isEmpty { meta[key] = .string(s) } }
         set("wandb.run_id", st.runID)
@@ -182,10 +176,6 @@ public final class WandbLogImporter {
             }
         }
         for (k, v) in summary { meta[k] = v }
-        for (k, v) in meta where (try? Limits.check(key: k, value: v, what: "metadata")) == nil {
-            meta[k] = nil
-            session.summary.skip("metadata over Strata's limits")
-        }
         run.metadata = meta
         run.tags = Set(st.tags.filter { (try? Limits.check(tag: $0)) != nil })
         session.summary.skip("tags over Strata's limits", Set(st.tags).count - run.tags.count)

@@ -62,3 +62,23 @@ import Testing
         }
     }
 }
+
+/// TensorBoard hparams values (google.protobuf.Value) of every kind, as params.
+@Suite struct TensorBoardHParamValueTests {
+    static func field(_ tag: UInt8, _ body: [UInt8]) -> [UInt8] { [tag, UInt8(body.count)] + body }
+
+    @Test func nullListsAndStructsAreKept() throws {
+        let number: [UInt8] = [0x11] + withUnsafeBytes(of: (1.5).bitPattern.littleEndian, Array.init)
+        let string: [UInt8] = Self.field(0x1A, Array("a".utf8))
+        let null: [UInt8] = [0x08, 0x00]
+        let bool: [UInt8] = [0x20, 0x01]
+        let inner = Self.field(0x32, Self.field(0x0A, bool))  // list_value [true]
+        let list = Self.field(0x32, [number, string, null, bool, inner].flatMap { Self.field(0x0A, $0) })
+        #expect(try TensorBoardImporter.protobufValue(ProtoReader(list), depth: 0) == [1.5, "a", .null, true, [true]])
+        #expect(try TensorBoardImporter.protobufValue(ProtoReader(null), depth: 0) == .null)
+        // struct_value {fields: {"k": 1.5}}
+        let entry = Self.field(0x0A, Array("k".utf8)) + Self.field(0x12, number)
+        let object = Self.field(0x2A, Self.field(0x0A, entry))
+        #expect(try TensorBoardImporter.protobufValue(ProtoReader(object), depth: 0) == .object(["k": 1.5]))
+    }
+}

@@ -211,7 +211,7 @@ public final class TensorBoardImporter {
     /// A google.protobuf.Value as a param value: null_value 1 (null), number_value 2 (double),
     /// string_value 3, bool_value 4, struct_value 5 (fields 1: map of string to Value; an object),
     /// list_value 6 (values 1; a list). Nil for an empty message or one nested past the JSON depth.
-    static func protobufValue(_ m: ProtoReader, depth: Int) throws(ProtoError) -> ParamValue? {
+    package static func protobufValue(_ m: ProtoReader, depth: Int) throws(ProtoError) -> ParamValue? {
         var v = m
         var value: ParamValue?
         while let (vf, vw) = try v.field() {

@@ -50,7 +50,7 @@ struct ParamShapeCLITests {
             (
                 #"{"run": "t1", "params": {"l": [\#(Array(repeating: "0", count: 10_001).joined(separator: ","))]}}"#,
                 #"line 1: run "t1": param l has more than 10000 list elements"#
-            ),
+            )
         ]
         for (input, message) in cases {
             let r = try strata(["ingest"], input: input + "\n", store: s.store)

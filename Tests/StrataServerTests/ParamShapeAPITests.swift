@@ -25,7 +25,7 @@ import Testing
             let expected: [String: ParamValue] = [
                 "optimizer.name": "adam", "optimizer.betas": [0.9, 0.999], "dataset.augment": ["flip", "crop"], "layers": [512, 256],
                 "scheduler": .null, "amp": true, "seed": .int(9_007_199_254_740_993), "huge": .bigInt("123456789012345678901234567890"),
-                "lr": "0.10", "cbs": [.object(["name": "ema", "decay": 0.99]), [1, [2]], .null],
+                "lr": "0.10", "cbs": [.object(["name": "ema", "decay": 0.99]), [1, [2]], .null]
             ]
             #expect(params == expected)
             let filter = #"params.dataset.augment has "flip" and params.scheduler is null and params.layers[-1] == 256"#
@@ -35,7 +35,7 @@ import Testing
                 let body = String(buffer: r.body)
                 for piece in [
                     #""cbs":[{"decay":0.99,"name":"ema"},[1,[2]],null]"#, #""dataset.augment":["flip","crop"]"#,
-                    #""huge":123456789012345678901234567890"#, #""lr":"0.10""#, #""scheduler":null"#, #""seed":9007199254740993"#,
+                    #""huge":123456789012345678901234567890"#, #""lr":"0.10""#, #""scheduler":null"#, #""seed":9007199254740993"#
                 ] {
                     #expect(body.contains(piece), "\(piece) in \(body)")
                 }

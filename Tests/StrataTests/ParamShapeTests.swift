@@ -22,7 +22,7 @@ let everyShape: [String: ParamValue] = [
     "version": "1.10",
     "mlflow.lr": .text("0.10"),
     "weird": ["quote \" back\\slash \u{1} tab\t", .double(3), .bigInt("18446744073709551616")],
-    "empty": [],
+    "empty": []
 ]
 
 @Suite("Params of any JSON shape")
@@ -173,7 +173,7 @@ struct ParamShapeTests {
     @Test func flattenedTreesKeepListsAndNull() {
         let flat = ParamTree.flatten([
             "optimizer": .nested(["name": .value("adam"), "betas": .value([0.9, 0.999])]),
-            "scheduler": .value(.null),
+            "scheduler": .value(.null)
         ])
         #expect(flat == ["optimizer.name": "adam", "optimizer.betas": [0.9, 0.999], "scheduler": .null])
     }
@@ -254,7 +254,7 @@ struct ParamFilterTests {
         for text in [
             #"params.dataset.augment has "flip""#, "params.layers[0] == 512", "params.grid[-1][2] != 3",
             "len(params.layers) > 2", "params.x is null", "params.x is not null", #"params["a b"][1] has 1"#,
-            "len(meta.cfg.sizes) == 2", "params.huge == 123456789012345678901234567890",
+            "len(meta.cfg.sizes) == 2", "params.huge == 123456789012345678901234567890"
         ] {
             let f = try Filter(text)
             #expect(f.description == text)
@@ -272,7 +272,7 @@ struct ParamFilterTests {
             ("len params.x", 4, "expected '(' after len"),
             ("len(status) > 1", 4, "expected params.<key> or meta.<key>"),
             ("status has \"x\"", 7, "'has' applies to tags, params and meta"),
-            ("name is null", 5, "'is null' applies to params and meta"),
+            ("name is null", 5, "'is null' applies to params and meta")
         ]
         for (text, position, message) in cases {
             do {

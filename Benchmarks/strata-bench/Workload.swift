@@ -15,7 +15,7 @@ struct Workload {
         let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))
         let m = try JSONDecoder().decode(Manifest.self, from: data)
         runs = m.runs.map { r in
-            Run(name: r.name, params: r.params.mapValues(\.value), series: r.series.map { Series(metric: $0.metric, file: $0.file, count: $0.count) })
+            Run(name: r.name, params: r.params, series: r.series.map { Series(metric: $0.metric, file: $0.file, count: $0.count) })
         }
         points = m.points
     }
@@ -60,24 +60,50 @@ final class SeriesReader {
     }
 }
 
-/// manifest.json as written by workload.py; params keep their JSON types (int, float, string, bool).
+/// manifest.json as written by workload.py; params keep their JSON types and shapes (int, float,
+/// string, bool, null, lists; nested objects flattened with dots, as `strata ingest` does).
 private struct Manifest: Decodable {
     struct S: Decodable { var metric: String; var file: String; var count: Int }
-    struct R: Decodable { var name: String; var params: [String: P]; var series: [S] }
+    struct R: Decodable {
+        var name: String
+        var params: [String: ParamValue]
+        var series: [S]
+        enum CodingKeys: String, CodingKey { case name, params, series }
+        init(from d: Decoder) throws {
+            let c = try d.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            series = try c.decode([S].self, forKey: .series)
+            params = ParamTree.flatten(try c.decode([String: P].self, forKey: .params).mapValues(\.tree))
+        }
+    }
     struct P: Decodable {
-        var value: ParamValue
+        var tree: ParamTree
         init(from d: Decoder) throws {
             let c = try d.singleValueContainer()
-            if let b = try? c.decode(Bool.self) {
-                value = .bool(b)
+            if c.decodeNil() {
+                tree = .value(.null)
+            } else if let b = try? c.decode(Bool.self) {
+                tree = .value(.bool(b))
             } else if let s = try? c.decode(String.self) {
-                value = .string(s)
+                tree = .value(.string(s))
             } else if let i = try? c.decode(Int64.self) {
-                value = .int(i)
+                tree = .value(.int(i))
+            } else if let x = try? c.decode(Double.self) {
+                tree = .value(.double(x))
+            } else if let a = try? c.decode([P].self) {
+                tree = .value(.list(a.map(\.element)))
             } else {
-                value = .double(try c.decode(Double.self))
+                tree = .nested(try c.decode([String: P].self).mapValues(\.tree))
             }
         }
+        /// As a list element: an object stays an object.
+        var element: ParamValue {
+            switch tree {
+            case .value(let v): return v
+            case .nested(let kv): return .object(kv.mapValues { P(tree: $0).element })
+            }
+        }
+        init(tree: ParamTree) { self.tree = tree }
     }
     var runs: [R]
     var points: Int

@@ -224,7 +224,10 @@ func formatDouble(_ v: Double) -> String {
     return "\(v)"
 }
 
-/// Flattens nested parameter dictionaries into dotted keys.
+/// Flattens nested parameter dictionaries into dotted keys. Lists and null are leaves
+/// (`.value([512, 256])`, `.value(.null)`); objects inside lists stay ``ParamValue/object(_:)``.
+/// The flattened keys and values are checked against the limits (``Limits/maxParamDepth``, no
+/// empty path segment, ``Limits/maxListElements``) when they are written.
 public enum ParamTree: Sendable {
     /// A leaf value.
     case value(ParamValue)

@@ -82,3 +82,28 @@ import Testing
         #expect(try TensorBoardImporter.protobufValue(ProtoReader(object), depth: 0) == .object(["k": 1.5]))
     }
 }
+
+/// The MLflow API keeps params as text, and refuses a key with an empty dot segment.
+@Suite struct MLflowParamShapeTests {
+    func post(_ client: some TestClientProtocol, _ path: String, _ body: String) async throws -> (Int, String) {
+        try await client.execute(uri: MLflowAPI.prefixes[0] + path, method: .post, headers: jsonType, body: buffer(body)) {
+            (Int($0.status.code), String(buffer: $0.body))
+        }
+    }
+
+    @Test func paramsStayTextAndAnEmptySegmentIsRefused() async throws {
+        let t = try TempStore()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            let (s0, created) = try await post(client, "runs/create", #"{"run_name": "ml"}"#)
+            #expect(s0 == 200, "\(created)")
+            let id = try t.store.run("ml").id.text
+            let (s1, b1) = try await post(client, "runs/log-parameter", #"{"run_id": "\#(id)", "key": "layers", "value": "[64, 32]"}"#)
+            #expect(s1 == 200, "\(b1)")
+            let (s2, b2) = try await post(client, "runs/log-parameter", #"{"run_id": "\#(id)", "key": "lr.", "value": "0.1"}"#)
+            #expect(s2 == 400 && b2.contains("INVALID_PARAMETER_VALUE") && b2.contains("empty path segment"), "\(b2)")
+            let params = try t.store.run("ml").params
+            #expect(params == ["layers": .text("[64, 32]")])
+        }
+    }
+}

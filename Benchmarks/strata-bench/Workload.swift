@@ -60,9 +60,8 @@ final class SeriesReader {
     }
 }
 
-/// manifest.json as written by workload.py. Params keep their JSON types (int, float, string,
-/// bool); nested objects are flattened with dots (`optimizer.name`); a list or `null` is stored as a
-/// text param holding its JSON (until list params exist).
+/// manifest.json as written by workload.py; params keep their JSON types and shapes (int, float,
+/// string, bool, null, lists; nested objects flattened with dots, as `strata ingest` does).
 private struct Manifest: Decodable {
     struct S: Decodable { var metric: String; var file: String; var count: Int }
     struct R: Decodable {
@@ -74,55 +73,37 @@ private struct Manifest: Decodable {
             let c = try d.container(keyedBy: CodingKeys.self)
             name = try c.decode(String.self, forKey: .name)
             series = try c.decode([S].self, forKey: .series)
-            params = [:]
-            try P.flatten(try c.decode(P.self, forKey: .params), prefix: "", into: &params)
+            params = ParamTree.flatten(try c.decode([String: P].self, forKey: .params).mapValues(\.tree))
         }
     }
-    /// Any JSON value.
-    indirect enum P: Decodable {
-        case scalar(ParamValue)
-        case object([String: P])
-        case list([P])
-        case null
+    struct P: Decodable {
+        var tree: ParamTree
         init(from d: Decoder) throws {
             let c = try d.singleValueContainer()
             if c.decodeNil() {
-                self = .null
+                tree = .value(.null)
             } else if let b = try? c.decode(Bool.self) {
-                self = .scalar(.bool(b))
+                tree = .value(.bool(b))
             } else if let s = try? c.decode(String.self) {
-                self = .scalar(.string(s))
+                tree = .value(.string(s))
             } else if let i = try? c.decode(Int64.self) {
-                self = .scalar(.int(i))
+                tree = .value(.int(i))
             } else if let x = try? c.decode(Double.self) {
-                self = .scalar(.double(x))
-            } else if let o = try? c.decode([String: P].self) {
-                self = .object(o)
+                tree = .value(.double(x))
+            } else if let a = try? c.decode([P].self) {
+                tree = .value(.list(a.map(\.element)))
             } else {
-                self = .list(try c.decode([P].self))
+                tree = .nested(try c.decode([String: P].self).mapValues(\.tree))
             }
         }
-        var json: String {
-            switch self {
-            case .null: return "null"
-            case .scalar(.bool(let b)): return b ? "true" : "false"
-            case .scalar(.int(let i)): return String(i)
-            case .scalar(.double(let x)): return "\(x)"
-            case .scalar(let v):
-                let data = (try? JSONSerialization.data(withJSONObject: [v.description], options: [])) ?? Data("[\"\"]".utf8)
-                return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
-            case .list(let xs): return "[" + xs.map(\.json).joined(separator: ",") + "]"
-            case .object(let o): return "{" + o.keys.sorted().map { "\"\($0)\":" + o[$0]!.json }.joined(separator: ",") + "}"
+        /// As a list element: an object stays an object.
+        var element: ParamValue {
+            switch tree {
+            case .value(let v): return v
+            case .nested(let kv): return .object(kv.mapValues { P(tree: $0).element })
             }
         }
-        static func flatten(_ p: P, prefix: String, into out: inout [String: ParamValue]) throws {
-            switch p {
-            case .object(let o):
-                for (k, v) in o { try flatten(v, prefix: prefix.isEmpty ? k : prefix + "." + k, into: &out) }
-            case .scalar(let v): out[prefix] = v
-            case .list, .null: out[prefix] = .string(p.json)
-            }
-        }
+        init(tree: ParamTree) { self.tree = tree }
     }
     var runs: [R]
     var points: Int

@@ -156,16 +156,8 @@ func displayText(_ s: String) -> String {
     return out
 }
 
-func jsonParam(_ p: ParamValue) -> String {
-    switch p {
-    case .string(let s), .text(let s): return jsonString(s)  // text keeps its spelling
-    case .int(let v): return String(v)
-    case .double(let v):
-        // keep the double type on the way back in: 3.0 prints "3.0"
-        return fmt(v)
-    case .bool(let b): return b ? "true" : "false"
-    }
-}
+/// A param as JSON text (``ParamValue/json``: the one JSON spelling of params).
+func jsonParam(_ p: ParamValue) -> String { p.json }
 
 func jsonObject(_ params: [String: ParamValue]) -> String {
     "{" + params.keys.sorted().map { jsonString($0) + ": " + jsonParam(params[$0]!) }.joined(separator: ", ") + "}"

@@ -173,6 +173,8 @@ enum ColumnValue {
             // shown as written; sorted as the number it spells, if it spells one
             if let n = p.number { return .number(n, display: t) }
             return .text(t)
+        case .bigInt(let t): return .number(p.number ?? 0, display: t)
+        case .null, .list, .object: return .text(p.json)
         }
     }
 

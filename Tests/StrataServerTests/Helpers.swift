@@ -46,6 +46,7 @@ func plain(_ v: JSONValue) -> Any {
     case .bool(let b): return b
     case .number(let d, let i): return i.map { Int($0) as Any } ?? d
     case .string(let s): return s
+    case .bigInteger(let t): return t
     case .array(let a): return a.map(plain)
     case .object(let kv): return Dictionary(kv.map { ($0.0, plain($0.1)) }, uniquingKeysWith: { _, b in b })
     }

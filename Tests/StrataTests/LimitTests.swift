@@ -37,6 +37,7 @@ struct LimitTests {
             case .string(let s), .text(let s): n += varintBytes(s.utf8.count) + s.utf8.count
             case .int, .double: n += 8
             case .bool: n += 1
+            default: Issue.record("recordBytes counts scalars only")
             }
         }
         return n

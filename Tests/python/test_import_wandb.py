@@ -102,7 +102,7 @@ def test_config_tags_notes_summary_and_exit(written, imported):
     a = by_name["awkward"]
     assert a["project"] == "strata-import" and a["status"] == "finished"
     assert a["params"] == {"lr": 0.001, "text_lr": "0.10", "code": "007", "epochs": 12, "wd": 1e-5,
-                           "nesterov": True, "layers": "[64, 32]", "opt.name": "adam",
+                           "nesterov": True, "layers": [64, 32], "opt.name": "adam",
                            "opt.betas.b1": 0.9, "opt.betas.b2": 0.999, "extra.depth": 4, "late": "x"}
     assert sorted(a["tags"]) == ["baseline", "cnn"]
     meta = a["meta"]

@@ -147,7 +147,7 @@ public final class Run: @unchecked Sendable {
     /// - Parameter params: The params to set, by flattened key.
     /// - Throws: ``StrataError`` with code `.invalidArgument` or `.limitExceeded` for a key or value over the limits (nothing is written).
     public func setParams(_ params: [String: ParamValue]) throws(StrataError) {
-        try ParamCoding.validate(params, what: "param")
+        try ParamCoding.validate(params, what: "param", run: name)
         try store.appendCatalog([Catalog.paramsRecord(id, params)])
     }
 
@@ -156,7 +156,7 @@ public final class Run: @unchecked Sendable {
     /// - Parameter metadata: The entries to set.
     /// - Throws: ``StrataError`` with code `.invalidArgument` or `.limitExceeded` for a key or value over the limits (nothing is written).
     public func setMetadata(_ metadata: [String: ParamValue]) throws(StrataError) {
-        try ParamCoding.validate(metadata, what: "metadata")
+        try ParamCoding.validate(metadata, what: "metadata", run: name)
         try store.appendCatalog([Catalog.paramsRecord(id, metadata, metadata: true)])
     }
 

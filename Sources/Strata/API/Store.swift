@@ -285,8 +285,8 @@ public final class Store: @unchecked Sendable {
     ) throws(StrataError) -> RunInfo {
         try Names.validateRunName(name)
         try Names.validateRunName(project, what: "project name")
-        try ParamCoding.validate(params, what: "param")
-        try ParamCoding.validate(metadata, what: "metadata")
+        try ParamCoding.validate(params, what: "param", run: name)
+        try ParamCoding.validate(metadata, what: "metadata", run: name)
         try Limits.check(tags: tags)
         var meta = Environment.capture()
         meta.merge(metadata) { _, given in given }

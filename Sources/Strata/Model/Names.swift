@@ -13,8 +13,14 @@ public enum Limits {
     public static let maxLabels = 16
     /// Longest param or metadata key (after flattening nested keys with dots), in UTF-8 bytes.
     public static let maxParamKeyBytes = 256
-    /// Longest string param, tag or metadata value, in UTF-8 bytes.
+    /// Longest string param, tag or metadata value, in UTF-8 bytes (a string inside a list too).
     public static let maxStringValueBytes = 65_536
+    /// Deepest param tree: the segments of a flattened key (`optimizer.adam.beta1` is 3) plus the
+    /// list and object nesting of its value (`[[1, 2]]` adds 2).
+    public static let maxParamDepth = 32
+    /// Most elements in one param or metadata value, counting the elements of nested lists and
+    /// the members of objects inside lists.
+    public static let maxListElements = 10_000
     /// Most metrics in one `log` call.
     public static let maxMetricsPerLog = 4_096
     /// Most tags in one call (`createRun`, or the tags added plus removed by `Run.tag`); each tag
@@ -32,16 +38,54 @@ public enum Limits {
     ///   - key: The entry's key.
     ///   - value: The entry's value.
     ///   - what: How errors name the entry ("param" or "metadata").
-    /// - Throws: ``StrataError`` with code `.invalidArgument` for an empty or too long key or a too long string value.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for an empty or too long key, a key
+    ///   with an empty path segment (`a..b`, `.a`, `a.`), a tree deeper than ``maxParamDepth``, more
+    ///   than ``maxListElements`` elements, or a too long string value.
     public static func check(key: String, value: ParamValue, what: String) throws(StrataError) {
         if key.isEmpty || key.utf8.count > maxParamKeyBytes {
             throw .invalid("\(what) key \"\(key.prefix(40))\" must be 1 to \(maxParamKeyBytes) bytes")
         }
-        if case .string(let s) = value, s.utf8.count > maxStringValueBytes {
-            throw .invalid("\(what) \(key.prefix(40)) is \(s.utf8.count) bytes; the limit is \(maxStringValueBytes)")
+        let segments = key.split(separator: ".", omittingEmptySubsequences: false)
+        if segments.contains(where: \.isEmpty) {
+            throw .invalid("\(what) key \"\(key.prefix(80))\" has an empty path segment (a leading, trailing or doubled '.')")
         }
-        if case .text(let s) = value, s.utf8.count > maxStringValueBytes {
-            throw .invalid("\(what) \(key.prefix(40)) is \(s.utf8.count) bytes; the limit is \(maxStringValueBytes)")
+        let depth = segments.count + value.depth
+        if depth > maxParamDepth {
+            throw .invalid("\(what) \(key.prefix(80)) is nested \(depth) levels deep; the limit is \(maxParamDepth)")
+        }
+        var elements = 0
+        try checkValue(value, key: key, what: what, elements: &elements)
+    }
+
+    /// Checks the strings, inner keys and element count of one value.
+    private static func checkValue(_ value: ParamValue, key: String, what: String, elements: inout Int) throws(StrataError) {
+        switch value {
+        case .string(let s), .text(let s):
+            if s.utf8.count > maxStringValueBytes {
+                throw .invalid("\(what) \(key.prefix(80)) is \(s.utf8.count) bytes; the limit is \(maxStringValueBytes)")
+            }
+        case .bigInt(let t):
+            if t.utf8.count > maxParamKeyBytes {
+                throw .invalid("\(what) \(key.prefix(80)) is an integer of \(t.utf8.count) digits; the limit is \(maxParamKeyBytes)")
+            }
+        case .list(let xs):
+            elements += xs.count
+            if elements > maxListElements {
+                throw .invalid("\(what) \(key.prefix(80)) has more than \(maxListElements) list elements")
+            }
+            for x in xs { try checkValue(x, key: key, what: what, elements: &elements) }
+        case .object(let kv):
+            elements += kv.count
+            if elements > maxListElements {
+                throw .invalid("\(what) \(key.prefix(80)) has more than \(maxListElements) list elements")
+            }
+            for (k, x) in kv {
+                if k.isEmpty || k.utf8.count > maxParamKeyBytes {
+                    throw .invalid("\(what) \(key.prefix(80)) has an object key \"\(k.prefix(40))\" that is not 1 to \(maxParamKeyBytes) bytes")
+                }
+                try checkValue(x, key: key, what: what, elements: &elements)
+            }
+        case .int, .double, .bool, .null: break
         }
     }
 

@@ -43,13 +43,17 @@ public struct Filter: Sendable, CustomStringConvertible {
 // MARK: - Syntax tree
 
 /// A field a comparison looks at.
-enum FilterField: Sendable, Hashable {
+indirect enum FilterField: Sendable, Hashable {
     case param(String)
     case meta(String)
     case status, name, project, id, parent, created, ended
     case metric(String, FilterStat)
     /// `metric("m").p99`: a quantile of the whole series (from chunk sketches; docs/QUERIES.md).
     case quantile(String, Double)
+    /// Element `i` of a list-valued field (`params.layers[0]`; negative counts from the end).
+    case element(FilterField, Int)
+    /// The number of elements of a list-valued field (`len(params.layers)`).
+    case length(FilterField)
 
     /// The field's value for one run; nil when it is missing (param not set, run not ended,
     /// no parent, metric absent, min/max step unknown).
@@ -69,6 +73,23 @@ enum FilterField: Sendable, Hashable {
             return stat.value(s)
         case .quantile(let name, let q):
             return c.quantile(name, q).map { .double($0) }
+        case .element(let base, let i):
+            guard case .list(let xs)? = base.value(in: c) else { return nil }
+            let j = i < 0 ? xs.count + i : i
+            return j >= 0 && j < xs.count ? xs[j] : nil
+        case .length(let base):
+            guard case .list(let xs)? = base.value(in: c) else { return nil }
+            return .int(Int64(xs.count))
+        }
+    }
+
+    /// Whether the field is a param or metadata value, or an element of one (what `has` and
+    /// `is null` apply to).
+    var isKeyed: Bool {
+        switch self {
+        case .param, .meta: return true
+        case .element(let base, _): return base.isKeyed
+        default: return false
         }
     }
 
@@ -85,6 +106,8 @@ enum FilterField: Sendable, Hashable {
         case .ended: return "ended"
         case .metric(let n, let s): return "metric(" + FilterField.quote(n) + ")." + s.rawValue
         case .quantile(let n, let q): return "metric(" + FilterField.quote(n) + ")." + Quantile.name(q)
+        case .element(let base, let i): return base.text + "[" + String(i) + "]"
+        case .length(let base): return "len(" + base.text + ")"
         }
     }
 
@@ -193,8 +216,25 @@ enum FilterOp: String, Sendable, Hashable {
         case (.double(let x), .double(let y)):
             if x.isNaN || y.isNaN { return nil }
             return x < y ? -1 : (x == y ? 0 : 1)
+        case (.bigInt(let x), .bigInt(let y)): return compareBig(x, y)
+        // A big integer lies outside Int64: its sign orders it against any int.
+        case (.bigInt(let x), .int): return x.hasPrefix("-") ? -1 : 1
+        case (.int, .bigInt(let y)): return y.hasPrefix("-") ? 1 : -1
+        case (.bigInt, .double), (.double, .bigInt):
+            guard let x = a.number, let y = b.number, !x.isNaN, !y.isNaN else { return nil }
+            return x < y ? -1 : (x == y ? 0 : 1)
         default: return nil
         }
+    }
+
+    /// Exact order of two big integers' decimal texts (no leading zeros).
+    static func compareBig(_ x: String, _ y: String) -> Int {
+        let nx = x.hasPrefix("-"), ny = y.hasPrefix("-")
+        if nx != ny { return nx ? -1 : 1 }
+        let dx = x.utf8.drop { $0 == UInt8(ascii: "-") }, dy = y.utf8.drop { $0 == UInt8(ascii: "-") }
+        var order = dx.count < dy.count ? -1 : (dx.count > dy.count ? 1 : 0)
+        if order == 0 { order = dx.lexicographicallyPrecedes(dy) ? -1 : (dx.elementsEqual(dy) ? 0 : 1) }
+        return nx ? -order : order
     }
 
     /// Exact order of an Int64 and a Double (no rounding of large integers).
@@ -224,6 +264,10 @@ indirect enum FilterNode: Sendable {
     case list(FilterField, [ParamValue], negated: Bool)
     case has(FilterSet, String)
     case contains(FilterField, String)
+    /// `field has value`: the field is a list with an element equal to the value.
+    case element(FilterField, ParamValue)
+    /// `field is null` (or, negated, `field is not null`, which is `not (field is null)`).
+    case isNull(FilterField, negated: Bool)
 
     func evaluate(_ c: FilterContext) -> Bool {
         switch self {
@@ -246,6 +290,13 @@ indirect enum FilterNode: Sendable {
         case .contains(let f, let s):
             guard case .string(let v)? = f.value(in: c) else { return false }
             return s.isEmpty || v.contains(s)
+        case .element(let f, let lit):
+            guard case .list(let xs)? = f.value(in: c) else { return false }
+            return xs.contains { FilterOp.eq.holds($0, lit) }
+        case .isNull(let f, let negated):
+            var null = false
+            if case .null? = f.value(in: c) { null = true }
+            return negated ? !null : null
         }
     }
 
@@ -253,7 +304,7 @@ indirect enum FilterNode: Sendable {
         switch self {
         case .or(let xs), .and(let xs): for x in xs { x.collectMetrics(into: &names) }
         case .not(let x): x.collectMetrics(into: &names)
-        case .compare(let f, _, _), .list(let f, _, _), .contains(let f, _):
+        case .compare(let f, _, _), .list(let f, _, _), .contains(let f, _), .element(let f, _), .isNull(let f, _):
             if case .metric(let n, _) = f { names.insert(n) }
             if case .quantile(let n, _) = f { names.insert(n) }
         case .has: break
@@ -282,6 +333,10 @@ indirect enum FilterNode: Sendable {
             return set.rawValue + " has " + FilterField.quote(s)
         case .contains(let f, let s):
             return f.text + " ~ " + FilterField.quote(s)
+        case .element(let f, let lit):
+            return f.text + " has " + FilterNode.literalText(lit)
+        case .isNull(let f, let negated):
+            return f.text + (negated ? " is not null" : " is null")
         }
     }
 
@@ -292,6 +347,8 @@ indirect enum FilterNode: Sendable {
         case .double(let d): return "\(d)"
         case .bool(let b): return b ? "true" : "false"
         case .text(let t): return FilterField.quote(t)
+        case .bigInt(let t): return t
+        case .null, .list, .object: return v.json
         }
     }
 
@@ -326,7 +383,7 @@ struct FilterToken {
     /// The source text of the token.
     var text: String
 
-    static let keywords: Set<String> = ["and", "or", "not", "in", "has", "true", "false"]
+    static let keywords: Set<String> = ["and", "or", "not", "in", "has", "is", "null", "true", "false"]
 
     /// The keyword this token is (lower case), if it is one.
     var keyword: String? {
@@ -437,6 +494,9 @@ struct FilterLexer {
         if integral, let i = Int64(t) {
             return FilterToken(kind: .number(.int(i)), position: start, text: t)
         }
+        if integral, let big = ParamValue.bigInteger(t) {
+            return FilterToken(kind: .number(big), position: start, text: t)
+        }
         guard let d = Double(t), d.isFinite else {
             throw StrataError(.parse, "number \(t) is out of range", offset: start)
         }
@@ -482,8 +542,9 @@ struct FilterParser {
     var token: FilterToken
     var depth = 0
 
-    static let fieldNames = ["params", "meta", "tags", "status", "name", "project", "id", "parent", "created", "ended", "metric"]
-    static let fieldList = "params.<key>, meta.<key>, tags, status, name, project, id, parent, created, ended, metric(\"<name>\").<stat>"
+    static let fieldNames = ["params", "meta", "tags", "status", "name", "project", "id", "parent", "created", "ended", "metric", "len"]
+    static let fieldList =
+        "params.<key>, meta.<key>, params.<key>[<index>], len(params.<key>), tags, status, name, project, id, parent, created, ended, metric(\"<name>\").<stat>"
 
     init(_ text: String) throws(StrataError) {
         if text.utf8.count > Filter.maxLength, text.prefix(Filter.maxLength + 1).count > Filter.maxLength {
@@ -591,7 +652,7 @@ struct FilterParser {
                 throw error("expected ']' to close '\(word)[' at position \(open), found \(token.found)")
             }
             try advance()
-            return try parseOperator(word == "params" ? .param(key) : .meta(key))
+            return try parseOperator(try parseIndexes(word == "params" ? .param(key) : .meta(key)))
         case "status": try advance(); return try parseOperator(.status)
         case "name": try advance(); return try parseOperator(.name)
         case "project": try advance(); return try parseOperator(.project)
@@ -600,6 +661,7 @@ struct FilterParser {
         case "created": try advance(); return try parseOperator(.created)
         case "ended": try advance(); return try parseOperator(.ended)
         case "metric": return try parseOperator(try parseMetric())
+        case "len": return try parseOperator(try parseLength())
         default:
             for prefix in ["params.", "meta."] where word.hasPrefix(prefix) {
                 let key = String(word.dropFirst(prefix.count))
@@ -607,10 +669,69 @@ struct FilterParser {
                 if key.isEmpty {
                     throw error("expected a key after '\(prefix)', found \(token.found)")
                 }
-                return try parseOperator(prefix == "params." ? .param(key) : .meta(key))
+                return try parseOperator(try parseIndexes(prefix == "params." ? .param(key) : .meta(key)))
             }
             throw error(FilterParser.unknownField(word), at: fieldPosition)
         }
+    }
+
+    /// A param or metadata field (`params.x`, `params["x"]`, `meta.x`, `meta["x"]`) with optional
+    /// element indexes, starting at that field.
+    mutating func parseKeyedField(after: String) throws(StrataError) -> FilterField {
+        guard case .word(let word) = token.kind, token.keyword == nil else {
+            throw error("expected params.<key> or meta.<key> after \(after), found \(token.found)")
+        }
+        if word == "params" || word == "meta" {
+            try advance()
+            guard token.isSymbol("[") else { throw error("expected '.<key>' or '[\"<key>\"]' after \(word), found \(token.found)") }
+            let open = token.position
+            try advance()
+            guard case .string(let key) = token.kind else { throw error("expected a key in quotes after '\(word)[', found \(token.found)") }
+            try advance()
+            guard token.isSymbol("]") else { throw error("expected ']' to close '\(word)[' at position \(open), found \(token.found)") }
+            try advance()
+            return try parseIndexes(word == "params" ? .param(key) : .meta(key))
+        }
+        for prefix in ["params.", "meta."] where word.hasPrefix(prefix) && word.count > prefix.count {
+            let key = String(word.dropFirst(prefix.count))
+            try advance()
+            return try parseIndexes(prefix == "params." ? .param(key) : .meta(key))
+        }
+        throw error("expected params.<key> or meta.<key> after \(after), found \(token.found)")
+    }
+
+    /// `[<int>]` element indexes after a param or metadata field (`params.grid[0][-1]`).
+    mutating func parseIndexes(_ field: FilterField) throws(StrataError) -> FilterField {
+        var field = field
+        while token.isSymbol("[") {
+            let open = token.position
+            try advance()
+            guard case .number(.int(let i)) = token.kind else {
+                throw error("expected an integer index after '[' (as in \(field.text)[0]), found \(token.found)")
+            }
+            guard i >= Int64(Int32.min), i <= Int64(Int32.max) else { throw error("index \(i) is out of range") }
+            try advance()
+            guard token.isSymbol("]") else { throw error("expected ']' to close '[' at position \(open), found \(token.found)") }
+            try advance()
+            field = .element(field, Int(i))
+        }
+        return field
+    }
+
+    /// `len(<param or metadata field>)`, starting at the word `len`.
+    mutating func parseLength() throws(StrataError) -> FilterField {
+        try advance()
+        guard token.isSymbol("(") else {
+            throw error("expected '(' after len (as in len(params.layers) > 2), found \(token.found)")
+        }
+        let open = token.position
+        try advance()
+        let inner = try parseKeyedField(after: "'len('")
+        guard token.isSymbol(")") else {
+            throw error("expected ')' to close 'len(' at position \(open), found \(token.found)")
+        }
+        try advance()
+        return .length(inner)
     }
 
     /// After `has`: the string to look for.
@@ -690,9 +811,26 @@ struct FilterParser {
             return .list(field, try parseList(field), negated: true)
         }
         if token.keyword == "has" {
-            throw error("'has' applies to tags, params and meta, not to \(field.text)")
+            guard field.isKeyed else { throw error("'has' applies to tags, params and meta, not to \(field.text)") }
+            try advance()
+            let value = try parseValue(after: "'has'")
+            return .element(field, value)
         }
-        throw error("expected an operator (<, <=, >, >=, ==, !=, in, not in, ~) after \(field.text), found \(token.found)")
+        if token.keyword == "is" {
+            guard field.isKeyed else { throw error("'is null' applies to params and meta, not to \(field.text)") }
+            try advance()
+            var negated = false
+            if token.keyword == "not" {
+                negated = true
+                try advance()
+            }
+            guard token.keyword == "null" else {
+                throw error("expected 'null' after 'is\(negated ? " not" : "")', found \(token.found)")
+            }
+            try advance()
+            return .isNull(field, negated: negated)
+        }
+        throw error("expected an operator (<, <=, >, >=, ==, !=, in, not in, ~, has, is null) after \(field.text), found \(token.found)")
     }
 
     /// `in ( value, ... )`, starting at `in`.
@@ -735,6 +873,9 @@ struct FilterParser {
             if let k = token.keyword, k == "true" || k == "false" {
                 try advance()
                 return .bool(k == "true")
+            }
+            if token.keyword == "null" {
+                throw error("null is not a value to compare with; write 'is null' or 'is not null' (as in params.x is null)")
             }
             if token.keyword == nil {
                 throw error(

@@ -314,7 +314,8 @@ public final class ParquetExport {
                 case .int: t = .int64
                 case .double: t = .double
                 case .bool: t = .boolean
-                default: t = .string  // strings, and any value kept as text
+                case .null: continue  // a null cell, whatever the column's type
+                default: t = .string  // strings, text, big integers (digits), lists (JSON)
                 }
                 if let old = types[k], old != t { types[k] = .string } else { types[k] = t }
             }
@@ -363,7 +364,7 @@ public final class ParquetExport {
                     }))
         ]
         for k in keys {
-            let valid = chosen.map { $0.params[k] != nil }
+            let valid = chosen.map { r in r.params[k].map { $0 != .null } ?? false }
             switch types[k]! {
             case .int64:
                 data.append(ParquetColumnData(.int64(chosen.map { if case .int(let v)? = $0.params[k] { v } else { 0 } }), valid: valid))

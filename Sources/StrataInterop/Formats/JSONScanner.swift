@@ -14,6 +14,9 @@ package struct JSONScanner {
     package let p: [UInt8]
     package var i = 0
     package static let maxDepth = 64
+    /// When set, an integer literal outside the Int64 range is read as `.bigInteger` with its
+    /// exact digits instead of a rounded `.number` (for params, which keep such integers exactly).
+    package var exactIntegers = false
     /// How errors name the end of the text ("end of input" for a request body, "end of line" for a line).
     package let end: String
 
@@ -113,7 +116,12 @@ package struct JSONScanner {
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         default:
+            let start = i
             let (d, iv) = try number()
+            if exactIntegers, iv == nil, d.isFinite, let big = ParamValue.bigInteger(String(decoding: p[start..<i], as: UTF8.self)) {
+                guard case .bigInt(let digits) = big else { return .number(d, iv) }
+                return .bigInteger(digits)
+            }
             return .number(d, iv)
         }
     }

@@ -100,21 +100,16 @@ package struct JSONOut {
 
     // MARK: library values
 
+    /// A param value, in the library's one JSON spelling of params (``ParamValue/json``): text
+    /// keeps its spelling as a string, a double always has a `.` or an exponent, big integers are
+    /// numbers with every digit, lists and `null` are JSON lists and null.
     package mutating func param(_ v: ParamValue) {
         switch v {
-        case .string(let s), .text(let s): string(s)  // text keeps its spelling
+        case .string(let s), .text(let s): string(s)
         case .int(let i): int(i)
-        case .bool(let b): bool(b)
-        case .double(let d):
+        default:
             separator()
-            // Keep the type visible: a double always has a '.' or an exponent.
-            if d.isFinite && d == d.rounded() && abs(d) < 1e16 {
-                var s = d.description
-                if !s.contains(".") && !s.contains("e") { s += ".0" }
-                bytes += Array(s.utf8)
-            } else {
-                appendDouble(d)
-            }
+            bytes += Array(v.json.utf8)
         }
     }
 

@@ -173,7 +173,18 @@ public final class ImportSession {
             }
             names.append(m)
         }
+        // A param or metadata entry Strata refuses (a key with an empty segment such as MLflow's
+        // `lr.`, a tree too deep, too many list elements) is left out and counted, not the run.
+        var params = r.params
+        for (k, v) in params where (try? Limits.check(key: k, value: v, what: "param")) == nil {
+            params[k] = nil
+            summary.skip("params over Strata's limits")
+        }
         var meta = r.metadata
+        for (k, v) in meta where (try? Limits.check(key: k, value: v, what: "metadata")) == nil {
+            meta[k] = nil
+            summary.skip("metadata over Strata's limits")
+        }
         meta["import.source"] = .string(r.source)
         // Another tracker's names may be longer than Strata allows or hold control characters: the
         // run keeps a name Strata accepts, and the original text as metadata.
@@ -189,7 +200,7 @@ public final class ImportSession {
         var ended = r.endedMs ?? (last == .min ? nil : last)
         if let c = created, let e = ended, e < c { ended = c }
         let run = try store.createRun(
-            name: name, project: project, params: r.params, tags: r.tags,
+            name: name, project: project, params: params, tags: r.tags,
             metadata: meta, parent: r.parent, createdMs: created)
         for m in names {
             let s = r.series[m]!

@@ -294,16 +294,9 @@ public final class ParquetImporter {
 
     /// A JSON object of typed values, as the runs table writes params and metadata.
     private static func paramObject(_ text: String?) -> [String: ParamValue] {
-        guard let text, case .object(let kv)? = try? JSONValue.parse(line: Array(text.utf8)[...]) else { return [:] }
+        guard let text, case .object(let kv)? = try? JSONValue.parse(line: Array(text.utf8)[...], exactIntegers: true) else { return [:] }
         var out: [String: ParamValue] = [:]
-        for (k, v) in kv {
-            switch v {
-            case .string(let s): out[k] = .string(s)
-            case .bool(let b): out[k] = .bool(b)
-            case .number(let d, let i): out[k] = i.map { .int($0) } ?? .double(d)
-            case .null, .array, .object: out[k] = .string(v.text)
-            }
-        }
+        for (k, v) in kv { out[k] = v.paramValue }
         return out
     }
 

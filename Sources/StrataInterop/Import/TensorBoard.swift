@@ -194,22 +194,62 @@ public final class TensorBoardImporter {
                 while let (ef, ew) = try entry.field() {
                     switch (ef, ew) {
                     case (1, 2): key = entry.string(try entry.bytes())
-                    case (2, 2):
-                        var v = entry.sub(try entry.bytes())
-                        while let (vf, vw) = try v.field() {
-                            switch (vf, vw) {
-                            case (2, 1): value = .double(Double(bitPattern: try v.fixed64()))
-                            case (3, 2): value = .string(v.string(try v.bytes()))
-                            case (4, 0): value = .bool(try v.varint() != 0)
-                            default: try v.skip(vw)
-                            }
-                        }
+                    case (2, 2): value = try Self.protobufValue(entry.sub(try entry.bytes()), depth: 0)
                     default: try entry.skip(ew)
                     }
                 }
-                if !key.isEmpty, let value { run.params[key] = value }
+                // A struct at the top is flattened into dotted keys, as JSON objects are.
+                if !key.isEmpty, case .object(let kv)? = value {
+                    for (k, x) in kv { run.params[key + "." + k] = x }
+                } else if !key.isEmpty, let value {
+                    run.params[key] = value
+                }
             }
         }
+    }
+
+    /// A google.protobuf.Value as a param value: null_value 1 (null), number_value 2 (double),
+    /// string_value 3, bool_value 4, struct_value 5 (fields 1: map of string to Value; an object),
+    /// list_value 6 (values 1; a list). Nil for an empty message or one nested past the JSON depth.
+    package static func protobufValue(_ m: ProtoReader, depth: Int) throws(ProtoError) -> ParamValue? {
+        var v = m
+        var value: ParamValue?
+        while let (vf, vw) = try v.field() {
+            switch (vf, vw) {
+            case (1, 0): _ = try v.varint(); value = .null
+            case (2, 1): value = .double(Double(bitPattern: try v.fixed64()))
+            case (3, 2): value = .string(v.string(try v.bytes()))
+            case (4, 0): value = .bool(try v.varint() != 0)
+            case (5, 2) where depth < JSONScanner.maxDepth:
+                var st = v.sub(try v.bytes())
+                var kv: [String: ParamValue] = [:]
+                while let (sf, sw) = try st.field() {
+                    guard sf == 1, sw == 2 else { try st.skip(sw); continue }
+                    var e = st.sub(try st.bytes())
+                    var k = ""
+                    var x: ParamValue?
+                    while let (ef, ew) = try e.field() {
+                        switch (ef, ew) {
+                        case (1, 2): k = e.string(try e.bytes())
+                        case (2, 2): x = try protobufValue(e.sub(try e.bytes()), depth: depth + 1)
+                        default: try e.skip(ew)
+                        }
+                    }
+                    kv[k] = x ?? .null
+                }
+                value = .object(kv)
+            case (6, 2) where depth < JSONScanner.maxDepth:
+                var l = v.sub(try v.bytes())
+                var xs: [ParamValue] = []
+                while let (lf, lw) = try l.field() {
+                    guard lf == 1, lw == 2 else { try l.skip(lw); continue }
+                    xs.append(try protobufValue(l.sub(try l.bytes()), depth: depth + 1) ?? .null)
+                }
+                value = .list(xs)
+            default: try v.skip(vw)
+            }
+        }
+        return value
     }
 
     /// Summary.Value: tag 1, simple_value 2 (float), node_name 7, tensor 8, metadata 9 (plugin_data 1: plugin_name 1, content 2).

@@ -43,6 +43,7 @@ public final class WandbImporter {
     package static func historyValues(_ key: String, _ x: JSONValue, into points: inout [(String, Double)], skipped: inout Int) {
         switch x {
         case .number(let d, _): points.append((key, d))
+        case .bigInteger(let t): points.append((key, Double(t) ?? .nan))
         case .null: break
         case .string(let s):
             if let d = JSONText.special(s) { points.append((key, d)) } else { skipped += 1 }

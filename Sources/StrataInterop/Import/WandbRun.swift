@@ -149,13 +149,7 @@ public final class WandbLogImporter {
         run.project = project ?? (st.project.isEmpty ? "uncategorized" : st.project)
         var params: [String: ParamValue] = [:]
         for (k, v) in st.config where k != "_wandb" {
-            if case .object = v { v.flattenParams(prefix: k, into: &params) } else if let p = v.paramValue { params[k] = p }
-        }
-        for (k, v) in params {
-            if (try? Limits.check(key: k, value: v, what: "param")) == nil {
-                params[k] = nil
-                session.summary.skip("params over Strata's limits")
-            }
+            if case .object = v { v.flattenParams(prefix: k, into: &params) } else { params[k] = v.paramValue }
         }
         run.params = params
         func set(_ key: String, _ s: String) { if !s.isEmpty { meta[key] = .string(s) } }
@@ -177,15 +171,11 @@ public final class WandbLogImporter {
             if case .object(let o) = v {
                 if o.contains(where: { $0.0 == "_type" }) { continue }  // media, tables, histograms
                 v.flattenParams(prefix: "summary." + k, into: &summary)
-            } else if let p = v.paramValue {
-                summary["summary." + k] = p
+            } else {
+                summary["summary." + k] = v.paramValue
             }
         }
         for (k, v) in summary { meta[k] = v }
-        for (k, v) in meta where (try? Limits.check(key: k, value: v, what: "metadata")) == nil {
-            meta[k] = nil
-            session.summary.skip("metadata over Strata's limits")
-        }
         run.metadata = meta
         run.tags = Set(st.tags.filter { (try? Limits.check(tag: $0)) != nil })
         session.summary.skip("tags over Strata's limits", Set(st.tags).count - run.tags.count)
@@ -233,7 +223,7 @@ public final class WandbLogImporter {
         }
         if key.isEmpty { key = nested.joined(separator: joiner) }
         guard let json else { return (key, .null) }
-        do { return (key, try JSONValue.parse(line: r.buffer[json])) } catch {
+        do { return (key, try JSONValue.parse(line: r.buffer[json], exactIntegers: true)) } catch {
             throw ProtoError(message: "\(jsonString(key)): value_json is not JSON (\(error.message) at column \(error.offset + 1))")
         }
     }

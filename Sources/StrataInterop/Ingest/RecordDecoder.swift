@@ -110,6 +110,7 @@ package struct RecordDecoder {
         var colValues: [Double]?
         var times: [Int64]?
         var isRunRecord = false
+        var metaKey = "meta"
         var seen = Set<String>()
         if try s.beginObject() {
             repeat {
@@ -163,19 +164,19 @@ package struct RecordDecoder {
                             }
                         }
                     case "params", "meta", "metadata":
+                        s.exactIntegers = true
+                        defer { s.exactIntegers = false }
                         let v = try s.value()
                         let field = k == "params" ? dialect.limitWords.params : dialect.limitWords.meta
                         guard case .object = v else { throw bad(k, "\"\(k)\" must be an object, got \(v.shown)") }
                         var out: [String: ParamValue] = [:]
                         v.flattenParams(prefix: "", into: &out)
-                        // The library's limits, checked here so that a batch is refused whole.
-                        for (pk, pv) in out {
-                            do { try Limits.check(key: pk, value: pv, what: field) } catch {
-                                throw bad(pk.isEmpty || pk.utf8.count > Limits.maxParamKeyBytes ? k : "\(k).\(pk)", error.message)
-                            }
-                        }
                         if k == "params" { r.params.merge(out) { _, n in n } } else { r.meta.merge(out) { _, n in n } }
-                        do { try Limits.check(params: k == "params" ? r.params : r.meta, what: field) } catch { throw bad(k, error.message) }
+                        // Counted now (before a huge record is held); each entry is checked below, once the run is known.
+                        do { try Limits.check(paramCount: k == "params" ? r.params.count : r.meta.count, what: field) } catch {
+                            throw bad(k, error.message)
+                        }
+                        if k != "params" { metaKey = k }
                         isRunRecord = true
                     case "tags":
                         let v = try s.value()
@@ -215,6 +216,18 @@ package struct RecordDecoder {
             throw bad("run_id", "\"run_id\" must be 1 to \(Limits.maxRunNameBytes) bytes")
         }
         if let id = r.runId { try checkName(id, what: "run_id", field: "run_id") }
+
+        // Params and meta: the library's limits, checked here so that a batch is refused whole;
+        // the message names the run and the key.
+        let runText = "run \(jsonString(r.run ?? r.runId ?? ""))"
+        for (k, values, field) in [("params", r.params, dialect.limitWords.params), (metaKey, r.meta, dialect.limitWords.meta)] {
+            for pk in values.keys.sorted() {
+                do { try Limits.check(key: pk, value: values[pk]!, what: field) } catch {
+                    throw bad(pk.isEmpty || pk.utf8.count > Limits.maxParamKeyBytes ? k : "\(k).\(pk)", "\(runText): " + error.message)
+                }
+            }
+            do { try Limits.check(params: values, what: field) } catch { throw bad(k, "\(runText): " + error.message) }
+        }
 
         // Which points.
         let columnar = steps != nil || colValues != nil || times != nil

@@ -143,7 +143,9 @@ def finish(exit_code=None, **kwargs):
 class Config(MutableMapping):
     """The run's hyperparameters (``run.config``), as ``wandb.config``: a dict (also with attribute
     access) whose every change is sent to the store as the run's params. Nested dicts are stored
-    with dotted keys (``{"optim": {"lr": 1}}`` is the param ``optim.lr``). Params cannot be removed
+    with dotted keys (``{"optim": {"lr": 1}}`` is the param ``optim.lr``); every other value keeps its
+    JSON shape: lists and tuples are lists, ``None`` is null (distinct from an absent key), ints of
+    any size are exact, a string that looks like a number stays a string. Params cannot be removed
     from a stored run, so deleting a key raises ``TypeError``."""
 
     def __init__(self, run):

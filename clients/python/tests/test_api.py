@@ -146,3 +146,54 @@ def test_no_gpu_series_without_nvidia_smi_and_none_when_off(server, monkeypatch,
     run = strata.init(name="sys-default", capture=False)
     assert run.system is not None and run.system.interval == 10.0
     run.finish()
+
+
+HYDRA_CONFIG = {
+    "optimizer": {"name": "adam", "betas": (0.9, 0.999), "lr": 0.001},
+    "dataset": {"augment": ["flip", "crop"], "root": None},
+    "model": {"layers": [512, 256], "blocks": [{"kind": "conv", "width": 64}, [1, [2]]]},
+    "seed": 2**53 + 1,
+    "huge": 123456789012345678901234567890,
+    "lr_text": "0.10",
+    "tag": "007",
+    "version": "1.10",
+    "amp": True,
+    "empty": [],
+}
+HYDRA_PARAMS = {
+    "optimizer.name": "adam", "optimizer.betas": [0.9, 0.999], "optimizer.lr": 0.001,
+    "dataset.augment": ["flip", "crop"], "dataset.root": None,
+    "model.layers": [512, 256], "model.blocks": [{"kind": "conv", "width": 64}, [1, [2]]],
+    "seed": 2**53 + 1, "huge": 123456789012345678901234567890,
+    "lr_text": "0.10", "tag": "007", "version": "1.10", "amp": True, "empty": [],
+}
+
+
+@pytest.mark.parametrize("transport", ["http", "local"])
+def test_config_of_any_json_shape_round_trips(server, strata_bin, tmp_path, monkeypatch, transport):
+    """Lists stay lists, None stays null (distinct from absent), integers beyond 2**53 and 2**64 are
+    exact, strings that look like numbers stay strings; filters see list elements and null."""
+    if transport == "http":
+        monkeypatch.setenv("STRATA_URL", server.url)
+    else:
+        monkeypatch.delenv("STRATA_URL", raising=False)
+        monkeypatch.setenv("STRATA_BIN", strata_bin)
+        monkeypatch.setenv("STRATA_STORE", str(tmp_path / "store"))
+    run = strata.init(name="hydra-" + transport, config=HYDRA_CONFIG, capture=False)
+    run.config["later"] = [None, True]
+    run.finish()
+    expected = dict(HYDRA_PARAMS, later=[None, True])
+    if transport == "http":
+        assert server.get("/api/runs/hydra-http")["params"] == expected
+        where = 'params.dataset.augment has "flip" and params.dataset.root is null and params.model.layers[1] == 256'
+        found = server.get("/api/runs?where=" + urllib.parse.quote(where))["runs"]
+        assert [r["name"] for r in found] == ["hydra-http"]
+    else:
+        import json
+        import subprocess
+        store = str(tmp_path / "store")
+        out = subprocess.run([strata_bin, "runs", "--json", "--store", store, "--where", "len(params.model.layers) == 2"],
+                             check=True, capture_output=True, text=True).stdout
+        runs = json.loads(out)
+        assert [r["name"] for r in runs] == ["hydra-local"]
+        assert runs[0]["params"] == expected

@@ -254,6 +254,8 @@ extension Store {
 
     static func windowText(_ steps: Range<Int64>?) -> String {
         guard let s = steps else { return "the whole series" }
+        if s.upperBound == .max { return "steps from \(s.lowerBound)" }
+        if s.lowerBound == .min { return "steps before \(s.upperBound)" }
         return "steps [\(s.lowerBound), \(s.upperBound))"
     }
 
@@ -294,6 +296,47 @@ extension Store {
     public func replicates(of run: RunInfo) throws(StrataError) -> [RunInfo] {
         let config = Self.configuration(of: run)
         return try runs().filter { $0.project == run.project && Self.configuration(of: $0) == config }.sorted { $0.id < $1.id }
+    }
+
+    /// Splits runs into a baseline side and a candidate side. Two runs (without `by`) are one
+    /// run a side; otherwise the runs are grouped by configuration (``configuration(of:by:)``:
+    /// params but the seed, or the value of param `by`) and must form exactly two groups, the
+    /// baseline's group being the one holding `baseline`.
+    ///
+    /// - Parameters:
+    ///   - runs: The runs, `baseline` among them.
+    ///   - baseline: The run whose group is the baseline.
+    ///   - by: A param key to group by, or nil.
+    /// - Returns: The baseline's runs and the candidate's runs, in the order given.
+    /// - Throws: ``StrataError`` `.invalidArgument` when the runs do not form two groups (the
+    ///   message names the params that differ).
+    public static func sides(of runs: [RunInfo], baseline: RunInfo, by: String? = nil) throws(StrataError) -> (baseline: [RunInfo], candidate: [RunInfo]) {
+        var unique: [RunInfo] = []
+        for r in runs where !unique.contains(where: { $0.id == r.id }) { unique.append(r) }
+        if !unique.contains(where: { $0.id == baseline.id }) { unique.insert(baseline, at: 0) }
+        if by == nil && unique.count == 2 {
+            let other = unique.first { $0.id != baseline.id }!
+            return ([baseline], [other])
+        }
+        let base = configuration(of: baseline, by: by)
+        let a = unique.filter { configuration(of: $0, by: by) == base }
+        let rest = unique.filter { configuration(of: $0, by: by) != base }
+        guard let first = rest.first else {
+            let how = by.map { "the same value of param \"\($0)\"" } ?? "the same params but the seed"
+            throw StrataError(.invalidArgument, "the \(unique.count) runs are one configuration (\(how)): there is nothing to compare them with; group them with --by KEY or add runs of another configuration")
+        }
+        let other = configuration(of: first, by: by)
+        let b = rest.filter { configuration(of: $0, by: by) == other }
+        if b.count != rest.count {
+            let groups = Set(unique.map { configuration(of: $0, by: by) }).count
+            let keys = Set(unique.flatMap { $0.params.keys }).filter { k in
+                (by == nil && !isSeedKey(k)) || k == by
+            }.filter { k in Set(unique.map { $0.params[k] }).count > 1 }.sorted()
+            let differ = keys.isEmpty ? "" : " (params that differ: \(keys.prefix(8).joined(separator: ", ")))"
+            throw StrataError(
+                .invalidArgument, "the runs form \(groups) configurations\(differ): compare two (a baseline and a candidate, each one run or its seeds), or group them with --by KEY")
+        }
+        return (a, b)
     }
 
     /// Compares a metric between a baseline and a candidate, each one run or several replicates

@@ -338,7 +338,7 @@ public enum ComparisonMath {
         let d = statistic.of(b) - statistic.of(a)
         let la = blockLength(a)
         let lb = blockLength(b)
-        var rng = SplitMix64(seed: seed)
+        var rng = BootstrapRandom(seed: seed)
         let sa = BlockResampler(a, blockLength: la, statistic: statistic)
         let sb = BlockResampler(b, blockLength: lb, statistic: statistic)
         var diffs: [Double] = []
@@ -394,7 +394,7 @@ struct BlockResampler {
         }
     }
 
-    func draw(_ rng: inout SplitMix64) -> Double {
+    func draw(_ rng: inout BootstrapRandom) -> Double {
         let starts = UInt64(values.count - length + 1)
         switch statistic {
         case .mean:
@@ -422,17 +422,17 @@ struct BlockResampler {
     }
 }
 
-/// SplitMix64: a small, fast, seedable generator (deterministic bootstrap intervals).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+/// BootstrapRandom: a small, fast, seedable generator (deterministic bootstrap intervals).
+struct BootstrapRandom: RandomNumberGenerator, Sendable {
     var state: UInt64
     /// A generator with this seed.
     ///
     /// - Parameter seed: The seed.
-    public init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { state = seed }
     /// The next 64 random bits.
     ///
     /// - Returns: The bits.
-    public mutating func next() -> UInt64 {
+    mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -394,7 +394,7 @@ struct BlockResampler {
         }
     }
 
-    func draw(_ rng: inout BootstrapRandom) -> Double {
+    func draw<R: RandomNumberGenerator>(_ rng: inout R) -> Double {
         let starts = UInt64(values.count - length + 1)
         switch statistic {
         case .mean:

@@ -77,6 +77,7 @@ extension API {
         let seeds = try q.bool("seeds")
         let store = self.store
         let opts = options
+        let labels = options.labels
         let tolerance = tolerances
         let direction = directions
         return try await jsonBlocking {
@@ -84,7 +85,7 @@ extension API {
                 var out: [RunInfo] = []
                 for n in names {
                     let r = try store.run(n)
-                    for x in try (seeds ? store.replicates(of: r) : [r]) where !out.contains(where: { $0.id == x.id }) { out.append(x) }
+                    for x in try (seeds ? store.replicates(of: r, having: metrics.map { (metric: $0, labels: labels) }) : [r]) where !out.contains(where: { $0.id == x.id }) { out.append(x) }
                 }
                 return out
             }

@@ -85,7 +85,10 @@ struct Compare: ParsableCommand {
             }
         }
         var all = runs
-        if seeds { all = try runs.flatMap { try store.replicates(of: $0) } }
+        if seeds {
+            let having = metric.map { parseSeriesSpec($0) }.map { (metric: $0.0, labels: $0.1) }
+            all = try runs.flatMap { try store.replicates(of: $0, having: having) }
+        }
         let sides = try usage { () throws(StrataError) in try Store.sides(of: all, baseline: runs[0], by: by) }
         var regressed = false
         for (i, m) in metric.enumerated() {

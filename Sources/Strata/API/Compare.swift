@@ -288,14 +288,27 @@ extension Store {
     }
 
     /// The runs of the store that are replicates of `run`: same project and the same params but
-    /// the seed (``configuration(of:by:)``), `run` included, oldest first.
+    /// the seed (``configuration(of:by:)``), `run` included, oldest first. With `having`, the other
+    /// runs must also have each of these series (metric and labels) to count.
     ///
-    /// - Parameter run: A run.
+    /// - Parameters:
+    ///   - run: A run.
+    ///   - having: Series (metric name and labels) every other replicate must have.
     /// - Returns: Its replicates.
-    /// - Throws: ``StrataError`` `.closed` after close.
-    public func replicates(of run: RunInfo) throws(StrataError) -> [RunInfo] {
+    /// - Throws: ``StrataError``: `.invalidArgument` for a bad metric name, `.closed` after close.
+    public func replicates(of run: RunInfo, having: [(metric: String, labels: [String: String])] = []) throws(StrataError) -> [RunInfo] {
         let config = Self.configuration(of: run)
-        return try runs().filter { $0.project == run.project && Self.configuration(of: $0) == config }.sorted { $0.id < $1.id }
+        var out: [RunInfo] = []
+        for r in try runs() where r.project == run.project && Self.configuration(of: r) == config {
+            if r.id != run.id, !having.isEmpty {
+                let have = Set(try series(of: r.id).map(\.key.canonical))
+                var all = true
+                for h in having where !have.contains(try SeriesKey(run: r.id, metric: h.metric, labels: h.labels).canonical) { all = false }
+                if !all { continue }
+            }
+            out.append(r)
+        }
+        return out.sorted { $0.id < $1.id }
     }
 
     /// Splits runs into a baseline side and a candidate side. Two runs (without `by`) are one

@@ -108,6 +108,14 @@ struct CompareTests {
         // Higher is better flips the sides.
         #expect(Verdict.decide(difference: 5, interval: 3...7, tolerance: 0, direction: .higherIsBetter).0 == .improvement)
         #expect(Verdict.decide(difference: -5, interval: -7 ... -3, tolerance: 1, direction: .higherIsBetter).0 == .regression)
+        // Values near the largest double overflow the arithmetic: an unbounded interval, no crash.
+        let huge = ComparisonMath.welch([1.7e308, -1.7e308, 1.7e308], [1.7e308, 1.7e308], confidence: 0.95)
+        #expect(huge.interval.lowerBound == -.infinity && huge.interval.upperBound == .infinity)
+        let hugeRun = (0..<40).map { $0 % 2 == 0 ? 1.7e308 : -1.7e308 }
+        let hb = ComparisonMath.blockBootstrap(hugeRun, hugeRun.map { -$0 }, statistic: .mean, confidence: 0.95, resamples: 100)
+        #expect(hb.interval.lowerBound <= hb.interval.upperBound)
+        // A difference that overflowed is no verdict either way.
+        #expect(Verdict.decide(difference: .nan, interval: -Double.infinity ... .infinity, tolerance: 0, direction: .lowerIsBetter).0 == .withinNoise)
         // Tolerances: relative to the baseline's magnitude, or absolute.
         #expect(try Tolerance(parsing: "2%").absolute(baseline: -200) == 4)
         #expect(try Tolerance(parsing: "0.5").absolute(baseline: 1000) == 0.5)
@@ -122,7 +130,7 @@ struct CompareTests {
     @Test func statisticsParseAndQuantilesAreOrderStatistics() throws {
         #expect(try WindowStatistic(parsing: "p99") == .quantile(0.99))
         #expect(try WindowStatistic(parsing: "p99.9").description == "p99.9")
-        for bad in ["p0", "p100", "p-5", "p150", "pnan", "median", "P50", ""] {
+        for bad in ["p0", "p100", "p-5", "p150", "pnan", "median", "P50", "", "p", "p1e-1", "p+5", "p 5", "pinf", "p5.5.5"] {
             #expect(throws: StrataError.self) { try WindowStatistic(parsing: bad) }
         }
         var rng = SeededRandom(seed: 9)

@@ -27,7 +27,8 @@ public enum WindowStatistic: Sendable, Hashable, CustomStringConvertible {
         case "min": self = .min
         case "last": self = .last
         default:
-            if text.hasPrefix("p"), let pct = Double(text.dropFirst()) {
+            let digits = text.dropFirst()
+            if text.hasPrefix("p"), !digits.isEmpty, digits.allSatisfy({ $0 == "." || ("0"..."9").contains($0) }), let pct = Double(digits) {
                 guard ExactQuantile.isValidLevel(pct / 100) else {
                     throw StrataError(.invalidArgument, "statistic \(text): quantile \(pct / 100) is outside (0, 1); use p1 to p99.9")
                 }
@@ -161,6 +162,9 @@ public enum Verdict: String, Sendable, Hashable, CaseIterable {
     public static func decide(difference: Double, interval: ClosedRange<Double>, tolerance: Double, direction: MetricDirection)
         -> (Verdict, String)
     {
+        if !difference.isFinite || !interval.lowerBound.isFinite || !interval.upperBound.isFinite {
+            return (.withinNoise, "the difference or its interval is not finite (values too large to subtract)")
+        }
         // Work in "worse" units: positive means worse.
         let sign = direction == .lowerIsBetter ? 1.0 : -1.0
         let d = sign * difference
@@ -198,11 +202,16 @@ public enum ComparisonMath {
         let sa = va / Double(a.count)
         let sb = vb / Double(b.count)
         let se2 = sa + sb
-        if se2 == 0 { return (d, d...d, .infinity) }
+        if se2 == 0 { return (d, range(d, d), .infinity) }
         let df = se2 * se2 / (sa * sa / Double(a.count - 1) + sb * sb / Double(b.count - 1))
         let t = studentTQuantile(0.5 + confidence / 2, df: df)
         let half = t * se2.squareRoot()
-        return (d, (d - half)...(d + half), df)
+        return (d, range(d - half, d + half), df)
+    }
+
+    /// `lo...hi`, or the whole line when overflow made either bound NaN (values near ±1.8e308).
+    static func range(_ lo: Double, _ hi: Double) -> ClosedRange<Double> {
+        lo <= hi ? lo...hi : -Double.infinity...Double.infinity
     }
 
     /// Mean and unbiased sample variance (two-pass).
@@ -348,11 +357,12 @@ public enum ComparisonMath {
             let y = sb.draw(&rng)
             diffs.append(y - x)
         }
+        if diffs.contains(where: \.isNaN) { return (d, -Double.infinity...Double.infinity, (la, lb)) }
         diffs.sort()
         let alpha = 1 - confidence
         let lo = ExactQuantile.of(sorted: diffs, alpha / 2)
         let hi = ExactQuantile.of(sorted: diffs, 1 - alpha / 2)
-        return (d, lo...hi, (la, lb))
+        return (d, range(lo, hi), (la, lb))
     }
 }
 

@@ -46,7 +46,9 @@ extension API {
         options.steps = try API.window(q)
         options.labels = try q.labels()
         if let c = q.string("confidence") {
-            guard let v = Double(c) else { throw APIError.bad("confidence must be a number from 0.5 to 0.999, got \"\(c.prefix(40))\"", field: "confidence") }
+            guard let v = Double(c) else {
+                throw APIError.bad("confidence must be a number from 0.5 to 0.999, got \"\(c.prefix(40))\"", field: "confidence")
+            }
             options.confidence = v
         }
         if let m = q.string("mode") {
@@ -61,7 +63,9 @@ extension API {
                 throw APIError.bad("tolerance must be metric=amount items (train/step_ms=2%), got \"\(item.prefix(60))\"", field: "tolerance")
             }
             let m = String(item[..<eq])
-            guard metrics.contains(m) else { throw APIError.bad("tolerance names metric \"\(m.prefix(60))\", which is not a compared metric", field: "tolerance") }
+            guard metrics.contains(m) else {
+                throw APIError.bad("tolerance names metric \"\(m.prefix(60))\", which is not a compared metric", field: "tolerance")
+            }
             do { tolerances[m] = try Tolerance(parsing: String(item[item.index(after: eq)...])) } catch {
                 throw APIError.bad("tolerance of \(m): \(error.message)", field: "tolerance")
             }
@@ -69,8 +73,12 @@ extension API {
         var directions: [String: MetricDirection] = [:]
         for (k, d) in [("higher_is_better", MetricDirection.higherIsBetter), ("lower_is_better", .lowerIsBetter)] {
             for m in try API.list(q, k, max: API.maxCompareMetrics) {
-                guard metrics.contains(m) else { throw APIError.bad("\(k) names metric \"\(m.prefix(60))\", which is not a compared metric", field: k) }
-                if let other = directions[m], other != d { throw APIError.bad("metric \"\(m.prefix(60))\" is both higher- and lower-is-better", field: k) }
+                guard metrics.contains(m) else {
+                    throw APIError.bad("\(k) names metric \"\(m.prefix(60))\", which is not a compared metric", field: k)
+                }
+                if let other = directions[m], other != d {
+                    throw APIError.bad("metric \"\(m.prefix(60))\" is both higher- and lower-is-better", field: k)
+                }
                 directions[m] = d
             }
         }
@@ -85,7 +93,8 @@ extension API {
                 var out: [RunInfo] = []
                 for n in names {
                     let r = try store.run(n)
-                    for x in try (seeds ? store.replicates(of: r, having: metrics.map { (metric: $0, labels: labels) }) : [r]) where !out.contains(where: { $0.id == x.id }) { out.append(x) }
+                    for x in try (seeds ? store.replicates(of: r, having: metrics.map { (metric: $0, labels: labels) }) : [r])
+                    where !out.contains(where: { $0.id == x.id }) { out.append(x) }
                 }
                 return out
             }

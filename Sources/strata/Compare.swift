@@ -4,7 +4,9 @@ import StrataInterop
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compare runs on one metric: a side-by-side table and a terminal chart (min/max envelope); with --stat, the difference with a confidence interval and a verdict.")
+        abstract:
+            "Compare runs on one metric: a side-by-side table and a terminal chart (min/max envelope); with --stat, the difference with a confidence interval and a verdict."
+    )
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: ArgumentHelp("Runs (names or ids).", valueName: "run")) var runNames: [String]
@@ -79,8 +81,14 @@ struct Compare: ParsableCommand {
         var directions: [String: MetricDirection] = [:]
         for (list, d) in [(higherIsBetter, MetricDirection.higherIsBetter), (lowerIsBetter, .lowerIsBetter)] {
             for m in list {
-                guard metric.contains(m) else { throw CLIError("--\(d == .higherIsBetter ? "higher" : "lower")-is-better names metric \(jsonString(m)), which is not a --metric", exitCode: 2) }
-                if directions[m] != nil, directions[m] != d { throw CLIError("metric \(jsonString(m)) is both higher- and lower-is-better", exitCode: 2) }
+                guard metric.contains(m) else {
+                    throw CLIError(
+                        "--\(d == .higherIsBetter ? "higher" : "lower")-is-better names metric \(jsonString(m)), which is not a --metric", exitCode: 2
+                    )
+                }
+                if directions[m] != nil, directions[m] != d {
+                    throw CLIError("metric \(jsonString(m)) is both higher- and lower-is-better", exitCode: 2)
+                }
                 directions[m] = d
             }
         }
@@ -97,7 +105,9 @@ struct Compare: ParsableCommand {
             o.labels = labels
             o.tolerance = tolerances[m]
             o.direction = directions[m]
-            let c = try usage { () throws(StrataError) in try store.compare(baseline: sides.baseline, candidate: sides.candidate, metric: name, options: o) }
+            let c = try usage { () throws(StrataError) in
+                try store.compare(baseline: sides.baseline, candidate: sides.candidate, metric: name, options: o)
+            }
             if i > 0 { out.line("") }
             for l in renderNoiseComparison(c, steps: options.steps) { out.line(l) }
             if c.verdict == .regression { regressed = true }
@@ -125,10 +135,13 @@ func renderNoiseComparison(_ c: MetricComparison, steps: Range<Int64>?) -> [Stri
     let how: String
     switch c.method {
     case .welch:
-        how = "replicates \(c.baselineRuns.count) vs \(c.candidateRuns.count) runs, Welch t-interval" + (c.degreesOfFreedom.map { ", df " + cformat("%.1f", $0) } ?? "")
+        how =
+            "replicates \(c.baselineRuns.count) vs \(c.candidateRuns.count) runs, Welch t-interval"
+            + (c.degreesOfFreedom.map { ", df " + cformat("%.1f", $0) } ?? "")
     case .blockBootstrap:
         let l = c.blockLengths ?? []
-        how = "one run a side, \(c.baselineRuns[0].finiteCount) vs \(c.candidateRuns[0].finiteCount) points, block bootstrap (blocks of \(l.map(String.init).joined(separator: "/")), \(c.resamples ?? 0) resamples)"
+        how =
+            "one run a side, \(c.baselineRuns[0].finiteCount) vs \(c.candidateRuns[0].finiteCount) points, block bootstrap (blocks of \(l.map(String.init).joined(separator: "/")), \(c.resamples ?? 0) resamples)"
     }
     var lines = ["\(c.metric) \(c.statistic)\(window): \(how)"]
     func side(_ label: String, _ value: Double, _ runs: [RunStatistic]) -> String {
@@ -149,7 +162,10 @@ func renderNoiseComparison(_ c: MetricComparison, steps: Range<Int64>?) -> [Stri
     lines.append(diff)
     let dir = c.direction == .lowerIsBetter ? "lower is better" : "higher is better"
     let dirNote = c.directionSource == "guessed" ? " (guessed from the name)" : c.directionSource == "stored" ? " (stored)" : ""
-    let tol = c.tolerance.map { "tolerance \($0)" + (c.toleranceSource == "stored" ? " (stored)" : "") + ($0.relative ? " = \(short(c.toleranceAbsolute))" : "") } ?? "no tolerance"
+    let tol =
+        c.tolerance.map {
+            "tolerance \($0)" + (c.toleranceSource == "stored" ? " (stored)" : "") + ($0.relative ? " = \(short(c.toleranceAbsolute))" : "")
+        } ?? "no tolerance"
     let word: String
     switch c.verdict {
     case .regression: word = "REGRESSION"
@@ -250,11 +266,16 @@ struct Hist: ParsableCommand {
         let left = [(h.nanCount, "NaN"), (h.positiveInfinityCount, "+Inf"), (h.negativeInfinityCount, "-Inf")].filter { $0.0 > 0 }
         if !left.isEmpty { counts += " (\(h.finiteCount) finite; left out: " + left.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ")" }
         out.line("\(metric) of \(r.name)\(steps.map(windowText) ?? ""): \(counts)")
-        out.line("min \(short(h.min))  max \(short(h.max))  " + h.quantiles.map { "p\(cformat("%g", $0.level * 100)) \(short($0.value))" }.joined(separator: "  "))
+        out.line(
+            "min \(short(h.min))  max \(short(h.max))  "
+                + h.quantiles.map { "p\(cformat("%g", $0.level * 100)) \(short($0.value))" }.joined(separator: "  "))
         let peak = h.bins.map(\.count).max() ?? 1
         let rows = h.bins.enumerated().map { i, b -> [String] in
             let bar = String(repeating: "█", count: peak == 0 ? 0 : Int((Double(b.count) / Double(peak) * Double(width)).rounded(.up)))
-            return [short(b.lower), short(b.upper) + (i == h.bins.count - 1 ? "]" : ")"), String(b.count), cformat("%.1f", b.cumulativeFraction * 100) + "%", bar]
+            return [
+                short(b.lower), short(b.upper) + (i == h.bins.count - 1 ? "]" : ")"), String(b.count),
+                cformat("%.1f", b.cumulativeFraction * 100) + "%", bar
+            ]
         }
         for l in renderTable(header: ["from", "to", "count", "ecdf", ""], rows: rows, maxWidth: max(48, width)) { out.line(l) }
     }
@@ -266,7 +287,8 @@ struct ToleranceCommand: ParsableCommand {
         subcommands: [SetCommand.self, Unset.self, List.self])
 
     struct SetCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "set", abstract: "Declare a metric's tolerance (2% of the baseline or an absolute amount) and/or direction.")
+        static let configuration = CommandConfiguration(
+            commandName: "set", abstract: "Declare a metric's tolerance (2% of the baseline or an absolute amount) and/or direction.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Metric.") var metric: String
         @Argument(help: "Tolerance: 2% (of the baseline's value) or 0.5 (absolute); omit to declare only a direction.") var tolerance: String?
@@ -278,7 +300,9 @@ struct ToleranceCommand: ParsableCommand {
             if higherIsBetter && lowerIsBetter { throw CLIError("--higher-is-better and --lower-is-better exclude each other", exitCode: 2) }
             let direction: MetricDirection? = higherIsBetter ? .higherIsBetter : lowerIsBetter ? .lowerIsBetter : nil
             let t = try tolerance.map { text in try usage { () throws(StrataError) in try Tolerance(parsing: text) } }
-            if t == nil && direction == nil { throw CLIError("give a tolerance (2% or 0.5) or a direction (--higher-is-better, --lower-is-better)", exitCode: 2) }
+            if t == nil && direction == nil {
+                throw CLIError("give a tolerance (2% or 0.5) or a direction (--higher-is-better, --lower-is-better)", exitCode: 2)
+            }
             let store = try global.openForReading()
             defer { try? store.close() }
             try usage { () throws(StrataError) in try store.setTolerance(project: project, metric: metric, tolerance: t, direction: direction) }
@@ -295,7 +319,8 @@ struct ToleranceCommand: ParsableCommand {
             let store = try global.openForReading()
             defer { try? store.close() }
             guard try store.tolerances().contains(where: { $0.project == project && $0.metric == metric }) else {
-                throw CLIError("project \(jsonString(project)) declares nothing for metric \(jsonString(metric)) (see `strata tolerance list`)", exitCode: 2)
+                throw CLIError(
+                    "project \(jsonString(project)) declares nothing for metric \(jsonString(metric)) (see `strata tolerance list`)", exitCode: 2)
             }
             try usage { () throws(StrataError) in try store.setTolerance(project: project, metric: metric, tolerance: nil, direction: nil) }
         }
@@ -308,7 +333,12 @@ struct ToleranceCommand: ParsableCommand {
         func run() throws {
             let store = try global.openForReading()
             defer { try? store.close() }
-            let rows = try store.tolerances().map { [$0.project, $0.metric, $0.tolerance?.description ?? "-", $0.direction.map { $0 == .higherIsBetter ? "higher is better" : "lower is better" } ?? "-"] }
+            let rows = try store.tolerances().map {
+                [
+                    $0.project, $0.metric, $0.tolerance?.description ?? "-",
+                    $0.direction.map { $0 == .higherIsBetter ? "higher is better" : "lower is better" } ?? "-"
+                ]
+            }
             let out = Output()
             for l in renderTable(header: ["project", "metric", "tolerance", "direction"], rows: rows) { out.line(l) }
         }

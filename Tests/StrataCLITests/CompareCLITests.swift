@@ -21,7 +21,8 @@ struct CompareCLITests {
                 for s in 0..<200 {
                     let warm = s < 10 ? 500.0 : 0
                     lines.append(
-                        #"{"run": "\#(name)", "step": \#(s), "metrics": {"train/step_ms": \#(ms + warm + 3 * noise()), "eval/acc": \#(0.8 + 0.01 * noise())}}"#)
+                        #"{"run": "\#(name)", "step": \#(s), "metrics": {"train/step_ms": \#(ms + warm + 3 * noise()), "eval/acc": \#(0.8 + 0.01 * noise())}}"#
+                    )
                 }
             }
         }
@@ -48,7 +49,8 @@ struct CompareCLITests {
         r = try strata(common + ["--fail-on-regression", "--tolerance", "train/step_ms=15%"], store: dir.store)
         #expect(r.code == 0 && r.out.contains("verdict train/step_ms: within noise"), "\(r.out) \(r.err)")
         // The other way round it is an improvement.
-        r = try strata(["compare", "slow-0", "base-0", "--seeds", "--metric", "train/step_ms", "--from", "10", "--fail-on-regression"], store: dir.store)
+        r = try strata(
+            ["compare", "slow-0", "base-0", "--seeds", "--metric", "train/step_ms", "--from", "10", "--fail-on-regression"], store: dir.store)
         #expect(r.code == 0 && r.out.contains("verdict train/step_ms: improvement"), "\(r.out) \(r.err)")
         // A stored tolerance and direction are used (and said to be stored).
         #expect(try strata(["tolerance", "set", "train/step_ms", "15%"], store: dir.store).code == 0)
@@ -61,7 +63,8 @@ struct CompareCLITests {
         r = try strata(["compare", "base-0", "slow-0", "--metric", "train/step_ms", "--stat", "p50", "--from", "10"], store: dir.store)
         #expect(r.code == 0 && r.out.contains("block bootstrap") && r.out.contains("REGRESSION"), "\(r.out) \(r.err)")
         // Grouping with --by.
-        r = try strata(["compare", "base-0", "base-1", "slow-0", "slow-2", "--by", "variant", "--metric", "train/step_ms", "--from", "10"], store: dir.store)
+        r = try strata(
+            ["compare", "base-0", "base-1", "slow-0", "slow-2", "--by", "variant", "--metric", "train/step_ms", "--from", "10"], store: dir.store)
         #expect(r.code == 0 && r.out.contains("replicates 2 vs 2 runs"), "\(r.out) \(r.err)")
     }
 
@@ -85,7 +88,7 @@ struct CompareCLITests {
             (["hist", "base-0", "train/step_ms", "--bins", "0"], "--bins"),
             (["hist", "base-0", "train/nope"], "has no metric"),
             (["hist", "nan-run", "train/step_ms"], "no finite point"),
-            (["hist", "base-0", "train/step_ms", "--from", "10", "--to", "10"], "--from"),
+            (["hist", "base-0", "train/step_ms", "--from", "10", "--to", "10"], "--from")
         ]
         for (args, message) in cases {
             let r = try strata(args, store: dir.store)

@@ -42,7 +42,8 @@ import Testing
         #expect(want.verdict == .regression)
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
-            let uri = "/api/compare?baseline=base-0&candidate=slow-0&seeds=1&metric=train/step_ms&stat=p99&from=10&to=300&tolerance=train/step_ms=2%25"
+            let uri =
+                "/api/compare?baseline=base-0&candidate=slow-0&seeds=1&metric=train/step_ms&stat=p99&from=10&to=300&tolerance=train/step_ms=2%25"
             try await client.execute(uri: uri, method: .get) { r in
                 #expect(r.status == .ok, "\(String(buffer: r.body))")
                 let body = try json(r.body)
@@ -61,7 +62,9 @@ import Testing
                 #expect(runs.allSatisfy { $0["nan"] as? Int == 0 && $0["finite"] as? Int == 290 })
             }
             // A direction given in the query turns the regression into an improvement.
-            try await client.execute(uri: "/api/compare?baseline=base-0&candidate=slow-0&seeds=1&metric=train/step_ms&higher_is_better=train/step_ms", method: .get) { r in
+            try await client.execute(
+                uri: "/api/compare?baseline=base-0&candidate=slow-0&seeds=1&metric=train/step_ms&higher_is_better=train/step_ms", method: .get
+            ) { r in
                 let m = (try json(r.body)["metrics"] as! [[String: Any]])[0]
                 #expect(m["verdict"] as? String == "improvement" && m["direction_source"] as? String == "option", "\(String(buffer: r.body))")
             }
@@ -128,7 +131,7 @@ import Testing
                 ("/api/hist?run=base-0&metric=train/step_ms&bins=0", 400, "bins", "must be 1 to 1000"),
                 ("/api/hist?run=nan&metric=train/step_ms", 400, nil, "no finite point"),
                 ("/api/hist?run=base-0&metric=train/step_ms&from=5&to=5", 400, "to", "must be less than"),
-                ("/api/hist?run=base-0&metric=nope", 404, nil, "has no metric"),
+                ("/api/hist?run=base-0&metric=nope", 404, nil, "has no metric")
             ]
             for (uri, status, field, message) in cases {
                 try await client.execute(uri: uri, method: .get) { r in

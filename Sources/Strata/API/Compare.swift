@@ -260,7 +260,9 @@ extension Store {
     }
 
     static func noFinitePoint(_ run: RunInfo, _ metric: String, _ steps: Range<Int64>?, _ w: WindowValues) -> StrataError {
-        let what = w.count == 0 ? "no point" : "no finite point (\(w.count) points: \(w.nanCount) NaN, \(w.positiveInfinityCount + w.negativeInfinityCount) infinite)"
+        let what =
+            w.count == 0
+            ? "no point" : "no finite point (\(w.count) points: \(w.nanCount) NaN, \(w.positiveInfinityCount + w.negativeInfinityCount) infinite)"
         return StrataError(.invalidArgument, "run \"\(run.name)\": metric \"\(metric)\" has \(what) in \(windowText(steps))")
     }
 
@@ -323,7 +325,9 @@ extension Store {
     /// - Returns: The baseline's runs and the candidate's runs, in the order given.
     /// - Throws: ``StrataError`` `.invalidArgument` when the runs do not form two groups (the
     ///   message names the params that differ).
-    public static func sides(of runs: [RunInfo], baseline: RunInfo, by: String? = nil) throws(StrataError) -> (baseline: [RunInfo], candidate: [RunInfo]) {
+    public static func sides(of runs: [RunInfo], baseline: RunInfo, by: String? = nil) throws(StrataError) -> (
+        baseline: [RunInfo], candidate: [RunInfo]
+    ) {
         var unique: [RunInfo] = []
         for r in runs where !unique.contains(where: { $0.id == r.id }) { unique.append(r) }
         if !unique.contains(where: { $0.id == baseline.id }) { unique.insert(baseline, at: 0) }
@@ -336,7 +340,10 @@ extension Store {
         let rest = unique.filter { configuration(of: $0, by: by) != base }
         guard let first = rest.first else {
             let how = by.map { "the same value of param \"\($0)\"" } ?? "the same params but the seed"
-            throw StrataError(.invalidArgument, "the \(unique.count) runs are one configuration (\(how)): there is nothing to compare them with; group them with --by KEY or add runs of another configuration")
+            throw StrataError(
+                .invalidArgument,
+                "the \(unique.count) runs are one configuration (\(how)): there is nothing to compare them with; group them with --by KEY or add runs of another configuration"
+            )
         }
         let other = configuration(of: first, by: by)
         let b = rest.filter { configuration(of: $0, by: by) == other }
@@ -347,7 +354,9 @@ extension Store {
             }.filter { k in Set(unique.map { $0.params[k] }).count > 1 }.sorted()
             let differ = keys.isEmpty ? "" : " (params that differ: \(keys.prefix(8).joined(separator: ", ")))"
             throw StrataError(
-                .invalidArgument, "the runs form \(groups) configurations\(differ): compare two (a baseline and a candidate, each one run or its seeds), or group them with --by KEY")
+                .invalidArgument,
+                "the runs form \(groups) configurations\(differ): compare two (a baseline and a candidate, each one run or its seeds), or group them with --by KEY"
+            )
         }
         return (a, b)
     }
@@ -391,7 +400,8 @@ extension Store {
             guard baseline.count >= 2, candidate.count >= 2 else {
                 throw StrataError(
                     .invalidArgument,
-                    "replicates are required but the baseline has \(baseline.count) run\(baseline.count == 1 ? "" : "s") and the candidate \(candidate.count): give at least two seeds of each configuration")
+                    "replicates are required but the baseline has \(baseline.count) run\(baseline.count == 1 ? "" : "s") and the candidate \(candidate.count): give at least two seeds of each configuration"
+                )
             }
             replicates = true
         case .withinRun:
@@ -408,12 +418,15 @@ extension Store {
             } else {
                 throw StrataError(
                     .invalidArgument,
-                    "the baseline has \(baseline.count) run\(baseline.count == 1 ? "" : "s") and the candidate \(candidate.count): replicates are required on both sides (at least two seeds each) or one run a side")
+                    "the baseline has \(baseline.count) run\(baseline.count == 1 ? "" : "s") and the candidate \(candidate.count): replicates are required on both sides (at least two seeds each) or one run a side"
+                )
             }
         }
         if !replicates, options.statistic == .last {
             throw StrataError(
-                .invalidArgument, "statistic last needs replicates (one run has one last value, no distribution): give at least two seeds a side, or use mean, min or pNN")
+                .invalidArgument,
+                "statistic last needs replicates (one run has one last value, no distribution): give at least two seeds a side, or use mean, min or pNN"
+            )
         }
         var windows: [[WindowValues]] = [[], []]
         var stats: [[RunStatistic]] = [[], []]
@@ -449,7 +462,8 @@ extension Store {
             for (r, n) in [(baseline[0], a.count), (candidate[0], b.count)] where n < 20 {
                 throw StrataError(
                     .invalidArgument,
-                    "run \"\(r.name)\": metric \"\(metric)\" has \(n) finite point\(n == 1 ? "" : "s") in \(Self.windowText(options.steps)); a within-run interval needs at least 20 a side (widen the window or give replicates)")
+                    "run \"\(r.name)\": metric \"\(metric)\" has \(n) finite point\(n == 1 ? "" : "s") in \(Self.windowText(options.steps)); a within-run interval needs at least 20 a side (widen the window or give replicates)"
+                )
             }
             let resamples = options.resamples ?? ComparisonMath.resamples(forPoints: Swift.max(a.count, b.count))
             let bs = ComparisonMath.blockBootstrap(a, b, statistic: options.statistic, confidence: options.confidence, resamples: resamples)

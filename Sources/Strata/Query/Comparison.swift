@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The statistic of a series over a window that `compare` compares: computed exactly from the
@@ -35,7 +35,8 @@ public enum WindowStatistic: Sendable, Hashable, CustomStringConvertible {
                 self = .quantile(pct / 100)
             } else {
                 throw StrataError(
-                    .invalidArgument, "statistic must be mean, min, last or pNN (p50, p90, p99, any level between p0 and p100 exclusive), got \"\(text.prefix(40))\"")
+                    .invalidArgument,
+                    "statistic must be mean, min, last or pNN (p50, p90, p99, any level between p0 and p100 exclusive), got \"\(text.prefix(40))\"")
             }
         }
     }
@@ -120,7 +121,8 @@ public struct Tolerance: Sendable, Hashable, CustomStringConvertible {
         let rel = text.hasSuffix("%")
         let number = rel ? String(text.dropLast()) : text
         guard let v = Double(number), v.isFinite, v >= 0, !number.hasPrefix(" ") else {
-            throw StrataError(.invalidArgument, "tolerance must be a percentage like 2% or an absolute amount like 0.5 (not negative), got \"\(text.prefix(40))\"")
+            throw StrataError(
+                .invalidArgument, "tolerance must be a percentage like 2% or an absolute amount like 0.5 (not negative), got \"\(text.prefix(40))\"")
         }
         self.init(amount: rel ? v / 100 : v, relative: rel)
     }

@@ -108,6 +108,7 @@ let package = Package(
                 .embedInCode("Web/workspace.js"),
                 .embedInCode("Web/runpage.js"),
                 .embedInCode("Web/sweeps.js"),
+                .embedInCode("Web/compare.js"),
                 .embedInCode("Web/app.js"),
             ]
         ),

@@ -4,6 +4,7 @@
 //   swift run -c release strata-bench --dataset DIR --out results.json [--repeat N]
 //   swift run -c release strata-bench --trials DIR --out results.json [--answers trials-answers.json] [--repeat N]
 //   swift run -c release strata-bench --quantiles LONG SWEEP --out q.json [--repeat N]   (QuantileBench.swift)
+//   swift run -c release strata-bench --compare LONG_STORE SWEEP_STORE [--repeat N]   (issue 16: hist, p99, compare)
 //
 // Each ingest runs in a fresh child process (this executable with --child) so its peak memory is
 // its own; figures are medians over --repeat runs (default 3).
@@ -53,6 +54,18 @@ if CommandLine.arguments.count >= 6 && CommandLine.arguments[1] == "--profile" {
     do {
         let s = try Queries.open(long: CommandLine.arguments[3], sweep: CommandLine.arguments[4])
         for _ in 0..<(Int(CommandLine.arguments[5]) ?? 100) { _ = try Queries.compute(CommandLine.arguments[2], s) }
+        exit(0)
+    } catch {
+        log("strata-bench: \(error)")
+        exit(1)
+    }
+}
+
+if CommandLine.arguments.count >= 4 && CommandLine.arguments[1] == "--compare" {
+    // strata-bench --compare LONG_STORE SWEEP_STORE [--repeat N]: issue 16's comparisons and histograms.
+    do {
+        let r = try CompareBench.run(long: CommandLine.arguments[2], sweep: CommandLine.arguments[3], repeats: Int(arg("--repeat") ?? "5") ?? 5)
+        print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]), as: UTF8.self))
         exit(0)
     } catch {
         log("strata-bench: \(error)")

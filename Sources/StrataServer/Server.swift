@@ -53,6 +53,8 @@ public enum StrataServer {
         router.get("/api/band") { request, _ in try await api.wrap { try await api.band(request) } }
         router.get("/api/quantiles") { request, _ in try await api.wrap { try await api.quantiles(request) } }
         router.get("/api/summary") { request, _ in try await api.wrap { try await api.summary(request) } }
+        router.get("/api/compare") { request, _ in try await api.wrap { try await api.compare(request) } }
+        router.get("/api/hist") { request, _ in try await api.wrap { try await api.hist(request) } }
         MLflowAPI.register(on: router, store: store, keys: api.keys, maxBodyBytes: maxBodyBytes)
         router.get("/api/export") { request, _ in try await api.wrap { try await api.export(request) } }
         let gate = Gate(next: router.buildResponder(), tokens: api.tokens, site: site)

@@ -35,7 +35,7 @@ enum WebPage {
         "/assets/style.css": Asset(PackageResources.style_css, "text/css; charset=utf-8"),
         // Scripts, loaded in this order by index.html: API and number formats, view state and its
         // URL, axis ticks, the chart panel, the runs table, the workspace, the run page, the sweeps
-        // (parallel coordinates and scatter), wiring.
+        // (parallel coordinates and scatter), the comparison with the baseline, wiring.
         "/assets/api.js": Asset(PackageResources.api_js, javaScript),
         "/assets/state.js": Asset(PackageResources.state_js, javaScript),
         "/assets/ticks.js": Asset(PackageResources.ticks_js, javaScript),
@@ -44,6 +44,7 @@ enum WebPage {
         "/assets/workspace.js": Asset(PackageResources.workspace_js, javaScript),
         "/assets/runpage.js": Asset(PackageResources.runpage_js, javaScript),
         "/assets/sweeps.js": Asset(PackageResources.sweeps_js, javaScript),
+        "/assets/compare.js": Asset(PackageResources.compare_js, javaScript),
         "/assets/app.js": Asset(PackageResources.app_js, javaScript)
     ]
 

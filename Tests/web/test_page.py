@@ -785,3 +785,43 @@ def test_baseline_deltas_in_hover_and_summary(server, page):
     assert checked >= 1
     shot(page, "15-baseline")
     page.mouse("mouseMoved", 5, 5)
+
+
+def test_comparison_with_the_baseline_shows_the_apis_verdicts(server, page):
+    """The comparison view: one row per selected run against the baseline, each the answer of
+    GET /api/compare (values, interval, verdict), an error in the row when the API refuses."""
+    ids = ids_by_name(server)
+    base, faster, diverged = ids["lr0.001-s0"], ids["lr0.003-s0"], ids["diverged"]
+    page.eval("App.select(%s)" % json.dumps([base, faster, diverged]))
+    page.click(*center(page, "#runs tr.run[data-id=%s] input.base" % json.dumps(base)))
+    page.wait("(document.querySelector('#runs input.base:checked') || {closest: () => ({dataset: {}})}).closest('tr').dataset.id === %s" % json.dumps(base), what="baseline set")
+    page.click(*center(page, "#comparebox > summary"))
+    page.wait("document.querySelector('#comparebox').open", what="comparison open")
+    set_control(page, "#cmpmetric", "train/loss")
+    set_control(page, "#cmpstat", "p50")
+    set_control(page, "#cmpfrom", "200")
+    page.wait("document.querySelector('#comparebox').dataset.rows === '2' && document.querySelectorAll('#cmptable tbody tr').length === 2", what="two comparison rows")
+    rows = page.eval("[...document.querySelectorAll('#cmptable tbody tr')].map(r => ({id: r.dataset.id, verdict: r.dataset.verdict,"
+                     " cells: Object.fromEntries([...r.cells].filter(c => c.dataset.k).map(c => [c.dataset.k, c.textContent])), text: r.textContent}))")
+    by_id = {r["id"]: r for r in rows}
+    # Seeds of the same config (params but the seed) on each side: 2 vs 2, Welch's interval.
+    api = server.get("/api/compare?baseline=%s&candidate=%s&metric=train/loss&stat=p50&from=200&seeds=1" % (base, faster))
+    m = api["metrics"][0]
+    r = by_id[faster]
+    assert r["verdict"] == m["verdict"] and m["verdict"] in ("regression", "improvement", "within_noise")
+    assert r["cells"]["sides"] == "2 vs 2 seeds" and m["method"] == "welch_t"
+    assert math.isclose(float(r["cells"]["baseline"]), api_num(m["baseline"]), rel_tol=1e-3)
+    assert math.isclose(float(r["cells"]["candidate"]), api_num(m["candidate"]), rel_tol=1e-3)
+    lo, hi = (float(x) for x in r["cells"]["interval"].strip("[]").split(", "))
+    assert math.isclose(lo, api_num(m["interval"][0]), rel_tol=1e-3) and math.isclose(hi, api_num(m["interval"][1]), rel_tol=1e-3)
+    # The diverged run has no seeds: the API refuses an unequal comparison, and the row says why.
+    assert by_id[diverged]["verdict"] == "error" and "replicates are required" in by_id[diverged]["text"]
+    # Without seeds: one run a side, the block bootstrap over the window.
+    set_control(page, "#cmpseeds", checked=False)
+    page.wait("[...document.querySelectorAll('#cmptable tbody tr')].every(r => r.dataset.verdict !== 'error') && document.querySelectorAll('#cmptable tbody tr').length === 2", what="rows without seeds")
+    sides = page.eval("[...document.querySelectorAll('#cmptable td[data-k=sides]')].map(c => c.textContent)")
+    assert sides == ["1 vs 1 run", "1 vs 1 run"]
+    api = server.get("/api/compare?baseline=%s&candidate=%s&metric=train/loss&stat=p50&from=200" % (base, faster))
+    assert page.eval("document.querySelector('#cmptable tr[data-id=%s]').dataset.verdict" % json.dumps(faster)) == api["metrics"][0]["verdict"]
+    shot(page, "20-comparison")
+    page.eval("document.querySelector('#comparebox').open = false")

@@ -17,6 +17,7 @@ const App = {
     this.fillGroups();
     Table.render();
     Sweeps.render();
+    Compare.render();
     URLState.save();
     if (S.page === "workspace") Workspace.render();
     return true;
@@ -33,19 +34,19 @@ const App = {
     S.selected = S.selected.filter(x => x !== id);
     if (on) { S.selected.push(id); colorOf(id); }
     if (!on && S.baseline === id) S.baseline = null;
-    Table.render(); URLState.save(); Workspace.render();
+    Table.render(); URLState.save(); Workspace.render(); Compare.render();
   },
   // Replaces the selection (the sweeps scatter's brush).
   select(ids) {
     S.selected = ids.slice();
     S.selected.forEach(colorOf);
     if (S.baseline && !S.selected.includes(S.baseline)) S.baseline = null;
-    Table.render(); URLState.save(); Workspace.render(); Sweeps.render();
+    Table.render(); URLState.save(); Workspace.render(); Sweeps.render(); Compare.render();
   },
   setBaseline(id) {
     S.baseline = id;
     if (id && !S.selected.includes(id)) { S.selected.push(id); colorOf(id); }
-    Table.render(); URLState.save(); Workspace.render();
+    Table.render(); URLState.save(); Workspace.render(); Compare.render();
   },
   // The group-by chooser: params of the runs shown, and the context labels of their series
   // (looked up when the chooser opens). S.group is a comma-separated list of keys: a param name,
@@ -176,6 +177,7 @@ const App = {
     let resizeTimer = null;
     window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => Workspace.refresh(), 150); });
     Sweeps.attach();
+    Compare.attach();
     setInterval(() => this.poll(), 1000);
     this.reloadRuns().then(() => { if (S.page === "run") this.showPage(); else { $("#runview").hidden = true; } document.body.dataset.ready = "1"; });
   },

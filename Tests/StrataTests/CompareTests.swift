@@ -77,7 +77,7 @@ struct CompareTests {
             let rb = BlockResampler(b, blockLength: 1, statistic: .mean)
             var diffs = (0..<400).map { _ in rb.draw(&r) - ra.draw(&r) }
             diffs.sort()
-            if ExactQuantile.of(sorted: diffs, 0.025) <= 1 && ExactQuantile.of(sorted: diffs, 0.975) >= 1 { coveredIID += 1 }
+            if Quantile.of(sorted: diffs, 0.025) <= 1 && Quantile.of(sorted: diffs, 0.975) >= 1 { coveredIID += 1 }
         }
         let c = Double(covered) / Double(sims)
         let iid = Double(coveredIID) / Double(sims)
@@ -141,9 +141,9 @@ struct CompareTests {
                 let h = Double(n - 1) * q
                 let lo = Int(h.rounded(.down))
                 let want = lo + 1 < n ? s[lo] + (h - Double(lo)) * (s[lo + 1] - s[lo]) : s[lo]
-                #expect(ExactQuantile.of(sorted: s, q) == want)
+                #expect(Quantile.of(sorted: s, q) == want)
                 var copy = v
-                #expect(ExactQuantile.select(&copy, q) == want)
+                #expect(Quantile.select(&copy, q) == want)
             }
         }
     }
@@ -184,7 +184,7 @@ struct CompareTests {
         let c = try store.compare(baseline: base, candidate: cand, metric: "train/step_ms", options: o)
         func brute(_ name: String) -> Double {
             let v = raw[name]!.filter { (50..<250).contains($0.0) && $0.1.isFinite }.map(\.1).sorted()
-            return ExactQuantile.of(sorted: v, 0.9)
+            return Quantile.of(sorted: v, 0.9)
         }
         let a = base.map { brute($0.name) }
         let b = cand.map { brute($0.name) }
@@ -294,7 +294,7 @@ struct CompareTests {
         }
         #expect(cumulative == finite.count)
         let sorted = finite.sorted()
-        for q in h.quantiles { #expect(q.value == ExactQuantile.of(sorted: sorted, q.level)) }
+        for q in h.quantiles { #expect(q.value == Quantile.of(sorted: sorted, q.level)) }
     }
 
     @Test func storedTolerancesRoundTripAndRefuseDamage() throws {

@@ -121,8 +121,8 @@ public struct Histogram: Sendable {
         public var cumulativeFraction: Double
     }
 
-    /// One exact quantile (see ``ExactQuantile``).
-    public struct Quantile: Sendable, Hashable {
+    /// One exact quantile (see ``Quantile``).
+    public struct QuantileValue: Sendable, Hashable {
         /// The level.
         public var level: Double
         /// The value.
@@ -146,7 +146,7 @@ public struct Histogram: Sendable {
     /// Equal-width bins from `min` to `max` (one bin when they are equal).
     public var bins: [Bin]
     /// Exact quantiles at 1, 5, 10, 25, 50, 75, 90, 95 and 99 %: the ECDF's inverse.
-    public var quantiles: [Quantile]
+    public var quantiles: [QuantileValue]
 
     /// The levels of ``quantiles``.
     public static let levels = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
@@ -188,7 +188,7 @@ public struct Histogram: Sendable {
         return Histogram(
             count: window.count, finiteCount: sorted.count, nanCount: window.nanCount, positiveInfinityCount: window.positiveInfinityCount,
             negativeInfinityCount: window.negativeInfinityCount, min: lo, max: hi, bins: out,
-            quantiles: levels.map { Quantile(level: $0, value: ExactQuantile.of(sorted: sorted, $0)) })
+            quantiles: levels.map { QuantileValue(level: $0, value: Quantile.of(sorted: sorted, $0)) })
     }
 }
 

@@ -227,11 +227,9 @@ public enum Quantile {
             // Select the ranks in ascending order: after rank r is in place, every later rank lies
             // in v[(r + 1)...], which holds values at least v[r].
             var from = 0
-            v.withUnsafeMutableBufferPointer { b in
-                for r in ranks.sorted() {
-                    Quantile.select(b, r, from: from)
-                    from = r + 1
-                }
+            for r in ranks.sorted() {
+                Quantile.select(&v, r, from: from)
+                from = r + 1
             }
         }
         return qs.map { q in interpolate(n: n, q: q) { v[$0] } }
@@ -240,7 +238,7 @@ public enum Quantile {
     /// Puts the value of rank `k` at index k of `b` with every value before it ≤ and every value
     /// after it ≥ (Hoare partition around a median of three), looking only at `b[from...]`
     /// (everything before `from` is already ≤ it).
-    static func select(_ b: UnsafeMutableBufferPointer<Double>, _ k: Int, from: Int) {
+    static func select(_ b: inout [Double], _ k: Int, from: Int) {
         var lo = from, hi = b.count - 1
         while hi > lo {
             if hi - lo < 16 {
@@ -266,6 +264,29 @@ public enum Quantile {
             }
             if k <= j { hi = j } else if k >= i { lo = i } else { return }
         }
+    }
+
+    /// The `q`-quantile of values already sorted ascending (no NaN, at least one).
+    ///
+    /// - Parameters:
+    ///   - sorted: Values in ascending order, without NaN; must not be empty.
+    ///   - q: The level, from 0 (the minimum) to 1 (the maximum).
+    /// - Returns: The interpolated order statistic at h = (n − 1)·q.
+    public static func of(sorted: [Double], _ q: Double) -> Double {
+        precondition(!sorted.isEmpty, "quantile of no values")
+        return interpolate(n: sorted.count, q: Swift.min(Swift.max(q, 0), 1)) { sorted[$0] }
+    }
+
+    /// The `q`-quantile of values in any order (no NaN, at least one), by selection (expected
+    /// linear time); `values` is reordered.
+    ///
+    /// - Parameters:
+    ///   - values: Values without NaN (reordered in place); must not be empty.
+    ///   - q: The level, from 0 to 1.
+    /// - Returns: The same value as ``of(sorted:_:)`` on the sorted values.
+    public static func select(_ values: inout [Double], _ q: Double) -> Double {
+        precondition(!values.isEmpty, "quantile of no values")
+        return exactInPlace(&values, [Swift.min(Swift.max(q, 0), 1)])[0]
     }
 
     /// Exact quantiles of `values` by this definition (NaN left out): what `exact: true` queries

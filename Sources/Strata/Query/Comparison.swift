@@ -13,7 +13,7 @@ public enum WindowStatistic: Sendable, Hashable, CustomStringConvertible {
     case min
     /// The value of the last finite point (greatest step; among points of one step, the last logged).
     case last
-    /// The exact quantile at a level strictly between 0 and 1 (see ``ExactQuantile``).
+    /// The exact quantile at a level strictly between 0 and 1 (see ``Quantile``).
     case quantile(Double)
 
     /// Parses `mean`, `min`, `last`, or `pNN` with NN strictly between 0 and 100 (`p50`, `p99`, `p99.9`).
@@ -29,7 +29,7 @@ public enum WindowStatistic: Sendable, Hashable, CustomStringConvertible {
         default:
             let digits = text.dropFirst()
             if text.hasPrefix("p"), !digits.isEmpty, digits.allSatisfy({ $0 == "." || ("0"..."9").contains($0) }), let pct = Double(digits) {
-                guard ExactQuantile.isValidLevel(pct / 100) else {
+                guard Quantile.isValid(pct / 100) else {
                     throw StrataError(.invalidArgument, "statistic \(text): quantile \(pct / 100) is outside (0, 1); use p1 to p99.9")
                 }
                 self = .quantile(pct / 100)
@@ -67,7 +67,7 @@ public enum WindowStatistic: Sendable, Hashable, CustomStringConvertible {
         case .last: return values.last!
         case .quantile(let q):
             var copy = values
-            return ExactQuantile.select(&copy, q)
+            return Quantile.select(&copy, q)
         }
     }
 }
@@ -362,8 +362,8 @@ public enum ComparisonMath {
         if diffs.contains(where: \.isNaN) { return (d, -Double.infinity...Double.infinity, (la, lb)) }
         diffs.sort()
         let alpha = 1 - confidence
-        let lo = ExactQuantile.of(sorted: diffs, alpha / 2)
-        let hi = ExactQuantile.of(sorted: diffs, 1 - alpha / 2)
+        let lo = Quantile.of(sorted: diffs, alpha / 2)
+        let hi = Quantile.of(sorted: diffs, 1 - alpha / 2)
         return (d, range(lo, hi), (la, lb))
     }
 }
@@ -429,7 +429,7 @@ struct BlockResampler {
                 let st = Int(rng.next() % starts)
                 sample.append(contentsOf: values[st..<(st + length)])
             }
-            return ExactQuantile.select(&sample, q)
+            return Quantile.select(&sample, q)
         }
     }
 }

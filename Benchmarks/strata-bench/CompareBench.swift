@@ -38,7 +38,9 @@ enum CompareBench {
         let runs = try s.runs()
         var o = CompareOptions()
         o.statistic = .quantile(0.99)
-        out["compare_within"] = try time(repeats) { _ = try s.compare(baseline: [runs[0]], candidate: [runs[1]], metric: "train/grad_norm", options: o) }
+        out["compare_within"] = try time(repeats) {
+            _ = try s.compare(baseline: [runs[0]], candidate: [runs[1]], metric: "train/grad_norm", options: o)
+        }
         var groups: [[String: ParamValue]: [RunInfo]] = [:]
         for r in runs { groups[Store.configuration(of: r), default: []].append(r) }
         let replicated = groups.values.filter { $0.count >= 2 }.sorted { $0[0].id < $1[0].id }

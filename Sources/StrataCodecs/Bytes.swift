@@ -217,3 +217,131 @@ func unpack(_ p: UnsafeRawPointer, avail: Int, width: Int, first: Int, n: Int, _
         i &+= 1
     }
 }
+
+// MARK: Bulk unpacking
+
+/// Values per block, the size of the scratch buffers `unpackAll` fills.
+let unpackScratchSize = ColumnFormat.blockSize
+
+/// Unpacks values 0..<n (n ≤ `unpackScratchSize`) of a block's packed data into out[0..<n], with the
+/// same precondition as `unpack`. Groups of 8 values are unpacked by code specialised for the width
+/// (constant offsets, shifts and mask, no per-value branches) while their 8-byte reads stay inside
+/// the buffer; the remaining values go through `unpack`.
+@inline(__always)
+func unpackAll(_ p: UnsafeRawPointer, avail: Int, width: Int, n: Int, into out: UnsafeMutablePointer<UInt64>) {
+    if width == 0 {
+        out.update(repeating: 0, count: n)
+        return
+    }
+    var done = 0
+    if width <= 56 {
+        // Group g reads bytes g*width ..< g*width + (7*width)/8 + 8.
+        let groupReach = (7 &* width) >> 3 &+ 8
+        var groups = n >> 3
+        if avail < groupReach {
+            groups = 0
+        } else {
+            groups = min(groups, (avail &- groupReach) / width &+ 1)
+        }
+        if groups > 0 {
+            unpackGroups(p, width: width, groups: groups, out)
+            done = groups &<< 3
+        }
+    } else if width == 64 {
+        for i in 0..<n {
+            out[i] = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))
+        }
+        return
+    }
+    if done < n {
+        unpack(p, avail: avail, width: width, first: done, n: n &- done) { i, u in out[i] = u }
+    }
+}
+
+/// Dispatches to the width-specialised unpacker (1...56 bits).
+@inline(never)
+func unpackGroups(_ p: UnsafeRawPointer, width: Int, groups: Int, _ out: UnsafeMutablePointer<UInt64>) {
+    switch width {
+    case 1: unpackGroups(p, 1, groups, out)
+    case 2: unpackGroups(p, 2, groups, out)
+    case 3: unpackGroups(p, 3, groups, out)
+    case 4: unpackGroups(p, 4, groups, out)
+    case 5: unpackGroups(p, 5, groups, out)
+    case 6: unpackGroups(p, 6, groups, out)
+    case 7: unpackGroups(p, 7, groups, out)
+    case 8: unpackGroups(p, 8, groups, out)
+    case 9: unpackGroups(p, 9, groups, out)
+    case 10: unpackGroups(p, 10, groups, out)
+    case 11: unpackGroups(p, 11, groups, out)
+    case 12: unpackGroups(p, 12, groups, out)
+    case 13: unpackGroups(p, 13, groups, out)
+    case 14: unpackGroups(p, 14, groups, out)
+    case 15: unpackGroups(p, 15, groups, out)
+    case 16: unpackGroups(p, 16, groups, out)
+    case 17: unpackGroups(p, 17, groups, out)
+    case 18: unpackGroups(p, 18, groups, out)
+    case 19: unpackGroups(p, 19, groups, out)
+    case 20: unpackGroups(p, 20, groups, out)
+    case 21: unpackGroups(p, 21, groups, out)
+    case 22: unpackGroups(p, 22, groups, out)
+    case 23: unpackGroups(p, 23, groups, out)
+    case 24: unpackGroups(p, 24, groups, out)
+    case 25: unpackGroups(p, 25, groups, out)
+    case 26: unpackGroups(p, 26, groups, out)
+    case 27: unpackGroups(p, 27, groups, out)
+    case 28: unpackGroups(p, 28, groups, out)
+    case 29: unpackGroups(p, 29, groups, out)
+    case 30: unpackGroups(p, 30, groups, out)
+    case 31: unpackGroups(p, 31, groups, out)
+    case 32: unpackGroups(p, 32, groups, out)
+    case 33: unpackGroups(p, 33, groups, out)
+    case 34: unpackGroups(p, 34, groups, out)
+    case 35: unpackGroups(p, 35, groups, out)
+    case 36: unpackGroups(p, 36, groups, out)
+    case 37: unpackGroups(p, 37, groups, out)
+    case 38: unpackGroups(p, 38, groups, out)
+    case 39: unpackGroups(p, 39, groups, out)
+    case 40: unpackGroups(p, 40, groups, out)
+    case 41: unpackGroups(p, 41, groups, out)
+    case 42: unpackGroups(p, 42, groups, out)
+    case 43: unpackGroups(p, 43, groups, out)
+    case 44: unpackGroups(p, 44, groups, out)
+    case 45: unpackGroups(p, 45, groups, out)
+    case 46: unpackGroups(p, 46, groups, out)
+    case 47: unpackGroups(p, 47, groups, out)
+    case 48: unpackGroups(p, 48, groups, out)
+    case 49: unpackGroups(p, 49, groups, out)
+    case 50: unpackGroups(p, 50, groups, out)
+    case 51: unpackGroups(p, 51, groups, out)
+    case 52: unpackGroups(p, 52, groups, out)
+    case 53: unpackGroups(p, 53, groups, out)
+    case 54: unpackGroups(p, 54, groups, out)
+    case 55: unpackGroups(p, 55, groups, out)
+    default: unpackGroups(p, 56, groups, out)
+    }
+}
+
+/// Unpacks `groups` groups of 8 values of `w` bits (a constant once inlined into the dispatch
+/// above: every offset, shift and the mask fold to constants). Group g starts at byte g*w.
+@inline(__always)
+func unpackGroups(_ p: UnsafeRawPointer, _ w: Int, _ groups: Int, _ out: UnsafeMutablePointer<UInt64>) {
+    let mask: UInt64 = (1 &<< UInt64(w)) &- 1
+    @inline(__always) func value(_ q: UnsafeRawPointer, _ k: Int) -> UInt64 {
+        let bit = k &* w
+        return (UInt64(littleEndian: q.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self)) >> UInt64(bit & 7)) & mask
+    }
+    var q = p
+    var o = out
+    for _ in 0..<groups {
+        o[0] = value(q, 0)
+        o[1] = value(q, 1)
+        o[2] = value(q, 2)
+        o[3] = value(q, 3)
+        o[4] = value(q, 4)
+        o[5] = value(q, 5)
+        o[6] = value(q, 6)
+        o[7] = value(q, 7)
+        q += w
+        o += 8
+    }
+}

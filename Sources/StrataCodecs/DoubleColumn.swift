@@ -536,11 +536,10 @@ package enum DoubleColumn {
         guard start >= 0 && start < bytes.count else { throw CodecError("double column: block offset \(start) outside the column") }
         r.pos = start
         let base = r.base, end = r.end
-        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: unpackScratchSize) { (buf) throws(CodecError) in
-            let s = buf.baseAddress!
+        try withScratch { (s, s32) throws(CodecError) in
             _ = try forEachBlock(&r, count: count, range: range, from: k0, read: readBlock) { b, lo, hi, at in
                 let blockStart = at &+ range.lowerBound &- lo
-                decodeBlock(base, end, b, min(ColumnFormat.blockSize, count &- blockStart), lo, hi, out + at, s)
+                decodeBlock(base, end, b, min(ColumnFormat.blockSize, count &- blockStart), lo, hi, out + at, s, s32)
             }
         }
     }
@@ -560,24 +559,35 @@ package enum DoubleColumn {
         _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<UInt64>
     ) throws(CodecError) {
         let base = r.base, end = r.end
-        let all = try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: unpackScratchSize) { (buf) throws(CodecError) -> Bool in
-            let s = buf.baseAddress!
-            return try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+        let all = try withScratch { (s, s32) throws(CodecError) -> Bool in
+            try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
                 let blockStart = at &+ range.lowerBound &- lo
-                decodeBlock(base, end, b, min(ColumnFormat.blockSize, count &- blockStart), lo, hi, dst + at, s)
+                decodeBlock(base, end, b, min(ColumnFormat.blockSize, count &- blockStart), lo, hi, dst + at, s, s32)
             }
         }
         if all { try r.expectEnd(count: count) }
     }
 
+    /// Runs `body` with stack scratch for one block's unpacked values, as UInt64 and as UInt32.
+    @inline(__always)
+    static func withScratch<R>(
+        _ body: (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<UInt32>) throws(CodecError) -> R
+    ) throws(CodecError) -> R {
+        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: unpackScratchSize) { (b64) throws(CodecError) -> R in
+            try withUnsafeTemporaryAllocation(of: UInt32.self, capacity: unpackScratchSize) { (b32) throws(CodecError) -> R in
+                try body(b64.baseAddress!, b32.baseAddress!)
+            }
+        }
+    }
+
     /// Decodes values lo..<hi of a parsed (and so bounds-checked) block of `n` values into
-    /// out[0..<hi-lo]; `s` is scratch for `unpackScratchSize` values. The whole block is unpacked
+    /// out[0..<hi-lo]; `s` and `s32` are scratch for `unpackScratchSize` values. The whole block is unpacked
     /// at once (`unpackAll`), then mapped in a branch-free loop the compiler can vectorise, or
     /// prefix-summed (the delta codecs).
     @inline(__always)
     static func decodeBlock(
         _ base: UnsafeRawPointer, _ end: Int, _ b: Block, _ n: Int, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<UInt64>,
-        _ s: UnsafeMutablePointer<UInt64>
+        _ s: UnsafeMutablePointer<UInt64>, _ s32: UnsafeMutablePointer<UInt32>
     ) {
         let p = base + b.packed
         let avail = end - b.packed
@@ -602,10 +612,11 @@ package enum DoubleColumn {
             let q = Double(sign: .plus, exponent: b.exponent, significand: 1), k = Double(b.divisor)
             for i in lo..<hi { out[i &- lo] = ((Double(m &+ Int64(bitPattern: s[i])) * q) / k).bitPattern }
         case codecFloat32:
-            unpackAll(p, avail: avail, width: b.width, n: n, into: s)
+            // Width ≤ 32 (checked by readBlock): unpacked as UInt32, four to a vector register.
+            unpackAll(p, avail: avail, width: b.width, n: n, into: s32)
             let m = UInt32(truncatingIfNeeded: b.base)
             for i in lo..<hi {
-                let f = Float(bitPattern: unmap32(m &+ UInt32(truncatingIfNeeded: s[i])))
+                let f = Float(bitPattern: unmap32(m &+ s32[i]))
                 out[i &- lo] = Double(f).bitPattern
             }
         case codecDelta:

@@ -14,21 +14,31 @@ enum CodecColumns {
         out.append(("decimal", (0..<n).map { _ in Double(Int64(g.next() % 100_000)) / 100 }))
         var loss = 3.0
         out.append(
-            ("float32-for",
+            (
+                "float32-for",
                 (0..<n).map { _ in
                     loss *= 0.99999
                     return Double(Float(loss * (1 + Double(g.next() % 1000) * 1e-5)))
-                }))
+                }
+            ))
         var v = 1.0
-        out.append(("float64-delta", (0..<n).map { _ in v += Double(g.next() % 1000) * 1e-12 + 1e-9; return v }))
+        out.append(
+            (
+                "float64-delta",
+                (0..<n).map { _ in
+                    v += Double(g.next() % 1000) * 1e-12 + 1e-9; return v
+                }
+            ))
         var t = 0.25, dt = 1e-3
         out.append(
-            ("float64-dod",
+            (
+                "float64-dod",
                 (0..<n).map { _ in
                     dt += Double(Int64(g.next() % 64) - 32) * 1e-15
                     t += dt
                     return t
-                }))
+                }
+            ))
         out.append(("raw64", (0..<n).map { _ in Double(bitPattern: g.next()) }))
         out.append(("mean-for", (0..<n).map { _ in Double(Float(Double(g.next() % 100_000) / 997)) / 390 }))
         return out
@@ -40,7 +50,12 @@ enum CodecColumns {
         var ms: Int64 = 1_700_000_000_000
         return [
             ("linear", (0..<n).map { Int64($0) * 10 }),
-            ("delta-for", (0..<n).map { _ in ms += 200 + Int64(g.next() % 64); return ms }),
+            (
+                "delta-for",
+                (0..<n).map { _ in
+                    ms += 200 + Int64(g.next() % 64); return ms
+                }
+            ),
             ("for", (0..<n).map { _ in Int64(g.next() % 1_000_000) })
         ]
     }

@@ -249,7 +249,10 @@ import Testing
                     sets.append((0..<count).map { _ in Double(Float(bitPattern: 0x3F00_0000 | UInt32(r() & 0x7F_FFFF))) })  // float32
                 }
                 var v = 1.0
-                sets.append((0..<count).map { _ in v += Double(r() % 1000) * 1e-12 + 1e-9; return v })  // smooth float64
+                sets.append(
+                    (0..<count).map { _ in
+                        v += Double(r() % 1000) * 1e-12 + 1e-9; return v
+                    })  // smooth float64
                 var t = 0.37
                 var dt = 1e-3
                 sets.append(

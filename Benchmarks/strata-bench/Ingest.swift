@@ -31,7 +31,8 @@ enum Ingest {
                     let step = steps[i]
                     for k in 0..<cols.count { values[k] = cols[k].values[i] }
                     if dictionary {
-                        var d: [String: Double] = [:]
+                        // Sized once, as a dictionary literal is (no growth while filling it).
+                        var d = [String: Double](minimumCapacity: names.count)
                         for k in 0..<names.count { d[names[k]] = values[k] }
                         try run.log(d, step: step, time: times[i])
                     } else {
@@ -40,7 +41,7 @@ enum Ingest {
                     if !sparse.isEmpty && sparseIndex < sparseData[0].steps.count && sparseData[0].steps[sparseIndex] == step {
                         for k in 0..<sparse.count { sv[k] = sparseData[k].values[sparseIndex] }
                         if dictionary {
-                            var d: [String: Double] = [:]
+                            var d = [String: Double](minimumCapacity: sparseNames.count)
                             for k in 0..<sparseNames.count { d[sparseNames[k]] = sv[k] }
                             try run.log(d, step: step, time: sparseData[0].times[sparseIndex])
                         } else {

@@ -104,6 +104,15 @@ if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--catalog" {
     }
 }
 
+if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "--codecs" {
+    // strata-bench --codecs [SECONDS]: per-codec decode rates (points/s) as JSON.
+    let rates = CodecRates.run(seconds: Double(CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "0.5") ?? 0.5)
+    for (k, v) in rates.sorted(by: { $0.key < $1.key }) { log(String(format: "  %-28@ %8.0f M points/s", k, v / 1e6)) }
+    let data = try! JSONSerialization.data(withJSONObject: rates, options: [.prettyPrinted, .sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+    exit(0)
+}
+
 if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--child" {
     let mode = CommandLine.arguments[2], dir = CommandLine.arguments[3], store = CommandLine.arguments[4]
     do {
@@ -201,6 +210,11 @@ do {
         results["bytes_per_point_sweep"] = i2.bpp
         results["I2_peak_rss_mib"] = i2.rss
         results["codecs_sweep"] = try codecBreakdown(i2.store, points: ws.points)
+        log("Decode rate per codec (one 65,536-value column, in cache):")
+        results["decode_points_per_s"] = CodecRates.run(seconds: 0.3)
+        for (k, v) in (results["decode_points_per_s"] as! [String: Double]).sorted(by: { $0.key < $1.key }) {
+            log(String(format: "  %-28@ %8.0f M points/s", k, v / 1e6))
+        }
         if let answersPath = arg("--answers") {
             let (answers, timings) = try Queries.run(long: i1.store, sweep: i2.store, repeats: max(5, repeats))
             let data = try JSONSerialization.data(withJSONObject: answers, options: [.prettyPrinted, .sortedKeys])

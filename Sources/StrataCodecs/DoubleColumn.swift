@@ -536,8 +536,11 @@ package enum DoubleColumn {
         guard start >= 0 && start < bytes.count else { throw CodecError("double column: block offset \(start) outside the column") }
         r.pos = start
         let base = r.base, end = r.end
-        _ = try forEachBlock(&r, count: count, range: range, from: k0, read: readBlock) { b, lo, hi, at in
-            decodeBlock(base, end, b, lo, hi, out + at)
+        try withScratch { (s, s32) throws(CodecError) in
+            _ = try forEachBlock(&r, count: count, range: range, from: k0, read: readBlock) { b, lo, hi, at in
+                let blockStart = at &+ range.lowerBound &- lo
+                decodeBlock(base, end, b, min(ColumnFormat.blockSize, count &- blockStart), lo, hi, out + at, s, s32)
+            }
         }
     }
 
@@ -556,86 +559,108 @@ package enum DoubleColumn {
         _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<UInt64>
     ) throws(CodecError) {
         let base = r.base, end = r.end
-        let all = try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
-            decodeBlock(base, end, b, lo, hi, dst + at)
+        let all = try withScratch { (s, s32) throws(CodecError) -> Bool in
+            try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+                let blockStart = at &+ range.lowerBound &- lo
+                decodeBlock(base, end, b, min(ColumnFormat.blockSize, count &- blockStart), lo, hi, dst + at, s, s32)
+            }
         }
         if all { try r.expectEnd(count: count) }
     }
 
-    /// Decodes values lo..<hi of a parsed (and so bounds-checked) block into out[0..<hi-lo].
+    /// Runs `body` with stack scratch for one block's unpacked values, as UInt64 and as UInt32.
     @inline(__always)
-    static func decodeBlock(_ base: UnsafeRawPointer, _ end: Int, _ b: Block, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<UInt64>) {
+    static func withScratch<R>(
+        _ body: (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<UInt32>) throws(CodecError) -> R
+    ) throws(CodecError) -> R {
+        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: unpackScratchSize) { (b64) throws(CodecError) -> R in
+            try withUnsafeTemporaryAllocation(of: UInt32.self, capacity: unpackScratchSize) { (b32) throws(CodecError) -> R in
+                try body(b64.baseAddress!, b32.baseAddress!)
+            }
+        }
+    }
+
+    /// Decodes values lo..<hi of a parsed (and so bounds-checked) block of `n` values into
+    /// out[0..<hi-lo]; `s` and `s32` are scratch for `unpackScratchSize` values. The whole block is unpacked
+    /// at once (`unpackAll`), then mapped in a branch-free loop the compiler can vectorise, or
+    /// prefix-summed (the delta codecs).
+    @inline(__always)
+    static func decodeBlock(
+        _ base: UnsafeRawPointer, _ end: Int, _ b: Block, _ n: Int, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<UInt64>,
+        _ s: UnsafeMutablePointer<UInt64>, _ s32: UnsafeMutablePointer<UInt32>
+    ) {
         let p = base + b.packed
         let avail = end - b.packed
-        let n = hi - lo
         switch b.codec {
         case codecRaw:
-            for i in 0..<n {
-                out[i] = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: (lo + i) * 8, as: UInt64.self))
+            let src = p + lo &* 8
+            for i in 0..<(hi &- lo) {
+                out[i] = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))
             }
         case codecInt:
+            unpackAll(p, avail: avail, width: b.width, n: n, into: s)
             let m = Int64(bitPattern: b.base)
-            unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
-                out[i &- lo] = Double(m &+ Int64(bitPattern: u)).bitPattern
-            }
+            for i in lo..<hi { out[i &- lo] = Double(m &+ Int64(bitPattern: s[i])).bitPattern }
         case codecDecimal:
+            unpackAll(p, avail: avail, width: b.width, n: n, into: s)
             let m = Int64(bitPattern: b.base)
             let p10 = pow10[b.exponent]
-            unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
-                out[i &- lo] = (Double(m &+ Int64(bitPattern: u)) / p10).bitPattern
-            }
+            for i in lo..<hi { out[i &- lo] = (Double(m &+ Int64(bitPattern: s[i])) / p10).bitPattern }
         case codecMean:
+            unpackAll(p, avail: avail, width: b.width, n: n, into: s)
             let m = Int64(bitPattern: b.base)
             let q = Double(sign: .plus, exponent: b.exponent, significand: 1), k = Double(b.divisor)
-            unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
-                out[i &- lo] = ((Double(m &+ Int64(bitPattern: u)) * q) / k).bitPattern
-            }
+            for i in lo..<hi { out[i &- lo] = ((Double(m &+ Int64(bitPattern: s[i])) * q) / k).bitPattern }
         case codecFloat32:
+            // Width ≤ 32 (checked by readBlock): unpacked as UInt32, four to a vector register.
+            unpackAll(p, avail: avail, width: b.width, n: n, into: s32)
             let m = UInt32(truncatingIfNeeded: b.base)
-            unpack(p, avail: avail, width: b.width, first: lo, n: n) { i, u in
-                let f = Float(bitPattern: unmap32(m &+ UInt32(truncatingIfNeeded: u)))
+            for i in lo..<hi {
+                let f = Float(bitPattern: unmap32(m &+ s32[i]))
                 out[i &- lo] = Double(f).bitPattern
             }
         case codecDelta:
-            // m(i) = m(0) + Σ_{j<i} (minDelta + packed[j])
-            var x = map64(b.first)
+            // m(i) = m(0) + Σ_{j<i} (minDelta + packed[j]); packed[j] is delta j+1.
+            unpackAll(p, avail: avail, width: b.width, n: max(n &- 1, 0), into: s)
             let md = UInt64(bitPattern: b.minDelta)
+            var x = map64(b.first)
             if lo == 0 { out[0] = b.first }
-            let skip = max(lo - 1, 0)
-            if skip > 0 {
-                unpack(p, avail: avail, width: b.width, first: 0, n: skip) { _, u in x = x &+ (md &+ u) }
+            let skip = max(lo &- 1, 0)  // deltas summed without writing
+            var j = 0
+            while j < skip {
+                x = x &+ (md &+ s[j])
+                j &+= 1
             }
-            if hi - 1 > skip {
-                let o = out + (skip + 1 - lo)
-                unpack(p, avail: avail, width: b.width, first: skip, n: hi - 1 - skip) { i, u in
-                    x = x &+ (md &+ u)
-                    o[i &- skip] = unmap64(x)
-                }
+            let o = out + (1 &- lo)
+            while j < hi &- 1 {
+                x = x &+ (md &+ s[j])
+                o[j] = unmap64(x)
+                j &+= 1
             }
         case codecDoD:
             // m(1) = m(0) + d1; d(i) = d(i−1) + minDoD + packed[i−2]; m(i) = m(i−1) + d(i)
+            unpackAll(p, avail: avail, width: b.width, n: max(n &- 2, 0), into: s)
             var x = map64(b.first)
             var d = UInt64(bitPattern: b.firstDelta)
             let md = UInt64(bitPattern: b.minDelta)
             if lo == 0 { out[0] = b.first }
             if hi > 1 {
                 x = x &+ d
-                if lo <= 1 { out[1 - lo] = unmap64(x) }
+                if lo <= 1 { out[1 &- lo] = unmap64(x) }
             }
-            let skip = max(lo - 2, 0)  // dd values consumed without writing
-            if skip > 0 {
-                unpack(p, avail: avail, width: b.width, first: 0, n: skip) { _, u in
-                    d = d &+ (md &+ u)
-                    x = x &+ d
-                }
+            let skip = max(lo &- 2, 0)  // dd values consumed without writing
+            var j = 0
+            while j < skip {
+                d = d &+ (md &+ s[j])
+                x = x &+ d
+                j &+= 1
             }
-            if hi - 2 > skip {
-                let o = out + (skip + 2 - lo)
-                unpack(p, avail: avail, width: b.width, first: skip, n: hi - 2 - skip) { i, u in
-                    d = d &+ (md &+ u)
-                    x = x &+ d
-                    o[i &- skip] = unmap64(x)
-                }
+            let o = out + (2 &- lo)
+            while j < hi &- 2 {
+                d = d &+ (md &+ s[j])
+                x = x &+ d
+                o[j] = unmap64(x)
+                j &+= 1
             }
         default:
             break  // unreachable: readBlock rejects other codecs

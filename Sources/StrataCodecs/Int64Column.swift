@@ -141,37 +141,50 @@ package enum Int64Column {
         _ r: inout ColumnByteReader, count: Int, range: Range<Int>, _ dst: UnsafeMutablePointer<Int64>
     ) throws(CodecError) {
         let base = r.base, end = r.end
-        let all = try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
-            let out = dst + at
-            let p = base + b.packed
-            let avail = end - b.packed
-            if b.codec == codecFOR {
-                let base = b.base
-                unpack(p, avail: avail, width: b.width, first: lo, n: hi - lo) { i, u in
-                    out[i &- lo] = base &+ Int64(bitPattern: u)
-                }
-            } else {
-                // delta-FOR: value i = first + Σ_{j<i} (minDelta + packed[j]); packed[j] is delta j+1.
-                var x = b.base
-                let md = b.minDelta
-                if lo == 0 { out[0] = x }
-                let skip = max(lo - 1, 0)  // deltas summed without writing
-                if skip > 0 {
-                    unpack(p, avail: avail, width: b.width, first: 0, n: skip) { _, u in
-                        x = x &+ (md &+ Int64(bitPattern: u))
-                    }
-                }
-                let from = skip, to = hi - 1  // deltas from..<to give values from+1 ... hi-1
-                if to > from {
-                    let o = out + (from + 1 - lo)
-                    unpack(p, avail: avail, width: b.width, first: from, n: to - from) { i, u in
-                        x = x &+ (md &+ Int64(bitPattern: u))
-                        o[i &- from] = x
-                    }
-                }
+        let all = try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: unpackScratchSize) { (buf) throws(CodecError) -> Bool in
+            let s = buf.baseAddress!
+            return try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+                let blockStart = at &+ range.lowerBound &- lo
+                let n = min(ColumnFormat.blockSize, count &- blockStart)
+                decodeBlock(base + b.packed, end &- b.packed, b, n, lo, hi, dst + at, s)
             }
         }
         if all { try r.expectEnd(count: count) }
+    }
+
+    /// Decodes values lo..<hi of a parsed (and so bounds-checked) block of `n` values whose packed
+    /// data starts at `p` (`avail` readable bytes from there) into out[0..<hi-lo]; `s` is scratch
+    /// for `unpackScratchSize` values. The whole block is unpacked at once, then mapped in a
+    /// branch-free loop (FOR) or prefix-summed (delta-FOR).
+    @inline(__always)
+    static func decodeBlock(
+        _ p: UnsafeRawPointer, _ avail: Int, _ b: Block, _ n: Int, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<Int64>,
+        _ s: UnsafeMutablePointer<UInt64>
+    ) {
+        if b.codec == codecFOR {
+            unpackAll(p, avail: avail, width: b.width, n: n, into: s)
+            let m = b.base
+            for i in lo..<hi { out[i &- lo] = m &+ Int64(bitPattern: s[i]) }
+        } else {
+            // delta-FOR: value i = first + Σ_{j<i} (minDelta + packed[j]); packed[j] is delta j+1.
+            unpackAll(p, avail: avail, width: b.width, n: n &- 1, into: s)
+            let md = UInt64(bitPattern: b.minDelta)
+            var x = UInt64(bitPattern: b.base)
+            if lo == 0 { out[0] = b.base }
+            let stop = hi &- 1  // deltas 0..<stop give values 1...stop
+            var j = 0
+            let skip = max(lo &- 1, 0)  // deltas summed without writing
+            while j < skip {
+                x = x &+ (md &+ s[j])
+                j &+= 1
+            }
+            let o = out + (1 &- lo)
+            while j < stop {
+                x = x &+ (md &+ s[j])
+                o[j] = Int64(bitPattern: x)
+                j &+= 1
+            }
+        }
     }
 
     /// Per-codec byte accounting of an encoded column. The entries' bytes add up to `bytes.count`

@@ -17,6 +17,12 @@ public final class Run: @unchecked Sendable {
     let store: Store
     private let cacheLock = Lock()
     private var cache: [String: Int32] = [:]
+    /// Names the dictionary `log` met lately (at most `hotLimit`) and their series ids, searched by
+    /// comparing strings (no hashing, no lock per key); guarded by `cacheLock`. Every name here was
+    /// resolved (and so checked) by `seriesId` first.
+    private var hotNames: [String] = []
+    private var hotIds: [Int32] = []
+    static let hotLimit = 16
 
     init(store: Store, id: RunID, name: String) {
         self.store = store
@@ -87,6 +93,20 @@ public final class Run: @unchecked Sendable {
         if metrics.count > Limits.maxMetricsPerLog {
             throw .invalid("\(metrics.count) metrics in one log call; the limit is \(Limits.maxMetricsPerLog)")
         }
+        let t = time ?? Clock.milliseconds()
+        if metrics.count <= Run.hotLimit {
+            // A training loop logs the same few names step after step: find them among the hot
+            // names, in the dictionary's order, without allocating.
+            var ids = InlineArray<16, Int32>(repeating: 0)
+            var vs = InlineArray<16, Double>(repeating: 0)
+            if hotLookup(metrics, &ids, &vs) {
+                let n = metrics.count
+                try store.withWriter { w throws(StrataError) in
+                    try w.logRow(step: step, time: t, ids: ids.span.extracting(0..<n), values: vs.span.extracting(0..<n))
+                }
+                return
+            }
+        }
         var ids: [Int32] = []
         var vs: [Double] = []
         ids.reserveCapacity(metrics.count); vs.reserveCapacity(metrics.count)
@@ -94,9 +114,50 @@ public final class Run: @unchecked Sendable {
             ids.append(try seriesId(name))
             vs.append(v)
         }
-        let t = time ?? Clock.milliseconds()
+        if metrics.count <= Run.hotLimit { rememberHot(metrics, ids) }
         try store.withWriter { w throws(StrataError) in
             try w.logRow(step: step, time: t, ids: ids, values: vs)
+        }
+    }
+
+    /// Fills ids[0..<n] and values[0..<n] for the n entries of `metrics` (in its iteration order)
+    /// when every name is hot; false (and nothing to use) otherwise.
+    private func hotLookup(_ metrics: [String: Double], _ ids: inout InlineArray<16, Int32>, _ vs: inout InlineArray<16, Double>) -> Bool {
+        cacheLock.withLock {
+            let count = hotNames.count
+            if count < metrics.count { return false }
+            var i = 0
+            var j = 0  // where the search for the next name starts: right after the last match
+            for (name, v) in metrics {
+                var tries = 0
+                while hotNames[j] != name {
+                    j = j + 1 == count ? 0 : j + 1
+                    tries += 1
+                    if tries == count { return false }
+                }
+                ids[i] = hotIds[j]
+                vs[i] = v
+                i += 1
+                j = j + 1 == count ? 0 : j + 1
+            }
+            return true
+        }
+    }
+
+    /// Adds resolved names to the hot names (starting over with these when they would not fit).
+    private func rememberHot(_ metrics: [String: Double], _ ids: [Int32]) {
+        cacheLock.withLock {
+            var fresh: [(String, Int32)] = []
+            for (k, name) in metrics.keys.enumerated() where !hotNames.contains(name) { fresh.append((name, ids[k])) }
+            if hotNames.count + fresh.count > Run.hotLimit {
+                hotNames = Array(metrics.keys)
+                hotIds = ids
+                return
+            }
+            for (name, id) in fresh {
+                hotNames.append(name)
+                hotIds.append(id)
+            }
         }
     }
 

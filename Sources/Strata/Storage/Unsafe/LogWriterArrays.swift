@@ -18,6 +18,14 @@ extension LogWriter {
         }
     }
 
+    /// Logs one row from spans (the dictionary `log`'s stack buffers; same count).
+    @inline(__always)
+    func logRow(step: Int64, time: Int64, ids: Span<Int32>, values: Span<Double>) throws(StrataError) {
+        try ids.withUnsafeBufferPointer { (ip) throws(StrataError) in
+            try values.withUnsafeBufferPointer { (vp) throws(StrataError) in try logRow(step: step, time: time, ids: ip, values: vp) }
+        }
+    }
+
     /// Appends whole columns of one series (same count).
     func append(id: Int, steps: [Int64], values: [Double], times: [Int64]) throws(StrataError) {
         try steps.withUnsafeBufferPointer { (sp) throws(StrataError) in

@@ -134,6 +134,7 @@ struct Runs: ParsableCommand {
         if let sort {
             let desc = sort.hasPrefix("-")
             let key = desc ? String(sort.dropFirst()) : sort
+            if RunRow.metricKey(key) != nil && !key.hasPrefix("params.") && !key.hasPrefix("meta.") { RunRow.loadSeries(rows, store: store) }
             let keyed = rows.map { ($0, $0.value(key)) }
             rows = keyed.sorted { a, b in
                 guard let x = a.1 else { return false }

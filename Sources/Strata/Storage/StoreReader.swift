@@ -75,10 +75,23 @@ final class StoreReader {
         ordered = segments.values.filter { !replaced.contains($0.name) }.sorted {
             ($0.meta.firstSequence, $0.name) < ($1.meta.firstSequence, $1.name)
         }
+        for (i, seg) in ordered.enumerated() { seg.arrivalOrder = i }
+        // The series indexes are built on first use: listing runs needs only the run tables.
+        indexed = false
+        segmentRunIDs = nil
+    }
+
+    /// Whether `index` and `runsIndex` describe `ordered`.
+    private var indexed = true
+    /// The runs with points in live segments (from their run tables), until the next rebuild.
+    private var segmentRunIDs: Set<RunID>?
+
+    private func ensureIndex() {
+        if indexed { return }
+        indexed = true
         index = [:]
-        index.reserveCapacity(ordered.reduce(0) { $0 + $1.series.count })
-        for (i, seg) in ordered.enumerated() {
-            seg.arrivalOrder = i
+        index.reserveCapacity(ordered.reduce(0) { $0 + $1.seriesCount })
+        for seg in ordered {
             for s in seg.series { index[s.key, default: []].append(s) }
         }
         var byRun: [RunID: [(key: SeriesKey, parts: [SegmentSeries])]] = [:]
@@ -93,6 +106,7 @@ final class StoreReader {
 
     /// Every series of a run, from segments and log tails.
     func seriesKeys(of run: RunID) -> [SeriesKey] {
+        ensureIndex()
         let fromSegments = (runsIndex[run] ?? []).map(\.key)
         if tails.isEmpty { return fromSegments }
         var keys = Set(fromSegments)
@@ -103,6 +117,7 @@ final class StoreReader {
     /// Summaries of every series of a run without context labels, keyed by metric name.
     /// Fast path (no rewinds, no live tails): merges segment directory summaries directly.
     func metricSummaries(of run: RunID) -> [String: Aggregate] {
+        ensureIndex()
         var out: [String: Aggregate] = [:]
         if tails.isEmpty && rewinds(run).isEmpty {
             for (key, parts) in runsIndex[run] ?? [] where key.labels.isEmpty {
@@ -118,19 +133,29 @@ final class StoreReader {
 
     /// Every run with points, from segments and log tails.
     func allRunIDs() -> Set<RunID> {
-        var ids = Set(runsIndex.keys)
+        if segmentRunIDs == nil {
+            var ids = Set<RunID>()
+            for seg in ordered { ids.formUnion(seg.runTable) }
+            segmentRunIDs = ids
+        }
+        var ids = segmentRunIDs!
+        if tails.isEmpty { return ids }
         for t in tails.values { for k in t.series.keys { ids.insert(k.run) } }
         return ids
     }
 
     func allSeriesKeys() -> [SeriesKey] {
+        ensureIndex()
         var keys = Set(index.keys)
         for t in tails.values { keys.formUnion(t.series.keys) }
         return keys.sorted()
     }
 
     /// Segment parts of a series, in arrival order.
-    func segmentSeries(_ key: SeriesKey) -> [SegmentSeries] { index[key] ?? [] }
+    func segmentSeries(_ key: SeriesKey) -> [SegmentSeries] {
+        ensureIndex()
+        return index[key] ?? []
+    }
 
     /// Every chunk of a series with its arrival rank base. Throws when a needed table is damaged,
     /// unless `skipDamaged` is given: then damaged chunk tables, chunks whose columns fail their
@@ -139,6 +164,7 @@ final class StoreReader {
         var out: [ChunkHandle] = []
         var order: UInt64 = 0
         let rw = rewinds(key.run)
+        ensureIndex()
         for part in index[key] ?? [] {
             defer { order += 1 }
             let entries: [ChunkEntry]
@@ -220,6 +246,7 @@ final class StoreReader {
     /// Summary of a series from segment directories and tails, without reading chunk data.
     func summary(_ key: SeriesKey) -> (Aggregate, minTime: Int64, maxTime: Int64)? {
         // Rewound runs are summarised chunk by chunk (what is visible); others from directories.
+        ensureIndex()
         let parts = index[key] ?? []
         var (a, minT, maxT) = rewinds(key.run).isEmpty ? StoreReader.merged(parts) : (Aggregate(), Int64.max, Int64.min)
         let chunks =

@@ -427,31 +427,69 @@ final class Segment {
     /// Every series of the segment, in directory order (built on first use).
     var series: [SegmentSeries] {
         if let builtSeries { return builtSeries }
-        var names: [SeriesKey?] = Array(repeating: nil, count: nameTable.count)
-        var out: [SegmentSeries] = []
-        out.reserveCapacity(entries.count)
-        for e in entries {
-            let run = runTable[Int(e.run)]
-            let key: SeriesKey
-            if let template = names[Int(e.name)] {
-                key = SeriesKey(run: run, named: template)
-            } else {
-                key = SeriesKey(run: run, canonical: nameTable[Int(e.name)])
-                names[Int(e.name)] = key
-            }
-            let layout: SegmentSeries.Layout
-            if e.points > 0 {
-                layout = .packed(count: Int(e.points), steps: packedBlobs[Int(e.a)], values: packedBlobs[Int(e.b)], times: packedBlobs[Int(e.c)])
-            } else {
-                let t = tables[Int(e.a)]
-                layout = .table(
-                    chunkCount: t.chunkCount, tableOffset: t.tableOffset, tableChecksum: t.tableChecksum, summary: t.summary, minTime: t.minTime,
-                    maxTime: t.maxTime)
-            }
-            out.append(SegmentSeries(key: key, layout: layout, segment: self))
-        }
+        let out = entries.indices.map(seriesObject)
         builtSeries = out
         return out
+    }
+
+    /// Series objects made so far, by directory position (one object per series and process).
+    private var madeSeries: [Int: SegmentSeries] = [:]
+    /// A parsed name per name-table position: other runs' keys of the same name share its text.
+    private var nameKeys: [SeriesKey?] = []
+
+    private func seriesObject(_ i: Int) -> SegmentSeries {
+        if let made = madeSeries[i] { return made }
+        let e = entries[i]
+        let run = runTable[Int(e.run)]
+        if nameKeys.isEmpty { nameKeys = Array(repeating: nil, count: nameTable.count) }
+        let key: SeriesKey
+        if let template = nameKeys[Int(e.name)] {
+            key = SeriesKey(run: run, named: template)
+        } else {
+            key = SeriesKey(run: run, canonical: nameTable[Int(e.name)])
+            nameKeys[Int(e.name)] = key
+        }
+        let layout: SegmentSeries.Layout
+        if e.points > 0 {
+            layout = .packed(count: Int(e.points), steps: packedBlobs[Int(e.a)], values: packedBlobs[Int(e.b)], times: packedBlobs[Int(e.c)])
+        } else {
+            let t = tables[Int(e.a)]
+            layout = .table(
+                chunkCount: t.chunkCount, tableOffset: t.tableOffset, tableChecksum: t.tableChecksum, summary: t.summary, minTime: t.minTime,
+                maxTime: t.maxTime)
+        }
+        let made = SegmentSeries(key: key, layout: layout, segment: self)
+        madeSeries[i] = made
+        return made
+    }
+
+    /// Run-table position of each run, and the directory positions of each run's series
+    /// (`byRun[starts[r]..<starts[r + 1]]`), built on the first lookup by run.
+    private var runNumbers: [RunID: Int]?
+    private var runStarts: [Int32] = []
+    private var byRun: [Int32] = []
+
+    /// The series of one run in this segment (directory order), without building the others.
+    func series(of run: RunID) -> [SegmentSeries] {
+        if runNumbers == nil {
+            var numbers: [RunID: Int] = [:]
+            numbers.reserveCapacity(runTable.count)
+            for (i, r) in runTable.enumerated() { numbers[r] = i }
+            runNumbers = numbers
+            // Counting sort of the entries by run, stable (directory order within a run).
+            var starts = [Int32](repeating: 0, count: runTable.count + 1)
+            for e in entries { starts[Int(e.run) + 1] += 1 }
+            for r in 0..<runTable.count { starts[r + 1] += starts[r] }
+            var next = starts
+            var order = [Int32](repeating: 0, count: entries.count)
+            for (i, e) in entries.enumerated() {
+                order[Int(next[Int(e.run)])] = Int32(i)
+                next[Int(e.run)] += 1
+            }
+            runStarts = starts; byRun = order
+        }
+        guard let r = runNumbers?[run] else { return [] }
+        return byRun[Int(runStarts[r])..<Int(runStarts[r + 1])].map { seriesObject(Int($0)) }
     }
 
     /// How many series the directory lists.

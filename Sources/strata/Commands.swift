@@ -129,7 +129,12 @@ struct Runs: ParsableCommand {
             return all
         }
         let columnKeys = columns.map { $0.split(separator: ",").map { $0.trimmingCharactersSpaces() } }
-        if let sort { try RunRow.checkKey(sort.hasPrefix("-") ? String(sort.dropFirst()) : sort, option: "--sort", rows: rows, allRows: allRows) }
+        if let sort {
+            let key = sort.hasPrefix("-") ? String(sort.dropFirst()) : sort
+            // A metric key reads every row's series: in one library call, not one per row.
+            if RunRow.metricKey(key) != nil && !key.hasPrefix("params.") && !key.hasPrefix("meta.") { RunRow.loadSeries(rows, store: store) }
+            try RunRow.checkKey(key, option: "--sort", rows: rows, allRows: allRows)
+        }
         for k in columnKeys ?? [] { try RunRow.checkKey(k, option: "--columns", rows: rows, allRows: allRows) }
         if let sort {
             let desc = sort.hasPrefix("-")

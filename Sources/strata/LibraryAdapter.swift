@@ -40,6 +40,14 @@ final class RunRow {
         self.store = store
     }
 
+    /// Loads the series of every row in one library call (a sort or column on a metric reads
+    /// them all; one call per row would look for new store files once per row).
+    static func loadSeries(_ rows: [RunRow], store: Store) {
+        let missing = rows.filter { $0._series == nil }
+        guard missing.count > 1, let all = try? store.series(ofRuns: missing.map(\.info.id)) else { return }
+        for r in missing { r._series = (all[r.info.id] ?? []).sorted { $0.key.canonical < $1.key.canonical } }
+    }
+
     var series: [Store.SeriesInfo] {
         if let s = _series { return s }
         let s = ((try? store.series(of: info.id)) ?? []).sorted { $0.key.canonical < $1.key.canonical }

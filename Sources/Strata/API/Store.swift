@@ -445,13 +445,7 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             try reader.refresh()
-            return reader.seriesKeys(of: run).compactMap { key in
-                guard let (a, minT, maxT) = reader.summary(key) else { return nil }
-                return SeriesInfo(
-                    key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
-                    lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
-                    max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT)
-            }
+            return seriesInfosLocked(run)
         }
     }
 

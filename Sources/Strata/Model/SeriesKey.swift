@@ -46,6 +46,14 @@ public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// The series of the same metric and labels in another run (no parsing: shares `other`'s text).
+    init(run: RunID, named other: SeriesKey) {
+        self.run = run
+        self.metric = other.metric
+        self.labels = other.labels
+        self.canonical = other.canonical
+    }
+
     /// `run/canonical`, e.g. `01J…/loss{rank=3}`.
     public var description: String { "\(run)/\(canonical)" }
 

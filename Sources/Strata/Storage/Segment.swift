@@ -409,7 +409,91 @@ final class Segment {
     let name: String
     let file: MappedFile
     private(set) var meta = SegmentMeta(writer: "", generation: 0, firstSequence: 0, lastSequence: 0, replaces: [])
-    private(set) var series: [SegmentSeries] = []
+    /// The run ids and series names of the directory (version 1: collected from its entries).
+    private(set) var runTable: [RunID] = []
+    private(set) var nameTable: [String] = []
+    /// Where every packed blob lies (version 2).
+    private var packedBlobs: [BlobRef] = []
+    /// A series' directory entry: indexes into the tables above. `points` > 0: a packed series
+    /// whose columns are packed blobs `a`, `b`, `c`; 0: a series with chunk table `tables[a]`.
+    private struct DirEntry { var run: Int32; var name: Int32; var points: Int32; var a: Int32; var b: Int32; var c: Int32 }
+    private struct TableInfo {
+        var chunkCount: Int; var tableOffset: Int; var tableChecksum: UInt64; var summary: Aggregate; var minTime: Int64; var maxTime: Int64
+    }
+    private var entries: [DirEntry] = []
+    private var tables: [TableInfo] = []
+    private var builtSeries: [SegmentSeries]?
+
+    /// Every series of the segment, in directory order (built on first use).
+    var series: [SegmentSeries] {
+        if let builtSeries { return builtSeries }
+        let out = entries.indices.map(seriesObject)
+        builtSeries = out
+        return out
+    }
+
+    /// Series objects made so far, by directory position (one object per series and process).
+    private var madeSeries: [Int: SegmentSeries] = [:]
+    /// A parsed name per name-table position: other runs' keys of the same name share its text.
+    private var nameKeys: [SeriesKey?] = []
+
+    private func seriesObject(_ i: Int) -> SegmentSeries {
+        if let made = madeSeries[i] { return made }
+        let e = entries[i]
+        let run = runTable[Int(e.run)]
+        if nameKeys.isEmpty { nameKeys = Array(repeating: nil, count: nameTable.count) }
+        let key: SeriesKey
+        if let template = nameKeys[Int(e.name)] {
+            key = SeriesKey(run: run, named: template)
+        } else {
+            key = SeriesKey(run: run, canonical: nameTable[Int(e.name)])
+            nameKeys[Int(e.name)] = key
+        }
+        let layout: SegmentSeries.Layout
+        if e.points > 0 {
+            layout = .packed(count: Int(e.points), steps: packedBlobs[Int(e.a)], values: packedBlobs[Int(e.b)], times: packedBlobs[Int(e.c)])
+        } else {
+            let t = tables[Int(e.a)]
+            layout = .table(
+                chunkCount: t.chunkCount, tableOffset: t.tableOffset, tableChecksum: t.tableChecksum, summary: t.summary, minTime: t.minTime,
+                maxTime: t.maxTime)
+        }
+        let made = SegmentSeries(key: key, layout: layout, segment: self)
+        madeSeries[i] = made
+        return made
+    }
+
+    /// Run-table position of each run, and the directory positions of each run's series
+    /// (`byRun[starts[r]..<starts[r + 1]]`), built on the first lookup by run.
+    private var runNumbers: [RunID: Int]?
+    private var runStarts: [Int32] = []
+    private var byRun: [Int32] = []
+
+    /// The series of one run in this segment (directory order), without building the others.
+    func series(of run: RunID) -> [SegmentSeries] {
+        if runNumbers == nil {
+            var numbers: [RunID: Int] = [:]
+            numbers.reserveCapacity(runTable.count)
+            for (i, r) in runTable.enumerated() { numbers[r] = i }
+            runNumbers = numbers
+            // Counting sort of the entries by run, stable (directory order within a run).
+            var starts = [Int32](repeating: 0, count: runTable.count + 1)
+            for e in entries { starts[Int(e.run) + 1] += 1 }
+            for r in 0..<runTable.count { starts[r + 1] += starts[r] }
+            var next = starts
+            var order = [Int32](repeating: 0, count: entries.count)
+            for (i, e) in entries.enumerated() {
+                order[Int(next[Int(e.run)])] = Int32(i)
+                next[Int(e.run)] += 1
+            }
+            runStarts = starts; byRun = order
+        }
+        guard let r = runNumbers?[run] else { return [] }
+        return byRun[Int(runStarts[r])..<Int(runStarts[r + 1])].map { seriesObject(Int($0)) }
+    }
+
+    /// How many series the directory lists.
+    var seriesCount: Int { entries.count }
     /// Order among segments for "stable by arrival" (assigned by the store snapshot).
     var arrivalOrder = 0
     /// Blobs whose checksum was verified, by (offset, length).
@@ -461,50 +545,61 @@ final class Segment {
         }
         var r = ByteReader(b, from: dirAt, to: dirAt + dirLen, path: path)
         // Version 2: run ids and names stored once, then the packs of small series' columns.
-        var runs: [RunID] = [], names: [String] = [], packed: [BlobRef] = []
         if version >= 2 {
             let nr = try r.count("run count", max: SegmentFormat.maxTableEntries)
-            runs.reserveCapacity(nr)
-            for _ in 0..<nr { runs.append(try readRun(&r)) }
+            runTable.reserveCapacity(nr)
+            for _ in 0..<nr { runTable.append(try readRun(&r)) }
             let nn = try r.count("name count", max: SegmentFormat.maxTableEntries)
-            names.reserveCapacity(nn)
-            for _ in 0..<nn { names.append(try r.string("series name", max: 4096)) }
-            packed = try readPacks(&r, limit: limit)
+            nameTable.reserveCapacity(nn)
+            for _ in 0..<nn { nameTable.append(try r.string("series name", max: 4096)) }
+            packedBlobs = try readPacks(&r, limit: limit)
         }
+        // Series entries are kept compact (indexes into the tables); their keys and objects are
+        // built on first use of `series`, so an open that only lists runs stays cheap.
+        var runNumbers: [RunID: Int32] = [:], nameNumbers: [String: Int32] = [:]
         let n = try r.count("series count", max: SegmentFormat.maxSeries)
-        series.reserveCapacity(n)
+        entries.reserveCapacity(n)
         var fresh = 0
         for _ in 0..<n {
-            let run: RunID, canonical: String
+            var e = DirEntry(run: 0, name: 0, points: 0, a: 0, b: 0, c: 0)
+            let canonical: String
             if version >= 2 {
-                let ri = try r.length("run index", max: max(0, runs.count - 1)), ni = try r.length("name index", max: max(0, names.count - 1))
-                guard ri < runs.count, ni < names.count else {
+                let ri = try r.length("run index", max: max(0, runTable.count - 1)), ni = try r.length("name index", max: max(0, nameTable.count - 1))
+                guard ri < runTable.count, ni < nameTable.count else {
                     throw StrataError.corrupt("series entry names no run or name", path: path, offset: r.offset)
                 }
-                run = runs[ri]; canonical = names[ni]
+                e.run = Int32(ri); e.name = Int32(ni)
+                canonical = nameTable[ni]
                 let points = try r.length("packed point count", max: ChunkLayout.chunkCapacity - 1)
                 if points > 0 {
-                    var refs: [BlobRef] = []
-                    for _ in 0..<3 {
+                    var refs: [Int32] = [0, 0, 0]
+                    for j in 0..<3 {
                         let k = try r.length("packed column reference", max: fresh)
                         let i = k == 0 ? fresh : fresh - k
                         if k == 0 { fresh += 1 }
-                        guard i < packed.count else {
+                        guard i < packedBlobs.count else {
                             throw StrataError.corrupt(
-                                "packed column \(i) of \(canonical) is not in the packs (\(packed.count))", path: path, offset: r.offset)
+                                "packed column \(i) of \(canonical) is not in the packs (\(packedBlobs.count))", path: path, offset: r.offset)
                         }
-                        refs.append(packed[i])
+                        refs[j] = Int32(i)
                     }
-                    series.append(
-                        SegmentSeries(
-                            key: SeriesKey(run: run, canonical: canonical),
-                            layout: .packed(count: points, steps: refs[0], values: refs[1], times: refs[2]),
-                            segment: self))
+                    e.points = Int32(points); e.a = refs[0]; e.b = refs[1]; e.c = refs[2]
+                    entries.append(e)
                     continue
                 }
             } else {
-                run = try readRun(&r)
+                let run = try readRun(&r)
                 canonical = try r.string("series name", max: 4096)
+                if let k = runNumbers[run] {
+                    e.run = k
+                } else {
+                    e.run = Int32(runTable.count); runNumbers[run] = e.run; runTable.append(run)
+                }
+                if let k = nameNumbers[canonical] {
+                    e.name = k
+                } else {
+                    e.name = Int32(nameTable.count); nameNumbers[canonical] = e.name; nameTable.append(canonical)
+                }
             }
             let chunks = try r.length("chunk count", max: SegmentFormat.maxChunks)
             let tableAt = Int(clamping: try r.u64())
@@ -515,11 +610,10 @@ final class Segment {
             else {
                 throw StrataError.corrupt("chunk table of \(canonical) is outside the file", path: path, offset: r.offset)
             }
-            series.append(
-                SegmentSeries(
-                    key: SeriesKey(run: run, canonical: canonical),
-                    layout: .table(chunkCount: chunks, tableOffset: tableAt, tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT),
-                    segment: self))
+            e.a = Int32(tables.count)
+            tables.append(
+                TableInfo(chunkCount: chunks, tableOffset: tableAt, tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT))
+            entries.append(e)
         }
         let writer = try r.string("writer", max: 256)
         let gen = try r.u64()

@@ -12,9 +12,6 @@ final class StoreReader {
     private(set) var tails: [String: LogTail] = [:]
     /// Files that could not be read, with the reason: reported by `verify`, skipped by queries.
     private(set) var damaged: [String: String] = [:]
-    private var index: [SeriesKey: [SegmentSeries]] = [:]
-    /// Per run, its series (sorted) with their segment parts in arrival order.
-    private var runsIndex: [RunID: [(key: SeriesKey, parts: [SegmentSeries])]] = [:]
     private var ordered: [Segment] = []
 
     /// The rewinds of a run (from the catalog).
@@ -75,16 +72,47 @@ final class StoreReader {
         ordered = segments.values.filter { !replaced.contains($0.name) }.sorted {
             ($0.meta.firstSequence, $0.name) < ($1.meta.firstSequence, $1.name)
         }
-        index = [:]
-        index.reserveCapacity(ordered.reduce(0) { $0 + $1.series.count })
-        for (i, seg) in ordered.enumerated() {
-            seg.arrivalOrder = i
-            for s in seg.series { index[s.key, default: []].append(s) }
+        for (i, seg) in ordered.enumerated() { seg.arrivalOrder = i }
+        // The series of a run are looked up per run on first use: listing runs needs only the
+        // run tables, and a page of runs only their own series.
+        runCache = [:]
+        segmentRunIDs = nil
+    }
+
+    /// Per run looked up since the last rebuild: its series (sorted) with their segment parts in
+    /// arrival order.
+    private var runCache: [RunID: [(key: SeriesKey, parts: [SegmentSeries])]] = [:]
+    /// The runs with points in live segments (from their run tables), until the next rebuild.
+    private var segmentRunIDs: Set<RunID>?
+
+    private func runParts(_ run: RunID) -> [(key: SeriesKey, parts: [SegmentSeries])] {
+        if let cached = runCache[run] { return cached }
+        var out: [(key: SeriesKey, parts: [SegmentSeries])] = []
+        var position: [String: Int] = [:]
+        for seg in ordered {
+            for s in seg.series(of: run) {
+                if let i = position[s.key.canonical] {
+                    out[i].parts.append(s)
+                } else {
+                    position[s.key.canonical] = out.count
+                    out.append((s.key, [s]))
+                }
+            }
         }
-        var byRun: [RunID: [(key: SeriesKey, parts: [SegmentSeries])]] = [:]
-        for (key, parts) in index { byRun[key.run, default: []].append((key, parts)) }
-        for k in byRun.keys { byRun[k]!.sort { $0.key.canonical < $1.key.canonical } }
-        runsIndex = byRun
+        out.sort { $0.key.canonical < $1.key.canonical }
+        runCache[run] = out
+        return out
+    }
+
+    /// Segment parts of a series, in arrival order.
+    private func parts(_ key: SeriesKey) -> [SegmentSeries] {
+        let all = runParts(key.run)
+        var lo = 0, hi = all.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if all[mid].key.canonical < key.canonical { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < all.count && all[lo].key.canonical == key.canonical ? all[lo].parts : []
     }
 
     var liveSegments: [Segment] { ordered }
@@ -93,7 +121,7 @@ final class StoreReader {
 
     /// Every series of a run, from segments and log tails.
     func seriesKeys(of run: RunID) -> [SeriesKey] {
-        let fromSegments = (runsIndex[run] ?? []).map(\.key)
+        let fromSegments = runParts(run).map(\.key)
         if tails.isEmpty { return fromSegments }
         var keys = Set(fromSegments)
         for t in tails.values { for k in t.series.keys where k.run == run { keys.insert(k) } }
@@ -105,7 +133,7 @@ final class StoreReader {
     func metricSummaries(of run: RunID) -> [String: Aggregate] {
         var out: [String: Aggregate] = [:]
         if tails.isEmpty && rewinds(run).isEmpty {
-            for (key, parts) in runsIndex[run] ?? [] where key.labels.isEmpty {
+            for (key, parts) in runParts(run) where key.labels.isEmpty {
                 out[key.metric] = StoreReader.merged(parts).0
             }
             return out
@@ -118,19 +146,26 @@ final class StoreReader {
 
     /// Every run with points, from segments and log tails.
     func allRunIDs() -> Set<RunID> {
-        var ids = Set(runsIndex.keys)
+        if segmentRunIDs == nil {
+            var ids = Set<RunID>()
+            for seg in ordered { ids.formUnion(seg.runTable) }
+            segmentRunIDs = ids
+        }
+        var ids = segmentRunIDs!
+        if tails.isEmpty { return ids }
         for t in tails.values { for k in t.series.keys { ids.insert(k.run) } }
         return ids
     }
 
     func allSeriesKeys() -> [SeriesKey] {
-        var keys = Set(index.keys)
+        var keys = Set<SeriesKey>()
+        for seg in ordered { for s in seg.series { keys.insert(s.key) } }
         for t in tails.values { keys.formUnion(t.series.keys) }
         return keys.sorted()
     }
 
     /// Segment parts of a series, in arrival order.
-    func segmentSeries(_ key: SeriesKey) -> [SegmentSeries] { index[key] ?? [] }
+    func segmentSeries(_ key: SeriesKey) -> [SegmentSeries] { parts(key) }
 
     /// Every chunk of a series with its arrival rank base. Throws when a needed table is damaged,
     /// unless `skipDamaged` is given: then damaged chunk tables, chunks whose columns fail their
@@ -139,7 +174,7 @@ final class StoreReader {
         var out: [ChunkHandle] = []
         var order: UInt64 = 0
         let rw = rewinds(key.run)
-        for part in index[key] ?? [] {
+        for part in parts(key) {
             defer { order += 1 }
             let entries: [ChunkEntry]
             do throws(StrataError) { entries = try part.chunks() } catch {
@@ -220,7 +255,7 @@ final class StoreReader {
     /// Summary of a series from segment directories and tails, without reading chunk data.
     func summary(_ key: SeriesKey) -> (Aggregate, minTime: Int64, maxTime: Int64)? {
         // Rewound runs are summarised chunk by chunk (what is visible); others from directories.
-        let parts = index[key] ?? []
+        let parts = self.parts(key)
         var (a, minT, maxT) = rewinds(key.run).isEmpty ? StoreReader.merged(parts) : (Aggregate(), Int64.max, Int64.min)
         let chunks =
             rewinds(key.run).isEmpty

@@ -530,7 +530,15 @@ final class Catalog {
         pending = [:]
         pendingRecords = [:]
         pendingOrder = []
-        try refresh()
+        if start == readOffset && (checkpointTried || !useCheckpoint || start == 0) {
+            // Nothing was appended since this catalog last read (and nothing can be until the lock is
+            // let go): what follows is what it just wrote, read from memory instead of the file.
+            let consumed = try ByteView.with(bytes) { (b) throws(StrataError) in try scan(b, base: start) }
+            readOffset += consumed
+            if let failure = failedCheckpointRead { abandonCheckpoint(failure) }
+        } else {
+            try refresh()
+        }
     }
 
     // MARK: packed records (kind 7)

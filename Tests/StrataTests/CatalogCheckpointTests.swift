@@ -92,6 +92,40 @@ struct CatalogCheckpointTests {
         #expect(try CatalogPackedTests.records(log).contains { $0.kind == Catalog.packedKind }, "seed \(seed)")
     }
 
+    /// A version 1 checkpoint (params inline, as written before version 2 pooled their keys)
+    /// still reads, equal to the log; a version 2 one is smaller on runs sharing their keys.
+    @Test func versionOneCheckpointReadsAndVersionTwoPoolsParamKeys() throws {
+        let dir = TempDir()
+        let log = dir.sub("catalog.log")
+        let writer = Catalog(path: log)
+        var records: [CatalogRecord] = []
+        for k in 0..<50 {
+            var info = RunInfo(
+                id: RunID.generate(), name: "r\(k)", project: "p", status: .running, createdMs: Int64(k), endedMs: nil,
+                params: CatalogPackedTests.params(k), tags: [], metadata: [:], parent: nil, rewinds: [])
+            info.owner = "W"
+            records.append(Catalog.createRecord(info))
+        }
+        records.append(Catalog.paramsRecord(records[3].run, [:]))
+        try writer.append(records, sync: false)
+        let fromLog = Catalog(path: log, useCheckpoint: false)
+        try fromLog.refresh()
+        let length = try FileManager.default.attributesOfItem(atPath: log)[.size] as! Int
+        var sizes: [UInt32: Int] = [:]
+        for format: UInt32 in [1, 2] {
+            let bytes = CatalogCheckpoint.encode(
+                fromLog.allRuns(), logLength: length, logProbeHash: try Catalog.probeHash(log, length), format: format)!
+            sizes[format] = bytes.count
+            try Data(bytes).write(to: URL(fileURLWithPath: dir.sub("catalog.ckpt")))
+            let reader = Catalog(path: log)
+            try reader.refresh()
+            #expect(reader.base != nil, "version \(format)")
+            Self.expectSame(reader, fromLog, "version \(format)")
+            #expect(reader.checkpointProblems().isEmpty)
+        }
+        #expect(sizes[2]! < sizes[1]!)
+    }
+
     /// A store of `n` runs written with a checkpoint (compaction writes one).
     static func checkpointedStore(_ path: String, runs n: Int) throws -> [RunInfo] {
         let store = try Store.open(at: path)

@@ -153,6 +153,35 @@ struct CatalogPackedTests {
         }
     }
 
+    /// A record of the largest body accepted, compressible, is never packed into a record whose
+    /// unpacked size a reader refuses (over 16 MiB with its length prefix).
+    @Test func largestRecordStaysReadable() throws {
+        let dir = TempDir()
+        let log = dir.sub("catalog.log")
+        let writer = Catalog(path: log)
+        var info = RunInfo(
+            id: RunID.generate(), name: "r", project: "p", status: .running, createdMs: 0, endedMs: nil,
+            params: [:], tags: [], metadata: [:], parent: nil, rewinds: [])
+        info.owner = "W"
+        try writer.append([Catalog.createRecord(info)], sync: false)  // the reference
+        var params: [String: ParamValue] = [:]
+        for k in 0..<16 { params["k\(k)"] = .string(String(repeating: "a", count: 1_000_000)) }
+        func size(_ p: [String: ParamValue]) -> Int {
+            let rec = Catalog.paramsRecord(info.id, p)
+            return 1 + 1 + rec.run.text.utf8.count + rec.body.count
+        }
+        params["z"] = .string("")
+        let base = size(params)
+        // A string of over 16,383 bytes takes 2 more bytes of length than the empty one.
+        params["z"] = .string(String(repeating: "b", count: Catalog.maxBodyLength - base - 2))
+        #expect(size(params) == Catalog.maxBodyLength)
+        try writer.append([Catalog.paramsRecord(info.id, params)], sync: false)
+        let reader = Catalog(path: log)
+        try reader.refresh()
+        #expect(reader.damaged.isEmpty)
+        #expect(reader.info(info.id)?.params == params)
+    }
+
     /// A log written by releases before packed records (plain records only) reads as before,
     /// and a new writer appends packed records after it.
     @Test func olderPlainLogReadsAndTakesPackedRecords() throws {

@@ -584,7 +584,7 @@ final class Catalog {
                 inner.raw(b)
                 plain += Catalog.headerSize + b.count
             }
-            if let packed = zstd.compress(inner.bytes, dictionary: reference?.body ?? []) {
+            if inner.count <= Catalog.maxBodyLength, let packed = zstd.compress(inner.bytes, dictionary: reference?.body ?? []) {
                 var body = ByteWriter()
                 body.u8(Catalog.packedKind)
                 body.varint(reference.map { UInt64($0.offset) + 1 } ?? 0)

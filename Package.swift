@@ -76,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "Strata",
-            dependencies: ["StrataCodecs", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["StrataCodecs", "CZstd", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // Reading and writing other formats: importers, ingest decoding, CSV, JSON, TFRecord.
         .target(

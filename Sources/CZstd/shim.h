@@ -1,2 +1,2 @@
-// The system libzstd (Debian: libzstd-dev). Only StrataParquet imports this module.
+// The system libzstd (Debian: libzstd-dev). Imported by StrataParquet (UnsafeCodecs.swift) and Strata (Storage/Unsafe/CatalogZstd.swift).
 #include <zstd.h>

@@ -66,8 +66,11 @@ struct CatalogCheckpointTests {
             + ["ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "80000000000000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "00000000000000000000000000"].map {
                 RunID($0)!
             }
-        let writer = Catalog(path: log)
+        // Two writers, each packing records against its own reference (docs/FORMAT.md "Packed
+        // records"), so the tail holds packed records referring to offsets before the checkpoint.
+        let writers = [Catalog(path: log), Catalog(path: log)]
         for round in 0..<6 {
+            let writer = writers[Int.random(in: 0..<2, using: &rng)]
             try writer.append(Self.randomRecords(&rng, ids: ids, count: Int.random(in: 1...40, using: &rng)), sync: false)
             if round % 2 == seed % 2 { try writer.writeCheckpoint(tmpDir: dir.path) }
             // A reader that starts from whatever checkpoint there is, and one that replays the log.
@@ -84,7 +87,43 @@ struct CatalogCheckpointTests {
             try rewinds.refresh()
             for id in ids { #expect(rewinds.rewinds(of: id) == fromLog.rewinds(of: id), "seed \(seed) rewinds-only") }
             #expect(fromCheckpoint.checkpointProblems().isEmpty)
+            #expect(fromLog.damaged.isEmpty)
         }
+        #expect(try CatalogPackedTests.records(log).contains { $0.kind == Catalog.packedKind }, "seed \(seed)")
+    }
+
+    /// A version 1 checkpoint (params inline, as written before version 2 pooled their keys)
+    /// still reads, equal to the log; a version 2 one is smaller on runs sharing their keys.
+    @Test func versionOneCheckpointReadsAndVersionTwoPoolsParamKeys() throws {
+        let dir = TempDir()
+        let log = dir.sub("catalog.log")
+        let writer = Catalog(path: log)
+        var records: [CatalogRecord] = []
+        for k in 0..<50 {
+            var info = RunInfo(
+                id: RunID.generate(), name: "r\(k)", project: "p", status: .running, createdMs: Int64(k), endedMs: nil,
+                params: CatalogPackedTests.params(k), tags: [], metadata: [:], parent: nil, rewinds: [])
+            info.owner = "W"
+            records.append(Catalog.createRecord(info))
+        }
+        records.append(Catalog.paramsRecord(records[3].run, [:]))
+        try writer.append(records, sync: false)
+        let fromLog = Catalog(path: log, useCheckpoint: false)
+        try fromLog.refresh()
+        let length = try FileManager.default.attributesOfItem(atPath: log)[.size] as! Int
+        var sizes: [UInt32: Int] = [:]
+        for format: UInt32 in [1, 2] {
+            let bytes = CatalogCheckpoint.encode(
+                fromLog.allRuns(), logLength: length, logProbeHash: try Catalog.probeHash(log, length), format: format)!
+            sizes[format] = bytes.count
+            try Data(bytes).write(to: URL(fileURLWithPath: dir.sub("catalog.ckpt")))
+            let reader = Catalog(path: log)
+            try reader.refresh()
+            #expect(reader.base != nil, "version \(format)")
+            Self.expectSame(reader, fromLog, "version \(format)")
+            #expect(reader.checkpointProblems().isEmpty)
+        }
+        #expect(sizes[2]! < sizes[1]!)
     }
 
     /// A store of `n` runs written with a checkpoint (compaction writes one).

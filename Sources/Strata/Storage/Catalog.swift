@@ -49,6 +49,16 @@ final class Catalog {
     let rewindsOnly: Bool
     /// Whether to start from `catalog.ckpt` (verify replays the whole log without it).
     let useCheckpoint: Bool
+    /// zstd contexts for packed records (made when first needed).
+    private lazy var zstd = CatalogZstd()
+    /// The last reference body read from the log for packed records (offset of its record).
+    private var referenceCache: (offset: Int, body: [UInt8])?
+    /// This process's reference for the packed records it writes: the offset and body of the last
+    /// plain `create` record it wrote, and how many records were packed against it since.
+    private var ownReference: (offset: Int, body: [UInt8], uses: Int)?
+    /// Whether appends may write packed records (false: only plain records, as releases before
+    /// packed records wrote; tests of older stores use it).
+    var writesPackedRecords = true
 
     init(path: String, rewindsOnly: Bool = false, useCheckpoint: Bool = true) {
         self.path = path
@@ -358,7 +368,11 @@ final class Catalog {
             if let len = Catalog.acceptedLength(b, at: pos) {
                 let body = b[(pos + Catalog.headerSize)..<(pos + Catalog.headerSize + len)]
                 do {
-                    try apply(body, offset: base + pos + Catalog.headerSize)
+                    if len > 0 && body[0] == Catalog.packedKind {
+                        try applyPacked(body, at: base + pos, buffer: b, bufferBase: base)
+                    } else {
+                        try apply(body, offset: base + pos + Catalog.headerSize)
+                    }
                 } catch {
                     damaged.append((base + pos, error.message))
                 }
@@ -480,7 +494,8 @@ final class Catalog {
     func append(_ newRecords: [CatalogRecord], sync: Bool) throws(StrataError) {
         let records = pendingOrder.compactMap { pendingRecords[$0] } + newRecords
         if records.isEmpty && !sync { return }
-        var w = ByteWriter()
+        var bodies: [[UInt8]] = []
+        bodies.reserveCapacity(records.count)
         for rec in newRecords { try Catalog.check(rec) }
         for rec in records {
             var body = ByteWriter()
@@ -493,10 +508,7 @@ final class Catalog {
                     "catalog record for run \(rec.run.text) is \(body.count) bytes; the limit is \(Catalog.maxBodyLength) (fewer or smaller params, tags or metadata)"
                 )
             }
-            w.u32(Catalog.magic)
-            w.u32(UInt32(body.count))
-            w.u64(Checksum.xxh64(body.bytes))
-            w.raw(body.bytes)
+            bodies.append(body.bytes)
         }
         let fd = try Sys.open(path, .writeOnly, [.append, .create])
         defer { Sys.close(fd) }
@@ -505,17 +517,173 @@ final class Catalog {
         try Sys.lockExclusive(fd, path)
         defer { Sys.unlock(fd) }
         let start = try Sys.fileSize(fd, path)
+        // Encoded under the lock: packed records name their reference by its offset in the file.
+        let (bytes, reference) = encode(bodies, at: start)
         do throws(StrataError) {
-            try Sys.writeAll(fd, w.bytes, path)
+            try Sys.writeAll(fd, bytes, path)
         } catch {
             try? Sys.ftruncate(fd, start, path)
             throw error
         }
+        ownReference = reference
         if sync { try Sys.fsync(fd, path) }
         pending = [:]
         pendingRecords = [:]
         pendingOrder = []
-        try refresh()
+        if start == readOffset && (checkpointTried || !useCheckpoint || start == 0) {
+            // Nothing was appended since this catalog last read (and nothing can be until the lock is
+            // let go): what follows is what it just wrote, read from memory instead of the file.
+            let consumed = try ByteView.with(bytes) { (b) throws(StrataError) in try scan(b, base: start) }
+            readOffset += consumed
+            if let failure = failedCheckpointRead { abandonCheckpoint(failure) }
+        } else {
+            try refresh()
+        }
+    }
+
+    // MARK: packed records (kind 7)
+
+    /// The kind byte of a packed record: plain record bodies compressed together (docs/FORMAT.md,
+    /// "Catalog", "Packed records").
+    static let packedKind: UInt8 = 7
+    /// Records packed against one reference before a writer writes a new plain reference.
+    static let referenceUses = 4096
+    /// Plain bytes packed into one packed record at most (its compressed body stays under
+    /// `maxBodyLength`).
+    static let packedInputLimit = 8 << 20
+
+    /// A whole record (header and body) around `body`.
+    static func frame(_ body: [UInt8], into w: inout ByteWriter) {
+        w.u32(Catalog.magic)
+        w.u32(UInt32(body.count))
+        w.u64(Checksum.xxh64(body))
+        w.raw(body)
+    }
+
+    /// The bytes of one append of plain record `bodies` starting at file offset `start`, and the
+    /// writer's reference afterwards. A `create` is written plain when the writer has no reference
+    /// (or has used it `referenceUses` times) and becomes the reference; the other records are
+    /// packed, against the reference when there is one, whenever that is smaller than writing them
+    /// plain.
+    private func encode(_ bodies: [[UInt8]], at start: Int) -> ([UInt8], (offset: Int, body: [UInt8], uses: Int)?) {
+        var w = ByteWriter()
+        guard writesPackedRecords else {
+            for b in bodies { Catalog.frame(b, into: &w) }
+            return (w.bytes, nil)
+        }
+        var reference = ownReference
+        var group: [[UInt8]] = []
+        var groupBytes = 0
+        func flushGroup() {
+            defer { group = []; groupBytes = 0 }
+            guard !group.isEmpty else { return }
+            var plain = 0
+            var inner = ByteWriter()
+            for b in group {
+                inner.varint(UInt64(b.count))
+                inner.raw(b)
+                plain += Catalog.headerSize + b.count
+            }
+            if inner.count <= Catalog.maxBodyLength, let packed = zstd.compress(inner.bytes, dictionary: reference?.body ?? []) {
+                var body = ByteWriter()
+                body.u8(Catalog.packedKind)
+                body.varint(reference.map { UInt64($0.offset) + 1 } ?? 0)
+                body.varint(UInt64(inner.count))
+                body.raw(packed)
+                if body.count + Catalog.headerSize < plain && body.count <= Catalog.maxBodyLength {
+                    Catalog.frame(body.bytes, into: &w)
+                    reference?.uses += group.count
+                    return
+                }
+            }
+            for b in group { Catalog.frame(b, into: &w) }
+        }
+        for b in bodies {
+            if b.first == CatalogRecord.Kind.create.rawValue && (reference == nil || reference!.uses >= Catalog.referenceUses) {
+                flushGroup()
+                reference = (start + w.count, b, 0)
+                Catalog.frame(b, into: &w)
+                continue
+            }
+            if groupBytes + b.count > Catalog.packedInputLimit { flushGroup() }
+            group.append(b)
+            groupBytes += b.count + 4
+        }
+        flushGroup()
+        return (w.bytes, reference)
+    }
+
+    /// Applies the records of packed record `body` (whose record starts at file offset `record`;
+    /// `buffer` holds the file from `bufferBase`). Bytes that do not unpack are damage (nothing of
+    /// the record applied); a packed record that unpacks but holds a bad record is damage for that
+    /// record only.
+    private func applyPacked(_ body: ByteView, at record: Int, buffer: ByteView, bufferBase: Int) throws(StrataError) {
+        var r = ByteReader(body, path: path)
+        _ = try r.u8("record kind")
+        let ref = try r.varint("reference offset")
+        let size = try r.length("packed length", max: Catalog.maxBodyLength)
+        let frame = body[r.offset..<body.count]
+        var dictionary: [UInt8] = []
+        if ref > 0 {
+            guard ref - 1 < UInt64(record) else {
+                throw StrataError.corrupt("packed catalog record refers to offset \(ref - 1), not before it", path: path, offset: record)
+            }
+            dictionary = try referenceBody(at: Int(ref - 1), from: record, buffer: buffer, bufferBase: bufferBase)
+        }
+        guard let inner = zstd.decompress(frame, size: size, dictionary: dictionary) else {
+            throw StrataError.corrupt("packed catalog record does not decompress to its \(size) bytes", path: path, offset: record)
+        }
+        // Split first (all or nothing), then apply each record.
+        let ranges = try ByteView.with(inner) { (v) throws(StrataError) -> [Range<Int>] in
+            var r = ByteReader(v, path: path)
+            var out: [Range<Int>] = []
+            while !r.isAtEnd {
+                let n = try r.length("packed record length", max: Catalog.maxBodyLength)
+                let from = r.offset
+                _ = try r.bytes(n, "packed record")
+                guard n > 0, v[from] != Catalog.packedKind else {
+                    throw StrataError.corrupt("packed catalog record holds an empty or packed record", path: path, offset: record)
+                }
+                out.append(from..<(from + n))
+            }
+            return out
+        }
+        ByteView.with(inner) { v in
+            for (k, range) in ranges.enumerated() {
+                do throws(StrataError) { try apply(v[range], offset: record) } catch {
+                    damaged.append((record, "record \(k + 1) of \(ranges.count) packed at this offset: \(error.message)"))
+                }
+            }
+        }
+    }
+
+    /// The body of the plain record at file offset `offset` (the reference of a packed record at
+    /// `from`): from the bytes being scanned when it is among them, else read from the file and
+    /// checked like any record.
+    private func referenceBody(at offset: Int, from: Int, buffer: ByteView, bufferBase: Int) throws(StrataError) -> [UInt8] {
+        if let c = referenceCache, c.offset == offset { return c.body }
+        func bad() -> StrataError {
+            StrataError.corrupt("packed catalog record refers to offset \(offset), where no plain record is accepted", path: path, offset: from)
+        }
+        var body: [UInt8]
+        if offset >= bufferBase {
+            guard let len = Catalog.acceptedLength(buffer, at: offset - bufferBase) else { throw bad() }
+            body = buffer[(offset - bufferBase + Catalog.headerSize)..<(offset - bufferBase + Catalog.headerSize + len)].array
+        } else {
+            let fd = try Sys.open(path, .readOnly)
+            defer { Sys.close(fd) }
+            var header = [UInt8](repeating: 0, count: Catalog.headerSize)
+            guard try Sys.pread(fd, into: &header, at: offset, path) == Catalog.headerSize else { throw bad() }
+            let (magic, len, sum) = ByteView.with(header) { h in
+                (h.load(UInt32.self, at: 0), Int(h.load(UInt32.self, at: 4)), h.load(UInt64.self, at: 8))
+            }
+            guard magic == Catalog.magic, len <= Catalog.maxBodyLength, offset + Catalog.headerSize + len <= from else { throw bad() }
+            body = [UInt8](repeating: 0, count: len)
+            guard try Sys.pread(fd, into: &body, at: offset + Catalog.headerSize, path) == len, Checksum.xxh64(body) == sum else { throw bad() }
+        }
+        guard let kind = body.first, kind != Catalog.packedKind else { throw bad() }
+        referenceCache = (offset, body)
+        return body
     }
 
     // MARK: record bodies

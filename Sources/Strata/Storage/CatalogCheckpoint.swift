@@ -10,7 +10,9 @@ import StrataCodecs
 /// check out throws `.corrupt`: the catalog then reads `catalog.log` from its beginning instead.
 final class CatalogCheckpoint {
     static let magic: [UInt8] = Array("STRATCKP".utf8)
-    static let version: UInt32 = 1
+    /// Version written (2: run records may take their param keys from the pool, flag bit 5);
+    /// versions 1 and 2 are read.
+    static let version: UInt32 = 2
     static let headerSize = 88
     static let entrySize = 25
     static let nameEntrySize = 8
@@ -29,6 +31,7 @@ final class CatalogCheckpoint {
     private var projectCache: [Int: String] = [:]
     private var tagCache: [Int: Set<String>] = [:]
     private var metaCache: [Int: [String: ParamValue]] = [:]
+    private var keysCache: [Int: [String]] = [:]
 
     /// Maps and checks `path` against the log `logPath`; nil when there is no checkpoint.
     init?(path: String, logPath: String) throws(StrataError) {
@@ -38,7 +41,7 @@ final class CatalogCheckpoint {
         let v = file.view
         func bad(_ why: String) -> StrataError { StrataError.corrupt("catalog checkpoint: \(why)", path: path, offset: 0) }
         guard v.count >= Self.headerSize, v[0..<8].equals(Self.magic) else { throw bad("no checkpoint magic number") }
-        guard v.load(UInt32.self, at: 8) == Self.version, v.load(UInt32.self, at: 12) == UInt32(Self.headerSize) else {
+        guard (1...Self.version).contains(v.load(UInt32.self, at: 8)), v.load(UInt32.self, at: 12) == UInt32(Self.headerSize) else {
             throw bad("unknown version \(v.load(UInt32.self, at: 8))")
         }
         guard v[0..<80].xxh64() == v.load(UInt64.self, at: 80) else { throw bad("header checksum mismatch") }
@@ -165,7 +168,7 @@ final class CatalogCheckpoint {
             let top = try r.u8("parent"), hi = try r.u64("parent"), lo = try r.u64("parent")
             parent = Self.unpack(top: top, hi: hi, lo: lo)
         }
-        let params = try ParamCoding.read(&r)
+        let params = try readParams(&r, flags: flags)
         guard r.isAtEnd else { throw StrataError.corrupt("catalog checkpoint: bytes after run \(id.text)'s params", path: path, offset: r.offset) }
         var info = RunInfo(
             id: id, name: name, project: project, status: status, createdMs: created, endedMs: ended,
@@ -226,6 +229,27 @@ final class CatalogCheckpoint {
         return tags
     }
 
+    /// A run's params: keys from the pool (flag `pooledKeys`) or inline (params encoding).
+    private func readParams(_ r: inout ByteReader, flags: UInt8) throws(StrataError) -> [String: ParamValue] {
+        guard flags & Self.pooledKeys != 0 else { return try ParamCoding.read(&r) }
+        let keys = try poolKeys(try poolRef(&r, "param keys"))
+        var out: [String: ParamValue] = [:]
+        out.reserveCapacity(keys.count)
+        for key in keys { out[key] = try ParamCoding.readValue(&r, key: key, depth: 0) }
+        return out
+    }
+
+    private func poolKeys(_ k: Int) throws(StrataError) -> [String] {
+        if let keys = keysCache[k] { return keys }
+        var r = ByteReader(try pool(k), path: path)
+        let n = try r.count("param key count", max: 1 << 20)
+        var keys: [String] = []
+        keys.reserveCapacity(n)
+        for _ in 0..<n { keys.append(try r.string("param key")) }
+        keysCache[k] = keys
+        return keys
+    }
+
     private func poolMeta(_ k: Int) throws(StrataError) -> [String: ParamValue] {
         if let m = metaCache[k] { return m }
         var r = ByteReader(try pool(k), path: path)
@@ -243,11 +267,15 @@ final class CatalogCheckpoint {
     // MARK: encoding
 
     static let hasParent: UInt8 = 1 << 2, hasRewinds: UInt8 = 1 << 3, hasEnded: UInt8 = 1 << 4
+    /// Version 2: the params' sorted keys are a pool entry (varint count + strings), followed in
+    /// the record by the values alone (u8 type and value each, in key order).
+    static let pooledKeys: UInt8 = 1 << 5
 
     /// The bytes of a checkpoint of `runs` (any order) covering the first `logLength` bytes of a
     /// log whose last (up to 64) covered bytes hash to `logProbeHash`. Nil when a table offset
     /// would not fit its 32 bits (over 4 GiB of run records): the store then keeps reading its log.
-    static func encode(_ runs: [RunInfo], logLength: Int, logProbeHash: UInt64) -> [UInt8]? {
+    /// `format`: the version to write (1 is what releases before version 2 wrote, for tests).
+    static func encode(_ runs: [RunInfo], logLength: Int, logProbeHash: UInt64, format: UInt32 = version) -> [UInt8]? {
         var sorted: [(key: (UInt8, UInt64, UInt64), info: RunInfo)] = []
         sorted.reserveCapacity(runs.count)
         for info in runs { if let k = pack(info.id) { sorted.append((k, info)) } }
@@ -288,7 +316,17 @@ final class CatalogCheckpoint {
             ParamCoding.write(info.metadata, into: &m)
             w.varint(UInt64(intern(m.bytes)))
             if let p = info.parent.flatMap(pack) { w.u8(p.0); w.u64(p.1); w.u64(p.2) }
-            ParamCoding.write(info.params, into: &w)
+            if info.params.isEmpty || format < 2 {
+                ParamCoding.write(info.params, into: &w)
+            } else {
+                w.bytes[0] |= pooledKeys
+                let keys = info.params.keys.sorted()
+                var k = ByteWriter()
+                k.varint(UInt64(keys.count))
+                for key in keys { k.string(key) }
+                w.varint(UInt64(intern(k.bytes)))
+                for key in keys { ParamCoding.writeValue(info.params[key]!, into: &w) }
+            }
             data.raw(w.bytes)
             guard data.count <= Int(UInt32.max), pool.count <= Int(UInt32.max) else { return nil }
             table.u8(key.0); table.u64(key.1); table.u64(key.2)
@@ -303,7 +341,7 @@ final class CatalogCheckpoint {
         for o in poolOffsets { table.u32(o) }
         var out = ByteWriter()
         out.raw(magic)
-        out.u32(version)
+        out.u32(format)
         out.u32(UInt32(headerSize))
         out.u64(UInt64(logLength))
         out.u64(logProbeHash)

@@ -3,16 +3,8 @@ import Strata
 import StrataInterop
 import StrataParquet
 
-/// `metric` or `metric{k=v,k=v}` → name and labels.
-func parseSeriesSpec(_ spec: String) -> (String, [String: String]) {
-    guard let brace = spec.firstIndex(of: "{"), spec.hasSuffix("}") else { return (spec, [:]) }
-    var labels: [String: String] = [:]
-    for part in spec[spec.index(after: brace)..<spec.index(before: spec.endIndex)].split(separator: ",") {
-        let kv = part.split(separator: "=", maxSplits: 1)
-        labels[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
-    }
-    return (String(spec[..<brace]), labels)
-}
+/// `metric` or `metric{k=v,k=v}` → name and labels (``Store/splitSeriesText(_:)``).
+func parseSeriesSpec(_ spec: String) -> (String, [String: String]) { Store.splitSeriesText(spec) }
 
 func lookupRun(_ store: Store, _ name: String) throws -> RunInfo {
     if name.isEmpty { throw CLIError("run name is empty") }

@@ -107,8 +107,12 @@ extension Store {
         try Sys.writeAtomically(Array(text.utf8), to: path + "/tolerances", tmpDir: path + "/tmp")
     }
 
-    /// `metric{k=v,k2=v2}` as a name and labels (a name without braces has none).
-    static func splitSeriesText(_ spec: String) -> (String, [String: String]) {
+    /// Splits the text form of a series, `metric{k=v,k2=v2}`, into its name and labels (a name
+    /// without braces has none). The CLI and the API read series arguments through this.
+    ///
+    /// - Parameter spec: The series text.
+    /// - Returns: The metric name and its labels.
+    public static func splitSeriesText(_ spec: String) -> (String, [String: String]) {
         guard let brace = spec.firstIndex(of: "{"), spec.hasSuffix("}") else { return (spec, [:]) }
         var labels: [String: String] = [:]
         for part in spec[spec.index(after: brace)..<spec.index(before: spec.endIndex)].split(separator: ",") {

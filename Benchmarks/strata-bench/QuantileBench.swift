@@ -13,19 +13,7 @@ enum QuantileBench {
     static func child(_ mode: String, _ dir: String, _ store: String, sketches: Bool) throws -> [String: Double] {
         var env = ProcessInfo.processInfo.environment
         if sketches { env.removeValue(forKey: "STRATA_BENCH_NO_SKETCHES") } else { env["STRATA_BENCH_NO_SKETCHES"] = "1" }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: selfPath())
-        p.arguments = ["--child", mode, dir, store]
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let obj = try JSONSerialization.jsonObject(with: data) as? [String: Double] else {
-            throw BenchError("ingest child failed: \(String(decoding: data, as: UTF8.self))")
-        }
-        return obj
+        return try runSelf(["--child", mode, dir, store], environment: env)
     }
 
     static func time(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {

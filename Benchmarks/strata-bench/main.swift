@@ -26,11 +26,13 @@ func selfPath() -> String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }
 
-/// Runs this executable with `arguments` in a fresh process and returns the JSON object it prints.
-func runSelf(_ arguments: [String]) throws -> [String: Double] {
+/// Runs this executable with `arguments` (and `environment`, else this process's) in a fresh process
+/// and returns the JSON object it prints.
+func runSelf(_ arguments: [String], environment: [String: String]? = nil) throws -> [String: Double] {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: selfPath())
     p.arguments = arguments
+    if let environment { p.environment = environment }
     let out = Pipe()
     p.standardOutput = out
     try p.run()

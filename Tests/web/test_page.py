@@ -825,3 +825,22 @@ def test_comparison_with_the_baseline_shows_the_apis_verdicts(server, page):
     assert page.eval("document.querySelector('#cmptable tr[data-id=%s]').dataset.verdict" % json.dumps(faster)) == api["metrics"][0]["verdict"]
     shot(page, "20-comparison")
     page.eval("document.querySelector('#comparebox').open = false")
+
+
+def test_run_page_shows_params_of_any_shape_as_written(server, page):
+    """Lists, objects, null and integers beyond 2^53 on the run page: as JSON, with every digit,
+    and null apart from an absent param (the API's values, not rounded by the browser)."""
+    big = 123456789012345678901234567890
+    server.ingest([{"run": "shapes", "params": {"aug": ["flip", "crop"], "opt": {"name": "adam", "betas": [0.9, 0.999]},
+                                                "ckpt": None, "big": big, "seed": 2**60 + 1, "version": "1.10"}}])
+    rid = ids_by_name(server)["shapes"]
+    api = server.get("/api/runs/%s" % rid)["params"]
+    assert api["aug"] == ["flip", "crop"] and api["ckpt"] is None and api["big"] == big and api["opt.betas"] == [0.9, 0.999], api
+    page.eval("App.openRun(%s)" % json.dumps(rid))
+    page.wait("!document.querySelector('#runview').hidden && document.querySelector('#runview h2') && document.querySelector('#runview h2').textContent === 'shapes'", what="run page of shapes")
+    rows = page.eval("Object.fromEntries([...document.querySelectorAll('#runview table.kv')][1].querySelectorAll('tr').values().map(r => [r.cells[0].textContent, r.cells[1].textContent]))")
+    assert rows == {"aug": '["flip", "crop"]', "big": str(big), "ckpt": "null", "opt.betas": "[0.9, 0.999]",
+                    "opt.name": "adam", "seed": str(2**60 + 1), "version": "1.10"}, rows
+    page.eval("history.back()")
+    page.wait("document.querySelector('#runview').hidden", what="back to the workspace")
+    assert page.browser.exceptions == [], page.browser.exceptions

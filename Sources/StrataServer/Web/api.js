@@ -22,7 +22,7 @@ const Api = {
     const headers = this.token ? { Authorization: "Bearer " + this.token } : {};
     const r = await fetch(path, { headers, cache: "no-store" });
     let body = null;
-    try { body = await r.json(); } catch (e) { body = null; }
+    try { body = parseJSON(await r.text()); } catch (e) { body = null; }
     if (!r.ok) {
       if (r.status === 401) document.dispatchEvent(new Event("strata-needs-token"));
       const err = new Error(body && body.error ? body.error.message : ("HTTP " + r.status));
@@ -97,12 +97,23 @@ function short(v, digits) {
   return plain(Number(v.toPrecision(digits || 4)));
 }
 
-// A param value as written: numbers plainly, strings as they are.
+// The API's JSON, except that an integer a double cannot hold exactly (a param beyond 2^53) keeps
+// its digits as text instead of being rounded (where the browser gives the reviver the source).
+function parseJSON(text) {
+  return JSON.parse(text, (k, v, ctx) =>
+    typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v) && ctx && typeof ctx.source === "string" && /^-?[0-9]+$/.test(ctx.source) ? ctx.source : v);
+}
+
+// A param value as written: numbers plainly, strings as they are, `null` as null (an absent param
+// is ""), lists and objects in JSON with their strings quoted.
 function paramText(v) {
-  if (v === undefined || v === null) return "";
+  if (v === undefined) return "";
+  if (v === null) return "null";
   if (typeof v === "number") return plain(v);
-  if (typeof v === "boolean") return String(v);
-  return String(v);
+  if (typeof v === "boolean" || typeof v === "string") return String(v);
+  const inner = x => typeof x === "string" ? JSON.stringify(x) : paramText(x);
+  if (Array.isArray(v)) return "[" + v.map(inner).join(", ") + "]";
+  return "{" + Object.keys(v).sort().map(k => JSON.stringify(k) + ": " + inner(v[k])).join(", ") + "}";
 }
 
 function fmtDuration(ms) {

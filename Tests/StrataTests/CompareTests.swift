@@ -250,6 +250,25 @@ struct CompareTests {
         #expect(code { _ = try store.histogram(infos[0], "m", steps: 1000..<2000) } == .invalidArgument)
     }
 
+    /// Values lying exactly on bin edges (integers with edges at integers, a tenth's rounding, a
+    /// width that overflows a double) fall in the bin whose lower edge they equal, the maximum in
+    /// the last bin: counts equal brute force over the histogram's own edges.
+    @Test func histogramBinsValuesOnTheEdgesAsBruteForce() {
+        let cases: [([Double], Int)] = [
+            ((0...100).map(Double.init), 10), ((0...100).map(Double.init), 7), ((0...30).map { Double($0) / 10 }, 3),
+            ([-1e308, -1e300, 0, 1e300, 1e308], 4), ([0.1, 0.2, 0.3, 0.7, 0.3], 6)
+        ]
+        for (values, bins) in cases {
+            let h = Histogram.of(WindowValues(finite: values), bins: bins)!
+            for (i, b) in h.bins.enumerated() {
+                let last = i == h.bins.count - 1
+                let brute = values.filter { $0 >= b.lower && (last ? $0 <= b.upper : $0 < b.upper) }.count
+                #expect(b.count == brute, "\(values.count) values, \(bins) bins, bin \(i) [\(b.lower), \(b.upper))")
+            }
+            #expect(h.bins.map(\.count).reduce(0, +) == values.count)
+        }
+    }
+
     /// Histogram counts equal brute force over the raw points (NaN and ±Inf counted apart).
     @Test(arguments: [1 as UInt64, 2, 3])
     func histogramMatchesBruteForce(seed: UInt64) throws {

@@ -267,9 +267,13 @@ struct QuantileTests {
                 let v = QuantileTests.values(shape, n, &rng).filter { !$0.isNaN }
                 if v.isEmpty { continue }
                 let sorted = v.sorted()
-                let qs = [0.001, 0.1, 0.5, 0.73, 0.99, 0.999]
-                let want = qs.map { q in Quantile.interpolate(n: sorted.count, q: q) { sorted[$0] } }
-                #expect(Quantile.exact(v, qs).map { $0!.bitPattern } == want.map(\.bitPattern), "n \(n) \(shape)")
+                // Few ranks, the histogram's nine levels (18 ranks), and many (a multi-selection
+                // that partitions nearly to a sort), in any order, with repeats.
+                let many = (0..<60).map { _ in Double.random(in: 0...1, using: &rng) }
+                for qs in [[0.001, 0.1, 0.5, 0.73, 0.99, 0.999], Histogram.levels.reversed(), many + [0, 1, 0.5, 0.5]] {
+                    let want = qs.map { q in Quantile.interpolate(n: sorted.count, q: q) { sorted[$0] } }
+                    #expect(Quantile.exact(v, qs).map { $0!.bitPattern } == want.map(\.bitPattern), "n \(n) \(shape) \(qs.count) levels")
+                }
             }
         }
     }

@@ -161,9 +161,12 @@ public struct Histogram: Sendable {
     /// - Returns: The histogram; nil when the window has no finite value.
     public static func of(_ window: WindowValues, bins: Int) -> Histogram? {
         guard !window.finite.isEmpty else { return nil }
-        let sorted = window.finite.sorted()
-        let lo = sorted[0]
-        let hi = sorted[sorted.count - 1]
+        let values = window.finite
+        var lo = values[0], hi = values[0]
+        for v in values {
+            lo = Swift.min(lo, v)
+            hi = Swift.max(hi, v)
+        }
         let n = lo == hi ? 1 : bins
         // Edge i is lo + (hi - lo)·i/n; edge n is exactly hi.
         var edges = (0...n).map { i in i == n ? hi : lo + (hi - lo) * Double(i) / Double(n) }
@@ -171,11 +174,26 @@ public struct Histogram: Sendable {
             // hi - lo overflows (e.g. ±1e308): interpolate without the difference.
             edges = (0...n).map { i in i == n ? hi : lo * (1 - Double(i) / Double(n)) + hi * (Double(i) / Double(n)) }
         }
+        // A value's bin is the last i < n with edges[i] ≤ v: guessed by arithmetic, then moved to
+        // the edges as computed (rounding can put the guess one bin off), by bisection when the
+        // width overflows.
         var counts = Array(repeating: 0, count: n)
-        // Values are sorted: walk the edges once.
-        var b = 0
-        for v in sorted {
-            while b < n - 1 && v >= edges[b + 1] { b += 1 }
+        let scale = Double(n) / (hi - lo)
+        for v in values {
+            let guess = (v - lo) * scale
+            var b: Int
+            if guess.isFinite {
+                b = Swift.min(n - 1, Swift.max(0, Int(guess)))
+                while b > 0 && v < edges[b] { b -= 1 }
+                while b < n - 1 && v >= edges[b + 1] { b += 1 }
+            } else {
+                var l = 0, h = n - 1
+                while l < h {
+                    let m = (l + h + 1) / 2
+                    if v >= edges[m] { l = m } else { h = m - 1 }
+                }
+                b = l
+            }
             counts[b] += 1
         }
         var cumulative = 0
@@ -183,12 +201,14 @@ public struct Histogram: Sendable {
             cumulative += counts[i]
             return Bin(
                 lower: edges[i], upper: edges[i + 1], count: counts[i], cumulativeCount: cumulative,
-                cumulativeFraction: Double(cumulative) / Double(sorted.count))
+                cumulativeFraction: Double(cumulative) / Double(values.count))
         }
+        var work = values
+        let qs = Quantile.exactInPlace(&work, levels)
         return Histogram(
-            count: window.count, finiteCount: sorted.count, nanCount: window.nanCount, positiveInfinityCount: window.positiveInfinityCount,
+            count: window.count, finiteCount: values.count, nanCount: window.nanCount, positiveInfinityCount: window.positiveInfinityCount,
             negativeInfinityCount: window.negativeInfinityCount, min: lo, max: hi, bins: out,
-            quantiles: levels.map { QuantileValue(level: $0, value: Quantile.of(sorted: sorted, $0)) })
+            quantiles: zip(levels, qs).map { QuantileValue(level: $0, value: $1) })
     }
 }
 

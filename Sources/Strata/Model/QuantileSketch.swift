@@ -210,7 +210,8 @@ public enum Quantile {
     }
 
     /// Exact quantiles of values that hold no NaN, rearranging them: the order statistics needed
-    /// are found by selection (expected O(n) each), or by one sort when many are asked.
+    /// are put in place by one multi-selection (expected O(n log k) for k ranks, never a full sort
+    /// unless nearly every rank is asked).
     static func exactInPlace(_ v: inout [Double], _ qs: [Double]) -> [Double] {
         let n = v.count
         precondition(n > 0, "Quantile.exactInPlace: no values")
@@ -221,26 +222,17 @@ public enum Quantile {
             ranks.insert(lo)
             if lo + 1 < n && h > Double(lo) { ranks.insert(lo + 1) }
         }
-        if ranks.count > 16 {
-            v.sort()
-        } else {
-            // Select the ranks in ascending order: after rank r is in place, every later rank lies
-            // in v[(r + 1)...], which holds values at least v[r].
-            var from = 0
-            for r in ranks.sorted() {
-                Quantile.select(&v, r, from: from)
-                from = r + 1
-            }
-        }
+        let sortedRanks = ranks.sorted()
+        select(&v, sortedRanks[...], lo: 0, hi: n - 1)
         return qs.map { q in interpolate(n: n, q: q) { v[$0] } }
     }
 
-    /// Puts the value of rank `k` at index k of `b` with every value before it ≤ and every value
-    /// after it ≥ (Hoare partition around a median of three), looking only at `b[from...]`
-    /// (everything before `from` is already ≤ it).
-    static func select(_ b: inout [Double], _ k: Int, from: Int) {
-        var lo = from, hi = b.count - 1
-        while hi > lo {
+    /// Puts every value of rank `ranks` (ascending, all within `lo...hi`) at its index of `b`,
+    /// looking only at `b[lo...hi]`: one Hoare partition around a median of three, then only the
+    /// sides that hold a rank are partitioned further.
+    static func select(_ b: inout [Double], _ ranks: ArraySlice<Int>, lo: Int, hi: Int) {
+        var lo = lo, hi = hi, ranks = ranks
+        while let first = ranks.first, let last = ranks.last, hi > lo {
             if hi - lo < 16 {
                 // Insertion sort of a small range.
                 for i in (lo + 1)...hi {
@@ -262,7 +254,17 @@ public enum Quantile {
                 while b[j] > pivot { j -= 1 }
                 if i <= j { b.swapAt(i, j); i += 1; j -= 1 }
             }
-            if k <= j { hi = j } else if k >= i { lo = i } else { return }
+            // b[lo...j] ≤ pivot ≤ b[i...hi], and everything between j and i equals the pivot.
+            let left = ranks.prefix { $0 <= j }
+            let right = ranks.drop { $0 < i }
+            if first > j {
+                lo = i; ranks = right
+            } else if last < i {
+                hi = j; ranks = left
+            } else {
+                select(&b, left, lo: lo, hi: j)
+                lo = i; ranks = right
+            }
         }
     }
 

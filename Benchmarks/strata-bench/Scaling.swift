@@ -110,7 +110,8 @@ enum Scaling {
             let names = (0..<metrics).map { "m\($0 / 20)/metric_\($0)" }
             for name in names { _ = try store.curve(id, name, steps: 0..<n, buckets: 1000) }
             out["curve_each_metric_first_ms_avg"] = ms(t0) / Double(metrics)
-            out["curve_each_metric_warm_ms_avg"] = try warm { for name in names { _ = try store.curve(id, name, steps: 0..<n, buckets: 1000) } } / Double(metrics)
+            out["curve_each_metric_warm_ms_avg"] =
+                try warm { for name in names { _ = try store.curve(id, name, steps: 0..<n, buckets: 1000) } } / Double(metrics)
         }
         out["summary_all_metrics_ms"] = try warm { _ = try store.summary() }
         out["last_all_metrics_ms"] = try warm {

@@ -40,7 +40,8 @@ struct CoarseTierTests {
                 let finite = g.map(\.value).filter(\.isFinite)
                 #expect(c.positiveInfinityCount == g.filter { $0.value == .infinity }.count, "\(ctx) +Inf count of bucket \(c.bucket)")
                 #expect(c.negativeInfinityCount == g.filter { $0.value == -.infinity }.count, "\(ctx) -Inf count of bucket \(c.bucket)")
-                #expect(finite.isEmpty || (c.finiteMin == finite.min()! && c.finiteMax == finite.max()!), "\(ctx) finite extremes of bucket \(c.bucket)")
+                #expect(
+                    finite.isEmpty || (c.finiteMin == finite.min()! && c.finiteMax == finite.max()!), "\(ctx) finite extremes of bucket \(c.bucket)")
             }
         }
     }

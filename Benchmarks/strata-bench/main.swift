@@ -5,6 +5,8 @@
 //   swift run -c release strata-bench --trials DIR --out results.json [--answers trials-answers.json] [--repeat N]
 //   swift run -c release strata-bench --quantiles LONG SWEEP --out q.json [--repeat N]   (QuantileBench.swift)
 //   swift run -c release strata-bench --compare LONG_STORE SWEEP_STORE [--repeat N]   (issue 16: hist, p99, compare)
+//   swift run -c release strata-bench --scaling OUT.json [--scales 200000,2000000,…]   (issue 17: curve cost against run length)
+//   swift run -c release strata-bench --billion DIR [--metrics 200] [--steps 5000000] [--out OUT.json]   (issue 17)
 //
 // Each ingest runs in a fresh child process (this executable with --child) so its peak memory is
 // its own; figures are medians over --repeat runs (default 3).
@@ -50,6 +52,9 @@ func child(_ mode: String, _ dir: String, _ store: String) throws -> [String: Do
 }
 
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+// strata-bench --scaling OUT.json / --billion DIR (issue 17, Scaling.swift) and their children.
+_ = Scaling.main()
 
 if CommandLine.arguments.count >= 6 && CommandLine.arguments[1] == "--profile" {
     // strata-bench --profile Qn LONG SWEEP N: answers Qn N times in one process (for perf).

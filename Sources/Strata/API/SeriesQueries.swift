@@ -79,7 +79,7 @@ extension Store {
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil) throws(StrataError) -> Stats? {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        let a = try withChunks(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
+        let a = try withCoarse(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
         return a.isEmpty ? nil : Stats(a)
     }
 
@@ -362,7 +362,7 @@ extension Store {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let b = Buckets(steps, count: buckets)
         let first = b.firstBucket(since: since)
-        let rows = try withChunks(key) { q throws(StrataError) in try q.curve(b, from: first) }
+        let rows = try withCoarse(key) { q throws(StrataError) in try q.curve(b, from: first) }
         return rows.map { CurveBucket(b, $0) }
     }
 
@@ -377,7 +377,7 @@ extension Store {
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>) throws(StrataError) -> Stats? {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        let a = try withChunks(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
+        let a = try withCoarse(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
         return a.isEmpty ? nil : Stats(a)
     }
 

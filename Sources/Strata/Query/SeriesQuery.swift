@@ -135,32 +135,40 @@ struct SeriesQuery {
         var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
         let scratch = ValueScratch()
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
-            let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
-            let bFirst = buckets.index(fs), bLast = buckets.index(ls)
-            if bFirst == bLast && c.stats.firstStep >= lo && c.stats.lastStep <= last {
-                acc[bFirst].merge(c.stats)
-                continue
-            }
-            var cur = try ChunkCursor(c, scratch: scratch)
-            var i = try cur.lowerBound(fs)
-            // last < c.stats.lastStep <= Int64.max here, so last + 1 cannot overflow.
-            let iEnd = c.stats.lastStep <= last ? c.count : try cur.lowerBound(last + 1)
-            var b = bFirst
-            while b <= bLast && i < iEnd {
-                let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(buckets.start(b + 1)))
-                if j > i {
-                    acc[b].merge(try cur.aggregate(i..<j))
-                    i = j
-                }
-                b += 1
-                // Skip empty buckets quickly when the next point lies several buckets ahead.
-                if i < iEnd && b <= bLast {
-                    let st = try cur.step(i)
-                    if buckets.contains(st) { b = Swift.max(b, buckets.index(st)) }
-                }
-            }
+            try SeriesQuery.curveChunk(c, buckets, lo: lo, acc: &acc, scratch: scratch)
         }
         return try SeriesQuery.withValueKinds(SeriesQuery.nonEmpty(acc), chunks, buckets, lo: lo, scratch: scratch)
+    }
+
+    /// Adds the points of chunk `c` with steps in `[lo, buckets.last]` to their buckets: the whole
+    /// chunk from its statistics when it lies in one bucket, else bucket by bucket from its tier
+    /// blocks, decoding only the blocks a bucket edge cuts.
+    static func curveChunk(_ c: ChunkHandle, _ buckets: Buckets, lo: Int64, acc: inout [Aggregate], scratch: ValueScratch) throws(StrataError) {
+        let last = buckets.last
+        let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
+        let bFirst = buckets.index(fs), bLast = buckets.index(ls)
+        if bFirst == bLast && c.stats.firstStep >= lo && c.stats.lastStep <= last {
+            acc[bFirst].merge(c.stats)
+            return
+        }
+        var cur = try ChunkCursor(c, scratch: scratch)
+        var i = try cur.lowerBound(fs)
+        // last < c.stats.lastStep <= Int64.max here, so last + 1 cannot overflow.
+        let iEnd = c.stats.lastStep <= last ? c.count : try cur.lowerBound(last + 1)
+        var b = bFirst
+        while b <= bLast && i < iEnd {
+            let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(buckets.start(b + 1)))
+            if j > i {
+                acc[b].merge(try cur.aggregate(i..<j))
+                i = j
+            }
+            b += 1
+            // Skip empty buckets quickly when the next point lies several buckets ahead.
+            if i < iEnd && b <= bLast {
+                let st = try cur.step(i)
+                if buckets.contains(st) { b = Swift.max(b, buckets.index(st)) }
+            }
+        }
     }
 
     /// `rows` with the ±Inf counts and finite extremes of the buckets whose min is −Inf or max is

@@ -364,6 +364,8 @@ final class SegmentSeries {
     unowned let segment: Segment
     /// Parsed (table) or derived (packed) on first use.
     private var entries: [ChunkEntry]?
+    /// The coarse tier over the chunks (`CoarseTier`), built on first use.
+    var coarseTier: CoarseTier?
 
     init(key: SeriesKey, layout: Layout, segment: Segment) {
         self.key = key; self.layout = layout; self.segment = segment

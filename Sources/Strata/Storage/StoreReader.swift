@@ -214,7 +214,7 @@ final class StoreReader {
     }
 
     /// Chunks of a series still only in logs, ordered after the `firstOrder` segment parts.
-    private func tailChunks(_ key: SeriesKey, firstOrder: UInt64, skipDamaged: ((DamagedRange) -> Void)? = nil) throws(StrataError) -> [ChunkHandle] {
+    func tailChunks(_ key: SeriesKey, firstOrder: UInt64, skipDamaged: ((DamagedRange) -> Void)? = nil) throws(StrataError) -> [ChunkHandle] {
         var out: [ChunkHandle] = []
         var order = firstOrder
         let rw = rewinds(key.run)

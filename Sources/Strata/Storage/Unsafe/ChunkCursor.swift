@@ -116,8 +116,10 @@ struct ChunkCursor {
             try ensure(r)
             a.mergeValues(Aggregate.values(values, r))
         }
-        a.firstValue = try value(r.lowerBound)
-        a.lastValue = try value(r.upperBound - 1)
+        // The chunk's own first and last values are in its statistics: a part that starts or ends
+        // with the chunk decodes no block for them (only the blocks its edges cut).
+        a.firstValue = r.lowerBound == 0 ? chunk.stats.firstValue : try value(r.lowerBound)
+        a.lastValue = r.upperBound == chunk.count ? chunk.stats.lastValue : try value(r.upperBound - 1)
         a.firstStep = try step(r.lowerBound)
         a.lastStep = try step(r.upperBound - 1)
         a.firstRank = chunk.rankBase + UInt64(r.lowerBound)

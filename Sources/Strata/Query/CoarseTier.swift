@@ -1,0 +1,215 @@
+/// The coarse tier of one series in one segment: a pyramid of statistics over groups of chunks,
+/// so that a curve or a window touches O(buckets · fan-out · levels) entries and decodes only the
+/// blocks its bucket edges cut, whatever the length of the series (issue 17).
+///
+/// Level 0 holds one entry per chunk (the chunk header's statistics), level k + 1 one entry per
+/// group of `fanOut` consecutive entries of level k, up to a top level of at most `fanOut`
+/// entries. Ranks are relative to the part: point j of chunk i has rank `i << 12 | j`, the rank
+/// `StoreReader` gives it inside the part (the part's order is added above bit 36 when merged).
+///
+/// Entries combine by `Aggregate.merge`, so a group's statistics are exactly those of its points;
+/// chunks of a part may overlap in steps (out-of-order logging): a group whose step span lies in
+/// one bucket is still wholly in that bucket, and one that does not is opened, so answers stay
+/// exact and only the cost grows with the overlap.
+struct CoarseTier: Sendable {
+    /// Entries of a level per entry of the level above.
+    static let fanOut = 8
+    /// `levels[0]`: per chunk; `levels.last`: at most `fanOut` entries.
+    let levels: [[Aggregate]]
+
+    /// Built from the chunk statistics of the part (in chunk-table order).
+    init(chunkStats: [Aggregate]) {
+        var level = chunkStats
+        for i in level.indices {
+            level[i].firstRank = UInt64(i) << 12
+            level[i].lastRank = UInt64(i) << 12 + UInt64(max(0, level[i].count - 1))
+        }
+        var levels = [level]
+        while level.count > CoarseTier.fanOut {
+            var next: [Aggregate] = []
+            next.reserveCapacity((level.count + CoarseTier.fanOut - 1) / CoarseTier.fanOut)
+            var g = 0
+            while g < level.count {
+                var a = Aggregate()
+                for k in g..<min(g + CoarseTier.fanOut, level.count) { a.merge(level[k]) }
+                next.append(a)
+                g += CoarseTier.fanOut
+            }
+            levels.append(next)
+            level = next
+        }
+        self.levels = levels
+    }
+
+    /// Largest step of the part (`Int64.min` when it has no point).
+    var lastStep: Int64 { levels.last!.reduce(Int64.min) { max($0, $1.lastStep) } }
+
+    /// Entries of level `level - 1` under entry `i` of `level`.
+    @inline(__always) func children(_ level: Int, _ i: Int) -> Range<Int> {
+        let c0 = i * CoarseTier.fanOut
+        return c0..<min(c0 + CoarseTier.fanOut, levels[level - 1].count)
+    }
+}
+
+/// A series as curves and windows see it: its segment parts with their coarse tiers, and the
+/// chunks that have none (log tails, parts cut by a rewind), queried one by one.
+struct CoarseSeries {
+    struct Part {
+        let segment: Segment
+        let entries: [ChunkEntry]
+        let tier: CoarseTier
+        /// Arrival order of the part among the series' parts (rank bits 36 and up).
+        let order: UInt64
+
+        func handle(_ i: Int) -> ChunkHandle {
+            ChunkHandle(segment: segment, entry: entries[i], rankBase: order << 36 | UInt64(i) << 12)
+        }
+    }
+    var parts: [Part] = []
+    var loose: [ChunkHandle] = []
+
+    /// How many tier entries and chunks the last query looked at (a test's measure of its cost).
+    private(set) var touched = 0
+
+    /// Per-bucket statistics, as `SeriesQuery.curve` computes them from every chunk: same
+    /// buckets, same numbers.
+    mutating func curve(_ buckets: Buckets, from first: Int = 0) throws(StrataError) -> [CurveRow] {
+        touched = 0
+        let last = buckets.last
+        guard first < buckets.count else { return [] }
+        let lo = first > 0 ? buckets.start(first) : buckets.lo
+        if lo > last { return [] }
+        var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
+        let scratch = ValueScratch()
+        var finder = BucketFinder(buckets, from: first)
+        for p in parts {
+            let top = p.tier.levels.count - 1
+            for i in p.tier.levels[top].indices {
+                try visit(p, level: top, i, buckets: buckets, lo: lo, finder: &finder, acc: &acc, scratch: scratch)
+            }
+        }
+        for c in loose where c.stats.lastStep >= lo && c.stats.firstStep <= last {
+            touched += 1
+            try SeriesQuery.curveChunk(c, buckets, lo: lo, acc: &acc, scratch: scratch)
+        }
+        let rows = SeriesQuery.nonEmpty(acc)
+        let infinite = rows.filter(\.mayHoldInfinity).map(\.bucket)
+        if infinite.isEmpty { return rows }
+        return try SeriesQuery.withValueKinds(rows, chunks(overlapping: infinite, buckets), buckets, lo: lo, scratch: scratch)
+    }
+
+    /// Statistics of the points with steps in `interval` (a curve of one bucket, without the
+    /// value kinds).
+    mutating func aggregate(_ interval: SeriesQuery.StepInterval) throws(StrataError) -> Aggregate {
+        touched = 0
+        if interval.isEmpty { return Aggregate() }
+        let buckets = Buckets(interval.lo...interval.hi, count: 1)
+        var acc = [Aggregate()]
+        let scratch = ValueScratch()
+        var finder = BucketFinder(buckets, from: 0)
+        for p in parts {
+            let top = p.tier.levels.count - 1
+            for i in p.tier.levels[top].indices {
+                try visit(p, level: top, i, buckets: buckets, lo: interval.lo, finder: &finder, acc: &acc, scratch: scratch)
+            }
+        }
+        for c in loose where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
+            touched += 1
+            try SeriesQuery.curveChunk(c, buckets, lo: interval.lo, acc: &acc, scratch: scratch)
+        }
+        return acc[0]
+    }
+
+    /// One tier entry: merged whole when its steps lie in one bucket, else opened (its children,
+    /// or, for a chunk, the chunk's own bucket walk).
+    private mutating func visit(
+        _ p: Part, level: Int, _ i: Int, buckets: Buckets, lo: Int64, finder: inout BucketFinder, acc: inout [Aggregate], scratch: ValueScratch
+    ) throws(StrataError) {
+        touched += 1
+        let s = p.tier.levels[level][i]
+        if s.count == 0 || s.lastStep < lo || s.firstStep > buckets.last { return }
+        if s.firstStep >= lo && s.lastStep <= buckets.last {
+            let b = finder.index(s.firstStep)
+            if finder.holds(b, s.lastStep) {
+                var whole = s
+                whole.firstRank |= p.order << 36
+                whole.lastRank |= p.order << 36
+                acc[b].merge(whole)
+                return
+            }
+        }
+        if level == 0 {
+            try SeriesQuery.curveChunk(p.handle(i), buckets, lo: lo, acc: &acc, scratch: scratch)
+            return
+        }
+        for c in p.tier.children(level, i) {
+            try visit(p, level: level - 1, c, buckets: buckets, lo: lo, finder: &finder, acc: &acc, scratch: scratch)
+        }
+    }
+
+    /// The chunks with a step in one of the buckets `sorted` (ascending), for the value kinds of
+    /// buckets that hold an infinity.
+    private func chunks(overlapping sorted: [Int], _ buckets: Buckets) -> [ChunkHandle] {
+        func overlaps(_ s: Aggregate) -> Bool {
+            if s.count == 0 || s.lastStep < buckets.start(sorted[0]) || s.firstStep > buckets.end(sorted[sorted.count - 1]) { return false }
+            // The first listed bucket ending at or after the entry's first step must start by its last.
+            var k = 0, n = sorted.count
+            while k < n {
+                let m = (k + n) / 2
+                if buckets.end(sorted[m]) < s.firstStep { k = m + 1 } else { n = m }
+            }
+            return k < sorted.count && buckets.start(sorted[k]) <= s.lastStep
+        }
+        var out: [ChunkHandle] = []
+        func collect(_ p: Part, _ level: Int, _ i: Int) {
+            guard overlaps(p.tier.levels[level][i]) else { return }
+            if level == 0 { out.append(p.handle(i)); return }
+            for c in p.tier.children(level, i) { collect(p, level - 1, c) }
+        }
+        for p in parts {
+            let top = p.tier.levels.count - 1
+            for i in p.tier.levels[top].indices { collect(p, top, i) }
+        }
+        return out + loose
+    }
+}
+
+/// The bucket of a step without a 128-bit division per lookup: the first steps of the buckets
+/// from `first` on, computed once, searched from the last answer (tier entries come mostly in
+/// step order).
+struct BucketFinder {
+    private let starts: [Int64]
+    private let first: Int
+    private var hint = 0
+
+    init(_ buckets: Buckets, from first: Int) {
+        self.first = first
+        starts = (first..<buckets.count).map { buckets.start($0) }
+    }
+
+    /// The bucket of `x`, which lies in the buckets from `first` on.
+    @inline(__always) mutating func index(_ x: Int64) -> Int {
+        let n = starts.count
+        var b = hint
+        var tries = 0
+        while b + 1 < n && starts[b + 1] <= x && tries < 4 { b += 1; tries += 1 }
+        while b > 0 && starts[b] > x && tries < 8 { b -= 1; tries += 1 }
+        if !(starts[b] <= x && (b + 1 == n || starts[b + 1] > x)) {
+            // The last bucket starting at or before x (a bucket empty of integers starts where the next does).
+            var l = 0, h = n
+            while l < h {
+                let m = (l + h) / 2
+                if starts[m] <= x { l = m + 1 } else { h = m }
+            }
+            b = l - 1
+        }
+        hint = b
+        return b + first
+    }
+
+    /// Whether step `x` (at or after the start of bucket `b`) is still in bucket `b`.
+    @inline(__always) func holds(_ b: Int, _ x: Int64) -> Bool {
+        let k = b - first + 1
+        return k == starts.count || x < starts[k]
+    }
+}

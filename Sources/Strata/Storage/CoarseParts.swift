@@ -1,0 +1,48 @@
+/// How curves and windows reach a series through its coarse tiers (`CoarseSeries`), without
+/// building a handle per chunk.
+extension SegmentSeries {
+    /// The coarse tier of this series' chunks, built once per process from the chunk headers.
+    func tier() throws(StrataError) -> CoarseTier {
+        if let coarseTier { return coarseTier }
+        let t = CoarseTier(chunkStats: try chunks().map(\.stats))
+        coarseTier = t
+        return t
+    }
+}
+
+extension StoreReader {
+    /// A series' segment parts with their coarse tiers, and its other chunks (log tails, and the
+    /// parts a rewind cuts, trimmed as `chunks(_:)` trims them). Same points, same arrival ranks
+    /// as `chunks(_:)`.
+    func coarseSeries(_ key: SeriesKey) throws(StrataError) -> CoarseSeries {
+        var out = CoarseSeries()
+        var order: UInt64 = 0
+        let rw = rewinds(key.run)
+        for part in segmentSeries(key) {
+            defer { order += 1 }
+            let entries = try part.chunks()
+            let tier = try part.tier()
+            let limit = RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch)
+            if tier.lastStep <= limit {
+                out.parts.append(CoarseSeries.Part(segment: part.segment, entries: entries, tier: tier, order: order))
+                continue
+            }
+            let handles = entries.indices.map { ChunkHandle(segment: part.segment, entry: entries[$0], rankBase: order << 36 | UInt64($0) << 12) }
+            out.loose += try RewindVisibility.trim(handles, to: limit)
+        }
+        out.loose += try tailChunks(key, firstOrder: order)
+        return out
+    }
+}
+
+extension Store {
+    /// Runs `body` on the coarse view of a series, under the store's lock, after a refresh.
+    func withCoarse<T>(_ key: SeriesKey, _ body: (inout CoarseSeries) throws(StrataError) -> T) throws(StrataError) -> T {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try reader.refresh()
+            var series = try reader.coarseSeries(key)
+            return try body(&series)
+        }
+    }
+}

@@ -39,20 +39,7 @@ struct Aggregate: Sendable, Equatable {
     mutating func merge(_ o: Aggregate) {
         if o.count == 0 { return }
         if count == 0 { self = o; return }
-        let na = Double(numericCount), nb = Double(o.numericCount)
-        if nb > 0 {
-            if na == 0 {
-                sum = o.sum; m2 = o.m2
-            } else {
-                let delta = o.sum / nb - sum / na
-                m2 = m2 + o.m2 + delta * delta * na * nb / (na + nb)
-                sum += o.sum
-            }
-            if o.min < min || (o.min == min && o.minStep < minStep) { min = o.min; minStep = o.minStep }
-            if o.max > max || (o.max == max && o.maxStep < maxStep) { max = o.max; maxStep = o.maxStep }
-        }
-        count += o.count
-        nanCount += o.nanCount
+        mergeValueFields(o)
         if o.firstStep < firstStep || (o.firstStep == firstStep && o.firstRank < firstRank) {
             firstStep = o.firstStep; firstValue = o.firstValue; firstRank = o.firstRank
         }
@@ -123,17 +110,39 @@ extension Aggregate {
 
 extension Aggregate {
     /// Merges only the value statistics (count, NaN count, sum, m2, min, max).
+    /// The arithmetic is `merge`'s (same results bit for bit), without copying the whole
+    /// aggregate twice: a curve calls this up to three times per bucket edge.
+    /// An empty `self` ends with the empty first/last (whatever it held).
     mutating func mergeValues(_ o: Aggregate) {
-        let keep = (firstStep, firstValue, firstRank, lastStep, lastValue, lastRank)
-        var other = o
-        other.firstStep = .max; other.firstRank = .max
-        other.lastStep = .min; other.lastRank = 0
-        let wasEmpty = count == 0
-        merge(other)
-        if wasEmpty {
+        if count == 0 {
+            if o.count > 0 {
+                count = o.count; nanCount = o.nanCount
+                min = o.min; max = o.max; sum = o.sum; m2 = o.m2
+                minStep = o.minStep; maxStep = o.maxStep
+            }
             (firstStep, firstValue, firstRank, lastStep, lastValue, lastRank) = (Int64.max, Double.nan, UInt64.max, Int64.min, Double.nan, 0)
-        } else {
-            (firstStep, firstValue, firstRank, lastStep, lastValue, lastRank) = keep
+            return
         }
+        if o.count == 0 { return }
+        mergeValueFields(o)
+    }
+
+    /// `merge` of count, NaN count, sum, m2, min and max (with where they are reached) for a
+    /// non-empty `self`.
+    @inline(__always) private mutating func mergeValueFields(_ o: Aggregate) {
+        let na = Double(numericCount), nb = Double(o.numericCount)
+        if nb > 0 {
+            if na == 0 {
+                sum = o.sum; m2 = o.m2
+            } else {
+                let delta = o.sum / nb - sum / na
+                m2 = m2 + o.m2 + delta * delta * na * nb / (na + nb)
+                sum += o.sum
+            }
+            if o.min < min || (o.min == min && o.minStep < minStep) { min = o.min; minStep = o.minStep }
+            if o.max > max || (o.max == max && o.maxStep < maxStep) { max = o.max; maxStep = o.maxStep }
+        }
+        count += o.count
+        nanCount += o.nanCount
     }
 }

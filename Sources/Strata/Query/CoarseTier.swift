@@ -79,7 +79,7 @@ struct CoarseSeries {
         guard first < buckets.count else { return [] }
         let lo = first > 0 ? buckets.start(first) : buckets.lo
         if lo > last { return [] }
-        var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
+        var acc = BucketRows(capacity: Swift.min(buckets.count - first, 1 << 16))
         let scratch = ValueScratch()
         var finder = BucketFinder(buckets, from: first)
         for p in parts {
@@ -92,7 +92,7 @@ struct CoarseSeries {
             touched += 1
             try SeriesQuery.curveChunk(c, buckets, lo: lo, acc: &acc, scratch: scratch)
         }
-        let rows = SeriesQuery.nonEmpty(acc)
+        let rows = acc.rows
         let infinite = rows.filter(\.mayHoldInfinity).map(\.bucket)
         if infinite.isEmpty { return rows }
         return try SeriesQuery.withValueKinds(rows, chunks(overlapping: infinite, buckets), buckets, lo: lo, scratch: scratch)
@@ -104,7 +104,7 @@ struct CoarseSeries {
         touched = 0
         if interval.isEmpty { return Aggregate() }
         let buckets = Buckets(interval.lo...interval.hi, count: 1)
-        var acc = [Aggregate()]
+        var acc = BucketRows(capacity: 1)
         let scratch = ValueScratch()
         var finder = BucketFinder(buckets, from: 0)
         for p in parts {
@@ -117,13 +117,13 @@ struct CoarseSeries {
             touched += 1
             try SeriesQuery.curveChunk(c, buckets, lo: interval.lo, acc: &acc, scratch: scratch)
         }
-        return acc[0]
+        return acc.rows.first?.stats ?? Aggregate()
     }
 
     /// One tier entry: merged whole when its steps lie in one bucket, else opened (its children,
     /// or, for a chunk, the chunk's own bucket walk).
     private mutating func visit(
-        _ p: Part, level: Int, _ i: Int, buckets: Buckets, lo: Int64, finder: inout BucketFinder, acc: inout [Aggregate], scratch: ValueScratch
+        _ p: Part, level: Int, _ i: Int, buckets: Buckets, lo: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
     ) throws(StrataError) {
         touched += 1
         let s = p.tier.levels[level][i]
@@ -134,7 +134,7 @@ struct CoarseSeries {
                 var whole = s
                 whole.firstRank |= p.order << 36
                 whole.lastRank |= p.order << 36
-                acc[b].merge(whole)
+                acc.merge(b, whole)
                 return
             }
         }

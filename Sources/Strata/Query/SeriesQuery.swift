@@ -132,23 +132,25 @@ struct SeriesQuery {
         guard first < buckets.count else { return [] }
         let lo = first > 0 ? buckets.start(first) : buckets.lo
         if lo > last { return [] }
-        var acc = [Aggregate](repeating: Aggregate(), count: buckets.count)
+        // Only the non-empty buckets are held, in bucket order (a dense array of every bucket
+        // costs a fresh allocation of buckets × 112 bytes per query; see `BucketRows`).
+        var acc = BucketRows(capacity: Swift.min(buckets.count - first, 1 << 16))
         let scratch = ValueScratch()
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
             try SeriesQuery.curveChunk(c, buckets, lo: lo, acc: &acc, scratch: scratch)
         }
-        return try SeriesQuery.withValueKinds(SeriesQuery.nonEmpty(acc), chunks, buckets, lo: lo, scratch: scratch)
+        return try SeriesQuery.withValueKinds(acc.rows, chunks, buckets, lo: lo, scratch: scratch)
     }
 
     /// Adds the points of chunk `c` with steps in `[lo, buckets.last]` to their buckets: the whole
     /// chunk from its statistics when it lies in one bucket, else bucket by bucket from its tier
     /// blocks, decoding only the blocks a bucket edge cuts.
-    static func curveChunk(_ c: ChunkHandle, _ buckets: Buckets, lo: Int64, acc: inout [Aggregate], scratch: ValueScratch) throws(StrataError) {
+    static func curveChunk(_ c: ChunkHandle, _ buckets: Buckets, lo: Int64, acc: inout BucketRows, scratch: ValueScratch) throws(StrataError) {
         let last = buckets.last
         let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
         let bFirst = buckets.index(fs), bLast = buckets.index(ls)
         if bFirst == bLast && c.stats.firstStep >= lo && c.stats.lastStep <= last {
-            acc[bFirst].merge(c.stats)
+            acc.merge(bFirst, c.stats)
             return
         }
         var cur = try ChunkCursor(c, scratch: scratch)
@@ -159,7 +161,7 @@ struct SeriesQuery {
         while b <= bLast && i < iEnd {
             let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(buckets.start(b + 1)))
             if j > i {
-                acc[b].merge(try cur.aggregate(i..<j))
+                acc.merge(b, try cur.aggregate(i..<j))
                 i = j
             }
             b += 1
@@ -272,6 +274,40 @@ extension SeriesQuery {
         var out: [CurveRow] = []
         for (b, a) in acc.enumerated() where !a.isEmpty { out.append(CurveRow(bucket: b, stats: a)) }
         return out
+    }
+}
+
+/// The non-empty buckets of a step curve while it is computed, in bucket order. Chunks arrive in
+/// arrival order, which is step order unless a series was rewound or logged out of order: a bucket
+/// at or after the last one is merged or appended in O(1); an earlier one (overlapping chunks) is
+/// found by binary search and merged, or inserted. Each bucket merges its parts in chunk order, as
+/// a dense per-bucket array would, so the numbers are the same.
+struct BucketRows {
+    private(set) var rows: [CurveRow] = []
+
+    init(capacity: Int) { rows.reserveCapacity(Swift.max(0, capacity)) }
+
+    mutating func merge(_ bucket: Int, _ a: Aggregate) {
+        if a.isEmpty { return }
+        let n = rows.count
+        if n == 0 || rows[n - 1].bucket < bucket {
+            rows.append(CurveRow(bucket: bucket, stats: a))
+            return
+        }
+        if rows[n - 1].bucket == bucket {
+            rows[n - 1].stats.merge(a)
+            return
+        }
+        var lo = 0, hi = n - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if rows[mid].bucket < bucket { lo = mid + 1 } else { hi = mid }
+        }
+        if rows[lo].bucket == bucket {
+            rows[lo].stats.merge(a)
+        } else {
+            rows.insert(CurveRow(bucket: bucket, stats: a), at: lo)
+        }
     }
 }
 

@@ -77,7 +77,11 @@ final class StoreReader {
         // run tables, and a page of runs only their own series.
         runCache = [:]
         segmentRunIDs = nil
+        chunkCache = ChunkListCache()
     }
+
+    /// Segment chunk lists of the series queried last (`chunks`), until the next rebuild.
+    private var chunkCache = ChunkListCache()
 
     /// Per run looked up since the last rebuild: its series (sorted) with their segment parts in
     /// arrival order.
@@ -171,9 +175,32 @@ final class StoreReader {
     /// unless `skipDamaged` is given: then damaged chunk tables, chunks whose columns fail their
     /// checksum and undecodable log records are left out, each reported to `skipDamaged`.
     func chunks(_ key: SeriesKey, includeTails: Bool = true, skipDamaged: ((DamagedRange) -> Void)? = nil) throws(StrataError) -> [ChunkHandle] {
+        let rw = rewinds(key.run)
+        if skipDamaged == nil {
+            // Repeated queries of one series (a dashboard's refresh, a zoom) reuse its segment
+            // chunk list: building it copies every handle, the largest allocation of a small query.
+            let segmentChunks: SegmentChunks
+            if let hit = chunkCache.lookup(key, rewinds: rw) {
+                segmentChunks = hit
+            } else {
+                segmentChunks = try self.segmentChunks(key, rewinds: rw, skipDamaged: nil)
+                chunkCache.insert(key, segmentChunks)
+            }
+            if !includeTails || tails.isEmpty { return segmentChunks.handles }
+            let tail = try tailChunks(key, firstOrder: segmentChunks.parts)
+            return tail.isEmpty ? segmentChunks.handles : segmentChunks.handles + tail
+        }
+        let segmentChunks = try self.segmentChunks(key, rewinds: rw, skipDamaged: skipDamaged)
+        if !includeTails { return segmentChunks.handles }
+        return segmentChunks.handles + (try tailChunks(key, firstOrder: segmentChunks.parts, skipDamaged: skipDamaged))
+    }
+
+    /// The chunks of a series in live segments (rewinds applied), and how many parts they came from.
+    private func segmentChunks(_ key: SeriesKey, rewinds rw: [RunInfo.Rewind], skipDamaged: ((DamagedRange) -> Void)?) throws(StrataError)
+        -> SegmentChunks
+    {
         var out: [ChunkHandle] = []
         var order: UInt64 = 0
-        let rw = rewinds(key.run)
         for part in parts(key) {
             defer { order += 1 }
             let entries: [ChunkEntry]
@@ -203,8 +230,7 @@ final class StoreReader {
             out += try RewindVisibility.trim(
                 handles, to: RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch))
         }
-        if includeTails { out += try tailChunks(key, firstOrder: order, skipDamaged: skipDamaged) }
-        return out
+        return SegmentChunks(rewinds: rw, handles: out, parts: order)
     }
 
     /// Files that could not be opened at all (a damaged segment trailer or directory, a damaged
@@ -263,5 +289,40 @@ final class StoreReader {
             : ((try? self.chunks(key)) ?? [])
         for c in chunks { a.merge(c.stats); minT = min(minT, c.minTime); maxT = max(maxT, c.maxTime) }
         return a.isEmpty ? nil : (a, minT, maxT)
+    }
+}
+
+/// The chunks of one series in the live segments, as `StoreReader.chunks` builds them: valid while
+/// the segments do not change (the cache is dropped on every rebuild) and the run's rewinds are
+/// the ones they were trimmed by.
+struct SegmentChunks {
+    var rewinds: [RunInfo.Rewind]
+    var handles: [ChunkHandle]
+    /// Segment parts the handles came from (the arrival order of the first log tail after them).
+    var parts: UInt64
+}
+
+/// A small cache of segment chunk lists, bounded in series and in handles (about 400 bytes each):
+/// when an insert would pass a bound, the cache starts over.
+struct ChunkListCache {
+    static let maxSeries = 16
+    static let maxHandles = 1 << 16
+    private var lists: [SeriesKey: SegmentChunks] = [:]
+    private var handles = 0
+
+    func lookup(_ key: SeriesKey, rewinds: [RunInfo.Rewind]) -> SegmentChunks? {
+        guard let hit = lists[key], hit.rewinds == rewinds else { return nil }
+        return hit
+    }
+
+    mutating func insert(_ key: SeriesKey, _ chunks: SegmentChunks) {
+        if chunks.handles.count > ChunkListCache.maxHandles { return }
+        if let old = lists[key] { handles -= old.handles.count; lists[key] = nil }
+        if lists.count >= ChunkListCache.maxSeries || handles + chunks.handles.count > ChunkListCache.maxHandles {
+            lists = [:]
+            handles = 0
+        }
+        lists[key] = chunks
+        handles += chunks.handles.count
     }
 }

@@ -35,6 +35,8 @@ public final class Store: @unchecked Sendable {
     let options: Options
     /// Logs of dead writers recovered when the store was opened.
     public private(set) var recoveredLogs: [String] = []
+    /// Create records of runs logged ahead of their catalog batch (Storage/LoggedCreates.swift).
+    let loggedCreates = LoggedCreates()
 
     /// Tuning knobs. The defaults suit training loops and importers.
     public struct Options: Sendable {
@@ -44,6 +46,9 @@ public final class Store: @unchecked Sendable {
         public static let defaultLogCapacity = LogFormat.defaultCapacity
         /// Create the store when the directory does not exist.
         public var create: Bool
+        /// How long a run whose creation was logged ahead of its catalog batch waits, at most,
+        /// before the batch is written (`LoggedCreates`; tests lengthen it).
+        var createdRunsWriteDelayMs = LoggedCreates.writeDelayMs
         /// Options with the given log size and creation rule.
         ///
         /// - Parameters:
@@ -86,6 +91,7 @@ public final class Store: @unchecked Sendable {
         self.catalog = catalog
         reader = StoreReader(paths: paths)
         reader.rewinds = { catalog.rewinds(of: $0) }
+        catalog.pendingWritten = { [loggedCreates] in loggedCreates.removeAll() }
         writerId = RunID.generate().text
         try catalog.refresh()
         recoverDeadWriters()
@@ -183,14 +189,6 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Writes the batch of created runs when `run` is in it (before a point of it is logged).
-    func writeCreateIfPending(_ run: RunID) throws(StrataError) {
-        try writing { () throws(StrataError) in
-            try lock.withLock { () throws(StrataError) in
-                if catalog.isPending(run) { try catalog.flushPending(sync: false) }
-            }
-        }
-    }
 
     /// Sets when a run began, e.g. to the time of its first point when it is logged from data that
     /// carries times (`strata ingest`). Only for a run this store created and still has running,
@@ -215,6 +213,7 @@ public final class Store: @unchecked Sendable {
                     info.createdMs = ms
                     if catalog.isPending(run) {
                         try catalog.deferCreate(info)  // not written yet: written once, with the new time
+                        if loggedCreates.contains(run) { try logPendingCreateLocked(run) }  // and logged again
                     } else {
                         try catalog.append([Catalog.createRecord(info)], sync: false)
                     }
@@ -507,7 +506,9 @@ public final class Store: @unchecked Sendable {
 
     /// Creates this process's log (under `writeLock`) before it owns any run.
     private func ensureWriter() throws(StrataError) {
-        if writer == nil { writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity) }
+        if writer == nil {
+            writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity, loggedCreates: loggedCreates)
+        }
     }
 
     func appendCatalog(_ records: [CatalogRecord], sync: Bool = false) throws(StrataError) {

@@ -136,8 +136,11 @@ public final class Store: @unchecked Sendable {
     /// memory and written to the catalog together with other new runs, in one write, when
     /// ``createBatchSize`` runs are waiting, when this process first logs a point to one of them,
     /// makes any other catalog change (params, tags, status, another process's view is needed),
-    /// or calls ``flush()`` or ``close()``. The run is visible to this store at once; other
-    /// processes see it once written. It survives `kill -9` once written and power loss after
+    /// or calls ``flush()`` or ``close()``. A bulk ``Run/append(_:labels:steps:values:times:)``
+    /// does not write the batch: it logs the run's creation in this process's write-ahead log
+    /// with its points, and the batch follows within 50 ms (docs/FORMAT.md, "Runs logged
+    /// ahead"). The run is visible to this store at once; other processes see it once written.
+    /// It survives `kill -9` once written or once a point of it is logged, and power loss after
     /// ``flush()`` or ``close()``.
     ///
     /// - Parameters:

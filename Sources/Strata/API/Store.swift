@@ -216,7 +216,8 @@ public final class Store: @unchecked Sendable {
                     info.createdMs = ms
                     if catalog.isPending(run) {
                         try catalog.deferCreate(info)  // not written yet: written once, with the new time
-                        if loggedCreates.contains(run) { try logPendingCreateLocked(run) }  // and logged again
+                        // Logged ahead with the old time: written now (recovery skips a run the catalog has).
+                        if loggedCreates.contains(run) { try catalog.flushPending(sync: false) }
                     } else {
                         try catalog.append([Catalog.createRecord(info)], sync: false)
                     }

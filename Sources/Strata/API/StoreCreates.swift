@@ -23,7 +23,7 @@ extension Store {
         }
     }
 
-    /// Logs `run`'s waiting create record (again, when it changed), or writes the whole batch to
+    /// Logs `run`'s waiting create record, or writes the whole batch to
     /// the catalog when the records held would pass `LoggedCreates.maxLoggedBytes`. Schedules
     /// the batch's write to the catalog. Under the lock.
     func logPendingCreateLocked(_ run: RunID) throws(StrataError) {

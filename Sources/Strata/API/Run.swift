@@ -38,11 +38,14 @@ public final class Run: @unchecked Sendable {
         public let names: [String]
     }
 
-    private func seriesId(_ metric: String, labels: [String: String] = [:]) throws(StrataError) -> Int32 {
+    /// `ahead`: a bulk `append` logs the run's waiting creation ahead of its catalog batch
+    /// (`LoggedCreates`; other processes see the run within `writeDelayMs`); `log` writes the
+    /// batch first, so a run being trained is visible to other processes with its first point.
+    private func seriesId(_ metric: String, labels: [String: String] = [:], ahead: Bool = false) throws(StrataError) -> Int32 {
         if labels.isEmpty, let id = cacheLock.withLock({ cache[metric] }) { return id }
         let key = try SeriesKey(run: id, metric: metric, labels: labels)
-        // A run's create record is in catalog.log before any of its points is in the log.
-        try store.writeCreateIfPending(id)
+        // A run's create record is in catalog.log, or logged, before any of its points is logged.
+        if ahead { try store.logCreateIfPending(id) } else { try store.writeCreateIfPending(id) }
         let sid = try store.withWriter { w throws(StrataError) in Int32(try w.seriesId(key)) }
         if labels.isEmpty { cacheLock.withLock { cache[metric] = sid } }
         return sid
@@ -194,7 +197,7 @@ public final class Run: @unchecked Sendable {
         guard steps.count == values.count else { throw .invalid("append \(metric): \(steps.count) steps but \(values.count) values") }
         if let times, times.count != steps.count { throw .invalid("append \(metric): \(steps.count) steps but \(times.count) times") }
         if steps.isEmpty { return }
-        let sid = try seriesId(metric, labels: labels)
+        let sid = try seriesId(metric, labels: labels, ahead: true)
         var s = steps, v = values
         var t = times ?? [Int64](repeating: Clock.milliseconds(), count: steps.count)
         StableSort.sort(steps: &s, values: &v, times: &t)

@@ -35,6 +35,8 @@ public final class Store: @unchecked Sendable {
     let options: Options
     /// Logs of dead writers recovered when the store was opened.
     public private(set) var recoveredLogs: [String] = []
+    /// Create records of runs logged ahead of their catalog batch (Storage/LoggedCreates.swift).
+    let loggedCreates = LoggedCreates()
 
     /// Tuning knobs. The defaults suit training loops and importers.
     public struct Options: Sendable {
@@ -44,6 +46,9 @@ public final class Store: @unchecked Sendable {
         public static let defaultLogCapacity = LogFormat.defaultCapacity
         /// Create the store when the directory does not exist.
         public var create: Bool
+        /// How long a run whose creation was logged ahead of its catalog batch waits, at most,
+        /// before the batch is written (`LoggedCreates`; tests lengthen it).
+        var createdRunsWriteDelayMs = LoggedCreates.writeDelayMs
         /// Options with the given log size and creation rule.
         ///
         /// - Parameters:
@@ -86,6 +91,7 @@ public final class Store: @unchecked Sendable {
         self.catalog = catalog
         reader = StoreReader(paths: paths)
         reader.rewinds = { catalog.rewinds(of: $0) }
+        catalog.pendingWritten = { [loggedCreates] in loggedCreates.removeAll() }
         writerId = RunID.generate().text
         try catalog.refresh()
         recoverDeadWriters()
@@ -130,8 +136,11 @@ public final class Store: @unchecked Sendable {
     /// memory and written to the catalog together with other new runs, in one write, when
     /// ``createBatchSize`` runs are waiting, when this process first logs a point to one of them,
     /// makes any other catalog change (params, tags, status, another process's view is needed),
-    /// or calls ``flush()`` or ``close()``. The run is visible to this store at once; other
-    /// processes see it once written. It survives `kill -9` once written and power loss after
+    /// or calls ``flush()`` or ``close()``. A bulk ``Run/append(_:labels:steps:values:times:)``
+    /// does not write the batch: it logs the run's creation in this process's write-ahead log
+    /// with its points, and the batch follows within 50 ms (docs/FORMAT.md, "Runs logged
+    /// ahead"). The run is visible to this store at once; other processes see it once written.
+    /// It survives `kill -9` once written or once a point of it is logged, and power loss after
     /// ``flush()`` or ``close()``.
     ///
     /// - Parameters:
@@ -183,14 +192,6 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Writes the batch of created runs when `run` is in it (before a point of it is logged).
-    func writeCreateIfPending(_ run: RunID) throws(StrataError) {
-        try writing { () throws(StrataError) in
-            try lock.withLock { () throws(StrataError) in
-                if catalog.isPending(run) { try catalog.flushPending(sync: false) }
-            }
-        }
-    }
 
     /// Sets when a run began, e.g. to the time of its first point when it is logged from data that
     /// carries times (`strata ingest`). Only for a run this store created and still has running,
@@ -215,6 +216,8 @@ public final class Store: @unchecked Sendable {
                     info.createdMs = ms
                     if catalog.isPending(run) {
                         try catalog.deferCreate(info)  // not written yet: written once, with the new time
+                        // Logged ahead with the old time: written now (recovery skips a run the catalog has).
+                        if loggedCreates.contains(run) { try catalog.flushPending(sync: false) }
                     } else {
                         try catalog.append([Catalog.createRecord(info)], sync: false)
                     }
@@ -507,7 +510,9 @@ public final class Store: @unchecked Sendable {
 
     /// Creates this process's log (under `writeLock`) before it owns any run.
     private func ensureWriter() throws(StrataError) {
-        if writer == nil { writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity) }
+        if writer == nil {
+            writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity, loggedCreates: loggedCreates)
+        }
     }
 
     func appendCatalog(_ records: [CatalogRecord], sync: Bool = false) throws(StrataError) {

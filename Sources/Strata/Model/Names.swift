@@ -45,11 +45,24 @@ public enum Limits {
         if key.isEmpty || key.utf8.count > maxParamKeyBytes {
             throw .invalid("\(what) key \"\(key.prefix(40))\" must be 1 to \(maxParamKeyBytes) bytes")
         }
-        let segments = key.split(separator: ".", omittingEmptySubsequences: false)
-        if segments.contains(where: \.isEmpty) {
+        // Segments counted in one pass over the bytes (no array of substrings: creating 10,000
+        // runs checks every key of every run).
+        var segments = 1
+        var emptySegment = false
+        var previousDot = true  // a leading '.' makes an empty first segment
+        for b in key.utf8 {
+            if b == UInt8(ascii: ".") {
+                if previousDot { emptySegment = true }
+                segments += 1
+                previousDot = true
+            } else {
+                previousDot = false
+            }
+        }
+        if emptySegment || previousDot {
             throw .invalid("\(what) key \"\(key.prefix(80))\" has an empty path segment (a leading, trailing or doubled '.')")
         }
-        let depth = segments.count + value.depth
+        let depth = segments + value.depth
         if depth > maxParamDepth {
             throw .invalid("\(what) \(key.prefix(80)) is nested \(depth) levels deep; the limit is \(maxParamDepth)")
         }
@@ -99,10 +112,8 @@ public enum Limits {
     public static func check(params: [String: ParamValue], what: String) throws(StrataError) {
         try check(paramCount: params.count, what: what)
         for (k, v) in params { try check(key: k, value: v, what: what) }
-        var w = ByteWriter()
-        ParamCoding.write(params, into: &w)
         // kind, run id (varint length + 26 characters), then the params.
-        let size = 1 + 1 + 26 + w.count
+        let size = 1 + 1 + 26 + ParamCoding.encodedSize(params)
         if size > maxCatalogRecordBytes {
             throw .invalid("\(what) entries of one call take \(size) bytes; the limit of a run record is \(maxCatalogRecordBytes) bytes")
         }

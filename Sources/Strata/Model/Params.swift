@@ -183,8 +183,14 @@ public enum ParamValue: Sendable, Hashable, CustomStringConvertible {
     /// an object.
     var depth: Int {
         switch self {
-        case .list(let xs): return 1 + (xs.map(\.depth).max() ?? 0)
-        case .object(let kv): return 1 + (kv.values.map(\.depth).max() ?? 0)
+        case .list(let xs):
+            var d = 0
+            for x in xs { d = Swift.max(d, x.depth) }
+            return 1 + d
+        case .object(let kv):
+            var d = 0
+            for x in kv.values { d = Swift.max(d, x.depth) }
+            return 1 + d
         default: return 0
         }
     }
@@ -266,6 +272,42 @@ enum ParamCoding {
             w.string(key)
             writeValue(params[key]!, into: &w)
         }
+    }
+
+    /// The bytes `write(params)` writes, counted without writing (or sorting) them.
+    static func encodedSize(_ params: [String: ParamValue]) -> Int {
+        var n = varintSize(params.count)
+        for (k, v) in params { n += stringSize(k) + encodedSize(v) }
+        return n
+    }
+
+    /// The bytes `writeValue(v)` writes.
+    static func encodedSize(_ v: ParamValue) -> Int {
+        switch v {
+        case .string(let s), .text(let s), .bigInt(let s): return 1 + stringSize(s)
+        case .int, .double: return 9
+        case .bool: return 2
+        case .null: return 1
+        case .list(let xs):
+            var n = 1 + varintSize(xs.count)
+            for x in xs { n += encodedSize(x) }
+            return n
+        case .object(let kv):
+            var n = 1 + varintSize(kv.count)
+            for (k, x) in kv { n += stringSize(k) + encodedSize(x) }
+            return n
+        }
+    }
+
+    private static func stringSize(_ s: String) -> Int {
+        let c = s.utf8.count
+        return varintSize(c) + c
+    }
+
+    private static func varintSize(_ v: Int) -> Int {
+        var v = UInt64(v), n = 1
+        while v >= 0x80 { v >>= 7; n += 1 }
+        return n
     }
 
     /// One value: u8 type, then its payload (lists and objects hold typed values in turn).

@@ -270,6 +270,32 @@ final class Catalog {
     /// Whether `id` is a run created but not written yet.
     func isPending(_ id: RunID) -> Bool { pending[id] != nil }
 
+    /// Called once the deferred create records are written (the store forgets its logged copies,
+    /// `LoggedCreates`).
+    var pendingWritten: (() -> Void)?
+
+    /// The plain body of a run's deferred create record (to log before its first point), or nil
+    /// when the run is not waiting.
+    func pendingBody(_ id: RunID) -> [UInt8]? { pendingRecords[id].map(Catalog.plainBody) }
+
+    /// A plain record's body: u8 kind, string run id, then the kind's fields (docs/FORMAT.md).
+    static func plainBody(_ rec: CatalogRecord) -> [UInt8] {
+        var body = ByteWriter()
+        body.u8(rec.kind.rawValue)
+        body.string(rec.run.text)
+        body.raw(rec.body)
+        return body.bytes
+    }
+
+    /// The record of a plain body (`plainBody`), or nil when it does not parse as one.
+    static func record(plainBody b: ByteView) -> CatalogRecord? {
+        var r = ByteReader(b, path: "")
+        guard let code = try? r.u8("record kind"), let kind = CatalogRecord.Kind(rawValue: code),
+            let text = try? r.string("run id", max: 64), let run = RunID(text)
+        else { return nil }
+        return CatalogRecord(kind: kind, run: run, body: b[r.offset..<b.count].array)
+    }
+
     /// Writes the deferred create records (one write); `sync` adds an fsync.
     func flushPending(sync: Bool) throws(StrataError) {
         if pending.isEmpty && !sync { return }
@@ -498,17 +524,14 @@ final class Catalog {
         bodies.reserveCapacity(records.count)
         for rec in newRecords { try Catalog.check(rec) }
         for rec in records {
-            var body = ByteWriter()
-            body.u8(rec.kind.rawValue)
-            body.string(rec.run.text)
-            body.raw(rec.body)
+            let body = Catalog.plainBody(rec)
             guard body.count <= Catalog.maxBodyLength else {
                 throw StrataError(
                     .limitExceeded,
                     "catalog record for run \(rec.run.text) is \(body.count) bytes; the limit is \(Catalog.maxBodyLength) (fewer or smaller params, tags or metadata)"
                 )
             }
-            bodies.append(body.bytes)
+            bodies.append(body)
         }
         let fd = try Sys.open(path, .writeOnly, [.append, .create])
         defer { Sys.close(fd) }
@@ -530,6 +553,7 @@ final class Catalog {
         pending = [:]
         pendingRecords = [:]
         pendingOrder = []
+        pendingWritten?()
         if start == readOffset && (checkpointTried || !useCheckpoint || start == 0) {
             // Nothing was appended since this catalog last read (and nothing can be until the lock is
             // let go): what follows is what it just wrote, read from memory instead of the file.

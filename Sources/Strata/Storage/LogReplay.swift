@@ -8,6 +8,13 @@ protocol LogRecordSink {
     mutating func chunk(_ id: UInt32, _ record: LogChunkRecord, sequence: Int64) throws(StrataError)
     /// A committed batch.
     mutating func commit(_ c: BatchCommit)
+    /// A run's create record logged before its catalog batch was written (`LoggedCreates`).
+    mutating func run(_ body: ByteView)
+}
+
+extension LogRecordSink {
+    /// Most walks leave logged create records to recovery (`LoggedCreates.recover`).
+    mutating func run(_ body: ByteView) {}
 }
 
 extension LogScanner {
@@ -31,6 +38,8 @@ extension LogScanner {
                 break
             case .commit(let c):
                 sink.commit(c)
+            case .run(let body):
+                sink.run(body)
             }
         }
     }

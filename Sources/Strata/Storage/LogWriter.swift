@@ -29,9 +29,15 @@ final class LogWriter {
     /// The catalog as cuts read it (for rewinds); used by one cut at a time.
     private let cutCatalog: Catalog
 
-    init(paths: StorePaths, writerId: String, capacity: Int = LogFormat.defaultCapacity) throws(StrataError) {
+    /// Create records logged ahead of their catalog batch, logged again in each new log.
+    let loggedCreates: LoggedCreates?
+
+    init(paths: StorePaths, writerId: String, capacity: Int = LogFormat.defaultCapacity, loggedCreates: LoggedCreates? = nil)
+        throws(StrataError)
+    {
         self.paths = paths
         self.writerId = writerId
+        self.loggedCreates = loggedCreates
         self.capacity = max(capacity, LogFormat.minimumCapacity)
         wal = try WriteAheadLog(directory: paths.logs, tmpDir: paths.tmp, writerId: writerId, generation: 1, capacity: self.capacity)
         lastMark = wal.createdNs
@@ -73,6 +79,12 @@ final class LogWriter {
         w.string(key.canonical)
         try ensureSpace(w.count)
         wal.append(kind: .series, bytes: w.bytes)
+    }
+
+    /// Logs a run's create record (a catalog record's plain body; see `LoggedCreates`).
+    func logCreate(_ body: [UInt8]) throws(StrataError) {
+        try ensureSpace(body.count)
+        wal.append(kind: .run, bytes: body)
     }
 
     private func ensureSpace(_ payload: Int) throws(StrataError) {
@@ -158,6 +170,9 @@ final class LogWriter {
         for s in oldBuffers.series { _ = fresh.add(s.key) }
         buffers = fresh
         for (key, id) in ids.sorted(by: { $0.value < $1.value }) { try writeDefinition(id: id, key: key) }
+        // The old log is deleted once its segment is written: create records still waiting for
+        // their catalog batch go into the new log first.
+        for body in loggedCreates?.snapshot() ?? [] { try logCreate(body) }
         let group = DispatchGroup()
         group.enter()
         let job = UncheckedBox((oldBuffers, old, oldCommits, self))

@@ -37,6 +37,8 @@ enum Recovery {
             return outcome
         }
         outcome.writer = scanner.header.writerId
+        // Runs whose creation is only in this log go into the catalog before the log can go.
+        try LoggedCreates.recover(log: file.view, path: logPath, catalog: catalog)
         let segmentPath = paths.segment(StorePaths.segmentName(writer: scanner.header.writerId, generation: scanner.header.generation))
         if Sys.kind(segmentPath) == .file {
             try Sys.unlink(logPath)

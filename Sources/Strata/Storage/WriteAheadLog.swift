@@ -14,6 +14,9 @@ enum LogRecordKind: UInt8 {
     case begin = 5
     /// Closes an atomic batch, with its idempotency key and the answer given for it.
     case commit = 6
+    /// A run's create record, logged before its first point while its creation batch is not yet
+    /// in the catalog (`LoggedCreates`).
+    case run = 7
 }
 
 enum LogFormat {
@@ -164,6 +167,8 @@ struct LogScanner {
         case chunk(id: UInt32, count: Int, steps: ByteView, values: ByteView, times: ByteView)
         case mark(ns: Int64)
         case commit(BatchCommit)
+        /// A catalog create record's plain body (`LoggedCreates`).
+        case run(ByteView)
     }
 
     let bytes: ByteView
@@ -278,6 +283,8 @@ struct LogScanner {
                 continue
             case .commit:
                 return .commit(try BatchCommit.read(&r))
+            case .run:
+                return .run(body)
             }
         }
     }

@@ -28,7 +28,7 @@ func emit(_ fd: Int32, _ text: String) {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 5, let steps = Int64(args[4]) ?? (["compact", "runs", "checkpoints"].contains(args[4]) ? 0 : nil) else {
+guard args.count >= 5, let steps = Int64(args[4]) ?? (["compact", "runs", "checkpoints", "trials"].contains(args[4]) ? 0 : nil) else {
     emit(2, "usage: strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk]")
     exit(2)
 }
@@ -50,6 +50,34 @@ if args.count >= 6 && args[4] == "runs", let count = Int(args[5]) {
         }
         try store.close()
         emit(1, "ack \(count - 1)")
+        emit(1, "done")
+        exit(0)
+    } catch {
+        emit(2, "strata-test-writer: \(error)")
+        exit(1)
+    }
+}
+if args.count >= 6 && args[4] == "trials", let count = Int(args[5]) {
+    // strata-test-writer STORE NAME - trials N [--capacity BYTES]: bulk ingest of many short runs
+    // (issue 10, I3): creates runs NAME-0 … NAME-(N-1) with params {"k": K, "opt": {"name": …}}
+    // and appends series "a", "b", "c" of 3 + K % 7 points each (value = step * 0.5 + metric
+    // index + K); prints "ack K" once the appends of run K returned (no flush: they must survive
+    // kill -9). Then closes and prints "done".
+    var capacity = 64 << 20
+    if let i = args.firstIndex(of: "--capacity"), i + 1 < args.count, let c = Int(args[i + 1]) { capacity = c }
+    do {
+        let store = try Store.open(at: storePath, options: .init(logCapacity: capacity))
+        for k in 0..<count {
+            let run = try store.createRun(
+                name: "\(runName)-\(k)",
+                params: ["k": .int(Int64(k)), "opt.name": .string(k % 2 == 0 ? "adam" : "sgd"), "tags": .list([.int(1), .null])])
+            let steps = (0..<Int64(3 + k % 7)).map { $0 }
+            for (m, metric) in ["a", "b", "c"].enumerated() {
+                try run.append(metric, steps: steps, values: steps.map { Double($0) * 0.5 + Double(m + k) }, times: steps)
+            }
+            emit(1, "ack \(k)")
+        }
+        try store.close()
         emit(1, "done")
         exit(0)
     } catch {

@@ -19,13 +19,16 @@ final class SeriesBuffer: @unchecked Sendable {
     /// Encoded chunks not yet in a segment, in arrival order.
     var pending: [EncodedChunk] = []
 
+    /// Room for no point until the first is logged: a series that only receives whole chunks
+    /// (`append`, an importer's path) or none at all (a series redefined in a new log) holds no
+    /// raw arrays, so 50,000 short series do not hold 75 MiB of empty buffers.
     init(key: SeriesKey, reuse: ColumnReuse) {
         self.key = key
         self.reuse = reuse
-        capacity = 64
-        steps = .allocate(capacity: capacity)
-        values = .allocate(capacity: capacity)
-        times = .allocate(capacity: capacity)
+        capacity = 0
+        steps = .allocate(capacity: 0)
+        values = .allocate(capacity: 0)
+        times = .allocate(capacity: 0)
     }
 
     deinit {
@@ -44,7 +47,7 @@ final class SeriesBuffer: @unchecked Sendable {
     }
 
     private func grow() {
-        let n = min(ChunkLayout.chunkCapacity, capacity * 2)
+        let n = min(ChunkLayout.chunkCapacity, max(64, capacity * 2))
         precondition(n > capacity, "series buffer overflow")
         func move<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
             let q = UnsafeMutablePointer<T>.allocate(capacity: n)

@@ -67,6 +67,8 @@ struct SegmentWriter {
     private var packedIndex: [UInt64: [(index: Int, bytes: [UInt8])]] = [:]
     /// Version 3: the chunk header of every packed series, in directory order (stored at `finish`).
     private var packedSummaries: [PackedSummaries.Entry] = []
+    /// Their name-table indexes (a group stores its series ordered by name).
+    private var packedNames: [Int32] = []
     /// Bytes written per column kind, for stats.
     private(set) var dedupedBytes = 0
 
@@ -222,6 +224,7 @@ struct SegmentWriter {
             directory.varint(s); directory.varint(v); directory.varint(t)
             if version >= 3 {
                 packedSummaries.append(.init(stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, linearSteps: c.linearSteps))
+                packedNames.append(Int32(nameNumber(cur.key.canonical)))
             }
             if pack.count >= SegmentFormat.packTarget { try closePack() }
             return
@@ -301,7 +304,7 @@ struct SegmentWriter {
         let zstd = CatalogZstd()
         for g in 0..<groups {
             let lo = g * PackedSummaries.groupSize, hi = min(packedSummaries.count, lo + PackedSummaries.groupSize)
-            let raw = PackedSummaries.encode(packedSummaries[lo..<hi])
+            let raw = PackedSummaries.encode(packedSummaries[lo..<hi], names: Array(packedNames[lo..<hi]))
             guard let frame = zstd.compress(raw, dictionary: [], level: PackedSummaries.zstdLevel) else {
                 throw StrataError(.io, "cannot compress the statistics of packed series", path: tmpPath)
             }
@@ -789,7 +792,8 @@ final class Segment {
         }
         let lo = g * PackedSummaries.groupSize, hi = min(packedDirectory.count, lo + PackedSummaries.groupSize)
         let counts = packedDirectory[lo..<hi].map { Int(entries[Int($0)].points) }
-        return try PackedSummaries.decode(raw, counts: counts, path: path, offset: info.offset)
+        let names = packedDirectory[lo..<hi].map { entries[Int($0)].name }
+        return try PackedSummaries.decode(raw, counts: counts, names: names, path: path, offset: info.offset)
     }
 
     /// Checks every group of stored packed statistics and that each entry is what the series'

@@ -429,9 +429,8 @@ final class SegmentSeries {
     private var stored: (summary: Aggregate, minTime: Int64, maxTime: Int64) {
         switch layout {
         case .table(_, _, _, let summary, let minT, let maxT): return (summary, minT, maxT)
-        case .packed(_, _, _, _, let ordinal):
-            if let entries { return (entries[0].stats, entries[0].minTime, entries[0].maxTime) }
-            if let e = segment.storedPackedSummary(ordinal) { return (e.stats, e.minTime, e.maxTime) }
+        case .packed:
+            // Stored statistics (version 3) when present, else derived from the columns; kept.
             guard let e = try? chunks().first else { return (Aggregate(), .max, .min) }
             return (e.stats, e.minTime, e.maxTime)
         }

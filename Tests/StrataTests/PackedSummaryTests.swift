@@ -99,7 +99,8 @@ struct PackedSummaryTests {
         #expect(sa.map(\.run.id) == sb.map(\.run.id))
         for (x, y) in zip(sa, sb) {
             #expect(x.metrics == y.metrics, "\(x.run.name) summaries")
-            #expect(x.metrics.mapValues(\.minStep) == y.metrics.mapValues(\.minStep) && x.metrics.mapValues(\.maxStep) == y.metrics.mapValues(\.maxStep))
+            #expect(
+                x.metrics.mapValues(\.minStep) == y.metrics.mapValues(\.minStep) && x.metrics.mapValues(\.maxStep) == y.metrics.mapValues(\.maxStep))
             #expect(x.metrics.mapValues(\.std).mapValues(\.bitPattern) == y.metrics.mapValues(\.std).mapValues(\.bitPattern))
         }
         for statistic in [RankStatistic.last, .min, .max, .first, .count] {

@@ -50,11 +50,19 @@ enum PackedSummaries {
             let e = entries[i], a = e.stats
             var f: UInt8 = e.linearSteps ? linear : 0
             let first = a.firstValue.bitPattern, last = a.lastValue.bitPattern
-            if first == a.min.bitPattern { f |= firstIsMin } else if first == a.max.bitPattern { f |= firstIsMax } else { firsts.append(a.firstValue) }
+            if first == a.min.bitPattern {
+                f |= firstIsMin
+            } else if first == a.max.bitPattern {
+                f |= firstIsMax
+            } else {
+                firsts.append(a.firstValue)
+            }
             if last == a.min.bitPattern { f |= lastIsMin } else if last == a.max.bitPattern { f |= lastIsMax } else { lasts.append(a.lastValue) }
             flags.append(f)
             nans.append(UInt64(a.nanCount))
-            let fields = [a.firstStep, a.lastStep &- a.firstStep, a.minStep &- a.firstStep, a.maxStep &- a.firstStep, e.minTime, e.maxTime &- e.minTime]
+            let fields = [
+                a.firstStep, a.lastStep &- a.firstStep, a.minStep &- a.firstStep, a.maxStep &- a.firstStep, e.minTime, e.maxTime &- e.minTime
+            ]
             for (k, v) in fields.enumerated() { ints[k].append(UInt64(bitPattern: v)) }
             for (k, v) in [a.min, a.max, a.sum, a.m2].enumerated() { doubles[k].append(v) }
         }
@@ -126,10 +134,18 @@ enum PackedSummaries {
             a.maxStep = first &+ Int64(bitPattern: ints[3][i])
             let minT = Int64(bitPattern: ints[4][i]), maxT = minT &+ Int64(bitPattern: ints[5][i])
             a.min = mins[i]; a.max = maxs[i]; a.sum = sums[i]; a.m2 = Double(bitPattern: m2s[i])
-            if f & firstIsMin != 0 { a.firstValue = a.min } else if f & firstIsMax != 0 { a.firstValue = a.max } else {
+            if f & firstIsMin != 0 {
+                a.firstValue = a.min
+            } else if f & firstIsMax != 0 {
+                a.firstValue = a.max
+            } else {
                 a.firstValue = firsts[fi]; fi += 1
             }
-            if f & lastIsMin != 0 { a.lastValue = a.min } else if f & lastIsMax != 0 { a.lastValue = a.max } else {
+            if f & lastIsMin != 0 {
+                a.lastValue = a.min
+            } else if f & lastIsMax != 0 {
+                a.lastValue = a.max
+            } else {
                 a.lastValue = lasts[li]; li += 1
             }
             a.firstRank = 0

@@ -343,7 +343,7 @@ public final class Store: @unchecked Sendable {
             try catalog.refresh()
             try reader.refresh()
             let first = catalog.firstIDs(limit)
-            let extra = reader.allRunIDs().filter { !catalog.contains($0) }
+            let extra = standInIDsLocked()
             let ids = extra.isEmpty ? first : Array((first + extra).sorted().prefix(limit))
             return ids.compactMap(knownRunLocked)
         }
@@ -531,7 +531,7 @@ public final class Store: @unchecked Sendable {
     /// In id order.
     func knownRunsLocked() -> [RunInfo] {
         let runs = catalog.allRuns()
-        let extra = reader.allRunIDs().filter { !catalog.contains($0) }
+        let extra = standInIDsLocked()
         if extra.isEmpty { return runs }
         return (runs + extra.compactMap(knownRunLocked)).sorted { $0.id < $1.id }
     }
@@ -539,8 +539,14 @@ public final class Store: @unchecked Sendable {
     /// The ids of `knownRunsLocked()`, in id order, without decoding any run. Under the lock.
     func knownRunIDsLocked() -> [RunID] {
         let ids = catalog.ids()
-        let extra = reader.allRunIDs().filter { !catalog.contains($0) }
+        let extra = standInIDsLocked()
         return extra.isEmpty ? ids : (ids + extra).sorted()
+    }
+
+    /// Runs with points but no catalog record, in no order; segments the catalog checkpoint
+    /// records as checked are skipped (their runs all have records). Under the lock.
+    func standInIDsLocked() -> Set<RunID> {
+        reader.runIDs(outside: catalog.checkedSegments).filter { !catalog.contains($0) }
     }
 
     /// One run of `knownRunsLocked()`. Under the lock.
@@ -582,7 +588,7 @@ public final class Store: @unchecked Sendable {
         // A damaged checkpoint is replaced at once (its store reads the whole log until then).
         let due = force || catalog.checkpointProblem != nil
         guard catalog.tailRecords >= (due ? 1 : Store.checkpointTail) || (due && catalog.base == nil) else { return }
-        _ = try? catalog.writeCheckpoint(tmpDir: paths.tmp)
+        _ = try? catalog.writeCheckpoint(tmpDir: paths.tmp, segments: reader.liveSegments.map { (name: $0.name, runs: $0.runTable) })
     }
 
     /// Cuts this process's buffered points into a segment now (they are durable already; this

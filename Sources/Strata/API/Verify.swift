@@ -67,6 +67,7 @@ extension Store {
                     if let failure { throw failure }
                     let seg = segment!
                     report.segments += 1
+                    for problem in seg.checkPackedSummaries() { report.problems.append(.init(path: path, message: problem)) }
                     for s in seg.series {
                         do throws(StrataError) {
                             let entries = try s.chunks()

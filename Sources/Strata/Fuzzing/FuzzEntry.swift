@@ -28,6 +28,7 @@ package enum _FuzzEntry {
         for f in poisoned { Poison.tail(f.bytes, poison: true) }
         defer { for f in poisoned { Poison.tail(f.bytes, poison: false) } }
         for seg in reader.allSegments {
+            _ = seg.checkPackedSummaries()
             for s in seg.series {
                 guard let entries = try? s.chunks() else { continue }
                 for e in entries { try? Store.verifyChunk(ChunkHandle(segment: seg, entry: e, rankBase: 0), e) }

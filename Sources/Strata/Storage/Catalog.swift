@@ -141,6 +141,9 @@ final class Catalog {
     }
 
     /// Whether the catalog has run `id` (without decoding it).
+    /// Segment files whose runs all have records (from the checkpoint read; empty without one).
+    var checkedSegments: Set<String> { base?.checkedSegments ?? [] }
+
     func contains(_ id: RunID) -> Bool { pending[id] != nil || overlay[id] != nil || base?.index(of: id) != nil }
 
     /// A run's rewinds (cheaper than `info` on a checkpointed run).
@@ -307,7 +310,9 @@ final class Catalog {
     /// Writes `catalog.ckpt` with the state read so far (tmp file, fsync, rename, directory fsync)
     /// and reads on from it. Returns false when there was nothing to write.
     @discardableResult
-    func writeCheckpoint(tmpDir: String) throws(StrataError) -> Bool {
+    /// `segments`: live segment files and their runs; those whose every run is in the checkpoint
+    /// are recorded as checked for stand-ins (docs/FORMAT.md, "Catalog checkpoint").
+    func writeCheckpoint(tmpDir: String, segments: [(name: String, runs: [RunID])] = []) throws(StrataError) -> Bool {
         precondition(!rewindsOnly)
         guard readOffset > 0, tailRecords > 0 || base == nil else { return false }
         var runs: [RunInfo] = []
@@ -318,7 +323,12 @@ final class Catalog {
             runs.append(info)
         }
         let covered = readOffset
-        guard let bytes = CatalogCheckpoint.encode(runs, logLength: covered, logProbeHash: try Catalog.probeHash(path, covered)) else { return false }
+        let written = Set(runs.map(\.id))
+        let checked = segments.filter { $0.runs.allSatisfy(written.contains) }.map(\.name)
+        guard
+            let bytes = CatalogCheckpoint.encode(
+                runs, logLength: covered, logProbeHash: try Catalog.probeHash(path, covered), checkedSegments: checked)
+        else { return false }
         try Sys.writeAtomically(bytes, to: checkpointPath, tmpDir: tmpDir)
         // Read on from it (unless another process replaced it meanwhile).
         if let ck = try? CatalogCheckpoint(path: checkpointPath, logPath: path), ck.logLength == covered, covered == readOffset {

@@ -10,9 +10,9 @@ import StrataCodecs
 /// check out throws `.corrupt`: the catalog then reads `catalog.log` from its beginning instead.
 final class CatalogCheckpoint {
     static let magic: [UInt8] = Array("STRATCKP".utf8)
-    /// Version written (2: run records may take their param keys from the pool, flag bit 5);
-    /// versions 1 and 2 are read.
-    static let version: UInt32 = 2
+    /// Version written (3: sections after the run data; 2: run records may take their param keys
+    /// from the pool, flag bit 5); versions 1 and 2 are read.
+    static let version: UInt32 = 3
     static let headerSize = 88
     static let entrySize = 25
     static let nameEntrySize = 8
@@ -41,7 +41,8 @@ final class CatalogCheckpoint {
         let v = file.view
         func bad(_ why: String) -> StrataError { StrataError.corrupt("catalog checkpoint: \(why)", path: path, offset: 0) }
         guard v.count >= Self.headerSize, v[0..<8].equals(Self.magic) else { throw bad("no checkpoint magic number") }
-        guard (1...Self.version).contains(v.load(UInt32.self, at: 8)), v.load(UInt32.self, at: 12) == UInt32(Self.headerSize) else {
+        let format = v.load(UInt32.self, at: 8)
+        guard (1...Self.version).contains(format), v.load(UInt32.self, at: 12) == UInt32(Self.headerSize) else {
             throw bad("unknown version \(v.load(UInt32.self, at: 8))")
         }
         guard v[0..<80].xxh64() == v.load(UInt64.self, at: 80) else { throw bad("header checksum mismatch") }
@@ -57,8 +58,10 @@ final class CatalogCheckpoint {
         poolStart = poolTable + (p + 1) * 4
         dataStart = poolStart + Int(poolBytes)
         end = dataStart + Int(dataBytes)
-        guard end == v.count else { throw bad("file is \(v.count) bytes, its header says \(end)") }
+        // Version 3 continues after the run data with its sections.
+        guard format >= 3 ? end <= v.count : end == v.count else { throw bad("file is \(v.count) bytes, its header says \(end)") }
         guard v[runTable..<poolStart].xxh64() == v.load(UInt64.self, at: 64) else { throw bad("index checksum mismatch") }
+        let checked = format >= 3 ? try Self.readCheckedSegments(v, from: end, path: path) : []
         self.logLength = Int(logLength)
         count = n
         poolCount = p
@@ -72,6 +75,7 @@ final class CatalogCheckpoint {
         guard try Sys.pread(fd, into: &buf, at: self.logLength - probe, logPath) == probe,
             Checksum.xxh64(buf) == v.load(UInt64.self, at: 24)
         else { throw bad("catalog.log does not end its covered prefix as recorded (a different log)") }
+        checkedSegments = checked
     }
 
     // MARK: run table
@@ -275,7 +279,10 @@ final class CatalogCheckpoint {
     /// log whose last (up to 64) covered bytes hash to `logProbeHash`. Nil when a table offset
     /// would not fit its 32 bits (over 4 GiB of run records): the store then keeps reading its log.
     /// `format`: the version to write (1 is what releases before version 2 wrote, for tests).
-    static func encode(_ runs: [RunInfo], logLength: Int, logProbeHash: UInt64, format: UInt32 = version) -> [UInt8]? {
+    /// `checkedSegments` (version 3): see `writeCheckedSegments`.
+    static func encode(
+        _ runs: [RunInfo], logLength: Int, logProbeHash: UInt64, checkedSegments: [String] = [], format: UInt32 = version
+    ) -> [UInt8]? {
         var sorted: [(key: (UInt8, UInt64, UInt64), info: RunInfo)] = []
         sorted.reserveCapacity(runs.count)
         for info in runs { if let k = pack(info.id) { sorted.append((k, info)) } }
@@ -357,7 +364,44 @@ final class CatalogCheckpoint {
         out.raw(table.bytes)
         out.raw(pool.bytes)
         out.raw(data.bytes)
+        if format >= 3 { writeCheckedSegments(checkedSegments, into: &out) }
         return out.bytes
+    }
+
+    // MARK: checked segments (version 3; issue 10, stand-in runs)
+
+    /// The segment files every run of which has a record in this checkpoint (so none of their runs
+    /// is a stand-in: opening skips their run tables when looking for runs missing from the catalog).
+    private(set) var checkedSegments: Set<String> = []
+
+    /// Writes the checked-segments section: varint count, the file names (strings, sorted), then
+    /// u64 xxh64 of the section's bytes before it.
+    static func writeCheckedSegments(_ names: [String], into out: inout ByteWriter) {
+        var w = ByteWriter()
+        w.varint(UInt64(names.count))
+        for name in names.sorted() { w.string(name) }
+        let sum = Checksum.xxh64(w.bytes)
+        out.raw(w.bytes)
+        out.u64(sum)
+    }
+
+    /// Reads the checked-segments section at `from`, which must end the file.
+    static func readCheckedSegments(_ v: ByteView, from: Int, path: String) throws(StrataError) -> Set<String> {
+        var r = ByteReader(v, from: from, path: path)
+        var names = Set<String>()
+        let at: Int, sum: UInt64
+        do throws(StrataError) {
+            let n = try r.count("checked segment count", max: SegmentFormat.maxTableEntries)
+            for _ in 0..<n { names.insert(try r.string("checked segment", max: 512)) }
+            at = r.offset
+            sum = try r.u64("checked segments checksum")
+        } catch {
+            throw StrataError.corrupt("catalog checkpoint: checked segments section: \(error.message)", path: path, offset: from)
+        }
+        guard v[from..<at].xxh64() == sum, r.isAtEnd else {
+            throw StrataError.corrupt("catalog checkpoint: checked segments section is damaged", path: path, offset: from)
+        }
+        return names
     }
 
     // MARK: helpers

@@ -6,9 +6,13 @@ import StrataCodecs
 enum SegmentFormat {
     static let magic: [UInt8] = Array("STRATSEG".utf8)
     static let endMagic: [UInt8] = Array("STRATEND".utf8)
-    /// Version written: 2 (packed small series; full chunks may carry a quantile sketch after their
-    /// tier blocks, chunk flag bit 1). Version 1 segments (no packed series, no sketch) stay readable.
-    static let version: UInt32 = 2
+    /// Version written: 3 (stored statistics of packed series, header flag `flagPackedSummaries`).
+    /// Version 2 (packed small series; full chunks may carry a quantile sketch after their tier
+    /// blocks, chunk flag bit 1) and version 1 (no packed series, no sketch) stay readable.
+    static let version: UInt32 = 3
+    /// Header flag (version 3): the directory ends with the table of the packed series' stored
+    /// statistics (`PackedSummaries`).
+    static let flagPackedSummaries: UInt32 = 1
     static let headerSize = 16
     static let trailerSize = 40
     static let chunkEntrySize = 192
@@ -61,17 +65,21 @@ struct SegmentWriter {
     private var packedLengths = ByteWriter()
     private var packedCount = 0
     private var packedIndex: [UInt64: [(index: Int, bytes: [UInt8])]] = [:]
+    /// Version 3: the chunk header of every packed series, in directory order (stored at `finish`).
+    private var packedSummaries: [PackedSummaries.Entry] = []
+    /// Their name-table indexes (a group stores its series ordered by name).
+    private var packedNames: [Int32] = []
     /// Bytes written per column kind, for stats.
     private(set) var dedupedBytes = 0
 
     init(path: String, tmpDir: String, version: UInt32 = SegmentFormat.version) throws(StrataError) {
-        precondition(version == 1 || version == 2)
+        precondition((1...SegmentFormat.version).contains(version))
         self.version = version
         finalPath = path
         (fd, tmpPath) = try Sys.createTemporary(in: tmpDir, suffix: ".seg.tmp")
         buffer.reserveCapacity(1 << 20)
         var h = ByteWriter()
-        h.raw(SegmentFormat.magic); h.u32(version); h.u32(0)
+        h.raw(SegmentFormat.magic); h.u32(version); h.u32(version >= 3 ? SegmentFormat.flagPackedSummaries : 0)
         try emit(h.bytes)
     }
 
@@ -214,6 +222,10 @@ struct SegmentWriter {
             directory.varint(UInt64(c.stats.count))
             let s = packedRef(c.steps), v = packedRef(c.values), t = packedRef(c.times)
             directory.varint(s); directory.varint(v); directory.varint(t)
+            if version >= 3 {
+                packedSummaries.append(.init(stats: c.stats, minTime: c.minTime, maxTime: c.maxTime, linearSteps: c.linearSteps))
+                packedNames.append(Int32(nameNumber(cur.key.canonical)))
+            }
             if pack.count >= SegmentFormat.packTarget { try closePack() }
             return
         }
@@ -247,6 +259,7 @@ struct SegmentWriter {
     /// Writes directory and trailer, fsyncs and renames into place.
     mutating func finish(meta: SegmentMeta) throws(StrataError) {
         try closePack()
+        let summaryTable = version >= 3 ? try writePackedSummaries() : nil
         var d = ByteWriter()
         if version >= 2 {
             d.varint(UInt64(runIndex.count)); d.raw(runTable.bytes)
@@ -263,6 +276,7 @@ struct SegmentWriter {
         d.varint(UInt64(meta.replaces.count))
         for r in meta.replaces { d.string(r) }
         d.i64(meta.rewindEpoch)
+        if let summaryTable { d.raw(summaryTable) }
         let dirAt = offset
         try emit(d.bytes)
         var t = ByteWriter()
@@ -277,6 +291,28 @@ struct SegmentWriter {
         Sys.close(fd)
         fd = -1
         try Sys.fsyncDirectory(Sys.parent(of: finalPath))
+    }
+
+    /// Writes the groups of packed series statistics (version 3) and returns their table for the
+    /// directory: varint group count, then per group varint offset, varint length, varint
+    /// uncompressed size, u64 xxh64 of the stored bytes.
+    private mutating func writePackedSummaries() throws(StrataError) -> [UInt8] {
+        var table = ByteWriter()
+        let groups = (packedSummaries.count + PackedSummaries.groupSize - 1) / PackedSummaries.groupSize
+        table.varint(UInt64(groups))
+        if groups == 0 { return table.bytes }
+        let zstd = CatalogZstd()
+        for g in 0..<groups {
+            let lo = g * PackedSummaries.groupSize, hi = min(packedSummaries.count, lo + PackedSummaries.groupSize)
+            let raw = PackedSummaries.encode(packedSummaries[lo..<hi], names: Array(packedNames[lo..<hi]))
+            guard let frame = zstd.compress(raw, dictionary: [], level: PackedSummaries.zstdLevel) else {
+                throw StrataError(.io, "cannot compress the statistics of packed series", path: tmpPath)
+            }
+            table.varint(UInt64(offset)); table.varint(UInt64(frame.count)); table.varint(UInt64(raw.count))
+            table.u64(Checksum.xxh64(frame))
+            try emit(frame)
+        }
+        return table.bytes
     }
 
     /// Removes the temporary file after a failure.
@@ -308,6 +344,17 @@ extension SegmentFormat {
 
     /// Chunk flag: steps are `firstStep + i * stride` (stride from first and last step).
     static let flagLinearSteps: UInt32 = 1
+
+    /// A stored linear-steps flag, honoured only when the stride divides the span exactly (never
+    /// trusted blindly; one point: when its first and last step are the same, else stride = span / 0).
+    static func trustedLinear(_ flag: Bool, _ stats: Aggregate) -> Bool {
+        guard flag else { return false }
+        if stats.count > 1 {
+            let span = stats.lastStep.subtractingReportingOverflow(stats.firstStep)
+            return !span.overflow && span.partialValue >= 0 && span.partialValue % Int64(stats.count - 1) == 0
+        }
+        return stats.firstStep == stats.lastStep
+    }
     /// xxh64 of no bytes: the checksum of an empty blob.
     static let emptyChecksum: UInt64 = 0xef46_db37_51d8_e999
     /// Chunk flag: the tier blob holds a quantile sketch after its tier entries (full chunks,
@@ -357,7 +404,9 @@ struct ChunkEntry: Sendable {
 final class SegmentSeries {
     enum Layout {
         case table(chunkCount: Int, tableOffset: Int, tableChecksum: UInt64, summary: Aggregate, minTime: Int64, maxTime: Int64)
-        case packed(count: Int, steps: BlobRef, values: BlobRef, times: BlobRef)
+        /// `ordinal`: the series' place among the segment's packed series, whose stored statistics
+        /// (version 3) it reads; -1 when the segment stores none.
+        case packed(count: Int, steps: BlobRef, values: BlobRef, times: BlobRef, ordinal: Int)
     }
     let key: SeriesKey
     let layout: Layout
@@ -383,6 +432,7 @@ final class SegmentSeries {
         switch layout {
         case .table(_, _, _, let summary, let minT, let maxT): return (summary, minT, maxT)
         case .packed:
+            // Stored statistics (version 3) when present, else derived from the columns; kept.
             guard let e = try? chunks().first else { return (Aggregate(), .max, .min) }
             return (e.stats, e.minTime, e.maxTime)
         }
@@ -395,7 +445,15 @@ final class SegmentSeries {
         let parsed: [ChunkEntry]
         switch layout {
         case .table(let n, let at, let sum, _, _, _): parsed = try segment.parseTable(self, count: n, offset: at, checksum: sum)
-        case .packed(let n, let s, let v, let t): parsed = [try segment.packedEntry(self, count: n, steps: s, values: v, times: t)]
+        case .packed(let n, let s, let v, let t, let ordinal):
+            if let e = segment.storedPackedSummary(ordinal) {
+                // Stored statistics (version 3): the columns are decoded only when read.
+                parsed = [ChunkEntry(
+                    stats: e.stats, minTime: e.minTime, maxTime: e.maxTime, linearSteps: e.linearSteps, steps: s, values: v, times: t,
+                    tier: Segment.noTier)]
+            } else {
+                parsed = [try segment.packedEntry(self, count: n, steps: s, values: v, times: t)]
+            }
         }
         entries = parsed
         return parsed
@@ -418,7 +476,7 @@ final class Segment {
     private var packedBlobs: [BlobRef] = []
     /// A series' directory entry: indexes into the tables above. `points` > 0: a packed series
     /// whose columns are packed blobs `a`, `b`, `c`; 0: a series with chunk table `tables[a]`.
-    private struct DirEntry { var run: Int32; var name: Int32; var points: Int32; var a: Int32; var b: Int32; var c: Int32 }
+    private struct DirEntry { var run: Int32; var name: Int32; var points: Int32; var a: Int32; var b: Int32; var c: Int32; var ordinal: Int32 = -1 }
     private struct TableInfo {
         var chunkCount: Int; var tableOffset: Int; var tableChecksum: UInt64; var summary: Aggregate; var minTime: Int64; var maxTime: Int64
     }
@@ -453,7 +511,9 @@ final class Segment {
         }
         let layout: SegmentSeries.Layout
         if e.points > 0 {
-            layout = .packed(count: Int(e.points), steps: packedBlobs[Int(e.a)], values: packedBlobs[Int(e.b)], times: packedBlobs[Int(e.c)])
+            layout = .packed(
+                count: Int(e.points), steps: packedBlobs[Int(e.a)], values: packedBlobs[Int(e.b)], times: packedBlobs[Int(e.c)],
+                ordinal: summaryGroups.isEmpty ? -1 : Int(e.ordinal))
         } else {
             let t = tables[Int(e.a)]
             layout = .table(
@@ -524,6 +584,7 @@ final class Segment {
         }
         var h = ByteReader(b, from: 8, path: path)
         let version = try h.u32()
+        let headerFlags = try h.u32()
         if version > SegmentFormat.version {
             throw StrataError(
                 .unsupportedVersion,
@@ -586,6 +647,8 @@ final class Segment {
                         refs[j] = Int32(i)
                     }
                     e.points = Int32(points); e.a = refs[0]; e.b = refs[1]; e.c = refs[2]
+                    e.ordinal = Int32(packedDirectory.count)
+                    packedDirectory.append(Int32(entries.count))
                     entries.append(e)
                     continue
                 }
@@ -632,6 +695,9 @@ final class Segment {
         }
         let epoch = try r.i64()
         meta = SegmentMeta(writer: writer, generation: gen, firstSequence: first, lastSequence: last, replaces: replaces, rewindEpoch: epoch)
+        if version >= 3 && headerFlags & SegmentFormat.flagPackedSummaries != 0 {
+            try readPackedSummaryTable(&r, limit: limit)
+        }
     }
 
     private func readRun(_ r: inout ByteReader) throws(StrataError) -> RunID {
@@ -667,10 +733,103 @@ final class Segment {
         return out
     }
 
+    /// The directory position of every packed series, in order (its ordinal is its index here).
+    private var packedDirectory: [Int32] = []
+    /// Version 3: where the groups of stored packed series statistics lie, and those decoded.
+    private struct SummaryGroup { var offset: Int; var length: Int; var size: Int; var checksum: UInt64 }
+    private var summaryGroups: [SummaryGroup] = []
+    private var decodedSummaries: [Int: [PackedSummaries.Entry]] = [:]
+    /// Groups that failed their checksum or did not decode, with the reason (`verify` reports them;
+    /// their series derive their statistics from their columns, as in version 2).
+    private(set) var damagedSummaries: [Int: String] = [:]
+    static let noTier = BlobRef(offset: SegmentFormat.headerSize, length: 0, checksum: SegmentFormat.emptyChecksum)
+
+    private func readPackedSummaryTable(_ r: inout ByteReader, limit: Int) throws(StrataError) {
+        let groups = try r.count("packed statistics group count", max: SegmentFormat.maxTableEntries)
+        let expected = (packedDirectory.count + PackedSummaries.groupSize - 1) / PackedSummaries.groupSize
+        guard groups == expected else {
+            throw StrataError.corrupt(
+                "\(groups) groups of packed series statistics for \(packedDirectory.count) packed series", path: path, offset: r.offset)
+        }
+        for g in 0..<groups {
+            let at = try r.length("packed statistics offset", max: limit)
+            let len = try r.length("packed statistics length", max: limit - at)
+            let n = min(PackedSummaries.groupSize, packedDirectory.count - g * PackedSummaries.groupSize)
+            let size = try r.length("packed statistics size", max: PackedSummaries.maxSize(n))
+            let sum = try r.u64()
+            guard at >= SegmentFormat.headerSize, len > 0 else {
+                throw StrataError.corrupt("packed statistics group \(g) at \(at)+\(len) is malformed", path: path, offset: r.offset)
+            }
+            summaryGroups.append(SummaryGroup(offset: at, length: len, size: size, checksum: sum))
+        }
+    }
+
+    /// The stored chunk header of packed series `ordinal` (version 3), its group checked and
+    /// decoded on first use; nil without stored statistics or when its group is damaged.
+    func storedPackedSummary(_ ordinal: Int) -> PackedSummaries.Entry? {
+        guard ordinal >= 0 else { return nil }
+        let g = ordinal / PackedSummaries.groupSize
+        if let group = decodedSummaries[g] { return group[ordinal % PackedSummaries.groupSize] }
+        if damagedSummaries[g] != nil || g >= summaryGroups.count { return nil }
+        do throws(StrataError) {
+            let group = try decodeSummaryGroup(g)
+            decodedSummaries[g] = group
+            return group[ordinal % PackedSummaries.groupSize]
+        } catch {
+            damagedSummaries[g] = error.message
+            return nil
+        }
+    }
+
+    private func decodeSummaryGroup(_ g: Int) throws(StrataError) -> [PackedSummaries.Entry] {
+        let info = summaryGroups[g]
+        let frame = file.view[info.offset..<(info.offset + info.length)]
+        guard frame.xxh64() == info.checksum else {
+            throw StrataError.corrupt("checksum mismatch in statistics of packed series (group \(g))", path: path, offset: info.offset)
+        }
+        guard let raw = CatalogZstd().decompress(frame, size: info.size, dictionary: []) else {
+            throw StrataError.corrupt(
+                "statistics of packed series (group \(g)) do not decompress to \(info.size) bytes", path: path, offset: info.offset)
+        }
+        let lo = g * PackedSummaries.groupSize, hi = min(packedDirectory.count, lo + PackedSummaries.groupSize)
+        let counts = packedDirectory[lo..<hi].map { Int(entries[Int($0)].points) }
+        let names = packedDirectory[lo..<hi].map { entries[Int($0)].name }
+        return try PackedSummaries.decode(raw, counts: counts, names: names, path: path, offset: info.offset)
+    }
+
+    /// Checks every group of stored packed statistics and that each entry is what the series'
+    /// columns give (for `verify`); one message per problem.
+    func checkPackedSummaries() -> [String] {
+        var problems: [String] = []
+        for g in summaryGroups.indices {
+            do throws(StrataError) { _ = try decodeSummaryGroup(g) } catch { problems.append(error.message) }
+        }
+        if !problems.isEmpty { return problems }
+        for s in series {
+            guard case .packed(let n, let st, let v, let t, let ordinal) = s.layout, let stored = storedPackedSummary(ordinal) else { continue }
+            do throws(StrataError) {
+                let derived = try packedEntry(s, count: n, steps: st, values: v, times: t)
+                let d = PackedSummaries.Entry(stats: derived.stats, minTime: derived.minTime, maxTime: derived.maxTime, linearSteps: derived.linearSteps)
+                if d != stored {
+                    problems.append("stored statistics of packed series \(s.key.canonical) of run \(s.key.run) do not match its points")
+                }
+            } catch {
+                problems.append("series \(s.key.canonical) of run \(s.key.run): \(error.message)")
+            }
+        }
+        return problems
+    }
+
     /// Packs of small series' columns (version 2), each checksummed as a whole.
     struct Pack { var offset: Int; var length: Int; var checksum: UInt64 }
     private(set) var packs: [Pack] = []
     private var verifiedPacks = Set<Int>()
+    /// How many packs were read (checksum-verified) so far in this process.
+    var readPacks: Int { verifiedPacks.count }
+    /// Whether the segment stores the statistics of its packed series (version 3).
+    var storesPackedSummaries: Bool { !summaryGroups.isEmpty }
+    /// Bytes of the stored statistics of packed series (their compressed groups).
+    var packedSummaryBytes: Int { summaryGroups.reduce(0) { $0 + $1.length } }
 
     /// Checks pack `k` against its checksum once per process.
     func verifyPack(_ k: Int) throws(StrataError) {
@@ -685,7 +844,7 @@ final class Segment {
     /// The one chunk of a packed series: its columns decoded (after the pack's checksum), steps
     /// checked to be sorted, and the statistics a chunk header would hold computed from them.
     func packedEntry(_ s: SegmentSeries, count n: Int, steps: BlobRef, values: BlobRef, times: BlobRef) throws(StrataError) -> ChunkEntry {
-        let none = BlobRef(offset: SegmentFormat.headerSize, length: 0, checksum: SegmentFormat.emptyChecksum)
+        let none = Segment.noTier
         var provisional = Aggregate()
         provisional.count = n
         let raw = ChunkEntry(stats: provisional, minTime: 0, maxTime: 0, linearSteps: false, steps: steps, values: values, times: times, tier: none)
@@ -739,15 +898,7 @@ final class Segment {
                         "tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
                 }
             }
-            var linear = flags & SegmentFormat.flagLinearSteps != 0
-            if linear && stats.count > 1 {
-                // Never trust the flag blindly: the stride must divide the span exactly.
-                let span = stats.lastStep.subtractingReportingOverflow(stats.firstStep)
-                linear = !span.overflow && span.partialValue >= 0 && span.partialValue % Int64(stats.count - 1) == 0
-            } else if linear {
-                // One point: its first and last step are the same step (else stride = span / 0).
-                linear = stats.firstStep == stats.lastStep
-            }
+            let linear = SegmentFormat.trustedLinear(flags & SegmentFormat.flagLinearSteps != 0, stats)
             out.append(
                 ChunkEntry(
                     stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear,

@@ -153,6 +153,7 @@ final class StoreReader {
         if segmentRunIDs == nil {
             var ids = Set<RunID>()
             for seg in ordered { ids.formUnion(seg.runTable) }
+            runTablesScanned += ordered.count
             segmentRunIDs = ids
         }
         var ids = segmentRunIDs!
@@ -160,6 +161,22 @@ final class StoreReader {
         for t in tails.values { for k in t.series.keys { ids.insert(k.run) } }
         return ids
     }
+
+    /// Runs with points that may lack a catalog record: those of the live segments not in
+    /// `checked` (segments a catalog checkpoint found fully recorded) and of the live logs.
+    func runIDs(outside checked: Set<String>) -> Set<RunID> {
+        if checked.isEmpty { return allRunIDs() }
+        var ids = Set<RunID>()
+        for seg in ordered where !checked.contains(seg.name) {
+            runTablesScanned += 1
+            ids.formUnion(seg.runTable)
+        }
+        for t in tails.values { for k in t.series.keys { ids.insert(k.run) } }
+        return ids
+    }
+
+    /// Segment run tables read in search of stand-in runs (for tests).
+    private(set) var runTablesScanned = 0
 
     func allSeriesKeys() -> [SeriesKey] {
         var keys = Set<SeriesKey>()

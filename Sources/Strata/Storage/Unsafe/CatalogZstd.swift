@@ -1,7 +1,8 @@
 import CZstd
 
 /// zstd compression of catalog batch records (kind 7, docs/FORMAT.md "Catalog"), against an
-/// optional raw-content dictionary (the body of an earlier plain record).
+/// optional raw-content dictionary (the body of an earlier plain record), and of the stored
+/// statistics of packed series in segments (`PackedSummaries`, no dictionary).
 ///
 /// UNSAFE POINTER CODE: the only file of Strata that imports CZstd. Why each call is safe:
 /// - Every pointer comes from `withUnsafeBytes`/`withUnsafeMutableBytes` of a Swift array or a
@@ -14,7 +15,7 @@ import CZstd
 /// - Empty buffers never reach zstd with a nil base address (a one-byte stand-in is passed with
 ///   length 0).
 /// - The contexts are created in `init`, freed in `deinit`, and used by one thread at a time (the
-///   owning `Catalog` is used under its store's lock).
+///   owning `Catalog` is used under its store's lock; a segment writer or reader makes its own).
 final class CatalogZstd {
     private let cctx: OpaquePointer
     private let dctx: OpaquePointer
@@ -32,7 +33,7 @@ final class CatalogZstd {
     }
 
     /// `input` compressed into one zstd frame, using `dictionary` (raw content) when not empty.
-    func compress(_ input: [UInt8], dictionary: [UInt8]) -> [UInt8]? {
+    func compress(_ input: [UInt8], dictionary: [UInt8], level: Int32 = CatalogZstd.level) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: max(ZSTD_compressBound(input.count), 1))
         let src = input.isEmpty ? [0] : input
         let dict = dictionary.isEmpty ? [0] : dictionary
@@ -41,7 +42,7 @@ final class CatalogZstd {
                 out.withUnsafeMutableBytes { o in
                     ZSTD_compress_usingDict(
                         cctx, o.baseAddress!, o.count, s.baseAddress!, input.count, d.baseAddress!, dictionary.count,
-                        CatalogZstd.level)
+                        level)
                 }
             }
         }

@@ -9,7 +9,7 @@ import StrataInterop
 extension API {
     /// The `lineage` query parameter: `full` (the default) or `own`.
     static func lineageOption(_ q: Query) throws(APIError) -> Lineage {
-        guard let text = q.string("lineage") else { return .full }
+        guard let text = q.string("lineage"), !text.isEmpty else { return .full }
         guard let l = Lineage(rawValue: text) else {
             throw APIError.bad("lineage must be full or own, got \"\(text.prefix(40))\"", field: "lineage")
         }

@@ -166,7 +166,8 @@ extension API {
         if lo <= last {
             let rows =
                 c.quantiles.isEmpty
-                ? try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0, since: c.since,
+                ? try store.curve(
+                    info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0, since: c.since,
                     lineage: c.lineage)
                 : try store.curve(
                     info.id, c.metric, labels: c.labels, steps: lo...last, buckets: c.buckets, quantiles: c.quantiles, exact: c.exact, since: c.since,

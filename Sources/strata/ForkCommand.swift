@@ -28,7 +28,9 @@ struct Fork: ParsableCommand {
         let parent = try lookupRun(store, parentName)
         var given: [String: ParamValue] = [:]
         for pair in params {
-            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw CLIError("\(jsonString(pair)) is not key=value", exitCode: 2) }
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                throw CLIError("\(jsonString(pair)) is not key=value", exitCode: 2)
+            }
             let text = String(pair[pair.index(after: eq)...])
             given[String(pair[..<eq])] = parseNumberText(text).map { ParamValue.double($0) } ?? .string(text)
         }

@@ -42,7 +42,9 @@ extension Store {
     ///   too many points, `.notFound` when no finite value of the series lies in `steps`, as
     ///   ``aggregate(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func quantiles(
-        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>? = nil, levels: [Double], exact: Bool = false, lineage: Lineage = .full) throws(StrataError) -> QuantileSummary {
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>? = nil, levels: [Double], exact: Bool = false,
+        lineage: Lineage = .full
+    ) throws(StrataError) -> QuantileSummary {
         try Quantile.check(levels)
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let interval = steps.map { SeriesQuery.StepInterval($0) } ?? .all
@@ -72,7 +74,8 @@ extension Store {
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count or level out of range; as the curve otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int, quantiles levels: [Double],
-        exact: Bool = false, since: Int64? = nil, lineage: Lineage = .full) throws(StrataError) -> [CurveBucket] {
+        exact: Bool = false, since: Int64? = nil, lineage: Lineage = .full
+    ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         try Quantile.check(levels)
         let key = try SeriesKey(run: run, metric: metric, labels: labels)

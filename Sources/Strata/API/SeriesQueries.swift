@@ -78,7 +78,9 @@ extension Store {
     ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The statistics, or nil when no point is in `steps`.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, lineage: Lineage = .full) throws(StrataError) -> Stats? {
+    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, lineage: Lineage = .full)
+        throws(StrataError) -> Stats?
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let a = try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.aggregate(.init(steps)) }
         return a.isEmpty ? nil : Stats(a)
@@ -95,10 +97,10 @@ extension Store {
     ///   - times: Whether to decode wall times.
     /// - Returns: The points as columns.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, times: Bool = true,
+    public func read(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, times: Bool = true,
         lineage: Lineage = .full
-    ) throws(StrataError) -> SeriesData
-    {
+    ) throws(StrataError) -> SeriesData {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }
@@ -162,8 +164,7 @@ extension Store {
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int, lineage: Lineage = .full
-    ) throws(StrataError) -> [CurveBucket]
-    {
+    ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !range.isEmpty else { return [] }
         return try curve(run, metric, labels: labels, x: x, range: range.lowerBound...(range.upperBound - 1), buckets: buckets, lineage: lineage)
@@ -351,8 +352,7 @@ extension Store {
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int, lineage: Lineage = .full
-    ) throws(StrataError) -> [CurveBucket]
-    {
+    ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !steps.isEmpty else { return [] }
         return try curve(run, metric, labels: labels, steps: steps.lowerBound...(steps.upperBound - 1), buckets: buckets, lineage: lineage)
@@ -374,7 +374,9 @@ extension Store {
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(
-        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int, since: Int64? = nil, lineage: Lineage = .full) throws(StrataError) -> [CurveBucket] {
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int, since: Int64? = nil,
+        lineage: Lineage = .full
+    ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let b = Buckets(steps, count: buckets)
@@ -393,7 +395,9 @@ extension Store {
     ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The statistics, or nil when no point is in `steps`.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, lineage: Lineage = .full) throws(StrataError) -> Stats? {
+    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, lineage: Lineage = .full)
+        throws(StrataError) -> Stats?
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let a = try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.aggregate(.init(steps)) }
         return a.isEmpty ? nil : Stats(a)
@@ -409,10 +413,10 @@ extension Store {
     ///   - times: Whether to decode wall times.
     /// - Returns: The points as columns.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, times: Bool = true,
+    public func read(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, times: Bool = true,
         lineage: Lineage = .full
-    ) throws(StrataError) -> SeriesData
-    {
+    ) throws(StrataError) -> SeriesData {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }
@@ -427,7 +431,9 @@ extension Store {
     ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The points, ordered by step, stable by arrival.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, lineage: Lineage = .full) throws(StrataError) -> [Point] {
+    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, lineage: Lineage = .full)
+        throws(StrataError) -> [Point]
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.points(.init(steps)) }
     }

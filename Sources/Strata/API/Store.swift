@@ -462,7 +462,9 @@ public final class Store: @unchecked Sendable {
     ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The points, empty when the series has none in `steps`.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, lineage: Lineage = .full) throws(StrataError) -> [Point] {
+    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, lineage: Lineage = .full)
+        throws(StrataError) -> [Point]
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.points(.init(steps)) }
     }

@@ -200,6 +200,9 @@ struct LineageTests {
         #expect(store.catalog.base != nil)
         let c = try store.run(runs[2].text)
         #expect(c.forkStep == 16_000 && c.parent == runs[1])
+        // verify compares the checkpoint (fork steps included) with a replay of the whole log.
+        let problems = try store.verify().problems
+        #expect(problems.isEmpty, "\(problems)")
         _ = try store.compact(graceSeconds: 0)
         try Self.checkAll(store, m, runs, seed: 9)
         let tree = try store.lineageTree(of: runs[1])

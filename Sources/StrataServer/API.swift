@@ -269,7 +269,7 @@ final class API: Sendable {
             let list = try store.series(of: info.id)
             var o = JSONOut()
             o.beginObject()
-            if onlySeries { o.field("run", info.id.text) } else { o.runFields(info) }
+            if onlySeries { o.field("run", info.id.text) } else { o.runFields(info); o.lineageFields(info, try store.lineageTree(of: info.id)) }
             o.key("series")
             o.beginArray()
             for s in list { o.seriesInfo(s) }

@@ -28,6 +28,8 @@ extension API {
         /// Quantiles per bucket (step axis only), and whether they must be exact.
         var quantiles: [Double] = []
         var exact = false
+        /// For a forked run: its full lineage (the default) or its own points.
+        var lineage: Lineage = .full
     }
 
     /// The quantile options of a curve request: `quantiles` (step axis only) and `exact`.
@@ -50,6 +52,7 @@ extension API {
             from: try q.int("from"), last: try q.last("to"),
             buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis, since: try q.int("since"))
         (req.quantiles, req.exact) = try API.quantileOptions(q, axis: axis)
+        req.lineage = try API.lineageOption(q)
         let c = req
         if let f = c.from, let l = c.last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
@@ -82,6 +85,7 @@ extension API {
             from: try q.int("from"), last: try q.last("to"),
             buckets: try q.int("buckets", default: 500, range: 1...Buckets.maxCount), axis: axis, since: try q.int("since"))
         (req.quantiles, req.exact) = try API.quantileOptions(q, axis: axis)
+        req.lineage = try API.lineageOption(q)
         let c = req
         if let f = c.from, let l = c.last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
@@ -118,8 +122,8 @@ extension API {
         return jsonResponse(bytes)
     }
 
-    static func seriesInfo(_ store: Store, run: RunID, key: SeriesKey) throws -> (Store.SeriesInfo, [Store.SeriesInfo]) {
-        let all = try store.series(of: run)
+    static func seriesInfo(_ store: Store, run: RunID, key: SeriesKey, lineage: Lineage = .full) throws -> (Store.SeriesInfo, [Store.SeriesInfo]) {
+        let all = try store.series(of: run, lineage: lineage)
         guard let s = all.first(where: { $0.key == key }) else {
             throw APIError(404, "run \(run) has no series \(key.canonical) (see GET /api/runs/\(run)/series)", field: "metric")
         }
@@ -132,7 +136,7 @@ extension API {
         do { key = try SeriesKey(run: info.id, metric: c.metric, labels: c.labels) } catch {
             throw APIError.bad(error.description, field: c.labels.isEmpty ? "metric" : "labels")
         }
-        _ = try seriesInfo(store, run: info.id, key: key)
+        _ = try seriesInfo(store, run: info.id, key: key, lineage: c.lineage)
         let axis: Store.XAxis =
             switch c.axis {
             case .step: .step;
@@ -148,8 +152,8 @@ extension API {
         // Default range: the whole series, Int64.max included; on the relative axis x = time - t0
         // (t0: the run's first point) where that difference is an Int64 (docs/QUERIES.md). The
         // library decides both, as for the CLI.
-        let t0: Int64? = c.axis == .relative ? try store.relativeOrigin(of: info.id) : nil
-        let whole = try store.curveRange(info.id, c.metric, labels: c.labels, x: axis) ?? 0...0
+        let t0: Int64? = c.axis == .relative ? try store.relativeOrigin(of: info.id, lineage: c.lineage) : nil
+        let whole = try store.curveRange(info.id, c.metric, labels: c.labels, x: axis, lineage: c.lineage) ?? 0...0
         let lo = c.from ?? whole.lowerBound, last = c.last ?? whole.upperBound
         o.field("from", lo)
         o.key("to")
@@ -162,9 +166,12 @@ extension API {
         if lo <= last {
             let rows =
                 c.quantiles.isEmpty
-                ? try store.curve(info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0, since: c.since)
+                ? try store.curve(
+                    info.id, c.metric, labels: c.labels, x: axis, range: lo...last, buckets: c.buckets, origin: t0, since: c.since,
+                    lineage: c.lineage)
                 : try store.curve(
-                    info.id, c.metric, labels: c.labels, steps: lo...last, buckets: c.buckets, quantiles: c.quantiles, exact: c.exact, since: c.since)
+                    info.id, c.metric, labels: c.labels, steps: lo...last, buckets: c.buckets, quantiles: c.quantiles, exact: c.exact, since: c.since,
+                    lineage: c.lineage)
             // Bucket bounds: x0 is the bucket's first x, x1 one past its last (exact integers).
             for r in rows {
                 o.beginObject()

@@ -43,6 +43,9 @@ public enum StrataServer {
         router.get("/api/runs/{run}") { request, context in
             try await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true) }
         }
+        router.post("/api/runs/{run}/fork") { request, context in
+            try await api.wrap { try await api.fork(request, run: context.parameters.get("run") ?? "") }
+        }
         router.get("/api/runs/{run}/series") { request, context in
             try await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true, onlySeries: true) }
         }

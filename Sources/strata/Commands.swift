@@ -19,10 +19,10 @@ func lookupRun(_ store: Store, _ name: String) throws -> RunInfo {
     }
 }
 
-func seriesInfo(_ store: Store, _ run: RunInfo, _ spec: String) throws -> Store.SeriesInfo {
+func seriesInfo(_ store: Store, _ run: RunInfo, _ spec: String, lineage: Lineage = .full) throws -> Store.SeriesInfo {
     let (metric, labels) = parseSeriesSpec(spec)
     let key = try SeriesKey(run: run.id, metric: metric, labels: labels)
-    guard let s = try store.series(of: run.id).first(where: { $0.key == key }) else {
+    guard let s = try store.series(of: run.id, lineage: lineage).first(where: { $0.key == key }) else {
         let have = try store.series(of: run.id).map(\.key.canonical).sorted().prefix(8).joined(separator: ", ")
         throw CLIError("run \(jsonString(run.name)) has no metric \(jsonString(spec)) (it has: \(have.isEmpty ? "no metrics" : have))")
     }
@@ -184,6 +184,7 @@ func runJSON(_ r: RunRow) -> String {
     var s = "{\"id\": \(jsonString(i.id.text)), \"name\": \(jsonString(i.name)), \"project\": \(jsonString(i.project)), "
     s += "\"status\": \(jsonString(i.status.rawValue)), \"created\": \(i.createdMs), \"ended\": \(i.endedMs.map { String($0) } ?? "null"), "
     s += "\"parent\": \(i.parent.map { jsonString($0.text) } ?? "null"), "
+    s += "\"fork_step\": \(i.forkStep.map { String($0) } ?? "null"), "
     s += "\"params\": \(jsonObject(i.params)), \"tags\": [\(i.tags.sorted().map(jsonString).joined(separator: ", "))], "
     s += "\"meta\": \(jsonObject(i.metadata)), \"metrics\": {"
     s += r.series.map { x in
@@ -216,12 +217,7 @@ struct Show: ParsableCommand {
         var st = "status    \(info.status.rawValue)   created \(formatTime(info.createdMs))"
         if let e = info.endedMs { st += "   ended \(formatTime(e)) (\(durationText(from: info.createdMs, to: e)))" }
         out.line(st)
-        if let p = info.parent {
-            let pname = (try? store.run(p.text)).map { " (\($0.name))" } ?? ""
-            out.line("parent    \(p.text)\(pname)")
-        }
-        let children = (try? store.runs().filter { $0.parent == info.id }) ?? []
-        if !children.isEmpty { out.line("children  " + children.map { "\($0.id.text) (\($0.name))" }.joined(separator: ", ")) }
+        showLineage(store, info, out)
         for r in info.rewinds { out.line("rewound   to step \(r.step)") }
         out.line("tags      \(info.tags.isEmpty ? "-" : info.tags.sorted().joined(separator: ", "))")
         func section(_ title: String, _ kv: [String: ParamValue]) {
@@ -501,6 +497,8 @@ struct Curve: ParsableCommand {
     var quantiles: String?
     @Flag(help: "With --quantiles: read every point and give exact order statistics.") var exact = false
     @Flag(help: "JSON lines output, one bucket a line.") var json = false
+    @Option(help: "For a forked run: full (its ancestors' points up to the fork step, then its own; the default) or own.")
+    var lineage: Lineage = .full
 
     func run() throws {
         let levels = try Curve.parseQuantiles(quantiles)
@@ -509,7 +507,7 @@ struct Curve: ParsableCommand {
         defer { try? store.close() }
         try checkBucketOption(buckets)
         let info = try lookupRun(store, runName)
-        let s = try seriesInfo(store, info, metric)
+        let s = try seriesInfo(store, info, metric, lineage: lineage)
         let lo = from ?? s.firstStep
         // The range is [from, to); without --to it ends at the last step, Int64.max included.
         let last =
@@ -521,8 +519,8 @@ struct Curve: ParsableCommand {
         let (m, labels) = parseSeriesSpec(metric)
         let rows =
             levels.isEmpty
-            ? try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets)
-            : try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets, quantiles: levels, exact: exact)
+            ? try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets, lineage: lineage)
+            : try store.curve(info.id, m, labels: labels, steps: lo...last, buckets: buckets, quantiles: levels, exact: exact, lineage: lineage)
         let names = levels.map(Quantile.name)
         let out = Output()
         if json {

@@ -56,40 +56,43 @@ extension Store {
     /// Runs matching `filter` (all when nil), oldest first. Metric conditions are answered from
     /// series summaries, without reading chunks.
     ///
-    /// - Parameter filter: The condition (every run when nil).
+    /// - Parameters:
+    ///   - filter: The condition (every run when nil).
+    ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: The matching runs.
     /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
-    public func runs(where filter: Filter?) throws(StrataError) -> [RunInfo] {
+    public func runs(where filter: Filter?, lineage: Lineage = .full) throws(StrataError) -> [RunInfo] {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try catalog.refresh()
             try reader.refresh()
-            return matching(filter)
+            return matching(filter, lineage: lineage)
         }
     }
 
     /// Must be called under the lock.
-    func matching(_ filter: Filter?) -> [RunInfo] {
+    func matching(_ filter: Filter?, lineage: Lineage = .full) -> [RunInfo] {
         let all = knownRunsLocked()
         guard let filter else { return all }
         return all.filter { run in
             filter.matches(
-                FilterContext(run: run, metric: { self.summaryLocked(run.id, $0) }, quantile: { self.quantileLocked(run.id, $0, $1) }))
+                FilterContext(
+                    run: run, metric: { self.summaryLocked(run.id, $0, lineage) }, quantile: { self.quantileLocked(run.id, $0, $1, lineage) }))
         }
     }
 
     /// A quantile of one whole series (no labels) from its chunk sketches, under the lock; nil when
     /// the series has no finite value (or cannot be read: a filter then treats it as missing).
-    func quantileLocked(_ run: RunID, _ metric: String, _ q: Double) -> Double? {
-        guard let chunks = try? reader.chunks(SeriesKey(run: run, canonical: metric)), !chunks.isEmpty,
+    func quantileLocked(_ run: RunID, _ metric: String, _ q: Double, _ lineage: Lineage = .full) -> Double? {
+        guard let chunks = try? lineageChunksLocked(SeriesKey(run: run, canonical: metric), lineage), !chunks.isEmpty,
             let acc = try? SeriesQuery(chunks: chunks).quantiles(.all, exact: false)
         else { return nil }
         return acc.quantiles([q])?.first
     }
 
     /// Summary statistics of one series (no labels), under the lock.
-    func summaryLocked(_ run: RunID, _ metric: String) -> Stats? {
-        guard let (a, _, _) = reader.summary(SeriesKey(run: run, canonical: metric)) else { return nil }
+    func summaryLocked(_ run: RunID, _ metric: String, _ lineage: Lineage = .full) -> Stats? {
+        guard let (a, _, _) = (try? lineageSummaryLocked(SeriesKey(run: run, canonical: metric), lineage)) ?? nil else { return nil }
         return Stats(a)
     }
 
@@ -106,11 +109,13 @@ extension Store {
     ///   - ascending: Whether smaller values rank first (``RankStatistic/defaultAscending`` when nil).
     ///   - filter: Which runs take part (every run when nil).
     ///   - limit: The most runs returned.
+    ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: The best runs, best first.
     /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
-    public func rank(_ metric: String, by statistic: RankStatistic, ascending: Bool? = nil, where filter: Filter? = nil, limit: Int = 10)
-        throws(StrataError) -> [RankedRun]
-    {
+    public func rank(
+        _ metric: String, by statistic: RankStatistic, ascending: Bool? = nil, where filter: Filter? = nil, limit: Int = 10,
+        lineage: Lineage = .full
+    ) throws(StrataError) -> [RankedRun] {
         try Names.validateMetric(metric)
         guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
         let asc = ascending ?? statistic.defaultAscending
@@ -119,8 +124,8 @@ extension Store {
             try catalog.refresh()
             try reader.refresh()
             var rows: [RankedRun] = []
-            for run in matching(filter) {
-                guard let s = summaryLocked(run.id, metric) else { continue }
+            for run in matching(filter, lineage: lineage) {
+                guard let s = summaryLocked(run.id, metric, lineage) else { continue }
                 let (v, step): (Double, Int64?) =
                     switch statistic {
                     case .min: (s.min, s.minStep)
@@ -161,11 +166,12 @@ extension Store {
     ///   - ascending: Whether smaller values rank first (default true).
     ///   - filter: Which runs take part (every run when nil).
     ///   - limit: The most runs returned.
+    ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: The best runs, best first (``RankedRun/step`` is nil).
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a quantile outside (0, 1); as ``rank(_:by:ascending:where:limit:)`` otherwise.
-    public func rank(_ metric: String, quantile q: Double, ascending: Bool = true, where filter: Filter? = nil, limit: Int = 10)
-        throws(StrataError) -> [RankedRun]
-    {
+    public func rank(
+        _ metric: String, quantile q: Double, ascending: Bool = true, where filter: Filter? = nil, limit: Int = 10, lineage: Lineage = .full
+    ) throws(StrataError) -> [RankedRun] {
         try Names.validateMetric(metric)
         try Quantile.check([q])
         guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
@@ -174,8 +180,8 @@ extension Store {
             try catalog.refresh()
             try reader.refresh()
             var rows: [RankedRun] = []
-            for run in matching(filter) {
-                let chunks = try reader.chunks(SeriesKey(run: run.id, canonical: metric))
+            for run in matching(filter, lineage: lineage) {
+                let chunks = try lineageChunksLocked(SeriesKey(run: run.id, canonical: metric), lineage)
                 if chunks.isEmpty { continue }
                 guard let v = try SeriesQuery(chunks: chunks).quantiles(.all, exact: false).quantiles([q])?.first else { continue }
                 rows.append(RankedRun(run: run, value: v, step: nil))
@@ -194,10 +200,13 @@ extension Store {
     ///   - param: The param whose value groups runs.
     ///   - bucketWidth: Steps per bucket (positive).
     ///   - filter: Which runs take part (every run when nil).
+    ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: One row per group and non-empty bucket.
-    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive; as ``runs(where:)`` otherwise.
-    public func band(_ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil) throws(StrataError) -> [BandRow] {
-        try band(metric, groupBy: param, bucketWidth: bucketWidth, where: filter, quantiles: [])
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive; as ``runs(where:lineage:)`` otherwise.
+    public func band(_ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil, lineage: Lineage = .full)
+        throws(StrataError) -> [BandRow]
+    {
+        try band(metric, groupBy: param, bucketWidth: bucketWidth, where: filter, quantiles: [], lineage: lineage)
     }
 
     /// A band whose rows also carry quantiles of their points (``BandRow/quantiles``): with one
@@ -211,11 +220,13 @@ extension Store {
     ///   - bucketWidth: Steps per bucket (positive).
     ///   - filter: Which runs take part (every run when nil).
     ///   - levels: The quantiles, each strictly between 0 and 1 (none: as the plain band).
+    ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: One row per group and non-empty bucket.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive or a quantile outside (0, 1); as ``runs(where:)`` otherwise.
-    public func band(_ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil, quantiles levels: [Double])
-        throws(StrataError) -> [BandRow]
-    {
+    public func band(
+        _ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil, quantiles levels: [Double],
+        lineage: Lineage = .full
+    ) throws(StrataError) -> [BandRow] {
         try Names.validateMetric(metric)
         guard bucketWidth > 0 else { throw .invalid("bucket width must be positive, got \(bucketWidth)") }
         if !levels.isEmpty { try Quantile.check(levels) }
@@ -227,8 +238,8 @@ extension Store {
             // Serial: find every run's chunks and verify the column checksums they will need, so
             // that decoding below only reads shared state.
             var work: [(group: String, chunks: [ChunkHandle])] = []
-            for run in matching(filter) {
-                let chunks = try reader.chunks(SeriesKey(run: run.id, canonical: metric))
+            for run in matching(filter, lineage: lineage) {
+                let chunks = try lineageChunksLocked(SeriesKey(run: run.id, canonical: metric), lineage)
                 if chunks.isEmpty { continue }
                 for c in chunks { try c.verifyColumns() }
                 work.append((run.params[param]?.description ?? "(none)", chunks))
@@ -284,16 +295,18 @@ extension Store {
     /// Every metric of every run matching `filter`: count, min, max, last value and more, from
     /// series summaries (no chunk is read). Runs oldest first.
     ///
-    /// - Parameter filter: Which runs to summarise (every run when nil).
+    /// - Parameters:
+    ///   - filter: Which runs to summarise (every run when nil).
+    ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: One summary per run.
     /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
-    public func summary(where filter: Filter? = nil) throws(StrataError) -> [RunSummary] {
+    public func summary(where filter: Filter? = nil, lineage: Lineage = .full) throws(StrataError) -> [RunSummary] {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try catalog.refresh()
             try reader.refresh()
-            return matching(filter).map { run in
-                RunSummary(run: run, metrics: reader.metricSummaries(of: run.id).mapValues(Stats.init))
+            return try matching(filter, lineage: lineage).map { run throws(StrataError) in
+                RunSummary(run: run, metrics: try lineageMetricSummariesLocked(run.id, lineage).mapValues(Stats.init))
             }
         }
     }

@@ -36,17 +36,19 @@ extension Store {
     ///   - steps: The closed step interval (every step when nil).
     ///   - levels: The quantiles, each strictly between 0 and 1 (at most 100).
     ///   - exact: Read every point and return exact order statistics.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The quantiles.
     /// - Throws: ``StrataError``: `.invalidArgument` for a level outside (0, 1) or an exact query over
     ///   too many points, `.notFound` when no finite value of the series lies in `steps`, as
     ///   ``aggregate(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func quantiles(
-        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>? = nil, levels: [Double], exact: Bool = false
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>? = nil, levels: [Double], exact: Bool = false,
+        lineage: Lineage = .full
     ) throws(StrataError) -> QuantileSummary {
         try Quantile.check(levels)
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let interval = steps.map { SeriesQuery.StepInterval($0) } ?? .all
-        let acc = try withChunks(key) { q throws(StrataError) in try q.quantiles(interval, exact: exact) }
+        let acc = try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.quantiles(interval, exact: exact) }
         guard let values = acc.quantiles(levels) else {
             let window = steps.map { " in steps \($0.lowerBound)...\($0.upperBound)" } ?? ""
             throw StrataError(.notFound, "\(metric) has no finite value\(window) (\(acc.count) non-NaN points); quantiles need one")
@@ -67,18 +69,19 @@ extension Store {
     ///   - levels: The quantiles, each strictly between 0 and 1 (at most 100).
     ///   - exact: Read every point (exact order statistics; at most 20,000,000 points).
     ///   - since: As for ``curve(_:_:labels:steps:buckets:since:)``.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count or level out of range; as the curve otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int, quantiles levels: [Double],
-        exact: Bool = false, since: Int64? = nil
+        exact: Bool = false, since: Int64? = nil, lineage: Lineage = .full
     ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         try Quantile.check(levels)
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let b = Buckets(steps, count: buckets)
         let first = b.firstBucket(since: since)
-        let (rows, accs) = try withChunks(key) { q throws(StrataError) in
+        let (rows, accs) = try withChunks(key, lineage: lineage) { q throws(StrataError) in
             (try q.curve(b, from: first), try q.quantileCurve(b, from: first, exact: exact))
         }
         return rows.map { row in

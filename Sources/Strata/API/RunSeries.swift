@@ -3,28 +3,34 @@ extension Store {
     /// of many runs sorted by a metric reads (one ``series(of:)`` call per run would look for new
     /// files once per run).
     ///
-    /// - Parameter runs: The runs' identifiers (a run without series maps to an empty list).
-    /// - Returns: Per run, what ``series(of:)`` returns for it.
+    /// - Parameters:
+    ///   - runs: The runs' identifiers (a run without series maps to an empty list).
+    ///   - lineage: Whether a forked run's series include its ancestors' points up to its fork step (``Lineage``; full by default).
+    /// - Returns: Per run, what ``series(of:lineage:)`` returns for it.
     /// - Throws: ``StrataError`` when the store is closed or a segment cannot be read.
-    public func series(ofRuns runs: [RunID]) throws(StrataError) -> [RunID: [SeriesInfo]] {
+    public func series(ofRuns runs: [RunID], lineage: Lineage = .full) throws(StrataError) -> [RunID: [SeriesInfo]] {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try reader.refresh()
             var out: [RunID: [SeriesInfo]] = [:]
             out.reserveCapacity(runs.count)
-            for run in runs where out[run] == nil { out[run] = seriesInfosLocked(run) }
+            for run in runs where out[run] == nil { out[run] = try seriesInfosLocked(run, lineage) }
             return out
         }
     }
 
     /// The series of a run with their summaries (segment directories and live logs). Under the lock.
-    func seriesInfosLocked(_ run: RunID) -> [SeriesInfo] {
-        reader.seriesKeys(of: run).compactMap { key in
-            guard let (a, minT, maxT) = reader.summary(key) else { return nil }
-            return SeriesInfo(
-                key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
-                lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
-                max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT)
+    func seriesInfosLocked(_ run: RunID, _ lineage: Lineage = .full) throws(StrataError) -> [SeriesInfo] {
+        var out: [SeriesInfo] = []
+        for key in try lineageSeriesKeysLocked(run, lineage) {
+            guard let (a, minT, maxT) = try lineageSummaryLocked(key, lineage) else { continue }
+            out.append(
+                SeriesInfo(
+                    key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
+                    lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
+                    max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT))
         }
+        return out
     }
+
 }

@@ -75,11 +75,14 @@ extension Store {
     ///   - metric: The metric name, such as `train/loss`.
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The half-open step range (every step when nil).
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The statistics, or nil when no point is in `steps`.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil) throws(StrataError) -> Stats? {
+    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, lineage: Lineage = .full)
+        throws(StrataError) -> Stats?
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        let a = try withCoarse(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
+        let a = try withCoarse(key, lineage: lineage) { q throws(StrataError) in try q.aggregate(.init(steps)) }
         return a.isEmpty ? nil : Stats(a)
     }
 
@@ -94,11 +97,12 @@ extension Store {
     ///   - times: Whether to decode wall times.
     /// - Returns: The points as columns.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, times: Bool = true)
-        throws(StrataError) -> SeriesData
-    {
+    public func read(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, times: Bool = true,
+        lineage: Lineage = .full
+    ) throws(StrataError) -> SeriesData {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
+        return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }
 
     /// Visits the points of a series with steps in `steps` (all when nil) in step order, stable by
@@ -123,13 +127,15 @@ extension Store {
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The half-open step range (every step when nil).
     ///   - body: Called with the steps and values of each block.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scan(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
+        lineage: Lineage = .full,
         _ body: (_ steps: Span<Int64>, _ values: Span<Double>) throws -> Void
     ) throws(StrataError) {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), body) }
+        try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.scan(.init(steps), body) }
     }
 
     /// The x-axis of a curve.
@@ -156,12 +162,12 @@ extension Store {
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
-    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int) throws(StrataError)
-        -> [CurveBucket]
-    {
+    public func curve(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int, lineage: Lineage = .full
+    ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !range.isEmpty else { return [] }
-        return try curve(run, metric, labels: labels, x: x, range: range.lowerBound...(range.upperBound - 1), buckets: buckets)
+        return try curve(run, metric, labels: labels, x: x, range: range.lowerBound...(range.upperBound - 1), buckets: buckets, lineage: lineage)
     }
 
     /// A curve with any x-axis over the closed interval `range`: in steps, in wall-clock ms, or in
@@ -187,9 +193,9 @@ extension Store {
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
-        origin: Int64? = nil, since: Int64? = nil
+        origin: Int64? = nil, since: Int64? = nil, lineage: Lineage = .full
     ) throws(StrataError) -> [CurveBucket] {
-        if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets, since: since) }
+        if x == .step { return try curve(run, metric, labels: labels, steps: range, buckets: buckets, since: since, lineage: lineage) }
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let b = Buckets(range, count: buckets)
@@ -197,8 +203,9 @@ extension Store {
         let rows = try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try reader.refresh()
-            let start = x == .relative ? origin ?? relativeOriginLocked(run) : nil
-            return try SeriesQuery(chunks: reader.chunks(key)).timeCurve(b, origin: start, from: first)
+            var start: Int64? = nil
+            if x == .relative { start = origin; if start == nil { start = try relativeOriginLocked(run, lineage) } }
+            return try SeriesQuery(chunks: lineageChunksLocked(key, lineage)).timeCurve(b, origin: start, from: first)
         }
         return rows.map { CurveBucket(b, $0) }
     }
@@ -209,16 +216,20 @@ extension Store {
     /// - Parameter run: The run's identifier.
     /// - Returns: The run's first time, milliseconds since 1970, or nil.
     /// - Throws: ``StrataError``: `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func relativeOrigin(of run: RunID) throws(StrataError) -> Int64? {
+    public func relativeOrigin(of run: RunID, lineage: Lineage = .full) throws(StrataError) -> Int64? {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try reader.refresh()
-            return relativeOriginLocked(run)
+            return try relativeOriginLocked(run, lineage)
         }
     }
 
-    private func relativeOriginLocked(_ run: RunID) -> Int64? {
-        reader.seriesKeys(of: run).compactMap { reader.summary($0)?.minTime }.min()
+    private func relativeOriginLocked(_ run: RunID, _ lineage: Lineage) throws(StrataError) -> Int64? {
+        var first: Int64?
+        for k in try lineageSeriesKeysLocked(run, lineage) {
+            if let t = try lineageSummaryLocked(k, lineage)?.minTime { first = min(first ?? .max, t) }
+        }
+        return first
     }
 
     /// The x range of a whole series on an axis (steps, wall ms, or ms since the run's first
@@ -232,17 +243,19 @@ extension Store {
     ///   - x: The x-axis.
     /// - Returns: The smallest and largest x of the series' points, or nil.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func curveRange(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis) throws(StrataError) -> ClosedRange<Int64>? {
+    public func curveRange(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, lineage: Lineage = .full) throws(StrataError)
+        -> ClosedRange<Int64>?
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         return try lock.withLock { () throws(StrataError) -> ClosedRange<Int64>? in
             try checkOpenLocked()
             try reader.refresh()
-            guard let (a, minT, maxT) = reader.summary(key) else { return nil }
+            guard let (a, minT, maxT) = try lineageSummaryLocked(key, lineage) else { return nil }
             switch x {
             case .step: return a.firstStep...a.lastStep
             case .time: return minT...maxT
             case .relative:
-                let t0 = relativeOriginLocked(run) ?? minT
+                let t0 = try relativeOriginLocked(run, lineage).map { $0 } ?? minT
                 func rel(_ t: Int64) -> Int64 {
                     let (d, overflow) = t.subtractingReportingOverflow(t0)
                     return overflow ? .max : d
@@ -261,12 +274,14 @@ extension Store {
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The half-open step range (every step when nil).
     ///   - body: Called with the steps, values and times of each block.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scanPoints(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil,
+        lineage: Lineage = .full,
         _ body: (_ steps: Span<Int64>, _ values: Span<Double>, _ times: Span<Int64>) throws -> Void
     ) throws(StrataError) {
-        try scanPoints(try SeriesKey(run: run, metric: metric, labels: labels), steps: steps, body)
+        try scanPoints(try SeriesKey(run: run, metric: metric, labels: labels), steps: steps, lineage: lineage, body)
     }
 
     /// `scanPoints` for a series key as returned by `series(of:)` (labels included).
@@ -275,12 +290,14 @@ extension Store {
     ///   - key: The series, as ``Store/SeriesInfo/key`` gives it.
     ///   - steps: The half-open step range (every step when nil).
     ///   - body: Called with the steps, values and times of each block.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func scanPoints(
         _ key: SeriesKey, steps: Range<Int64>? = nil,
+        lineage: Lineage = .full,
         _ body: (_ steps: Span<Int64>, _ values: Span<Double>, _ times: Span<Int64>) throws -> Void
     ) throws(StrataError) {
-        try withChunks(key) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
+        try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.scan(.init(steps), times: true, body) }
     }
 
     /// `scanPoints` that reads past damage: chunks whose bytes are damaged (and damaged chunk
@@ -333,12 +350,12 @@ extension Store {
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
-    public func curve(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int) throws(StrataError)
-        -> [CurveBucket]
-    {
+    public func curve(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int, lineage: Lineage = .full
+    ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         guard !steps.isEmpty else { return [] }
-        return try curve(run, metric, labels: labels, steps: steps.lowerBound...(steps.upperBound - 1), buckets: buckets)
+        return try curve(run, metric, labels: labels, steps: steps.lowerBound...(steps.upperBound - 1), buckets: buckets, lineage: lineage)
     }
 
     /// A curve over the closed step interval `steps` (any `Int64` bounds, `Int64.max` included):
@@ -353,16 +370,18 @@ extension Store {
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
     ///   - since: When given, only the buckets whose range ends at or after `since` (the same
     ///     buckets as in the whole curve; cost grows with them only).
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
     public func curve(
-        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int, since: Int64? = nil
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int, since: Int64? = nil,
+        lineage: Lineage = .full
     ) throws(StrataError) -> [CurveBucket] {
         guard buckets > 0 && buckets <= Buckets.maxCount else { throw .invalid("buckets must be 1 to \(Buckets.maxCountText), got \(buckets)") }
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
         let b = Buckets(steps, count: buckets)
         let first = b.firstBucket(since: since)
-        let rows = try withCoarse(key) { q throws(StrataError) in try q.curve(b, from: first) }
+        let rows = try withCoarse(key, lineage: lineage) { q throws(StrataError) in try q.curve(b, from: first) }
         return rows.map { CurveBucket(b, $0) }
     }
 
@@ -373,11 +392,14 @@ extension Store {
     ///   - metric: The metric name, such as `train/loss`.
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The closed step interval.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The statistics, or nil when no point is in `steps`.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>) throws(StrataError) -> Stats? {
+    public func aggregate(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, lineage: Lineage = .full)
+        throws(StrataError) -> Stats?
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        let a = try withCoarse(key) { q throws(StrataError) in try q.aggregate(.init(steps)) }
+        let a = try withCoarse(key, lineage: lineage) { q throws(StrataError) in try q.aggregate(.init(steps)) }
         return a.isEmpty ? nil : Stats(a)
     }
 
@@ -391,11 +413,12 @@ extension Store {
     ///   - times: Whether to decode wall times.
     /// - Returns: The points as columns.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func read(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, times: Bool = true)
-        throws(StrataError) -> SeriesData
-    {
+    public func read(
+        _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, times: Bool = true,
+        lineage: Lineage = .full
+    ) throws(StrataError) -> SeriesData {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        return try withChunks(key) { q throws(StrataError) in try q.read(.init(steps), times: times) }
+        return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.read(.init(steps), times: times) }
     }
 
     /// `points` over a closed step interval (so `Int64.max` can be included).
@@ -405,10 +428,13 @@ extension Store {
     ///   - metric: The metric name, such as `train/loss`.
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The closed step interval.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The points, ordered by step, stable by arrival.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>) throws(StrataError) -> [Point] {
+    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, lineage: Lineage = .full)
+        throws(StrataError) -> [Point]
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        return try withChunks(key) { q throws(StrataError) in try q.points(.init(steps)) }
+        return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.points(.init(steps)) }
     }
 }

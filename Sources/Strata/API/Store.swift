@@ -219,7 +219,7 @@ public final class Store: @unchecked Sendable {
                         // Logged ahead with the old time: written now (recovery skips a run the catalog has).
                         if loggedCreates.contains(run) { try catalog.flushPending(sync: false) }
                     } else {
-                        try catalog.append([Catalog.createRecord(info)], sync: false)
+                        try catalog.append(Catalog.createRecords(info), sync: false)  // a fork stays a fork
                     }
                     return true
                 }
@@ -282,7 +282,7 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Validates the fields of a new run and fills in its id, time, owner and environment.
-    private func newRunInfo(
+    func newRunInfo(
         name: String, project: String, params: [String: ParamValue], tags: Set<String>,
         metadata: [String: ParamValue], parent: RunID?, createdMs: Int64?
     ) throws(StrataError) -> RunInfo {
@@ -441,14 +441,16 @@ public final class Store: @unchecked Sendable {
 
     /// The series of a run with their summaries (read from segment directories, not chunks).
     ///
-    /// - Parameter run: The run's identifier.
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - lineage: Whether a forked run's series include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: One summary per series, labelled series included.
     /// - Throws: ``StrataError`` when the store is closed or a segment cannot be read.
-    public func series(of run: RunID) throws(StrataError) -> [SeriesInfo] {
+    public func series(of run: RunID, lineage: Lineage = .full) throws(StrataError) -> [SeriesInfo] {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             try reader.refresh()
-            return seriesInfosLocked(run)
+            return try seriesInfosLocked(run, lineage)
         }
     }
 
@@ -460,18 +462,22 @@ public final class Store: @unchecked Sendable {
     ///   - metric: The metric name, such as `train/loss`.
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The half-open step range to read (every step when nil).
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The points, empty when the series has none in `steps`.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
-    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil) throws(StrataError) -> [Point] {
+    public func points(_ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>? = nil, lineage: Lineage = .full)
+        throws(StrataError) -> [Point]
+    {
         let key = try SeriesKey(run: run, metric: metric, labels: labels)
-        return try withChunks(key) { q throws(StrataError) in try q.points(.init(steps)) }
+        return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.points(.init(steps)) }
     }
 
-    func withChunks<T>(_ key: SeriesKey, _ body: (SeriesQuery) throws(StrataError) -> T) throws(StrataError) -> T {
+    /// Runs `body` over the chunks of a series through `lineage` (docs/QUERIES.md, "Lineage").
+    func withChunks<T>(_ key: SeriesKey, lineage: Lineage = .full, _ body: (SeriesQuery) throws(StrataError) -> T) throws(StrataError) -> T {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             try reader.refresh()
-            return try body(SeriesQuery(chunks: reader.chunks(key)))
+            return try body(SeriesQuery(chunks: lineageChunksLocked(key, lineage)))
         }
     }
 
@@ -509,7 +515,7 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Creates this process's log (under `writeLock`) before it owns any run.
-    private func ensureWriter() throws(StrataError) {
+    func ensureWriter() throws(StrataError) {
         if writer == nil {
             writer = try LogWriter(paths: paths, writerId: writerId, capacity: options.logCapacity, loggedCreates: loggedCreates)
         }

@@ -138,6 +138,10 @@ public struct RunInfo: Sendable, Hashable {
     public var parent: RunID?
     /// `rewind(to:)` calls, oldest first: points logged before each rewind at a later step are hidden.
     public var rewinds: [Rewind]
+    /// When this run is a fork of `parent`: the parent's step it was forked at. The run inherits
+    /// the parent's history up to and including this step (see ``Lineage``); nil for a run that
+    /// is not a fork (a plain `parent` is only a link).
+    public var forkStep: Int64? = nil
 
     /// A rewind: points with a step greater than `step` logged before `sequence` are hidden.
     public struct Rewind: Sendable, Hashable {

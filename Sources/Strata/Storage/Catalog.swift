@@ -9,6 +9,8 @@ import StrataCodecs
 struct CatalogRecord {
     enum Kind: UInt8 {
         case create = 1, params = 2, tags = 3, metadata = 4, status = 5, rewind = 6
+        /// A fork: the run's parent and the parent's step it inherits up to (`Forks.swift`).
+        case fork = 8
     }
     var kind: Kind
     var run: RunID
@@ -520,6 +522,8 @@ final class Catalog {
             let step = try r.i64()
             let seq = try r.i64()
             info.rewinds.append(.init(step: step, sequence: seq))
+        case .fork:
+            try applyFork(&r, to: &info, offset: offset)
         }
         overlay[id] = info
     }

@@ -10,8 +10,8 @@ import StrataCodecs
 /// check out throws `.corrupt`: the catalog then reads `catalog.log` from its beginning instead.
 final class CatalogCheckpoint {
     static let magic: [UInt8] = Array("STRATCKP".utf8)
-    /// Version written (3: sections after the run data; 2: run records may take their param keys
-    /// from the pool, flag bit 5); versions 1 and 2 are read.
+    /// Version written (3: per-run fork steps, flag bit 6, and sections after the run data; 2: run
+    /// records may take their param keys from the pool, flag bit 5); versions 1 to 3 are read.
     static let version: UInt32 = 3
     static let headerSize = 88
     static let entrySize = 25
@@ -172,12 +172,14 @@ final class CatalogCheckpoint {
             let top = try r.u8("parent"), hi = try r.u64("parent"), lo = try r.u64("parent")
             parent = Self.unpack(top: top, hi: hi, lo: lo)
         }
+        let forkStep = try Self.readForkFields(&r, flags: flags)
         let params = try readParams(&r, flags: flags)
         guard r.isAtEnd else { throw StrataError.corrupt("catalog checkpoint: bytes after run \(id.text)'s params", path: path, offset: r.offset) }
         var info = RunInfo(
             id: id, name: name, project: project, status: status, createdMs: created, endedMs: ended,
             params: params, tags: tags, metadata: meta, parent: parent, rewinds: rewinds)
         info.owner = owner
+        info.forkStep = forkStep
         return info
     }
 
@@ -268,6 +270,25 @@ final class CatalogCheckpoint {
         if poolCount > 0 { _ = try pool(0) }
     }
 
+    // MARK: version 3: forks (fork step, flag bit 6)
+
+    /// Version 3: the run is a fork; its fork step follows the parent (zigzag varint).
+    static let hasForkStep: UInt8 = 1 << 6
+
+    /// Writes a forked run's fork step after its parent and sets flag bit 6 (version 3 only; a
+    /// fork whose parent cannot be packed keeps no fork step, like its parent).
+    static func writeForkFields(_ info: RunInfo, into w: inout ByteWriter, format: UInt32) {
+        guard format >= 3, let step = info.forkStep, info.parent.flatMap(pack) != nil else { return }
+        w.bytes[0] |= hasForkStep
+        w.varint(zigzag(step))
+    }
+
+    /// The fork step written by `writeForkFields` (nil without flag bit 6).
+    static func readForkFields(_ r: inout ByteReader, flags: UInt8) throws(StrataError) -> Int64? {
+        guard flags & hasForkStep != 0 else { return nil }
+        return unzigzag(try r.varint("fork step"))
+    }
+
     // MARK: encoding
 
     static let hasParent: UInt8 = 1 << 2, hasRewinds: UInt8 = 1 << 3, hasEnded: UInt8 = 1 << 4
@@ -323,6 +344,7 @@ final class CatalogCheckpoint {
             ParamCoding.write(info.metadata, into: &m)
             w.varint(UInt64(intern(m.bytes)))
             if let p = info.parent.flatMap(pack) { w.u8(p.0); w.u64(p.1); w.u64(p.2) }
+            writeForkFields(info, into: &w, format: format)
             if info.params.isEmpty || format < 2 {
                 ParamCoding.write(info.params, into: &w)
             } else {

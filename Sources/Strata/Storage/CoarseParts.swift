@@ -35,6 +35,32 @@ extension StoreReader {
     }
 }
 
+/// What a step curve or window aggregate of one series reads: its coarse tiers when the read is
+/// the run's own series whole (every unforked run, and any run read with ``Lineage/own``), else the
+/// chunks of each part of its lineage clipped to the part's steps (see `lineagePartsLocked`).
+enum StepSeries {
+    case coarse(CoarseSeries)
+    case clipped(SeriesQuery)
+
+    mutating func curve(_ buckets: Buckets, from first: Int = 0) throws(StrataError) -> [CurveRow] {
+        switch self {
+        case .coarse(var s):
+            defer { self = .coarse(s) }
+            return try s.curve(buckets, from: first)
+        case .clipped(let q): return try q.curve(buckets, from: first)
+        }
+    }
+
+    mutating func aggregate(_ interval: SeriesQuery.StepInterval) throws(StrataError) -> Aggregate {
+        switch self {
+        case .coarse(var s):
+            defer { self = .coarse(s) }
+            return try s.aggregate(interval)
+        case .clipped(let q): return try q.aggregate(interval)
+        }
+    }
+}
+
 extension Store {
     /// Runs `body` on the coarse view of a series, under the store's lock, after a refresh.
     func withCoarse<T>(_ key: SeriesKey, _ body: (inout CoarseSeries) throws(StrataError) -> T) throws(StrataError) -> T {
@@ -42,6 +68,20 @@ extension Store {
             try checkOpenLocked()
             try reader.refresh()
             var series = try reader.coarseSeries(key)
+            return try body(&series)
+        }
+    }
+
+    /// Runs `body` on what a step read of a series through `lineage` covers (``StepSeries``),
+    /// under the store's lock, after a refresh.
+    func withCoarse<T>(_ key: SeriesKey, lineage: Lineage, _ body: (inout StepSeries) throws(StrataError) -> T) throws(StrataError) -> T {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try reader.refresh()
+            let parts = try lineagePartsLocked(key.run, lineage)
+            var series: StepSeries =
+                parts.count == 1 && parts[0].isWhole
+                ? .coarse(try reader.coarseSeries(key)) : .clipped(SeriesQuery(chunks: try lineageChunksLocked(key, lineage)))
             return try body(&series)
         }
     }

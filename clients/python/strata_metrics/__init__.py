@@ -29,6 +29,7 @@ import os
 import platform
 import queue
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,7 +46,7 @@ except ImportError:  # pragma: no cover
 from ._system import SystemSampler
 from ._transport import RecordRefused, StrataError, _HTTPTransport, _ProcessTransport, _dumps  # noqa: F401
 
-__all__ = ["init", "log", "finish", "Run", "Config", "Summary", "StrataError", "RecordRefused", "SystemSampler", "environment",
+__all__ = ["init", "fork", "log", "finish", "Run", "Config", "Summary", "StrataError", "RecordRefused", "SystemSampler", "environment",
            "run", "__version__"]
 __version__ = "0.2.0"
 
@@ -125,6 +126,57 @@ def init(name=None, params=None, tags=None, project=None, meta=None, url=None, t
         r.system = SystemSampler(r._log_system, interval=system_interval).start()
     run = r
     return r
+
+
+def fork(parent, at, name=None, params=None, url=None, token=None, store=None):
+    """Forks run ``parent`` (name or id) at step ``at``: a new run that starts empty and inherits the
+    parent's history up to and including ``at`` (its curves read that history, then its own points;
+    docs/QUERIES.md, "Lineage"). ``params`` override the parent's. Through the server at ``url``
+    (default ``$STRATA_URL``), else the local ``strata`` binary on ``store``. Returns
+    ``{"id", "name", "parent", "fork_step"}``; log to it with ``init(name=...)``. Raises
+    ``StrataError`` naming the run and step when the fork is refused (e.g. a step beyond the
+    parent's last step)."""
+    import json as _json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if isinstance(at, bool) or not isinstance(at, int):
+        raise TypeError("at must be an integer step")
+    url = url if url is not None else os.environ.get("STRATA_URL") or None
+    if url:
+        body = {"at": at}
+        if name is not None:
+            body["name"] = name
+        if params:
+            body["params"] = dict(params)
+        req = urllib.request.Request(
+            url.rstrip("/") + "/api/runs/" + urllib.parse.quote(str(parent), safe="") + "/fork",
+            data=_json.dumps(body).encode(), method="POST")
+        req.add_header("Content-Type", "application/json")
+        token = token if token is not None else os.environ.get("STRATA_TOKEN")
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return _json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            raise StrataError("fork of %r at step %d refused: %s" % (parent, at, e.read().decode(errors="replace"))) from None
+    binary = os.environ.get("STRATA_BIN") or shutil.which("strata")
+    if not binary:
+        raise StrataError("no server (STRATA_URL is not set) and no `strata` binary (set STRATA_BIN or put strata on PATH)")
+    args = [binary, "fork", str(parent), "--at", str(at), "--json"]
+    store = store if store is not None else os.environ.get("STRATA_STORE") or None
+    if store:
+        args += ["--store", store]
+    if name is not None:
+        args += ["--name", name]
+    for k, v in (params or {}).items():
+        args += ["--param", "%s=%s" % (k, v)]
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StrataError(done.stderr.strip() or "strata fork failed")
+    return _json.loads(done.stdout)
 
 
 def log(metrics, step=None, **kwargs):

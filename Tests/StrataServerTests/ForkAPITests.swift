@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Strata
+import Testing
+
+@testable import StrataServer
+
+/// `POST /api/runs/{run}/fork`, `lineage=full|own` on curves, and the lineage tree of a run.
+@Suite struct ForkAPITests {
+    @Test func forkThenCurveThroughLineage() async throws {
+        let t = try TempStore()
+        let base = try t.store.createRun(name: "base")
+        for s in 0..<100 { try base.log("loss", Double(s), step: Int64(s)) }
+        try t.store.writeCreatedRuns()
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/runs/base/fork", method: .post, headers: jsonType, body: buffer(#"{"at": 100}"#)) { r in
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("beyond its last step 99"))
+            }
+            try await client.execute(uri: "/api/runs/base/fork", method: .post, headers: jsonType, body: buffer(#"{"at": 1.5}"#)) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/runs/nope/fork", method: .post, headers: jsonType, body: buffer(#"{"at": 1}"#)) { r in
+                #expect(r.status == .notFound)
+            }
+            var child = ""
+            try await client.execute(
+                uri: "/api/runs/base/fork", method: .post, headers: jsonType, body: buffer(#"{"at": 49, "name": "child", "params": {"lr": 0.001}}"#)
+            ) { r in
+                #expect(r.status == .created)
+                let o = try json(r.body)
+                #expect(o["fork_step"] as? Int == 49 && o["name"] as? String == "child")
+                child = o["id"] as! String
+            }
+            let run = try #require(RunID(child))
+            let c = try t.store.resumeRun(run.text)
+            for s in 50..<60 { try c.log("loss", -Double(s), step: Int64(s)) }
+            func count(_ lineage: String) async throws -> Int {
+                var n = 0
+                try await client.execute(uri: "/api/curve?run=child&metric=loss&buckets=7\(lineage)", method: .get) { r in
+                    #expect(r.status == .ok)
+                    n = (try json(r.body)["rows"] as! [[String: Any]]).map { $0["count"] as! Int }.reduce(0, +)
+                }
+                return n
+            }
+            #expect(try await count("") == 60)
+            #expect(try await count("&lineage=full") == 60)
+            #expect(try await count("&lineage=own") == 10)
+            try await client.execute(uri: "/api/curve?run=child&metric=loss&lineage=mine", method: .get) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/runs/child", method: .get) { r in
+                let o = try json(r.body)
+                #expect(o["fork_step"] as? Int == 49)
+                let lineage = o["lineage"] as! [String: Any]
+                let ancestors = lineage["ancestors"] as! [[String: Any]]
+                #expect(ancestors.map { $0["name"] as! String } == ["base"] && ancestors.map { $0["step"] as! Int } == [49])
+            }
+            try await client.execute(uri: "/api/runs/base", method: .get) { r in
+                let children = (try json(r.body)["lineage"] as! [String: Any])["children"] as! [[String: Any]]
+                #expect(children.map { $0["id"] as! String } == [child])
+            }
+        }
+    }
+}

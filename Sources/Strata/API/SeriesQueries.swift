@@ -197,6 +197,7 @@ extension Store {
         let rows = try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try reader.refresh()
+            try checkNotDeletedLocked(run)
             let start = x == .relative ? origin ?? relativeOriginLocked(run) : nil
             return try SeriesQuery(chunks: reader.chunks(key)).timeCurve(b, origin: start, from: first)
         }
@@ -301,6 +302,7 @@ extension Store {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try reader.refresh()
+            try checkNotDeletedLocked(key.run)
             let chunks = try reader.chunks(key, skipDamaged: { found.append($0) })
             try SeriesQuery(chunks: chunks).scan(.init(steps), times: true, body)
         }

@@ -227,6 +227,7 @@ struct Show: ParsableCommand {
         }
         section("params", info.params)
         section("metadata", info.metadata)
+        showManagement(info, out)  // artifacts, deployments, history (ManageCommands.swift)
         let series = row.series
         out.line("series" + (series.isEmpty ? "  -" : ""))
         if !series.isEmpty {

@@ -203,6 +203,7 @@ extension Store {
         let rows = try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try reader.refresh()
+            try checkNotDeletedLocked(run)
             var start: Int64? = nil
             if x == .relative { start = origin; if start == nil { start = try relativeOriginLocked(run, lineage) } }
             return try SeriesQuery(chunks: lineageChunksLocked(key, lineage)).timeCurve(b, origin: start, from: first)
@@ -318,6 +319,7 @@ extension Store {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             try reader.refresh()
+            try checkNotDeletedLocked(key.run)
             let chunks = try reader.chunks(key, skipDamaged: { found.append($0) })
             try SeriesQuery(chunks: chunks).scan(.init(steps), times: true, body)
         }

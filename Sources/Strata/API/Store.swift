@@ -192,7 +192,6 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-
     /// Sets when a run began, e.g. to the time of its first point when it is logged from data that
     /// carries times (`strata ingest`). Only for a run this store created and still has running,
     /// without rewinds: the run's create record is written again with `ms` (a second create
@@ -362,6 +361,7 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try catalog.refresh()
             if let id = RunID(idOrName) {
+                try checkNotDeletedLocked(id)  // run management: a deleted run is hidden
                 if let info = catalog.info(id) { return info }
                 try reader.refresh()
                 if let info = knownRunLocked(id) { return info }
@@ -450,6 +450,7 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             try reader.refresh()
+            try checkNotDeletedLocked(run)
             return try seriesInfosLocked(run, lineage)
         }
     }
@@ -477,6 +478,7 @@ public final class Store: @unchecked Sendable {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             try reader.refresh()
+            try checkNotDeletedLocked(key.run)
             return try body(SeriesQuery(chunks: lineageChunksLocked(key, lineage)))
         }
     }
@@ -661,6 +663,8 @@ public struct CompactionReport: Sendable {
     public var deletedSegments: Int
     /// True when another process was compacting and this call did nothing.
     public var busy: Bool
+    /// Deleted runs reclaimed (their points and catalog state removed).
+    public var reclaimedRuns: [RunID] = []
 }
 
 extension Store {
@@ -673,22 +677,38 @@ extension Store {
     /// - Returns: What was merged and deleted, or `busy` when another process was compacting.
     /// - Throws: ``StrataError`` with code `.closed` after ``close()``, `.corrupt` when a segment is damaged, `.noSpace` or `.io` when the new segment cannot be written.
     public func compact(graceSeconds: Double = 30) throws(StrataError) -> CompactionReport {
-        try writing { () throws(StrataError) in try compactNow(graceSeconds) }
+        try compact(graceSeconds: graceSeconds, reclaimingDeletedAfter: Store.deletedRunGraceSeconds)
     }
 
-    private func compactNow(_ graceSeconds: Double) throws(StrataError) -> CompactionReport {
+    /// ``compact(graceSeconds:)``, reclaiming runs deleted at least `deletedGraceSeconds` ago:
+    /// their points are left out of the new segment and their catalog state is dropped (a run
+    /// that is another run's parent is kept). See docs/API.md, "Run management".
+    ///
+    /// - Parameters:
+    ///   - graceSeconds: How old a replaced segment must be before it is deleted.
+    ///   - deletedGraceSeconds: How long ago a run must have been deleted to be reclaimed.
+    /// - Returns: What was merged, deleted and reclaimed.
+    /// - Throws: ``StrataError`` as ``compact(graceSeconds:)``.
+    public func compact(graceSeconds: Double, reclaimingDeletedAfter deletedGraceSeconds: Double) throws(StrataError) -> CompactionReport {
+        try writing { () throws(StrataError) in try compactNow(graceSeconds, deletedGraceSeconds) }
+    }
+
+    private func compactNow(_ graceSeconds: Double, _ deletedGraceSeconds: Double) throws(StrataError) -> CompactionReport {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
             // Rewinds up to the epoch are in the catalog as read (and applied by the merge).
             let epoch = try RewindEpoch.fix(paths, catalog)
             checkpointCatalogIfLong(force: true)
             let latest = catalog.latestRewindSequence()
-            guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest, epoch: epoch) else {
+            let drop = reclaimableRunsLocked(deletedGraceSeconds)
+            guard let o = try Compactor.run(paths: paths, reader: reader, grace: graceSeconds, latestRewind: latest, epoch: epoch, drop: drop) else {
                 return CompactionReport(inputSegments: 0, outputSegment: nil, points: 0, deletedSegments: 0, busy: true)
             }
-            return CompactionReport(
+            var report = CompactionReport(
                 inputSegments: o.inputSegments, outputSegment: o.outputSegment, points: o.points,
                 deletedSegments: o.deletedSegments, busy: false)
+            report.reclaimedRuns = try purgeReclaimedLocked(drop)
+            return report
         }
     }
 }

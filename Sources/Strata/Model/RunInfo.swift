@@ -153,4 +153,16 @@ public struct RunInfo: Sendable, Hashable {
 
     /// The writer that created the run (internal: used to mark crashed runs).
     var owner: String = ""
+
+    // MARK: run management (issue 15; see RunManagement.swift)
+
+    /// When the run was deleted (milliseconds since 1970); nil when it is not. A deleted run is
+    /// hidden from every listing and query until ``Store/restoreRun(_:)`` or compaction.
+    public var deletedMs: Int64? = nil
+    /// Changes made after the fact (delete, restore, rename, move, tags, note, purpose), oldest first.
+    public var history: [RunEdit] = []
+    /// Artifacts the run logged (outputs and inputs), in logging order.
+    public var artifacts: [Artifact] = []
+    /// Deployments of the run's artifacts, in recording order.
+    public var deployments: [Deployment] = []
 }

@@ -54,6 +54,8 @@ indirect enum FilterField: Sendable, Hashable {
     case element(FilterField, Int)
     /// The number of elements of a list-valued field (`len(params.layers)`).
     case length(FilterField)
+    /// `artifact("model").digest`: a field of the run's artifact of that name (FilterArtifact.swift).
+    case artifact(String, String)
 
     /// The field's value for one run; nil when it is missing (param not set, run not ended,
     /// no parent, metric absent, min/max step unknown).
@@ -80,6 +82,8 @@ indirect enum FilterField: Sendable, Hashable {
         case .length(let base):
             guard case .list(let xs)? = base.value(in: c) else { return nil }
             return .int(Int64(xs.count))
+        case .artifact(let name, let attribute):
+            return FilterField.artifactValue(c.run, name, attribute)
         }
     }
 
@@ -108,6 +112,7 @@ indirect enum FilterField: Sendable, Hashable {
         case .quantile(let n, let q): return "metric(" + FilterField.quote(n) + ")." + Quantile.name(q)
         case .element(let base, let i): return base.text + "[" + String(i) + "]"
         case .length(let base): return "len(" + base.text + ")"
+        case .artifact(let n, let a): return "artifact(" + FilterField.quote(n) + ")." + a
         }
     }
 
@@ -542,9 +547,9 @@ struct FilterParser {
     var token: FilterToken
     var depth = 0
 
-    static let fieldNames = ["params", "meta", "tags", "status", "name", "project", "id", "parent", "created", "ended", "metric", "len"]
+    static let fieldNames = ["params", "meta", "tags", "status", "name", "project", "id", "parent", "created", "ended", "metric", "len", "artifact"]
     static let fieldList =
-        "params.<key>, meta.<key>, params.<key>[<index>], len(params.<key>), tags, status, name, project, id, parent, created, ended, metric(\"<name>\").<stat>"
+        "params.<key>, meta.<key>, params.<key>[<index>], len(params.<key>), tags, status, name, project, id, parent, created, ended, metric(\"<name>\").<stat>, artifact(\"<name>\").<digest|uri|kind|size|step|role>"
 
     init(_ text: String) throws(StrataError) {
         if text.utf8.count > Filter.maxLength, text.prefix(Filter.maxLength + 1).count > Filter.maxLength {
@@ -662,6 +667,7 @@ struct FilterParser {
         case "ended": try advance(); return try parseOperator(.ended)
         case "metric": return try parseOperator(try parseMetric())
         case "len": return try parseOperator(try parseLength())
+        case "artifact": return try parseOperator(try parseArtifact())
         default:
             for prefix in ["params.", "meta."] where word.hasPrefix(prefix) {
                 let key = String(word.dropFirst(prefix.count))

@@ -11,6 +11,8 @@ struct CatalogRecord {
         case create = 1, params = 2, tags = 3, metadata = 4, status = 5, rewind = 6
         /// A fork: the run's parent and the parent's step it inherits up to (`Forks.swift`).
         case fork = 8
+        // Run management (issue 15; RunManagement.swift, CatalogManagement.swift).
+        case state = 9, rename = 10, annotate = 11, tagEdit = 12, artifact = 13, deployment = 14
     }
     var kind: Kind
     var run: RunID
@@ -51,6 +53,10 @@ final class Catalog {
     let rewindsOnly: Bool
     /// Whether to start from `catalog.ckpt` (verify replays the whole log without it).
     let useCheckpoint: Bool
+    /// Run management: deleted runs (hidden from listings, still readable by id) and runs purged
+    /// by compaction (gone). See CatalogManagement.swift.
+    var deletedIDs = Set<RunID>()
+    var purgedIDs = Set<RunID>()
     /// zstd contexts for packed records (made when first needed).
     private lazy var zstd = CatalogZstd()
     /// The last reference body read from the log for packed records (offset of its record).
@@ -81,6 +87,7 @@ final class Catalog {
                 if let ck = try CatalogCheckpoint(path: checkpointPath, logPath: path) {
                     base = ck
                     readOffset = ck.logLength
+                    deletedIDs = ck.deletedIDs()
                 }
             } catch {
                 checkpointProblem = error.message
@@ -106,6 +113,8 @@ final class Catalog {
         base = nil
         overlay = [:]
         overlayNames = [:]
+        deletedIDs = []
+        purgedIDs = []
         damaged = []
         readOffset = 0
         tailRecords = 0
@@ -139,14 +148,15 @@ final class Catalog {
     /// A run's current state (runs this process created but has not written yet included).
     func info(_ id: RunID) -> RunInfo? {
         if let p = pending[id] { return p }
+        if purgedIDs.contains(id) { return nil }
         return reading { () throws(StrataError) in try committed(id) } ?? nil
     }
 
-    /// Whether the catalog has run `id` (without decoding it).
     /// Segment files whose runs all have records (from the checkpoint read; empty without one).
     var checkedSegments: Set<String> { base?.checkedSegments ?? [] }
 
-    func contains(_ id: RunID) -> Bool { pending[id] != nil || overlay[id] != nil || base?.index(of: id) != nil }
+    /// Whether the catalog has run `id` (without decoding it).
+    func contains(_ id: RunID) -> Bool { purgedIDs.contains(id) || pending[id] != nil || overlay[id] != nil || base?.index(of: id) != nil }
 
     /// A run's rewinds (cheaper than `info` on a checkpointed run).
     func rewinds(of id: RunID) -> [RunInfo.Rewind] {
@@ -155,15 +165,21 @@ final class Catalog {
         return reading { () throws(StrataError) in try base.rewinds(at: i) } ?? []
     }
 
-    /// Number of runs.
+    /// Number of runs (deleted runs not counted).
     var count: Int {
         var n = base?.count ?? 0
         for id in overlay.keys where base?.index(of: id) == nil { n += 1 }
-        return n + pending.count
+        return n + pending.count - hiddenCount
     }
 
-    /// Every run id, in id order (oldest first).
-    func ids() -> [RunID] {
+    /// Every run id, in id order (oldest first); deleted runs only with `includingDeleted`.
+    func ids(includingDeleted: Bool = false) -> [RunID] {
+        let all = allIDs()
+        return includingDeleted ? all.filter { !purgedIDs.contains($0) } : visible(all)
+    }
+
+    /// Every run id the state holds, deleted and purged runs included.
+    private func allIDs() -> [RunID] {
         var extra = pendingOrder
         for id in overlay.keys where base?.index(of: id) == nil { extra.append(id) }
         extra.sort()
@@ -195,7 +211,7 @@ final class Catalog {
     /// The latest rewind sequence of any run (0 when none).
     func latestRewindSequence() -> Int64 {
         var latest: Int64 = 0
-        for id in ids() { for r in rewinds(of: id) { latest = max(latest, r.sequence) } }
+        for id in ids(includingDeleted: true) { for r in rewinds(of: id) { latest = max(latest, r.sequence) } }
         return latest
     }
 
@@ -207,14 +223,22 @@ final class Catalog {
         var extra = pendingOrder
         for id in overlay.keys where base?.index(of: id) == nil { extra.append(id) }
         extra.sort()
-        var out = Array(extra.prefix(limit))
-        if let base { out += (0..<min(limit, base.count)).map(base.id(at:)) }
-        return Array(out.sorted().prefix(limit))
+        let hidden = hiddenCount
+        var out = Array(extra.prefix(limit + hidden))
+        if let base { out += (0..<min(limit + hidden, base.count)).map(base.id(at:)) }
+        return Array(visible(out.sorted()).prefix(limit))
     }
 
-    /// Every run, in id order (the checkpoint's runs read by position, without id lookups).
-    func allRuns() -> [RunInfo] {
-        guard let base else { return ids().compactMap(info) }
+    /// Every run, in id order (the checkpoint's runs read by position, without id lookups);
+    /// deleted runs only with `includingDeleted`.
+    func allRuns(includingDeleted: Bool = false) -> [RunInfo] {
+        let all = allRunsUnfiltered()
+        if deletedIDs.isEmpty && purgedIDs.isEmpty { return all }
+        return all.filter { !purgedIDs.contains($0.id) && (includingDeleted || !deletedIDs.contains($0.id)) }
+    }
+
+    private func allRunsUnfiltered() -> [RunInfo] {
+        guard let base else { return allIDs().compactMap(info) }
         var extra = pendingOrder
         for id in overlay.keys where base.index(of: id) == nil { extra.append(id) }
         extra.sort()
@@ -232,7 +256,7 @@ final class Catalog {
             } else if let info = reading({ () throws(StrataError) in try base.info(at: i, rewindsOnly: rewindsOnly) }) {
                 out.append(info)
             }
-            if self.base == nil { return ids().compactMap(info) }  // the checkpoint was given up: read again
+            if self.base == nil { return allIDs().compactMap(info) }  // the checkpoint was given up: read again
         }
         for id in extra[j...] { if let info = info(id) { out.append(info) } }
         return out
@@ -242,7 +266,7 @@ final class Catalog {
     func newest(named name: String) -> RunInfo? {
         var best: RunInfo?
         func consider(_ info: RunInfo?) {
-            guard let info, info.name == name else { return }
+            guard let info, info.name == name, info.deletedMs == nil else { return }
             if best == nil || best!.id < info.id { best = info }
         }
         for p in pending.values { consider(p) }
@@ -320,7 +344,7 @@ final class Catalog {
         var runs: [RunInfo] = []
         runs.reserveCapacity(count)
         let pendingIDs = Set(pendingOrder)
-        for id in ids() where !pendingIDs.contains(id) {
+        for id in ids(includingDeleted: true) where !pendingIDs.contains(id) {
             guard let info = reading({ () throws(StrataError) in try committed(id) }) ?? nil else { continue }
             runs.append(info)
         }
@@ -337,6 +361,8 @@ final class Catalog {
             base = ck
             overlay = [:]
             overlayNames = [:]
+            deletedIDs = ck.deletedIDs()
+            purgedIDs = []
             tailRecords = 0
             checkpointProblem = nil
         }
@@ -374,7 +400,7 @@ final class Catalog {
             if fromCheckpoint.readOffset == fromLog.readOffset { break }
         }
         guard fromCheckpoint.readOffset == fromLog.readOffset, fromCheckpoint.base != nil else { return problems }
-        let a = fromCheckpoint.allRuns(), b = fromLog.allRuns()
+        let a = fromCheckpoint.allRuns(includingDeleted: true), b = fromLog.allRuns(includingDeleted: true)
         if a != b {
             let diff = zip(a, b).first { $0 != $1 }.map { "run \($0.0.id.text)" } ?? "\(a.count) runs, the log has \(b.count)"
             problems.append(
@@ -463,6 +489,7 @@ final class Catalog {
         let idText = try r.string("run id", max: 64)
         guard let id = RunID(idText) else { throw StrataError.corrupt("bad run id \(idText)", path: path, offset: offset) }
         tailRecords += 1
+        if purgedIDs.contains(id) { return }  // reclaimed by compaction: its later records are ignored
         if kind == .create {
             let info: RunInfo
             if rewindsOnly {
@@ -483,6 +510,10 @@ final class Catalog {
                     id: id, name: name, project: project, status: .running, createdMs: created, endedMs: nil,
                     params: params, tags: tags, metadata: meta, parent: RunID(parentText), rewinds: [])
                 made.owner = owner
+                // A create record written again (a new start time) keeps what management recorded.
+                if let old = overlay[id] ?? (base?.index(of: id) != nil ? (try? committed(id)) ?? nil : nil) {
+                    made.management = old.management
+                }
                 info = made
             }
             if overlay[id] == nil && base?.index(of: id) == nil {
@@ -524,7 +555,16 @@ final class Catalog {
             info.rewinds.append(.init(step: step, sequence: seq))
         case .fork:
             try applyFork(&r, to: &info, offset: offset)
+        case .state, .rename, .annotate, .tagEdit, .artifact, .deployment:
+            if try applyManagement(kind, &r, to: &info, offset: offset) {
+                overlay[id] = info  // purged: kept in the state only to be left out of it (see `visible`)
+                purgedIDs.insert(id)
+                deletedIDs.remove(id)
+                return
+            }
+            if kind == .rename, !(overlayNames[info.name]?.contains(id) ?? false) { overlayNames[info.name, default: []].append(id) }
         }
+        if info.deletedMs != nil { deletedIDs.insert(id) } else if !deletedIDs.isEmpty { deletedIDs.remove(id) }
         overlay[id] = info
     }
 

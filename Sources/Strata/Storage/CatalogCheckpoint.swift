@@ -10,8 +10,9 @@ import StrataCodecs
 /// check out throws `.corrupt`: the catalog then reads `catalog.log` from its beginning instead.
 final class CatalogCheckpoint {
     static let magic: [UInt8] = Array("STRATCKP".utf8)
-    /// Version written (3: per-run fork steps, flag bit 6, and sections after the run data; 2: run
-    /// records may take their param keys from the pool, flag bit 5); versions 1 to 3 are read.
+    /// Version written (3: per-run fork steps, flag bit 6, and management fields, flag bit 7, then
+    /// the deleted-runs table and the checked-segments section after the run data; 2: run records
+    /// may take their param keys from the pool, flag bit 5); versions 1 to 3 are read.
     static let version: UInt32 = 3
     static let headerSize = 88
     static let entrySize = 25
@@ -32,6 +33,8 @@ final class CatalogCheckpoint {
     private var tagCache: [Int: Set<String>] = [:]
     private var metaCache: [Int: [String: ParamValue]] = [:]
     private var keysCache: [Int: [String]] = [:]
+    /// Version 3: indexes of deleted runs (run management; see `readManagementTable`).
+    private var deletedIndexes: [Int] = []
 
     /// Maps and checks `path` against the log `logPath`; nil when there is no checkpoint.
     init?(path: String, logPath: String) throws(StrataError) {
@@ -58,12 +61,16 @@ final class CatalogCheckpoint {
         poolStart = poolTable + (p + 1) * 4
         dataStart = poolStart + Int(poolBytes)
         end = dataStart + Int(dataBytes)
-        // Version 3 continues after the run data with its sections.
-        guard format >= 3 ? end <= v.count : end == v.count else { throw bad("file is \(v.count) bytes, its header says \(end)") }
+        // Version 3 continues after the run data: the deleted-runs table, then the checked-segments
+        // section, which ends the file.
+        var sections = end
+        if format >= 3 { sections += try Self.managementTableSize(v, at: end, path: path) }
+        guard format >= 3 ? sections <= v.count : end == v.count else { throw bad("file is \(v.count) bytes, its header says \(end)") }
         guard v[runTable..<poolStart].xxh64() == v.load(UInt64.self, at: 64) else { throw bad("index checksum mismatch") }
-        let checked = format >= 3 ? try Self.readCheckedSegments(v, from: end, path: path) : []
+        let checked = format >= 3 ? try Self.readCheckedSegments(v, from: sections, path: path) : []
         self.logLength = Int(logLength)
         count = n
+        if format >= 3 { deletedIndexes = try Self.readManagementTable(v, at: end, runs: n, path: path) }
         poolCount = p
         runningCount = running
         // The log must still hold the prefix this checkpoint was made from.
@@ -174,12 +181,14 @@ final class CatalogCheckpoint {
         }
         let forkStep = try Self.readForkFields(&r, flags: flags)
         let params = try readParams(&r, flags: flags)
+        let management = flags & Self.hasManagement != 0 ? try ManagementCoding.readCheckpointFields(&r, run: id) : RunManagement()
         guard r.isAtEnd else { throw StrataError.corrupt("catalog checkpoint: bytes after run \(id.text)'s params", path: path, offset: r.offset) }
         var info = RunInfo(
             id: id, name: name, project: project, status: status, createdMs: created, endedMs: ended,
             params: params, tags: tags, metadata: meta, parent: parent, rewinds: rewinds)
         info.owner = owner
         info.forkStep = forkStep
+        info.management = management
         return info
     }
 
@@ -295,6 +304,8 @@ final class CatalogCheckpoint {
     /// Version 2: the params' sorted keys are a pool entry (varint count + strings), followed in
     /// the record by the values alone (u8 type and value each, in key order).
     static let pooledKeys: UInt8 = 1 << 5
+    /// Version 3: the run's management fields follow its params (`ManagementCoding.writeCheckpointFields`).
+    static let hasManagement: UInt8 = 1 << 7
 
     /// The bytes of a checkpoint of `runs` (any order) covering the first `logLength` bytes of a
     /// log whose last (up to 64) covered bytes hash to `logProbeHash`. Nil when a table offset
@@ -318,7 +329,7 @@ final class CatalogCheckpoint {
             return poolOffsets.count - 2
         }
         var data = ByteWriter()
-        var table = ByteWriter(), names: [(UInt32, UInt32)] = [], running: [UInt32] = []
+        var table = ByteWriter(), names: [(UInt32, UInt32)] = [], running: [UInt32] = [], deleted: [UInt32] = []
         for (i, (key, info)) in sorted.enumerated() {
             let start = data.count
             var w = ByteWriter()
@@ -356,6 +367,11 @@ final class CatalogCheckpoint {
                 w.varint(UInt64(intern(k.bytes)))
                 for key in keys { ParamCoding.writeValue(info.params[key]!, into: &w) }
             }
+            if format >= 3 && !info.management.isEmpty {
+                w.bytes[0] |= hasManagement
+                ManagementCoding.writeCheckpointFields(info.management, into: &w)
+            }
+            if info.deletedMs != nil { deleted.append(UInt32(i)) }
             data.raw(w.bytes)
             guard data.count <= Int(UInt32.max), pool.count <= Int(UInt32.max) else { return nil }
             table.u8(key.0); table.u64(key.1); table.u64(key.2)
@@ -386,7 +402,10 @@ final class CatalogCheckpoint {
         out.raw(table.bytes)
         out.raw(pool.bytes)
         out.raw(data.bytes)
-        if format >= 3 { writeCheckedSegments(checkedSegments, into: &out) }
+        if format >= 3 {
+            writeManagementTable(deleted, into: &out)
+            writeCheckedSegments(checkedSegments, into: &out)
+        }
         return out.bytes
     }
 
@@ -424,6 +443,43 @@ final class CatalogCheckpoint {
             throw StrataError.corrupt("catalog checkpoint: checked segments section is damaged", path: path, offset: from)
         }
         return names
+    }
+
+    // MARK: run management (version 3): the deleted-runs table after the data
+
+    /// The deleted runs, without decoding any run.
+    func deletedIDs() -> Set<RunID> { Set(deletedIndexes.map(id(at:))) }
+
+    /// u32 count, that many u32 run indexes (ascending), u64 xxh64 of the count and indexes.
+    static func writeManagementTable(_ deleted: [UInt32], into out: inout ByteWriter) {
+        var t = ByteWriter()
+        t.u32(UInt32(deleted.count))
+        for i in deleted { t.u32(i) }
+        out.raw(t.bytes)
+        out.u64(Checksum.xxh64(t.bytes))
+    }
+
+    static func managementTableSize(_ v: ByteView, at start: Int, path: String) throws(StrataError) -> Int {
+        guard v.count - start >= 12 else { throw StrataError.corrupt("catalog checkpoint: deleted-runs table cut short", path: path, offset: start) }
+        let n = Int(v.load(UInt32.self, at: start))
+        guard n <= (v.count - start - 12) / 4 else {
+            throw StrataError.corrupt("catalog checkpoint: deleted-runs table cut short", path: path, offset: start)
+        }
+        return 12 + 4 * n
+    }
+
+    static func readManagementTable(_ v: ByteView, at start: Int, runs: Int, path: String) throws(StrataError) -> [Int] {
+        let n = Int(v.load(UInt32.self, at: start))
+        guard v[start..<(start + 4 + 4 * n)].xxh64() == v.load(UInt64.self, at: start + 4 + 4 * n) else {
+            throw StrataError.corrupt("catalog checkpoint: deleted-runs table checksum mismatch", path: path, offset: start)
+        }
+        var out: [Int] = []
+        for k in 0..<n {
+            let i = Int(v.load(UInt32.self, at: start + 4 + 4 * k))
+            guard i < runs else { throw StrataError.corrupt("catalog checkpoint: deleted run \(i) of \(runs)", path: path, offset: start) }
+            out.append(i)
+        }
+        return out
     }
 
     // MARK: helpers

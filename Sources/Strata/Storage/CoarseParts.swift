@@ -66,6 +66,7 @@ extension Store {
     func withCoarse<T>(_ key: SeriesKey, _ body: (inout CoarseSeries) throws(StrataError) -> T) throws(StrataError) -> T {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
+            try checkNotDeletedLocked(key.run)
             try reader.refresh()
             var series = try reader.coarseSeries(key)
             return try body(&series)
@@ -77,6 +78,7 @@ extension Store {
     func withCoarse<T>(_ key: SeriesKey, lineage: Lineage, _ body: (inout StepSeries) throws(StrataError) -> T) throws(StrataError) -> T {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
+            try checkNotDeletedLocked(key.run)
             try reader.refresh()
             let parts = try lineagePartsLocked(key.run, lineage)
             var series: StepSeries =

@@ -21,7 +21,10 @@ enum Compactor {
 
     /// `latestRewind`: the latest rewind's sequence; `epoch`: a rewind epoch fixed after reading
     /// the catalog (`RewindEpoch`), recorded in the output (its rewinds are applied by the merge).
-    static func run(paths: StorePaths, reader: StoreReader, grace: Double, latestRewind: Int64, epoch: Int64) throws(StrataError) -> Outcome? {
+    /// `drop`: runs whose points are left out of the output (deleted runs being reclaimed).
+    static func run(
+        paths: StorePaths, reader: StoreReader, grace: Double, latestRewind: Int64, epoch: Int64, drop: Set<RunID> = []
+    ) throws(StrataError) -> Outcome? {
         let lockFd = try Sys.open(paths.compactionLock, .readWrite, .create)
         defer { Sys.close(lockFd) }
         guard try Sys.tryLockExclusive(lockFd, paths.compactionLock) else { return nil }
@@ -34,14 +37,15 @@ enum Compactor {
         // lacks: they wait for the next compaction.
         let inputs = reader.liveSegments.filter { $0.meta.rewindEpoch <= epoch }
         let needsRewind = inputs.contains { $0.meta.rewindEpoch < latestRewind && $0.meta.firstSequence < latestRewind }
-        guard inputs.count > 1 || (needsRewind && !inputs.isEmpty) else { return outcome }
+        let dropping = !drop.isEmpty && inputs.contains { seg in seg.runTable.contains(where: drop.contains) }
+        guard inputs.count > 1 || (needsRewind && !inputs.isEmpty) || dropping else { return outcome }
         outcome.inputSegments = inputs.count
         let name = "c\(Clock.nanoseconds())-\(Sys.pid).seg"
         var writer = try SegmentWriter(path: paths.segment(name), tmpDir: paths.tmp)
         do throws(StrataError) {
             var keys = Set<SeriesKey>()
             for seg in inputs { for s in seg.series { keys.insert(s.key) } }
-            for key in keys.sorted() {
+            for key in keys.sorted() where !drop.contains(key.run) {
                 let chunks = try reader.chunks(key, includeTails: false)
                 writer.beginSeries(key)
                 outcome.points += try merge(chunks, into: &writer)

@@ -57,6 +57,8 @@ public enum StrataServer {
         router.get("/api/hist") { request, _ in try await api.wrap { try await api.hist(request) } }
         MLflowAPI.register(on: router, store: store, keys: api.keys, maxBodyBytes: maxBodyBytes)
         router.get("/api/export") { request, _ in try await api.wrap { try await api.export(request) } }
+        AlertsAPI.register(on: router, api: api)
+        api.alerts.start()
         let gate = Gate(next: router.buildResponder(), tokens: api.tokens, site: site)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(limits: limits)],

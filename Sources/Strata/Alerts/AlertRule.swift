@@ -163,3 +163,56 @@ public func validateWebhookURL(_ url: String) throws(StrataError) {
         guard colon != hostPort.startIndex else { throw .invalid("webhook URL \"\(url)\" has no host") }
     }
 }
+
+extension AlertCondition {
+    /// The condition named by exactly one of the given options — the words of `strata alert add`
+    /// and of the API's rule object (docs/CLI.md, docs/API.md).
+    ///
+    /// - Parameters:
+    ///   - nonFinite: `--nonfinite`.
+    ///   - above: `--above X`.
+    ///   - below: `--below X`.
+    ///   - noImprovement: `--no-improvement N` (with `mode`, `min` unless given).
+    ///   - mode: `--mode min|max`.
+    ///   - stalledMinutes: `--stalled MINUTES`.
+    ///   - baseline: `--baseline RUN` (with `percent`).
+    ///   - percent: `--percent X`.
+    /// - Returns: The condition, validated.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` when none or several are given, a
+    ///   companion option is missing or misplaced, or a number is out of range.
+    public static func from(
+        nonFinite: Bool = false, above: Double? = nil, below: Double? = nil, noImprovement: Int64? = nil, mode: String? = nil,
+        stalledMinutes: Double? = nil, baseline: RunID? = nil, percent: Double? = nil
+    ) throws(StrataError) -> AlertCondition {
+        var found: [AlertCondition] = []
+        if nonFinite { found.append(.nonFinite) }
+        if let above { found.append(.above(above)) }
+        if let below { found.append(.below(below)) }
+        if let noImprovement {
+            guard let m = ImprovementMode(rawValue: mode ?? "min") else { throw .invalid("mode must be min or max, got \"\(mode ?? "")\"") }
+            found.append(.noImprovement(steps: noImprovement, mode: m))
+        } else if mode != nil {
+            throw .invalid("mode is for a no-improvement rule only")
+        }
+        if let stalledMinutes {
+            guard stalledMinutes.isFinite, stalledMinutes > 0, stalledMinutes < 1e9 else {
+                throw .invalid("stalled minutes must be a positive number, got \(stalledMinutes)")
+            }
+            found.append(.stalled(milliseconds: Int64((stalledMinutes * 60_000).rounded())))
+        }
+        if let baseline {
+            guard let percent else { throw .invalid("a baseline rule needs a percentage (--percent X)") }
+            found.append(.baseline(run: baseline, percent: percent))
+        } else if percent != nil {
+            throw .invalid("percent is for a baseline rule only (--baseline RUN)")
+        }
+        guard found.count == 1 else {
+            throw .invalid(
+                found.isEmpty
+                    ? "an alert needs one condition: nonfinite, above, below, no-improvement, stalled or baseline"
+                    : "an alert has one condition; got \(found.count): \(found.map(\.description).joined(separator: "; "))")
+        }
+        try found[0].validate()
+        return found[0]
+    }
+}

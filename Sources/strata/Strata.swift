@@ -19,7 +19,8 @@ struct StrataCommand: ParsableCommand {
         discussion: "Store: --store PATH, else $STRATA_STORE, else ./.strata. Docs: docs/CLI.md.",
         subcommands: [
             Demo.self, Ingest.self, Log.self, Runs.self, Show.self, Curve.self, Compare.self, Hist.self, ToleranceCommand.self, Plot.self,
-            Export.self, Import.self, StatsCommand.self, Verify.self, Compact.self, Rewind.self, Serve.self, Token.self
+            Export.self, Import.self, StatsCommand.self, Verify.self, Compact.self, Rewind.self, Serve.self, Token.self,
+            AlertCommand.self, AlertsCommand.self, Watch.self
         ]
     )
 

@@ -116,7 +116,7 @@ struct AlertServeTests {
         let dir = TempDir()
         let store = dir.sub("s")
         let receiver = try Receiver()
-        #expect(try Self.cli(["log", "r", "--store", store, "--step", "0", "train/loss=1"]).status == 0)
+        #expect(try Self.cli(["log", "r", "--store", store, "--step", "0", "train/loss=1", "--create"]).status == 0)
         let add = try Self.cli([
             "alert", "add", "--store", store, "--run", "r", "--metric", "train/loss", "--above", "5",
             "--webhook", "http://127.0.0.1:\(receiver.port)/hook",
@@ -169,7 +169,7 @@ struct AlertServeTests {
     @Test func apiAddsListsAndRemovesRulesAndRefusesBadInput() throws {
         let dir = TempDir()
         let store = dir.sub("s")
-        #expect(try Self.cli(["log", "r", "--store", store, "--step", "0", "train/loss=1"]).status == 0)
+        #expect(try Self.cli(["log", "r", "--store", store, "--step", "0", "train/loss=1", "--create"]).status == 0)
         let server = try ServeCrashTests.Server(store: store)
         defer { server.stop() }
         func post(_ body: String) throws -> RawHTTP.Reply {

@@ -47,7 +47,10 @@ struct AlertCommand: ParsableCommand {
             }
             let base = try baseline.map { try lookupRun(store, $0).id }
             let (nonfinite, above, below, noImprovement, mode, stalled, percent, webhook, newMetric, metric) =
-                (self.nonfinite, self.above, self.below, self.noImprovement, self.mode, self.stalled, self.percent, self.webhook, self.newMetric, self.metric)
+                (
+                    self.nonfinite, self.above, self.below, self.noImprovement, self.mode, self.stalled, self.percent, self.webhook, self.newMetric,
+                    self.metric
+                )
             let result = Result { () throws(StrataError) -> AlertRule in
                 let condition = try AlertCondition.from(
                     nonFinite: nonfinite, above: above, below: below, noImprovement: noImprovement, mode: mode,
@@ -78,7 +81,8 @@ struct AlertCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a rule by its id (or a unique 4+ character beginning or end). Its events stay.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a rule by its id (or a unique 4+ character beginning or end). Its events stay.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Rule id.") var id: String
         func run() throws {
@@ -162,7 +166,9 @@ struct Watch: ParsableCommand {
             if !fired.isEmpty {
                 let rules = Dictionary(evaluator.activeRules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
                 for e in fired {
-                    print("ALERT \(e.run.text) \(e.series) step \(e.step) value \(e.value): \(rules[e.rule].map(\.condition.description) ?? e.rule) (rule \(e.rule))")
+                    print(
+                        "ALERT \(e.run.text) \(e.series) step \(e.step) value \(e.value): \(rules[e.rule].map(\.condition.description) ?? e.rule) (rule \(e.rule))"
+                    )
                 }
                 throw ExitCode(3)
             }

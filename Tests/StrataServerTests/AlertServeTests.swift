@@ -70,7 +70,8 @@ struct AlertServeTests {
                     let text = String(decoding: data, as: UTF8.self)
                     if let r = text.range(of: "\r\n\r\n") {
                         let head = text[..<r.lowerBound].lowercased()
-                        let len = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                        let len =
+                            head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                             .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
                         let start = text.utf8.distance(from: text.utf8.startIndex, to: r.upperBound)
                         if data.count - start >= len { body = Array(data[start..<(start + len)]) }
@@ -119,7 +120,7 @@ struct AlertServeTests {
         #expect(try Self.cli(["log", "r", "--store", store, "--step", "0", "train/loss=1", "--create"]).status == 0)
         let add = try Self.cli([
             "alert", "add", "--store", store, "--run", "r", "--metric", "train/loss", "--above", "5",
-            "--webhook", "http://127.0.0.1:\(receiver.port)/hook",
+            "--webhook", "http://127.0.0.1:\(receiver.port)/hook"
         ])
         #expect(add.status == 0, "\(add.err)")
         let ruleId = add.out.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -188,7 +189,8 @@ struct AlertServeTests {
         #expect(two.status == 400 && two.text.contains("one condition"))
         let list = try RawHTTP.request(port: server.port, method: "GET", path: "/api/alerts/rules")
         #expect((try list.json()["rules"] as? [Any])?.count == 1)
-        let del = try RawHTTP.request(port: server.port, method: "DELETE", path: "/api/alerts/rules/\(id)", headers: ["Content-Type": "application/json"])
+        let del = try RawHTTP.request(
+            port: server.port, method: "DELETE", path: "/api/alerts/rules/\(id)", headers: ["Content-Type": "application/json"])
         #expect(del.status == 200, "\(del.text)")
         let empty = try RawHTTP.request(port: server.port, method: "GET", path: "/api/alerts/rules")
         #expect((try empty.json()["rules"] as? [Any])?.count == 0)

@@ -105,7 +105,7 @@ final class AlertService: @unchecked Sendable {
             body.alertEvent(p.event, rule: rule)
             let ok: Bool
             do {
-                let status = try await WebhookClient.post(p.url, body: body.endDocument())
+                let status = try await WebhookClient.post(p.url, body: body.bytes)
                 ok = (200..<300).contains(status)
                 if !ok { FileHandle.standardError.write(Data("strata: webhook \(p.url) answered \(status) for alert event \(p.event.id)\n".utf8)) }
             } catch {

@@ -106,10 +106,12 @@ final class API: Sendable {
     let keys: IdempotencyKeys
     let tokens: TokenCache
     let maxBodyBytes: Int
+    let alerts: AlertService
 
     init(store: Store, maxBodyBytes: Int) {
         self.store = store
-        self.ingestor = Ingestor(store: store)
+        self.alerts = AlertService(store: store)
+        self.ingestor = Ingestor(store: store, alerts: alerts)
         self.keys = IdempotencyKeys(store: store)
         self.tokens = TokenCache(store: store.path)
         self.maxBodyBytes = maxBodyBytes

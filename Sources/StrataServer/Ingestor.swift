@@ -13,8 +13,13 @@ final class Ingestor: @unchecked Sendable {
     private let lock = Lock()
     private var byName: [String: Run] = [:]
     private var byId: [String: Run] = [:]
+    /// Evaluates alert rules on the points of each batch once it is stored (nil: no alerts).
+    let alerts: AlertService?
 
-    init(store: Store) { self.store = store }
+    init(store: Store, alerts: AlertService? = nil) {
+        self.store = store
+        self.alerts = alerts
+    }
 
     struct Outcome {
         var records = 0
@@ -59,9 +64,14 @@ final class Ingestor: @unchecked Sendable {
     func apply(_ records: [IngestRecord], commit: (Outcome) -> BatchCommit) throws(StrataError) -> (Outcome, BatchCommit) {
         var out = Outcome()
         var local: [String: Run] = [:]  // per batch: "n:name" / "i:id"
-        var groups: [ObjectIdentifier: (names: [String], group: Run.MetricGroup)] = [:]
+        var groups: [ObjectIdentifier: (names: [String], group: Run.MetricGroup, watched: [(Int, AlertWatch)])] = [:]
         var batch = AtomicBatch()
         var finished = false
+        // Alerts: the rules watching a series are resolved once per series and batch, and only
+        // points of watched series are collected (evaluated after the batch is stored).
+        let evaluator = alerts?.evaluator
+        var observed: [AlertEvaluator.Observation] = []
+        let now = Clock.milliseconds()
         for r in records {
             let localKey = r.runId.map { "i:" + $0 } ?? "n:" + r.run!
             let run: Run
@@ -78,22 +88,34 @@ final class Ingestor: @unchecked Sendable {
             if !r.tags.isEmpty { try run.tag(add: r.tags) }
             if let c = r.column {
                 batch.append(try run.metrics([c.metric], labels: r.labels), steps: c.steps, values: c.values, times: c.times)
+                if let evaluator, let w = evaluator.watch(run: run.id, metric: c.metric, labels: r.labels) {
+                    for i in c.steps.indices {
+                        observed.append(.init(w, step: c.steps[i], value: c.values[i], timeMs: c.times?[i] ?? now))
+                    }
+                }
             } else if !r.names.isEmpty {
                 let step = r.step!
                 if r.labels.isEmpty {
                     // Resolve the metric names once per run while consecutive records repeat them.
                     let oid = ObjectIdentifier(run)
                     let group: Run.MetricGroup
+                    let watched: [(Int, AlertWatch)]
                     if let g = groups[oid], g.names == r.names {
                         group = g.group
+                        watched = g.watched
                     } else {
                         group = try run.metrics(r.names)
-                        groups[oid] = (r.names, group)
+                        watched = Self.watches(evaluator, run.id, r.names, [:])
+                        groups[oid] = (r.names, group, watched)
                     }
                     batch.log(group, step: step, values: r.values, time: r.time)
+                    for (i, w) in watched { observed.append(.init(w, step: step, value: r.values[i], timeMs: r.time ?? now)) }
                 } else {
                     let t = r.time ?? Clock.milliseconds()
                     batch.log(try run.metrics(r.names, labels: r.labels), step: step, values: r.values, time: t)
+                    for (i, w) in Self.watches(evaluator, run.id, r.names, r.labels) {
+                        observed.append(.init(w, step: step, value: r.values[i], timeMs: t))
+                    }
                 }
             }
             out.points += r.pointCount
@@ -107,8 +129,19 @@ final class Ingestor: @unchecked Sendable {
         }
         let c = commit(out)
         try store.log(batch, commit: c)
+        alerts?.observe(observed)
         // A finished run's points survive power loss, as `Run.finish` promises.
         if finished { try store.flush() }
         return (out, c)
+    }
+
+    /// The watched metrics among `names` (their indices), none when there are no rules.
+    private static func watches(_ evaluator: AlertEvaluator?, _ run: RunID, _ names: [String], _ labels: [String: String]) -> [(Int, AlertWatch)] {
+        guard let evaluator else { return [] }
+        var out: [(Int, AlertWatch)] = []
+        for (i, n) in names.enumerated() {
+            if let w = evaluator.watch(run: run, metric: n, labels: labels) { out.append((i, w)) }
+        }
+        return out
     }
 }

@@ -62,11 +62,15 @@ public enum StrataServer {
         router.get("/api/export") { request, _ in try await api.wrap { try await api.export(request) } }
         // Run management, artifacts and deployments (ManageAPI.swift).
         router.post("/api/runs/{run}/{action}") { request, context in
-            try await api.wrap { try await api.manage(request, run: context.parameters.get("run") ?? "", action: context.parameters.get("action") ?? "") }
+            try await api.wrap {
+                try await api.manage(request, run: context.parameters.get("run") ?? "", action: context.parameters.get("action") ?? "")
+            }
         }
         router.get("/api/artifacts") { request, _ in try await api.wrap { try await api.artifacts(request) } }
         router.post("/api/deploy") { request, _ in try await api.wrap { try await api.deploy(request) } }
         router.get("/api/deployments") { request, _ in try await api.wrap { try await api.deployments(request) } }
+        AlertsAPI.register(on: router, api: api)
+        api.alerts.start()
         let gate = Gate(next: router.buildResponder(), tokens: api.tokens, site: site)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(limits: limits)],

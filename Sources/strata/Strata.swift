@@ -21,7 +21,8 @@ struct StrataCommand: ParsableCommand {
             Demo.self, Ingest.self, Log.self, Runs.self, Show.self, Curve.self, Compare.self, Hist.self, ToleranceCommand.self, Plot.self,
             Export.self, Import.self, StatsCommand.self, Verify.self, Compact.self, Rewind.self, Serve.self, Token.self,
             Fork.self,
-            RunCommand.self, ArtifactAdd.self, Artifacts.self, Deploy.self, Deployments.self
+            RunCommand.self, ArtifactAdd.self, Artifacts.self, Deploy.self, Deployments.self,
+            AlertCommand.self, AlertsCommand.self, Watch.self
         ]
     )
 

@@ -37,7 +37,9 @@ extension API {
         case "tags": info = try store.tagRun(run, add: body["add"] as? [String] ?? [], remove: body["remove"] as? [String] ?? [])
         case "note": info = try store.annotateRun(run, try API.text(body, "text"), purpose: body["purpose"] as? Bool ?? false)
         case "artifacts":
-            guard let size = (body["size"] as? NSNumber)?.int64Value else { throw APIError.bad("field \"size\" (an integer) is missing", field: "size") }
+            guard let size = (body["size"] as? NSNumber)?.int64Value else {
+                throw APIError.bad("field \"size\" (an integer) is missing", field: "size")
+            }
             let role = (body["role"] as? String).flatMap(Artifact.Role.init(rawValue:)) ?? .output
             let a = try store.logArtifact(
                 run: run, name: try API.text(body, "name"), uri: try API.text(body, "uri"), digest: try API.text(body, "digest"), size: size,

@@ -33,7 +33,9 @@ import Testing
         #expect(try strata(["run", "note", "alpha", "--purpose", "try a high lr"], store: s.store).code == 0)
         let show = try strata(["show", "alpha"], store: s.store)
         #expect(show.code == 0, "\(show.err)")
-        for text in ["project   vision", "best", "history", "deleted", "restored", "name alpha", "tag- keep", "note looks good", "purpose try a high lr"] {
+        for text in [
+            "project   vision", "best", "history", "deleted", "restored", "name alpha", "tag- keep", "note looks good", "purpose try a high lr"
+        ] {
             #expect(show.out.contains(text), "\(text): \(show.out)")
         }
         let bad = try strata(["run", "delete", "nope"], store: s.store)
@@ -44,7 +46,8 @@ import Testing
         let s = Scratch()
         try ingest(s, "low", lr: 0.0001)
         try ingest(s, "high", lr: 0.01)
-        let add = try strata(["artifact", "high", "model", "--uri", "s3://b/m.pt", "--digest", Self.digest, "--size", "42", "--step", "7"], store: s.store)
+        let add = try strata(
+            ["artifact", "high", "model", "--uri", "s3://b/m.pt", "--digest", Self.digest, "--size", "42", "--step", "7"], store: s.store)
         #expect(add.code == 0, "\(add.err)")
         // Idempotent on the same digest.
         #expect(try strata(["artifact", "high", "model", "--uri", "s3://b/m.pt", "--digest", Self.digest, "--size", "42"], store: s.store).code == 0)

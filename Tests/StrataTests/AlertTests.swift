@@ -100,7 +100,7 @@ struct AlertTests {
         #expect(try ev.tick(now: 300_000).isEmpty)  // 50 s after the point
         #expect(try ev.tick(now: 320_000).map(\.step) == [3])
         // A finished run does not stall.
-        try ev.observe([.init(w, step: 4, value: 1, timeMs: 330_000)]).forEach { _ in }
+        _ = try ev.observe([.init(w, step: 4, value: 1, timeMs: 330_000)])
         try store.resumeRun(run.text).finish()
         ev.discoveryIntervalMs = 0
         #expect(try ev.tick(now: 900_000).isEmpty)

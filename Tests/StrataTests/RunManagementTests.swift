@@ -21,7 +21,9 @@ struct RunManagementTests {
         let fm = FileManager.default
         var total = 0
         for case let f as String in fm.enumerator(atPath: path) ?? NSEnumerator() {
-            if let size = (try? fm.attributesOfItem(atPath: path + "/" + f))?[.size] as? Int, (try? fm.attributesOfItem(atPath: path + "/" + f))?[.type] as? FileAttributeType == .typeRegular {
+            if let size = (try? fm.attributesOfItem(atPath: path + "/" + f))?[.size] as? Int,
+                (try? fm.attributesOfItem(atPath: path + "/" + f))?[.type] as? FileAttributeType == .typeRegular
+            {
                 total += size
             }
         }
@@ -105,7 +107,8 @@ struct RunManagementTests {
             let store = try Store.open(at: path)
             let lowLR = try store.createRun(name: "low", params: ["lr": .double(1e-4)])
             let highLR = try store.createRun(name: "high", params: ["lr": .double(1e-2)])
-            let a = try lowLR.logArtifact(name: "model", uri: "s3://b/low.pt", digest: Self.d1.uppercased(), size: 10, kind: "model", step: 100, metadata: ["fmt": "pt"])
+            let a = try lowLR.logArtifact(
+                name: "model", uri: "s3://b/low.pt", digest: Self.d1.uppercased(), size: 10, kind: "model", step: 100, metadata: ["fmt": "pt"])
             #expect(a.digest == Self.d1)
             // The same digest again: idempotent (one artifact, one record).
             let before = try FileManager.default.attributesOfItem(atPath: path + "/catalog.log")[.size] as! Int
@@ -150,7 +153,9 @@ struct RunManagementTests {
         let run = try store.createRun(name: "r")
         let short = #expect(throws: StrataError.self) { try run.logArtifact(name: "model", uri: "s3://x", digest: "abc123", size: 1) }
         #expect(short?.code == .invalidArgument && short!.message.contains("abc123") && short!.message.contains("64 hexadecimal"))
-        let nonHex = #expect(throws: StrataError.self) { try run.logArtifact(name: "m", uri: "s3://x", digest: String(repeating: "g", count: 64), size: 1) }
+        let nonHex = #expect(throws: StrataError.self) {
+            try run.logArtifact(name: "m", uri: "s3://x", digest: String(repeating: "g", count: 64), size: 1)
+        }
         #expect(nonHex?.message.contains("digest") == true)
         let env = #expect(throws: StrataError.self) { try store.deploy(artifact: Self.d1, environment: "") }
         #expect(env?.message.contains("environment") == true)
@@ -219,7 +224,8 @@ struct RunManagementTests {
         let catalog = Catalog(path: path + "/catalog.log", useCheckpoint: false)
         try catalog.refresh()
         let length = try FileManager.default.attributesOfItem(atPath: path + "/catalog.log")[.size] as! Int
-        let bytes = CatalogCheckpoint.encode(catalog.allRuns(), logLength: length, logProbeHash: try Catalog.probeHash(path + "/catalog.log", length), format: 2)!
+        let bytes = CatalogCheckpoint.encode(
+            catalog.allRuns(), logLength: length, logProbeHash: try Catalog.probeHash(path + "/catalog.log", length), format: 2)!
         #expect(bytes[8] == 2)
         try Data(bytes).write(to: URL(fileURLWithPath: path + "/catalog.ckpt"))
         store = try Store.open(at: path)

@@ -211,7 +211,8 @@ extension Store {
         if let colon = reference.lastIndex(of: ":"), !reference.hasPrefix("sha256:") {
             let runText = String(reference[..<colon]), name = String(reference[reference.index(after: colon)...])
             let info = try run(runText)
-            guard let a = info.artifacts.last(where: { $0.name == name && $0.role == .output }) ?? info.artifacts.last(where: { $0.name == name }) else {
+            guard let a = info.artifacts.last(where: { $0.name == name && $0.role == .output }) ?? info.artifacts.last(where: { $0.name == name })
+            else {
                 throw StrataError(.notFound, "run \(info.name) (\(info.id)) has no artifact named \"\(name)\"")
             }
             return a

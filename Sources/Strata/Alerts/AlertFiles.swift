@@ -227,7 +227,7 @@ enum AlertFiles {
             var bytes: [UInt8] = []
             for r in records { bytes += encode(r) }
             if let k = knownEnd, k >= 16, try Sys.fileSize(fd, p) == k {
-                try typed { try bytes.withUnsafeBytes { b in try Sys.pwriteAll(fd, b, at: k, p) } }
+                try Sys.pwriteAll(fd, bytes, at: k, p)
                 if sync { try Sys.fsync(fd, p) }
                 return k + bytes.count
             }
@@ -239,7 +239,7 @@ enum AlertFiles {
                 h.u32(version)
                 h.u32(0)
                 try Sys.ftruncate(fd, 0, p)
-                try typed { try h.bytes.withUnsafeBytes { b in try Sys.pwriteAll(fd, b, at: 0, p) } }
+                try Sys.pwriteAll(fd, h.bytes, at: 0, p)
                 end = 16
             } else {
                 let valid = try decodeEvents(existing, path: p).valid
@@ -250,7 +250,7 @@ enum AlertFiles {
                 }
                 end = valid
             }
-            try typed { try bytes.withUnsafeBytes { b in try Sys.pwriteAll(fd, b, at: end, p) } }
+            try Sys.pwriteAll(fd, bytes, at: end, p)
             if sync { try Sys.fsync(fd, p) }
             return end + bytes.count
         }

@@ -136,6 +136,11 @@ package enum Sys {
         }
     }
 
+    /// Writes all of `bytes` at `offset`.
+    static func pwriteAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int, _ path: String) throws(StrataError) {
+        try typed { try bytes.withUnsafeBytes { b in try pwriteAll(fd, b, at: offset, path) } }
+    }
+
     /// Gives `offset..<offset+length` of a file real blocks, so that writing there (through a
     /// memory map too) never needs space the disk may not have: a full disk is an error here
     /// (`.noSpace`) instead of SIGBUS later. Where the filesystem cannot preallocate, the range is

@@ -185,7 +185,8 @@ enum ManagementCoding {
         let step: Int64? = try r.u8("artifact step flag") == 0 ? nil : try r.i64("artifact step")
         let logged = try r.i64("artifact time")
         let meta = try ParamCoding.read(&r)
-        return Artifact(run: run, name: name, uri: uri, digest: digest, size: size, kind: kind, role: role, step: step, metadata: meta, loggedMs: logged)
+        return Artifact(
+            run: run, name: name, uri: uri, digest: digest, size: size, kind: kind, role: role, step: step, metadata: meta, loggedMs: logged)
     }
 
     static func writeDeployment(_ d: Deployment, into w: inout ByteWriter) {

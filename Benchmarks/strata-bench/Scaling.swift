@@ -6,6 +6,8 @@ import Strata
 ///   strata-bench --scaling OUT.json [--scales 200000,2000000,10000000,100000000] [--scratch DIR]
 ///   strata-bench --billion DIR [--metrics 200] [--steps 5000000] [--out OUT.json]
 ///
+/// The billion-point run is queried as ingested (log-cut segments), then compacted (`compact`,
+/// as a user would after a long run) and queried again (keys `compacted_*`).
 /// Every series is generated here (a float32-origin loss with noise, wall times 137 ms apart
 /// with jitter), ingested by a child process (its peak RSS is its own), then queried by another
 /// fresh child (open and first query cold, then warm medians of 9).
@@ -160,6 +162,13 @@ enum Scaling {
         q["ingest_peak_rss_mib"] = ingest["peak_rss"]! / 1_048_576
         q["query_peak_rss_mib"] = q.removeValue(forKey: "peak_rss")! / 1_048_576
         q["bytes_per_point"] = Double(directoryBytes(dir)) / points
+        // As a user would after a long run: compact the log-cut segments, then query again.
+        let c = try runSelf(["--billion-compact", dir])
+        q["compact_seconds"] = c["seconds"]!
+        q["compact_peak_rss_mib"] = c["peak_rss"]! / 1_048_576
+        let qc = try runSelf(["--scale-query", dir, "m0/metric_0", String(steps), String(metrics)])
+        for (k, v) in qc where k != "peak_rss" { q["compacted_" + k] = v }
+        q["compacted_bytes_per_point"] = Double(directoryBytes(dir)) / points
         for (k, v) in q.sorted(by: { $0.key < $1.key }) { log(String(format: "  %-34@ %.3f", k, v)) }
         let data = try JSONSerialization.data(withJSONObject: ["billion": q], options: [.prettyPrinted, .sortedKeys])
         if let out { try data.write(to: URL(fileURLWithPath: out)) } else { print(String(decoding: data, as: UTF8.self)) }
@@ -175,6 +184,12 @@ enum Scaling {
                 try printJSON(try ingestOne(points: Int(a[2])!, store: a[3]))
             case "--billion-ingest" where a.count >= 5:
                 try printJSON(try ingestMany(metrics: Int(a[2])!, steps: Int(a[3])!, store: a[4]))
+            case "--billion-compact" where a.count >= 3:
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let store = try Store.open(at: a[2], options: .init(create: false))
+                _ = try store.compact(graceSeconds: 0)
+                try store.close()
+                try printJSON(["seconds": ms(t0) / 1000, "peak_rss": Double(peakRSSBytes())])
             case "--scale-query" where a.count >= 6:
                 try printJSON(try query(store: a[2], metric: a[3], steps: Int64(a[4])!, metrics: Int(a[5])!))
             case "--scaling" where a.count >= 3:

@@ -78,6 +78,7 @@ final class StoreReader {
         runCache = [:]
         segmentRunIDs = nil
         chunkCache = ChunkListCache()
+        directorySummaries = [:]
     }
 
     /// Segment chunk lists of the series queried last (`chunks`), until the next rebuild.
@@ -138,7 +139,7 @@ final class StoreReader {
         var out: [String: Aggregate] = [:]
         if tails.isEmpty && rewinds(run).isEmpty {
             for (key, parts) in runParts(run) where key.labels.isEmpty {
-                out[key.metric] = StoreReader.merged(parts).0
+                out[key.metric] = mergedSummary(key, parts).0
             }
             return out
         }
@@ -281,6 +282,22 @@ final class StoreReader {
         return out
     }
 
+    /// Merged directory summaries per series looked up since the last rebuild (`mergedSummary`):
+    /// a series cut into many segments (one per log cut) is merged once, not on every summary.
+    private var directorySummaries: [SeriesKey: (Aggregate, minTime: Int64, maxTime: Int64)] = [:]
+    /// Segment parts merged by `mergedSummary` so far (a test's measure of its cost).
+    private(set) var mergedPartCount = 0
+
+    /// The directory summaries of a series' segment parts, merged in arrival order, cached until
+    /// the segments change.
+    private func mergedSummary(_ key: SeriesKey, _ parts: [SegmentSeries]) -> (Aggregate, minTime: Int64, maxTime: Int64) {
+        if let hit = directorySummaries[key] { return hit }
+        let m = StoreReader.merged(parts)
+        mergedPartCount += parts.count
+        directorySummaries[key] = m
+        return m
+    }
+
     /// The directory summaries of a series' segment parts, merged in arrival order.
     private static func merged(_ parts: [SegmentSeries]) -> (Aggregate, minTime: Int64, maxTime: Int64) {
         var a = Aggregate()
@@ -299,7 +316,7 @@ final class StoreReader {
     func summary(_ key: SeriesKey) -> (Aggregate, minTime: Int64, maxTime: Int64)? {
         // Rewound runs are summarised chunk by chunk (what is visible); others from directories.
         let parts = self.parts(key)
-        var (a, minT, maxT) = rewinds(key.run).isEmpty ? StoreReader.merged(parts) : (Aggregate(), Int64.max, Int64.min)
+        var (a, minT, maxT) = rewinds(key.run).isEmpty ? mergedSummary(key, parts) : (Aggregate(), Int64.max, Int64.min)
         let chunks =
             rewinds(key.run).isEmpty
             ? ((try? tailChunks(key, firstOrder: UInt64(parts.count))) ?? [])

@@ -844,3 +844,32 @@ def test_run_page_shows_params_of_any_shape_as_written(server, page):
     page.eval("history.back()")
     page.wait("document.querySelector('#runview').hidden", what="back to the workspace")
     assert page.browser.exceptions == [], page.browser.exceptions
+
+
+def test_run_page_lists_the_runs_alert_events(server, page):
+    """The run page lists the run's alert events as /api/alerts/events?run= gives them."""
+    import time
+    import urllib.request
+    server.ingest([{"run": "alerted", "step": 0, "metrics": {"loss": 1.0}}])
+    rid = ids_by_name(server)["alerted"]
+    req = urllib.request.Request(server.url + "/api/alerts/rules", method="POST",
+                                 data=json.dumps({"run": rid, "metric": "loss", "above": 5}).encode())
+    req.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(req, timeout=30).read()
+    # The server picks up a new rule on its one-second timer: cross and fall back until it fires
+    # (the deadline only guards against a hang).
+    step, events, deadline = 1, [], time.time() + 60
+    while not events and time.time() < deadline:
+        server.ingest([{"run": "alerted", "step": step, "metrics": {"loss": 9.0}},
+                       {"run": "alerted", "step": step + 1, "metrics": {"loss": 0.5}}])
+        step += 2
+        events = server.get("/api/alerts/events?run=" + rid)["events"]
+    assert events, "the rule never fired"
+    page.eval("App.openRun(%s)" % json.dumps(rid))
+    page.wait("document.querySelector('#runview div.alerts') && document.querySelector('#runview div.alerts').dataset.loaded === '1'", what="alerts of the run page")
+    rows = page.eval("[...document.querySelectorAll('#runview table.alertlist tbody tr')].map(r => [r.dataset.id, ...[...r.cells].map(c => c.textContent)])")
+    assert [(r[0], r[1], int(r[2]), float(r[3]), r[4]) for r in rows] == [
+        (e["id"], e["series"], e["step"], e["value"], e["condition"]) for e in events], rows
+    page.eval("history.back()")
+    page.wait("document.querySelector('#runview').hidden", what="back to the workspace")
+    assert page.browser.exceptions == [], page.browser.exceptions

@@ -1,6 +1,6 @@
 "use strict";
 // The run page: status and duration, params, tags, metadata (git, host, command, seeds, …),
-// lineage (parent and children), every series with its summary, and a panel per metric.
+// lineage (parent and children), every series with its summary, its alert events, and a panel per metric.
 const RunPage = {
   panels: [],
   async show(id) {
@@ -52,6 +52,10 @@ const RunPage = {
       for (const v of [s.count, s.nan, s.first_step, s.last_step]) el("td", { class: "num" }, tr, String(v));
       for (const v of [s.last, s.min, s.max]) el("td", { class: "num", title: exact(v) }, tr, short(v, 6));
     }
+    el("h3", {}, root, "Alerts");
+    const alertBox = el("div", { class: "alerts" }, root);
+    Api.get("/api/alerts/events?run=" + enc(r.id)).then(a => this.alerts(alertBox, a.events || []),
+      e => el("p", { class: "error" }, alertBox, e.message));
     el("h3", {}, root, "Panels");
     const grid = el("div", { class: "grid" }, root);
     for (const m of Object.keys(metrics).sort()) {
@@ -59,6 +63,24 @@ const RunPage = {
       this.panels.push(p);
     }
     for (const p of this.panels) p.load();
+  },
+  // The run's alert events (docs/API.md, "Alerts"), in firing order.
+  alerts(box, events) {
+    if (!events.length) { el("p", { class: "muted" }, box, "none"); box.dataset.loaded = "1"; return; }
+    const t = el("table", { class: "series alertlist" }, box);
+    const hr = el("tr", {}, el("thead", {}, t));
+    for (const c of ["series", "step", "value", "condition", "fired", "delivered"]) el("th", {}, hr, c);
+    const tb = el("tbody", {}, t);
+    for (const e of events) {
+      const tr = el("tr", { "data-id": e.id }, tb);
+      el("td", {}, tr, e.series);
+      el("td", { class: "num" }, tr, String(e.step));
+      el("td", { class: "num", title: exact(e.value) }, tr, short(e.value, 6));
+      el("td", {}, tr, e.condition || "(rule removed)");
+      el("td", {}, tr, fmtDate(e.time_ms) + " UTC");
+      el("td", {}, tr, e.delivered_ms == null ? "—" : fmtDate(e.delivered_ms) + " UTC");
+    }
+    box.dataset.loaded = "1";
   },
   // A reproduction recipe from the metadata the run carries (git commit, command).
   recipe(r) {

@@ -43,10 +43,11 @@ try:  # Python 3.8: collections.abc is there too
 except ImportError:  # pragma: no cover
     from collections import MutableMapping
 
+from ._alerts import add_alert, alert_events, alerts, remove_alert
 from ._system import SystemSampler
 from ._transport import RecordRefused, StrataError, _HTTPTransport, _ProcessTransport, _dumps  # noqa: F401
 
-__all__ = ["init", "fork", "log", "finish", "Run", "Config", "Summary", "StrataError", "RecordRefused", "SystemSampler", "environment",
+__all__ = ["init", "fork", "add_alert", "alerts", "remove_alert", "alert_events", "log", "finish", "Run", "Config", "Summary", "StrataError", "RecordRefused", "SystemSampler", "environment",
            "run", "__version__"]
 __version__ = "0.2.0"
 
@@ -137,31 +138,21 @@ def fork(parent, at, name=None, params=None, url=None, token=None, store=None):
     ``StrataError`` naming the run and step when the fork is refused (e.g. a step beyond the
     parent's last step)."""
     import json as _json
-    import urllib.error
     import urllib.parse
-    import urllib.request
+
+    from . import _api
 
     if isinstance(at, bool) or not isinstance(at, int):
         raise TypeError("at must be an integer step")
-    url = url if url is not None else os.environ.get("STRATA_URL") or None
+    url = _api.server_url(url)
     if url:
         body = {"at": at}
         if name is not None:
             body["name"] = name
         if params:
             body["params"] = dict(params)
-        req = urllib.request.Request(
-            url.rstrip("/") + "/api/runs/" + urllib.parse.quote(str(parent), safe="") + "/fork",
-            data=_json.dumps(body).encode(), method="POST")
-        req.add_header("Content-Type", "application/json")
-        token = token if token is not None else os.environ.get("STRATA_TOKEN")
-        if token:
-            req.add_header("Authorization", "Bearer " + token)
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return _json.loads(resp.read())
-        except urllib.error.HTTPError as e:
-            raise StrataError("fork of %r at step %d refused: %s" % (parent, at, e.read().decode(errors="replace"))) from None
+        path = "/api/runs/" + urllib.parse.quote(str(parent), safe="") + "/fork"
+        return _api.request("POST", url, path, body, token, what="fork of %r at step %d refused" % (parent, at))
     binary = os.environ.get("STRATA_BIN") or shutil.which("strata")
     if not binary:
         raise StrataError("no server (STRATA_URL is not set) and no `strata` binary (set STRATA_BIN or put strata on PATH)")

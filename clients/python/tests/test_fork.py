@@ -20,3 +20,15 @@ def test_fork_through_local_binary(strata_bin, tmp_path, monkeypatch):
     out = subprocess.run([strata_bin, "curve", "child", "loss", "--buckets", "1", "--json", "--store", store],
                          check=True, capture_output=True, text=True).stdout
     assert '"count": 5' in out  # steps 0..4 inherited, none of its own yet
+
+
+def test_fork_through_server(server, monkeypatch):
+    monkeypatch.setenv("STRATA_URL", server.url)
+    run = sm.init(name="base", capture=False)
+    for s in range(10):
+        run.log({"loss": float(s)}, step=s)
+    run.finish()
+    with pytest.raises(sm.StrataError, match="refused: .*9"):
+        sm.fork("base", 10)
+    made = sm.fork("base", 4, name="child")
+    assert made["name"] == "child" and made["fork_step"] == 4 and made["parent"] == server.get("/api/runs/base")["id"]

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Cost of alert rules on server ingest (issue 15 target: at most 5 %).
+
+Each trial starts `strata serve` (Tests/python/serve.py) on a fresh temporary store, logs one
+priming batch (so the metrics exist), then either adds `--rules` alert rules on the ingested metrics
+(one per metric round-robin over the conditions `above`, `below`, `nonfinite`, `no_improvement`,
+chosen so that none fires: the cost measured is evaluation, not event writing) or none, waits for
+the server's one-second rule reload (both modes wait the same), and times `--batches` POSTs of
+NDJSON batches of `--records` records x `--metrics` metrics to /api/ingest over one connection.
+Modes alternate (none, rules, none, rules, ...) for `--trials` trials each; it prints each trial's
+points/s and the medians and their ratio.
+
+    python3 clients/python/bench/alerts_overhead.py --bin .build/release/strata
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "Tests", "python"))
+import serve  # noqa: E402
+
+
+def batch(run, first_step, records, metrics):
+    lines = []
+    for s in range(first_step, first_step + records):
+        lines.append(json.dumps({"run": run, "step": s, "metrics": {"m%d" % k: 1.0 + ((s * 7 + k) % 97) / 97.0 for k in range(metrics)}}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def post_json(url, path, obj):
+    req = urllib.request.Request(url + path, data=json.dumps(obj).encode(), method="POST")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def rules_for(n, metrics):
+    """`n` rules on the run's metrics that never fire on values in [1, 2)."""
+    conds = [{"above": 1e12}, {"below": -1e12}, {"nonfinite": True}, {"no_improvement": 1 << 40, "mode": "max"}]
+    return [dict({"run": "bench", "metric": "m%d" % (i % metrics)}, **conds[i % len(conds)]) for i in range(n)]
+
+
+def trial(binary, with_rules, args, bodies):
+    d = tempfile.mkdtemp(prefix="strata-alerts-bench-")
+    try:
+        srv = serve.Serve(os.path.join(d, "store"), os.path.join(d, "serve.log"), binary)
+        try:
+            post_json_nd(srv, batch("bench", -args.records, args.records, args.metrics))
+            if with_rules:
+                for r in rules_for(args.rules, args.metrics):
+                    post_json(srv.url, "/api/alerts/rules", r)
+            time.sleep(2.5)  # the server re-reads rules every second
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
+            points = 0
+            t0 = time.perf_counter()
+            for body in bodies:
+                conn.request("POST", "/api/ingest", body=body, headers={"Content-Type": "application/x-ndjson"})
+                r = conn.getresponse()
+                reply = r.read()
+                if r.status != 200:
+                    sys.exit("ingest failed: %d %s" % (r.status, reply[:300]))
+                points += json.loads(reply)["points"]
+            elapsed = time.perf_counter() - t0
+            conn.close()
+            if with_rules:
+                with urllib.request.urlopen(srv.url + "/api/alerts/events", timeout=60) as r:
+                    fired = len(json.loads(r.read())["events"])
+                if fired:
+                    sys.exit("a rule fired (%d events): the benchmark must measure evaluation only" % fired)
+            return points / elapsed
+        finally:
+            srv.stop()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def post_json_nd(srv, body):
+    req = urllib.request.Request(srv.url + "/api/ingest", data=body, method="POST")
+    req.add_header("Content-Type", "application/x-ndjson")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        r.read()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=None, help="the strata binary (default $STRATA_BIN, else .build/debug/strata)")
+    ap.add_argument("--trials", type=int, default=5, help="trials per mode (alternating)")
+    ap.add_argument("--rules", type=int, default=12)
+    ap.add_argument("--metrics", type=int, default=10)
+    ap.add_argument("--records", type=int, default=1000, help="records per batch")
+    ap.add_argument("--batches", type=int, default=40)
+    args = ap.parse_args()
+    binary = args.bin or serve.binary()
+    bodies = [batch("bench", i * args.records, args.records, args.metrics) for i in range(args.batches)]
+    rates = {False: [], True: []}
+    for i in range(args.trials):
+        for mode in (False, True):
+            r = trial(binary, mode, args, bodies)
+            rates[mode].append(r)
+            print("trial %d %-8s %12.0f points/s" % (i + 1, "rules" if mode else "no-rules", r), flush=True)
+    a, b = statistics.median(rates[False]), statistics.median(rates[True])
+    print("median no rules: %.0f points/s; with %d rules: %.0f points/s; ratio %.3f (%+.1f %%)" % (a, args.rules, b, b / a, (b / a - 1) * 100))
+
+
+if __name__ == "__main__":
+    main()

@@ -448,9 +448,11 @@ final class SegmentSeries {
         case .packed(let n, let s, let v, let t, let ordinal):
             if let e = segment.storedPackedSummary(ordinal) {
                 // Stored statistics (version 3): the columns are decoded only when read.
-                parsed = [ChunkEntry(
-                    stats: e.stats, minTime: e.minTime, maxTime: e.maxTime, linearSteps: e.linearSteps, steps: s, values: v, times: t,
-                    tier: Segment.noTier)]
+                parsed = [
+                    ChunkEntry(
+                        stats: e.stats, minTime: e.minTime, maxTime: e.maxTime, linearSteps: e.linearSteps, steps: s, values: v, times: t,
+                        tier: Segment.noTier)
+                ]
             } else {
                 parsed = [try segment.packedEntry(self, count: n, steps: s, values: v, times: t)]
             }
@@ -809,7 +811,8 @@ final class Segment {
             guard case .packed(let n, let st, let v, let t, let ordinal) = s.layout, let stored = storedPackedSummary(ordinal) else { continue }
             do throws(StrataError) {
                 let derived = try packedEntry(s, count: n, steps: st, values: v, times: t)
-                let d = PackedSummaries.Entry(stats: derived.stats, minTime: derived.minTime, maxTime: derived.maxTime, linearSteps: derived.linearSteps)
+                let d = PackedSummaries.Entry(
+                    stats: derived.stats, minTime: derived.minTime, maxTime: derived.maxTime, linearSteps: derived.linearSteps)
                 if d != stored {
                     problems.append("stored statistics of packed series \(s.key.canonical) of run \(s.key.run) do not match its points")
                 }

@@ -1,56 +1,3 @@
-/// The coarse tier of one series in one segment: a pyramid of statistics over groups of chunks,
-/// so that a curve or a window touches O(buckets · fan-out · levels) entries and decodes only the
-/// blocks its bucket edges cut, whatever the length of the series (issue 17).
-///
-/// Level 0 holds one entry per chunk (the chunk header's statistics), level k + 1 one entry per
-/// group of `fanOut` consecutive entries of level k, up to a top level of at most `fanOut`
-/// entries. Ranks are relative to the part: point j of chunk i has rank `i << 12 | j`, the rank
-/// `StoreReader` gives it inside the part (the part's order is added above bit 36 when merged).
-///
-/// Entries combine by `Aggregate.merge`, so a group's statistics are exactly those of its points;
-/// chunks of a part may overlap in steps (out-of-order logging): a group whose step span lies in
-/// one bucket is still wholly in that bucket, and one that does not is opened, so answers stay
-/// exact and only the cost grows with the overlap.
-struct CoarseTier: Sendable {
-    /// Entries of a level per entry of the level above.
-    static let fanOut = 8
-    /// `levels[0]`: per chunk; `levels.last`: at most `fanOut` entries.
-    let levels: [[Aggregate]]
-
-    /// Built from the chunk statistics of the part (in chunk-table order).
-    init(chunkStats: [Aggregate]) {
-        var level = chunkStats
-        for i in level.indices {
-            level[i].firstRank = UInt64(i) << 12
-            level[i].lastRank = UInt64(i) << 12 + UInt64(max(0, level[i].count - 1))
-        }
-        var levels = [level]
-        while level.count > CoarseTier.fanOut {
-            var next: [Aggregate] = []
-            next.reserveCapacity((level.count + CoarseTier.fanOut - 1) / CoarseTier.fanOut)
-            var g = 0
-            while g < level.count {
-                var a = Aggregate()
-                for k in g..<min(g + CoarseTier.fanOut, level.count) { a.merge(level[k]) }
-                next.append(a)
-                g += CoarseTier.fanOut
-            }
-            levels.append(next)
-            level = next
-        }
-        self.levels = levels
-    }
-
-    /// Largest step of the part (`Int64.min` when it has no point).
-    var lastStep: Int64 { levels.last!.reduce(Int64.min) { max($0, $1.lastStep) } }
-
-    /// Entries of level `level - 1` under entry `i` of `level`.
-    @inline(__always) func children(_ level: Int, _ i: Int) -> Range<Int> {
-        let c0 = i * CoarseTier.fanOut
-        return c0..<min(c0 + CoarseTier.fanOut, levels[level - 1].count)
-    }
-}
-
 /// A series as curves and windows see it: its segment parts with their coarse tiers, and the
 /// chunks that have none (log tails, parts cut by a rewind), queried one by one.
 struct CoarseSeries {
@@ -211,5 +158,56 @@ struct BucketFinder {
     @inline(__always) func holds(_ b: Int, _ x: Int64) -> Bool {
         let k = b - first + 1
         return k == starts.count || x < starts[k]
+    }
+}
+
+extension StoreReader {
+    /// A series' segment parts with their coarse tiers, and its other chunks (log tails, and the
+    /// parts a rewind cuts, trimmed as `chunks(_:)` trims them). Same points, same arrival ranks
+    /// as `chunks(_:)`.
+    func coarseSeries(_ key: SeriesKey) throws(StrataError) -> CoarseSeries {
+        var out = CoarseSeries()
+        var order: UInt64 = 0
+        let rw = rewinds(key.run)
+        for part in segmentSeries(key) {
+            defer { order += 1 }
+            let entries = try part.chunks()
+            let tier = try part.tier()
+            let limit = RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch)
+            if tier.lastStep <= limit {
+                out.parts.append(CoarseSeries.Part(segment: part.segment, entries: entries, tier: tier, order: order))
+                continue
+            }
+            let handles = entries.indices.map { ChunkHandle(segment: part.segment, entry: entries[$0], rankBase: order << 36 | UInt64($0) << 12) }
+            out.loose += try RewindVisibility.trim(handles, to: limit)
+        }
+        out.loose += try tailChunks(key, firstOrder: order)
+        return out
+    }
+}
+
+/// What a step curve or window aggregate of one series reads: its coarse tiers when the read is
+/// the run's own series whole (every unforked run, and any run read with ``Lineage/own``), else the
+/// chunks of each part of its lineage clipped to the part's steps (see `lineagePartsLocked`).
+enum StepSeries {
+    case coarse(CoarseSeries)
+    case clipped(SeriesQuery)
+
+    mutating func curve(_ buckets: Buckets, from first: Int = 0) throws(StrataError) -> [CurveRow] {
+        switch self {
+        case .coarse(var s):
+            defer { self = .coarse(s) }
+            return try s.curve(buckets, from: first)
+        case .clipped(let q): return try q.curve(buckets, from: first)
+        }
+    }
+
+    mutating func aggregate(_ interval: SeriesQuery.StepInterval) throws(StrataError) -> Aggregate {
+        switch self {
+        case .coarse(var s):
+            defer { self = .coarse(s) }
+            return try s.aggregate(interval)
+        case .clipped(let q): return try q.aggregate(interval)
+        }
     }
 }

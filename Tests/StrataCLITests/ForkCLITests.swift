@@ -48,7 +48,7 @@ struct ForkCLITests {
         #expect(try strata(["fork", "base", "--at", "5", "--name", "child"], store: store).code == 0)
         for s in 6..<9 { #expect(try strata(["log", "child", "--step", "\(s)", "loss=\(Double(s))"], store: store).code == 0) }
         func childCount(_ extra: [String]) throws -> String {
-            let r = try strata(["runs", "--where", "name = \"child\"", "--columns", "name,loss.count,loss.min"] + extra, store: store)
+            let r = try strata(["runs", "--where", "name == \"child\"", "--columns", "name,loss.count,loss.min"] + extra, store: store)
             #expect(r.code == 0, "\(r.err)")
             return r.out
         }
@@ -57,7 +57,7 @@ struct ForkCLITests {
         #expect(full.contains(" 9") && full.contains(" 0"), "\(full)")  // 0...5 of base, 6...8 its own; min 0
         #expect(own.contains(" 3") && own.contains(" 6") && !own.contains(" 9"), "\(own)")  // 6...8 only; min 6
         // A filter on a metric sees the chosen lineage too.
-        let filtered = try strata(["runs", "--where", "loss.count = 3", "--columns", "name", "--lineage", "own"], store: store)
+        let filtered = try strata(["runs", "--where", "metric(\"loss\").count == 3", "--columns", "name", "--lineage", "own"], store: store)
         #expect(filtered.code == 0 && filtered.out.contains("child") && !filtered.out.contains("base"), "\(filtered.out)\(filtered.err)")
         let bad = try strata(["runs", "--lineage", "mine"], store: store)
         #expect(bad.code == 2 && bad.err.contains("--lineage"), "\(bad.err)")

@@ -88,7 +88,7 @@ import Testing
                 #expect((points["points"] as! [[Any]]).count == n, "points\(mode)")
                 let quantiles = try await get("/api/quantiles?run=child&metric=loss&q=0.5&exact=1\(mode)")
                 #expect(quantiles["count"] as? Int == n, "quantiles\(mode)")
-                let summary = try await get("/api/summary?where=name%3D%22child%22\(mode)")
+                let summary = try await get("/api/summary?where=name%3D%3D%22child%22\(mode)")
                 let runs = summary["runs"] as! [[String: Any]]
                 let loss = (runs.first?["metrics"] as? [String: Any])?["loss"] as? [String: Any]
                 #expect(runs.count == 1 && loss?["count"] as? Int == n, "summary\(mode)")

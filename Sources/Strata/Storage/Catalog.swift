@@ -180,7 +180,7 @@ final class Catalog {
         if let info = overlay[id] { return ForkLink(parent: info.parent, forkStep: info.forkStep, rewinds: info.rewinds) }
         guard let base, let i = base.index(of: id) else { return nil }
         if rewindsOnly { return ForkLink(parent: nil, forkStep: nil, rewinds: rewinds(of: id)) }
-        return reading { () throws(StrataError) in try base.forkLink(at: i) } ?? nil
+        return reading { () throws(StrataError) in try base.forkLink(at: i) }
     }
 
     /// Number of runs (deleted runs not counted).

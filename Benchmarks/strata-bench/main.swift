@@ -7,6 +7,7 @@
 //   swift run -c release strata-bench --compare LONG_STORE SWEEP_STORE [--repeat N]   (issue 16: hist, p99, compare)
 //   swift run -c release strata-bench --scaling OUT.json [--scales 200000,2000000,…]   (issue 17: curve cost against run length)
 //   swift run -c release strata-bench --billion DIR [--metrics 200] [--steps 5000000] [--out OUT.json]   (issue 17)
+//   swift run -c release strata-bench --forks DIR [--repeat 9]   (issue 15: curve through a 3-level fork, ForkBench.swift)
 //
 // Each ingest runs in a fresh child process (this executable with --child) so its peak memory is
 // its own; figures are medians over --repeat runs (default 3).
@@ -55,6 +56,7 @@ func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
 // strata-bench --scaling OUT.json / --billion DIR (issue 17, Scaling.swift) and their children.
 _ = Scaling.main()
+_ = ForkBench.main()
 
 if CommandLine.arguments.count >= 6 && CommandLine.arguments[1] == "--profile" {
     // strata-bench --profile Qn LONG SWEEP N: answers Qn N times in one process (for perf).

@@ -281,9 +281,11 @@ final class API: Sendable {
     }
 
     func summary(_ request: Request) async throws -> Response {
-        let filter = try Query(request).filter()
+        let q = Query(request)
+        let filter = try q.filter()
+        let lineage = try API.lineageOption(q)
         let store = self.store
-        return try await jsonBlocking { API.runList(try store.summary(where: filter)) }
+        return try await jsonBlocking { API.runList(try store.summary(where: filter, lineage: lineage)) }
     }
 
     // MARK: cross-run
@@ -308,12 +310,15 @@ final class API: Sendable {
         }
         let filter = try q.filter()
         let limit = try q.int("limit", default: 10, range: 1...1_000_000)
+        let lineage = try API.lineageOption(q)
         let store = self.store
         let ascending = asc
         return try await jsonBlocking {
             let rows =
-                try byQuantile.map { try store.rank(metric, quantile: $0, ascending: ascending ?? true, where: filter, limit: limit) }
-                ?? store.rank(metric, by: by, ascending: ascending, where: filter, limit: limit)
+                try byQuantile.map {
+                    try store.rank(metric, quantile: $0, ascending: ascending ?? true, where: filter, limit: limit, lineage: lineage)
+                }
+                ?? store.rank(metric, by: by, ascending: ascending, where: filter, limit: limit, lineage: lineage)
             var o = JSONOut(capacity: 256 * rows.count)
             o.beginObject()
             o.field("metric", metric)
@@ -348,6 +353,7 @@ final class API: Sendable {
         if let w = givenWidth, w <= 0 { throw APIError.bad("width must be a positive integer, got \(w)", field: "width") }
         let buckets = try q.int("buckets", default: 200, range: 1...Buckets.maxCount)
         let levels = try q.quantiles()
+        let lineage = try API.lineageOption(q)
         let store = self.store
         return try await jsonBlocking {
             // A group or metric that no run has is a typo, not one group "(none)" or no rows.
@@ -369,7 +375,7 @@ final class API: Sendable {
                 // Automatic: about `buckets` buckets over the step span of the matching runs.
                 var lo = Int64.max, hi = Int64.min
                 // Without a filter the runs read for the checks above are the matching runs.
-                for r in try (filter == nil ? runs : store.summary(where: filter)) {
+                for r in try (filter == nil ? runs : store.summary(where: filter, lineage: lineage)) {
                     if let s = r.metrics[metric] { lo = min(lo, s.firstStep); hi = max(hi, s.lastStep) }
                 }
                 if lo <= hi {
@@ -379,7 +385,7 @@ final class API: Sendable {
                     width = w >= UInt64(Int64.max) ? Int64.max : Int64(w) + 1
                 }
             }
-            let rows = try store.band(metric, groupBy: groupParam, bucketWidth: width, where: filter, quantiles: levels)
+            let rows = try store.band(metric, groupBy: groupParam, bucketWidth: width, where: filter, quantiles: levels, lineage: lineage)
             var o = JSONOut(capacity: 128 * rows.count)
             o.beginObject()
             o.field("metric", metric)

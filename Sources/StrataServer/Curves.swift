@@ -210,6 +210,7 @@ extension API {
         if let f = from, let l = toLast, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }
+        let lineage = try API.lineageOption(q)
         let store = self.store
         // Resolve everything that can fail before the 200 status is sent.
         let (runId, lo, last, count): (RunID, Int64, Int64, Int) = try await blocking {
@@ -218,7 +219,7 @@ extension API {
             do { key = try SeriesKey(run: info.id, metric: metric, labels: labels) } catch {
                 throw APIError.bad("\(error)", field: labels.isEmpty ? "metric" : "labels")
             }
-            let (s, _) = try API.seriesInfo(store, run: info.id, key: key)
+            let (s, _) = try API.seriesInfo(store, run: info.id, key: key, lineage: lineage)
             let lo = max(from ?? s.firstStep, s.firstStep)
             let last = min(toLast ?? s.lastStep, s.lastStep)
             return (info.id, lo, last, s.count)
@@ -245,7 +246,7 @@ extension API {
                 let range = a...b
                 let lead = !first
                 let chunk: [UInt8] = try await blocking {
-                    let d = try store.read(runId, metric, labels: labels, steps: range, times: true)
+                    let d = try store.read(runId, metric, labels: labels, steps: range, times: true, lineage: lineage)
                     var o = JSONOut(capacity: d.count * 40)
                     for i in 0..<d.count {
                         if lead || i > 0 { o.bytes.append(UInt8(ascii: ",")) }
@@ -286,6 +287,7 @@ extension API {
         if let f = from, let l = last, f > l {
             throw APIError.bad("from (\(f)) must be less than to (\(Buckets.exclusiveText(l))): the range is [from, to)", field: "to")
         }
+        let lineage = try API.lineageOption(q)
         let store = self.store
         return try await jsonBlocking {
             let info = try store.run(runText)
@@ -293,9 +295,9 @@ extension API {
             do { key = try SeriesKey(run: info.id, metric: metric, labels: labels) } catch {
                 throw APIError.bad("\(error)", field: labels.isEmpty ? "metric" : "labels")
             }
-            _ = try API.seriesInfo(store, run: info.id, key: key)
+            _ = try API.seriesInfo(store, run: info.id, key: key, lineage: lineage)
             let steps: ClosedRange<Int64>? = from == nil && last == nil ? nil : (from ?? .min)...(last ?? .max)
-            let r = try store.quantiles(info.id, metric, labels: labels, steps: steps, levels: levels, exact: exact)
+            let r = try store.quantiles(info.id, metric, labels: labels, steps: steps, levels: levels, exact: exact, lineage: lineage)
             var o = JSONOut(capacity: 256)
             o.beginObject()
             o.field("run", info.id.text)

@@ -105,6 +105,8 @@ struct Runs: ParsableCommand {
     @Option(parsing: .unconditional, help: "At most N runs.") var limit: Int?
     @Option(help: "Comma-separated column keys.") var columns: String?
     @Flag(help: "JSON output (one array; NaN and Infinity as bare tokens).") var json = false
+    @Option(help: "Metric columns, sorts and filters of a forked run: full (through its ancestors; the default) or own.")
+    var lineage: Lineage = .full
 
     func run() throws {
         let store = try global.openForReading()
@@ -112,11 +114,14 @@ struct Runs: ParsableCommand {
         if let limit, limit < 1 { throw CLIError("--limit must be a positive integer, got \(limit)", exitCode: 2) }
         // The first page of an unfiltered, unsorted listing reads only its runs.
         let firstPage = filter == nil && sort == nil && limit != nil
-        var rows = try firstPage ? store.runs(limit: limit!).map { RunRow(info: $0, store: store) } : Lib.runs(store, where: filter)
+        var rows =
+            try firstPage
+            ? store.runs(limit: limit!).map { RunRow(info: $0, store: store, lineage: lineage) }
+            : Lib.runs(store, where: filter, lineage: lineage)
         var everyRun: [RunRow]?
         let allRows = { () throws -> [RunRow] in
             if let everyRun { return everyRun }
-            let all = filter == nil && !firstPage ? rows : try Lib.runs(store, where: nil)
+            let all = filter == nil && !firstPage ? rows : try Lib.runs(store, where: nil, lineage: lineage)
             everyRun = all
             return all
         }

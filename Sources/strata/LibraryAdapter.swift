@@ -4,14 +4,14 @@ import StrataInterop
 /// Thin wrappers that turn library calls into CLI text and errors.
 enum Lib {
     /// Runs matching a filter expression (the library's language, docs/FILTERS.md), oldest first.
-    static func runs(_ store: Store, where expression: String?) throws -> [RunRow] {
+    static func runs(_ store: Store, where expression: String?, lineage: Lineage = .full) throws -> [RunRow] {
         var filter: Strata.Filter?
         if let expression, !expression.trimmingCharactersSpaces().isEmpty {
             do { filter = try Strata.Filter(expression) } catch {
                 throw CLIError("--where: \(error.description)", exitCode: 2)
             }
         }
-        return try store.runs(where: filter).map { RunRow(info: $0, store: store) }
+        return try store.runs(where: filter, lineage: lineage).map { RunRow(info: $0, store: store, lineage: lineage) }
     }
 
     static func compact(_ store: Store) throws -> String {
@@ -33,24 +33,29 @@ enum Lib {
 final class RunRow {
     let info: RunInfo
     let store: Store
+    /// For a forked run: whether its series cover its ancestors' points (full) or its own.
+    let lineage: Lineage
     private var _series: [Store.SeriesInfo]?
 
-    init(info: RunInfo, store: Store) {
+    init(info: RunInfo, store: Store, lineage: Lineage = .full) {
         self.info = info
         self.store = store
+        self.lineage = lineage
     }
 
     /// Loads the series of every row in one library call (a sort or column on a metric reads
     /// them all; one call per row would look for new store files once per row).
     static func loadSeries(_ rows: [RunRow], store: Store) {
         let missing = rows.filter { $0._series == nil }
-        guard missing.count > 1, let all = try? store.series(ofRuns: missing.map(\.info.id)) else { return }
+        guard missing.count > 1, let lineage = missing.first?.lineage,
+            let all = try? store.series(ofRuns: missing.map(\.info.id), lineage: lineage)
+        else { return }
         for r in missing { r._series = (all[r.info.id] ?? []).sorted { $0.key.canonical < $1.key.canonical } }
     }
 
     var series: [Store.SeriesInfo] {
         if let s = _series { return s }
-        let s = ((try? store.series(of: info.id)) ?? []).sorted { $0.key.canonical < $1.key.canonical }
+        let s = ((try? store.series(of: info.id, lineage: lineage)) ?? []).sorted { $0.key.canonical < $1.key.canonical }
         _series = s
         return s
     }
@@ -86,7 +91,7 @@ final class RunRow {
             guard
                 let v = try? store.quantiles(
                     info.id, s.key.metric, labels: Dictionary(s.key.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                    levels: [Quantile.parseName(String(q))!]
+                    levels: [Quantile.parseName(String(q))!], lineage: lineage
                 ).values[0]
             else { return nil }
             return .number(v, display: short(v))
@@ -94,7 +99,8 @@ final class RunRow {
             // mean, std, first, min_step, max_step: from the library's statistics of the series.
             guard
                 let stats = try? store.aggregate(
-                    info.id, s.key.metric, labels: Dictionary(s.key.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
+                    info.id, s.key.metric, labels: Dictionary(s.key.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                    lineage: lineage)
             else { return nil }
             return stats.value(named: String(agg)).map(ColumnValue.param)
         }

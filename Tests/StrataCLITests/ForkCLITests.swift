@@ -38,4 +38,28 @@ struct ForkCLITests {
         let base = try strata(["curve", "base", "loss", "--buckets", "1", "--json"], store: store)
         #expect(sumCounts(base.out) == 10)
     }
+
+    /// `runs --lineage full|own`: metric columns, filters and sorts of a fork through its
+    /// ancestors or over its own points; a bad value is refused naming the option.
+    @Test func runsLineageOption() throws {
+        let dir = Scratch()
+        let store = dir.sub("store")
+        for s in 0..<10 { #expect(try strata(["log", "base", "--create", "--step", "\(s)", "loss=\(Double(s))"], store: store).code == 0) }
+        #expect(try strata(["fork", "base", "--at", "5", "--name", "child"], store: store).code == 0)
+        for s in 6..<9 { #expect(try strata(["log", "child", "--step", "\(s)", "loss=\(Double(s))"], store: store).code == 0) }
+        func childCount(_ extra: [String]) throws -> String {
+            let r = try strata(["runs", "--where", "name == \"child\"", "--columns", "name,loss.count,loss.min"] + extra, store: store)
+            #expect(r.code == 0, "\(r.err)")
+            return r.out
+        }
+        let full = try childCount([]), fullExplicit = try childCount(["--lineage", "full"]), own = try childCount(["--lineage", "own"])
+        #expect(full == fullExplicit)
+        #expect(full.contains(" 9") && full.contains(" 0"), "\(full)")  // 0...5 of base, 6...8 its own; min 0
+        #expect(own.contains(" 3") && own.contains(" 6") && !own.contains(" 9"), "\(own)")  // 6...8 only; min 6
+        // A filter on a metric sees the chosen lineage too.
+        let filtered = try strata(["runs", "--where", "metric(\"loss\").count == 3", "--columns", "name", "--lineage", "own"], store: store)
+        #expect(filtered.code == 0 && filtered.out.contains("child") && !filtered.out.contains("base"), "\(filtered.out)\(filtered.err)")
+        let bad = try strata(["runs", "--lineage", "mine"], store: store)
+        #expect(bad.code == 2 && bad.err.contains("--lineage"), "\(bad.err)")
+    }
 }

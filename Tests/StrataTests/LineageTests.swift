@@ -199,6 +199,12 @@ struct LineageTests {
         #expect(Sys.kind(path + "/catalog.ckpt") == .file)
         store = try Store.open(at: path)
         #expect(store.catalog.base != nil)
+        // The cheap lookup lineage reads use agrees with the whole decoded record of every run.
+        for id in runs {
+            let link = store.lock.withLock { store.catalog.forkLink(of: id) }
+            let info = store.lock.withLock { store.catalog.info(id) }
+            #expect(link?.parent == info?.parent && link?.forkStep == info?.forkStep && link?.rewinds == info?.rewinds)
+        }
         let c = try store.run(runs[2].text)
         #expect(c.forkStep == 16_000 && c.parent == runs[1])
         // verify compares the checkpoint (fork steps included) with a replay of the whole log.

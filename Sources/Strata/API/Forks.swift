@@ -133,7 +133,7 @@ extension Store {
             guard seen.insert(cur).inserted else {
                 throw StrataError(.corrupt, "the lineage of run \(run.text) has a cycle at run \(cur.text)")
             }
-            guard let info = catalog.info(cur), let parent = info.parent, let forkStep = info.forkStep else {
+            guard let info = catalog.forkLink(of: cur), let parent = info.parent, let forkStep = info.forkStep else {
                 out.append(LineagePart(run: cur, window: .init(lo: .min, hi: upper)))
                 break
             }

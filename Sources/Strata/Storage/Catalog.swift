@@ -165,6 +165,24 @@ final class Catalog {
         return reading { () throws(StrataError) in try base.rewinds(at: i) } ?? []
     }
 
+    /// What a lineage read needs of a run: its parent, fork step and rewinds.
+    struct ForkLink {
+        var parent: RunID?
+        var forkStep: Int64?
+        var rewinds: [RunInfo.Rewind]
+    }
+
+    /// A run's parent, fork step and rewinds (cheaper than `info` on a checkpointed run); nil for
+    /// an unknown run.
+    func forkLink(of id: RunID) -> ForkLink? {
+        if let p = pending[id] { return ForkLink(parent: p.parent, forkStep: p.forkStep, rewinds: p.rewinds) }
+        if purgedIDs.contains(id) { return nil }
+        if let info = overlay[id] { return ForkLink(parent: info.parent, forkStep: info.forkStep, rewinds: info.rewinds) }
+        guard let base, let i = base.index(of: id) else { return nil }
+        if rewindsOnly { return ForkLink(parent: nil, forkStep: nil, rewinds: rewinds(of: id)) }
+        return reading { () throws(StrataError) in try base.forkLink(at: i) }
+    }
+
     /// Number of runs (deleted runs not counted).
     var count: Int {
         var n = base?.count ?? 0

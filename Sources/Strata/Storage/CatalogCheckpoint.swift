@@ -292,6 +292,22 @@ final class CatalogCheckpoint {
         w.varint(zigzag(step))
     }
 
+    /// Run `i`'s parent, fork step and rewinds, skipping its strings, pools and params (what every
+    /// full-lineage read needs per ancestor).
+    func forkLink(at i: Int) throws(StrataError) -> Catalog.ForkLink {
+        var r = ByteReader(try blob(i), path: path)
+        let flags = try r.u8("run flags")
+        let rewinds = flags & Self.hasRewinds != 0 ? try Self.readRewinds(&r) : []
+        guard flags & Self.hasParent != 0 else { return Catalog.ForkLink(parent: nil, forkStep: nil, rewinds: rewinds) }
+        _ = try r.varint("created")
+        if flags & Self.hasEnded != 0 { _ = try r.varint("ended") }
+        _ = try r.bytes(try r.length("run name length", max: 1 << 20), "run name")
+        for what in ["project", "owner", "tags", "metadata"] { _ = try poolRef(&r, what) }
+        let top = try r.u8("parent"), hi = try r.u64("parent"), lo = try r.u64("parent")
+        let parent = Self.unpack(top: top, hi: hi, lo: lo)
+        return Catalog.ForkLink(parent: parent, forkStep: try Self.readForkFields(&r, flags: flags), rewinds: rewinds)
+    }
+
     /// The fork step written by `writeForkFields` (nil without flag bit 6).
     static func readForkFields(_ r: inout ByteReader, flags: UInt8) throws(StrataError) -> Int64? {
         guard flags & hasForkStep != 0 else { return nil }

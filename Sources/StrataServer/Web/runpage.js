@@ -3,6 +3,28 @@
 // lineage (parent and children), every series with its summary, its alert events, and a panel per metric.
 const RunPage = {
   panels: [],
+  // The lineage rows from /api/runs/{id}'s `lineage` field: the parent (with the step the run was
+  // forked at), further ancestors nearest first, and the children (each with its fork step).
+  lineage(r, row) {
+    const lin = r.lineage || { ancestors: [], children: [] };
+    const link = (l, parent, cls) => {
+      const span = el("span", cls ? { class: cls } : {});
+      const a = el("a", { href: "?run=" + enc(l.id) }, span, l.name || l.id);
+      a.onclick = e => { e.preventDefault(); App.openRun(l.id); };
+      if (l.step != null) el("span", { class: "muted" }, span, parent ? " at step " + l.step + ", forked" : " (forked at step " + l.step + ")");
+      return span;
+    };
+    const ancestors = lin.ancestors || [];
+    if (!ancestors.length && r.parent) ancestors.push({ id: r.parent, name: (runInfo(r.parent) || {}).name || r.parent, step: r.fork_step });
+    if (ancestors.length) row("parent", "", link(ancestors[0], true));
+    if (ancestors.length > 1) {
+      const span = el("span");
+      ancestors.slice(1).forEach((l, i) => { if (i) el("span", {}, span, " ← "); span.appendChild(link(l, true)); });
+      row("lineage", "", span);
+    }
+    const kids = lin.children || [];
+    if (kids.length) { const span = el("span"); for (const k of kids) span.appendChild(link(k, false, "kid")); row("children", "", span); }
+  },
   async show(id) {
     const root = $("#runview");
     root.innerHTML = "";
@@ -26,9 +48,7 @@ const RunPage = {
     row("created", fmtDate(r.created) + " UTC");
     row("ended", r.ended ? fmtDate(r.ended) + " UTC" : "—");
     row("duration", dur ? fmtDuration(dur - r.created) + (r.ended ? "" : " (running)") : "—");
-    if (r.parent) { const a = el("a", { href: "?run=" + enc(r.parent) }, null, (runInfo(r.parent) || {}).name || r.parent); a.onclick = e => { e.preventDefault(); App.openRun(r.parent); }; row("parent", "", a); }
-    const kids = S.runs.filter(x => x.parent === r.id);
-    if (kids.length) { const span = el("span"); for (const k of kids) { const a = el("a", { href: "?run=" + enc(k.id), class: "kid" }, span, k.name); a.onclick = e => { e.preventDefault(); App.openRun(k.id); }; } row("children", "", span); }
+    this.lineage(r, row);
     const tags = el("span"); for (const t of r.tags || []) el("span", { class: "tag" }, tags, t); row("tags", "", tags);
     const kv = (title, obj) => {
       const keys = Object.keys(obj || {}).sort();

@@ -15,15 +15,18 @@ import Testing
         let app = StrataServer.buildApplication(store: t.store)
         try await app.test(.router) { client in
             let body = sampleBatch(runs: ["a", "b"], steps: 0..<10)
-            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok) }
-            try await client.execute(uri: "/api/runs/a/delete", method: .post, headers: jsonType, body: buffer("{}")) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/ingest?sync=1", method: .post, headers: jsonType, body: buffer(body)) { r in #expect(r.status == .ok)
+            }
+            try await client.execute(uri: "/api/runs/a/delete", method: .post, headers: jsonType, body: buffer("{}")) { r in #expect(r.status == .ok)
+            }
             try await client.execute(uri: "/api/runs", method: .get) { r in
                 let names = (try json(r.body)["runs"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
                 #expect(names == ["b"])
             }
             try await client.execute(uri: "/api/runs/a", method: .get) { r in #expect(r.status == .notFound) }
             try await client.execute(uri: "/api/curve?run=a&metric=train/loss", method: .get) { r in #expect(r.status == .notFound) }
-            try await client.execute(uri: "/api/runs/a/restore", method: .post, headers: jsonType, body: buffer("{}")) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/runs/a/restore", method: .post, headers: jsonType, body: buffer("{}")) { r in #expect(r.status == .ok)
+            }
             try await client.execute(uri: "/api/runs/a", method: .get) { r in #expect(r.status == .ok) }
             let artifact = #"{"name": "model", "uri": "s3://m", "digest": "\#(Self.digest)", "size": 5, "step": 9}"#
             try await client.execute(uri: "/api/runs/a/artifacts", method: .post, headers: jsonType, body: buffer(artifact)) { r in
@@ -39,7 +42,9 @@ import Testing
             }
             let deploy = #"{"artifact": "a:model", "environment": "prod", "at": 1000}"#
             try await client.execute(uri: "/api/deploy", method: .post, headers: jsonType, body: buffer(deploy)) { r in #expect(r.status == .ok) }
-            try await client.execute(uri: "/api/deploy", method: .post, headers: jsonType, body: buffer(#"{"artifact": "a:model", "environment": ""}"#)) { r in
+            try await client.execute(
+                uri: "/api/deploy", method: .post, headers: jsonType, body: buffer(#"{"artifact": "a:model", "environment": ""}"#)
+            ) { r in
                 #expect(r.status == .badRequest && String(buffer: r.body).contains("environment"))
             }
             try await client.execute(uri: "/api/deployments?env=prod&at=2000", method: .get) { r in
@@ -70,7 +75,7 @@ import Testing
             ("/api/runs/a/note", #"{"text": "n", "purpose": "yes"}"#, "purpose"),
             ("/api/runs/a/rename", #"{"name": 3}"#, "name"),
             ("/api/runs/a/delete", #"[1]"#, "body"),
-            ("/api/deploy", #"{"artifact": "a:m", "environment": "prod", "at": "soon"}"#, "at"),
+            ("/api/deploy", #"{"artifact": "a:m", "environment": "prod", "at": "soon"}"#, "at")
         ]
         try await app.test(.router) { client in
             for (uri, body, field) in cases {

@@ -91,7 +91,16 @@ extension API {
 
 /// The bodies of the management writes (docs/openapi.yaml).
 enum ManageBodies {
-    struct Empty: Decodable {}
+    /// A JSON object whose fields are ignored (not an array, a number or a string).
+    struct Empty: Decodable {
+        struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        init(from decoder: any Decoder) throws { _ = try decoder.container(keyedBy: AnyKey.self) }
+    }
     struct Rename: Decodable { var name: String }
     struct Move: Decodable { var project: String }
     struct Tags: Decodable {
@@ -120,7 +129,7 @@ enum ManageBodies {
     /// The field a decoding error is about.
     static func field(_ error: DecodingError) -> String? {
         switch error {
-        case .typeMismatch(_, let c), .valueNotFound(_, let c): return c.codingPath.first?.stringValue
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): return c.codingPath.first?.stringValue
         case .keyNotFound(let k, _): return k.stringValue
         default: return nil
         }

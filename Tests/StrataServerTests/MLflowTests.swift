@@ -165,7 +165,9 @@ import Testing
                 ) { (Int($0.status.code), (try? json($0.body)) ?? [:]) }
             }
             func stage() async throws -> (String?, Int) {
-                let (s, b) = try await post("runs/get", #"{"run_id":"\#(id)"}"#)
+                let (s, b) = try await client.execute(uri: prefix + "runs/get?run_id=" + id, method: .get) {
+                    (Int($0.status.code), (try? json($0.body)) ?? [:])
+                }
                 #expect(s == 200, "\(b)")
                 let r = b["run"] as? [String: Any]
                 let info = r?["info"] as? [String: Any]

@@ -7,43 +7,51 @@ import StrataInterop
 // Run management, artifacts and deployments over HTTP (issue 15; docs/API.md, "Run management").
 
 extension API {
-    /// The JSON object of a small write body (at most 1 MiB).
-    func jsonBody(_ request: Request) async throws -> [String: Any] {
+    /// The body of a management write (at most 1 MiB) decoded strictly: a field of the wrong
+    /// type is a 400 naming it, never silently taken as its default. An empty body is `{}`.
+    func manageBody<T: Decodable>(_ request: Request, _ type: T.Type, shape: String) async throws -> T {
         var request = request
         let body = try await request.collectBody(upTo: min(maxBodyBytes, 1 << 20))
-        let bytes = Array(buffer: body)
-        if bytes.isEmpty { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw APIError.bad("request body must be a JSON object", field: "body")
+        let bytes = body.readableBytes == 0 ? Data("{}".utf8) : Data(buffer: body)
+        do { return try JSONDecoder().decode(T.self, from: bytes) } catch {
+            let field = (error as? DecodingError).flatMap(ManageBodies.field) ?? "body"
+            throw APIError.bad("the body must be a JSON object \(shape) (bad field \"\(field)\")", field: field)
         }
-        return object
-    }
-
-    static func text(_ body: [String: Any], _ k: String) throws(APIError) -> String {
-        guard let v = body[k] as? String else { throw APIError.bad("field \"\(k)\" (a string) is missing", field: k) }
-        return v
     }
 
     /// POST /api/runs/{run}/{action}: delete, restore, rename, move, tags, note, artifacts.
     func manage(_ request: Request, run: String, action: String) async throws -> Response {
-        let body = try await jsonBody(request)
         let store = self.store
         let info: RunInfo
         switch action {
-        case "delete": info = try store.deleteRun(run)
-        case "restore": info = try store.restoreRun(run)
-        case "rename": info = try store.renameRun(run, to: try API.text(body, "name"))
-        case "move": info = try store.moveRun(run, toProject: try API.text(body, "project"))
-        case "tags": info = try store.tagRun(run, add: body["add"] as? [String] ?? [], remove: body["remove"] as? [String] ?? [])
-        case "note": info = try store.annotateRun(run, try API.text(body, "text"), purpose: body["purpose"] as? Bool ?? false)
+        case "delete":
+            _ = try await manageBody(request, ManageBodies.Empty.self, shape: "{}")
+            info = try store.deleteRun(run)
+        case "restore":
+            _ = try await manageBody(request, ManageBodies.Empty.self, shape: "{}")
+            info = try store.restoreRun(run)
+        case "rename": info = try store.renameRun(run, to: try await manageBody(request, ManageBodies.Rename.self, shape: #"{"name": "…"}"#).name)
+        case "move":
+            info = try store.moveRun(run, toProject: try await manageBody(request, ManageBodies.Move.self, shape: #"{"project": "…"}"#).project)
+        case "tags":
+            let b = try await manageBody(request, ManageBodies.Tags.self, shape: #"{"add": ["…"], "remove": ["…"]}"#)
+            info = try store.tagRun(run, add: b.add ?? [], remove: b.remove ?? [])
+        case "note":
+            let b = try await manageBody(request, ManageBodies.Note.self, shape: #"{"text": "…", "purpose": false}"#)
+            info = try store.annotateRun(run, b.text, purpose: b.purpose ?? false)
         case "artifacts":
-            guard let size = (body["size"] as? NSNumber)?.int64Value else {
-                throw APIError.bad("field \"size\" (an integer) is missing", field: "size")
+            let b = try await manageBody(
+                request, ManageBodies.LogArtifact.self,
+                shape: #"{"name", "uri", "digest": strings, "size": integer, "kind": string, "role": "output"|"input", "step": integer}"#)
+            let role: Artifact.Role
+            if let text = b.role {
+                guard let r = Artifact.Role(rawValue: text) else { throw APIError.bad("role must be \"output\" or \"input\"", field: "role") }
+                role = r
+            } else {
+                role = .output
             }
-            let role = (body["role"] as? String).flatMap(Artifact.Role.init(rawValue:)) ?? .output
             let a = try store.logArtifact(
-                run: run, name: try API.text(body, "name"), uri: try API.text(body, "uri"), digest: try API.text(body, "digest"), size: size,
-                kind: body["kind"] as? String ?? "model", role: role, step: (body["step"] as? NSNumber)?.int64Value)
+                run: run, name: b.name, uri: b.uri, digest: b.digest, size: b.size, kind: b.kind ?? "model", role: role, step: b.step)
             return jsonResponse(Array(ManageJSON.artifacts([a]).utf8))
         default: throw APIError(404, "no action \"\(action.prefix(40))\" on runs (delete, restore, rename, move, tags, note, artifacts)")
         }
@@ -62,9 +70,8 @@ extension API {
 
     /// POST /api/deploy {"artifact", "environment", "at"}
     func deploy(_ request: Request) async throws -> Response {
-        let body = try await jsonBody(request)
-        let d = try store.deploy(
-            artifact: try API.text(body, "artifact"), environment: try API.text(body, "environment"), at: (body["at"] as? NSNumber)?.int64Value)
+        let b = try await manageBody(request, ManageBodies.Deploy.self, shape: #"{"artifact": "…", "environment": "…", "at": integer}"#)
+        let d = try store.deploy(artifact: b.artifact, environment: b.environment, at: b.at)
         return jsonResponse(Array(ManageJSON.deployments([d]).utf8))
     }
 
@@ -79,6 +86,53 @@ extension API {
             list = try store.deployments(environment: q.string("env"), where: try q.filter())
         }
         return jsonResponse(Array(ManageJSON.deployments(list).utf8))
+    }
+}
+
+/// The bodies of the management writes (docs/openapi.yaml).
+enum ManageBodies {
+    /// A JSON object whose fields are ignored (not an array, a number or a string).
+    struct Empty: Decodable {
+        struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        init(from decoder: any Decoder) throws { _ = try decoder.container(keyedBy: AnyKey.self) }
+    }
+    struct Rename: Decodable { var name: String }
+    struct Move: Decodable { var project: String }
+    struct Tags: Decodable {
+        var add: [String]?
+        var remove: [String]?
+    }
+    struct Note: Decodable {
+        var text: String
+        var purpose: Bool?
+    }
+    struct LogArtifact: Decodable {
+        var name: String
+        var uri: String
+        var digest: String
+        var size: Int64
+        var kind: String?
+        var role: String?
+        var step: Int64?
+    }
+    struct Deploy: Decodable {
+        var artifact: String
+        var environment: String
+        var at: Int64?
+    }
+
+    /// The field a decoding error is about.
+    static func field(_ error: DecodingError) -> String? {
+        switch error {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): return c.codingPath.first?.stringValue
+        case .keyNotFound(let k, _): return k.stringValue
+        default: return nil
+        }
     }
 }
 

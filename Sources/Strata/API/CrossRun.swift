@@ -168,7 +168,7 @@ extension Store {
     ///   - limit: The most runs returned.
     ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: The best runs, best first (``RankedRun/step`` is nil).
-    /// - Throws: ``StrataError`` with code `.invalidArgument` for a quantile outside (0, 1); as ``rank(_:by:ascending:where:limit:)`` otherwise.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a quantile outside (0, 1); as ``rank(_:by:ascending:where:limit:lineage:)`` otherwise.
     public func rank(
         _ metric: String, quantile q: Double, ascending: Bool = true, where filter: Filter? = nil, limit: Int = 10, lineage: Lineage = .full
     ) throws(StrataError) -> [RankedRun] {
@@ -222,7 +222,7 @@ extension Store {
     ///   - levels: The quantiles, each strictly between 0 and 1 (none: as the plain band).
     ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: One row per group and non-empty bucket.
-    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive or a quantile outside (0, 1); as ``runs(where:)`` otherwise.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket width that is not positive or a quantile outside (0, 1); as ``runs(where:lineage:)`` otherwise.
     public func band(
         _ metric: String, groupBy param: String, bucketWidth: Int64, where filter: Filter? = nil, quantiles levels: [Double],
         lineage: Lineage = .full

@@ -234,7 +234,7 @@ extension Store {
     /// (docs/API.md, "Artifacts and deployments").
     ///
     /// - Parameters:
-    ///   - artifact: A digest or `RUN:NAME` (see ``artifact(_:)``).
+    ///   - reference: A digest or `RUN:NAME` (see ``artifact(_:)``).
     ///   - environment: Where it was deployed, such as `prod` (1–200 bytes).
     ///   - atMs: When, milliseconds since 1970 (now when nil).
     /// - Returns: The deployment recorded.

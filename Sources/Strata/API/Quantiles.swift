@@ -1,4 +1,4 @@
-/// Quantiles of a series over a step range: what ``Store/quantiles(_:_:labels:steps:levels:exact:)`` answers.
+/// Quantiles of a series over a step range: what ``Store/quantiles(_:_:labels:steps:levels:exact:lineage:)`` answers.
 public struct QuantileSummary: Sendable, Hashable {
     /// The relative error bound of a quantile answered from sketches: 1/101 + 2⁻³¹ (< 0.991 %).
     /// See docs/QUERIES.md, "Quantiles".
@@ -40,7 +40,7 @@ extension Store {
     /// - Returns: The quantiles.
     /// - Throws: ``StrataError``: `.invalidArgument` for a level outside (0, 1) or an exact query over
     ///   too many points, `.notFound` when no finite value of the series lies in `steps`, as
-    ///   ``aggregate(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
+    ///   ``aggregate(_:_:labels:steps:lineage:)-(_,_,_,Range<Int64>?,_)`` otherwise.
     public func quantiles(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>? = nil, levels: [Double], exact: Bool = false,
         lineage: Lineage = .full
@@ -56,7 +56,7 @@ extension Store {
         return QuantileSummary(levels: levels, values: values, exact: acc.isExact, count: acc.count)
     }
 
-    /// A step curve (as ``curve(_:_:labels:steps:buckets:since:)``) whose buckets also carry the
+    /// A step curve (as ``curve(_:_:labels:steps:buckets:since:lineage:)``) whose buckets also carry the
     /// quantiles `levels` of their values (``CurveBucket/quantiles``): a chunk that falls wholly
     /// inside one bucket is answered by its sketch (unless `exact`), other points are read.
     ///
@@ -68,7 +68,7 @@ extension Store {
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
     ///   - levels: The quantiles, each strictly between 0 and 1 (at most 100).
     ///   - exact: Read every point (exact order statistics; at most 20,000,000 points).
-    ///   - since: As for ``curve(_:_:labels:steps:buckets:since:)``.
+    ///   - since: As for ``curve(_:_:labels:steps:buckets:since:lineage:)``.
     ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The non-empty buckets, in order.
     /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count or level out of range; as the curve otherwise.

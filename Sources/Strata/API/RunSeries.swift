@@ -1,6 +1,6 @@
 extension Store {
     /// The series of several runs with their summaries, in one pass over the store: what a table
-    /// of many runs sorted by a metric reads (one ``series(of:)`` call per run would look for new
+    /// of many runs sorted by a metric reads (one ``series(of:lineage:)`` call per run would look for new
     /// files once per run).
     ///
     /// - Parameters:

@@ -95,6 +95,7 @@ extension Store {
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The half-open step range (every step when nil).
     ///   - times: Whether to decode wall times.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The points as columns.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func read(
@@ -160,8 +161,9 @@ extension Store {
     ///   - x: The x-axis.
     ///   - range: The half-open interval of x.
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The non-empty buckets, in order.
-    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:lineage:)-(_,_,_,Range<Int64>?,_)`` otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: Range<Int64>, buckets: Int, lineage: Lineage = .full
     ) throws(StrataError) -> [CurveBucket] {
@@ -185,12 +187,13 @@ extension Store {
     ///   - x: The x-axis.
     ///   - range: The closed interval of x.
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
-    ///   - origin: The time that relative x counts from (`.relative` only; the run's first time, ``relativeOrigin(of:)``, when nil).
+    ///   - origin: The time that relative x counts from (`.relative` only; the run's first time, ``relativeOrigin(of:lineage:)``, when nil).
     ///   - since: When given, only the buckets whose range ends at or after `since` are computed and
     ///     returned (the same buckets, with the same numbers, as in the whole curve): a live view
     ///     that has the curve up to `since` fetches only what can have changed.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The non-empty buckets, in order.
-    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:lineage:)-(_,_,_,Range<Int64>?,_)`` otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, range: ClosedRange<Int64>, buckets: Int,
         origin: Int64? = nil, since: Int64? = nil, lineage: Lineage = .full
@@ -214,7 +217,9 @@ extension Store {
     /// The wall time (ms) that is 0 on the `.relative` axis: the smallest time of any point of
     /// any series of the run (rewound points left out); nil when the run has no point.
     ///
-    /// - Parameter run: The run's identifier.
+    /// - Parameters:
+    ///   - run: The run's identifier.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The run's first time, milliseconds since 1970, or nil.
     /// - Throws: ``StrataError``: `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func relativeOrigin(of run: RunID, lineage: Lineage = .full) throws(StrataError) -> Int64? {
@@ -242,6 +247,7 @@ extension Store {
     ///   - metric: The metric name, such as `train/loss`.
     ///   - labels: The series' context labels (none by default).
     ///   - x: The x-axis.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The smallest and largest x of the series' points, or nil.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func curveRange(_ run: RunID, _ metric: String, labels: [String: String] = [:], x: XAxis, lineage: Lineage = .full) throws(StrataError)
@@ -350,8 +356,9 @@ extension Store {
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The half-open step range.
     ///   - buckets: The number of buckets (1 to ``Buckets/maxCount``).
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The non-empty buckets, in order.
-    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:lineage:)-(_,_,_,Range<Int64>?,_)`` otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: Range<Int64>, buckets: Int, lineage: Lineage = .full
     ) throws(StrataError) -> [CurveBucket] {
@@ -374,7 +381,7 @@ extension Store {
     ///     buckets as in the whole curve; cost grows with them only).
     ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The non-empty buckets, in order.
-    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:)-(_,_,_,Range<Int64>?)`` otherwise.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a bucket count out of range; as ``points(_:_:labels:steps:lineage:)-(_,_,_,Range<Int64>?,_)`` otherwise.
     public func curve(
         _ run: RunID, _ metric: String, labels: [String: String] = [:], steps: ClosedRange<Int64>, buckets: Int, since: Int64? = nil,
         lineage: Lineage = .full
@@ -413,6 +420,7 @@ extension Store {
     ///   - labels: The series' context labels (none by default).
     ///   - steps: The closed step interval.
     ///   - times: Whether to decode wall times.
+    ///   - lineage: For a forked run, its full lineage (default) or its own points only (``Lineage``).
     /// - Returns: The points as columns.
     /// - Throws: ``StrataError``: `.invalidArgument` for an invalid metric name or labels, `.closed` after ``Store/close()``, `.corrupt` or `.io` when stored bytes cannot be read.
     public func read(

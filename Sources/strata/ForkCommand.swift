@@ -10,7 +10,7 @@ struct Fork: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fork a run at a step: a new run that inherits the parent's history up to and including that step.",
         discussion: """
-            Example: strata fork baseline --at 40000 --name lower-lr --param lr=1e-4
+            Example: strata fork baseline --at 50 --name lower-lr --param lr=1e-4
             The new run takes the parent's project and params (--param overrides), starts empty, and reads \
             through its lineage by default (curve --lineage own shows only its own points). Prints the new run's id.
             """)

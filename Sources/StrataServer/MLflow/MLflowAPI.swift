@@ -116,28 +116,23 @@ final class MLflowAPI: Sendable {
         return out
     }
 
-    /// A run by its exact MLflow run id (a Strata run id); a deleted run only when `deleted` allows it.
-    func runInfo(_ id: String, deleted: Bool = false) throws -> RunInfo {
-        guard let rid = RunID(id) else { throw MLflowError.notFound("Run '\(id)' not found") }
-        if let info = try? store.run(rid.text), info.id == rid { return info }
-        if deleted, let info = try store.deletedRuns().first(where: { $0.id == rid }) { return info }
-        throw MLflowError.notFound("Run '\(id)' not found")
+    /// A run by its exact MLflow run id (a Strata run id).
+    func runInfo(_ id: String) throws -> RunInfo {
+        guard let rid = RunID(id), let info = try? store.run(rid.text), info.id == rid else {
+            throw MLflowError.notFound("Run '\(id)' not found")
+        }
+        return info
     }
 
-    /// The MLflow view of a run; a tombstoned run shows no metrics (its series are hidden until restored).
-    func view(_ info: RunInfo, experimentId: String? = nil, tombstoned: Bool = false) throws -> MLflowRunView {
+    func view(_ info: RunInfo, experimentId: String? = nil) throws -> MLflowRunView {
         let exp = try experimentId ?? experiments.experiment(project: info.project).id
-        let metrics = tombstoned ? [:] : MLflowRunView.latest(try store.series(of: info.id))
-        return MLflowRunView(info: info, experimentId: exp, metrics: metrics, tombstoned: tombstoned)
+        return MLflowRunView(info: info, experimentId: exp, metrics: MLflowRunView.latest(try store.series(of: info.id)))
     }
-
-    /// Whether a run carries Strata's deletion tombstone.
-    func isTombstoned(_ run: RunID) throws -> Bool { try store.deletedRuns().contains { $0.id == run } }
 
     /// A run that may be written to: it exists and is not deleted.
     func activeRun(_ id: String) throws -> (RunInfo, Run) {
-        let info = try runInfo(id, deleted: true)
-        if try isTombstoned(info.id) || info.metadata[MLflowKeys.lifecycle]?.description == "deleted" {
+        let info = try runInfo(id)
+        if info.metadata[MLflowKeys.lifecycle]?.description == "deleted" {
             throw MLflowError.invalid("The run \(id) must be in the 'active' state. Current state is deleted.")
         }
         return (info, try handles.handle(store, info))
@@ -319,8 +314,7 @@ final class MLflowAPI: Sendable {
     }
 
     func getRun(_ q: MLflowRequest) throws -> Response {
-        let info = try runInfo(try q.runId(), deleted: true)
-        let v = try view(info, tombstoned: try isTombstoned(info.id))
+        let v = try view(try runInfo(try q.runId()))
         return mlflowResponse {
             $0.key("run")
             $0.mlflowRun(v)
@@ -355,27 +349,13 @@ final class MLflowAPI: Sendable {
         }
     }
 
-    /// `runs/delete` / `runs/restore`: Strata's tombstone (``Store/deleteRun(_:)``,
-    /// ``Store/restoreRun(_:)``), so a run deleted through MLflow is hidden everywhere and
-    /// `strata run restore` brings it back. Deleting a deleted run or restoring an active one
-    /// changes nothing. Restoring also clears the metadata mark older stores used.
     func setRunDeleted(_ q: MLflowRequest, _ deleted: Bool) throws -> Response {
-        let info = try runInfo(try q.runId(), deleted: true)
-        let tombstoned = try isTombstoned(info.id)
-        if deleted {
-            if !tombstoned {
-                try handles.handle(store, info).setMetadata([MLflowKeys.deletedTime: .int(Clock.milliseconds())])
-                try store.deleteRun(info.id.text)
-            }
-        } else {
-            if tombstoned { try store.restoreRun(info.id.text) }
-            let restored = try runInfo(info.id.text)
-            if restored.metadata[MLflowKeys.lifecycle] != nil || restored.metadata[MLflowKeys.deletedTime] != nil {
-                try handles.handle(store, restored).setMetadata([
-                    MLflowKeys.lifecycle: .string("active"), MLflowKeys.deletedTime: .bool(false)
-                ])
-            }
-        }
+        let info = try runInfo(try q.runId())
+        let run = try handles.handle(store, info)
+        try run.setMetadata([
+            MLflowKeys.lifecycle: .string(deleted ? "deleted" : "active"),
+            MLflowKeys.deletedTime: deleted ? .int(Clock.milliseconds()) : .bool(false)
+        ])
         return mlflowResponse { _ in }
     }
 
@@ -580,19 +560,10 @@ final class MLflowAPI: Sendable {
             if let filter, !filter.matches(v) { continue }
             views.append(v)
         }
-        if deleted {  // tombstoned runs are in no summary
-            for info in try store.deletedRuns() {
-                let exp = try byProject[info.project] ?? experiments.experiment(project: info.project)
-                guard ids.isEmpty || ids.contains(exp.id) else { continue }
-                let v = MLflowRunView(info: info, experimentId: exp.id, metrics: [:], tombstoned: true)
-                if let filter, !filter.matches(v) { continue }
-                views.append(v)
-            }
-        }
         let sorted = MLflowFilter.sorted(views, by: orders)
         let page = sorted.dropFirst(offset).prefix(max)
         var out: [MLflowRunView] = []
-        for v in page { out.append(v.tombstoned ? v : try view(v.info, experimentId: v.experimentId)) }
+        for v in page { out.append(try view(v.info, experimentId: v.experimentId)) }
         return mlflowResponse { o in
             o.key("runs")
             o.beginArray()

@@ -68,8 +68,6 @@ struct MLflowRunView: Sendable {
     var experimentId: String
     /// Latest value of each metric: (value, step, timestamp ms).
     var metrics: [String: (value: Double, step: Int64, time: Int64)]
-    /// Whether the run carries Strata's deletion tombstone (``Store/deleteRun(_:)``).
-    var tombstoned = false
 
     var id: String { info.id.text }
 
@@ -89,9 +87,7 @@ struct MLflowRunView: Sendable {
     var runName: String { tagValue(MLflowKeys.runNameTag) ?? info.name }
     var userId: String { tagValue(MLflowKeys.userTag) ?? "" }
     var status: String { MLflowStatus.name(info.status) }
-    /// Deleted: tombstoned, or marked deleted in metadata by a store written before runs/delete
-    /// used the tombstone.
-    var deleted: Bool { tombstoned || info.metadata[MLflowKeys.lifecycle]?.description == "deleted" }
+    var deleted: Bool { info.metadata[MLflowKeys.lifecycle]?.description == "deleted" }
     var lifecycleStage: String { deleted ? "deleted" : "active" }
     var artifactURI: String { info.metadata[MLflowKeys.artifactURI]?.description ?? "" }
 

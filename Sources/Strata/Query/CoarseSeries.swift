@@ -28,17 +28,7 @@ struct CoarseSeries {
         if lo > last { return [] }
         var acc = BucketRows(capacity: Swift.min(buckets.count - first, 1 << 16))
         let scratch = ValueScratch()
-        var finder = BucketFinder(buckets, from: first)
-        for p in parts {
-            let top = p.tier.levels.count - 1
-            for i in p.tier.levels[top].indices {
-                try visit(p, level: top, i, buckets: buckets, lo: lo, finder: &finder, acc: &acc, scratch: scratch)
-            }
-        }
-        for c in loose where c.stats.lastStep >= lo && c.stats.firstStep <= last {
-            touched += 1
-            try SeriesQuery.curveChunk(c, buckets, lo: lo, acc: &acc, scratch: scratch)
-        }
+        try fill(&acc, buckets, from: first, lo: lo, scratch: scratch)
         let rows = acc.rows
         let infinite = rows.filter(\.mayHoldInfinity).map(\.bucket)
         if infinite.isEmpty { return rows }
@@ -52,19 +42,24 @@ struct CoarseSeries {
         if interval.isEmpty { return Aggregate() }
         let buckets = Buckets(interval.lo...interval.hi, count: 1)
         var acc = BucketRows(capacity: 1)
-        let scratch = ValueScratch()
-        var finder = BucketFinder(buckets, from: 0)
+        try fill(&acc, buckets, from: 0, lo: interval.lo, scratch: ValueScratch())
+        return acc.rows.first?.stats ?? Aggregate()
+    }
+
+    /// Adds every point with a step in `[lo, buckets.last]` to its bucket: each part from the
+    /// top of its tier down, then the loose chunks one by one.
+    private mutating func fill(_ acc: inout BucketRows, _ buckets: Buckets, from first: Int, lo: Int64, scratch: ValueScratch) throws(StrataError) {
+        var finder = BucketFinder(buckets, from: first)
         for p in parts {
             let top = p.tier.levels.count - 1
             for i in p.tier.levels[top].indices {
-                try visit(p, level: top, i, buckets: buckets, lo: interval.lo, finder: &finder, acc: &acc, scratch: scratch)
+                try visit(p, level: top, i, buckets: buckets, lo: lo, finder: &finder, acc: &acc, scratch: scratch)
             }
         }
-        for c in loose where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
+        for c in loose where c.stats.lastStep >= lo && c.stats.firstStep <= buckets.last {
             touched += 1
-            try SeriesQuery.curveChunk(c, buckets, lo: interval.lo, acc: &acc, scratch: scratch)
+            try SeriesQuery.curveChunk(c, buckets, lo: lo, acc: &acc, scratch: scratch)
         }
-        return acc.rows.first?.stats ?? Aggregate()
     }
 
     /// One tier entry: merged whole when its steps lie in one bucket, else opened (its children,

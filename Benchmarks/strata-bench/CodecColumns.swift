@@ -60,7 +60,9 @@ enum CodecColumns {
         ]
     }
 
-    /// A tiny seeded generator (the benchmark's data must not change between runs).
+    /// A tiny seeded generator (the benchmark's data must not change between runs). The same
+    /// algorithm as `Strata.SplitMix64`, written again because this file is also compiled into the
+    /// codec micro-benchmark package (Benchmarks/codecs), which links only StrataCodecs.
     struct SplitMix {
         var state: UInt64
         init(seed: UInt64) { state = seed }

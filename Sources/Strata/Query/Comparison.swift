@@ -349,7 +349,7 @@ public enum ComparisonMath {
         let d = statistic.of(b) - statistic.of(a)
         let la = blockLength(a)
         let lb = blockLength(b)
-        var rng = BootstrapRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let sa = BlockResampler(a, blockLength: la, statistic: statistic)
         let sb = BlockResampler(b, blockLength: lb, statistic: statistic)
         var diffs: [Double] = []
@@ -431,25 +431,6 @@ struct BlockResampler {
             }
             return Quantile.select(&sample, q)
         }
-    }
-}
-
-/// BootstrapRandom: a small, fast, seedable generator (deterministic bootstrap intervals).
-struct BootstrapRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    /// A generator with this seed.
-    ///
-    /// - Parameter seed: The seed.
-    init(seed: UInt64) { state = seed }
-    /// The next 64 random bits.
-    ///
-    /// - Returns: The bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

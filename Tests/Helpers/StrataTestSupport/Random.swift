@@ -1,5 +1,5 @@
-import StrataInterop
+import Strata
 
-/// The one seeded generator of the tests: StrataInterop's SplitMix64 (published check values in
+/// The one seeded generator of the tests: Strata's SplitMix64 (published check values in
 /// `InteropFormatTests`), so that failures replay from a printed seed.
-public typealias SplitMix64 = StrataInterop.SplitMix64
+public typealias SplitMix64 = Strata.SplitMix64

@@ -1,7 +1,8 @@
 import Foundation
 
 /// SplitMix64: a small, fast, seeded random number generator (Steele, Lea and Flood, 2014), for
-/// the demo's simulated runs, the benchmark's workloads and the tests' replayable inputs. Not
+/// the demo's simulated runs, the benchmark's workloads, the tests' replayable inputs and the
+/// comparison's bootstrap resampling (fixed seeds, so answers repeat). Not
 /// for anything secret.
 ///
 /// Published check: seeded with 1234567, the first outputs are 6457827717110365317,

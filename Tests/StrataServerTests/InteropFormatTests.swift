@@ -22,6 +22,23 @@ import Testing
         #expect(CRC32.checksum([UInt8]()[...]) == 0)
     }
 
+    /// `endDocument` closes the top-level object when it is still open, and leaves a value that was
+    /// written whole as it is (it used to close one object too many, trapping on the empty stack).
+    @Test func endDocumentClosesOnlyWhatIsOpen() throws {
+        var open = JSONOut()
+        open.beginObject()
+        open.field("a", 1)
+        let a = open.endDocument()
+        var whole = JSONOut()
+        whole.beginObject()
+        whole.field("b", "x")
+        whole.endObject()
+        let b = whole.endDocument()
+        #expect(String(decoding: a, as: UTF8.self) == "{\"a\":1}\n")
+        #expect(String(decoding: b, as: UTF8.self) == "{\"b\":\"x\"}\n")
+        for doc in [a, b] { _ = try JSONSerialization.jsonObject(with: Data(doc)) }
+    }
+
     /// One writer: strings quoted in messages are escaped as JSON output escapes them.
     @Test func quotedTextIsTheWritersJSON() {
         #expect(jsonString("a\"b\\c\n\u{1}\u{7f}é") == #""a\"b\\c\n\u0001\u007fé""#)

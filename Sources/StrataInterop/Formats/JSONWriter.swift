@@ -24,9 +24,12 @@ package struct JSONOut {
 
     package mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needComma.append(false) }
     package mutating func endObject() { needComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
-    /// Ends the top-level object and the document (a newline): the bytes of a whole JSON answer.
+    /// Ends the document (a newline) and returns the bytes of a whole JSON answer, closing the
+    /// top-level object first if it is still open (a value written whole, such as one record, is
+    /// left as it is).
     package mutating func endDocument() -> [UInt8] {
-        endObject()
+        if needComma.count == 1 { endObject() }
+        precondition(needComma.isEmpty, "JSONOut.endDocument with a nested container still open")
         bytes.append(10)
         return bytes
     }

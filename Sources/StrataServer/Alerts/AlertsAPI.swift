@@ -29,7 +29,7 @@ enum AlertsAPI {
                     let rule = try add(store, body)
                     var o = JSONOut()
                     o.alertRule(rule)
-                    return o.bytes + [10]  // a whole object already (endDocument would close one more)
+                    return o.endDocument()
                 }
             }
         }

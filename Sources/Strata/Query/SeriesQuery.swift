@@ -169,14 +169,15 @@ struct SeriesQuery {
         _ cur: inout ChunkCursor, lo: Int64, last: Int64, finder: inout BucketFinder,
         _ piece: (Int, Range<Int>, inout ChunkCursor) throws(StrataError) -> Void
     ) throws(StrataError) {
-        let c = cur.chunk
-        let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
+        // (The chunk's fields are read in place: no copy of its handle.)
+        let first = cur.chunk.stats.firstStep, lastStep = cur.chunk.stats.lastStep
+        let fs = Swift.max(first, lo), ls = Swift.min(lastStep, last)
         if fs > ls { return }
         var b = finder.index(fs)
         let bLast = finder.holds(b, ls) ? b : finder.index(ls)
-        var i = fs <= c.stats.firstStep ? 0 : try cur.lowerBound(fs)
-        // last < c.stats.lastStep <= Int64.max here, so last + 1 cannot overflow.
-        let iEnd = c.stats.lastStep <= last ? c.count : try cur.lowerBound(last + 1)
+        var i = fs <= first ? 0 : try cur.lowerBound(fs)
+        // last < the chunk's last step <= Int64.max here, so last + 1 cannot overflow.
+        let iEnd = lastStep <= last ? cur.chunk.count : try cur.lowerBound(last + 1)
         while b <= bLast && i < iEnd {
             let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(finder.start(b + 1)))
             if j > i {

@@ -4,6 +4,7 @@ import Strata
 /// Issue 17: curve cost against run length, and the billion-point run.
 ///
 ///   strata-bench --scaling OUT.json [--scales 200000,2000000,10000000,100000000] [--scratch DIR]
+///   strata-bench --scale-profile STORE METRIC STEPS ITERATIONS   (a curve loop for `perf`)
 ///   strata-bench --billion DIR [--metrics 200] [--steps 5000000] [--out OUT.json]
 ///
 /// The billion-point run is queried as ingested (log-cut segments); with `STRATA_BENCH_COMPACT=1`
@@ -193,6 +194,18 @@ enum Scaling {
                 _ = try store.compact(graceSeconds: 0)
                 try store.close()
                 try printJSON(["seconds": ms(t0) / 1000, "peak_rss": Double(peakRSSBytes())])
+            case "--scale-profile" where a.count >= 6:
+                // A loop of warm whole-run curves over a kept store, for `perf record` (not timed here).
+                let store = try Store.open(at: a[2], options: .init(create: false))
+                let id = try store.runs().first!.id
+                let n = Int64(a[4])!
+                var t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try store.curve(id, a[3], steps: 0..<n, buckets: 1000)
+                log(String(format: "first curve %.2f ms", ms(t0)))
+                t0 = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<Int(a[5])! { _ = try store.curve(id, a[3], steps: 0..<n, buckets: 1000) }
+                log(String(format: "warm curve %.4f ms (mean)", ms(t0) / Double(Int(a[5])!)))
+                try store.close()
             case "--scale-query" where a.count >= 6:
                 try printJSON(try query(store: a[2], metric: a[3], steps: Int64(a[4])!, metrics: Int(a[5])!))
             case "--scaling" where a.count >= 3:

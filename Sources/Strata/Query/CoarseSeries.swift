@@ -51,29 +51,30 @@ struct CoarseSeries {
     private mutating func fill(_ acc: inout BucketRows, _ buckets: Buckets, from first: Int, lo: Int64, scratch: ValueScratch) throws(StrataError) {
         var finder = BucketFinder(buckets, from: first)
         for p in parts {
-            let top = p.tier.levels.count - 1
-            for i in p.tier.levels[top].indices {
-                try visit(p, level: top, i, buckets: buckets, lo: lo, finder: &finder, acc: &acc, scratch: scratch)
+            for at in p.tier.level(p.tier.levelCount - 1) {
+                try visit(p, level: p.tier.levelCount - 1, at, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
             }
         }
         for c in loose where c.stats.lastStep >= lo && c.stats.firstStep <= buckets.last {
             touched += 1
-            try SeriesQuery.curveChunk(c, buckets, lo: lo, acc: &acc, scratch: scratch)
+            try SeriesQuery.curveChunk(c, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
         }
     }
 
-    /// One tier entry: merged whole when its steps lie in one bucket, else opened (its children,
-    /// or, for a chunk, the chunk's own bucket walk).
+    /// One tier entry (at position `at` of the tier's entries): merged whole when its steps lie in
+    /// one bucket, else opened (its children, or, for a chunk, the chunk's own bucket walk). Only
+    /// its step span is read unless it is merged.
     private mutating func visit(
-        _ p: Part, level: Int, _ i: Int, buckets: Buckets, lo: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
+        _ p: Part, level: Int, _ at: Int, lo: Int64, last: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
     ) throws(StrataError) {
         touched += 1
-        let s = p.tier.levels[level][i]
-        if s.count == 0 || s.lastStep < lo || s.firstStep > buckets.last { return }
-        if s.firstStep >= lo && s.lastStep <= buckets.last {
-            let b = finder.index(s.firstStep)
-            if finder.holds(b, s.lastStep) {
-                var whole = s
+        let f = p.tier.firstSteps[at], l = p.tier.lastSteps[at]
+        // (An empty entry has f > l.)
+        if f > l || l < lo || f > last { return }
+        if f >= lo && l <= last {
+            let b = finder.index(f)
+            if finder.holds(b, l) {
+                var whole = p.tier.entries[at]
                 whole.firstRank |= p.order << 36
                 whole.lastRank |= p.order << 36
                 acc.merge(b, whole)
@@ -81,11 +82,11 @@ struct CoarseSeries {
             }
         }
         if level == 0 {
-            try SeriesQuery.curveChunk(p.handle(i), buckets, lo: lo, acc: &acc, scratch: scratch)
+            try SeriesQuery.curveChunk(p.handle(at), lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
             return
         }
-        for c in p.tier.children(level, i) {
-            try visit(p, level: level - 1, c, buckets: buckets, lo: lo, finder: &finder, acc: &acc, scratch: scratch)
+        for c in p.tier.children(level, at) {
+            try visit(p, level: level - 1, c, lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
         }
     }
 
@@ -103,14 +104,14 @@ struct CoarseSeries {
             return k < sorted.count && buckets.start(sorted[k]) <= s.lastStep
         }
         var out: [ChunkHandle] = []
-        func collect(_ p: Part, _ level: Int, _ i: Int) {
-            guard overlaps(p.tier.levels[level][i]) else { return }
-            if level == 0 { out.append(p.handle(i)); return }
-            for c in p.tier.children(level, i) { collect(p, level - 1, c) }
+        func collect(_ p: Part, _ level: Int, _ at: Int) {
+            guard overlaps(p.tier.entries[at]) else { return }
+            if level == 0 { out.append(p.handle(at)); return }
+            for c in p.tier.children(level, at) { collect(p, level - 1, c) }
         }
         for p in parts {
-            let top = p.tier.levels.count - 1
-            for i in p.tier.levels[top].indices { collect(p, top, i) }
+            let top = p.tier.levelCount - 1
+            for at in p.tier.level(top) { collect(p, top, at) }
         }
         return out + loose
     }
@@ -148,6 +149,9 @@ struct BucketFinder {
         hint = b
         return b + first
     }
+
+    /// The first step of bucket `b` (from `first` on), as `Buckets.start` computes it.
+    @inline(__always) func start(_ b: Int) -> Int64 { starts[b - first] }
 
     /// Whether step `x` (at or after the start of bucket `b`) is still in bucket `b`.
     @inline(__always) func holds(_ b: Int, _ x: Int64) -> Bool {

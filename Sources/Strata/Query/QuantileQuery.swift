@@ -41,34 +41,21 @@ extension SeriesQuery {
         var acc: [Int: QuantileAccumulator] = [:]
         var decoded = 0
         let scratch = ValueScratch()
+        var finder = BucketFinder(buckets, from: first)
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
-            let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
-            let bFirst = buckets.index(fs), bLast = buckets.index(ls)
-            if bFirst == bLast && c.stats.firstStep >= lo && c.stats.lastStep <= last && !exact, let s = try c.sketch() {
+            let bFirst = finder.index(Swift.max(c.stats.firstStep, lo))
+            if c.stats.firstStep >= lo && c.stats.lastStep <= last && finder.holds(bFirst, c.stats.lastStep) && !exact, let s = try c.sketch() {
                 acc[bFirst, default: QuantileAccumulator()].merge(s)
                 continue
             }
             var cur = try ChunkCursor(c, scratch: scratch)
-            var i = try cur.lowerBound(fs)
-            let iEnd = c.stats.lastStep <= last ? c.count : try cur.lowerBound(last + 1)
-            var b = bFirst
-            while b <= bLast && i < iEnd {
-                let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(buckets.start(b + 1)))
-                if j > i {
-                    decoded += j - i
-                    if exact && decoded > SeriesQuery.exactQuantileLimit {
-                        throw .invalid(
-                            "exact quantiles decode and sort at most \(SeriesQuery.exactQuantileLimit) points; narrow the step range or leave out exact"
-                        )
-                    }
-                    try cur.appendValues(i..<j, to: &acc[b, default: QuantileAccumulator()].values)
-                    i = j
+            try SeriesQuery.walkBuckets(&cur, lo: lo, last: last, finder: &finder) { (b, r, cur) throws(StrataError) in
+                decoded += r.count
+                if exact && decoded > SeriesQuery.exactQuantileLimit {
+                    throw .invalid(
+                        "exact quantiles decode and sort at most \(SeriesQuery.exactQuantileLimit) points; narrow the step range or leave out exact")
                 }
-                b += 1
-                if i < iEnd && b <= bLast {
-                    let st = try cur.step(i)
-                    if buckets.contains(st) { b = Swift.max(b, buckets.index(st)) }
-                }
+                try cur.appendValues(r, to: &acc[b, default: QuantileAccumulator()].values)
             }
         }
         return acc

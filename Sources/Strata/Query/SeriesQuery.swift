@@ -136,39 +136,60 @@ struct SeriesQuery {
         // costs a fresh allocation of buckets × 112 bytes per query; see `BucketRows`).
         var acc = BucketRows(capacity: Swift.min(buckets.count - first, 1 << 16))
         let scratch = ValueScratch()
+        var finder = BucketFinder(buckets, from: first)
         for c in chunks where c.stats.lastStep >= lo && c.stats.firstStep <= last {
-            try SeriesQuery.curveChunk(c, buckets, lo: lo, acc: &acc, scratch: scratch)
+            try SeriesQuery.curveChunk(c, lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
         }
         return try SeriesQuery.withValueKinds(acc.rows, chunks, buckets, lo: lo, scratch: scratch)
     }
 
-    /// Adds the points of chunk `c` with steps in `[lo, buckets.last]` to their buckets: the whole
-    /// chunk from its statistics when it lies in one bucket, else bucket by bucket from its tier
-    /// blocks, decoding only the blocks a bucket edge cuts.
-    static func curveChunk(_ c: ChunkHandle, _ buckets: Buckets, lo: Int64, acc: inout BucketRows, scratch: ValueScratch) throws(StrataError) {
-        let last = buckets.last
+    /// Adds the points of chunk `c` with steps in `[lo, last]` to their buckets (`finder`'s,
+    /// from `lo` on): the whole chunk from its statistics when it lies in one bucket, else bucket
+    /// by bucket from its tier blocks, decoding only the blocks a bucket edge cuts (once each).
+    static func curveChunk(
+        _ c: ChunkHandle, lo: Int64, last: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
+    ) throws(StrataError) {
         let fs = Swift.max(c.stats.firstStep, lo), ls = Swift.min(c.stats.lastStep, last)
-        let bFirst = buckets.index(fs), bLast = buckets.index(ls)
-        if bFirst == bLast && c.stats.firstStep >= lo && c.stats.lastStep <= last {
+        let bFirst = finder.index(fs)
+        if c.stats.firstStep >= lo && c.stats.lastStep <= last && finder.holds(bFirst, ls) {
             acc.merge(bFirst, c.stats)
             return
         }
         var cur = try ChunkCursor(c, scratch: scratch)
-        var i = try cur.lowerBound(fs)
-        // last < c.stats.lastStep <= Int64.max here, so last + 1 cannot overflow.
-        let iEnd = c.stats.lastStep <= last ? c.count : try cur.lowerBound(last + 1)
-        var b = bFirst
+        try walkBuckets(&cur, lo: lo, last: last, finder: &finder) { (b, r, cur) throws(StrataError) in acc.merge(b, try cur.aggregate(r)) }
+    }
+
+    /// The bucket walk inside one chunk, shared by curves and quantile curves: calls `piece` with
+    /// each bucket `b` (of `finder`) that holds points of the chunk with steps in `[lo, last]`, and
+    /// the range of those points (consecutive, as the chunk's steps are sorted), in bucket order.
+    /// Bucket edges come from `finder` (no division per edge); empty buckets are skipped by the
+    /// bucket of the next point.
+    @inline(__always)
+    static func walkBuckets(
+        _ cur: inout ChunkCursor, lo: Int64, last: Int64, finder: inout BucketFinder,
+        _ piece: (Int, Range<Int>, inout ChunkCursor) throws(StrataError) -> Void
+    ) throws(StrataError) {
+        // (The chunk's fields are read in place: no copy of its handle.)
+        let first = cur.chunk.stats.firstStep, lastStep = cur.chunk.stats.lastStep
+        let fs = Swift.max(first, lo), ls = Swift.min(lastStep, last)
+        if fs > ls { return }
+        var b = finder.index(fs)
+        let bLast = finder.holds(b, ls) ? b : finder.index(ls)
+        var i = fs <= first ? 0 : try cur.lowerBound(fs)
+        // last < the chunk's last step <= Int64.max here, so last + 1 cannot overflow.
+        let iEnd = lastStep <= last ? cur.chunk.count : try cur.lowerBound(last + 1)
         while b <= bLast && i < iEnd {
-            let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(buckets.start(b + 1)))
+            let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(finder.start(b + 1)))
             if j > i {
-                acc.merge(b, try cur.aggregate(i..<j))
+                try piece(b, i..<j, &cur)
                 i = j
             }
             b += 1
-            // Skip empty buckets quickly when the next point lies several buckets ahead.
+            // Skip empty buckets quickly when the next point lies several buckets ahead (its step
+            // lies in [fs, ls], inside the finder's buckets).
             if i < iEnd && b <= bLast {
                 let st = try cur.step(i)
-                if buckets.contains(st) { b = Swift.max(b, buckets.index(st)) }
+                if st >= finder.start(b) { b = Swift.max(b, finder.index(st)) }
             }
         }
     }

@@ -11,43 +11,73 @@
 /// chunks of a part may overlap in steps (out-of-order logging): a group whose step span lies in
 /// one bucket is still wholly in that bucket, and one that does not is opened, so answers stay
 /// exact and only the cost grows with the overlap.
+///
+/// The levels are stored one after the other in flat arrays (no array per level to retain), and
+/// the step span of every entry also apart from its statistics (`firstSteps`, `lastSteps`): a
+/// walk reads 16 bytes per entry it only tests, and the 112 of an `Aggregate` only for the
+/// entries it merges.
 struct CoarseTier: Sendable {
-    /// Entries of a level per entry of the level above.
-    static let fanOut = 8
-    /// `levels[0]`: per chunk; `levels.last`: at most `fanOut` entries.
-    let levels: [[Aggregate]]
+    /// Entries of a level per entry of the level above. 4 rather than 8: a bucket edge opens one
+    /// entry per level and merges at most `fanOut - 1` of its children on each side, so the
+    /// entries a curve reads per edge, (fanOut − 1 + 1) · log_fanOut(chunks), are fewer (about 32
+    /// rather than 40 at 24,000 chunks, with 24 rather than 35 statistics merged).
+    static let fanOut = 4
+    /// Every level's entries, level 0 (per chunk) first, the top level (at most `fanOut`) last.
+    let entries: [Aggregate]
+    /// First and last step of each entry of `entries` (an empty entry: `Int64.max`, `Int64.min`).
+    let firstSteps: [Int64]
+    let lastSteps: [Int64]
+    /// Where each level starts in `entries`, and, last, `entries.count`.
+    let levelStart: [Int]
 
-    /// Built from the chunk statistics of the part (in chunk-table order).
-    init(chunkStats: [Aggregate]) {
-        var level = chunkStats
-        for i in level.indices {
-            level[i].firstRank = UInt64(i) << 12
-            level[i].lastRank = UInt64(i) << 12 + UInt64(max(0, level[i].count - 1))
+    /// Built from the chunk headers of the part (in chunk-table order), into arrays sized once
+    /// (a long series has tens of thousands of chunks: no intermediate copies of its statistics).
+    init(chunks: [ChunkEntry]) {
+        let f = CoarseTier.fanOut
+        var starts = [0, chunks.count]
+        var n = chunks.count
+        while n > f {
+            n = (n + f - 1) / f
+            starts.append(starts[starts.count - 1] + n)
         }
-        var levels = [level]
-        while level.count > CoarseTier.fanOut {
-            var next: [Aggregate] = []
-            next.reserveCapacity((level.count + CoarseTier.fanOut - 1) / CoarseTier.fanOut)
-            var g = 0
-            while g < level.count {
+        var all: [Aggregate] = []
+        all.reserveCapacity(starts[starts.count - 1])
+        for (i, e) in chunks.enumerated() {
+            var s = e.stats
+            s.firstRank = UInt64(i) << 12
+            s.lastRank = UInt64(i) << 12 + UInt64(max(0, s.count - 1))
+            all.append(s)
+        }
+        for l in 1..<(starts.count - 1) {
+            var g = starts[l - 1]
+            while g < starts[l] {
                 var a = Aggregate()
-                for k in g..<min(g + CoarseTier.fanOut, level.count) { a.merge(level[k]) }
-                next.append(a)
-                g += CoarseTier.fanOut
+                for k in g..<min(g + f, starts[l]) { a.merge(all[k]) }
+                all.append(a)
+                g += f
             }
-            levels.append(next)
-            level = next
         }
-        self.levels = levels
+        entries = all
+        levelStart = starts
+        firstSteps = all.map { $0.count == 0 ? .max : $0.firstStep }
+        lastSteps = all.map { $0.count == 0 ? .min : $0.lastStep }
     }
 
-    /// Largest step of the part (`Int64.min` when it has no point).
-    var lastStep: Int64 { levels.last!.reduce(Int64.min) { max($0, $1.lastStep) } }
+    /// Number of levels (at least 1).
+    var levelCount: Int { levelStart.count - 1 }
 
-    /// Entries of level `level - 1` under entry `i` of `level`.
-    @inline(__always) func children(_ level: Int, _ i: Int) -> Range<Int> {
-        let c0 = i * CoarseTier.fanOut
-        return c0..<min(c0 + CoarseTier.fanOut, levels[level - 1].count)
+    /// Positions in `entries` of the entries of `level`.
+    @inline(__always) func level(_ level: Int) -> Range<Int> { levelStart[level]..<levelStart[level + 1] }
+
+    /// Largest step of the part (`Int64.min` when it has no point).
+    var lastStep: Int64 { level(levelCount - 1).reduce(Int64.min) { max($0, lastSteps[$1]) } }
+
+    /// Positions in `entries` of the children (level `level - 1`) of the entry at position `at`
+    /// of `level`.
+    @inline(__always) func children(_ level: Int, _ at: Int) -> Range<Int> {
+        let below = levelStart[level - 1]
+        let c0 = below + (at - levelStart[level]) * CoarseTier.fanOut
+        return c0..<min(c0 + CoarseTier.fanOut, levelStart[level])
     }
 }
 
@@ -57,7 +87,7 @@ extension SegmentSeries {
     /// The coarse tier of this series' chunks, built once per process from the chunk headers.
     func tier() throws(StrataError) -> CoarseTier {
         if let coarseTier { return coarseTier }
-        let t = CoarseTier(chunkStats: try chunks().map(\.stats))
+        let t = CoarseTier(chunks: try chunks())
         coarseTier = t
         return t
     }

@@ -873,15 +873,17 @@ final class Segment {
             let (stats, minT, maxT) = try SegmentFormat.readStats(&r)
             let flags = try r.u32()
             _ = try r.u32()
-            var refs: [BlobRef] = []
-            for _ in 0..<4 {
+            // The four column locations, then their checksums (no array per chunk: a table of
+            // tens of thousands of chunks is parsed on the first query of a long series).
+            func location() throws(StrataError) -> BlobRef {
                 let off = Int(clamping: try r.u64()), len = Int(try r.u32())
                 guard off >= SegmentFormat.headerSize, off <= dataEnd, len <= dataEnd - off else {
                     throw StrataError.corrupt("column location \(off)+\(len) is outside the file", path: path, offset: r.offset)
                 }
-                refs.append(BlobRef(offset: off, length: len, checksum: 0))
+                return BlobRef(offset: off, length: len, checksum: 0)
             }
-            for i in 0..<4 { refs[i].checksum = try r.u64() }
+            var refs = (try location(), try location(), try location(), try location())
+            refs.0.checksum = try r.u64(); refs.1.checksum = try r.u64(); refs.2.checksum = try r.u64(); refs.3.checksum = try r.u64()
             guard stats.count > 0, stats.count <= ChunkLayout.chunkCapacity else {
                 throw StrataError.corrupt(
                     "chunk point count \(stats.count) is outside 1...\(ChunkLayout.chunkCapacity)", path: path, offset: r.offset)
@@ -890,22 +892,22 @@ final class Segment {
             let sketch = flags & SegmentFormat.flagSketch != 0
             if sketch {
                 // A sketch follows the tier entries of a full chunk (at least its 6 fixed bytes).
-                guard stats.count == ChunkLayout.chunkCapacity, refs[3].length >= blocks * ChunkLayout.tierEntrySize + 6 else {
+                guard stats.count == ChunkLayout.chunkCapacity, refs.3.length >= blocks * ChunkLayout.tierEntrySize + 6 else {
                     throw StrataError.corrupt(
-                        "tier blob of \(refs[3].length) bytes cannot hold the tier and quantile sketch of \(stats.count) points", path: path,
+                        "tier blob of \(refs.3.length) bytes cannot hold the tier and quantile sketch of \(stats.count) points", path: path,
                         offset: r.offset)
                 }
             } else {
-                guard refs[3].length == 0 || refs[3].length == blocks * ChunkLayout.tierEntrySize else {
+                guard refs.3.length == 0 || refs.3.length == blocks * ChunkLayout.tierEntrySize else {
                     throw StrataError.corrupt(
-                        "tier block length \(refs[3].length) does not match \(stats.count) points", path: path, offset: r.offset)
+                        "tier block length \(refs.3.length) does not match \(stats.count) points", path: path, offset: r.offset)
                 }
             }
             let linear = SegmentFormat.trustedLinear(flags & SegmentFormat.flagLinearSteps != 0, stats)
             out.append(
                 ChunkEntry(
                     stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear,
-                    steps: refs[0], values: refs[1], times: refs[2], tier: refs[3], hasSketch: sketch))
+                    steps: refs.0, values: refs.1, times: refs.2, tier: refs.3, hasSketch: sketch))
         }
         return out
     }

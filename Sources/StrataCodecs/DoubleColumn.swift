@@ -583,7 +583,9 @@ package enum DoubleColumn {
     /// Decodes values lo..<hi of a parsed (and so bounds-checked) block of `n` values into
     /// out[0..<hi-lo]; `s` and `s32` are scratch for `unpackScratchSize` values. The whole block is unpacked
     /// at once (`unpackAll`), then mapped in a branch-free loop the compiler can vectorise, or
-    /// prefix-summed (the delta codecs).
+    /// prefix-summed (the delta codecs). A whole block of a codec whose mapping does not vectorise
+    /// (int-for's Int64 → Double, the delta codecs' prefix sums) is unpacked straight into a sink
+    /// that maps as it stores (`IntSink`, `DeltaSink`, `DoDSink`): one pass, no scratch.
     @inline(__always)
     static func decodeBlock(
         _ base: UnsafeRawPointer, _ end: Int, _ b: Block, _ n: Int, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<UInt64>,

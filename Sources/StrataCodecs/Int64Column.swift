@@ -155,7 +155,8 @@ package enum Int64Column {
     /// Decodes values lo..<hi of a parsed (and so bounds-checked) block of `n` values whose packed
     /// data starts at `p` (`avail` readable bytes from there) into out[0..<hi-lo]; `s` is scratch
     /// for `unpackScratchSize` values. The whole block is unpacked at once, then mapped in a
-    /// branch-free loop (FOR) or prefix-summed (delta-FOR).
+    /// branch-free loop (FOR) or prefix-summed (delta-FOR; a whole block in the same pass as the
+    /// unpacking, through `DeltaSink`).
     @inline(__always)
     static func decodeBlock(
         _ p: UnsafeRawPointer, _ avail: Int, _ b: Block, _ n: Int, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<Int64>,

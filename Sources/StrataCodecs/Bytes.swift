@@ -230,8 +230,28 @@ let unpackScratchSize = ColumnFormat.blockSize
 /// `T` is UInt64, or UInt32 for widths ≤ 32 (half the scratch traffic for the 32-bit codecs).
 @inline(__always)
 func unpackAll<T: FixedWidthInteger & UnsignedInteger>(_ p: UnsafeRawPointer, avail: Int, width: Int, n: Int, into out: UnsafeMutablePointer<T>) {
+    var sink = StoreSink(out: out)
+    unpackAll(p, avail: avail, width: width, n: n, into: &sink)
+}
+
+/// Where unpacked values go: `put(i, u)` receives value `i` of the block (`u` < 2^width). A sink
+/// that maps as it stores (`DoubleColumn`'s value sinks) fuses unpacking and conversion: one pass,
+/// no scratch buffer, specialised per width and per sink.
+protocol UnpackSink {
+    mutating func put(_ i: Int, _ u: UInt64)
+}
+
+/// Stores the packed integers as they are (truncated to `T`).
+struct StoreSink<T: FixedWidthInteger & UnsignedInteger>: UnpackSink {
+    let out: UnsafeMutablePointer<T>
+    @inline(__always) func put(_ i: Int, _ u: UInt64) { out[i] = T(truncatingIfNeeded: u) }
+}
+
+/// `unpackAll` into any sink: values 0..<n go to `sink.put` in index order.
+@inline(__always)
+func unpackAll<S: UnpackSink>(_ p: UnsafeRawPointer, avail: Int, width: Int, n: Int, into sink: inout S) {
     if width == 0 {
-        out.update(repeating: 0, count: n)
+        for i in 0..<n { sink.put(i, 0) }
         return
     }
     var done = 0
@@ -245,80 +265,78 @@ func unpackAll<T: FixedWidthInteger & UnsignedInteger>(_ p: UnsafeRawPointer, av
             groups = min(groups, (avail &- groupReach) / width &+ 1)
         }
         if groups > 0 {
-            unpackGroups(p, width: width, groups: groups, out)
+            unpackGroups(p, width: width, groups: groups, &sink)
             done = groups &<< 3
         }
     } else if width == 64 {
-        for i in 0..<n {
-            out[i] = T(truncatingIfNeeded: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)))
-        }
+        for i in 0..<n { sink.put(i, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))) }
         return
     }
     if done < n {
-        unpack(p, avail: avail, width: width, first: done, n: n &- done) { i, u in out[i] = T(truncatingIfNeeded: u) }
+        unpack(p, avail: avail, width: width, first: done, n: n &- done) { i, u in sink.put(i, u) }
     }
 }
 
 /// Dispatches to the width-specialised unpacker (1...56 bits).
 @inline(__always)
-func unpackGroups<T: FixedWidthInteger & UnsignedInteger>(_ p: UnsafeRawPointer, width: Int, groups: Int, _ out: UnsafeMutablePointer<T>) {
+func unpackGroups<S: UnpackSink>(_ p: UnsafeRawPointer, width: Int, groups: Int, _ out: inout S) {
     switch width {
-    case 1: unpackGroups(p, groups, out, W1.self)
-    case 2: unpackGroups(p, groups, out, W2.self)
-    case 3: unpackGroups(p, groups, out, W3.self)
-    case 4: unpackGroups(p, groups, out, W4.self)
-    case 5: unpackGroups(p, groups, out, W5.self)
-    case 6: unpackGroups(p, groups, out, W6.self)
-    case 7: unpackGroups(p, groups, out, W7.self)
-    case 8: unpackGroups(p, groups, out, W8.self)
-    case 9: unpackGroups(p, groups, out, W9.self)
-    case 10: unpackGroups(p, groups, out, W10.self)
-    case 11: unpackGroups(p, groups, out, W11.self)
-    case 12: unpackGroups(p, groups, out, W12.self)
-    case 13: unpackGroups(p, groups, out, W13.self)
-    case 14: unpackGroups(p, groups, out, W14.self)
-    case 15: unpackGroups(p, groups, out, W15.self)
-    case 16: unpackGroups(p, groups, out, W16.self)
-    case 17: unpackGroups(p, groups, out, W17.self)
-    case 18: unpackGroups(p, groups, out, W18.self)
-    case 19: unpackGroups(p, groups, out, W19.self)
-    case 20: unpackGroups(p, groups, out, W20.self)
-    case 21: unpackGroups(p, groups, out, W21.self)
-    case 22: unpackGroups(p, groups, out, W22.self)
-    case 23: unpackGroups(p, groups, out, W23.self)
-    case 24: unpackGroups(p, groups, out, W24.self)
-    case 25: unpackGroups(p, groups, out, W25.self)
-    case 26: unpackGroups(p, groups, out, W26.self)
-    case 27: unpackGroups(p, groups, out, W27.self)
-    case 28: unpackGroups(p, groups, out, W28.self)
-    case 29: unpackGroups(p, groups, out, W29.self)
-    case 30: unpackGroups(p, groups, out, W30.self)
-    case 31: unpackGroups(p, groups, out, W31.self)
-    case 32: unpackGroups(p, groups, out, W32.self)
-    case 33: unpackGroups(p, groups, out, W33.self)
-    case 34: unpackGroups(p, groups, out, W34.self)
-    case 35: unpackGroups(p, groups, out, W35.self)
-    case 36: unpackGroups(p, groups, out, W36.self)
-    case 37: unpackGroups(p, groups, out, W37.self)
-    case 38: unpackGroups(p, groups, out, W38.self)
-    case 39: unpackGroups(p, groups, out, W39.self)
-    case 40: unpackGroups(p, groups, out, W40.self)
-    case 41: unpackGroups(p, groups, out, W41.self)
-    case 42: unpackGroups(p, groups, out, W42.self)
-    case 43: unpackGroups(p, groups, out, W43.self)
-    case 44: unpackGroups(p, groups, out, W44.self)
-    case 45: unpackGroups(p, groups, out, W45.self)
-    case 46: unpackGroups(p, groups, out, W46.self)
-    case 47: unpackGroups(p, groups, out, W47.self)
-    case 48: unpackGroups(p, groups, out, W48.self)
-    case 49: unpackGroups(p, groups, out, W49.self)
-    case 50: unpackGroups(p, groups, out, W50.self)
-    case 51: unpackGroups(p, groups, out, W51.self)
-    case 52: unpackGroups(p, groups, out, W52.self)
-    case 53: unpackGroups(p, groups, out, W53.self)
-    case 54: unpackGroups(p, groups, out, W54.self)
-    case 55: unpackGroups(p, groups, out, W55.self)
-    default: unpackGroups(p, groups, out, W56.self)
+    case 1: unpackGroups(p, groups, &out, W1.self)
+    case 2: unpackGroups(p, groups, &out, W2.self)
+    case 3: unpackGroups(p, groups, &out, W3.self)
+    case 4: unpackGroups(p, groups, &out, W4.self)
+    case 5: unpackGroups(p, groups, &out, W5.self)
+    case 6: unpackGroups(p, groups, &out, W6.self)
+    case 7: unpackGroups(p, groups, &out, W7.self)
+    case 8: unpackGroups(p, groups, &out, W8.self)
+    case 9: unpackGroups(p, groups, &out, W9.self)
+    case 10: unpackGroups(p, groups, &out, W10.self)
+    case 11: unpackGroups(p, groups, &out, W11.self)
+    case 12: unpackGroups(p, groups, &out, W12.self)
+    case 13: unpackGroups(p, groups, &out, W13.self)
+    case 14: unpackGroups(p, groups, &out, W14.self)
+    case 15: unpackGroups(p, groups, &out, W15.self)
+    case 16: unpackGroups(p, groups, &out, W16.self)
+    case 17: unpackGroups(p, groups, &out, W17.self)
+    case 18: unpackGroups(p, groups, &out, W18.self)
+    case 19: unpackGroups(p, groups, &out, W19.self)
+    case 20: unpackGroups(p, groups, &out, W20.self)
+    case 21: unpackGroups(p, groups, &out, W21.self)
+    case 22: unpackGroups(p, groups, &out, W22.self)
+    case 23: unpackGroups(p, groups, &out, W23.self)
+    case 24: unpackGroups(p, groups, &out, W24.self)
+    case 25: unpackGroups(p, groups, &out, W25.self)
+    case 26: unpackGroups(p, groups, &out, W26.self)
+    case 27: unpackGroups(p, groups, &out, W27.self)
+    case 28: unpackGroups(p, groups, &out, W28.self)
+    case 29: unpackGroups(p, groups, &out, W29.self)
+    case 30: unpackGroups(p, groups, &out, W30.self)
+    case 31: unpackGroups(p, groups, &out, W31.self)
+    case 32: unpackGroups(p, groups, &out, W32.self)
+    case 33: unpackGroups(p, groups, &out, W33.self)
+    case 34: unpackGroups(p, groups, &out, W34.self)
+    case 35: unpackGroups(p, groups, &out, W35.self)
+    case 36: unpackGroups(p, groups, &out, W36.self)
+    case 37: unpackGroups(p, groups, &out, W37.self)
+    case 38: unpackGroups(p, groups, &out, W38.self)
+    case 39: unpackGroups(p, groups, &out, W39.self)
+    case 40: unpackGroups(p, groups, &out, W40.self)
+    case 41: unpackGroups(p, groups, &out, W41.self)
+    case 42: unpackGroups(p, groups, &out, W42.self)
+    case 43: unpackGroups(p, groups, &out, W43.self)
+    case 44: unpackGroups(p, groups, &out, W44.self)
+    case 45: unpackGroups(p, groups, &out, W45.self)
+    case 46: unpackGroups(p, groups, &out, W46.self)
+    case 47: unpackGroups(p, groups, &out, W47.self)
+    case 48: unpackGroups(p, groups, &out, W48.self)
+    case 49: unpackGroups(p, groups, &out, W49.self)
+    case 50: unpackGroups(p, groups, &out, W50.self)
+    case 51: unpackGroups(p, groups, &out, W51.self)
+    case 52: unpackGroups(p, groups, &out, W52.self)
+    case 53: unpackGroups(p, groups, &out, W53.self)
+    case 54: unpackGroups(p, groups, &out, W54.self)
+    case 55: unpackGroups(p, groups, &out, W55.self)
+    default: unpackGroups(p, groups, &out, W56.self)
     }
 }
 
@@ -383,29 +401,28 @@ enum W54: PackWidth { static var w: Int { 54 } }
 enum W55: PackWidth { static var w: Int { 55 } }
 enum W56: PackWidth { static var w: Int { 56 } }
 
-/// Unpacks `groups` groups of 8 values of `W.w` bits. Group g starts at byte g*w.
+/// Unpacks `groups` groups of 8 values of `W.w` bits into `out` (values 0..<8·groups). Group g
+/// starts at byte g*w.
 @inline(never)
-func unpackGroups<T: FixedWidthInteger & UnsignedInteger, W: PackWidth>(
-    _ p: UnsafeRawPointer, _ groups: Int, _ out: UnsafeMutablePointer<T>, _: W.Type
-) {
+func unpackGroups<S: UnpackSink, W: PackWidth>(_ p: UnsafeRawPointer, _ groups: Int, _ out: inout S, _: W.Type) {
     let w = W.w
     let mask: UInt64 = (1 &<< UInt64(w)) &- 1
-    @inline(__always) func value(_ q: UnsafeRawPointer, _ k: Int) -> T {
+    @inline(__always) func value(_ q: UnsafeRawPointer, _ k: Int) -> UInt64 {
         let bit = k &* w
-        return T(truncatingIfNeeded: (UInt64(littleEndian: q.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self)) >> UInt64(bit & 7)) & mask)
+        return (UInt64(littleEndian: q.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self)) >> UInt64(bit & 7)) & mask
     }
     var q = p
-    var o = out
+    var i = 0
     for _ in 0..<groups {
-        o[0] = value(q, 0)
-        o[1] = value(q, 1)
-        o[2] = value(q, 2)
-        o[3] = value(q, 3)
-        o[4] = value(q, 4)
-        o[5] = value(q, 5)
-        o[6] = value(q, 6)
-        o[7] = value(q, 7)
+        out.put(i, value(q, 0))
+        out.put(i &+ 1, value(q, 1))
+        out.put(i &+ 2, value(q, 2))
+        out.put(i &+ 3, value(q, 3))
+        out.put(i &+ 4, value(q, 4))
+        out.put(i &+ 5, value(q, 5))
+        out.put(i &+ 6, value(q, 6))
+        out.put(i &+ 7, value(q, 7))
         q += w
-        o += 8
+        i &+= 8
     }
 }

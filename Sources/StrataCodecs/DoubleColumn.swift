@@ -583,7 +583,9 @@ package enum DoubleColumn {
     /// Decodes values lo..<hi of a parsed (and so bounds-checked) block of `n` values into
     /// out[0..<hi-lo]; `s` and `s32` are scratch for `unpackScratchSize` values. The whole block is unpacked
     /// at once (`unpackAll`), then mapped in a branch-free loop the compiler can vectorise, or
-    /// prefix-summed (the delta codecs).
+    /// prefix-summed (the delta codecs). A whole block of a codec whose mapping does not vectorise
+    /// (int-for's Int64 → Double, the delta codecs' prefix sums) is unpacked straight into a sink
+    /// that maps as it stores (`IntSink`, `DeltaSink`, `DoDSink`): one pass, no scratch.
     @inline(__always)
     static func decodeBlock(
         _ base: UnsafeRawPointer, _ end: Int, _ b: Block, _ n: Int, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<UInt64>,
@@ -598,9 +600,15 @@ package enum DoubleColumn {
                 out[i] = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))
             }
         case codecInt:
-            unpackAll(p, avail: avail, width: b.width, n: n, into: s)
-            let m = Int64(bitPattern: b.base)
-            for i in lo..<hi { out[i &- lo] = Double(m &+ Int64(bitPattern: s[i])).bitPattern }
+            // Int64 → Double does not vectorise (SSE2 has no such conversion): a whole block is
+            // unpacked and converted in one width-specialised pass; part of a block via scratch.
+            var sink = IntSink(out: out, base: Int64(bitPattern: b.base))
+            if lo == 0 && hi == n {
+                unpackAll(p, avail: avail, width: b.width, n: n, into: &sink)
+            } else {
+                unpackAll(p, avail: avail, width: b.width, n: n, into: s)
+                for i in lo..<hi { out[i &- lo] = sink.value(s[i]) }
+            }
         case codecDecimal:
             unpackAll(p, avail: avail, width: b.width, n: n, into: s)
             let m = Int64(bitPattern: b.base)
@@ -621,6 +629,13 @@ package enum DoubleColumn {
             }
         case codecDelta:
             // m(i) = m(0) + Σ_{j<i} (minDelta + packed[j]); packed[j] is delta j+1.
+            if lo == 0 && hi == n {
+                // A whole block: unpacked and summed in one pass (no scratch).
+                out[0] = b.first
+                var sink = DeltaSink(out: out + 1, x: map64(b.first), md: UInt64(bitPattern: b.minDelta))
+                unpackAll(p, avail: avail, width: b.width, n: n &- 1, into: &sink)
+                break
+            }
             unpackAll(p, avail: avail, width: b.width, n: max(n &- 1, 0), into: s)
             let md = UInt64(bitPattern: b.minDelta)
             var x = map64(b.first)
@@ -639,6 +654,15 @@ package enum DoubleColumn {
             }
         case codecDoD:
             // m(1) = m(0) + d1; d(i) = d(i−1) + minDoD + packed[i−2]; m(i) = m(i−1) + d(i)
+            if lo == 0 && hi == n && n >= 2 {
+                // A whole block: unpacked and summed in one pass (no scratch).
+                let x1 = map64(b.first) &+ UInt64(bitPattern: b.firstDelta)
+                out[0] = b.first
+                out[1] = unmap64(x1)
+                var sink = DoDSink(out: out + 2, x: x1, d: UInt64(bitPattern: b.firstDelta), md: UInt64(bitPattern: b.minDelta))
+                unpackAll(p, avail: avail, width: b.width, n: n &- 2, into: &sink)
+                break
+            }
             unpackAll(p, avail: avail, width: b.width, n: max(n &- 2, 0), into: s)
             var x = map64(b.first)
             var d = UInt64(bitPattern: b.firstDelta)
@@ -674,6 +698,39 @@ package enum DoubleColumn {
                     out[i - lo] = UInt64(littleEndian: vals.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self))
                 }
             }
+        }
+    }
+
+    /// int-for's mapping from a packed integer to the value's bit pattern (`value`), stored at
+    /// out[i] by `put`: unpacking into this sink fuses the two.
+    struct IntSink: UnpackSink {
+        let out: UnsafeMutablePointer<UInt64>
+        let base: Int64
+        @inline(__always) func value(_ u: UInt64) -> UInt64 { Double(base &+ Int64(bitPattern: u)).bitPattern }
+        @inline(__always) func put(_ i: Int, _ u: UInt64) { out[i] = value(u) }
+    }
+
+    /// float64-delta over a whole block: packed value i is delta i+1; out[i] is value i+1.
+    struct DeltaSink: UnpackSink {
+        let out: UnsafeMutablePointer<UInt64>
+        var x: UInt64
+        let md: UInt64
+        @inline(__always) mutating func put(_ i: Int, _ u: UInt64) {
+            x = x &+ (md &+ u)
+            out[i] = unmap64(x)
+        }
+    }
+
+    /// float64-dod over a whole block: packed value i is delta-of-delta i+2; out[i] is value i+2.
+    struct DoDSink: UnpackSink {
+        let out: UnsafeMutablePointer<UInt64>
+        var x: UInt64
+        var d: UInt64
+        let md: UInt64
+        @inline(__always) mutating func put(_ i: Int, _ u: UInt64) {
+            d = d &+ (md &+ u)
+            x = x &+ d
+            out[i] = unmap64(x)
         }
     }
 

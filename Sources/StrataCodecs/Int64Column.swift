@@ -155,7 +155,8 @@ package enum Int64Column {
     /// Decodes values lo..<hi of a parsed (and so bounds-checked) block of `n` values whose packed
     /// data starts at `p` (`avail` readable bytes from there) into out[0..<hi-lo]; `s` is scratch
     /// for `unpackScratchSize` values. The whole block is unpacked at once, then mapped in a
-    /// branch-free loop (FOR) or prefix-summed (delta-FOR).
+    /// branch-free loop (FOR) or prefix-summed (delta-FOR; a whole block in the same pass as the
+    /// unpacking, through `DeltaSink`).
     @inline(__always)
     static func decodeBlock(
         _ p: UnsafeRawPointer, _ avail: Int, _ b: Block, _ n: Int, _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<Int64>,
@@ -167,6 +168,13 @@ package enum Int64Column {
             for i in lo..<hi { out[i &- lo] = m &+ Int64(bitPattern: s[i]) }
         } else {
             // delta-FOR: value i = first + Σ_{j<i} (minDelta + packed[j]); packed[j] is delta j+1.
+            if lo == 0 && hi == n {
+                // A whole block: unpacked and summed in one pass (no scratch).
+                out[0] = b.base
+                var sink = DeltaSink(out: out + 1, x: UInt64(bitPattern: b.base), md: UInt64(bitPattern: b.minDelta))
+                unpackAll(p, avail: avail, width: b.width, n: n &- 1, into: &sink)
+                return
+            }
             unpackAll(p, avail: avail, width: b.width, n: n &- 1, into: s)
             let md = UInt64(bitPattern: b.minDelta)
             var x = UInt64(bitPattern: b.base)
@@ -184,6 +192,17 @@ package enum Int64Column {
                 o[j] = Int64(bitPattern: x)
                 j &+= 1
             }
+        }
+    }
+
+    /// delta-FOR over a whole block: packed value i is delta i+1; out[i] is value i+1.
+    struct DeltaSink: UnpackSink {
+        let out: UnsafeMutablePointer<Int64>
+        var x: UInt64
+        let md: UInt64
+        @inline(__always) mutating func put(_ i: Int, _ u: UInt64) {
+            x = x &+ (md &+ u)
+            out[i] = Int64(bitPattern: x)
         }
     }
 

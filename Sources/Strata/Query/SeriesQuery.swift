@@ -46,6 +46,7 @@ struct SeriesQuery {
     func select(_ interval: StepInterval) throws(StrataError) -> (parts: [Part], disjoint: Bool, points: Int) {
         if interval.isEmpty { return ([], true, 0) }
         var parts: [Part] = []
+        parts.reserveCapacity(chunks.count)  // no regrowth copies of these large values
         var total = 0
         for c in chunks where c.stats.lastStep >= interval.lo && c.stats.firstStep <= interval.hi {
             var stepCache: [Int64]? = nil
@@ -59,7 +60,13 @@ struct SeriesQuery {
                     lastStep: Swift.min(interval.hi, c.stats.lastStep)))
             total += i1 - i0
         }
-        parts.sort { ($0.firstStep, $0.rank) < ($1.firstStep, $1.rank) }
+        // Chunks usually arrive in step order already: sort (moving large values) only when not.
+        var sorted = true
+        for i in parts.indices.dropFirst() where (parts[i].firstStep, parts[i].rank) < (parts[i - 1].firstStep, parts[i - 1].rank) {
+            sorted = false
+            break
+        }
+        if !sorted { parts.sort { ($0.firstStep, $0.rank) < ($1.firstStep, $1.rank) } }
         var disjoint = true
         for i in 1..<Swift.max(1, parts.count)
         where parts[i].firstStep < parts[i - 1].lastStep

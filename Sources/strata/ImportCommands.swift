@@ -85,7 +85,9 @@ func runImport(kind: String, options: ImportOptions, _ body: (ImportSession) thr
     let seconds = Double(monotonicMs() - started) / 1000
     var s =
         "imported \(summary.runs) run\(summary.runs == 1 ? "" : "s") from \(kind): \(withCommas(summary.series)) series, "
-        + "\(withCommas(summary.points)) points, skipped \(withCommas(summary.skippedTotal))"
+        + "\(withCommas(summary.points)) points, "
+        + (summary.artifacts + summary.deployments > 0 ? "\(summary.artifacts) artifacts, \(summary.deployments) deployments, " : "")
+        + "skipped \(withCommas(summary.skippedTotal))"
     if !summary.skipped.isEmpty {
         s += " (" + summary.skipped.map { "\(withCommas($0.1)) \($0.0)" }.joined(separator: ", ") + ")"
     }

@@ -238,8 +238,8 @@ struct ImportParquet: ParsableCommand {
         commandName: "parquet",
         abstract: "Import Parquet in Strata's long form (a `strata export --format parquet` dataset) or neptune-exporter's layout.",
         discussion: """
-            PATHs are files or directories (searched recursively for *.parquet). Strata's points and runs tables give \
-            back runs with their labels, params, tags, metadata and status; neptune-exporter's float_series become \
+            PATHs are files or directories (searched recursively for *.parquet). Strata's points, runs, artifacts and \
+            deployments tables give back runs with their labels, params, tags, metadata, status, artifacts and deployments; neptune-exporter's float_series become \
             points and its scalar attributes params (sys/* as metadata neptune.*). Runs already imported are skipped, \
             so an interrupted import is resumed by running it again. See docs/EXPORT.md.
             """)

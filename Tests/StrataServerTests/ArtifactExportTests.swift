@@ -191,8 +191,8 @@ import Testing
                 #expect(ExportRouteTests.strings(cols["artifact"]) == ["model", "model", "model-small"])
                 #expect(ExportRouteTests.strings(cols["digest"]) == [Self.d1, Self.d1, Self.d3])
                 #expect(ExportRouteTests.strings(cols["environment"]) == ["prod", "staging", "canary ✓"])
-                guard case .int64(let at)? = cols["at"]?.values, case .int64(let recorded)? = cols["recorded"]?.values else {
-                    Issue.record("no at or recorded column"); return
+                guard case .int64(let at)? = cols["deployed_at"]?.values, case .int64(let recorded)? = cols["recorded"]?.values else {
+                    Issue.record("no deployed_at or recorded column"); return
                 }
                 #expect(at == all.map(\.atMs) && at[0] == 1_793_664_000_000 && at[1] == -1)
                 #expect(recorded == all.map(\.recordedMs))

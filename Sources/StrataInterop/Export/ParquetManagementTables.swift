@@ -18,7 +18,7 @@ extension ParquetTables {
     public static let deploymentsColumns: [ParquetColumn] = [
         ParquetColumn("run_id", .string), ParquetColumn("run_name", .string), ParquetColumn("project", .string),
         ParquetColumn("artifact", .string), ParquetColumn("digest", .string), ParquetColumn("environment", .string),
-        ParquetColumn("at", .timestampMillis), ParquetColumn("recorded", .timestampMillis)
+        ParquetColumn("deployed_at", .timestampMillis), ParquetColumn("recorded", .timestampMillis)
     ]
 
     /// The artifacts of `runs` (run order, then logging order) as the artifacts table's columns.

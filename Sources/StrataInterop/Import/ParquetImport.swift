@@ -145,7 +145,7 @@ public final class ParquetImporter {
         let names = Set(r.columns.map(\.name))
         let table = r.metadata[ParquetTables.tableKey]
         if table == "artifacts" || (table == nil && names.isSuperset(of: ["run_id", "name", "uri", "digest", "size"])) { return .strataArtifacts }
-        if table == "deployments" || (table == nil && names.isSuperset(of: ["run_id", "artifact", "digest", "environment", "at"])) {
+        if table == "deployments" || (table == nil && names.isSuperset(of: ["run_id", "artifact", "digest", "environment", "deployed_at"])) {
             return .strataDeployments
         }
         if table == "runs" || names.isSuperset(of: ["id", "name", "status", "created", "params"]) {
@@ -455,7 +455,7 @@ public final class ParquetImporter {
             let artifacts = try strings(s, g, try column(s, g, "artifact")!)
             let digests = try strings(s, g, try column(s, g, "digest")!)
             let envs = try strings(s, g, try column(s, g, "environment")!)
-            let atC = try column(s, g, "at")!
+            let atC = try column(s, g, "deployed_at")!
             let at = try integers(s, g, atC, millis: true)
             let recordedC = try column(s, g, "recorded", required: false)
             let recorded = try recordedC.map { try integers(s, g, $0, millis: true) }
@@ -464,7 +464,8 @@ public final class ParquetImporter {
                 let where_ = "\(s.path), row group \(g), row \(i)"
                 guard let artifact = artifacts[i], let digest = digests[i], let env = envs[i], !atC.isNull(i) else {
                     try session.bad(
-                        "deployments with a null artifact, digest, environment or time", "\(where_): a null artifact, digest, environment or at")
+                        "deployments with a null artifact, digest, environment or time",
+                        "\(where_): a null artifact, digest, environment or deployed_at")
                     continue
                 }
                 let d = Deployment(

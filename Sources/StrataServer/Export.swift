@@ -9,7 +9,7 @@ import StrataParquet
 // the same code as `strata export --format parquet`) as one Parquet file, streamed.
 
 extension API {
-    /// `format=parquet` (required), `table=points|runs` (points by default), `where=FILTER`,
+    /// `format=parquet` (required), `table=points|runs|artifacts|deployments` (points by default), `where=FILTER`,
     /// `metric=NAME` (repeatable, or comma-separated), `project=NAME`, `compression=zstd|lz4_raw|snappy|uncompressed`.
     /// Everything that can be refused is checked before the 200 status is sent.
     func export(_ request: Request) async throws -> Response {
@@ -19,8 +19,8 @@ extension API {
             throw APIError.bad("format must be parquet, got \"\(format.prefix(40))\" (JSON points: GET /api/points)", field: "format")
         }
         let table = q.string("table") ?? "points"
-        guard table == "points" || table == "runs" else {
-            throw APIError.bad("table must be points or runs, got \"\(table.prefix(40))\"", field: "table")
+        guard ["points", "runs", "artifacts", "deployments"].contains(table) else {
+            throw APIError.bad("table must be points, runs, artifacts or deployments, got \"\(table.prefix(40))\"", field: "table")
         }
         let compressionText = q.string("compression") ?? "zstd"
         guard let compression = ParquetCompression(rawValue: compressionText), [.zstd, .lz4Raw, .snappy, .uncompressed].contains(compression) else {
@@ -57,10 +57,11 @@ extension API {
                             buffer.removeAll(keepingCapacity: true)
                         }
                     }
-                    if table == "points" {
-                        try export.writePoints(name: "points.parquet", to: sink)
-                    } else {
-                        try export.writeRuns(name: "runs.parquet", to: sink)
+                    switch table {
+                    case "points": try export.writePoints(name: "points.parquet", to: sink)
+                    case "artifacts": try export.writeArtifacts(name: "artifacts.parquet", to: sink)
+                    case "deployments": try export.writeDeployments(name: "deployments.parquet", to: sink)
+                    default: try export.writeRuns(name: "runs.parquet", to: sink)
                     }
                     if !buffer.isEmpty { try pipe.send(buffer) }
                     pipe.finish(nil)

@@ -284,8 +284,9 @@ struct Export: ParsableCommand {
         discussion: """
             JSONL lines read back with `strata ingest`; CSV (run,metric,step,value,time,labels,run_id) with \
             `strata ingest --format csv`. Parquet (--format parquet --out DIR): a Hive-partitioned dataset \
-            DIR/points/project=<p>/part-NNNNN.parquet and DIR/runs/project=<p>/part-00000.parquet, schema in \
-            docs/EXPORT.md; read back with `strata import parquet DIR`.
+            DIR/points/project=<p>/part-NNNNN.parquet and DIR/runs/project=<p>/part-00000.parquet (and \
+            DIR/artifacts/…, DIR/deployments/… when runs have them), schema in docs/EXPORT.md; read back with \
+            `strata import parquet DIR`.
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case jsonl, csv, parquet }

@@ -85,7 +85,9 @@ func runImport(kind: String, options: ImportOptions, _ body: (ImportSession) thr
     let seconds = Double(monotonicMs() - started) / 1000
     var s =
         "imported \(summary.runs) run\(summary.runs == 1 ? "" : "s") from \(kind): \(withCommas(summary.series)) series, "
-        + "\(withCommas(summary.points)) points, skipped \(withCommas(summary.skippedTotal))"
+        + "\(withCommas(summary.points)) points, "
+        + (summary.artifacts + summary.deployments > 0 ? "\(summary.artifacts) artifacts, \(summary.deployments) deployments, " : "")
+        + "skipped \(withCommas(summary.skippedTotal))"
     if !summary.skipped.isEmpty {
         s += " (" + summary.skipped.map { "\(withCommas($0.1)) \($0.0)" }.joined(separator: ", ") + ")"
     }
@@ -236,8 +238,8 @@ struct ImportParquet: ParsableCommand {
         commandName: "parquet",
         abstract: "Import Parquet in Strata's long form (a `strata export --format parquet` dataset) or neptune-exporter's layout.",
         discussion: """
-            PATHs are files or directories (searched recursively for *.parquet). Strata's points and runs tables give \
-            back runs with their labels, params, tags, metadata and status; neptune-exporter's float_series become \
+            PATHs are files or directories (searched recursively for *.parquet). Strata's points, runs, artifacts and \
+            deployments tables give back runs with their labels, params, tags, metadata, status, artifacts and deployments; neptune-exporter's float_series become \
             points and its scalar attributes params (sys/* as metadata neptune.*). Runs already imported are skipped, \
             so an interrupted import is resumed by running it again. See docs/EXPORT.md.
             """)

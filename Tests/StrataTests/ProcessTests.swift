@@ -12,6 +12,8 @@ struct ProcessTests {
         var buffer = Data()
         var lastAck: Int64 = -1
         var done = false
+        /// Every line printed so far.
+        var lines: [String] = []
 
         init(_ args: [String]) throws {
             process.executableURL = URL(fileURLWithPath: builtProduct("strata-test-writer"))
@@ -35,6 +37,7 @@ struct ProcessTests {
                 while let nl = buffer.firstIndex(of: 0x0A) {
                     let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
                     buffer.removeSubrange(buffer.startIndex...nl)
+                    lines.append(line)
                     if line.hasPrefix("ack "), let s = Int64(line.dropFirst(4)) { lastAck = s }
                     if line == "done" { done = true }
                 }

@@ -145,19 +145,12 @@ extension Store {
         run: RunID, name: String, uri: String, digest: String, size: Int64, kind: String, role: Artifact.Role, step: Int64?,
         metadata: [String: ParamValue]
     ) throws(StrataError) -> Artifact {
-        try ArtifactRules.checkWord(name, what: "artifact name")
-        try ArtifactRules.checkWord(kind, what: "artifact kind")
-        try ArtifactRules.checkURI(uri)
-        let digest = try ArtifactRules.checkDigest(digest)
-        guard size >= 0 else { throw .invalid("artifact size \(size) is negative") }
-        try Limits.check(params: metadata, what: "artifact metadata")
-        try writeCreateIfPending(run)
-        guard let info = runInfo(run) else { throw StrataError(.notFound, "no run \(run) in store \(path)") }
-        if info.deletedMs != nil { throw StrataError(.notFound, "run \(run) is deleted (`strata run restore \(run)` brings it back)") }
-        if let same = info.artifacts.first(where: { $0.name == name && $0.digest == digest && $0.role == role }) { return same }
-        let a = Artifact(
-            run: run, name: name, uri: uri, digest: digest, size: size, kind: kind, role: role, step: step, metadata: metadata,
-            loggedMs: Clock.milliseconds())
+        let a = try ArtifactRules.checked(
+            Artifact(
+                run: run, name: name, uri: uri, digest: digest, size: size, kind: kind, role: role, step: step, metadata: metadata,
+                loggedMs: Clock.milliseconds()))
+        let info = try liveRun(run)
+        if let same = info.artifacts.first(where: { $0.name == a.name && $0.digest == a.digest && $0.role == a.role }) { return same }
         _ = try editRun(run, [Catalog.artifactRecord(a)])
         return a
     }

@@ -34,6 +34,23 @@ public struct Artifact: Sendable, Hashable {
     public var metadata: [String: ParamValue]
     /// When it was logged, milliseconds since 1970.
     public var loggedMs: Int64
+
+    /// An artifact with every field given (as an importer reads it; ``Store/importArtifact(_:into:)`` checks them).
+    public init(
+        run: RunID, name: String, uri: String, digest: String, size: Int64, kind: String, role: Role, step: Int64?,
+        metadata: [String: ParamValue], loggedMs: Int64
+    ) {
+        self.run = run
+        self.name = name
+        self.uri = uri
+        self.digest = digest
+        self.size = size
+        self.kind = kind
+        self.role = role
+        self.step = step
+        self.metadata = metadata
+        self.loggedMs = loggedMs
+    }
 }
 
 /// An artifact put into service in an environment (`prod`, `staging`) at a time.
@@ -50,6 +67,16 @@ public struct Deployment: Sendable, Hashable {
     public var atMs: Int64
     /// When the deployment was recorded, milliseconds since 1970.
     public var recordedMs: Int64
+
+    /// A deployment with every field given (as an importer reads it; ``Store/importDeployment(_:into:)`` checks them).
+    public init(run: RunID, artifact: String, digest: String, environment: String, atMs: Int64, recordedMs: Int64) {
+        self.run = run
+        self.artifact = artifact
+        self.digest = digest
+        self.environment = environment
+        self.atMs = atMs
+        self.recordedMs = recordedMs
+    }
 }
 
 /// One change made to a run after the fact (kept as its history).

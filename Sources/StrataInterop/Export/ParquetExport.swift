@@ -16,8 +16,11 @@ import StrataParquet
 /// min, max, last, ...) STRING; and one optional typed column `param.<key>` per param key: INT64,
 /// DOUBLE, BOOLEAN or STRING when every run that has the key gives it that type, else STRING (the
 /// value's text).
+///
+/// **artifacts** and **deployments** (one row per artifact or deployment of the exported runs):
+/// ``artifactsColumns`` and ``deploymentsColumns``.
 public enum ParquetTables {
-    /// Footer key naming the table (`points` or `runs`), and the schema version.
+    /// Footer key naming the table (`points`, `runs`, `artifacts` or `deployments`), and the schema version.
     public static let tableKey = "strata.table"
     public static let versionKey = "strata.version"
     public static let version = "1"
@@ -83,6 +86,10 @@ public struct ParquetExportOptions: Sendable {
 public struct ParquetExportSummary: Sendable {
     /// Runs in the runs table.
     public var runs = 0
+    /// Rows of the artifacts table.
+    public var artifacts = 0
+    /// Rows of the deployments table.
+    public var deployments = 0
     /// Points (rows of the points table).
     public var points = 0
     /// Files written (paths relative to the output directory for a dataset).
@@ -142,7 +149,7 @@ public final class ParquetExport {
         return out
     }
 
-    private func writer(_ table: String, _ columns: [ParquetColumn], name: String, _ output: @escaping ([UInt8]) throws -> Void) throws
+    func writer(_ table: String, _ columns: [ParquetColumn], name: String, _ output: @escaping ([UInt8]) throws -> Void) throws
         -> ParquetWriter
     {
         var o = options.writerOptions
@@ -167,17 +174,13 @@ public final class ParquetExport {
     /// Returns the rows written.
     @discardableResult
     public func writeRuns(project: String? = nil, name: String = "runs.parquet", to output: @escaping ([UInt8]) throws -> Void) throws -> Int {
-        let chosen = runs.filter { project == nil || $0.project == project }
-        let table = try runsTable(chosen)
-        let w = try writer("runs", table.columns, name: name, output)
-        try w.append(table.data)
-        try w.close()
-        return chosen.count
+        try writeSmall(.runs, runs.filter { project == nil || $0.project == project }, name: name, to: output)
     }
 
     /// Writes the dataset into `dir` (created; it must not exist or be empty):
-    /// `points/project=<p>/part-00000.parquet` (more parts past ``ParquetExportOptions/maxFileRows``)
-    /// and `runs/project=<p>/part-00000.parquet`. Each file is written under a `.tmp` name and
+    /// `points/project=<p>/part-00000.parquet` (more parts past ``ParquetExportOptions/maxFileRows``),
+    /// `runs/project=<p>/part-00000.parquet`, and `artifacts/…` and `deployments/…` likewise for
+    /// the projects whose runs have any. Each file is written under a `.tmp` name and
     /// renamed when complete, so a reader never sees a file without its footer.
     public func writeDataset(to dir: String) throws -> ParquetExportSummary {
         let fm = FileManager.default
@@ -222,21 +225,24 @@ public final class ParquetExport {
         let written = Counter()
         for project in projects {
             let chosen = runs.filter { $0.project == project }
-            // The runs table.
-            var f = try file("runs", project, part: 0)
-            written.bytes = 0
-            let table = try runsTable(chosen)
-            var w = try writer("runs", table.columns, name: f.final, sink(f.handle, f.temp, written))
-            try w.append(table.data)
-            try w.close()
-            try finish(f, bytes: written.bytes)
-            summary.runs += chosen.count
+            // The runs table, and the artifacts and deployments tables when the runs have any.
+            for table in SmallTable.allCases where table == .runs || Self.rows(table, chosen) > 0 {
+                let f = try file(table.rawValue, project, part: 0)
+                written.bytes = 0
+                let n = try writeSmall(table, chosen, name: f.final, to: sink(f.handle, f.temp, written))
+                try finish(f, bytes: written.bytes)
+                switch table {
+                case .runs: summary.runs += n
+                case .artifacts: summary.artifacts += n
+                case .deployments: summary.deployments += n
+                }
+            }
             // The points table, in parts.
             guard chosen.contains(where: { !(series[$0.id] ?? []).isEmpty }) else { continue }
             var part = 0
-            f = try file("points", project, part: part)
+            var f = try file("points", project, part: part)
             written.bytes = 0
-            w = try writer("points", ParquetTables.pointsColumns(labelKeys: labelKeys), name: f.final, sink(f.handle, f.temp, written))
+            var w = try writer("points", ParquetTables.pointsColumns(labelKeys: labelKeys), name: f.final, sink(f.handle, f.temp, written))
             var rowsInFile = 0
             summary.points += try streamPoints(chosen) { batch in
                 try w.append(batch)
@@ -303,7 +309,7 @@ public final class ParquetExport {
     }
 
     /// The runs table of `chosen`: its columns (with the typed param columns) and its rows.
-    private func runsTable(_ chosen: [RunInfo]) throws -> (columns: [ParquetColumn], data: [ParquetColumnData]) {
+    func runsTable(_ chosen: [RunInfo]) throws -> (columns: [ParquetColumn], data: [ParquetColumnData]) {
         // A param key's column type: the type every exported run gives it, else STRING (the same
         // columns in every project's file, so that the files read as one table).
         var types: [String: ParquetColumn.Kind] = [:]

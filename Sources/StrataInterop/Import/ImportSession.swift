@@ -82,6 +82,10 @@ public struct ImportSummary: Sendable {
     public var series = 0
     /// Points written.
     public var points = 0
+    /// Artifacts written (Strata's Parquet export; one a run holds already is not counted).
+    public var artifacts = 0
+    /// Deployments written (likewise).
+    public var deployments = 0
     /// Source runs left alone because the store holds a run imported from them.
     public var alreadyImported = 0
     /// Skipped items by reason ("non-scalar values", "damaged records", ...), in first-seen order.

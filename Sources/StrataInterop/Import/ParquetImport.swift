@@ -7,7 +7,9 @@ import StrataParquet
 /// - **Strata's own export** (``ParquetTables``): points files (`run_id`, `metric`, `step`,
 ///   `value`, `time`; `run_name`, `project` and `label.<key>` columns when present) and runs files
 ///   (footer key `strata.table` = `runs`), whose status, times, parent, tags, params and metadata
-///   are given to the runs imported. A run's source is `parquet:<project>/<run_id>`.
+///   are given to the runs imported. A run's source is `parquet:<project>/<run_id>`. Artifacts
+///   and deployments files (`strata.table` = `artifacts` / `deployments`) are given to those runs
+///   afterwards, with their recorded times; what a run holds already is not written again.
 /// - **neptune-exporter** (`project_id`, `run_id`, `attribute_path`, `attribute_type`, `step`
 ///   DECIMAL, `timestamp`, typed `*_value` columns): `float_series` rows become points (metric =
 ///   attribute path; a step with a fraction is a bad item); `float`, `int`, `bool`, `string` and
@@ -55,7 +57,10 @@ public final class ParquetImporter {
         return out
     }
 
-    private enum Layout { case strataPoints, strataRuns, neptune }
+    private enum Layout { case strataPoints, strataRuns, strataArtifacts, strataDeployments, neptune }
+
+    /// Whether files of this layout hold points (or neptune attributes): the runs are made from them.
+    private static func holdsRuns(_ l: Layout) -> Bool { l == .strataPoints || l == .neptune }
 
     private struct Source {
         let path: String
@@ -90,13 +95,13 @@ public final class ParquetImporter {
         for s in sources where s.layout == .strataRuns { try readRuns(s, into: &records) }
         // Which file holds each run last.
         var last: [String: Int] = [:]
-        for (i, s) in sources.enumerated() where s.layout != .strataRuns {
+        for (i, s) in sources.enumerated() where Self.holdsRuns(s.layout) {
             for key in try runKeys(s) { last[key] = i }
         }
         // Runs imported before are left alone (and counted).
         session.summary.alreadyImported += Set(last.keys).union(records.keys).filter(skipped).count
         var open: [String: ImportedRun] = [:]
-        for (i, s) in sources.enumerated() where s.layout != .strataRuns {
+        for (i, s) in sources.enumerated() where Self.holdsRuns(s.layout) {
             if s.layout == .strataPoints { try readStrataPoints(s, into: &open) } else { try readNeptune(s, into: &open) }
             for key in open.keys.sorted() where last[key] == i {
                 var run = open.removeValue(forKey: key)!
@@ -112,6 +117,10 @@ public final class ParquetImporter {
             apply(r, to: &run)
             try session.write(run)
         }
+        // Artifacts, then the deployments of those artifacts, given to the runs written above (or
+        // imported before: what a run holds already is not written again).
+        for s in sources where s.layout == .strataArtifacts { try readArtifacts(s) }
+        for s in sources where s.layout == .strataDeployments { try readDeployments(s) }
     }
 
     private func skipped(_ source: String) -> Bool {
@@ -134,14 +143,20 @@ public final class ParquetImporter {
 
     private static func layout(_ r: ParquetReader) throws -> Layout {
         let names = Set(r.columns.map(\.name))
-        if r.metadata[ParquetTables.tableKey] == "runs" || names.isSuperset(of: ["id", "name", "status", "created", "params"]) {
+        let table = r.metadata[ParquetTables.tableKey]
+        if table == "artifacts" || (table == nil && names.isSuperset(of: ["run_id", "name", "uri", "digest", "size"])) { return .strataArtifacts }
+        if table == "deployments" || (table == nil && names.isSuperset(of: ["run_id", "artifact", "digest", "environment", "deployed_at"])) {
+            return .strataDeployments
+        }
+        if table == "runs" || names.isSuperset(of: ["id", "name", "status", "created", "params"]) {
             return .strataRuns
         }
         if names.isSuperset(of: ["project_id", "run_id", "attribute_path", "attribute_type"]) { return .neptune }
         if names.isSuperset(of: ["run_id", "metric", "step", "value"]) { return .strataPoints }
         throw InteropError(
             "\(r.name): the columns (\(r.columns.map(\.name).joined(separator: ", "))) are neither Strata's long form (run_id, metric, step, "
-                + "value, time) nor neptune-exporter's (project_id, run_id, attribute_path, attribute_type, step, timestamp, float_value)")
+                + "value, time), runs, artifacts or deployments tables nor neptune-exporter's (project_id, run_id, attribute_path, attribute_type, step, timestamp, float_value)"
+        )
     }
 
     private static func partitionProject(_ path: String) -> String? {
@@ -349,6 +364,119 @@ public final class ParquetImporter {
             }
             flushPending()
             session.update("reading \(s.path): row group \(g + 1) of \(s.reader.rowGroupCount)")
+        }
+    }
+
+    // MARK: Strata's artifacts and deployments tables
+
+    /// The run of this store that the exported run `key` became: the one imported from it (now
+    /// or before), or the store's own run when the export came from this store. Nil when the
+    /// import holds no such run.
+    private func importedRun(_ key: String) -> RunID? {
+        if let id = session.importedSources[key] { return id }
+        guard key.hasPrefix("parquet:"), let slash = key.lastIndex(of: "/") else { return nil }
+        let id = String(key[key.index(after: slash)...])
+        return storeRunIDs.contains(id) ? RunID(id) : nil
+    }
+
+    /// Reads the run keys and the store runs of one row group's rows (nil where the run is unknown,
+    /// counted as a bad row).
+    private func rowRuns(_ s: Source, _ g: Int, what: String) throws -> [RunID?] {
+        let ids = try strings(s, g, try column(s, g, "run_id")!)
+        let projects = try column(s, g, "project", required: false).map { try strings(s, g, $0) }
+        var out: [RunID?] = []
+        var lastKey = "", lastRun: RunID? = nil
+        for i in ids.indices {
+            guard let id = ids[i] else {
+                try session.bad("\(what) rows with a null run_id", "\(s.path), row group \(g), row \(i): a null run_id")
+                out.append(nil)
+                continue
+            }
+            let k = key(s, project: projects?[i] ?? nil, run: id)
+            if k != lastKey {
+                lastKey = k
+                lastRun = importedRun(k)
+            }
+            if lastRun == nil {
+                try session.bad(
+                    "\(what) of runs not in the import",
+                    "\(s.path), row group \(g), row \(i): run \(id) is neither in the runs or points tables imported nor in the store")
+            }
+            out.append(lastRun)
+        }
+        return out
+    }
+
+    /// Imports one artifacts table (``ParquetTables/artifactsColumns``).
+    private func readArtifacts(_ s: Source) throws {
+        for g in 0..<s.reader.rowGroupCount {
+            let runs = try rowRuns(s, g, what: "artifacts")
+            let names = try strings(s, g, try column(s, g, "name")!)
+            let uris = try strings(s, g, try column(s, g, "uri")!)
+            let digests = try strings(s, g, try column(s, g, "digest")!)
+            let sizeC = try column(s, g, "size")!
+            let sizes = try integers(s, g, sizeC)
+            let kinds = try column(s, g, "kind", required: false).map { try strings(s, g, $0) }
+            let roles = try column(s, g, "role", required: false).map { try strings(s, g, $0) }
+            let stepC = try column(s, g, "step", required: false)
+            let steps = try stepC.map { try integers(s, g, $0) }
+            let metadata = try column(s, g, "metadata", required: false).map { try strings(s, g, $0) }
+            let loggedC = try column(s, g, "logged", required: false)
+            let logged = try loggedC.map { try integers(s, g, $0, millis: true) }
+            for i in runs.indices {
+                guard let run = runs[i] else { continue }
+                let where_ = "\(s.path), row group \(g), row \(i)"
+                guard let name = names[i], let uri = uris[i], let digest = digests[i], !sizeC.isNull(i) else {
+                    try session.bad("artifacts with a null name, uri, digest or size", "\(where_): a null name, uri, digest or size")
+                    continue
+                }
+                let roleText = roles?[i] ?? nil
+                guard let role = roleText.map({ Artifact.Role(rawValue: $0) }) ?? .output else {
+                    try session.bad("artifacts with an unknown role", "\(where_): role \(jsonString(roleText ?? "")) is neither output nor input")
+                    continue
+                }
+                let a = Artifact(
+                    run: run, name: name, uri: uri, digest: digest, size: sizes[i], kind: (kinds?[i] ?? nil) ?? "model", role: role,
+                    step: stepC.map { $0.isNull(i) } == false ? steps![i] : nil, metadata: Self.paramObject(metadata?[i] ?? nil),
+                    loggedMs: loggedC.map { $0.isNull(i) } == false ? logged![i] : Int64(Date().timeIntervalSince1970 * 1000))
+                do {
+                    if try session.store.importArtifact(a, into: run) { session.summary.artifacts += 1 }
+                } catch {
+                    try session.bad("artifacts Strata refuses", "\(where_): \(error)")
+                }
+            }
+        }
+    }
+
+    /// Imports one deployments table (``ParquetTables/deploymentsColumns``).
+    private func readDeployments(_ s: Source) throws {
+        for g in 0..<s.reader.rowGroupCount {
+            let runs = try rowRuns(s, g, what: "deployments")
+            let artifacts = try strings(s, g, try column(s, g, "artifact")!)
+            let digests = try strings(s, g, try column(s, g, "digest")!)
+            let envs = try strings(s, g, try column(s, g, "environment")!)
+            let atC = try column(s, g, "deployed_at")!
+            let at = try integers(s, g, atC, millis: true)
+            let recordedC = try column(s, g, "recorded", required: false)
+            let recorded = try recordedC.map { try integers(s, g, $0, millis: true) }
+            for i in runs.indices {
+                guard let run = runs[i] else { continue }
+                let where_ = "\(s.path), row group \(g), row \(i)"
+                guard let artifact = artifacts[i], let digest = digests[i], let env = envs[i], !atC.isNull(i) else {
+                    try session.bad(
+                        "deployments with a null artifact, digest, environment or time",
+                        "\(where_): a null artifact, digest, environment or deployed_at")
+                    continue
+                }
+                let d = Deployment(
+                    run: run, artifact: artifact, digest: digest, environment: env, atMs: at[i],
+                    recordedMs: recordedC.map { $0.isNull(i) } == false ? recorded![i] : at[i])
+                do {
+                    if try session.store.importDeployment(d, into: run) { session.summary.deployments += 1 }
+                } catch {
+                    try session.bad("deployments Strata refuses", "\(where_): \(error)")
+                }
+            }
         }
     }
 

@@ -28,7 +28,7 @@ func emit(_ fd: Int32, _ text: String) {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 5, let steps = Int64(args[4]) ?? (["compact", "runs", "checkpoints", "trials"].contains(args[4]) ? 0 : nil) else {
+guard args.count >= 5, let steps = Int64(args[4]) ?? (["compact", "runs", "checkpoints", "trials", "manage"].contains(args[4]) ? 0 : nil) else {
     emit(2, "usage: strata-test-writer STORE RUN PREFIX STEPS [--resume] [--ack] [--capacity BYTES] [--bulk]")
     exit(2)
 }
@@ -96,6 +96,50 @@ if args[4] == "checkpoints" {
             try store.close()
             emit(1, "ack \(i)")
             i += 1
+        }
+    } catch {
+        emit(2, "strata-test-writer: \(error)")
+        exit(1)
+    }
+}
+if args[4] == "manage" {
+    // strata-test-writer STORE NAME ROUND manage: run management in a loop until killed. For
+    // cycle C = 0, 1, …: creates run NAME-C and prints "run C ID"; then tags it t<C>, sets its note
+    // to "note C", logs artifact "model" with digest manageDigest(ROUND, C) (twice: the second is
+    // idempotent), deploys it to prod at C, renames it NAME-C-renamed, deletes it when C is even
+    // and restores it when C % 4 == 0, printing "op KIND C" once each call has returned.
+    func manageDigest(_ round: Int, _ c: Int) -> String {
+        func pad(_ n: Int) -> String { let h = String(n, radix: 16); return String(repeating: "0", count: 32 - h.count) + h }
+        return pad(round) + pad(c)
+    }
+    do {
+        let round = Int(prefix) ?? 0
+        let store = try Store.open(at: storePath)
+        var c = 0
+        while true {
+            let id = try store.createRun(name: "\(runName)-\(c)").id.text
+            emit(1, "run \(c) \(id)")
+            try store.tagRun(id, add: ["t\(c)"])
+            emit(1, "op tag \(c)")
+            try store.annotateRun(id, "note \(c)")
+            emit(1, "op note \(c)")
+            for _ in 0..<2 {
+                try store.logArtifact(run: id, name: "model", uri: "s3://b/\(c)", digest: manageDigest(round, c), size: Int64(c), step: Int64(c))
+                emit(1, "op artifact \(c)")
+            }
+            try store.deploy(artifact: "\(id):model", environment: "prod", at: Int64(c))
+            emit(1, "op deploy \(c)")
+            try store.renameRun(id, to: "\(runName)-\(c)-renamed")
+            emit(1, "op rename \(c)")
+            if c % 2 == 0 {
+                try store.deleteRun(id)
+                emit(1, "op delete \(c)")
+            }
+            if c % 4 == 0 {
+                try store.restoreRun(id)
+                emit(1, "op restore \(c)")
+            }
+            c += 1
         }
     } catch {
         emit(2, "strata-test-writer: \(error)")

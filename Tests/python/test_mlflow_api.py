@@ -351,9 +351,10 @@ def test_deleted_run_is_tombstoned_yet_read_by_id(server):
     client.log_batch(rid, metrics=[Metric("loss", v, 1_700_000_000_000 + s, s) for s, v in points])
 
     def strata_runs():
+        """The ids `strata runs` lists (it shows their last 10 characters)."""
         out = subprocess.run([server.binary, "runs", "--store", server.store, "--limit", "100"],
                              check=True, capture_output=True, text=True).stdout
-        return out
+        return {r for r in (rid, kid) if r[-10:] in out}
 
     def search(view):
         return sorted(r.info.run_id for r in client.search_runs([eid], run_view_type=view))

@@ -64,13 +64,14 @@ final class Ingestor: @unchecked Sendable {
     func apply(_ records: [IngestRecord], commit: (Outcome) -> BatchCommit) throws(StrataError) -> (Outcome, BatchCommit) {
         var out = Outcome()
         var local: [String: Run] = [:]  // per batch: "n:name" / "i:id"
-        var groups: [ObjectIdentifier: (names: [String], group: Run.MetricGroup, watched: [(Int, AlertWatch)])] = [:]
+        var groups: [ObjectIdentifier: (names: [String], group: Run.MetricGroup, watched: [(index: Int, column: Int)])] = [:]
         var batch = AtomicBatch()
         var finished = false
-        // Alerts: the rules watching a series are resolved once per series and batch, and only
-        // points of watched series are collected (evaluated after the batch is stored).
+        // Alerts: the rules watching a series are resolved once per series and batch (one hash
+        // lookup for a metric no rule names), and the points of watched series are gathered into
+        // one column per series (evaluated after the batch is stored).
         let evaluator = alerts?.evaluator
-        var observed: [AlertEvaluator.Observation] = []
+        var alertColumns = AlertColumns()
         let now = Clock.milliseconds()
         for r in records {
             let localKey = r.runId.map { "i:" + $0 } ?? "n:" + r.run!
@@ -89,9 +90,7 @@ final class Ingestor: @unchecked Sendable {
             if let c = r.column {
                 batch.append(try run.metrics([c.metric], labels: r.labels), steps: c.steps, values: c.values, times: c.times)
                 if let evaluator, let w = evaluator.watch(run: run.id, metric: c.metric, labels: r.labels) {
-                    for i in c.steps.indices {
-                        observed.append(.init(w, step: c.steps[i], value: c.values[i], timeMs: c.times?[i] ?? now))
-                    }
+                    alertColumns.append(w, steps: c.steps, values: c.values, times: c.times, time: now)
                 }
             } else if !r.names.isEmpty {
                 let step = r.step!
@@ -99,22 +98,23 @@ final class Ingestor: @unchecked Sendable {
                     // Resolve the metric names once per run while consecutive records repeat them.
                     let oid = ObjectIdentifier(run)
                     let group: Run.MetricGroup
-                    let watched: [(Int, AlertWatch)]
+                    let watched: [(index: Int, column: Int)]
                     if let g = groups[oid], g.names == r.names {
                         group = g.group
                         watched = g.watched
                     } else {
                         group = try run.metrics(r.names)
-                        watched = Self.watches(evaluator, run.id, r.names, [:])
+                        watched = alertColumns.watched(evaluator, run.id, r.names, [:], time: now)
                         groups[oid] = (r.names, group, watched)
                     }
                     batch.log(group, step: step, values: r.values, time: r.time)
-                    for (i, w) in watched { observed.append(.init(w, step: step, value: r.values[i], timeMs: r.time ?? now)) }
+                    let t = r.time ?? now
+                    for w in watched { alertColumns.columns[w.column].append(step: step, value: r.values[w.index], time: t) }
                 } else {
                     let t = r.time ?? Clock.milliseconds()
                     batch.log(try run.metrics(r.names, labels: r.labels), step: step, values: r.values, time: t)
-                    for (i, w) in Self.watches(evaluator, run.id, r.names, r.labels) {
-                        observed.append(.init(w, step: step, value: r.values[i], timeMs: t))
+                    for w in alertColumns.watched(evaluator, run.id, r.names, r.labels, time: t) {
+                        alertColumns.columns[w.column].append(step: step, value: r.values[w.index], time: t)
                     }
                 }
             }
@@ -129,18 +129,39 @@ final class Ingestor: @unchecked Sendable {
         }
         let c = commit(out)
         try store.log(batch, commit: c)
-        alerts?.observe(observed)
+        alerts?.observe(alertColumns.columns)
         // A finished run's points survive power loss, as `Run.finish` promises.
         if finished { try store.flush() }
         return (out, c)
     }
+}
 
-    /// The watched metrics among `names` (their indices), none when there are no rules.
-    private static func watches(_ evaluator: AlertEvaluator?, _ run: RunID, _ names: [String], _ labels: [String: String]) -> [(Int, AlertWatch)] {
+/// The points of a batch that alert rules watch: one column per watched series, in arrival order.
+struct AlertColumns {
+    var columns: [AlertColumn] = []
+    private var index: [ObjectIdentifier: Int] = [:]
+
+    /// The column of `watch` (created empty when the batch has none yet).
+    mutating func column(_ watch: AlertWatch, time: Int64) -> Int {
+        if let i = index[ObjectIdentifier(watch)] { return i }
+        columns.append(AlertColumn(watch, time: time))
+        index[ObjectIdentifier(watch)] = columns.count - 1
+        return columns.count - 1
+    }
+
+    /// Appends a columnar record's points to its series' column.
+    mutating func append(_ watch: AlertWatch, steps: [Int64], values: [Double], times: [Int64]?, time: Int64) {
+        columns[column(watch, time: time)].append(steps: steps, values: values, times: times, time: time)
+    }
+
+    /// The watched metrics among `names`: (index in `names`, column), none when no rule watches them.
+    mutating func watched(_ evaluator: AlertEvaluator?, _ run: RunID, _ names: [String], _ labels: [String: String], time: Int64)
+        -> [(index: Int, column: Int)]
+    {
         guard let evaluator else { return [] }
-        var out: [(Int, AlertWatch)] = []
+        var out: [(index: Int, column: Int)] = []
         for (i, n) in names.enumerated() {
-            if let w = evaluator.watch(run: run, metric: n, labels: labels) { out.append((i, w)) }
+            if let w = evaluator.watch(run: run, metric: n, labels: labels) { out.append((i, column(w, time: time))) }
         }
         return out
     }

@@ -142,4 +142,70 @@ import Testing
             #expect(got == inWindow.filter { steps.contains($0.step) }, "every point at a chosen step, as stored")
         }
     }
+
+    /// runs/delete is Strata's tombstone: the run leaves `store.runs()`, yet runs/get still
+    /// answers it with lifecycle_stage "deleted" and its metrics, metrics/get-history returns its
+    /// points, and runs/search shows it only for DELETED_ONLY / ALL. runs/restore lifts the
+    /// tombstone; deleting twice or restoring an active run changes nothing; an unknown run is 404.
+    @Test func runsDeleteUsesTheTombstoneAndStillReadsById() async throws {
+        let t = try TempStore()
+        let run = try t.store.createRun(name: "gone", project: "p")
+        try run.append("loss", steps: [0, 1], values: [2, 1])
+        try run.finish(.finished)
+        let keep = try t.store.createRun(name: "kept", project: "p")
+        try keep.finish(.finished)
+        try t.store.flush()
+        let id = run.id.text
+        let app = StrataServer.buildApplication(store: t.store)
+        try await app.test(.router) { client async throws in
+            let prefix = MLflowAPI.prefixes[0]
+            func post(_ path: String, _ body: String) async throws -> (Int, [String: Any]) {
+                try await client.execute(
+                    uri: prefix + path, method: .post, headers: [.contentType: "application/json"], body: buffer(body)
+                ) { (Int($0.status.code), (try? json($0.body)) ?? [:]) }
+            }
+            func get(_ path: String) async throws -> [String: Any] {
+                let (s, b) = try await client.execute(uri: prefix + path, method: .get) { (Int($0.status.code), (try? json($0.body)) ?? [:]) }
+                #expect(s == 200, "\(path): \(b)")
+                return b
+            }
+            func stage() async throws -> (String?, Int) {
+                let r = try await get("runs/get?run_id=" + id)["run"] as? [String: Any]
+                let info = r?["info"] as? [String: Any]
+                let metrics = (r?["data"] as? [String: Any])?["metrics"] as? [Any]
+                return (info?["lifecycle_stage"] as? String, metrics?.count ?? 0)
+            }
+            func history() async throws -> [Int] {
+                (try await get("metrics/get-history?metric_key=loss&run_id=" + id)["metrics"] as? [[String: Any]] ?? []).compactMap {
+                    Int($0["step"] as? String ?? "") ?? $0["step"] as? Int
+                }
+            }
+            func search(_ view: String?) async throws -> Set<String> {
+                let body = view.map { #"{"run_view_type":"\#($0)"}"# } ?? "{}"
+                let (s, b) = try await post("runs/search", body)
+                #expect(s == 200, "\(b)")
+                let runs = b["runs"] as? [[String: Any]] ?? []
+                return Set(runs.compactMap { ($0["info"] as? [String: Any])?["run_id"] as? String })
+            }
+            #expect(try await stage() == ("active", 1))
+            for _ in 0..<2 { #expect(try await post("runs/delete", #"{"run_id":"\#(id)"}"#).0 == 200) }
+            #expect(try t.store.runs().map(\.id) == [keep.id], "tombstoned: hidden from Strata's listing")
+            #expect(try t.store.deletedRuns().map(\.id) == [run.id])
+            #expect(throws: StrataError.self) { try t.store.points(run.id, "loss") }
+            #expect(try await stage() == ("deleted", 1))
+            #expect(try await history() == [0, 1])
+            #expect(try await search(nil) == [keep.id.text])
+            #expect(try await search("ACTIVE_ONLY") == [keep.id.text])
+            #expect(try await search("DELETED_ONLY") == [id])
+            #expect(try await search("ALL") == [id, keep.id.text])
+            #expect(try await post("runs/set-tag", #"{"run_id":"\#(id)","key":"k","value":"v"}"#).0 == 400, "a deleted run is read-only")
+            for _ in 0..<2 { #expect(try await post("runs/restore", #"{"run_id":"\#(id)"}"#).0 == 200) }
+            #expect(Set(try t.store.runs().map(\.id)) == [run.id, keep.id])
+            #expect(try await stage() == ("active", 1))
+            #expect(try await history() == [0, 1])
+            #expect(try await search(nil) == [id, keep.id.text])
+            #expect(try await search("DELETED_ONLY") == [])
+            #expect(try await post("runs/delete", #"{"run_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV"}"#).0 == 404)
+        }
+    }
 }

@@ -336,6 +336,68 @@ def test_experiments_errors_and_lifecycle(server):
     assert status == 200 and body["run"]["info"]["run_id"] == run.info.run_id
 
 
+def test_deleted_run_is_tombstoned_yet_read_by_id(server):
+    """runs/delete is Strata's tombstone: the run leaves Strata's listings (`strata runs`,
+    /api/runs) and MLflow's default search, while MLflow still reads it by id (get_run shows
+    lifecycle_stage "deleted" with its metrics, get_metric_history and the bulk-interval read
+    return its points) and DELETED_ONLY / ALL searches list it; runs/restore brings it back."""
+    from mlflow.entities import ViewType
+    client = MlflowClient()
+    eid = client.create_experiment("tomb")
+    doomed = client.create_run(eid, run_name="doomed")
+    kept = client.create_run(eid, run_name="kept")
+    rid, kid = doomed.info.run_id, kept.info.run_id
+    points = [(s, float("nan") if s == 25 else 1.0 / (s + 1)) for s in range(51)]
+    client.log_batch(rid, metrics=[Metric("loss", v, 1_700_000_000_000 + s, s) for s, v in points])
+
+    def strata_runs():
+        """The ids `strata runs` lists (it shows their last 10 characters)."""
+        out = subprocess.run([server.binary, "runs", "--store", server.store, "--limit", "100"],
+                             check=True, capture_output=True, text=True).stdout
+        return {r for r in (rid, kid) if r[-10:] in out}
+
+    def search(view):
+        return sorted(r.info.run_id for r in client.search_runs([eid], run_view_type=view))
+
+    assert rid in strata_runs()
+    for _ in range(2):  # deleting a deleted run changes nothing
+        client.delete_run(rid)
+    got = client.get_run(rid)
+    assert got.info.lifecycle_stage == "deleted"
+    assert got.data.metrics == {"loss": 1.0 / 51}
+    history = client.get_metric_history(rid, "loss")
+    assert [(m.step, bits(m.value)) for m in history] == [(s, bits(v)) for s, v in points]
+    status, body = server.mlflow("GET", "metrics/get-history-bulk-interval",
+                                 {"run_ids": rid, "metric_key": "loss", "max_results": 5})
+    assert status == 200, body
+    sampled = [m["step"] for m in body["metrics"]]
+    assert len(sampled) == 5 and sampled[0] == 0 and sampled[-1] == 50
+    # Hidden from Strata and from MLflow's default search; found when deleted runs are asked for.
+    assert rid not in strata_runs() and kid in strata_runs()
+    status, runs = server.strata("/api/runs")
+    assert status == 200 and rid not in json.dumps(runs)
+    assert search(ViewType.ACTIVE_ONLY) == [kid]
+    assert search(ViewType.DELETED_ONLY) == [rid]
+    assert search(ViewType.ALL) == sorted([rid, kid])
+    # A deleted run's metrics are searchable among deleted runs.
+    assert [r.info.run_id for r in client.search_runs([eid], "metrics.loss < 0.5", run_view_type=ViewType.DELETED_ONLY)] == [rid]
+    assert client.search_runs([eid], "metrics.loss < 0.5", run_view_type=ViewType.ACTIVE_ONLY) == []
+    with pytest.raises(MlflowException) as e:
+        client.log_metric(rid, "loss", 1.0, step=60)
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+    # Restored: active everywhere again, with its points.
+    for _ in range(2):  # restoring an active run changes nothing
+        client.restore_run(rid)
+    assert client.get_run(rid).info.lifecycle_stage == "active"
+    assert rid in strata_runs()
+    assert search(ViewType.ACTIVE_ONLY) == sorted([rid, kid])
+    assert search(ViewType.DELETED_ONLY) == []
+    assert len(client.get_metric_history(rid, "loss")) == len(points)
+    with pytest.raises(MlflowException) as e:
+        client.delete_run("01AAAAAAAAAAAAAAAAAAAAAAAA")
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
 def test_tokens(server, monkeypatch):
     write = server.token("write")
     read = server.token("read")

@@ -13,11 +13,13 @@ extension Store {
     }
 
     /// Runs `body` on what a step read of a series through `lineage` covers (``StepSeries``),
-    /// under the store's lock, after a refresh.
-    func withCoarse<T>(_ key: SeriesKey, lineage: Lineage, _ body: (inout StepSeries) throws(StrataError) -> T) throws(StrataError) -> T {
+    /// under the store's lock, after a refresh; a deleted run's series only with `deleted: .readable`.
+    func withCoarse<T>(
+        _ key: SeriesKey, lineage: Lineage, deleted: DeletedRuns = .hidden, _ body: (inout StepSeries) throws(StrataError) -> T
+    ) throws(StrataError) -> T {
         try lock.withLock { () throws(StrataError) in
             try checkOpenLocked()
-            try checkNotDeletedLocked(key.run)
+            if deleted == .hidden { try checkNotDeletedLocked(key.run) }
             try reader.refresh()
             let parts = try lineagePartsLocked(key.run, lineage)
             var series: StepSeries =

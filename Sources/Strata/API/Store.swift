@@ -473,12 +473,15 @@ public final class Store: @unchecked Sendable {
         return try withChunks(key, lineage: lineage) { q throws(StrataError) in try q.points(.init(steps)) }
     }
 
-    /// Runs `body` over the chunks of a series through `lineage` (docs/QUERIES.md, "Lineage").
-    func withChunks<T>(_ key: SeriesKey, lineage: Lineage = .full, _ body: (SeriesQuery) throws(StrataError) -> T) throws(StrataError) -> T {
+    /// Runs `body` over the chunks of a series through `lineage` (docs/QUERIES.md, "Lineage"); a
+    /// deleted run's series only with `deleted: .readable` (``DeletedRuns``).
+    func withChunks<T>(
+        _ key: SeriesKey, lineage: Lineage = .full, deleted: DeletedRuns = .hidden, _ body: (SeriesQuery) throws(StrataError) -> T
+    ) throws(StrataError) -> T {
         try lock.withLock { () throws(StrataError) in
             try checkOpen()
             try reader.refresh()
-            try checkNotDeletedLocked(key.run)
+            if deleted == .hidden { try checkNotDeletedLocked(key.run) }
             return try body(SeriesQuery(chunks: lineageChunksLocked(key, lineage)))
         }
     }

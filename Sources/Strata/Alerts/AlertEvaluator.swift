@@ -12,7 +12,24 @@ public final class AlertWatch: @unchecked Sendable {
 
 /// The state of one rule on one series.
 final class AlertSeriesState {
+    /// The rule's condition without reference-counted payloads, switched on per point.
+    enum Kind {
+        case nonFinite, above(Double), below(Double), noImprovement(Int64, min: Bool), stalled, baseline(Double)
+
+        init(_ c: AlertCondition) {
+            switch c {
+            case .nonFinite: self = .nonFinite
+            case .above(let t): self = .above(t)
+            case .below(let t): self = .below(t)
+            case .noImprovement(let n, let mode): self = .noImprovement(n, min: mode == .min)
+            case .stalled: self = .stalled
+            case .baseline(_, let p): self = .baseline(p)
+            }
+        }
+    }
+
     let rule: AlertRule
+    let kind: Kind
     let run: RunID
     let series: String
     var live = true
@@ -28,6 +45,7 @@ final class AlertSeriesState {
 
     init(rule: AlertRule, run: RunID, series: String, armed: Bool) {
         self.rule = rule
+        self.kind = Kind(rule.condition)
         self.run = run
         self.series = series
         self.armed = armed
@@ -38,12 +56,12 @@ final class AlertSeriesState {
     func take(step: Int64, value: Double, time: Int64) -> Bool? {
         if step >= lastStep { lastStep = step; lastValue = value }
         if time > lastTime { lastTime = time }
-        switch rule.condition {
+        switch kind {
         case .nonFinite: return !value.isFinite
         case .above(let t): return value > t
         case .below(let t): return value < t
-        case .noImprovement(let n, let mode):
-            let better = mode == .min ? value < best : value > best
+        case .noImprovement(let n, let min):
+            let better = min ? value < best : value > best
             if !value.isNaN && (!hasBest || better) {
                 best = value
                 bestStep = step
@@ -51,11 +69,91 @@ final class AlertSeriesState {
             }
             return hasBest && lastStep - bestStep >= n
         case .stalled: return false
-        case .baseline(_, let pct):
+        case .baseline(let pct):
             guard let b = baseline[step], b.isFinite, value.isFinite else { return nil }
             return abs(value - b) > pct / 100 * abs(b)
         }
     }
+}
+
+/// The points of one watched series, as columns: what ``AlertEvaluator/observe(columns:)`` takes
+/// (a batch's points of a series in arrival order, evaluated without one object per point).
+public struct AlertColumn: Sendable {
+    /// The series' watch.
+    public var watch: AlertWatch
+    /// The points' steps.
+    public private(set) var steps: [Int64]
+    /// The points' values (as many as steps).
+    public private(set) var values: [Double]
+    /// The points' times (ms since 1970), or nil when every point has time ``time``.
+    public private(set) var times: [Int64]?
+    /// The time of every point when ``times`` is nil.
+    public private(set) var time: Int64
+
+    /// Points of a series.
+    ///
+    /// - Parameters:
+    ///   - watch: The series' watch.
+    ///   - steps: The steps.
+    ///   - values: The values, one per step.
+    ///   - times: The times, one per step, or nil for `time` for all.
+    ///   - time: The time of every point when `times` is nil (ms since 1970).
+    public init(_ watch: AlertWatch, steps: [Int64] = [], values: [Double] = [], times: [Int64]? = nil, time: Int64) {
+        precondition(steps.count == values.count && (times == nil || times!.count == steps.count), "alert column of unequal lengths")
+        self.watch = watch
+        self.steps = steps
+        self.values = values
+        self.times = times
+        self.time = time
+    }
+
+    /// The number of points.
+    public var count: Int { steps.count }
+
+    /// Appends one point.
+    ///
+    /// - Parameters:
+    ///   - step: Its step.
+    ///   - value: Its value.
+    ///   - time: Its time, ms since 1970.
+    public mutating func append(step: Int64, value: Double, time t: Int64) {
+        if times == nil {
+            if steps.isEmpty || t == time {
+                time = steps.isEmpty ? t : time
+                steps.append(step)
+                values.append(value)
+                return
+            }
+            times = Array(repeating: time, count: steps.count)
+        }
+        steps.append(step)
+        values.append(value)
+        times!.append(t)
+    }
+
+    /// Appends points (as ``init(_:steps:values:times:time:)`` takes them).
+    ///
+    /// - Parameters:
+    ///   - steps: The steps.
+    ///   - values: The values, one per step.
+    ///   - times: The times, one per step, or nil for `time` for all.
+    ///   - time: The time of every point when `times` is nil.
+    public mutating func append(steps s: [Int64], values v: [Double], times ts: [Int64]?, time t: Int64) {
+        precondition(s.count == v.count && (ts == nil || ts!.count == s.count), "alert column of unequal lengths")
+        if steps.isEmpty {
+            steps = s
+            values = v
+            times = ts
+            time = t
+            return
+        }
+        if times == nil && (ts != nil || t != time) { times = Array(repeating: time, count: steps.count) }
+        steps += s
+        values += v
+        if times != nil { times! += ts ?? Array(repeating: t, count: s.count) }
+    }
+
+    func time(at i: Int) -> Int64 { times?[i] ?? time }
 }
 
 /// Evaluates a store's alert rules incrementally: `strata serve` feeds it the points it ingests
@@ -70,6 +168,9 @@ public final class AlertEvaluator: @unchecked Sendable {
     let persist: Bool
     private let lock = Lock()
     private var rules: [AlertRule] = []
+    /// The rules by metric name, rebuilt when the rules change: a series whose metric no rule
+    /// names costs one hash lookup per batch.
+    private var byMetric: [String: [AlertRule]] = [:]
     private var rulesStamp: FileStatus?
     private var disarmed: Set<String> = []
     private var states: [String: AlertSeriesState] = [:]
@@ -113,6 +214,8 @@ public final class AlertEvaluator: @unchecked Sendable {
         let fresh = try AlertFiles.readRules(store.path)
         rulesStamp = stamp
         rules = fresh
+        byMetric = Dictionary(grouping: fresh, by: \.metric)
+        projects = [:]
         let ids = Set(fresh.map(\.id))
         for (k, s) in states where !ids.contains(s.rule.id) {
             s.live = false
@@ -123,6 +226,15 @@ public final class AlertEvaluator: @unchecked Sendable {
         return true
     }
 
+    /// Re-reads `alerts/rules` now if it changed (``tick(now:)`` does it every second): a server
+    /// calls this after adding or removing a rule, so the next batch it ingests is evaluated with
+    /// the new rules.
+    ///
+    /// - Throws: ``StrataError`` when the rules file cannot be read.
+    public func reloadRules() throws(StrataError) {
+        try lock.withLock { () throws(StrataError) in _ = try reloadLocked() }
+    }
+
     /// The rule states watching a series, or nil when no rule does: call once per series, not per
     /// point. Seeds a new state from the series' stored points (no-improvement rules) and the
     /// baseline run's points (baseline rules).
@@ -131,10 +243,10 @@ public final class AlertEvaluator: @unchecked Sendable {
     ///   - run: The series' run.
     ///   - metric: The series' metric.
     ///   - labels: The series' labels.
-    /// - Returns: The watch to pass to ``observe(_:)``, or nil.
+    /// - Returns: The watch to pass to ``observe(_:)`` or ``observe(columns:)``, or nil.
     public func watch(run: RunID, metric: String, labels: [String: String] = [:]) -> AlertWatch? {
         lock.withLock { () -> AlertWatch? in
-            if rules.isEmpty { return nil }
+            guard let named = byMetric[metric] else { return nil }
             guard let key = try? SeriesKey(run: run, metric: metric, labels: labels) else { return nil }
             let wk = run.text + "/" + key.canonical
             if let w = watches[wk] { return w.states.isEmpty ? nil : w }
@@ -146,7 +258,7 @@ public final class AlertEvaluator: @unchecked Sendable {
                 projects[run] = project
             }
             var list: [AlertSeriesState] = []
-            for r in rules where r.metric == metric && r.covers(run: run, project: project) {
+            for r in named where r.covers(run: run, project: project) {
                 if case .baseline(let b, _) = r.condition, b == run { continue }
                 list.append(stateLocked(r, key))
             }
@@ -203,25 +315,87 @@ public final class AlertEvaluator: @unchecked Sendable {
     /// - Throws: ``StrataError`` when an event cannot be recorded; the rules that would have
     ///   fired stay armed, so a later point fires them.
     public func observe(_ points: [Observation]) throws(StrataError) -> [AlertEvent] {
-        if points.isEmpty { return [] }
-        return try lock.withLock { () throws(StrataError) -> [AlertEvent] in
-            var changes: [(AlertSeriesState, Bool)] = []
-            var records: [AlertFiles.Record] = []
-            var fired: [AlertEvent] = []
-            let now = Clock.milliseconds()
-            for p in points {
-                for s in p.watch.states where s.live {
-                    guard let cond = s.take(step: p.step, value: p.value, time: p.timeMs) else { continue }
-                    transition(s, cond, step: p.step, value: p.value, now: now, &changes, &records, &fired)
-                    if case .stalled = s.rule.condition, !s.armed {
-                        // A new point ends a stall.
-                        transition(s, false, step: p.step, value: p.value, now: now, &changes, &records, &fired)
-                    }
-                }
+        var columns: [AlertColumn] = []
+        for p in points {
+            if let last = columns.last, last.watch === p.watch {
+                columns[columns.count - 1].append(step: p.step, value: p.value, time: p.timeMs)
+            } else {
+                columns.append(AlertColumn(p.watch, steps: [p.step], values: [p.value], times: [p.timeMs], time: p.timeMs))
             }
-            try commitLocked(changes, records)
-            return fired
         }
+        return try observe(columns: columns)
+    }
+
+    /// Evaluates columns of points (each column's points in arrival order; one lock for all)
+    /// and returns the events fired. Threshold and non-finite rules scan a column's values for
+    /// the next crossing only; nothing is written unless a rule fires or re-arms.
+    ///
+    /// - Parameter columns: The points, a column per watched series.
+    /// - Returns: The events fired, already recorded when the evaluator persists.
+    /// - Throws: ``StrataError`` when an event cannot be recorded; the rules that would have
+    ///   fired stay armed, so a later point fires them.
+    public func observe(columns: [AlertColumn]) throws(StrataError) -> [AlertEvent] {
+        if columns.isEmpty { return [] }
+        return try lock.withLock { () throws(StrataError) -> [AlertEvent] in
+            var t = Transitions(now: Clock.milliseconds())
+            for c in columns where c.count > 0 { evaluate(c, &t) }
+            try commitLocked(t.changes, t.records)
+            return t.fired
+        }
+    }
+
+    /// What evaluating a batch changed: armed flags, records to write, events fired.
+    private struct Transitions {
+        let now: Int64
+        var changes: [(AlertSeriesState, Bool)] = []
+        var records: [AlertFiles.Record] = []
+        var fired: [AlertEvent] = []
+    }
+
+    /// Evaluates one column on every live state watching its series. Under the lock.
+    private func evaluate(_ c: AlertColumn, _ t: inout Transitions) {
+        let steps = c.steps, values = c.values, n = c.count
+        // The column's last point (largest step, last arrival among equal) and latest time, once
+        // for all the states that only keep them (threshold, non-finite, stalled).
+        var top = 0
+        for i in 1..<max(n, 1) where steps[i] >= steps[top] { top = i }
+        let latest = c.times?.max() ?? c.time
+        for s in c.watch.states where s.live {
+            switch s.kind {
+            case .nonFinite: scan(s, c, &t) { !$0.isFinite }
+            case .above(let x): scan(s, c, &t) { $0 > x }
+            case .below(let x): scan(s, c, &t) { $0 < x }
+            case .stalled:
+                if !s.armed { transition(s, false, step: steps[0], value: values[0], &t) }  // a new point ends a stall
+            case .noImprovement, .baseline:
+                for i in 0..<n {
+                    guard let cond = s.take(step: steps[i], value: values[i], time: c.time(at: i)) else { continue }
+                    transition(s, cond, step: steps[i], value: values[i], &t)
+                }
+                continue
+            }
+            if steps[top] >= s.lastStep { s.lastStep = steps[top]; s.lastValue = values[top] }
+            if latest > s.lastTime { s.lastTime = latest }
+        }
+    }
+
+    /// Fires `s` at the first point of the column where `cond` holds while it is armed, re-arms
+    /// it at the next point where it does not, and so on: a scan of the values, no per-point state.
+    @inline(__always)
+    private func scan(_ s: AlertSeriesState, _ c: AlertColumn, _ t: inout Transitions, _ cond: (Double) -> Bool) {
+        let values = c.values, n = values.count
+        var i = 0
+        while i < n {
+            let want = s.armed
+            while i < n && cond(values[i]) != want { i += 1 }
+            if i == n { return }
+            transition(s, want, step: c.steps[i], value: values[i], &t)
+            i += 1
+        }
+    }
+
+    private func transition(_ s: AlertSeriesState, _ cond: Bool, step: Int64, value: Double, _ t: inout Transitions) {
+        transition(s, cond, step: step, value: value, now: t.now, &t.changes, &t.records, &t.fired)
     }
 
     private func transition(

@@ -62,10 +62,18 @@ final class AlertService: @unchecked Sendable {
     }
 
     /// Evaluates points ingested (after they are stored) and queues the events for delivery.
-    func observe(_ points: [AlertEvaluator.Observation]) {
-        guard let evaluator, !points.isEmpty else { return }
-        do { deliver(try evaluator.observe(points)) } catch {
+    func observe(_ columns: [AlertColumn]) {
+        guard let evaluator, !columns.isEmpty else { return }
+        do { deliver(try evaluator.observe(columns: columns)) } catch {
             FileHandle.standardError.write(Data("strata: recording an alert event failed: \(error)\n".utf8))
+        }
+    }
+
+    /// Takes a rule added or removed by this server into account at once (the next batch is
+    /// evaluated with it); rules changed by other processes are read by the one-second timer.
+    func rulesChanged() {
+        do { try evaluator?.reloadRules() } catch {
+            FileHandle.standardError.write(Data("strata: reading the alert rules failed: \(error)\n".utf8))
         }
     }
 

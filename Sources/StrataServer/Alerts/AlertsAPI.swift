@@ -27,6 +27,7 @@ enum AlertsAPI {
                 let body = Array(buffer: try await request.collectBody(upTo: 1 << 16))
                 return try await jsonBlocking {
                     let rule = try add(store, body)
+                    api.alerts.rulesChanged()
                     var o = JSONOut()
                     o.alertRule(rule)
                     return o.endDocument()
@@ -38,6 +39,7 @@ enum AlertsAPI {
             return try await api.wrap {
                 try await jsonBlocking {
                     let r = try store.removeAlert(id)
+                    api.alerts.rulesChanged()
                     var o = JSONOut()
                     o.beginObject()
                     o.key("removed")

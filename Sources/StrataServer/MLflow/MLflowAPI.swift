@@ -116,23 +116,26 @@ final class MLflowAPI: Sendable {
         return out
     }
 
-    /// A run by its exact MLflow run id (a Strata run id).
+    /// A run by its exact MLflow run id (a Strata run id), deleted (tombstoned) or not: MLflow
+    /// reads a deleted run by id (lifecycle stage "deleted") until compaction reclaims it.
     func runInfo(_ id: String) throws -> RunInfo {
-        guard let rid = RunID(id), let info = try? store.run(rid.text), info.id == rid else {
+        guard let rid = RunID(id), let info = try? store.run(rid, deleted: .readable) else {
             throw MLflowError.notFound("Run '\(id)' not found")
         }
         return info
     }
 
+    /// The MLflow view of a run, deleted or not, with the latest value of each metric.
     func view(_ info: RunInfo, experimentId: String? = nil) throws -> MLflowRunView {
         let exp = try experimentId ?? experiments.experiment(project: info.project).id
-        return MLflowRunView(info: info, experimentId: exp, metrics: MLflowRunView.latest(try store.series(of: info.id)))
+        let series = try store.series(of: info.id, deleted: .readable)
+        return MLflowRunView(info: info, experimentId: exp, metrics: MLflowRunView.latest(series))
     }
 
     /// A run that may be written to: it exists and is not deleted.
     func activeRun(_ id: String) throws -> (RunInfo, Run) {
         let info = try runInfo(id)
-        if info.metadata[MLflowKeys.lifecycle]?.description == "deleted" {
+        if MLflowRunView.isDeleted(info) {
             throw MLflowError.invalid("The run \(id) must be in the 'active' state. Current state is deleted.")
         }
         return (info, try handles.handle(store, info))
@@ -349,13 +352,26 @@ final class MLflowAPI: Sendable {
         }
     }
 
+    /// `runs/delete` / `runs/restore`: Strata's tombstone (``Store/deleteRun(_:)``,
+    /// ``Store/restoreRun(_:)``), so a run deleted through MLflow is hidden from every Strata
+    /// listing and query while MLflow still reads it by id. Deleting a deleted run or restoring
+    /// an active one changes nothing. Restoring also clears the metadata mark that stores written
+    /// before runs/delete used the tombstone carry.
     func setRunDeleted(_ q: MLflowRequest, _ deleted: Bool) throws -> Response {
         let info = try runInfo(try q.runId())
-        let run = try handles.handle(store, info)
-        try run.setMetadata([
-            MLflowKeys.lifecycle: .string(deleted ? "deleted" : "active"),
-            MLflowKeys.deletedTime: deleted ? .int(Clock.milliseconds()) : .bool(false)
-        ])
+        if deleted {
+            if info.deletedMs == nil {
+                try handles.handle(store, info).setMetadata([MLflowKeys.deletedTime: .int(Clock.milliseconds())])
+                try store.deleteRun(info.id.text)
+            }
+        } else {
+            let restored = info.deletedMs == nil ? info : try store.restoreRun(info.id.text)
+            if restored.metadata[MLflowKeys.lifecycle] != nil || restored.metadata[MLflowKeys.deletedTime] != nil {
+                try handles.handle(store, restored).setMetadata([
+                    MLflowKeys.lifecycle: .string("active"), MLflowKeys.deletedTime: .bool(false)
+                ])
+            }
+        }
         return mlflowResponse { _ in }
     }
 
@@ -560,6 +576,15 @@ final class MLflowAPI: Sendable {
             if let filter, !filter.matches(v) { continue }
             views.append(v)
         }
+        if deleted {  // tombstoned runs are in no summary: their latest values come from their series
+            for info in try store.deletedRuns() {
+                let exp = try byProject[info.project] ?? experiments.experiment(project: info.project)
+                guard ids.isEmpty || ids.contains(exp.id) else { continue }
+                let v = try view(info, experimentId: exp.id)
+                if let filter, !filter.matches(v) { continue }
+                views.append(v)
+            }
+        }
         let sorted = MLflowFilter.sorted(views, by: orders)
         let page = sorted.dropFirst(offset).prefix(max)
         var out: [MLflowRunView] = []
@@ -595,7 +620,7 @@ final class MLflowAPI: Sendable {
     /// The points of a metric; none for a key Strata cannot name (it was never logged).
     func readSeries(_ run: RunID, _ key: String, steps: Range<Int64>?) throws -> SeriesData {
         if (try? SeriesKey(run: run, metric: key, labels: [:])) == nil { return SeriesData() }
-        return try store.read(run, key, steps: steps, times: true)
+        return try store.read(run, key, steps: steps, times: true, deleted: .readable)
     }
 
     /// Up to `max_results` steps of each run between `start_step` and `end_step` (both included),
@@ -641,18 +666,18 @@ final class MLflowAPI: Sendable {
     /// point at a chosen step is returned as stored (several values at one step all come back).
     /// With `max` points or fewer in the window, every point is returned.
     static func sampledPoints(_ store: Store, _ run: RunID, _ key: String, steps: ClosedRange<Int64>, max: Int) throws -> [Point] {
-        guard let whole = try store.curve(run, key, steps: steps, buckets: 1).first else { return [] }
+        guard let whole = try store.curve(run, key, steps: steps, buckets: 1, deleted: .readable).first else { return [] }
         let lo = whole.stats.firstStep, hi = whole.stats.lastStep
-        if whole.stats.count <= max { return try store.points(run, key, steps: lo...hi) }
+        if whole.stats.count <= max { return try store.points(run, key, steps: lo...hi, deleted: .readable) }
         var chosen: [Int64] = []
         if max > 1 && lo < hi {
-            for b in try store.curve(run, key, steps: lo...hi, buckets: max - 1) where chosen.last != b.stats.firstStep {
+            for b in try store.curve(run, key, steps: lo...hi, buckets: max - 1, deleted: .readable) where chosen.last != b.stats.firstStep {
                 chosen.append(b.stats.firstStep)
             }
         }
         if chosen.last != hi { chosen.append(hi) }
         var out: [Point] = []
-        for step in chosen { out += try store.points(run, key, steps: step...step) }
+        for step in chosen { out += try store.points(run, key, steps: step...step, deleted: .readable) }
         return out
     }
 }

@@ -87,7 +87,10 @@ struct MLflowRunView: Sendable {
     var runName: String { tagValue(MLflowKeys.runNameTag) ?? info.name }
     var userId: String { tagValue(MLflowKeys.userTag) ?? "" }
     var status: String { MLflowStatus.name(info.status) }
-    var deleted: Bool { info.metadata[MLflowKeys.lifecycle]?.description == "deleted" }
+    /// Deleted: tombstoned (``Store/deleteRun(_:)``), or marked deleted in metadata by a store
+    /// written before runs/delete used the tombstone.
+    var deleted: Bool { Self.isDeleted(info) }
+    static func isDeleted(_ info: RunInfo) -> Bool { info.deletedMs != nil || info.metadata[MLflowKeys.lifecycle]?.description == "deleted" }
     var lifecycleStage: String { deleted ? "deleted" : "active" }
     var artifactURI: String { info.metadata[MLflowKeys.artifactURI]?.description ?? "" }
 

@@ -24,6 +24,8 @@ struct DeletedRunReadsTests {
         )
         try store.deleteRun(run.id.text)
         #expect(try store.runs().map(\.id) == [keep.id])
+        // The batch read of many runs' series leaves a deleted run out, as `series(of:)` refuses it.
+        #expect(try store.series(ofRuns: [run.id, keep.id]).keys.sorted { $0.text < $1.text } == [keep.id])
         // Hidden: by default and with `.hidden`.
         #expect(throws: StrataError.self) { try store.series(of: run.id) }
         #expect(throws: StrataError.self) { try store.series(of: run.id, deleted: .hidden) }
@@ -43,6 +45,7 @@ struct DeletedRunReadsTests {
         // Restored: the default reads see it again.
         try store.restoreRun(run.id.text)
         #expect(try store.read(run.id, "loss").values == before.read.values)
+        #expect(try store.series(ofRuns: [run.id])[run.id] == before.series)
         #expect(try store.run(run.id, deleted: .hidden).deletedMs == nil)
     }
 }

@@ -4,7 +4,8 @@ extension Store {
     /// files once per run).
     ///
     /// - Parameters:
-    ///   - runs: The runs' identifiers (a run without series maps to an empty list).
+    ///   - runs: The runs' identifiers (a run without series maps to an empty list; a deleted run is
+    ///     left out, as ``series(of:lineage:)`` refuses it).
     ///   - lineage: Whether a forked run's series include its ancestors' points up to its fork step (``Lineage``; full by default).
     /// - Returns: Per run, what ``series(of:lineage:)`` returns for it.
     /// - Throws: ``StrataError`` when the store is closed or a segment cannot be read.
@@ -14,7 +15,9 @@ extension Store {
             try reader.refresh()
             var out: [RunID: [SeriesInfo]] = [:]
             out.reserveCapacity(runs.count)
-            for run in runs where out[run] == nil { out[run] = try seriesInfosLocked(run, lineage) }
+            for run in runs where out[run] == nil && !catalog.deletedIDs.contains(run) {
+                out[run] = try seriesInfosLocked(run, lineage)
+            }
             return out
         }
     }

@@ -128,8 +128,10 @@ struct Runs: ParsableCommand {
         let columnKeys = columns.map { $0.split(separator: ",").map { $0.trimmingCharactersSpaces() } }
         if let sort {
             let key = sort.hasPrefix("-") ? String(sort.dropFirst()) : sort
-            // A metric key reads every row's series: in one library call, not one per row.
-            if RunRow.metricKey(key) != nil && !key.hasPrefix("params.") && !key.hasPrefix("meta.") { RunRow.loadSeries(rows, store: store) }
+            // A metric key reads that one series of every row: in one library call, not one per row.
+            if let (metric, _) = RunRow.metricKey(key), !key.hasPrefix("params."), !key.hasPrefix("meta.") {
+                RunRow.loadMetric(rows, metric, store: store)
+            }
             try RunRow.checkKey(key, option: "--sort", rows: rows, allRows: allRows)
         }
         for k in columnKeys ?? [] { try RunRow.checkKey(k, option: "--columns", rows: rows, allRows: allRows) }

@@ -43,14 +43,26 @@ final class RunRow {
         self.lineage = lineage
     }
 
-    /// Loads the series of every row in one library call (a sort or column on a metric reads
-    /// them all; one call per row would look for new store files once per row).
-    static func loadSeries(_ rows: [RunRow], store: Store) {
-        let missing = rows.filter { $0._series == nil }
+    /// Per series name: that one series, loaded alone (`loadMetric`) while `series` is not loaded.
+    private var _metric: [String: Store.SeriesInfo?] = [:]
+
+    /// One series of several rows in one library call, without the rows' other series: what
+    /// sorting many rows by one metric reads.
+    static func loadMetric(_ rows: [RunRow], _ metric: String, store: Store) {
+        let missing = rows.filter { $0._series == nil && $0._metric[metric] == nil }
         guard missing.count > 1, let lineage = missing.first?.lineage,
-            let all = try? store.series(ofRuns: missing.map(\.info.id), lineage: lineage)
+            let all = try? store.series(ofRuns: missing.map(\.info.id), metric: metric, lineage: lineage)
         else { return }
-        for r in missing { r._series = (all[r.info.id] ?? []).sorted { $0.key.canonical < $1.key.canonical } }
+        for r in missing { r._metric[metric] = .some(all[r.info.id]) }
+    }
+
+    /// The series named `metric` (canonical name) of this row, if it has one.
+    func metricSeries(_ metric: String) -> Store.SeriesInfo? {
+        if let s = _series { return s.first { $0.key.canonical == metric } }
+        if let hit = _metric[metric] { return hit }
+        let s = (try? store.series(ofRuns: [info.id], metric: metric, lineage: lineage))?[info.id]
+        _metric[metric] = .some(s)
+        return s
     }
 
     var series: [Store.SeriesInfo] {
@@ -77,7 +89,7 @@ final class RunRow {
         if key.hasPrefix("params.") { return info.params[String(key.dropFirst(7))].map(ColumnValue.param) }
         if key.hasPrefix("meta.") { return info.metadata[String(key.dropFirst(5))].map(ColumnValue.param) }
         guard let (metric, agg) = RunRow.metricKey(key) else { return nil }
-        guard let s = series.first(where: { $0.key.canonical == metric }) else { return nil }
+        guard let s = metricSeries(metric) else { return nil }
         switch agg {
         case "last": return .number(s.lastValue, display: short(s.lastValue))
         case "min": return .number(s.min, display: s.extremeText(s.min))
@@ -160,6 +172,8 @@ final class RunRow {
                 "unknown statistic \(jsonString(stat))",
                 " (\(hint)statistics are \(metricStats.joined(separator: ", ")), and quantiles p50, p90, p99, p999)")
         }
+        // A metric some row has is known (without listing every row's series).
+        if rows.contains(where: { $0.metricSeries(metric) != nil }) { return }
         let metricNames: ([RunRow]) -> Set<String> = { rs in Set(rs.flatMap { $0.series.map(\.key.canonical) }) }
         if let have = try known(metricNames, metric) {
             let hint = Suggest.closest(to: metric, in: have.sorted()).map { " (did you mean \($0).\(stat)?)" } ?? ""

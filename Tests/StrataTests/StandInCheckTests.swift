@@ -59,6 +59,41 @@ struct StandInCheckTests {
         #expect(try store.runs(limit: 100).contains { $0.id == stranger })
     }
 
+    /// The checkpoint a writer's close writes lists the segment that close cut from its log, and a
+    /// compaction's checkpoint lists the merged segment: a store opened afterwards reads no run
+    /// table in search of stand-ins (both used to be left out: the checkpoint listed the segments
+    /// its reader had seen before the cut).
+    @Test func segmentsCutAtCloseAndByCompactionAreChecked() throws {
+        let dir = TempDir()
+        let root = dir.sub("a")
+        var ids: [RunID] = []
+        do {
+            let store = try Store.open(at: root)
+            for i in 0..<(Store.checkpointTail + 50) {
+                let run = try store.createRun(name: "r\(i)")
+                ids.append(run.id)
+                try run.log(["m": Double(i)], step: 0)
+                if i == 500 { try store.checkpoint() }  // two segments, for the compaction below
+            }
+            try store.close()
+        }
+        do {
+            let store = try Store.open(at: root, options: .init(create: false))
+            defer { try? store.close() }
+            #expect(try store.runs(limit: 3).map(\.id) == Array(ids.sorted().prefix(3)))
+            #expect(store.reader.runTablesScanned == 0, "the segment cut at close is recorded as checked")
+            #expect(Set(try store.runs().map(\.id)) == Set(ids))
+            let report = try store.compact(graceSeconds: 0)
+            #expect(report.outputSegment != nil)
+        }
+        let store = try Store.open(at: root, options: .init(create: false))
+        defer { try? store.close() }
+        #expect(try store.runs(limit: 3).map(\.id) == Array(ids.sorted().prefix(3)))
+        #expect(store.reader.runTablesScanned == 0, "the merged segment is recorded as checked")
+        #expect(Set(try store.runs().map(\.id)) == Set(ids))
+        #expect(try store.verify().isHealthy)
+    }
+
     /// Version 2 checkpoints (no checked segments) still read: every segment is checked.
     @Test func versionTwoCheckpointStillReads() throws {
         let dir = TempDir()

@@ -72,13 +72,19 @@ extension Store {
 
     /// Must be called under the lock.
     func matching(_ filter: Filter?, lineage: Lineage = .full) -> [RunInfo] {
-        let all = knownRunsLocked()
-        guard let filter else { return all }
-        return all.filter { run in
+        guard let filter else { return knownRunsLocked() }
+        let matches = { (run: RunInfo) -> Bool in
             filter.matches(
                 FilterContext(
                     run: run, metric: { self.summaryLocked(run.id, $0, lineage) }, quantile: { self.quantileLocked(run.id, $0, $1, lineage) }))
         }
+        // Runs of the checkpoint are tested with only the params the filter reads decoded.
+        var kept: [RunInfo] = []
+        if catalog.eachRun(only: filter.paramKeys, { run, full in if matches(run), let info = full() { kept.append(info) } }) {
+            let extra = standInIDsLocked().compactMap(knownRunLocked).filter(matches)
+            return extra.isEmpty ? kept : (kept + extra).sorted { $0.id < $1.id }
+        }
+        return knownRunsLocked().filter(matches)
     }
 
     /// A quantile of one whole series (no labels) from its chunk sketches, under the lock; nil when

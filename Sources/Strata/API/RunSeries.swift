@@ -22,18 +22,43 @@ extension Store {
         }
     }
 
+    /// One series of several runs with its summary: what a table of many runs sorted by one metric
+    /// reads, without summarising the runs' other series.
+    ///
+    /// - Parameters:
+    ///   - runs: The runs' identifiers.
+    ///   - metric: The series' canonical name: the metric, with its labels as `metric{k=v,…}` if any.
+    ///   - lineage: Whether a forked run's series include its ancestors' points up to its fork step (``Lineage``; full by default).
+    /// - Returns: Per run that has the series, what ``series(of:lineage:)`` lists for it; runs without it are left out.
+    /// - Throws: ``StrataError`` when the store is closed or a segment cannot be read.
+    public func series(ofRuns runs: [RunID], metric: String, lineage: Lineage = .full) throws(StrataError) -> [RunID: SeriesInfo] {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try reader.refresh()
+            var out: [RunID: SeriesInfo] = [:]
+            for run in runs where out[run] == nil {
+                if let info = try seriesInfoLocked(SeriesKey(run: run, canonical: metric), lineage) { out[run] = info }
+            }
+            return out
+        }
+    }
+
     /// The series of a run with their summaries (segment directories and live logs). Under the lock.
     func seriesInfosLocked(_ run: RunID, _ lineage: Lineage = .full) throws(StrataError) -> [SeriesInfo] {
         var out: [SeriesInfo] = []
         for key in try lineageSeriesKeysLocked(run, lineage) {
-            guard let (a, minT, maxT) = try lineageSummaryLocked(key, lineage) else { continue }
-            out.append(
-                SeriesInfo(
-                    key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
-                    lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
-                    max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT))
+            if let info = try seriesInfoLocked(key, lineage) { out.append(info) }
         }
         return out
+    }
+
+    /// One series' summary through `lineage`; nil when it has no points. Under the lock.
+    func seriesInfoLocked(_ key: SeriesKey, _ lineage: Lineage) throws(StrataError) -> SeriesInfo? {
+        guard let (a, minT, maxT) = try lineageSummaryLocked(key, lineage) else { return nil }
+        return SeriesInfo(
+            key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
+            lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
+            max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT)
     }
 
 }

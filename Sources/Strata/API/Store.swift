@@ -599,6 +599,15 @@ public final class Store: @unchecked Sendable {
         // A damaged checkpoint is replaced at once (its store reads the whole log until then).
         let due = force || catalog.checkpointProblem != nil
         guard catalog.tailRecords >= (due ? 1 : Store.checkpointTail) || (due && catalog.base == nil) else { return }
+        writeCatalogCheckpoint()
+    }
+
+    /// Writes a catalog checkpoint recording as checked every live segment whose runs all have
+    /// records. The reader is refreshed first: segments this process cut since its last read (its
+    /// own log's, at close; compaction's output) are listed too, so later opens do not read their
+    /// run tables in search of stand-in runs. Best effort. Under the lock.
+    func writeCatalogCheckpoint() {
+        try? reader.refresh()
         _ = try? catalog.writeCheckpoint(tmpDir: paths.tmp, segments: reader.liveSegments.map { (name: $0.name, runs: $0.runTable) })
     }
 
@@ -711,6 +720,8 @@ extension Store {
                 inputSegments: o.inputSegments, outputSegment: o.outputSegment, points: o.points,
                 deletedSegments: o.deletedSegments, busy: false)
             report.reclaimedRuns = try purgeReclaimedLocked(drop)
+            // The merged segment is recorded as checked (its runs all have records, stand-ins aside).
+            writeCatalogCheckpoint()
             return report
         }
     }

@@ -381,6 +381,28 @@ enum ParamCoding {
         }
     }
 
+    /// Moves past one value written by `writeValue` without building it (strings are not
+    /// decoded): what a read that needs only some keys does with the others.
+    static func skipValue(_ r: inout ByteReader, key: String, depth: Int) throws(StrataError) {
+        let tag = try r.u8("param type")
+        switch tag {
+        case 1, 5, 9: _ = try r.bytes(try r.length("param value length", max: 1 << 20), "param value")
+        case 2, 3: _ = try r.u64()
+        case 4: _ = try r.u8()
+        case 6: break
+        case 7, 8:
+            if depth >= maxReadDepth {
+                throw StrataError.corrupt("param \(key) nests deeper than \(maxReadDepth) levels", path: r.path, offset: r.offset)
+            }
+            let n = try r.count("param list length", max: 1 << 20)
+            for _ in 0..<n {
+                if tag == 8 { _ = try r.bytes(try r.length("param object key length", max: 1 << 20), "param object key") }
+                try skipValue(&r, key: key, depth: depth + 1)
+            }
+        default: throw StrataError.corrupt("unknown param type \(tag) for \(key)", path: r.path, offset: r.offset)
+        }
+    }
+
     /// Checks params or metadata before they are written; `run` names the run in the error.
     static func validate(_ params: [String: ParamValue], what: String, run: String? = nil) throws(StrataError) {
         do { try Limits.check(params: params, what: what) } catch {

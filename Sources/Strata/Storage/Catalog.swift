@@ -280,6 +280,55 @@ final class Catalog {
         return out
     }
 
+    /// Every run `allRuns()` lists, in id order, each with only the params named in `only` (runs
+    /// read from the checkpoint; others whole), and `full` decoding its whole record: a filter
+    /// decodes the params it tests, and the whole record only of the runs it keeps. False (after
+    /// calling `body` for some runs or none) when there is no checkpoint or it had to be given up:
+    /// the caller then reads `allRuns()`.
+    func eachRun(only: Set<String>, _ body: (_ run: RunInfo, _ full: () -> RunInfo?) -> Void) -> Bool {
+        guard let base, !rewindsOnly else { return false }
+        var extra = pendingOrder
+        for id in overlay.keys where base.index(of: id) == nil { extra.append(id) }
+        extra.sort()
+        let hiding = !deletedIDs.isEmpty || !purgedIDs.isEmpty
+        func shown(_ id: RunID) -> Bool { !hiding || (!purgedIDs.contains(id) && !deletedIDs.contains(id)) }
+        func whole(_ id: RunID) {
+            if shown(id), let info = info(id) { body(info, { info }) }
+        }
+        var failed = false
+        var j = 0
+        for i in 0..<base.count {
+            let id = base.id(at: i)
+            while j < extra.count && extra[j] < id {
+                whole(extra[j])
+                j += 1
+            }
+            guard shown(id) else { continue }
+            if let info = overlay[id] {
+                body(info, { info })
+                continue
+            }
+            do throws(StrataError) {
+                let partial = try base.info(at: i, only: only)
+                body(partial) { () -> RunInfo? in
+                    do throws(StrataError) { return try base.info(at: i) } catch {
+                        failed = true
+                        return nil
+                    }
+                }
+            } catch {
+                abandonCheckpoint(error)
+                return false
+            }
+            if failed {
+                abandonCheckpoint(StrataError.corrupt("catalog checkpoint: run \(id.text) does not decode", path: checkpointPath))
+                return false
+            }
+        }
+        for id in extra[j...] { whole(id) }
+        return true
+    }
+
     /// The newest run (largest id) named `name`.
     func newest(named name: String) -> RunInfo? {
         var best: RunInfo?
@@ -358,7 +407,11 @@ final class Catalog {
     /// are recorded as checked for stand-ins (docs/FORMAT.md, "Catalog checkpoint").
     func writeCheckpoint(tmpDir: String, segments: [(name: String, runs: [RunID])] = []) throws(StrataError) -> Bool {
         precondition(!rewindsOnly)
-        guard readOffset > 0, tailRecords > 0 || base == nil else { return false }
+        guard readOffset > 0 else { return false }
+        // Nothing new to record: no tail, and no live segment to add to the checked ones.
+        if tailRecords == 0, let base, segments.allSatisfy({ base.checkedSegments.contains($0.name) || !$0.runs.allSatisfy(contains) }) {
+            return false
+        }
         var runs: [RunInfo] = []
         runs.reserveCapacity(count)
         let pendingIDs = Set(pendingOrder)

@@ -159,7 +159,9 @@ final class CatalogCheckpoint {
     }
 
     /// Run `i`, decoded; with `rewindsOnly`, a skeleton holding only its id and rewinds.
-    func info(at i: Int, rewindsOnly: Bool = false) throws(StrataError) -> RunInfo {
+    /// Run `i` with only the params named in `only` (all when nil): a filter that tests a few
+    /// params decodes those and moves past the others (`ParamCoding.skipValue`).
+    func info(at i: Int, rewindsOnly: Bool = false, only: Set<String>? = nil) throws(StrataError) -> RunInfo {
         let id = id(at: i)
         let b = try blob(i)
         var r = ByteReader(b, path: path)
@@ -180,7 +182,7 @@ final class CatalogCheckpoint {
             parent = Self.unpack(top: top, hi: hi, lo: lo)
         }
         let forkStep = try Self.readForkFields(&r, flags: flags)
-        let params = try readParams(&r, flags: flags)
+        let params = try readParams(&r, flags: flags, only: only)
         let management = flags & Self.hasManagement != 0 ? try ManagementCoding.readCheckpointFields(&r, run: id) : RunManagement()
         guard r.isAtEnd else { throw StrataError.corrupt("catalog checkpoint: bytes after run \(id.text)'s params", path: path, offset: r.offset) }
         var info = RunInfo(
@@ -245,12 +247,21 @@ final class CatalogCheckpoint {
     }
 
     /// A run's params: keys from the pool (flag `pooledKeys`) or inline (params encoding).
-    private func readParams(_ r: inout ByteReader, flags: UInt8) throws(StrataError) -> [String: ParamValue] {
-        guard flags & Self.pooledKeys != 0 else { return try ParamCoding.read(&r) }
+    private func readParams(_ r: inout ByteReader, flags: UInt8, only: Set<String>?) throws(StrataError) -> [String: ParamValue] {
+        guard flags & Self.pooledKeys != 0 else {
+            guard let only else { return try ParamCoding.read(&r) }
+            return try ParamCoding.read(&r).filter { only.contains($0.key) }
+        }
         let keys = try poolKeys(try poolRef(&r, "param keys"))
         var out: [String: ParamValue] = [:]
-        out.reserveCapacity(keys.count)
-        for key in keys { out[key] = try ParamCoding.readValue(&r, key: key, depth: 0) }
+        out.reserveCapacity(only.map { Swift.min($0.count, keys.count) } ?? keys.count)
+        for key in keys {
+            if let only, !only.contains(key) {
+                try ParamCoding.skipValue(&r, key: key, depth: 0)
+            } else {
+                out[key] = try ParamCoding.readValue(&r, key: key, depth: 0)
+            }
+        }
         return out
     }
 

@@ -109,7 +109,7 @@ struct ParamShapeTests {
         var deep: [UInt8] = [1, 1, 0x6B]
         for _ in 0..<100 { deep += [7, 1] }
         deep += [6]
-        let bad: [UInt8] = [1, 1, 0x6B, 9, 2, 0x31, 0x32]
+        let bad: [UInt8] = [1, 1, 0x6B, 9, 2, 0x31, 0x78]
         for bytes in [deep, bad] {
             #expect(throws: StrataError.self) {
                 try ByteView.with(bytes) { (v) throws(StrataError) in
@@ -118,6 +118,17 @@ struct ParamShapeTests {
                 }
             }
         }
+    }
+
+    /// A small integer under the big-integer tag (which the write check now refuses, and earlier
+    /// versions could write) reads back as the integer, not as damage that hides the run.
+    @Test func smallIntegerUnderTheBigTagReadsAsAnInteger() throws {
+        let small: [UInt8] = [1, 1, 0x6B, 9, 2, 0x31, 0x32]
+        let params = try ByteView.with(small) { (v) throws(StrataError) in
+            var r = ByteReader(v, path: "catalog.log")
+            return try ParamCoding.read(&r)
+        }
+        #expect(params == ["k": .int(12)])
     }
 
     // MARK: limits
@@ -158,6 +169,12 @@ struct ParamShapeTests {
         invalid("has an object key") { try run.setParams(["o": [.object(["": 1])]]) }
         invalid(#"run "fresh": param key "a..b""#) { _ = try store.createRun(name: "fresh", params: ["a..b": 1]) }
         invalid(#"run "trial-3": metadata key "m.""#) { try run.setMetadata(["m.": 1]) }
+        // `.bigInt` holding an integer that fits 64 bits (or no integer) is refused: written, it
+        // could not be read back, and the run record would be lost.
+        invalid(#"run "fresh": param big is .bigInt("9007199254740995")"#) {
+            _ = try store.createRun(name: "fresh", params: ["big": .bigInt("9007199254740995")])
+        }
+        invalid(#"run "trial-3": param l is .bigInt("1e30")"#) { try run.setParams(["l": [.bigInt("1e30")]]) }
         try store.close()
 
         let again = try Store.open(at: dir.sub("s"))

@@ -81,6 +81,11 @@ public enum Limits {
             if t.utf8.count > maxParamKeyBytes {
                 throw .invalid("\(what) \(key.prefix(80)) is an integer of \(t.utf8.count) digits; the limit is \(maxParamKeyBytes)")
             }
+            if ParamValue.bigInteger(t) == nil {
+                throw .invalid(
+                    "\(what) \(key.prefix(80)) is .bigInt(\"\(t.prefix(40))\"), which is not an integer outside the 64-bit range (an integer that fits is .int; ParamValue.bigInteger(_:) makes the right case from digits)"
+                )
+            }
         case .list(let xs):
             elements += xs.count
             if elements > maxListElements {

@@ -373,6 +373,8 @@ enum ParamCoding {
             return .object(kv)
         case 9:
             let t = try r.string("param big integer")
+            // Stores written before the write-side check could hold a small integer under this tag.
+            if let small = Int64(t), t == String(small) { return .int(small) }
             guard let v = ParamValue.bigInteger(t) else {
                 throw StrataError.corrupt("param \(key) holds \"\(t.prefix(40))\", not a big integer", path: r.path, offset: r.offset)
             }

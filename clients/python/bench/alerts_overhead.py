@@ -22,6 +22,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -53,40 +54,61 @@ def post_json(url, path, obj):
         return json.loads(r.read())
 
 
-def rules_for(n, metrics):
+def rules_for(n, metrics, run="bench"):
     """`n` rules on the run's metrics that never fire on values in [1, 2)."""
     conds = [{"above": 1e12}, {"below": -1e12}, {"nonfinite": True}, {"no_improvement": 1 << 40, "mode": "max"}]
-    return [dict({"run": "bench", "metric": "m%d" % (i % metrics)}, **conds[i % len(conds)]) for i in range(n)]
+    return [dict({"run": run, "metric": "m%d" % (i % metrics)}, **conds[i % len(conds)]) for i in range(n)]
+
+
+def run_name(w):
+    return "bench" if w == 0 else "bench%d" % w
+
+
+def send_all(port, bodies):
+    """Posts `bodies` in order over one connection; returns the points stored."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    points = 0
+    for body in bodies:
+        conn.request("POST", "/api/ingest", body=body, headers={"Content-Type": "application/x-ndjson"})
+        r = conn.getresponse()
+        reply = r.read()
+        if r.status != 200:
+            sys.exit("ingest failed: %d %s" % (r.status, reply[:300]))
+        points += json.loads(reply)["points"]
+    conn.close()
+    return points
 
 
 def trial(binary, with_rules, args, bodies):
+    """One server, `len(bodies)` writers each on its own run and connection, at once."""
     d = tempfile.mkdtemp(prefix="strata-alerts-bench-")
     try:
         srv = serve.Serve(os.path.join(d, "store"), os.path.join(d, "serve.log"), binary)
         try:
-            post_json_nd(srv, batch("bench", -args.records, args.records, args.metrics))
-            if with_rules:
-                for r in rules_for(args.rules, args.metrics):
-                    post_json(srv.url, "/api/alerts/rules", r)
+            for w in range(len(bodies)):
+                post_json_nd(srv, batch(run_name(w), -args.records, args.records, args.metrics))
+                if with_rules:
+                    for r in rules_for(args.rules, args.metrics, run_name(w)):
+                        post_json(srv.url, "/api/alerts/rules", r)
             time.sleep(2.5)  # the server re-reads rules every second
-            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
-            points = 0
+            results = [0] * len(bodies)
+
+            def writer(w):
+                results[w] = send_all(srv.port, bodies[w])
+
+            threads = [threading.Thread(target=writer, args=(w,)) for w in range(len(bodies))]
             t0 = time.perf_counter()
-            for body in bodies:
-                conn.request("POST", "/api/ingest", body=body, headers={"Content-Type": "application/x-ndjson"})
-                r = conn.getresponse()
-                reply = r.read()
-                if r.status != 200:
-                    sys.exit("ingest failed: %d %s" % (r.status, reply[:300]))
-                points += json.loads(reply)["points"]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
             elapsed = time.perf_counter() - t0
-            conn.close()
             if with_rules:
                 with urllib.request.urlopen(srv.url + "/api/alerts/events", timeout=60) as r:
                     fired = len(json.loads(r.read())["events"])
                 if fired:
                     sys.exit("a rule fired (%d events): the benchmark must measure evaluation only" % fired)
-            return points / elapsed
+            return sum(results) / elapsed
         finally:
             srv.stop()
     finally:
@@ -109,13 +131,16 @@ def main():
     ap.add_argument("--format", choices=["columnar", "lines"], default="columnar")
     ap.add_argument("--records", type=int, default=None,
                     help="steps per batch (default 20000 columnar: 200,000-point batches; 1000 lines)")
-    ap.add_argument("--batches", type=int, default=40)
+    ap.add_argument("--batches", type=int, default=40, help="batches per writer")
+    ap.add_argument("--writers", type=int, default=1,
+                    help="concurrent writers, each on its own run and connection (rules: --rules per run)")
     args = ap.parse_args()
     binary = args.bin or serve.binary()
     if args.records is None:
         args.records = 20000 if args.format == "columnar" else 1000
     make = columnar if args.format == "columnar" else batch
-    bodies = [make("bench", i * args.records, args.records, args.metrics) for i in range(args.batches)]
+    bodies = [[make(run_name(w), i * args.records, args.records, args.metrics) for i in range(args.batches)]
+              for w in range(args.writers)]
     rates = {False: [], True: []}
     for i in range(args.trials):
         for mode in (False, True):
@@ -123,8 +148,8 @@ def main():
             rates[mode].append(r)
             print("trial %d %-8s %12.0f points/s" % (i + 1, "rules" if mode else "no-rules", r), flush=True)
     a, b = statistics.median(rates[False]), statistics.median(rates[True])
-    print("%s, %d points per batch: median no rules: %.0f points/s; with %d rules: %.0f points/s; ratio %.3f (%+.1f %%)" % (
-        args.format, args.records * args.metrics, a, args.rules, b, b / a, (b / a - 1) * 100))
+    print("%s, %d writer(s), %d points per batch: median no rules: %.0f points/s; with %d rules: %.0f points/s; ratio %.3f (%+.1f %%)" % (
+        args.format, args.writers, args.records * args.metrics, a, args.rules, b, b / a, (b / a - 1) * 100))
 
 
 if __name__ == "__main__":

@@ -109,4 +109,21 @@ struct AlertColumnTests {
         #expect(try ev.observe(columns: [AlertColumn(w, steps: [3, 4], values: [0, 9], time: 1)]).isEmpty)
         #expect(try store.alertEvents().map(\.step) == [1])
     }
+
+    /// A run moved to another project leaves its old project's rules and comes under the new
+    /// one's from the first tick after the move.
+    @Test func aMovedRunComesUnderItsNewProjectsRules() throws {
+        let dir = TempDir()
+        let (store, run) = try AlertTests.store(dir)
+        defer { try? store.close() }
+        let inP = try store.addAlert(scope: .project("p"), metric: "train/loss", condition: .above(2))
+        let inQ = try store.addAlert(scope: .project("q"), metric: "train/loss", condition: .above(2), allowNewMetric: true)
+        let ev = try AlertEvaluator(store: store, persist: false)
+        let before = try #require(ev.watch(run: run, metric: "train/loss"))
+        #expect(try ev.observe(columns: [AlertColumn(before, steps: [3], values: [5], time: 1)]).map(\.rule) == [inP.id])
+        _ = try store.moveRun(run.text, toProject: "q")
+        _ = try ev.tick(now: 2)
+        let after = try #require(ev.watch(run: run, metric: "train/loss"))
+        #expect(try ev.observe(columns: [AlertColumn(after, steps: [4, 5], values: [1, 6], time: 3)]).map(\.rule) == [inQ.id])
+    }
 }

@@ -226,6 +226,20 @@ public final class AlertEvaluator: @unchecked Sendable {
         return true
     }
 
+    /// Drops the cached project, and the watches, of every run moved to another project since it
+    /// was cached (`strata run move`): the rules of a project scope cover it from the next batch.
+    /// Under the lock; ``tick(now:)`` calls it every second.
+    private func refreshProjectsLocked() {
+        var moved: [RunID] = []
+        for (run, project) in projects where (store.runInfo(run)?.project ?? "") != project { moved.append(run) }
+        if moved.isEmpty { return }
+        for run in moved {
+            projects[run] = nil
+            let prefix = run.text + "/"
+            for k in watches.keys where k.hasPrefix(prefix) { watches[k] = nil }
+        }
+    }
+
     /// Re-reads `alerts/rules` now if it changed (``tick(now:)`` does it every second): a server
     /// calls this after adding or removing a rule, so the next batch it ingests is evaluated with
     /// the new rules.
@@ -445,6 +459,7 @@ public final class AlertEvaluator: @unchecked Sendable {
         let now = now ?? Clock.milliseconds()
         let stalled = try lock.withLock { () throws(StrataError) -> [AlertRule] in
             _ = try reloadLocked()
+            refreshProjectsLocked()
             return rules.filter { if case .stalled = $0.condition { true } else { false } }
         }
         if stalled.isEmpty { return [] }

@@ -116,19 +116,19 @@ public struct AlertColumn: Sendable {
     ///   - step: Its step.
     ///   - value: Its value.
     ///   - time: Its time, ms since 1970.
-    public mutating func append(step: Int64, value: Double, time t: Int64) {
+    public mutating func append(step: Int64, value: Double, time: Int64) {
         if times == nil {
-            if steps.isEmpty || t == time {
-                time = steps.isEmpty ? t : time
+            if steps.isEmpty || time == self.time {
+                if steps.isEmpty { self.time = time }
                 steps.append(step)
                 values.append(value)
                 return
             }
-            times = Array(repeating: time, count: steps.count)
+            times = Array(repeating: self.time, count: steps.count)
         }
         steps.append(step)
         values.append(value)
-        times!.append(t)
+        times!.append(time)
     }
 
     /// Appends points (as ``init(_:steps:values:times:time:)`` takes them).
@@ -138,19 +138,19 @@ public struct AlertColumn: Sendable {
     ///   - values: The values, one per step.
     ///   - times: The times, one per step, or nil for `time` for all.
     ///   - time: The time of every point when `times` is nil.
-    public mutating func append(steps s: [Int64], values v: [Double], times ts: [Int64]?, time t: Int64) {
-        precondition(s.count == v.count && (ts == nil || ts!.count == s.count), "alert column of unequal lengths")
-        if steps.isEmpty {
-            steps = s
-            values = v
-            times = ts
-            time = t
+    public mutating func append(steps: [Int64], values: [Double], times: [Int64]?, time: Int64) {
+        precondition(steps.count == values.count && (times == nil || times!.count == steps.count), "alert column of unequal lengths")
+        if self.steps.isEmpty {
+            self.steps = steps
+            self.values = values
+            self.times = times
+            self.time = time
             return
         }
-        if times == nil && (ts != nil || t != time) { times = Array(repeating: time, count: steps.count) }
-        steps += s
-        values += v
-        if times != nil { times! += ts ?? Array(repeating: t, count: s.count) }
+        if self.times == nil && (times != nil || time != self.time) { self.times = Array(repeating: self.time, count: self.steps.count) }
+        self.steps += steps
+        self.values += values
+        if self.times != nil { self.times! += times ?? Array(repeating: time, count: steps.count) }
     }
 
     func time(at i: Int) -> Int64 { times?[i] ?? time }

@@ -121,28 +121,41 @@ struct CoarseSeries {
 /// from `first` on, computed once, searched from the last answer (tier entries come mostly in
 /// step order).
 struct BucketFinder {
-    private let starts: [Int64]
+    /// Each bucket's first value as an offset from `lo` (unsigned: a bucket empty of integers at
+    /// the end of a range reaching `Int64.max` starts past it, which `Buckets.start` cannot say
+    /// without wrapping).
+    private let starts: [UInt64]
+    private let lo: Int64
     private let first: Int
     private var hint = 0
 
     init(_ buckets: Buckets, from first: Int) {
         self.first = first
-        starts = (first..<buckets.count).map { buckets.start($0) }
+        lo = buckets.lo
+        let span = UInt64(bitPattern: buckets.last &- buckets.lo)
+        let count = UInt64(buckets.count)
+        starts = (first..<buckets.count).map { b in
+            // ceil(b · width / count), width = span + 1 (2⁶⁴ when span is UInt64.max).
+            let n: (high: UInt64, low: UInt64) = span == .max ? (UInt64(b), 0) : UInt64(b).multipliedFullWidth(by: span + 1)
+            let (q, r) = count.dividingFullWidth(n)
+            return q &+ (r == 0 ? 0 : 1)
+        }
     }
 
     /// The bucket of `x`, which lies in the buckets from `first` on.
     @inline(__always) mutating func index(_ x: Int64) -> Int {
+        let o = UInt64(bitPattern: x &- lo)
         let n = starts.count
         var b = hint
         var tries = 0
-        while b + 1 < n && starts[b + 1] <= x && tries < 4 { b += 1; tries += 1 }
-        while b > 0 && starts[b] > x && tries < 8 { b -= 1; tries += 1 }
-        if !(starts[b] <= x && (b + 1 == n || starts[b + 1] > x)) {
+        while b + 1 < n && starts[b + 1] <= o && tries < 4 { b += 1; tries += 1 }
+        while b > 0 && starts[b] > o && tries < 8 { b -= 1; tries += 1 }
+        if !(starts[b] <= o && (b + 1 == n || starts[b + 1] > o)) {
             // The last bucket starting at or before x (a bucket empty of integers starts where the next does).
             var l = 0, h = n
             while l < h {
                 let m = (l + h) / 2
-                if starts[m] <= x { l = m + 1 } else { h = m }
+                if starts[m] <= o { l = m + 1 } else { h = m }
             }
             b = l - 1
         }
@@ -150,13 +163,14 @@ struct BucketFinder {
         return b + first
     }
 
-    /// The first step of bucket `b` (from `first` on), as `Buckets.start` computes it.
-    @inline(__always) func start(_ b: Int) -> Int64 { starts[b - first] }
+    /// The first step of bucket `b` (from `first` on), as `Buckets.start` computes it; only for a
+    /// bucket that holds a step of the range.
+    @inline(__always) func start(_ b: Int) -> Int64 { lo &+ Int64(bitPattern: starts[b - first]) }
 
     /// Whether step `x` (at or after the start of bucket `b`) is still in bucket `b`.
     @inline(__always) func holds(_ b: Int, _ x: Int64) -> Bool {
         let k = b - first + 1
-        return k == starts.count || x < starts[k]
+        return k == starts.count || UInt64(bitPattern: x &- lo) < starts[k]
     }
 }
 

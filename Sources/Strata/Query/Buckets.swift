@@ -54,11 +54,16 @@ public struct Buckets: Sendable, Hashable {
     ///
     /// - Parameter b: A bucket.
     /// - Returns: Its first value.
-    public func start(_ b: Int) -> Int64 {
+    public func start(_ b: Int) -> Int64 { lo &+ Int64(bitPattern: startOffset(b)) }
+
+    /// How far bucket `b` starts from `lo`: `ceil(b · width / count)`, unsigned, so a bucket
+    /// empty of integers at the end of a range reaching `Int64.max` (which starts past it, where
+    /// ``start(_:)`` wraps) still compares above every offset of the range.
+    func startOffset(_ b: Int) -> UInt64 {
         precondition(b >= 0 && b < count, "Buckets.start: bucket out of range")
         let n: (high: UInt64, low: UInt64) = span == .max ? (UInt64(b), 0) : UInt64(b).multipliedFullWidth(by: span + 1)
         let (q, r) = UInt64(count).dividingFullWidth(n)
-        return lo &+ Int64(bitPattern: q &+ (r == 0 ? 0 : 1))
+        return q &+ (r == 0 ? 0 : 1)
     }
 
     /// The last value of bucket `b` (0 ≤ b < count); a bucket can be empty of integers (when

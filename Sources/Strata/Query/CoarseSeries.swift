@@ -121,9 +121,8 @@ struct CoarseSeries {
 /// from `first` on, computed once, searched from the last answer (tier entries come mostly in
 /// step order).
 struct BucketFinder {
-    /// Each bucket's first value as an offset from `lo` (unsigned: a bucket empty of integers at
-    /// the end of a range reaching `Int64.max` starts past it, which `Buckets.start` cannot say
-    /// without wrapping).
+    /// Each bucket's first value as an offset from `lo` (`Buckets.startOffset`: unsigned, so an
+    /// empty last bucket of a range reaching `Int64.max` still sorts after every step).
     private let starts: [UInt64]
     private let lo: Int64
     private let first: Int
@@ -132,14 +131,7 @@ struct BucketFinder {
     init(_ buckets: Buckets, from first: Int) {
         self.first = first
         lo = buckets.lo
-        let span = UInt64(bitPattern: buckets.last &- buckets.lo)
-        let count = UInt64(buckets.count)
-        starts = (first..<buckets.count).map { b in
-            // ceil(b · width / count), width = span + 1 (2⁶⁴ when span is UInt64.max).
-            let n: (high: UInt64, low: UInt64) = span == .max ? (UInt64(b), 0) : UInt64(b).multipliedFullWidth(by: span + 1)
-            let (q, r) = count.dividingFullWidth(n)
-            return q &+ (r == 0 ? 0 : 1)
-        }
+        starts = (first..<buckets.count).map(buckets.startOffset)
     }
 
     /// The bucket of `x`, which lies in the buckets from `first` on.

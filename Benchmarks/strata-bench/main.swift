@@ -102,6 +102,20 @@ if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--trials-ope
     }
 }
 
+if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--trials-profile" {
+    // strata-bench --trials-profile Q8|Q9 STORE N: answers Q8 or Q9 N times in one process (for perf).
+    do {
+        let store = try Store.open(at: CommandLine.arguments[3], options: .init(create: false))
+        for _ in 0..<(Int(CommandLine.arguments[4]) ?? 100) {
+            if CommandLine.arguments[2] == "Q8" { _ = try Trials.q8(store) } else { _ = try Trials.q9(store) }
+        }
+        exit(0)
+    } catch {
+        log("strata-bench: \(error)")
+        exit(1)
+    }
+}
+
 if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--catalog" {
     // strata-bench --catalog SCRATCH …: catalog open/list at 1k/20k/100k runs (CatalogBench.swift).
     do {

@@ -23,11 +23,8 @@ enum Trials {
 
     /// Q10: runs, series and points of the store.
     static func q10(_ store: Store) throws -> [String: Int] {
-        let rows = try store.summary()
-        return [
-            "runs": rows.count, "series": rows.reduce(0) { $0 + $1.metrics.count },
-            "points": rows.reduce(0) { $0 + $1.metrics.values.reduce(0) { $0 + $1.count } }
-        ]
+        let c = try store.counts()
+        return ["runs": c.runs, "series": c.series, "points": c.points]
     }
 
     /// `strata-bench --trials-open STORE`: Q10 in this (fresh) process; prints seconds and counts.

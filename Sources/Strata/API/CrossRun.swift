@@ -130,8 +130,10 @@ extension Store {
             try catalog.refresh()
             try reader.refresh()
             var rows: [RankedRun] = []
-            for run in matching(filter, lineage: lineage) {
-                guard let s = summaryLocked(run.id, metric, lineage) else { continue }
+            let runs = matching(filter, lineage: lineage)
+            for (run, metrics) in zip(runs, try lineageMetricSummariesLocked(runs, lineage)) {
+                guard let a = metrics[metric] else { continue }
+                let s = Stats(a)
                 let (v, step): (Double, Int64?) =
                     switch statistic {
                     case .min: (s.min, s.minStep)
@@ -311,9 +313,8 @@ extension Store {
             try checkOpenLocked()
             try catalog.refresh()
             try reader.refresh()
-            return try matching(filter, lineage: lineage).map { run throws(StrataError) in
-                RunSummary(run: run, metrics: try lineageMetricSummariesLocked(run.id, lineage).mapValues(Stats.init))
-            }
+            let runs = matching(filter, lineage: lineage)
+            return zip(runs, try lineageMetricSummariesLocked(runs, lineage)).map { RunSummary(run: $0, metrics: $1.mapValues(Stats.init)) }
         }
     }
 }

@@ -264,6 +264,25 @@ enum LineageClip {
 extension Store {
     /// Summaries of every series of a run without context labels through a lineage, keyed by
     /// metric name (the fast directory path of `StoreReader.metricSummaries` for a run read whole). Under the lock.
+    /// `lineageMetricSummariesLocked` of many runs, in their order: the runs that read only their
+    /// own points (no fork parent, or `.own`) share one walk of the segment directories
+    /// (`StoreReader.metricSummaries(ofRuns:)`); forks go through their lineage one by one.
+    func lineageMetricSummariesLocked(_ runs: [RunInfo], _ lineage: Lineage) throws(StrataError) -> [[String: Aggregate]] {
+        var out = [[String: Aggregate]](repeating: [:], count: runs.count)
+        var own: [RunID] = [], ownAt: [Int] = [], rewound: [Bool] = []
+        for (i, run) in runs.enumerated() {
+            if lineage == .own || run.parent == nil || run.forkStep == nil {
+                own.append(run.id)
+                ownAt.append(i)
+                rewound.append(!run.rewinds.isEmpty)
+            } else {
+                out[i] = try lineageMetricSummariesLocked(run.id, lineage)
+            }
+        }
+        for (k, s) in reader.metricSummaries(ofRuns: own, rewound: rewound).enumerated() { out[ownAt[k]] = s }
+        return out
+    }
+
     func lineageMetricSummariesLocked(_ run: RunID, _ lineage: Lineage) throws(StrataError) -> [String: Aggregate] {
         let parts = try lineagePartsLocked(run, lineage)
         if parts.count == 1 && parts[0].isWhole { return reader.metricSummaries(of: run) }

@@ -566,7 +566,7 @@ public final class Store: @unchecked Sendable {
         guard reader.allRunIDs().contains(id) else { return nil }
         return RunInfo(
             id: id, name: id.text, project: "(unknown)", status: .crashed, createdMs: id.milliseconds,
-            endedMs: nil, params: [:], tags: [], metadata: ["catalog.missing": .bool(true)], parent: nil, rewinds: [])
+            endedMs: nil, params: [:], tags: [], metadata: ["catalog.missing": .bool(true)], parent: nil, rewinds: catalog.rewinds(of: id))
     }
 
     /// Makes everything logged so far survive power loss (msync + fsync of this process's log),

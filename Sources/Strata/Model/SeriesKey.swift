@@ -33,17 +33,18 @@ public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible
     init(run: RunID, canonical: String) {
         self.run = run
         self.canonical = canonical
-        if let brace = canonical.firstIndex(of: "{"), canonical.hasSuffix("}") {
-            metric = String(canonical[..<brace])
-            let inner = canonical[canonical.index(after: brace)..<canonical.index(before: canonical.endIndex)]
-            labels = inner.split(separator: ",").map { part in
-                let kv = part.split(separator: "=", maxSplits: 1)
-                return (key: String(kv.first ?? ""), value: kv.count > 1 ? String(kv[1]) : "")
-            }
-        } else {
-            metric = canonical
-            labels = []
+        (metric, labels) = Self.parse(canonical)
+    }
+
+    /// The metric and labels of a stored canonical text (trusted: written by `init`).
+    static func parse(_ canonical: String) -> (metric: String, labels: [(key: String, value: String)]) {
+        guard let brace = canonical.firstIndex(of: "{"), canonical.hasSuffix("}") else { return (canonical, []) }
+        let inner = canonical[canonical.index(after: brace)..<canonical.index(before: canonical.endIndex)]
+        let labels = inner.split(separator: ",").map { part in
+            let kv = part.split(separator: "=", maxSplits: 1)
+            return (key: String(kv.first ?? ""), value: kv.count > 1 ? String(kv[1]) : "")
         }
+        return (String(canonical[..<brace]), labels)
     }
 
     /// The series of the same metric and labels in another run (no parsing: shares `other`'s text).

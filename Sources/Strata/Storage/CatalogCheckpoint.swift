@@ -89,6 +89,7 @@ final class CatalogCheckpoint {
 
     /// The id of run `i` (in id order).
     func id(at i: Int) -> RunID {
+        if i < decodedRuns.count, let hit = decodedRuns[i] { return hit.id }
         let v = file.view, o = runTable + i * Self.entrySize
         return Self.unpack(top: v[o], hi: v.load(UInt64.self, at: o + 1), lo: v.load(UInt64.self, at: o + 9))
     }
@@ -152,6 +153,7 @@ final class CatalogCheckpoint {
 
     /// Run `i`'s rewinds only (what log cuts and queries need per series).
     func rewinds(at i: Int) throws(StrataError) -> [RunInfo.Rewind] {
+        if i < decodedRuns.count, let hit = decodedRuns[i] { return hit.rewinds }
         var r = ByteReader(try blob(i), path: path)
         let flags = try r.u8("run flags")
         guard flags & Self.hasRewinds != 0 else { return [] }
@@ -162,6 +164,30 @@ final class CatalogCheckpoint {
     /// Run `i` with only the params named in `only` (all when nil): a filter that tests a few
     /// params decodes those and moves past the others (`ParamCoding.skipValue`).
     func info(at i: Int, rewindsOnly: Bool = false, only: Set<String>? = nil) throws(StrataError) -> RunInfo {
+        if !rewindsOnly, i < decodedRuns.count, let hit = decodedRuns[i] { return hit }
+        if rewindsOnly || (only != nil && decodedCount >= Self.maxDecodedRuns) {
+            return try decodeInfo(at: i, rewindsOnly: rewindsOnly, only: only)
+        }
+        // A whole record answers a request for some params too (it holds them all).
+        let info = try decodeInfo(at: i)
+        if decodedCount < Self.maxDecodedRuns {
+            if decodedRuns.isEmpty { decodedRuns = Array(repeating: nil, count: count) }
+            decodedRuns[i] = info
+            decodedCount += 1
+        }
+        return info
+    }
+
+    /// Whole runs decoded so far, by position, while at most `maxDecodedRuns` are held: the
+    /// checkpoint never changes, so repeated listings, summaries and filters (a server's) decode
+    /// each run once.
+    private var decodedRuns: [RunInfo?] = []
+    private var decodedCount = 0
+    /// The most decoded runs a checkpoint keeps (about 1–2 KiB each with a few dozen params);
+    /// past it, runs are decoded on every use and filters decode only the params they test.
+    static let maxDecodedRuns = 100_000
+
+    private func decodeInfo(at i: Int, rewindsOnly: Bool = false, only: Set<String>? = nil) throws(StrataError) -> RunInfo {
         let id = id(at: i)
         let b = try blob(i)
         var r = ByteReader(b, path: path)
@@ -306,6 +332,9 @@ final class CatalogCheckpoint {
     /// Run `i`'s parent, fork step and rewinds, skipping its strings, pools and params (what every
     /// full-lineage read needs per ancestor).
     func forkLink(at i: Int) throws(StrataError) -> Catalog.ForkLink {
+        if i < decodedRuns.count, let hit = decodedRuns[i] {
+            return Catalog.ForkLink(parent: hit.parent, forkStep: hit.forkStep, rewinds: hit.rewinds)
+        }
         var r = ByteReader(try blob(i), path: path)
         let flags = try r.u8("run flags")
         let rewinds = flags & Self.hasRewinds != 0 ? try Self.readRewinds(&r) : []

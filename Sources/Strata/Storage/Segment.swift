@@ -556,6 +556,42 @@ final class Segment {
         return byRun[Int(runStarts[r])..<Int(runStarts[r + 1])].map { seriesObject(Int($0)) }
     }
 
+    /// Calls `body` with the run and name table positions and the statistics of every series of
+    /// the directory, in directory order, without building series objects: the walk of a
+    /// whole-store summary (`StoreReader.metricSummaries(ofRuns:)`). A packed series reads its
+    /// stored statistics (version 3), else derives them as `SegmentSeries.summary` does.
+    func eachSeriesSummary(_ body: (_ run: Int, _ name: Int, _ summary: Aggregate) -> Void) {
+        var group = -1
+        var decoded: [PackedSummaries.Entry]?
+        for i in entries.indices {
+            let e = entries[i]
+            if e.points == 0 {
+                body(Int(e.run), Int(e.name), tables[Int(e.a)].summary)
+                continue
+            }
+            if !summaryGroups.isEmpty {
+                let g = Int(e.ordinal) / PackedSummaries.groupSize
+                if g != group {
+                    group = g
+                    decoded = storedPackedSummary(Int(e.ordinal)) != nil ? decodedSummaries[g] : nil
+                }
+                if let decoded {
+                    body(Int(e.run), Int(e.name), decoded[Int(e.ordinal) % PackedSummaries.groupSize].stats)
+                    continue
+                }
+            }
+            body(Int(e.run), Int(e.name), seriesObject(i).summary)
+        }
+    }
+
+    /// Calls `body` with the run and name table positions and the point count of every series of
+    /// the directory, in directory order, from the directory alone (no statistics decoded).
+    func eachSeriesCount(_ body: (_ run: Int, _ name: Int, _ count: Int) -> Void) {
+        for e in entries {
+            body(Int(e.run), Int(e.name), e.points > 0 ? Int(e.points) : tables[Int(e.a)].summary.count)
+        }
+    }
+
     /// How many series the directory lists.
     var seriesCount: Int { entries.count }
     /// Order among segments for "stable by arrival" (assigned by the store snapshot).

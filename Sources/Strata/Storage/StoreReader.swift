@@ -79,6 +79,7 @@ final class StoreReader {
         segmentRunIDs = nil
         chunkCache = ChunkListCache()
         directorySummaries = [:]
+        runSummaries = [:]
     }
 
     /// Segment chunk lists of the series queried last (`chunks`), until the next rebuild.
@@ -148,6 +149,162 @@ final class StoreReader {
         }
         return out
     }
+
+    /// Summaries of the series without context labels of many runs, by run (in the order of
+    /// `runs`) then metric: for each run what `metricSummaries(of:)` gives, from one walk over
+    /// each segment's directory (`Segment.eachSeriesSummary`) instead of a lookup per run and
+    /// series. Runs with rewinds or with points in live logs take the per-run path.
+    /// `rewound[i]` says whether run `i` has rewinds (the caller has its record at hand).
+    func metricSummaries(ofRuns runs: [RunID], rewound: [Bool]) -> [[String: Aggregate]] {
+        var out = [[String: Aggregate]](repeating: [:], count: runs.count)
+        var tailRuns = Set<RunID>()
+        for t in tails.values { for k in t.series.keys { tailRuns.insert(k.run) } }
+        var slots: [RunID: Int32] = [:]
+        slots.reserveCapacity(runs.count)
+        for (i, run) in runs.enumerated() {
+            if rewound[i] || tailRuns.contains(run) {
+                out[i] = metricSummaries(of: run)
+            } else if let hit = runSummaries[run] {
+                out[i] = hit
+            } else {
+                slots[run] = Int32(i)
+            }
+        }
+        if slots.isEmpty { return out }
+        defer {
+            if runSummaries.count + slots.count > Self.maxRunSummaries { runSummaries = [:] }
+            for (run, i) in slots { runSummaries[run] = out[Int(i)] }
+        }
+        let (metrics, merged, perSlot) = mergedDirectoryStats(slots, runCount: runs.count, labelled: false)
+        for (i, n) in perSlot.enumerated() where n > 0 { out[i].reserveCapacity(Int(n)) }
+        for m in merged { out[Int(m.slot)][metrics[Int(m.name)]] = m.summary }
+        return out
+    }
+
+    /// The segment directory statistics of the series of the runs in `slots` (run → slot), merged
+    /// per (slot, name) with parts in arrival order as in `merged`: names are the metrics of
+    /// series without labels, or with `labelled` the canonical names of every series. Also how
+    /// many series each slot has.
+    private func mergedDirectoryStats(_ slots: [RunID: Int32], runCount: Int, labelled: Bool) -> (
+        names: [String], merged: [(slot: Int32, name: Int32, summary: Aggregate, parts: UInt64)], perSlot: [Int32]
+    ) {
+        // A segment lists a series once, so the first segment that contributes needs no lookup:
+        // `position` is built only when a second one does.
+        var nameIDs: [String: Int32] = [:]
+        var names: [String] = []
+        var position: [Int64: Int]?
+        var merged: [(slot: Int32, name: Int32, summary: Aggregate, parts: UInt64)] = []
+        var perSlot = [Int32](repeating: 0, count: runCount)
+        for seg in ordered {
+            let runSlot = seg.runTable.map { slots[$0] ?? -1 }
+            if !runSlot.contains(where: { $0 >= 0 }) { continue }
+            let nameOf: [Int32] = seg.nameTable.map { canonical in
+                let name: String
+                if labelled {
+                    name = canonical
+                } else {
+                    let (metric, labels) = SeriesKey.parse(canonical)
+                    guard labels.isEmpty else { return -1 }
+                    name = metric
+                }
+                if let id = nameIDs[name] { return id }
+                let id = Int32(names.count)
+                nameIDs[name] = id
+                names.append(name)
+                return id
+            }
+            if merged.isEmpty {
+                merged.reserveCapacity(seg.seriesCount)
+                seg.eachSeriesSummary { run, name, summary in
+                    let slot = runSlot[run], id = nameOf[name]
+                    guard slot >= 0, id >= 0 else { return }
+                    merged.append((slot, id, summary, 1))
+                    perSlot[Int(slot)] += 1
+                }
+                continue
+            }
+            if position == nil {
+                var p: [Int64: Int] = [:]
+                p.reserveCapacity(merged.count + seg.seriesCount)
+                for (at, m) in merged.enumerated() { p[Int64(m.slot) << 32 | Int64(m.name)] = at }
+                position = p
+            }
+            seg.eachSeriesSummary { run, name, summary in
+                let slot = runSlot[run], id = nameOf[name]
+                guard slot >= 0, id >= 0 else { return }
+                let pair = Int64(slot) << 32 | Int64(id)
+                if let at = position![pair] {
+                    var s = summary
+                    let order = merged[at].parts
+                    s.firstRank = order << 36 | s.firstRank
+                    s.lastRank = order << 36 | s.lastRank
+                    merged[at].summary.merge(s)
+                    merged[at].parts += 1
+                } else {
+                    position![pair] = merged.count
+                    merged.append((slot, id, summary, 1))
+                    perSlot[Int(slot)] += 1
+                }
+            }
+        }
+        return (names, merged, perSlot)
+    }
+
+    /// How many series the runs have and how many points those hold, as queries see them: from
+    /// directory statistics for runs without rewinds or live-log points, series by series for
+    /// the others. `rewound[i]` says whether run `i` has rewinds.
+    func seriesAndPoints(ofRuns runs: [RunID], rewound: [Bool]) -> (series: Int, points: Int) {
+        var tailRuns = Set<RunID>()
+        for t in tails.values { for k in t.series.keys { tailRuns.insert(k.run) } }
+        var slots: [RunID: Int32] = [:]
+        slots.reserveCapacity(runs.count)
+        var series = 0, points = 0
+        for (i, run) in runs.enumerated() {
+            if rewound[i] || tailRuns.contains(run) {
+                for key in seriesKeys(of: run) {
+                    guard let (a, _, _) = summary(key) else { continue }
+                    series += 1
+                    points += a.count
+                }
+            } else {
+                slots[run] = Int32(i)
+            }
+        }
+        if slots.isEmpty { return (series, points) }
+        // A series counts once however many segments hold part of it: the first segment that
+        // contributes lists each of its series once; later ones are checked against a set.
+        var nameIDs: [String: Int64] = [:]
+        var seen: Set<Int64>?
+        var pairs: [Int64] = []
+        for seg in ordered {
+            let runSlot = seg.runTable.map { slots[$0] ?? -1 }
+            if !runSlot.contains(where: { $0 >= 0 }) { continue }
+            let nameOf: [Int64] = seg.nameTable.map { name in
+                if let id = nameIDs[name] { return id }
+                let id = Int64(nameIDs.count)
+                nameIDs[name] = id
+                return id
+            }
+            if seen == nil && !pairs.isEmpty { seen = Set(pairs) }
+            seg.eachSeriesCount { run, name, count in
+                let slot = runSlot[run]
+                guard slot >= 0 else { return }
+                points += count
+                let pair = Int64(slot) << 32 | nameOf[name]
+                if seen == nil {
+                    pairs.append(pair)
+                } else if seen!.insert(pair).inserted {
+                    series += 1
+                }
+            }
+        }
+        return (series + pairs.count, points)
+    }
+
+    /// Per run, what `metricSummaries(ofRuns:)` merged from the segments (runs without rewinds
+    /// or live-log points), until the next rebuild; at most `maxRunSummaries` runs.
+    private var runSummaries: [RunID: [String: Aggregate]] = [:]
+    static let maxRunSummaries = 200_000
 
     /// Every run with points, from segments and log tails.
     func allRunIDs() -> Set<RunID> {

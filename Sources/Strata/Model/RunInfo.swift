@@ -116,32 +116,166 @@ public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
 /// Metadata keys by convention (filled where known): `git.commit`, `git.dirty`, `host`,
 /// `command`, `pid`, `env.fingerprint`, `seed.<name>`, `dataset.<name>`, `purpose`.
 public struct RunInfo: Sendable, Hashable {
+    /// The fields, shared by copies until one of them changes (copy on write): a listing of many
+    /// runs copies each record several times on its way out, one reference count each.
+    private final class Fields: @unchecked Sendable {
+        // @unchecked Sendable: a `Fields` is changed only through a `RunInfo` holding the only
+        // reference to it (`isKnownUniquelyReferenced`), so a shared one is never written.
+        var id: RunID
+        var name: String
+        var project: String
+        var status: RunStatus
+        var createdMs: Int64
+        var endedMs: Int64?
+        var params: [String: ParamValue]
+        var tags: Set<String>
+        var metadata: [String: ParamValue]
+        var parent: RunID?
+        var rewinds: [Rewind]
+        var forkStep: Int64?
+        var owner: String
+        var deletedMs: Int64?
+        var history: [RunEdit]
+        var artifacts: [Artifact]
+        var deployments: [Deployment]
+
+        init(
+            id: RunID,
+            name: String,
+            project: String,
+            status: RunStatus,
+            createdMs: Int64,
+            endedMs: Int64?,
+            params: [String: ParamValue],
+            tags: Set<String>,
+            metadata: [String: ParamValue],
+            parent: RunID?,
+            rewinds: [Rewind],
+            forkStep: Int64?,
+            owner: String,
+            deletedMs: Int64?,
+            history: [RunEdit],
+            artifacts: [Artifact],
+            deployments: [Deployment]
+        ) {
+            self.id = id
+            self.name = name
+            self.project = project
+            self.status = status
+            self.createdMs = createdMs
+            self.endedMs = endedMs
+            self.params = params
+            self.tags = tags
+            self.metadata = metadata
+            self.parent = parent
+            self.rewinds = rewinds
+            self.forkStep = forkStep
+            self.owner = owner
+            self.deletedMs = deletedMs
+            self.history = history
+            self.artifacts = artifacts
+            self.deployments = deployments
+        }
+
+        func copy() -> Fields {
+            Fields(
+                id: id,
+                name: name,
+                project: project,
+                status: status,
+                createdMs: createdMs,
+                endedMs: endedMs,
+                params: params,
+                tags: tags,
+                metadata: metadata,
+                parent: parent,
+                rewinds: rewinds,
+                forkStep: forkStep,
+                owner: owner,
+                deletedMs: deletedMs,
+                history: history,
+                artifacts: artifacts,
+                deployments: deployments
+            )
+        }
+    }
+
+    private var fields: Fields
+
+    /// The fields, unshared first.
+    private var unique: Fields {
+        mutating get {
+            if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
+            return fields
+        }
+    }
+
+    init(
+        id: RunID, name: String, project: String, status: RunStatus, createdMs: Int64, endedMs: Int64?,
+        params: [String: ParamValue], tags: Set<String>, metadata: [String: ParamValue], parent: RunID?, rewinds: [Rewind],
+        forkStep: Int64? = nil
+    ) {
+        fields = Fields(
+            id: id, name: name, project: project, status: status, createdMs: createdMs, endedMs: endedMs, params: params, tags: tags,
+            metadata: metadata, parent: parent, rewinds: rewinds, forkStep: forkStep, owner: "", deletedMs: nil, history: [],
+            artifacts: [], deployments: [])
+    }
+
     /// The run's identifier.
-    public var id: RunID
+    public var id: RunID {
+        get { fields.id }
+        set { unique.id = newValue }
+    }
     /// The display name (need not be unique; the newest run of a name answers to it).
-    public var name: String
+    public var name: String {
+        get { fields.name }
+        set { unique.name = newValue }
+    }
     /// The project the run belongs to (`default` unless given).
-    public var project: String
+    public var project: String {
+        get { fields.project }
+        set { unique.project = newValue }
+    }
     /// Where the run is in its life.
-    public var status: RunStatus
+    public var status: RunStatus {
+        get { fields.status }
+        set { unique.status = newValue }
+    }
     /// Creation time, milliseconds since 1970.
-    public var createdMs: Int64
+    public var createdMs: Int64 {
+        get { fields.createdMs }
+        set { unique.createdMs = newValue }
+    }
     /// When the run finished, failed or was found crashed.
-    public var endedMs: Int64?
+    public var endedMs: Int64? {
+        get { fields.endedMs }
+        set { unique.endedMs = newValue }
+    }
     /// Typed hyperparameters, nested keys flattened with dots.
-    public var params: [String: ParamValue]
+    public var params: [String: ParamValue] {
+        get { fields.params }
+        set { unique.params = newValue }
+    }
     /// Labels such as `baseline`.
-    public var tags: Set<String>
+    public var tags: Set<String> {
+        get { fields.tags }
+        set { unique.tags = newValue }
+    }
     /// Reproduction facts (see the conventional keys above).
-    public var metadata: [String: ParamValue]
+    public var metadata: [String: ParamValue] {
+        get { fields.metadata }
+        set { unique.metadata = newValue }
+    }
     /// The run this one was resumed or forked from.
-    public var parent: RunID?
+    public var parent: RunID? {
+        get { fields.parent }
+        set { unique.parent = newValue }
+    }
     /// `rewind(to:)` calls, oldest first: points logged before each rewind at a later step are hidden.
-    public var rewinds: [Rewind]
-    /// When this run is a fork of `parent`: the parent's step it was forked at. The run inherits
-    /// the parent's history up to and including this step (see ``Lineage``); nil for a run that
-    /// is not a fork (a plain `parent` is only a link).
-    public var forkStep: Int64? = nil
+    public var rewinds: [Rewind] {
+        get { fields.rewinds }
+        set { unique.rewinds = newValue }
+    }
 
     /// A rewind: points with a step greater than `step` logged before `sequence` are hidden.
     public struct Rewind: Sendable, Hashable {
@@ -151,18 +285,69 @@ public struct RunInfo: Sendable, Hashable {
         public var sequence: Int64
     }
 
+    /// When this run is a fork of `parent`: the parent's step it was forked at. The run inherits
+    /// the parent's history up to and including this step (see ``Lineage``); nil for a run that
+    /// is not a fork (a plain `parent` is only a link).
+    public var forkStep: Int64? {
+        get { fields.forkStep }
+        set { unique.forkStep = newValue }
+    }
     /// The writer that created the run (internal: used to mark crashed runs).
-    var owner: String = ""
-
-    // MARK: run management (issue 15; see RunManagement.swift)
-
+    var owner: String {
+        get { fields.owner }
+        set { unique.owner = newValue }
+    }
     /// When the run was deleted (milliseconds since 1970); nil when it is not. A deleted run is
     /// hidden from every listing and query until ``Store/restoreRun(_:)`` or compaction.
-    public var deletedMs: Int64? = nil
+    public var deletedMs: Int64? {
+        get { fields.deletedMs }
+        set { unique.deletedMs = newValue }
+    }
     /// Changes made after the fact (delete, restore, rename, move, tags, note, purpose), oldest first.
-    public var history: [RunEdit] = []
+    public var history: [RunEdit] {
+        get { fields.history }
+        set { unique.history = newValue }
+    }
     /// Artifacts the run logged (outputs and inputs), in logging order.
-    public var artifacts: [Artifact] = []
+    public var artifacts: [Artifact] {
+        get { fields.artifacts }
+        set { unique.artifacts = newValue }
+    }
     /// Deployments of the run's artifacts, in recording order.
-    public var deployments: [Deployment] = []
+    public var deployments: [Deployment] {
+        get { fields.deployments }
+        set { unique.deployments = newValue }
+    }
+
+    /// Equal when every field is equal.
+    public static func == (a: RunInfo, b: RunInfo) -> Bool {
+        if a.fields === b.fields { return true }
+        let x = a.fields, y = b.fields
+        return x.id == y.id && x.name == y.name && x.project == y.project && x.status == y.status && x.createdMs == y.createdMs
+            && x.endedMs == y.endedMs && x.params == y.params && x.tags == y.tags && x.metadata == y.metadata && x.parent == y.parent
+            && x.rewinds == y.rewinds && x.forkStep == y.forkStep && x.owner == y.owner && x.deletedMs == y.deletedMs && x.history == y.history
+            && x.artifacts == y.artifacts && x.deployments == y.deployments
+    }
+
+    /// Hashes every field.
+    public func hash(into hasher: inout Hasher) {
+        let x = fields
+        hasher.combine(x.id)
+        hasher.combine(x.name)
+        hasher.combine(x.project)
+        hasher.combine(x.status)
+        hasher.combine(x.createdMs)
+        hasher.combine(x.endedMs)
+        hasher.combine(x.params)
+        hasher.combine(x.tags)
+        hasher.combine(x.metadata)
+        hasher.combine(x.parent)
+        hasher.combine(x.rewinds)
+        hasher.combine(x.forkStep)
+        hasher.combine(x.owner)
+        hasher.combine(x.deletedMs)
+        hasher.combine(x.history)
+        hasher.combine(x.artifacts)
+        hasher.combine(x.deployments)
+    }
 }

@@ -145,7 +145,14 @@ final class SeriesBuffers: @unchecked Sendable {
 
     /// Registers a series; returns its local number.
     func add(_ key: SeriesKey) -> Int {
-        let reuse = reuseByRun[key.run] ?? newReuse(key.run)
+        // Series arrive run by run: the last run's reuse is found without hashing its id.
+        let reuse: ColumnReuse
+        if let last = lastReuse, last.run == key.run {
+            reuse = last.reuse
+        } else {
+            reuse = reuseByRun[key.run] ?? newReuse(key.run)
+            lastReuse = (key.run, reuse)
+        }
         let s = SeriesBuffer(key: key, reuse: reuse)
         series.append(s)
         refs.append(Unmanaged.passUnretained(s))
@@ -154,6 +161,7 @@ final class SeriesBuffers: @unchecked Sendable {
 
     /// Runs whose columns are remembered for reuse, oldest first (at most `reuseRuns`).
     private var reuseOrder: [RunID] = []
+    private var lastReuse: (run: RunID, reuse: ColumnReuse)?
     private var reuseOldest = 0
     /// How many runs keep their last steps and times columns for reuse. A bulk import of
     /// thousands of short runs would otherwise hold two raw columns for every run until the

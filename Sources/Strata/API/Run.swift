@@ -23,6 +23,10 @@ public final class Run: @unchecked Sendable {
     private var hotNames: [String] = []
     private var hotIds: [Int32] = []
     static let hotLimit = 16
+    /// This run's create record is in catalog.log (`Store.writeCreateIfPending` returned), or in
+    /// this process's log (`Store.logCreateIfPending` returned); guarded by `cacheLock`.
+    private var createWritten = false
+    private var createLogged = false
 
     init(store: Store, id: RunID, name: String) {
         self.store = store
@@ -45,7 +49,18 @@ public final class Run: @unchecked Sendable {
         if labels.isEmpty, let id = cacheLock.withLock({ cache[metric] }) { return id }
         let key = try SeriesKey(run: id, metric: metric, labels: labels)
         // A run's create record is in catalog.log, or logged, before any of its points is logged.
-        if ahead { try store.logCreateIfPending(id) } else { try store.writeCreateIfPending(id) }
+        // Once written it stays written, and once logged it stays logged (each new log logs it
+        // again until it is written): the store's lock is taken only until then.
+        let (written, logged) = cacheLock.withLock { (createWritten, createLogged) }
+        if ahead {
+            if !written && !logged {
+                try store.logCreateIfPending(id)
+                cacheLock.withLock { createLogged = true }
+            }
+        } else if !written {
+            try store.writeCreateIfPending(id)
+            cacheLock.withLock { createWritten = true }
+        }
         let sid = try store.withWriter { w throws(StrataError) in Int32(try w.seriesId(key)) }
         if labels.isEmpty { cacheLock.withLock { cache[metric] = sid } }
         return sid

@@ -17,7 +17,7 @@ final class LogWriter {
     private var pendingCut: DispatchGroup?
     private let cutter = DispatchQueue(label: "strata.cutter")
     private let cutFailure = FailureBox()
-    private var ids: [SeriesKey: Int] = [:]
+    private var ids: [HashedKey: Int] = [:]
     /// Reusable row scratch (series ids) for `log` calls.
     private var pairScratch: [(UInt32, Double)] = []
     /// The sequence of the records logged now: the last `mark` written, or the log's creation.
@@ -65,9 +65,10 @@ final class LogWriter {
 
     /// The local number of a series, defining it in the log on first use.
     func seriesId(_ key: SeriesKey) throws(StrataError) -> Int {
-        if let id = ids[key] { return id }
+        let hashed = HashedKey(key)
+        if let id = ids[hashed] { return id }
         let id = buffers.add(key)
-        ids[key] = id
+        ids[hashed] = id
         try writeDefinition(id: id, key: key)
         return id
     }
@@ -169,7 +170,7 @@ final class LogWriter {
         let fresh = SeriesBuffers()
         for s in oldBuffers.series { _ = fresh.add(s.key) }
         buffers = fresh
-        for (key, id) in ids.sorted(by: { $0.value < $1.value }) { try writeDefinition(id: id, key: key) }
+        for (key, id) in ids.sorted(by: { $0.value < $1.value }) { try writeDefinition(id: id, key: key.key) }
         // The old log is deleted once its segment is written: create records still waiting for
         // their catalog batch go into the new log first.
         for body in loggedCreates?.snapshot() ?? [] { try logCreate(body) }
@@ -249,6 +250,19 @@ final class LogWriter {
     }
 
     var pendingBytes: Int { buffers.pendingBytes }
+}
+
+/// A series key with its hash computed once: the writer's table of series (50,000 in a bulk
+/// import of short runs) rehashes integers, not run ids and names, each time it grows.
+private struct HashedKey: Hashable {
+    let key: SeriesKey
+    let hash: Int
+    init(_ key: SeriesKey) {
+        self.key = key
+        hash = key.hashValue
+    }
+    static func == (a: HashedKey, b: HashedKey) -> Bool { a.hash == b.hash && a.key == b.key }
+    func hash(into h: inout Hasher) { h.combine(hash) }
 }
 
 /// An error handed from a background job to the thread that waits for it.

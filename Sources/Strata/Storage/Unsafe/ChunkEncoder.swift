@@ -86,9 +86,19 @@ enum ChunkEncoder {
         }
         v.reserveCapacity(n * 3)
         DoubleColumn.encode(values, into: &v)
+        // Chunks wait in memory until their segment is written (50,000 short series of a sweep
+        // at once): columns keep only their bytes, not what encoding reserved (LZ4 reserves its
+        // worst case).
         return EncodedChunk(
-            stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: s, values: v, times: t,
-            tier: tier, hasSketch: ChunkEncoder.sketches && !tier.isEmpty)
+            stats: stats, minTime: minT, maxTime: maxT, linearSteps: linear, steps: fitted(s), values: fitted(v),
+            times: fitted(t), tier: tier, hasSketch: ChunkEncoder.sketches && !tier.isEmpty)
+    }
+
+    /// `bytes` in storage of its own size when encoding left much more room than it used.
+    @inline(__always)
+    static func fitted(_ bytes: [UInt8]) -> [UInt8] {
+        if bytes.capacity - bytes.count <= 32 { return bytes }
+        return bytes.withUnsafeBufferPointer { [UInt8]($0) }
     }
 
     /// Completes chunk statistics whose value part (count, NaNs, min, max, sum, m2) is computed:

@@ -17,6 +17,12 @@ final class ColumnReuse {
     func rememberSteps(_ s: UnsafeBufferPointer<Int64>, _ bytes: [UInt8]) { lastSteps = Array(s); lastStepsBytes = bytes }
     func rememberTimes(_ t: UnsafeBufferPointer<Int64>, _ bytes: [UInt8]) { lastTimes = Array(t); lastTimesBytes = bytes }
 
+    /// Whether a steps or times column is remembered.
+    var remembers: Bool { !lastSteps.isEmpty || !lastTimes.isEmpty }
+
+    /// Lets go of the remembered columns (the run's later chunks are encoded afresh).
+    func forget() { lastSteps = []; lastStepsBytes = []; lastTimes = []; lastTimesBytes = [] }
+
     private static func equal(_ a: [Int64], _ b: UnsafeBufferPointer<Int64>) -> Bool {
         guard a.count == b.count, a.count > 0 else { return false }
         return a.withUnsafeBytes { x in memcmpEqual(x, UnsafeRawBufferPointer(b)) }

@@ -22,17 +22,22 @@ final class SeriesBuffer: @unchecked Sendable {
     /// Room for no point until the first is logged: a series that only receives whole chunks
     /// (`append`, an importer's path) or none at all (a series redefined in a new log) holds no
     /// raw arrays, so 50,000 short series do not hold 75 MiB of empty buffers.
+    /// Until then the three arrays point at `SeriesBuffer.none`, which is never written (every
+    /// write follows a `grow`) nor freed (`capacity` is 0): no allocation per series.
     init(key: SeriesKey, reuse: ColumnReuse) {
         self.key = key
         self.reuse = reuse
         capacity = 0
-        steps = .allocate(capacity: 0)
-        values = .allocate(capacity: 0)
-        times = .allocate(capacity: 0)
+        steps = SeriesBuffer.none.assumingMemoryBound(to: Int64.self)
+        values = SeriesBuffer.none.assumingMemoryBound(to: Double.self)
+        times = SeriesBuffer.none.assumingMemoryBound(to: Int64.self)
     }
 
+    /// The shared stand-in of buffers not allocated yet (8-aligned, never read or written).
+    nonisolated(unsafe) private static let none = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+
     deinit {
-        steps.deallocate(); values.deallocate(); times.deallocate()
+        if capacity > 0 { steps.deallocate(); values.deallocate(); times.deallocate() }
     }
 
     /// Appends a point; true when the buffer now holds a full chunk.
@@ -49,10 +54,13 @@ final class SeriesBuffer: @unchecked Sendable {
     private func grow() {
         let n = min(ChunkLayout.chunkCapacity, max(64, capacity * 2))
         precondition(n > capacity, "series buffer overflow")
+        let owned = capacity > 0
         func move<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
             let q = UnsafeMutablePointer<T>.allocate(capacity: n)
-            q.moveInitialize(from: p, count: count)
-            p.deallocate()
+            if owned {
+                q.moveInitialize(from: p, count: count)
+                p.deallocate()
+            }
             return q
         }
         steps = move(steps); values = move(values); times = move(times)
@@ -137,15 +145,44 @@ final class SeriesBuffers: @unchecked Sendable {
 
     /// Registers a series; returns its local number.
     func add(_ key: SeriesKey) -> Int {
-        let reuse =
-            reuseByRun[key.run]
-            ?? {
-                let r = ColumnReuse(); reuseByRun[key.run] = r; return r
-            }()
+        // Series arrive run by run: the last run's reuse is found without hashing its id.
+        let reuse: ColumnReuse
+        if let last = lastReuse, last.run == key.run {
+            reuse = last.reuse
+        } else {
+            reuse = reuseByRun[key.run] ?? newReuse(key.run)
+            lastReuse = (key.run, reuse)
+        }
         let s = SeriesBuffer(key: key, reuse: reuse)
         series.append(s)
         refs.append(Unmanaged.passUnretained(s))
         return series.count - 1
+    }
+
+    /// Runs whose columns are remembered for reuse, oldest first (at most `reuseRuns`).
+    private var reuseOrder: [RunID] = []
+    private var lastReuse: (run: RunID, reuse: ColumnReuse)?
+    private var reuseOldest = 0
+    /// How many runs keep their last steps and times columns for reuse. A bulk import of
+    /// thousands of short runs would otherwise hold two raw columns for every run until the
+    /// segment is written; a run logged again after falling out simply encodes its columns
+    /// afresh (segment writing still stores identical columns once).
+    static let reuseRuns = 64
+
+    private func newReuse(_ run: RunID) -> ColumnReuse {
+        let r = ColumnReuse()
+        reuseByRun[run] = r
+        reuseOrder.append(run)
+        if reuseOrder.count - reuseOldest > SeriesBuffers.reuseRuns {
+            drain()  // the encoder queue may be using the reuse let go
+            reuseByRun.removeValue(forKey: reuseOrder[reuseOldest])?.forget()
+            reuseOldest += 1
+            if reuseOldest >= 4096 {
+                reuseOrder.removeFirst(reuseOldest)
+                reuseOldest = 0
+            }
+        }
+        return r
     }
 
     /// Waits until every queued chunk is encoded.

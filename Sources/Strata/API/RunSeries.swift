@@ -36,8 +36,25 @@ extension Store {
             try checkOpenLocked()
             try reader.refresh()
             var out: [RunID: SeriesInfo] = [:]
-            for run in runs where out[run] == nil {
+            // Runs whose series is its segment parts alone (no ancestors, rewinds or live logs) are
+            // merged together from the segment directories, in one walk of each; the rest one by one.
+            var bulk: [RunID] = []
+            var seen = Set<RunID>()
+            for run in runs where seen.insert(run).inserted {
+                if runs.count >= Store.bulkSummaryRuns, reader.tails.isEmpty, reader.rewinds(run).isEmpty {
+                    let parts = try lineagePartsLocked(run, lineage)
+                    if parts.count == 1 && parts[0].isWhole && parts[0].run == run {
+                        bulk.append(run)
+                        continue
+                    }
+                }
                 if let info = try seriesInfoLocked(SeriesKey(run: run, canonical: metric), lineage) { out[run] = info }
+            }
+            if !bulk.isEmpty {
+                for (run, merged) in zip(bulk, reader.directorySummaries(metric, runs: bulk)) {
+                    guard let (a, minT, maxT) = merged else { continue }
+                    out[run] = Store.seriesInfo(SeriesKey(run: run, canonical: metric), a, minTime: minT, maxTime: maxT)
+                }
             }
             return out
         }
@@ -55,10 +72,19 @@ extension Store {
     /// One series' summary through `lineage`; nil when it has no points. Under the lock.
     func seriesInfoLocked(_ key: SeriesKey, _ lineage: Lineage) throws(StrataError) -> SeriesInfo? {
         guard let (a, minT, maxT) = try lineageSummaryLocked(key, lineage) else { return nil }
-        return SeriesInfo(
+        return Store.seriesInfo(key, a, minTime: minT, maxTime: maxT)
+    }
+
+    /// What ``SeriesInfo`` shows of a series' merged statistics.
+    static func seriesInfo(_ key: SeriesKey, _ a: Aggregate, minTime minT: Int64, maxTime maxT: Int64) -> SeriesInfo {
+        SeriesInfo(
             key: key, count: a.count, nanCount: a.nanCount, firstStep: a.firstStep, lastStep: a.lastStep,
             lastValue: a.lastValue, min: a.numericCount > 0 ? a.min : .nan,
             max: a.numericCount > 0 ? a.max : .nan, minTime: minT, maxTime: maxT)
     }
+
+    /// From how many runs `series(ofRuns:metric:)` walks the segment directories once for all
+    /// of them rather than looking each run up (a walk reads every directory entry).
+    static let bulkSummaryRuns = 64
 
 }

@@ -471,11 +471,8 @@ final class Segment {
     let name: String
     let file: MappedFile
     private(set) var meta = SegmentMeta(writer: "", generation: 0, firstSequence: 0, lastSequence: 0, replaces: [])
-    /// The run ids and series names of the directory (version 1: collected from its entries).
-    private(set) var runTable: [RunID] = []
+    /// The series names of the directory (version 1: collected from its entries).
     private(set) var nameTable: [String] = []
-    /// Where every packed blob lies (version 2).
-    private var packedBlobs: [BlobRef] = []
     /// A series' directory entry: indexes into the tables above. `points` > 0: a packed series
     /// whose columns are packed blobs `a`, `b`, `c`; 0: a series with chunk table `tables[a]`.
     private struct DirEntry { var run: Int32; var name: Int32; var points: Int32; var a: Int32; var b: Int32; var c: Int32; var ordinal: Int32 = -1 }
@@ -502,7 +499,7 @@ final class Segment {
     private func seriesObject(_ i: Int) -> SegmentSeries {
         if let made = madeSeries[i] { return made }
         let e = entries[i]
-        let run = runTable[Int(e.run)]
+        let run = runID(Int(e.run))
         if nameKeys.isEmpty { nameKeys = Array(repeating: nil, count: nameTable.count) }
         let key: SeriesKey
         if let template = nameKeys[Int(e.name)] {
@@ -514,7 +511,7 @@ final class Segment {
         let layout: SegmentSeries.Layout
         if e.points > 0 {
             layout = .packed(
-                count: Int(e.points), steps: packedBlobs[Int(e.a)], values: packedBlobs[Int(e.b)], times: packedBlobs[Int(e.c)],
+                count: Int(e.points), steps: packedBlob(Int(e.a)), values: packedBlob(Int(e.b)), times: packedBlob(Int(e.c)),
                 ordinal: summaryGroups.isEmpty ? -1 : Int(e.ordinal))
         } else {
             let t = tables[Int(e.a)]
@@ -527,23 +524,25 @@ final class Segment {
         return made
     }
 
-    /// Run-table position of each run, and the directory positions of each run's series
-    /// (`byRun[starts[r]..<starts[r + 1]]`), built on the first lookup by run.
-    private var runNumbers: [RunID: Int]?
+    /// The directory positions of each run's series (`byRun[starts[r]..<starts[r + 1]]`), built
+    /// on the first lookup by run.
     private var runStarts: [Int32] = []
     private var byRun: [Int32] = []
 
     /// The series of one run in this segment (directory order), without building the others.
     func series(of run: RunID) -> [SegmentSeries] {
-        if runNumbers == nil {
-            var numbers: [RunID: Int] = [:]
-            numbers.reserveCapacity(runTable.count)
-            for (i, r) in runTable.enumerated() { numbers[r] = i }
-            runNumbers = numbers
+        guard let r = runNumber(of: RunKey(run)) else { return [] }
+        return directoryPositions(ofRunNumber: r).map { seriesObject(Int($0)) }
+    }
+
+    /// The directory positions of the series of run-table entry `r`, in directory order.
+    private func directoryPositions(ofRunNumber r: Int) -> ArraySlice<Int32> {
+        if runStarts.isEmpty {
             // Counting sort of the entries by run, stable (directory order within a run).
-            var starts = [Int32](repeating: 0, count: runTable.count + 1)
+            let runCount = runKeys.count
+            var starts = [Int32](repeating: 0, count: runCount + 1)
             for e in entries { starts[Int(e.run) + 1] += 1 }
-            for r in 0..<runTable.count { starts[r + 1] += starts[r] }
+            for r in 0..<runCount { starts[r + 1] += starts[r] }
             var next = starts
             var order = [Int32](repeating: 0, count: entries.count)
             for (i, e) in entries.enumerated() {
@@ -552,8 +551,7 @@ final class Segment {
             }
             runStarts = starts; byRun = order
         }
-        guard let r = runNumbers?[run] else { return [] }
-        return byRun[Int(runStarts[r])..<Int(runStarts[r + 1])].map { seriesObject(Int($0)) }
+        return byRun[Int(runStarts[r])..<Int(runStarts[r + 1])]
     }
 
     /// Calls `body` with the run and name table positions and the statistics of every series of
@@ -648,12 +646,23 @@ final class Segment {
         // Version 2: run ids and names stored once, then the packs of small series' columns.
         if version >= 2 {
             let nr = try r.count("run count", max: SegmentFormat.maxTableEntries)
-            runTable.reserveCapacity(nr)
-            for _ in 0..<nr { runTable.append(try readRun(&r)) }
+            runKeys.reserveCapacity(nr)
+            runTextOffsets.reserveCapacity(nr)
+            for _ in 0..<nr {
+                // Checked as `RunID` would check it, kept as its key and place (ids made on first use).
+                let len = try r.length("run id length", max: 64)
+                let at = r.offset
+                let text = try r.bytes(len, "run id")
+                guard let key = RunKey(view: text) else {
+                    throw StrataError.corrupt("bad run id \"\(text.string)\"", path: path, offset: r.offset)
+                }
+                runKeys.append(key)
+                runTextOffsets.append(at)
+            }
             let nn = try r.count("name count", max: SegmentFormat.maxTableEntries)
             nameTable.reserveCapacity(nn)
             for _ in 0..<nn { nameTable.append(try r.string("series name", max: 4096)) }
-            packedBlobs = try readPacks(&r, limit: limit)
+            try readPacks(&r, limit: limit)
         }
         // Series entries are kept compact (indexes into the tables); their keys and objects are
         // built on first use of `series`, so an open that only lists runs stays cheap.
@@ -665,8 +674,8 @@ final class Segment {
             var e = DirEntry(run: 0, name: 0, points: 0, a: 0, b: 0, c: 0)
             let canonical: String
             if version >= 2 {
-                let ri = try r.length("run index", max: max(0, runTable.count - 1)), ni = try r.length("name index", max: max(0, nameTable.count - 1))
-                guard ri < runTable.count, ni < nameTable.count else {
+                let ri = try r.length("run index", max: max(0, runKeys.count - 1)), ni = try r.length("name index", max: max(0, nameTable.count - 1))
+                guard ri < runKeys.count, ni < nameTable.count else {
                     throw StrataError.corrupt("series entry names no run or name", path: path, offset: r.offset)
                 }
                 e.run = Int32(ri); e.name = Int32(ni)
@@ -678,9 +687,9 @@ final class Segment {
                         let k = try r.length("packed column reference", max: fresh)
                         let i = k == 0 ? fresh : fresh - k
                         if k == 0 { fresh += 1 }
-                        guard i < packedBlobs.count else {
+                        guard i < packedOffsets.count else {
                             throw StrataError.corrupt(
-                                "packed column \(i) of \(canonical) is not in the packs (\(packedBlobs.count))", path: path, offset: r.offset)
+                                "packed column \(i) of \(canonical) is not in the packs (\(packedOffsets.count))", path: path, offset: r.offset)
                         }
                         refs[j] = Int32(i)
                     }
@@ -696,7 +705,8 @@ final class Segment {
                 if let k = runNumbers[run] {
                     e.run = k
                 } else {
-                    e.run = Int32(runTable.count); runNumbers[run] = e.run; runTable.append(run)
+                    e.run = Int32(runKeys.count); runNumbers[run] = e.run
+                    runKeys.append(RunKey(run)); v1RunTable.append(run)
                 }
                 if let k = nameNumbers[canonical] {
                     e.name = k
@@ -745,7 +755,7 @@ final class Segment {
     }
 
     /// The pack table and the lengths of the packed blobs: where every packed blob lies.
-    private func readPacks(_ r: inout ByteReader, limit: Int) throws(StrataError) -> [BlobRef] {
+    private func readPacks(_ r: inout ByteReader, limit: Int) throws(StrataError) {
         let np = try r.count("pack count", max: SegmentFormat.maxTableEntries)
         var counts: [Int] = []
         for _ in 0..<np {
@@ -758,17 +768,17 @@ final class Segment {
             packs.append(Pack(offset: at, length: 0, checksum: sum))
             counts.append(blobs)
         }
-        var out: [BlobRef] = []
+        packedOffsets.reserveCapacity(counts.reduce(0, +))
         for (k, blobs) in counts.enumerated() {
             var at = packs[k].offset
+            packFirstBlob.append(packedOffsets.count)
             for _ in 0..<blobs {
                 let len = try r.length("packed column length", max: limit - at)
-                out.append(BlobRef(offset: at, length: len, checksum: 0, pack: k))
+                packedOffsets.append(at)
                 at += len
             }
             packs[k].length = at - packs[k].offset
         }
-        return out
     }
 
     /// The directory position of every packed series, in order (its ordinal is its index here).
@@ -963,4 +973,104 @@ final class Segment {
         return offsets
     }
 
+    // MARK: run table and packed blobs, found without making an object per entry (s24-listing)
+
+    /// Each run-table entry's key, in table order, and where its text lies in the file (version
+    /// 2; version 1 keeps its ids in `v1RunTable`). Whether the keys are ascending (as writers
+    /// store them): then a run is found by binary search, else through `runKeyIndex`.
+    private var runKeys: [RunKey] = []
+    private var runTextOffsets: [Int] = []
+    private var v1RunTable: [RunID] = []
+    private var madeRunTable: [RunID]?
+    private lazy var runKeysAscending: Bool = zip(runKeys, runKeys.dropFirst()).allSatisfy { $0 < $1 }
+    private var runKeyIndex: [RunKey: Int]?
+
+    /// The run ids of the directory, in table order (version 1: collected from its entries); made
+    /// on first use, as listing runs by id needs them and finding a few runs' series does not.
+    var runTable: [RunID] {
+        if let madeRunTable { return madeRunTable }
+        let made = v1RunTable.isEmpty ? runKeys.indices.map(runID) : v1RunTable
+        madeRunTable = made
+        return made
+    }
+
+    /// Whether `runTable` was made (for tests: finding a few runs must not make it).
+    var runTableIsMade: Bool { madeRunTable != nil || !v1RunTable.isEmpty }
+
+    /// Run-table entry `r` as a run id.
+    private func runID(_ r: Int) -> RunID {
+        if let madeRunTable { return madeRunTable[r] }
+        if !v1RunTable.isEmpty { return v1RunTable[r] }
+        let at = runTextOffsets[r]
+        // Checked when the directory was parsed (`RunKey(view:)` refuses what `RunID` refuses).
+        return RunID(file.view[at..<(at + 26)].string)!
+    }
+
+    /// The run-table position of a run, if the segment has points of it.
+    func runNumber(of key: RunKey) -> Int? {
+        if runKeysAscending {
+            var lo = 0, hi = runKeys.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if runKeys[mid] < key { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < runKeys.count && runKeys[lo] == key ? lo : nil
+        }
+        if runKeyIndex == nil {
+            var index: [RunKey: Int] = [:]
+            index.reserveCapacity(runKeys.count)
+            for (i, k) in runKeys.enumerated() { index[k] = i }
+            runKeyIndex = index
+        }
+        return runKeyIndex?[key]
+    }
+
+    /// Where each packed blob begins (version 2), and the first blob of each pack: blob `i`
+    /// ends where the next begins, or at its pack's end.
+    private var packedOffsets: [Int] = []
+    private var packFirstBlob: [Int] = []
+
+    /// Where packed blob `i` lies.
+    private func packedBlob(_ i: Int) -> BlobRef {
+        // The pack holding it: the last pack whose first blob is at or before it.
+        var lo = 0, hi = packFirstBlob.count
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if packFirstBlob[mid] <= i { lo = mid } else { hi = mid }
+        }
+        let k = lo
+        let lastOfPack = k + 1 < packFirstBlob.count ? packFirstBlob[k + 1] - 1 : packedOffsets.count - 1
+        let end = i < lastOfPack ? packedOffsets[i + 1] : packs[k].offset + packs[k].length
+        return BlobRef(offset: packedOffsets[i], length: end - packedOffsets[i], checksum: 0, pack: k)
+    }
+
+    /// The directory statistics of the series named `canonical` of the runs `runs` (positions in
+    /// that array), each reported once per directory entry in directory order as
+    /// `body(position, summary, minTime, maxTime)`: what merging one metric of many runs reads,
+    /// without a series object per entry. A packed series' statistics are those its
+    /// `SegmentSeries.summary` gives.
+    func eachSummary(
+        named canonical: String, runs: [RunKey], _ body: (Int, Aggregate, Int64, Int64) -> Void
+    ) {
+        guard let ni = nameTable.firstIndex(of: canonical) else { return }
+        var wanted = [Int32](repeating: -1, count: runKeys.count)
+        var any = false
+        for (p, key) in runs.enumerated() {
+            if let r = runNumber(of: key) { wanted[r] = Int32(p); any = true }
+        }
+        if !any { return }
+        for (i, e) in entries.enumerated() where e.name == Int32(ni) {
+            let p = wanted[Int(e.run)]
+            if p < 0 { continue }
+            if e.points == 0 {
+                let t = tables[Int(e.a)]
+                body(Int(p), t.summary, t.minTime, t.maxTime)
+            } else if madeSeries[i] == nil, e.ordinal >= 0, !summaryGroups.isEmpty, let st = storedPackedSummary(Int(e.ordinal)) {
+                body(Int(p), st.stats, st.minTime, st.maxTime)
+            } else {
+                let s = seriesObject(i)
+                body(Int(p), s.summary, s.minTime, s.maxTime)
+            }
+        }
+    }
 }

@@ -483,6 +483,31 @@ final class StoreReader {
     }
 }
 
+// MARK: one metric of many runs (s24-listing)
+
+extension StoreReader {
+    /// The directory summaries of the series `canonical` of each of `runs` (distinct), merged in
+    /// arrival order exactly as `summary` merges a series' segment parts; nil for a run without
+    /// it. Only for runs without rewinds, read with no live log tails (the caller checks).
+    func directorySummaries(_ canonical: String, runs: [RunID]) -> [(Aggregate, minTime: Int64, maxTime: Int64)?] {
+        let keys = runs.map(RunKey.init)
+        var sums = [Aggregate](repeating: Aggregate(), count: runs.count)
+        var minT = [Int64](repeating: .max, count: runs.count), maxT = [Int64](repeating: .min, count: runs.count)
+        var order = [UInt64](repeating: 0, count: runs.count)
+        for seg in liveSegments {
+            seg.eachSummary(named: canonical, runs: keys) { p, summary, lo, hi in
+                var s = summary
+                s.firstRank = order[p] << 36 | s.firstRank
+                s.lastRank = order[p] << 36 | s.lastRank
+                order[p] += 1
+                sums[p].merge(s)
+                minT[p] = min(minT[p], lo); maxT[p] = max(maxT[p], hi)
+            }
+        }
+        return sums.indices.map { sums[$0].isEmpty ? nil : (sums[$0], minT[$0], maxT[$0]) }
+    }
+}
+
 /// The chunks of one series in the live segments, as `StoreReader.chunks` builds them: valid while
 /// the segments do not change (the cache is dropped on every rebuild) and the run's rewinds are
 /// the ones they were trimmed by.

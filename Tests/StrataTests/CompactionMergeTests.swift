@@ -112,12 +112,16 @@ struct CompactionMergeTests {
                     case "tiny":  // a few points a segment: packed series
                         steps = (0..<Int64.random(in: 1...5, using: &rng)).map { at + $0 }
                     default:  // unsorted within a call, some NaNs
-                        steps = (0..<Int.random(in: 1...5_000, using: &rng)).map { _ in Int64.random(in: max(0, at - 3_000)...(at + 3_000), using: &rng) }
+                        steps = (0..<Int.random(in: 1...5_000, using: &rng)).map { _ in
+                            Int64.random(in: max(0, at - 3_000)...(at + 3_000), using: &rng)
+                        }
                     }
                     let values: [Double] = steps.indices.map { i in
                         metric == "mixed" && i % 97 == 5 ? .nan : Double(Int.random(in: -1_000_000...1_000_000, using: &rng)) / 64
                     }
-                    let times: [Int64] = steps.map { _ in time += Int64.random(in: 0...3, using: &rng); return time }
+                    let times: [Int64] = steps.map { _ in
+                        time += Int64.random(in: 0...3, using: &rng); return time
+                    }
                     try run.append(metric, steps: steps, values: values, times: times)
                     model[metric, default: []] += steps.indices.map { (steps[$0], values[$0], times[$0]) }
                     nextStep[metric] = max(at, (steps.max() ?? at) + 1)

@@ -7,7 +7,7 @@
 /// only after `grace` seconds so a concurrent directory listing never misses both a replaced
 /// segment and its replacement. Only one compactor runs at a time (`compaction.lock`).
 /// Memory: one decoded chunk per input chunk overlapping the merge front, plus one output chunk;
-/// the input segments' mapped pages are released as series are done (`releaseEvery`).
+/// what reading the inputs built up is released as series are done (`releaseEvery`).
 enum Compactor {
     struct Outcome: Sendable {
         /// Segments merged.
@@ -24,8 +24,8 @@ enum Compactor {
         var peakOpenChunks = 0
     }
 
-    /// Points merged between releases of the input segments' mapped pages: the pages a series
-    /// read are not needed again, and counted in the resident size until released.
+    /// Points merged between releases of what reading the input segments built up (chunk headers,
+    /// checked blobs, mapped pages, counted in the resident size): a merged series is not read again.
     static let releaseEvery = 1 << 22
 
     /// `latestRewind`: the latest rewind's sequence; `epoch`: a rewind epoch fixed after reading
@@ -63,7 +63,7 @@ enum Compactor {
                 outcome.points += points
                 sinceRelease += points
                 if sinceRelease >= releaseEvery {
-                    for seg in inputs { seg.file.releaseResidentPages() }
+                    for seg in inputs { seg.releaseReadState() }
                     sinceRelease = 0
                 }
             }

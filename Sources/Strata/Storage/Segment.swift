@@ -928,3 +928,22 @@ final class Segment {
     }
 
 }
+
+// MARK: - Compaction: letting go of what merged series held
+
+extension Segment {
+    /// Lets go of what reading its series built up: parsed chunk headers, the record of blobs
+    /// already checked, block offsets, mapped pages. Compaction reads each series once; over a
+    /// long store it would otherwise hold all of it at the end. Rebuilt (and checked) on next use.
+    func releaseReadState() {
+        for s in madeSeries.values { s.forgetChunks() }
+        for s in builtSeries ?? [] { s.forgetChunks() }
+        verifiedBlobs.removeAll()
+        valueBlockOffsets.removeAll()
+        file.releaseResidentPages()
+    }
+}
+
+extension SegmentSeries {
+    fileprivate func forgetChunks() { entries = nil }
+}

@@ -204,3 +204,30 @@ struct CompactionMergeTests {
         #expect(try store.storageStats().chunks == (102_400 + 4095) / 4096)
     }
 }
+
+@Suite("Segment writer sharing")
+struct SegmentWriterSharingTests {
+    /// A long run's series share their times column: when the index of written blobs outgrows its
+    /// bound, the next series still finds the previous series' blobs (it used to find none).
+    @Test func seriesAfterTheIndexBoundStillShareTimes() throws {
+        let dir = TempDir()
+        var writer = try SegmentWriter(path: dir.sub("x.seg"), tmpDir: dir.path)
+        writer.dedupBound = 1_000
+        let run = RunID.generate()
+        var times: [UInt8] = []
+        for m in 0..<6 {
+            var c = ChunkColumns()
+            for i in 0..<ChunkLayout.chunkCapacity {
+                c.steps.append(Int64(i)); c.values.append(Double(m * 7_919 + i * i % 1_013)); c.times.append(1_000 + Int64(i) * 3 + Int64(i % 7))
+            }
+            let e = ChunkEncoder.encode(c)
+            times = e.times
+            writer.beginSeries(SeriesKey(run: run, canonical: "m\(m)"))
+            try writer.addChunk(e)
+            try writer.endSeries()
+        }
+        // Every series after the first shares the first one's times (and steps) blob.
+        #expect(writer.dedupedBytes >= 5 * times.count)
+        try writer.finish(meta: SegmentMeta(writer: "", generation: 0, firstSequence: 1, lastSequence: 2, replaces: []))
+    }
+}

@@ -677,6 +677,11 @@ public struct CompactionReport: Sendable {
     public var busy: Bool
     /// Deleted runs reclaimed (their points and catalog state removed).
     public var reclaimedRuns: [RunID] = []
+    /// Full chunks written as they were stored (no other chunk's points fell among theirs), not
+    /// decoded and encoded again.
+    public var copiedChunks = 0
+    /// Most input chunks the merge of one series held decoded at once (a measure of its memory).
+    var peakOpenChunks = 0
 }
 
 extension Store {
@@ -719,6 +724,8 @@ extension Store {
             var report = CompactionReport(
                 inputSegments: o.inputSegments, outputSegment: o.outputSegment, points: o.points,
                 deletedSegments: o.deletedSegments, busy: false)
+            report.copiedChunks = o.copiedChunks
+            report.peakOpenChunks = o.peakOpenChunks
             report.reclaimedRuns = try purgeReclaimedLocked(drop)
             // The merged segment is recorded as checked (its runs all have records, stand-ins aside).
             writeCatalogCheckpoint()

@@ -37,6 +37,12 @@ final class MappedFile: @unchecked Sendable {
     /// The mapped bytes as a bounds-checked view (valid while this object lives).
     var view: ByteView { ByteView(unsafe: bytes) }
 
+    /// Drops the mapping's pages from this process (they stay in the page cache and are read
+    /// again on the next access): a long scan, such as compaction, keeps its resident size bounded.
+    func releaseResidentPages() {
+        if let base { _ = madvise(base, length, MADV_DONTNEED) }
+    }
+
     deinit {
         if let base { munmap(base, length) }
     }

@@ -6,7 +6,8 @@
 /// they are deleted leaves a store that reads every point once. Replaced segments are deleted
 /// only after `grace` seconds so a concurrent directory listing never misses both a replaced
 /// segment and its replacement. Only one compactor runs at a time (`compaction.lock`).
-/// Memory: one decoded chunk per overlapping input chunk plus one output chunk.
+/// Memory: one decoded chunk per input chunk overlapping the merge front, plus one output chunk;
+/// what reading the inputs built up is released as series are done (`releaseEvery`).
 enum Compactor {
     struct Outcome: Sendable {
         /// Segments merged.
@@ -17,7 +18,15 @@ enum Compactor {
         var points = 0
         /// Replaced segments deleted.
         var deletedSegments = 0
+        /// Full chunks written as stored (not decoded and encoded again).
+        var copiedChunks = 0
+        /// Most input chunks held decoded at once by the merge of one series.
+        var peakOpenChunks = 0
     }
+
+    /// Points merged between releases of what reading the input segments built up (chunk headers,
+    /// checked blobs, mapped pages, counted in the resident size): a merged series is not read again.
+    static let releaseEvery = 1 << 22
 
     /// `latestRewind`: the latest rewind's sequence; `epoch`: a rewind epoch fixed after reading
     /// the catalog (`RewindEpoch`), recorded in the output (its rewinds are applied by the merge).
@@ -45,11 +54,18 @@ enum Compactor {
         do throws(StrataError) {
             var keys = Set<SeriesKey>()
             for seg in inputs { for s in seg.series { keys.insert(s.key) } }
+            var sinceRelease = 0
             for key in keys.sorted() where !drop.contains(key.run) {
                 let chunks = try reader.chunks(key, includeTails: false)
                 writer.beginSeries(key)
-                outcome.points += try merge(chunks, into: &writer)
+                let points = try merge(chunks, into: &writer, &outcome)
                 try writer.endSeries()
+                outcome.points += points
+                sinceRelease += points
+                if sinceRelease >= releaseEvery {
+                    for seg in inputs { seg.releaseReadState() }
+                    sinceRelease = 0
+                }
             }
             let meta = SegmentMeta(
                 writer: "", generation: 0,
@@ -67,61 +83,106 @@ enum Compactor {
         return outcome
     }
 
+    /// A point's place in the merge order: its step, then its arrival rank.
+    private typealias Position = (step: Int64, rank: UInt64)
+
+    /// A decoded input chunk and the next point of it to merge.
+    private struct Cursor {
+        var columns: ChunkColumns
+        var rank: UInt64
+        var i: Int
+        var head: Position { (columns.steps[i], rank &+ UInt64(i)) }
+        /// The first point at or after `i` that is not before `bound` (at least `i + 1`): points are
+        /// sorted by (step, rank) within a chunk.
+        func end(before bound: Position) -> Int {
+            let n = columns.count
+            if (columns.steps[n - 1], rank &+ UInt64(n - 1)) < bound { return n }
+            var j = i + 1
+            while j < n && (columns.steps[j], rank &+ UInt64(j)) < bound { j += 1 }
+            return j
+        }
+    }
+
+    /// The output chunk being filled, encoded and added to the writer when full.
+    private struct Output {
+        var columns = ChunkColumns()
+        let reuse = ColumnReuse()
+        var total = 0
+        init() {
+            columns.steps.reserveCapacity(ChunkLayout.chunkCapacity); columns.values.reserveCapacity(ChunkLayout.chunkCapacity)
+            columns.times.reserveCapacity(ChunkLayout.chunkCapacity)
+        }
+        var isEmpty: Bool { columns.count == 0 }
+
+        mutating func append(_ c: ChunkColumns, _ range: Range<Int>, _ writer: inout SegmentWriter) throws(StrataError) {
+            var j = range.lowerBound
+            while j < range.upperBound {
+                let k = Swift.min(range.upperBound, j + ChunkLayout.chunkCapacity - columns.count)
+                columns.steps += c.steps[j..<k]; columns.values += c.values[j..<k]; columns.times += c.times[j..<k]
+                if columns.count == ChunkLayout.chunkCapacity { try flush(&writer) }
+                j = k
+            }
+        }
+
+        mutating func flush(_ writer: inout SegmentWriter) throws(StrataError) {
+            if columns.count == 0 { return }
+            try writer.addChunk(ChunkEncoder.encode(columns, reuse: reuse))
+            total += columns.count
+            columns.steps.removeAll(keepingCapacity: true); columns.values.removeAll(keepingCapacity: true)
+            columns.times.removeAll(keepingCapacity: true)
+        }
+    }
+
     /// k-way merge of sorted chunks by (step, arrival), re-chunked into full chunks.
-    private static func merge(_ chunks: [ChunkHandle], into writer: inout SegmentWriter) throws(StrataError) -> Int {
+    ///
+    /// Chunks are opened (decoded) only when the merge reaches their first point, so memory holds
+    /// the chunks that overlap there plus one output chunk; a run of points that no other chunk
+    /// interleaves is taken whole. A full stored chunk that starts an output chunk and ends before
+    /// every later chunk begins is copied as stored (columns, tier blocks, sketch, checksums):
+    /// decoding and encoding it again would give the same points.
+    private static func merge(_ chunks: [ChunkHandle], into writer: inout SegmentWriter, _ outcome: inout Outcome) throws(StrataError) -> Int {
         let order = chunks.sorted { ($0.stats.firstStep, $0.rankBase) < ($1.stats.firstStep, $1.rankBase) }
-        struct Cursor { var c: ChunkColumns; var rank: UInt64; var i: Int }
+        func first(_ k: Int) -> Position { (order[k].stats.firstStep, order[k].rankBase) }
         var active: [Cursor] = []
         var next = 0
-        let reuse = ColumnReuse()
-        var out = ChunkColumns()
-        out.steps.reserveCapacity(ChunkLayout.chunkCapacity); out.values.reserveCapacity(ChunkLayout.chunkCapacity)
-        out.times.reserveCapacity(ChunkLayout.chunkCapacity)
-        var total = 0
-        func flush(_ w: inout SegmentWriter) throws(StrataError) {
-            if out.count == 0 { return }
-            try w.addChunk(ChunkEncoder.encode(out, reuse: reuse))
-            total += out.count
-            out.steps.removeAll(keepingCapacity: true); out.values.removeAll(keepingCapacity: true); out.times.removeAll(keepingCapacity: true)
-        }
-        func take(_ c: ChunkColumns, _ j: Int, _ w: inout SegmentWriter) throws(StrataError) {
-            out.steps.append(c.steps[j]); out.values.append(c.values[j]); out.times.append(c.times[j])
-            if out.count == ChunkLayout.chunkCapacity { try flush(&w) }
-        }
+        var out = Output()
+        var copied = 0
         while true {
-            // Open every chunk that starts at or before the smallest step among active cursors.
-            let frontier = active.map { $0.c.steps[$0.i] }.min() ?? Int64.max
-            while next < order.count && (active.isEmpty || order[next].stats.firstStep <= frontier) {
+            if active.isEmpty {
+                guard next < order.count else { break }
                 let c = order[next]
-                active.append(Cursor(c: try ChunkColumns(c), rank: c.rankBase, i: 0))
+                if out.isEmpty && c.count == ChunkLayout.chunkCapacity
+                    && (next + 1 == order.count || first(next + 1) > (c.stats.lastStep, c.rankBase &+ UInt64(c.count - 1))),
+                    let stored = try c.storedEncoding()
+                {
+                    try writer.addChunk(stored)
+                    copied += c.count
+                    outcome.copiedChunks += 1
+                    next += 1
+                    continue
+                }
+                active.append(Cursor(columns: try ChunkColumns(c), rank: c.rankBase, i: 0))
                 next += 1
             }
-            if active.isEmpty { break }
-            if active.count == 1 && (next == order.count || order[next].stats.firstStep > active[0].c.steps.last!) {
-                // Fast path: one chunk alone over its whole remaining range.
-                let c = active[0]
-                var j = c.i
-                while j < c.c.count {
-                    let k = Swift.min(c.c.count, j + ChunkLayout.chunkCapacity - out.count)
-                    out.steps += c.c.steps[j..<k]; out.values += c.c.values[j..<k]; out.times += c.c.times[j..<k]
-                    if out.count == ChunkLayout.chunkCapacity { try flush(&writer) }
-                    j = k
-                }
-                active.removeAll()
-                continue
-            }
-            // Pick the smallest (step, rank).
+            // The smallest next point; chunks whose first point comes before it are opened.
             var best = 0
-            for k in 1..<active.count {
-                let a = active[k], b = active[best]
-                if (a.c.steps[a.i], a.rank &+ UInt64(a.i)) < (b.c.steps[b.i], b.rank &+ UInt64(b.i)) { best = k }
+            for k in active.indices.dropFirst() where active[k].head < active[best].head { best = k }
+            while next < order.count && first(next) < active[best].head {
+                let c = order[next]
+                active.append(Cursor(columns: try ChunkColumns(c), rank: c.rankBase, i: 0))
+                next += 1
+                if active[active.count - 1].head < active[best].head { best = active.count - 1 }
             }
-            try take(active[best].c, active[best].i, &writer)
-            active[best].i += 1
-            if active[best].i == active[best].c.count { active.remove(at: best) }
+            outcome.peakOpenChunks = max(outcome.peakOpenChunks, active.count)
+            // Take the best chunk's points up to the next point of any other chunk.
+            var bound: Position = next < order.count ? first(next) : (.max, .max)
+            for k in active.indices where k != best && active[k].head < bound { bound = active[k].head }
+            let end = active[best].end(before: bound)
+            try out.append(active[best].columns, active[best].i..<end, &writer)
+            if end == active[best].columns.count { active.remove(at: best) } else { active[best].i = end }
         }
-        try flush(&writer)
-        return total
+        try out.flush(&writer)
+        return out.total + copied
     }
 
     /// Deletes segments replaced by a present segment older than `grace` seconds.

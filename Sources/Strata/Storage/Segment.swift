@@ -99,11 +99,15 @@ struct SegmentWriter {
     /// Writes a blob once: identical bytes already written are referenced again.
     private mutating func blob(_ bytes: [UInt8]) throws(StrataError) -> (offset: Int, length: Int, sum: UInt64) {
         let sum = Checksum.xxh64(bytes)
-        if let candidates = blobIndex[sum] {
-            for c in candidates where c.bytes == bytes {
-                dedupedBytes += bytes.count
-                return (c.offset, c.length, sum)
-            }
+        if let c = blobIndex[sum]?.first(where: { $0.bytes == bytes }) {
+            dedupedBytes += bytes.count
+            return (c.offset, c.length, sum)
+        }
+        if let c = earlierBlobs[sum]?.first(where: { $0.bytes == bytes }) {
+            // Still shared: indexed again in the current generation (its bytes are not copied).
+            dedupedBytes += bytes.count
+            blobIndex[sum, default: []].append(c)
+            return (c.offset, c.length, sum)
         }
         let at = offset
         try emit(bytes)
@@ -160,8 +164,13 @@ struct SegmentWriter {
     /// Starts a series whose chunks follow one by one (compaction streams them).
     mutating func beginSeries(_ key: SeriesKey) {
         precondition(current == nil)
-        // Shared columns are found within a run: forget other runs' blobs to bound memory.
-        if let last = lastRun, last != key.run || blobBytes > 64 << 20 {
+        // Shared columns are found within a run: forget other runs' blobs to bound memory. Within
+        // a long run, the blobs indexed so far are kept (the next series shares the previous
+        // one's times) and the generation before them is forgotten.
+        if let last = lastRun, last != key.run {
+            blobIndex.removeAll(); earlierBlobs.removeAll(); packedIndex.removeAll(); blobBytes = 0
+        } else if blobBytes > dedupBound {
+            earlierBlobs = blobIndex
             blobIndex.removeAll(); packedIndex.removeAll(); blobBytes = 0
         }
         lastRun = key.run
@@ -170,6 +179,10 @@ struct SegmentWriter {
 
     private var lastRun: RunID?
     private var blobBytes = 0
+    /// Bytes of new blobs indexed before the index starts a new generation (tests lower it).
+    var dedupBound = 32 << 20
+    /// The blobs indexed before the last time `blobBytes` outgrew `dedupBound` (same run).
+    private var earlierBlobs: [UInt64: [(offset: Int, length: Int, bytes: [UInt8])]] = [:]
 
     mutating func addChunk(_ c: EncodedChunk) throws(StrataError) {
         guard var cur = current else { preconditionFailure("addChunk outside a series") }
@@ -1073,4 +1086,23 @@ final class Segment {
             }
         }
     }
+}
+
+// MARK: - Compaction: letting go of what merged series held
+
+extension Segment {
+    /// Lets go of what reading its series built up: parsed chunk headers, the record of blobs
+    /// already checked, block offsets, mapped pages. Compaction reads each series once; over a
+    /// long store it would otherwise hold all of it at the end. Rebuilt (and checked) on next use.
+    func releaseReadState() {
+        for s in madeSeries.values { s.forgetChunks() }
+        for s in builtSeries ?? [] { s.forgetChunks() }
+        verifiedBlobs.removeAll()
+        valueBlockOffsets.removeAll()
+        file.releaseResidentPages()
+    }
+}
+
+extension SegmentSeries {
+    fileprivate func forgetChunks() { entries = nil }
 }

@@ -152,3 +152,20 @@ extension ChunkHandle {
         return s
     }
 }
+
+// MARK: - Copying a stored chunk (compaction)
+
+extension ChunkHandle {
+    /// The chunk as stored, ready to be written again unchanged: header statistics and the bytes of
+    /// its four blobs, each checked against its checksum first. Nil for a chunk that is not a
+    /// segment's full chunk with tier blocks and a quantile sketch (a log's or a trimmed chunk, a
+    /// partial chunk, a version 1 chunk): those are decoded and encoded again.
+    func storedEncoding() throws(StrataError) -> EncodedChunk? {
+        guard case .segment(let seg, let e) = source, e.hasSketch, e.count == ChunkLayout.chunkCapacity else { return nil }
+        let steps = Array(try seg.blob(e.steps)), values = Array(try seg.blob(e.values))
+        let times = Array(try seg.blob(e.times)), tier = Array(try seg.blob(e.tier))
+        return EncodedChunk(
+            stats: e.stats, minTime: e.minTime, maxTime: e.maxTime, linearSteps: e.linearSteps, steps: steps, values: values, times: times,
+            tier: tier, hasSketch: true)
+    }
+}

@@ -572,27 +572,21 @@ final class Segment {
     /// whole-store summary (`StoreReader.metricSummaries(ofRuns:)`). A packed series reads its
     /// stored statistics (version 3), else derives them as `SegmentSeries.summary` does.
     func eachSeriesSummary(_ body: (_ run: Int, _ name: Int, _ summary: Aggregate) -> Void) {
-        var group = -1
-        var decoded: [PackedSummaries.Entry]?
-        for i in entries.indices {
-            let e = entries[i]
-            if e.points == 0 {
-                body(Int(e.run), Int(e.name), tables[Int(e.a)].summary)
-                continue
-            }
-            if !summaryGroups.isEmpty {
-                let g = Int(e.ordinal) / PackedSummaries.groupSize
-                if g != group {
-                    group = g
-                    decoded = storedPackedSummary(Int(e.ordinal)) != nil ? decodedSummaries[g] : nil
-                }
-                if let decoded {
-                    body(Int(e.run), Int(e.name), decoded[Int(e.ordinal) % PackedSummaries.groupSize].stats)
-                    continue
-                }
-            }
-            body(Int(e.run), Int(e.name), seriesObject(i).summary)
+        for i in entries.indices { body(Int(entries[i].run), Int(entries[i].name), entryStats(i).summary) }
+    }
+
+    /// The statistics of directory entry `i` in this segment, without a series object when they
+    /// are stored: a chunk table's from the directory, a packed series' stored ones (version 3),
+    /// else what its `SegmentSeries` derives from its columns.
+    private func entryStats(_ i: Int) -> (summary: Aggregate, minTime: Int64, maxTime: Int64) {
+        let e = entries[i]
+        if e.points == 0 {
+            let t = tables[Int(e.a)]
+            return (t.summary, t.minTime, t.maxTime)
         }
+        if let st = storedPackedSummary(Int(e.ordinal)) { return (st.stats, st.minTime, st.maxTime) }
+        let s = seriesObject(i)
+        return (s.summary, s.minTime, s.maxTime)
     }
 
     /// Calls `body` with the run and name table positions and the point count of every series of
@@ -1075,15 +1069,8 @@ final class Segment {
         for (i, e) in entries.enumerated() where e.name == Int32(ni) {
             let p = wanted[Int(e.run)]
             if p < 0 { continue }
-            if e.points == 0 {
-                let t = tables[Int(e.a)]
-                body(Int(p), t.summary, t.minTime, t.maxTime)
-            } else if madeSeries[i] == nil, e.ordinal >= 0, !summaryGroups.isEmpty, let st = storedPackedSummary(Int(e.ordinal)) {
-                body(Int(p), st.stats, st.minTime, st.maxTime)
-            } else {
-                let s = seriesObject(i)
-                body(Int(p), s.summary, s.minTime, s.maxTime)
-            }
+            let (summary, lo, hi) = entryStats(i)
+            body(Int(p), summary, lo, hi)
         }
     }
 }

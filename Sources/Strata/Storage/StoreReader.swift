@@ -157,8 +157,7 @@ final class StoreReader {
     /// `rewound[i]` says whether run `i` has rewinds (the caller has its record at hand).
     func metricSummaries(ofRuns runs: [RunID], rewound: [Bool]) -> [[String: Aggregate]] {
         var out = [[String: Aggregate]](repeating: [:], count: runs.count)
-        var tailRuns = Set<RunID>()
-        for t in tails.values { for k in t.series.keys { tailRuns.insert(k.run) } }
+        let tailRuns = runsInTails()
         var slots: [RunID: Int32] = [:]
         slots.reserveCapacity(runs.count)
         for (i, run) in runs.enumerated() {
@@ -175,17 +174,16 @@ final class StoreReader {
             if runSummaries.count + slots.count > Self.maxRunSummaries { runSummaries = [:] }
             for (run, i) in slots { runSummaries[run] = out[Int(i)] }
         }
-        let (metrics, merged, perSlot) = mergedDirectoryStats(slots, runCount: runs.count, labelled: false)
+        let (metrics, merged, perSlot) = mergedDirectoryStats(slots, runCount: runs.count)
         for (i, n) in perSlot.enumerated() where n > 0 { out[i].reserveCapacity(Int(n)) }
         for m in merged { out[Int(m.slot)][metrics[Int(m.name)]] = m.summary }
         return out
     }
 
-    /// The segment directory statistics of the series of the runs in `slots` (run → slot), merged
-    /// per (slot, name) with parts in arrival order as in `merged`: names are the metrics of
-    /// series without labels, or with `labelled` the canonical names of every series. Also how
-    /// many series each slot has.
-    private func mergedDirectoryStats(_ slots: [RunID: Int32], runCount: Int, labelled: Bool) -> (
+    /// The segment directory statistics of the series without labels of the runs in `slots`
+    /// (run → slot), merged per (slot, metric) with parts in arrival order as in `merged`. Also how
+    /// many such series each slot has.
+    private func mergedDirectoryStats(_ slots: [RunID: Int32], runCount: Int) -> (
         names: [String], merged: [(slot: Int32, name: Int32, summary: Aggregate, parts: UInt64)], perSlot: [Int32]
     ) {
         // A segment lists a series once, so the first segment that contributes needs no lookup:
@@ -199,18 +197,12 @@ final class StoreReader {
             let runSlot = seg.runTable.map { slots[$0] ?? -1 }
             if !runSlot.contains(where: { $0 >= 0 }) { continue }
             let nameOf: [Int32] = seg.nameTable.map { canonical in
-                let name: String
-                if labelled {
-                    name = canonical
-                } else {
-                    let (metric, labels) = SeriesKey.parse(canonical)
-                    guard labels.isEmpty else { return -1 }
-                    name = metric
-                }
-                if let id = nameIDs[name] { return id }
+                let (metric, labels) = SeriesKey.parse(canonical)
+                guard labels.isEmpty else { return -1 }
+                if let id = nameIDs[metric] { return id }
                 let id = Int32(names.count)
-                nameIDs[name] = id
-                names.append(name)
+                nameIDs[metric] = id
+                names.append(metric)
                 return id
             }
             if merged.isEmpty {
@@ -234,11 +226,7 @@ final class StoreReader {
                 guard slot >= 0, id >= 0 else { return }
                 let pair = Int64(slot) << 32 | Int64(id)
                 if let at = position![pair] {
-                    var s = summary
-                    let order = merged[at].parts
-                    s.firstRank = order << 36 | s.firstRank
-                    s.lastRank = order << 36 | s.lastRank
-                    merged[at].summary.merge(s)
+                    Self.mergePart(&merged[at].summary, summary, order: merged[at].parts)
                     merged[at].parts += 1
                 } else {
                     position![pair] = merged.count
@@ -254,8 +242,7 @@ final class StoreReader {
     /// directory statistics for runs without rewinds or live-log points, series by series for
     /// the others. `rewound[i]` says whether run `i` has rewinds.
     func seriesAndPoints(ofRuns runs: [RunID], rewound: [Bool]) -> (series: Int, points: Int) {
-        var tailRuns = Set<RunID>()
-        for t in tails.values { for k in t.series.keys { tailRuns.insert(k.run) } }
+        let tailRuns = runsInTails()
         var slots: [RunID: Int32] = [:]
         slots.reserveCapacity(runs.count)
         var series = 0, points = 0
@@ -301,6 +288,13 @@ final class StoreReader {
         return (series + pairs.count, points)
     }
 
+    /// The runs with points in live log tails.
+    private func runsInTails() -> Set<RunID> {
+        var ids = Set<RunID>()
+        for t in tails.values { for k in t.series.keys { ids.insert(k.run) } }
+        return ids
+    }
+
     /// Per run, what `metricSummaries(ofRuns:)` merged from the segments (runs without rewinds
     /// or live-log points), until the next rebuild; at most `maxRunSummaries` runs.
     private var runSummaries: [RunID: [String: Aggregate]] = [:]
@@ -314,10 +308,8 @@ final class StoreReader {
             runTablesScanned += ordered.count
             segmentRunIDs = ids
         }
-        var ids = segmentRunIDs!
-        if tails.isEmpty { return ids }
-        for t in tails.values { for k in t.series.keys { ids.insert(k.run) } }
-        return ids
+        let ids = segmentRunIDs!
+        return tails.isEmpty ? ids : ids.union(runsInTails())
     }
 
     /// Runs with points that may lack a catalog record: those of the live segments not in
@@ -329,8 +321,7 @@ final class StoreReader {
             runTablesScanned += 1
             ids.formUnion(seg.runTable)
         }
-        for t in tails.values { for k in t.series.keys { ids.insert(k.run) } }
-        return ids
+        return ids.union(runsInTails())
     }
 
     /// Segment run tables read in search of stand-in runs (for tests).
@@ -460,13 +451,19 @@ final class StoreReader {
         var a = Aggregate()
         var minT = Int64.max, maxT = Int64.min
         for (order, part) in parts.enumerated() {
-            var s = part.summary
-            s.firstRank = UInt64(order) << 36 | s.firstRank
-            s.lastRank = UInt64(order) << 36 | s.lastRank
-            a.merge(s)
+            mergePart(&a, part.summary, order: UInt64(order))
             minT = min(minT, part.minTime); maxT = max(maxT, part.maxTime)
         }
         return (a, minT, maxT)
+    }
+
+    /// Merges `part`, the series' `order`-th segment part in arrival order, into `a`: its arrival
+    /// ranks are put after those of the parts before it.
+    static func mergePart(_ a: inout Aggregate, _ part: Aggregate, order: UInt64) {
+        var s = part
+        s.firstRank = order << 36 | s.firstRank
+        s.lastRank = order << 36 | s.lastRank
+        a.merge(s)
     }
 
     /// Summary of a series from segment directories and tails, without reading chunk data.
@@ -496,11 +493,8 @@ extension StoreReader {
         var order = [UInt64](repeating: 0, count: runs.count)
         for seg in liveSegments {
             seg.eachSummary(named: canonical, runs: keys) { p, summary, lo, hi in
-                var s = summary
-                s.firstRank = order[p] << 36 | s.firstRank
-                s.lastRank = order[p] << 36 | s.lastRank
+                Self.mergePart(&sums[p], summary, order: order[p])
                 order[p] += 1
-                sums[p].merge(s)
                 minT[p] = min(minT[p], lo); maxT[p] = max(maxT[p], hi)
             }
         }

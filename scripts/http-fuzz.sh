@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The HTTP fuzz pass (Tests/http/fuzz.py): schemathesis against a live `strata serve` on loopback,
-# an open store and one with tokens, checked against docs/openapi.yaml. Bounded: a fixed seed, at
+# an open store, one with tokens, and the run-management routes (delete, restore, fork) with an
+# accounting of their own, checked against docs/openapi.yaml. Bounded: a fixed seed, at
 # most $STRATA_FUZZ_EXAMPLES (default 40) generated cases per operation (schemathesis --max-examples),
 # and a hard limit per store. Ends with one line of counts (requests tried, check failures, 5xx, crashes, hangs,
-# points lost). Arguments go to fuzz.py (--examples N, --seed S, --modes open,tokens, --keep DIR).
+# points lost). Arguments go to fuzz.py (--examples N, --seed S, --modes open,tokens,manage, --keep DIR).
 # Skipped, saying why, when the Python test environment of scripts/setup.sh is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -264,11 +264,12 @@ final class API: Sendable {
         return o.endDocument()
     }
 
-    func run(_ idOrName: String, series: Bool, onlySeries: Bool = false) async throws -> Response {
+    func run(_ idOrName: String, _ request: Request, series: Bool, onlySeries: Bool = false) async throws -> Response {
         let store = self.store
+        let lineage = try API.lineageOption(Query(request))
         return try await jsonBlocking {
             let info = try store.run(idOrName)
-            let list = try store.series(of: info.id)
+            let list = try store.series(of: info.id, lineage: lineage)
             var o = JSONOut()
             o.beginObject()
             if onlySeries { o.field("run", info.id.text) } else { o.runFields(info); o.lineageFields(info, try store.lineageTree(of: info.id)) }

@@ -23,6 +23,16 @@ public struct ServerLimits: Sendable {
         self.requestTimeout = requestTimeout
         self.lingerTimeout = lingerTimeout
     }
+
+    /// The limits in seconds (`strata serve --idle-timeout`, `--request-timeout`,
+    /// `--linger-timeout`), rounded to the nanosecond; each must be finite and positive.
+    public init(idleSeconds: Double, requestSeconds: Double, lingerSeconds: Double) {
+        func amount(_ s: Double) -> TimeAmount {
+            precondition(s.isFinite && s > 0 && s < 9e9, "a time limit must be finite and positive")
+            return .nanoseconds(Int64((s * 1e9).rounded()))
+        }
+        self.init(idleTimeout: amount(idleSeconds), requestTimeout: amount(requestSeconds), lingerTimeout: amount(lingerSeconds))
+    }
 }
 
 /// One per connection, between HTTP decoding and the request handlers:

@@ -41,13 +41,13 @@ public enum StrataServer {
         router.post("/api/ingest") { request, context in try await api.wrap { try await api.ingest(request, context: context) } }
         router.get("/api/runs") { request, _ in try await api.wrap { try await api.runs(request) } }
         router.get("/api/runs/{run}") { request, context in
-            try await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true) }
+            try await api.wrap { try await api.run(context.parameters.get("run") ?? "", request, series: true) }
         }
         router.post("/api/runs/{run}/fork") { request, context in
             try await api.wrap { try await api.fork(request, run: context.parameters.get("run") ?? "") }
         }
         router.get("/api/runs/{run}/series") { request, context in
-            try await api.wrap { try await api.run(context.parameters.get("run") ?? "", series: true, onlySeries: true) }
+            try await api.wrap { try await api.run(context.parameters.get("run") ?? "", request, series: true, onlySeries: true) }
         }
         router.get("/api/curve") { request, _ in try await api.wrap { try await api.curve(request) } }
         router.get("/api/curves") { request, _ in try await api.wrap { try await api.curves(request) } }

@@ -35,10 +35,34 @@ struct Serve: ParsableCommand {
     var allowHost: [String] = []
     @Flag(help: "Serve a store that never had tokens on a non-loopback address (anyone who can reach it can read and write).")
     var noAuth = false
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a connection may sit without a request, a body may pause, or a client may take none of a response (default 60).",
+            valueName: "seconds"))
+    var idleTimeout: Double = 60
+    @Option(
+        help: ArgumentHelp("Seconds from the head of a request to the end of its body (default 120).", valueName: "seconds"))
+    var requestTimeout: Double = 120
+    @Option(
+        help: ArgumentHelp(
+            "Seconds the rest of a body is read and dropped after an early answer (413, 401, …) before closing (default 5).",
+            valueName: "seconds"))
+    var lingerTimeout: Double = 5
+
+    /// The connection time limits of the options (each 0.001 s to one day).
+    func limits() throws -> ServerLimits {
+        for (seconds, option) in [(idleTimeout, "idle-timeout"), (requestTimeout, "request-timeout"), (lingerTimeout, "linger-timeout")] {
+            guard seconds.isFinite, seconds >= 0.001, seconds <= 86_400 else {
+                throw CLIError("--\(option) must be 0.001 to 86400 seconds, got \(seconds)", exitCode: 2)
+            }
+        }
+        return ServerLimits(idleSeconds: idleTimeout, requestSeconds: requestTimeout, lingerSeconds: lingerTimeout)
+    }
 
     func run() throws {
         guard (0...65535).contains(port) else { throw CLIError("--port must be 0 to 65535, got \(port)", exitCode: 2) }
         if maxBody < 1024 { throw CLIError("--max-body must be at least 1024 bytes", exitCode: 2) }
+        let limits = try limits()
         let listen: ListenAddress
         do { listen = try ListenAddress.resolve(host) } catch { throw CLIError(error.message, exitCode: 2) }
         let store = try global.openForWriting()
@@ -59,7 +83,7 @@ struct Serve: ParsableCommand {
         let storePath = store.path
         let shown = listen.addresses.first.map { $0.contains(":") ? "[\($0)]" : $0 } ?? host
         let app = StrataServer.buildApplication(
-            store: store, host: host, port: port, maxBodyBytes: maxBody,
+            store: store, host: host, port: port, maxBodyBytes: maxBody, limits: limits,
             noAuth: noAuth, allowedHosts: allowHost
         ) { bound in
             warn("strata: serving \(storePath) on http://\(shown):\(bound)/ — API \(auth)")

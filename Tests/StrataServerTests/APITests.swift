@@ -342,70 +342,73 @@ import Testing
     @Test func concurrentClients() async throws {
         let t = try TempStore()
         let app = StrataServer.buildApplication(store: t.store, port: 0)
-        try await app.test(.live) { client in
-            let port = client.port!
-            let writers = 16, batches = 20, stepsPerBatch = 250
-            let failures = LockedList()
-            let stop = LockedFlag()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for w in 0..<writers {
-                    group.addTask {
-                        try await onThread {
-                            for b in 0..<batches {
-                                var lines: [String] = []
-                                for s in (b * stepsPerBatch)..<((b + 1) * stepsPerBatch) {
-                                    lines.append(#"{"run": "w\#(w)", "step": \#(s), "metrics": {"loss": \#(Double(s) * 0.5), "acc": \#(s)}}"#)
+        try await withServerThreads {
+            try await app.test(.live) { client in
+                let port = client.port!
+                let writers = 16, batches = 20, stepsPerBatch = 250
+                let failures = LockedList()
+                let stop = LockedFlag()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for w in 0..<writers {
+                        group.addTask {
+                            try await onThread {
+                                for b in 0..<batches {
+                                    var lines: [String] = []
+                                    for s in (b * stepsPerBatch)..<((b + 1) * stepsPerBatch) {
+                                        lines.append(#"{"run": "w\#(w)", "step": \#(s), "metrics": {"loss": \#(Double(s) * 0.5), "acc": \#(s)}}"#)
+                                    }
+                                    let r = try RawHTTP.request(
+                                        port: port, method: "POST", path: "/api/ingest", body: Array(lines.joined(separator: "\n").utf8))
+                                    if r.status != 200 { failures.add("ingest \(w)/\(b): \(r.status) \(r.text)") }
                                 }
-                                let r = try RawHTTP.request(
-                                    port: port, method: "POST", path: "/api/ingest", body: Array(lines.joined(separator: "\n").utf8))
-                                if r.status != 200 { failures.add("ingest \(w)/\(b): \(r.status) \(r.text)") }
                             }
                         }
                     }
-                }
-                for q in 0..<4 {
+                    for q in 0..<4 {
+                        group.addTask {
+                            try await onThread {
+                                var n = 0
+                                while !stop.value || n < 5 {
+                                    let r = try RawHTTP.request(port: port, method: "GET", path: "/api/curve?run=w\(q)&metric=loss&buckets=100")
+                                    // 404 until the first batch of that run lands.
+                                    if r.status != 200 && r.status != 404 { failures.add("curve: \(r.status) \(r.text)") }
+                                    n += 1
+                                }
+                            }
+                        }
+                    }
+                    // Writers finish first; then tell the readers to stop.
                     group.addTask {
-                        try await onThread {
-                            var n = 0
-                            while !stop.value || n < 5 {
-                                let r = try RawHTTP.request(port: port, method: "GET", path: "/api/curve?run=w\(q)&metric=loss&buckets=100")
-                                // 404 until the first batch of that run lands.
-                                if r.status != 200 && r.status != 404 { failures.add("curve: \(r.status) \(r.text)") }
-                                n += 1
+                        while true {
+                            try await Task.sleep(for: .milliseconds(50))
+                            let runs = (try? t.store.runs()) ?? []
+                            var done = runs.count == writers
+                            if done {
+                                for r in runs
+                                where ((try? t.store.series(of: r.id)) ?? []).first(where: { $0.key.metric == "loss" })?.count != batches
+                                    * stepsPerBatch
+                                {
+                                    done = false
+                                }
                             }
+                            if done { stop.set(); return }
                         }
                     }
+                    try await group.waitForAll()
                 }
-                // Writers finish first; then tell the readers to stop.
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .milliseconds(50))
-                        let runs = (try? t.store.runs()) ?? []
-                        var done = runs.count == writers
-                        if done {
-                            for r in runs
-                            where ((try? t.store.series(of: r.id)) ?? []).first(where: { $0.key.metric == "loss" })?.count != batches * stepsPerBatch
-                            {
-                                done = false
-                            }
-                        }
-                        if done { stop.set(); return }
-                    }
+                #expect(failures.items.isEmpty, "\(failures.items.prefix(5))")
+                for w in 0..<writers {
+                    let id = try t.store.run("w\(w)").id
+                    let pts = try t.store.points(id, "loss")
+                    #expect(pts.count == batches * stepsPerBatch)
+                    #expect(pts.map(\.step) == (0..<Int64(batches * stepsPerBatch)).map { $0 })
                 }
-                try await group.waitForAll()
-            }
-            #expect(failures.items.isEmpty, "\(failures.items.prefix(5))")
-            for w in 0..<writers {
-                let id = try t.store.run("w\(w)").id
-                let pts = try t.store.points(id, "loss")
+                let r = try RawHTTP.request(port: port, method: "GET", path: "/api/points?run=w3&metric=acc")
+                #expect(r.status == 200)
+                #expect(r.headers["transfer-encoding"] == "chunked")
+                let pts = try r.json()["points"] as! [[Any]]
                 #expect(pts.count == batches * stepsPerBatch)
-                #expect(pts.map(\.step) == (0..<Int64(batches * stepsPerBatch)).map { $0 })
             }
-            let r = try RawHTTP.request(port: port, method: "GET", path: "/api/points?run=w3&metric=acc")
-            #expect(r.status == 200)
-            #expect(r.headers["transfer-encoding"] == "chunked")
-            let pts = try r.json()["points"] as! [[Any]]
-            #expect(pts.count == batches * stepsPerBatch)
         }
     }
 }
@@ -460,46 +463,48 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
         }
         let app = StrataServer.buildApplication(store: t.store, port: 0)
         let runIDs = ids
-        try await app.test(.live) { client in
-            let ids = runIDs
-            let port = client.port!
-            func dom(_ query: String) async throws -> String {
-                let out = LockedList()
-                try await onThread {
-                    let p = Process()
-                    p.executableURL = URL(fileURLWithPath: BrowserTests.chromium!)
-                    p.arguments = [
-                        "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900", "--virtual-time-budget=10000",
-                        "--user-data-dir=" + t.path + "-chromium", "--dump-dom", "http://127.0.0.1:\(port)/\(query)"
-                    ]
-                    let pipe = Pipe()
-                    p.standardOutput = pipe
-                    p.standardError = FileHandle.nullDevice
-                    try p.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    p.waitUntilExit()
-                    out.add(String(decoding: data, as: UTF8.self))
+        try await withServerThreads {
+            try await app.test(.live) { client in
+                let ids = runIDs
+                let port = client.port!
+                func dom(_ query: String) async throws -> String {
+                    let out = LockedList()
+                    try await onThread {
+                        let p = Process()
+                        p.executableURL = URL(fileURLWithPath: BrowserTests.chromium!)
+                        p.arguments = [
+                            "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900", "--virtual-time-budget=10000",
+                            "--user-data-dir=" + t.path + "-chromium", "--dump-dom", "http://127.0.0.1:\(port)/\(query)"
+                        ]
+                        let pipe = Pipe()
+                        p.standardOutput = pipe
+                        p.standardError = FileHandle.nullDevice
+                        try p.run()
+                        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                        p.waitUntilExit()
+                        out.add(String(decoding: data, as: UTF8.self))
+                    }
+                    return out.items.joined()
                 }
-                return out.items.joined()
+                defer { try? FileManager.default.removeItem(atPath: t.path + "-chromium") }
+                // One panel per metric, each drawn from /api/curve: two selected runs and the baseline.
+                let page = try await dom("?sel=\(ids[0]),\(ids[2])&base=\(ids[1])")
+                #expect(page.components(separatedBy: "<tr class=\"run").count - 1 == 4, "runs table rows")
+                for i in 0..<4 { #expect(page.contains(">sweep-\(i)<")) }
+                #expect(page.components(separatedBy: "data-drawn=\"3\"").count - 1 == 2, "two panels (train/loss, acc) with three runs each")
+                #expect(page.contains("class=\"line raw baseline\""))
+                #expect(page.components(separatedBy: "class=\"envelope\"").count - 1 == 6)
+                let d = page.range(of: "data-buckets=\"")!
+                let buckets = Int(page[d.upperBound...].prefix { $0.isNumber })!
+                #expect(buckets > 300, "the panels plot at about screen resolution (\(buckets) buckets)")
+                // Grouped by a param: /api/band per group.
+                let band = try await dom("?group=seed")
+                #expect(band.contains("data-drawn=\"2\""), "two seed groups")
+                #expect(band.contains("class=\"std\""))
+                let rel = try await dom("?sel=\(ids[3])&x=relative")
+                #expect(rel.contains("data-drawn=\"1\""))
+                #expect(rel.contains("time since the run"))
             }
-            defer { try? FileManager.default.removeItem(atPath: t.path + "-chromium") }
-            // One panel per metric, each drawn from /api/curve: two selected runs and the baseline.
-            let page = try await dom("?sel=\(ids[0]),\(ids[2])&base=\(ids[1])")
-            #expect(page.components(separatedBy: "<tr class=\"run").count - 1 == 4, "runs table rows")
-            for i in 0..<4 { #expect(page.contains(">sweep-\(i)<")) }
-            #expect(page.components(separatedBy: "data-drawn=\"3\"").count - 1 == 2, "two panels (train/loss, acc) with three runs each")
-            #expect(page.contains("class=\"line raw baseline\""))
-            #expect(page.components(separatedBy: "class=\"envelope\"").count - 1 == 6)
-            let d = page.range(of: "data-buckets=\"")!
-            let buckets = Int(page[d.upperBound...].prefix { $0.isNumber })!
-            #expect(buckets > 300, "the panels plot at about screen resolution (\(buckets) buckets)")
-            // Grouped by a param: /api/band per group.
-            let band = try await dom("?group=seed")
-            #expect(band.contains("data-drawn=\"2\""), "two seed groups")
-            #expect(band.contains("class=\"std\""))
-            let rel = try await dom("?sel=\(ids[3])&x=relative")
-            #expect(rel.contains("data-drawn=\"1\""))
-            #expect(rel.contains("time since the run"))
         }
     }
 }

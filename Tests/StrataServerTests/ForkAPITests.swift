@@ -98,10 +98,14 @@ import Testing
                 let band = try await get("/api/band?metric=loss&group=lr&width=1000\(mode)")
                 let rows = (band["rows"] as! [[String: Any]]).filter { $0["group"] as? String == "0.001" }
                 #expect(rows.map { $0["count"] as! Int }.reduce(0, +) == n, "band\(mode): \(rows)")
+                for path in ["/api/runs/child?x=1", "/api/runs/child/series?x=1"] {
+                    let series = try await get(path + mode)["series"] as! [[String: Any]]
+                    #expect(series.count == 1 && series.first?["count"] as? Int == n, "\(path)\(mode): \(series)")
+                }
             }
             for path in [
                 "/api/points?run=child&metric=loss", "/api/quantiles?run=child&metric=loss&q=0.5", "/api/summary?x=1",
-                "/api/rank?metric=loss", "/api/band?metric=loss&group=lr"
+                "/api/rank?metric=loss", "/api/band?metric=loss&group=lr", "/api/runs/child?x=1", "/api/runs/child/series?x=1"
             ] {
                 try await client.execute(uri: path + "&lineage=mine", method: .get) { r in
                     #expect(r.status == .badRequest, "\(path)")

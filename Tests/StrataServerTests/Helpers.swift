@@ -168,3 +168,45 @@ func connectLoopback(_ fd: Int32, port: Int) -> Int32 {
         p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
 }
+
+/// Threads of their own for the in-process servers of live tests (`app.test(.live)`), as a task
+/// executor: run under ``withServerThreads(_:)``, a server's tasks (accepting connections,
+/// parsing requests, answering them) never wait for the cooperative thread pool, which the test
+/// runner shares with every other test and which long synchronous tests can hold for many seconds
+/// (a live test's client, on a thread of its own, then timed out waiting for an answer).
+final class ServerThreads: TaskExecutor, @unchecked Sendable {
+    // @unchecked Sendable: `jobs` is only touched under `condition`.
+    static let shared = ServerThreads(count: 4)
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+
+    private init(count: Int) {
+        for i in 0..<count {
+            let t = Thread { [unowned self] in self.work() }
+            t.name = "test-server-\(i)"
+            t.start()
+        }
+    }
+
+    func enqueue(_ job: UnownedJob) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}
+
+/// Runs `body` (a live server test) with its tasks on ``ServerThreads``.
+func withServerThreads<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    try await withTaskExecutorPreference(ServerThreads.shared) { try await body() }
+}

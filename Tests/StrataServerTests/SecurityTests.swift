@@ -146,11 +146,13 @@ extension LockedList {
         let write = tokens ? try Tokens.create(store: t.path, scope: .write, name: "ci").token : ""
         let read = tokens ? try Tokens.create(store: t.path, scope: .read, name: "viewer").token : ""
         let app = StrataServer.buildApplication(store: t.store, port: 0, maxBodyBytes: maxBody)
-        try await app.test(.live) { client in
-            let port = client.port!
-            let (w, r) = (write, read)
-            let store = t.store
-            try await onThread { try body(port, w, r, store) }
+        try await withServerThreads {
+            try await app.test(.live) { client in
+                let port = client.port!
+                let (w, r) = (write, read)
+                let store = t.store
+                try await onThread { try body(port, w, r, store) }
+            }
         }
         return (t, before)
     }
@@ -570,80 +572,101 @@ extension LockedList {
     }
 }
 
+/// The connection limits, against a real `strata serve` process started with the time limits as
+/// options: the limits run on that server's own event loops, as in production, so they are judged
+/// apart from whatever else this test process runs at the same time (in-process servers shared its
+/// cooperative threads with every other test, and a busy test run could hold them past a limit).
 @Suite struct ConnectionTests {
     /// Item 10: an early 413 to a `Connection: close` request must not leave the client blocked
     /// writing its body: the server reads and drops the rest, answers, then closes.
     @Test func earlyRejectionClosesTheConnection() async throws {
-        let t = try TempStore()
-        let limits = ServerLimits(lingerTimeout: .seconds(120))
-        let app = StrataServer.buildApplication(store: t.store, port: 0, maxBodyBytes: 4096, limits: limits)
-        try await app.test(.live) { client in
-            let port = client.port!
-            try await onThread {
-                let size = 64 << 20
-                let s = try RawSocket(port: port)
-                try s.send(
-                    Array(
-                        "POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(size)\r\nConnection: close\r\n\r\n"
-                            .utf8))
-                let reply = try s.receiveResponse()
-                guard reply.status == 413 else { throw TestFailure("expected 413, got \(reply.status)") }
-                // The whole body goes through (the server drains it) instead of blocking.
-                let chunk = [UInt8](repeating: 32, count: 1 << 20)
-                for i in 0..<(size >> 20) {
-                    if let e = s.trySend(chunk) {
-                        throw TestFailure("sending chunk \(i) failed: errno \(e) (EAGAIN \(EAGAIN): the server stopped reading)")
-                    }
+        let dir = TempDir("strata-server")
+        let server = try ServeCrashTests.Server(store: dir.store, extra: ["--max-body", "4096", "--linger-timeout", "120"])
+        defer { server.stop() }
+        let port = server.port
+        try await onThread {
+            let size = 64 << 20
+            let s = try RawSocket(port: port)
+            try s.send(
+                Array(
+                    "POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(size)\r\nConnection: close\r\n\r\n"
+                        .utf8))
+            let reply = try s.receiveResponse()
+            guard reply.status == 413 else { throw TestFailure("expected 413, got \(reply.status)") }
+            // The whole body goes through (the server drains it) instead of blocking.
+            let chunk = [UInt8](repeating: 32, count: 1 << 20)
+            for i in 0..<(size >> 20) {
+                if let e = s.trySend(chunk) {
+                    throw TestFailure("sending chunk \(i) failed: errno \(e) (EAGAIN \(EAGAIN): the server stopped reading)")
                 }
-                _ = try s.receiveAll()  // then the connection is closed
             }
+            _ = try s.receiveAll()  // then the connection is closed
         }
-        #expect(try t.store.runs().isEmpty)
+        server.stop()
+        #expect(try Store.open(at: dir.store).runs().isEmpty)
+    }
+
+    /// The time limits of `strata serve` are options; out-of-range values are refused.
+    @Test func timeLimitOptionsAreChecked() throws {
+        let dir = TempDir("strata-server")
+        for bad in [["--idle-timeout", "0"], ["--request-timeout=-1"], ["--linger-timeout", "nan"], ["--idle-timeout", "100000"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: ServeCrashTests.binary())
+            p.arguments = ["serve", "--store", dir.store, "--port", "0"] + bad
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 2 && text.contains(bad[0].split(separator: "=")[0]), "\(bad): \(p.terminationStatus) \(text)")
+        }
     }
 
     /// Item 10: idle connections and slow headers are closed.
     @Test func idleConnectionsAreClosed() async throws {
-        let t = try TempStore()
-        let limits = ServerLimits(idleTimeout: .milliseconds(500), requestTimeout: .seconds(60))
-        let app = StrataServer.buildApplication(store: t.store, port: 0, limits: limits)
-        try await app.test(.live) { client in
-            let port = client.port!
-            try await onThread {
-                // Silent after connecting.
-                let quiet = try RawSocket(port: port)
-                try check(try quiet.receiveAll().isEmpty, "a silent connection got an answer")
-                // Idle after a keep-alive request.
-                let kept = try RawSocket(port: port)
-                try kept.send(Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
-                let reply = try RawHTTP.parse(try kept.receiveAll())
-                try check(reply.status == 200, "keep-alive request: \(reply.status)")
-                // A head trickled a byte at a time never completes.
-                let slow = try RawSocket(port: port)
-                var closed = false
-                for b in Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nX-Slow: ".utf8) + [UInt8](repeating: 97, count: 400) {
-                    if slow.trySend([b]) != nil { closed = true; break }
-                    usleep(100_000)
-                    var pfd = pollfd(fd: slow.fd, events: Int16(POLLIN), revents: 0)
-                    if poll(&pfd, 1, 0) > 0 { closed = true; break }
-                }
-                try check(closed, "a head trickled byte by byte was never cut off")
-                try check(try slow.receiveAll().isEmpty, "the trickled head got an answer")
+        let dir = TempDir("strata-server")
+        let server = try ServeCrashTests.Server(store: dir.store, extra: ["--idle-timeout", "0.5", "--request-timeout", "60"])
+        defer { server.stop() }
+        let port = server.port
+        try await onThread {
+            // Silent after connecting.
+            let quiet = try RawSocket(port: port)
+            try check(try quiet.receiveAll().isEmpty, "a silent connection got an answer")
+            // Idle after a keep-alive request.
+            let kept = try RawSocket(port: port)
+            try kept.send(Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
+            let reply = try RawHTTP.parse(try kept.receiveAll())
+            try check(reply.status == 200, "keep-alive request: \(reply.status)")
+            // A head trickled a byte at a time never completes.
+            let slow = try RawSocket(port: port)
+            var closed = false
+            for b in Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nX-Slow: ".utf8) + [UInt8](repeating: 97, count: 400) {
+                if slow.trySend([b]) != nil { closed = true; break }
+                usleep(100_000)
+                var pfd = pollfd(fd: slow.fd, events: Int16(POLLIN), revents: 0)
+                if poll(&pfd, 1, 0) > 0 { closed = true; break }
             }
+            try check(closed, "a head trickled byte by byte was never cut off")
+            try check(try slow.receiveAll().isEmpty, "the trickled head got an answer")
         }
     }
 
     /// Item 10: a client that stops reading a large response is disconnected (the server-side
     /// socket leaves ESTABLISHED, seen in /proc/net/tcp) instead of holding it forever.
     @Test func stalledReadersAreDisconnected() async throws {
-        let t = try TempStore()
-        let run = try t.store.createRun(name: "big")
-        let h = try run.metrics(["x"])
-        for i in 0..<300_000 { try run.log(h, step: Int64(i), values: [Double(i) * 0.001]) }
-        try t.store.flush()
-        let limits = ServerLimits(idleTimeout: .milliseconds(300), requestTimeout: .seconds(60))
-        let app = StrataServer.buildApplication(store: t.store, port: 0, limits: limits)
-        try await app.test(.live) { client in
-            let port = client.port!
+        let dir = TempDir("strata-server")
+        do {
+            let store = try Store.open(at: dir.store)
+            let run = try store.createRun(name: "big")
+            let h = try run.metrics(["x"])
+            for i in 0..<300_000 { try run.log(h, step: Int64(i), values: [Double(i) * 0.001]) }
+            try store.close()
+        }
+        let server = try ServeCrashTests.Server(store: dir.store, extra: ["--idle-timeout", "0.3", "--request-timeout", "60"])
+        defer { server.stop() }
+        let port = server.port
+        do {
             try await onThread {
                 let s = try RawSocket(port: port, receiveBuffer: 4096)
                 try s.send(Array("GET /api/points?run=big&metric=x HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
@@ -662,11 +685,11 @@ extension LockedList {
     /// Item 10: a body sent slowly (each byte in time for the idle limit) is cut off by the
     /// request limit, and nothing is stored.
     @Test func slowBodiesAreCutOff() async throws {
-        let t = try TempStore()
-        let limits = ServerLimits(idleTimeout: .seconds(30), requestTimeout: .seconds(1))
-        let app = StrataServer.buildApplication(store: t.store, port: 0, limits: limits)
-        try await app.test(.live) { client in
-            let port = client.port!
+        let dir = TempDir("strata-server")
+        let server = try ServeCrashTests.Server(store: dir.store, extra: ["--idle-timeout", "30", "--request-timeout", "1"])
+        defer { server.stop() }
+        let port = server.port
+        do {
             try await onThread {
                 let body = Array(#"{"run": "slow", "step": 1, "metrics": {"x": 1}}"#.utf8) + [UInt8](repeating: 32, count: 300)
                 let s = try RawSocket(port: port)
@@ -685,6 +708,7 @@ extension LockedList {
                 try check(try s.receiveAll().isEmpty, "the slow body got an answer (it was not cut off)")
             }
         }
-        #expect(try t.store.runs().isEmpty)
+        server.stop()
+        #expect(try Store.open(at: dir.store).runs().isEmpty)
     }
 }

@@ -19,9 +19,10 @@ struct ServeCrashTests {
         let process = Process()
         var port = 0
 
-        init(store: String) throws {
+        /// Starts `strata serve --store STORE --port 0 EXTRA...`.
+        init(store: String, extra: [String] = []) throws {
             process.executableURL = URL(fileURLWithPath: ServeCrashTests.binary())
-            process.arguments = ["serve", "--store", store, "--port", "0"]
+            process.arguments = ["serve", "--store", store, "--port", "0"] + extra
             let err = Pipe()
             process.standardError = err
             process.standardOutput = FileHandle.nullDevice
@@ -42,8 +43,9 @@ struct ServeCrashTests {
             process.waitUntilExit()
         }
 
+        /// SIGTERM (a graceful stop), then waits; does nothing once the server has exited.
         func stop() {
-            process.terminate()
+            if process.isRunning { process.terminate() }
             process.waitUntilExit()
         }
     }

@@ -2,7 +2,7 @@
 """HTTP fuzz pass: schemathesis against a live `strata serve`, checked against docs/openapi.yaml.
 
 For each mode (`open`: a store without tokens; `tokens`: a store with tokens, requests carrying a
-write token) this
+write token; `manage`: only the delete, restore and fork routes, on a store without tokens) this
   1. validates docs/openapi.yaml (openapi-spec-validator),
   2. starts the built `strata serve` on 127.0.0.1, port 0, on a fresh store and logs a few runs,
   3. runs schemathesis with a fixed seed and a bounded number of examples per operation under a
@@ -12,13 +12,15 @@ write token) this
   4. checks the server is still alive and answers /health, that every point it acknowledged is
      stored (sum of `points` of the 200 answers to POST /api/ingest, a retried Idempotency-Key
      counted once, against the counts of every series), then stops it with SIGTERM (it must exit
-     0) and runs `strata verify` on the store.
+     0) and runs `strata verify` on the store. In `manage` mode step 4 checks instead that the
+     listed runs are the seeded runs and the forks made, minus those deleted (and not restored),
+     each seeded run with exactly its own points and each fork with none of its own.
 
 It ends with one line of counts:
   http-fuzz: N requests tried, F check failures, X 5xx, C crashes (server died), H hangs (timeouts), L points lost
 and exits 1 when any of them is non-zero (or the store does not verify), 0 otherwise.
 
-Usage: fuzz.py [--examples N] [--seed S] [--modes open,tokens] [--timeout SECONDS] [--keep DIR] [--json FILE]
+Usage: fuzz.py [--examples N] [--seed S] [--modes open,tokens,manage] [--timeout SECONDS] [--keep DIR] [--json FILE]
 The binary is $STRATA_BIN, else REPO/.build/debug/strata. Run with the Python of the test venv
 (scripts/setup.sh); scripts/http-fuzz.sh does that.
 """
@@ -115,13 +117,18 @@ def spec_for(mode, workdir):
     """The document as the server of `mode` must answer it: an open store needs no token."""
     with open(SPEC) as f:
         doc = yaml.safe_load(f)
-    if mode == "open":
+    if mode in ("open", "manage"):
         doc["security"] = []
-    # Deleting a run hides its acknowledged points and a fork reads its parent's through its
-    # lineage, which the points-lost and points-added checks below cannot tell from a loss or a
-    # duplicate: those routes are exercised by their own tests (ManageAPITests, ForkAPITests).
-    doc["paths"].pop("/api/runs/{run}/delete", None)
-    doc["paths"].pop("/api/runs/{run}/fork", None)
+    manage = ("/api/runs/{run}/delete", "/api/runs/{run}/fork", "/api/runs/{run}/restore")
+    if mode == "manage":
+        # Only run management: its own accounting (manage_check) follows deletes, restores and forks.
+        doc["paths"] = {p: v for p, v in doc["paths"].items() if p in manage}
+    else:
+        # Deleting a run hides its acknowledged points and a fork reads its parent's through its
+        # lineage, which the points-lost and points-added checks cannot tell from a loss or a
+        # duplicate: the "manage" mode fuzzes those routes with an accounting of its own.
+        doc["paths"].pop("/api/runs/{run}/delete", None)
+        doc["paths"].pop("/api/runs/{run}/fork", None)
     path = os.path.join(workdir, "openapi-%s.yaml" % mode)
     with open(path, "w") as f:
         yaml.safe_dump(doc, f, sort_keys=False)
@@ -184,6 +191,40 @@ def stored_points(server, token):
     return total, len(runs)
 
 
+def own_points(server, token):
+    """{run id: points of its own series (lineage=own)} of every listed (not deleted) run."""
+    runs = server.request("GET", "/api/runs?limit=1000000", token)["runs"]
+    return {r["id"]: sum(s["count"] for s in server.request("GET", "/api/runs/%s/series?lineage=own" % r["id"], token)["series"])
+            for r in runs}
+
+
+def manage_check(before, after, calls):
+    """The store after fuzzing the delete, restore and fork routes, against the successful calls in
+    order: the listed runs are the seeded ones and the forks made, minus those deleted and not
+    restored since; each seeded run still listed has exactly its own points from before, a fork
+    none of its own. Returns a list of problems (empty when they agree)."""
+    deleted, forks = set(), set()
+    for c in calls:
+        run, action = c.get("run"), c.get("action")
+        if run is None or action is None:
+            continue
+        if action == "delete":
+            deleted.add(run)
+        elif action == "restore":
+            deleted.discard(run)
+        elif action == "fork":
+            forks.add(run)
+    want = (set(before) | forks) - deleted
+    bad = []
+    if set(after) != want:
+        bad.append("listed runs %s, expected %s (deleted %s, forks %s)" % (sorted(after), sorted(want), sorted(deleted), sorted(forks)))
+    for run in set(after) & want:
+        expect = before.get(run, 0)
+        if after[run] != expect:
+            bad.append("run %s holds %d points of its own, expected %d" % (run, after[run], expect))
+    return bad
+
+
 def run_mode(mode, args, strata, workdir):
     store = os.path.join(workdir, "store-" + mode)
     report = os.path.join(workdir, "report-" + mode)
@@ -198,6 +239,7 @@ def run_mode(mode, args, strata, workdir):
            "lost": 0, "extra": 0, "errors": [], "notes": []}
     try:
         seeded = server.request("POST", "/api/ingest", token, seed_batch(args.extremes))["points"]
+        before = own_points(server, token) if mode == "manage" else None
         cmd = [os.path.join(os.path.dirname(sys.executable), "st"), "run", spec_for(mode, workdir),
                "--url", server.url, "--checks", ",".join(CHECKS + (["ignored_auth"] if token else [])),
                "--max-examples", str(args.examples), "--seed", str(args.seed), "--workers", "1",
@@ -245,6 +287,14 @@ def run_mode(mode, args, strata, workdir):
             tail = server.log_tail(200000)
             fatal = [l for l in tail.splitlines() if "Fatal error" in l or "Program crashed" in l]
             res["notes"].append("the server died: " + (" / ".join(fatal[:2]) if fatal else tail[-600:]))
+        elif mode == "manage":
+            res["hangs"] += no_answer
+            after = own_points(server, token)
+            for problem in manage_check(before, after, calls):
+                res["errors"].append(problem)
+            made = sum(1 for c in calls if c.get("action"))
+            res["notes"].append("%d deletes, restores and forks succeeded; %d runs listed, each with the points it should hold"
+                                % (made, len(after)))
         else:
             res["hangs"] += no_answer
             least, most = acknowledged_points(calls)
@@ -278,7 +328,7 @@ def main():
     ap.add_argument("--examples", type=int, default=40,
                     help="schemathesis --max-examples: most generated cases per operation (default 40)")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("STRATA_FUZZ_SEED", "8")))
-    ap.add_argument("--modes", default="open,tokens")
+    ap.add_argument("--modes", default="open,tokens,manage")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("STRATA_FUZZ_TIMEOUT", "150")),
                     help="hard limit in seconds for schemathesis in each mode (default 150)")
     ap.add_argument("--request-timeout", type=float, default=10.0, help="seconds before a request counts as a hang")

@@ -4,7 +4,8 @@ Sends `application/x-ndjson` bodies (POST /api/ingest) as JSON lines: one record
 
 Logs every request schemathesis sends, as one JSON line in $STRATA_FUZZ_LOG: method, path,
 status (null when no answer came: a timeout or a dropped connection), and for an acknowledged
-POST /api/ingest its Idempotency-Key and `points`. The run report keeps only the last request of
+POST /api/ingest its Idempotency-Key and `points`; for a delete, restore or fork that succeeded, the
+`action` and the id of the run it changed or made (`run`). The run report keeps only the last request of
 each test case, so fuzz.py counts requests, 5xx answers and acknowledged points from this log.
 """
 import json
@@ -33,6 +34,15 @@ def _header(request, name):
 def after_call(context, case, response):
     request = response.request
     entry = {"method": request.method, "path": urlsplit(request.url).path, "status": response.status_code}
+    parts = entry["path"].split("/")
+    if (request.method == "POST" and len(parts) == 5 and parts[1:3] == ["api", "runs"]
+            and parts[4] in ("delete", "restore", "fork") and response.status_code in (200, 201)):
+        # Run management that changed the store: which run it made, deleted or restored.
+        entry["action"] = parts[4]
+        try:
+            entry["run"] = json.loads(response.content)["id"]
+        except (ValueError, KeyError, TypeError):
+            entry["run"] = None
     if request.method == "POST" and entry["path"] == "/api/ingest" and response.status_code == 200:
         entry["key"] = _header(request, "Idempotency-Key")
         try:

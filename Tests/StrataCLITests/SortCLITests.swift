@@ -45,8 +45,13 @@ struct SortCLITests {
             runs.append(run.id)
             if i % 9 == 4 { continue }  // no loss
             let n = 1 + i % 6
-            let values = (0..<n).map { k in i % 11 == 3 && k == 1 ? Double.nan : Double((i * 13 + k * 7) % 5) / 4 }
-            try run.append("loss", steps: (0..<n).map { Int64($0 * (1 + i % 2)) }, values: values)
+            var values: [Double] = []
+            for k in 0..<n {
+                let v: Double = Double((i * 13 + k * 7) % 5) / 4
+                values.append(i % 11 == 3 && k == 1 ? .nan : v)
+            }
+            let steps: [Int64] = (0..<n).map { Int64($0 * (1 + i % 2)) }
+            try run.append("loss", steps: steps, values: values)
             if i == 15 || i == 30 { try store.checkpoint() }
         }
         let fork = try store.fork(runs[5], atStep: 2)

@@ -571,7 +571,7 @@ final class Segment {
     fileprivate struct DirEntry {
         var run: Int32; var name: Int32; var points: Int32; var a: Int32; var b: Int32; var c: Int32; var ordinal: Int32 = -1
     }
-    fileprivate struct TableInfo: Equatable {
+    fileprivate struct TableInfo {
         var chunkCount: Int; var tableOffset: Int; var tableChecksum: UInt64; var summary: Aggregate; var minTime: Int64; var maxTime: Int64
     }
     private var entries: [DirEntry] = []
@@ -1213,7 +1213,7 @@ final class Segment {
     private func runID(_ r: Int) -> RunID {
         if let madeRunTable { return madeRunTable[r] }
         if !v1RunTable.isEmpty { return v1RunTable[r] }
-        let at = fullyParsed ? runTextOffsets[r] : directory.at + runIndex.runs + r * 27 + 1
+        let at = fullyParsed ? runTextOffsets[r] : directory.at + runIndex.runTable + r * 27 + 1
         // Checked when the directory was parsed (`RunKey(view:)` refuses what `RunID` refuses).
         return RunID(file.view[at..<(at + 26)].string)!
     }
@@ -1355,7 +1355,7 @@ extension Segment {
             throw StrataError.corrupt("run index rows checksum mismatch", path: path, offset: dirAt + info.rows)
         }
         var h = ByteReader(b, from: dirAt, to: dirAt + info.runTable, path: path)
-        guard try h.count("run count", max: SegmentFormat.maxTableEntries) == info.runs, h.offset == dirAt + info.runTable else {
+        guard try h.varint("run count") == UInt64(info.runs), h.offset == dirAt + info.runTable else {
             throw StrataError.corrupt("run index disagrees with the run table's count", path: path, offset: dirAt)
         }
         var r = ByteReader(b, from: dirAt + info.nameTable, to: dirAt + info.packTable, path: path)
@@ -1562,6 +1562,14 @@ extension Segment {
         return (counts, names)
     }
 
+    /// Whether two chunk table fields are the same, statistics compared as their stored bytes (NaN first or last values included).
+    private static func sameTable(_ a: TableInfo, _ b: TableInfo) -> Bool {
+        var x = ByteWriter(), y = ByteWriter()
+        SegmentFormat.writeStats(&x, a.summary, minTime: a.minTime, maxTime: a.maxTime)
+        SegmentFormat.writeStats(&y, b.summary, minTime: b.minTime, maxTime: b.maxTime)
+        return (a.chunkCount, a.tableOffset, a.tableChecksum) == (b.chunkCount, b.tableOffset, b.tableChecksum) && x.bytes == y.bytes
+    }
+
     /// Checks the run index against the whole directory (for `verify`): every run's entries as
     /// the index decodes them equal the parsed ones, and every pack's blobs lie where the parse
     /// puts them. One message per problem; none for a segment without a run index.
@@ -1584,7 +1592,7 @@ extension Segment {
                         && (x.points > 0
                             ? (x.a, x.b, x.c) == (y.a, y.b, y.c)
                                 && [x.a, x.b, x.c].allSatisfy { probe.indexedPackedBlob(Int($0)) == packedBlob(Int($0)) }
-                            : probe.tables[Int(x.a)] == tables[Int(y.a)])
+                            : Self.sameTable(probe.tables[Int(x.a)], tables[Int(y.a)]))
                     if !same { return ["run index: series entry \(i) of run \(r) differs from the directory"] }
                 }
             }

@@ -114,10 +114,16 @@ struct Runs: ParsableCommand {
         if let limit, limit < 1 { throw CLIError("--limit must be a positive integer, got \(limit)", exitCode: 2) }
         // The first page of an unfiltered, unsorted listing reads only its runs.
         let firstPage = filter == nil && sort == nil && limit != nil
+        // A page sorted by a metric statistic ranks the matching runs by that series alone and
+        // decodes only the page's runs (`--columns` checks its keys against every row: not here).
+        let ranked =
+            try sort != nil && limit != nil && columns == nil
+            ? RunRow.topByMetric(store, where: filter, sort: sort!, limit: limit!, lineage: lineage) : nil
         var rows =
-            try firstPage
-            ? store.runs(limit: limit!).map { RunRow(info: $0, store: store, lineage: lineage) }
-            : Lib.runs(store, where: filter, lineage: lineage)
+            try ranked
+            ?? (firstPage
+                ? store.runs(limit: limit!).map { RunRow(info: $0, store: store, lineage: lineage) }
+                : Lib.runs(store, where: filter, lineage: lineage))
         var everyRun: [RunRow]?
         let allRows = { () throws -> [RunRow] in
             if let everyRun { return everyRun }
@@ -126,7 +132,7 @@ struct Runs: ParsableCommand {
             return all
         }
         let columnKeys = columns.map { $0.split(separator: ",").map { $0.trimmingCharactersSpaces() } }
-        if let sort {
+        if let sort, ranked == nil {
             let key = sort.hasPrefix("-") ? String(sort.dropFirst()) : sort
             // A metric key reads that one series of every row: in one library call, not one per row.
             if let (metric, _) = RunRow.metricKey(key), !key.hasPrefix("params."), !key.hasPrefix("meta.") {
@@ -135,20 +141,11 @@ struct Runs: ParsableCommand {
             try RunRow.checkKey(key, option: "--sort", rows: rows, allRows: allRows)
         }
         for k in columnKeys ?? [] { try RunRow.checkKey(k, option: "--columns", rows: rows, allRows: allRows) }
-        if let sort {
+        if let sort, ranked == nil {
             let desc = sort.hasPrefix("-")
             let key = desc ? String(sort.dropFirst()) : sort
             let keyed = rows.map { ($0, $0.value(key)) }
-            rows = keyed.sorted { a, b in
-                guard let x = a.1 else { return false }
-                guard let y = b.1 else { return true }
-                if let nx = x.number, let ny = y.number {
-                    if nx.isNaN { return false }
-                    if ny.isNaN { return true }
-                    return desc ? nx > ny : nx < ny
-                }
-                return desc ? x.display > y.display : x.display < y.display
-            }.map(\.0)
+            rows = keyed.sorted { a, b in RunRow.sortsBefore(a.1, b.1, descending: desc) }.map(\.0)
         }
         if let limit { rows = Array(rows.prefix(limit)) }
         let out = Output()

@@ -5,13 +5,15 @@ import StrataInterop
 enum Lib {
     /// Runs matching a filter expression (the library's language, docs/FILTERS.md), oldest first.
     static func runs(_ store: Store, where expression: String?, lineage: Lineage = .full) throws -> [RunRow] {
-        var filter: Strata.Filter?
-        if let expression, !expression.trimmingCharactersSpaces().isEmpty {
-            do { filter = try Strata.Filter(expression) } catch {
-                throw CLIError("--where: \(error.description)", exitCode: 2)
-            }
+        try store.runs(where: filter(expression), lineage: lineage).map { RunRow(info: $0, store: store, lineage: lineage) }
+    }
+
+    /// The filter of a `--where` expression (nil for none or blank).
+    static func filter(_ expression: String?) throws -> Strata.Filter? {
+        guard let expression, !expression.trimmingCharactersSpaces().isEmpty else { return nil }
+        do { return try Strata.Filter(expression) } catch {
+            throw CLIError("--where: \(error.description)", exitCode: 2)
         }
-        return try store.runs(where: filter, lineage: lineage).map { RunRow(info: $0, store: store, lineage: lineage) }
     }
 
     static func compact(_ store: Store) throws -> String {
@@ -45,6 +47,60 @@ final class RunRow {
 
     /// Per series name: that one series, loaded alone (`loadMetric`) while `series` is not loaded.
     private var _metric: [String: Store.SeriesInfo?] = [:]
+
+    /// The statistics `summaryNumber` gives.
+    static let summaryStats: Set<String> = ["last", "min", "max", "count", "nans", "first_step", "last_step", "step"]
+
+    /// The number a `METRIC.STAT` key gives for the statistics a series summary holds (`value`
+    /// gives the same number, with its display text); nil for other statistics.
+    static func summaryNumber(_ s: Store.SeriesInfo, _ agg: String) -> Double? {
+        switch agg {
+        case "last": return s.lastValue
+        case "min": return s.min
+        case "max": return s.max
+        case "count": return Double(s.count)
+        case "nans": return Double(s.nanCount)
+        case "first_step": return Double(s.firstStep)
+        case "last_step", "step": return Double(s.lastStep)
+        default: return nil
+        }
+    }
+
+    /// The sort order of `strata runs --sort`: values before missing ones, NaN after numbers,
+    /// numbers by value, anything else by its text.
+    static func sortsBefore(_ x: ColumnValue?, _ y: ColumnValue?, descending desc: Bool) -> Bool {
+        guard let x else { return false }
+        guard let y else { return true }
+        if let nx = x.number, let ny = y.number {
+            if nx.isNaN { return false }
+            if ny.isNaN { return true }
+            return desc ? nx > ny : nx < ny
+        }
+        return desc ? x.display > y.display : x.display < y.display
+    }
+
+    /// The first `limit` runs matching `expression` in the order `--sort key` gives every
+    /// matching row, for a `METRIC.STAT` key whose statistic a series summary holds (`summaryNumber`):
+    /// the runs are ranked by that one series' summaries and only the page's records are decoded.
+    /// Nil for any other key, or when no matching run has the metric (the general path then
+    /// answers, and reports a mistyped key).
+    static func topByMetric(_ store: Store, where expression: String?, sort: String, limit: Int, lineage: Lineage) throws -> [RunRow]? {
+        let desc = sort.hasPrefix("-")
+        let key = desc ? String(sort.dropFirst()) : sort
+        guard !key.hasPrefix("params."), !key.hasPrefix("meta."), let (metric, agg) = metricKey(key), summaryStats.contains(agg) else {
+            return nil
+        }
+        let ids = try store.runIDs(where: Lib.filter(expression), lineage: lineage)
+        guard ids.count > 1, let all = try? store.series(ofRuns: ids, metric: metric, lineage: lineage), !all.isEmpty else { return nil }
+        let keyed = ids.map { id in (id, all[id].flatMap { summaryNumber($0, agg) }.map { ColumnValue.number($0, display: "") }) }
+        let ranked = keyed.sorted { a, b in sortsBefore(a.1, b.1, descending: desc) }
+        return ranked.prefix(limit).compactMap { id, _ in
+            guard let info = store.runInfo(id) else { return nil }
+            let row = RunRow(info: info, store: store, lineage: lineage)
+            row._metric[metric] = .some(all[id])
+            return row
+        }
+    }
 
     /// One series of several rows in one library call, without the rows' other series: what
     /// sorting many rows by one metric reads.

@@ -31,4 +31,46 @@ struct SortCLITests {
             try store.close()
         }
     }
+
+    /// A page sorted by a summary statistic (`--sort METRIC.STAT --limit N`, no `--columns`) ranks
+    /// the matching runs by that series alone and decodes only the page's runs: its rows must be
+    /// the first N rows of the whole sorted listing (no `--limit`: every row decoded and sorted),
+    /// with ties, NaN values, runs without the metric, a fork (both lineages) and a live log.
+    @Test func sortedPageEqualsTheWholeListing() throws {
+        let s = Scratch()
+        let store = try Store.open(at: s.store)
+        var runs: [RunID] = []
+        for i in 0..<40 {
+            let run = try store.createRun(name: "t\(i % 7)", params: ["lr": .double(i % 3 == 0 ? 1e-2 : 1e-4)])
+            runs.append(run.id)
+            if i % 9 == 4 { continue }  // no loss
+            let n = 1 + i % 6
+            var values: [Double] = []
+            for k in 0..<n {
+                let v: Double = Double((i * 13 + k * 7) % 5) / 4
+                values.append(i % 11 == 3 && k == 1 ? .nan : v)
+            }
+            let steps: [Int64] = (0..<n).map { Int64($0 * (1 + i % 2)) }
+            try run.append("loss", steps: steps, values: values)
+            if i == 15 || i == 30 { try store.checkpoint() }
+        }
+        let fork = try store.fork(runs[5], atStep: 2)
+        try fork.append("loss", steps: [3, 4], values: [-1, 7])
+        try store.flush()
+        for lineage in ["full", "own"] {
+            for key in ["loss.min", "-loss.min", "loss.max", "-loss.last", "loss.count", "-loss.step", "loss.first_step", "loss.nans"] {
+                for filter in [nil, "params.lr < 0.001"] {
+                    let base = ["runs", "--sort", key, "--json", "--lineage", lineage] + (filter.map { ["--where", $0] } ?? [])
+                    let whole = try strata(base, store: s.store), page = try strata(base + ["--limit", "6"], store: s.store)
+                    #expect(whole.code == 0 && page.code == 0, "\(whole.err) \(page.err)")
+                    func rows(_ out: String) -> [String] {
+                        out.split(separator: "\n").filter { $0.hasPrefix("  {") }.map { String($0.hasSuffix(",") ? $0.dropLast() : $0) }
+                    }
+                    #expect(rows(page.out) == Array(rows(whole.out).prefix(6)), "\(key) \(filter ?? "-") \(lineage)")
+                    #expect(rows(page.out).count == 6)
+                }
+            }
+        }
+        try store.close()
+    }
 }

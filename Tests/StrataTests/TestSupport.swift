@@ -18,14 +18,15 @@ func sameBits(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern }
 func rewriteSegmentAsVersion1(_ path: String) throws { try rewriteSegment(path, version: 1) }
 
 /// Rewrites a segment file in an older format `version`: 1 as above; 2 packs small series but
-/// stores no statistics for them (as written before version 3), so readers derive them.
-func rewriteSegment(_ path: String, version: UInt32) throws {
+/// stores no statistics for them (as written before version 3), so readers derive them; 3 with
+/// `runIndex: false` has no run index (header flag bit 1 clear), as written before it.
+func rewriteSegment(_ path: String, version: UInt32, runIndex: Bool = true) throws {
     let name = (path as NSString).lastPathComponent
     let tmp = (path as NSString).deletingLastPathComponent + "/.v\(version)tmp"
     try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: tmp) }
     let segment = try Segment(path: path, name: name)
-    var writer = try SegmentWriter(path: tmp + "/" + name, tmpDir: tmp, version: version)
+    var writer = try SegmentWriter(path: tmp + "/" + name, tmpDir: tmp, version: version, runIndex: runIndex)
     for s in segment.series {
         let chunks = try s.chunks().map { e in ChunkEncoder.encode(try ChunkColumns(ChunkHandle(segment: segment, entry: e, rankBase: 0))) }
         try writer.add(series: s.key, chunks: chunks)

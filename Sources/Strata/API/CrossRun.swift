@@ -70,14 +70,46 @@ extension Store {
         }
     }
 
+    /// The ids of the runs ``runs(where:lineage:)`` returns, in the same order, without decoding
+    /// whole records: a run of the catalog checkpoint is tested with only the params the filter
+    /// reads decoded, and nothing more of it is decoded. What ranking many runs by a metric before
+    /// showing a page of them needs (`strata runs --where … --sort METRIC.STAT --limit N`).
+    ///
+    /// - Parameters:
+    ///   - filter: The condition (every run when nil).
+    ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step.
+    /// - Returns: The matching runs' ids, oldest first.
+    /// - Throws: ``StrataError`` with code `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
+    package func runIDs(where filter: Filter?, lineage: Lineage = .full) throws(StrataError) -> [RunID] {
+        try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try catalog.refresh()
+            try reader.refresh()
+            guard let filter else { return knownRunIDsLocked() }
+            let matches = matcher(filter, lineage)
+            var kept: [RunID] = []
+            if catalog.eachRun(only: filter.paramKeys, { run, _ in if matches(run) { kept.append(run.id) } }) {
+                let extra = standInIDsLocked().compactMap(knownRunLocked).filter(matches).map(\.id)
+                return extra.isEmpty ? kept : (kept + extra).sorted()
+            }
+            return knownRunsLocked().filter(matches).map(\.id)
+        }
+    }
+
+    /// Whether a run matches `filter`, its metric conditions answered from series summaries.
     /// Must be called under the lock.
-    func matching(_ filter: Filter?, lineage: Lineage = .full) -> [RunInfo] {
-        guard let filter else { return knownRunsLocked() }
-        let matches = { (run: RunInfo) -> Bool in
+    private func matcher(_ filter: Filter, _ lineage: Lineage) -> (RunInfo) -> Bool {
+        { (run: RunInfo) -> Bool in
             filter.matches(
                 FilterContext(
                     run: run, metric: { self.summaryLocked(run.id, $0, lineage) }, quantile: { self.quantileLocked(run.id, $0, $1, lineage) }))
         }
+    }
+
+    /// Must be called under the lock.
+    func matching(_ filter: Filter?, lineage: Lineage = .full) -> [RunInfo] {
+        guard let filter else { return knownRunsLocked() }
+        let matches = matcher(filter, lineage)
         // Runs of the checkpoint are tested with only the params the filter reads decoded.
         var kept: [RunInfo] = []
         if catalog.eachRun(only: filter.paramKeys, { run, full in if matches(run), let info = full() { kept.append(info) } }) {

@@ -535,7 +535,8 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    func runInfo(_ id: RunID) -> RunInfo? { lock.withLock { knownRunLocked(id) } }
+    /// The record of a run by id (a stand-in for a run with points but no record), nil for an unknown id.
+    package func runInfo(_ id: RunID) -> RunInfo? { lock.withLock { knownRunLocked(id) } }
 
     /// The catalog's runs, plus a stand-in for every run that has points but whose catalog
     /// records are missing (a damaged catalog): its points stay reachable by id. Under the lock.

@@ -67,6 +67,9 @@ extension Store {
                     if let failure { throw failure }
                     let seg = segment!
                     report.segments += 1
+                    for problem in seg.checkRunIndex() { report.problems.append(.init(path: path, message: problem)) }
+                    // A segment opened from its run index whose whole directory turns out damaged.
+                    if let damage = seg.lateDamage { throw StrataError.corrupt(damage, path: path) }
                     for problem in seg.checkPackedSummaries() { report.problems.append(.init(path: path, message: problem)) }
                     for s in seg.series {
                         do throws(StrataError) {

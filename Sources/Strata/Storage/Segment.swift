@@ -13,6 +13,14 @@ enum SegmentFormat {
     /// Header flag (version 3): the directory ends with the table of the packed series' stored
     /// statistics (`PackedSummaries`).
     static let flagPackedSummaries: UInt32 = 1
+    /// Header flag bit 1 (version 3): the directory ends with the run index (`docs/FORMAT.md`,
+    /// "Run index"), so a reader opens the segment from its fixed footer and decodes the series
+    /// entries of a run only when that run is asked for.
+    static let flagRunIndex: UInt32 = 2
+    /// Bytes of the run index's fixed footer, of one run row and of one pack row.
+    static let runIndexFooterSize = 64
+    static let runRowSize = 16
+    static let packRowSize = 8
     static let headerSize = 16
     static let trailerSize = 40
     static let chunkEntrySize = 192
@@ -72,16 +80,33 @@ struct SegmentWriter {
     /// Bytes written per column kind, for stats.
     private(set) var dedupedBytes = 0
 
-    init(path: String, tmpDir: String, version: UInt32 = SegmentFormat.version) throws(StrataError) {
+    /// - Parameter runIndex: whether a version 3 segment ends its directory with the run index
+    ///   (header flag bit 1); false only for tests writing the layout of earlier writers.
+    init(path: String, tmpDir: String, version: UInt32 = SegmentFormat.version, runIndex: Bool = true) throws(StrataError) {
         precondition((1...SegmentFormat.version).contains(version))
         self.version = version
+        indexable = version >= 3 && runIndex
         finalPath = path
         (fd, tmpPath) = try Sys.createTemporary(in: tmpDir, suffix: ".seg.tmp")
         buffer.reserveCapacity(1 << 20)
         var h = ByteWriter()
-        h.raw(SegmentFormat.magic); h.u32(version); h.u32(version >= 3 ? SegmentFormat.flagPackedSummaries : 0)
+        h.raw(SegmentFormat.magic); h.u32(version); h.u32(headerFlags)
         try emit(h.bytes)
     }
+
+    /// The header's flags as written so far (bit 1 is cleared at `finish` when the series did
+    /// not come grouped by run in ascending order).
+    private var headerFlags: UInt32 {
+        (version >= 3 ? SegmentFormat.flagPackedSummaries : 0) | (indexable ? SegmentFormat.flagRunIndex : 0)
+    }
+    /// Whether the run index is written: series arrive grouped by run, runs in ascending order.
+    private var indexable: Bool
+    /// Run index rows so far: per run (run-table order), the position of its first entry in
+    /// `directory`, the entries, fresh packed blobs and packed series before it.
+    private var runRows: [(position: Int, entry: Int, fresh: Int, ordinal: Int)] = []
+    /// Per pack, its first packed blob and the position of its first length in `packedLengths`.
+    private var packRows: [(firstBlob: Int, lengthsAt: Int)] = []
+    private var lastIndexedRun: RunID?
 
     private mutating func emit(_ bytes: [UInt8]) throws(StrataError) {
         buffer.append(contentsOf: bytes)
@@ -127,6 +152,7 @@ struct SegmentWriter {
             }
         }
         packedIndex[sum, default: []].append((packedCount, bytes))
+        if packBlobs == 0 { packRows.append((packedCount, packedLengths.count)) }
         pack.append(contentsOf: bytes)
         packedLengths.varint(UInt64(bytes.count))
         packedCount += 1
@@ -222,6 +248,16 @@ struct SegmentWriter {
         guard let cur = current else { preconditionFailure("endSeries outside a series") }
         current = nil
         if cur.chunks == 0 { return }
+        if indexable {
+            let r = runNumber(cur.key.run)
+            if r == runRows.count {
+                if let prev = lastIndexedRun, !(prev < cur.key.run) { indexable = false }
+                lastIndexedRun = cur.key.run
+                runRows.append((directory.count, seriesCount, packedCount, packedSummaries.count))
+            } else if r != runRows.count - 1 {
+                indexable = false  // a run's series are not contiguous
+            }
+        }
         seriesCount += 1
         if version == 1 {
             directory.string(cur.key.run.text)
@@ -274,14 +310,22 @@ struct SegmentWriter {
         try closePack()
         let summaryTable = version >= 3 ? try writePackedSummaries() : nil
         var d = ByteWriter()
+        var at = (runs: 0, names: 0, packs: 0, lengths: 0, series: 0, meta: 0)
         if version >= 2 {
-            d.varint(UInt64(runIndex.count)); d.raw(runTable.bytes)
+            d.varint(UInt64(runIndex.count))
+            at.runs = d.count
+            d.raw(runTable.bytes)
+            at.names = d.count
             d.varint(UInt64(nameIndex.count)); d.raw(nameTable.bytes)
+            at.packs = d.count
             d.varint(UInt64(packCount)); d.raw(packTable.bytes)
+            at.lengths = d.count
             d.raw(packedLengths.bytes)
         }
         d.varint(UInt64(seriesCount))
+        at.series = d.count
         d.raw(directory.bytes)
+        at.meta = d.count
         d.string(meta.writer)
         d.u64(meta.generation)
         d.i64(meta.firstSequence)
@@ -290,6 +334,11 @@ struct SegmentWriter {
         for r in meta.replaces { d.string(r) }
         d.i64(meta.rewindEpoch)
         if let summaryTable { d.raw(summaryTable) }
+        if indexable && runRows.count == runIndex.count && d.count + 16 * (runRows.count + 1) + 8 * packRows.count < Int(UInt32.max) {
+            appendRunIndex(&d, at: at)
+        } else if indexable {
+            indexable = false
+        }
         let dirAt = offset
         try emit(d.bytes)
         var t = ByteWriter()
@@ -298,12 +347,39 @@ struct SegmentWriter {
         t.raw(SegmentFormat.endMagic)
         try emit(t.bytes)
         try drain()
+        if version >= 3 && !indexable {
+            // The header promised a run index that the series' order did not allow.
+            var flags = ByteWriter()
+            flags.u32(headerFlags)
+            try Sys.pwriteAll(fd, flags.bytes, at: 12, tmpPath)
+        }
         try Sys.fsync(fd, tmpPath)
         // Renamed before the descriptor (and its lock) is closed: see `TempFiles`.
         try Sys.rename(tmpPath, finalPath)
         Sys.close(fd)
         fd = -1
         try Sys.fsyncDirectory(Sys.parent(of: finalPath))
+    }
+
+    /// Appends the run index (header flag bit 1; `docs/FORMAT.md`, "Run index") to directory `d`,
+    /// whose parts begin at the positions `at`: a row per run and a sentinel row, a row per pack,
+    /// then the fixed footer with the checksums of the directory's three parts.
+    private func appendRunIndex(_ d: inout ByteWriter, at: (runs: Int, names: Int, packs: Int, lengths: Int, series: Int, meta: Int)) {
+        let rowsAt = d.count
+        let tail = Checksum.xxh64(Array(d.bytes[at.meta..<rowsAt]))
+        for row in runRows {
+            d.u32(UInt32(at.series + row.position)); d.u32(UInt32(row.entry)); d.u32(UInt32(row.fresh)); d.u32(UInt32(row.ordinal))
+        }
+        d.u32(UInt32(at.meta)); d.u32(UInt32(seriesCount)); d.u32(UInt32(packedCount)); d.u32(UInt32(packedSummaries.count))
+        for row in packRows { d.u32(UInt32(row.firstBlob)); d.u32(UInt32(at.lengths + row.lengthsAt)) }
+        let rows = Checksum.xxh64(Array(d.bytes[rowsAt..<d.count]))
+        let footerAt = d.count
+        d.u32(UInt32(runRows.count)); d.u32(UInt32(packRows.count)); d.u32(UInt32(nameIndex.count)); d.u32(UInt32(at.runs))
+        d.u32(UInt32(at.names)); d.u32(UInt32(at.packs)); d.u32(UInt32(at.series)); d.u32(UInt32(at.meta))
+        d.u64(Checksum.xxh64(Array(d.bytes[0..<at.meta])))
+        d.u64(rows)
+        d.u64(tail)
+        d.u64(Checksum.xxh64(Array(d.bytes[footerAt..<d.count])))
     }
 
     /// Writes the groups of packed series statistics (version 3) and returns their table for the
@@ -387,7 +463,7 @@ extension SegmentFormat {
 }
 
 /// Where a column of a chunk lives in its segment file.
-struct BlobRef: Sendable {
+struct BlobRef: Sendable, Equatable {
     var offset: Int
     var length: Int
     /// xxh64 of the blob (unused for a packed blob: its pack's checksum covers it).
@@ -485,20 +561,49 @@ final class Segment {
     let file: MappedFile
     private(set) var meta = SegmentMeta(writer: "", generation: 0, firstSequence: 0, lastSequence: 0, replaces: [])
     /// The series names of the directory (version 1: collected from its entries).
-    private(set) var nameTable: [String] = []
+    var nameTable: [String] {
+        ensureParsed()
+        return names
+    }
+    private var names: [String] = []
     /// A series' directory entry: indexes into the tables above. `points` > 0: a packed series
     /// whose columns are packed blobs `a`, `b`, `c`; 0: a series with chunk table `tables[a]`.
-    private struct DirEntry { var run: Int32; var name: Int32; var points: Int32; var a: Int32; var b: Int32; var c: Int32; var ordinal: Int32 = -1 }
-    private struct TableInfo {
+    fileprivate struct DirEntry {
+        var run: Int32; var name: Int32; var points: Int32; var a: Int32; var b: Int32; var c: Int32; var ordinal: Int32 = -1
+    }
+    fileprivate struct TableInfo {
         var chunkCount: Int; var tableOffset: Int; var tableChecksum: UInt64; var summary: Aggregate; var minTime: Int64; var maxTime: Int64
     }
     private var entries: [DirEntry] = []
     private var tables: [TableInfo] = []
+    /// Opened from its run index (header flag bit 1): where the directory's parts lie
+    /// (positions from the directory's start) and the checksums of the parts not yet checked.
+    fileprivate struct RunIndexInfo {
+        var runs = 0, packs = 0, names = 0, runTable = 0, nameTable = 0, packTable = 0, series = 0, meta = 0
+        var rows = 0, packRows = 0, summaryTable = 0
+        var headSum: UInt64 = 0, rowsSum: UInt64 = 0
+    }
+    fileprivate var runIndex = RunIndexInfo()
+    /// Whether the run index's tables were read and found sound (nil: not yet looked at).
+    fileprivate var indexReady: Bool?
+    /// Why the run index could not be used (`verify` reports it).
+    fileprivate(set) var indexDamage: String?
+    /// The sentinel row: series entries, packed blobs and packed series of the whole directory.
+    fileprivate var indexTotals = (position: 0, entry: 0, fresh: 0, ordinal: 0)
+    fileprivate var packBlobCounts: [Int] = []
+    /// Entries decoded through the run index, by directory position, and the runs decoded.
+    fileprivate var lazyEntries: [Int: DirEntry] = [:]
+    fileprivate var decodedRuns = Set<Int>()
+    fileprivate var lazyPackOffsets: [Int: [Int]] = [:]
+
+    /// Directory entry `i`, from the whole parse or decoded through the run index.
+    private func entry(_ i: Int) -> DirEntry { fullyParsed ? entries[i] : lazyEntries[i]! }
     private var builtSeries: [SegmentSeries]?
 
     /// Every series of the segment, in directory order (built on first use).
     var series: [SegmentSeries] {
         if let builtSeries { return builtSeries }
+        ensureParsed()
         let out = entries.indices.map(seriesObject)
         builtSeries = out
         return out
@@ -511,14 +616,14 @@ final class Segment {
 
     private func seriesObject(_ i: Int) -> SegmentSeries {
         if let made = madeSeries[i] { return made }
-        let e = entries[i]
+        let e = entry(i)
         let run = runID(Int(e.run))
-        if nameKeys.isEmpty { nameKeys = Array(repeating: nil, count: nameTable.count) }
+        if nameKeys.isEmpty { nameKeys = Array(repeating: nil, count: names.count) }
         let key: SeriesKey
         if let template = nameKeys[Int(e.name)] {
             key = SeriesKey(run: run, named: template)
         } else {
-            key = SeriesKey(run: run, canonical: nameTable[Int(e.name)])
+            key = SeriesKey(run: run, canonical: names[Int(e.name)])
             nameKeys[Int(e.name)] = key
         }
         let layout: SegmentSeries.Layout
@@ -544,6 +649,7 @@ final class Segment {
 
     /// The series of one run in this segment (directory order), without building the others.
     func series(of run: RunID) -> [SegmentSeries] {
+        if let found = indexedSeries(of: RunKey(run)) { return found }
         guard let r = runNumber(of: RunKey(run)) else { return [] }
         return directoryPositions(ofRunNumber: r).map { seriesObject(Int($0)) }
     }
@@ -572,6 +678,7 @@ final class Segment {
     /// whole-store summary (`StoreReader.metricSummaries(ofRuns:)`). A packed series reads its
     /// stored statistics (version 3), else derives them as `SegmentSeries.summary` does.
     func eachSeriesSummary(_ body: (_ run: Int, _ name: Int, _ summary: Aggregate) -> Void) {
+        ensureParsed()
         for i in entries.indices { body(Int(entries[i].run), Int(entries[i].name), entryStats(i).summary) }
     }
 
@@ -579,7 +686,7 @@ final class Segment {
     /// are stored: a chunk table's from the directory, a packed series' stored ones (version 3),
     /// else what its `SegmentSeries` derives from its columns.
     private func entryStats(_ i: Int) -> (summary: Aggregate, minTime: Int64, maxTime: Int64) {
-        let e = entries[i]
+        let e = entry(i)
         if e.points == 0 {
             let t = tables[Int(e.a)]
             return (t.summary, t.minTime, t.maxTime)
@@ -592,13 +699,17 @@ final class Segment {
     /// Calls `body` with the run and name table positions and the point count of every series of
     /// the directory, in directory order, from the directory alone (no statistics decoded).
     func eachSeriesCount(_ body: (_ run: Int, _ name: Int, _ count: Int) -> Void) {
+        ensureParsed()
         for e in entries {
             body(Int(e.run), Int(e.name), e.points > 0 ? Int(e.points) : tables[Int(e.a)].summary.count)
         }
     }
 
     /// How many series the directory lists.
-    var seriesCount: Int { entries.count }
+    var seriesCount: Int {
+        ensureParsed()
+        return entries.count
+    }
     /// Order among segments for "stable by arrival" (assigned by the store snapshot).
     var arrivalOrder = 0
     /// Blobs whose checksum was verified, by (offset, length).
@@ -646,9 +757,55 @@ final class Segment {
             throw StrataError.corrupt(
                 "segment directory location \(dirAt)+\(dirLen) is outside the file", path: path, offset: b.count - SegmentFormat.trailerSize)
         }
+        directory = (dirAt, dirLen, dirSum, version, headerFlags, limit)
+        if version >= 3 && headerFlags & SegmentFormat.flagRunIndex != 0 {
+            do throws(StrataError) {
+                try openFromRunIndex()
+                return
+            } catch {
+                // The whole directory is still there to read (and its checksum judges it).
+                indexDamage = error.message
+            }
+        }
+        try parseDirectory()
+        fullyParsed = true
+    }
+
+    /// Where the directory lies, its checksum, the header's version and flags, and the end of
+    /// the data (start of the trailer).
+    private var directory = (at: 0, length: 0, checksum: UInt64(0), version: UInt32(0), flags: UInt32(0), limit: 0)
+    /// Whether the whole directory was checked and parsed into `entries` (always, without a run
+    /// index; with one, on the first use that needs every entry).
+    private var fullyParsed = false
+    /// The error met parsing a directory later than at open (a segment opened from its run
+    /// index whose other parts turn out damaged): its series then read as absent; `verify`
+    /// reports it.
+    private(set) var lateDamage: String?
+
+    /// Checks and parses the whole directory, once (a segment opened from its run index).
+    private func ensureParsed() {
+        if fullyParsed { return }
+        fullyParsed = true
+        do throws(StrataError) {
+            try parseDirectory()
+        } catch {
+            lateDamage = error.message
+            entries = []; tables = []; runKeys = []; runTextOffsets = []; v1RunTable = []; packedDirectory = []
+            builtSeries = []
+        }
+    }
+
+    /// The whole-directory parse (every segment without a run index; with one, on demand).
+    private func parseDirectory() throws(StrataError) {
+        let b = file.view
+        let path = file.path
+        let (dirAt, dirLen, dirSum, version, headerFlags, limit) = directory
         guard b[dirAt..<(dirAt + dirLen)].xxh64() == dirSum else {
             throw StrataError.corrupt("segment directory checksum mismatch", path: path, offset: dirAt)
         }
+        entries = []; tables = []; runKeys = []; runTextOffsets = []; v1RunTable = []; names = []
+        packList = []; packedOffsets = []; packFirstBlob = []; packedDirectory = []; summaryGroups = []
+        runKeyIndex = nil
         var r = ByteReader(b, from: dirAt, to: dirAt + dirLen, path: path)
         // Version 2: run ids and names stored once, then the packs of small series' columns.
         if version >= 2 {
@@ -667,8 +824,8 @@ final class Segment {
                 runTextOffsets.append(at)
             }
             let nn = try r.count("name count", max: SegmentFormat.maxTableEntries)
-            nameTable.reserveCapacity(nn)
-            for _ in 0..<nn { nameTable.append(try r.string("series name", max: 4096)) }
+            names.reserveCapacity(nn)
+            for _ in 0..<nn { names.append(try r.string("series name", max: 4096)) }
             try readPacks(&r, limit: limit)
         }
         // Series entries are kept compact (indexes into the tables); their keys and objects are
@@ -678,63 +835,94 @@ final class Segment {
         entries.reserveCapacity(n)
         var fresh = 0
         for _ in 0..<n {
-            var e = DirEntry(run: 0, name: 0, points: 0, a: 0, b: 0, c: 0)
-            let canonical: String
             if version >= 2 {
-                let ri = try r.length("run index", max: max(0, runKeys.count - 1)), ni = try r.length("name index", max: max(0, nameTable.count - 1))
-                guard ri < runKeys.count, ni < nameTable.count else {
-                    throw StrataError.corrupt("series entry names no run or name", path: path, offset: r.offset)
-                }
-                e.run = Int32(ri); e.name = Int32(ni)
-                canonical = nameTable[ni]
-                let points = try r.length("packed point count", max: ChunkLayout.chunkCapacity - 1)
-                if points > 0 {
-                    var refs: [Int32] = [0, 0, 0]
-                    for j in 0..<3 {
-                        let k = try r.length("packed column reference", max: fresh)
-                        let i = k == 0 ? fresh : fresh - k
-                        if k == 0 { fresh += 1 }
-                        guard i < packedOffsets.count else {
-                            throw StrataError.corrupt(
-                                "packed column \(i) of \(canonical) is not in the packs (\(packedOffsets.count))", path: path, offset: r.offset)
-                        }
-                        refs[j] = Int32(i)
-                    }
-                    e.points = Int32(points); e.a = refs[0]; e.b = refs[1]; e.c = refs[2]
-                    e.ordinal = Int32(packedDirectory.count)
+                let (e, table) = try decodeEntry(
+                    &r, fresh: &fresh, packedTotal: packedOffsets.count, runCount: runKeys.count, ordinal: packedDirectory.count)
+                if e.points > 0 {
                     packedDirectory.append(Int32(entries.count))
                     entries.append(e)
-                    continue
+                } else if let table {
+                    var e = e
+                    e.a = Int32(tables.count)
+                    tables.append(table)
+                    entries.append(e)
                 }
+                continue
+            }
+            var e = DirEntry(run: 0, name: 0, points: 0, a: 0, b: 0, c: 0)
+            let run = try readRun(&r)
+            let canonical = try r.string("series name", max: 4096)
+            if let k = runNumbers[run] {
+                e.run = k
             } else {
-                let run = try readRun(&r)
-                canonical = try r.string("series name", max: 4096)
-                if let k = runNumbers[run] {
-                    e.run = k
-                } else {
-                    e.run = Int32(runKeys.count); runNumbers[run] = e.run
-                    runKeys.append(RunKey(run)); v1RunTable.append(run)
-                }
-                if let k = nameNumbers[canonical] {
-                    e.name = k
-                } else {
-                    e.name = Int32(nameTable.count); nameNumbers[canonical] = e.name; nameTable.append(canonical)
-                }
+                e.run = Int32(runKeys.count); runNumbers[run] = e.run
+                runKeys.append(RunKey(run)); v1RunTable.append(run)
             }
-            let chunks = try r.length("chunk count", max: SegmentFormat.maxChunks)
-            let tableAt = Int(clamping: try r.u64())
-            let tableSum = try r.u64()
-            let (summary, minT, maxT) = try SegmentFormat.readStats(&r)
-            guard chunks > 0, tableAt >= SegmentFormat.headerSize,
-                tableAt <= dirAt, chunks <= (dirAt - tableAt) / SegmentFormat.chunkEntrySize
-            else {
-                throw StrataError.corrupt("chunk table of \(canonical) is outside the file", path: path, offset: r.offset)
+            if let k = nameNumbers[canonical] {
+                e.name = k
+            } else {
+                e.name = Int32(names.count); nameNumbers[canonical] = e.name; names.append(canonical)
             }
+            let table = try readTableInfo(&r, canonical)
             e.a = Int32(tables.count)
-            tables.append(
-                TableInfo(chunkCount: chunks, tableOffset: tableAt, tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT))
+            tables.append(table)
             entries.append(e)
         }
+        try readMeta(&r)
+        if version >= 3 && headerFlags & SegmentFormat.flagPackedSummaries != 0 {
+            try readPackedSummaryTable(&r, limit: limit, packedSeries: packedDirectory.count)
+        }
+    }
+
+    /// Reads one series entry of a version 2 or 3 directory (`fresh`: packed blobs introduced
+    /// before it, advanced past its own; `ordinal`: packed series before it): a packed entry, or
+    /// one with a chunk table (returned beside it; its `a` is left to the caller).
+    private func decodeEntry(
+        _ r: inout ByteReader, fresh: inout Int, packedTotal: Int, runCount: Int, ordinal: Int
+    ) throws(StrataError) -> (DirEntry, TableInfo?) {
+        var e = DirEntry(run: 0, name: 0, points: 0, a: 0, b: 0, c: 0)
+        let ri = try r.length("run index", max: max(0, runCount - 1)), ni = try r.length("name index", max: max(0, names.count - 1))
+        guard ri < runCount, ni < names.count else {
+            throw StrataError.corrupt("series entry names no run or name", path: path, offset: r.offset)
+        }
+        e.run = Int32(ri); e.name = Int32(ni)
+        let canonical = names[ni]
+        let points = try r.length("packed point count", max: ChunkLayout.chunkCapacity - 1)
+        if points > 0 {
+            var refs: (Int32, Int32, Int32) = (0, 0, 0)
+            for j in 0..<3 {
+                let k = try r.length("packed column reference", max: fresh)
+                let i = k == 0 ? fresh : fresh - k
+                if k == 0 { fresh += 1 }
+                guard i < packedTotal else {
+                    throw StrataError.corrupt("packed column \(i) of \(canonical) is not in the packs (\(packedTotal))", path: path, offset: r.offset)
+                }
+                if j == 0 { refs.0 = Int32(i) } else if j == 1 { refs.1 = Int32(i) } else { refs.2 = Int32(i) }
+            }
+            e.points = Int32(points); e.a = refs.0; e.b = refs.1; e.c = refs.2
+            e.ordinal = Int32(ordinal)
+            return (e, nil)
+        }
+        return (e, try readTableInfo(&r, canonical))
+    }
+
+    /// The chunk table fields of a series entry, checked against the file.
+    private func readTableInfo(_ r: inout ByteReader, _ canonical: String) throws(StrataError) -> TableInfo {
+        let dirAt = directory.at
+        let chunks = try r.length("chunk count", max: SegmentFormat.maxChunks)
+        let tableAt = Int(clamping: try r.u64())
+        let tableSum = try r.u64()
+        let (summary, minT, maxT) = try SegmentFormat.readStats(&r)
+        guard chunks > 0, tableAt >= SegmentFormat.headerSize,
+            tableAt <= dirAt, chunks <= (dirAt - tableAt) / SegmentFormat.chunkEntrySize
+        else {
+            throw StrataError.corrupt("chunk table of \(canonical) is outside the file", path: path, offset: r.offset)
+        }
+        return TableInfo(chunkCount: chunks, tableOffset: tableAt, tableChecksum: tableSum, summary: summary, minTime: minT, maxTime: maxT)
+    }
+
+    /// The descriptive fields after the series entries (writer id to rewind epoch).
+    private func readMeta(_ r: inout ByteReader) throws(StrataError) {
         let writer = try r.string("writer", max: 256)
         let gen = try r.u64()
         let first = try r.i64(), last = try r.i64()
@@ -750,9 +938,6 @@ final class Segment {
         }
         let epoch = try r.i64()
         meta = SegmentMeta(writer: writer, generation: gen, firstSequence: first, lastSequence: last, replaces: replaces, rewindEpoch: epoch)
-        if version >= 3 && headerFlags & SegmentFormat.flagPackedSummaries != 0 {
-            try readPackedSummaryTable(&r, limit: limit)
-        }
     }
 
     private func readRun(_ r: inout ByteReader) throws(StrataError) -> RunID {
@@ -770,21 +955,21 @@ final class Segment {
             let blobs = try r.count("pack blob count", max: SegmentFormat.maxTableEntries)
             let sum = try r.u64()
             guard at >= SegmentFormat.headerSize, blobs > 0 else {
-                throw StrataError.corrupt("pack \(packs.count) at \(at) with \(blobs) columns is malformed", path: path, offset: r.offset)
+                throw StrataError.corrupt("pack \(packList.count) at \(at) with \(blobs) columns is malformed", path: path, offset: r.offset)
             }
-            packs.append(Pack(offset: at, length: 0, checksum: sum))
+            packList.append(Pack(offset: at, length: 0, checksum: sum))
             counts.append(blobs)
         }
         packedOffsets.reserveCapacity(counts.reduce(0, +))
         for (k, blobs) in counts.enumerated() {
-            var at = packs[k].offset
+            var at = packList[k].offset
             packFirstBlob.append(packedOffsets.count)
             for _ in 0..<blobs {
                 let len = try r.length("packed column length", max: limit - at)
                 packedOffsets.append(at)
                 at += len
             }
-            packs[k].length = at - packs[k].offset
+            packList[k].length = at - packList[k].offset
         }
     }
 
@@ -799,17 +984,17 @@ final class Segment {
     private(set) var damagedSummaries: [Int: String] = [:]
     static let noTier = BlobRef(offset: SegmentFormat.headerSize, length: 0, checksum: SegmentFormat.emptyChecksum)
 
-    private func readPackedSummaryTable(_ r: inout ByteReader, limit: Int) throws(StrataError) {
+    private func readPackedSummaryTable(_ r: inout ByteReader, limit: Int, packedSeries: Int) throws(StrataError) {
         let groups = try r.count("packed statistics group count", max: SegmentFormat.maxTableEntries)
-        let expected = (packedDirectory.count + PackedSummaries.groupSize - 1) / PackedSummaries.groupSize
+        let expected = (packedSeries + PackedSummaries.groupSize - 1) / PackedSummaries.groupSize
         guard groups == expected else {
             throw StrataError.corrupt(
-                "\(groups) groups of packed series statistics for \(packedDirectory.count) packed series", path: path, offset: r.offset)
+                "\(groups) groups of packed series statistics for \(packedSeries) packed series", path: path, offset: r.offset)
         }
         for g in 0..<groups {
             let at = try r.length("packed statistics offset", max: limit)
             let len = try r.length("packed statistics length", max: limit - at)
-            let n = min(PackedSummaries.groupSize, packedDirectory.count - g * PackedSummaries.groupSize)
+            let n = min(PackedSummaries.groupSize, packedSeries - g * PackedSummaries.groupSize)
             let size = try r.length("packed statistics size", max: PackedSummaries.maxSize(n))
             let sum = try r.u64()
             guard at >= SegmentFormat.headerSize, len > 0 else {
@@ -846,15 +1031,21 @@ final class Segment {
             throw StrataError.corrupt(
                 "statistics of packed series (group \(g)) do not decompress to \(info.size) bytes", path: path, offset: info.offset)
         }
-        let lo = g * PackedSummaries.groupSize, hi = min(packedDirectory.count, lo + PackedSummaries.groupSize)
-        let counts = packedDirectory[lo..<hi].map { Int(entries[Int($0)].points) }
-        let names = packedDirectory[lo..<hi].map { entries[Int($0)].name }
+        let counts: [Int], names: [Int32]
+        if fullyParsed {
+            let lo = g * PackedSummaries.groupSize, hi = min(packedDirectory.count, lo + PackedSummaries.groupSize)
+            counts = packedDirectory[lo..<hi].map { Int(entries[Int($0)].points) }
+            names = packedDirectory[lo..<hi].map { entries[Int($0)].name }
+        } else {
+            (counts, names) = try indexedPackedGroup(g)
+        }
         return try PackedSummaries.decode(raw, counts: counts, names: names, path: path, offset: info.offset)
     }
 
     /// Checks every group of stored packed statistics and that each entry is what the series'
     /// columns give (for `verify`); one message per problem.
     func checkPackedSummaries() -> [String] {
+        ensureParsed()
         var problems: [String] = []
         for g in summaryGroups.indices {
             do throws(StrataError) { _ = try decodeSummaryGroup(g) } catch { problems.append(error.message) }
@@ -878,19 +1069,29 @@ final class Segment {
 
     /// Packs of small series' columns (version 2), each checksummed as a whole.
     struct Pack { var offset: Int; var length: Int; var checksum: UInt64 }
-    private(set) var packs: [Pack] = []
+    var packs: [Pack] {
+        ensureParsed()
+        return packList
+    }
+    private var packList: [Pack] = []
     private var verifiedPacks = Set<Int>()
     /// How many packs were read (checksum-verified) so far in this process.
     var readPacks: Int { verifiedPacks.count }
     /// Whether the segment stores the statistics of its packed series (version 3).
-    var storesPackedSummaries: Bool { !summaryGroups.isEmpty }
+    var storesPackedSummaries: Bool {
+        ensureParsed()
+        return !summaryGroups.isEmpty
+    }
     /// Bytes of the stored statistics of packed series (their compressed groups).
-    var packedSummaryBytes: Int { summaryGroups.reduce(0) { $0 + $1.length } }
+    var packedSummaryBytes: Int {
+        ensureParsed()
+        return summaryGroups.reduce(0) { $0 + $1.length }
+    }
 
     /// Checks pack `k` against its checksum once per process.
     func verifyPack(_ k: Int) throws(StrataError) {
         if verifiedPacks.contains(k) { return }
-        let p = packs[k]
+        let p = packList[k]
         guard file.view[p.offset..<(p.offset + p.length)].xxh64() == p.checksum else {
             throw StrataError.corrupt("pack checksum mismatch (columns of small series)", path: path, offset: p.offset)
         }
@@ -996,6 +1197,7 @@ final class Segment {
     /// on first use, as listing runs by id needs them and finding a few runs' series does not.
     var runTable: [RunID] {
         if let madeRunTable { return madeRunTable }
+        ensureParsed()
         let made = v1RunTable.isEmpty ? runKeys.indices.map(runID) : v1RunTable
         madeRunTable = made
         return made
@@ -1003,18 +1205,22 @@ final class Segment {
 
     /// Whether `runTable` was made (for tests: finding a few runs must not make it).
     var runTableIsMade: Bool { madeRunTable != nil || !v1RunTable.isEmpty }
+    /// Whether the whole directory was parsed (for tests: opening from the run index and
+    /// reading a few runs must not parse it).
+    var directoryIsParsed: Bool { fullyParsed }
 
     /// Run-table entry `r` as a run id.
     private func runID(_ r: Int) -> RunID {
         if let madeRunTable { return madeRunTable[r] }
         if !v1RunTable.isEmpty { return v1RunTable[r] }
-        let at = runTextOffsets[r]
+        let at = fullyParsed ? runTextOffsets[r] : directory.at + runIndex.runTable + r * 27 + 1
         // Checked when the directory was parsed (`RunKey(view:)` refuses what `RunID` refuses).
         return RunID(file.view[at..<(at + 26)].string)!
     }
 
     /// The run-table position of a run, if the segment has points of it.
     func runNumber(of key: RunKey) -> Int? {
+        if !fullyParsed { return indexedRunNumber(key) }
         if runKeysAscending {
             var lo = 0, hi = runKeys.count
             while lo < hi {
@@ -1039,6 +1245,7 @@ final class Segment {
 
     /// Where packed blob `i` lies.
     private func packedBlob(_ i: Int) -> BlobRef {
+        if !fullyParsed { return indexedPackedBlob(i) }
         // The pack holding it: the last pack whose first blob is at or before it.
         var lo = 0, hi = packFirstBlob.count
         while hi - lo > 1 {
@@ -1047,7 +1254,7 @@ final class Segment {
         }
         let k = lo
         let lastOfPack = k + 1 < packFirstBlob.count ? packFirstBlob[k + 1] - 1 : packedOffsets.count - 1
-        let end = i < lastOfPack ? packedOffsets[i + 1] : packs[k].offset + packs[k].length
+        let end = i < lastOfPack ? packedOffsets[i + 1] : packList[k].offset + packList[k].length
         return BlobRef(offset: packedOffsets[i], length: end - packedOffsets[i], checksum: 0, pack: k)
     }
 
@@ -1059,7 +1266,8 @@ final class Segment {
     func eachSummary(
         named canonical: String, runs: [RunKey], _ body: (Int, Aggregate, Int64, Int64) -> Void
     ) {
-        guard let ni = nameTable.firstIndex(of: canonical) else { return }
+        ensureParsed()
+        guard let ni = names.firstIndex(of: canonical) else { return }
         var wanted = [Int32](repeating: -1, count: runKeys.count)
         var any = false
         for (p, key) in runs.enumerated() {
@@ -1072,6 +1280,326 @@ final class Segment {
             let (summary, lo, hi) = entryStats(i)
             body(Int(p), summary, lo, hi)
         }
+    }
+}
+
+// MARK: - Run index (header flag bit 1): opening from the footer, decoding a run's entries on demand
+
+extension Segment {
+    /// Opens from the run index's footer: checks the footer and the part holding the descriptive
+    /// fields (writer id to the packed statistics table) and reads those fields. Nothing that
+    /// grows with the runs is read.
+    fileprivate func openFromRunIndex() throws(StrataError) {
+        let b = file.view
+        let (dirAt, dirLen, _, _, _, _) = directory
+        let footerSize = SegmentFormat.runIndexFooterSize
+        guard dirLen >= footerSize else { throw StrataError.corrupt("run index footer is missing", path: path, offset: dirAt) }
+        let footerAt = dirAt + dirLen - footerSize
+        var f = ByteReader(b, from: footerAt, to: dirAt + dirLen, path: path)
+        var fields: [Int] = []
+        for _ in 0..<8 { fields.append(Int(try f.u32())) }
+        let headSum = try f.u64(), rowsSum = try f.u64(), tailSum = try f.u64(), footerSum = try f.u64()
+        guard b[footerAt..<(footerAt + footerSize - 8)].xxh64() == footerSum else {
+            throw StrataError.corrupt("run index footer checksum mismatch", path: path, offset: footerAt)
+        }
+        var info = RunIndexInfo()
+        (info.runs, info.packs, info.names, info.runTable) = (fields[0], fields[1], fields[2], fields[3])
+        (info.nameTable, info.packTable, info.series, info.meta) = (fields[4], fields[5], fields[6], fields[7])
+        let rowBytes = (info.runs + 1) * SegmentFormat.runRowSize + info.packs * SegmentFormat.packRowSize
+        guard rowBytes <= dirLen - footerSize else {
+            throw StrataError.corrupt("run index of \(info.runs) runs and \(info.packs) packs exceeds the directory", path: path, offset: footerAt)
+        }
+        info.rows = dirLen - footerSize - rowBytes
+        info.packRows = info.rows + (info.runs + 1) * SegmentFormat.runRowSize
+        guard info.runTable > 0, info.nameTable == info.runTable + 27 * info.runs, info.nameTable <= info.packTable,
+            info.packTable <= info.series, info.series <= info.meta, info.meta <= info.rows
+        else {
+            throw StrataError.corrupt("run index footer places the directory's parts out of order", path: path, offset: footerAt)
+        }
+        info.headSum = headSum
+        info.rowsSum = rowsSum
+        guard b[(dirAt + info.meta)..<(dirAt + info.rows)].xxh64() == tailSum else {
+            throw StrataError.corrupt("checksum mismatch in the segment's descriptive fields", path: path, offset: dirAt + info.meta)
+        }
+        var r = ByteReader(b, from: dirAt + info.meta, to: dirAt + info.rows, path: path)
+        try readMeta(&r)
+        info.summaryTable = r.offset - dirAt
+        runIndex = info
+    }
+
+    /// Checks the rest of the run index and reads its small tables (names, packs, packed
+    /// statistics groups) on the first lookup; false when it is damaged (the whole directory is
+    /// then parsed instead, and judged by its own checksum).
+    fileprivate func prepareIndex() -> Bool {
+        if let indexReady { return indexReady }
+        do throws(StrataError) {
+            try readIndexTables()
+            indexReady = true
+        } catch {
+            indexDamage = error.message
+            indexReady = false
+            ensureParsed()
+        }
+        return indexReady!
+    }
+
+    private func readIndexTables() throws(StrataError) {
+        let b = file.view
+        let (dirAt, dirLen, _, _, headerFlags, limit) = directory
+        let info = runIndex
+        guard b[dirAt..<(dirAt + info.meta)].xxh64() == info.headSum else {
+            throw StrataError.corrupt("segment directory checksum mismatch (run table, names, packs, series entries)", path: path, offset: dirAt)
+        }
+        let rowsEnd = dirAt + dirLen - SegmentFormat.runIndexFooterSize
+        guard b[(dirAt + info.rows)..<rowsEnd].xxh64() == info.rowsSum else {
+            throw StrataError.corrupt("run index rows checksum mismatch", path: path, offset: dirAt + info.rows)
+        }
+        var h = ByteReader(b, from: dirAt, to: dirAt + info.runTable, path: path)
+        guard try h.varint("run count") == UInt64(info.runs), h.offset == dirAt + info.runTable else {
+            throw StrataError.corrupt("run index disagrees with the run table's count", path: path, offset: dirAt)
+        }
+        var r = ByteReader(b, from: dirAt + info.nameTable, to: dirAt + info.packTable, path: path)
+        let nn = try r.count("name count", max: SegmentFormat.maxTableEntries)
+        guard nn == info.names else { throw StrataError.corrupt("run index disagrees with the name table", path: path, offset: r.offset) }
+        var names: [String] = []
+        names.reserveCapacity(nn)
+        for _ in 0..<nn { names.append(try r.string("series name", max: 4096)) }
+        guard r.offset == dirAt + info.packTable else {
+            throw StrataError.corrupt("name table does not end where the pack table begins", path: path, offset: r.offset)
+        }
+        r = ByteReader(b, from: dirAt + info.packTable, to: dirAt + info.series, path: path)
+        guard try r.count("pack count", max: SegmentFormat.maxTableEntries) == info.packs else {
+            throw StrataError.corrupt("run index disagrees with the pack table", path: path, offset: r.offset)
+        }
+        var packs: [Pack] = [], blobCounts: [Int] = []
+        for _ in 0..<info.packs {
+            let at = try r.length("pack offset", max: limit)
+            let blobs = try r.count("pack blob count", max: SegmentFormat.maxTableEntries)
+            let sum = try r.u64()
+            guard at >= SegmentFormat.headerSize, blobs > 0 else {
+                throw StrataError.corrupt("pack \(packs.count) at \(at) with \(blobs) columns is malformed", path: path, offset: r.offset)
+            }
+            packs.append(Pack(offset: at, length: 0, checksum: sum))
+            blobCounts.append(blobs)
+        }
+        let lengthsAt = r.offset - dirAt
+        // The sentinel row closes the series list; the first row opens it.
+        let end = try row(info.runs)
+        let first = info.runs == 0 ? end : try row(0)
+        guard end.position == info.meta, end.entry <= SegmentFormat.maxSeries, end.fresh == blobCounts.reduce(0, +), end.ordinal <= end.entry,
+            info.runs == 0 || (first.position == info.series && first.entry == 0 && first.fresh == 0 && first.ordinal == 0)
+        else {
+            throw StrataError.corrupt("run index rows do not span the series list", path: path, offset: dirAt + info.rows)
+        }
+        for k in 0..<info.packs {
+            let p = try packRow(k)
+            let next = k + 1 < info.packs ? try packRow(k + 1).firstBlob : end.fresh
+            guard p.firstBlob + blobCounts[k] == next, p.lengthsAt >= lengthsAt, p.lengthsAt < info.series,
+                k > 0 || (p.firstBlob == 0 && p.lengthsAt == lengthsAt)
+            else {
+                throw StrataError.corrupt("run index row of pack \(k) disagrees with the pack table", path: path, offset: dirAt + info.packRows)
+            }
+        }
+        summaryGroups = []
+        if directory.version >= 3 && headerFlags & SegmentFormat.flagPackedSummaries != 0 {
+            var t = ByteReader(b, from: dirAt + info.summaryTable, to: dirAt + info.rows, path: path)
+            try readPackedSummaryTable(&t, limit: limit, packedSeries: end.ordinal)
+            guard t.offset == dirAt + info.rows else {
+                throw StrataError.corrupt("bytes between the packed statistics table and the run index", path: path, offset: t.offset)
+            }
+        } else if info.summaryTable != info.rows {
+            throw StrataError.corrupt("bytes between the descriptive fields and the run index", path: path, offset: dirAt + info.summaryTable)
+        }
+        self.names = names
+        packList = packs
+        packBlobCounts = blobCounts
+        indexTotals = end
+    }
+
+    /// Run row `r` (0…run count; the last is the sentinel): where its first series entry lies,
+    /// and the entries, fresh packed blobs and packed series before it.
+    private func row(_ r: Int) throws(StrataError) -> (position: Int, entry: Int, fresh: Int, ordinal: Int) {
+        var rd = ByteReader(file.view, from: directory.at + runIndex.rows + r * SegmentFormat.runRowSize, path: path)
+        return (Int(try rd.u32()), Int(try rd.u32()), Int(try rd.u32()), Int(try rd.u32()))
+    }
+
+    private func packRow(_ k: Int) throws(StrataError) -> (firstBlob: Int, lengthsAt: Int) {
+        var rd = ByteReader(file.view, from: directory.at + runIndex.packRows + k * SegmentFormat.packRowSize, path: path)
+        return (Int(try rd.u32()), Int(try rd.u32()))
+    }
+
+    /// The run-table position of `key`, by binary search of the stored (ascending) run ids.
+    fileprivate func indexedRunNumber(_ key: RunKey) -> Int? {
+        guard prepareIndex() else { return runNumber(of: key) }
+        let b = file.view
+        var lo = 0, hi = runIndex.runs
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let at = directory.at + runIndex.runTable + mid * 27
+            guard b[at] == 26, let k = RunKey(view: b[(at + 1)..<(at + 27)]) else {
+                indexFailed(StrataError.corrupt("bad run id in the run table", path: path, offset: at))
+                return runNumber(of: key)
+            }
+            if k == key { return mid }
+            if k < key { lo = mid + 1 } else { hi = mid }
+        }
+        return nil
+    }
+
+    /// The series of one run, decoding only its entries; nil when the directory was parsed whole
+    /// (or the run index is damaged): the caller then uses the parsed entries.
+    func indexedSeries(of key: RunKey) -> [SegmentSeries]? {
+        if fullyParsed || !prepareIndex() { return nil }
+        guard let r = indexedRunNumber(key) else { return fullyParsed ? nil : [] }
+        do throws(StrataError) {
+            let range = try decodeRun(r)
+            return range.map(seriesObject)
+        } catch {
+            indexFailed(error)
+            return nil
+        }
+    }
+
+    /// The run index turned out damaged: the whole directory is parsed (and checked) instead.
+    private func indexFailed(_ error: StrataError) {
+        indexDamage = error.message
+        indexReady = false
+        ensureParsed()
+    }
+
+    /// Decodes the series entries of run-table entry `r` (once) and returns their directory
+    /// positions.
+    @discardableResult
+    fileprivate func decodeRun(_ r: Int) throws(StrataError) -> Range<Int> {
+        let a = try row(r), z = try row(r + 1)
+        if decodedRuns.contains(r) { return a.entry..<z.entry }
+        let info = runIndex, dirAt = directory.at
+        // Every run of the run table has at least one series entry.
+        guard info.series <= a.position, a.position < z.position, z.position <= info.meta, a.entry < z.entry, a.fresh <= z.fresh,
+            a.ordinal <= z.ordinal, z.entry <= indexTotals.entry, z.fresh <= indexTotals.fresh, z.ordinal <= indexTotals.ordinal
+        else {
+            throw StrataError.corrupt("run index row \(r) is out of order", path: path, offset: dirAt + info.rows + r * SegmentFormat.runRowSize)
+        }
+        var rd = ByteReader(file.view, from: dirAt + a.position, to: dirAt + z.position, path: path)
+        var fresh = a.fresh, ordinal = a.ordinal
+        var made: [(Int, DirEntry)] = []
+        for i in a.entry..<z.entry {
+            let (decoded, table) = try decodeEntry(&rd, fresh: &fresh, packedTotal: indexTotals.fresh, runCount: info.runs, ordinal: ordinal)
+            var e = decoded
+            guard Int(e.run) == r else {
+                throw StrataError.corrupt("series entry of another run in run \(r)'s entries", path: path, offset: rd.offset)
+            }
+            if e.points > 0 {
+                ordinal += 1
+                for blob in [e.a, e.b, e.c] { _ = try packOffsets(ofBlob: Int(blob)) }
+            } else if let table {
+                e.a = Int32(tables.count)
+                tables.append(table)
+            }
+            made.append((i, e))
+        }
+        guard rd.offset == dirAt + z.position, fresh == z.fresh, ordinal == z.ordinal else {
+            throw StrataError.corrupt("run \(r)'s series entries disagree with the run index", path: path, offset: rd.offset)
+        }
+        for (i, e) in made { lazyEntries[i] = e }
+        decodedRuns.insert(r)
+        return a.entry..<z.entry
+    }
+
+    /// Where packed blob `i`'s pack lies, with its blobs' offsets (decoded once per pack).
+    private func packOffsets(ofBlob i: Int) throws(StrataError) -> (pack: Int, first: Int, offsets: [Int]) {
+        var lo = 0, hi = runIndex.packs
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if try packRow(mid).firstBlob <= i { lo = mid } else { hi = mid }
+        }
+        let p = try packRow(lo)
+        if let cached = lazyPackOffsets[lo] { return (lo, p.firstBlob, cached) }
+        let limit = directory.limit
+        var rd = ByteReader(file.view, from: directory.at + p.lengthsAt, to: directory.at + runIndex.series, path: path)
+        var at = packList[lo].offset
+        var offsets = [at]
+        for _ in 0..<packBlobCounts[lo] {
+            at += try rd.length("packed column length", max: limit - at)
+            offsets.append(at)
+        }
+        packList[lo].length = at - packList[lo].offset
+        lazyPackOffsets[lo] = offsets
+        return (lo, p.firstBlob, offsets)
+    }
+
+    /// Where packed blob `i` lies (its pack located by `decodeRun` before).
+    fileprivate func indexedPackedBlob(_ i: Int) -> BlobRef {
+        guard let p = try? packOffsets(ofBlob: i) else { preconditionFailure("packed blob located before use") }
+        let j = i - p.first
+        return BlobRef(offset: p.offsets[j], length: p.offsets[j + 1] - p.offsets[j], checksum: 0, pack: p.pack)
+    }
+
+    /// The point counts and name positions of the packed series of statistics group `g`, from
+    /// the entries of the runs holding them.
+    fileprivate func indexedPackedGroup(_ g: Int) throws(StrataError) -> (counts: [Int], names: [Int32]) {
+        let lo = g * PackedSummaries.groupSize, hi = min(indexTotals.ordinal, lo + PackedSummaries.groupSize)
+        // The last run whose packed series start at or before `lo`.
+        var a = 0, z = runIndex.runs
+        while z - a > 1 {
+            let mid = (a + z) / 2
+            if try row(mid).ordinal <= lo { a = mid } else { z = mid }
+        }
+        var counts: [Int] = [], names: [Int32] = []
+        var r = a
+        while r < runIndex.runs, try row(r).ordinal < hi {
+            for i in try decodeRun(r) {
+                let e = lazyEntries[i]!
+                if e.points > 0 && Int(e.ordinal) >= lo && Int(e.ordinal) < hi {
+                    counts.append(Int(e.points)); names.append(e.name)
+                }
+            }
+            r += 1
+        }
+        guard counts.count == hi - lo else {
+            throw StrataError.corrupt("packed statistics group \(g) does not match the run index", path: path, offset: directory.at + runIndex.rows)
+        }
+        return (counts, names)
+    }
+
+    /// Whether two chunk table fields are the same, statistics compared as their stored bytes (NaN first or last values included).
+    private static func sameTable(_ a: TableInfo, _ b: TableInfo) -> Bool {
+        var x = ByteWriter(), y = ByteWriter()
+        SegmentFormat.writeStats(&x, a.summary, minTime: a.minTime, maxTime: a.maxTime)
+        SegmentFormat.writeStats(&y, b.summary, minTime: b.minTime, maxTime: b.maxTime)
+        return (a.chunkCount, a.tableOffset, a.tableChecksum) == (b.chunkCount, b.tableOffset, b.tableChecksum) && x.bytes == y.bytes
+    }
+
+    /// Checks the run index against the whole directory (for `verify`): every run's entries as
+    /// the index decodes them equal the parsed ones, and every pack's blobs lie where the parse
+    /// puts them. One message per problem; none for a segment without a run index.
+    func checkRunIndex() -> [String] {
+        if let indexDamage { return ["run index: \(indexDamage)"] }
+        guard directory.version >= 3, directory.flags & SegmentFormat.flagRunIndex != 0 else { return [] }
+        ensureParsed()
+        if lateDamage != nil { return [] }
+        do throws(StrataError) {
+            let probe = try Segment(path: path, name: name)
+            guard probe.prepareIndex() else { return ["run index: \(probe.indexDamage ?? "damaged")"] }
+            guard probe.runIndex.runs == runKeys.count, probe.indexTotals.entry == entries.count,
+                probe.indexTotals.ordinal == packedDirectory.count, probe.indexTotals.fresh == packedOffsets.count
+            else { return ["run index: its counts disagree with the directory"] }
+            for r in 0..<probe.runIndex.runs {
+                for i in try probe.decodeRun(r) {
+                    let x = probe.lazyEntries[i]!, y = entries[i]
+                    let same =
+                        (x.run, x.name, x.points, x.ordinal) == (y.run, y.name, y.points, y.ordinal)
+                        && (x.points > 0
+                            ? (x.a, x.b, x.c) == (y.a, y.b, y.c)
+                                && [x.a, x.b, x.c].allSatisfy { probe.indexedPackedBlob(Int($0)) == packedBlob(Int($0)) }
+                            : Self.sameTable(probe.tables[Int(x.a)], tables[Int(y.a)]))
+                    if !same { return ["run index: series entry \(i) of run \(r) differs from the directory"] }
+                }
+            }
+        } catch {
+            return ["run index: \(error.message)"]
+        }
+        return []
     }
 }
 

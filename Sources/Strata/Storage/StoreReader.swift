@@ -400,9 +400,13 @@ final class StoreReader {
     }
 
     /// Files that could not be opened at all (a damaged segment trailer or directory, a damaged
-    /// log header), with the reason.
+    /// log header), and segments opened from their run index whose directory turned out damaged
+    /// when parsed later (their series read as absent, like a segment that does not open), with
+    /// the reason.
     var unreadableFiles: [DamagedRange] {
-        damaged.sorted { $0.key < $1.key }.map { DamagedRange(path: $0.key, series: nil, steps: nil, points: nil, reason: $0.value) }
+        var all = damaged
+        for (name, seg) in segments { if let late = seg.lateDamage { all[paths.segment(name)] = late } }
+        return all.sorted { $0.key < $1.key }.map { DamagedRange(path: $0.key, series: nil, steps: nil, points: nil, reason: $0.value) }
     }
 
     /// Chunks of a series still only in logs, ordered after the `firstOrder` segment parts.

@@ -947,17 +947,24 @@ final class Segment {
     }
 
     /// The pack table and the lengths of the packed blobs: where every packed blob lies.
+    /// One entry of the pack table (varint offset, varint blob count, u64 checksum), its length
+    /// still unknown (0), and its blob count; `number` names it in the error.
+    private func readPackEntry(_ r: inout ByteReader, number: Int, limit: Int) throws(StrataError) -> (Pack, Int) {
+        let at = try r.length("pack offset", max: limit)
+        let blobs = try r.count("pack blob count", max: SegmentFormat.maxTableEntries)
+        let sum = try r.u64()
+        guard at >= SegmentFormat.headerSize, blobs > 0 else {
+            throw StrataError.corrupt("pack \(number) at \(at) with \(blobs) columns is malformed", path: path, offset: r.offset)
+        }
+        return (Pack(offset: at, length: 0, checksum: sum), blobs)
+    }
+
     private func readPacks(_ r: inout ByteReader, limit: Int) throws(StrataError) {
         let np = try r.count("pack count", max: SegmentFormat.maxTableEntries)
         var counts: [Int] = []
-        for _ in 0..<np {
-            let at = try r.length("pack offset", max: limit)
-            let blobs = try r.count("pack blob count", max: SegmentFormat.maxTableEntries)
-            let sum = try r.u64()
-            guard at >= SegmentFormat.headerSize, blobs > 0 else {
-                throw StrataError.corrupt("pack \(packList.count) at \(at) with \(blobs) columns is malformed", path: path, offset: r.offset)
-            }
-            packList.append(Pack(offset: at, length: 0, checksum: sum))
+        for k in 0..<np {
+            let (pack, blobs) = try readPackEntry(&r, number: k, limit: limit)
+            packList.append(pack)
             counts.append(blobs)
         }
         packedOffsets.reserveCapacity(counts.reduce(0, +))
@@ -1372,14 +1379,9 @@ extension Segment {
             throw StrataError.corrupt("run index disagrees with the pack table", path: path, offset: r.offset)
         }
         var packs: [Pack] = [], blobCounts: [Int] = []
-        for _ in 0..<info.packs {
-            let at = try r.length("pack offset", max: limit)
-            let blobs = try r.count("pack blob count", max: SegmentFormat.maxTableEntries)
-            let sum = try r.u64()
-            guard at >= SegmentFormat.headerSize, blobs > 0 else {
-                throw StrataError.corrupt("pack \(packs.count) at \(at) with \(blobs) columns is malformed", path: path, offset: r.offset)
-            }
-            packs.append(Pack(offset: at, length: 0, checksum: sum))
+        for k in 0..<info.packs {
+            let (pack, blobs) = try readPackEntry(&r, number: k, limit: limit)
+            packs.append(pack)
             blobCounts.append(blobs)
         }
         let lengthsAt = r.offset - dirAt

@@ -86,13 +86,7 @@ extension Store {
             try catalog.refresh()
             try reader.refresh()
             guard let filter else { return knownRunIDsLocked() }
-            let matches = matcher(filter, lineage)
-            var kept: [RunID] = []
-            if catalog.eachRun(only: filter.paramKeys, { run, _ in if matches(run) { kept.append(run.id) } }) {
-                let extra = standInIDsLocked().compactMap(knownRunLocked).filter(matches).map(\.id)
-                return extra.isEmpty ? kept : (kept + extra).sorted()
-            }
-            return knownRunsLocked().filter(matches).map(\.id)
+            return matchingLocked(filter, lineage, whole: false).map(\.id)
         }
     }
 
@@ -109,10 +103,17 @@ extension Store {
     /// Must be called under the lock.
     func matching(_ filter: Filter?, lineage: Lineage = .full) -> [RunInfo] {
         guard let filter else { return knownRunsLocked() }
+        return matchingLocked(filter, lineage, whole: true)
+    }
+
+    /// The runs matching `filter`, oldest first. Runs of the catalog checkpoint are tested with
+    /// only the params the filter reads decoded, then decoded whole when `whole` (else returned as
+    /// far as the filter decoded them: enough for their ids); stand-in runs, and every run when the
+    /// checkpoint cannot be walked, are whole already. Must be called under the lock.
+    private func matchingLocked(_ filter: Filter, _ lineage: Lineage, whole: Bool) -> [RunInfo] {
         let matches = matcher(filter, lineage)
-        // Runs of the checkpoint are tested with only the params the filter reads decoded.
         var kept: [RunInfo] = []
-        if catalog.eachRun(only: filter.paramKeys, { run, full in if matches(run), let info = full() { kept.append(info) } }) {
+        if catalog.eachRun(only: filter.paramKeys, { run, full in if matches(run), let info = whole ? full() : run { kept.append(info) } }) {
             let extra = standInIDsLocked().compactMap(knownRunLocked).filter(matches)
             return extra.isEmpty ? kept : (kept + extra).sorted { $0.id < $1.id }
         }

@@ -203,6 +203,40 @@ struct CompactionMergeTests {
         try Self.checkReads(store, id, model, 0, "after compaction")
         #expect(try store.storageStats().chunks == (102_400 + 4095) / 4096)
     }
+
+    /// A segment cut after compaction fixed its rewind epoch is left out of the merge: it is not
+    /// replaced, so the output must not hold its points either (before, the merge read every live
+    /// segment and such points were stored twice: seen as duplicates when compacting while
+    /// another process writes).
+    @Test func aSegmentCutAfterTheEpochIsNeitherMergedNorReplaced() throws {
+        let dir = TempDir()
+        let path = dir.sub("s")
+        let store = try Store.open(at: path)
+        let run = try store.createRun(name: "r")
+        for k in 0..<2 {
+            try run.append("m", steps: (Int64(k) * 100..<Int64(k) * 100 + 100).map { $0 }, values: (0..<100).map { Double(k * 100 + $0) })
+            try store.checkpoint()
+        }
+        let epoch = CatalogLock.uniqueNow()
+        try run.append("m", steps: (200..<300).map { $0 }, values: (200..<300).map { Double($0) })
+        try run.append("late", steps: [1], values: [1])
+        try store.checkpoint()
+        let paths = StorePaths(root: path)
+        let reader = StoreReader(paths: paths)
+        try reader.refresh()
+        #expect(reader.liveSegments.count == 3 && reader.liveSegments.filter { $0.meta.rewindEpoch <= epoch }.count == 2)
+        let outcome = try Compactor.run(paths: paths, reader: reader, grace: 3600, latestRewind: 0, epoch: epoch)
+        #expect(outcome?.inputSegments == 2 && outcome?.points == 200)
+        try store.close()
+        let again = try Store.open(at: path)
+        let id = try again.run("r").id
+        #expect(try again.read(id, "m").steps == (0..<300).map { $0 })
+        #expect(try again.read(id, "late").steps == [1])
+        _ = try again.compact(graceSeconds: 0)
+        #expect(try again.read(id, "m").steps == (0..<300).map { $0 })
+        #expect(try again.verify().isHealthy)
+        try again.close()
+    }
 }
 
 @Suite("Segment writer sharing")

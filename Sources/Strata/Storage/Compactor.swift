@@ -54,9 +54,12 @@ enum Compactor {
         do throws(StrataError) {
             var keys = Set<SeriesKey>()
             for seg in inputs { for s in seg.series { keys.insert(s.key) } }
+            // Only the inputs' points: a live segment left out (cut after the epoch was fixed) is
+            // not replaced by the output, so its points stay in it alone.
+            let inputNames = Set(inputs.map(\.name))
             var sinceRelease = 0
             for key in keys.sorted() where !drop.contains(key.run) {
-                let chunks = try reader.chunks(key, includeTails: false)
+                let chunks = try reader.segmentChunks(key, of: inputNames)
                 writer.beginSeries(key)
                 let points = try merge(chunks, into: &writer, &outcome)
                 try writer.endSeries()

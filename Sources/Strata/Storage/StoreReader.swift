@@ -361,14 +361,22 @@ final class StoreReader {
         return segmentChunks.handles + (try tailChunks(key, firstOrder: segmentChunks.parts, skipDamaged: skipDamaged))
     }
 
-    /// The chunks of a series in live segments (rewinds applied), and how many parts they came from.
-    private func segmentChunks(_ key: SeriesKey, rewinds rw: [RunInfo.Rewind], skipDamaged: ((DamagedRange) -> Void)?) throws(StrataError)
-        -> SegmentChunks
-    {
+    /// The chunks of a series in the live segments named `segments` only (rewinds applied), ranked
+    /// as `chunks` ranks them: what compaction merges from its inputs.
+    func segmentChunks(_ key: SeriesKey, of segments: Set<String>) throws(StrataError) -> [ChunkHandle] {
+        try segmentChunks(key, rewinds: rewinds(key.run), skipDamaged: nil, only: segments).handles
+    }
+
+    /// The chunks of a series in live segments (rewinds applied), and how many parts they came
+    /// from; with `only`, the chunks of those segments alone (ranks still count every part).
+    private func segmentChunks(
+        _ key: SeriesKey, rewinds rw: [RunInfo.Rewind], skipDamaged: ((DamagedRange) -> Void)?, only: Set<String>? = nil
+    ) throws(StrataError) -> SegmentChunks {
         var out: [ChunkHandle] = []
         var order: UInt64 = 0
         for part in parts(key) {
             defer { order += 1 }
+            if let only, !only.contains(part.segment.name) { continue }
             let entries: [ChunkEntry]
             do throws(StrataError) { entries = try part.chunks() } catch {
                 guard let skipDamaged else { throw error }

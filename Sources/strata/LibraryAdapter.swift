@@ -48,20 +48,23 @@ final class RunRow {
     /// Per series name: that one series, loaded alone (`loadMetric`) while `series` is not loaded.
     private var _metric: [String: Store.SeriesInfo?] = [:]
 
-    /// The statistics `summaryNumber` gives.
+    /// The statistics `summaryValue` gives.
     static let summaryStats: Set<String> = ["last", "min", "max", "count", "nans", "first_step", "last_step", "step"]
 
-    /// The number a `METRIC.STAT` key gives for the statistics a series summary holds (`value`
-    /// gives the same number, with its display text); nil for other statistics.
-    static func summaryNumber(_ s: Store.SeriesInfo, _ agg: String) -> Double? {
+    /// The value a `METRIC.STAT` key gives for the statistics a series summary holds; nil for other
+    /// statistics. Without `display` the text is left empty: what ranking many rows needs.
+    static func summaryValue(_ s: Store.SeriesInfo, _ agg: String, display: Bool = true) -> ColumnValue? {
+        func number(_ v: Double, _ text: @autoclosure () -> String) -> ColumnValue {
+            .number(v, display: display ? text() : "")
+        }
         switch agg {
-        case "last": return s.lastValue
-        case "min": return s.min
-        case "max": return s.max
-        case "count": return Double(s.count)
-        case "nans": return Double(s.nanCount)
-        case "first_step": return Double(s.firstStep)
-        case "last_step", "step": return Double(s.lastStep)
+        case "last": return number(s.lastValue, short(s.lastValue))
+        case "min": return number(s.min, s.extremeText(s.min))
+        case "max": return number(s.max, s.extremeText(s.max))
+        case "count": return number(Double(s.count), String(s.count))
+        case "nans": return number(Double(s.nanCount), String(s.nanCount))
+        case "first_step": return number(Double(s.firstStep), String(s.firstStep))
+        case "last_step", "step": return number(Double(s.lastStep), String(s.lastStep))
         default: return nil
         }
     }
@@ -80,7 +83,7 @@ final class RunRow {
     }
 
     /// The first `limit` runs matching `expression` in the order `--sort key` gives every
-    /// matching row, for a `METRIC.STAT` key whose statistic a series summary holds (`summaryNumber`):
+    /// matching row, for a `METRIC.STAT` key whose statistic a series summary holds (`summaryValue`):
     /// the runs are ranked by that one series' summaries and only the page's records are decoded.
     /// Nil for any other key, or when no matching run has the metric (the general path then
     /// answers, and reports a mistyped key).
@@ -92,7 +95,7 @@ final class RunRow {
         }
         let ids = try store.runIDs(where: Lib.filter(expression), lineage: lineage)
         guard ids.count > 1, let all = try? store.series(ofRuns: ids, metric: metric, lineage: lineage), !all.isEmpty else { return nil }
-        let keyed = ids.map { id in (id, all[id].flatMap { summaryNumber($0, agg) }.map { ColumnValue.number($0, display: "") }) }
+        let keyed = ids.map { id in (id, all[id].flatMap { summaryValue($0, agg, display: false) }) }
         let ranked = keyed.sorted { a, b in sortsBefore(a.1, b.1, descending: desc) }
         return ranked.prefix(limit).compactMap { id, _ in
             guard let info = store.runInfo(id) else { return nil }
@@ -146,14 +149,8 @@ final class RunRow {
         if key.hasPrefix("meta.") { return info.metadata[String(key.dropFirst(5))].map(ColumnValue.param) }
         guard let (metric, agg) = RunRow.metricKey(key) else { return nil }
         guard let s = metricSeries(metric) else { return nil }
+        if let v = RunRow.summaryValue(s, agg) { return v }
         switch agg {
-        case "last": return .number(s.lastValue, display: short(s.lastValue))
-        case "min": return .number(s.min, display: s.extremeText(s.min))
-        case "max": return .number(s.max, display: s.extremeText(s.max))
-        case "count": return .number(Double(s.count), display: String(s.count))
-        case "nans": return .number(Double(s.nanCount), display: String(s.nanCount))
-        case "first_step": return .number(Double(s.firstStep), display: String(s.firstStep))
-        case "last_step", "step": return .number(Double(s.lastStep), display: String(s.lastStep))
         case let q where Quantile.parseName(String(q)) != nil:
             // p50, p99, ...: the whole series' quantile, from the library's chunk sketches.
             guard

@@ -213,8 +213,8 @@ final class CatalogCheckpoint {
     }
 
     private var paramColumnCache: [String: [ParamValue?]] = [:]
-    /// The most param columns kept (a column is a value per run).
-    static let maxParamColumns = 32
+    /// The most param columns kept (each holds a value per run of the checkpoint).
+    static let maxParamColumns = 8
 
     /// Whole runs decoded so far, by position, while at most `maxDecodedRuns` are held: the
     /// checkpoint never changes, so repeated listings, summaries and filters (a server's) decode

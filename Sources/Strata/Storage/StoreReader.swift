@@ -544,8 +544,8 @@ extension StoreReader {
         return sums
     }
 
-    /// The most metric columns `metricColumn` keeps.
-    static let maxMetricColumns = 16
+    /// The most metric columns `metricColumn` keeps (each holds a summary per run).
+    static let maxMetricColumns = 4
 }
 
 /// The chunks of one series in the live segments, as `StoreReader.chunks` builds them: valid while

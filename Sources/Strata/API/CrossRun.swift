@@ -86,8 +86,26 @@ extension Store {
             try catalog.refresh()
             try reader.refresh()
             guard let filter else { return knownRunIDsLocked() }
+            return matchingIDsLocked(filter, lineage)
+        }
+    }
+
+    /// The ids of the runs matching `filter`, oldest first: the catalog checkpoint's runs tested
+    /// over param columns (`Catalog.matchingIDs`) when the filter reads only params and metrics,
+    /// else as `matchingLocked` tests them. Must be called under the lock.
+    func matchingIDsLocked(_ filter: Filter, _ lineage: Lineage) -> [RunID] {
+        let matches = matcher(filter, lineage)
+        let metricLeaf = { (id: RunID, leaf: FilterNode) -> Bool in
+            leaf.evaluate(
+                FilterContext(
+                    run: Catalog.skeleton(id, rewinds: []), metric: { self.summaryLocked(id, $0, lineage) },
+                    quantile: { self.quantileLocked(id, $0, $1, lineage) }))
+        }
+        guard let ids = catalog.matchingIDs(filter, metricLeaf: metricLeaf, whole: matches) else {
             return matchingLocked(filter, lineage, whole: false).map(\.id)
         }
+        let extra = standInIDsLocked().compactMap(knownRunLocked).filter(matches).map(\.id)
+        return extra.isEmpty ? ids : (ids + extra).sorted()
     }
 
     /// Whether a run matches `filter`, its metric conditions answered from series summaries.
@@ -103,6 +121,7 @@ extension Store {
     /// Must be called under the lock.
     func matching(_ filter: Filter?, lineage: Lineage = .full) -> [RunInfo] {
         guard let filter else { return knownRunsLocked() }
+        if filter.readsOnlyParamsAndMetrics && catalog.base != nil { return matchingIDsLocked(filter, lineage).compactMap(knownRunLocked) }
         return matchingLocked(filter, lineage, whole: true)
     }
 
@@ -162,10 +181,13 @@ extension Store {
             try checkOpenLocked()
             try catalog.refresh()
             try reader.refresh()
-            var rows: [RankedRun] = []
-            let runs = matching(filter, lineage: lineage)
-            for (run, metrics) in zip(runs, try lineageMetricSummariesLocked(runs, lineage)) {
-                guard let a = metrics[metric] else { continue }
+            // Rank ids by the statistic; decode the records only of the runs that can make the
+            // page (the best `limit` and every run tied with the last of them: ties go by name).
+            let ids = filter.map { matchingIDsLocked($0, lineage) } ?? knownRunIDsLocked()
+            var scored: [(id: RunID, value: Double, step: Int64?)] = []
+            scored.reserveCapacity(ids.count)
+            for (id, a) in zip(ids, try metricSummariesLocked(ids, metric, lineage)) {
+                guard let a else { continue }
                 let s = Stats(a)
                 let (v, step): (Double, Int64?) =
                     switch statistic {
@@ -176,10 +198,51 @@ extension Store {
                     case .mean: (s.mean, nil)
                     case .count: (Double(s.count), nil)
                     }
-                rows.append(RankedRun(run: run, value: v, step: step))
+                scored.append((id, v, step))
+            }
+            var rows: [RankedRun] = []
+            for c in Store.candidates(scored.map(\.value), ascending: asc, limit: limit) {
+                guard let run = knownRunLocked(scored[c].id) else { continue }
+                rows.append(RankedRun(run: run, value: scored[c].value, step: scored[c].step))
             }
             return Store.best(rows, ascending: asc, limit: limit)
         }
+    }
+
+    /// Positions of `values` that can be among the best `limit` in `best`'s order (NaN last, then
+    /// by value, ties by name and id, which are not looked at here): the best `limit` by value
+    /// and every position whose value ties with the last of them.
+    static func candidates(_ values: [Double], ascending asc: Bool, limit: Int) -> [Int] {
+        func before(_ a: Double, _ b: Double) -> Bool {
+            if a.isNaN != b.isNaN { return !a.isNaN }
+            return !a.isNaN && a != b && (asc ? a < b : a > b)
+        }
+        let order = values.indices.sorted { before(values[$0], values[$1]) }
+        guard order.count > limit else { return order }
+        let edge = values[order[limit - 1]]
+        var n = limit
+        while n < order.count && !before(edge, values[order[n]]) { n += 1 }
+        return Array(order.prefix(n))
+    }
+
+    /// The summary of the series `metric` (no labels) of each of `ids` through `lineage` (nil:
+    /// the run has none), as `summaryLocked` gives it: runs without rewinds or ancestors, read
+    /// with no live log tails, from the reader's kept column of the metric
+    /// (`StoreReader.metricColumn`); the others one by one. Under the lock.
+    func metricSummariesLocked(_ ids: [RunID], _ metric: String, _ lineage: Lineage) throws(StrataError) -> [Aggregate?] {
+        let column = reader.tails.isEmpty && ids.count >= Store.bulkSummaryRuns ? reader.metricColumn(metric) : nil
+        var out: [Aggregate?] = []
+        out.reserveCapacity(ids.count)
+        for id in ids {
+            if let column, let link = catalog.forkLink(of: id), link.rewinds.isEmpty,
+                lineage == .own || link.parent == nil || link.forkStep == nil
+            {
+                out.append(column[id])
+                continue
+            }
+            out.append(try lineageSummaryLocked(SeriesKey(run: id, canonical: metric), lineage)?.0)
+        }
+        return out
     }
 
     /// Orders ranked runs (NaN last, ties by name then id) and keeps the first `limit`.

@@ -76,14 +76,42 @@ indirect enum FilterField: Sendable, Hashable {
         case .quantile(let name, let q):
             return c.quantile(name, q).map { .double($0) }
         case .element(let base, let i):
-            guard case .list(let xs)? = base.value(in: c) else { return nil }
-            let j = i < 0 ? xs.count + i : i
-            return j >= 0 && j < xs.count ? xs[j] : nil
+            return FilterField.element(base.value(in: c), i)
         case .length(let base):
-            guard case .list(let xs)? = base.value(in: c) else { return nil }
-            return .int(Int64(xs.count))
+            return FilterField.length(base.value(in: c))
         case .artifact(let name, let attribute):
             return FilterField.artifactValue(c.run, name, attribute)
+        }
+    }
+
+    /// Element `i` of a list value (from the end when negative); nil for anything else or out of range.
+    static func element(_ v: ParamValue?, _ i: Int) -> ParamValue? {
+        guard case .list(let xs)? = v else { return nil }
+        let j = i < 0 ? xs.count + i : i
+        return j >= 0 && j < xs.count ? xs[j] : nil
+    }
+
+    /// The length of a list value; nil for anything else.
+    static func length(_ v: ParamValue?) -> ParamValue? {
+        guard case .list(let xs)? = v else { return nil }
+        return .int(Int64(xs.count))
+    }
+
+    /// The field's value given the value of the param it reads (`paramKey`): what `value(in:)` gives for
+    /// a run whose param has that value.
+    func value(param v: ParamValue?) -> ParamValue? {
+        switch self {
+        case .element(let base, let i): return FilterField.element(base.value(param: v), i)
+        case .length(let base): return FilterField.length(base.value(param: v))
+        default: return v
+        }
+    }
+
+    /// Whether the field is a metric statistic or quantile (answered from the run's id alone).
+    var isMetric: Bool {
+        switch self {
+        case .metric, .quantile: return true
+        default: return false
         }
     }
 
@@ -279,29 +307,39 @@ indirect enum FilterNode: Sendable {
         case .or(let xs): return xs.contains { $0.evaluate(c) }
         case .and(let xs): return xs.allSatisfy { $0.evaluate(c) }
         case .not(let x): return !x.evaluate(c)
-        case .compare(let f, let op, let lit):
-            guard let v = f.value(in: c) else { return false }
-            return op.holds(v, lit)
-        case .list(let f, let lits, let negated):
-            var found = false
-            if let v = f.value(in: c) { found = lits.contains { FilterOp.eq.holds(v, $0) } }
-            return negated ? !found : found
+        case .compare(let f, _, _), .list(let f, _, _), .contains(let f, _), .element(let f, _), .isNull(let f, _):
+            return holds(f.value(in: c))
         case .has(let set, let s):
             switch set {
             case .tags: return c.run.tags.contains(s)
             case .params: return c.run.params[s] != nil
             case .meta: return c.run.metadata[s] != nil
             }
-        case .contains(let f, let s):
-            guard case .string(let v)? = f.value(in: c) else { return false }
+        }
+    }
+
+    /// Whether a leaf that tests a field (compare, list, contains, element, is null) holds for
+    /// the field's value `v` (nil: missing). False for the other nodes.
+    func holds(_ v: ParamValue?) -> Bool {
+        switch self {
+        case .compare(_, let op, let lit):
+            guard let v else { return false }
+            return op.holds(v, lit)
+        case .list(_, let lits, let negated):
+            var found = false
+            if let v { found = lits.contains { FilterOp.eq.holds(v, $0) } }
+            return negated ? !found : found
+        case .contains(_, let s):
+            guard case .string(let v)? = v else { return false }
             return s.isEmpty || v.contains(s)
-        case .element(let f, let lit):
-            guard case .list(let xs)? = f.value(in: c) else { return false }
+        case .element(_, let lit):
+            guard case .list(let xs)? = v else { return false }
             return xs.contains { FilterOp.eq.holds($0, lit) }
-        case .isNull(let f, let negated):
+        case .isNull(_, let negated):
             var null = false
-            if case .null? = f.value(in: c) { null = true }
+            if case .null? = v { null = true }
             return negated ? !null : null
+        case .or, .and, .not, .has: return false
         }
     }
 

@@ -329,6 +329,49 @@ final class Catalog {
         return true
     }
 
+    /// The ids of the runs `eachRun` walks that match `filter`, oldest first, with the checkpoint's
+    /// runs tested over param columns (`CatalogCheckpoint.paramColumns`, `Filter.matchingRows`):
+    /// `metricLeaf(id, leaf)` answers a leaf that reads a metric; runs of the overlay and the
+    /// tail are tested whole with `whole`. Nil when the checkpoint cannot serve (none, read for
+    /// rewinds only, a filter that reads more than params and metrics, a record that does not
+    /// decode): the caller walks `eachRun`.
+    func matchingIDs(_ filter: Filter, metricLeaf: (RunID, FilterNode) -> Bool, whole: (RunInfo) -> Bool) -> [RunID]? {
+        guard let base, !rewindsOnly, filter.readsOnlyParamsAndMetrics else { return nil }
+        let columns: [String: [ParamValue?]]
+        do throws(StrataError) { columns = try base.paramColumns(filter.paramKeys) } catch {
+            abandonCheckpoint(error)
+            return nil
+        }
+        var extra = pendingOrder
+        for id in overlay.keys where base.index(of: id) == nil { extra.append(id) }
+        extra.sort()
+        let hiding = !deletedIDs.isEmpty || !purgedIDs.isEmpty
+        let ids = base.ids
+        var active = [Bool](repeating: true, count: base.count)
+        for i in 0..<base.count where !overlay.isEmpty || hiding {
+            let id = ids[i]
+            if overlay[id] != nil || (hiding && (purgedIDs.contains(id) || deletedIDs.contains(id))) { active[i] = false }
+        }
+        let none = [ParamValue?](repeating: nil, count: base.count)
+        let kept = filter.matchingRows(active, column: { columns[$0] ?? none }, metricLeaf: { metricLeaf(ids[$0], $1) })
+        func wholeMatch(_ id: RunID) -> Bool {
+            guard !hiding || (!purgedIDs.contains(id) && !deletedIDs.contains(id)), let info = info(id) else { return false }
+            return whole(info)
+        }
+        var out: [RunID] = []
+        var j = 0
+        for i in 0..<base.count {
+            let id = ids[i]
+            while j < extra.count && extra[j] < id {
+                if wholeMatch(extra[j]) { out.append(extra[j]) }
+                j += 1
+            }
+            if kept[i] || (overlay[id] != nil && wholeMatch(id)) { out.append(id) }
+        }
+        for id in extra[j...] where wholeMatch(id) { out.append(id) }
+        return out
+    }
+
     /// The newest run (largest id) named `name`.
     func newest(named name: String) -> RunInfo? {
         var best: RunInfo?

@@ -89,10 +89,14 @@ final class CatalogCheckpoint {
 
     /// The id of run `i` (in id order).
     func id(at i: Int) -> RunID {
-        if i < decodedRuns.count, let hit = decodedRuns[i] { return hit.id }
+        // From the table, not from a decoded run: copying a decoded record out of `decodedRuns`
+        // retains and releases each of its fields.
         let v = file.view, o = runTable + i * Self.entrySize
         return Self.unpack(top: v[o], hi: v.load(UInt64.self, at: o + 1), lo: v.load(UInt64.self, at: o + 9))
     }
+
+    /// Every run's id, by position (made on first use).
+    private(set) lazy var ids: [RunID] = (0..<count).map { id(at: $0) }
 
     /// Index of run `id`, by binary search over the run table.
     func index(of id: RunID) -> Int? {
@@ -177,6 +181,40 @@ final class CatalogCheckpoint {
         }
         return info
     }
+
+    /// The values of params `keys` of every run, by position (nil: the run lacks the param): what
+    /// a filter over many runs tests (`Filter.matchingRows`). Columns are kept (the checkpoint
+    /// never changes; a new one is a new object), at most `maxParamColumns` of them; the missing
+    /// ones are built in one walk, from decoded runs or by decoding only those params.
+    func paramColumns(_ keys: Set<String>) throws(StrataError) -> [String: [ParamValue?]] {
+        var out = [String: [ParamValue?]]()
+        var missing = Set<String>()
+        for k in keys {
+            if let hit = paramColumnCache[k] { out[k] = hit } else { missing.insert(k) }
+        }
+        if missing.isEmpty { return out }
+        var made = [String: [ParamValue?]]()
+        for k in missing { made[k] = [ParamValue?](repeating: nil, count: count) }
+        for i in 0..<count {
+            let params: [String: ParamValue]
+            if i < decodedRuns.count, let hit = decodedRuns[i] {
+                params = hit.params
+            } else {
+                params = try decodeInfo(at: i, only: missing).params
+            }
+            for k in missing { if let v = params[k] { made[k]![i] = v } }
+        }
+        if paramColumnCache.count + made.count > Self.maxParamColumns { paramColumnCache = [:] }
+        for (k, c) in made {
+            out[k] = c
+            paramColumnCache[k] = c
+        }
+        return out
+    }
+
+    private var paramColumnCache: [String: [ParamValue?]] = [:]
+    /// The most param columns kept (each holds a value per run of the checkpoint).
+    static let maxParamColumns = 8
 
     /// Whole runs decoded so far, by position, while at most `maxDecodedRuns` are held: the
     /// checkpoint never changes, so repeated listings, summaries and filters (a server's) decode

@@ -1265,6 +1265,18 @@ final class Segment {
         return BlobRef(offset: packedOffsets[i], length: end - packedOffsets[i], checksum: 0, pack: k)
     }
 
+    /// The directory statistics of the series named `canonical` of every run, each reported once
+    /// per directory entry in directory order as `body(run table position, summary, minTime,
+    /// maxTime)`: what a per-metric column of the whole store (`StoreReader.metricColumn`) reads.
+    func eachSummary(named canonical: String, _ body: (Int, Aggregate, Int64, Int64) -> Void) {
+        ensureParsed()
+        guard let ni = names.firstIndex(of: canonical) else { return }
+        for (i, e) in entries.enumerated() where e.name == Int32(ni) {
+            let (summary, lo, hi) = entryStats(i)
+            body(Int(e.run), summary, lo, hi)
+        }
+    }
+
     /// The directory statistics of the series named `canonical` of the runs `runs` (positions in
     /// that array), each reported once per directory entry in directory order as
     /// `body(position, summary, minTime, maxTime)`: what merging one metric of many runs reads,

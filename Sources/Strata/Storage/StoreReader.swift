@@ -80,6 +80,7 @@ final class StoreReader {
         chunkCache = ChunkListCache()
         directorySummaries = [:]
         runSummaries = [:]
+        metricColumns = [:]
     }
 
     /// Segment chunk lists of the series queried last (`chunks`), until the next rebuild.
@@ -442,6 +443,8 @@ final class StoreReader {
         return out
     }
 
+    /// Per metric, `metricColumn`'s merged summaries of every run, until the next rebuild.
+    var metricColumns: [String: [RunID: Aggregate]] = [:]
     /// Merged directory summaries per series looked up since the last rebuild (`mergedSummary`):
     /// a series cut into many segments (one per log cut) is merged once, not on every summary.
     private var directorySummaries: [SeriesKey: (Aggregate, minTime: Int64, maxTime: Int64)] = [:]
@@ -512,6 +515,37 @@ extension StoreReader {
         }
         return sums.indices.map { sums[$0].isEmpty ? nil : (sums[$0], minT[$0], maxT[$0]) }
     }
+}
+
+// MARK: one metric of every run, kept (s26-rank)
+
+extension StoreReader {
+    /// The directory summaries of the series `canonical` (no labels) of every run of the live
+    /// segments, merged in arrival order exactly as `summary` merges a series' segment parts:
+    /// one walk of the directories, kept until the segments change (`rebuild`), so that ranking
+    /// many runs by a metric again is a lookup per run. What `summary` gives only for runs
+    /// without rewinds, read with no live log tails (the caller checks).
+    func metricColumn(_ canonical: String) -> [RunID: Aggregate] {
+        if let hit = metricColumns[canonical] { return hit }
+        var sums: [RunID: Aggregate] = [:]
+        var order: [RunID: UInt64] = [:]
+        for seg in liveSegments {
+            let table = seg.runTable
+            seg.eachSummary(named: canonical) { r, summary, _, _ in
+                guard r < table.count else { return }
+                let run = table[r]
+                let k = order[run, default: 0]
+                Self.mergePart(&sums[run, default: Aggregate()], summary, order: k)
+                order[run] = k + 1
+            }
+        }
+        if metricColumns.count >= Self.maxMetricColumns { metricColumns = [:] }
+        metricColumns[canonical] = sums
+        return sums
+    }
+
+    /// The most metric columns `metricColumn` keeps (each holds a summary per run).
+    static let maxMetricColumns = 4
 }
 
 /// The chunks of one series in the live segments, as `StoreReader.chunks` builds them: valid while

@@ -51,6 +51,10 @@ struct CoarseSeries {
     private mutating func fill(_ acc: inout BucketRows, _ buckets: Buckets, from first: Int, lo: Int64, scratch: ValueScratch) throws(StrataError) {
         var finder = BucketFinder(buckets, from: first)
         for p in parts {
+            if p.tier.ordered {
+                try walk(p, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
+                continue
+            }
             for at in p.tier.level(p.tier.levelCount - 1) {
                 try visit(p, level: p.tier.levelCount - 1, at, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
             }
@@ -58,6 +62,39 @@ struct CoarseSeries {
         for c in loose where c.stats.lastStep >= lo && c.stats.firstStep <= buckets.last {
             touched += 1
             try SeriesQuery.curveChunk(c, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
+        }
+    }
+
+    /// A part whose chunks are in step order (`CoarseTier.ordered`), from bucket edge to bucket
+    /// edge: the chunks wholly inside one bucket come in runs, each merged from the pyramid
+    /// (`CoarseTier.merged`, found by a galloping search over the chunks' last steps); a chunk
+    /// that an edge cuts (or the range's ends) is walked bucket by bucket. The cost per bucket
+    /// grows with the logarithm of the chunks a bucket holds, not of the chunks of the series.
+    private mutating func walk(
+        _ p: Part, lo: Int64, last: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
+    ) throws(StrataError) {
+        let t = p.tier
+        let n = t.levelStart[1]
+        // The first chunk ending at or after lo.
+        var i = t.firstChunk(from: 0, probes: &touched) { t.lastSteps[$0] >= lo }
+        while i < n && t.firstSteps[i] <= last {
+            let f = t.firstSteps[i], l = t.lastSteps[i]
+            if f >= lo && l <= last {
+                let b = finder.index(f)
+                if finder.holds(b, l) {
+                    // The chunks from i on that end in bucket b (their first steps are at or after f).
+                    let end = t.firstChunk(from: i + 1, probes: &touched) { [finder] in t.lastSteps[$0] > last || !finder.holds(b, t.lastSteps[$0]) }
+                    var whole = t.merged(i..<end, merges: &touched)
+                    whole.firstRank |= p.order << 36
+                    whole.lastRank |= p.order << 36
+                    acc.merge(b, whole)
+                    i = end
+                    continue
+                }
+            }
+            touched += 1
+            try SeriesQuery.curveChunk(p.handle(i), lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
+            i += 1
         }
     }
 

@@ -76,14 +76,17 @@ struct CoarseSeries {
         let t = p.tier
         let n = t.levelStart[1]
         // The first chunk ending at or after lo.
-        var i = t.firstChunk(from: 0, probes: &touched) { t.lastSteps[$0] >= lo }
+        var i = t.firstChunk(from: 0, guess: t.guess(lo, from: 0), probes: &touched) { t.lastSteps[$0] >= lo }
         while i < n && t.firstSteps[i] <= last {
             let f = t.firstSteps[i], l = t.lastSteps[i]
             if f >= lo && l <= last {
                 let b = finder.index(f)
                 if finder.holds(b, l) {
                     // The chunks from i on that end in bucket b (their first steps are at or after f).
-                    let end = t.firstChunk(from: i + 1, probes: &touched) { [finder] in t.lastSteps[$0] > last || !finder.holds(b, t.lastSteps[$0]) }
+                    let guess = t.guess(finder.end(b, last: last), from: i) + 1
+                    let end = t.firstChunk(from: i + 1, guess: guess, probes: &touched) { [finder] in
+                        t.lastSteps[$0] > last || !finder.holds(b, t.lastSteps[$0])
+                    }
                     var whole = t.merged(i..<end, merges: &touched)
                     whole.firstRank |= p.order << 36
                     whole.lastRank |= p.order << 36
@@ -195,6 +198,13 @@ struct BucketFinder {
     /// The first step of bucket `b` (from `first` on), as `Buckets.start` computes it; only for a
     /// bucket that holds a step of the range.
     @inline(__always) func start(_ b: Int) -> Int64 { lo &+ Int64(bitPattern: starts[b - first]) }
+
+    /// The last step of bucket `b` (from `first` on), `last` for the last bucket: an estimate's
+    /// target only (a bucket empty of integers gives its next bucket's start minus one).
+    @inline(__always) func end(_ b: Int, last: Int64) -> Int64 {
+        let k = b - first + 1
+        return k >= starts.count ? last : lo &+ Int64(bitPattern: starts[k] &- 1)
+    }
 
     /// Whether step `x` (at or after the start of bucket `b`) is still in bucket `b`.
     @inline(__always) func holds(_ b: Int, _ x: Int64) -> Bool {

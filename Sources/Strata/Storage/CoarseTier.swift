@@ -75,15 +75,35 @@ struct CoarseTier: Sendable {
     }
 
     /// The first chunk at or after `from` for which `past` holds (the number of chunks when
-    /// none does), `past` being false and then true along the chunks. Gallops from `from`, so
-    /// the search costs O(log distance), not O(chunks); `probes` counts the chunks it tests.
-    func firstChunk(from: Int, probes: inout Int, where past: (Int) -> Bool) -> Int {
+    /// none does), `past` being false and then true along the chunks. Gallops from `guess`
+    /// (clamped to the chunks from `from` on) up or down, so the search costs O(log distance
+    /// from the guess), not O(chunks); `probes` counts the chunks it tests.
+    func firstChunk(from: Int, guess: Int? = nil, probes: inout Int, where past: (Int) -> Bool) -> Int {
         let n = levelStart[1]
         if from >= n { return n }
+        let g = Swift.min(Swift.max(guess ?? from, from), n - 1)
         probes += 1
-        if past(from) { return from }
-        // past(lo) is false; find hi with past(hi) true (or n), doubling the stride.
-        var lo = from, stride = 1
+        if past(g) {
+            if g == from { return g }
+            // The answer lies in (lo, hi]: past(hi) holds; past(lo) does not (lo = from - 1: none).
+            var hi = g, stride = 1, lo = g - 1
+            while lo >= from {
+                probes += 1
+                if !past(lo) { break }
+                hi = lo
+                stride &*= 2
+                lo = hi - stride
+            }
+            lo = Swift.max(lo, from - 1)
+            while hi - lo > 1 {
+                let m = (lo + hi) / 2
+                probes += 1
+                if past(m) { hi = m } else { lo = m }
+            }
+            return hi
+        }
+        // past(g) is false; find hi with past(hi) true (or n), doubling the stride.
+        var lo = g, stride = 1
         var hi = lo + 1
         while hi < n {
             probes += 1
@@ -99,6 +119,18 @@ struct CoarseTier: Sendable {
             if past(m) { hi = m } else { lo = m }
         }
         return hi
+    }
+
+    /// Where to start looking for the chunk that holds `step`, from chunk `from`: the chunks'
+    /// mean step span taken as their width (exact for evenly logged series, a guess otherwise).
+    func guess(_ step: Int64, from: Int) -> Int {
+        let n = levelStart[1]
+        guard n > 1, from < n else { return from }
+        let span = Double(lastSteps[n - 1]) - Double(firstSteps[0])
+        guard span > 0 else { return from }
+        let ahead = (Double(step) - Double(firstSteps[from])) / span * Double(n)
+        if !(ahead > 0) { return from }
+        return from + Int(Swift.min(ahead, Double(n)))
     }
 
     /// Statistics of the chunks `range` (level-0 positions), merged from the fewest entries of

@@ -7,9 +7,21 @@ struct CoarseSeries {
         let tier: CoarseTier
         /// Arrival order of the part among the series' parts (rank bits 36 and up).
         let order: UInt64
+        /// The series' place in the segment, which keeps what edge chunks need once opened.
+        let series: SegmentSeries
 
         func handle(_ i: Int) -> ChunkHandle {
             ChunkHandle(segment: segment, entry: entries[i], rankBase: order << 36 | UInt64(i) << 12)
+        }
+
+        /// A cursor over chunk `i`: the first time, one that verifies its columns (whose block
+        /// offsets the series then keeps), after that one that skips the segment's lookups.
+        func cursor(_ i: Int, scratch: ValueScratch) throws(StrataError) -> ChunkCursor {
+            if series.edgeOffsets.count != entries.count { series.edgeOffsets = Array(repeating: nil, count: entries.count) }
+            if let known = series.edgeOffsets[i] { return ChunkCursor(verified: handle(i), offsets: known, scratch: scratch) }
+            var cur = try ChunkCursor(handle(i), scratch: scratch)
+            series.edgeOffsets[i] = try cur.blockOffsetsForReuse()
+            return cur
         }
     }
     var parts: [Part] = []
@@ -96,7 +108,10 @@ struct CoarseSeries {
                 }
             }
             touched += 1
-            try SeriesQuery.curveChunk(p.handle(i), lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
+            var cur = try p.cursor(i, scratch: scratch)
+            try SeriesQuery.walkBuckets(&cur, lo: lo, last: last, finder: &finder) { (b, r, cur) throws(StrataError) in
+                acc.merge(b, try cur.aggregate(r))
+            }
             i += 1
         }
     }
@@ -227,7 +242,7 @@ extension StoreReader {
             let tier = try part.tier()
             let limit = RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch)
             if tier.lastStep <= limit {
-                out.parts.append(CoarseSeries.Part(segment: part.segment, entries: entries, tier: tier, order: order))
+                out.parts.append(CoarseSeries.Part(segment: part.segment, entries: entries, tier: tier, order: order, series: part))
                 continue
             }
             let handles = entries.indices.map { ChunkHandle(segment: part.segment, entry: entries[$0], rankBase: order << 36 | UInt64($0) << 12) }

@@ -7,9 +7,21 @@ struct CoarseSeries {
         let tier: CoarseTier
         /// Arrival order of the part among the series' parts (rank bits 36 and up).
         let order: UInt64
+        /// The series' place in the segment, which keeps what edge chunks need once opened.
+        let series: SegmentSeries
 
         func handle(_ i: Int) -> ChunkHandle {
             ChunkHandle(segment: segment, entry: entries[i], rankBase: order << 36 | UInt64(i) << 12)
+        }
+
+        /// A cursor over chunk `i`: the first time, one that verifies its columns (whose block
+        /// offsets the series then keeps), after that one that skips the segment's lookups.
+        func cursor(_ i: Int, scratch: ValueScratch) throws(StrataError) -> ChunkCursor {
+            if series.edgeOffsets.count != entries.count { series.edgeOffsets = Array(repeating: nil, count: entries.count) }
+            if let known = series.edgeOffsets[i] { return ChunkCursor(verified: handle(i), offsets: known, scratch: scratch) }
+            var cur = try ChunkCursor(handle(i), scratch: scratch)
+            series.edgeOffsets[i] = try cur.blockOffsetsForReuse()
+            return cur
         }
     }
     var parts: [Part] = []
@@ -51,6 +63,10 @@ struct CoarseSeries {
     private mutating func fill(_ acc: inout BucketRows, _ buckets: Buckets, from first: Int, lo: Int64, scratch: ValueScratch) throws(StrataError) {
         var finder = BucketFinder(buckets, from: first)
         for p in parts {
+            if p.tier.ordered {
+                try walk(p, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
+                continue
+            }
             for at in p.tier.level(p.tier.levelCount - 1) {
                 try visit(p, level: p.tier.levelCount - 1, at, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
             }
@@ -58,6 +74,45 @@ struct CoarseSeries {
         for c in loose where c.stats.lastStep >= lo && c.stats.firstStep <= buckets.last {
             touched += 1
             try SeriesQuery.curveChunk(c, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
+        }
+    }
+
+    /// A part whose chunks are in step order (`CoarseTier.ordered`), from bucket edge to bucket
+    /// edge: the chunks wholly inside one bucket come in runs, each merged from the pyramid
+    /// (`CoarseTier.merged`, found by a galloping search over the chunks' last steps); a chunk
+    /// that an edge cuts (or the range's ends) is walked bucket by bucket. The cost per bucket
+    /// grows with the logarithm of the chunks a bucket holds, not of the chunks of the series.
+    private mutating func walk(
+        _ p: Part, lo: Int64, last: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
+    ) throws(StrataError) {
+        let t = p.tier
+        let n = t.levelStart[1]
+        // The first chunk ending at or after lo.
+        var i = t.firstChunk(from: 0, guess: t.guess(lo, from: 0), probes: &touched) { t.lastSteps[$0] >= lo }
+        while i < n && t.firstSteps[i] <= last {
+            let f = t.firstSteps[i], l = t.lastSteps[i]
+            if f >= lo && l <= last {
+                let b = finder.index(f)
+                if finder.holds(b, l) {
+                    // The chunks from i on that end in bucket b (their first steps are at or after f).
+                    let guess = t.guess(finder.end(b, last: last), from: i) + 1
+                    let end = t.firstChunk(from: i + 1, guess: guess, probes: &touched) { [finder] in
+                        t.lastSteps[$0] > last || !finder.holds(b, t.lastSteps[$0])
+                    }
+                    var whole = t.merged(i..<end, merges: &touched)
+                    whole.firstRank |= p.order << 36
+                    whole.lastRank |= p.order << 36
+                    acc.merge(b, whole)
+                    i = end
+                    continue
+                }
+            }
+            touched += 1
+            var cur = try p.cursor(i, scratch: scratch)
+            try SeriesQuery.walkBuckets(&cur, lo: lo, last: last, finder: &finder) { (b, r, cur) throws(StrataError) in
+                acc.merge(b, try cur.aggregate(r))
+            }
+            i += 1
         }
     }
 
@@ -159,6 +214,13 @@ struct BucketFinder {
     /// bucket that holds a step of the range.
     @inline(__always) func start(_ b: Int) -> Int64 { lo &+ Int64(bitPattern: starts[b - first]) }
 
+    /// The last step of bucket `b` (from `first` on), `last` for the last bucket: an estimate's
+    /// target only (a bucket empty of integers gives its next bucket's start minus one).
+    @inline(__always) func end(_ b: Int, last: Int64) -> Int64 {
+        let k = b - first + 1
+        return k >= starts.count ? last : lo &+ Int64(bitPattern: starts[k] &- 1)
+    }
+
     /// Whether step `x` (at or after the start of bucket `b`) is still in bucket `b`.
     @inline(__always) func holds(_ b: Int, _ x: Int64) -> Bool {
         let k = b - first + 1
@@ -180,7 +242,7 @@ extension StoreReader {
             let tier = try part.tier()
             let limit = RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch)
             if tier.lastStep <= limit {
-                out.parts.append(CoarseSeries.Part(segment: part.segment, entries: entries, tier: tier, order: order))
+                out.parts.append(CoarseSeries.Part(segment: part.segment, entries: entries, tier: tier, order: order, series: part))
                 continue
             }
             let handles = entries.indices.map { ChunkHandle(segment: part.segment, entry: entries[$0], rankBase: order << 36 | UInt64($0) << 12) }

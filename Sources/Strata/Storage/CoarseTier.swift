@@ -29,6 +29,12 @@ struct CoarseTier: Sendable {
     let lastSteps: [Int64]
     /// Where each level starts in `entries`, and, last, `entries.count`.
     let levelStart: [Int]
+    /// Whether the chunks come in step order without overlap (every chunk holds a point and
+    /// ends at or before the step where the next begins), as a series logged in step order is
+    /// stored. Then first and last steps both ascend along the chunks, the chunks of a step range
+    /// are consecutive, and a curve walks the chunks from bucket edge to bucket edge
+    /// (`CoarseSeries`), merging the whole chunks between two edges from the pyramid (`merged`).
+    let ordered: Bool
 
     /// Built from the chunk headers of the part (in chunk-table order), into arrays sized once
     /// (a long series has tens of thousands of chunks: no intermediate copies of its statistics).
@@ -59,8 +65,107 @@ struct CoarseTier: Sendable {
         }
         entries = all
         levelStart = starts
-        firstSteps = all.map { $0.count == 0 ? .max : $0.firstStep }
-        lastSteps = all.map { $0.count == 0 ? .min : $0.lastStep }
+        let fs = all.map { $0.count == 0 ? .max : $0.firstStep }
+        let ls = all.map { $0.count == 0 ? .min : $0.lastStep }
+        firstSteps = fs
+        lastSteps = ls
+        var inOrder = !chunks.isEmpty
+        for i in chunks.indices where chunks[i].stats.count == 0 || (i > 0 && ls[i - 1] > fs[i]) { inOrder = false; break }
+        ordered = inOrder
+    }
+
+    /// The first chunk at or after `from` for which `past` holds (the number of chunks when
+    /// none does), `past` being false and then true along the chunks. Gallops from `guess`
+    /// (clamped to the chunks from `from` on) up or down, so the search costs O(log distance
+    /// from the guess), not O(chunks); `probes` counts the chunks it tests.
+    func firstChunk(from: Int, guess: Int? = nil, probes: inout Int, where past: (Int) -> Bool) -> Int {
+        let n = levelStart[1]
+        if from >= n { return n }
+        let g = Swift.min(Swift.max(guess ?? from, from), n - 1)
+        probes += 1
+        if past(g) {
+            if g == from { return g }
+            // The answer lies in (lo, hi]: past(hi) holds; past(lo) does not (lo = from - 1: none).
+            var hi = g, stride = 1, lo = g - 1
+            while lo >= from {
+                probes += 1
+                if !past(lo) { break }
+                hi = lo
+                stride &*= 2
+                lo = hi - stride
+            }
+            lo = Swift.max(lo, from - 1)
+            while hi - lo > 1 {
+                let m = (lo + hi) / 2
+                probes += 1
+                if past(m) { hi = m } else { lo = m }
+            }
+            return hi
+        }
+        // past(g) is false; find hi with past(hi) true (or n), doubling the stride.
+        var lo = g, stride = 1
+        var hi = lo + 1
+        while hi < n {
+            probes += 1
+            if past(hi) { break }
+            lo = hi
+            stride &*= 2
+            hi = lo + stride
+        }
+        hi = Swift.min(hi, n)
+        while hi - lo > 1 {
+            let m = (lo + hi) / 2
+            probes += 1
+            if past(m) { hi = m } else { lo = m }
+        }
+        return hi
+    }
+
+    /// Where to start looking for the chunk that holds `step`, from chunk `from`: the chunks'
+    /// mean step span taken as their width (exact for evenly logged series, a guess otherwise).
+    func guess(_ step: Int64, from: Int) -> Int {
+        let n = levelStart[1]
+        guard n > 1, from < n else { return from }
+        let span = Double(lastSteps[n - 1]) - Double(firstSteps[0])
+        guard span > 0 else { return from }
+        let ahead = (Double(step) - Double(firstSteps[from])) / span * Double(n)
+        if !(ahead > 0) { return from }
+        return from + Int(Swift.min(ahead, Double(n)))
+    }
+
+    /// Statistics of the chunks `range` (level-0 positions), merged from the fewest entries of
+    /// the pyramid: the ragged ends of the range at each level, whole groups from the level
+    /// above (at most 2 · (fanOut − 1) entries a level, over log_fanOut(range) levels).
+    /// `merges` counts the entries merged. Ranks are those of the part (no order bits).
+    func merged(_ range: Range<Int>, merges: inout Int) -> Aggregate {
+        var a = Aggregate()
+        let f = CoarseTier.fanOut
+        var l = range.lowerBound, r = range.upperBound
+        var level = 0
+        while l < r {
+            let base = levelStart[level], n = levelStart[level + 1] - base
+            if level == levelCount - 1 || r - l < f {
+                for k in l..<r { a.merge(entries[base + k]) }
+                merges += r - l
+                break
+            }
+            // Here r - l >= f, so l reaches a multiple of f before r.
+            while l % f != 0 {
+                a.merge(entries[base + l])
+                l += 1
+                merges += 1
+            }
+            // The last group of a level may be short: its parent covers it whole.
+            while r % f != 0 && r != n {
+                r -= 1
+                a.merge(entries[base + r])
+                merges += 1
+            }
+            l /= f
+            r = (r + f - 1) / f
+            level += 1
+        }
+        return a
     }
 
     /// Number of levels (at least 1).

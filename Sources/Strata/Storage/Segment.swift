@@ -504,6 +504,10 @@ final class SegmentSeries {
     private var entries: [ChunkEntry]?
     /// The coarse tier over the chunks (`CoarseTier`), built on first use.
     var coarseTier: CoarseTier?
+    /// Per chunk, once a curve's edge walk opened it (its value and tier columns then verified):
+    /// its value column's block offsets (empty: none); nil before. Warm curves open edge chunks
+    /// without the segment's checksum and offset lookups (issue 17). Set under the store lock.
+    var edgeOffsets: [[Int32]?] = []
 
     init(key: SeriesKey, layout: Layout, segment: Segment) {
         self.key = key; self.layout = layout; self.segment = segment
@@ -1633,5 +1637,8 @@ extension Segment {
 }
 
 extension SegmentSeries {
-    fileprivate func forgetChunks() { entries = nil }
+    fileprivate func forgetChunks() {
+        entries = nil
+        edgeOffsets = []  // columns are checked again on next use
+    }
 }

@@ -16,7 +16,8 @@ struct ChunkCursor {
     private let tierBytes: UnsafeRawBufferPointer?
     /// Block offsets of the value column, cached by the segment (nil for LZ4 columns).
     private var offsets: [Int32]?
-    private var decodes = 0
+    /// Whether `offsets` was looked up (or given: `init(verified:offsets:scratch:)`).
+    private var offsetsKnown = false
     private var stepCache: [Int64]?
 
     init(_ chunk: ChunkHandle, scratch: ValueScratch) throws(StrataError) {
@@ -34,6 +35,29 @@ struct ChunkCursor {
         }
     }
 
+    /// A cursor over a segment chunk whose value and tier columns an earlier cursor of this
+    /// process verified (`blockOffsetsForReuse` gave `known`: the value column's block offsets,
+    /// empty for a column without them): no checksum or offset lookup in the segment's tables.
+    init(verified chunk: ChunkHandle, offsets known: [Int32], scratch: ValueScratch) {
+        guard case .segment(let seg, let e) = chunk.source else { preconditionFailure("ChunkCursor(verified:): not a segment chunk") }
+        self.chunk = chunk
+        self.scratch = scratch
+        valueBytes = seg.verifiedBlob(e.values)
+        tierBytes = e.tier.length > 0 ? seg.verifiedBlob(e.tier) : nil
+        offsets = known.isEmpty ? nil : known
+        offsetsKnown = true
+    }
+
+    /// The value column's block offsets (empty when it has none), looked up now if no decode
+    /// did yet; with the columns verified by `init(_:scratch:)`, what `init(verified:…)` needs.
+    mutating func blockOffsetsForReuse() throws(StrataError) -> [Int32] {
+        if !offsetsKnown, case .segment(let seg, let entry) = chunk.source {
+            offsets = try seg.blockOffsets(values: entry.values, count: chunk.count)
+            offsetsKnown = true
+        }
+        return offsets ?? []
+    }
+
     /// Makes values[range] available in the scratch buffer.
     private mutating func ensure(_ range: Range<Int>) throws(StrataError) {
         if decoded == .max || range.isEmpty { return }
@@ -45,10 +69,10 @@ struct ChunkCursor {
             var e = b
             while e + 1 <= bEnd && decoded & (1 << UInt64(e + 1)) == 0 { e += 1 }
             let lo = b * bs, hi = Swift.min(chunk.count, (e + 1) * bs)
-            if decodes == 0, case .segment(let seg, let entry) = chunk.source {
+            if !offsetsKnown, case .segment(let seg, let entry) = chunk.source {
                 offsets = try seg.blockOffsets(values: entry.values, count: chunk.count)
+                offsetsKnown = true
             }
-            decodes += 1
             do {
                 if let offsets {
                     try DoubleColumn.decode(valueBytes!, count: chunk.count, range: lo..<hi, into: values + lo, blockOffsets: offsets)

@@ -27,4 +27,12 @@ extension Segment {
         }
         return bytes
     }
+
+    /// The bytes of a blob that `blob` already verified in this process (no checksum lookup);
+    /// still bounds-checked against the file.
+    func verifiedBlob(_ ref: BlobRef) -> UnsafeRawBufferPointer {
+        let all = file.bytes
+        precondition(ref.offset >= 0 && ref.length >= 0 && ref.offset <= all.count - ref.length, "blob outside the segment")
+        return UnsafeRawBufferPointer(rebasing: all[ref.offset..<(ref.offset + ref.length)])
+    }
 }

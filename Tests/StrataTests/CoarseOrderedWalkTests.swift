@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+
+@testable import Strata
+
+/// Issue 17: a part whose chunks are in step order is walked from bucket edge to bucket edge
+/// (`CoarseSeries.walk`), the whole chunks between two edges merged from the pyramid
+/// (`CoarseTier.merged`, found by `CoarseTier.firstChunk`). Checked against brute force and
+/// against the chunk-by-chunk query, with edges on chunk and block boundaries and inside blocks.
+@Suite("Coarse tier: the edge-to-edge walk of parts in step order")
+struct CoarseOrderedWalkTests {
+    typealias Raw = QueryExactnessTests.Raw
+
+    /// Every part of the series is in step order (so the new walk answers, not the old one).
+    static func expectOrdered(_ store: Store, _ run: RunID, parts atLeast: Int) throws {
+        let key = try SeriesKey(run: run, metric: "m", labels: [:])
+        let (parts, ordered) = try store.withCoarse(key) { q throws(StrataError) in (q.parts.count, q.parts.allSatisfy(\.tier.ordered)) }
+        #expect(parts >= atLeast, "\(parts) segment parts")
+        #expect(ordered, "every part in step order")
+    }
+
+    /// `merged` over every range of a pyramid of several levels (a short last group at each
+    /// level) equals merging the chunks one by one; `firstChunk` finds what a linear scan finds.
+    @Test func mergedRangesAndSearchesMatchTheChunks() throws {
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        let run = try store.createRun(name: "r")
+        let n = 71 * 4096 + 5  // 72 chunks: levels of 72, 18, 5, 2 entries
+        try run.append("m", steps: (0..<Int64(n)).map { $0 * 2 }, values: (0..<n).map { Double(($0 * 7919) % 1013) - 500 })
+        try store.checkpoint()
+        let key = try SeriesKey(run: run.id, metric: "m", labels: [:])
+        let tier = try store.withCoarse(key) { q throws(StrataError) in q.parts[0].tier }
+        let chunks = tier.level(0).count
+        #expect(chunks == 72 && tier.ordered && tier.levelCount >= 4)
+        for a in 0..<chunks {
+            for b in (a + 1)...chunks {
+                var merges = 0
+                let m = tier.merged(a..<b, merges: &merges)
+                var e = Aggregate()
+                for c in a..<b { e.merge(tier.entries[c]) }
+                #expect(m.count == e.count && m.min == e.min && m.max == e.max && m.minStep == e.minStep && m.maxStep == e.maxStep)
+                #expect(m.firstStep == e.firstStep && m.lastStep == e.lastStep && m.firstRank == e.firstRank && m.lastRank == e.lastRank)
+                #expect(sameBits(m.firstValue, e.firstValue) && sameBits(m.lastValue, e.lastValue))
+                #expect(QueryExactnessTests.close(m.sum, e.sum) && QueryExactnessTests.close(m.m2, e.m2))
+                // Ragged ends at each level: at most 2 (fanOut - 1) a level, plus one top level.
+                #expect(merges <= 2 * (CoarseTier.fanOut - 1) * tier.levelCount + CoarseTier.fanOut, "range \(a)..<\(b): \(merges) merges")
+            }
+        }
+        for from in 0...chunks {
+            for target in stride(from: Int64(-3), through: Int64(2 * n + 3), by: 997) {
+                var probes = 0
+                let found = tier.firstChunk(from: from, probes: &probes) { tier.lastSteps[$0] >= target }
+                let linear = (from..<chunks).first { tier.lastSteps[$0] >= target } ?? chunks
+                #expect(found == linear, "from \(from), step \(target)")
+            }
+        }
+        try store.close()
+    }
+
+    /// Curves whose bucket edges fall exactly on chunk starts, on block starts, one step after
+    /// them and inside blocks, over one part and over many segments, equal the brute force and
+    /// the chunk-by-chunk query.
+    @Test(arguments: [1 as Int, 9])
+    func edgesOnChunkAndBlockBoundaries(segments: Int) throws {
+        var rng = SeededRandom(seed: UInt64(40 + segments))
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        let run = try store.createRun(name: "r")
+        let n = 36 * 4096
+        var raw: [Raw] = []
+        for i in 0..<n {
+            var v = Double.random(in: -3...3, using: &rng)
+            let r = Int.random(in: 0..<10_000, using: &rng)
+            if r < 5 { v = .nan } else if r < 7 { v = .infinity } else if r < 9 { v = -.infinity }
+            raw.append(Raw(step: Int64(i), value: v, arrival: i))
+        }
+        let per = n / segments
+        for s in 0..<segments {
+            let part = raw[(s * per)..<(s == segments - 1 ? n : (s + 1) * per)]
+            try run.append("m", steps: part.map(\.step), values: part.map(\.value))
+            try store.checkpoint()
+        }
+        try Self.expectOrdered(store, run.id, parts: segments)
+        let key = try SeriesKey(run: run.id, metric: "m", labels: [:])
+        // (lo, buckets over [lo, lo + width)): edges every 4096 (chunk starts of one part), 128
+        // (block starts), every 4096 shifted by 1, and every 1000 (inside blocks).
+        let cases: [(Int64, Int64, Int)] = [
+            (0, Int64(n), 36), (0, Int64(n), 36 * 32), (1, Int64(n) - 1, 36), (4096, 8 * 4096, 8), (128, 20 * 128, 20),
+            (0, Int64(n), 147), (5_000, 100_003, 1000), (4095, 4097, 2), (12_345, 1, 1)
+        ]
+        for (lo, width, count) in cases {
+            let b = Buckets(lo...(lo + width - 1), count: count)
+            let coarse = try store.withCoarse(key) { q throws(StrataError) in try q.curve(b) }
+            let every = try store.withChunks(key) { q throws(StrataError) in try q.curve(b) }
+            #expect(coarse.map(\.bucket) == every.map(\.bucket), "[\(lo), +\(width))/\(count) buckets")
+            for (x, y) in zip(coarse, every) {
+                #expect(x.stats.count == y.stats.count && x.stats.nanCount == y.stats.nanCount)
+                #expect(sameBits(x.stats.min, y.stats.min) && sameBits(x.stats.max, y.stats.max))
+                #expect(sameBits(x.stats.firstValue, y.stats.firstValue) && sameBits(x.stats.lastValue, y.stats.lastValue))
+                #expect(x.stats.firstStep == y.stats.firstStep && x.stats.lastStep == y.stats.lastStep)
+            }
+            let curve = try store.curve(run.id, "m", steps: lo..<(lo + width), buckets: count)
+            var groups: [Int: [Raw]] = [:]
+            for p in raw where p.step >= lo && p.step < lo + width { groups[b.index(p.step), default: []].append(p) }
+            #expect(curve.map(\.bucket) == groups.keys.sorted())
+            for c in curve {
+                guard let g = groups[c.bucket], let bs = QueryExactnessTests.bruteStats(g) else { continue }
+                QueryExactnessTests.check(c.stats, bs, "bucket \(c.bucket) of [\(lo), +\(width))/\(count)")
+                #expect(c.positiveInfinityCount == g.filter { $0.value == .infinity }.count)
+                #expect(c.negativeInfinityCount == g.filter { $0.value == -.infinity }.count)
+            }
+        }
+        try store.close()
+    }
+
+    /// Steps in order with gaps and repeats (a repeated step can end one chunk and begin the
+    /// next), NaN and ±Inf, in many segments, some points still in the log, optionally
+    /// compacted: random windows and bucket counts against the brute force.
+    @Test(arguments: [51 as UInt64, 52, 53])
+    func orderedSeriesOverManySegmentsMatchBruteForce(seed: UInt64) throws {
+        var rng = SeededRandom(seed: seed)
+        print("seed \(seed)")
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"), options: .init(logCapacity: 1 << 21))
+        let run = try store.createRun(name: "r")
+        var raw: [Raw] = []
+        var step = Int64.random(in: -5_000...5_000, using: &rng)
+        let n = 250_000
+        for i in 0..<n {
+            switch Int.random(in: 0..<1000, using: &rng) {
+            case 0..<850: step += 1
+            case 850..<950: step += Int64.random(in: 2...400, using: &rng)
+            default: break  // a repeated step
+            }
+            var v = Double.random(in: -5...5, using: &rng) * (i % 3 == 0 ? 1e6 : 1)
+            let r = Int.random(in: 0..<100_000, using: &rng)
+            if r < 30 { v = .nan } else if r < 35 { v = .infinity } else if r < 40 { v = -.infinity }
+            raw.append(Raw(step: step, value: v, arrival: i))
+        }
+        var at = 0
+        while at < n {
+            let k = min(n - at, Int.random(in: 1...40_000, using: &rng))
+            try run.append("m", steps: raw[at..<(at + k)].map(\.step), values: raw[at..<(at + k)].map(\.value))
+            if Bool.random(using: &rng) { try store.checkpoint() }
+            at += k
+        }
+        if seed == 53 { _ = try store.compact(graceSeconds: 0) }
+        try Self.expectOrdered(store, run.id, parts: seed == 53 ? 1 : 2)
+        try CoarseTierTests.checkAgainstBruteForce(store, run.id, raw, rng: &rng, trials: 25, ctx: "seed \(seed)")
+        try store.close()
+    }
+
+    /// A short (packed) series and a series of one partial chunk: one-chunk pyramids.
+    @Test func shortSeries() throws {
+        var rng = SeededRandom(seed: 61)
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        let run = try store.createRun(name: "r")
+        for (name, n) in [("m", 37), ("long", 3000)] {
+            let vals = (0..<n).map { _ in Double.random(in: 0...1, using: &rng) }
+            try run.append(name, steps: (0..<Int64(n)).map { $0 * 5 }, values: vals)
+        }
+        try store.checkpoint()
+        for (name, n) in [("m", 37), ("long", 3000)] {
+            let all = try store.points(run.id, name)
+            #expect(all.count == n)
+            let pts = all.enumerated().map { Raw(step: $1.step, value: $1.value, arrival: $0) }
+            for (lo, hi, count) in [(Int64(0), Int64(5 * n), 7), (3, 61, 4), (-10, 2, 3)] {
+                let curve = try store.curve(run.id, name, steps: lo..<hi, buckets: count)
+                let b = Buckets(lo...(hi - 1), count: count)
+                var groups: [Int: [Raw]] = [:]
+                for p in pts where p.step >= lo && p.step < hi { groups[b.index(p.step), default: []].append(p) }
+                #expect(curve.map(\.bucket) == groups.keys.sorted(), "\(name) [\(lo), \(hi))")
+                for c in curve {
+                    if let g = groups[c.bucket], let bs = QueryExactnessTests.bruteStats(g) {
+                        QueryExactnessTests.check(c.stats, bs, "\(name) \(c.bucket)")
+                    }
+                }
+            }
+        }
+        try store.close()
+    }
+
+    /// The walk's cost per bucket grows with the depth of a bucket's share of the pyramid, not
+    /// with the series: 8 times the chunks, same 1000-bucket curve shape, at most a few more
+    /// entries looked at per bucket.
+    @Test func costPerBucketDoesNotGrowWithTheSeries() throws {
+        var touched: [Int] = []
+        for chunks in [64, 512] {
+            let dir = TempDir()
+            let store = try Store.open(at: dir.sub("s"))
+            let run = try store.createRun(name: "r")
+            let n = chunks * 4096
+            try run.append("m", steps: Array(0..<Int64(n)), values: (0..<n).map { Double($0 % 977) })
+            try store.checkpoint()
+            let key = try SeriesKey(run: run.id, metric: "m", labels: [:])
+            let t = try store.withCoarse(key) { q throws(StrataError) in
+                _ = try q.curve(Buckets(0...Int64(n - 1), count: 16))
+                return q.touched
+            }
+            touched.append(t)
+            print("\(chunks) chunks: 16-bucket curve touched \(t)")
+            try store.close()
+        }
+        // 16 buckets: 4 chunks a bucket, then 32 — one more level of the pyramid (fanOut 4 is
+        // 1.5 levels): a few more merges and search probes a bucket.
+        #expect(touched[1] <= touched[0] + 16 * 16, "touched \(touched[0]) → \(touched[1])")
+        #expect(touched[1] < 512 / 2)
+    }
+}

@@ -101,7 +101,10 @@ extension Store {
                     run: Catalog.skeleton(id, rewinds: []), metric: { self.summaryLocked(id, $0, lineage) },
                     quantile: { self.quantileLocked(id, $0, $1, lineage) }))
         }
-        guard let ids = catalog.matchingIDs(filter, metricLeaf: metricLeaf, whole: matches) else {
+        let rows = { (active: [Bool], column: (String) -> [ParamValue?], ids: [RunID]) -> [Bool] in
+            filter.matchingRows(active, column: column, metricLeaf: { metricLeaf(ids[$0], $1) })
+        }
+        guard filter.readsOnlyParamsAndMetrics, let ids = catalog.matchingIDs(paramKeys: filter.paramKeys, rows: rows, whole: matches) else {
             return matchingLocked(filter, lineage, whole: false).map(\.id)
         }
         let extra = standInIDsLocked().compactMap(knownRunLocked).filter(matches).map(\.id)

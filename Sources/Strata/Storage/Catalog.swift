@@ -329,16 +329,23 @@ final class Catalog {
         return true
     }
 
-    /// The ids of the runs `eachRun` walks that match `filter`, oldest first, with the checkpoint's
-    /// runs tested over param columns (`CatalogCheckpoint.paramColumns`, `Filter.matchingRows`):
-    /// `metricLeaf(id, leaf)` answers a leaf that reads a metric; runs of the overlay and the
-    /// tail are tested whole with `whole`. Nil when the checkpoint cannot serve (none, read for
-    /// rewinds only, a filter that reads more than params and metrics, a record that does not
+    /// The ids of the runs `eachRun` walks that a filter keeps, oldest first. The checkpoint's
+    /// runs are tested together over param columns: `rows(active, column, ids)` gets which
+    /// checkpoint rows are live, the column of each param key in `paramKeys`
+    /// (`CatalogCheckpoint.paramColumns`, nil where a run lacks the key) and the rows' run ids, and
+    /// answers which rows match. Runs of the overlay and the tail are tested whole with `whole`.
+    /// Nil when the checkpoint cannot serve (none, read for rewinds only, a record that does not
     /// decode): the caller walks `eachRun`.
-    func matchingIDs(_ filter: Filter, metricLeaf: (RunID, FilterNode) -> Bool, whole: (RunInfo) -> Bool) -> [RunID]? {
-        guard let base, !rewindsOnly, filter.readsOnlyParamsAndMetrics else { return nil }
+    ///
+    /// The filter itself stays with the caller (the query layer); the catalog only lays out rows.
+    func matchingIDs(
+        paramKeys: Set<String>,
+        rows: (_ active: [Bool], _ column: (String) -> [ParamValue?], _ ids: [RunID]) -> [Bool],
+        whole: (RunInfo) -> Bool
+    ) -> [RunID]? {
+        guard let base, !rewindsOnly else { return nil }
         let columns: [String: [ParamValue?]]
-        do throws(StrataError) { columns = try base.paramColumns(filter.paramKeys) } catch {
+        do throws(StrataError) { columns = try base.paramColumns(paramKeys) } catch {
             abandonCheckpoint(error)
             return nil
         }
@@ -353,7 +360,7 @@ final class Catalog {
             if overlay[id] != nil || (hiding && (purgedIDs.contains(id) || deletedIDs.contains(id))) { active[i] = false }
         }
         let none = [ParamValue?](repeating: nil, count: base.count)
-        let kept = filter.matchingRows(active, column: { columns[$0] ?? none }, metricLeaf: { metricLeaf(ids[$0], $1) })
+        let kept = rows(active, { columns[$0] ?? none }, ids)
         func wholeMatch(_ id: RunID) -> Bool {
             guard !hiding || (!purgedIDs.contains(id) && !deletedIDs.contains(id)), let info = info(id) else { return false }
             return whole(info)

@@ -71,15 +71,7 @@ struct ParamColumnTests {
         var rows: [RankedRun] = []
         for run in try bruteForce(store, filter) {
             guard let s = store.lock.withLock({ store.summaryLocked(run.id, metric) }) else { continue }
-            let (v, step): (Double, Int64?) =
-                switch stat {
-                case .min: (s.min, s.minStep)
-                case .max: (s.max, s.maxStep)
-                case .last: (s.last, s.lastStep)
-                case .first: (s.first, s.firstStep)
-                case .mean: (s.mean, nil)
-                case .count: (Double(s.count), nil)
-                }
+            let (v, step) = stat.pick(s)
             rows.append(RankedRun(run: run, value: v, step: step))
         }
         return Store.best(rows, ascending: stat.defaultAscending, limit: limit)

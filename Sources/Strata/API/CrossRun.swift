@@ -8,6 +8,19 @@ public enum RankStatistic: String, Sendable, CaseIterable {
 
     /// Ascending for everything but `max` and `count` (lower loss first, higher score first).
     public var defaultAscending: Bool { self != .max && self != .count }
+
+    /// This statistic of `stats`, with the step it belongs to (`min`/`max` where first reached,
+    /// `last`/`first` their step; nil for `mean` and `count`).
+    func pick(_ stats: Stats) -> (value: Double, step: Int64?) {
+        switch self {
+        case .min: (stats.min, stats.minStep)
+        case .max: (stats.max, stats.maxStep)
+        case .last: (stats.last, stats.lastStep)
+        case .first: (stats.first, stats.firstStep)
+        case .mean: (stats.mean, nil)
+        case .count: (Double(stats.count), nil)
+        }
+    }
 }
 
 /// A run with the value that ranked it.
@@ -191,16 +204,7 @@ extension Store {
             scored.reserveCapacity(ids.count)
             for (id, a) in zip(ids, try metricSummariesLocked(ids, metric, lineage)) {
                 guard let a else { continue }
-                let s = Stats(a)
-                let (v, step): (Double, Int64?) =
-                    switch statistic {
-                    case .min: (s.min, s.minStep)
-                    case .max: (s.max, s.maxStep)
-                    case .last: (s.last, s.lastStep)
-                    case .first: (s.first, s.firstStep)
-                    case .mean: (s.mean, nil)
-                    case .count: (Double(s.count), nil)
-                    }
+                let (v, step) = statistic.pick(Stats(a))
                 scored.append((id, v, step))
             }
             var rows: [RankedRun] = []

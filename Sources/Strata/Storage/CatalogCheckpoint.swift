@@ -193,17 +193,19 @@ final class CatalogCheckpoint {
             if let hit = paramColumnCache[k] { out[k] = hit } else { missing.insert(k) }
         }
         if missing.isEmpty { return out }
-        var made = [String: [ParamValue?]]()
-        for k in missing { made[k] = [ParamValue?](repeating: nil, count: count) }
+        let wanted = Array(missing)
+        var slot = [String: Int]()
+        for (c, k) in wanted.enumerated() { slot[k] = c }
+        var columns = [[ParamValue?]](repeating: [ParamValue?](repeating: nil, count: count), count: wanted.count)
         for i in 0..<count {
-            let params: [String: ParamValue]
             if i < decodedRuns.count, let hit = decodedRuns[i] {
-                params = hit.params
+                for (c, k) in wanted.enumerated() { columns[c][i] = hit.params[k] }
             } else {
-                params = try decodeInfo(at: i, only: missing).params
+                try readParamValues(at: i, slot: slot, into: &columns)
             }
-            for k in missing { if let v = params[k] { made[k]![i] = v } }
         }
+        var made = [String: [ParamValue?]]()
+        for (c, k) in wanted.enumerated() { made[k] = columns[c] }
         if paramColumnCache.count + made.count > Self.maxParamColumns { paramColumnCache = [:] }
         for (k, c) in made {
             out[k] = c
@@ -211,6 +213,49 @@ final class CatalogCheckpoint {
         }
         return out
     }
+
+    /// Run `i`'s values of the params in `slot` (key → column), written at row `i` of their
+    /// columns. The record is checked against its checksum as for any read, but only its params
+    /// are decoded: the fields before them are skipped, and for pooled keys (flag bit 5) which
+    /// key positions to read is worked out once per key list (`paramPlans`).
+    private func readParamValues(at i: Int, slot: [String: Int], into columns: inout [[ParamValue?]]) throws(StrataError) {
+        var r = ByteReader(try blob(i), path: path)
+        let flags = try r.u8("run flags")
+        if flags & Self.hasRewinds != 0 { _ = try Self.readRewinds(&r) }
+        _ = try r.varint("created")
+        if flags & Self.hasEnded != 0 { _ = try r.varint("ended") }
+        _ = try r.bytes(try r.length("run name length", max: 1 << 20), "run name")
+        for what in ["project", "owner", "tags", "metadata"] { _ = try poolRef(&r, what) }
+        if flags & Self.hasParent != 0 { _ = try r.bytes(17, "parent") }
+        _ = try Self.readForkFields(&r, flags: flags)
+        guard flags & Self.pooledKeys != 0 else {
+            for (k, v) in try ParamCoding.read(&r) { if let c = slot[k] { columns[c][i] = v } }
+            return
+        }
+        let entry = try poolRef(&r, "param keys")
+        let plan: [Int]
+        if let hit = paramPlans[entry], hit.slot == slot {
+            plan = hit.plan
+        } else {
+            plan = try poolKeys(entry).map { slot[$0] ?? -1 }
+            paramPlans[entry] = (slot, plan)
+        }
+        let keys = try poolKeys(entry)
+        var left = plan.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+        for (p, c) in plan.enumerated() {
+            if left == 0 { break }  // the rest of the record is not read: its checksum was checked
+            if c < 0 {
+                try ParamCoding.skipValue(&r, key: keys[p], depth: 0)
+            } else {
+                columns[c][i] = try ParamCoding.readValue(&r, key: keys[p], depth: 0)
+                left -= 1
+            }
+        }
+    }
+
+    /// For each pooled key list read by `readParamValues`, the column of each key position (−1:
+    /// skipped) for the last set of wanted keys.
+    private var paramPlans: [Int: (slot: [String: Int], plan: [Int])] = [:]
 
     private var paramColumnCache: [String: [ParamValue?]] = [:]
     /// The most param columns kept (each holds a value per run of the checkpoint).

@@ -15,7 +15,12 @@ import Testing
             (#"{"run": "r", "tags": [\#((tags + ["\"x\""]).joined(separator: ","))]}"#, "10001 tags in one call; the limit is 10000"),
             (
                 #"{"run": "r", "params": {\#((params + ["\"x\": 1"]).joined(separator: ","))}}"#,
-                "100001 param entries in one call; the limit is 100000"
+                #"run "r": 100001 param entries in one call; the limit is 100000"#
+            ),
+            // The run is named even when its key comes after the params.
+            (
+                #"{"params": {\#((params + ["\"x\": 1"]).joined(separator: ","))}, "run": "late"}"#,
+                #"run "late": 100001 param entries in one call; the limit is 100000"#
             ),
             (#"{"run": "r", "tags": ["a\u0007b"]}"#, "control character"),
             (#"{"run": "r", "meta": {"\#(String(repeating: "k", count: 257))": 1}}"#, "must be 1 to 256 bytes")

@@ -21,7 +21,7 @@ import Testing
             (#""tags": [\#((tags + ["\"extra\""]).joined(separator: ","))]"#, "tags", "10001 tags in one call; the limit is 10000"),
             (
                 #""params": {\#((params + ["\"extra\": 1"]).joined(separator: ","))}"#, "params",
-                "100001 params entries in one call; the limit is 100000"
+                #"run "r": 100001 params entries in one call; the limit is 100000"#
             ),
             (#""meta": {\#((params + ["\"extra\": 1"]).joined(separator: ","))}"#, "meta", "the limit is 100000"),
             (#""tags": ["\#(longTag)x"]"#, "tags", "must be 1 to 200 bytes"),

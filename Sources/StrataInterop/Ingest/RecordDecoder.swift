@@ -111,6 +111,9 @@ package struct RecordDecoder {
         var times: [Int64]?
         var isRunRecord = false
         var metaKey = "meta"
+        // Too many params or metadata entries: the key and the message, thrown once the run is known
+        // (the "run" key may come after "params"); no more entries are merged after it.
+        var tooMany: (key: String, message: String)?
         var seen = Set<String>()
         if try s.beginObject() {
             repeat {
@@ -169,12 +172,17 @@ package struct RecordDecoder {
                         let v = try s.value()
                         let field = k == "params" ? dialect.limitWords.params : dialect.limitWords.meta
                         guard case .object = v else { throw bad(k, "\"\(k)\" must be an object, got \(v.shown)") }
-                        var out: [String: ParamValue] = [:]
-                        v.flattenParams(prefix: "", into: &out)
-                        if k == "params" { r.params.merge(out) { _, n in n } } else { r.meta.merge(out) { _, n in n } }
-                        // Counted now (before a huge record is held); each entry is checked below, once the run is known.
-                        do { try Limits.check(paramCount: k == "params" ? r.params.count : r.meta.count, what: field) } catch {
-                            throw bad(k, error.message)
+                        if tooMany == nil {
+                            var out: [String: ParamValue] = [:]
+                            v.flattenParams(prefix: "", into: &out)
+                            if k == "params" { r.params.merge(out) { _, n in n } } else { r.meta.merge(out) { _, n in n } }
+                            // Counted now, so that no more entries are held past the limit; the error is
+                            // thrown below, once the run is known; each entry is checked there too.
+                            do { try Limits.check(paramCount: k == "params" ? r.params.count : r.meta.count, what: field) } catch {
+                                tooMany = (k, error.message)
+                                r.params = [:]
+                                r.meta = [:]
+                            }
                         }
                         if k != "params" { metaKey = k }
                         isRunRecord = true
@@ -220,6 +228,7 @@ package struct RecordDecoder {
         // Params and meta: the library's limits, checked here so that a batch is refused whole;
         // the message names the run and the key.
         let runText = "run \(jsonString(r.run ?? r.runId ?? ""))"
+        if let tooMany { throw bad(tooMany.key, "\(runText): " + tooMany.message) }
         for (k, values, field) in [("params", r.params, dialect.limitWords.params), (metaKey, r.meta, dialect.limitWords.meta)] {
             for pk in values.keys.sorted() {
                 do { try Limits.check(key: pk, value: values[pk]!, what: field) } catch {

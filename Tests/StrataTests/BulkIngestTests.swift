@@ -190,7 +190,7 @@ struct BulkIngestProcessTests {
         let storePath = dir.sub("s")
         var rng = SeededRandom(seed: UInt64(Date().timeIntervalSince1970))
         let seed = rng.state
-        var acked: [Int: Int] = [:]
+        var acked: [String: Int] = [:]
         for round in 0..<6 {
             let small = round % 2 == 1
             let child = try ProcessTests.Child(
@@ -199,22 +199,63 @@ struct BulkIngestProcessTests {
             while child.lastAck < 0 && Date() < deadline { child.pump(until: Date().addingTimeInterval(0.05)) }
             child.pump(until: Date().addingTimeInterval(Double.random(in: 0.05...0.8, using: &rng)))
             child.kill()
-            acked[round] = Int(child.lastAck)
+            acked["r\(round)"] = Int(child.lastAck)
         }
+        try Self.checkTrials(storePath, acked: acked, note: "seed \(seed)")
+    }
+
+    /// Two bulk writers and a process checkpointing the catalog (through `compact`, which also
+    /// rewrites segments) at once, all killed at random moments in a random order: every run whose
+    /// appends returned is there once, with its params and every point once.
+    @Test func bulkWritersAndCheckpointerKilledLoseNoAcknowledgedPoint() throws {
+        let dir = TempDir()
+        let storePath = dir.sub("s")
+        var rng = SeededRandom(seed: UInt64(Date().timeIntervalSince1970))
+        let seed = rng.state
+        var acked: [String: Int] = [:]
+        for round in 0..<5 {
+            let writers = try ["a", "b"].map { w in
+                let name = "\(w)\(round)"
+                let small = Bool.random(using: &rng)
+                return (name, try ProcessTests.Child([storePath, name, "-", "trials", "1000000"] + (small ? ["--capacity", "\(1 << 18)"] : [])))
+            }
+            let checkpointer = try ProcessTests.Child([storePath, "-", "-", "checkpoints"])
+            let deadline = Date().addingTimeInterval(30)
+            while writers.contains(where: { $0.1.lastAck < 0 }) && Date() < deadline {
+                for (_, c) in writers { c.pump(until: Date().addingTimeInterval(0.01)) }
+                checkpointer.pump(until: Date().addingTimeInterval(0.01))
+            }
+            let stop = Date().addingTimeInterval(Double.random(in: 0.1...1.0, using: &rng))
+            while Date() < stop {
+                for (_, c) in writers { c.pump(until: Date().addingTimeInterval(0.01)) }
+                checkpointer.pump(until: Date().addingTimeInterval(0.01))
+            }
+            var everyone = writers.map(\.1) + [checkpointer]
+            everyone.shuffle(using: &rng)
+            for c in everyone { c.kill() }
+            for (name, c) in writers { acked[name] = Int(c.lastAck) }
+        }
+        try Self.checkTrials(storePath, acked: acked, note: "seed \(seed)")
+    }
+
+    /// Checks a store written by `strata-test-writer … trials` writers killed mid-way: `acked` maps
+    /// each writer's run prefix to the last run it acknowledged. Every acknowledged run is there
+    /// once with its params and points; an unacknowledged one has each point at most once.
+    static func checkTrials(_ storePath: String, acked: [String: Int], note: String) throws {
         let store = try Store.open(at: storePath)
         var byName: [String: [RunInfo]] = [:]
         for info in try store.runs() { byName[info.name, default: []].append(info) }
-        #expect(byName.values.allSatisfy { $0.count == 1 }, "seed \(seed): a run created twice")
-        #expect(!byName.keys.contains { $0.hasPrefix("0") }, "seed \(seed): stand-ins for runs whose creation was lost")
-        for (round, last) in acked.sorted(by: { $0.key < $1.key }) {
-            #expect(last >= 0, "seed \(seed) round \(round): nothing acknowledged")
+        #expect(byName.values.allSatisfy { $0.count == 1 }, "\(note): a run created twice")
+        #expect(!byName.keys.contains { $0.hasPrefix("0") }, "\(note): stand-ins for runs whose creation was lost")
+        for (prefix, last) in acked.sorted(by: { $0.key < $1.key }) {
+            #expect(last >= 0, "\(note) \(prefix): nothing acknowledged")
             var k = 0
             while true {
-                guard let info = byName["r\(round)-\(k)"]?.first else {
-                    #expect(k > last, "seed \(seed): run r\(round)-\(k) acknowledged (last \(last)) but missing")
+                guard let info = byName["\(prefix)-\(k)"]?.first else {
+                    #expect(k > last, "\(note): run \(prefix)-\(k) acknowledged (last \(last)) but missing")
                     break
                 }
-                #expect(info.params["k"] == .int(Int64(k)), "seed \(seed) r\(round)-\(k)")
+                #expect(info.params["k"] == .int(Int64(k)), "\(note) \(prefix)-\(k)")
                 #expect(info.params["opt.name"] == .string(k % 2 == 0 ? "adam" : "sgd"))
                 #expect(info.params["tags"] == .list([.int(1), .null]))
                 #expect(info.status == .crashed)
@@ -222,17 +263,17 @@ struct BulkIngestProcessTests {
                     let pts = try store.points(info.id, metric)
                     let expected = (0..<Int64(3 + k % 7)).map { Double($0) * 0.5 + Double(m + k) }
                     if k <= last {
-                        #expect(pts.map(\.value) == expected, "seed \(seed) r\(round)-\(k) \(metric)")
+                        #expect(pts.map(\.value) == expected, "\(note) \(prefix)-\(k) \(metric)")
                     } else {
                         // Not acknowledged: whatever is there is there once.
-                        #expect(Set(pts.map(\.step)).count == pts.count, "seed \(seed) r\(round)-\(k) \(metric) duplicated")
+                        #expect(Set(pts.map(\.step)).count == pts.count, "\(note) \(prefix)-\(k) \(metric) duplicated")
                     }
                 }
                 k += 1
             }
         }
         let report = try store.verify()
-        #expect(report.isHealthy, "\(report.problems)")
+        #expect(report.isHealthy, "\(note): \(report.problems)")
         try store.close()
     }
 }

@@ -150,6 +150,68 @@ struct CoarseOrderedWalkTests {
         try store.close()
     }
 
+    /// The block offsets a series keeps for the edge chunks a curve opened: the same curves
+    /// asked cold (offsets found and kept), warm (chunks opened from the kept offsets) and again
+    /// after the segments dropped their read state equal the brute force each time, and the
+    /// warm pass really used kept offsets.
+    @Test func keptEdgeOffsetsGiveTheSameCurvesColdAndWarm() throws {
+        var rng = SeededRandom(seed: 71)
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        let run = try store.createRun(name: "r")
+        let n = 20 * 4096 + 77
+        var raw: [Raw] = []
+        for i in 0..<n {
+            var v = Double.random(in: -1...1, using: &rng) * (i % 5 == 0 ? 1e9 : 1)
+            if i % 4999 == 3 { v = .nan }
+            raw.append(Raw(step: Int64(i) * 3, value: v, arrival: i))
+        }
+        for s in 0..<3 {
+            let part = raw[(s * n / 3)..<((s + 1) * n / 3)]
+            try run.append("m", steps: part.map(\.step), values: part.map(\.value))
+            try store.checkpoint()
+        }
+        try Self.expectOrdered(store, run.id, parts: 3)
+        let key = try SeriesKey(run: run.id, metric: "m", labels: [:])
+        func kept() throws -> Int {
+            try store.withCoarse(key) { q throws(StrataError) in
+                q.parts.reduce(0) { $0 + $1.series.edgeOffsets.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+            }
+        }
+        let windows: [(Int64, Int64, Int)] = (0..<12).map { _ in
+            let a = Int64.random(in: -50...Int64(3 * n), using: &rng)
+            return (a, a + Int64.random(in: 1...Int64(3 * n), using: &rng), [3, 64, 1000][Int.random(in: 0..<3, using: &rng)])
+        }
+        func ask(_ pass: String) throws -> [[CurveBucket]] {
+            var out: [[CurveBucket]] = []
+            for (lo, hi, count) in windows {
+                let curve = try store.curve(run.id, "m", steps: lo..<hi, buckets: count)
+                let b = Buckets(lo...(hi - 1), count: count)
+                var groups: [Int: [Raw]] = [:]
+                for p in raw where p.step >= lo && p.step < hi { groups[b.index(p.step), default: []].append(p) }
+                #expect(curve.map(\.bucket) == groups.keys.sorted(), "\(pass) [\(lo), \(hi))/\(count)")
+                for c in curve {
+                    guard let g = groups[c.bucket], let bs = QueryExactnessTests.bruteStats(g) else { continue }
+                    QueryExactnessTests.check(c.stats, bs, "\(pass) bucket \(c.bucket) of [\(lo), \(hi))/\(count)")
+                }
+                out.append(curve)
+            }
+            return out
+        }
+        #expect(try kept() == 0, "nothing kept before the first curve")
+        let cold = try ask("cold")
+        let keptAfterCold = try kept()
+        #expect(keptAfterCold > 0, "edge chunks' offsets kept")
+        let warm = try ask("warm")
+        #expect(try kept() == keptAfterCold, "the warm pass opened the same edge chunks from kept offsets")
+        try store.withCoarse(key) { q throws(StrataError) in for p in q.parts { p.segment.releaseReadState() } }
+        #expect(try kept() == 0, "dropped with the read state")
+        let again = try ask("after release")
+        // Bit for bit (descriptions, so that a NaN equals itself).
+        #expect("\(cold)" == "\(warm)" && "\(warm)" == "\(again)")
+        try store.close()
+    }
+
     /// A short (packed) series and a series of one partial chunk: one-chunk pyramids.
     @Test func shortSeries() throws {
         var rng = SeededRandom(seed: 61)

@@ -119,10 +119,13 @@ struct Runs: ParsableCommand {
         let ranked =
             try sort != nil && limit != nil && columns == nil
             ? RunRow.topByMetric(store, where: filter, sort: sort!, limit: limit!, lineage: lineage) : nil
+        // So does the first page of a filtered, unsorted listing: runs that match are tested, but
+        // only the page's runs are decoded.
+        let filteredPage = filter != nil && sort == nil && limit != nil
         var rows =
             try ranked
-            ?? (firstPage
-                ? store.runs(limit: limit!).map { RunRow(info: $0, store: store, lineage: lineage) }
+            ?? (firstPage || filteredPage
+                ? store.runs(where: Lib.filter(filter), limit: limit!, lineage: lineage).map { RunRow(info: $0, store: store, lineage: lineage) }
                 : Lib.runs(store, where: filter, lineage: lineage))
         var everyRun: [RunRow]?
         let allRows = { () throws -> [RunRow] in

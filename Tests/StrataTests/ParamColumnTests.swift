@@ -97,6 +97,8 @@ struct ParamColumnTests {
             let slow = try bruteForce(store, f)
             #expect(ids == slow.map(\.id), "\(note): ids where \(text)")
             #expect(try store.runs(where: f) == slow, "\(note): runs where \(text)")
+            let limit = [1, 3, 50][ids.count % 3]
+            #expect(try store.runs(where: f, limit: limit) == Array(slow.prefix(limit)), "\(note): first \(limit) runs where \(text)")
         }
         for text in [nil, "params.a >= 0", "params has \"b\"", "metric(\"loss\").count > 2"] {
             let f = try text.map { try Filter($0) }

@@ -83,6 +83,33 @@ extension Store {
         }
     }
 
+    /// The first `limit` runs ``runs(where:lineage:)`` returns, decoding only those: the others
+    /// are tested as ``runs(where:lineage:)`` tests them but not read whole (what
+    /// `strata runs --where … --limit N` shows).
+    ///
+    /// - Parameters:
+    ///   - filter: The condition (every run when nil).
+    ///   - limit: The most runs returned (positive).
+    ///   - lineage: Whether a forked run's metrics include its ancestors' points up to its fork step (``Lineage``; full by default).
+    /// - Returns: The oldest `limit` matching runs, oldest first.
+    /// - Throws: ``StrataError`` with code `.invalidArgument` for a limit below 1, `.closed` after ``Store/close()``, or when the catalog or a segment cannot be read.
+    public func runs(where filter: Filter?, limit: Int, lineage: Lineage = .full) throws(StrataError) -> [RunInfo] {
+        guard limit > 0 else { throw .invalid("limit must be positive, got \(limit)") }
+        guard let filter else { return try runs(limit: limit) }
+        return try lock.withLock { () throws(StrataError) in
+            try checkOpenLocked()
+            try catalog.refresh()
+            try reader.refresh()
+            var out: [RunInfo] = []
+            for id in matchingIDsLocked(filter, lineage) {
+                guard let run = knownRunLocked(id) else { continue }
+                out.append(run)
+                if out.count == limit { break }
+            }
+            return out
+        }
+    }
+
     /// The ids of the runs ``runs(where:lineage:)`` returns, in the same order, without decoding
     /// whole records: a run of the catalog checkpoint is tested with only the params the filter
     /// reads decoded, and nothing more of it is decoded. What ranking many runs by a metric before

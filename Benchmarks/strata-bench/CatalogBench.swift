@@ -59,7 +59,9 @@ enum CatalogBench {
 
     /// Builds a store of `n` runs; returns the creation rate (runs/s, creation only, durable at
     /// flush) and the whole build's seconds.
-    static func build(_ path: String, runs n: Int, csv: String) throws -> (createRate: Double, seconds: Double, catalogBytes: Int) {
+    static func build(_ path: String, runs n: Int, csv: String) throws -> (
+        createRate: Double, seconds: Double, catalogBytes: Int, catalog: StorageStats.CatalogBytes
+    ) {
         try? FileManager.default.removeItem(atPath: path)
         let store = try Store.open(at: path)
         var rows = "id,name,lr,batch,loss_min\n"
@@ -98,7 +100,11 @@ enum CatalogBench {
         let catalogBytes = ["catalog.log", "catalog.ckpt"].reduce(0) {
             $0 + ((try? FileManager.default.attributesOfItem(atPath: path + "/" + $1)[.size] as? Int) ?? 0)
         }
-        return (Double(n) / createSeconds, seconds, catalogBytes)
+        // The catalog's bytes a run beyond its params and tags (`StorageStats.catalog`).
+        let stats = try Store.open(at: path, options: .init(create: false))
+        let catalog = try stats.storageStats().catalog
+        try stats.close()
+        return (Double(n) / createSeconds, seconds, catalogBytes, catalog)
     }
 
     /// Runs/s creating `n` runs with params, batched (written at flush) or written one by one as
@@ -140,6 +146,10 @@ enum CatalogBench {
                 String(
                     format: "  created %.0f runs/s; whole build %.1f s; catalog.ckpt %d bytes (%.1f a run)", b.createRate, b.seconds, ckpt,
                     Double(ckpt) / Double(n)))
+            log(
+                String(
+                    format: "  catalog a run beyond params and tags: checkpoint %.1f bytes, with catalog.log (%.1f bytes a run) %.1f bytes",
+                    b.catalog.checkpointOverheadPerRun, Double(b.catalog.logBytes) / Double(n), b.catalog.overheadPerRun))
             let list = try timed([strata, "runs", "--store", store, "--limit", "5"], repeats: repeats)
             let whereSort = try timed(
                 [strata, "runs", "--store", store, "--where", "params.lr < 0.001", "--sort", "train/loss.min", "--limit", "5"], repeats: repeats)
@@ -162,6 +172,8 @@ enum CatalogBench {
                 "catalog_only_limit5_ms": bareList.ms, "catalog_only_limit5_rss_mib": bareList.rssMiB,
                 "catalog_only_where_ms": bareWhere.ms, "catalog_only_where_rss_mib": bareWhere.rssMiB,
                 "create_runs_per_s": b.createRate, "build_s": b.seconds, "checkpoint_bytes": ckpt, "catalog_bytes": b.catalogBytes,
+                "checkpoint_bytes_per_run_beyond_params_and_tags": b.catalog.checkpointOverheadPerRun,
+                "catalog_bytes_per_run_beyond_params_and_tags": b.catalog.overheadPerRun, "catalog_log_bytes": b.catalog.logBytes,
                 "runs_limit5_ms": list.ms, "runs_limit5_rss_mib": list.rssMiB, "where_sort_ms": whereSort.ms, "where_sort_rss_mib": whereSort.rssMiB
             ]
             if let python {

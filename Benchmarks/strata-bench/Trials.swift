@@ -69,26 +69,59 @@ enum Trials {
         return (answers, timings)
     }
 
-    /// Where the bytes of a store go: catalog, segment column data, segment structure (chunk
-    /// tables, directories, packs' tables, headers), logs and the rest.
-    static func structure(_ path: String, points: Int) throws -> [String: Double] {
+    /// Where the bytes of a store go, by structure (`StorageStats.structure`: columns per codec,
+    /// tiers, chunk headers, statistics, directories, catalog log and checkpoint, other files),
+    /// in bytes and bytes a point; and the catalog's bytes a run beyond its params and tags.
+    /// The parts add up to the store's file bytes (checked here too).
+    static func structure(_ path: String, points: Int) throws -> [String: Any] {
         let store = try Store.open(at: path, options: .init(create: false))
         let st = try store.storageStats()
         try store.close()
-        let total = Double(directoryBytes(path))
-        let catalog = Double(directoryBytes(path + "/catalog.log") + fileBytes(path + "/catalog.log"))
-        let segments = Double(directoryBytes(path + "/segments"))
-        let columns = Double(st.codecs.reduce(0) { $0 + $1.bytes } + st.tierBytes)
         let p = Double(points)
-        let out = [
-            "total": total / p, "catalog": catalog / p, "segment_columns": columns / p, "segment_structure": (segments - columns) / p,
-            "other": (total - catalog - segments) / p
-        ]
+        let sum = st.structure.reduce(0) { $0 + $1.bytes }
+        if sum != st.fileBytes { log("  WARNING: structure parts add up to \(sum) bytes, the files hold \(st.fileBytes)") }
+        log(String(format: "  bytes by structure (%d bytes, %.3f bytes/point):", st.fileBytes, Double(st.fileBytes) / p))
+        var rows: [[String: Any]] = []
+        var groups: [String: Int] = [:]
+        for part in st.structure {
+            let label = part.group.padding(toLength: 9, withPad: " ", startingAt: 0) + part.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+            log(label + String(format: " %12d bytes  %7.3f B/pt", part.bytes, Double(part.bytes) / p))
+            rows.append(["group": part.group, "name": part.name, "bytes": part.bytes, "bytes_per_point": Double(part.bytes) / p])
+            groups[Self.summaryGroup(part), default: 0] += part.bytes
+        }
+        let order = ["columns", "tiers", "chunk headers", "statistics", "directories", "catalog", "other"]
+        log("  bytes/point: " + order.map { String(format: "%@ %.3f", $0, Double(groups[$0] ?? 0) / p) }.joined(separator: ", "))
+        let c = st.catalog
         log(
             String(
-                format: "  bytes/point: total %.3f = catalog %.3f + segment columns %.3f + segment structure %.3f + other %.3f", out["total"]!,
-                out["catalog"]!, out["segment_columns"]!, out["segment_structure"]!, out["other"]!))
-        return out
+                format:
+                    "  catalog: %d runs; catalog.ckpt %d bytes = %.1f bytes/run, %.1f beyond params+tags (%.1f bytes/run); with catalog.log (%d bytes = %.1f bytes/run): %.1f bytes/run beyond params+tags",
+                c.runs, c.checkpointBytes, Double(c.checkpointBytes) / Double(max(1, c.checkpointRuns)), c.checkpointOverheadPerRun,
+                Double(c.checkpointParamsAndTags) / Double(max(1, c.checkpointRuns)), c.logBytes, Double(c.logBytes) / Double(max(1, c.runs)),
+                c.overheadPerRun))
+        return [
+            "total_bytes": st.fileBytes, "total_bytes_per_point": Double(st.fileBytes) / p, "parts": rows,
+            "groups_bytes_per_point": groups.mapValues { Double($0) / p },
+            "catalog": [
+                "runs": c.runs, "log_bytes": c.logBytes, "checkpoint_bytes": c.checkpointBytes, "checkpoint_runs": c.checkpointRuns,
+                "checkpoint_params_and_tags_bytes": c.checkpointParamsAndTags,
+                "checkpoint_bytes_per_run_beyond_params_and_tags": c.checkpointOverheadPerRun,
+                "catalog_bytes_per_run_beyond_params_and_tags": c.overheadPerRun
+            ] as [String: Any]
+        ]
+    }
+
+    /// The headings: columns, tiers, chunk headers, statistics, directories, catalog, other.
+    static func summaryGroup(_ part: StorageStats.Part) -> String {
+        switch (part.group, part.name) {
+        case ("columns", _): return "columns"
+        case ("segments", "tier blocks"), ("segments", "quantile sketches"): return "tiers"
+        case ("segments", "chunk headers"): return "chunk headers"
+        case ("segments", "series statistics"), ("segments", "packed statistics"): return "statistics"
+        case ("segments", _): return "directories"
+        case ("catalog", _): return "catalog"
+        default: return "other"
+        }
     }
 
     /// JSON text of `answers`, with NaN written as `NaN` (as Python's json module reads and writes it).
@@ -103,9 +136,5 @@ enum Trials {
         }
         let data = try JSONSerialization.data(withJSONObject: clean(answers), options: [.prettyPrinted, .sortedKeys])
         return Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"__NaN__\"", with: "NaN").utf8)
-    }
-
-    static func fileBytes(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
     }
 }

@@ -223,6 +223,7 @@ do {
         results["bytes_per_point_long"] = i1.bpp
         results["I1_peak_rss_mib"] = i1.rss
         results["codecs_long"] = try codecBreakdown(i1.store, points: wl.points)
+        results["structure_long"] = try Trials.structure(i1.store, points: wl.points)
         log("I1 stream (long, dictionary log call):")
         let i1d = try ingest("dict", long, keep: scratch + "/long-dict")
         results["I1_dict_points_per_s"] = i1d.pps
@@ -233,6 +234,7 @@ do {
         results["bytes_per_point_sweep"] = i2.bpp
         results["I2_peak_rss_mib"] = i2.rss
         results["codecs_sweep"] = try codecBreakdown(i2.store, points: ws.points)
+        results["structure_sweep"] = try Trials.structure(i2.store, points: ws.points)
         log("Decode rate per codec (one 65,536-value column, in cache):")
         results["decode_points_per_s"] = CodecRates.run(seconds: 0.3)
         for (k, v) in (results["decode_points_per_s"] as! [String: Double]).sorted(by: { $0.key < $1.key }) {

@@ -406,6 +406,8 @@ struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats", abstract: "Runs, series, points, bytes on disk and bytes per point per codec.")
     @OptionGroup var global: GlobalOptions
+    @Flag(help: "Also every byte of the store by structure (columns, tiers, chunk headers, directories, catalog, other files).")
+    var structure = false
 
     func run() throws {
         let store = try global.openForReading()
@@ -430,6 +432,18 @@ struct StatsCommand: ParsableCommand {
         if st.tierBytes > 0 { out.line("tiers        \(humanBytes(st.tierBytes))") }
         if st.sharedColumnBytes > 0 {
             out.line("shared       \(humanBytes(st.sharedColumnBytes)) of step/time columns shared by metrics logged together")
+        }
+        if structure {
+            out.line("")
+            let points = Double(max(1, st.points))
+            let rows = st.structure.map { p -> [String] in [p.group, p.name, withCommas(p.bytes), cformat("%.3f", Double(p.bytes) / points)] }
+            for l in renderTable(header: ["group", "part", "bytes", "bytes/point"], rows: rows) { out.line(l) }
+            let c = st.catalog
+            if c.runs > 0 {
+                out.line(
+                    "catalog      \(cformat("%.1f", c.checkpointOverheadPerRun)) bytes a run beyond params and tags in catalog.ckpt, "
+                        + "\(cformat("%.1f", c.overheadPerRun)) with catalog.log")
+            }
         }
         if !st.codecs.isEmpty {
             out.line("")

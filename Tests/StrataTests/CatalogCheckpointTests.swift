@@ -291,6 +291,13 @@ struct CatalogCheckpointTests {
         }
         let perRun = Double(size) / Double(n) - Double(paramBytes)
         #expect(perRun <= 64, "\(perRun) bytes a run beyond params")
+        // The same from the store's byte accounting (params and tags as the checkpoint stores them).
+        let catalog = try store.storageStats().catalog
+        #expect(catalog.checkpointRuns == n)
+        #expect(catalog.checkpointOverheadPerRun <= 64, "\(catalog.checkpointOverheadPerRun) bytes a run beyond params and tags")
+        print(
+            "100,000 runs: catalog.ckpt \(catalog.checkpointOverheadPerRun) bytes a run beyond params and tags; "
+                + "with catalog.log \(catalog.overheadPerRun)")
         try store.close()
     }
 }

@@ -671,3 +671,76 @@ final class CatalogCheckpoint {
         return RunID(validated: String(decoding: chars, as: UTF8.self))
     }
 }
+
+// MARK: - Bytes by what they hold (`Store.storageStats`)
+
+/// The bytes of a checkpoint file by what they hold (`docs/FORMAT.md`, "Catalog checkpoint"); the
+/// parts add up to the file's size.
+struct CheckpointBytes {
+    /// Runs in the checkpoint.
+    var runs = 0
+    /// The 88-byte header, and (version 3) the deleted-runs table and the checked-segments section.
+    var header = 0
+    /// The run table (25 bytes a run), the name table (8) and the running table (4 a running run).
+    var runTables = 0
+    /// The pool's offsets (4 bytes an entry, plus one).
+    var poolOffsets = 0
+    /// The runs' params: the params field of every run record (its pooled keys' reference and its
+    /// values, or the inline params encoding) and the pooled key lists.
+    var params = 0
+    /// The pooled tag sets.
+    var tags = 0
+    /// The rest of the pool: projects, owner writer ids, metadata.
+    var pooledValues = 0
+    /// The rest of the run records: flags, rewinds, times, names, pool references, parents, fork
+    /// steps, management fields.
+    var records = 0
+}
+
+extension CatalogCheckpoint {
+    /// The file's bytes by what they hold; reads (and checks) every run record and the pool.
+    func structureBytes() throws(StrataError) -> CheckpointBytes {
+        var out = CheckpointBytes()
+        out.runs = count
+        out.header = Self.headerSize + file.view.count - end
+        out.runTables = poolTable - runTable
+        out.poolOffsets = poolStart - poolTable
+        // What each pool entry serves: 0 projects, owners, metadata; 1 tag sets; 2 param key lists.
+        var role = [UInt8](repeating: 0, count: poolCount)
+        for i in 0..<count {
+            let b = try blob(i)
+            var r = ByteReader(b, path: path)
+            let flags = try r.u8("run flags")
+            if flags & Self.hasRewinds != 0 { _ = try Self.readRewinds(&r) }
+            _ = try r.varint("created")
+            if flags & Self.hasEnded != 0 { _ = try r.varint("ended") }
+            _ = try r.string("run name")
+            _ = try poolRef(&r, "project")
+            _ = try poolRef(&r, "owner")
+            let tags = try poolRef(&r, "tags")
+            role[tags] = max(role[tags], 1)
+            _ = try poolRef(&r, "metadata")
+            if flags & Self.hasParent != 0 { _ = try r.bytes(17, "parent") }
+            _ = try Self.readForkFields(&r, flags: flags)
+            let paramsAt = r.offset
+            if flags & Self.pooledKeys != 0 {
+                let k = try poolRef(&r, "param keys")
+                role[k] = 2
+                for key in try poolKeys(k) { try ParamCoding.skipValue(&r, key: key, depth: 0) }
+            } else {
+                _ = try ParamCoding.read(&r)
+            }
+            out.params += r.offset - paramsAt
+            out.records += b.count - (r.offset - paramsAt)
+        }
+        var pooled = (params: 0, tags: 0)
+        for k in 0..<poolCount where role[k] != 0 {
+            let n = try pool(k).count
+            if role[k] == 2 { pooled.params += n } else { pooled.tags += n }
+        }
+        out.params += pooled.params
+        out.tags = pooled.tags
+        out.pooledValues = dataStart - poolStart - pooled.params - pooled.tags
+        return out
+    }
+}

@@ -24,6 +24,8 @@ enum SegmentFormat {
     static let headerSize = 16
     static let trailerSize = 40
     static let chunkEntrySize = 192
+    /// Bytes of stored statistics (`writeStats`).
+    static let statisticsSize = 104
     /// Most series in one segment, most chunks of one series in one segment.
     static let maxSeries = 1 << 22
     static let maxChunks = 1 << 24
@@ -781,6 +783,15 @@ final class Segment {
     /// Whether the whole directory was checked and parsed into `entries` (always, without a run
     /// index; with one, on the first use that needs every entry).
     private var fullyParsed = false
+    /// Where the parts of the directory begin (file offsets), recorded by the whole parse: the run
+    /// and name tables from the directory's start, then the pack table, the packed blob lengths, the
+    /// series list (count and entries), the descriptive fields and the packed statistics table,
+    /// which ends at `end` (the run index, when there is one, runs from there to the directory's
+    /// end); `packedEntries`: bytes of the packed series' entries. For `structureBytes`.
+    fileprivate struct DirectoryParts {
+        var packTable = 0, packedLengths = 0, seriesCount = 0, meta = 0, summaryTable = 0, end = 0, packedEntries = 0
+    }
+    fileprivate var directoryParts = DirectoryParts()
     /// The error met parsing a directory later than at open (a segment opened from its run
     /// index whose other parts turn out damaged): its series then read as absent; `verify`
     /// reports it.
@@ -811,6 +822,8 @@ final class Segment {
         packList = []; packedOffsets = []; packFirstBlob = []; packedDirectory = []; summaryGroups = []
         runKeyIndex = nil
         var r = ByteReader(b, from: dirAt, to: dirAt + dirLen, path: path)
+        var parts = DirectoryParts(packTable: dirAt, packedLengths: dirAt, seriesCount: dirAt)
+        defer { directoryParts = parts }
         // Version 2: run ids and names stored once, then the packs of small series' columns.
         if version >= 2 {
             let nr = try r.count("run count", max: SegmentFormat.maxTableEntries)
@@ -830,8 +843,10 @@ final class Segment {
             let nn = try r.count("name count", max: SegmentFormat.maxTableEntries)
             names.reserveCapacity(nn)
             for _ in 0..<nn { names.append(try r.string("series name", max: 4096)) }
-            try readPacks(&r, limit: limit)
+            parts.packTable = r.offset
+            parts.packedLengths = try readPacks(&r, limit: limit)
         }
+        parts.seriesCount = r.offset
         // Series entries are kept compact (indexes into the tables); their keys and objects are
         // built on first use of `series`, so an open that only lists runs stays cheap.
         var runNumbers: [RunID: Int32] = [:], nameNumbers: [String: Int32] = [:]
@@ -839,10 +854,12 @@ final class Segment {
         entries.reserveCapacity(n)
         var fresh = 0
         for _ in 0..<n {
+            let entryAt = r.offset
             if version >= 2 {
                 let (e, table) = try decodeEntry(
                     &r, fresh: &fresh, packedTotal: packedOffsets.count, runCount: runKeys.count, ordinal: packedDirectory.count)
                 if e.points > 0 {
+                    parts.packedEntries += r.offset - entryAt
                     packedDirectory.append(Int32(entries.count))
                     entries.append(e)
                 } else if let table {
@@ -872,10 +889,13 @@ final class Segment {
             tables.append(table)
             entries.append(e)
         }
+        parts.meta = r.offset
         try readMeta(&r)
+        parts.summaryTable = r.offset
         if version >= 3 && headerFlags & SegmentFormat.flagPackedSummaries != 0 {
             try readPackedSummaryTable(&r, limit: limit, packedSeries: packedDirectory.count)
         }
+        parts.end = r.offset
     }
 
     /// Reads one series entry of a version 2 or 3 directory (`fresh`: packed blobs introduced
@@ -963,7 +983,8 @@ final class Segment {
         return (Pack(offset: at, length: 0, checksum: sum), blobs)
     }
 
-    private func readPacks(_ r: inout ByteReader, limit: Int) throws(StrataError) {
+    /// Returns where the packed blob lengths begin (after the pack table).
+    private func readPacks(_ r: inout ByteReader, limit: Int) throws(StrataError) -> Int {
         let np = try r.count("pack count", max: SegmentFormat.maxTableEntries)
         var counts: [Int] = []
         for k in 0..<np {
@@ -972,6 +993,7 @@ final class Segment {
             counts.append(blobs)
         }
         packedOffsets.reserveCapacity(counts.reduce(0, +))
+        let lengthsAt = r.offset
         for (k, blobs) in counts.enumerated() {
             var at = packList[k].offset
             packFirstBlob.append(packedOffsets.count)
@@ -982,6 +1004,7 @@ final class Segment {
             }
             packList[k].length = at - packList[k].offset
         }
+        return lengthsAt
     }
 
     /// The directory position of every packed series, in order (its ordinal is its index here).
@@ -1640,5 +1663,56 @@ extension SegmentSeries {
     fileprivate func forgetChunks() {
         entries = nil
         edgeOffsets = []  // columns are checked again on next use
+    }
+}
+
+// MARK: - Bytes by structure (`Store.storageStats`)
+
+/// The bytes of one segment file by structure (`docs/FORMAT.md`, "Segment files"), apart from the
+/// blobs of chunks with a chunk table (columns and tier blobs, which the caller attributes from
+/// the chunk entries): with those blobs they add up to the file's size.
+struct SegmentStructureBytes {
+    /// The 16-byte header and the 40-byte trailer.
+    var headerAndTrailer = 0
+    /// The directory's run ids and series names (version 2 on; version 1 repeats them in its entries).
+    var runAndNameTables = 0
+    /// What locates packed series: the pack table, the packed blob lengths and the packed series'
+    /// directory entries.
+    var packTables = 0
+    /// The series count and the directory entries of series with a chunk table, without their statistics.
+    var seriesEntries = 0
+    /// The statistics (104 bytes) of every series with a chunk table, in the directory.
+    var seriesStatistics = 0
+    /// Writer id, generation, sequences, replaced segments, rewind epoch.
+    var descriptiveFields = 0
+    /// The stored statistics of packed series: their compressed groups and the directory's table of them.
+    var packedStatistics = 0
+    /// The run index's rows and footer.
+    var runIndex = 0
+    /// The chunk tables (192 bytes a chunk).
+    var chunkTables = 0
+    /// The packs: the packed series' columns, each blob once.
+    var packs = 0
+}
+
+extension Segment {
+    /// The segment's bytes by structure (the whole directory is parsed); nil when the directory
+    /// turns out damaged.
+    func structureBytes() -> SegmentStructureBytes? {
+        ensureParsed()
+        if lateDamage != nil { return nil }
+        let d = directory, p = directoryParts
+        var out = SegmentStructureBytes()
+        out.headerAndTrailer = SegmentFormat.headerSize + SegmentFormat.trailerSize
+        out.runAndNameTables = p.packTable - d.at
+        out.packTables = p.seriesCount - p.packTable + p.packedEntries
+        out.seriesStatistics = tables.count * SegmentFormat.statisticsSize
+        out.seriesEntries = p.meta - p.seriesCount - p.packedEntries - out.seriesStatistics
+        out.descriptiveFields = p.summaryTable - p.meta
+        out.packedStatistics = p.end - p.summaryTable + summaryGroups.reduce(0) { $0 + $1.length }
+        out.runIndex = d.at + d.length - p.end
+        out.chunkTables = tables.reduce(0) { $0 + $1.chunkCount * SegmentFormat.chunkEntrySize }
+        out.packs = packList.reduce(0) { $0 + $1.length }
+        return out
     }
 }

@@ -601,7 +601,7 @@ package enum DoubleColumn {
         var packed: Int = 0
         var exceptionCount: Int = 0
         var exceptions: Int = 0  // offset of the index list; the values follow it
-        var order: Int = 0  // scaled-diff: difference order; its first differences D^0_0 … D^(order−1)_0:
+        var order: Int = 0  // scaled-diff: difference order; seeds: its first differences D^0_0 … D^(order−1)_0
         var seeds: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     }
 
@@ -907,34 +907,46 @@ package enum DoubleColumn {
     }
 
     /// Values lo..<hi of a scaled-diff block whose differences (minus the minimum) are s[0..<hi].
+    /// With k = 1 the division is left out (dividing by 1.0 is exact, so the bits are the same).
     @inline(__always)
     static func scaledRun(_ b: Block, lo: Int, hi: Int, _ s: UnsafeMutablePointer<UInt64>, _ out: UnsafeMutablePointer<UInt64>) {
         let q = pow2(b.exponent), k = Double(b.divisor)
+        if b.divisor == 1 {
+            scaledRun(b, lo: lo, hi: hi, s, out) { (Double(Int64(bitPattern: $0)) * q).bitPattern }
+        } else {
+            scaledRun(b, lo: lo, hi: hi, s, out) { scaledValue($0, q, k) }
+        }
+    }
+
+    @inline(__always)
+    static func scaledRun(
+        _ b: Block, lo: Int, hi: Int, _ s: UnsafeMutablePointer<UInt64>, _ out: UnsafeMutablePointer<UInt64>, _ value: (UInt64) -> UInt64
+    ) {
         let md = b.base
         var (c0, c1, c2, c3) = b.seeds
         let o = out - lo
         switch b.order {
         case 1:
             for i in 0..<hi {
-                if i >= lo { o[i] = scaledValue(c0, q, k) }
+                if i >= lo { o[i] = value(c0) }
                 c0 = c0 &+ (md &+ s[i])
             }
         case 2:
             for i in 0..<hi {
-                if i >= lo { o[i] = scaledValue(c0, q, k) }
+                if i >= lo { o[i] = value(c0) }
                 c0 = c0 &+ c1
                 c1 = c1 &+ (md &+ s[i])
             }
         case 3:
             for i in 0..<hi {
-                if i >= lo { o[i] = scaledValue(c0, q, k) }
+                if i >= lo { o[i] = value(c0) }
                 c0 = c0 &+ c1
                 c1 = c1 &+ c2
                 c2 = c2 &+ (md &+ s[i])
             }
         default:
             for i in 0..<hi {
-                if i >= lo { o[i] = scaledValue(c0, q, k) }
+                if i >= lo { o[i] = value(c0) }
                 c0 = c0 &+ c1
                 c1 = c1 &+ c2
                 c2 = c2 &+ c3

@@ -1,6 +1,8 @@
 // Columns made to fall into each codec, shared by `strata-bench --codecs` and the
 // package-benchmark micro-benchmarks (Benchmarks/codecs, which links this file).
 
+import Foundation
+
 /// One chunk-sized column (65,536 values) per codec, the same on every run (seeded).
 enum CodecColumns {
     static let count = 65_536
@@ -41,6 +43,15 @@ enum CodecColumns {
             ))
         out.append(("raw64", (0..<n).map { _ in Double(bitPattern: g.next()) }))
         out.append(("mean-for", (0..<n).map { _ in Double(Float(Double(g.next() % 100_000) / 997)) / 390 }))
+        // Cosine learning-rate schedules of 4,000 steps, back to back, each with its own peak (the
+        // sweep's train/lr; distinct peaks so that LZ4 does not find repeats).
+        out.append(
+            (
+                "scaled-diff",
+                (0..<n).map { i in
+                    3e-4 * (1 + Double(i / 4000) / 7) * (0.1 + 0.45 * (1 + cos(Double.pi * Double(i % 4000) / 4000)))
+                }
+            ))
         return out
     }
 

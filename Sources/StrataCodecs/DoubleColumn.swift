@@ -8,7 +8,11 @@
 //   raw64         the bit patterns
 //   mean-for      value == (Double(n) · 2^e) / k: a full-precision mean of k values of limited
 //                 precision (an epoch's loss averaged over k float32 batch losses), n FOR bit-packed
-// The three FOR codecs may carry "patched exceptions": values stored raw, by index, that either
+//   scaled-diff   value == (Double(n) · 2^e) / k as mean-for (k = 1: the value as an integer
+//                 multiple of the block's smallest power of two), the integers n coded by their
+//                 differences of order 1…4 (a smooth full-precision series: a learning-rate
+//                 schedule, epoch means), FOR bit-packed
+// The FOR codecs and scaled-diff may carry "patched exceptions": values stored raw, by index, that either
 // do not fit the codec (NaN in decimal data) or would widen the frame (a rare spike).
 // Format: docs/FORMAT-codecs.md.
 
@@ -20,6 +24,12 @@ package enum DoubleColumn {
     static let codecDelta: UInt8 = 5
     static let codecDoD: UInt8 = 6
     static let codecMean: UInt8 = 7
+    static let codecScaled: UInt8 = 8
+    /// Highest difference order of scaled-diff.
+    static let maxOrder = 4
+    /// Powers of two scaled-diff's exponent may name (the smallest subnormal to the largest normal).
+    static let minScaledExponent = -1074
+    static let maxScaledExponent = 1023
     /// Largest divisor `k` of mean-for the encoder searches (odd values; the decoder accepts 1...65,535).
     static let encoderMaxDivisor = 4095
     static let maxDivisor = 65_535
@@ -41,6 +51,7 @@ package enum DoubleColumn {
         case codecDelta: return "float64-delta"
         case codecDoD: return "float64-dod"
         case codecMean: return "mean-for"
+        case codecScaled: return "scaled-diff"
         default: return "unknown"
         }
     }
@@ -257,12 +268,46 @@ package enum DoubleColumn {
         // 5. Means of limited-precision values: only where the best so far keeps most of the bits
         // (more than 40 a value: the divisor search costs about 2 µs a block).
         var meanK = 0, meanE = 0
+        var meanFound: (Int, Int)? = nil
         if n >= 4 && (best == codecRaw || best == codecDelta || best == codecDoD) && bestSize > 5 * n,
             let (k, e) = meanDivisor(b, n)
         {
+            meanFound = (k, e)
             let kd = Double(k), q = Double(sign: .plus, exponent: e, significand: 1)
             let pm = planFOR(b, n, header: 3 + varintSize(UInt64(k)), baseSize: zzSize) { meanMap($0, kd, q) }
             if pm.size < bestSize { bestSize = pm.size; best = codecMean; bestPlan = pm; meanK = k; meanE = e }
+        }
+
+        // 6. scaled-diff: only where the best so far is one of the full-precision codecs and keeps
+        // more than 8 bits a value. Tried with k = 1, and with mean-for's divisor when one was found.
+        if n >= 3 && (best == codecRaw || best == codecDelta || best == codecDoD || best == codecMean) && bestSize > n {
+            let done = withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 * ColumnFormat.blockSize) { buf -> Bool in
+                let nv = buf.baseAddress!, d = nv + ColumnFormat.blockSize
+                var plan = ScaledPlan()
+                var planE = 0, planK = 1, viaMean = false
+                if let e = scaledExponent(b, n) {
+                    let q = pow2(e)
+                    let p1 = planScaled(b, n, nv, d, exponent: e, divisor: 1) { scaledMap($0, q) }
+                    if p1.size < plan.size { plan = p1; planE = e; planK = 1 }
+                }
+                if let (k, e) = meanFound {
+                    let kd = Double(k), q = pow2(e)
+                    let p2 = planScaled(b, n, nv, d, exponent: e, divisor: k) { u in meanMap(u, kd, q).map { Int64(bitPattern: $0 ^ signBit) } }
+                    if p2.size < plan.size { plan = p2; planE = e; planK = k; viaMean = true }
+                }
+                guard plan.size < bestSize else { return false }
+                let q = pow2(planE), kd = Double(planK)
+                // The integers exactly as planned (mean-for's mapping may find k = 1 but rejects other values).
+                if !viaMean {
+                    writeScaled(b, n, &w, nv, d, plan: plan, exponent: planE, divisor: 1) { scaledMap($0, q) }
+                } else {
+                    writeScaled(b, n, &w, nv, d, plan: plan, exponent: planE, divisor: planK) { u in
+                        meanMap(u, kd, q).map { Int64(bitPattern: $0 ^ signBit) }
+                    }
+                }
+                return true
+            }
+            if done { return }
         }
 
         switch best {
@@ -374,6 +419,134 @@ package enum DoubleColumn {
         return bitWidth(UInt64(bitPattern: maxDD &- minDD))
     }
 
+    // MARK: scaled-diff (codec 8)
+
+    /// 2^e as a Double, exact for every e in minScaledExponent...maxScaledExponent (subnormal below −1022).
+    @inline(__always) static func pow2(_ e: Int) -> Double {
+        e >= -1022 ? Double(bitPattern: UInt64(e &+ 1023) << 52) : Double(bitPattern: 1 << UInt64(e &+ 1074))
+    }
+
+    /// scaled-diff's value from its integer: (Double(n) · q) / k, as a bit pattern.
+    @inline(__always) static func scaledValue(_ n: UInt64, _ q: Double, _ k: Double) -> UInt64 {
+        ((Double(Int64(bitPattern: n)) * q) / k).bitPattern
+    }
+
+    /// The exponent e of scaled-diff with k = 1: the lowest set bit (as a power of two) of the
+    /// finite non-zero values, raised so that the largest value's integer stays below 2^62 (values
+    /// that then have bits below 2^e become exceptions); nil when the block has no such value.
+    static func scaledExponent(_ b: UnsafePointer<UInt64>, _ n: Int) -> Int? {
+        var low = Int.max, high = Int.min
+        for i in 0..<n {
+            let x = b[i]
+            let biased = Int((x >> 52) & 0x7FF)
+            if biased == 0x7FF || x & ~signBit == 0 { continue }  // NaN, ±Inf, ±0
+            let mant = x & 0x000F_FFFF_FFFF_FFFF
+            let sig = biased == 0 ? mant : mant | (1 << 52)
+            let e0 = biased == 0 ? -1074 : biased &- 1075
+            low = min(low, e0 &+ sig.trailingZeroBitCount)
+            high = max(high, e0 &+ bitWidth(sig) &- 1)
+        }
+        if low == Int.max { return nil }
+        return max(low, high &- 61)
+    }
+
+    /// scaled-diff's mapping with k = 1: the integer n with Double(n) · q bit-identical to the value.
+    @inline(__always) static func scaledMap(_ b: UInt64, _ q: Double) -> Int64? {
+        let y = Double(bitPattern: b) / q
+        guard y.magnitude < 4_611_686_018_427_387_904.0 else { return nil }  // 2^62; rejects NaN and ±Inf
+        let n = Int64(y)
+        guard scaledValue(UInt64(bitPattern: n), q, 1) == b else { return nil }
+        return n
+    }
+
+    /// The order and frame of a scaled-diff block.
+    struct ScaledPlan {
+        var size: Int = .max
+        var order: Int = 0
+        var width: Int = 0
+        var minD: Int64 = 0
+        var exceptions: Int = 0
+    }
+
+    /// Fills nv[0..<n] with the block's integers (`map`; a value it rejects is an exception, its slot
+    /// filled with its predecessor's integer, or the first mapped one at the start) and returns the
+    /// number of exceptions, or nil for more than maxExceptions or none mapped.
+    @inline(__always)
+    static func scaledIntegers(_ b: UnsafePointer<UInt64>, _ n: Int, _ nv: UnsafeMutablePointer<Int64>, _ map: (UInt64) -> Int64?) -> Int? {
+        var exc = 0
+        var firstOK = -1
+        for i in 0..<n {
+            if let v = map(b[i]) {
+                nv[i] = v
+                if firstOK < 0 { firstOK = i }
+            } else {
+                exc &+= 1
+                if exc > maxExceptions { return nil }
+                nv[i] = i > 0 ? nv[i &- 1] : 0
+            }
+        }
+        if firstOK < 0 { return nil }
+        for i in 0..<firstOK { nv[i] = nv[firstOK] }
+        return exc
+    }
+
+    /// Evaluates scaled-diff with exponent e and divisor k (integers from `map`) at orders 1…maxOrder
+    /// (below n) and returns the smallest. nv and d are scratch for a block of Int64.
+    static func planScaled(
+        _ b: UnsafePointer<UInt64>, _ n: Int, _ nv: UnsafeMutablePointer<Int64>, _ d: UnsafeMutablePointer<Int64>,
+        exponent e: Int, divisor k: Int, _ map: (UInt64) -> Int64?
+    ) -> ScaledPlan {
+        guard let exc = scaledIntegers(b, n, nv, map) else { return ScaledPlan() }
+        let fixed = 3 + varintSize(zigzag(Int64(e))) + varintSize(UInt64(k)) + (exc > 0 ? 1 + 9 * exc : 0)
+        var plan = ScaledPlan()
+        for i in 0..<n { d[i] = nv[i] }
+        var seeds = 0
+        var len = n
+        for p in 1...maxOrder where p < n {
+            seeds += varintSize(zigzag(d[0]))
+            len -= 1
+            var lo = Int64.max, hi = Int64.min
+            for i in 0..<len {
+                let x = d[i &+ 1] &- d[i]
+                d[i] = x
+                lo = min(lo, x)
+                hi = max(hi, x)
+            }
+            let width = bitWidth(UInt64(bitPattern: hi &- lo))
+            let size = fixed + seeds + varintSize(zigzag(lo)) + packedSize(len, width)
+            if size < plan.size { plan = ScaledPlan(size: size, order: p, width: width, minD: lo, exceptions: exc) }
+        }
+        return plan
+    }
+
+    /// Writes the scaled-diff block `plan` describes (integers from `map`, as in planScaled).
+    static func writeScaled(
+        _ b: UnsafePointer<UInt64>, _ n: Int, _ w: inout RawByteWriter, _ nv: UnsafeMutablePointer<Int64>, _ d: UnsafeMutablePointer<Int64>,
+        plan: ScaledPlan, exponent e: Int, divisor k: Int, _ map: (UInt64) -> Int64?
+    ) {
+        _ = scaledIntegers(b, n, nv, map)
+        w.byte(plan.exceptions > 0 ? codecScaled | exceptionFlag : codecScaled)
+        w.byte(UInt8(plan.width))
+        w.byte(UInt8(plan.order))
+        w.varint(zigzag(Int64(e)))
+        w.varint(UInt64(k))
+        for i in 0..<n { d[i] = nv[i] }
+        var len = n
+        for _ in 0..<plan.order {
+            w.varint(zigzag(d[0]))
+            len -= 1
+            for i in 0..<len { d[i] = d[i &+ 1] &- d[i] }
+        }
+        let minD = plan.minD
+        w.varint(zigzag(minD))
+        w.pack(len, width: plan.width) { UInt64(bitPattern: d[$0] &- minD) }
+        if plan.exceptions > 0 {
+            w.byte(UInt8(plan.exceptions))
+            for i in 0..<n where map(b[i]) == nil { w.byte(UInt8(i)) }
+            for i in 0..<n where map(b[i]) == nil { w.u64(b[i]) }
+        }
+    }
+
     enum BaseEncoding { case zigzag, fixed32 }
 
     @inline(__always)
@@ -428,6 +601,8 @@ package enum DoubleColumn {
         var packed: Int = 0
         var exceptionCount: Int = 0
         var exceptions: Int = 0  // offset of the index list; the values follow it
+        var order: Int = 0  // scaled-diff: difference order; seeds: its first differences D^0_0 … D^(order−1)_0
+        var seeds: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     }
 
     /// Parses the header of block `k` holding `n` values and skips the rest of the block.
@@ -443,7 +618,7 @@ package enum DoubleColumn {
             blk.width = 64
             return blk
         }
-        guard codec >= codecInt && codec <= codecMean else {
+        guard codec >= codecInt && codec <= codecScaled else {
             throw r.error(k, "unknown double codec \(codec) at byte \(r.pos - 1)")
         }
         let width = Int(try r.byte(k, "bit width"))
@@ -473,6 +648,24 @@ package enum DoubleColumn {
             let at = try r.take(4, k, "float32 minimum")
             blk.base = UInt64(UInt32(littleEndian: r.base.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
             blk.packed = try r.take(packedSize(n, width), k, "packed values")
+        case codecScaled:
+            let p = Int(try r.byte(k, "difference order"))
+            guard p >= 1 && p <= maxOrder else { throw r.error(k, "scaled-diff order \(p) outside 1...\(maxOrder)") }
+            blk.order = p
+            let e = unzigzag(try r.varint(k, "power of two"))
+            guard e >= Int64(minScaledExponent) && e <= Int64(maxScaledExponent) else {
+                throw r.error(k, "scaled-diff exponent \(e) outside \(minScaledExponent)...\(maxScaledExponent)")
+            }
+            blk.exponent = Int(e)
+            let d = try r.varint(k, "divisor")
+            guard d >= 1 && d <= UInt64(maxDivisor) else { throw r.error(k, "scaled-diff divisor \(d) outside 1...\(maxDivisor)") }
+            blk.divisor = Int(d)
+            blk.seeds.0 = UInt64(bitPattern: unzigzag(try r.varint(k, "first integer")))
+            if p > 1 { blk.seeds.1 = UInt64(bitPattern: unzigzag(try r.varint(k, "first difference"))) }
+            if p > 2 { blk.seeds.2 = UInt64(bitPattern: unzigzag(try r.varint(k, "first difference"))) }
+            if p > 3 { blk.seeds.3 = UInt64(bitPattern: unzigzag(try r.varint(k, "first difference"))) }
+            blk.base = UInt64(bitPattern: unzigzag(try r.varint(k, "minimum difference")))
+            blk.packed = try r.take(packedSize(max(n - p, 0), width), k, "packed differences")
         case codecDelta:
             guard tag & exceptionFlag == 0 else { throw r.error(k, "float64-delta block with an exception list") }
             blk.first = try r.u64(k, "first value")
@@ -686,6 +879,18 @@ package enum DoubleColumn {
                 o[j] = unmap64(x)
                 j &+= 1
             }
+        case codecScaled:
+            // n(i) from the differences: the state c_j = D^j at index i advances by c_j += c_(j+1),
+            // c_(order−1) += minimum + packed[i]. Differences past the packed ones never reach an
+            // output (D^order_i only reaches n(i + order)), so their slots are zeroed.
+            let m = max(n &- b.order, 0)
+            unpackAll(p, avail: avail, width: b.width, n: m, into: s)
+            var j = m
+            while j < hi {
+                s[j] = 0
+                j &+= 1
+            }
+            scaledRun(b, lo: lo, hi: hi, s, out)
         default:
             break  // unreachable: readBlock rejects other codecs
         }
@@ -697,6 +902,55 @@ package enum DoubleColumn {
                 if i >= lo && i < hi {
                     out[i - lo] = UInt64(littleEndian: vals.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self))
                 }
+            }
+        }
+    }
+
+    /// Values lo..<hi of a scaled-diff block whose differences (minus the minimum) are s[0..<hi].
+    /// With k = 1 the division is left out (dividing by 1.0 is exact, so the bits are the same).
+    @inline(__always)
+    static func scaledRun(_ b: Block, lo: Int, hi: Int, _ s: UnsafeMutablePointer<UInt64>, _ out: UnsafeMutablePointer<UInt64>) {
+        let q = pow2(b.exponent), k = Double(b.divisor)
+        if b.divisor == 1 {
+            scaledRun(b, lo: lo, hi: hi, s, out) { (Double(Int64(bitPattern: $0)) * q).bitPattern }
+        } else {
+            scaledRun(b, lo: lo, hi: hi, s, out) { scaledValue($0, q, k) }
+        }
+    }
+
+    @inline(__always)
+    static func scaledRun(
+        _ b: Block, lo: Int, hi: Int, _ s: UnsafeMutablePointer<UInt64>, _ out: UnsafeMutablePointer<UInt64>, _ value: (UInt64) -> UInt64
+    ) {
+        let md = b.base
+        var (c0, c1, c2, c3) = b.seeds
+        let o = out - lo
+        switch b.order {
+        case 1:
+            for i in 0..<hi {
+                if i >= lo { o[i] = value(c0) }
+                c0 = c0 &+ (md &+ s[i])
+            }
+        case 2:
+            for i in 0..<hi {
+                if i >= lo { o[i] = value(c0) }
+                c0 = c0 &+ c1
+                c1 = c1 &+ (md &+ s[i])
+            }
+        case 3:
+            for i in 0..<hi {
+                if i >= lo { o[i] = value(c0) }
+                c0 = c0 &+ c1
+                c1 = c1 &+ c2
+                c2 = c2 &+ (md &+ s[i])
+            }
+        default:
+            for i in 0..<hi {
+                if i >= lo { o[i] = value(c0) }
+                c0 = c0 &+ c1
+                c1 = c1 &+ c2
+                c2 = c2 &+ c3
+                c3 = c3 &+ (md &+ s[i])
             }
         }
     }

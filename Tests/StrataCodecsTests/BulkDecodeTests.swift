@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import StrataCodecs
@@ -118,6 +119,22 @@ import Testing
                     let m = unzz(r.varint())
                     let q = Double(sign: .plus, exponent: e, significand: 1)
                     block = r.packed(n, width).map { ((Double(m &+ Int64(bitPattern: $0)) * q) / k).bitPattern }
+                case 8:
+                    // scaled-diff: D^order = min + packed; D^j = prefix sums of D^(j+1) from seed j.
+                    let order = Int(r.byte())
+                    let e = Int(unzz(r.varint()))
+                    let k = Double(r.varint())
+                    let seeds = (0..<order).map { _ in unzz(r.varint()) }
+                    let m = unzz(r.varint())
+                    var d = r.packed(max(n - order, 0), width).map { m &+ Int64(bitPattern: $0) }
+                    for j in stride(from: order - 1, through: 0, by: -1) {
+                        var next = [seeds[j]]
+                        for x in d { next.append(next.last! &+ x) }
+                        d = next
+                    }
+                    var q = 1.0
+                    if e >= 0 { for _ in 0..<e { q *= 2 } } else { for _ in 0..<(-e) { q /= 2 } }
+                    block = d[0..<n].map { ((Double($0) * q) / k).bitPattern }
                 case 4:
                     let m = UInt32(r.fixed(4))
                     block = r.packed(n, width).map { u in
@@ -263,6 +280,9 @@ import Testing
                     })
                 sets.append((0..<count).map { _ in Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng)) })  // raw
                 sets.append((0..<count).map { i in Double(Float(Double(r() % 100_000) / 997)) / 390 + (i == count / 2 ? .nan : 0) })  // mean-for-ish
+                // Smooth full precision (scaled-diff): a cosine with noise of about 2^width ulps.
+                let amp = Double(r() | 1) * 0x1p-53
+                sets.append((0..<count).map { i in 1e-3 * (1 + 0.5 * cos(Double(i) / 300)) + amp * 1e-3 * Double(i % 3) })
                 for values in sets {
                     var withSpikes = values
                     if count > 100 { withSpikes[count / 3] = 1e300; withSpikes[count - 1] = -.infinity }
@@ -290,7 +310,7 @@ import Testing
                 }
             }
         }
-        for codec in ["raw64", "int-for", "decimal", "float32-for", "float64-delta", "float64-dod"] {
+        for codec in ["raw64", "int-for", "decimal", "float32-for", "float64-delta", "float64-dod", "scaled-diff"] {
             #expect(seen.contains(codec) || seen.contains("lz4+" + codec), "codec \(codec) not exercised: \(seen.sorted())")
         }
     }

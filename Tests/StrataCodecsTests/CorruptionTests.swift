@@ -29,6 +29,12 @@ import Testing
             (0..<390).reduce(0.0) { s, _ in s + Double(Float((2.3 - Double(i) * 0.005) * Double.random(in: 0.9...1.1, using: &rng))) } / 390
         }
         out.append(("means", true, 300, encodeDouble(means)))
+        // scaled-diff blocks of every order, with exceptions (NaN, −0.0, a subnormal).
+        var sched = ScaledDiffTests.cosine(700)
+        sched[5] = .nan
+        sched[130] = -0.0
+        sched[400] = .leastNonzeroMagnitude
+        out.append(("scaled-diff", true, 700, encodeDouble(sched)))
         out.append(("raw", true, 300, encodeDouble((0..<300).map { _ in Double(bitPattern: rng.next()) })))
         let dp = (0..<20).map { _ in Double(bitPattern: rng.next()) }
         out.append(("lz4 doubles", true, 2000, encodeDouble((0..<2000).map { dp[$0 % 20] })))

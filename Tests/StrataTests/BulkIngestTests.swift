@@ -220,19 +220,10 @@ struct BulkIngestProcessTests {
                 return (name, try ProcessTests.Child([storePath, name, "-", "trials", "1000000"] + (small ? ["--capacity", "\(1 << 18)"] : [])))
             }
             let checkpointer = try ProcessTests.Child([storePath, "-", "-", "checkpoints"])
-            let deadline = Date().addingTimeInterval(30)
-            while writers.contains(where: { $0.1.lastAck < 0 }) && Date() < deadline {
-                for (_, c) in writers { c.pump(until: Date().addingTimeInterval(0.01)) }
-                checkpointer.pump(until: Date().addingTimeInterval(0.01))
-            }
-            let stop = Date().addingTimeInterval(Double.random(in: 0.1...1.0, using: &rng))
-            while Date() < stop {
-                for (_, c) in writers { c.pump(until: Date().addingTimeInterval(0.01)) }
-                checkpointer.pump(until: Date().addingTimeInterval(0.01))
-            }
-            var everyone = writers.map(\.1) + [checkpointer]
-            everyone.shuffle(using: &rng)
-            for c in everyone { c.kill() }
+            let everyone = writers.map(\.1) + [checkpointer]
+            ProcessTests.Child.pumpAll(everyone, until: Date().addingTimeInterval(30)) { writers.contains { $0.1.lastAck < 0 } }
+            ProcessTests.Child.pumpAll(everyone, until: Date().addingTimeInterval(Double.random(in: 0.1...1.0, using: &rng)))
+            ProcessTests.Child.killAll(everyone, using: &rng)
             for (name, c) in writers { acked[name] = Int(c.lastAck) }
         }
         try Self.checkTrials(storePath, acked: acked, note: "seed \(seed)")

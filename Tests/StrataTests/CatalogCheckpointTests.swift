@@ -319,16 +319,9 @@ struct CatalogCheckpointProcessTests {
                     (name, try ProcessTests.Child([path, name, "-", "runs", "1000000", "--batch", "\(Int.random(in: 1...300, using: &rng))"])))
             }
             let checkpointer = try ProcessTests.Child([path, "-", "-", "checkpoints"])
-            let wait = Double.random(in: 0.2...1.2, using: &rng)
-            let deadline = Date().addingTimeInterval(wait)
-            while Date() < deadline {
-                for (_, c) in writers { c.pump(until: Date().addingTimeInterval(0.01)) }
-                checkpointer.pump(until: Date().addingTimeInterval(0.01))
-            }
-            // Kill in a random order.
-            var everyone = writers.map(\.1) + [checkpointer]
-            everyone.shuffle(using: &rng)
-            for c in everyone { c.kill() }
+            let everyone = writers.map(\.1) + [checkpointer]
+            ProcessTests.Child.pumpAll(everyone, until: Date().addingTimeInterval(Double.random(in: 0.2...1.2, using: &rng)))
+            ProcessTests.Child.killAll(everyone, using: &rng)
             for (name, c) in writers { acked[name] = Int(c.lastAck) }
         }
         let store = try Store.open(at: path)

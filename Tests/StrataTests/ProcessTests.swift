@@ -50,6 +50,21 @@ struct ProcessTests {
             // Acks written before death are still in the pipe.
             pump(until: Date().addingTimeInterval(0.2))
         }
+
+        /// Reads the output of every child in turn, 10 ms each, until `deadline` (or, with
+        /// `while`, until it is false).
+        static func pumpAll(_ children: [Child], until deadline: Date, while going: () -> Bool = { true }) {
+            while Date() < deadline && going() {
+                for c in children { c.pump(until: Date().addingTimeInterval(0.01)) }
+            }
+        }
+
+        /// SIGKILLs every child, in a random order.
+        static func killAll(_ children: [Child], using rng: inout SeededRandom) {
+            var order = children
+            order.shuffle(using: &rng)
+            for c in order { c.kill() }
+        }
     }
 
     @Test func sigkillLosesNoAcknowledgedPoint() throws {

@@ -58,11 +58,15 @@ const App = {
     const params = new Set(), labels = new Set(this.knownLabels || []);
     for (const r of S.runs) Object.keys(r.params).forEach(k => params.add(k));
     for (const k of keys) if (k.startsWith("label:")) labels.add(k.slice(6)); else params.add(k);
-    box.innerHTML = "";
-    const add = (key, text) => {
-      const l = el("label", {}, box);
+    if (!box.firstChild) {
+      el("div", { class: "cgroup" }, box, "params");
+      el("div", { class: "gparams" }, box);
+      el("div", { class: "cgroup" }, box, "context labels of series");
+      el("div", { class: "glabels" }, box);
+    }
+    const add = (part, key, text) => {
+      const l = el("label", {}, part);
       const cb = el("input", { type: "checkbox", "data-group": key }, l);
-      cb.checked = keys.includes(key);
       cb.onchange = () => {
         const now = groupKeys().filter(k => k !== key);
         if (cb.checked) now.push(key);
@@ -71,11 +75,19 @@ const App = {
       };
       l.appendChild(document.createTextNode(" " + text));
     };
-    el("div", { class: "cgroup" }, box, "params");
-    for (const p of [...params].sort()) add(p, p);
-    el("div", { class: "cgroup" }, box, "context labels of series");
-    if (!labels.size) el("div", { class: "hint" }, box, this.knownLabels ? "none" : "…");
-    for (const k of [...labels].sort()) add("label:" + k, k);
+    // Each part is rebuilt only when its keys change (the labels arrive after the chooser
+    // opens): a list rebuilt under the pointer between mouse down and up loses the click.
+    const fill = (part, list, hint) => {
+      const sig = JSON.stringify([list, hint]);
+      if (part.dataset.sig === sig) return;
+      part.dataset.sig = sig;
+      part.innerHTML = "";
+      if (hint) el("div", { class: "hint" }, part, hint);
+      for (const [key, text] of list) add(part, key, text);
+    };
+    fill(box.querySelector(".gparams"), [...params].sort().map(p => [p, p]), "");
+    fill(box.querySelector(".glabels"), [...labels].sort().map(k => ["label:" + k, k]), labels.size ? "" : (this.knownLabels ? "none" : "…"));
+    for (const cb of box.querySelectorAll("input[data-group]")) cb.checked = keys.includes(cb.dataset.group);
   },
   // Every series (with labels) of a run, fetched once per change of the runs list.
   seriesOf(id) {

@@ -197,11 +197,12 @@ final class CatalogCheckpoint {
         var slot = [String: Int]()
         for (c, k) in wanted.enumerated() { slot[k] = c }
         var columns = [[ParamValue?]](repeating: [ParamValue?](repeating: nil, count: count), count: wanted.count)
+        var plans: [Int: [Int]] = [:]
         for i in 0..<count {
             if i < decodedRuns.count, let hit = decodedRuns[i] {
                 for (c, k) in wanted.enumerated() { columns[c][i] = hit.params[k] }
             } else {
-                try readParamValues(at: i, slot: slot, into: &columns)
+                try readParamValues(at: i, slot: slot, plans: &plans, into: &columns)
             }
         }
         var made = [String: [ParamValue?]]()
@@ -217,30 +218,25 @@ final class CatalogCheckpoint {
     /// Run `i`'s values of the params in `slot` (key → column), written at row `i` of their
     /// columns. The record is checked against its checksum as for any read, but only its params
     /// are decoded: the fields before them are skipped, and for pooled keys (flag bit 5) which
-    /// key positions to read is worked out once per key list (`paramPlans`).
-    private func readParamValues(at i: Int, slot: [String: Int], into columns: inout [[ParamValue?]]) throws(StrataError) {
-        var r = ByteReader(try blob(i), path: path)
-        let flags = try r.u8("run flags")
-        if flags & Self.hasRewinds != 0 { _ = try Self.readRewinds(&r) }
-        _ = try r.varint("created")
-        if flags & Self.hasEnded != 0 { _ = try r.varint("ended") }
-        _ = try r.bytes(try r.length("run name length", max: 1 << 20), "run name")
-        for what in ["project", "owner", "tags", "metadata"] { _ = try poolRef(&r, what) }
-        if flags & Self.hasParent != 0 { _ = try r.bytes(17, "parent") }
-        _ = try Self.readForkFields(&r, flags: flags)
+    /// key positions to read is worked out once per key list (`plans`: pool entry → the column of
+    /// each key position, −1 for one skipped).
+    private func readParamValues(
+        at i: Int, slot: [String: Int], plans: inout [Int: [Int]], into columns: inout [[ParamValue?]]
+    ) throws(StrataError) {
+        var (r, flags, _) = try readerAtParams(i)
         guard flags & Self.pooledKeys != 0 else {
             for (k, v) in try ParamCoding.read(&r) { if let c = slot[k] { columns[c][i] = v } }
             return
         }
         let entry = try poolRef(&r, "param keys")
-        let plan: [Int]
-        if let hit = paramPlans[entry], hit.slot == slot {
-            plan = hit.plan
-        } else {
-            plan = try poolKeys(entry).map { slot[$0] ?? -1 }
-            paramPlans[entry] = (slot, plan)
-        }
         let keys = try poolKeys(entry)
+        let plan: [Int]
+        if let hit = plans[entry] {
+            plan = hit
+        } else {
+            plan = keys.map { slot[$0] ?? -1 }
+            plans[entry] = plan
+        }
         var left = plan.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         for (p, c) in plan.enumerated() {
             if left == 0 { break }  // the rest of the record is not read: its checksum was checked
@@ -253,9 +249,23 @@ final class CatalogCheckpoint {
         }
     }
 
-    /// For each pooled key list read by `readParamValues`, the column of each key position (−1:
-    /// skipped) for the last set of wanted keys.
-    private var paramPlans: [Int: (slot: [String: Int], plan: [Int])] = [:]
+    /// A reader of run `i`'s record (checked against its checksum) at its params field, past the
+    /// fields before it; with the record's flags and the pool entry of its tags.
+    private func readerAtParams(_ i: Int) throws(StrataError) -> (reader: ByteReader, flags: UInt8, tags: Int) {
+        var r = ByteReader(try blob(i), path: path)
+        let flags = try r.u8("run flags")
+        if flags & Self.hasRewinds != 0 { _ = try Self.readRewinds(&r) }
+        _ = try r.varint("created")
+        if flags & Self.hasEnded != 0 { _ = try r.varint("ended") }
+        _ = try r.bytes(try r.length("run name length", max: 1 << 20), "run name")
+        _ = try poolRef(&r, "project")
+        _ = try poolRef(&r, "owner")
+        let tags = try poolRef(&r, "tags")
+        _ = try poolRef(&r, "metadata")
+        if flags & Self.hasParent != 0 { _ = try r.bytes(17, "parent") }
+        _ = try Self.readForkFields(&r, flags: flags)
+        return (r, flags, tags)
+    }
 
     private var paramColumnCache: [String: [ParamValue?]] = [:]
     /// The most param columns kept (each holds a value per run of the checkpoint).
@@ -708,20 +718,8 @@ extension CatalogCheckpoint {
         // What each pool entry serves: 0 projects, owners, metadata; 1 tag sets; 2 param key lists.
         var role = [UInt8](repeating: 0, count: poolCount)
         for i in 0..<count {
-            let b = try blob(i)
-            var r = ByteReader(b, path: path)
-            let flags = try r.u8("run flags")
-            if flags & Self.hasRewinds != 0 { _ = try Self.readRewinds(&r) }
-            _ = try r.varint("created")
-            if flags & Self.hasEnded != 0 { _ = try r.varint("ended") }
-            _ = try r.string("run name")
-            _ = try poolRef(&r, "project")
-            _ = try poolRef(&r, "owner")
-            let tags = try poolRef(&r, "tags")
+            var (r, flags, tags) = try readerAtParams(i)
             role[tags] = max(role[tags], 1)
-            _ = try poolRef(&r, "metadata")
-            if flags & Self.hasParent != 0 { _ = try r.bytes(17, "parent") }
-            _ = try Self.readForkFields(&r, flags: flags)
             let paramsAt = r.offset
             if flags & Self.pooledKeys != 0 {
                 let k = try poolRef(&r, "param keys")
@@ -731,7 +729,7 @@ extension CatalogCheckpoint {
                 _ = try ParamCoding.read(&r)
             }
             out.params += r.offset - paramsAt
-            out.records += b.count - (r.offset - paramsAt)
+            out.records += r.end - (r.offset - paramsAt)
         }
         var pooled = (params: 0, tags: 0)
         for k in 0..<poolCount where role[k] != 0 {

@@ -1669,8 +1669,8 @@ extension SegmentSeries {
 // MARK: - Bytes by structure (`Store.storageStats`)
 
 /// The bytes of one segment file by structure (`docs/FORMAT.md`, "Segment files"), apart from the
-/// blobs of chunks with a chunk table (columns and tier blobs, which the caller attributes from
-/// the chunk entries): with those blobs they add up to the file's size.
+/// column and tier blobs of every series, chunked or packed (the caller attributes those from the
+/// chunk entries, each blob once): with those blobs they add up to the file's size.
 struct SegmentStructureBytes {
     /// The 16-byte header and the 40-byte trailer.
     var headerAndTrailer = 0
@@ -1691,8 +1691,6 @@ struct SegmentStructureBytes {
     var runIndex = 0
     /// The chunk tables (192 bytes a chunk).
     var chunkTables = 0
-    /// The packs: the packed series' columns, each blob once.
-    var packs = 0
 }
 
 extension Segment {
@@ -1712,7 +1710,6 @@ extension Segment {
         out.packedStatistics = p.end - p.summaryTable + summaryGroups.reduce(0) { $0 + $1.length }
         out.runIndex = d.at + d.length - p.end
         out.chunkTables = tables.reduce(0) { $0 + $1.chunkCount * SegmentFormat.chunkEntrySize }
-        out.packs = packList.reduce(0) { $0 + $1.length }
         return out
     }
 }

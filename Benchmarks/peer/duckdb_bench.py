@@ -368,6 +368,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="DuckDB threads (0 = DuckDB default)")
     ap.add_argument("--workdir", help="where the .duckdb files go (default: a fresh temp dir, removed)")
     ap.add_argument("--keep", action="store_true", help="keep the .duckdb files")
+    ap.add_argument("--ingest-only", action="store_true",
+                    help="only the bulk loads (I1/I2), no per-step inserts or queries: what strata-bench --duckdb runs"
+                         " between its own ingests")
     ap.add_argument("--cold-query", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -418,6 +421,8 @@ def main():
             res[f"bytes_per_point_{name}"] = runs[-1]["bytes"] / n
             samples[ing] = runs
 
+            if a.ingest_only:
+                continue
             if name == "long" and a.stream_steps > 0:
                 m, series = read_workload(d)
                 sdb = os.path.join(workdir, "stream.duckdb")

@@ -1,6 +1,7 @@
 // strata-bench: the standard benchmark of shared/bench/QUERIES.md.
 //
 //   swift run -c release strata-bench --long DIR --sweep DIR --out results.json [--answers answers.json] [--repeat N]
+//       [--duckdb PYTHON]   (DuckDB's bulk load of `long` after each I1 run, DuckDBPeer.swift)
 //   swift run -c release strata-bench --dataset DIR --out results.json [--repeat N]
 //   swift run -c release strata-bench --trials DIR --out results.json [--answers trials-answers.json] [--repeat N]
 //   swift run -c release strata-bench --quantiles LONG SWEEP --out q.json [--repeat N]   (QuantileBench.swift)
@@ -167,7 +168,10 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
 var results: [String: Any] = [:]
 
 /// Ingests `dir` `repeats` times with `mode`; keeps the last store at `keep`.
-func ingest(_ mode: String, _ dir: String, keep: String) throws -> (pps: Double, bpp: Double, rss: Double, store: String) {
+/// `between`, when given, runs after each ingest (the DuckDB peer's load, alternated with Strata's).
+func ingest(
+    _ mode: String, _ dir: String, keep: String, between: (() throws -> Void)? = nil
+) throws -> (pps: Double, bpp: Double, rss: Double, store: String) {
     var rates: [Double] = [], sizes: [Double] = [], rss: [Double] = []
     for i in 0..<repeats {
         let store = scratch + "/\(mode)-\(i)"
@@ -178,6 +182,7 @@ func ingest(_ mode: String, _ dir: String, keep: String) throws -> (pps: Double,
         sizes.append(Double(directoryBytes(store)) / points)
         rss.append(r["peak_rss"]! / 1_048_576)
         log(String(format: "  %@ run %d: %.2f M points/s, %.3f bytes/point, peak RSS %.0f MiB", mode, i, rates.last! / 1e6, sizes.last!, rss.last!))
+        try between?()
         if i < repeats - 1 {
             try? FileManager.default.removeItem(atPath: store)
         } else {
@@ -217,8 +222,9 @@ do {
         for (k, v) in q { results[k] = v }
     } else if let long = arg("--long"), let sweep = arg("--sweep") {
         let wl = try Workload(long), ws = try Workload(sweep)
-        log("I1 stream (long, metric groups):")
-        let i1 = try ingest("stream", long, keep: scratch + "/long")
+        var peer = try arg("--duckdb").map { try DuckDBPeer(python: $0, scratch: scratch) }
+        log("I1 stream (long, metric groups)" + (peer == nil ? ":" : ", each run followed by DuckDB's bulk load of the same files:"))
+        let i1 = try ingest("stream", long, keep: scratch + "/long") { try peer?.loadOnce(long: long) }
         results["I1_points_per_s"] = i1.pps
         results["bytes_per_point_long"] = i1.bpp
         results["I1_peak_rss_mib"] = i1.rss
@@ -227,6 +233,13 @@ do {
         log("I1 stream (long, dictionary log call):")
         let i1d = try ingest("dict", long, keep: scratch + "/long-dict")
         results["I1_dict_points_per_s"] = i1d.pps
+        if let peer {
+            for (k, v) in peer.results(strataI1: i1.pps, dictionary: i1d.pps) { results[k] = v }
+            log(
+                String(
+                    format: "I1 against DuckDB's bulk load (medians, same run): metric groups %.1f×, dictionary log %.1f× (DuckDB %.2f M points/s load only)",
+                    i1.pps / median(peer.load), i1d.pps / median(peer.load), median(peer.load) / 1e6))
+        }
         try? FileManager.default.removeItem(atPath: i1d.store)
         log("I2 bulk (sweep):")
         let i2 = try ingest("bulk", sweep, keep: scratch + "/sweep")

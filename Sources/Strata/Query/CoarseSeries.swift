@@ -1,5 +1,12 @@
 /// A series as curves and windows see it: its segment parts with their coarse tiers, and the
 /// chunks that have none (log tails, parts cut by a rewind), queried one by one.
+///
+/// Above the parts' pyramids sits a tier over segments (`segmentTier`): a pyramid with one entry
+/// per part. When the parts follow one another in step order (a series logged in step order, cut
+/// into segments by its log), a query walks the parts from bucket edge to bucket edge, merging
+/// the runs of parts inside one bucket from that pyramid, so a curve or a zoom costs the same in
+/// a series of ten segments or of two hundred. The segment side of a series is kept by the reader between
+/// queries (`CoarseSeriesCache`), so it is not rebuilt per query either.
 struct CoarseSeries {
     struct Part {
         let segment: Segment
@@ -24,8 +31,24 @@ struct CoarseSeries {
             return cur
         }
     }
-    var parts: [Part] = []
+    var parts: [Part] = [] {
+        didSet { segmentTier = CoarseSeries.segmentTier(parts) }
+    }
     var loose: [ChunkHandle] = []
+    /// The tier over segments: a pyramid whose level 0 holds one entry per part of `parts`, the
+    /// statistics of all its points (ranks with the part's order bits).
+    private(set) var segmentTier = CoarseTier(levelZero: [])
+
+    static func segmentTier(_ parts: [Part]) -> CoarseTier {
+        CoarseTier(
+            levelZero: parts.map { p in
+                var m = 0
+                var whole = p.tier.merged(0..<p.tier.levelStart[1], merges: &m)
+                whole.firstRank |= p.order << 36
+                whole.lastRank |= p.order << 36
+                return whole
+            })
+    }
 
     /// How many tier entries and chunks the last query looked at (a test's measure of its cost).
     private(set) var touched = 0
@@ -62,18 +85,61 @@ struct CoarseSeries {
     /// top of its tier down, then the loose chunks one by one.
     private mutating func fill(_ acc: inout BucketRows, _ buckets: Buckets, from first: Int, lo: Int64, scratch: ValueScratch) throws(StrataError) {
         var finder = BucketFinder(buckets, from: first)
-        for p in parts {
-            if p.tier.ordered {
-                try walk(p, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
-                continue
-            }
-            for at in p.tier.level(p.tier.levelCount - 1) {
-                try visit(p, level: p.tier.levelCount - 1, at, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
-            }
+        let last = buckets.last
+        if segmentTier.ordered {
+            try walkParts(lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
+        } else {
+            for k in parts.indices { try fill(part: k, lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch) }
         }
         for c in loose where c.stats.lastStep >= lo && c.stats.firstStep <= buckets.last {
             touched += 1
             try SeriesQuery.curveChunk(c, lo: lo, last: buckets.last, finder: &finder, acc: &acc, scratch: scratch)
+        }
+    }
+
+    /// The parts when they follow one another in step order (`segmentTier.ordered`: a series
+    /// logged in step order, cut into segments by its log), from bucket edge to bucket edge as
+    /// `walk` goes over the chunks of a part: the parts wholly inside one bucket come in runs, each
+    /// merged from the tier over segments; a part that an edge cuts is filled on its own. The cost
+    /// follows the buckets and the edges, not the number of segments.
+    private mutating func walkParts(
+        lo: Int64, last: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
+    ) throws(StrataError) {
+        let t = segmentTier
+        let n = t.levelStart[1]
+        var k = t.firstChunk(from: 0, guess: t.guess(lo, from: 0), probes: &touched) { t.lastSteps[$0] >= lo }
+        while k < n && t.firstSteps[k] <= last {
+            let f = t.firstSteps[k], l = t.lastSteps[k]
+            if f >= lo && l <= last {
+                let b = finder.index(f)
+                if finder.holds(b, l) {
+                    let guess = t.guess(finder.end(b, last: last), from: k) + 1
+                    let end = t.firstChunk(from: k + 1, guess: guess, probes: &touched) { [finder] in
+                        t.lastSteps[$0] > last || !finder.holds(b, t.lastSteps[$0])
+                    }
+                    acc.merge(b, t.merged(k..<end, merges: &touched))
+                    k = end
+                    continue
+                }
+            }
+            try fill(part: k, lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
+            k += 1
+        }
+    }
+
+    /// Adds the points of part `k` with steps in `[lo, last]`, walked edge to edge (chunks in step
+    /// order) or from the top of its pyramid down.
+    private mutating func fill(
+        part k: Int, lo: Int64, last: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
+    ) throws(StrataError) {
+        let p = parts[k]
+        touched += 1
+        if p.tier.ordered {
+            try walk(p, lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
+            return
+        }
+        for at in p.tier.level(p.tier.levelCount - 1) {
+            try visit(p, level: p.tier.levelCount - 1, at, lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
         }
     }
 
@@ -233,23 +299,74 @@ extension StoreReader {
     /// parts a rewind cuts, trimmed as `chunks(_:)` trims them). Same points, same arrival ranks
     /// as `chunks(_:)`.
     func coarseSeries(_ key: SeriesKey) throws(StrataError) -> CoarseSeries {
-        var out = CoarseSeries()
-        var order: UInt64 = 0
         let rw = rewinds(key.run)
-        for part in segmentSeries(key) {
-            defer { order += 1 }
-            let entries = try part.chunks()
-            let tier = try part.tier()
-            let limit = RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch)
-            if tier.lastStep <= limit {
-                out.parts.append(CoarseSeries.Part(segment: part.segment, entries: entries, tier: tier, order: order, series: part))
-                continue
+        let segmentSide: CoarseSeriesCache.Entry
+        if let hit = coarseCache.lookup(key, rewinds: rw) {
+            segmentSide = hit
+        } else {
+            var parts: [CoarseSeries.Part] = []
+            var loose: [ChunkHandle] = []
+            var order: UInt64 = 0
+            for part in segmentSeries(key) {
+                defer { order += 1 }
+                let entries = try part.chunks()
+                let tier = try part.tier()
+                let limit = RewindVisibility.limit(rw, loggedAt: part.segment.meta.firstSequence, applied: part.segment.meta.rewindEpoch)
+                if tier.lastStep <= limit {
+                    parts.append(CoarseSeries.Part(segment: part.segment, entries: entries, tier: tier, order: order, series: part))
+                    continue
+                }
+                let handles = entries.indices.map { ChunkHandle(segment: part.segment, entry: entries[$0], rankBase: order << 36 | UInt64($0) << 12) }
+                loose += try RewindVisibility.trim(handles, to: limit)
             }
-            let handles = entries.indices.map { ChunkHandle(segment: part.segment, entry: entries[$0], rankBase: order << 36 | UInt64($0) << 12) }
-            out.loose += try RewindVisibility.trim(handles, to: limit)
+            var series = CoarseSeries()
+            series.parts = parts
+            series.loose = loose
+            segmentSide = CoarseSeriesCache.Entry(rewinds: rw, series: series, parts: order)
+            coarseCache.insert(key, segmentSide)
         }
-        out.loose += try tailChunks(key, firstOrder: order)
+        var out = segmentSide.series
+        if !tails.isEmpty { out.loose += try tailChunks(key, firstOrder: segmentSide.parts) }
         return out
+    }
+}
+
+/// The segment side of the series queried last through their coarse tiers (parts with their
+/// pyramids, the tier over segments, the chunks a rewind cuts loose), kept until the reader's
+/// next rebuild (a new or replaced segment) and dropped whole when it would hold more than
+/// `maxSeries` series or `maxChunks` chunk headers: a dashboard's repeated curves of a series
+/// spread over many segments do not look the series up in each segment again. The headers and
+/// pyramids are those the segments keep for their series anyway (shared, not copied), unless a
+/// segment lets go of its read state (compaction), when the cache holds them until dropped.
+struct CoarseSeriesCache {
+    struct Entry {
+        let rewinds: [RunInfo.Rewind]
+        let series: CoarseSeries
+        /// Segment parts of the series (the first arrival order of its log tails).
+        let parts: UInt64
+        var chunks: Int { series.parts.reduce(series.loose.count) { $0 + $1.entries.count } }
+    }
+    static let maxSeries = 64
+    /// About 70 MB of chunk headers and 45 MB of pyramid entries at most (a 1 G-point series).
+    static let maxChunks = 1 << 18
+    private var entries: [SeriesKey: Entry] = [:]
+    private var chunks = 0
+
+    func lookup(_ key: SeriesKey, rewinds: [RunInfo.Rewind]) -> Entry? {
+        guard let hit = entries[key], hit.rewinds == rewinds else { return nil }
+        return hit
+    }
+
+    mutating func insert(_ key: SeriesKey, _ entry: Entry) {
+        let n = entry.chunks
+        if n > CoarseSeriesCache.maxChunks { return }
+        if let old = entries.removeValue(forKey: key) { chunks -= old.chunks }
+        if entries.count >= CoarseSeriesCache.maxSeries || chunks + n > CoarseSeriesCache.maxChunks {
+            entries = [:]
+            chunks = 0
+        }
+        entries[key] = entry
+        chunks += n
     }
 }
 

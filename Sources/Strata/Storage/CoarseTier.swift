@@ -39,21 +39,31 @@ struct CoarseTier: Sendable {
     /// Built from the chunk headers of the part (in chunk-table order), into arrays sized once
     /// (a long series has tens of thousands of chunks: no intermediate copies of its statistics).
     init(chunks: [ChunkEntry]) {
+        self.init(count: chunks.count) { i in
+            var s = chunks[i].stats
+            s.firstRank = UInt64(i) << 12
+            s.lastRank = UInt64(i) << 12 + UInt64(max(0, s.count - 1))
+            return s
+        }
+    }
+
+    /// A pyramid over `levelZero` as given (ranks included): the tier over the segment parts of a
+    /// series, one entry per part (`CoarseSeries.PartSpans`).
+    init(levelZero: [Aggregate]) {
+        self.init(count: levelZero.count) { levelZero[$0] }
+    }
+
+    private init(count: Int, entry: (Int) -> Aggregate) {
         let f = CoarseTier.fanOut
-        var starts = [0, chunks.count]
-        var n = chunks.count
+        var starts = [0, count]
+        var n = count
         while n > f {
             n = (n + f - 1) / f
             starts.append(starts[starts.count - 1] + n)
         }
         var all: [Aggregate] = []
         all.reserveCapacity(starts[starts.count - 1])
-        for (i, e) in chunks.enumerated() {
-            var s = e.stats
-            s.firstRank = UInt64(i) << 12
-            s.lastRank = UInt64(i) << 12 + UInt64(max(0, s.count - 1))
-            all.append(s)
-        }
+        for i in 0..<count { all.append(entry(i)) }
         for l in 1..<(starts.count - 1) {
             var g = starts[l - 1]
             while g < starts[l] {
@@ -69,8 +79,8 @@ struct CoarseTier: Sendable {
         let ls = all.map { $0.count == 0 ? .min : $0.lastStep }
         firstSteps = fs
         lastSteps = ls
-        var inOrder = !chunks.isEmpty
-        for i in chunks.indices where chunks[i].stats.count == 0 || (i > 0 && ls[i - 1] > fs[i]) { inOrder = false; break }
+        var inOrder = count > 0
+        for i in 0..<count where all[i].count == 0 || (i > 0 && ls[i - 1] > fs[i]) { inOrder = false; break }
         ordered = inOrder
     }
 
@@ -173,6 +183,9 @@ struct CoarseTier: Sendable {
 
     /// Positions in `entries` of the entries of `level`.
     @inline(__always) func level(_ level: Int) -> Range<Int> { levelStart[level]..<levelStart[level + 1] }
+
+    /// Smallest step of the part (`Int64.max` when it has no point).
+    var firstStep: Int64 { level(levelCount - 1).reduce(Int64.max) { min($0, firstSteps[$1]) } }
 
     /// Largest step of the part (`Int64.min` when it has no point).
     var lastStep: Int64 { level(levelCount - 1).reduce(Int64.min) { max($0, lastSteps[$1]) } }

@@ -78,6 +78,7 @@ final class StoreReader {
         runCache = [:]
         segmentRunIDs = nil
         chunkCache = ChunkListCache()
+        coarseCache = CoarseSeriesCache()
         directorySummaries = [:]
         runSummaries = [:]
         metricColumns = [:]
@@ -85,6 +86,9 @@ final class StoreReader {
 
     /// Segment chunk lists of the series queried last (`chunks`), until the next rebuild.
     private var chunkCache = ChunkListCache()
+    /// The segment side of the series curves and windows queried last (`coarseSeries`), until
+    /// the next rebuild.
+    var coarseCache = CoarseSeriesCache()
 
     /// Per run looked up since the last rebuild: its series (sorted) with their segment parts in
     /// arrival order.

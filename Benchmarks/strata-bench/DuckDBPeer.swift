@@ -66,7 +66,7 @@ struct DuckDBPeer {
             "duckdb_I1_points_per_s": median(whole),
             "duckdb_bytes_per_point_long": bytesPerPoint,
             "I1_over_duckdb_load": i1 / l,
-            "I1_dict_over_duckdb_load": dictionary / l,
+            "I1_dict_over_duckdb_load": dictionary / l
         ]
     }
 }

@@ -235,10 +235,11 @@ do {
         results["I1_dict_points_per_s"] = i1d.pps
         if let peer {
             for (k, v) in peer.results(strataI1: i1.pps, dictionary: i1d.pps) { results[k] = v }
+            let load = median(peer.load)
             log(
                 String(
-                    format: "I1 against DuckDB's bulk load (medians, same run): metric groups %.1f×, dictionary log %.1f× (DuckDB %.2f M points/s load only)",
-                    i1.pps / median(peer.load), i1d.pps / median(peer.load), median(peer.load) / 1e6))
+                    format: "I1 against DuckDB's bulk load (medians, same run): metric groups %.1f×, dictionary log %.1f×"
+                        + " (DuckDB %.2f M points/s load only)", i1.pps / load, i1d.pps / load, load / 1e6))
         }
         try? FileManager.default.removeItem(atPath: i1d.store)
         log("I2 bulk (sweep):")

@@ -7,7 +7,7 @@ extension Store {
             try checkOpenLocked()
             try checkNotDeletedLocked(key.run)
             try reader.refresh()
-            var series = try reader.coarseSeries(key)
+            var series = try reader.coarseSeries(key, cache: &coarseCache)
             return try body(&series)
         }
     }
@@ -24,7 +24,7 @@ extension Store {
             let parts = try lineagePartsLocked(key.run, lineage)
             var series: StepSeries =
                 parts.count == 1 && parts[0].isWhole
-                ? .coarse(try reader.coarseSeries(key)) : .clipped(SeriesQuery(chunks: try lineageChunksLocked(key, lineage)))
+                ? .coarse(try reader.coarseSeries(key, cache: &coarseCache)) : .clipped(SeriesQuery(chunks: try lineageChunksLocked(key, lineage)))
             return try body(&series)
         }
     }

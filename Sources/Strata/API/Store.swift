@@ -26,6 +26,8 @@ public final class Store: @unchecked Sendable {
     let writeLock = Lock()
     let catalog: Catalog
     let reader: StoreReader
+    /// The segment side of the series curves and windows read last; touched only under `lock`.
+    var coarseCache = CoarseSeriesCache()
     /// Touched only under `writeLock`.
     private var writer: LogWriter?
     /// Written under both locks (so either lock suffices to read it).

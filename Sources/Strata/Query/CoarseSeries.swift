@@ -298,10 +298,12 @@ extension StoreReader {
     /// A series' segment parts with their coarse tiers, and its other chunks (log tails, and the
     /// parts a rewind cuts, trimmed as `chunks(_:)` trims them). Same points, same arrival ranks
     /// as `chunks(_:)`.
-    func coarseSeries(_ key: SeriesKey) throws(StrataError) -> CoarseSeries {
+    ///
+    /// `cache` keeps the segment side of the series between queries (see `CoarseSeriesCache`).
+    func coarseSeries(_ key: SeriesKey, cache: inout CoarseSeriesCache) throws(StrataError) -> CoarseSeries {
         let rw = rewinds(key.run)
         let segmentSide: CoarseSeriesCache.Entry
-        if let hit = coarseCache.lookup(key, rewinds: rw) {
+        if let hit = cache.lookup(key, rewinds: rw, generation: generation) {
             segmentSide = hit
         } else {
             var parts: [CoarseSeries.Part] = []
@@ -323,7 +325,7 @@ extension StoreReader {
             series.parts = parts
             series.loose = loose
             segmentSide = CoarseSeriesCache.Entry(rewinds: rw, series: series, parts: order)
-            coarseCache.insert(key, segmentSide)
+            cache.insert(key, segmentSide, generation: generation)
         }
         var out = segmentSide.series
         if !tails.isEmpty { out.loose += try tailChunks(key, firstOrder: segmentSide.parts) }
@@ -333,7 +335,8 @@ extension StoreReader {
 
 /// The segment side of the series queried last through their coarse tiers (parts with their
 /// pyramids, the tier over segments, the chunks a rewind cuts loose), kept until the reader's
-/// next rebuild (a new or replaced segment) and dropped whole when it would hold more than
+/// next rebuild (a new or replaced segment: `StoreReader.generation`) and dropped whole when it
+/// would hold more than
 /// `maxSeries` series or `maxChunks` chunk headers: a dashboard's repeated curves of a series
 /// spread over many segments do not look the series up in each segment again. The headers and
 /// pyramids are those the segments keep for their series anyway (shared, not copied), unless a
@@ -351,17 +354,20 @@ struct CoarseSeriesCache {
     static let maxChunks = 1 << 18
     private var entries: [SeriesKey: Entry] = [:]
     private var chunks = 0
+    /// The reader generation the entries were built in.
+    private var generation = 0
 
-    func lookup(_ key: SeriesKey, rewinds: [RunInfo.Rewind]) -> Entry? {
-        guard let hit = entries[key], hit.rewinds == rewinds else { return nil }
+    func lookup(_ key: SeriesKey, rewinds: [RunInfo.Rewind], generation: Int) -> Entry? {
+        guard generation == self.generation, let hit = entries[key], hit.rewinds == rewinds else { return nil }
         return hit
     }
 
-    mutating func insert(_ key: SeriesKey, _ entry: Entry) {
+    mutating func insert(_ key: SeriesKey, _ entry: Entry, generation: Int) {
         let n = entry.chunks
         if n > CoarseSeriesCache.maxChunks { return }
         if let old = entries.removeValue(forKey: key) { chunks -= old.chunks }
-        if entries.count >= CoarseSeriesCache.maxSeries || chunks + n > CoarseSeriesCache.maxChunks {
+        if generation != self.generation || entries.count >= CoarseSeriesCache.maxSeries || chunks + n > CoarseSeriesCache.maxChunks {
+            self.generation = generation
             entries = [:]
             chunks = 0
         }

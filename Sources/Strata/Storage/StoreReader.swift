@@ -78,7 +78,7 @@ final class StoreReader {
         runCache = [:]
         segmentRunIDs = nil
         chunkCache = ChunkListCache()
-        coarseCache = CoarseSeriesCache()
+        generation &+= 1
         directorySummaries = [:]
         runSummaries = [:]
         metricColumns = [:]
@@ -86,9 +86,9 @@ final class StoreReader {
 
     /// Segment chunk lists of the series queried last (`chunks`), until the next rebuild.
     private var chunkCache = ChunkListCache()
-    /// The segment side of the series curves and windows queried last (`coarseSeries`), until
-    /// the next rebuild.
-    var coarseCache = CoarseSeriesCache()
+    /// Counts the rebuilds (a new, replaced or removed segment): what the reader's callers key
+    /// their own caches of segment state on (the coarse series of `Store.withCoarse`).
+    private(set) var generation = 0
 
     /// Per run looked up since the last rebuild: its series (sorted) with their segment parts in
     /// arrival order.

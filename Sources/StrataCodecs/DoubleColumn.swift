@@ -730,7 +730,11 @@ package enum DoubleColumn {
         r.pos = start
         let base = r.base, end = r.end
         try withScratch { (s, s32) throws(CodecError) in
-            _ = try forEachBlock(&r, count: count, range: range, from: k0, read: readBlock) { b, lo, hi, at in
+            // `read` is a closure literal: passed as `readBlock`, it became a thunk called per block.
+            _ = try forEachBlock(
+                &r, count: count, range: range, from: k0,
+                read: { (r: inout ColumnByteReader, k: Int, n: Int) throws(CodecError) in try readBlock(&r, k, n) }
+            ) { b, lo, hi, at in
                 let blockStart = at &+ range.lowerBound &- lo
                 decodeBlock(base, end, b, min(ColumnFormat.blockSize, count &- blockStart), lo, hi, out + at, s, s32)
             }
@@ -753,7 +757,9 @@ package enum DoubleColumn {
     ) throws(CodecError) {
         let base = r.base, end = r.end
         let all = try withScratch { (s, s32) throws(CodecError) -> Bool in
-            try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+            try forEachBlock(
+                &r, count: count, range: range, read: { (r: inout ColumnByteReader, k: Int, n: Int) throws(CodecError) in try readBlock(&r, k, n) }
+            ) { b, lo, hi, at in
                 let blockStart = at &+ range.lowerBound &- lo
                 decodeBlock(base, end, b, min(ColumnFormat.blockSize, count &- blockStart), lo, hi, dst + at, s, s32)
             }

@@ -143,7 +143,10 @@ package enum Int64Column {
         let base = r.base, end = r.end
         let all = try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: unpackScratchSize) { (buf) throws(CodecError) -> Bool in
             let s = buf.baseAddress!
-            return try forEachBlock(&r, count: count, range: range, read: readBlock) { b, lo, hi, at in
+            // `read` is a closure literal so that readBlock inlines into the walk (see DoubleColumn).
+            return try forEachBlock(
+                &r, count: count, range: range, read: { (r: inout ColumnByteReader, k: Int, n: Int) throws(CodecError) in try readBlock(&r, k, n) }
+            ) { b, lo, hi, at in
                 let blockStart = at &+ range.lowerBound &- lo
                 let n = min(ColumnFormat.blockSize, count &- blockStart)
                 decodeBlock(base + b.packed, end &- b.packed, b, n, lo, hi, dst + at, s)

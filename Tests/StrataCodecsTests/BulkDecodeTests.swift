@@ -314,4 +314,104 @@ import Testing
             #expect(seen.contains(codec) || seen.contains("lz4+" + codec), "codec \(codec) not exercised: \(seen.sorted())")
         }
     }
+
+    // MARK: Single-sign float32-for and the magic-number conversions
+
+    /// A block-layout double column built by hand: each block is `header` (codec, width and the
+    /// codec's fields) followed by `n` packed values of `width` bits from `packed(block, i)`.
+    static func handColumn(count: Int, width: Int, header: (Int) -> [UInt8], packed: (Int, Int) -> UInt64) -> [UInt8] {
+        var out: [UInt8] = []
+        appendColumnHeader(kind: ColumnFormat.doubleKind, layout: ColumnFormat.layoutBlocks, count: count, to: &out)
+        var k = 0
+        while k * 128 < count {
+            let n = min(128, count - k * 128)
+            out += header(k)
+            let size = packedSize(n, width)
+            let buf = UnsafeMutableRawPointer.allocate(byteCount: size + 8, alignment: 8)
+            defer { buf.deallocate() }
+            var w = RawByteWriter(base: buf, pos: 0)
+            let block = k
+            w.pack(n, width: width) { packed(block, $0) }
+            out += (0..<size).map { buf.load(fromByteOffset: $0, as: UInt8.self) }
+            k += 1
+        }
+        return out
+    }
+
+    /// Decodes `bytes` whole, in ranges and from block offsets, against the scalar reference.
+    static func checkAgainstReference(_ bytes: [UInt8], count: Int, _ what: String, _ rng: inout SeededRNG) throws {
+        let expected = refDouble(bytes, count: count)
+        #expect(try decodeDouble(bytes, count: count).map(\.bitPattern) == expected, "\(what)")
+        let offsets = try bytes.withUnsafeBytes { (b) throws(CodecError) in try DoubleColumn.blockOffsets(b, count: count) }
+        for range in interestingRanges(count: count, rng: &rng, random: 3) where !range.isEmpty {
+            #expect(try decodeDouble(bytes, count: count, range: range).map(\.bitPattern) == Array(expected[range]), "\(what) range \(range)")
+            var dst = [Double](repeating: 0, count: range.count)
+            try bytes.withUnsafeBytes { b in
+                try dst.withUnsafeMutableBufferPointer { d in
+                    try DoubleColumn.decode(b, count: count, range: range, into: d.baseAddress!, blockOffsets: offsets!)
+                }
+            }
+            #expect(dst.map(\.bitPattern) == Array(expected[range]), "\(what) offsets range \(range)")
+        }
+    }
+
+    /// float32-for blocks whose minimum puts every value among the positive floats, every value
+    /// among the negative floats, exactly at either edge of those ranges, or across the sign
+    /// change (the mapped loop): every width 0...32, every length 1...300 (width cycling), with
+    /// the extremes of the frame (0 and 2^width − 1) in every block.
+    @Test func float32SingleSignRuns() throws {
+        let seed = testSeed(1719)
+        var rng = SeededRNG(seed: seed)
+        func bases(_ width: Int) -> [UInt32] {
+            let mask = UInt32(truncatingIfNeeded: (UInt64(1) << UInt64(width)) - 1)
+            return [
+                0x8000_0000, 0xBF80_0000 &- mask / 2, 0xFFFF_FFFF &- mask,  // positive (the last one ends at 2^32 − 1)
+                0, 0x4000_0000, 0x7FFF_FFFF &- mask,  // negative (the last one ends at 2^31 − 1)
+                0x8000_0000 &- 1 &- mask / 2, 0x8000_0000 &- max(mask, 1), 0xFFFF_FFFF &- mask &+ 1  // mixed or wrapping
+            ]
+        }
+        var cases: [(count: Int, width: Int)] = (1...300).map { ($0, $0 % 33) }
+        for width in 0...32 { cases += [(8, width), (128, width), (257, width)] }
+        for (count, width) in cases {
+            let mask: UInt64 = (1 << UInt64(width)) - 1
+            var values: [UInt64] = []
+            for i in 0..<count { values.append(i % 128 == 0 ? mask : (i % 128 == 1 ? 0 : UInt64.random(in: 0...mask, using: &rng))) }
+            for base in bases(width) {
+                let bytes = Self.handColumn(
+                    count: count, width: width,
+                    header: { _ in [DoubleColumn.codecFloat32, UInt8(width)] + withUnsafeBytes(of: base.littleEndian) { Array($0) } },
+                    packed: { k, i in values[k * 128 + i] })
+                try Self.checkAgainstReference(bytes, count: count, "float32 width \(width) count \(count) base \(base) seed \(seed)", &rng)
+            }
+        }
+    }
+
+    /// decimal and mean-for blocks whose integers stay inside (−2^51, 2^51) (the magic-number
+    /// conversion) or reach its edges and beyond (the scalar conversion), at widths 0...64.
+    @Test func decimalAndMeanMagicConversion() throws {
+        let seed = testSeed(1720)
+        var rng = SeededRNG(seed: seed)
+        let limit: Int64 = 1 << 51
+        for width in 0...64 {
+            let mask: UInt64 = width == 64 ? ~0 : (1 << UInt64(width)) - 1
+            let span = Int64(bitPattern: min(mask, UInt64(Int64.max)))
+            var minimums: [Int64] = [0, -7, 123_456, -(limit - 1), limit - 1, -limit, limit, Int64.min, Int64.max]
+            if width < 63 { minimums += [limit - 1 - span, limit - span, -(limit - 1) - span / 2] }
+            for count in [1, 9, 128, 200] {
+                let values = (0..<count).map { i in i % 128 == 0 ? mask : (i % 128 == 1 ? 0 : UInt64.random(in: 0...mask, using: &rng)) }
+                for m in minimums {
+                    var zz: [UInt8] = []
+                    appendVarint(zigzag(m), to: &zz)
+                    let decimal = Self.handColumn(
+                        count: count, width: width, header: { _ in [DoubleColumn.codecDecimal, UInt8(width), 3] + zz },
+                        packed: { k, i in values[k * 128 + i] })
+                    try Self.checkAgainstReference(decimal, count: count, "decimal width \(width) count \(count) m \(m) seed \(seed)", &rng)
+                    let mean = Self.handColumn(
+                        count: count, width: width, header: { _ in [DoubleColumn.codecMean, UInt8(width), UInt8(bitPattern: -3), 7] + zz },
+                        packed: { k, i in values[k * 128 + i] })
+                    try Self.checkAgainstReference(mean, count: count, "mean-for width \(width) count \(count) m \(m) seed \(seed)", &rng)
+                }
+            }
+        }
+    }
 }

@@ -72,6 +72,36 @@ struct ChunkHandle {
         StrataError.corrupt("cannot decode column: \(e.message)", path: segment.path, offset: ref.offset)
     }
 
+    /// dst[j] = first + j · stride for j in 0..<n (wrapping), eight steps a turn in four
+    /// SIMD2 registers (the compiler's own vectorisation kept one register, four stores an
+    /// iteration with the loop's overhead), then one at a time.
+    @inline(__always)
+    static func linearSteps(_ first: Int64, _ stride: Int64, _ n: Int, _ dst: UnsafeMutablePointer<Int64>) {
+        let raw = UnsafeMutableRawPointer(dst)
+        let d2 = SIMD2<Int64>(repeating: stride &* 2)
+        var a = SIMD2<Int64>(first, first &+ stride)
+        var b = a &+ d2, c = b &+ d2, d = c &+ d2
+        let d8 = SIMD2<Int64>(repeating: stride &* 8)
+        var j = 0
+        while j &+ 8 <= n {
+            raw.storeBytes(of: a, toByteOffset: j &* 8, as: SIMD2<Int64>.self)
+            raw.storeBytes(of: b, toByteOffset: j &* 8 &+ 16, as: SIMD2<Int64>.self)
+            raw.storeBytes(of: c, toByteOffset: j &* 8 &+ 32, as: SIMD2<Int64>.self)
+            raw.storeBytes(of: d, toByteOffset: j &* 8 &+ 48, as: SIMD2<Int64>.self)
+            a &+= d8
+            b &+= d8
+            c &+= d8
+            d &+= d8
+            j &+= 8
+        }
+        var v = first &+ stride &* Int64(j)
+        while j < n {
+            dst[j] = v
+            v = v &+ stride
+            j &+= 1
+        }
+    }
+
     func decodeSteps(_ range: Range<Int>, into dst: UnsafeMutablePointer<Int64>) throws(StrataError) {
         switch source {
         case .memory(let m):
@@ -79,8 +109,8 @@ struct ChunkHandle {
         case .segment(let seg, let e):
             if linearSteps {
                 let stride = self.stride  // computed once, not per point
-                var v = e.stats.firstStep &+ stride &* Int64(range.lowerBound)
-                for j in 0..<range.count { dst[j] = v; v = v &+ stride }
+                let first = e.stats.firstStep &+ stride &* Int64(range.lowerBound)
+                ChunkHandle.linearSteps(first, stride, range.count, dst)
                 return
             }
             let bytes = try seg.blob(e.steps)

@@ -722,10 +722,26 @@ package enum DoubleColumn {
         if range.isEmpty { return }
         let blocks = ColumnFormat.blockCount(count)
         guard blockOffsets.count == blocks else { throw CodecError("double column: \(blockOffsets.count) block offsets for \(blocks) blocks") }
+        try decodeFrom(bytes, count: count, range: range, into: dst, start: Int(blockOffsets[range.lowerBound >> ColumnFormat.blockShift]))
+    }
+
+    /// `decode` starting at `start`, the offset (found by `blockOffsets` for the same bytes and
+    /// count) of the block that holds `range.lowerBound`: one offset rather than the array, for
+    /// readers that keep the offsets of many columns in one flat array. Checked like `decode`.
+    package static func decode(
+        _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Double>, blockAt start: Int
+    ) throws(CodecError) {
+        try validateArguments(bytes, count: count, range: range, what: "double")
+        if range.isEmpty { return }
+        try decodeFrom(bytes, count: count, range: range, into: dst, start: start)
+    }
+
+    private static func decodeFrom(
+        _ bytes: UnsafeRawBufferPointer, count: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Double>, start: Int
+    ) throws(CodecError) {
         let out = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: UInt64.self)
         var r = ColumnByteReader(bytes, what: "double")
         let k0 = range.lowerBound >> ColumnFormat.blockShift
-        let start = Int(blockOffsets[k0])
         guard start >= 0 && start < bytes.count else { throw CodecError("double column: block offset \(start) outside the column") }
         r.pos = start
         let base = r.base, end = r.end

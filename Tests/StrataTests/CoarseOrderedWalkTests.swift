@@ -175,7 +175,9 @@ struct CoarseOrderedWalkTests {
         let key = try SeriesKey(run: run.id, metric: "m", labels: [:])
         func kept() throws -> Int {
             try store.withCoarse(key) { q throws(StrataError) in
-                q.parts.reduce(0) { $0 + $1.series.edgeOffsets.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+                q.parts.reduce(0) {
+                    $0 + $1.series.edgeOffsets.reduce(0) { $0 + ($1 == nil ? 0 : 1) } + $1.series.edgeSlots.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+                }
             }
         }
         let windows: [(Int64, Int64, Int)] = (0..<12).map { _ in
@@ -209,6 +211,78 @@ struct CoarseOrderedWalkTests {
         let again = try ask("after release")
         // Bit for bit (descriptions, so that a NaN equals itself).
         #expect("\(cold)" == "\(warm)" && "\(warm)" == "\(again)")
+        try store.close()
+    }
+
+    /// An edge chunk opened from its compact record (`EdgeCursor`) gives, bit for bit, what a
+    /// `ChunkCursor` over its handle gives: statistics of ranges starting and ending on block
+    /// boundaries, one past them and inside blocks, indexes of steps between and beyond the
+    /// points. Chunks whose steps are not linear get no record (and are opened as before).
+    @Test func edgeRecordsMatchTheChunkCursor() throws {
+        var rng = SeededRandom(seed: 77)
+        let dir = TempDir()
+        let store = try Store.open(at: dir.sub("s"))
+        let run = try store.createRun(name: "r")
+        let n = 5 * 4096 + 300
+        var values = (0..<n).map { _ in Double.random(in: -2...2, using: &rng) * (Bool.random(using: &rng) ? 1e6 : 1) }
+        for k in stride(from: 17, to: n, by: 1201) { values[k] = [.nan, .infinity, -.infinity][k % 3] }
+        // "m": stride 3 (linear); "g": a gap in every chunk (not linear).
+        try run.append("m", steps: (0..<Int64(n)).map { 7 + 3 * $0 }, values: values)
+        try run.append("g", steps: (0..<Int64(n)).map { $0 + ($0 % 4096 >= 2000 ? 5 : 0) + ($0 / 4096) * 10 }, values: values)
+        try store.checkpoint()
+        for (metric, linear) in [("m", true), ("g", false)] {
+            let key = try SeriesKey(run: run.id, metric: metric, labels: [:])
+            try store.withCoarse(key) { q throws(StrataError) in
+                let scratch = ValueScratch(), other = ValueScratch()
+                for p in q.parts {
+                    for i in p.entries.indices {
+                        let full = p.entries[i].count == ChunkLayout.chunkCapacity
+                        guard let slot = try p.series.edgeSlot(i, of: p.entries) else {
+                            #expect(!linear || !full, "\(metric) chunk \(i): no record")
+                            continue
+                        }
+                        #expect(linear && full, "\(metric) chunk \(i): a record")
+                        let h = p.handle(i)
+                        var edge = EdgeCursor(p.series, slot: slot, rankBase: h.rankBase, scratch: scratch)
+                        var cur = try ChunkCursor(h, scratch: other)
+                        let c = h.count
+                        #expect(edge.count == c && edge.firstStep == h.stats.firstStep && edge.lastStep == h.stats.lastStep)
+                        var cuts = [0, 1, 127, 128, 129, 255, 256, 1000, 2047, 2048, c - 129, c - 128, c - 1, c]
+                        for _ in 0..<12 { cuts.append(Int.random(in: 0...c, using: &rng)) }
+                        cuts = Array(Set(cuts.filter { $0 >= 0 && $0 <= c })).sorted()
+                        for a in cuts {
+                            for b in cuts where b > a {
+                                let x = try edge.aggregate(a..<b), y = try cur.aggregate(a..<b)
+                                #expect("\(x)" == "\(y)", "\(metric) chunk \(i) points \(a)..<\(b)")
+                            }
+                        }
+                        for s in stride(from: h.stats.firstStep - 4, through: h.stats.lastStep + 4, by: 5) {
+                            #expect(edge.lowerBound(s) == (try cur.lowerBound(s)), "\(metric) chunk \(i) step \(s)")
+                        }
+                        for k in [0, 1, c / 2, c - 1] { #expect(edge.step(k) == (try cur.step(k))) }
+                    }
+                }
+            }
+        }
+        // Curves of both series still equal the brute force (cold, then from the records).
+        for metric in ["m", "g"] {
+            let pts = try store.points(run.id, metric).enumerated().map { Raw(step: $1.step, value: $1.value, arrival: $0) }
+            let hi = pts.last!.step + 1
+            for pass in ["cold", "warm"] {
+                for (lo, top, count) in [(Int64(0), hi, 97), (5000, hi - 3001, 13), (12_289, 12_290 + 3 * 4096, 1000)] {
+                    let curve = try store.curve(run.id, metric, steps: lo..<top, buckets: count)
+                    let b = Buckets(lo...(top - 1), count: count)
+                    var groups: [Int: [Raw]] = [:]
+                    for p in pts where p.step >= lo && p.step < top { groups[b.index(p.step), default: []].append(p) }
+                    #expect(curve.map(\.bucket) == groups.keys.sorted(), "\(metric) \(pass) [\(lo), \(top))/\(count)")
+                    for c in curve {
+                        if let g = groups[c.bucket], let bs = QueryExactnessTests.bruteStats(g) {
+                            QueryExactnessTests.check(c.stats, bs, "\(metric) \(pass) bucket \(c.bucket) of [\(lo), \(top))/\(count)")
+                        }
+                    }
+                }
+            }
+        }
         try store.close()
     }
 

@@ -146,8 +146,10 @@ struct CoarseSeries {
     /// A part whose chunks are in step order (`CoarseTier.ordered`), from bucket edge to bucket
     /// edge: the chunks wholly inside one bucket come in runs, each merged from the pyramid
     /// (`CoarseTier.merged`, found by a galloping search over the chunks' last steps); a chunk
-    /// that an edge cuts (or the range's ends) is walked bucket by bucket. The cost per bucket
-    /// grows with the logarithm of the chunks a bucket holds, not of the chunks of the series.
+    /// that an edge cuts (or the range's ends) is walked bucket by bucket, opened from its compact
+    /// record (`EdgeChunk`, `EdgeCursor`) when it has linear steps and tier blocks, else through a
+    /// `ChunkCursor`. The cost per bucket grows with the logarithm of the chunks a bucket holds,
+    /// not of the chunks of the series.
     private mutating func walk(
         _ p: Part, lo: Int64, last: Int64, finder: inout BucketFinder, acc: inout BucketRows, scratch: ValueScratch
     ) throws(StrataError) {
@@ -174,9 +176,16 @@ struct CoarseSeries {
                 }
             }
             touched += 1
-            var cur = try p.cursor(i, scratch: scratch)
-            try SeriesQuery.walkBuckets(&cur, lo: lo, last: last, finder: &finder) { (b, r, cur) throws(StrataError) in
-                acc.merge(b, try cur.aggregate(r))
+            if let slot = try p.series.edgeSlot(i, of: p.entries) {
+                var cur = EdgeCursor(p.series, slot: slot, rankBase: p.order << 36 | UInt64(i) << 12, scratch: scratch)
+                try SeriesQuery.walkBuckets(&cur, lo: lo, last: last, finder: &finder) { (b, r, cur) throws(StrataError) in
+                    acc.merge(b, try cur.aggregate(r))
+                }
+            } else {
+                var cur = try p.cursor(i, scratch: scratch)
+                try SeriesQuery.walkBuckets(&cur, lo: lo, last: last, finder: &finder) { (b, r, cur) throws(StrataError) in
+                    acc.merge(b, try cur.aggregate(r))
+                }
             }
             i += 1
         }

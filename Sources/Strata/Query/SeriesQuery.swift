@@ -172,19 +172,19 @@ struct SeriesQuery {
     /// Bucket edges come from `finder` (no division per edge); empty buckets are skipped by the
     /// bucket of the next point.
     @inline(__always)
-    static func walkBuckets(
-        _ cur: inout ChunkCursor, lo: Int64, last: Int64, finder: inout BucketFinder,
-        _ piece: (Int, Range<Int>, inout ChunkCursor) throws(StrataError) -> Void
+    static func walkBuckets<Cursor: StepCursor>(
+        _ cur: inout Cursor, lo: Int64, last: Int64, finder: inout BucketFinder,
+        _ piece: (Int, Range<Int>, inout Cursor) throws(StrataError) -> Void
     ) throws(StrataError) {
         // (The chunk's fields are read in place: no copy of its handle.)
-        let first = cur.chunk.stats.firstStep, lastStep = cur.chunk.stats.lastStep
+        let first = cur.firstStep, lastStep = cur.lastStep
         let fs = Swift.max(first, lo), ls = Swift.min(lastStep, last)
         if fs > ls { return }
         var b = finder.index(fs)
         let bLast = finder.holds(b, ls) ? b : finder.index(ls)
         var i = fs <= first ? 0 : try cur.lowerBound(fs)
         // last < the chunk's last step <= Int64.max here, so last + 1 cannot overflow.
-        let iEnd = lastStep <= last ? cur.chunk.count : try cur.lowerBound(last + 1)
+        let iEnd = lastStep <= last ? cur.count : try cur.lowerBound(last + 1)
         while b <= bLast && i < iEnd {
             let j = b == bLast ? iEnd : Swift.min(iEnd, try cur.lowerBound(finder.start(b + 1)))
             if j > i {

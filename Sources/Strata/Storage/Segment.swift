@@ -510,6 +510,14 @@ final class SegmentSeries {
     /// its value column's block offsets (empty: none); nil before. Warm curves open edge chunks
     /// without the segment's checksum and offset lookups (issue 17). Set under the store lock.
     var edgeOffsets: [[Int32]?] = []
+    /// Per chunk, its record in `edgeChunks` once a curve's edge walk opened it (see
+    /// `EdgeChunk`): -1 before, -2 for a chunk the record does not fit (steps not linear, no tier
+    /// blocks, a compressed value column), which goes through `edgeOffsets`. Set under the store lock.
+    var edgeSlots: [Int32] = []
+    /// The compact records of the edge chunks opened so far, in the order they were opened, and
+    /// their value columns' block offsets (`ChunkLayout.blocksPerChunk` a record).
+    var edgeChunks: [EdgeChunk] = []
+    var edgeBlockOffsets: [Int32] = []
 
     init(key: SeriesKey, layout: Layout, segment: Segment) {
         self.key = key; self.layout = layout; self.segment = segment
@@ -1663,6 +1671,9 @@ extension SegmentSeries {
     fileprivate func forgetChunks() {
         entries = nil
         edgeOffsets = []  // columns are checked again on next use
+        edgeSlots = []
+        edgeChunks = []
+        edgeBlockOffsets = []
     }
 }
 

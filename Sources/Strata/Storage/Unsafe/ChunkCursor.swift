@@ -233,3 +233,9 @@ extension ChunkCursor {
         out.append(contentsOf: UnsafeBufferPointer(start: scratchValues + r.lowerBound, count: r.count))
     }
 }
+
+extension ChunkCursor: StepCursor {
+    var firstStep: Int64 { chunk.stats.firstStep }
+    var lastStep: Int64 { chunk.stats.lastStep }
+    var count: Int { chunk.count }
+}

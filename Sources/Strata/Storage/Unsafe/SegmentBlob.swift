@@ -35,4 +35,11 @@ extension Segment {
         precondition(ref.offset >= 0 && ref.length >= 0 && ref.offset <= all.count - ref.length, "blob outside the segment")
         return UnsafeRawBufferPointer(rebasing: all[ref.offset..<(ref.offset + ref.length)])
     }
+
+    /// `verifiedBlob` for an offset and length kept apart from their `BlobRef` (`EdgeChunk`).
+    func verifiedBytes(offset: Int, length: Int) -> UnsafeRawBufferPointer {
+        let all = file.bytes
+        precondition(offset >= 0 && length >= 0 && offset <= all.count - length, "blob outside the segment")
+        return UnsafeRawBufferPointer(rebasing: all[offset..<(offset + length)])
+    }
 }

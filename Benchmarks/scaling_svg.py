@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Draws curve cost against run length (issue 17) as an SVG, from `strata-bench --scaling` output.
 
-    python3 Benchmarks/scaling_svg.py scaling.json docs/scaling.svg [--before before.json]
+    python3 Benchmarks/scaling_svg.py scaling.json docs/scaling.svg [--before before.json [--before-label TEXT]]
 
 x: points in the series (log scale); y: milliseconds of a warm 1000-bucket curve over the whole
 series (and of a 1000-bucket zoom to 1 % of it). `--before` adds a series measured by another
@@ -84,7 +84,8 @@ def main():
     if now.get("zoom"):
         series.append(("zoom to 1 %", "#2ca02c", now["zoom"]))
     if "--before" in a:
-        series.append(("before (every chunk)", "#d62728", load(a[a.index("--before") + 1])["curve"]))
+        label = a[a.index("--before-label") + 1] if "--before-label" in a else "before"
+        series.append((label, "#d62728", load(a[a.index("--before") + 1])["curve"]))
     svg(series, a[1])
 
 

@@ -139,3 +139,34 @@ struct CoarseSegmentTierTests {
         try store.close()
     }
 }
+
+/// The reader-side cache of coarse series: a hit needs the same rewinds and the same reader
+/// generation; it stays within its series and chunk bounds.
+@Suite("Coarse series cache: keys and bounds")
+struct CoarseSeriesCacheTests {
+    @Test func hitsOnlyWithTheSameRewindsAndGenerationWithinItsBounds() throws {
+        let dir = TempDir()
+        let (store, run, _) = try CoarseSegmentTierTests.store(dir, segments: 3, perSegment: 5_000, seed: 9)
+        let key = try SeriesKey(run: run.id, metric: "m", labels: [:])
+        let series = try store.withCoarse(key) { q throws(StrataError) in q }
+        let entry = CoarseSeriesCache.Entry(rewinds: [], series: series, parts: UInt64(series.parts.count))
+        #expect(entry.chunks == series.parts.reduce(0) { $0 + $1.entries.count } && entry.chunks >= 3)
+        var cache = CoarseSeriesCache()
+        cache.insert(key, entry, generation: 7)
+        #expect(cache.lookup(key, rewinds: [], generation: 7) != nil)
+        #expect(cache.lookup(key, rewinds: [], generation: 8) == nil, "another reader generation")
+        #expect(cache.lookup(key, rewinds: [RunInfo.Rewind(step: 10, sequence: 1)], generation: 7) == nil, "other rewinds")
+        // Up to maxSeries series are kept; one more starts over.
+        let keys = try (0..<CoarseSeriesCache.maxSeries).map { try SeriesKey(run: run.id, metric: "k\($0)", labels: [:]) }
+        var fresh = CoarseSeriesCache()
+        for k in keys { fresh.insert(k, entry, generation: 1) }
+        #expect(keys.allSatisfy { fresh.lookup($0, rewinds: [], generation: 1) != nil })
+        fresh.insert(key, entry, generation: 1)
+        #expect(fresh.lookup(key, rewinds: [], generation: 1) != nil)
+        #expect(fresh.lookup(keys[0], rewinds: [], generation: 1) == nil, "the cache started over past its series bound")
+        // An entry from a new generation drops the old ones.
+        fresh.insert(keys[1], entry, generation: 2)
+        #expect(fresh.lookup(key, rewinds: [], generation: 2) == nil && fresh.lookup(keys[1], rewinds: [], generation: 2) != nil)
+        try store.close()
+    }
+}

@@ -358,7 +358,7 @@ struct CoarseSeriesCache {
         let parts: UInt64
         var chunks: Int { series.parts.reduce(series.loose.count) { $0 + $1.entries.count } }
     }
-    static let maxSeries = 64
+    static let maxSeries = 1024
     /// About 70 MB of chunk headers and 45 MB of pyramid entries at most (a 1 G-point series).
     static let maxChunks = 1 << 18
     private var entries: [SeriesKey: Entry] = [:]

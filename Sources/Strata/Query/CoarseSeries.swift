@@ -109,18 +109,10 @@ struct CoarseSeries {
         let n = t.levelStart[1]
         var k = t.firstChunk(from: 0, guess: t.guess(lo, from: 0), probes: &touched) { t.lastSteps[$0] >= lo }
         while k < n && t.firstSteps[k] <= last {
-            let f = t.firstSteps[k], l = t.lastSteps[k]
-            if f >= lo && l <= last {
-                let b = finder.index(f)
-                if finder.holds(b, l) {
-                    let guess = t.guess(finder.end(b, last: last), from: k) + 1
-                    let end = t.firstChunk(from: k + 1, guess: guess, probes: &touched) { [finder] in
-                        t.lastSteps[$0] > last || !finder.holds(b, t.lastSteps[$0])
-                    }
-                    acc.merge(b, t.merged(k..<end, merges: &touched))
-                    k = end
-                    continue
-                }
+            if let (b, end) = t.runInOneBucket(from: k, lo: lo, last: last, finder: &finder, probes: &touched) {
+                acc.merge(b, t.merged(k..<end, merges: &touched))
+                k = end
+                continue
             }
             try fill(part: k, lo: lo, last: last, finder: &finder, acc: &acc, scratch: scratch)
             k += 1
@@ -158,22 +150,13 @@ struct CoarseSeries {
         // The first chunk ending at or after lo.
         var i = t.firstChunk(from: 0, guess: t.guess(lo, from: 0), probes: &touched) { t.lastSteps[$0] >= lo }
         while i < n && t.firstSteps[i] <= last {
-            let f = t.firstSteps[i], l = t.lastSteps[i]
-            if f >= lo && l <= last {
-                let b = finder.index(f)
-                if finder.holds(b, l) {
-                    // The chunks from i on that end in bucket b (their first steps are at or after f).
-                    let guess = t.guess(finder.end(b, last: last), from: i) + 1
-                    let end = t.firstChunk(from: i + 1, guess: guess, probes: &touched) { [finder] in
-                        t.lastSteps[$0] > last || !finder.holds(b, t.lastSteps[$0])
-                    }
-                    var whole = t.merged(i..<end, merges: &touched)
-                    whole.firstRank |= p.order << 36
-                    whole.lastRank |= p.order << 36
-                    acc.merge(b, whole)
-                    i = end
-                    continue
-                }
+            if let (b, end) = t.runInOneBucket(from: i, lo: lo, last: last, finder: &finder, probes: &touched) {
+                var whole = t.merged(i..<end, merges: &touched)
+                whole.firstRank |= p.order << 36
+                whole.lastRank |= p.order << 36
+                acc.merge(b, whole)
+                i = end
+                continue
             }
             touched += 1
             if let slot = try p.series.edgeSlot(i, of: p.entries) {
@@ -244,6 +227,25 @@ struct CoarseSeries {
             for at in p.tier.level(top) { collect(p, top, at) }
         }
         return out + loose
+    }
+}
+
+extension CoarseTier {
+    /// When level-0 entry `i` of a tier in step order (`ordered`) lies wholly inside one bucket
+    /// of `[lo, last]`: that bucket, and the end of the run of entries from `i` on that end in it
+    /// (their first steps are at or after entry `i`'s), found by a galloping search started at the
+    /// estimate of where the bucket ends. Nil when entry `i` is cut by a bucket edge or by the
+    /// range's ends. `probes` counts the entries tested.
+    func runInOneBucket(from i: Int, lo: Int64, last: Int64, finder: inout BucketFinder, probes: inout Int) -> (bucket: Int, end: Int)? {
+        let f = firstSteps[i], l = lastSteps[i]
+        guard f >= lo && l <= last else { return nil }
+        let b = finder.index(f)
+        guard finder.holds(b, l) else { return nil }
+        let guess = guess(finder.end(b, last: last), from: i) + 1
+        let end = firstChunk(from: i + 1, guess: guess, probes: &probes) { [finder] in
+            lastSteps[$0] > last || !finder.holds(b, lastSteps[$0])
+        }
+        return (b, end)
     }
 }
 

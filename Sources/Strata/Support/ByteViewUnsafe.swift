@@ -42,7 +42,7 @@ struct ByteView {
     }
 
     /// The little-endian integer of type `T` at byte `offset` (checked, any alignment).
-    func load<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T {
+    @inline(__always) func load<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T {
         precondition(offset >= 0 && offset <= raw.count - MemoryLayout<T>.size, "ByteView load out of range")
         return T(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: T.self))
     }

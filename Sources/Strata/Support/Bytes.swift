@@ -63,34 +63,39 @@ struct ByteReader {
     var remaining: Int { end - offset }
     var isAtEnd: Bool { offset >= end }
 
-    private func need(_ n: Int, _ what: String) throws(StrataError) {
-        if n < 0 || n > end - offset {
-            throw StrataError.corrupt("truncated \(what): need \(n) bytes, \(max(0, end - offset)) left", path: path, offset: offset)
-        }
+    // The fixed-width reads are inlined into their callers (a chunk table of tens of thousands
+    // of entries is parsed field by field on the first query of a long series); the error is
+    // built out of line, only when a field does not fit.
+    @inline(__always) private func need(_ n: Int, _ what: String) throws(StrataError) {
+        if n < 0 || n > end - offset { throw truncated(n, what) }
     }
 
-    mutating func u8(_ what: String = "field") throws(StrataError) -> UInt8 {
+    @inline(never) private func truncated(_ n: Int, _ what: String) -> StrataError {
+        StrataError.corrupt("truncated \(what): need \(n) bytes, \(max(0, end - offset)) left", path: path, offset: offset)
+    }
+
+    @inline(__always) mutating func u8(_ what: String = "field") throws(StrataError) -> UInt8 {
         try need(1, what)
         defer { offset += 1 }
         return base[offset]
     }
-    mutating func u16(_ what: String = "field") throws(StrataError) -> UInt16 {
+    @inline(__always) mutating func u16(_ what: String = "field") throws(StrataError) -> UInt16 {
         try need(2, what)
         defer { offset += 2 }
         return base.load(at: offset)
     }
-    mutating func u32(_ what: String = "field") throws(StrataError) -> UInt32 {
+    @inline(__always) mutating func u32(_ what: String = "field") throws(StrataError) -> UInt32 {
         try need(4, what)
         defer { offset += 4 }
         return base.load(at: offset)
     }
-    mutating func u64(_ what: String = "field") throws(StrataError) -> UInt64 {
+    @inline(__always) mutating func u64(_ what: String = "field") throws(StrataError) -> UInt64 {
         try need(8, what)
         defer { offset += 8 }
         return base.load(at: offset)
     }
-    mutating func i64(_ what: String = "field") throws(StrataError) -> Int64 { Int64(bitPattern: try u64(what)) }
-    mutating func f64(_ what: String = "field") throws(StrataError) -> Double { Double(bitPattern: try u64(what)) }
+    @inline(__always) mutating func i64(_ what: String = "field") throws(StrataError) -> Int64 { Int64(bitPattern: try u64(what)) }
+    @inline(__always) mutating func f64(_ what: String = "field") throws(StrataError) -> Double { Double(bitPattern: try u64(what)) }
 
     mutating func varint(_ what: String = "varint") throws(StrataError) -> UInt64 {
         var result: UInt64 = 0

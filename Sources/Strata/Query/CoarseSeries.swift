@@ -5,8 +5,8 @@
 /// per part. When the parts follow one another in step order (a series logged in step order, cut
 /// into segments by its log), a query walks the parts from bucket edge to bucket edge, merging
 /// the runs of parts inside one bucket from that pyramid, so a curve or a zoom costs the same in
-/// a series of ten segments or of two hundred. The segment side of a series is kept by the reader between
-/// queries (`CoarseSeriesCache`), so it is not rebuilt per query either.
+/// a series of ten segments or of two hundred. The store keeps the segment side of a series
+/// between queries (`CoarseSeriesCache`, in `Store.coarseCache`), so it is not rebuilt per query.
 struct CoarseSeries {
     struct Part {
         let segment: Segment

@@ -5,7 +5,7 @@ import Testing
 
 /// Issue 17: the tier over segments. A series logged in step order and cut into many segments is
 /// walked part by part from bucket edge to bucket edge, the runs of parts inside one bucket merged
-/// from a pyramid over the parts; the reader keeps the segment side of a series between queries. Answers equal the brute
+/// from a pyramid over the parts; the store keeps the segment side of a series between queries. Answers equal the brute
 /// force; the cost of a zoom follows its buckets, not the number of segments or the window's width.
 @Suite("Coarse tier over segments: exact, and zoom cost set by the buckets")
 struct CoarseSegmentTierTests {
@@ -140,7 +140,7 @@ struct CoarseSegmentTierTests {
     }
 }
 
-/// The reader-side cache of coarse series: a hit needs the same rewinds and the same reader
+/// The store's cache of coarse series: a hit needs the same rewinds and the same reader
 /// generation; it stays within its series and chunk bounds.
 @Suite("Coarse series cache: keys and bounds")
 struct CoarseSeriesCacheTests {

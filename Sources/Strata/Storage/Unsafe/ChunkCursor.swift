@@ -61,6 +61,35 @@ struct ChunkCursor {
     /// Makes values[range] available in the scratch buffer.
     private mutating func ensure(_ range: Range<Int>) throws(StrataError) {
         if decoded == .max || range.isEmpty { return }
+        var done = decoded
+        try ChunkCursor.decodeMissing(range, count: chunk.count, decoded: &done) { (points) throws(StrataError) in
+            if !offsetsKnown, case .segment(let seg, let entry) = chunk.source {
+                offsets = try seg.blockOffsets(values: entry.values, count: chunk.count)
+                offsetsKnown = true
+            }
+            do throws(CodecError) {
+                if let offsets {
+                    try DoubleColumn.decode(valueBytes!, count: chunk.count, range: points, into: values + points.lowerBound, blockOffsets: offsets)
+                } else {
+                    try DoubleColumn.decode(valueBytes!, count: chunk.count, range: points, into: values + points.lowerBound)
+                }
+            } catch {
+                if case .segment(let seg, let entry) = chunk.source {
+                    throw StrataError.corrupt("cannot decode values: \(error.message)", path: seg.path, offset: entry.values.offset)
+                }
+            }
+        }
+        decoded = done
+    }
+
+    /// Hands each run of blocks of `range` not yet marked in `decoded` (bit k: block k) to
+    /// `decode` as a range of points (of a chunk of `count` points), then marks them: the one
+    /// block walk of `ChunkCursor` and `EdgeCursor`.
+    @inline(__always)
+    static func decodeMissing(
+        _ range: Range<Int>, count: Int, decoded: inout UInt64, _ decode: (Range<Int>) throws(StrataError) -> Void
+    ) throws(StrataError) {
+        if range.isEmpty { return }
         let bs = ChunkLayout.blockSize
         var b = range.lowerBound / bs
         let bEnd = (range.upperBound - 1) / bs
@@ -68,25 +97,33 @@ struct ChunkCursor {
             if decoded & (1 << UInt64(b)) != 0 { b += 1; continue }
             var e = b
             while e + 1 <= bEnd && decoded & (1 << UInt64(e + 1)) == 0 { e += 1 }
-            let lo = b * bs, hi = Swift.min(chunk.count, (e + 1) * bs)
-            if !offsetsKnown, case .segment(let seg, let entry) = chunk.source {
-                offsets = try seg.blockOffsets(values: entry.values, count: chunk.count)
-                offsetsKnown = true
-            }
-            do {
-                if let offsets {
-                    try DoubleColumn.decode(valueBytes!, count: chunk.count, range: lo..<hi, into: values + lo, blockOffsets: offsets)
-                } else {
-                    try DoubleColumn.decode(valueBytes!, count: chunk.count, range: lo..<hi, into: values + lo)
-                }
-            } catch {
-                if case .segment(let seg, let entry) = chunk.source {
-                    throw StrataError.corrupt("cannot decode values: \(error.message)", path: seg.path, offset: entry.values.offset)
-                }
-            }
+            try decode((b * bs)..<Swift.min(count, (e + 1) * bs))
             for k in b...e { decoded |= 1 << UInt64(k) }
             b = e + 1
         }
+    }
+
+    /// Value statistics of points `r` of a chunk of `count` points with tier blocks: the partial
+    /// first block from `partial` (decoded values), the whole blocks from the tier, the partial
+    /// last block from `partial`, merged in that order: the one split of `ChunkCursor` and
+    /// `EdgeCursor`, so both give the same numbers bit for bit.
+    @inline(__always)
+    static func valueStats(
+        _ r: Range<Int>, count: Int, tier: UnsafeRawBufferPointer, partial: (Range<Int>) throws(StrataError) -> Aggregate
+    ) throws(StrataError) -> Aggregate {
+        var a = Aggregate()
+        let bs = ChunkLayout.blockSize
+        let firstWhole = (r.lowerBound + bs - 1) / bs
+        let lastWhole = r.upperBound == count ? (count + bs - 1) / bs : r.upperBound / bs
+        if firstWhole >= lastWhole {
+            a.mergeValues(try partial(r))
+            return a
+        }
+        if r.lowerBound < firstWhole * bs { a.mergeValues(try partial(r.lowerBound..<(firstWhole * bs))) }
+        a.mergeValues(tierRun(tier, blocks: firstWhole..<lastWhole, chunkCount: count))
+        let tailStart = Swift.min(count, lastWhole * bs)
+        if tailStart < r.upperBound { a.mergeValues(try partial(tailStart..<r.upperBound)) }
+        return a
     }
 
     /// `ensure` for the quantile extension.
@@ -115,29 +152,16 @@ struct ChunkCursor {
 
     /// Statistics of points [r) of the chunk: whole tier blocks from the tier, the rest decoded.
     mutating func aggregate(_ r: Range<Int>) throws(StrataError) -> Aggregate {
-        var a = Aggregate()
-        let bs = ChunkLayout.blockSize
+        var a: Aggregate
         if let tier = tierBytes {
             // Partial first block, whole blocks from the tier, partial last block.
-            let firstWhole = (r.lowerBound + bs - 1) / bs
-            let lastWhole = r.upperBound == chunk.count ? (chunk.count + bs - 1) / bs : r.upperBound / bs
-            if firstWhole >= lastWhole {
-                try ensure(r)
-                a.mergeValues(Aggregate.values(values, r))
-            } else {
-                if r.lowerBound < firstWhole * bs {
-                    try ensure(r.lowerBound..<(firstWhole * bs))
-                    a.mergeValues(Aggregate.values(values, r.lowerBound..<(firstWhole * bs)))
-                }
-                a.mergeValues(ChunkCursor.tierRun(tier, blocks: firstWhole..<lastWhole, chunkCount: chunk.count))
-                let tailStart = Swift.min(chunk.count, lastWhole * bs)
-                if tailStart < r.upperBound {
-                    try ensure(tailStart..<r.upperBound)
-                    a.mergeValues(Aggregate.values(values, tailStart..<r.upperBound))
-                }
+            a = try ChunkCursor.valueStats(r, count: chunk.count, tier: tier) { (part) throws(StrataError) in
+                try ensure(part)
+                return Aggregate.values(values, part)
             }
         } else {
             try ensure(r)
+            a = Aggregate()
             a.mergeValues(Aggregate.values(values, r))
         }
         // The chunk's own first and last values are in its statistics: a part that starts or ends

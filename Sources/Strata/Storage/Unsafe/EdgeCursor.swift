@@ -58,24 +58,16 @@ struct EdgeCursor: StepCursor {
 
     /// Makes values[range] available in the scratch buffer.
     private mutating func ensure(_ range: Range<Int>) throws(StrataError) {
-        if range.isEmpty { return }
-        let bs = ChunkLayout.blockSize
-        var b = range.lowerBound / bs
-        let bEnd = (range.upperBound - 1) / bs
-        while b <= bEnd {
-            if decoded & (1 << UInt64(b)) != 0 { b += 1; continue }
-            var e = b
-            while e + 1 <= bEnd && decoded & (1 << UInt64(e + 1)) == 0 { e += 1 }
-            let lo = b * bs, hi = Swift.min(record.count, (e + 1) * bs)
-            do {
-                let at = Int(series.edgeBlockOffsets[record.offsetsAt + b])
-                try DoubleColumn.decode(valueBytes, count: record.count, range: lo..<hi, into: scratch.values + lo, blockAt: at)
+        var done = decoded
+        try ChunkCursor.decodeMissing(range, count: record.count, decoded: &done) { (points) throws(StrataError) in
+            do throws(CodecError) {
+                let at = Int(series.edgeBlockOffsets[record.offsetsAt + points.lowerBound / ChunkLayout.blockSize])
+                try DoubleColumn.decode(valueBytes, count: record.count, range: points, into: scratch.values + points.lowerBound, blockAt: at)
             } catch {
                 throw StrataError.corrupt("cannot decode values: \(error.message)", path: segment.path, offset: record.valueOffset)
             }
-            for k in b...e { decoded |= 1 << UInt64(k) }
-            b = e + 1
         }
+        decoded = done
     }
 
     private mutating func value(_ i: Int) throws(StrataError) -> Double {
@@ -86,25 +78,11 @@ struct EdgeCursor: StepCursor {
     /// Statistics of points [r) of the chunk, as `ChunkCursor.aggregate` makes them: the partial
     /// first block decoded, whole blocks from the tier, the partial last block decoded.
     mutating func aggregate(_ r: Range<Int>) throws(StrataError) -> Aggregate {
-        var a = Aggregate()
-        let bs = ChunkLayout.blockSize, n = record.count
+        let n = record.count
         let values = scratch.values
-        let firstWhole = (r.lowerBound + bs - 1) / bs
-        let lastWhole = r.upperBound == n ? (n + bs - 1) / bs : r.upperBound / bs
-        if firstWhole >= lastWhole {
-            try ensure(r)
-            a.mergeValues(Aggregate.values(values, r))
-        } else {
-            if r.lowerBound < firstWhole * bs {
-                try ensure(r.lowerBound..<(firstWhole * bs))
-                a.mergeValues(Aggregate.values(values, r.lowerBound..<(firstWhole * bs)))
-            }
-            a.mergeValues(ChunkCursor.tierRun(tierBytes, blocks: firstWhole..<lastWhole, chunkCount: n))
-            let tailStart = Swift.min(n, lastWhole * bs)
-            if tailStart < r.upperBound {
-                try ensure(tailStart..<r.upperBound)
-                a.mergeValues(Aggregate.values(values, tailStart..<r.upperBound))
-            }
+        var a = try ChunkCursor.valueStats(r, count: n, tier: tierBytes) { (part) throws(StrataError) in
+            try ensure(part)
+            return Aggregate.values(values, part)
         }
         a.firstValue = r.lowerBound == 0 ? record.firstValue : try value(r.lowerBound)
         a.lastValue = r.upperBound == n ? record.lastValue : try value(r.upperBound - 1)
